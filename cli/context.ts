@@ -1,0 +1,69 @@
+/** What every command needs, built once from flags and the environment. */
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { DEFAULT_ETL_CONFIG, loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
+import { toIsoDate } from '../shared/dates';
+import { UsageError } from '../shared/errors';
+import { createLogger, parseSeverity, type Logger } from '../shared/log';
+import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from '../shared/warehouse/factory';
+import type { Warehouse } from '../shared/warehouse/warehouse';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CommonFlags {
+  warehouse?: string;
+  config?: string;
+  verbose?: boolean;
+}
+
+export interface Runtime {
+  warehouse: Warehouse;
+  spec: WarehouseSpec;
+  job: EtlJob;
+  logger: Logger;
+  clock: () => Date;
+  newRunId: () => string;
+  username: string;
+}
+
+/** The clock, pinned by KPIS_NOW (an ISO timestamp) for reproducible demos and tests. */
+export function clockFrom(env: NodeJS.ProcessEnv): () => Date {
+  const pinned = env.KPIS_NOW;
+  if (pinned === undefined || pinned === '') return () => new Date();
+  const instant = new Date(pinned);
+  if (Number.isNaN(instant.getTime())) throw new UsageError(`KPIS_NOW must be an ISO timestamp such as 2026-11-27T06:00:00Z, got ${JSON.stringify(pinned)}`);
+  return () => new Date(instant);
+}
+
+export function today(clock: () => Date): string {
+  return toIsoDate(clock());
+}
+
+export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
+  // Quiet by default: a person reads stdout; --verbose or KPIS_LOG_LEVEL shows the JSON log lines.
+  return createLogger({ level: verbose ? 'DEBUG' : (parseSeverity(io.env.KPIS_LOG_LEVEL) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
+}
+
+/** Loads the config and opens the warehouse; the caller closes it. */
+export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> {
+  const clock = clockFrom(io.env);
+  const job = loadEtlConfig(flags.config ?? io.env.KPIS_CONFIG ?? DEFAULT_ETL_CONFIG);
+  const spec = resolveWarehouseSpec(flags.warehouse, io.env);
+  const logger = createCliLogger(io, flags.verbose);
+  const warehouse = await openWarehouse(spec, logger, io.env);
+  let username = 'daily-kpis';
+  try {
+    username = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): keep the default.
+  }
+  return { warehouse, spec, job, logger, clock, newRunId: randomUUID, username };
+}
+
+export function describeWarehouse(spec: WarehouseSpec): string {
+  return spec.engine === 'duckdb' ? `DuckDB ${spec.path}` : `BigQuery project ${spec.projectId}`;
+}

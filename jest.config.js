@@ -1,0 +1,10 @@
+/** Jest: TypeScript through ts-jest (type checking is `npm run lint`'s job, so tests start fast). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+  globalSetup: '<rootDir>/test/global-setup.js',
+  setupFiles: ['<rootDir>/test/setup-env.js'],
+  testTimeout: 60000,
+};

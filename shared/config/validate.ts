@@ -1,0 +1,35 @@
+/** Joi validation that fails with the file name, the JSON path and what was expected. */
+import { readFileSync } from 'node:fs';
+import type Joi from 'joi';
+import { ConfigError } from '../errors';
+
+/** Reads and validates one JSON config file; defaults from the schema are applied. */
+export function loadJsonConfig<T>(file: string, schema: Joi.Schema<T>): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return validateConfig(json, schema, file);
+}
+
+export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string): T {
+  const { error, value: validated } = schema.validate(value, { abortEarly: false, convert: false });
+  if (error) {
+    const problems = error.details.map((detail) => `${jsonPath(detail.path)}: ${detail.message.replace(/^"[^"]*" /, '')}`);
+    throw new ConfigError(`${file}: invalid config\n  ${problems.join('\n  ')}`, { cause: error });
+  }
+  return validated;
+}
+
+/** ['a', 'kpis', 0] -> $.a.kpis[0] */
+function jsonPath(segments: (string | number)[]): string {
+  return segments.reduce<string>((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : `${acc}.${segment}`), '$');
+}

@@ -1,0 +1,34 @@
+/**
+ * One root error for everything daily-kpis raises on purpose, with narrow subclasses, so callers
+ * can tell a user's mistake (exit 2, never retried) from a failure worth retrying.
+ */
+export class KpisError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags, dates or message fields: the same input can never succeed. */
+export class UsageError extends KpisError {}
+
+/** A config file that does not match its schema; the message names the file and the path. */
+export class ConfigError extends KpisError {}
+
+/** An input file that cannot be loaded; the message names the file, line and column. */
+export class InputFileError extends KpisError {}
+
+/** A warehouse call that failed; `transient` says whether running it again may succeed. */
+export class WarehouseError extends KpisError {
+  readonly transient: boolean;
+  constructor(message: string, options: { cause?: unknown; transient: boolean }) {
+    super(message, { cause: options.cause });
+    this.transient = options.transient;
+  }
+}
+
+/** Coerces anything thrown into an Error, keeping the original as its cause. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown), { cause: thrown });
+}

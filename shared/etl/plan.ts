@@ -1,0 +1,71 @@
+/**
+ * Turns the config and a date range into the ETL script: one staging statement per source, then
+ * each KPI table's statements. Pure, so the rendered SQL can be compared with golden files.
+ */
+import type { EtlJob, KpiConfig } from '../config/etl-config';
+import { addDays, startOfDay, type DateRange } from '../dates';
+import { UsageError } from '../errors';
+import { KPI_TABLES, kpiTable, sourceTable, type KpiTable, type TableSchema } from '../schema';
+import { readSqlTemplate, renderTemplate, splitStatements } from '../sql';
+import type { QueryParams, Warehouse } from '../warehouse/warehouse';
+
+export interface EtlPlan {
+  statements: string[];
+  params: QueryParams;
+  /** Tables the run writes, in order. */
+  targets: { kpi: KpiTable; table: TableSchema; sqlFile: string }[];
+  sources: TableSchema[];
+}
+
+/** The KPIs a run builds: the ones asked for, or every enabled one. */
+export function selectKpis(job: EtlJob, requested?: string[]): KpiTable[] {
+  const configured = KPI_TABLES.filter((name) => job.kpis[name] !== undefined);
+  if (requested === undefined || requested.length === 0) {
+    return configured.filter((name) => job.kpis[name]?.isEnable);
+  }
+  for (const name of requested) {
+    if (!configured.includes(name as KpiTable)) {
+      throw new UsageError(`unknown KPI ${JSON.stringify(name)}; allowed: ${configured.join(', ')}`);
+    }
+    if (!job.kpis[name as KpiTable]?.isEnable) throw new UsageError(`KPI ${name} is disabled in the config (isEnable: false)`);
+  }
+  return KPI_TABLES.filter((name) => requested.includes(name));
+}
+
+/** Temp table of one source's per-user daily rows; one per source so KPIs reading it share the scan. */
+function stagedName(source: TableSchema): string {
+  return `staged_${source.dataset}_${source.table}`;
+}
+
+export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpis: KpiTable[], range: DateRange): EtlPlan {
+  if (kpis.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
+  const sources = new Map<string, TableSchema>();
+  const targets: EtlPlan['targets'] = [];
+  const kpiStatements: string[] = [];
+  for (const kpi of kpis) {
+    const config = job.kpis[kpi] as KpiConfig;
+    const source = sourceTable(config.dataset_src, config.table_src);
+    sources.set(`${source.dataset}.${source.table}`, source);
+    const table = kpiTable(kpi, config.dataset_dst);
+    const sqlFile = `etl/${kpi}.sql`;
+    const sql = renderTemplate(readSqlTemplate(sqlFile), { target: warehouse.tableRef(table.dataset, table.table), staged: stagedName(source) }, sqlFile);
+    kpiStatements.push(...splitStatements(sql));
+    targets.push({ kpi, table, sqlFile });
+  }
+  const staging = [...sources.values()].flatMap((source) =>
+    splitStatements(
+      renderTemplate(readSqlTemplate('etl/staged_events.sql'), { source: warehouse.tableRef(source.dataset, source.table), staged: stagedName(source) }),
+    ),
+  );
+  return {
+    statements: [...staging, ...kpiStatements],
+    params: {
+      start_date: { type: 'DATE', value: range.start },
+      end_date: { type: 'DATE', value: range.end },
+      start_ts: { type: 'TIMESTAMP', value: startOfDay(range.start) },
+      end_ts: { type: 'TIMESTAMP', value: startOfDay(addDays(range.end, 1)) },
+    },
+    targets,
+    sources: [...sources.values()],
+  };
+}

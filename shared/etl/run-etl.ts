@@ -1,0 +1,118 @@
+/**
+ * The ETL use-case: builds the selected KPI tables for a range of days in one atomic script and
+ * records the run in the run log. It takes its ports as arguments; it never builds a client.
+ */
+import type { EtlJob } from '../config/etl-config';
+import { daysBetween, type DateRange } from '../dates';
+import { toError, WarehouseError } from '../errors';
+import type { Logger } from '../log';
+import { RUN_LOG_TABLE } from '../schema';
+import type { Warehouse } from '../warehouse/warehouse';
+import { planEtl, selectKpis, type EtlPlan } from './plan';
+import { RunLog } from './run-log';
+
+export interface EtlDeps {
+  warehouse: Warehouse;
+  clock: () => Date;
+  logger: Logger;
+}
+
+export interface EtlRequest {
+  range: DateRange;
+  /** Table names; empty or absent means every enabled KPI. */
+  kpis?: string[];
+  dryRun?: boolean;
+  runId: string;
+  /** Who started the run, for the run log. */
+  username: string;
+}
+
+/** The completion event's fields (DESIGN.md: daily-kpis-completed). */
+export interface EtlResult {
+  run_id: string;
+  job_name: string;
+  status: 'succeeded' | 'failed';
+  start_date: string;
+  end_date: string;
+  dates: string[];
+  tables: string[];
+  error: string | null;
+  started_at: string;
+  finished_at: string;
+  dry_run: boolean;
+  /** Dry runs only: what BigQuery estimates the run would read (null on DuckDB). */
+  bytes_processed?: number | null;
+}
+
+export interface EtlOutcome {
+  result: EtlResult;
+  /** The script exactly as the engine receives it. */
+  script: string;
+  /** Set when the run failed; `transient` on a WarehouseError says whether a retry may help. */
+  failure?: Error;
+}
+
+export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): Promise<EtlOutcome> {
+  const { warehouse, clock } = deps;
+  const logger = deps.logger.child({ run_id: request.runId });
+  const startedAt = clock();
+  const plan = planEtl(warehouse, job, selectKpis(job, request.kpis), request.range);
+  const script = warehouse.renderScript(plan.statements, { atomic: true });
+  const context = { job: job.jobName, runId: request.runId };
+  const result = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
+    run_id: request.runId,
+    job_name: job.jobName,
+    status,
+    start_date: request.range.start,
+    end_date: request.range.end,
+    dates: daysBetween(request.range.start, request.range.end),
+    tables: plan.targets.map(({ table }) => `${table.dataset}.${table.table}`),
+    error: error ? error.message : null,
+    started_at: startedAt.toISOString(),
+    finished_at: clock().toISOString(),
+    dry_run: request.dryRun ?? false,
+    ...extra,
+  });
+
+  if (request.dryRun) {
+    try {
+      const { bytesProcessed } = await warehouse.dryRunScript(plan.statements, plan.params, context);
+      return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
+    } catch (error) {
+      return { result: result('failed', toError(error)), script, failure: toError(error) };
+    }
+  }
+
+  const runLog = new RunLog(warehouse, clock, { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username });
+  try {
+    await ensureTables(warehouse, plan);
+    await runLog.write({ step: 'start', logType: 'start', message: `ETL for ${request.range.start}..${request.range.end}: ${plan.targets.map((t) => t.kpi).join(', ')}` });
+    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.kpi) });
+    await warehouse.runScript(plan.statements, plan.params, context, { atomic: true });
+    for (const target of plan.targets) {
+      await runLog.write({
+        step: target.kpi,
+        logType: 'info',
+        fileName: target.sqlFile,
+        message: `wrote ${target.table.dataset}.${target.table.table} for ${request.range.start}..${request.range.end}`,
+      });
+    }
+    await runLog.write({ step: 'end', logType: 'end', message: `ETL succeeded for ${request.range.start}..${request.range.end}` });
+    logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
+    return { result: result('succeeded', null), script };
+  } catch (thrown) {
+    const error = toError(thrown);
+    logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
+    await runLog.write({ step: 'error', logType: 'error', message: error.message.slice(0, 10_000) }).catch((logError: unknown) => {
+      logger.error('could not write the error row to the run log', { error: toError(logError).message });
+    });
+    return { result: result('failed', error), script, failure: error };
+  }
+}
+
+/** The run log and the targets, so a first run on a fresh warehouse needs no `kpis init`. */
+async function ensureTables(warehouse: Warehouse, plan: EtlPlan): Promise<void> {
+  const tables = [RUN_LOG_TABLE, ...plan.targets.map(({ table }) => table)];
+  for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
+  for (const table of tables) await warehouse.ensureTable(table);
+}

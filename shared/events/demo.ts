@@ -1,0 +1,82 @@
+/**
+ * Deterministic synthetic game events for the demo and the benchmark: steady growth, a weekly
+ * rhythm (busier weekends), day-to-day noise of a few percent, and an install spike on the latest
+ * complete day, so there is something for the monitors to find. The same arguments always give
+ * the same events.
+ */
+import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
+import type { Row } from '../warehouse/warehouse';
+
+export interface DemoOptions {
+  /** The last day generated; its events stop at `now`, as a day in progress would. */
+  today: IsoDate;
+  now: Date;
+  /** Days of history, today included. */
+  days: number;
+  /** Installs on the first day; grows 1.5% a day. */
+  baseInstalls?: number;
+  seed?: number;
+  /** The day whose installs are multiplied (default: yesterday, the latest complete day). */
+  anomalyDay?: IsoDate | null;
+  anomalyFactor?: number;
+}
+
+/** mulberry32: a small, fast, seedable PRNG; Math.random cannot be seeded. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EVENTS = ['session_start', 'level_start', 'level_complete', 'ad_watched', 'purchase'] as const;
+const WEEKDAY_FACTOR = [1.25, 0.95, 0.95, 1.0, 1.0, 1.05, 1.3]; // Sunday first, as getUTCDay()
+
+interface DemoUser {
+  id: string;
+  /** Chance of coming back on the day after install; it fades by RETENTION_DECAY a day. */
+  engagement: number;
+  installIndex: number;
+}
+
+const RETENTION_DECAY = 0.96;
+
+export function generateDemoEvents(options: DemoOptions): Row[] {
+  const random = prng(options.seed ?? 20261127);
+  const baseInstalls = options.baseInstalls ?? 120;
+  const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
+  const days = daysBetween(addDays(options.today, -(options.days - 1)), options.today);
+  const users: DemoUser[] = [];
+  const rows: Row[] = [];
+  days.forEach((day, index) => {
+    const dayStart = startOfDay(day).getTime();
+    const weekday = WEEKDAY_FACTOR[startOfDay(day).getUTCDay()] as number;
+    const noise = 0.97 + random() * 0.06;
+    let installs = Math.round(baseInstalls * 1.015 ** index * weekday * noise);
+    if (day === anomalyDay) installs = Math.round(installs * (options.anomalyFactor ?? 3));
+    const active: DemoUser[] = [];
+    for (const user of users) {
+      if (random() < user.engagement * weekday * RETENTION_DECAY ** (index - user.installIndex)) active.push(user);
+    }
+    for (let n = 0; n < installs; n += 1) {
+      const user = { id: `u${String(users.length + 1).padStart(6, '0')}`, engagement: 0.2 + random() * 0.5, installIndex: index };
+      users.push(user);
+      active.push(user);
+    }
+    for (const user of active) {
+      const events = 1 + Math.floor(random() * 8);
+      for (let e = 0; e < events; e += 1) {
+        const time = new Date(dayStart + Math.floor(random() * 86_400_000));
+        if (time > options.now) continue;
+        const name = EVENTS[Math.floor(random() * EVENTS.length)] as (typeof EVENTS)[number];
+        const coins = name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
+        rows.push({ user_id: user.id, time, event_name: name, coins_added: coins });
+      }
+    }
+  });
+  return rows;
+}

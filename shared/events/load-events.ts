@@ -1,0 +1,51 @@
+/** `kpis load-events`: appends a checked event file to the source table, creating it if missing. */
+import type { EtlJob } from '../config/etl-config';
+import { UsageError } from '../errors';
+import { KPI_TABLES, sourceTable, type TableSchema } from '../schema';
+import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
+import { detectFormat, readEventFile, type EventFormat } from './parse-events';
+
+/** The source table the config's KPIs read; `override` is 'dataset.table'. */
+export function configuredSource(job: EtlJob, override?: string): TableSchema {
+  if (override !== undefined) {
+    const match = /^([A-Za-z_]\w*)\.([A-Za-z_]\w*)$/.exec(override);
+    if (!match) throw new UsageError(`--table must be DATASET.TABLE, got ${JSON.stringify(override)}`);
+    return sourceTable(match[1] as string, match[2] as string);
+  }
+  const sources = new Set(KPI_TABLES.flatMap((name) => (job.kpis[name] ? [`${job.kpis[name].dataset_src}.${job.kpis[name].table_src}`] : [])));
+  if (sources.size !== 1) throw new UsageError(`the config reads ${sources.size} source tables (${[...sources].join(', ')}); name one with --table DATASET.TABLE`);
+  return configuredSource(job, [...sources][0]);
+}
+
+/** Creates the source table if needed, then appends rows in time order (DuckDB prunes by it). */
+export async function appendEvents(warehouse: Warehouse, table: TableSchema, rows: Row[], context: JobContext): Promise<number> {
+  await warehouse.ensureDataset(table.dataset);
+  await warehouse.ensureTable(table);
+  const sorted = [...rows].sort((a, b) => (a.time as Date).getTime() - (b.time as Date).getTime());
+  return warehouse.appendRows(table, sorted, context);
+}
+
+export interface LoadEventsResult {
+  file: string;
+  format: EventFormat;
+  table: string;
+  rows: number;
+}
+
+export async function loadEvents(
+  warehouse: Warehouse,
+  table: TableSchema,
+  file: string,
+  context: JobContext,
+  format: EventFormat = detectFormat(file),
+): Promise<LoadEventsResult> {
+  let rows: number;
+  if (format === 'parquet') {
+    await warehouse.ensureDataset(table.dataset);
+    await warehouse.ensureTable(table);
+    rows = await warehouse.appendParquet(table, file, context);
+  } else {
+    rows = await appendEvents(warehouse, table, readEventFile(file, format), context);
+  }
+  return { file, format, table: `${table.dataset}.${table.table}`, rows };
+}

@@ -1,0 +1,164 @@
+/**
+ * Reads an event file (CSV with a header, or JSON lines) into rows of the source table, checking
+ * every value first: a malformed file fails with its line and column and nothing is loaded.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { InputFileError, UsageError } from '../errors';
+import { SOURCE_COLUMNS } from '../schema';
+import type { Row } from '../warehouse/warehouse';
+
+export const EVENT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
+export type EventFormat = (typeof EVENT_FORMATS)[number];
+
+const EXTENSIONS: Record<string, EventFormat> = { '.csv': 'csv', '.jsonl': 'jsonl', '.ndjson': 'jsonl', '.json': 'jsonl', '.parquet': 'parquet' };
+
+export function detectFormat(file: string): EventFormat {
+  const format = EXTENSIONS[path.extname(file).toLowerCase()];
+  if (!format) {
+    throw new UsageError(`${file}: cannot tell the format from the extension; use one of ${Object.keys(EXTENSIONS).join(', ')} or --format ${EVENT_FORMATS.join('|')}`);
+  }
+  return format;
+}
+
+/** At most this many problems are listed; one is enough to load nothing. */
+const MAX_PROBLEMS = 10;
+const COLUMN_NAMES = SOURCE_COLUMNS.map((column) => column.name);
+
+/** 2026-11-20T10:00:00Z, 2026-11-20 10:00:00.123456, 2026-11-20 10:00:00+02:00, 2026-11-20 10:00 UTC, 2026-11-20 */
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Parses a timestamp as BigQuery would, reading one without a zone as UTC. */
+export function parseTimestamp(text: string): Date | undefined {
+  const match = TIMESTAMP.exec(text.trim());
+  if (!match) return undefined;
+  const [, day, hh = '00', mm = '00', ss = '00', fraction = '', zone] = match;
+  let offset = 'Z';
+  if (zone && !/^(z|utc)$/i.test(zone)) {
+    const digits = zone.replace(':', '');
+    offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
+  }
+  const iso = `${day}T${hh}:${mm}:${ss}${fraction.slice(0, 4)}${offset}`;
+  const parsed = new Date(iso);
+  if (Number.isNaN(parsed.getTime())) return undefined;
+  // Date() rolls 2026-02-30 over to March; a real timestamp keeps its own day and time.
+  if (offset === 'Z' && parsed.toISOString().slice(0, 19) !== `${day}T${hh}:${mm}:${ss}`) return undefined;
+  return parsed;
+}
+
+type Problem = { line: number; column: number | string; message: string };
+
+/** Checks one record's values, returning the row or the problems found. */
+function toEventRow(record: Record<string, unknown>, where: (name: string) => number | string, line: number, problems: Problem[]): Row | undefined {
+  const before = problems.length;
+  const problem = (name: string, message: string): void => {
+    problems.push({ line, column: where(name), message: `${name}: ${message}` });
+  };
+  const text = (name: string): string | null => {
+    const value = record[name];
+    if (value === undefined || value === null || value === '') return null;
+    if (typeof value === 'string') return value;
+    problem(name, `expected text, got ${JSON.stringify(value)}`);
+    return null;
+  };
+  const userId = text('user_id');
+  if (userId === null && problems.length === before) problem('user_id', 'is required');
+  const timeText = record.time;
+  let time: Date | undefined;
+  if (timeText === undefined || timeText === null || timeText === '') problem('time', 'is required');
+  else if (typeof timeText !== 'string' || (time = parseTimestamp(timeText)) === undefined) {
+    problem('time', `expected a timestamp such as 2026-11-20T10:00:00Z, got ${JSON.stringify(timeText)}`);
+  }
+  const eventName = text('event_name');
+  let coins: number | null = null;
+  const coinsValue = record.coins_added;
+  if (coinsValue !== undefined && coinsValue !== null && coinsValue !== '') {
+    coins = typeof coinsValue === 'number' ? coinsValue : typeof coinsValue === 'string' && /^\s*-?\d+\s*$/.test(coinsValue) ? Number(coinsValue) : NaN;
+    if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${JSON.stringify(coinsValue)}`);
+  }
+  if (problems.length > before) return undefined;
+  return { user_id: userId, time: time as Date, event_name: eventName, coins_added: coins };
+}
+
+function checkColumns(names: string[], line: number, problems: Problem[], where: (name: string) => number | string): void {
+  for (const name of names) {
+    if (!COLUMN_NAMES.includes(name)) {
+      problems.push({ line, column: where(name), message: `unknown column ${JSON.stringify(name)}; the source table has ${COLUMN_NAMES.join(', ')}` });
+    }
+  }
+}
+
+function fail(file: string, problems: Problem[]): never {
+  const shown = problems.slice(0, MAX_PROBLEMS).map((p) => `${file}:${p.line}: column ${p.column}: ${p.message}`);
+  const more = problems.length > MAX_PROBLEMS ? [`... and ${problems.length - MAX_PROBLEMS} more problems`] : [];
+  throw new InputFileError([`${file}: nothing loaded, the file has ${problems.length} problem(s):`, ...shown, ...more].join('\n  '));
+}
+
+export function parseCsvEvents(file: string, text: string): Row[] {
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    records = parse(text, { info: true, skip_empty_lines: true, relax_column_count: false, bom: true, trim: true }) as unknown as typeof records;
+  } catch (error) {
+    const { lines, column } = error as { lines?: number; column?: number };
+    throw new InputFileError(`${file}:${lines ?? '?'}: column ${column ?? '?'}: ${(error as Error).message}; nothing loaded`, { cause: error });
+  }
+  const [header, ...body] = records;
+  if (!header) throw new InputFileError(`${file}: the file is empty; expected a header line with ${COLUMN_NAMES.join(', ')}`);
+  const names = header.record.map((name) => name.trim());
+  const problems: Problem[] = [];
+  const where = (name: string): number => names.indexOf(name) + 1 || names.length + 1;
+  checkColumns(names, header.info.lines, problems, where);
+  for (const required of SOURCE_COLUMNS.filter((c) => c.required)) {
+    if (!names.includes(required.name)) problems.push({ line: header.info.lines, column: where(required.name), message: `missing required column ${required.name}` });
+  }
+  if (problems.length > 0) fail(file, problems);
+  const rows: Row[] = [];
+  for (const { record, info } of body) {
+    const row = toEventRow(Object.fromEntries(names.map((name, i) => [name, record[i]])), where, info.lines, problems);
+    if (row) rows.push(row);
+  }
+  if (problems.length > 0) fail(file, problems);
+  return rows;
+}
+
+export function parseJsonLinesEvents(file: string, text: string): Row[] {
+  const rows: Row[] = [];
+  const problems: Problem[] = [];
+  text.split(/\r?\n/).forEach((lineText, index) => {
+    const line = index + 1;
+    if (lineText.trim() === '') return;
+    let record: unknown;
+    try {
+      record = JSON.parse(lineText);
+    } catch (error) {
+      const position = /position (\d+)/.exec((error as Error).message)?.[1];
+      problems.push({ line, column: position === undefined ? '?' : Number(position) + 1, message: `not valid JSON: ${(error as Error).message}` });
+      return;
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      problems.push({ line, column: 1, message: 'expected one JSON object per line' });
+      return;
+    }
+    const where = (name: string): number | string => {
+      const at = lineText.indexOf(`"${name}"`);
+      return at === -1 ? name : at + 1;
+    };
+    checkColumns(Object.keys(record), line, problems, where);
+    const row = toEventRow(record as Record<string, unknown>, where, line, problems);
+    if (row) rows.push(row);
+  });
+  if (problems.length > 0) fail(file, problems);
+  return rows;
+}
+
+/** Reads and checks a CSV or JSON-lines file; Parquet is typed already and loaded by the engine. */
+export function readEventFile(file: string, format: Exclude<EventFormat, 'parquet'>): Row[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputFileError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  return format === 'csv' ? parseCsvEvents(file, text) : parseJsonLinesEvents(file, text);
+}

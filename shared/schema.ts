@@ -1,0 +1,112 @@
+/**
+ * Every table daily-kpis reads or writes, declared once. `kpis init`, `load-events`, the ETL and
+ * deploy.sh all create tables from these declarations, on BigQuery and on DuckDB.
+ */
+import type { ParamType } from './warehouse/warehouse';
+
+export interface ColumnSchema {
+  name: string;
+  type: ParamType;
+  /** REQUIRED columns reject NULL. */
+  required?: boolean;
+  description: string;
+}
+
+export interface TableSchema {
+  dataset: string;
+  table: string;
+  description: string;
+  columns: ColumnSchema[];
+  /** DATE or TIMESTAMP column for BigQuery day partitioning. */
+  partitionBy?: string;
+  clusterBy?: string[];
+}
+
+export const SOURCE_COLUMNS: ColumnSchema[] = [
+  { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
+  { name: 'time', type: 'TIMESTAMP', required: true, description: 'When the event happened (UTC).' },
+  { name: 'event_name', type: 'STRING', description: 'What happened, e.g. session_start.' },
+  { name: 'coins_added', type: 'INT64', description: 'Coins the event added to the balance; NULL or 0 for none.' },
+];
+
+/** The raw event table the ETL reads; its location comes from config. */
+export function sourceTable(dataset: string, table: string): TableSchema {
+  return {
+    dataset,
+    table,
+    description: 'Raw app events, one row per event.',
+    columns: SOURCE_COLUMNS,
+    partitionBy: 'time',
+    clusterBy: ['user_id'],
+  };
+}
+
+export const KPI_TABLES = ['installs', 'last_activity', 'daily_user_panel'] as const;
+export type KpiTable = (typeof KPI_TABLES)[number];
+
+/** The three KPI tables, in the destination dataset given by config. */
+export function kpiTable(name: KpiTable, dataset: string): TableSchema {
+  switch (name) {
+    case 'installs':
+      return {
+        dataset,
+        table: name,
+        description: 'One row per user: the first day the user was seen in any processed day.',
+        columns: [
+          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
+          { name: 'install_date', type: 'DATE', required: true, description: 'First day (UTC) the user was seen.' },
+        ],
+        partitionBy: 'install_date',
+        clusterBy: ['user_id'],
+      };
+    case 'last_activity':
+      // Not partitioned: every active user's row moves to the newest day, so partitions would only
+      // make the daily MERGE touch more of them.
+      return {
+        dataset,
+        table: name,
+        description: 'One row per user: the last day the user was seen in any processed day.',
+        columns: [
+          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
+          { name: 'last_activity', type: 'DATE', required: true, description: 'Last day (UTC) the user was seen.' },
+        ],
+        clusterBy: ['user_id'],
+      };
+    case 'daily_user_panel':
+      return {
+        dataset,
+        table: name,
+        description: 'One row per user and day with any event.',
+        columns: [
+          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
+          { name: 'date', type: 'DATE', required: true, description: 'Day (UTC).' },
+          { name: 'total_events', type: 'INT64', required: true, description: 'Events of the user that day.' },
+          { name: 'total_coins_added', type: 'INT64', required: true, description: 'Sum of coins_added that day (NULL counts as 0).' },
+        ],
+        partitionBy: 'date',
+        clusterBy: ['user_id'],
+      };
+  }
+}
+
+/** The run log, with the seed's columns. */
+export const RUN_LOG_TABLE: TableSchema = {
+  dataset: 'logs',
+  table: 'daily_logs',
+  description: 'One row per step of every daily-kpis job run; rows of one run share a uid.',
+  columns: [
+    { name: 'ts', type: 'TIMESTAMP', required: true, description: 'When the row was written (UTC).' },
+    { name: 'dt', type: 'DATE', required: true, description: 'Day of ts (UTC), the partition.' },
+    { name: 'uid', type: 'STRING', required: true, description: 'Run id shared by the rows of one run.' },
+    { name: 'username', type: 'STRING', description: 'Who or what started the run.' },
+    { name: 'job_name', type: 'STRING', required: true, description: 'Job, e.g. daily_kpis.' },
+    { name: 'job_type', type: 'STRING', description: 'Kind of job, e.g. etl.' },
+    { name: 'file_name', type: 'STRING', description: 'SQL file or module of the step.' },
+    { name: 'step_name', type: 'STRING', description: 'Step, e.g. start, installs, end.' },
+    { name: 'step_id', type: 'INT64', description: 'Order of the step within the run.' },
+    { name: 'log_type', type: 'STRING', required: true, description: 'start, info, end or error.' },
+    { name: 'message', type: 'STRING', description: 'What happened, in words.' },
+  ],
+  partitionBy: 'dt',
+  clusterBy: ['job_name'],
+};

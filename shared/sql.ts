@@ -1,0 +1,105 @@
+/**
+ * Loading and rendering the SQL templates in sql/. Templates are BigQuery Standard SQL; table names
+ * enter through `{{placeholders}}` rendered by the warehouse adapter, values only as `@params`.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The repository's sql/ folder, found from both the sources and the compiled dist/. */
+export const SQL_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../sql' : '../sql');
+
+const templateCache = new Map<string, string>();
+
+/** Reads a template such as 'etl/installs.sql' once per process. */
+export function readSqlTemplate(name: string): string {
+  let text = templateCache.get(name);
+  if (text === undefined) {
+    text = readFileSync(path.join(SQL_DIR, name), 'utf8');
+    templateCache.set(name, text);
+  }
+  return text;
+}
+
+/** Replaces every `{{name}}`; a placeholder without a value is a programming error. */
+export function renderTemplate(template: string, values: Record<string, string>, name = 'template'): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_match, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`${name}: no value for placeholder {{${key}}}`);
+    return value;
+  });
+}
+
+/**
+ * Walks SQL text, calling `onCode` for each run outside string literals, quoted identifiers and
+ * comments, so rewrites never touch a literal.
+ */
+function mapCode(sql: string, onCode: (code: string) => string, onOther: (text: string) => string = (text) => text): string {
+  let out = '';
+  let code = '';
+  let i = 0;
+  const flush = (): void => {
+    out += onCode(code);
+    code = '';
+  };
+  while (i < sql.length) {
+    const ch = sql[i] as string;
+    const next = sql[i + 1];
+    let end = -1;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      end = i + 1;
+      while (end < sql.length && sql[end] !== ch) end += sql[end] === '\\' ? 2 : 1;
+      end += 1;
+    } else if (ch === '-' && next === '-') {
+      end = sql.indexOf('\n', i);
+      if (end === -1) end = sql.length;
+    } else if (ch === '/' && next === '*') {
+      end = sql.indexOf('*/', i + 2);
+      end = end === -1 ? sql.length : end + 2;
+    }
+    if (end === -1) {
+      code += ch;
+      i += 1;
+    } else {
+      flush();
+      out += onOther(sql.slice(i, end));
+      i = end;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Splits a script on semicolons outside literals and comments; drops empty statements. */
+export function splitStatements(script: string): string[] {
+  const marker = '\u0000';
+  return mapCode(script, (code) => code.replaceAll(';', marker))
+    .split(marker)
+    .map((statement) => statement.trim())
+    .filter((statement) => withoutComments(statement).trim() !== '');
+}
+
+function withoutComments(sql: string): string {
+  return mapCode(sql, (code) => code, (text) => (text.startsWith('--') || text.startsWith('/*') ? '' : text));
+}
+
+const PARAM = /(?<![@\w])@(\w+)/g;
+
+/** The `@name` parameters a statement uses, in order of first use. */
+export function paramNames(sql: string): string[] {
+  const names = new Set<string>();
+  mapCode(sql, (code) => {
+    for (const match of code.matchAll(PARAM)) names.add(match[1] as string);
+    return code;
+  });
+  return [...names];
+}
+
+/** Rewrites `@name` parameters to another engine's marker, e.g. DuckDB's `$name`. */
+export function rewriteParams(sql: string, marker: string): string {
+  return mapCode(sql, (code) => code.replace(PARAM, (_match, name: string) => `${marker}${name}`));
+}
+
+/** The first line of code in a statement, to name it in errors and logs. */
+export function describeStatement(sql: string): string {
+  return withoutComments(sql).split('\n').map((line) => line.trim()).find((line) => line !== '') ?? sql.trim();
+}

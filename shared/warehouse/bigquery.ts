@@ -1,0 +1,276 @@
+/**
+ * The production warehouse: BigQuery through @google-cloud/bigquery. The client comes from the
+ * caller (see factory.ts), so tests hand it one that points at a local fake of the REST API.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BigQuery, Job, JobLoadMetadata, Query, TableField } from '@google-cloud/bigquery';
+import { WarehouseError } from '../errors';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
+import type { TableSchema } from '../schema';
+import { describeStatement } from '../sql';
+import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
+
+export interface BigQueryWarehouseOptions {
+  projectId: string;
+  /** Dataset and job location, e.g. 'US' or 'europe-west1'. */
+  location: string;
+  /** Every query job fails instead of billing more than this; undefined leaves the project's default. */
+  maximumBytesBilled?: number;
+  retry?: RetryPolicy;
+  logger?: Logger;
+}
+
+/** HTTP statuses and BigQuery error reasons that say "try again later". */
+const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
+const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'backendError', 'internalError', 'jobRateLimitExceeded', 'jobBackendError']);
+const TRANSIENT_MESSAGE = /concurrent update|aborted due to concurrent|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up/i;
+
+interface ApiErrorLike {
+  code?: number | string;
+  message?: string;
+  errors?: { reason?: string; message?: string }[];
+  response?: { status?: { errorResult?: unknown } };
+}
+
+export function isTransientBigQueryError(error: unknown): boolean {
+  if (error instanceof WarehouseError) return error.transient;
+  const api = error as ApiErrorLike;
+  if (typeof api?.code === 'number' && TRANSIENT_STATUS.has(api.code)) return true;
+  if (api?.errors?.some((detail) => TRANSIENT_REASONS.has(detail.reason ?? '') || TRANSIENT_MESSAGE.test(detail.message ?? ''))) return true;
+  return TRANSIENT_MESSAGE.test(api?.message ?? '') || (typeof api?.code === 'string' && TRANSIENT_MESSAGE.test(api.code));
+}
+
+/** Label values allow lowercase letters, digits, '_' and '-', up to 63 characters. */
+function labelValue(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+}
+
+export class BigQueryWarehouse implements Warehouse {
+  readonly engine = 'bigquery';
+  private readonly retry: RetryPolicy;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly client: BigQuery,
+    private readonly options: BigQueryWarehouseOptions,
+  ) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  tableRef(dataset: string, table: string): string {
+    return `\`${this.options.projectId}.${dataset}.${table}\``;
+  }
+
+  async query(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
+    return this.runJob(sql, params, context);
+  }
+
+  async runScript(statements: string[], params: QueryParams, context: JobContext, options: { atomic: boolean }): Promise<void> {
+    await this.runJob(this.renderScript(statements, options), params, context);
+  }
+
+  async dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult> {
+    const sql = this.renderScript(statements, { atomic: true });
+    const [job] = await this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }).catch((error: unknown) => {
+      throw this.wrap(error, 'dry run');
+    });
+    const bytes = job.metadata?.statistics?.totalBytesProcessed;
+    return { bytesProcessed: bytes === undefined ? null : Number(bytes) };
+  }
+
+  /** A multi-statement query; BEGIN/COMMIT TRANSACTION makes it all-or-nothing across tables. */
+  renderScript(statements: string[], options: { atomic: boolean }): string {
+    const body = statements.map((statement) => `${statement};`);
+    return (options.atomic ? ['BEGIN TRANSACTION;', ...body, 'COMMIT TRANSACTION;'] : body).join('\n\n') + '\n';
+  }
+
+  async ensureDataset(dataset: string): Promise<void> {
+    const ref = this.client.dataset(dataset, { location: this.options.location });
+    const [exists] = await ref.exists();
+    if (exists) return;
+    await ref.create({ location: this.options.location }).catch(ignoreAlreadyExists);
+  }
+
+  async ensureTable(table: TableSchema): Promise<void> {
+    const dataset = this.client.dataset(table.dataset, { location: this.options.location });
+    const [exists] = await dataset.table(table.table).exists();
+    if (exists) return;
+    const fields: TableField[] = table.columns.map((column) => ({
+      name: column.name,
+      type: column.type,
+      mode: column.required ? 'REQUIRED' : 'NULLABLE',
+      description: column.description,
+    }));
+    await dataset
+      .createTable(table.table, {
+        description: table.description,
+        schema: { fields },
+        ...(table.partitionBy ? { timePartitioning: { type: 'DAY', field: table.partitionBy } } : {}),
+        ...(table.clusterBy ? { clustering: { fields: table.clusterBy } } : {}),
+      })
+      .catch(ignoreAlreadyExists);
+  }
+
+  /** A load job from a temporary newline-delimited JSON file: atomic, and free of DML quotas. */
+  async appendRows(table: TableSchema, rows: Row[], context: JobContext): Promise<number> {
+    const folder = mkdtempSync(path.join(tmpdir(), 'kpis-load-'));
+    const file = path.join(folder, `${table.table}.jsonl`);
+    try {
+      writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+      return await this.load(table, file, 'NEWLINE_DELIMITED_JSON', context);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  appendParquet(table: TableSchema, file: string, context: JobContext): Promise<number> {
+    return this.load(table, file, 'PARQUET', context);
+  }
+
+  async close(): Promise<void> {
+    // The REST client holds no connection to close.
+  }
+
+  private async load(table: TableSchema, file: string, sourceFormat: string, context: JobContext): Promise<number> {
+    const [job] = await this.client
+      .dataset(table.dataset)
+      .table(table.table)
+      .load(file, {
+        sourceFormat,
+        writeDisposition: 'WRITE_APPEND',
+        labels: this.labels(context),
+      } as JobLoadMetadata)
+      .catch((error: unknown) => {
+        throw this.wrap(error, `load into ${table.dataset}.${table.table}`);
+      });
+    return Number(job.statistics?.load?.outputRows ?? 0);
+  }
+
+  /**
+   * Runs one query job to completion, retrying transient failures. The job id is derived from the
+   * run, the SQL and its parameters: when a response is lost and the insert is sent again, BigQuery
+   * answers 409 and we attach to the job already running instead of running the statement twice.
+   * Only a job that ran and failed is tried again under a new id (the `_gN` suffix).
+   */
+  private async runJob(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
+    const base = this.jobIdBase(context, sql, params);
+    let generation = 0;
+    return withRetry(
+      async () => {
+        const jobId = `${base}_g${generation}`;
+        const job = await this.insertOrAttach(jobId, sql, params, context).catch((error: unknown) => {
+          if (jobRanAndFailed(error)) generation += 1;
+          throw error;
+        });
+        try {
+          const [rows] = await job.getQueryResults({ location: this.options.location });
+          return rows.map(normalizeRow);
+        } catch (error) {
+          generation += 1;
+          throw error;
+        }
+      },
+      isTransientBigQueryError,
+      this.retry,
+      (error, attempt, delayMs) => this.logger.warn('BigQuery job failed, retrying', { attempt, delay_ms: delayMs, error: errorMessage(error) }),
+    ).catch((error: unknown) => {
+      throw this.wrap(error, describeStatement(sql));
+    });
+  }
+
+  private async insertOrAttach(jobId: string, sql: string, params: QueryParams, context: JobContext): Promise<Job> {
+    try {
+      const [job] = await this.client.createQueryJob({ ...this.jobRequest(sql, params, context), jobId });
+      this.logger.info('BigQuery job started', { job_id: jobId, console_url: this.consoleUrl(jobId) });
+      return job;
+    } catch (error) {
+      if ((error as ApiErrorLike).code !== 409) throw error;
+      const job = this.client.job(jobId, { location: this.options.location });
+      const [metadata] = await job.getMetadata();
+      this.logger.info('BigQuery job already existed, attaching to it', { job_id: jobId, console_url: this.consoleUrl(jobId) });
+      if (metadata.status?.errorResult) {
+        throw Object.assign(new Error(String(metadata.status.errorResult.message)), { errors: [metadata.status.errorResult], response: metadata });
+      }
+      return job;
+    }
+  }
+
+  private jobRequest(sql: string, params: QueryParams, context: JobContext): Query {
+    const values: Record<string, unknown> = {};
+    const types: Record<string, string> = {};
+    for (const [name, param] of Object.entries(params)) {
+      values[name] = this.toQueryValue(param);
+      types[name] = param.type;
+    }
+    return {
+      query: sql,
+      params: values,
+      types,
+      useLegacySql: false,
+      location: this.options.location,
+      labels: this.labels(context),
+      ...(this.options.maximumBytesBilled === undefined ? {} : { maximumBytesBilled: String(this.options.maximumBytesBilled) }),
+    } as Query;
+  }
+
+  /** The client reads DATE and TIMESTAMP values only from its own wrappers; a plain string would be sent empty. */
+  private toQueryValue({ type, value }: QueryParam): unknown {
+    if (value === null) return null;
+    if (type === 'DATE') return this.client.date(String(value));
+    if (type === 'TIMESTAMP') return this.client.timestamp(value instanceof Date ? value : new Date(String(value)));
+    if (type === 'INT64') return String(value);
+    return value;
+  }
+
+  private labels(context: JobContext): Record<string, string> {
+    return { job: labelValue(context.job), run_id: labelValue(context.runId) };
+  }
+
+  private jobIdBase(context: JobContext, sql: string, params: QueryParams): string {
+    const digest = createHash('sha256').update(sql).update(JSON.stringify(params)).digest('hex').slice(0, 16);
+    return `kpis_${labelValue(context.job)}_${labelValue(context.runId)}_${digest}`.replace(/-/g, '_');
+  }
+
+  private consoleUrl(jobId: string): string {
+    return `https://console.cloud.google.com/bigquery?project=${this.options.projectId}&j=bq:${this.options.location}:${jobId}&page=queryresults`;
+  }
+
+  private wrap(error: unknown, what: string): WarehouseError {
+    if (error instanceof WarehouseError) return error;
+    return new WarehouseError(`BigQuery failed on ${what}: ${errorMessage(error)}`, { cause: error, transient: isTransientBigQueryError(error) });
+  }
+}
+
+/** The job exists and ended in error, as opposed to a request that never reached BigQuery. */
+function jobRanAndFailed(error: unknown): boolean {
+  return Boolean((error as ApiErrorLike).response?.status?.errorResult);
+}
+
+function ignoreAlreadyExists(error: unknown): void {
+  if ((error as ApiErrorLike).code !== 409) throw error;
+}
+
+/** Same shapes as the DuckDB adapter: dates 'YYYY-MM-DD', timestamps ISO strings, INT64 numbers. */
+function normalizeRow(row: Record<string, unknown>): Row {
+  const out: Row = {};
+  for (const [name, value] of Object.entries(row)) out[name] = normalizeCell(value);
+  return out;
+}
+
+function normalizeCell(value: unknown): Cell {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value instanceof Date) return value;
+  return String(value);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+

@@ -1,0 +1,289 @@
+/**
+ * The embedded warehouse: DuckDB in a local file (or in memory). A BigQuery dataset is a DuckDB
+ * schema. The compatibility layer below is all that lets the BigQuery SQL in sql/ run unchanged.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBAppender,
+  type DuckDBDateValue,
+  type DuckDBTimestampValue,
+  TIMESTAMP,
+  VARCHAR,
+  dateValueFromDate,
+  timestampValueFromDate,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { InputFileError, WarehouseError } from '../errors';
+import type { ColumnSchema, TableSchema } from '../schema';
+import { describeStatement, paramNames, rewriteParams } from '../sql';
+import type { Cell, DryRunResult, ParamType, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
+
+/**
+ * What DuckDB lacks of BigQuery's dialect, run on every new connection:
+ * - TimeZone UTC, so DATE(ts) and timestamp literals mean what they mean on BigQuery;
+ * - FLOAT64, BigQuery's name for DOUBLE (STRING and INT64 are built-in aliases already);
+ * - SAFE_DIVIDE, BigQuery's NULL-on-zero division.
+ * `@name` parameters become `$name` in `bind()` below; backticks never reach DuckDB because table
+ * names are rendered by `tableRef`.
+ */
+const COMPATIBILITY_LAYER = [
+  "SET TimeZone = 'UTC'",
+  'CREATE TYPE IF NOT EXISTS FLOAT64 AS DOUBLE',
+  'CREATE OR REPLACE TEMP MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END',
+];
+
+const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {
+  STRING: { sql: 'VARCHAR', type: VARCHAR },
+  INT64: { sql: 'BIGINT', type: BIGINT },
+  FLOAT64: { sql: 'DOUBLE', type: DOUBLE },
+  BOOL: { sql: 'BOOLEAN', type: BOOLEAN },
+  DATE: { sql: 'DATE', type: DATE },
+  TIMESTAMP: { sql: 'TIMESTAMP', type: TIMESTAMP },
+};
+
+/** Typed appender calls: about 7x faster than the generic appendValue on a few hundred thousand rows. */
+const APPEND: Record<ParamType, (appender: DuckDBAppender, value: Exclude<Cell, null>) => void> = {
+  STRING: (appender, value) => appender.appendVarchar(String(value)),
+  INT64: (appender, value) => appender.appendBigInt(BigInt(value as number)),
+  FLOAT64: (appender, value) => appender.appendDouble(Number(value)),
+  BOOL: (appender, value) => appender.appendBoolean(Boolean(value)),
+  DATE: (appender, value) => appender.appendDate(toDuckDbValue(value, 'DATE') as DuckDBDateValue),
+  TIMESTAMP: (appender, value) => appender.appendTimestamp(toDuckDbValue(value, 'TIMESTAMP') as DuckDBTimestampValue),
+};
+
+export const DEFAULT_DUCKDB_PATH = '.data/warehouse.duckdb';
+
+export class DuckDbWarehouse implements Warehouse {
+  readonly engine = 'duckdb';
+  /** One connection, used by one call at a time, so a transaction never interleaves with another call. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    readonly location: string,
+  ) {}
+
+  /** Opens (creating if needed) a database file, or ':memory:'. */
+  static async open(location: string = DEFAULT_DUCKDB_PATH): Promise<DuckDbWarehouse> {
+    if (location !== ':memory:') mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(location);
+    } catch (error) {
+      throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${(error as Error).message}`, { cause: error, transient: false });
+    }
+    const connection = await instance.connect();
+    for (const statement of COMPATIBILITY_LAYER) await connection.run(statement);
+    return new DuckDbWarehouse(instance, connection, location);
+  }
+
+  tableRef(dataset: string, table: string): string {
+    return `${dataset}.${table}`;
+  }
+
+  query(sql: string, params: QueryParams): Promise<Row[]> {
+    return this.exclusive(async () => {
+      const reader = await this.execute(sql, params);
+      const types = reader.columnTypes().map((type) => type.toString());
+      const names = reader.columnNames();
+      return reader.getRows().map((values) => {
+        const row: Row = {};
+        values.forEach((value, index) => {
+          row[names[index] as string] = normalizeCell(value, types[index] as string);
+        });
+        return row;
+      });
+    });
+  }
+
+  runScript(statements: string[], params: QueryParams, _context: unknown, options: { atomic: boolean }): Promise<void> {
+    return this.exclusive(() => this.runStatements(statements, params, options.atomic ? 'COMMIT' : undefined));
+  }
+
+  /** DuckDB gives no byte estimate; running the script in a transaction that is rolled back validates every statement. */
+  async dryRunScript(statements: string[], params: QueryParams): Promise<DryRunResult> {
+    await this.exclusive(() => this.runStatements(statements, params, 'ROLLBACK'));
+    return { bytesProcessed: null };
+  }
+
+  renderScript(statements: string[], options: { atomic: boolean }): string {
+    const body = statements.map((statement) => `${rewriteParams(statement, '$')};`);
+    return (options.atomic ? ['BEGIN TRANSACTION;', ...body, 'COMMIT;'] : body).join('\n\n') + '\n';
+  }
+
+  ensureDataset(dataset: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+    });
+  }
+
+  ensureTable(table: TableSchema): Promise<void> {
+    const ref = this.tableRef(table.dataset, table.table);
+    const columns = table.columns.map((column) => `${column.name} ${DUCKDB_TYPES[column.type].sql}${column.required ? ' NOT NULL' : ''}`);
+    return this.exclusive(async () => {
+      await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${table.dataset}`);
+      await this.connection.run(`CREATE TABLE IF NOT EXISTS ${ref} (\n  ${columns.join(',\n  ')}\n)`);
+      await this.connection.run(`COMMENT ON TABLE ${ref} IS ${quote(table.description)}`);
+      for (const column of table.columns) {
+        await this.connection.run(`COMMENT ON COLUMN ${ref}.${column.name} IS ${quote(column.description)}`);
+      }
+    });
+  }
+
+  appendRows(table: TableSchema, rows: Row[]): Promise<number> {
+    return this.exclusive(async () => {
+      await this.connection.run('BEGIN TRANSACTION');
+      try {
+        const appender = await this.connection.createAppender(table.table, table.dataset);
+        const columns = table.columns.map((column) => ({ name: column.name, append: APPEND[column.type] }));
+        for (const row of rows) {
+          for (const column of columns) {
+            const value = row[column.name];
+            if (value === null || value === undefined) appender.appendNull();
+            else column.append(appender, value);
+          }
+          appender.endRow();
+        }
+        appender.closeSync();
+        await this.connection.run('COMMIT');
+        return rows.length;
+      } catch (error) {
+        await this.connection.run('ROLLBACK');
+        throw asWarehouseError(error, `append to ${table.dataset}.${table.table}`);
+      }
+    });
+  }
+
+  appendParquet(table: TableSchema, file: string): Promise<number> {
+    return this.exclusive(async () => {
+      let described;
+      try {
+        described = await this.connection.runAndReadAll('DESCRIBE SELECT * FROM read_parquet($path)', { path: file });
+      } catch (error) {
+        throw new InputFileError(`${file}: not a readable Parquet file: ${(error as Error).message}`, { cause: error });
+      }
+      const present = new Set(described.getRowObjectsJS().map((row) => String(row.column_name)));
+      const missing = table.columns.filter((column) => column.required && !present.has(column.name)).map((column) => column.name);
+      if (missing.length > 0) throw new InputFileError(`${file}: missing required column(s) ${missing.join(', ')}`);
+      const select = table.columns.map((column) => (present.has(column.name) ? castColumn(column) : `NULL AS ${column.name}`));
+      try {
+        const result = await this.connection.run(
+          `INSERT INTO ${this.tableRef(table.dataset, table.table)} (${table.columns.map((c) => c.name).join(', ')})
+           SELECT ${select.join(', ')} FROM read_parquet($path)`,
+          { path: file },
+        );
+        return Number(result.rowsChanged);
+      } catch (error) {
+        throw new InputFileError(`${file}: ${(error as Error).message}`, { cause: error });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => undefined);
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work, work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Runs statements one by one; with `finish`, inside a transaction closed by COMMIT or ROLLBACK. */
+  private async runStatements(statements: string[], params: QueryParams, finish?: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+    if (finish) await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const statement of statements) await this.execute(statement, params);
+      if (finish) await this.connection.run(finish);
+    } catch (error) {
+      if (finish) await this.connection.run('ROLLBACK');
+      throw error;
+    } finally {
+      await this.dropTempTables();
+    }
+  }
+
+  /** BigQuery drops a script's temp tables when the script ends; this connection lives on, so drop them here. */
+  private async dropTempTables(): Promise<void> {
+    const temp = await this.connection.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE temporary");
+    for (const [name] of temp.getRows()) await this.connection.run(`DROP TABLE IF EXISTS temp.main.${String(name)}`);
+  }
+
+  private async execute(sql: string, params: QueryParams) {
+    const { values, types } = bind(sql, params);
+    try {
+      return await this.connection.runAndReadAll(rewriteParams(sql, '$'), values, types);
+    } catch (error) {
+      throw asWarehouseError(error, describeStatement(sql));
+    }
+  }
+}
+
+/** Binds only the parameters a statement uses: DuckDB rejects values it has no marker for. */
+function bind(sql: string, params: QueryParams): { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> } {
+  const values: Record<string, DuckDBValue> = {};
+  const types: Record<string, DuckDBType> = {};
+  for (const name of paramNames(sql)) {
+    const param = params[name];
+    if (param === undefined) throw new WarehouseError(`query parameter @${name} has no value`, { transient: false });
+    values[name] = toDuckDbValue(param.value, param.type);
+    types[name] = DUCKDB_TYPES[param.type].type;
+  }
+  return { values, types };
+}
+
+function toDuckDbValue(value: QueryParam['value'], type: ParamType): DuckDBValue {
+  if (value === null) return null;
+  switch (type) {
+    case 'DATE':
+      return dateValueFromDate(value instanceof Date ? value : new Date(`${String(value)}T00:00:00Z`));
+    case 'TIMESTAMP':
+      return timestampValueFromDate(value instanceof Date ? value : new Date(String(value)));
+    case 'INT64':
+      return BigInt(value as number);
+    case 'FLOAT64':
+      return Number(value);
+    case 'BOOL':
+      return Boolean(value);
+    case 'STRING':
+      return String(value);
+  }
+}
+
+/** Gives DuckDB results the same shape as BigQuery's: dates as 'YYYY-MM-DD', timestamps as ISO strings, integers as numbers. */
+function normalizeCell(value: unknown, type: string): Cell {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint' || type === 'HUGEINT' || type === 'BIGINT') return Number(value);
+  if (type === 'DATE') return String(value);
+  if (type.startsWith('DECIMAL')) return Number(String(value));
+  if (type.startsWith('TIMESTAMP')) return new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
+  return String(value);
+}
+
+function castColumn(column: ColumnSchema): string {
+  return `CAST(${column.name} AS ${DUCKDB_TYPES[column.type].sql}) AS ${column.name}`;
+}
+
+function quote(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+
+/** Lock and write-write conflicts may pass; everything else (syntax, types, constraints) will fail again. */
+function asWarehouseError(error: unknown, what: string): WarehouseError {
+  if (error instanceof WarehouseError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new WarehouseError(`DuckDB failed on ${what}: ${message}`, { cause: error, transient: /Conflict|Could not set lock/i.test(message) });
+}

@@ -1,0 +1,57 @@
+/**
+ * The warehouse port: everything the use-cases need from BigQuery or DuckDB. Engine differences
+ * live in the adapters (bigquery.ts, duckdb.ts), never in the use-cases.
+ */
+import type { TableSchema } from '../schema';
+
+export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL' | 'DATE' | 'TIMESTAMP';
+
+/** A named query parameter with its type, bound as `@name` in the SQL text. */
+export interface QueryParam {
+  type: ParamType;
+  /** DATE: 'YYYY-MM-DD'; TIMESTAMP: a Date; null binds a typed NULL. */
+  value: string | number | boolean | Date | null;
+}
+
+export type QueryParams = Record<string, QueryParam>;
+
+/** A result or input cell: DATE as 'YYYY-MM-DD', TIMESTAMP as an ISO string or Date, INT64 as number. */
+export type Cell = string | number | boolean | Date | null;
+export type Row = Record<string, Cell>;
+
+/** Who runs a job; BigQuery puts these on every job as labels and in the deterministic job id. */
+export interface JobContext {
+  job: string;
+  runId: string;
+}
+
+export interface DryRunResult {
+  /** Bytes the engine estimates it would read; null where the engine does not estimate. */
+  bytesProcessed: number | null;
+}
+
+export interface Warehouse {
+  /** 'bigquery' or 'duckdb': for logs and file names, never for branching in use-cases. */
+  readonly engine: string;
+  /** How a permanent table is named in SQL text on this engine. */
+  tableRef(dataset: string, table: string): string;
+  /** Runs one statement and returns its rows with normalized values. */
+  query(sql: string, params: QueryParams, context: JobContext): Promise<Row[]>;
+  /**
+   * Runs statements in order as one script. With `atomic`, all of them commit together or none
+   * does. Temporary tables live until the script ends.
+   */
+  runScript(statements: string[], params: QueryParams, context: JobContext, options: { atomic: boolean }): Promise<void>;
+  /** Validates a script without changing anything, and estimates what it would read. */
+  dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult>;
+  /** The script text exactly as this engine would receive it (for --dry-run files and goldens). */
+  renderScript(statements: string[], options: { atomic: boolean }): string;
+  ensureDataset(dataset: string): Promise<void>;
+  /** Creates the table if missing, with partitioning, clustering and descriptions where supported. */
+  ensureTable(table: TableSchema): Promise<void>;
+  /** Appends rows atomically: all of them or none. */
+  appendRows(table: TableSchema, rows: Row[], context: JobContext): Promise<number>;
+  /** Appends a Parquet file atomically, casting its columns to the table's types. */
+  appendParquet(table: TableSchema, path: string, context: JobContext): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,185 @@
+/**
+ * A local HTTP fake of the BigQuery REST API (v2), enough for @google-cloud/bigquery to insert
+ * query and load jobs, read results and create datasets and tables. It records every request so
+ * tests can assert what the real client library sent, and can be told to fail in the ways
+ * BigQuery does: a lost response, a 5xx, or a job that ends in error.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  /** Raw body text, for multipart uploads. */
+  text: string;
+}
+
+/** What the next job insert does, in order; once the list is empty, inserts succeed. */
+export type InsertBehaviour =
+  | { kind: 'lose-response' } // create the job, then answer 503 as if the response was lost
+  | { kind: 'http-error'; status: number; reason: string } // answer an error without creating the job
+  | { kind: 'job-error'; reason: string; message: string }; // create a job that ends in error
+
+interface JobResource {
+  jobReference: { projectId: string; jobId: string; location: string };
+  configuration: Record<string, unknown>;
+  status: { state: 'DONE'; errorResult?: unknown; errors?: unknown[] };
+  statistics: Record<string, unknown>;
+}
+
+export class BigQueryFake {
+  readonly requests: RecordedRequest[] = [];
+  readonly jobs = new Map<string, JobResource>();
+  readonly datasets = new Set<string>();
+  readonly tables = new Map<string, Record<string, unknown>>();
+  /** Jobs that ran: a statement run twice shows up here twice. */
+  readonly executed: string[] = [];
+  insertBehaviours: InsertBehaviour[] = [];
+  /** Rows a query job returns, by its SQL text. */
+  results: (sql: string) => { fields: { name: string; type: string }[]; rows: unknown[][] } = () => ({ fields: [], rows: [] });
+  bytesProcessed = 123_456_789;
+  private server?: http.Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => {
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (text += chunk));
+      req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'http://fake');
+        let body: unknown;
+        try {
+          body = text && req.headers['content-type']?.includes('json') ? JSON.parse(text) : undefined;
+        } catch {
+          body = undefined;
+        }
+        const recorded = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body, text };
+        this.requests.push(recorded);
+        const [status, payload] = this.route(recorded);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(payload));
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** The job inserts received, query and load alike. */
+  jobInserts(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'POST' && /\/projects\/[^/]+\/jobs$/.test(r.path));
+  }
+
+  private route(req: RecordedRequest): [number, unknown] {
+    const match = /^(?:\/upload)?\/bigquery\/v2\/projects\/([^/]+)\/(.*)$/.exec(req.path);
+    if (!match) return notFound(req.path);
+    const [, project, rest] = match as unknown as [string, string, string];
+    if (req.method === 'POST' && rest === 'jobs') return req.path.startsWith('/upload') ? this.insertLoad(project, req) : this.insertQuery(req);
+    let m: RegExpExecArray | null;
+    if ((m = /^jobs\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
+      const job = this.jobs.get(m[1] as string);
+      return job ? [200, job] : notFound(`job ${m[1]}`);
+    }
+    if ((m = /^queries\/([^/]+)$/.exec(rest)) && req.method === 'GET') return this.queryResults(m[1] as string);
+    if (rest === 'datasets' && req.method === 'POST') {
+      const id = (req.body as { datasetReference: { datasetId: string } }).datasetReference.datasetId;
+      if (this.datasets.has(id)) return [409, apiError(409, 'duplicate', `Already Exists: Dataset ${project}:${id}`)];
+      this.datasets.add(id);
+      return [200, req.body];
+    }
+    if ((m = /^datasets\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
+      return this.datasets.has(m[1] as string) ? [200, { datasetReference: { projectId: project, datasetId: m[1] } }] : notFound(`Dataset ${m[1]}`);
+    }
+    if ((m = /^datasets\/([^/]+)\/tables$/.exec(rest)) && req.method === 'POST') {
+      const id = `${m[1]}.${(req.body as { tableReference: { tableId: string } }).tableReference.tableId}`;
+      if (this.tables.has(id)) return [409, apiError(409, 'duplicate', `Already Exists: Table ${id}`)];
+      this.tables.set(id, req.body as Record<string, unknown>);
+      return [200, req.body];
+    }
+    if ((m = /^datasets\/([^/]+)\/tables\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
+      const table = this.tables.get(`${m[1]}.${m[2]}`);
+      return table ? [200, table] : notFound(`Table ${m[1]}.${m[2]}`);
+    }
+    return notFound(req.path);
+  }
+
+  private insertQuery(req: RecordedRequest): [number, unknown] {
+    const body = req.body as { jobReference: JobResource['jobReference']; configuration: Record<string, unknown> };
+    const { jobId } = body.jobReference;
+    if (this.jobs.has(jobId)) return [409, apiError(409, 'duplicate', `Already Exists: Job ${body.jobReference.projectId}:${body.jobReference.location}.${jobId}`)];
+    const behaviour = this.insertBehaviours.shift();
+    if (behaviour?.kind === 'http-error') return [behaviour.status, apiError(behaviour.status, behaviour.reason, `injected ${behaviour.reason}`)];
+    const dryRun = body.configuration.dryRun === true;
+    const job: JobResource = {
+      jobReference: body.jobReference,
+      configuration: body.configuration,
+      status: { state: 'DONE' },
+      statistics: { totalBytesProcessed: String(this.bytesProcessed), query: { totalBytesProcessed: String(this.bytesProcessed) } },
+    };
+    if (behaviour?.kind === 'job-error') {
+      const error = { reason: behaviour.reason, message: behaviour.message };
+      job.status = { state: 'DONE', errorResult: error, errors: [error] };
+    }
+    if (dryRun) return [200, job];
+    this.jobs.set(jobId, job);
+    this.executed.push(jobId);
+    if (behaviour?.kind === 'lose-response') return [503, apiError(503, 'backendError', 'injected: the job was created but the response was lost')];
+    return [200, job];
+  }
+
+  /** A multipart upload: the first part is the job's JSON metadata, the second the file. */
+  private insertLoad(project: string, req: RecordedRequest): [number, unknown] {
+    const metadataText = /\{[\s\S]*?"configuration"[\s\S]*?\}\s*\r?\n--/.exec(req.text)?.[0].replace(/\r?\n--$/, '') ?? '{}';
+    const metadata = JSON.parse(metadataText) as { jobReference?: { jobId: string; location?: string }; configuration: Record<string, unknown> };
+    const jobId = metadata.jobReference?.jobId ?? `load_${this.jobs.size}`;
+    const parts = req.text.split(/\r?\n--[^\r\n]+/);
+    const data = parts.find((part) => part.includes('application/octet-stream') || part.includes('application/json') === false) ?? '';
+    const lines = data.split(/\r?\n\r?\n/).slice(1).join('\n\n').split(/\r?\n/).filter((line) => line.startsWith('{'));
+    const job: JobResource = {
+      jobReference: { projectId: project, jobId, location: metadata.jobReference?.location ?? 'US' },
+      configuration: metadata.configuration,
+      status: { state: 'DONE' },
+      statistics: { load: { outputRows: String(lines.length) } },
+    };
+    this.jobs.set(jobId, job);
+    this.executed.push(jobId);
+    return [200, job];
+  }
+
+  private queryResults(jobId: string): [number, unknown] {
+    const job = this.jobs.get(jobId);
+    if (!job) return notFound(`job ${jobId}`);
+    if (job.status.errorResult) {
+      const error = job.status.errorResult as { reason: string; message: string };
+      return [400, apiError(400, error.reason, error.message)];
+    }
+    const sql = String((job.configuration.query as { query: string }).query);
+    const { fields, rows } = this.results(sql);
+    return [
+      200,
+      {
+        kind: 'bigquery#getQueryResultsResponse',
+        jobReference: job.jobReference,
+        jobComplete: true,
+        schema: { fields },
+        rows: rows.map((row) => ({ f: row.map((v) => ({ v: v === null ? null : String(v) })) })),
+        totalRows: String(rows.length),
+      },
+    ];
+  }
+}
+
+function apiError(code: number, reason: string, message: string) {
+  return { error: { code, message, errors: [{ reason, message, domain: 'global' }], status: reason } };
+}
+
+function notFound(what: string): [number, unknown] {
+  return [404, apiError(404, 'notFound', `Not found: ${what}`)];
+}

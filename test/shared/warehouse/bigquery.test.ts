@@ -1,0 +1,183 @@
+/**
+ * The BigQuery adapter through the real @google-cloud/bigquery client against a local HTTP fake
+ * of the REST API: what reaches BigQuery, and how failures are retried.
+ */
+import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
+import { createBigQueryClient } from '../../../shared/warehouse/factory';
+import { WarehouseError } from '../../../shared/errors';
+import { kpiTable, sourceTable } from '../../../shared/schema';
+import { BigQueryFake } from '../../fakes/bigquery-fake';
+
+const PROJECT = 'demo-project';
+const context = { job: 'daily_kpis', runId: 'Run-42' };
+const FAST_RETRY = { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
+
+let fake: BigQueryFake;
+let warehouse: BigQueryWarehouse;
+
+beforeEach(async () => {
+  fake = await new BigQueryFake().start();
+  const client = await createBigQueryClient(PROJECT, 'EU', fake.url);
+  warehouse = new BigQueryWarehouse(client, { projectId: PROJECT, location: 'EU', maximumBytesBilled: 5_000_000_000, retry: FAST_RETRY });
+});
+
+afterEach(() => fake.stop());
+
+interface QueryJobBody {
+  jobReference: { jobId: string; location: string; projectId: string };
+  configuration: {
+    labels: Record<string, string>;
+    dryRun?: boolean;
+    query: { query: string; useLegacySql: boolean; maximumBytesBilled: string; parameterMode?: string; queryParameters: unknown[] };
+  };
+}
+
+const insertBodies = (): QueryJobBody[] => fake.jobInserts().map((r) => r.body as QueryJobBody);
+
+describe('BigQueryWarehouse', () => {
+  test('names tables as backticked project.dataset.table', () => {
+    expect(warehouse.tableRef('daily_kpis', 'installs')).toBe('`demo-project.daily_kpis.installs`');
+  });
+
+  test('sends the query with typed named parameters, labels, location and the byte cap', async () => {
+    fake.results = () => ({ fields: [{ name: 'dau', type: 'INTEGER' }, { name: 'day', type: 'DATE' }], rows: [[42, '2026-11-20']] });
+    const rows = await warehouse.query(
+      'SELECT COUNT(*) AS dau FROM t WHERE date = @day AND ts < @until AND n > @n',
+      {
+        day: { type: 'DATE', value: '2026-11-20' },
+        until: { type: 'TIMESTAMP', value: new Date('2026-11-21T00:00:00Z') },
+        n: { type: 'INT64', value: 3 },
+      },
+      context,
+    );
+    expect(rows).toEqual([{ dau: 42, day: '2026-11-20' }]);
+    const [body] = insertBodies();
+    expect(body?.configuration.query.query).toBe('SELECT COUNT(*) AS dau FROM t WHERE date = @day AND ts < @until AND n > @n');
+    expect(body?.configuration.query.useLegacySql).toBe(false);
+    expect(body?.configuration.query.parameterMode?.toUpperCase()).toBe('NAMED');
+    expect(body?.configuration.query.queryParameters).toEqual([
+      { name: 'day', parameterType: { type: 'DATE' }, parameterValue: { value: '2026-11-20' } },
+      { name: 'until', parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: '2026-11-21T00:00:00.000Z' } },
+      { name: 'n', parameterType: { type: 'INT64' }, parameterValue: { value: '3' } },
+    ]);
+    expect(body?.configuration.labels).toEqual({ job: 'daily_kpis', run_id: 'run-42' });
+    expect(body?.configuration.query.maximumBytesBilled).toBe('5000000000');
+    expect(body?.jobReference.location).toBe('EU');
+    expect(body?.jobReference.jobId).toMatch(/^kpis_daily_kpis_run_42_[0-9a-f]{16}_g0$/);
+  });
+
+  test('a job id is deterministic: the same run, SQL and parameters give the same id', async () => {
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    await warehouse.query('SELECT 1', {}, context);
+    fake.jobs.clear();
+    await other.query('SELECT 1', {}, context);
+    await other.query('SELECT 2', {}, context);
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[2]).not.toBe(ids[0]);
+  });
+
+  test('runs an atomic script as one multi-statement transaction', async () => {
+    await warehouse.runScript(['DELETE FROM t WHERE d = @d', 'INSERT INTO t SELECT 1'], { d: { type: 'DATE', value: '2026-11-20' } }, context, { atomic: true });
+    const [body] = insertBodies();
+    expect(body?.configuration.query.query).toBe('BEGIN TRANSACTION;\n\nDELETE FROM t WHERE d = @d;\n\nINSERT INTO t SELECT 1;\n\nCOMMIT TRANSACTION;\n');
+  });
+
+  test('a dry run sets dryRun, runs nothing, and returns the estimated bytes', async () => {
+    fake.bytesProcessed = 987_654;
+    const result = await warehouse.dryRunScript(['SELECT 1'], {}, context);
+    expect(result).toEqual({ bytesProcessed: 987_654 });
+    expect(insertBodies()[0]?.configuration.dryRun).toBe(true);
+    expect(fake.executed).toEqual([]);
+  });
+
+  test('a lost insert response is retried with the same job id and re-attaches instead of running twice', async () => {
+    fake.insertBehaviours = [{ kind: 'lose-response' }];
+    fake.results = () => ({ fields: [{ name: 'n', type: 'INTEGER' }], rows: [[7]] });
+    const rows = await warehouse.query('INSERT INTO t SELECT 7', {}, context);
+    expect(rows).toEqual([{ n: 7 }]);
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(fake.executed).toEqual([ids[0]]);
+    expect(fake.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/jobs/${ids[0]}`))).toBe(true);
+  });
+
+  test.each([
+    ['backendError', 'Backend error, please retry'],
+    ['rateLimitExceeded', 'Exceeded rate limits'],
+    ['invalidQuery', 'Transaction is aborted due to concurrent update against table t'],
+  ])('a job that failed with %s runs again under a new job id', async (reason, message) => {
+    fake.insertBehaviours = [{ kind: 'job-error', reason, message }];
+    await warehouse.runScript(['MERGE INTO t USING s ON TRUE WHEN MATCHED THEN DELETE'], {}, context, { atomic: true });
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toMatch(/_g0$/);
+    expect(ids[1]).toMatch(/_g1$/);
+    expect(fake.executed).toEqual(ids);
+  });
+
+  test('HTTP 503 and 429 on insert are retried; the job runs once', async () => {
+    fake.insertBehaviours = [
+      { kind: 'http-error', status: 503, reason: 'backendError' },
+      { kind: 'http-error', status: 429, reason: 'rateLimitExceeded' },
+    ];
+    await warehouse.query('SELECT 1', {}, context);
+    expect(fake.jobInserts()).toHaveLength(3);
+    expect(fake.executed).toHaveLength(1);
+  });
+
+  test('a permanent error is not retried and surfaces as a non-transient WarehouseError', async () => {
+    fake.insertBehaviours = [{ kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' }];
+    const failure = warehouse.query('SELECT FROM', {}, context);
+    await expect(failure).rejects.toBeInstanceOf(WarehouseError);
+    await expect(failure).rejects.toMatchObject({ transient: false, message: expect.stringContaining('Syntax error') });
+    expect(fake.jobInserts()).toHaveLength(1);
+  });
+
+  test('gives up after the bounded number of attempts with a transient error', async () => {
+    fake.insertBehaviours = Array.from({ length: 5 }, () => ({ kind: 'http-error' as const, status: 500, reason: 'internalError' }));
+    await expect(warehouse.query('SELECT 1', {}, context)).rejects.toMatchObject({ transient: true });
+    expect(fake.jobInserts()).toHaveLength(FAST_RETRY.attempts);
+  });
+
+  test('creates datasets and tables through the API with partitioning, clustering and descriptions, once', async () => {
+    const table = kpiTable('daily_user_panel', 'daily_kpis');
+    for (let i = 0; i < 2; i += 1) {
+      await warehouse.ensureDataset('daily_kpis');
+      await warehouse.ensureTable(table);
+    }
+    const creates = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/tables'));
+    expect(creates).toHaveLength(1);
+    const datasetCreates = fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/datasets'));
+    expect(datasetCreates).toHaveLength(1);
+    expect(datasetCreates[0]?.body).toMatchObject({ datasetReference: { datasetId: 'daily_kpis' }, location: 'EU' });
+    expect(creates[0]?.body).toMatchObject({
+      tableReference: { datasetId: 'daily_kpis', tableId: 'daily_user_panel' },
+      description: table.description,
+      timePartitioning: { type: 'DAY', field: 'date' },
+      clustering: { fields: ['user_id'] },
+      schema: {
+        fields: table.columns.map((c) => ({ name: c.name, type: c.type, mode: 'REQUIRED', description: c.description })),
+      },
+    });
+  });
+
+  test('appends rows with one load job of newline-delimited JSON', async () => {
+    const table = sourceTable('gamepltx', 'fact');
+    const loaded = await warehouse.appendRows(
+      table,
+      [
+        { user_id: 'u1', time: new Date('2026-11-20T10:00:00Z'), event_name: 'purchase', coins_added: 100 },
+        { user_id: 'u2', time: new Date('2026-11-20T11:00:00Z'), event_name: null, coins_added: null },
+      ],
+      context,
+    );
+    expect(loaded).toBe(2);
+    const upload = fake.requests.find((r) => r.path.startsWith('/upload/'));
+    expect(upload?.query.get('uploadType')).toBe('multipart');
+    expect(upload?.text).toContain('"sourceFormat":"NEWLINE_DELIMITED_JSON"');
+    expect(upload?.text).toContain('"writeDisposition":"WRITE_APPEND"');
+    expect(upload?.text).toContain('{"user_id":"u1","time":"2026-11-20T10:00:00.000Z","event_name":"purchase","coins_added":100}');
+  });
+});
