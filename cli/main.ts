@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { addDays, resolveDateRange } from '../shared/dates';
+import { addDays, resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
 import { initWarehouse } from '../shared/etl/init';
@@ -13,7 +13,7 @@ import { generateDemoEvents } from '../shared/events/demo';
 import { appendEvents, configuredSource, loadEvents } from '../shared/events/load-events';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
 import { dailySummary, SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
-import { openRuntime, describeWarehouse, today, type Io, type Runtime } from './context';
+import { clockFrom, describeWarehouse, openRuntime, today, type Io, type Runtime } from './context';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -107,8 +107,7 @@ function writeDryRunSql(outcome: EtlOutcome, engine: string): string {
   return path.relative(process.cwd(), file);
 }
 
-async function etlCommand(values: Values, io: Io, runtime: Runtime): Promise<number> {
-  const range = dateRangeFrom(values, today(runtime.clock));
+async function etlCommand(values: Values, io: Io, runtime: Runtime, range: DateRange): Promise<number> {
   const kpis = typeof values.kpis === 'string' ? values.kpis.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
   const outcome = await runEtl(runtime, runtime.job, {
     range,
@@ -123,7 +122,11 @@ async function etlCommand(values: Values, io: Io, runtime: Runtime): Promise<num
   } else {
     const { result } = outcome;
     const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}`;
-    if (result.status === 'failed') io.stderr(`ETL failed (run ${result.run_id}): ${result.error}\n`);
+    if (result.status === 'failed') {
+      // A dry run changes nothing, so it cannot create the tables a first real run would.
+      const hint = result.dry_run && /does not exist|Not found: Table/i.test(result.error ?? '') ? '\nCreate the tables first with `kpis init`.' : '';
+      io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${hint}\n`);
+    }
     else if (result.dry_run) {
       const bytes = result.bytes_processed == null ? 'no byte estimate on this engine' : `would process ${formatBytes(result.bytes_processed)}`;
       io.stdout(`Dry run of ${what}: valid, ${bytes}. SQL written to ${sqlFile}\n`);
@@ -194,7 +197,11 @@ const COMMANDS: Record<string, Command> = {
   --kpis a,b         only these tables (default: every enabled one in the config)
   --dry-run          validate and estimate without writing; the SQL goes to .data/sql/`,
     options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-    run: (values, _positionals, io) => withRuntime(values, io, (runtime) => etlCommand(values, io, runtime)),
+    run(values, _positionals, io) {
+      // Flags are checked before the warehouse is opened, so a typo costs nothing.
+      const range = dateRangeFrom(values, today(clockFrom(io.env)));
+      return withRuntime(values, io, (runtime) => etlCommand(values, io, runtime, range));
+    },
   },
   'load-events': {
     summary: 'append a CSV, JSON-lines or Parquet file of events to the source table',

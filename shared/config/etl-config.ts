@@ -50,7 +50,7 @@ export const etlConfigSchema = Joi.object()
     }),
   )
   .length(1)
-  .messages({ 'object.length': 'must hold exactly one job group, e.g. {"daily_kpis": {"kpis": {...}}}' });
+  .messages({ 'object.length': 'must hold exactly one job group, such as daily_kpis, holding kpis' });
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
   const config = loadJsonConfig<Record<string, { kpis: Partial<Record<KpiTable, KpiConfig>> }>>(file, etlConfigSchema);

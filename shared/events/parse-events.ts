@@ -122,6 +122,24 @@ export function parseCsvEvents(file: string, text: string): Row[] {
   return rows;
 }
 
+/**
+ * The 1-based column where JSON text goes wrong. V8 gives a position for some errors only, so
+ * this grows a prefix until it fails for a reason other than being cut short.
+ */
+function jsonErrorColumn(text: string): number | undefined {
+  for (let end = 1; end <= Math.min(text.length, 10_000); end += 1) {
+    try {
+      JSON.parse(text.slice(0, end));
+    } catch (error) {
+      const message = (error as Error).message;
+      const position = /position (\d+)/.exec(message)?.[1];
+      const cutShort = /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= end);
+      if (!cutShort) return position === undefined ? end : Number(position) + 1;
+    }
+  }
+  return undefined;
+}
+
 export function parseJsonLinesEvents(file: string, text: string): Row[] {
   const rows: Row[] = [];
   const problems: Problem[] = [];
@@ -132,8 +150,7 @@ export function parseJsonLinesEvents(file: string, text: string): Row[] {
     try {
       record = JSON.parse(lineText);
     } catch (error) {
-      const position = /position (\d+)/.exec((error as Error).message)?.[1];
-      problems.push({ line, column: position === undefined ? '?' : Number(position) + 1, message: `not valid JSON: ${(error as Error).message}` });
+      problems.push({ line, column: jsonErrorColumn(lineText) ?? '?', message: `not valid JSON: ${(error as Error).message}` });
       return;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {

@@ -24,7 +24,7 @@ import {
 import { InputFileError, WarehouseError } from '../errors';
 import type { ColumnSchema, TableSchema } from '../schema';
 import { describeStatement, paramNames, rewriteParams } from '../sql';
-import type { Cell, DryRunResult, ParamType, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
+import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
 
 /**
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
@@ -90,7 +90,7 @@ export class DuckDbWarehouse implements Warehouse {
     return `${dataset}.${table}`;
   }
 
-  query(sql: string, params: QueryParams): Promise<Row[]> {
+  query(sql: string, params: QueryParams, _context?: JobContext): Promise<Row[]> {
     return this.exclusive(async () => {
       const reader = await this.execute(sql, params);
       const types = reader.columnTypes().map((type) => type.toString());

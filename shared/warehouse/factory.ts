@@ -33,7 +33,8 @@ export interface WarehouseEnv {
 
 /** The spec from a flag, else the environment, else the local DuckDB file. */
 export function resolveWarehouseSpec(flag: string | undefined, env: WarehouseEnv = process.env): WarehouseSpec {
-  return parseWarehouseSpec(flag ?? env.KPIS_WAREHOUSE ?? DEFAULT_WAREHOUSE);
+  // An empty variable counts as unset, as shells and CI configs often leave them.
+  return parseWarehouseSpec(flag ?? (env.KPIS_WAREHOUSE || undefined) ?? DEFAULT_WAREHOUSE);
 }
 
 export async function openWarehouse(spec: WarehouseSpec, logger: Logger, env: WarehouseEnv = process.env): Promise<Warehouse> {

@@ -1,0 +1,45 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../../../shared/config/etl-config';
+import { ConfigError } from '../../../shared/errors';
+
+const folder = mkdtempSync(path.join(tmpdir(), 'kpis-config-'));
+function configFile(content: unknown): string {
+  const file = path.join(folder, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+describe('loadEtlConfig', () => {
+  test('the shipped config: job daily_kpis, three enabled KPIs from gamepltx.fact into daily_kpis', () => {
+    const job = loadEtlConfig(DEFAULT_ETL_CONFIG);
+    expect(job.jobName).toBe('daily_kpis');
+    expect(Object.keys(job.kpis)).toEqual(['installs', 'last_activity', 'daily_user_panel']);
+    for (const kpi of Object.values(job.kpis)) expect(kpi).toMatchObject({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', isEnable: true });
+  });
+
+  test('fills defaults for fields left out', () => {
+    const job = loadEtlConfig(configFile({ daily_kpis: { kpis: { installs: {} } } }));
+    expect(job.kpis.installs).toEqual({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', description: '', isEnable: true });
+  });
+
+  test.each([
+    ['a wrong type', { daily_kpis: { kpis: { installs: { isEnable: 'yes' } } } }, '$.daily_kpis.kpis.installs.isEnable: must be a boolean'],
+    ['a bad identifier', { daily_kpis: { kpis: { installs: { dataset_dst: 'my-dataset' } } } }, '$.daily_kpis.kpis.installs.dataset_dst: must be letters, digits and underscores'],
+    ['an unknown KPI', { daily_kpis: { kpis: { dau: {} } } }, '$.daily_kpis.kpis.dau: is not a KPI table; allowed: installs, last_activity, daily_user_panel'],
+    ['a group without kpis', { daily_kpis: {} }, '$.daily_kpis.kpis: is required'],
+    ['two groups', { a: { kpis: { installs: {} } }, b: { kpis: { installs: {} } } }, 'must hold exactly one job group'],
+  ])('names the file and the JSON path for %s', (_name, content, message) => {
+    const file = configFile(content);
+    expect(() => loadEtlConfig(file)).toThrow(ConfigError);
+    expect(() => loadEtlConfig(file)).toThrow(`${file}: invalid config`);
+    expect(() => loadEtlConfig(file)).toThrow(message);
+  });
+
+  test('bad JSON and a missing file name the file', () => {
+    const broken = configFile('{"daily_kpis": ');
+    expect(() => loadEtlConfig(broken)).toThrow(`${broken}: not valid JSON`);
+    expect(() => loadEtlConfig(path.join(folder, 'missing.json'))).toThrow(`${path.join(folder, 'missing.json')}: cannot read config file (ENOENT)`);
+  });
+});

@@ -1,0 +1,67 @@
+/** Loading event files into the real DuckDB source table. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { configuredSource, loadEvents } from '../../../shared/events/load-events';
+import { InputFileError } from '../../../shared/errors';
+import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
+
+const folder = mkdtempSync(path.join(tmpdir(), 'kpis-events-'));
+const file = (name: string, text: string): string => {
+  const target = path.join(folder, name);
+  writeFileSync(target, text);
+  return target;
+};
+
+let warehouse: DuckDbWarehouse;
+beforeEach(async () => {
+  warehouse = await openMemoryWarehouse();
+});
+afterEach(() => warehouse.close());
+
+const countEvents = async () => (await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context))[0]?.n;
+
+test('CSV and JSON lines append to the source table, creating it when missing', async () => {
+  const csv = file('a.csv', 'user_id,time,event_name,coins_added\nu1,2026-11-20 10:00:00,purchase,100\nu2,2026-11-20T11:00:00Z,,\n');
+  expect(await loadEvents(warehouse, SOURCE, csv, context)).toEqual({ file: csv, format: 'csv', table: 'gamepltx.fact', rows: 2 });
+  const jsonl = file('b.jsonl', '{"user_id":"u3","time":"2026-11-21T00:00:00Z","coins_added":-5}\n');
+  await loadEvents(warehouse, SOURCE, jsonl, context);
+  expect(await warehouse.query('SELECT * FROM gamepltx.fact ORDER BY time', {}, context)).toEqual([
+    { user_id: 'u1', time: '2026-11-20T10:00:00.000Z', event_name: 'purchase', coins_added: 100 },
+    { user_id: 'u2', time: '2026-11-20T11:00:00.000Z', event_name: null, coins_added: null },
+    { user_id: 'u3', time: '2026-11-21T00:00:00.000Z', event_name: null, coins_added: -5 },
+  ]);
+});
+
+test('a malformed file loads nothing, not even its good lines', async () => {
+  await loadEvents(warehouse, SOURCE, file('ok.csv', 'user_id,time\nu1,2026-11-20\n'), context);
+  const bad = file('bad.csv', 'user_id,time\nu2,2026-11-20\nu3,2026-13-01\n');
+  await expect(loadEvents(warehouse, SOURCE, bad, context)).rejects.toThrow(`${bad}:3: column 2: time: expected a timestamp`);
+  expect(await countEvents()).toBe(1);
+});
+
+test('Parquet is cast to the table types; a file missing a required column loads nothing', async () => {
+  const parquet = path.join(folder, 'events.parquet');
+  await warehouse.query(
+    `COPY (SELECT 'u' || i AS user_id, TIMESTAMP '2026-11-20 00:00:00' + INTERVAL (i) HOUR AS time, 'purchase' AS event_name, i AS coins_added FROM range(3) t(i)) TO '${parquet}' (FORMAT parquet)`,
+    {},
+    context,
+  );
+  expect(await loadEvents(warehouse, SOURCE, parquet, context)).toMatchObject({ format: 'parquet', rows: 3 });
+  expect(await warehouse.query('SELECT user_id, time, coins_added FROM gamepltx.fact ORDER BY time LIMIT 1', {}, context)).toEqual([
+    { user_id: 'u0', time: '2026-11-20T00:00:00.000Z', coins_added: 0 },
+  ]);
+  const noTime = path.join(folder, 'no-time.parquet');
+  await warehouse.query(`COPY (SELECT 'u9' AS user_id) TO '${noTime}' (FORMAT parquet)`, {}, context);
+  await expect(loadEvents(warehouse, SOURCE, noTime, context)).rejects.toThrow(`${noTime}: missing required column(s) time`);
+  const notParquet = file('fake.parquet', 'user_id,time\n');
+  await expect(loadEvents(warehouse, SOURCE, notParquet, context)).rejects.toBeInstanceOf(InputFileError);
+  expect(await countEvents()).toBe(3);
+});
+
+test('the target is the config source, or --table', () => {
+  expect(configuredSource(job)).toMatchObject({ dataset: 'gamepltx', table: 'fact' });
+  expect(configuredSource(job, 'raw.events')).toMatchObject({ dataset: 'raw', table: 'events' });
+  expect(() => configuredSource(job, 'events')).toThrow('--table must be DATASET.TABLE');
+});

@@ -1,0 +1,93 @@
+import { InputFileError, UsageError } from '../../../shared/errors';
+import { detectFormat, parseCsvEvents, parseJsonLinesEvents, parseTimestamp } from '../../../shared/events/parse-events';
+
+describe('parseTimestamp', () => {
+  test.each([
+    ['2026-11-20T10:00:00Z', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20 10:00:00', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20 10:00:00.123456', '2026-11-20T10:00:00.123Z'],
+    ['2026-11-20 10:00:00 UTC', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20T12:00:00+02:00', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20T05:00:00-0500', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20T10:00', '2026-11-20T10:00:00.000Z'],
+    ['2026-11-20', '2026-11-20T00:00:00.000Z'],
+  ])('reads %s as %s', (text, iso) => {
+    expect(parseTimestamp(text)?.toISOString()).toBe(iso);
+  });
+
+  test.each(['yesterday', '2026-02-30 10:00:00', '2026-11-20 25:00:00', '1700000000', ''])('rejects %j', (text) => {
+    expect(parseTimestamp(text)).toBeUndefined();
+  });
+});
+
+describe('CSV events', () => {
+  test('reads a header and typed rows; empty cells are NULL', () => {
+    const rows = parseCsvEvents('e.csv', 'user_id,time,event_name,coins_added\nu1,2026-11-20 10:00:00,purchase,100\nu2,2026-11-20T11:00:00Z,,\n');
+    expect(rows).toEqual([
+      { user_id: 'u1', time: new Date('2026-11-20T10:00:00Z'), event_name: 'purchase', coins_added: 100 },
+      { user_id: 'u2', time: new Date('2026-11-20T11:00:00Z'), event_name: null, coins_added: null },
+    ]);
+  });
+
+  test('columns may come in any order and optional ones may be missing', () => {
+    expect(parseCsvEvents('e.csv', 'time,user_id\n2026-11-20,u1\n')).toEqual([{ user_id: 'u1', time: new Date('2026-11-20T00:00:00Z'), event_name: null, coins_added: null }]);
+  });
+
+  test.each([
+    ['a bad timestamp', 'user_id,time\nu1,2026-11-20 10:00:00\nu2,not-a-time\n', 'e.csv:3: column 2: time: expected a timestamp'],
+    ['a fractional coin count', 'user_id,time,coins_added\nu1,2026-11-20,1.5\n', 'e.csv:2: column 3: coins_added: expected a whole number, got "1.5"'],
+    ['a missing user', 'user_id,time\n,2026-11-20\n', 'e.csv:2: column 1: user_id: is required'],
+    ['an unknown column', 'user_id,time,platform\nu1,2026-11-20,ios\n', 'e.csv:1: column 3: unknown column "platform"'],
+    ['a missing required column', 'user_id,event_name\nu1,x\n', 'e.csv:1: column 3: missing required column time'],
+    ['a row with too many fields', 'user_id,time\nu1,2026-11-20,extra\n', 'e.csv:2'],
+    ['an unclosed quote', 'user_id,time\n"u1,2026-11-20\n', 'e.csv:'],
+    ['an empty file', '', 'e.csv: the file is empty'],
+  ])('refuses %s with the line and column, loading nothing', (_name, text, message) => {
+    expect(() => parseCsvEvents('e.csv', text)).toThrow(InputFileError);
+    expect(() => parseCsvEvents('e.csv', text)).toThrow(message);
+  });
+
+  test('lists every problem, up to ten, and counts the rest', () => {
+    const lines = Array.from({ length: 12 }, (_, i) => `u${i},bad`);
+    const error = (() => {
+      try {
+        parseCsvEvents('e.csv', `user_id,time\n${lines.join('\n')}\n`);
+      } catch (thrown) {
+        return thrown as Error;
+      }
+      throw new Error('expected a failure');
+    })();
+    expect(error.message).toContain('e.csv: nothing loaded, the file has 12 problem(s):');
+    expect(error.message).toContain('e.csv:11: column 2');
+    expect(error.message).not.toContain('e.csv:12: column 2');
+    expect(error.message).toContain('... and 2 more problems');
+  });
+});
+
+describe('JSON-lines events', () => {
+  test('reads one object per line, skipping blank lines', () => {
+    const text = '{"user_id":"u1","time":"2026-11-20T10:00:00Z","coins_added":5}\n\n{"user_id":"u2","time":"2026-11-20 11:00:00","event_name":null}\n';
+    expect(parseJsonLinesEvents('e.jsonl', text)).toEqual([
+      { user_id: 'u1', time: new Date('2026-11-20T10:00:00Z'), event_name: null, coins_added: 5 },
+      { user_id: 'u2', time: new Date('2026-11-20T11:00:00Z'), event_name: null, coins_added: null },
+    ]);
+  });
+
+  test.each([
+    ['broken JSON', '{"user_id":"u1","time":"2026-11-20"}\n{"user_id": "u2", "time": }\n', 'e.jsonl:2: column 27: not valid JSON'],
+    ['a non-object line', '[1,2]\n', 'e.jsonl:1: column 1: expected one JSON object per line'],
+    ['a numeric user id', '{"user_id":7,"time":"2026-11-20"}\n', 'e.jsonl:1: column 2: user_id: expected text, got 7'],
+    ['a fractional coin count', '{"user_id":"u","time":"2026-11-20","coins_added":2.5}\n', 'e.jsonl:1: column 36: coins_added: expected a whole number, got 2.5'],
+    ['an unknown field', '{"user_id":"u","time":"2026-11-20","os":"ios"}\n', 'e.jsonl:1: column 36: unknown column "os"'],
+  ])('refuses %s with the line and column', (_name, text, message) => {
+    expect(() => parseJsonLinesEvents('e.jsonl', text)).toThrow(message);
+  });
+});
+
+test('the format comes from the extension', () => {
+  expect(detectFormat('a/b.CSV')).toBe('csv');
+  expect(detectFormat('b.ndjson')).toBe('jsonl');
+  expect(detectFormat('b.json')).toBe('jsonl');
+  expect(detectFormat('b.parquet')).toBe('parquet');
+  expect(() => detectFormat('b.xlsx')).toThrow(UsageError);
+});
