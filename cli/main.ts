@@ -103,7 +103,7 @@ function writeDryRunSql(outcome: EtlOutcome, engine: string): string {
   const folder = path.resolve('.data/sql');
   mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `etl_${outcome.result.start_date}_${outcome.result.end_date}.${engine}.sql`);
-  writeFileSync(file, outcome.script);
+  writeFileSync(file, outcome.script ?? '');
   return path.relative(process.cwd(), file);
 }
 

@@ -10,6 +10,7 @@ import { readSqlTemplate, renderTemplate, splitStatements } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export interface EtlPlan {
+  /** Staging, then each KPI table's statements. */
   statements: string[];
   params: QueryParams;
   /** Tables the run writes, in order. */
@@ -32,9 +33,14 @@ export function selectKpis(job: EtlJob, requested?: string[]): KpiTable[] {
   return KPI_TABLES.filter((name) => requested.includes(name));
 }
 
-/** Temp table of one source's per-user daily rows; one per source so KPIs reading it share the scan. */
-function stagedName(source: TableSchema): string {
-  return `staged_${source.dataset}_${source.table}`;
+/** Temp tables of one source's rows in the window; one set per source, so KPIs reading it share the scan. */
+function stagedTables(warehouse: Pick<Warehouse, 'tableRef'>, source: TableSchema): Record<string, string> {
+  const staged = `staged_${source.dataset}_${source.table}`;
+  return { source: warehouse.tableRef(source.dataset, source.table), staged, staged_users: `${staged}_users` };
+}
+
+function render(file: string, values: Record<string, string>): string[] {
+  return splitStatements(renderTemplate(readSqlTemplate(file), values, file));
 }
 
 export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpis: KpiTable[], range: DateRange): EtlPlan {
@@ -48,15 +54,10 @@ export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpi
     sources.set(`${source.dataset}.${source.table}`, source);
     const table = kpiTable(kpi, config.dataset_dst);
     const sqlFile = `etl/${kpi}.sql`;
-    const sql = renderTemplate(readSqlTemplate(sqlFile), { target: warehouse.tableRef(table.dataset, table.table), staged: stagedName(source) }, sqlFile);
-    kpiStatements.push(...splitStatements(sql));
+    kpiStatements.push(...render(sqlFile, { ...stagedTables(warehouse, source), target: warehouse.tableRef(table.dataset, table.table) }));
     targets.push({ kpi, table, sqlFile });
   }
-  const staging = [...sources.values()].flatMap((source) =>
-    splitStatements(
-      renderTemplate(readSqlTemplate('etl/staged_events.sql'), { source: warehouse.tableRef(source.dataset, source.table), staged: stagedName(source) }),
-    ),
-  );
+  const staging = [...sources.values()].flatMap((source) => render('etl/stage_events.sql', stagedTables(warehouse, source)));
   return {
     statements: [...staging, ...kpiStatements],
     params: {

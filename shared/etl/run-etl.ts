@@ -9,7 +9,7 @@ import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectKpis, type EtlPlan } from './plan';
-import { RunLog } from './run-log';
+import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 
 export interface EtlDeps {
   warehouse: Warehouse;
@@ -46,8 +46,8 @@ export interface EtlResult {
 
 export interface EtlOutcome {
   result: EtlResult;
-  /** The script exactly as the engine receives it. */
-  script: string;
+  /** Dry runs: the script exactly as the engine would receive it. */
+  script?: string;
   /** Set when the run failed; `transient` on a WarehouseError says whether a retry may help. */
   failure?: Error;
 }
@@ -57,7 +57,6 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const logger = deps.logger.child({ run_id: request.runId });
   const startedAt = clock();
   const plan = planEtl(warehouse, job, selectKpis(job, request.kpis), request.range);
-  const script = warehouse.renderScript(plan.statements, { atomic: true });
   const context = { job: job.jobName, runId: request.runId };
   const result = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
     run_id: request.runId,
@@ -75,6 +74,7 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   });
 
   if (request.dryRun) {
+    const script = warehouse.renderScript(plan.statements, { atomic: true });
     try {
       const { bytesProcessed } = await warehouse.dryRunScript(plan.statements, plan.params, context);
       return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
@@ -83,30 +83,37 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
     }
   }
 
-  const runLog = new RunLog(warehouse, clock, { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username });
+  const identity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
+  const range = `${request.range.start}..${request.range.end}`;
+  const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.kpi).join(', ')}` };
   try {
     await ensureTables(warehouse, plan);
-    await runLog.write({ step: 'start', logType: 'start', message: `ETL for ${request.range.start}..${request.range.end}: ${plan.targets.map((t) => t.kpi).join(', ')}` });
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.kpi) });
-    await warehouse.runScript(plan.statements, plan.params, context, { atomic: true });
-    for (const target of plan.targets) {
-      await runLog.write({
+    // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
+    // row means the tables were written. They are stamped when the script is submitted.
+    const submittedAt = clock();
+    const logRows = runLogStatement(warehouse, identity, [
+      startStep,
+      ...plan.targets.map((target) => ({
         step: target.kpi,
-        logType: 'info',
+        logType: 'info' as const,
+        at: submittedAt,
         fileName: target.sqlFile,
-        message: `wrote ${target.table.dataset}.${target.table.table} for ${request.range.start}..${request.range.end}`,
-      });
-    }
-    await runLog.write({ step: 'end', logType: 'end', message: `ETL succeeded for ${request.range.start}..${request.range.end}` });
+        message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
+      })),
+      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}` },
+    ]);
+    await warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, context, { atomic: true });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
-    return { result: result('succeeded', null), script };
+    return { result: result('succeeded', null) };
   } catch (thrown) {
     const error = toError(thrown);
     logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
-    await runLog.write({ step: 'error', logType: 'error', message: error.message.slice(0, 10_000) }).catch((logError: unknown) => {
+    const errorStep: RunLogStep = { step: 'error', logType: 'error', at: clock(), message: error.message.slice(0, 10_000) };
+    await writeRunLog(warehouse, identity, [startStep, errorStep]).catch((logError: unknown) => {
       logger.error('could not write the error row to the run log', { error: toError(logError).message });
     });
-    return { result: result('failed', error), script, failure: error };
+    return { result: result('failed', error), failure: error };
   }
 }
 

@@ -1,8 +1,8 @@
-/** Writes the rows of one run to logs.daily_logs, numbering its steps. */
+/** Rows of logs.daily_logs: one run's steps, numbered and sharing the run id as uid. */
 import { toIsoDate } from '../dates';
 import { RUN_LOG_TABLE } from '../schema';
 import { readSqlTemplate, renderTemplate } from '../sql';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export type LogType = 'start' | 'info' | 'end' | 'error';
 
@@ -17,40 +17,46 @@ export interface RunLogStep {
   step: string;
   logType: LogType;
   message: string;
+  /** When the step happened; the ts column. */
+  at: Date;
   fileName?: string;
 }
 
-export class RunLog {
-  private stepId = 0;
+const COLUMNS = RUN_LOG_TABLE.columns.map((column) => column.name);
 
-  constructor(
-    private readonly warehouse: Warehouse,
-    private readonly clock: () => Date,
-    readonly identity: RunLogIdentity,
-  ) {}
+/**
+ * One INSERT of a run's steps, numbered 1..n. Parameters carry the step number (`@ts_1`, ...), so
+ * the statement can join a larger script without clashing with its parameters.
+ */
+export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[]): { sql: string; params: QueryParams } {
+  const params: QueryParams = {};
+  const tuples = steps.map((step, index) => {
+    const stepId = index + 1;
+    const row: QueryParams = {
+      ts: { type: 'TIMESTAMP', value: step.at },
+      dt: { type: 'DATE', value: toIsoDate(step.at) },
+      uid: { type: 'STRING', value: identity.runId },
+      username: { type: 'STRING', value: identity.username },
+      job_name: { type: 'STRING', value: identity.jobName },
+      job_type: { type: 'STRING', value: identity.jobType },
+      file_name: { type: 'STRING', value: step.fileName ?? null },
+      step_name: { type: 'STRING', value: step.step },
+      step_id: { type: 'INT64', value: stepId },
+      log_type: { type: 'STRING', value: step.logType },
+      message: { type: 'STRING', value: step.message },
+    };
+    for (const column of COLUMNS) params[`${column}_${stepId}`] = row[column] as QueryParams[string];
+    return `(${COLUMNS.map((column) => `@${column}_${stepId}`).join(', ')})`;
+  });
+  const sql = renderTemplate(readSqlTemplate('logs/insert_log_rows.sql'), {
+    daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
+    columns: COLUMNS.join(', '),
+    rows: tuples.join(',\n'),
+  });
+  return { sql, params };
+}
 
-  async write(entry: RunLogStep): Promise<void> {
-    const now = this.clock();
-    this.stepId += 1;
-    const sql = renderTemplate(readSqlTemplate('logs/insert_log_row.sql'), {
-      daily_logs: this.warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
-    });
-    await this.warehouse.query(
-      sql,
-      {
-        ts: { type: 'TIMESTAMP', value: now },
-        dt: { type: 'DATE', value: toIsoDate(now) },
-        uid: { type: 'STRING', value: this.identity.runId },
-        username: { type: 'STRING', value: this.identity.username },
-        job_name: { type: 'STRING', value: this.identity.jobName },
-        job_type: { type: 'STRING', value: this.identity.jobType },
-        file_name: { type: 'STRING', value: entry.fileName ?? null },
-        step_name: { type: 'STRING', value: entry.step },
-        step_id: { type: 'INT64', value: this.stepId },
-        log_type: { type: 'STRING', value: entry.logType },
-        message: { type: 'STRING', value: entry.message },
-      },
-      { job: this.identity.jobName, runId: this.identity.runId },
-    );
-  }
+export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[]): Promise<void> {
+  const { sql, params } = runLogStatement(warehouse, identity, steps);
+  await warehouse.query(sql, params, { job: identity.jobName, runId: identity.runId });
 }

@@ -59,12 +59,16 @@ const APPEND: Record<ParamType, (appender: DuckDBAppender, value: Exclude<Cell, 
   TIMESTAMP: (appender, value) => appender.appendTimestamp(toDuckDbValue(value, 'TIMESTAMP') as DuckDBTimestampValue),
 };
 
+const CREATE_TEMP_TABLE = /\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)/gi;
+
 export const DEFAULT_DUCKDB_PATH = '.data/warehouse.duckdb';
 
 export class DuckDbWarehouse implements Warehouse {
   readonly engine = 'duckdb';
   /** One connection, used by one call at a time, so a transaction never interleaves with another call. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Schemas and tables known to exist; this process is the file's only writer. */
+  private readonly ensured = new Set<string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -121,8 +125,10 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   ensureDataset(dataset: string): Promise<void> {
+    if (this.ensured.has(dataset)) return Promise.resolve();
     return this.exclusive(async () => {
       await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+      this.ensured.add(dataset);
     });
   }
 
@@ -130,12 +136,23 @@ export class DuckDbWarehouse implements Warehouse {
     const ref = this.tableRef(table.dataset, table.table);
     const columns = table.columns.map((column) => `${column.name} ${DUCKDB_TYPES[column.type].sql}${column.required ? ' NOT NULL' : ''}`);
     return this.exclusive(async () => {
+      // Every run ensures its tables: remember what exists rather than write the catalog each time.
+      if (this.ensured.has(ref)) return;
+      const existing = await this.connection.runAndReadAll('SELECT 1 FROM duckdb_tables() WHERE schema_name = $dataset AND table_name = $table', {
+        dataset: table.dataset,
+        table: table.table,
+      });
+      if (existing.currentRowCount > 0) {
+        this.ensured.add(ref);
+        return;
+      }
       await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${table.dataset}`);
       await this.connection.run(`CREATE TABLE IF NOT EXISTS ${ref} (\n  ${columns.join(',\n  ')}\n)`);
       await this.connection.run(`COMMENT ON TABLE ${ref} IS ${quote(table.description)}`);
       for (const column of table.columns) {
         await this.connection.run(`COMMENT ON COLUMN ${ref}.${column.name} IS ${quote(column.description)}`);
       }
+      this.ensured.add(ref);
     });
   }
 
@@ -210,14 +227,11 @@ export class DuckDbWarehouse implements Warehouse {
       if (finish) await this.connection.run('ROLLBACK');
       throw error;
     } finally {
-      await this.dropTempTables();
+      // BigQuery drops a script's temp tables when the script ends; this connection lives on.
+      for (const statement of statements) {
+        for (const [, name] of statement.matchAll(CREATE_TEMP_TABLE)) await this.connection.run(`DROP TABLE IF EXISTS temp.main.${name}`);
+      }
     }
-  }
-
-  /** BigQuery drops a script's temp tables when the script ends; this connection lives on, so drop them here. */
-  private async dropTempTables(): Promise<void> {
-    const temp = await this.connection.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE temporary");
-    for (const [name] of temp.getRows()) await this.connection.run(`DROP TABLE IF EXISTS temp.main.${String(name)}`);
   }
 
   private async execute(sql: string, params: QueryParams) {

@@ -2,13 +2,9 @@
 -- an earlier day, so a rerun changes nothing and backfills in any order converge on the earliest
 -- day ever processed.
 MERGE INTO {{target}} AS t
-USING (
-  SELECT user_id, MIN(date) AS install_date
-  FROM {{staged}}
-  GROUP BY user_id
-) AS s
+USING {{staged_users}} AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.install_date < t.install_date THEN
-  UPDATE SET install_date = s.install_date
+WHEN MATCHED AND s.first_date < t.install_date THEN
+  UPDATE SET install_date = s.first_date
 WHEN NOT MATCHED THEN
-  INSERT (user_id, install_date) VALUES (s.user_id, s.install_date)
+  INSERT (user_id, install_date) VALUES (s.user_id, s.first_date)

@@ -2,13 +2,9 @@
 -- only (the seed rebuilt it from all history every day); an existing row only moves to a later
 -- day, so reruns and backfills in any order converge on the latest day ever processed.
 MERGE INTO {{target}} AS t
-USING (
-  SELECT user_id, MAX(date) AS last_activity
-  FROM {{staged}}
-  GROUP BY user_id
-) AS s
+USING {{staged_users}} AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.last_activity > t.last_activity THEN
-  UPDATE SET last_activity = s.last_activity
+WHEN MATCHED AND s.last_date > t.last_activity THEN
+  UPDATE SET last_activity = s.last_date
 WHEN NOT MATCHED THEN
-  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_activity)
+  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_date)

@@ -6,9 +6,11 @@
 
 BEGIN TRANSACTION;
 
--- One row per user and day of the run's window. This is the ETL's only read of the raw events,
--- and it filters on the event-time column, so BigQuery prunes to the window's partitions and a
--- daily run costs one day of data however long the history is.
+-- The run's events, aggregated once for all KPI tables. This is the ETL's only read of the raw
+-- events, and it filters on the event-time column, so BigQuery prunes to the window's partitions
+-- and a daily run costs one day of data however long the history is.
+
+-- One row per user and day.
 CREATE TEMP TABLE staged_gamepltx_fact AS
 SELECT
   user_id,
@@ -21,35 +23,33 @@ WHERE time >= @start_ts
   AND user_id IS NOT NULL
 GROUP BY ALL;
 
+-- One row per user: the first and last day seen in the run's window.
+CREATE TEMP TABLE staged_gamepltx_fact_users AS
+SELECT user_id, MIN(date) AS first_date, MAX(date) AS last_date
+FROM staged_gamepltx_fact
+GROUP BY user_id;
+
 -- installs: one row per user with the first day the user was seen. An existing row only moves to
 -- an earlier day, so a rerun changes nothing and backfills in any order converge on the earliest
 -- day ever processed.
 MERGE INTO `demo-project.daily_kpis.installs` AS t
-USING (
-  SELECT user_id, MIN(date) AS install_date
-  FROM staged_gamepltx_fact
-  GROUP BY user_id
-) AS s
+USING staged_gamepltx_fact_users AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.install_date < t.install_date THEN
-  UPDATE SET install_date = s.install_date
+WHEN MATCHED AND s.first_date < t.install_date THEN
+  UPDATE SET install_date = s.first_date
 WHEN NOT MATCHED THEN
-  INSERT (user_id, install_date) VALUES (s.user_id, s.install_date);
+  INSERT (user_id, install_date) VALUES (s.user_id, s.first_date);
 
 -- last_activity: one row per user with the last day the user was seen. Merged from the run's days
 -- only (the seed rebuilt it from all history every day); an existing row only moves to a later
 -- day, so reruns and backfills in any order converge on the latest day ever processed.
 MERGE INTO `demo-project.daily_kpis.last_activity` AS t
-USING (
-  SELECT user_id, MAX(date) AS last_activity
-  FROM staged_gamepltx_fact
-  GROUP BY user_id
-) AS s
+USING staged_gamepltx_fact_users AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.last_activity > t.last_activity THEN
-  UPDATE SET last_activity = s.last_activity
+WHEN MATCHED AND s.last_date > t.last_activity THEN
+  UPDATE SET last_activity = s.last_date
 WHEN NOT MATCHED THEN
-  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_activity);
+  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_date);
 
 -- daily_user_panel: one row per user and active day. The run's days are replaced as a whole, so
 -- a rerun gives the same rows and a day whose events were corrected is rebuilt from them.

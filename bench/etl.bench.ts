@@ -1,0 +1,207 @@
+/**
+ * `npm run bench [-- --json]` (`-- --help` lists the knobs): what a daily ETL run costs on the embedded
+ * DuckDB warehouse, as ratios measured in this one run (machines here are shared and noisy, so
+ * absolute times are printed for context only).
+ *
+ * - history_ratio: the daily run with 365 days of history over the same run with 30 days
+ *   (goal <= 1.5: the daily cost must not grow with history);
+ * - engine_overhead_ratio: the daily run over a bare GROUP BY of the same day's events, the
+ *   least work any tool could do (goal <= 3);
+ * - events per second of the daily run, and the process's peak memory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadEtlConfig } from '../shared/config/etl-config';
+import { addDays, startOfDay } from '../shared/dates';
+import { runEtl } from '../shared/etl/run-etl';
+import { silentLogger } from '../shared/log';
+import { sourceTable } from '../shared/schema';
+import { DuckDbWarehouse } from '../shared/warehouse/duckdb';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    'events-per-day': { type: 'string', default: '1000000' },
+    'events-per-user': { type: 'string', default: '50' },
+    runs: { type: 'string', default: '9' },
+    'history-days': { type: 'string', default: '365' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  process.stdout.write('Usage: npm run bench -- [--json] [--events-per-day N (1000000)] [--events-per-user N (50)] [--runs N (9)] [--history-days N (365)]\n');
+  process.exit(0);
+}
+const EVENTS_PER_DAY = Number(values['events-per-day']);
+const RUNS = Number(values.runs);
+/**
+ * Events per active user and day. The ETL's writes cost per user (one MERGE row per user per
+ * table), the bare GROUP BY per event, so the overhead ratio falls as this rises; 50 is a mobile
+ * game's design events (sessions, level starts and ends, ads, purchases). Try 20 or 100.
+ */
+const EVENTS_PER_USER = Number(values['events-per-user']);
+const LAST_DAY = '2026-11-26';
+const job = loadEtlConfig();
+const context = { job: 'bench', runId: 'bench' };
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+
+/**
+ * Time-ordered events, as they arrive. Each day has DAU users with EVENTS_PER_USER events each:
+ * 95% returning users (drawn from a pool three times the DAU, one of seven weekday draws) and 5%
+ * new users with ids of their own, so installs and last_activity grow with history the way a
+ * real app's do. Days are copied from the weekday templates (strings built once), which keeps
+ * generating a year of events to a couple of minutes.
+ */
+async function generateHistory(warehouse: DuckDbWarehouse, days: number): Promise<void> {
+  const source = sourceTable('gamepltx', 'fact');
+  await warehouse.ensureTable(source);
+  const first = addDays(LAST_DAY, -(days - 1));
+  const dau = Math.max(20, Math.round(EVENTS_PER_DAY / EVENTS_PER_USER));
+  await warehouse.query(
+    `CREATE OR REPLACE TEMP TABLE bench_template AS
+     SELECT
+       weekday,
+       e // @per_user AS slot,
+       'u' || CAST(hash(weekday, e // @per_user) % (3 * @dau) AS VARCHAR) AS user_id,
+       to_microseconds(CAST(e * 86400000000 // @events AS BIGINT)) AS offset_in_day,
+       CASE e % 5 WHEN 0 THEN 'session_start' WHEN 1 THEN 'level_start' WHEN 2 THEN 'level_complete' WHEN 3 THEN 'ad_watched' ELSE 'purchase' END AS event_name,
+       CASE e % 5 WHEN 4 THEN 100 + e % 900 WHEN 3 THEN 5 ELSE NULL END AS coins_added
+     FROM range(7) AS w(weekday), range(@events) AS r(e)`,
+    { per_user: { type: 'INT64', value: EVENTS_PER_USER }, dau: { type: 'INT64', value: dau }, events: { type: 'INT64', value: EVENTS_PER_DAY } },
+    context,
+  );
+  for (let d = 0; d < days; d += 1) {
+    await warehouse.query(
+      `INSERT INTO gamepltx.fact
+       SELECT
+         CASE WHEN slot % 20 = 0 THEN 'n' || CAST(@day AS VARCHAR) || '_' || CAST(slot AS VARCHAR) ELSE user_id END,
+         @day_start + offset_in_day,
+         event_name,
+         coins_added
+       FROM bench_template
+       WHERE weekday = @day % 7
+       ORDER BY offset_in_day`,
+      { day: { type: 'INT64', value: d }, day_start: { type: 'TIMESTAMP', value: startOfDay(addDays(first, d)) } },
+      context,
+    );
+  }
+  await warehouse.query('DROP TABLE bench_template', {}, context);
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+function deps(warehouse: DuckDbWarehouse) {
+  return { warehouse, clock: () => new Date(), logger: silentLogger };
+}
+
+/** A warehouse file with `days` of events and the KPI tables backfilled up to the day before the last. */
+async function prepare(days: number, folder: string): Promise<DuckDbWarehouse> {
+  const warehouse = await DuckDbWarehouse.open(path.join(folder, `history-${days}.duckdb`));
+  log(`[bench] ${days} days x ${EVENTS_PER_DAY.toLocaleString('en-US')} events: generating`);
+  await generateHistory(warehouse, days);
+  log(`[bench] ${days} days: backfilling the KPI tables, 30 days a run`);
+  for (let start = addDays(LAST_DAY, -(days - 1)); start < LAST_DAY; start = addDays(start, 30)) {
+    const end = addDays(start, 29) < LAST_DAY ? addDays(start, 29) : addDays(LAST_DAY, -1);
+    const { failure } = await runEtl(deps(warehouse), job, { range: { start, end }, runId: `backfill-${start}`, username: 'bench' });
+    if (failure) throw failure;
+  }
+  // Start the timed runs from a clean file, so a checkpoint left over from the backfill does not land in one of them.
+  await warehouse.query('CHECKPOINT', {}, context);
+  return warehouse;
+}
+
+async function dailyRun(warehouse: DuckDbWarehouse, run: number): Promise<number> {
+  return timed(async () => {
+    const { failure } = await runEtl(deps(warehouse), job, { range: { start: LAST_DAY, end: LAST_DAY }, runId: `daily-${run}`, username: 'bench' });
+    if (failure) throw failure;
+  });
+}
+
+/** The least work any tool could do: one GROUP BY of the day's events into a table. */
+function bareGroupBy(warehouse: DuckDbWarehouse): Promise<number> {
+  return timed(() =>
+    warehouse.query(
+      `CREATE OR REPLACE TEMP TABLE bare AS
+       SELECT user_id, DATE(time) AS date, COUNT(*) AS total_events, SUM(coins_added) AS total_coins_added
+       FROM gamepltx.fact WHERE time >= @start AND time < @end GROUP BY ALL`,
+      { start: { type: 'TIMESTAMP', value: startOfDay(LAST_DAY) }, end: { type: 'TIMESTAMP', value: startOfDay(addDays(LAST_DAY, 1)) } },
+      context,
+    ),
+  );
+}
+
+const HISTORY_DAYS = Number(values['history-days']);
+
+async function main(): Promise<void> {
+  const folder = mkdtempSync(path.join(tmpdir(), 'kpis-bench-'));
+  const warehouses: DuckDbWarehouse[] = [];
+  try {
+    const short = await prepare(30, folder);
+    warehouses.push(short);
+    const long = await prepare(HISTORY_DAYS, folder);
+    warehouses.push(long);
+    // Interleaved, so both warehouses see the same moments of a noisy machine; each ratio is
+    // taken within one round, then the median over the rounds.
+    log(`[bench] timing the daily run on both warehouses and the bare GROUP BY, ${RUNS} rounds`);
+    const rounds: { short: number; long: number; bare: number }[] = [];
+    for (let run = 0; run < RUNS; run += 1) {
+      rounds.push({ short: await dailyRun(short, run), long: await dailyRun(long, run), bare: await bareGroupBy(long) });
+    }
+    const dailyLong = median(rounds.map((r) => r.long));
+    const result = {
+      history_ratio: round(median(rounds.map((r) => r.long / r.short))),
+      engine_overhead_ratio: round(median(rounds.map((r) => r.long / r.bare))),
+      events_per_second: Math.round(EVENTS_PER_DAY / (dailyLong / 1000)),
+      peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+      daily_run_ms_30_days: round(median(rounds.map((r) => r.short))),
+      daily_run_ms_long_history: round(dailyLong),
+      bare_group_by_ms: round(median(rounds.map((r) => r.bare))),
+      events_per_day: EVENTS_PER_DAY,
+      events_per_user: EVENTS_PER_USER,
+      history_days: [30, HISTORY_DAYS],
+      runs: RUNS,
+      goals: { history_ratio: 1.5, engine_overhead_ratio: 3 },
+    };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    process.stdout.write(
+      [
+        `daily ETL run on DuckDB, ${EVENTS_PER_DAY.toLocaleString('en-US')} events a day, ${EVENTS_PER_USER} per active user (median of ${RUNS} rounds)`,
+        `  history_ratio          ${result.history_ratio}  (${HISTORY_DAYS} days of history / 30 days; goal <= 1.5)`,
+        `  engine_overhead_ratio  ${result.engine_overhead_ratio}  (daily run / bare GROUP BY of the day; goal <= 3)`,
+        `  events per second      ${result.events_per_second.toLocaleString('en-US')}`,
+        `  peak memory            ${result.peak_rss_mib} MiB`,
+        `  daily run              ${result.daily_run_ms_30_days} ms with 30 days, ${result.daily_run_ms_long_history} ms with ${HISTORY_DAYS} days; bare GROUP BY ${result.bare_group_by_ms} ms`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    for (const warehouse of warehouses) await warehouse.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
