@@ -5,14 +5,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { addDays, resolveDateRange, type DateRange } from '../shared/dates';
+import { resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
 import { initWarehouse } from '../shared/etl/init';
-import { generateDemoEvents } from '../shared/events/demo';
-import { appendEvents, configuredSource, loadEvents } from '../shared/events/load-events';
+import { configuredSource, loadEvents } from '../shared/events/load-events';
+import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
-import { dailySummary, SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
+import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
+import { quickStart } from '../shared/quick-start';
 import { clockFrom, describeWarehouse, openRuntime, today, type Io, type Runtime } from './context';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -26,9 +27,6 @@ interface Command {
   /** Returns the exit code. */
   run(values: Values, positionals: string[], io: Io): Promise<number>;
 }
-
-/** Eight weeks: enough weekly rhythm for the monitors' training windows. */
-const DEMO_DAYS = 56;
 
 const COMMON: Options = {
   warehouse: { type: 'string' },
@@ -156,37 +154,20 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     async run(values, _positionals, io) {
       return withRuntime(values, io, async (runtime) => {
-        const source = configuredSource(runtime.job);
-        await initWarehouse(runtime.warehouse, runtime.job);
-        const context = { job: runtime.job.jobName, runId: runtime.newRunId() };
-        const [{ events }] = (await runtime.warehouse.query(`SELECT COUNT(*) AS events FROM ${runtime.warehouse.tableRef(source.dataset, source.table)}`, {}, context)) as [{ events: number }];
-        let seeded = 0;
-        // The daily run builds yesterday and today; right after seeding, a one-time backfill of the
-        // whole demo history gives installs and last activity their true first and last days.
-        let range = dateRangeFrom({}, today(runtime.clock));
-        if (events === 0) {
-          seeded = await appendEvents(runtime.warehouse, source, generateDemoEvents({ today: today(runtime.clock), now: runtime.clock(), days: DEMO_DAYS }), context);
-          range = { start: addDays(range.end, -(DEMO_DAYS - 1)), end: range.end };
-          if (!values.json) io.stdout(`Seeded ${seeded.toLocaleString('en-US')} demo events for ${range.start}..${range.end} into ${source.dataset}.${source.table} (${describeWarehouse(runtime.spec)}).\n`);
+        const report = await quickStart(runtime, runtime.job, { today: today(runtime.clock), runId: runtime.newRunId(), username: runtime.username });
+        const { etl } = report;
+        if (values.json) printJson(io, report);
+        else if (etl.status === 'failed') io.stderr(`ETL failed (run ${etl.run_id}): ${etl.error}\n`);
+        else {
+          if (report.seeded_events > 0) {
+            io.stdout(`Seeded ${report.seeded_events.toLocaleString('en-US')} demo events for ${etl.start_date}..${etl.end_date} (${describeWarehouse(runtime.spec)}).\n`);
+          }
+          io.stdout(`ETL succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.\n\n`);
+          const { date = '', previous_date: previousDate = '', kpis, previous_kpis: previousKpis } = report;
+          if (kpis && previousKpis) io.stdout(`KPIs of ${date}, the last complete day (UTC):\n\n${summaryTable(previousDate, date, previousKpis, kpis)}\n`);
+          if (kpis?.dau === 0) io.stdout(`\nNo events on ${date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.\n`);
         }
-        const outcome = await runEtl(runtime, runtime.job, { range, runId: runtime.newRunId(), username: runtime.username });
-        if (outcome.result.status === 'failed') {
-          if (values.json) printJson(io, { seeded_events: seeded, etl: outcome.result });
-          else io.stderr(`ETL failed (run ${outcome.result.run_id}): ${outcome.result.error}\n`);
-          return 1;
-        }
-        const day = addDays(today(runtime.clock), -1);
-        const previousDay = addDays(day, -1);
-        const current = await dailySummary(runtime.warehouse, runtime.job, day, context);
-        const previous = await dailySummary(runtime.warehouse, runtime.job, previousDay, context);
-        if (values.json) {
-          printJson(io, { seeded_events: seeded, etl: outcome.result, date: day, kpis: current, previous_date: previousDay, previous_kpis: previous });
-          return 0;
-        }
-        io.stdout(`ETL succeeded (run ${outcome.result.run_id}): ${outcome.result.tables.join(', ')} for ${outcome.result.start_date}..${outcome.result.end_date}.\n\n`);
-        io.stdout(`KPIs of ${day}, the last complete day (UTC):\n\n${summaryTable(previousDay, day, previous, current)}\n`);
-        if (current.dau === 0) io.stdout(`\nNo events on ${day}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.\n`);
-        return 0;
+        return etl.status === 'succeeded' ? 0 : 1;
       });
     },
   },
@@ -239,21 +220,14 @@ first: a malformed file fails with its line and column, and nothing is loaded.
       const days = values.days === undefined ? DEMO_DAYS : Number(values.days);
       if (!Number.isInteger(days) || days < 2 || days > 3660) throw new UsageError(`--days must be a whole number from 2 to 3660, got ${JSON.stringify(values.days)}`);
       return withRuntime(values, io, async (runtime) => {
-        const source = configuredSource(runtime.job);
-        const context = { job: runtime.job.jobName, runId: runtime.newRunId() };
-        await runtime.warehouse.ensureDataset(source.dataset);
-        await runtime.warehouse.ensureTable(source);
-        const ref = runtime.warehouse.tableRef(source.dataset, source.table);
-        const [{ events }] = (await runtime.warehouse.query(`SELECT COUNT(*) AS events FROM ${ref}`, {}, context)) as [{ events: number }];
-        if (events > 0 && !values.replace) {
-          throw new UsageError(`${source.dataset}.${source.table} already holds ${events} events; add --replace to delete them and seed anew`);
-        }
-        if (events > 0) await runtime.warehouse.query(`DELETE FROM ${ref} WHERE TRUE`, {}, context);
-        const rows = generateDemoEvents({ today: today(runtime.clock), now: runtime.clock(), days });
-        const loaded = await appendEvents(runtime.warehouse, source, rows, context);
-        const result = { table: `${source.dataset}.${source.table}`, rows: loaded, days, first_date: addDays(today(runtime.clock), -(days - 1)), last_date: today(runtime.clock) };
-        if (values.json) printJson(io, result);
-        else io.stdout(`Seeded ${loaded.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`);
+        const result = await seedDemo(
+          runtime.warehouse,
+          configuredSource(runtime.job),
+          { today: today(runtime.clock), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
+          { job: runtime.job.jobName, runId: runtime.newRunId() },
+        );
+        if (values.json) printJson(io, { ...result, days });
+        else io.stdout(`Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`);
         return 0;
       });
     },
