@@ -1,0 +1,65 @@
+import { UsageError } from '../../../shared/errors';
+import { silentLogger } from '../../../shared/log';
+import { BigQueryWarehouse, isTransientBigQueryError } from '../../../shared/warehouse/bigquery';
+import { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { openWarehouse, parseWarehouseSpec, resolveWarehouseSpec } from '../../../shared/warehouse/factory';
+
+describe('warehouse specs', () => {
+  test.each([
+    ['duckdb:.data/w.duckdb', { engine: 'duckdb', path: '.data/w.duckdb' }],
+    ['duckdb::memory:', { engine: 'duckdb', path: ':memory:' }],
+    ['duckdb', { engine: 'duckdb', path: '.data/warehouse.duckdb' }],
+    ['bigquery:my-project-123', { engine: 'bigquery', projectId: 'my-project-123' }],
+  ])('%s', (spec, expected) => {
+    expect(parseWarehouseSpec(spec)).toEqual(expected);
+  });
+
+  test.each([
+    ['bigquery:', 'needs a Google Cloud project id'],
+    ['bigquery:My Project', 'needs a Google Cloud project id'],
+    ['sqlite:x.db', '--warehouse must be duckdb:PATH or bigquery:PROJECT_ID, got "sqlite:x.db"'],
+  ])('rejects %s', (spec, message) => {
+    expect(() => parseWarehouseSpec(spec)).toThrow(UsageError);
+    expect(() => parseWarehouseSpec(spec)).toThrow(message);
+  });
+
+  test('the flag wins over KPIS_WAREHOUSE, which wins over the default; an empty variable is unset', () => {
+    expect(resolveWarehouseSpec('duckdb:a.duckdb', { KPIS_WAREHOUSE: 'bigquery:proj-one' })).toEqual({ engine: 'duckdb', path: 'a.duckdb' });
+    expect(resolveWarehouseSpec(undefined, { KPIS_WAREHOUSE: 'bigquery:proj-one' })).toEqual({ engine: 'bigquery', projectId: 'proj-one' });
+    expect(resolveWarehouseSpec(undefined, { KPIS_WAREHOUSE: '' })).toEqual({ engine: 'duckdb', path: '.data/warehouse.duckdb' });
+  });
+});
+
+describe('openWarehouse', () => {
+  test('builds the adapter the spec names', async () => {
+    const duck = await openWarehouse({ engine: 'duckdb', path: ':memory:' }, silentLogger, {});
+    expect(duck).toBeInstanceOf(DuckDbWarehouse);
+    await duck.close();
+    const bq = await openWarehouse({ engine: 'bigquery', projectId: 'demo-project' }, silentLogger, { KPIS_BQ_API_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(bq).toBeInstanceOf(BigQueryWarehouse);
+    expect(bq.tableRef('d', 't')).toBe('`demo-project.d.t`');
+  });
+
+  test.each(['0', '-5', '1.5', 'lots'])('refuses KPIS_MAX_BYTES_BILLED=%s', async (value) => {
+    await expect(openWarehouse({ engine: 'bigquery', projectId: 'demo-project' }, silentLogger, { KPIS_MAX_BYTES_BILLED: value })).rejects.toThrow(
+      'KPIS_MAX_BYTES_BILLED must be a positive whole number of bytes',
+    );
+  });
+});
+
+describe('isTransientBigQueryError', () => {
+  test.each([
+    [{ code: 503, message: 'Service Unavailable' }, true],
+    [{ code: 429, message: 'Too Many Requests' }, true],
+    [{ code: 400, errors: [{ reason: 'rateLimitExceeded' }] }, true],
+    [{ code: 400, errors: [{ reason: 'backendError' }] }, true],
+    [{ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] }, true],
+    [{ code: 'ECONNRESET', message: 'read ECONNRESET' }, true],
+    [{ code: 400, errors: [{ reason: 'invalidQuery', message: 'Syntax error' }] }, false],
+    [{ code: 403, errors: [{ reason: 'accessDenied' }] }, false],
+    [{ code: 404, errors: [{ reason: 'notFound' }] }, false],
+    [new Error('something else'), false],
+  ])('%j -> %s', (error, transient) => {
+    expect(isTransientBigQueryError(error)).toBe(transient);
+  });
+});
