@@ -54,6 +54,8 @@ export class BigQueryWarehouse implements Warehouse {
   readonly engine = 'bigquery';
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
+  /** Datasets and tables known to exist, so a warm function instance does not ask again each run. */
+  private readonly ensured = new Set<string>();
 
   constructor(
     private readonly client: BigQuery,
@@ -91,16 +93,22 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async ensureDataset(dataset: string): Promise<void> {
+    if (this.ensured.has(dataset)) return;
     const ref = this.client.dataset(dataset, { location: this.options.location });
     const [exists] = await ref.exists();
-    if (exists) return;
-    await ref.create({ location: this.options.location }).catch(ignoreAlreadyExists);
+    if (!exists) await ref.create({ location: this.options.location }).catch(ignoreAlreadyExists);
+    this.ensured.add(dataset);
   }
 
   async ensureTable(table: TableSchema): Promise<void> {
+    const key = `${table.dataset}.${table.table}`;
+    if (this.ensured.has(key)) return;
     const dataset = this.client.dataset(table.dataset, { location: this.options.location });
     const [exists] = await dataset.table(table.table).exists();
-    if (exists) return;
+    if (exists) {
+      this.ensured.add(key);
+      return;
+    }
     const fields: TableField[] = table.columns.map((column) => ({
       name: column.name,
       type: column.type,
@@ -115,6 +123,7 @@ export class BigQueryWarehouse implements Warehouse {
         ...(table.clusterBy ? { clustering: { fields: table.clusterBy } } : {}),
       })
       .catch(ignoreAlreadyExists);
+    this.ensured.add(key);
   }
 
   /** A load job from a temporary newline-delimited JSON file: atomic, and free of DML quotas. */
@@ -172,7 +181,8 @@ export class BigQueryWarehouse implements Warehouse {
           const [rows] = await job.getQueryResults({ location: this.options.location });
           return rows.map(normalizeRow);
         } catch (error) {
-          generation += 1;
+          // A lost results response is not a failed job: only a job that ended in error gets a new id.
+          if (await this.jobEndedInError(job)) generation += 1;
           throw error;
         }
       },
@@ -198,6 +208,16 @@ export class BigQueryWarehouse implements Warehouse {
         throw Object.assign(new Error(String(metadata.status.errorResult.message)), { errors: [metadata.status.errorResult], response: metadata });
       }
       return job;
+    }
+  }
+
+  private async jobEndedInError(job: Job): Promise<boolean> {
+    try {
+      const [metadata] = await job.getMetadata();
+      return Boolean(metadata.status?.errorResult);
+    } catch {
+      // Unknown: keep the id, so the next try attaches to the job and learns its state.
+      return false;
     }
   }
 

@@ -37,6 +37,8 @@ export class BigQueryFake {
   /** Jobs that ran: a statement run twice shows up here twice. */
   readonly executed: string[] = [];
   insertBehaviours: InsertBehaviour[] = [];
+  /** HTTP statuses the next results requests answer with, in order, as if their responses were lost. */
+  resultsFailures: number[] = [];
   /** Rows a query job returns, by its SQL text. */
   results: (sql: string) => { fields: { name: string; type: string }[]; rows: unknown[][] } = () => ({ fields: [], rows: [] });
   bytesProcessed = 123_456_789;
@@ -154,6 +156,8 @@ export class BigQueryFake {
   }
 
   private queryResults(jobId: string): [number, unknown] {
+    const failure = this.resultsFailures.shift();
+    if (failure !== undefined) return [failure, apiError(failure, 'backendError', 'injected: results response lost')];
     const job = this.jobs.get(jobId);
     if (!job) return notFound(`job ${jobId}`);
     if (job.status.errorResult) {

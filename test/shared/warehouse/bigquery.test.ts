@@ -103,6 +103,16 @@ describe('BigQueryWarehouse', () => {
     expect(fake.requests.some((r) => r.method === 'GET' && r.path.endsWith(`/jobs/${ids[0]}`))).toBe(true);
   });
 
+  test('a lost results response re-attaches to the same job, which runs once', async () => {
+    fake.resultsFailures = [503];
+    fake.results = () => ({ fields: [{ name: 'n', type: 'INTEGER' }], rows: [[1]] });
+    expect(await warehouse.query('SELECT 1 AS n', {}, context)).toEqual([{ n: 1 }]);
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(fake.executed).toEqual([ids[0]]);
+  });
+
   test.each([
     ['backendError', 'Backend error, please retry'],
     ['rateLimitExceeded', 'Exceeded rate limits'],
