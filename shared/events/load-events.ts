@@ -2,6 +2,7 @@
 import type { EtlJob } from '../config/etl-config';
 import { UsageError } from '../errors';
 import { KPI_TABLES, sourceTable, type TableSchema } from '../schema';
+import { timestampMicros } from '../timestamps';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { detectFormat, readEventFile, type EventFormat } from './parse-events';
 
@@ -21,7 +22,8 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
 export async function appendEvents(warehouse: Warehouse, table: TableSchema, rows: Row[], context: JobContext): Promise<number> {
   await warehouse.ensureDataset(table.dataset);
   await warehouse.ensureTable(table);
-  const sorted = [...rows].sort((a, b) => (a.time as Date).getTime() - (b.time as Date).getTime());
+  const keyed = rows.map((row) => ({ row, key: timestampMicros(row.time as Date | string) }));
+  const sorted = keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ row }) => row);
   return warehouse.appendRows(table, sorted, context);
 }
 

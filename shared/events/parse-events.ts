@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputFileError, UsageError } from '../errors';
 import { SOURCE_COLUMNS } from '../schema';
+import { parseTimestamp } from '../timestamps';
 import type { Row } from '../warehouse/warehouse';
 
 export const EVENT_FORMATS = ['csv', 'jsonl', 'parquet'] as const;
@@ -26,27 +27,6 @@ export function detectFormat(file: string): EventFormat {
 const MAX_PROBLEMS = 10;
 const COLUMN_NAMES = SOURCE_COLUMNS.map((column) => column.name);
 
-/** 2026-11-20T10:00:00Z, 2026-11-20 10:00:00.123456, 2026-11-20 10:00:00+02:00, 2026-11-20 10:00 UTC, 2026-11-20 */
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
-
-/** Parses a timestamp as BigQuery would, reading one without a zone as UTC. */
-export function parseTimestamp(text: string): Date | undefined {
-  const match = TIMESTAMP.exec(text.trim());
-  if (!match) return undefined;
-  const [, day, hh = '00', mm = '00', ss = '00', fraction = '', zone] = match;
-  let offset = 'Z';
-  if (zone && !/^(z|utc)$/i.test(zone)) {
-    const digits = zone.replace(':', '');
-    offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
-  }
-  const iso = `${day}T${hh}:${mm}:${ss}${fraction.slice(0, 4)}${offset}`;
-  const parsed = new Date(iso);
-  if (Number.isNaN(parsed.getTime())) return undefined;
-  // Date() rolls 2026-02-30 over to March; a real timestamp keeps its own day and time.
-  if (offset === 'Z' && parsed.toISOString().slice(0, 19) !== `${day}T${hh}:${mm}:${ss}`) return undefined;
-  return parsed;
-}
-
 type Problem = { line: number; column: number | string; message: string };
 
 /** Checks one record's values, returning the row or the problems found. */
@@ -65,7 +45,7 @@ function toEventRow(record: Record<string, unknown>, where: (name: string) => nu
   const userId = text('user_id');
   if (userId === null && problems.length === before) problem('user_id', 'is required');
   const timeText = record.time;
-  let time: Date | undefined;
+  let time: string | undefined;
   if (timeText === undefined || timeText === null || timeText === '') problem('time', 'is required');
   else if (typeof timeText !== 'string' || (time = parseTimestamp(timeText)) === undefined) {
     problem('time', `expected a timestamp such as 2026-11-20T10:00:00Z, got ${JSON.stringify(timeText)}`);
@@ -78,7 +58,7 @@ function toEventRow(record: Record<string, unknown>, where: (name: string) => nu
     if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${JSON.stringify(coinsValue)}`);
   }
   if (problems.length > before) return undefined;
-  return { user_id: userId, time: time as Date, event_name: eventName, coins_added: coins };
+  return { user_id: userId, time: time as string, event_name: eventName, coins_added: coins };
 }
 
 function checkColumns(names: string[], line: number, problems: Problem[], where: (name: string) => number | string): void {

@@ -6,13 +6,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BigQuery, Job, JobLoadMetadata, Query, TableField } from '@google-cloud/bigquery';
+import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
 import { WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
 import type { TableSchema } from '../schema';
 import { describeStatement } from '../sql';
+import { canonicalTimestamp } from '../timestamps';
 import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
 
 export interface BigQueryWarehouseOptions {
@@ -243,7 +244,7 @@ export class BigQueryWarehouse implements Warehouse {
   private toQueryValue({ type, value }: QueryParam): unknown {
     if (value === null) return null;
     if (type === 'DATE') return this.client.date(String(value));
-    if (type === 'TIMESTAMP') return this.client.timestamp(value instanceof Date ? value : new Date(String(value)));
+    if (type === 'TIMESTAMP') return this.client.timestamp(canonicalTimestamp(value instanceof Date ? value : String(value)));
     if (type === 'INT64') return String(value);
     return value;
   }
@@ -285,6 +286,7 @@ function normalizeRow(row: Record<string, unknown>): Row {
 
 function normalizeCell(value: unknown): Cell {
   if (value === null || value === undefined) return null;
+  if (value instanceof BigQueryTimestamp) return canonicalTimestamp(value.value);
   if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value instanceof Date) return value;
   return String(value);

@@ -13,17 +13,17 @@ import {
   DuckDBInstance,
   type DuckDBAppender,
   type DuckDBDateValue,
-  type DuckDBTimestampValue,
+  DuckDBTimestampValue,
   TIMESTAMP,
   VARCHAR,
   dateValueFromDate,
-  timestampValueFromDate,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { InputFileError, WarehouseError } from '../errors';
 import type { ColumnSchema, TableSchema } from '../schema';
 import { describeStatement, paramNames, rewriteParams } from '../sql';
+import { canonicalTimestamp, timestampMicros } from '../timestamps';
 import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
 
 /**
@@ -263,7 +263,7 @@ function toDuckDbValue(value: QueryParam['value'], type: ParamType): DuckDBValue
     case 'DATE':
       return dateValueFromDate(value instanceof Date ? value : new Date(`${String(value)}T00:00:00Z`));
     case 'TIMESTAMP':
-      return timestampValueFromDate(value instanceof Date ? value : new Date(String(value)));
+      return new DuckDBTimestampValue(timestampMicros(value instanceof Date ? value : String(value)));
     case 'INT64':
       return BigInt(value as number);
     case 'FLOAT64':
@@ -281,7 +281,7 @@ function normalizeCell(value: unknown, type: string): Cell {
   if (typeof value === 'bigint' || type === 'HUGEINT' || type === 'BIGINT') return Number(value);
   if (type === 'DATE') return String(value);
   if (type.startsWith('DECIMAL')) return Number(String(value));
-  if (type.startsWith('TIMESTAMP')) return new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
+  if (type.startsWith('TIMESTAMP')) return canonicalTimestamp(String(value));
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
   return String(value);
 }

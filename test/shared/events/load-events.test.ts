@@ -65,3 +65,12 @@ test('the target is the config source, or --table', () => {
   expect(configuredSource(job, 'raw.events')).toMatchObject({ dataset: 'raw', table: 'events' });
   expect(() => configuredSource(job, 'events')).toThrow('--table must be DATASET.TABLE');
 });
+
+test('microseconds in an event file are kept, and rows land in time order', async () => {
+  const csv = file('micros.csv', 'user_id,time\nu2,2026-11-20 10:00:00.000002\nu1,2026-11-20 10:00:00.000001\n');
+  await loadEvents(warehouse, SOURCE, csv, context);
+  expect(await warehouse.query('SELECT user_id, time FROM gamepltx.fact', {}, context)).toEqual([
+    { user_id: 'u1', time: '2026-11-20T10:00:00.000001Z' },
+    { user_id: 'u2', time: '2026-11-20T10:00:00.000002Z' },
+  ]);
+});

@@ -1,0 +1,46 @@
+/**
+ * Timestamps as canonical UTC strings, 'YYYY-MM-DDTHH:MM:SS.sssZ', or with six fractional digits
+ * when there is something below the millisecond: microseconds, as BigQuery and DuckDB keep them,
+ * which a JavaScript Date would drop.
+ */
+
+/** 2026-11-20T10:00:00Z, 2026-11-20 10:00:00.123456, 2026-11-20 10:00:00+02:00, 2026-11-20 10:00 UTC, 2026-11-20 */
+const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/** Parses a timestamp as BigQuery would, reading one without a zone as UTC; undefined if it is not one. */
+export function parseTimestamp(text: string): string | undefined {
+  const match = TIMESTAMP.exec(text.trim());
+  if (!match) return undefined;
+  const [, day, hh = '00', mm = '00', ss = '00', fraction = '', zone] = match;
+  let offset = 'Z';
+  if (zone && !/^(z|utc)$/i.test(zone)) {
+    const digits = zone.replace(':', '');
+    offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
+  }
+  const digits = fraction.padEnd(6, '0');
+  const parsed = new Date(`${day}T${hh}:${mm}:${ss}.${digits.slice(0, 3)}${offset}`);
+  if (Number.isNaN(parsed.getTime())) return undefined;
+  // Date() rolls 2026-02-30 over to March; a real timestamp keeps its own day and time.
+  if (offset === 'Z' && parsed.toISOString().slice(0, 19) !== `${day}T${hh}:${mm}:${ss}`) return undefined;
+  return withMicros(parsed, Number(digits.slice(3, 6)));
+}
+
+/** The canonical form of a Date, or of an already canonical (or any parseable) string. */
+export function canonicalTimestamp(value: Date | string): string {
+  if (value instanceof Date) return value.toISOString();
+  const parsed = parseTimestamp(value);
+  if (parsed === undefined) throw new Error(`not a timestamp: ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+/** Microseconds since the epoch, for engines that store them. */
+export function timestampMicros(value: Date | string): bigint {
+  const canonical = canonicalTimestamp(value);
+  const micros = canonical.length > 24 ? BigInt(canonical.slice(23, 26)) : 0n;
+  return BigInt(Date.parse(canonical)) * 1000n + micros;
+}
+
+function withMicros(instant: Date, micros: number): string {
+  const iso = instant.toISOString();
+  return micros === 0 ? iso : `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}
