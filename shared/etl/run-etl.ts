@@ -78,8 +78,9 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
     try {
       const { bytesProcessed } = await warehouse.dryRunScript(plan.statements, plan.params, context);
       return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
-    } catch (error) {
-      return { result: result('failed', toError(error)), script, failure: toError(error) };
+    } catch (thrown) {
+      const failure = toError(thrown);
+      return { result: result('failed', failure), script, failure };
     }
   }
 

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { UsageError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/log';
 import { BigQueryWarehouse, isTransientBigQueryError } from '../../../shared/warehouse/bigquery';
@@ -62,4 +64,23 @@ describe('isTransientBigQueryError', () => {
   ])('%j -> %s', (error, transient) => {
     expect(isTransientBigQueryError(error)).toBe(transient);
   });
+});
+
+test('a BigQuery warehouse never loads DuckDB, and a DuckDB one never loads BigQuery', () => {
+  const loaded = (spec: string): string[] => {
+    const script = `
+      const { openWarehouse, parseWarehouseSpec } = require('./dist/shared/warehouse/factory');
+      const { silentLogger } = require('./dist/shared/log');
+      openWarehouse(parseWarehouseSpec(${JSON.stringify(spec)}), silentLogger, { KPIS_BQ_API_ENDPOINT: 'http://127.0.0.1:9' })
+        .then((w) => w.close())
+        .then(() => console.log(JSON.stringify(Object.keys(require.cache))));`;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').pop() as string) as string[];
+  };
+  const onBigQuery = loaded('bigquery:demo-project');
+  expect(onBigQuery.some((file) => file.includes('@google-cloud/bigquery'))).toBe(true);
+  expect(onBigQuery.some((file) => file.includes('@duckdb'))).toBe(false);
+  const onDuckDb = loaded('duckdb::memory:');
+  expect(onDuckDb.some((file) => file.includes('@duckdb'))).toBe(true);
+  expect(onDuckDb.some((file) => file.includes('@google-cloud/bigquery'))).toBe(false);
 });
