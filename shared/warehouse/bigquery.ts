@@ -80,9 +80,7 @@ export class BigQueryWarehouse implements Warehouse {
 
   async dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult> {
     const sql = this.renderScript(statements, { atomic: true });
-    const [job] = await this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }).catch((error: unknown) => {
-      throw this.wrap(error, 'dry run');
-    });
+    const [job] = await this.api('dry run', () => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }));
     const bytes = job.metadata?.statistics?.totalBytesProcessed;
     return { bytesProcessed: bytes === undefined ? null : Number(bytes) };
   }
@@ -96,8 +94,8 @@ export class BigQueryWarehouse implements Warehouse {
   async ensureDataset(dataset: string): Promise<void> {
     if (this.ensured.has(dataset)) return;
     const ref = this.client.dataset(dataset, { location: this.options.location });
-    const [exists] = await ref.exists();
-    if (!exists) await ref.create({ location: this.options.location }).catch(ignoreAlreadyExists);
+    const [exists] = await this.api(`look up dataset ${dataset}`, () => ref.exists());
+    if (!exists) await this.api(`create dataset ${dataset}`, () => ref.create({ location: this.options.location }).catch(ignoreAlreadyExists));
     this.ensured.add(dataset);
   }
 
@@ -105,7 +103,7 @@ export class BigQueryWarehouse implements Warehouse {
     const key = `${table.dataset}.${table.table}`;
     if (this.ensured.has(key)) return;
     const dataset = this.client.dataset(table.dataset, { location: this.options.location });
-    const [exists] = await dataset.table(table.table).exists();
+    const [exists] = await this.api(`look up table ${key}`, () => dataset.table(table.table).exists());
     if (exists) {
       this.ensured.add(key);
       return;
@@ -116,14 +114,13 @@ export class BigQueryWarehouse implements Warehouse {
       mode: column.required ? 'REQUIRED' : 'NULLABLE',
       description: column.description,
     }));
-    await dataset
-      .createTable(table.table, {
-        description: table.description,
-        schema: { fields },
-        ...(table.partitionBy ? { timePartitioning: { type: 'DAY', field: table.partitionBy } } : {}),
-        ...(table.clusterBy ? { clustering: { fields: table.clusterBy } } : {}),
-      })
-      .catch(ignoreAlreadyExists);
+    const metadata = {
+      description: table.description,
+      schema: { fields },
+      ...(table.partitionBy ? { timePartitioning: { type: 'DAY', field: table.partitionBy } } : {}),
+      ...(table.clusterBy ? { clustering: { fields: table.clusterBy } } : {}),
+    };
+    await this.api(`create table ${key}`, () => dataset.createTable(table.table, metadata).catch(ignoreAlreadyExists));
     this.ensured.add(key);
   }
 
@@ -148,14 +145,11 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   private async load(table: TableSchema, file: string, sourceFormat: string, context: JobContext): Promise<number> {
+    // Not retried: a load whose response was lost may have landed, and a second would append twice.
     const [job] = await this.client
       .dataset(table.dataset)
       .table(table.table)
-      .load(file, {
-        sourceFormat,
-        writeDisposition: 'WRITE_APPEND',
-        labels: this.labels(context),
-      } as JobLoadMetadata)
+      .load(file, { sourceFormat, writeDisposition: 'WRITE_APPEND', labels: this.labels(context) } as JobLoadMetadata)
       .catch((error: unknown) => {
         throw this.wrap(error, `load into ${table.dataset}.${table.table}`);
       });
@@ -260,6 +254,13 @@ export class BigQueryWarehouse implements Warehouse {
 
   private consoleUrl(jobId: string): string {
     return `https://console.cloud.google.com/bigquery?project=${this.options.projectId}&j=bq:${this.options.location}:${jobId}&page=queryresults`;
+  }
+
+  /** An API call that changes nothing or is idempotent, retried when transient and wrapped when it fails. */
+  private api<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return withRetry(call, isTransientBigQueryError, this.retry).catch((error: unknown) => {
+      throw this.wrap(error, what);
+    });
   }
 
   private wrap(error: unknown, what: string): WarehouseError {

@@ -174,7 +174,7 @@ export class DuckDbWarehouse implements Warehouse {
         await this.connection.run('COMMIT');
         return rows.length;
       } catch (error) {
-        await this.connection.run('ROLLBACK');
+        await this.rollbackQuietly();
         throw asWarehouseError(error, `append to ${table.dataset}.${table.table}`);
       }
     });
@@ -224,7 +224,7 @@ export class DuckDbWarehouse implements Warehouse {
       for (const statement of statements) await this.execute(statement, params);
       if (finish) await this.connection.run(finish);
     } catch (error) {
-      if (finish) await this.connection.run('ROLLBACK');
+      if (finish) await this.rollbackQuietly();
       throw error;
     } finally {
       // BigQuery drops a script's temp tables when the script ends; this connection lives on.
@@ -232,6 +232,11 @@ export class DuckDbWarehouse implements Warehouse {
         for (const [, name] of statement.matchAll(CREATE_TEMP_TABLE)) await this.connection.run(`DROP TABLE IF EXISTS temp.main.${name}`);
       }
     }
+  }
+
+  /** After a failed COMMIT DuckDB has already rolled back; a second ROLLBACK must not hide the first error. */
+  private async rollbackQuietly(): Promise<void> {
+    await this.connection.run('ROLLBACK').catch(() => undefined);
   }
 
   private async execute(sql: string, params: QueryParams) {

@@ -37,6 +37,8 @@ export class BigQueryFake {
   /** Jobs that ran: a statement run twice shows up here twice. */
   readonly executed: string[] = [];
   insertBehaviours: InsertBehaviour[] = [];
+  /** HTTP statuses the next dataset and table requests answer with, in order. */
+  metadataFailures: number[] = [];
   /** HTTP statuses the next results requests answer with, in order, as if their responses were lost. */
   resultsFailures: number[] = [];
   /** Rows a query job returns, by its SQL text. */
@@ -83,6 +85,10 @@ export class BigQueryFake {
     const match = /^(?:\/upload)?\/bigquery\/v2\/projects\/([^/]+)\/(.*)$/.exec(req.path);
     if (!match) return notFound(req.path);
     const [, project, rest] = match as unknown as [string, string, string];
+    if (rest.startsWith('datasets')) {
+      const failure = this.metadataFailures.shift();
+      if (failure !== undefined) return [failure, apiError(failure, failure >= 500 ? 'backendError' : 'accessDenied', 'injected metadata failure')];
+    }
     if (req.method === 'POST' && rest === 'jobs') return req.path.startsWith('/upload') ? this.insertLoad(project, req) : this.insertQuery(req);
     let m: RegExpExecArray | null;
     if ((m = /^jobs\/([^/]+)$/.exec(rest)) && req.method === 'GET') {

@@ -173,6 +173,17 @@ describe('BigQueryWarehouse', () => {
     });
   });
 
+  test('dataset and table calls are retried when transient, and fail clearly when not', async () => {
+    fake.metadataFailures = [503, 500];
+    await warehouse.ensureDataset('daily_kpis');
+    expect(fake.datasets.has('daily_kpis')).toBe(true);
+    fake.metadataFailures = [403];
+    await expect(warehouse.ensureTable(kpiTable('installs', 'daily_kpis'))).rejects.toMatchObject({
+      transient: false,
+      message: expect.stringContaining('BigQuery failed on look up table daily_kpis.installs'),
+    });
+  });
+
   test('appends rows with one load job of newline-delimited JSON', async () => {
     const table = sourceTable('gamepltx', 'fact');
     const loaded = await warehouse.appendRows(
