@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BigQueryFake } from '../fakes/bigquery-fake';
 
 const BIN = path.resolve(__dirname, '../../bin/kpis.js');
 const NOW = '2026-11-27T06:00:00Z';
@@ -146,5 +147,31 @@ describe('kpis on a DuckDB file', () => {
     expect(second.stdout).not.toContain('Seeded');
     expect(second.stdout).toContain('KPIs of 2026-11-26, the last complete day (UTC)');
     expect(second.stdout).toMatch(/installs\s+[\d,]+\s+[\d,]+\s+\+\d+\.\d%/);
+  });
+});
+
+describe('kpis on BigQuery (the local REST fake)', () => {
+  let fake: BigQueryFake;
+  beforeEach(async () => {
+    fake = await new BigQueryFake().start();
+  });
+  afterEach(() => fake.stop());
+
+  test('init creates the tables; etl --dry-run prints the bytes BigQuery would process and runs nothing', async () => {
+    const { dir } = workspace();
+    const env = { KPIS_BQ_API_ENDPOINT: fake.url, KPIS_BQ_LOCATION: 'EU', KPIS_MAX_BYTES_BILLED: '1000000000' };
+    const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.installs');
+    expect([...fake.tables.keys()]).toHaveLength(5);
+
+    fake.bytesProcessed = 3 * 1024 ** 3;
+    const dry = await kpis(['etl', '--date', '2026-11-20', '--dry-run', '--warehouse', 'bigquery:demo-project'], dir, env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would process 3.0 GiB');
+    expect(readFileSync(path.join(dir, '.data/sql/etl_2026-11-20_2026-11-20.bigquery.sql'), 'utf8')).toContain('MERGE INTO `demo-project.daily_kpis.installs` AS t');
+    const [insert] = fake.jobInserts();
+    expect(insert?.body).toMatchObject({ configuration: { dryRun: true, query: { maximumBytesBilled: '1000000000' } }, jobReference: { location: 'EU' } });
+    expect(fake.executed).toEqual([]);
   });
 });
