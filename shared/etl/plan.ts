@@ -1,6 +1,6 @@
 /**
- * Turns the config and a date range into the ETL script: one staging statement per source, then
- * each KPI table's statements. Pure, so the rendered SQL can be compared with golden files.
+ * Turns the config and a date range into the ETL script: staging per source table, then each KPI
+ * table's statements. Pure, so the rendered SQL can be compared with golden files.
  */
 import type { EtlJob, KpiConfig } from '../config/etl-config';
 import { addDays, startOfDay, type DateRange } from '../dates';
@@ -15,7 +15,6 @@ export interface EtlPlan {
   params: QueryParams;
   /** Tables the run writes, in order. */
   targets: { kpi: KpiTable; table: TableSchema; sqlFile: string }[];
-  sources: TableSchema[];
 }
 
 /** The KPIs a run builds: the ones asked for, or every enabled one. */
@@ -67,6 +66,5 @@ export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpi
       end_ts: { type: 'TIMESTAMP', value: startOfDay(addDays(range.end, 1)) },
     },
     targets,
-    sources: [...sources.values()],
   };
 }
