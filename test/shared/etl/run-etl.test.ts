@@ -3,6 +3,7 @@ import { generateDemoEvents } from '../../../shared/events/demo';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { addDays } from '../../../shared/dates';
+import { sourceTable } from '../../../shared/schema';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { context, dumpKpiTables, etlDeps, expectedFromSource, insertEvents, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 
@@ -208,6 +209,18 @@ describe('runEtl on DuckDB', () => {
     ).rejects.toThrow('KPI installs is disabled');
     const { result } = await runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, runId: 'r', username: 't' });
     expect(result.tables).toEqual(['daily_kpis.last_activity', 'daily_kpis.daily_user_panel']);
+  });
+
+  test('KPIs reading different source tables each read their own', async () => {
+    await insertEvents(warehouse, FIXTURE);
+    const other = sourceTable('raw', 'events');
+    await appendEvents(warehouse, other, [{ user_id: 'z9', time: new Date('2026-11-02T12:00:00Z'), event_name: null, coins_added: 7 }], context);
+    const twoSources = { ...job, kpis: { ...job.kpis, daily_user_panel: { ...job.kpis.daily_user_panel!, dataset_src: 'raw', table_src: 'events' } } };
+    const { result } = await runEtl(etlDeps(warehouse), twoSources, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'two', username: 't' });
+    expect(result.status).toBe('succeeded');
+    const tables = await dumpKpiTables(warehouse);
+    expect(tables.installs.map((r) => r.user_id)).toEqual(['u1', 'u2', 'u3']);
+    expect(tables.daily_user_panel).toEqual([{ user_id: 'z9', date: '2026-11-02', total_events: 1, total_coins_added: 7 }]);
   });
 
   test('a dry run validates the script and writes nothing', async () => {
