@@ -20,6 +20,11 @@ export function readSqlTemplate(name: string): string {
   return text;
 }
 
+/** Reads a template from sql/ and fills its placeholders: the one way SQL files become SQL text. */
+export function renderSqlFile(name: string, values: Record<string, string>): string {
+  return renderTemplate(readSqlTemplate(name), values, name);
+}
+
 /** Replaces every `{{name}}`; a placeholder without a value is a programming error. */
 export function renderTemplate(template: string, values: Record<string, string>, name = 'template'): string {
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_match, key: string) => {

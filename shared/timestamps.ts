@@ -17,12 +17,12 @@ export function parseTimestamp(text: string): string | undefined {
     const digits = zone.replace(':', '');
     offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
   }
-  const digits = fraction.padEnd(6, '0');
-  const parsed = new Date(`${day}T${hh}:${mm}:${ss}.${digits.slice(0, 3)}${offset}`);
+  const micros = fraction.padEnd(6, '0');
+  const parsed = new Date(`${day}T${hh}:${mm}:${ss}.${micros.slice(0, 3)}${offset}`);
   if (Number.isNaN(parsed.getTime())) return undefined;
   // Date() rolls 2026-02-30 over to March; a real timestamp keeps its own day and time.
   if (offset === 'Z' && parsed.toISOString().slice(0, 19) !== `${day}T${hh}:${mm}:${ss}`) return undefined;
-  return withMicros(parsed, Number(digits.slice(3, 6)));
+  return withMicros(parsed, Number(micros.slice(3, 6)));
 }
 
 /** The canonical form of a Date, or of an already canonical (or any parseable) string. */

@@ -6,7 +6,7 @@ import type { EtlJob, KpiConfig } from '../config/etl-config';
 import { addDays, startOfDay, type DateRange } from '../dates';
 import { UsageError } from '../errors';
 import { KPI_TABLES, kpiTable, sourceTable, type KpiTable, type TableSchema } from '../schema';
-import { readSqlTemplate, renderTemplate, splitStatements } from '../sql';
+import { renderSqlFile, splitStatements } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export interface EtlPlan {
@@ -39,7 +39,7 @@ function stagedTables(warehouse: Pick<Warehouse, 'tableRef'>, source: TableSchem
 }
 
 function render(file: string, values: Record<string, string>): string[] {
-  return splitStatements(renderTemplate(readSqlTemplate(file), values, file));
+  return splitStatements(renderSqlFile(file, values));
 }
 
 export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpis: KpiTable[], range: DateRange): EtlPlan {

@@ -1,7 +1,7 @@
 /** Rows of logs.daily_logs: one run's steps, numbered and sharing the run id as uid. */
 import { toIsoDate } from '../dates';
 import { RUN_LOG_TABLE } from '../schema';
-import { readSqlTemplate, renderTemplate } from '../sql';
+import { renderSqlFile } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export type LogType = 'start' | 'info' | 'end' | 'error';
@@ -48,7 +48,7 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
     for (const column of COLUMNS) params[`${column}_${stepId}`] = row[column] as QueryParams[string];
     return `(${COLUMNS.map((column) => `@${column}_${stepId}`).join(', ')})`;
   });
-  const sql = renderTemplate(readSqlTemplate('logs/insert_log_rows.sql'), {
+  const sql = renderSqlFile('logs/insert_log_rows.sql', {
     daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
     columns: COLUMNS.join(', '),
     rows: tuples.join(',\n'),

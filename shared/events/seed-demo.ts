@@ -2,7 +2,7 @@
 import { addDays, type IsoDate } from '../dates';
 import { UsageError } from '../errors';
 import type { TableSchema } from '../schema';
-import { readSqlTemplate, renderTemplate } from '../sql';
+import { renderSqlFile } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { generateDemoEvents } from './demo';
 import { appendEvents } from './load-events';
@@ -27,7 +27,7 @@ export interface SeedDemoResult {
 }
 
 function sourceSql(warehouse: Warehouse, table: TableSchema, file: string): string {
-  return renderTemplate(readSqlTemplate(file), { source: warehouse.tableRef(table.dataset, table.table) }, file);
+  return renderSqlFile(file, { source: warehouse.tableRef(table.dataset, table.table) });
 }
 
 export async function countEvents(warehouse: Warehouse, table: TableSchema, context: JobContext): Promise<number> {

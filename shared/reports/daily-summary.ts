@@ -3,7 +3,7 @@ import type { EtlJob } from '../config/etl-config';
 import type { IsoDate } from '../dates';
 import { UsageError } from '../errors';
 import { KPI_TABLES, kpiTable } from '../schema';
-import { readSqlTemplate, renderTemplate } from '../sql';
+import { renderSqlFile } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 
 export const SUMMARY_METRICS = ['dau', 'installs', 'events', 'coins_added', 'last_seen_users'] as const;
@@ -17,7 +17,7 @@ export async function dailySummary(warehouse: Warehouse, job: EtlJob, date: IsoD
     const table = kpiTable(name, config.dataset_dst);
     tables[name] = warehouse.tableRef(table.dataset, table.table);
   }
-  const sql = renderTemplate(readSqlTemplate('reports/daily_summary.sql'), tables, 'reports/daily_summary.sql');
+  const sql = renderSqlFile('reports/daily_summary.sql', tables);
   const [row] = await warehouse.query(sql, { date: { type: 'DATE', value: date } }, context);
   return Object.fromEntries(SUMMARY_METRICS.map((metric) => [metric, Number(row?.[metric] ?? 0)])) as DailySummary;
 }
