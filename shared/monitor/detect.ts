@@ -1,0 +1,177 @@
+/**
+ * Anomaly detection for one KPI on one day: pure functions of a daily series, so every method and
+ * guard is tested on generated histories without a warehouse.
+ *
+ * Guards, in the order they apply:
+ * - no data on or before the day: no verdict;
+ * - a day with no events at all: raises for every check (the seed compared the two latest days
+ *   present and so never noticed a lost day);
+ * - too little history (fewer active days than min_training_days, a single data point among them):
+ *   no verdict, and the result says so;
+ * - days without events are left out of every baseline: they have raised on their own day, and a 0
+ *   in the baseline would make the next normal day look like a spike;
+ * - a baseline of 0 has no relative change: any rise raises as a spike;
+ * - zero variance (zscore): any value off the constant history raises;
+ * - a change smaller than min_value never raises.
+ */
+import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
+import type { Direction, KpiCheck, Method, Severity } from '../config/monitor-config';
+
+export interface DayPoint {
+  value: number;
+  /** Whether the day had any events at all (any row in the daily user panel). */
+  active: boolean;
+}
+
+export interface KpiSeries {
+  /** The first day with data in the warehouse; null when there is none. */
+  firstDay: IsoDate | null;
+  /** Values of the days read; a day absent here counts as a day without events. */
+  points: Map<IsoDate, DayPoint>;
+}
+
+export type Verdict = 'ok' | 'raised' | 'no_verdict';
+
+/** One check on one day: the rows of `kpis monitor --json`. */
+export interface CheckResult {
+  check: string;
+  date: IsoDate;
+  metric: number | null;
+  /** The baseline: the previous day, the same weekday's median, or the training mean. */
+  previous_metric: number | null;
+  /** Relative change against the baseline (0.25 = +25%); null when the baseline is 0 or absent. */
+  change: number | null;
+  /** zscore only: standard deviations from the training mean. */
+  score: number | null;
+  raise_flag: boolean;
+  verdict: Verdict;
+  method: Method;
+  direction: Direction;
+  /** thresh_in_percent, or sensitivity for zscore. */
+  threshold: number;
+  severity: Severity;
+  message: string;
+  table: string;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** The first day a check on `date` reads: enough for its training window. */
+export function windowStart(check: Pick<KpiCheck, 'training_days'>, date: IsoDate): IsoDate {
+  return addDays(date, -check.training_days);
+}
+
+export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): CheckResult {
+  const threshold = check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent;
+  const result = (verdict: Verdict, message: string, fields: Partial<CheckResult> = {}): CheckResult => ({
+    check: check.name,
+    date,
+    metric: null,
+    previous_metric: null,
+    change: null,
+    score: null,
+    raise_flag: verdict === 'raised',
+    verdict,
+    method: check.method,
+    direction: check.direction,
+    threshold,
+    severity: check.severity,
+    message: `${check.name} on ${date}: ${message}`,
+    table: `${check.dataset}.${check.table_id}`,
+    ...fields,
+  });
+
+  if (series.firstDay === null || date < series.firstDay) return result('no_verdict', `no data on or before this day in ${check.dataset}`);
+  const point = series.points.get(date) ?? { value: 0, active: false };
+  if (!point.active) {
+    return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
+  }
+
+  const firstTrainingDay = [windowStart(check, date), series.firstDay].sort().at(-1) as IsoDate;
+  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => series.points.get(day)?.active) : [];
+  // A standard deviation needs two values, whatever the config says.
+  const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);
+  if (training.length < needed) {
+    const what = training.length === 0 ? 'no earlier day with data to compare with' : `only ${training.length} earlier day(s) with data in the last ${check.training_days}`;
+    return result('no_verdict', `${what}; ${check.method} needs ${needed} (too little history, no verdict)`, { metric: point.value });
+  }
+  const values = training.map((day) => (series.points.get(day) as DayPoint).value);
+
+  const baseline = baselineOf(check.method, date, training, values);
+  if (baseline === null) {
+    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, { metric: point.value });
+  }
+  const value = point.value;
+  const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
+  const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change) };
+  const versus = `${format(value)} against ${format(baseline.value)} (${baseline.label})`;
+
+  if (value === baseline.value) return result('ok', `${versus}: no change`, fields);
+  if (Math.abs(value - baseline.value) < check.min_value) {
+    return result('ok', `${versus}: a change below the floor of ${format(check.min_value)} (min_value)`, fields);
+  }
+  const up = value > baseline.value;
+  const allowed = check.direction === 'both' || (check.direction === 'spike') === up;
+  const word = up ? 'spike' : 'drop';
+
+  if (check.method === 'zscore') {
+    const deviation = standardDeviation(values, baseline.value);
+    if (deviation === 0) {
+      const message = `${versus}: the history is constant, so any change is unusual (${word})`;
+      return result(allowed ? 'raised' : 'ok', message, fields);
+    }
+    const score = (value - baseline.value) / deviation;
+    const beyond = Math.abs(score) > check.sensitivity;
+    const message = `${versus}, z = ${score.toFixed(2)} against ±${check.sensitivity}${beyond ? ` (${word})` : ''}`;
+    return result(beyond && allowed ? 'raised' : 'ok', message, { ...fields, score: round(score) });
+  }
+
+  if (change === null) return result(allowed ? 'raised' : 'ok', `${versus}: rose from 0 (${word})`, fields);
+  const beyond = Math.abs(change) > check.thresh_in_percent;
+  const message = `${versus}, ${percent(change)} against ±${percent(check.thresh_in_percent, false)}${beyond ? ` (${word})` : ''}`;
+  return result(beyond && allowed ? 'raised' : 'ok', message, fields);
+}
+
+function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: number[]): { value: number; label: string } | null {
+  switch (method) {
+    case 'pct_change': {
+      const last = training.length - 1;
+      const day = training[last] as IsoDate;
+      return { value: values[last] as number, label: day === addDays(date, -1) ? 'the day before' : `${day}, the last earlier day with data` };
+    }
+    case 'weekday': {
+      // The median, so one anomalous week in the window does not move the baseline.
+      const weekday = startOfDay(date).getUTCDay();
+      const same = values.filter((_value, index) => startOfDay(training[index] as IsoDate).getUTCDay() === weekday);
+      if (same.length === 0) return null;
+      return { value: median(same), label: `median of ${same.length} earlier ${WEEKDAYS[weekday]}${same.length === 1 ? '' : 's'}` };
+    }
+    case 'zscore':
+      return { value: values.reduce((sum, value) => sum + value, 0) / values.length, label: `mean of ${values.length} earlier days` };
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** The sample standard deviation (n - 1); a single value has none, which reads as 0. */
+function standardDeviation(values: number[], mean: number): number {
+  if (values.length < 2) return 0;
+  return Math.sqrt(values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (values.length - 1));
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
+
+function format(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+
+function percent(fraction: number, signed = true): string {
+  const text = `${(fraction * 100).toFixed(1)}%`;
+  return signed && fraction >= 0 ? `+${text}` : text;
+}

@@ -1,0 +1,221 @@
+import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/monitor-config';
+import { addDays, daysBetween, startOfDay } from '../../../shared/dates';
+import { prng } from '../../../shared/events/demo';
+import { evaluate, type KpiSeries } from '../../../shared/monitor/detect';
+
+const FIRST = '2026-08-01';
+const LAST = '2026-11-26';
+const WEEKLY = [1.25, 0.95, 0.95, 1.0, 1.0, 1.05, 1.3]; // Sunday first
+
+function check(method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck {
+  return {
+    ...DETECTION_DEFAULTS,
+    ...METHOD_DEFAULTS[method],
+    name: 'dau',
+    metric: 'dau',
+    dataset: 'daily_kpis',
+    table_id: 'daily_user_panel',
+    description: '',
+    method,
+    ...overrides,
+  };
+}
+
+interface HistoryOptions {
+  first?: string;
+  last?: string;
+  level?: number;
+  /** Day-to-day noise: values vary by up to ± this fraction. */
+  noise?: number;
+  weekly?: boolean;
+  /** Days whose value is multiplied; 0 makes a day without events. */
+  factors?: Record<string, number>;
+  seed?: number;
+}
+
+/** A generated daily history: steady level, optional weekly rhythm, seeded noise. */
+function history(options: HistoryOptions = {}): KpiSeries {
+  const random = prng(options.seed ?? 7);
+  const points = new Map<string, { value: number; active: boolean }>();
+  for (const day of daysBetween(options.first ?? FIRST, options.last ?? LAST)) {
+    const weekday = options.weekly ? (WEEKLY[startOfDay(day).getUTCDay()] as number) : 1;
+    const noise = 1 + (random() * 2 - 1) * (options.noise ?? 0.03);
+    const factor = options.factors?.[day] ?? 1;
+    const value = Math.round((options.level ?? 5000) * weekday * noise * factor);
+    if (factor === 0) continue; // no rows at all that day
+    points.set(day, { value, active: true });
+  }
+  return { firstDay: options.first ?? FIRST, points };
+}
+
+function raisedDays(series: KpiSeries, c: KpiCheck, from = '2026-10-01', to = LAST): string[] {
+  return daysBetween(from, to).filter((day) => evaluate(c, series, day).raise_flag);
+}
+
+describe('evaluate on generated histories', () => {
+  const SPIKE = '2026-11-12';
+  const DROP = '2026-11-19';
+  const EMPTY = '2026-11-24';
+  const anomalies = { [SPIKE]: 1.6, [DROP]: 0.55, [EMPTY]: 0 };
+
+  test.each([
+    ['pct_change', { weekly: false }],
+    ['weekday', { weekly: true }],
+    ['weekday', { weekly: false }],
+    ['zscore', { weekly: false }],
+  ] as const)('%s with defaults stays quiet on steady data (%o) and raises on each anomaly day only', (method, shape) => {
+    const c = check(method);
+    expect(raisedDays(history({ ...shape, noise: 0.03 }), c)).toEqual([]);
+    const days = raisedDays(history({ ...shape, noise: 0.03, factors: anomalies }), c);
+    // pct_change also raises on the day after a spike or drop: the return to normal is a change too.
+    const expected = method === 'pct_change' ? [SPIKE, addDays(SPIKE, 1), DROP, addDays(DROP, 1), EMPTY] : [SPIKE, DROP, EMPTY];
+    expect(days).toEqual(expected);
+  });
+
+  test('a weekly rhythm raises pct_change every weekend, and weekday not at all', () => {
+    const series = history({ weekly: true, noise: 0.02 });
+    const weekends = raisedDays(series, check('pct_change')).map((day) => startOfDay(day).getUTCDay());
+    expect(weekends.length).toBeGreaterThan(8);
+    expect(new Set(weekends)).toEqual(new Set([1, 6])); // up into Saturday, down into Monday
+    expect(raisedDays(series, check('weekday'))).toEqual([]);
+  });
+
+  test('the weekday baseline is the median of the same weekday, so an earlier anomaly does not move it', () => {
+    const series = history({ weekly: true, noise: 0, factors: { '2026-11-05': 3 } }); // a Thursday
+    const result = evaluate(check('weekday'), series, '2026-11-12');
+    expect(result).toMatchObject({ verdict: 'ok', metric: 5000, previous_metric: 5000, change: 0 });
+    expect(result.message).toContain('median of 4 earlier Thursdays');
+  });
+
+  test('a spike and a drop carry their change, baseline and threshold', () => {
+    const series = history({ noise: 0, factors: { [SPIKE]: 1.5, [DROP]: 0.5 } });
+    expect(evaluate(check('weekday'), series, SPIKE)).toMatchObject({
+      check: 'dau',
+      date: SPIKE,
+      metric: 7500,
+      previous_metric: 5000,
+      change: 0.5,
+      raise_flag: true,
+      verdict: 'raised',
+      method: 'weekday',
+      threshold: 0.1,
+      severity: 'warn',
+      table: 'daily_kpis.daily_user_panel',
+    });
+    expect(evaluate(check('weekday'), series, SPIKE).message).toBe(
+      'dau on 2026-11-12: 7,500 against 5,000 (median of 4 earlier Thursdays), +50.0% against ±10.0% (spike)',
+    );
+    expect(evaluate(check('pct_change'), series, DROP)).toMatchObject({ metric: 2500, previous_metric: 5000, change: -0.5, raise_flag: true });
+  });
+
+  test.each([
+    ['spike', 1.5, true],
+    ['spike', 0.5, false],
+    ['drop', 1.5, false],
+    ['drop', 0.5, true],
+    ['both', 0.5, true],
+  ] as const)('direction %s with a factor of %d raises: %s', (direction, factor, raised) => {
+    const series = history({ noise: 0.02, factors: { [SPIKE]: factor } });
+    expect(evaluate(check('weekday', { direction }), series, SPIKE).raise_flag).toBe(raised);
+  });
+
+  test('severity comes from the config', () => {
+    const series = history({ noise: 0, factors: { [SPIKE]: 2 } });
+    expect(evaluate(check('zscore', { severity: 'error' }), series, SPIKE)).toMatchObject({ raise_flag: true, severity: 'error' });
+  });
+
+  test('zscore raises beyond the sensitivity and reports the score', () => {
+    const series = history({ noise: 0.03, factors: { [SPIKE]: 1.5 } });
+    const result = evaluate(check('zscore'), series, SPIKE);
+    expect(result.raise_flag).toBe(true);
+    expect(result.score).toBeGreaterThan(3);
+    expect(result.threshold).toBe(3);
+    expect(evaluate(check('zscore', { sensitivity: 1000 }), series, SPIKE).raise_flag).toBe(false);
+  });
+
+  test('the zscore training window excludes the day being checked', () => {
+    // If the day were in its own window, a huge value would inflate the deviation and hide itself.
+    const series = history({ noise: 0.01, factors: { [SPIKE]: 100 } });
+    const result = evaluate(check('zscore', { training_days: 3, min_training_days: 2 }), series, SPIKE);
+    expect(result.previous_metric).toBeLessThan(5100);
+    expect(result.raise_flag).toBe(true);
+  });
+});
+
+describe('guards', () => {
+  test('a day with no events raises for every method and direction, as an error', () => {
+    const series = history({ factors: { '2026-11-20': 0 } });
+    for (const method of ['pct_change', 'weekday', 'zscore'] as const) {
+      for (const direction of ['both', 'spike', 'drop'] as const) {
+        const result = evaluate(check(method, { direction, name: 'installs' }), series, '2026-11-20');
+        expect(result).toMatchObject({ raise_flag: true, metric: 0, severity: 'error' });
+        expect(result.message).toContain('no events at all');
+      }
+    }
+  });
+
+  test('the day after an empty day compares with the last day that had data, and stays quiet', () => {
+    const series = history({ noise: 0, factors: { '2026-11-20': 0 } });
+    const result = evaluate(check('pct_change'), series, '2026-11-21');
+    expect(result).toMatchObject({ raise_flag: false, previous_metric: 5000 });
+    expect(result.message).toContain('2026-11-19, the last earlier day with data');
+    // Empty days are left out of the zscore window too: a 0 would widen it and hide a real spike.
+    const spiked = history({ noise: 0.01, factors: { '2026-11-20': 0, '2026-11-22': 1.3 } });
+    expect(evaluate(check('zscore'), spiked, '2026-11-22').raise_flag).toBe(true);
+  });
+
+  test('a single data point gives no verdict', () => {
+    const series = history({ first: LAST, last: LAST, noise: 0 });
+    for (const method of ['pct_change', 'weekday', 'zscore'] as const) {
+      const result = evaluate(check(method), series, LAST);
+      expect(result).toMatchObject({ raise_flag: false, verdict: 'no_verdict', metric: 5000 });
+      expect(result.message).toContain('no earlier day with data');
+    }
+  });
+
+  test('too little history gives no verdict and says so', () => {
+    const series = history({ first: '2026-11-20', factors: { [LAST]: 3 } });
+    const result = evaluate(check('weekday'), series, LAST);
+    expect(result).toMatchObject({ raise_flag: false, verdict: 'no_verdict' });
+    expect(result.message).toBe('dau on 2026-11-26: only 6 earlier day(s) with data in the last 28; weekday needs 14 (too little history, no verdict)');
+    expect(evaluate(check('weekday', { min_training_days: 5 }), series, LAST).message).toContain('no earlier Thursday');
+    expect(evaluate(check('pct_change'), series, LAST).raise_flag).toBe(true);
+  });
+
+  test('a day before the first data, or no data at all, gives no verdict', () => {
+    expect(evaluate(check('weekday'), history(), '2026-07-01')).toMatchObject({ verdict: 'no_verdict', metric: null });
+    expect(evaluate(check('weekday'), { firstDay: null, points: new Map() }, LAST).verdict).toBe('no_verdict');
+  });
+
+  test('a previous value of 0 has no relative change: a rise raises as a spike, 0 again is fine', () => {
+    const points = new Map([
+      ['2026-11-24', { value: 0, active: true }],
+      ['2026-11-25', { value: 0, active: true }],
+      ['2026-11-26', { value: 40, active: true }],
+    ]);
+    const series = { firstDay: '2026-11-24', points };
+    expect(evaluate(check('pct_change'), series, '2026-11-25')).toMatchObject({ raise_flag: false, change: null, previous_metric: 0 });
+    const rise = evaluate(check('pct_change'), series, '2026-11-26');
+    expect(rise).toMatchObject({ raise_flag: true, change: null, previous_metric: 0, metric: 40 });
+    expect(rise.message).toContain('rose from 0');
+    expect(evaluate(check('pct_change', { direction: 'drop' }), series, '2026-11-26').raise_flag).toBe(false);
+    expect(evaluate(check('pct_change', { min_value: 50 }), series, '2026-11-26').raise_flag).toBe(false);
+  });
+
+  test('zero variance: the same value is fine, any other raises', () => {
+    const flat = history({ noise: 0, factors: { [LAST]: 1.01 } });
+    expect(evaluate(check('zscore'), flat, '2026-11-25')).toMatchObject({ raise_flag: false, score: null });
+    const result = evaluate(check('zscore'), flat, LAST);
+    expect(result).toMatchObject({ raise_flag: true, score: null, metric: 5050, previous_metric: 5000 });
+    expect(result.message).toContain('the history is constant');
+    expect(evaluate(check('zscore', { direction: 'drop' }), flat, LAST).raise_flag).toBe(false);
+  });
+
+  test('min_value ignores changes below an absolute floor', () => {
+    const small = history({ level: 20, noise: 0, factors: { [LAST]: 1.5 } });
+    expect(evaluate(check('weekday'), small, LAST).raise_flag).toBe(true);
+    const result = evaluate(check('weekday', { min_value: 15 }), small, LAST);
+    expect(result.raise_flag).toBe(false);
+    expect(result.message).toContain('below the floor of 15');
+  });
+});
