@@ -5,7 +5,9 @@ import { DEFAULT_ETL_CONFIG, loadEtlConfig, type EtlJob } from '../shared/config
 import { toIsoDate } from '../shared/dates';
 import { UsageError } from '../shared/errors';
 import { createLogger, parseSeverity, type Logger } from '../shared/log';
-import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from '../shared/warehouse/factory';
+import type { Publisher } from '../shared/messaging/publisher';
+import { openPorts } from '../shared/ports';
+import type { WarehouseSpec } from '../shared/warehouse/factory';
 import type { Warehouse } from '../shared/warehouse/warehouse';
 
 export interface Io {
@@ -23,11 +25,14 @@ export interface CommonFlags {
 export interface Runtime {
   warehouse: Warehouse;
   spec: WarehouseSpec;
+  publisher: Publisher;
+  slackWebhook: () => Promise<string | null>;
   job: EtlJob;
   logger: Logger;
   clock: () => Date;
   newRunId: () => string;
   username: string;
+  close(): Promise<void>;
 }
 
 /** The clock, pinned by KPIS_NOW (an ISO timestamp) for reproducible demos and tests. */
@@ -48,20 +53,19 @@ export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
   return createLogger({ level: verbose ? 'DEBUG' : (parseSeverity(io.env.KPIS_LOG_LEVEL) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
 }
 
-/** Loads the config and opens the warehouse; the caller closes it. */
+/** Loads the config and opens the ports; the caller closes them. */
 export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> {
   const clock = clockFrom(io.env);
   const job = loadEtlConfig(flags.config ?? io.env.KPIS_CONFIG ?? DEFAULT_ETL_CONFIG);
-  const spec = resolveWarehouseSpec(flags.warehouse, io.env);
   const logger = createCliLogger(io, flags.verbose);
-  const warehouse = await openWarehouse(spec, logger, io.env);
+  const ports = await openPorts({ warehouse: flags.warehouse, env: io.env, logger, clock });
   let username = 'daily-kpis';
   try {
     username = userInfo().username;
   } catch {
     // No passwd entry (some containers): keep the default.
   }
-  return { warehouse, spec, job, logger, clock, newRunId: randomUUID, username };
+  return { ...ports, job, logger, clock, newRunId: randomUUID, username };
 }
 
 export function describeWarehouse(spec: WarehouseSpec): string {

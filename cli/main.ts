@@ -14,6 +14,13 @@ import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
 import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
 import { quickStart } from '../shared/quick-start';
+import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG, loadKpiChecks, loadLogChecks } from '../shared/config/monitor-config';
+import { addDays, daysBetween } from '../shared/dates';
+import { runKpiMonitor } from '../shared/monitor/kpi-monitor';
+import { runLogMonitor } from '../shared/monitor/log-monitor';
+import type { CheckResult } from '../shared/monitor/detect';
+import type { DeliveryReport } from '../shared/alerts/deliver';
+import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
 import { clockFrom, describeWarehouse, openRuntime, today, type Io, type Runtime } from './context';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -77,7 +84,7 @@ async function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) =
   try {
     return await work(runtime);
   } finally {
-    await runtime.warehouse.close();
+    await runtime.close();
   }
 }
 
@@ -144,6 +151,42 @@ function summaryTable(previousDate: string, date: string, previous: DailySummary
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('   ');
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Fixed-width columns: the first left-aligned, the rest right-aligned, except those listed. */
+function table(header: string[], rows: string[][], leftAligned: number[] = [0]): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+function formatNumber(value: number | null): string {
+  return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+
+function checkRows(results: CheckResult[]): string[][] {
+  return results.map((result) => [
+    result.date,
+    result.check,
+    formatNumber(result.metric),
+    formatNumber(result.previous_metric),
+    result.change === null ? '-' : `${result.change >= 0 ? '+' : ''}${(result.change * 100).toFixed(1)}%`,
+    result.method,
+    result.verdict === 'raised' ? `RAISED (${result.severity})` : result.verdict === 'no_verdict' ? 'no verdict' : 'ok',
+  ]);
+}
+
+function deliveryLine(delivery: DeliveryReport, raised: number, publisherDir: string | undefined): string {
+  const where = publisherDir ? ` (${path.join(publisherDir, `${TOPICS.alerts}.jsonl`)})` : '';
+  const parts = [`${raised} raised`, `${delivery.published.length} published to ${TOPICS.alerts}${where}`];
+  if (delivery.already_published.length > 0) parts.push(`${delivery.already_published.length} already published earlier`);
+  if (delivery.slack === 'posted') parts.push(`${delivery.slack_alerts.length} posted to Slack`);
+  if (delivery.slack === 'failed') parts.push(`Slack failed: ${delivery.slack_error}`);
+  return `${parts.join(', ')}.`;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -247,7 +290,75 @@ first: a malformed file fails with its line and column, and nothing is loaded.
       });
     },
   },
+  monitor: {
+    summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
+    usage: 'kpis monitor [--date D | --from D --to D] [--checks a,b] [--kpis-config FILE] [--json]',
+    details: `  --date D           the day to check (default: yesterday, the last complete day)
+  --from D --to D    check every day of an inclusive range, each on its own
+  --checks a,b       only these checks (default: every enabled one)
+  --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+Raised checks go to the ${TOPICS.alerts} topic (locally .data/topics/${TOPICS.alerts}.jsonl), once
+per check and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0 whether or not
+a check raised; --json prints one array with a result per check and day.`,
+    options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' } },
+    run(values, _positionals, io) {
+      const yesterday = addDays(today(clockFrom(io.env)), -1);
+      const range = resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+      let checks = loadKpiChecks((values['kpis-config'] as string | undefined) ?? (io.env.KPIS_MONITOR_CONFIG || DEFAULT_KPIS_CONFIG));
+      if (typeof values.checks === 'string') {
+        const wanted = values.checks.split(',').map((name) => name.trim()).filter(Boolean);
+        const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
+        if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
+        checks = checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
+      }
+      return withRuntime(values, io, async (runtime) => {
+        const outcome = await runKpiMonitor(runtime, checks, { dates: daysBetween(range.start, range.end), runId: runtime.newRunId(), username: runtime.username });
+        if (values.json) printJson(io, outcome.results);
+        else {
+          const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
+          io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
+          // A long range shows only what needs attention; --json has every result.
+          const shown = outcome.results.length <= 40 ? outcome.results : outcome.results.filter((r) => r.verdict !== 'ok');
+          if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
+          const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
+          if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
+          for (const result of outcome.results.filter((r) => r.verdict === 'raised')) io.stdout(`! ${result.message}\n`);
+          const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
+          if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${undecided[0]?.message}\n`);
+          io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        }
+        return 0;
+      });
+    },
+  },
+  'monitor-logs': {
+    summary: 'check in the run log that the ETL ran recently and succeeded, and publish the alerts',
+    usage: 'kpis monitor-logs [--log-config FILE] [--json]',
+    details: `  --log-config FILE  the checks (default config/log_config.json, or $KPIS_LOG_CONFIG)
+Raises when a job's newest finished run is older than its thresh_in_hours, when it has no run at
+all, and when its newest run ended in error.`,
+    options: { 'log-config': { type: 'string' } },
+    run(values, _positionals, io) {
+      const checks = loadLogChecks((values['log-config'] as string | undefined) ?? (io.env.KPIS_LOG_CONFIG || DEFAULT_LOG_CONFIG));
+      return withRuntime(values, io, async (runtime) => {
+        const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username });
+        if (values.json) printJson(io, outcome.results);
+        else {
+          const rows = outcome.results.map((result) => [result.check, result.method, result.raise_flag ? `RAISED (${result.reason})` : 'ok', result.message]);
+          io.stdout(`Run-log checks on ${describeWarehouse(runtime.spec)}:\n\n${table(['check', 'method', 'result', 'detail'], rows, [0, 1, 2, 3])}\n\n`);
+          io.stdout(`${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        }
+        return 0;
+      });
+    },
+  },
 };
+
+
+/** Where local alerts land, to tell the user; undefined when publishing to Pub/Sub. */
+function localTopicsDir(runtime: Runtime): string | undefined {
+  return runtime.publisher instanceof LocalTopicPublisher ? runtime.publisher.dir : undefined;
+}
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
@@ -309,6 +420,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 /** The entry point of bin/kpis.js. */
 export function cli(): void {
+  // A reader that stops early (`kpis monitor | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   const io: Io = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env };
   run(process.argv.slice(2), io).then(
     (code) => {

@@ -32,3 +32,6 @@ export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown), { cause: thrown });
 }
+
+/** A message the broker did not accept; the caller's retry (Pub/Sub redelivery) may succeed. */
+export class PublishError extends KpisError {}

@@ -110,3 +110,30 @@ export const RUN_LOG_TABLE: TableSchema = {
   partitionBy: 'dt',
   clusterBy: ['job_name'],
 };
+
+/**
+ * Every alert the monitors raised, one row per alert and channel it went out on. A row is claimed
+ * before the alert is sent, so a monitor that runs twice for the same day (Pub/Sub delivers at
+ * least once) sends each alert once.
+ */
+export const ALERTS_TABLE: TableSchema = {
+  dataset: 'monitoring',
+  table: 'alerts',
+  description: 'Alerts raised by the daily-kpis monitors: one row per alert and delivery channel.',
+  columns: [
+    { name: 'alert_id', type: 'STRING', required: true, description: 'Stable for the same check and date.' },
+    { name: 'date', type: 'DATE', required: true, description: 'Day the alert is about (UTC), the partition.' },
+    { name: 'channel', type: 'STRING', required: true, description: 'pubsub or slack.' },
+    { name: 'claim_id', type: 'STRING', required: true, description: 'The monitor invocation that sent it.' },
+    { name: 'kind', type: 'STRING', required: true, description: 'kpi or pipeline.' },
+    { name: 'check_name', type: 'STRING', required: true, description: 'The check that raised it, e.g. dau.' },
+    { name: 'severity', type: 'STRING', required: true, description: 'warn or error.' },
+    { name: 'message', type: 'STRING', description: 'What happened, in words.' },
+    { name: 'run_id', type: 'STRING', description: 'Run id of the monitor run.' },
+    { name: 'raised_at', type: 'TIMESTAMP', required: true, description: 'When the check raised it.' },
+    { name: 'sent_at', type: 'TIMESTAMP', required: true, description: 'When it was claimed for sending on this channel.' },
+    { name: 'payload', type: 'STRING', required: true, description: 'The alert message as published (JSON).' },
+  ],
+  partitionBy: 'date',
+  clusterBy: ['alert_id'],
+};

@@ -46,6 +46,13 @@ export interface KpiCheck {
   sensitivity: number;
   /** Changes smaller than this, in the metric's own units, never raise. */
   min_value: number;
+  /**
+   * The first days of data are never checked nor used as a baseline. The first day is often
+   * partial; and a user's first day in the data counts as their install, so installs (and
+   * returning users) are off until every regular user has been seen once: the shipped config
+   * gives those two checks 14 days.
+   */
+  warm_up_days: number;
   severity: Severity;
 }
 
@@ -56,6 +63,7 @@ export const DETECTION_DEFAULTS = {
   direction: 'both',
   sensitivity: 3,
   min_value: 0,
+  warm_up_days: 1,
   severity: 'warn',
   isEnable: true,
 } as const satisfies Partial<KpiCheck>;
@@ -89,6 +97,7 @@ const kpiCheckSchema = Joi.object({
   min_training_days: Joi.number().integer().min(1).max(366),
   sensitivity: Joi.number().greater(0),
   min_value: Joi.number().min(0),
+  warm_up_days: Joi.number().integer().min(0).max(366),
   severity: oneOf(SEVERITIES),
 });
 

@@ -1,6 +1,7 @@
 /** Rows of logs.daily_logs: one run's steps, numbered and sharing the run id as uid. */
 import { toIsoDate } from '../dates';
 import { RUN_LOG_TABLE } from '../schema';
+import { numberedRows, valuesList } from '../rows';
 import { renderSqlFile } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
@@ -22,41 +23,64 @@ export interface RunLogStep {
   fileName?: string;
 }
 
-const COLUMNS = RUN_LOG_TABLE.columns.map((column) => column.name);
-
 /**
  * One INSERT of a run's steps, numbered 1..n. Parameters carry the step number (`@ts_1`, ...), so
  * the statement can join a larger script without clashing with its parameters.
  */
-export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[]): { sql: string; params: QueryParams } {
-  const params: QueryParams = {};
-  const tuples = steps.map((step, index) => {
-    const stepId = index + 1;
-    const row: QueryParams = {
-      ts: { type: 'TIMESTAMP', value: step.at },
-      dt: { type: 'DATE', value: toIsoDate(step.at) },
-      uid: { type: 'STRING', value: identity.runId },
-      username: { type: 'STRING', value: identity.username },
-      job_name: { type: 'STRING', value: identity.jobName },
-      job_type: { type: 'STRING', value: identity.jobType },
-      file_name: { type: 'STRING', value: step.fileName ?? null },
-      step_name: { type: 'STRING', value: step.step },
-      step_id: { type: 'INT64', value: stepId },
-      log_type: { type: 'STRING', value: step.logType },
-      message: { type: 'STRING', value: step.message },
-    };
-    for (const column of COLUMNS) params[`${column}_${stepId}`] = row[column] as QueryParams[string];
-    return `(${COLUMNS.map((column) => `@${column}_${stepId}`).join(', ')})`;
-  });
+export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[], from = 1): { sql: string; params: QueryParams } {
+  const rows = numberedRows(
+    RUN_LOG_TABLE.columns,
+    steps.slice(from - 1).map((step, index) => ({
+      ts: step.at,
+      dt: toIsoDate(step.at),
+      uid: identity.runId,
+      username: identity.username,
+      job_name: identity.jobName,
+      job_type: identity.jobType,
+      file_name: step.fileName ?? null,
+      step_name: step.step,
+      step_id: from + index,
+      log_type: step.logType,
+      message: step.message,
+    })),
+  );
   const sql = renderSqlFile('logs/insert_log_rows.sql', {
     daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
-    columns: COLUMNS.join(', '),
-    rows: tuples.join(',\n'),
+    columns: RUN_LOG_TABLE.columns.map((column) => column.name).join(', '),
+    rows: valuesList(rows),
   });
-  return { sql, params };
+  return { sql, params: rows.params };
 }
 
-export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[]): Promise<void> {
-  const { sql, params } = runLogStatement(warehouse, identity, steps);
+/** Writes steps[from - 1 ..], numbered by their place in `steps`: later rows of a run keep their step_id. */
+export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], from = 1): Promise<void> {
+  const { sql, params } = runLogStatement(warehouse, identity, steps, from);
   await warehouse.query(sql, params, { job: identity.jobName, runId: identity.runId });
+}
+
+/**
+ * Runs a job between a start and an end row (an error row when it throws, and the error goes on).
+ * For jobs whose work is not one script: the ETL writes its rows inside its own transaction.
+ */
+export async function recordRun<T>(
+  deps: { warehouse: Warehouse; clock: () => Date },
+  identity: RunLogIdentity,
+  startMessage: string,
+  work: () => Promise<{ value: T; summary: string }>,
+): Promise<T> {
+  const { warehouse, clock } = deps;
+  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
+  await warehouse.ensureTable(RUN_LOG_TABLE);
+  const start: RunLogStep = { step: 'start', logType: 'start', at: clock(), message: startMessage };
+  await writeRunLog(warehouse, identity, [start]);
+  let outcome: { value: T; summary: string };
+  try {
+    outcome = await work();
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, 10_000);
+    await writeRunLog(warehouse, identity, [start, { step: 'error', logType: 'error', at: clock(), message }], 2).catch(() => undefined);
+    throw error;
+  }
+  await writeRunLog(warehouse, identity, [start, { step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
+  return outcome.value;
 }

@@ -1,8 +1,8 @@
 /**
- * Deterministic synthetic game events for the demo and the benchmark: steady growth, a weekly
- * rhythm (busier weekends), day-to-day noise of a few percent, and an install spike on the latest
- * complete day, so there is something for the monitors to find. The same arguments always give
- * the same events.
+ * Deterministic synthetic game events for the demo and the benchmark: a steady product with slow
+ * growth, a weekly rhythm (busier weekends), day-to-day noise of a few percent, and an install
+ * spike on the latest complete day, so there is something for the monitors to find and nothing
+ * else. The same arguments always give the same events.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Row } from '../warehouse/warehouse';
@@ -13,8 +13,10 @@ export interface DemoOptions {
   now: Date;
   /** Days of history, today included. */
   days: number;
-  /** Installs on the first day; grows 1.5% a day. */
+  /** Installs on the first day; grows by `growth` a day. */
   baseInstalls?: number;
+  /** Daily growth of installs (default 0.002, 0.2% a day). */
+  growth?: number;
   seed?: number;
   /** The day whose installs are multiplied (default: yesterday, the latest complete day). */
   anomalyDay?: IsoDate | null;
@@ -43,20 +45,26 @@ interface DemoUser {
   installIndex: number;
 }
 
-const RETENTION_DECAY = 0.96;
+const RETENTION_DECAY = 0.93;
+/**
+ * Days simulated before the first emitted day and not emitted: the first day then already has the
+ * returning users of a running product, so DAU is steady from the start instead of ramping up.
+ */
+const WARM_UP_DAYS = 35;
 
 export function generateDemoEvents(options: DemoOptions): Row[] {
   const random = prng(options.seed ?? 20261127);
   const baseInstalls = options.baseInstalls ?? 120;
   const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
-  const days = daysBetween(addDays(options.today, -(options.days - 1)), options.today);
+  const growth = options.growth ?? 0.002;
+  const days = daysBetween(addDays(options.today, -(options.days - 1 + WARM_UP_DAYS)), options.today);
   const users: DemoUser[] = [];
   const rows: Row[] = [];
   days.forEach((day, index) => {
     const dayStart = startOfDay(day).getTime();
     const weekday = WEEKDAY_FACTOR[startOfDay(day).getUTCDay()] as number;
     const noise = 0.97 + random() * 0.06;
-    let installs = Math.round(baseInstalls * 1.015 ** index * weekday * noise);
+    let installs = Math.round(baseInstalls * (1 + growth) ** (index - WARM_UP_DAYS) * weekday * noise);
     if (day === anomalyDay) installs = Math.round(installs * (options.anomalyFactor ?? 3));
     const active: DemoUser[] = [];
     for (const user of users) {
@@ -67,6 +75,7 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
       users.push(user);
       active.push(user);
     }
+    if (index < WARM_UP_DAYS) return;
     for (const user of active) {
       const events = 1 + Math.floor(random() * 8);
       for (let e = 0; e < events; e += 1) {

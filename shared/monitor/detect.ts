@@ -3,8 +3,10 @@
  * guard is tested on generated histories without a warehouse.
  *
  * Guards, in the order they apply:
- * - no data on or before the day: no verdict;
- * - a day with no events at all: raises for every check (the seed compared the two latest days
+ * - a day before the first day with data: no verdict;
+ * - a day with no events at all: raises for every check, as an error
+ * - the first warm_up_days of data: no verdict, and never part of a baseline
+ * - installs on the day after a day without events: no verdict (they hold the lost day's installs) (the seed compared the two latest days
  *   present and so never noticed a lost day);
  * - too little history (fewer active days than min_training_days, a single data point among them):
  *   no verdict, and the result says so;
@@ -24,7 +26,7 @@ export interface DayPoint {
 }
 
 export interface KpiSeries {
-  /** The first day with data in the warehouse; null when there is none. */
+  /** The first day with data among the days read; null when none of them has any. */
   firstDay: IsoDate | null;
   /** Values of the days read; a day absent here counts as a day without events. */
   points: Map<IsoDate, DayPoint>;
@@ -54,6 +56,12 @@ export interface CheckResult {
   table: string;
 }
 
+/**
+ * Metrics built on a user's first day in the data. After a day without events, the users who
+ * installed that day show up as installs on the day they come back, so the next day is no signal.
+ */
+const FIRST_SEEN_METRICS = new Set<string>(['installs']);
+
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 /** The first day a check on `date` reads: enough for its training window. */
@@ -81,13 +89,24 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     ...fields,
   });
 
-  if (series.firstDay === null || date < series.firstDay) return result('no_verdict', `no data on or before this day in ${check.dataset}`);
+  if (series.firstDay === null) {
+    return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, { metric: 0, severity: 'error' });
+  }
+  if (date < series.firstDay) return result('no_verdict', `before the first day with data (${series.firstDay}): no verdict`);
   const point = series.points.get(date) ?? { value: 0, active: false };
   if (!point.active) {
     return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
   }
 
-  const firstTrainingDay = [windowStart(check, date), series.firstDay].sort().at(-1) as IsoDate;
+  const warmedUp = addDays(series.firstDay, check.warm_up_days);
+  if (date < warmedUp) {
+    return result('no_verdict', `in the first ${check.warm_up_days} days of data (warm-up, from ${series.firstDay}): no verdict`, { metric: point.value });
+  }
+  const dayBefore = addDays(date, -1);
+  if (FIRST_SEEN_METRICS.has(check.metric) && dayBefore >= series.firstDay && !series.points.get(dayBefore)?.active) {
+    return result('no_verdict', `the day before had no events, so this day's ${check.metric} include users first seen late: no verdict`, { metric: point.value });
+  }
+  const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
   const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => series.points.get(day)?.active) : [];
   // A standard deviation needs two values, whatever the config says.
   const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);

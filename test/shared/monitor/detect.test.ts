@@ -7,6 +7,8 @@ const FIRST = '2026-08-01';
 const LAST = '2026-11-26';
 const WEEKLY = [1.25, 0.95, 0.95, 1.0, 1.0, 1.05, 1.3]; // Sunday first
 
+const checkWith = (method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck => check(method, overrides);
+
 function check(method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck {
   return {
     ...DETECTION_DEFAULTS,
@@ -154,6 +156,14 @@ describe('guards', () => {
     }
   });
 
+  test("installs on the day after an empty day give no verdict: they hold the lost day's new users", () => {
+    const series = history({ noise: 0, factors: { '2026-11-20': 0, '2026-11-21': 1.5 } });
+    const result = evaluate(check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs' }), series, '2026-11-21');
+    expect(result).toMatchObject({ verdict: 'no_verdict', metric: 7500 });
+    expect(result.message).toContain('the day before had no events');
+    expect(evaluate(check('weekday'), series, '2026-11-21').verdict).toBe('raised'); // dau has no such excuse
+  });
+
   test('the day after an empty day compares with the last day that had data, and stays quiet', () => {
     const series = history({ noise: 0, factors: { '2026-11-20': 0 } });
     const result = evaluate(check('pct_change'), series, '2026-11-21');
@@ -167,7 +177,7 @@ describe('guards', () => {
   test('a single data point gives no verdict', () => {
     const series = history({ first: LAST, last: LAST, noise: 0 });
     for (const method of ['pct_change', 'weekday', 'zscore'] as const) {
-      const result = evaluate(check(method), series, LAST);
+      const result = evaluate(check(method, { warm_up_days: 0 }), series, LAST);
       expect(result).toMatchObject({ raise_flag: false, verdict: 'no_verdict', metric: 5000 });
       expect(result.message).toContain('no earlier day with data');
     }
@@ -175,16 +185,18 @@ describe('guards', () => {
 
   test('too little history gives no verdict and says so', () => {
     const series = history({ first: '2026-11-20', factors: { [LAST]: 3 } });
-    const result = evaluate(check('weekday'), series, LAST);
+    const result = evaluate(check('weekday', { warm_up_days: 0 }), series, LAST);
     expect(result).toMatchObject({ raise_flag: false, verdict: 'no_verdict' });
     expect(result.message).toBe('dau on 2026-11-26: only 6 earlier day(s) with data in the last 28; weekday needs 14 (too little history, no verdict)');
-    expect(evaluate(check('weekday', { min_training_days: 5 }), series, LAST).message).toContain('no earlier Thursday');
-    expect(evaluate(check('pct_change'), series, LAST).raise_flag).toBe(true);
+    expect(evaluate(check('weekday', { min_training_days: 5, warm_up_days: 0 }), series, LAST).message).toContain('no earlier Thursday');
+    expect(evaluate(check('pct_change', { warm_up_days: 0 }), series, LAST).raise_flag).toBe(true);
   });
 
-  test('a day before the first data, or no data at all, gives no verdict', () => {
+  test('a day before the first data gives no verdict; no data in the whole window raises', () => {
     expect(evaluate(check('weekday'), history(), '2026-07-01')).toMatchObject({ verdict: 'no_verdict', metric: null });
-    expect(evaluate(check('weekday'), { firstDay: null, points: new Map() }, LAST).verdict).toBe('no_verdict');
+    const empty = evaluate(check('weekday'), { firstDay: null, points: new Map() }, LAST);
+    expect(empty).toMatchObject({ verdict: 'raised', metric: 0, severity: 'error' });
+    expect(empty.message).toBe('dau on 2026-11-26: no events at all on this day, nor on any of the 28 days before it');
   });
 
   test('a previous value of 0 has no relative change: a rise raises as a spike, 0 again is fine', () => {
@@ -194,12 +206,26 @@ describe('guards', () => {
       ['2026-11-26', { value: 40, active: true }],
     ]);
     const series = { firstDay: '2026-11-24', points };
+    const check = (method: Method, overrides: Partial<KpiCheck> = {}) => checkWith(method, { warm_up_days: 0, ...overrides });
     expect(evaluate(check('pct_change'), series, '2026-11-25')).toMatchObject({ raise_flag: false, change: null, previous_metric: 0 });
     const rise = evaluate(check('pct_change'), series, '2026-11-26');
     expect(rise).toMatchObject({ raise_flag: true, change: null, previous_metric: 0, metric: 40 });
     expect(rise.message).toContain('rose from 0');
     expect(evaluate(check('pct_change', { direction: 'drop' }), series, '2026-11-26').raise_flag).toBe(false);
     expect(evaluate(check('pct_change', { min_value: 50 }), series, '2026-11-26').raise_flag).toBe(false);
+  });
+
+  test('the first days of data are warm-up: no verdict on them, and no part of a later baseline', () => {
+    // Installs as the ETL sees them when a history starts: every regular user is "new" at first.
+    const series = history({ noise: 0, first: '2026-10-01', factors: { '2026-10-01': 10, '2026-10-02': 3, '2026-10-03': 2 } });
+    const early = evaluate(check('pct_change', { warm_up_days: 7 }), series, '2026-10-02');
+    expect(early).toMatchObject({ verdict: 'no_verdict', metric: 15000 });
+    expect(early.message).toContain('in the first 7 days of data (warm-up, from 2026-10-01)');
+    // By default only the first day is left out, so the next day already has a verdict.
+    expect(evaluate(check('pct_change'), series, '2026-10-03')).toMatchObject({ verdict: 'raised', previous_metric: 15000 });
+    // 2026-10-29 is a Thursday; 2026-10-01 is one too, and would pull the median up.
+    expect(evaluate(check('weekday', { warm_up_days: 7 }), series, '2026-10-29')).toMatchObject({ verdict: 'ok', previous_metric: 5000 });
+    expect(evaluate(check('zscore', { warm_up_days: 7 }), series, '2026-10-29').previous_metric).toBe(5000);
   });
 
   test('zero variance: the same value is fine, any other raises', () => {

@@ -1,0 +1,85 @@
+/** The alert message contract (DESIGN.md: daily-kpis-alerts) and how checks become alerts. */
+import type { Severity } from '../config/monitor-config';
+import type { IsoDate } from '../dates';
+import type { CheckResult } from '../monitor/detect';
+
+export const ALERT_KINDS = ['kpi', 'pipeline'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export interface Alert {
+  /** Stable for the same check and date, so consumers and the history table can dedupe on it. */
+  alert_id: string;
+  kind: AlertKind;
+  check: string;
+  date: IsoDate;
+  metric: number | null;
+  previous_metric: number | null;
+  change: number | null;
+  threshold: number | null;
+  method: string;
+  message: string;
+  table: string | null;
+  run_id: string;
+  raised_at: string;
+  severity: Severity;
+}
+
+/** The Pub/Sub attributes subscribers filter on (e.g. `attributes.severity = "error"`). */
+export function alertAttributes(alert: Alert): Record<string, string> {
+  return { kind: alert.kind, check: alert.check, severity: alert.severity };
+}
+
+/** `kpi:dau:2026-11-26`; pipeline alerts add the reason, e.g. `pipeline:daily_kpis_etl:failed_run:2026-11-27`. */
+export function alertId(kind: AlertKind, check: string, date: IsoDate, reason?: string): string {
+  return [kind, check, ...(reason ? [reason] : []), date].join(':');
+}
+
+export function kpiAlert(result: CheckResult, runId: string, raisedAt: Date): Alert {
+  return {
+    alert_id: alertId('kpi', result.check, result.date),
+    kind: 'kpi',
+    check: result.check,
+    date: result.date,
+    metric: result.metric,
+    previous_metric: result.previous_metric,
+    change: result.change,
+    threshold: result.threshold,
+    method: result.method,
+    message: result.message,
+    table: result.table,
+    run_id: runId,
+    raised_at: raisedAt.toISOString(),
+    severity: result.severity,
+  };
+}
+
+export interface PipelineAlertFields {
+  check: string;
+  date: IsoDate;
+  /** Why it raised: the alert's method, part of its id (freshness, no_run, failed_run). */
+  reason: string;
+  message: string;
+  table: string | null;
+  metric?: number | null;
+  threshold?: number | null;
+  severity?: Severity;
+}
+
+export function pipelineAlert(fields: PipelineAlertFields, runId: string, raisedAt: Date): Alert {
+  return {
+    alert_id: alertId('pipeline', fields.check, fields.date, fields.reason),
+    kind: 'pipeline',
+    check: fields.check,
+    date: fields.date,
+    metric: fields.metric ?? null,
+    previous_metric: null,
+    change: null,
+    threshold: fields.threshold ?? null,
+    method: fields.reason,
+    message: fields.message,
+    table: fields.table,
+    run_id: runId,
+    raised_at: raisedAt.toISOString(),
+    severity: fields.severity ?? 'error',
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Sends a monitor run's alerts: each one to the alerts topic, once, and the run's batch to Slack
+ * when a webhook is configured. monitoring.alerts records what went out on which channel; an alert
+ * is claimed there before it is sent, so a monitor that runs twice for the same day (Pub/Sub
+ * delivers at least once) sends nothing twice.
+ *
+ * Order of failure: a publish that fails gives its claim back and throws, so the caller's retry
+ * publishes it. A Slack post that fails is logged and given back; the next run posts it, and the
+ * Pub/Sub alerts are already out either way.
+ */
+import { randomUUID } from 'node:crypto';
+import { chunk } from 'lodash';
+import { addDays, toIsoDate } from '../dates';
+import { toError } from '../errors';
+import type { Logger } from '../log';
+import { TOPICS, type Publisher } from '../messaging/publisher';
+import { numberedRows, selectList } from '../rows';
+import { ALERTS_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
+import { alertAttributes, type Alert } from './alert';
+import { postToSlack, redact, slackMessage } from './slack';
+
+export interface AlertDeps {
+  warehouse: Warehouse;
+  publisher: Publisher;
+  /** The Slack webhook URL, or null when Slack is off; asked once per delivery. */
+  slackWebhook: () => Promise<string | null>;
+  clock: () => Date;
+  logger: Logger;
+  newClaimId?: () => string;
+}
+
+export type Channel = 'pubsub' | 'slack';
+
+export interface DeliveryReport {
+  /** Alerts published by this run. */
+  published: string[];
+  /** Alerts raised again that an earlier run had published already. */
+  already_published: string[];
+  slack: 'off' | 'nothing_to_post' | 'posted' | 'failed';
+  /** Alerts in this run's Slack message, older unposted ones included. */
+  slack_alerts: string[];
+  slack_error?: string;
+}
+
+/** Alerts not yet on Slack are posted by any run within this many days of being raised. */
+export const SLACK_RETRY_DAYS = 7;
+/** Alerts per claim statement: keeps the parameter count far below BigQuery's limits. */
+const CLAIM_BATCH = 100;
+
+export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: JobContext & { source: string }): Promise<DeliveryReport> {
+  const { warehouse, publisher, logger } = deps;
+  const claimId = (deps.newClaimId ?? randomUUID)();
+  const report: DeliveryReport = { published: [], already_published: [], slack: 'off', slack_alerts: [] };
+
+  const webhook = await deps.slackWebhook().catch((error: unknown) => {
+    report.slack = 'failed';
+    report.slack_error = `cannot read the Slack webhook: ${toError(error).message}`;
+    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: report.slack_error });
+    return null;
+  });
+  if (alerts.length === 0 && webhook === null) return report;
+
+  await warehouse.ensureDataset(ALERTS_TABLE.dataset);
+  await warehouse.ensureTable(ALERTS_TABLE);
+
+  const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
+  for (const alert of alerts) {
+    if (!claimed.has(alert.alert_id)) {
+      report.already_published.push(alert.alert_id);
+      continue;
+    }
+    try {
+      await publisher.publish(TOPICS.alerts, alert, alertAttributes(alert));
+      report.published.push(alert.alert_id);
+    } catch (error) {
+      // Give back every claim not yet published, so the retry of this run publishes them.
+      const unsent = alerts.filter((a) => claimed.has(a.alert_id) && !report.published.includes(a.alert_id));
+      for (const a of unsent) await release(deps, 'pubsub', a, claimId, context);
+      throw error;
+    }
+  }
+  if (report.already_published.length > 0) logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
+  logger.info('alerts published', { topic: TOPICS.alerts, alert_ids: report.published });
+
+  if (webhook === null) return report;
+  const pending = await unposted(deps, context);
+  const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
+  const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
+  if (toPost.length === 0) {
+    report.slack = 'nothing_to_post';
+    return report;
+  }
+  try {
+    await postToSlack(webhook, slackMessage(toPost, context.source));
+    report.slack = 'posted';
+    report.slack_alerts = toPost.map((alert) => alert.alert_id);
+    logger.info('alerts posted to Slack', { alert_ids: report.slack_alerts });
+  } catch (error) {
+    report.slack = 'failed';
+    report.slack_error = redact(toError(error).message, webhook);
+    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: report.slack_error });
+    for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
+  }
+  return report;
+}
+
+async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {
+  const { warehouse } = deps;
+  if (alerts.length === 0) return new Set();
+  const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
+  const columns = ALERTS_TABLE.columns;
+  const sentAt = deps.clock();
+  for (const batch of chunk(alerts, CLAIM_BATCH)) {
+    const rows = numberedRows(
+      columns,
+      batch.map((alert) => ({
+        alert_id: alert.alert_id,
+        date: alert.date,
+        channel,
+        claim_id: claimId,
+        kind: alert.kind,
+        check_name: alert.check,
+        severity: alert.severity,
+        message: alert.message,
+        run_id: alert.run_id,
+        raised_at: new Date(alert.raised_at),
+        sent_at: sentAt,
+        payload: JSON.stringify(alert),
+      })),
+    );
+    const sql = renderSqlFile('alerts/claim.sql', {
+      alerts: table,
+      rows: selectList(columns, rows),
+      columns: columns.map((column) => column.name).join(', '),
+      source_columns: columns.map((column) => `s.${column.name}`).join(', '),
+    });
+    await warehouse.query(sql, rows.params, context);
+  }
+  const dates = alerts.map((alert) => alert.date).sort();
+  const rows = await warehouse.query(
+    renderSqlFile('alerts/claimed.sql', { alerts: table }),
+    {
+      claim_id: { type: 'STRING', value: claimId },
+      channel: { type: 'STRING', value: channel },
+      start_date: { type: 'DATE', value: dates[0] as string },
+      end_date: { type: 'DATE', value: dates.at(-1) as string },
+    },
+    context,
+  );
+  return new Set(rows.map((row) => String(row.alert_id)));
+}
+
+async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId: string, context: JobContext): Promise<void> {
+  const sql = renderSqlFile('alerts/release.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+  await deps.warehouse
+    .query(
+      sql,
+      {
+        claim_id: { type: 'STRING', value: claimId },
+        channel: { type: 'STRING', value: channel },
+        alert_id: { type: 'STRING', value: alert.alert_id },
+        date: { type: 'DATE', value: alert.date },
+      },
+      context,
+    )
+    .catch((error: unknown) => deps.logger.error('cannot give back an alert claim; it will not be sent again', { alert_id: alert.alert_id, channel, error: toError(error).message }));
+}
+
+async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> {
+  const sql = renderSqlFile('alerts/unposted.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+  const since = addDays(toIsoDate(deps.clock()), -SLACK_RETRY_DAYS);
+  const rows = await deps.warehouse.query(sql, { since: { type: 'DATE', value: since } }, context);
+  return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
+}
+

@@ -1,0 +1,56 @@
+/**
+ * The publisher port, and its local adapter: each message is appended as one JSON line to
+ * `<dir>/<topic>.jsonl`, which is what a local run leaves for a person or a test to read.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** The topics of DESIGN.md; names are fixed so deploy.sh, the functions and the router agree. */
+export const TOPICS = {
+  trigger: 'daily-kpis-trigger',
+  completed: 'daily-kpis-completed',
+  heartbeat: 'daily-kpis-heartbeat',
+  alerts: 'daily-kpis-alerts',
+} as const;
+
+export type Attributes = Record<string, string>;
+
+export interface Publisher {
+  /** Publishes one JSON message and resolves once the broker has accepted it, with its id. */
+  publish(topic: string, data: unknown, attributes?: Attributes): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** One line of a local topic file: the message as a subscriber would receive it. */
+export interface TopicRecord {
+  message_id: string;
+  publish_time: string;
+  topic: string;
+  data: unknown;
+  attributes: Attributes;
+}
+
+export const DEFAULT_TOPICS_DIR = '.data/topics';
+
+export class LocalTopicPublisher implements Publisher {
+  constructor(
+    readonly dir: string = DEFAULT_TOPICS_DIR,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Appends the message and returns the record, for callers that deliver it further (the local router). */
+  append(topic: string, data: unknown, attributes: Attributes = {}): TopicRecord {
+    const record: TopicRecord = { message_id: randomUUID(), publish_time: this.clock().toISOString(), topic, data, attributes };
+    mkdirSync(this.dir, { recursive: true });
+    // One write per line: appends from concurrent publishers never interleave within a line.
+    appendFileSync(path.join(this.dir, `${topic}.jsonl`), `${JSON.stringify(record)}\n`);
+    return record;
+  }
+
+  async publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
+    return this.append(topic, data, attributes).message_id;
+  }
+
+  async close(): Promise<void> {}
+}

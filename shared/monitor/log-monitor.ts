@@ -1,0 +1,129 @@
+/**
+ * The log monitor use-case: did each job of config/log_config.json finish a run recently, and did
+ * its newest run succeed? It reads logs.daily_logs, raises pipeline alerts, and records itself in
+ * the run log as job log_monitor.
+ */
+import type { LogCheck } from '../config/monitor-config';
+import { toIsoDate, addDays, type IsoDate } from '../dates';
+import { pipelineAlert, type Alert } from '../alerts/alert';
+import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import { recordRun } from '../etl/run-log';
+import { RUN_LOG_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
+import { canonicalTimestamp } from '../timestamps';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
+
+export const LOG_MONITOR_JOB = 'log_monitor';
+/** How far back the run log is read: a job with no matching row in this many days raises no_run. */
+export const LOG_LOOKBACK_DAYS = 30;
+
+/** One condition of one check: freshness (a recent finished run) or last_run (it succeeded). */
+export interface LogCheckResult {
+  check: string;
+  date: IsoDate;
+  method: 'freshness' | 'last_run';
+  raise_flag: boolean;
+  /** freshness: hours since the newest finished run; null when there is none. */
+  metric: number | null;
+  /** freshness: thresh_in_hours. */
+  threshold: number | null;
+  severity: 'error';
+  message: string;
+  job_name: string;
+  last_finished_at: string | null;
+  newest_run_id: string | null;
+  /** From the newest row of the job: an error row means failed, an end row succeeded, else running. */
+  newest_run_status: 'succeeded' | 'failed' | 'running' | null;
+  /** The alert's reason when raised: stale, no_run or failed_run. */
+  reason: string | null;
+}
+
+export interface LogMonitorOutcome {
+  results: LogCheckResult[];
+  alerts: Alert[];
+  delivery: DeliveryReport;
+}
+
+export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request: { runId: string; username: string }): Promise<LogMonitorOutcome> {
+  const { runId } = request;
+  const context = { job: LOG_MONITOR_JOB, runId };
+  const identity = { runId, jobName: LOG_MONITOR_JOB, jobType: 'monitor', username: request.username };
+  const logger = deps.logger.child({ run_id: runId });
+  return recordRun(deps, identity, `run-log checks: ${checks.map((check) => check.name).join(', ')}`, async () => {
+    const now = deps.clock();
+    const results: LogCheckResult[] = [];
+    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context)));
+    const alerts = results
+      .filter((result) => result.raise_flag)
+      .map((result) =>
+        pipelineAlert(
+          { check: result.check, date: result.date, reason: result.reason as string, message: result.message, table: `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, metric: result.metric, threshold: result.threshold },
+          runId,
+          now,
+        ),
+      );
+    logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
+    const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
+    return { value: { results, alerts, delivery }, summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}` };
+  });
+}
+
+export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext): Promise<LogCheckResult[]> {
+  const today = toIsoDate(now);
+  const lookbackDays = Math.max(LOG_LOOKBACK_DAYS, Math.ceil(check.thresh_in_hours / 24) + 1);
+  const sql = renderSqlFile('monitors/log_status.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+  const [row] = await warehouse.query(
+    sql,
+    {
+      since: { type: 'DATE', value: addDays(today, -lookbackDays) },
+      job_name: { type: 'STRING', value: check.job_name },
+      step_name: { type: 'STRING', value: check.step_name },
+      file_name: { type: 'STRING', value: check.file_name },
+    },
+    context,
+  );
+  const lastFinished = row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date));
+  const newestRunId = row?.newest_run_id == null ? null : String(row.newest_run_id);
+  const failed = row?.newest_log_type === 'error';
+  const base = {
+    check: check.name,
+    date: today,
+    severity: 'error' as const,
+    job_name: check.job_name,
+    last_finished_at: lastFinished?.toISOString() ?? null,
+    newest_run_id: newestRunId,
+    newest_run_status: newestRunId === null ? null : failed ? ('failed' as const) : row?.newest_log_type === 'end' ? ('succeeded' as const) : ('running' as const),
+  };
+
+  const hours = lastFinished === null ? null : Math.round(((now.getTime() - lastFinished.getTime()) / 3_600_000) * 10) / 10;
+  const stale = hours === null || hours > check.thresh_in_hours;
+  const freshnessMessage =
+    hours === null
+      ? `${check.name}: no ${check.step_name} row of ${check.job_name} in the run log in the last ${lookbackDays} days: the job has not run`
+      : stale
+        ? `${check.name}: ${check.message.replaceAll('{job_name}', check.job_name).replaceAll('{hours}', String(hours))} (last at ${base.last_finished_at}, threshold ${check.thresh_in_hours} h)`
+        : `${check.name}: ${check.job_name} finished ${hours} h ago (threshold ${check.thresh_in_hours} h)`;
+  const freshness: LogCheckResult = {
+    ...base,
+    method: 'freshness',
+    raise_flag: stale,
+    metric: hours,
+    threshold: check.thresh_in_hours,
+    message: freshnessMessage,
+    reason: stale ? (hours === null ? 'no_run' : 'stale') : null,
+  };
+  const lastRun: LogCheckResult = {
+    ...base,
+    method: 'last_run',
+    raise_flag: failed,
+    metric: null,
+    threshold: null,
+    message: failed
+      ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${String(row?.newest_message ?? '').slice(0, 500)}`
+      : newestRunId === null
+        ? `${check.name}: no run of ${check.job_name} to judge`
+        : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) ${base.newest_run_status === 'succeeded' ? 'succeeded' : 'has not finished'}`,
+    reason: failed ? 'failed_run' : null,
+  };
+  return [freshness, lastRun];
+}

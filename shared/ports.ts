@@ -1,0 +1,75 @@
+/**
+ * The one place that builds the real ports from flags and the environment: the warehouse, the
+ * publisher and the Slack webhook's source. Use-cases receive them as arguments; nothing else
+ * constructs a client. Each client library is loaded on first use only.
+ *
+ * Environment:
+ * - KPIS_PUBLISHER: `local` (default: `.data/topics/<topic>.jsonl`, folder $KPIS_TOPICS_DIR) or
+ *   `pubsub:PROJECT_ID`. With PUBSUB_EMULATOR_HOST set and no KPIS_PUBLISHER, messages go to the
+ *   emulator (project $PUBSUB_PROJECT_ID, default local-project).
+ * - KPIS_SECRETS: `env` (default) or `secret-manager:PROJECT_ID`.
+ * - KPIS_SLACK_SECRET: the Slack webhook's secret name (default daily-kpis-slack-webhook); with
+ *   KPIS_SECRETS=env the URL is read from KPIS_SLACK_WEBHOOK_URL instead. No URL: Slack is off.
+ */
+import { UsageError } from './errors';
+import type { Logger } from './log';
+import { DEFAULT_TOPICS_DIR, LocalTopicPublisher, type Publisher } from './messaging/publisher';
+import { EnvSecrets, type Secrets } from './secrets/secrets';
+import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from './warehouse/factory';
+import type { Warehouse } from './warehouse/warehouse';
+
+export const DEFAULT_SLACK_SECRET = 'daily-kpis-slack-webhook';
+const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,}$/;
+
+export interface Ports {
+  warehouse: Warehouse;
+  spec: WarehouseSpec;
+  publisher: Publisher;
+  slackWebhook: () => Promise<string | null>;
+  close(): Promise<void>;
+}
+
+export async function openPorts(options: { warehouse?: string; env: NodeJS.ProcessEnv; logger: Logger; clock: () => Date }): Promise<Ports> {
+  const { env, logger } = options;
+  // Parse every setting before opening anything, so a typo fails fast and leaves nothing open.
+  const spec = resolveWarehouseSpec(options.warehouse, env);
+  const publisherSpec = parsePublisherSpec(env);
+  const secrets = await openSecrets(env);
+  const publisher = await openPublisher(publisherSpec, options.clock);
+  const warehouse = await openWarehouse(spec, logger, env);
+  const slackSecret = env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET;
+  return {
+    warehouse,
+    spec,
+    publisher,
+    slackWebhook: () => secrets.get(slackSecret),
+    async close() {
+      await Promise.allSettled([warehouse.close(), publisher.close()]);
+    },
+  };
+}
+
+type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'pubsub'; projectId: string };
+
+export function parsePublisherSpec(env: NodeJS.ProcessEnv): PublisherSpec {
+  const value = env.KPIS_PUBLISHER || (env.PUBSUB_EMULATOR_HOST ? `pubsub:${env.PUBSUB_PROJECT_ID || 'local-project'}` : 'local');
+  if (value === 'local') return { kind: 'local', dir: env.KPIS_TOPICS_DIR || DEFAULT_TOPICS_DIR };
+  const projectId = value.startsWith('pubsub:') ? value.slice('pubsub:'.length) : '';
+  if (PROJECT_ID.test(projectId)) return { kind: 'pubsub', projectId };
+  throw new UsageError(`KPIS_PUBLISHER must be local or pubsub:PROJECT_ID, got ${JSON.stringify(value)}`);
+}
+
+export async function openPublisher(spec: PublisherSpec, clock: () => Date): Promise<Publisher> {
+  if (spec.kind === 'local') return new LocalTopicPublisher(spec.dir, clock);
+  const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('./messaging/pubsub')]);
+  return new PubSubPublisher(new PubSub({ projectId: spec.projectId }));
+}
+
+export async function openSecrets(env: NodeJS.ProcessEnv): Promise<Secrets> {
+  const value = env.KPIS_SECRETS || 'env';
+  if (value === 'env') return new EnvSecrets(env, { [env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET]: 'KPIS_SLACK_WEBHOOK_URL' });
+  const projectId = value.startsWith('secret-manager:') ? value.slice('secret-manager:'.length) : '';
+  if (!PROJECT_ID.test(projectId)) throw new UsageError(`KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got ${JSON.stringify(value)}`);
+  const [{ SecretManagerServiceClient }, { SecretManagerSecrets }] = await Promise.all([import('@google-cloud/secret-manager'), import('./secrets/secret-manager')]);
+  return new SecretManagerSecrets(new SecretManagerServiceClient(), projectId);
+}

@@ -1,0 +1,12 @@
+-- Alerts published since @since that Slack has not received yet: a failed post is retried by the
+-- next monitor run, whatever day that run checks.
+SELECT published.payload
+FROM {{alerts}} AS published
+WHERE published.channel = 'pubsub'
+  AND published.date >= @since
+  AND NOT EXISTS (
+    SELECT 1
+    FROM {{alerts}} AS posted
+    WHERE posted.channel = 'slack' AND posted.alert_id = published.alert_id AND posted.date >= @since
+  )
+ORDER BY published.date, published.alert_id

@@ -1,0 +1,16 @@
+-- last_activity, watched as returning users: users active that day whose last activity before it
+-- was on an earlier day, i.e. active users who did not install that day.
+-- Why not count the last_activity table itself: it keeps only each user's newest day, so its count
+-- for a past day is "users never seen since", which shrinks as users come back; compared day to
+-- day it jumps every day. Returning users is the same signal with a stable history: it falls when
+-- retention breaks, even while a wave of installs holds DAU up.
+SELECT spine.day, COALESCE(daily.value, 0) AS value
+FROM {{date_spine}} AS spine
+LEFT JOIN (
+  SELECT panel.date, COUNT(*) - COUNTIF(installs.install_date = panel.date) AS value
+  FROM {{table}} AS panel
+  LEFT JOIN {{installs}} AS installs ON installs.user_id = panel.user_id
+  WHERE panel.date BETWEEN @start_date AND @end_date
+  GROUP BY panel.date
+) AS daily ON daily.date = spine.day
+ORDER BY spine.day

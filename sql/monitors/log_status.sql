@@ -1,0 +1,26 @@
+-- Where a job stands in the run log: its newest row matching the check (job, file, step), and the
+-- newest row of any of its runs, which says whether its latest run ended in error. @since bounds
+-- the read to recent partitions.
+WITH job_rows AS (
+  SELECT uid, ts, log_type, step_name, file_name, step_id, message
+  FROM {{daily_logs}}
+  WHERE dt >= @since AND job_name = @job_name
+),
+newest AS (
+  SELECT uid, ts, log_type, message
+  FROM job_rows
+  WHERE TRUE
+  QUALIFY ROW_NUMBER() OVER (ORDER BY ts DESC, step_id DESC) = 1
+)
+SELECT
+  (
+    SELECT MAX(ts)
+    FROM job_rows
+    WHERE step_name = @step_name AND (@file_name IS NULL OR file_name = @file_name)
+  ) AS last_finished_at,
+  newest.uid AS newest_run_id,
+  newest.ts AS newest_at,
+  newest.log_type AS newest_log_type,
+  newest.message AS newest_message
+FROM (SELECT 1 AS anchor) AS one_row
+LEFT JOIN newest ON TRUE
