@@ -1,0 +1,127 @@
+/** The KPI monitor end to end on DuckDB: events -> ETL -> checks -> alerts on the local topic. */
+import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { addDays, daysBetween } from '../../../shared/dates';
+import { appendEvents } from '../../../shared/events/load-events';
+import { runEtl } from '../../../shared/etl/run-etl';
+import { silentLogger } from '../../../shared/log';
+import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
+import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
+import { context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
+
+const TODAY = '2026-11-27';
+const NOW = `${TODAY}T06:00:00Z`;
+const ANOMALIES = {
+  '2026-11-10': 'new_users_spike',
+  '2026-11-14': 'returning_drop',
+  '2026-11-19': 'empty',
+  '2026-11-23': 'event_burst',
+} as const;
+const CHECKED = daysBetween('2026-11-03', '2026-11-26');
+const checks = loadKpiChecks();
+
+let warehouse: DuckDbWarehouse;
+
+beforeAll(async () => {
+  warehouse = await openMemoryWarehouse();
+  await appendEvents(warehouse, SOURCE, historyWithAnomalies(TODAY, 56, ANOMALIES), context);
+  const { result } = await runEtl(etlDeps(warehouse, NOW), job, { range: { start: addDays(TODAY, -55), end: TODAY }, runId: 'etl-1', username: 'test' });
+  expect(result.status).toBe('succeeded');
+});
+
+afterAll(() => warehouse.close());
+
+// Every test starts with no alert sent: the history table is what makes a later run skip them.
+beforeEach(() => warehouse.query('DELETE FROM monitoring.alerts', {}, context).catch(() => undefined));
+
+function deps(dir: string) {
+  return { warehouse, publisher: new LocalTopicPublisher(dir, () => new Date(NOW)), slackWebhook: async () => null, clock: () => new Date(NOW), logger: silentLogger };
+}
+
+function raisedBy(results: { date: string; check: string; raise_flag: boolean }[]): Record<string, string[]> {
+  const byDay: Record<string, string[]> = {};
+  for (const result of results.filter((r) => r.raise_flag)) (byDay[result.date] ??= []).push(result.check);
+  return byDay;
+}
+
+test('the default config raises each injected anomaly on its own day, and nothing on the steady days', async () => {
+  const dir = tempDir();
+  const outcome = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-1', username: 'test' });
+  expect(outcome.results).toHaveLength(CHECKED.length * 4);
+  expect(raisedBy(outcome.results)).toEqual({
+    '2026-11-10': ['dau', 'installs', 'events'],
+    '2026-11-14': ['dau', 'last_activity', 'events'],
+    '2026-11-19': ['dau', 'installs', 'last_activity', 'events'],
+    '2026-11-23': ['events'],
+  });
+  // Installs the day after the empty day hold that day's new users: said, not raised.
+  expect(outcome.results.find((r) => r.date === '2026-11-20' && r.check === 'installs')).toMatchObject({ verdict: 'no_verdict' });
+  const empty = outcome.results.filter((r) => r.date === '2026-11-19');
+  expect(empty.every((r) => r.metric === 0 && r.severity === 'error' && r.message.includes('no events at all'))).toBe(true);
+});
+
+test('alerts go to the alerts topic in the contract, once per check and day, across runs', async () => {
+  const dir = tempDir();
+  const first = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-a', username: 'test' });
+  expect(first.alerts).toHaveLength(11);
+  expect(first.delivery.published).toEqual(first.alerts.map((alert) => alert.alert_id));
+  const messages = topicMessages(dir, TOPICS.alerts);
+  expect(messages).toHaveLength(11);
+  const spike = messages.find((m) => (m.data as { alert_id: string }).alert_id === 'kpi:installs:2026-11-10');
+  expect(spike?.attributes).toEqual({ kind: 'kpi', check: 'installs', severity: 'warn' });
+  expect(spike?.data).toEqual({
+    alert_id: 'kpi:installs:2026-11-10',
+    kind: 'kpi',
+    check: 'installs',
+    date: '2026-11-10',
+    metric: expect.any(Number),
+    previous_metric: expect.any(Number),
+    change: expect.any(Number),
+    threshold: 0.25,
+    method: 'weekday',
+    message: expect.stringContaining('installs on 2026-11-10'),
+    table: 'daily_kpis.installs',
+    run_id: 'monitor-a',
+    raised_at: NOW.replace('Z', '.000Z'),
+    severity: 'warn',
+  });
+
+  // Pub/Sub delivers at least once: the same run again publishes nothing new.
+  const again = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-b', username: 'test' });
+  expect(again.alerts).toHaveLength(11);
+  expect(again.delivery.published).toEqual([]);
+  expect(again.delivery.already_published.sort()).toEqual(first.delivery.published.sort());
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(11);
+
+  const history = await warehouse.query("SELECT alert_id, channel, run_id FROM monitoring.alerts WHERE run_id IN ('monitor-a', 'monitor-b') ORDER BY alert_id", {}, context);
+  expect(history).toHaveLength(11);
+  expect(new Set(history.map((row) => row.run_id))).toEqual(new Set(['monitor-a']));
+});
+
+test('two runs at the same time publish each alert once', async () => {
+  const dir = tempDir();
+  const dates = ['2026-11-10', '2026-11-19'];
+  const [a, b] = await Promise.all([
+    runKpiMonitor(deps(dir), checks, { dates, runId: 'same-time-1', username: 'test' }),
+    runKpiMonitor(deps(dir), checks, { dates, runId: 'same-time-2', username: 'test' }),
+  ]);
+  expect([...a.delivery.published, ...b.delivery.published].sort()).toEqual(a.alerts.map((alert) => alert.alert_id).sort());
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(7);
+});
+
+test('each run writes its start and end rows to the run log', async () => {
+  await runKpiMonitor(deps(tempDir()), checks, { dates: ['2026-11-26'], runId: 'logged-run', username: 'test' });
+  const rows = await warehouse.query("SELECT job_name, job_type, step_name, step_id, log_type, message FROM logs.daily_logs WHERE uid = 'logged-run' ORDER BY step_id", {}, context);
+  expect(rows).toEqual([
+    { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'start', step_id: 1, log_type: 'start', message: 'KPI checks for 2026-11-26: dau, installs, last_activity, events' },
+    { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'end', step_id: 2, log_type: 'end', message: '4 checks for 2026-11-26: 0 raised, 0 published, Slack off' },
+  ]);
+});
+
+test('a KPI table that is missing fails the run, with an error row in the run log', async () => {
+  const broken = checks.map((check) => ({ ...check, table_id: check.metric === 'dau' ? 'no_such_table' : check.table_id }));
+  await expect(runKpiMonitor(deps(tempDir()), broken, { dates: ['2026-11-26'], runId: 'broken-run', username: 'test' })).rejects.toThrow(/no_such_table/);
+  const rows = await warehouse.query("SELECT log_type FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id", {}, context);
+  expect(rows.map((row) => row.log_type)).toEqual(['start', 'error']);
+});
