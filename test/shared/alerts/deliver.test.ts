@@ -1,0 +1,154 @@
+/** Alert delivery: once per alert on Pub/Sub, one grouped Slack message, failures that lose nothing. */
+import { kpiAlert, pipelineAlert, type Alert } from '../../../shared/alerts/alert';
+import { deliverAlerts, type AlertDeps } from '../../../shared/alerts/deliver';
+import { createLogger } from '../../../shared/log';
+import { LocalTopicPublisher, TOPICS, type Publisher } from '../../../shared/messaging/publisher';
+import type { CheckResult } from '../../../shared/monitor/detect';
+import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { HttpRecorder } from '../../fakes/http-recorder';
+import { tempDir, topicMessages } from '../../helpers/history';
+import { openMemoryWarehouse } from '../../helpers/warehouse';
+
+const NOW = new Date('2026-11-27T06:00:00Z');
+const SECRET_PATH = '/services/T000/B000/very-secret-token';
+const context = { job: 'kpi_monitor', runId: 'r1', source: 'kpi-monitor (2026-11-26)' };
+
+function result(check: string, date: string, metric: number, baseline: number): CheckResult {
+  return {
+    check,
+    date,
+    metric,
+    previous_metric: baseline,
+    change: (metric - baseline) / baseline,
+    score: null,
+    raise_flag: true,
+    verdict: 'raised',
+    method: 'weekday',
+    direction: 'both',
+    threshold: 0.1,
+    severity: 'warn',
+    message: `${check} on ${date}: ${metric} against ${baseline}`,
+    table: 'daily_kpis.daily_user_panel',
+  };
+}
+
+const dauSpike = kpiAlert(result('dau', '2026-11-26', 1500, 1000), 'r1', NOW);
+const installsSpike = kpiAlert(result('installs', '2026-11-26', 400, 130), 'r1', NOW);
+const etlFailed = pipelineAlert({ check: 'daily_kpis_etl', date: '2026-11-27', reason: 'failed_run', message: 'the newest run failed', table: 'logs.daily_logs' }, 'r1', NOW);
+
+let warehouse: DuckDbWarehouse;
+let slack: HttpRecorder;
+let slackUrl: string;
+let dir: string;
+let logLines: string[];
+
+beforeEach(async () => {
+  warehouse = await openMemoryWarehouse();
+  slack = new HttpRecorder();
+  slackUrl = `${await slack.start()}${SECRET_PATH}`;
+  dir = tempDir();
+  logLines = [];
+});
+afterEach(async () => {
+  await slack.stop();
+  await warehouse.close();
+});
+
+function deps(overrides: Partial<AlertDeps> = {}): AlertDeps {
+  return {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => NOW),
+    slackWebhook: async () => slackUrl,
+    clock: () => NOW,
+    logger: createLogger({ level: 'DEBUG', write: (line) => logLines.push(line) }),
+    ...overrides,
+  };
+}
+
+test('one Slack message per run groups its alerts into a table, errors first', async () => {
+  const report = await deliverAlerts(deps(), [dauSpike, installsSpike, etlFailed], context);
+  expect(report).toMatchObject({ slack: 'posted', published: [dauSpike.alert_id, installsSpike.alert_id, etlFailed.alert_id] });
+  expect(slack.requests).toHaveLength(1);
+  const request = slack.requests[0];
+  expect(request?.url).toBe(SECRET_PATH);
+  expect(request?.headers['content-type']).toBe('application/json');
+  const { text } = JSON.parse(request?.body ?? '{}') as { text: string };
+  expect(text).toBe(
+    [
+      ':rotating_light: *daily-kpis: 3 alerts* from kpi-monitor (2026-11-26) (1 error)',
+      '*Pipeline*',
+      '```',
+      'severity  check           date        value  baseline  change',
+      'error     daily_kpis_etl  2026-11-27  -      -         failed_run',
+      '```',
+      '• the newest run failed',
+      '*KPI anomalies*',
+      '```',
+      'severity  check     date        value  baseline  change',
+      'warn      dau       2026-11-26  1,500  1,000     +50.0%',
+      'warn      installs  2026-11-26  400    130       +207.7%',
+      '```',
+      '• dau on 2026-11-26: 1500 against 1000',
+      '• installs on 2026-11-26: 400 against 130',
+    ].join('\n'),
+  );
+});
+
+test('a failed Slack post is logged without the URL, keeps the Pub/Sub alerts, and the next run posts it', async () => {
+  slack.status = 500;
+  const failed = await deliverAlerts(deps(), [dauSpike], context);
+  expect(failed).toMatchObject({ slack: 'failed', published: [dauSpike.alert_id], slack_error: 'Slack webhook answered HTTP 500: invalid_token' });
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(1);
+  expect(logLines.some((line) => line.includes('Slack post failed'))).toBe(true);
+
+  // The next run has nothing new to raise, and still posts what Slack missed; Pub/Sub gets nothing twice.
+  slack.status = 200;
+  const next = await deliverAlerts(deps(), [dauSpike], { ...context, runId: 'r2' });
+  expect(next).toMatchObject({ slack: 'posted', published: [], already_published: [dauSpike.alert_id], slack_alerts: [dauSpike.alert_id] });
+  const quiet = await deliverAlerts(deps(), [], { ...context, runId: 'r3' });
+  expect(quiet).toMatchObject({ slack: 'nothing_to_post', published: [] });
+  expect(slack.requests).toHaveLength(2);
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(1);
+  for (const line of logLines) expect(line).not.toContain(SECRET_PATH);
+});
+
+test('an unreachable webhook fails with a message that does not name it', async () => {
+  await slack.stop();
+  const report = await deliverAlerts(deps(), [dauSpike], context);
+  expect(report.slack).toBe('failed');
+  expect(report.slack_error).toMatch(/^Slack webhook unreachable \(ECONNREFUSED\)$/);
+  expect(JSON.stringify(report)).not.toContain(SECRET_PATH);
+  for (const line of logLines) expect(line).not.toContain(SECRET_PATH);
+});
+
+test('a secret that cannot be read turns Slack off for the run; the alerts still go out', async () => {
+  const report = await deliverAlerts(deps({ slackWebhook: () => Promise.reject(new Error('PERMISSION_DENIED on secret daily-kpis-slack-webhook')) }), [dauSpike], context);
+  expect(report).toMatchObject({ slack: 'failed', published: [dauSpike.alert_id] });
+  expect(report.slack_error).toContain('PERMISSION_DENIED');
+  expect(slack.requests).toHaveLength(0);
+});
+
+test('no webhook: Slack is off, and nothing is posted', async () => {
+  const report = await deliverAlerts(deps({ slackWebhook: async () => null }), [dauSpike], context);
+  expect(report).toMatchObject({ slack: 'off', published: [dauSpike.alert_id] });
+  expect(slack.requests).toHaveLength(0);
+});
+
+test('a publish that fails gives its claims back and throws; the retry publishes them', async () => {
+  const local = new LocalTopicPublisher(dir, () => NOW);
+  let calls = 0;
+  const flaky: Publisher = {
+    publish: async (topic, data, attributes) => {
+      calls += 1;
+      if (calls === 2) throw new Error('UNAVAILABLE: broker restarting');
+      return local.publish(topic, data, attributes);
+    },
+    close: async () => undefined,
+  };
+  const alerts: Alert[] = [dauSpike, installsSpike, etlFailed];
+  await expect(deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, context)).rejects.toThrow('UNAVAILABLE');
+  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as Alert).alert_id)).toEqual([dauSpike.alert_id]);
+  const retry = await deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, { ...context, runId: 'r1-retry' });
+  expect(retry.published).toEqual([installsSpike.alert_id, etlFailed.alert_id]);
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(3);
+});

@@ -1,0 +1,103 @@
+/** The log monitor on DuckDB: a missing, a stale, a failed and a fresh run of the ETL. */
+import { loadLogChecks } from '../../../shared/config/monitor-config';
+import { writeRunLog, type RunLogStep } from '../../../shared/etl/run-log';
+import { silentLogger } from '../../../shared/log';
+import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
+import { runLogMonitor } from '../../../shared/monitor/log-monitor';
+import { RUN_LOG_TABLE } from '../../../shared/schema';
+import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { tempDir, topicMessages } from '../../helpers/history';
+import { openMemoryWarehouse } from '../../helpers/warehouse';
+
+const NOW = new Date('2026-11-27T09:00:00Z');
+const checks = loadLogChecks();
+
+let warehouse: DuckDbWarehouse;
+let dir: string;
+
+beforeEach(async () => {
+  warehouse = await openMemoryWarehouse();
+  dir = tempDir();
+});
+afterEach(() => warehouse.close());
+
+function deps() {
+  return { warehouse, publisher: new LocalTopicPublisher(dir, () => NOW), slackWebhook: async () => null, clock: () => NOW, logger: silentLogger };
+}
+
+/** An ETL run as the ETL writes it: start and end rows, or start and error rows. */
+async function etlRun(uid: string, at: string, outcome: 'end' | 'error', jobName = 'daily_kpis'): Promise<void> {
+  const steps: RunLogStep[] = [
+    { step: 'start', logType: 'start', at: new Date(at), message: 'ETL for a day' },
+    outcome === 'end'
+      ? { step: 'end', logType: 'end', at: new Date(new Date(at).getTime() + 60_000), message: 'ETL succeeded' }
+      : { step: 'error', logType: 'error', at: new Date(new Date(at).getTime() + 60_000), message: 'Binder Error: table gamepltx.fact does not exist' },
+  ];
+  await warehouse.ensureDataset('logs');
+  await warehouse.ensureTable(RUN_LOG_TABLE);
+  await writeRunLog(warehouse, { runId: uid, jobName, jobType: 'etl', username: 'test' }, steps);
+}
+
+test('no run at all raises no_run (the seed raised nothing then)', async () => {
+  await etlRun('other-job', '2026-11-27T05:00:00Z', 'end', 'some_other_job');
+  const outcome = await runLogMonitor(deps(), checks, { runId: 'm1', username: 'test' });
+  expect(outcome.results.map((r) => [r.method, r.raise_flag, r.reason])).toEqual([
+    ['freshness', true, 'no_run'],
+    ['last_run', false, null],
+  ]);
+  expect(outcome.results[0]?.message).toBe('daily_kpis_etl: no end row of daily_kpis in the run log in the last 30 days: the job has not run');
+  expect(outcome.alerts.map((a) => a.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+  const [message] = topicMessages(dir, TOPICS.alerts);
+  expect(message?.attributes).toEqual({ kind: 'pipeline', check: 'daily_kpis_etl', severity: 'error' });
+  expect(message?.data).toMatchObject({ kind: 'pipeline', check: 'daily_kpis_etl', method: 'no_run', date: '2026-11-27', table: 'logs.daily_logs', threshold: 26 });
+});
+
+test('a finished run older than thresh_in_hours raises stale, with the hours', async () => {
+  await etlRun('old', '2026-11-26T06:00:00Z', 'end');
+  const [freshness] = (await runLogMonitor(deps(), checks, { runId: 'm2', username: 'test' })).results;
+  expect(freshness).toMatchObject({ raise_flag: true, reason: 'stale', metric: 27, threshold: 26, last_finished_at: '2026-11-26T06:01:00.000Z' });
+  expect(freshness?.message).toBe('daily_kpis_etl: daily_kpis has not finished a run for 27 hours (last at 2026-11-26T06:01:00.000Z, threshold 26 h)');
+});
+
+test('a newest run that ended in error raises failed_run, even when an earlier run is fresh', async () => {
+  await etlRun('good', '2026-11-27T01:00:00Z', 'end');
+  await etlRun('bad', '2026-11-27T06:00:00Z', 'error');
+  const outcome = await runLogMonitor(deps(), checks, { runId: 'm3', username: 'test' });
+  expect(outcome.results.map((r) => [r.method, r.raise_flag])).toEqual([
+    ['freshness', false],
+    ['last_run', true],
+  ]);
+  expect(outcome.results[1]).toMatchObject({ newest_run_id: 'bad', newest_run_status: 'failed', reason: 'failed_run' });
+  expect(outcome.results[1]?.message).toContain('failed: Binder Error: table gamepltx.fact does not exist');
+  expect(outcome.alerts.map((a) => a.alert_id)).toEqual(['pipeline:daily_kpis_etl:failed_run:2026-11-27']);
+});
+
+test('a fresh, successful run raises nothing, and the monitor logs itself', async () => {
+  await etlRun('bad-earlier', '2026-11-26T06:00:00Z', 'error');
+  await etlRun('good-now', '2026-11-27T06:00:00Z', 'end');
+  const outcome = await runLogMonitor(deps(), checks, { runId: 'm4', username: 'test' });
+  expect(outcome.results.map((r) => r.raise_flag)).toEqual([false, false]);
+  expect(outcome.results[0]?.message).toBe('daily_kpis_etl: daily_kpis finished 3 h ago (threshold 26 h)');
+  expect(outcome.results[1]).toMatchObject({ newest_run_id: 'good-now', newest_run_status: 'succeeded' });
+  expect(topicMessages(dir, TOPICS.alerts)).toEqual([]);
+  const rows = await warehouse.query("SELECT job_name, log_type FROM logs.daily_logs WHERE uid = 'm4' ORDER BY step_id", {}, { job: 't', runId: 't' });
+  expect(rows).toEqual([
+    { job_name: 'log_monitor', log_type: 'start' },
+    { job_name: 'log_monitor', log_type: 'end' },
+  ]);
+});
+
+test('an hourly heartbeat raises a stale run once a day, not every hour', async () => {
+  await etlRun('old', '2026-11-25T06:00:00Z', 'end');
+  const first = await runLogMonitor(deps(), checks, { runId: 'h1', username: 'test' });
+  const second = await runLogMonitor(deps(), checks, { runId: 'h2', username: 'test' });
+  expect(first.delivery.published).toEqual(['pipeline:daily_kpis_etl:stale:2026-11-27']);
+  expect(second.delivery).toMatchObject({ published: [], already_published: ['pipeline:daily_kpis_etl:stale:2026-11-27'] });
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(1);
+});
+
+test('file_name narrows the rows that count', async () => {
+  await etlRun('good-now', '2026-11-27T06:00:00Z', 'end');
+  const [freshness] = (await runLogMonitor(deps(), checks.map((check) => ({ ...check, file_name: 'some_script.py' })), { runId: 'm5', username: 'test' })).results;
+  expect(freshness).toMatchObject({ raise_flag: true, reason: 'no_run' });
+});
