@@ -54,17 +54,7 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
   const claimId = (deps.newClaimId ?? randomUUID)();
   const report: DeliveryReport = { published: [], already_published: [], slack: 'off', slack_alerts: [] };
 
-  const webhook = await deps.slackWebhook().catch((error: unknown) => {
-    report.slack = 'failed';
-    report.slack_error = `cannot read the Slack webhook: ${toError(error).message}`;
-    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: report.slack_error });
-    return null;
-  });
-  if (alerts.length === 0 && webhook === null) return report;
-
-  await warehouse.ensureDataset(ALERTS_TABLE.dataset);
-  await warehouse.ensureTable(ALERTS_TABLE);
-
+  if (alerts.length > 0) await ensureAlertsTable(warehouse);
   const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
   for (const alert of alerts) {
     if (!claimed.has(alert.alert_id)) {
@@ -84,7 +74,15 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
   if (report.already_published.length > 0) logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
   logger.info('alerts published', { topic: TOPICS.alerts, alert_ids: report.published });
 
+  // Slack comes after Pub/Sub: a slow or missing secret must not hold the alerts back.
+  const webhook = await deps.slackWebhook().catch((error: unknown) => {
+    report.slack = 'failed';
+    report.slack_error = `cannot read the Slack webhook: ${toError(error).message}`;
+    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: report.slack_error });
+    return null;
+  });
   if (webhook === null) return report;
+  await ensureAlertsTable(warehouse);
   const pending = await unposted(deps, context);
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
   const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
@@ -104,6 +102,11 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
   }
   return report;
+}
+
+async function ensureAlertsTable(warehouse: Warehouse): Promise<void> {
+  await warehouse.ensureDataset(ALERTS_TABLE.dataset);
+  await warehouse.ensureTable(ALERTS_TABLE);
 }
 
 async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {

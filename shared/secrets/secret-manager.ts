@@ -3,6 +3,7 @@ import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { Secrets } from './secrets';
 
 const NOT_FOUND = 5; // gRPC status code
+const ACCESS_TIMEOUT_MS = 10_000;
 
 export class SecretManagerSecrets implements Secrets {
   private readonly cache = new Map<string, Promise<string | null>>();
@@ -26,7 +27,8 @@ export class SecretManagerSecrets implements Secrets {
   private async access(name: string): Promise<string | null> {
     const resource = name.startsWith('projects/') ? name : `projects/${this.projectId}/secrets/${name}/versions/latest`;
     try {
-      const [version] = await this.client.accessSecretVersion({ name: resource });
+      // A bounded wait: the caller (Slack delivery) must not hang on an unreachable API.
+      const [version] = await this.client.accessSecretVersion({ name: resource }, { timeout: ACCESS_TIMEOUT_MS });
       const data = version.payload?.data;
       if (data === null || data === undefined) return null;
       return (typeof data === 'string' ? data : Buffer.from(data).toString('utf8')).trim();
