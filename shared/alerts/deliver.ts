@@ -10,7 +10,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { chunk } from 'lodash';
-import { addDays, toIsoDate } from '../dates';
 import { toError } from '../errors';
 import type { Logger } from '../log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
@@ -44,7 +43,7 @@ export interface DeliveryReport {
   slack_error?: string;
 }
 
-/** Alerts not yet on Slack are posted by any run within this many days of being raised. */
+/** Alerts not yet on Slack are posted by any run within this many days of being published. */
 export const SLACK_RETRY_DAYS = 7;
 /** Alerts per claim statement: keeps the parameter count far below BigQuery's limits. */
 const CLAIM_BATCH = 100;
@@ -173,8 +172,8 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
 
 async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> {
   const sql = renderSqlFile('alerts/unposted.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
-  const since = addDays(toIsoDate(deps.clock()), -SLACK_RETRY_DAYS);
-  const rows = await deps.warehouse.query(sql, { since: { type: 'DATE', value: since } }, context);
+  const since = new Date(deps.clock().getTime() - SLACK_RETRY_DAYS * 86_400_000);
+  const rows = await deps.warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, context);
   return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }
 

@@ -52,10 +52,12 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
   const last = sorted.at(-1) as IsoDate;
-  const widest = Math.max(...checks.map((check) => check.training_days));
+  // Coverage reaches back past the training windows by the longest warm-up: the first day with
+  // data in that reach is either the true first day, or far enough back not to matter.
+  const reach = Math.max(...checks.map((check) => check.training_days)) + Math.max(...checks.map((check) => check.warm_up_days));
   const coverageByDataset = new Map<string, Coverage>();
   for (const dataset of uniq(checks.map((check) => check.dataset))) {
-    coverageByDataset.set(dataset, await readCoverage(warehouse, dataset, addDays(sorted[0] as IsoDate, -widest), last, context));
+    coverageByDataset.set(dataset, await readCoverage(warehouse, dataset, addDays(sorted[0] as IsoDate, -reach), last, context));
   }
   const seriesByCheck = new Map<string, KpiSeries>();
   for (const check of checks) {

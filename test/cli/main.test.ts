@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryFake } from '../fakes/bigquery-fake';
+import { HttpRecorder } from '../fakes/http-recorder';
+import { historyWithAnomalies, topicMessages } from '../helpers/history';
 
 const BIN = path.resolve(__dirname, '../../bin/kpis.js');
 const NOW = '2026-11-27T06:00:00Z';
@@ -33,8 +35,9 @@ describe('kpis help and usage errors', () => {
   test('--help lists the commands; each command has its own --help', async () => {
     const main = await kpis(['--help'], dir);
     expect(main.code).toBe(0);
-    for (const command of ['start', 'etl', 'load-events', 'seed-demo', 'init']) expect(main.stdout).toContain(`  ${command}`);
-    for (const command of ['start', 'etl', 'load-events', 'seed-demo', 'init']) {
+    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs'];
+    for (const command of commands) expect(main.stdout).toContain(`  ${command}`);
+    for (const command of commands) {
       const help = await kpis([command, '--help'], dir);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`Usage: kpis ${command}`);
@@ -55,6 +58,10 @@ describe('kpis help and usage errors', () => {
     [['load-events', 'x.csv', '--format', 'xlsx'], '--format must be one of csv, jsonl, parquet'],
     [['seed-demo', '--days', '1'], '--days must be a whole number from 2 to 3660'],
     [['init', 'extra'], 'unexpected argument "extra"'],
+    [['monitor', '--date', '26.11.2026'], '--date must be a calendar day as YYYY-MM-DD, got "26.11.2026"'],
+    [['monitor', '--checks', 'dau,retention'], '--checks: no check named retention; the config has dau, installs, last_activity, events'],
+    [['monitor', '--kpis-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
+    [['monitor-logs', '--log-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('kpis %j exits 2 with a clear message', async (args, message) => {
     const run = await kpis(args, dir);
@@ -173,5 +180,63 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const [insert] = fake.jobInserts();
     expect(insert?.body).toMatchObject({ configuration: { dryRun: true, query: { maximumBytesBilled: '1000000000' } }, jobReference: { location: 'EU' } });
     expect(fake.executed).toEqual([]);
+  });
+});
+
+describe('kpis monitor, as a new user tries it: load events, build, check a range', () => {
+  const { dir, warehouse } = workspace();
+  const anomalies = { '2026-11-10': 'new_users_spike', '2026-11-14': 'returning_drop', '2026-11-19': 'empty', '2026-11-23': 'event_burst' } as const;
+  const slack = new HttpRecorder();
+  let slackUrl = '';
+
+  beforeAll(async () => {
+    slackUrl = `${await slack.start()}/services/T1/B1/cli-secret`;
+    const rows = historyWithAnomalies('2026-11-27', 56, anomalies);
+    const csv = ['user_id,time,event_name,coins_added', ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`)];
+    writeFileSync(path.join(dir, 'events.csv'), `${csv.join('\n')}\n`);
+    expect((await kpis(['load-events', 'events.csv', '--warehouse', warehouse], dir)).code).toBe(0);
+    expect((await kpis(['etl', '--from', '2026-10-03', '--to', '2026-11-27', '--warehouse', warehouse], dir)).code).toBe(0);
+  });
+  afterAll(() => slack.stop());
+
+  test('--json: one array, a result per check and day; every anomaly raised on its day and no other', async () => {
+    const run = await kpis(['monitor', '--from', '2026-11-03', '--to', '2026-11-26', '--json', '--warehouse', warehouse], dir);
+    expect(run.code).toBe(0);
+    const results = JSON.parse(run.stdout) as { check: string; date: string; raise_flag: boolean }[];
+    expect(results).toHaveLength(24 * 4);
+    expect(Object.keys(results[0] ?? {})).toEqual(expect.arrayContaining(['check', 'date', 'metric', 'previous_metric', 'raise_flag', 'method', 'threshold', 'severity', 'message']));
+    const raisedDays = [...new Set(results.filter((r) => r.raise_flag).map((r) => r.date))];
+    expect(raisedDays).toEqual(Object.keys(anomalies));
+    expect(topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts')).toHaveLength(11);
+  });
+
+  test('the default day is yesterday; the table names baseline and result, and Slack gets the run without its URL in any output', async () => {
+    const run = await kpis(['monitor', '--warehouse', warehouse, '--verbose'], dir, { KPIS_SLACK_WEBHOOK_URL: slackUrl });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('KPI checks for 2026-11-26 on DuckDB');
+    expect(run.stdout).toMatch(/2026-11-26 +dau +[\d,]+ +[\d,.]+ +[-+][\d.]+% +weekday +ok/);
+    expect(run.stdout).toContain('0 raised, 0 published to daily-kpis-alerts (.data/topics/daily-kpis-alerts.jsonl), 11 posted to Slack.');
+    // Slack had never been sent the alerts of the earlier run: this run posts them.
+    expect(slack.requests).toHaveLength(1);
+    expect(run.stderr).toContain('alerts posted to Slack');
+    expect(`${run.stdout}${run.stderr}`).not.toContain('cli-secret');
+    const rows = (await kpis(['monitor', '--date', '2026-11-19', '--warehouse', warehouse], dir)).stdout;
+    expect(rows).toContain('RAISED (error)');
+    expect(rows).toContain('! dau on 2026-11-19: no events at all on this day');
+    expect(rows).toContain('0 published to daily-kpis-alerts');
+    expect(rows).toContain('4 already published earlier');
+  });
+
+  test('monitor-logs: the ETL ran an hour ago, so nothing raises; --json has both conditions', async () => {
+    const run = await kpis(['monitor-logs', '--json', '--warehouse', warehouse], dir, { KPIS_NOW: '2026-11-27T07:00:00Z' });
+    expect(run.code).toBe(0);
+    const results = JSON.parse(run.stdout) as { check: string; method: string; raise_flag: boolean }[];
+    expect(results.map((r) => [r.check, r.method, r.raise_flag])).toEqual([
+      ['daily_kpis_etl', 'freshness', false],
+      ['daily_kpis_etl', 'last_run', false],
+    ]);
+    const later = await kpis(['monitor-logs', '--warehouse', warehouse], dir, { KPIS_NOW: '2026-11-29T07:00:00Z' });
+    expect(later.stdout).toContain('RAISED (stale)');
+    expect(later.stdout).toContain('daily_kpis has not finished a run for 49 hours');
   });
 });
