@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
@@ -12,8 +12,6 @@ import { initWarehouse } from '../shared/etl/init';
 import { configuredSource, loadEvents } from '../shared/events/load-events';
 import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
-import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
-import { quickStart } from '../shared/quick-start';
 import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG, loadKpiChecks, loadLogChecks } from '../shared/config/monitor-config';
 import { addDays, daysBetween } from '../shared/dates';
 import { runKpiMonitor } from '../shared/monitor/kpi-monitor';
@@ -21,36 +19,9 @@ import { runLogMonitor } from '../shared/monitor/log-monitor';
 import type { CheckResult } from '../shared/monitor/detect';
 import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
-import { clockFrom, describeWarehouse, openRuntime, today, type Io, type Runtime } from './context';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | undefined>;
-
-interface Command {
-  summary: string;
-  usage: string;
-  details: string;
-  options: Options;
-  /** Returns the exit code. */
-  run(values: Values, positionals: string[], io: Io): Promise<number>;
-}
-
-const COMMON: Options = {
-  warehouse: { type: 'string' },
-  config: { type: 'string' },
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
-
-const COMMON_HELP = `Common options:
-  --warehouse SPEC   duckdb:PATH (default duckdb:.data/warehouse.duckdb, or $KPIS_WAREHOUSE)
-                     or bigquery:PROJECT_ID (location $KPIS_BQ_LOCATION, default US;
-                     byte cap $KPIS_MAX_BYTES_BILLED, default 100 GiB)
-  --config FILE      ETL config (default config/daily_kpis_config.json, or $KPIS_CONFIG)
-  --json             print exactly one JSON document on stdout; logs go to stderr
-  --verbose          print JSON log lines on stderr
-  -h, --help         this help`;
+import { COMMON, COMMON_HELP, formatNumber, printJson, table, withRuntime, type Command, type Options, type Values } from './command';
+import { clockFrom, describeWarehouse, today, type Io, type Runtime } from './context';
+import { LOCAL_COMMANDS } from './local-commands';
 
 const DATE_HELP = `  --date D           one day, YYYY-MM-DD (UTC)
   --days-back N      today-N .. today (default 1: yesterday and today)
@@ -77,19 +48,6 @@ function dateRangeFrom(values: Values, runtimeToday: string) {
     },
     runtimeToday,
   );
-}
-
-async function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime({ warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined }, io);
-  try {
-    return await work(runtime);
-  } finally {
-    await runtime.close();
-  }
-}
-
-function printJson(io: Io, value: unknown): void {
-  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 function formatBytes(bytes: number): string {
@@ -140,33 +98,6 @@ async function etlCommand(values: Values, io: Io, runtime: Runtime, range: DateR
   return outcome.result.status === 'succeeded' ? 0 : 1;
 }
 
-function summaryTable(previousDate: string, date: string, previous: DailySummary, current: DailySummary): string {
-  const rows = SUMMARY_METRICS.map((metric) => {
-    const before = previous[metric];
-    const now = current[metric];
-    const change = before === 0 ? (now === 0 ? '0.0%' : 'new') : `${now >= before ? '+' : ''}${(((now - before) / before) * 100).toFixed(1)}%`;
-    return [metric, before.toLocaleString('en-US'), now.toLocaleString('en-US'), change];
-  });
-  const header = ['kpi', previousDate, date, 'change'];
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number))).join('   ');
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-/** Fixed-width columns: the first left-aligned, the rest right-aligned, except those listed. */
-function table(header: string[], rows: string[][], leftAligned: number[] = [0]): string {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
-function formatNumber(value: number | null): string {
-  return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
-}
 
 function checkRows(results: CheckResult[]): string[][] {
   return results.map((result) => [
@@ -190,30 +121,7 @@ function deliveryLine(delivery: DeliveryReport, raised: number, publisherDir: st
 }
 
 const COMMANDS: Record<string, Command> = {
-  start: {
-    summary: 'the demo: seed events if the warehouse is empty, build yesterday and today, print the KPIs',
-    usage: 'kpis start [--warehouse SPEC] [--json]',
-    details: 'What `npm start` runs. Seeds the demo events only into an empty source table, never over your own.',
-    options: {},
-    async run(values, _positionals, io) {
-      return withRuntime(values, io, async (runtime) => {
-        const report = await quickStart(runtime, runtime.job, { today: today(runtime.clock), runId: runtime.newRunId(), username: runtime.username });
-        const { etl } = report;
-        if (values.json) printJson(io, report);
-        else if (etl.status === 'failed') io.stderr(`ETL failed (run ${etl.run_id}): ${etl.error}\n`);
-        else {
-          if (report.seeded_events > 0) {
-            io.stdout(`Seeded ${report.seeded_events.toLocaleString('en-US')} demo events for ${etl.start_date}..${etl.end_date} (${describeWarehouse(runtime.spec)}).\n`);
-          }
-          io.stdout(`ETL succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.\n\n`);
-          const { date = '', previous_date: previousDate = '', kpis, previous_kpis: previousKpis } = report;
-          if (kpis && previousKpis) io.stdout(`KPIs of ${date}, the last complete day (UTC):\n\n${summaryTable(previousDate, date, previousKpis, kpis)}\n`);
-          if (kpis?.dau === 0) io.stdout(`\nNo events on ${date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.\n`);
-        }
-        return etl.status === 'succeeded' ? 0 : 1;
-      });
-    },
-  },
+  start: LOCAL_COMMANDS.start,
   etl: {
     summary: 'build the KPI tables for a day or a range of days',
     usage: 'kpis etl [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--json]',
@@ -236,8 +144,8 @@ first: a malformed file fails with its line and column, and nothing is loaded.
   --format F         csv, jsonl or parquet (default: from the extension)
   --table D.T        the source table (default: the one the config reads)`,
     options: { format: { type: 'string' }, table: { type: 'string' } },
+    positionals: { min: 1, max: 1, name: 'one FILE' },
     async run(values, positionals, io) {
-      if (positionals.length !== 1) throw new UsageError(`load-events takes one FILE, got ${positionals.length}`);
       const format = values.format as string | undefined;
       if (format !== undefined && !EVENT_FORMATS.includes(format as EventFormat)) {
         throw new UsageError(`--format must be one of ${EVENT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
@@ -352,6 +260,8 @@ all, and when its newest run ended in error.`,
       });
     },
   },
+  serve: LOCAL_COMMANDS.serve,
+  publish: LOCAL_COMMANDS.publish,
 };
 
 
@@ -403,9 +313,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io.stdout(commandHelp(name, command));
       return 0;
     }
-    if (parsed.positionals.length > 0 && name !== 'load-events') {
-      throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
-    }
+    const expected = command.positionals ?? { min: 0, max: 0, name: '' };
+    if (parsed.positionals.length > expected.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
+    if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}; see \`kpis ${name} --help\``);
     return await command.run(parsed.values as Values, parsed.positionals, io);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {

@@ -35,3 +35,6 @@ export function toError(thrown: unknown): Error {
 
 /** A message the broker did not accept; the caller's retry (Pub/Sub redelivery) may succeed. */
 export class PublishError extends KpisError {}
+
+/** A Pub/Sub message that can never succeed (not JSON, bad date, unknown field): acknowledged, never retried. */
+export class InvalidMessageError extends KpisError {}

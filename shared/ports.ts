@@ -4,9 +4,10 @@
  * constructs a client. Each client library is loaded on first use only.
  *
  * Environment:
- * - KPIS_PUBLISHER: `local` (default: `.data/topics/<topic>.jsonl`, folder $KPIS_TOPICS_DIR) or
- *   `pubsub:PROJECT_ID`. With PUBSUB_EMULATOR_HOST set and no KPIS_PUBLISHER, messages go to the
- *   emulator (project $PUBSUB_PROJECT_ID, default local-project).
+ * - KPIS_PUBLISHER: `local` (default: `.data/topics/<topic>.jsonl`, folder $KPIS_TOPICS_DIR),
+ *   `router:URL` (the local push router of `npm run serve`) or `pubsub:PROJECT_ID`. With
+ *   PUBSUB_EMULATOR_HOST set and no KPIS_PUBLISHER, messages go to the emulator (project
+ *   $PUBSUB_PROJECT_ID, default local-project).
  * - KPIS_SECRETS: `env` (default) or `secret-manager:PROJECT_ID`.
  * - KPIS_SLACK_SECRET: the Slack webhook's secret name (default daily-kpis-slack-webhook); with
  *   KPIS_SECRETS=env the URL is read from KPIS_SLACK_WEBHOOK_URL instead. No URL: Slack is off.
@@ -14,6 +15,7 @@
 import { UsageError } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_TOPICS_DIR, LocalTopicPublisher, type Publisher } from './messaging/publisher';
+import { RouterPublisher } from './messaging/router-publisher';
 import { EnvSecrets, type Secrets } from './secrets/secrets';
 import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from './warehouse/factory';
 import type { Warehouse } from './warehouse/warehouse';
@@ -49,18 +51,22 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
   };
 }
 
-type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'pubsub'; projectId: string };
+type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'router'; url: string } | { kind: 'pubsub'; projectId: string };
+
+export type { PublisherSpec };
 
 export function parsePublisherSpec(env: NodeJS.ProcessEnv): PublisherSpec {
   const value = env.KPIS_PUBLISHER || (env.PUBSUB_EMULATOR_HOST ? `pubsub:${env.PUBSUB_PROJECT_ID || 'local-project'}` : 'local');
   if (value === 'local') return { kind: 'local', dir: env.KPIS_TOPICS_DIR || DEFAULT_TOPICS_DIR };
+  if (value.startsWith('router:') && /^https?:\/\/[^/]+$/.test(value.slice('router:'.length))) return { kind: 'router', url: value.slice('router:'.length) };
   const projectId = value.startsWith('pubsub:') ? value.slice('pubsub:'.length) : '';
   if (PROJECT_ID.test(projectId)) return { kind: 'pubsub', projectId };
-  throw new UsageError(`KPIS_PUBLISHER must be local or pubsub:PROJECT_ID, got ${JSON.stringify(value)}`);
+  throw new UsageError(`KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got ${JSON.stringify(value)}`);
 }
 
 export async function openPublisher(spec: PublisherSpec, clock: () => Date): Promise<Publisher> {
   if (spec.kind === 'local') return new LocalTopicPublisher(spec.dir, clock);
+  if (spec.kind === 'router') return new RouterPublisher(spec.url);
   const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('./messaging/pubsub')]);
   return new PubSubPublisher(new PubSub({ projectId: spec.projectId }));
 }

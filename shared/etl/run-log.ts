@@ -27,10 +27,10 @@ export interface RunLogStep {
  * One INSERT of a run's steps, numbered 1..n. Parameters carry the step number (`@ts_1`, ...), so
  * the statement can join a larger script without clashing with its parameters.
  */
-export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[], from = 1): { sql: string; params: QueryParams } {
+export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): { sql: string; params: QueryParams } {
   const rows = numberedRows(
     RUN_LOG_TABLE.columns,
-    steps.slice(from - 1).map((step, index) => ({
+    steps.map((step, index) => ({
       ts: step.at,
       dt: toIsoDate(step.at),
       uid: identity.runId,
@@ -39,7 +39,7 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
       job_type: identity.jobType,
       file_name: step.fileName ?? null,
       step_name: step.step,
-      step_id: from + index,
+      step_id: firstStepId + index,
       log_type: step.logType,
       message: step.message,
     })),
@@ -52,9 +52,9 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
   return { sql, params: rows.params };
 }
 
-/** Writes steps[from - 1 ..], numbered by their place in `steps`: later rows of a run keep their step_id. */
-export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], from = 1): Promise<void> {
-  const { sql, params } = runLogStatement(warehouse, identity, steps, from);
+/** Writes a run's steps, numbered from `firstStepId`, so later rows of a run continue its numbering. */
+export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): Promise<void> {
+  const { sql, params } = runLogStatement(warehouse, identity, steps, firstStepId);
   await warehouse.query(sql, params, { job: identity.jobName, runId: identity.runId });
 }
 
@@ -78,9 +78,9 @@ export async function recordRun<T>(
     outcome = await work();
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 10_000);
-    await writeRunLog(warehouse, identity, [start, { step: 'error', logType: 'error', at: clock(), message }], 2).catch(() => undefined);
+    await writeRunLog(warehouse, identity, [{ step: 'error', logType: 'error', at: clock(), message }], 2).catch(() => undefined);
     throw error;
   }
-  await writeRunLog(warehouse, identity, [start, { step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
+  await writeRunLog(warehouse, identity, [{ step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
   return outcome.value;
 }

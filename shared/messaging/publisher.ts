@@ -19,7 +19,19 @@ export type Attributes = Record<string, string>;
 export interface Publisher {
   /** Publishes one JSON message and resolves once the broker has accepted it, with its id. */
   publish(topic: string, data: unknown, attributes?: Attributes): Promise<string>;
+  /** Publishes bytes as they are (`kpis publish`, like gcloud, sends any text). */
+  publishRaw(topic: string, data: Buffer, attributes?: Attributes): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Message data as a topic file shows it: the JSON value, or the text when it is not JSON. */
+export function readableData(data: Buffer): unknown {
+  const text = data.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** One line of a local topic file: the message as a subscriber would receive it. */
@@ -50,6 +62,10 @@ export class LocalTopicPublisher implements Publisher {
 
   async publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
     return this.append(topic, data, attributes).message_id;
+  }
+
+  async publishRaw(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
+    return this.append(topic, readableData(data), attributes).message_id;
   }
 
   async close(): Promise<void> {}

@@ -12,7 +12,11 @@ export class PubSubPublisher implements Publisher {
 
   constructor(private readonly client: PubSub) {}
 
-  async publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
+  publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
+    return this.publishRaw(topic, Buffer.from(JSON.stringify(data)), attributes);
+  }
+
+  async publishRaw(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
     let handle = this.topics.get(topic);
     if (!handle) {
       handle = this.client.topic(topic);
@@ -21,7 +25,7 @@ export class PubSubPublisher implements Publisher {
     try {
       // Awaited: a function must not return before the broker has the message, or it may be lost
       // when the instance is frozen.
-      return await handle.publishMessage({ json: data, attributes });
+      return await handle.publishMessage({ data, attributes });
     } catch (error) {
       throw new PublishError(`cannot publish to ${topic}: ${(error as Error).message}`, { cause: error });
     }

@@ -32,8 +32,8 @@ export interface LogCheckResult {
   job_name: string;
   last_finished_at: string | null;
   newest_run_id: string | null;
-  /** From the newest row of the job: an error row means failed, an end row succeeded, else running. */
-  newest_run_status: 'succeeded' | 'failed' | 'running' | null;
+  /** How the job's newest finished run ended: its newest end or error row. */
+  newest_run_status: 'succeeded' | 'failed' | null;
   /** The alert's reason when raised: stale, no_run or failed_run. */
   reason: string | null;
 }
@@ -92,7 +92,7 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
     job_name: check.job_name,
     last_finished_at: lastFinished?.toISOString() ?? null,
     newest_run_id: newestRunId,
-    newest_run_status: newestRunId === null ? null : failed ? ('failed' as const) : row?.newest_log_type === 'end' ? ('succeeded' as const) : ('running' as const),
+    newest_run_status: newestRunId === null ? null : failed ? ('failed' as const) : ('succeeded' as const),
   };
 
   const hours = lastFinished === null ? null : Math.round(((now.getTime() - lastFinished.getTime()) / 3_600_000) * 10) / 10;
@@ -121,8 +121,8 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
     message: failed
       ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${String(row?.newest_message ?? '').slice(0, 500)}`
       : newestRunId === null
-        ? `${check.name}: no run of ${check.job_name} to judge`
-        : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) ${base.newest_run_status === 'succeeded' ? 'succeeded' : 'has not finished'}`,
+        ? `${check.name}: no finished run of ${check.job_name} to judge`
+        : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) succeeded`,
     reason: failed ? 'failed_run' : null,
   };
   return [freshness, lastRun];

@@ -1,6 +1,6 @@
--- Where a job stands in the run log: its newest row matching the check (job, file, step), and the
--- newest row of any of its runs, which says whether its latest run ended in error. @since bounds
--- the read to recent partitions.
+-- Where a job stands in the run log: its newest row matching the check (job, file, step), and its
+-- newest end or error row, which says how its latest finished run ended. @since bounds the read to
+-- recent partitions.
 WITH job_rows AS (
   SELECT uid, ts, log_type, step_name, file_name, step_id, message
   FROM {{daily_logs}}
@@ -9,7 +9,7 @@ WITH job_rows AS (
 newest AS (
   SELECT uid, ts, log_type, message
   FROM job_rows
-  WHERE TRUE
+  WHERE log_type IN ('end', 'error')
   QUALIFY ROW_NUMBER() OVER (ORDER BY ts DESC, step_id DESC) = 1
 )
 SELECT

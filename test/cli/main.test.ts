@@ -136,24 +136,37 @@ describe('kpis on a DuckDB file', () => {
     expect(JSON.parse(etl.stdout)).toMatchObject({ status: 'succeeded', tables: ['daily_kpis.installs'] });
   });
 
-  test('start: seeds an empty warehouse, builds the history, and shows the install spike of the last complete day', async () => {
+  test('start: the whole chain once: seeds, builds the history, triggers the functions, shows the KPIs and the alerts', async () => {
     const { dir } = workspace();
     const run = await kpis(['start', '--json'], dir);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.seeded_events).toBeGreaterThan(100_000);
-    expect(report.etl).toMatchObject({ status: 'succeeded', start_date: '2026-10-03', end_date: '2026-11-27' });
+    expect(report.history_build).toMatchObject({ status: 'succeeded', start_date: '2026-10-03', end_date: '2026-11-27' });
+    // The scheduler's trigger went through the router to the etl function, which built yesterday and today.
+    expect(report.etl).toMatchObject({ status: 'succeeded', start_date: '2026-11-26', end_date: '2026-11-27', run_id: `etl-${report.trigger_message_id}` });
     expect(report.date).toBe('2026-11-26');
     expect(report.kpis.installs).toBeGreaterThan(2 * report.previous_kpis.installs);
     expect(report.kpis.dau).toBeGreaterThan(report.kpis.installs);
-    // The default warehouse is a file under the working folder.
+    // kpi-monitor ran on the completion event: the demo's install spike is an alert, published once.
+    expect(report.alerts.map((alert: { alert_id: string }) => alert.alert_id)).toContain('kpi:installs:2026-11-26');
+    expect([...report.new_alert_ids].sort()).toEqual(report.alerts.map((alert: { alert_id: string }) => alert.alert_id).sort());
+    expect(report.dead_letters).toBe(0);
+    // The default warehouse and the topic files are under the working folder.
     expect(existsSync(path.join(dir, '.data/warehouse.duckdb'))).toBe(true);
+    const topic = (name: string) => readFileSync(path.join(dir, '.data/topics', `${name}.jsonl`), 'utf8').trim().split('\n');
+    expect(topic('daily-kpis-trigger')).toHaveLength(1);
+    expect(topic('daily-kpis-completed')).toHaveLength(1);
+    expect(topic('daily-kpis-alerts')).toHaveLength(report.alerts.length);
 
     const second = await kpis(['start'], dir);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain('Seeded');
     expect(second.stdout).toContain('KPIs of 2026-11-26, the last complete day (UTC)');
     expect(second.stdout).toMatch(/installs\s+[\d,]+\s+[\d,]+\s+\+\d+\.\d%/);
+    expect(second.stdout).toContain('all published by an earlier run, so not again');
+    expect(second.stdout).toContain('! installs on 2026-11-26:');
+    expect(topic('daily-kpis-alerts')).toHaveLength(report.alerts.length);
   });
 });
 

@@ -143,6 +143,7 @@ test('a publish that fails gives its claims back and throws; the retry publishes
       if (calls === 2) throw new Error('UNAVAILABLE: broker restarting');
       return local.publish(topic, data, attributes);
     },
+    publishRaw: (topic, data, attributes) => local.publishRaw(topic, data, attributes),
     close: async () => undefined,
   };
   const alerts: Alert[] = [dauSpike, installsSpike, etlFailed];

@@ -51,5 +51,5 @@ test('KPIS_PUBLISHER decides where messages go, and a typo is a clear error', ()
   expect(parsePublisherSpec({})).toEqual({ kind: 'local', dir: '.data/topics' });
   expect(parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub:my-project', PUBSUB_EMULATOR_HOST: host })).toEqual({ kind: 'pubsub', projectId: 'my-project' });
   expect(parsePublisherSpec({ KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: '/tmp/t', PUBSUB_EMULATOR_HOST: host })).toEqual({ kind: 'local', dir: '/tmp/t' });
-  expect(() => parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub' })).toThrow('KPIS_PUBLISHER must be local or pubsub:PROJECT_ID, got "pubsub"');
+  expect(() => parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub' })).toThrow('KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got "pubsub"');
 });

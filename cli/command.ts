@@ -1,0 +1,63 @@
+/** What every `kpis` command is made of, and the output helpers they share. */
+import type { ParseArgsConfig } from 'node:util';
+import { openRuntime, type Io, type Runtime } from './context';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  summary: string;
+  usage: string;
+  details: string;
+  options: Options;
+  /** Positional arguments the command takes (default none). */
+  positionals?: { min: number; max: number; name: string };
+  /** Returns the exit code. */
+  run(values: Values, positionals: string[], io: Io): Promise<number>;
+}
+
+export const COMMON: Options = {
+  warehouse: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const COMMON_HELP = `Common options:
+  --warehouse SPEC   duckdb:PATH (default duckdb:.data/warehouse.duckdb, or $KPIS_WAREHOUSE)
+                     or bigquery:PROJECT_ID (location $KPIS_BQ_LOCATION, default US;
+                     byte cap $KPIS_MAX_BYTES_BILLED, default 100 GiB)
+  --config FILE      ETL config (default config/daily_kpis_config.json, or $KPIS_CONFIG)
+  --json             print exactly one JSON document on stdout; logs go to stderr
+  --verbose          print JSON log lines on stderr
+  -h, --help         this help`;
+
+export async function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime({ warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined }, io);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Fixed-width columns: the first left-aligned, the rest right-aligned, except those listed. */
+export function table(header: string[], rows: string[][], leftAligned: number[] = [0]): string {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatNumber(value: number | null): string {
+  return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+

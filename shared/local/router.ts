@@ -1,0 +1,163 @@
+/**
+ * The local push router: Pub/Sub for one machine. Every message published to it is appended to
+ * `.data/topics/<topic>.jsonl` and POSTed, as a Pub/Sub CloudEvent (binary mode, the way Eventarc
+ * delivers to a 2nd-gen function), to each function server subscribed to its topic. Like a push
+ * subscription it retries a delivery that does not answer 2xx, with backoff, and after the last
+ * attempt moves the message to the dead-letter topic file.
+ *
+ * It serves the publish call of Pub/Sub's REST API, `POST /v1/projects/P/topics/T:publish` with
+ * `{"messages": [{"data": "<base64>", "attributes": {...}}]}`, so curl, `kpis publish` and the
+ * functions themselves publish to it the same way.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toError } from '../errors';
+import type { Logger } from '../log';
+import { LocalTopicPublisher, readableData, TOPICS, type Attributes, type Publisher, type TopicRecord } from '../messaging/publisher';
+import { LOCAL_PROJECT } from '../messaging/router-publisher';
+
+export interface Subscription {
+  name: string;
+  topic: string;
+  /** The function server's URL. */
+  endpoint: string;
+}
+
+export interface RouterOptions {
+  topicsDir: string;
+  clock: () => Date;
+  logger: Logger;
+  subscriptions: Subscription[];
+  /** Deliveries per message and subscription before it goes to the dead-letter file (Pub/Sub's default is 5). */
+  maxAttempts?: number;
+  /** The first retry's wait; it doubles with each attempt. */
+  retryDelayMs?: number;
+}
+
+export const DEAD_LETTER_TOPIC = 'daily-kpis-dead-letter';
+
+/** Which function listens to which topic: the local twin of deploy.sh's triggers. */
+export function localSubscriptions(urls: { etl: string; 'kpi-monitor': string; 'log-monitor': string }): Subscription[] {
+  return [
+    { name: 'etl', topic: TOPICS.trigger, endpoint: urls.etl },
+    { name: 'kpi-monitor', topic: TOPICS.completed, endpoint: urls['kpi-monitor'] },
+    { name: 'log-monitor-completed', topic: TOPICS.completed, endpoint: urls['log-monitor'] },
+    { name: 'log-monitor-heartbeat', topic: TOPICS.heartbeat, endpoint: urls['log-monitor'] },
+  ];
+}
+
+export class LocalRouter implements Publisher {
+  /** Every message published since the router started, in order. */
+  readonly published: TopicRecord[] = [];
+  /** Messages whose delivery to a subscription failed on every attempt. */
+  readonly deadLettered: TopicRecord[] = [];
+  private readonly files: LocalTopicPublisher;
+  private readonly pending = new Set<Promise<void>>();
+  private server?: Server;
+
+  constructor(private readonly options: RouterOptions) {
+    this.files = new LocalTopicPublisher(options.topicsDir, options.clock);
+  }
+
+  publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
+    return this.publishRaw(topic, Buffer.from(JSON.stringify(data)), attributes);
+  }
+
+  async publishRaw(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
+    const record = this.files.append(topic, readableData(data), attributes);
+    this.published.push(record);
+    for (const subscription of this.options.subscriptions.filter((s) => s.topic === topic)) {
+      const delivery = this.deliver(subscription, record, data).finally(() => this.pending.delete(delivery));
+      this.pending.add(delivery);
+    }
+    return record.message_id;
+  }
+
+  /** Resolves once every delivery, and every delivery those caused, has finished. */
+  async idle(timeoutMs = 10 * 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      if (Date.now() > deadline) throw new Error(`the local router still has ${this.pending.size} deliveries running after ${timeoutMs} ms`);
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    }
+  }
+
+  private async deliver(subscription: Subscription, record: TopicRecord, data: Buffer): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    const logger = this.options.logger.child({ subscription: subscription.name, message_id: record.message_id });
+    let lastProblem = '';
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      try {
+        const response = await fetch(subscription.endpoint, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'ce-id': record.message_id,
+            'ce-specversion': '1.0',
+            'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+            'ce-source': `//pubsub.googleapis.com/projects/${LOCAL_PROJECT}/topics/${record.topic}`,
+            'ce-time': record.publish_time,
+          },
+          body: JSON.stringify({
+            message: { data: data.toString('base64'), attributes: record.attributes, messageId: record.message_id, publishTime: record.publish_time },
+            subscription: `projects/${LOCAL_PROJECT}/subscriptions/${subscription.name}`,
+          }),
+        });
+        await response.arrayBuffer();
+        if (response.ok) {
+          logger.debug('delivered', { attempt, status: response.status });
+          return;
+        }
+        lastProblem = `HTTP ${response.status}`;
+      } catch (error) {
+        lastProblem = toError(error).message;
+      }
+      if (attempt < maxAttempts) {
+        logger.info('delivery failed; retrying', { attempt, problem: lastProblem });
+        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? 500) * 2 ** (attempt - 1)));
+      }
+    }
+    logger.error('delivery failed on every attempt: message moved to the dead-letter topic', { attempts: maxAttempts, problem: lastProblem });
+    this.deadLettered.push(record);
+    this.files.append(DEAD_LETTER_TOPIC, record.data, { ...record.attributes, subscription: subscription.name, original_topic: record.topic, original_message_id: record.message_id });
+  }
+
+  /** Serves the publish call on 127.0.0.1; resolves with the router's URL. */
+  async listen(port: number): Promise<string> {
+    this.server = createServer((request, response) => {
+      this.handle(request, response).catch((error: unknown) => reply(response, 500, { error: toError(error).message }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, '127.0.0.1', resolve);
+    });
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const match = /^\/v1\/projects\/[^/]+\/topics\/([^/:]+):publish$/.exec(request.url ?? '');
+    if (request.method !== 'POST' || !match) return reply(response, 404, { error: 'only POST /v1/projects/PROJECT/topics/TOPIC:publish is served here' });
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    let body: { messages?: { data?: string; attributes?: Attributes }[] };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+    } catch {
+      return reply(response, 400, { error: 'the body must be JSON: {"messages": [{"data": "<base64>", "attributes": {}}]}' });
+    }
+    if (!Array.isArray(body.messages) || body.messages.length === 0) return reply(response, 400, { error: 'messages must be a non-empty array' });
+    const topic = decodeURIComponent(match[1] as string);
+    const messageIds: string[] = [];
+    for (const message of body.messages) messageIds.push(await this.publishRaw(topic, Buffer.from(message.data ?? '', 'base64'), message.attributes ?? {}));
+    return reply(response, 200, { messageIds });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}

@@ -1,0 +1,38 @@
+/**
+ * Publishing to the local push router over HTTP, with the request shape of Pub/Sub's REST API
+ * (`POST /v1/projects/P/topics/T:publish`), so `kpis publish`, curl and the functions served by
+ * `npm run serve` all reach the same router.
+ */
+import { PublishError } from '../errors';
+import type { Attributes, Publisher } from './publisher';
+
+export const LOCAL_PROJECT = 'local-project';
+export const DEFAULT_ROUTER_URL = 'http://127.0.0.1:8080';
+
+export class RouterPublisher implements Publisher {
+  constructor(readonly url: string = DEFAULT_ROUTER_URL) {}
+
+  publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
+    return this.publishRaw(topic, Buffer.from(JSON.stringify(data)), attributes);
+  }
+
+  async publishRaw(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
+    const endpoint = `${this.url}/v1/projects/${LOCAL_PROJECT}/topics/${encodeURIComponent(topic)}:publish`;
+    let response: Response;
+    try {
+      response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ data: data.toString('base64'), attributes }] }),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new PublishError(`no local router answers at ${this.url}: start it with \`npm run serve\` (or set KPIS_ROUTER_URL)`, { cause: error });
+    }
+    const body = (await response.json().catch(() => ({}))) as { messageIds?: string[]; error?: string };
+    if (!response.ok || !body.messageIds?.[0]) throw new PublishError(`the local router refused the message for ${topic}: HTTP ${response.status} ${body.error ?? ''}`.trim());
+    return body.messageIds[0];
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,90 @@
+/**
+ * The etl function's use-case: a validated trigger -> one ETL run -> the completion event on
+ * daily-kpis-completed, published for a failed run too. A redelivered trigger (same run id) whose
+ * run already committed is not built again: its completion event is published again, and a row in
+ * the run log records the redelivery.
+ */
+import type { EtlJob } from '../config/etl-config';
+import { addDays, daysBetween, toIsoDate } from '../dates';
+import { runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
+import { selectKpis } from '../etl/plan';
+import { writeRunLog } from '../etl/run-log';
+import { TOPICS, type Publisher } from '../messaging/publisher';
+import { kpiTable, RUN_LOG_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
+import { canonicalTimestamp } from '../timestamps';
+import type { TriggerRequest } from './contracts';
+
+export interface PipelineDeps extends EtlDeps {
+  publisher: Publisher;
+}
+
+export interface TriggeredEtlRequest {
+  trigger: TriggerRequest;
+  runId: string;
+  username: string;
+  /** When the trigger was published: a redelivered run started on or after this day. */
+  publishedAt: Date;
+}
+
+/** Publishes the completion event; resolves with the result, or throws the run's failure afterwards. */
+export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest): Promise<EtlResult> {
+  const { trigger, runId } = request;
+  const logger = deps.logger.child({ run_id: runId });
+  // Unknown or disabled KPIs fail here, before anything is written.
+  const kpis = selectKpis(job, trigger.kpis);
+  const earlier = trigger.dryRun ? null : await finishedRun(deps, job, request);
+  let result: EtlResult;
+  let failure: Error | undefined;
+  if (earlier) {
+    logger.warn('redelivered trigger: the run already committed, so its completion event is published again', { finished_at: earlier.finished_at });
+    const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
+    await writeRunLog(deps.warehouse, identity, [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }], earlier.lastStepId + 1);
+    result = {
+      run_id: runId,
+      job_name: job.jobName,
+      status: 'succeeded',
+      start_date: trigger.range.start,
+      end_date: trigger.range.end,
+      dates: daysBetween(trigger.range.start, trigger.range.end),
+      tables: kpis.map((name) => {
+        const table = kpiTable(name, job.kpis[name]?.dataset_dst ?? '');
+        return `${table.dataset}.${table.table}`;
+      }),
+      error: null,
+      started_at: earlier.started_at,
+      finished_at: earlier.finished_at,
+      dry_run: false,
+    };
+  } else {
+    const outcome = await runEtl({ ...deps, logger }, job, { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username });
+    result = outcome.result;
+    failure = outcome.failure;
+  }
+  await deps.publisher.publish(TOPICS.completed, result, { status: result.status, job_name: result.job_name });
+  logger.info('completion event published', { status: result.status, topic: TOPICS.completed });
+  if (failure) throw failure;
+  return result;
+}
+
+async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest) {
+  const { warehouse } = deps;
+  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
+  await warehouse.ensureTable(RUN_LOG_TABLE);
+  const sql = renderSqlFile('logs/finished_run.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+  const [row] = await warehouse.query(
+    sql,
+    {
+      since: { type: 'DATE', value: addDays(toIsoDate(request.publishedAt), -1) },
+      uid: { type: 'STRING', value: request.runId },
+      job_name: { type: 'STRING', value: job.jobName },
+    },
+    { job: job.jobName, runId: request.runId },
+  );
+  if (!row) return null;
+  return {
+    started_at: new Date(canonicalTimestamp(row.started_at as string | Date)).toISOString(),
+    finished_at: new Date(canonicalTimestamp(row.finished_at as string | Date)).toISOString(),
+    lastStepId: Number(row.last_step_id),
+  };
+}
