@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { DEFAULT_ETL_CONFIG, loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
 import { toIsoDate } from '../shared/dates';
-import { UsageError } from '../shared/errors';
+import { clockFromEnv } from '../shared/clock';
 import { createLogger, parseSeverity, type Logger } from '../shared/log';
 import type { Publisher } from '../shared/messaging/publisher';
 import { openPorts } from '../shared/ports';
@@ -35,14 +35,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** The clock, pinned by KPIS_NOW (an ISO timestamp) for reproducible demos and tests. */
-export function clockFrom(env: NodeJS.ProcessEnv): () => Date {
-  const pinned = env.KPIS_NOW;
-  if (pinned === undefined || pinned === '') return () => new Date();
-  const instant = new Date(pinned);
-  if (Number.isNaN(instant.getTime())) throw new UsageError(`KPIS_NOW must be an ISO timestamp such as 2026-11-27T06:00:00Z, got ${JSON.stringify(pinned)}`);
-  return () => new Date(instant);
-}
+/** The clock: KPIS_NOW sets "now" for reproducible demos and tests (shared/clock.ts). */
+export const clockFrom = clockFromEnv;
 
 export function today(clock: () => Date): string {
   return toIsoDate(clock());

@@ -12,6 +12,7 @@
  *
  * Logs are JSON lines with severity, message, function and run_id, as Cloud Logging reads them.
  */
+import { clockFromEnv } from '../clock';
 import type { EtlJob } from '../config/etl-config';
 import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../config/etl-config';
 import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck, type LogCheck } from '../config/monitor-config';
@@ -61,7 +62,7 @@ function getInstance(env: NodeJS.ProcessEnv = process.env): Promise<Instance> {
 
 async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   const logger = createLogger({ level: parseSeverity(env.KPIS_LOG_LEVEL) ?? 'INFO' });
-  const clock = instanceClock(env);
+  const clock = clockFromEnv(env);
   const settings = {
     maxEventAgeHours: positiveNumber(env, 'KPIS_MAX_EVENT_AGE_HOURS', 24),
     maxRangeDays: positiveNumber(env, 'KPIS_MAX_RANGE_DAYS', 366),
@@ -73,13 +74,6 @@ async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   return { ports, job, kpiChecks, logChecks, settings, clock, logger };
 }
 
-/** KPIS_NOW pins the clock, as in the CLI, for reproducible local runs. */
-function instanceClock(env: NodeJS.ProcessEnv): () => Date {
-  if (!env.KPIS_NOW) return () => new Date();
-  const pinned = new Date(env.KPIS_NOW);
-  if (Number.isNaN(pinned.getTime())) throw new ConfigError(`KPIS_NOW must be an ISO timestamp, got ${JSON.stringify(env.KPIS_NOW)}`);
-  return () => new Date(pinned);
-}
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];

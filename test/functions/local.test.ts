@@ -1,0 +1,92 @@
+/**
+ * The local fan-out end to end: a trigger published over HTTP to the router reaches etl, whose
+ * completion event reaches both monitors, whose alerts land in the alerts topic file.
+ */
+import path from 'node:path';
+import { startLocalStack, type LocalStack } from '../../functions/local';
+import type { Alert } from '../../shared/alerts/alert';
+import { appendEvents } from '../../shared/events/load-events';
+import { runEtl } from '../../shared/etl/run-etl';
+import { silentLogger } from '../../shared/log';
+import { TOPICS } from '../../shared/messaging/publisher';
+import { RouterPublisher } from '../../shared/messaging/router-publisher';
+import { DEAD_LETTER_TOPIC } from '../../shared/local/router';
+import { functionPorts } from '../../shared/pipeline/function-runtime';
+import type { Warehouse } from '../../shared/warehouse/warehouse';
+import { setEnv } from '../helpers/functions';
+import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
+import { context, job, SOURCE } from '../helpers/warehouse';
+
+const NOW = '2026-11-27T06:00:00.000Z';
+let dir: string;
+let restoreEnv: () => void;
+let stack: LocalStack;
+let warehouse: Warehouse;
+
+beforeAll(async () => {
+  dir = tempDir();
+  restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' });
+  stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: process.env, clock: () => new Date(NOW), logger: silentLogger, useEmulator: false, maxAttempts: 2, retryDelayMs: 10 });
+  warehouse = (await functionPorts()).warehouse;
+  await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
+  await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, { range: { start: '2026-10-03', end: '2026-11-27' }, runId: 'history', username: 'test' });
+});
+afterAll(async () => {
+  await stack.close();
+  restoreEnv();
+});
+
+const messages = (topic: string) => topicMessages(dir, topic);
+const jobsOf = async (uids: string[]) =>
+  (await warehouse.query('SELECT uid, job_name, log_type FROM logs.daily_logs ORDER BY ts, step_id', {}, context)).filter((row) => uids.includes(String(row.uid)));
+
+test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', async () => {
+  const messageId = await new RouterPublisher(stack.routerUrl).publish(TOPICS.trigger, { days_back: 1 });
+  await stack.router?.idle();
+  expect(messages(TOPICS.trigger).map((m) => m.message_id)).toEqual([messageId]);
+  const [completion] = messages(TOPICS.completed);
+  expect(completion?.data).toMatchObject({ run_id: `etl-${messageId}`, status: 'succeeded', dates: ['2026-11-26', '2026-11-27'] });
+  const alerts = messages(TOPICS.alerts).map((m) => (m.data as Alert).alert_id).sort();
+  expect(alerts).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:installs:2026-11-26']);
+  const completionId = completion?.message_id as string;
+  const rows = await jobsOf([`etl-${messageId}`, `kpi-monitor-${completionId}`, `log-monitor-${completionId}`]);
+  expect(new Set(rows.map((row) => `${row.job_name}:${row.log_type}`))).toEqual(
+    new Set(['daily_kpis:start', 'daily_kpis:info', 'daily_kpis:end', 'kpi_monitor:start', 'kpi_monitor:end', 'log_monitor:start', 'log_monitor:end']),
+  );
+  expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
+});
+
+test('a failed ETL run reaches the monitors as pipeline alerts; the trigger is retried, then dead-lettered', async () => {
+  await warehouse.query('ALTER TABLE gamepltx.fact RENAME TO fact_away', {}, context);
+  try {
+    const before = messages(TOPICS.alerts).length;
+    const messageId = await new RouterPublisher(stack.routerUrl).publish(TOPICS.trigger, { date: '2026-11-25' });
+    await stack.router?.idle();
+    // Two deliveries (the test's maxAttempts), each publishing a failed completion event.
+    const failed = messages(TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
+    expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([
+      ['failed', 'failed'],
+      ['failed', 'failed'],
+    ]);
+    expect((failed[0]?.data as { error: string }).error).toMatch(/fact/);
+    // Each alert once, although the monitors saw two completion events.
+    const added = messages(TOPICS.alerts).slice(before).map((m) => (m.data as Alert).alert_id).sort();
+    expect(added).toEqual(['pipeline:daily_kpis:failed_run:2026-11-25', 'pipeline:daily_kpis_etl:failed_run:2026-11-27']);
+    expect(messages(DEAD_LETTER_TOPIC)).toEqual([expect.objectContaining({ data: { date: '2026-11-25' }, attributes: expect.objectContaining({ subscription: 'etl', original_message_id: messageId }) })]);
+  } finally {
+    await warehouse.query('ALTER TABLE gamepltx.fact_away RENAME TO fact', {}, context);
+  }
+});
+
+test('the router answers the Pub/Sub REST publish call, and refuses what is not one', async () => {
+  const response = await fetch(`${stack.routerUrl}/v1/projects/any/topics/${TOPICS.heartbeat}:publish`, {
+    method: 'POST',
+    body: JSON.stringify({ messages: [{ data: Buffer.from('{}').toString('base64'), attributes: { origin: 'curl' } }] }),
+  });
+  expect(response.status).toBe(200);
+  const { messageIds } = (await response.json()) as { messageIds: string[] };
+  await stack.router?.idle();
+  expect(messages(TOPICS.heartbeat).at(-1)).toMatchObject({ message_id: messageIds[0], data: {}, attributes: { origin: 'curl' } });
+  expect((await fetch(`${stack.routerUrl}/v1/projects/any/topics/x:publish`, { method: 'POST', body: 'nope' })).status).toBe(400);
+  expect((await fetch(`${stack.routerUrl}/anything`)).status).toBe(404);
+});
