@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
-import { initWarehouse } from '../shared/etl/init';
+import { initWarehouse, tablesWithRoles } from '../shared/etl/init';
+import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../shared/config/etl-config';
 import { configuredSource, loadEvents } from '../shared/events/load-events';
 import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
@@ -258,6 +259,31 @@ all, and when its newest run ended in error.`,
         }
         return 0;
       });
+    },
+  },
+  schema: {
+    summary: 'write the BigQuery schema file of every table, and list them for deploy.sh',
+    usage: 'kpis schema --dir DIR [--json]',
+    details: `Writes DIR/DATASET.TABLE.json (BigQuery schema fields with modes and descriptions) for every
+table of the config, the run log and the alert history, and prints one tab-separated line per
+table: role (source, kpi, run_log, alerts), dataset, table, partition column, clustering columns,
+description, schema file. deploy.sh creates the tables from these with \`bq mk\`.
+  --dir DIR          where to write the schema files (created if missing)`,
+    options: { dir: { type: 'string' } },
+    async run(values, _positionals, io) {
+      if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
+      const job = loadEtlConfig((values.config as string | undefined) ?? (io.env.KPIS_CONFIG || DEFAULT_ETL_CONFIG));
+      mkdirSync(values.dir, { recursive: true });
+      const rows = tablesWithRoles(job).map(({ table, role }) => {
+        const file = path.join(values.dir as string, `${table.dataset}.${table.table}.json`);
+        const fields = table.columns.map((column) => ({ name: column.name, type: column.type, mode: column.required ? 'REQUIRED' : 'NULLABLE', description: column.description }));
+        writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
+        // '-' for none: a shell reading tab-separated fields would merge two tabs into one.
+        return { role, dataset: table.dataset, table: table.table, partition: table.partitionBy ?? '-', clustering: table.clusterBy?.join(',') || '-', description: table.description, file };
+      });
+      if (values.json) printJson(io, rows);
+      else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');
+      return 0;
     },
   },
   serve: LOCAL_COMMANDS.serve,

@@ -1,21 +1,29 @@
 /** `kpis init`: every dataset and table of the config, created idempotently from schema.ts. */
 import type { EtlJob } from '../config/etl-config';
-import { KPI_TABLES, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
+import { ALERTS_TABLE, KPI_TABLES, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
 
-/** The sources, the KPI tables and the run log, each once. */
+/** What a table is for: deploy.sh grants each function access by it. */
+export type TableRole = 'source' | 'kpi' | 'run_log' | 'alerts';
+
+/** The sources, the KPI tables, the run log and the alert history, each once. */
 export function declaredTables(job: EtlJob): TableSchema[] {
-  const tables = new Map<string, TableSchema>();
-  const add = (table: TableSchema): void => {
-    tables.set(`${table.dataset}.${table.table}`, table);
+  return tablesWithRoles(job).map(({ table }) => table);
+}
+
+export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableRole }[] {
+  const tables = new Map<string, { table: TableSchema; role: TableRole }>();
+  const add = (table: TableSchema, role: TableRole): void => {
+    tables.set(`${table.dataset}.${table.table}`, { table, role });
   };
   for (const name of KPI_TABLES) {
     const config = job.kpis[name];
     if (!config) continue;
-    add(sourceTable(config.dataset_src, config.table_src));
-    add(kpiTable(name, config.dataset_dst));
+    add(sourceTable(config.dataset_src, config.table_src), 'source');
+    add(kpiTable(name, config.dataset_dst), 'kpi');
   }
-  add(RUN_LOG_TABLE);
+  add(RUN_LOG_TABLE, 'run_log');
+  add(ALERTS_TABLE, 'alerts');
   return [...tables.values()];
 }
 

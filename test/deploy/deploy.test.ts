@@ -1,0 +1,166 @@
+/**
+ * deploy.sh, run for real against stub gcloud and bq first on PATH: they record every call and
+ * remember what was created, so a second run shows whether the script is safe to run again.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../helpers/history';
+
+const ROOT = path.resolve(__dirname, '../..');
+const STUBS = path.join(__dirname, 'stubs');
+const SLACK_URL = 'https://hooks.slack.com/services/T0/B0/deploy-secret-token';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function deploy(args: string[], state: string, log: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('bash', [path.join(ROOT, 'deploy.sh'), ...args], { env: { ...process.env, PATH: `${STUBS}:${process.env.PATH}`, STUB_STATE: state, STUB_LOG: log, SLACK_WEBHOOK_URL: '' } }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function workspace() {
+  const dir = tempDir('kpis-deploy-');
+  const state = path.join(dir, 'state');
+  mkdirSync(state);
+  return { state, log: path.join(dir, 'calls.log') };
+}
+
+/** Each recorded call as its words. */
+function calls(log: string): string[][] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+const joined = (list: string[][]) => list.map((words) => words.join(' '));
+const creates = (list: string[][]) => joined(list).filter((line) => / (create|mk) /.test(line));
+const BASE = ['--project', 'game-studio-1', '--region', 'europe-west1'];
+
+test('--help explains; missing or bad options exit 2 and call nothing', async () => {
+  const { state, log } = workspace();
+  const help = await deploy(['--help'], state, log);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain('Usage: ./deploy.sh --project PROJECT_ID --region REGION');
+  for (const [args, message] of [
+    [['--region', 'r'], '--project is required'],
+    [['--project', 'p1', '--region', 'r'], '--project must be a project id'],
+    [['--project', 'game-studio-1'], '--region is required'],
+    [[...BASE, '--max-attempts', '2'], '--max-attempts must be 5 to 100'],
+    [[...BASE, '--frobnicate'], 'unknown option --frobnicate'],
+  ] as const) {
+    const run = await deploy([...args], state, log);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  }
+  expect(calls(log)).toEqual([]);
+});
+
+test('--dry-run prints every command and calls nothing, and never prints the Slack URL', async () => {
+  const { state, log } = workspace();
+  const run = await deploy([...BASE, '--dry-run', '--slack-webhook', SLACK_URL], state, log);
+  expect(run.code).toBe(0);
+  expect(calls(log)).toEqual([]);
+  expect(run.stdout).not.toContain('deploy-secret-token');
+  expect(run.stdout).toContain('+ gcloud functions deploy daily-kpis-etl --gen2 --runtime=nodejs22 --region=europe-west1');
+  expect(run.stdout).toContain('+ gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 --schedule=0\\ 6\\ \\*\\ \\*\\ \\*');
+  expect(run.stdout).toContain('Would deploy daily-kpis in game-studio-1 (europe-west1).');
+});
+
+test('a first run creates everything with least privilege; a second run creates nothing again', async () => {
+  const { state, log } = workspace();
+  const first = await deploy([...BASE, '--slack-webhook', SLACK_URL, '--time-zone', 'Europe/Berlin', '--schedule', '30 5 * * *'], state, log);
+  expect(first.stderr).toBe('');
+  expect(first.code).toBe(0);
+  const made = calls(log);
+  const lines = joined(made);
+
+  expect(made[0]?.slice(0, 3)).toEqual(['gcloud', 'services', 'enable']);
+  expect(made[0]).toEqual(expect.arrayContaining(['bigquery.googleapis.com', 'pubsub.googleapis.com', 'cloudscheduler.googleapis.com', 'secretmanager.googleapis.com', 'eventarc.googleapis.com']));
+  // Datasets and tables, partitioned, clustered and described, from the schema declarations.
+  expect(lines).toContain('bq --location=US mk --dataset --description=daily-kpis: daily_kpis game-studio-1:daily_kpis');
+  const installs = made.find((words) => words.includes('game-studio-1:daily_kpis.installs') && words.includes('mk'));
+  expect(installs).toEqual(expect.arrayContaining(['--table', '--time_partitioning_field=install_date', '--time_partitioning_type=DAY', '--clustering_fields=user_id', expect.stringMatching(/^--description=One row per user/)]));
+  const schema = JSON.parse(readFileSync(path.join(state, 'bq__game-studio-1_daily_kpis_installs.schema.json'), 'utf8')) as { name: string; type: string; mode: string }[];
+  expect(schema.map(({ name, type, mode }) => [name, type, mode])).toEqual([
+    ['user_id', 'STRING', 'REQUIRED'],
+    ['install_date', 'DATE', 'REQUIRED'],
+  ]);
+  for (const table of ['gamepltx.fact', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel', 'logs.daily_logs', 'monitoring.alerts']) {
+    expect(lines.some((line) => line.includes(' mk --table ') && line.includes(`game-studio-1:${table}`))).toBe(true);
+  }
+  // Topics, and subscriptions that keep dead letters and alerts.
+  for (const topic of ['trigger', 'completed', 'heartbeat', 'alerts', 'dead-letter']) expect(lines).toContain(`gcloud pubsub topics create daily-kpis-${topic} --project=game-studio-1`);
+  expect(lines).toContain('gcloud pubsub subscriptions create daily-kpis-dead-letter-keep --topic=daily-kpis-dead-letter --message-retention-duration=7d --expiration-period=never --project=game-studio-1');
+
+  // Least privilege: no basic roles; each grant where the function needs it, and nowhere else.
+  expect(lines.filter((line) => /roles\/(owner|editor|viewer)\b/.test(line))).toEqual([]);
+  const grants = (member: string) => lines.filter((line) => line.includes('add-iam-policy-binding') && line.includes(`serviceAccount:${member}@`));
+  expect(grants('kpis-etl').map((line) => line.replace(/ --member=\S+/, ''))).toEqual([
+    'gcloud projects add-iam-policy-binding game-studio-1 --role=roles/bigquery.jobUser --condition=None',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataViewer game-studio-1:gamepltx',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:daily_kpis',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:logs',
+    'gcloud pubsub topics add-iam-policy-binding daily-kpis-completed --role=roles/pubsub.publisher --project=game-studio-1',
+  ]);
+  expect(grants('kpis-kpi-monitor').map((line) => line.replace(/ --member=\S+/, ''))).toEqual([
+    'gcloud projects add-iam-policy-binding game-studio-1 --role=roles/bigquery.jobUser --condition=None',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataViewer game-studio-1:daily_kpis',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:logs',
+    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:monitoring',
+    'gcloud pubsub topics add-iam-policy-binding daily-kpis-alerts --role=roles/pubsub.publisher --project=game-studio-1',
+    'gcloud secrets add-iam-policy-binding daily-kpis-slack-webhook --role=roles/secretmanager.secretAccessor --project=game-studio-1',
+  ]);
+  expect(grants('kpis-log-monitor').some((line) => line.includes('daily_kpis'))).toBe(false);
+
+  // The Slack URL went to Secret Manager on stdin only.
+  expect(lines).toContain('gcloud secrets create daily-kpis-slack-webhook --replication-policy=automatic --project=game-studio-1');
+  expect(readFileSync(path.join(state, 'secret-value'), 'utf8')).toBe(SLACK_URL);
+  expect(readFileSync(log, 'utf8')).not.toContain('deploy-secret-token');
+  expect(first.stdout).not.toContain('deploy-secret-token');
+
+  // Functions: 2nd gen, nodejs22, the topic, retries, their own account, environment, limits.
+  const etl = made.find((words) => words.slice(0, 4).join(' ') === 'gcloud functions deploy daily-kpis-etl');
+  expect(etl).toEqual(
+    expect.arrayContaining([
+      '--gen2',
+      '--runtime=nodejs22',
+      '--entry-point=etl',
+      '--trigger-topic=daily-kpis-trigger',
+      '--retry',
+      '--service-account=kpis-etl@game-studio-1.iam.gserviceaccount.com',
+      '--set-env-vars=KPIS_WAREHOUSE=bigquery:game-studio-1,KPIS_BQ_LOCATION=US,KPIS_PUBLISHER=pubsub:game-studio-1,KPIS_SECRETS=secret-manager:game-studio-1,KPIS_SLACK_SECRET=daily-kpis-slack-webhook,KPIS_LOG_LEVEL=INFO',
+      '--timeout=540s',
+      '--memory=512Mi',
+    ]),
+  );
+  expect(lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-kpi-monitor') && line.includes('--entry-point=kpiMonitor --trigger-topic=daily-kpis-completed'))).toBe(true);
+  expect(lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-log-monitor') && line.includes('--entry-point=logMonitor --trigger-topic=daily-kpis-heartbeat'))).toBe(true);
+  expect(lines.some((line) => line.startsWith('gcloud eventarc triggers create daily-kpis-log-monitor-completed') && line.includes('--transport-topic=projects/game-studio-1/topics/daily-kpis-completed'))).toBe(true);
+  // Every function's subscription: bounded deliveries, then the dead-letter topic.
+  const bounded = lines.filter((line) => line.startsWith('gcloud pubsub subscriptions update'));
+  expect(bounded).toHaveLength(4);
+  for (const line of bounded) expect(line).toContain('--dead-letter-topic=daily-kpis-dead-letter --max-delivery-attempts=5');
+  expect(bounded[0]).toContain('eventarc-daily-kpis-etl-trigger-sub');
+  expect(lines).toContain('gcloud pubsub topics add-iam-policy-binding daily-kpis-dead-letter --member=serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=game-studio-1');
+
+  // Scheduler: the daily trigger at the given time and zone, and the hourly heartbeat.
+  expect(lines).toContain('gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 --schedule=30 5 * * * --time-zone=Europe/Berlin --topic=daily-kpis-trigger --message-body={"days_back":1} --project=game-studio-1');
+  expect(lines).toContain('gcloud scheduler jobs create pubsub daily-kpis-heartbeat --location=europe-west1 --schedule=0 * * * * --time-zone=Europe/Berlin --topic=daily-kpis-heartbeat --message-body={} --project=game-studio-1');
+
+  // Again, on the deployed project: nothing is created twice; the scheduler jobs are updated.
+  const before = made.length;
+  const second = await deploy([...BASE, '--time-zone', 'Europe/Berlin'], state, log);
+  expect(second.code).toBe(0);
+  const again = calls(log).slice(before);
+  expect(creates(again)).toEqual([]);
+  expect(joined(again).filter((line) => line.startsWith('gcloud scheduler jobs update pubsub'))).toHaveLength(2);
+  // The secret exists, so the monitors keep their access to it without a new value.
+  expect(joined(again).filter((line) => line.startsWith('gcloud secrets add-iam-policy-binding'))).toHaveLength(2);
+  expect(joined(again).some((line) => line.startsWith('gcloud secrets versions add'))).toBe(false);
+});
