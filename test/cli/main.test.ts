@@ -1,5 +1,5 @@
 /** The `kpis` command as a user runs it: bin/kpis.js in a child process, on a DuckDB file. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,7 @@ describe('kpis help and usage errors', () => {
   test('--help lists the commands; each command has its own --help', async () => {
     const main = await kpis(['--help'], dir);
     expect(main.code).toBe(0);
-    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs'];
+    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs', 'schema', 'serve', 'publish'];
     for (const command of commands) expect(main.stdout).toContain(`  ${command}`);
     for (const command of commands) {
       const help = await kpis([command, '--help'], dir);
@@ -55,6 +55,7 @@ describe('kpis help and usage errors', () => {
     [['etl', '--warehouse', 'postgres:x'], '--warehouse must be duckdb:PATH or bigquery:PROJECT_ID'],
     [['etl', '--config', 'missing.json'], 'missing.json: cannot read config file (ENOENT)'],
     [['load-events'], 'load-events takes one FILE'],
+    [['schema'], 'schema needs --dir DIR'],
     [['load-events', 'x.csv', '--format', 'xlsx'], '--format must be one of csv, jsonl, parquet'],
     [['seed-demo', '--days', '1'], '--days must be a whole number from 2 to 3660'],
     [['init', 'extra'], 'unexpected argument "extra"'],
@@ -110,7 +111,7 @@ describe('kpis on a DuckDB file', () => {
     expect(beforeInit.code).toBe(1);
     expect(beforeInit.stderr).toContain('Create the tables first with `kpis init`.');
     const init = await kpis(['init', '--json', '--warehouse', warehouse], dir);
-    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel', 'logs.daily_logs']);
+    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel', 'logs.daily_logs', 'monitoring.alerts']);
     const run = await kpis(['etl', '--date', '2026-11-26', '--dry-run', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -183,7 +184,8 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.installs');
-    expect([...fake.tables.keys()]).toHaveLength(5);
+    expect([...fake.tables.keys()]).toHaveLength(6);
+    expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['alert_id'] } });
 
     fake.bytesProcessed = 3 * 1024 ** 3;
     const dry = await kpis(['etl', '--date', '2026-11-20', '--dry-run', '--warehouse', 'bigquery:demo-project'], dir, env);
@@ -253,3 +255,72 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     expect(later.stdout).toContain('daily_kpis has not finished a run for 49 hours');
   });
 });
+
+describe('kpis serve and kpis publish: the functions on local ports, triggered as a user would', () => {
+  const { dir, warehouse } = workspace();
+
+  test('serve starts the functions and the router; publish and a curl-style CloudEvent both run the ETL; Ctrl-C stops it', async () => {
+    expect((await kpis(['seed-demo', '--days', '14', '--warehouse', warehouse], dir)).code).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'serve', '--router-port', '0', '--etl-port', '0', '--kpi-monitor-port', '0', '--log-monitor-port', '0', '--warehouse', warehouse], {
+      cwd: dir,
+      env: { ...process.env, KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'WARNING' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    await waitFor(() => stdout.includes('Stop with Ctrl-C.'));
+    const url = (name: string) => new RegExp(`${name}\\s+(http://127\\.0\\.0\\.1:\\d+)`).exec(stdout)?.[1] as string;
+
+    // The twin of `gcloud pubsub topics publish`.
+    const published = await kpis(['publish', 'daily-kpis-trigger', '{"date":"2026-11-25"}', '--router', url('router'), '--json'], dir);
+    expect(published.code).toBe(0);
+    const { message_id: messageId } = JSON.parse(published.stdout);
+    await waitFor(() => topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-completed').some((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`));
+
+    // The README's curl: a Pub/Sub CloudEvent straight to the etl server, twice.
+    const event = {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'ce-id': 'curl-1',
+        'ce-specversion': '1.0',
+        'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
+        'ce-source': '//pubsub.googleapis.com/projects/local-project/topics/daily-kpis-trigger',
+      },
+      body: JSON.stringify({ message: { data: Buffer.from('{"date":"2026-11-24"}').toString('base64'), messageId: 'curl-1', publishTime: NOW }, subscription: 'projects/local-project/subscriptions/curl' }),
+    };
+    expect((await fetch(url('etl'), event)).status).toBe(204);
+    expect((await fetch(url('etl'), event)).status).toBe(204);
+    const runs = topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-completed').filter((m) => (m.data as { run_id: string }).run_id === 'etl-curl-1');
+    expect(runs.map((m) => m.attributes.status)).toEqual(['succeeded', 'succeeded']);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('Stopping');
+    // Stopped: the router is gone, and publish says how to start it.
+    const refused = await kpis(['publish', 'daily-kpis-trigger', '{}', '--router', url('router')], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no local router answers at');
+    expect(refused.stderr).toContain('npm run serve');
+  });
+
+  test.each([
+    [['publish'], "publish takes TOPIC and 'MESSAGE'"],
+    [['publish', 'daily-kpis-trigger'], "publish takes TOPIC and 'MESSAGE'"],
+    [['publish', 'no such topic', '{}'], 'TOPIC must be a Pub/Sub topic name'],
+    [['publish', 'daily-kpis-trigger', '{}', '--attribute', 'novalue'], '--attribute must be KEY=VALUE'],
+    [['serve', '--etl-port', 'eighty'], '--etl-port must be a port number'],
+  ])('kpis %j exits 2 with a clear message', async (args, message) => {
+    const run = await kpis(args, dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
