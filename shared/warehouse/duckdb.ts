@@ -83,7 +83,10 @@ export class DuckDbWarehouse implements Warehouse {
     try {
       instance = await DuckDBInstance.create(location);
     } catch (error) {
-      throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${(error as Error).message}`, { cause: error, transient: false });
+      const message = (error as Error).message;
+      // A DuckDB file takes one process at a time; the usual other one is `npm run serve`.
+      const hint = /Could not set lock/i.test(message) ? '\nAnother process has this warehouse open (is `npm run serve` running?): stop it, or send it work with `npx kpis publish`.' : '';
+      throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${message}${hint}`, { cause: error, transient: false });
     }
     const connection = await instance.connect();
     for (const statement of COMPATIBILITY_LAYER) await connection.run(statement);
