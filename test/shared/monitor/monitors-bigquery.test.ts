@@ -1,0 +1,84 @@
+/**
+ * Both monitors on the BigQuery adapter, through the real client against the local REST fake: the
+ * SQL BigQuery receives (backticked tables, the GENERATE_DATE_ARRAY spine), typed parameters
+ * (typed NULLs included), labels, and the alert claims in monitoring.alerts.
+ */
+import { loadKpiChecks, loadLogChecks } from '../../../shared/config/monitor-config';
+import { addDays, daysBetween } from '../../../shared/dates';
+import { silentLogger } from '../../../shared/log';
+import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
+import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import { runLogMonitor } from '../../../shared/monitor/log-monitor';
+import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
+import { createBigQueryClient } from '../../../shared/warehouse/factory';
+import { BigQueryFake } from '../../fakes/bigquery-fake';
+import { tempDir, topicMessages } from '../../helpers/history';
+
+const NOW = new Date('2026-11-27T06:00:00Z');
+let fake: BigQueryFake;
+let dir: string;
+let deps: Parameters<typeof runKpiMonitor>[0];
+
+interface QueryJob {
+  configuration: { labels: Record<string, string>; query: { query: string; queryParameters?: { name: string; parameterType: { type: string }; parameterValue?: { value?: string } }[] } };
+}
+
+beforeEach(async () => {
+  fake = await new BigQueryFake().start();
+  dir = tempDir();
+  const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), { projectId: 'demo-project', location: 'US', retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+  deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => NOW), slackWebhook: async () => null, clock: () => NOW, logger: silentLogger };
+});
+afterEach(() => fake.stop());
+
+const queries = () => fake.jobInserts().map((request) => (request.body as QueryJob).configuration);
+const params = (job: QueryJob['configuration']) => Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
+
+test('kpi monitor: the series on a date spine, typed dates, and the raised alert claimed before it is published', async () => {
+  const dau = loadKpiChecks().filter((check) => check.name === 'dau');
+  fake.results = (sql) => {
+    const days = daysBetween('2026-10-15', '2026-11-26');
+    if (sql.includes('first_day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'active_users', type: 'INTEGER' }, { name: 'first_day', type: 'DATE' }], rows: days.map((day) => [day, 1000, '2026-10-15']) };
+    if (sql.includes('SELECT spine.day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]) };
+    if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
+    return { fields: [], rows: [] };
+  };
+  const outcome = await runKpiMonitor(deps, dau, { dates: ['2026-11-26'], runId: 'bq-monitor', username: 'test' });
+  expect(outcome.results[0]).toMatchObject({ check: 'dau', metric: 1500, previous_metric: 1000, raise_flag: true });
+  expect(outcome.delivery.published).toEqual(['kpi:dau:2026-11-26']);
+  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toEqual(['kpi:dau:2026-11-26']);
+
+  const sent = queries();
+  for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor' });
+  const coverage = sent.find((job) => job.query.query.includes('first_day')) as QueryJob['configuration'];
+  expect(coverage.query.query).toContain('FROM (SELECT day FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS day) AS spine');
+  expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
+  // 28 training days and the check's warm-up of 1 day before the checked day.
+  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'] });
+  const series = sent.find((job) => job.query.query.startsWith('-- dau:')) as QueryJob['configuration'];
+  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'] });
+
+  const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
+  expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
+  expect(params(claim)).toMatchObject({
+    alert_id_1: ['STRING', 'kpi:dau:2026-11-26'],
+    date_1: ['DATE', '2026-11-26'],
+    channel_1: ['STRING', 'pubsub'],
+    raised_at_1: ['TIMESTAMP', expect.stringMatching(/^2026-11-27[T ]06:00:00/)],
+  });
+  expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' } });
+});
+
+test('log monitor: a typed NULL file_name, and no finished run raises no_run', async () => {
+  fake.results = (sql) =>
+    sql.includes('last_finished_at')
+      ? { fields: ['last_finished_at', 'newest_run_id', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({ name, type: name.endsWith('_at') ? 'TIMESTAMP' : 'STRING' })), rows: [[null, null, null, null, null]] }
+      : sql.includes('WHERE claim_id = @claim_id')
+        ? { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['pipeline:daily_kpis_etl:no_run:2026-11-27']] }
+        : { fields: [], rows: [] };
+  const outcome = await runLogMonitor(deps, loadLogChecks(), { runId: 'bq-logs', username: 'test' });
+  expect(outcome.alerts.map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+  const status = queries().find((job) => job.query.query.includes('last_finished_at')) as QueryJob['configuration'];
+  expect(status.query.query).toContain('FROM `demo-project.logs.daily_logs`');
+  expect(params(status)).toEqual({ since: ['DATE', '2026-10-28'], job_name: ['STRING', 'daily_kpis'], step_name: ['STRING', 'end'], file_name: ['STRING', null] });
+});
