@@ -75,23 +75,22 @@ interface Coverage {
 }
 
 async function readCoverage(warehouse: Warehouse, dataset: string, start: IsoDate, end: IsoDate, context: JobContext): Promise<Coverage> {
-  const sql = renderSqlFile('monitors/coverage.sql', {
-    date_spine: warehouse.dateSpine('start_date', 'end_date'),
-    daily_user_panel: warehouse.tableRef(dataset, 'daily_user_panel'),
-  });
-  const rows = await warehouse.query(sql, dateRange(start, end), context);
-  return {
-    firstDay: rows[0]?.first_day == null ? null : String(rows[0].first_day),
-    activeDays: new Set(rows.filter((row) => Number(row.active_users) > 0).map((row) => String(row.day))),
-  };
+  const daily = renderSqlFile('monitors/coverage.sql', { daily_user_panel: warehouse.tableRef(dataset, 'daily_user_panel') });
+  const activeDays = [...(await readDailySeries(warehouse, daily, start, end, context))].filter(([, users]) => users > 0).map(([day]) => day);
+  return { firstDay: activeDays[0] ?? null, activeDays: new Set(activeDays) };
 }
 
-async function readSeries(warehouse: Warehouse, check: KpiCheck, start: IsoDate, end: IsoDate, context: JobContext): Promise<Map<IsoDate, number>> {
-  const sql = renderSqlFile(`monitors/${check.metric}.sql`, {
-    date_spine: warehouse.dateSpine('start_date', 'end_date'),
+function readSeries(warehouse: Warehouse, check: KpiCheck, start: IsoDate, end: IsoDate, context: JobContext): Promise<Map<IsoDate, number>> {
+  const daily = renderSqlFile(`monitors/${check.metric}.sql`, {
     table: warehouse.tableRef(check.dataset, check.table_id),
     installs: warehouse.tableRef(check.dataset, 'installs'),
   });
+  return readDailySeries(warehouse, daily, start, end, context);
+}
+
+/** A daily query wrapped in the date spine (sql/monitors/series.sql): every day of the window, in order. */
+async function readDailySeries(warehouse: Warehouse, daily: string, start: IsoDate, end: IsoDate, context: JobContext): Promise<Map<IsoDate, number>> {
+  const sql = renderSqlFile('monitors/series.sql', { date_spine: warehouse.dateSpine('start_date', 'end_date'), daily });
   const rows = await warehouse.query(sql, dateRange(start, end), context);
   return new Map(rows.map((row) => [String(row.day), Number(row.value)]));
 }

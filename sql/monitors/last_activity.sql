@@ -4,13 +4,8 @@
 -- for a past day is "users never seen since", which shrinks as users come back; compared day to
 -- day it jumps every day. Returning users is the same signal with a stable history: it falls when
 -- retention breaks, even while a wave of installs holds DAU up.
-SELECT spine.day, COALESCE(daily.value, 0) AS value
-FROM {{date_spine}} AS spine
-LEFT JOIN (
-  SELECT panel.date, COUNT(*) - COUNTIF(installs.install_date = panel.date) AS value
-  FROM {{table}} AS panel
-  LEFT JOIN {{installs}} AS installs ON installs.user_id = panel.user_id
-  WHERE panel.date BETWEEN @start_date AND @end_date
-  GROUP BY panel.date
-) AS daily ON daily.date = spine.day
-ORDER BY spine.day
+SELECT panel.date AS day, COUNT(*) - COUNTIF(installs.install_date = panel.date) AS value
+FROM {{table}} AS panel
+LEFT JOIN {{installs}} AS installs ON installs.user_id = panel.user_id
+WHERE panel.date BETWEEN @start_date AND @end_date
+GROUP BY panel.date

@@ -38,7 +38,6 @@ test('kpi monitor: the series on a date spine, typed dates, and the raised alert
   const dau = loadKpiChecks().filter((check) => check.name === 'dau');
   fake.results = (sql) => {
     const days = daysBetween('2026-10-15', '2026-11-26');
-    if (sql.includes('first_day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'active_users', type: 'INTEGER' }, { name: 'first_day', type: 'DATE' }], rows: days.map((day) => [day, 1000, '2026-10-15']) };
     if (sql.includes('SELECT spine.day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]) };
     if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
@@ -50,12 +49,14 @@ test('kpi monitor: the series on a date spine, typed dates, and the raised alert
 
   const sent = queries();
   for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor' });
-  const coverage = sent.find((job) => job.query.query.includes('first_day')) as QueryJob['configuration'];
+  const [coverage, series] = sent.filter((job) => job.query.query.includes('SELECT spine.day'));
+  if (!coverage || !series) throw new Error('expected the coverage and the dau series queries');
+  expect(coverage.query.query).toContain('-- Which days of the window have any events at all');
+  expect(series.query.query).toContain('-- dau: users with any event that day');
   expect(coverage.query.query).toContain('FROM (SELECT day FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS day) AS spine');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days and the check's warm-up of 1 day before the checked day.
   expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'] });
-  const series = sent.find((job) => job.query.query.startsWith('-- dau:')) as QueryJob['configuration'];
   expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'] });
 
   const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
