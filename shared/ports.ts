@@ -36,15 +36,17 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
   // Parse every setting before opening anything, so a typo fails fast and leaves nothing open.
   const spec = resolveWarehouseSpec(options.warehouse, env);
   const publisherSpec = parsePublisherSpec(env);
-  const secrets = await openSecrets(env);
+  parseSecretsSpec(env);
   const publisher = await openPublisher(publisherSpec, options.clock);
   const warehouse = await openWarehouse(spec, logger, env);
   const slackSecret = env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET;
+  let secrets: Promise<Secrets> | undefined;
   return {
     warehouse,
     spec,
     publisher,
-    slackWebhook: () => secrets.get(slackSecret),
+    // Built on first use: the etl function never posts to Slack, and need not load the client.
+    slackWebhook: () => (secrets ??= openSecrets(env)).then((opened) => opened.get(slackSecret)),
     async close() {
       await Promise.allSettled([warehouse.close(), publisher.close()]);
     },
@@ -71,11 +73,20 @@ export async function openPublisher(spec: PublisherSpec, clock: () => Date): Pro
   return new PubSubPublisher(new PubSub({ projectId: spec.projectId }));
 }
 
-export async function openSecrets(env: NodeJS.ProcessEnv): Promise<Secrets> {
+type SecretsSpec = { kind: 'env' } | { kind: 'secret-manager'; projectId: string };
+
+export function parseSecretsSpec(env: NodeJS.ProcessEnv): SecretsSpec {
   const value = env.KPIS_SECRETS || 'env';
-  if (value === 'env') return new EnvSecrets(env, { [env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET]: 'KPIS_SLACK_WEBHOOK_URL' });
+  if (value === 'env') return { kind: 'env' };
   const projectId = value.startsWith('secret-manager:') ? value.slice('secret-manager:'.length) : '';
   if (!PROJECT_ID.test(projectId)) throw new UsageError(`KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got ${JSON.stringify(value)}`);
+  return { kind: 'secret-manager', projectId };
+}
+
+export async function openSecrets(env: NodeJS.ProcessEnv): Promise<Secrets> {
+  const spec = parseSecretsSpec(env);
+  if (spec.kind === 'env') return new EnvSecrets(env, { [env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET]: 'KPIS_SLACK_WEBHOOK_URL' });
+  const { projectId } = spec;
   const [{ SecretManagerServiceClient }, { SecretManagerSecrets }] = await Promise.all([import('@google-cloud/secret-manager'), import('./secrets/secret-manager')]);
   return new SecretManagerSecrets(new SecretManagerServiceClient(), projectId);
 }
