@@ -116,7 +116,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   }
   const values = training.map((day) => (series.points.get(day) as DayPoint).value);
 
-  const baseline = baselineOf(check.method, date, training, values);
+  const baseline = baselineOf(check.method, date, training, values, point.value);
   if (baseline === null) {
     return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, { metric: point.value });
   }
@@ -151,7 +151,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
 }
 
-function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: number[]): { value: number; label: string } | null {
+function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: number[], value: number): { value: number; label: string } | null {
   switch (method) {
     case 'pct_change': {
       const last = training.length - 1;
@@ -163,17 +163,23 @@ function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: 
       const weekday = startOfDay(date).getUTCDay();
       const same = values.filter((_value, index) => startOfDay(training[index] as IsoDate).getUTCDay() === weekday);
       if (same.length === 0) return null;
-      return { value: median(same), label: `median of ${same.length} earlier ${WEEKDAYS[weekday]}${same.length === 1 ? '' : 's'}` };
+      return { value: robustMedian(same, value), label: `median of ${same.length} earlier ${WEEKDAYS[weekday]}${same.length === 1 ? '' : 's'}` };
     }
     case 'zscore':
       return { value: values.reduce((sum, value) => sum + value, 0) / values.length, label: `mean of ${values.length} earlier days` };
   }
 }
 
-function median(values: number[]): number {
+/**
+ * The median; of an even count, the one of the two middle values nearer to `value`. Averaging them
+ * would let one odd week among two (the first weeks of a history) pull the baseline halfway.
+ */
+function robustMedian(values: number[], value: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  if (sorted.length % 2 === 1) return sorted[middle] as number;
+  const [low, high] = [sorted[middle - 1] as number, sorted[middle] as number];
+  return Math.abs(value - low) <= Math.abs(value - high) ? low : high;
 }
 
 /** The sample standard deviation (n - 1); a single value has none, which reads as 0. */

@@ -89,6 +89,14 @@ describe('evaluate on generated histories', () => {
     expect(result.message).toContain('median of 4 earlier Thursdays');
   });
 
+  test('with two earlier weeks, one odd week does not pull the baseline halfway', () => {
+    // 2026-08-13 is the history's second Thursday; on 08-20 the baseline has 08-06 and 08-13 only.
+    const series = history({ noise: 0, factors: { '2026-08-13': 2 } });
+    expect(evaluate(check('weekday'), series, '2026-08-20')).toMatchObject({ verdict: 'ok', previous_metric: 5000 });
+    const spiked = history({ noise: 0, factors: { '2026-08-13': 2, '2026-08-20': 3 } });
+    expect(evaluate(check('weekday'), spiked, '2026-08-20')).toMatchObject({ verdict: 'raised', previous_metric: 10000 });
+  });
+
   test('a spike and a drop carry their change, baseline and threshold', () => {
     const series = history({ noise: 0, factors: { [SPIKE]: 1.5, [DROP]: 0.5 } });
     expect(evaluate(check('weekday'), series, SPIKE)).toMatchObject({
