@@ -78,7 +78,7 @@ test('alerts go to the alerts topic in the contract, once per check and day, acr
     metric: expect.any(Number),
     previous_metric: expect.any(Number),
     change: expect.any(Number),
-    threshold: 0.25,
+    threshold: 0.3,
     method: 'weekday',
     message: expect.stringContaining('installs on 2026-11-10'),
     table: 'daily_kpis.installs',
