@@ -6,7 +6,7 @@
  * - a day before the first day with data: no verdict;
  * - a day with no events at all: raises for every check, as an error
  * - the first warm_up_days of data: no verdict, and never part of a baseline
- * - installs on the day after a day without events: no verdict (they hold the lost day's installs) (the seed compared the two latest days
+ * - installs on the 3 days after a day without events: no verdict (they hold the lost day's installs) (the seed compared the two latest days
  *   present and so never noticed a lost day);
  * - too little history (fewer active days than min_training_days, a single data point among them):
  *   no verdict, and the result says so;
@@ -58,9 +58,11 @@ export interface CheckResult {
 
 /**
  * Metrics built on a user's first day in the data. After a day without events, the users who
- * installed that day show up as installs on the day they come back, so the next day is no signal.
+ * installed that day show up as installs on the day they come back: a third of them the next day,
+ * fewer on each day after. Those days are no signal.
  */
 const FIRST_SEEN_METRICS = new Set<string>(['installs']);
+const LOST_DAY_ECHO_DAYS = 3;
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -102,9 +104,9 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   if (date < warmedUp) {
     return result('no_verdict', `in the first ${check.warm_up_days} days of data (warm-up, from ${series.firstDay}): no verdict`, { metric: point.value });
   }
-  const dayBefore = addDays(date, -1);
-  if (FIRST_SEEN_METRICS.has(check.metric) && dayBefore >= series.firstDay && !series.points.get(dayBefore)?.active) {
-    return result('no_verdict', `the day before had no events, so this day's ${check.metric} include users first seen late: no verdict`, { metric: point.value });
+  if (FIRST_SEEN_METRICS.has(check.metric)) {
+    const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
+    if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.metric} include users first seen late: no verdict`, { metric: point.value });
   }
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
   const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => series.points.get(day)?.active) : [];

@@ -164,11 +164,14 @@ describe('guards', () => {
     }
   });
 
-  test("installs on the day after an empty day give no verdict: they hold the lost day's new users", () => {
-    const series = history({ noise: 0, factors: { '2026-11-20': 0, '2026-11-21': 1.5 } });
-    const result = evaluate(check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs' }), series, '2026-11-21');
+  test("installs on the 3 days after an empty day give no verdict: they hold the lost day's new users", () => {
+    const series = history({ noise: 0, factors: { '2026-11-20': 0, '2026-11-21': 1.5, '2026-11-23': 1.3, '2026-11-24': 1.3 } });
+    const installs = check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs' });
+    const result = evaluate(installs, series, '2026-11-21');
     expect(result).toMatchObject({ verdict: 'no_verdict', metric: 7500 });
-    expect(result.message).toContain('the day before had no events');
+    expect(result.message).toBe("installs on 2026-11-21: 2026-11-20 had no events, so this day's installs include users first seen late: no verdict");
+    expect(evaluate(installs, series, '2026-11-23').verdict).toBe('no_verdict');
+    expect(evaluate(installs, series, '2026-11-24').verdict).toBe('raised'); // four days on, a change is a change again
     expect(evaluate(check('weekday'), series, '2026-11-21').verdict).toBe('raised'); // dau has no such excuse
   });
 

@@ -7,7 +7,7 @@ import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
+import { historyWithAnomalies, poolHistory, tempDir, topicMessages } from '../../helpers/history';
 import { context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 
 const TODAY = '2026-11-27';
@@ -124,4 +124,22 @@ test('a KPI table that is missing fails the run, with an error row in the run lo
   await expect(runKpiMonitor(deps(tempDir()), broken, { dates: ['2026-11-26'], runId: 'broken-run', username: 'test' })).rejects.toThrow(/no_such_table/);
   const rows = await warehouse.query("SELECT log_type FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id", {}, context);
   expect(rows.map((row) => row.log_type)).toEqual(['start', 'error']);
+});
+
+describe('another kind of steady history, with other seeds: each anomaly raised on its day, nothing else', () => {
+  const anomalies = { 30: 'spike', 40: 'drop', 48: 'empty', 55: 'burst' } as const;
+  const anomalyDays = Object.keys(anomalies).map((index) => addDays('2026-09-26', Number(index)));
+
+  test.each([11, 12, 13])('seed %d', async (seed) => {
+    const pool = await openMemoryWarehouse();
+    try {
+      await appendEvents(pool, SOURCE, poolHistory(seed, '2026-09-26', 63, anomalies), context);
+      await runEtl(etlDeps(pool, NOW), job, { range: { start: '2026-09-26', end: '2026-11-27' }, runId: 'pool-etl', username: 'test' });
+      const dir = tempDir();
+      const outcome = await runKpiMonitor({ ...deps(dir), warehouse: pool }, checks, { dates: daysBetween('2026-10-10', '2026-11-27'), runId: 'pool', username: 'test' });
+      expect([...new Set(outcome.results.filter((r) => r.raise_flag).map((r) => r.date))]).toEqual(anomalyDays);
+    } finally {
+      await pool.close();
+    }
+  });
 });
