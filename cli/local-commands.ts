@@ -45,7 +45,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
       });
       if (values.json) printJson(io, result);
       else io.stdout(startReport(result, describeWarehouse(ports.spec)));
-      return result.etl?.status === 'succeeded' ? 0 : 1;
+      return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
     } finally {
       await stack.close();
     }
@@ -63,7 +63,7 @@ function startReport(result: DemoChainResult, where: string): string {
   if (!etl) lines.push('etl: no completion event arrived; see the log lines above (run with --verbose for all of them).');
   else if (etl.status === 'failed') lines.push(`etl: FAILED (run ${etl.run_id}): ${etl.error}`);
   else lines.push(`etl: succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.`);
-  lines.push('kpi-monitor and log-monitor: done.', '');
+  lines.push(result.dead_letters === 0 ? 'kpi-monitor and log-monitor: done.' : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`, '');
   lines.push(`KPIs of ${result.date}, the last complete day (UTC):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
   if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
   const fresh = new Set(result.new_alert_ids);
