@@ -349,7 +349,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return 2;
     }
     const message = error instanceof KpisError ? error.message : (error as Error).stack ?? String(error);
-    io.stderr(`kpis ${name}: ${message}\n`);
+    // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
+    const hint = name.startsWith('monitor') && /does not exist|Not found: Table/i.test(message) ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
+    io.stderr(`kpis ${name}: ${message}${hint}\n`);
     return 1;
   }
 }

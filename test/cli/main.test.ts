@@ -71,6 +71,14 @@ describe('kpis help and usage errors', () => {
     expect(run.stdout).toBe('');
   });
 
+  test('monitor on a warehouse without KPI tables says to build them first', async () => {
+    const { dir: fresh, warehouse } = workspace();
+    const run = await kpis(['monitor', '--warehouse', warehouse], fresh);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('does not exist');
+    expect(run.stderr).toContain('The KPI tables are not built yet: run `kpis etl` (or `npm start`) first.');
+  });
+
   test('no command prints the help and exits 2', async () => {
     const run = await kpis([], dir);
     expect(run.code).toBe(2);
