@@ -107,7 +107,7 @@ export function pubsubHandler(functionName: FunctionName, work: (message: PubSub
     const logger = current.logger.child({ function: functionName });
     let message: PubSubMessage;
     try {
-      message = decodePubSubEvent(event);
+      message = decodePubSubEvent(event, current.clock());
     } catch (error) {
       logger.error('message rejected and acknowledged: it can never succeed', { reason: toError(error).message, event_id: event.id ?? null });
       return;

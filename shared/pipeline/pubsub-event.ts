@@ -27,13 +27,14 @@ interface MessagePublishedData {
   message?: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string; publishTime?: string; publish_time?: string };
 }
 
-export function decodePubSubEvent(event: PubSubCloudEvent): PubSubMessage {
+/** `now` stands in for a publish time the event does not carry (a hand-made curl may leave it out). */
+export function decodePubSubEvent(event: PubSubCloudEvent, now: Date = new Date()): PubSubMessage {
   const message = (event.data as MessagePublishedData | undefined)?.message;
   if (!message || typeof message !== 'object') throw new InvalidMessageError('not a Pub/Sub message: the CloudEvent has no data.message');
   const messageId = message.messageId ?? message.message_id ?? event.id;
-  if (!messageId) throw new InvalidMessageError('not a Pub/Sub message: no messageId');
+  if (!messageId) throw new InvalidMessageError('not a Pub/Sub message: no message.messageId and no ce-id header');
   const published = message.publishTime ?? message.publish_time ?? event.time;
-  const publishTime = published ? new Date(published) : new Date(NaN);
+  const publishTime = published ? new Date(published) : now;
   if (Number.isNaN(publishTime.getTime())) throw new InvalidMessageError(`message ${messageId}: no valid publishTime (${JSON.stringify(published)})`);
   const text = Buffer.from(message.data ?? '', 'base64').toString('utf8');
   let data: unknown;

@@ -93,6 +93,30 @@ test('a dry run writes nothing and says so in its completion event', async () =>
   expect(await runLog(`etl-${event.messageId}`)).toEqual([]);
 });
 
+describe('every way a Pub/Sub message reaches a function runs it', () => {
+  const data = (date: string) => Buffer.from(JSON.stringify({ date })).toString('base64');
+  test.each([
+    ['a raw push subscription body (the emulator, an old subscription)', '/', { 'content-type': 'application/json' }, (id: string) => ({ message: { data: data('2026-11-21'), messageId: id, publishTime: NOW }, subscription: 'projects/p/subscriptions/s' })],
+    ['a raw push to the topic path', '/projects/local-project/topics/daily-kpis-trigger', { 'content-type': 'application/json' }, (id: string) => ({ message: { data: data('2026-11-21'), messageId: id }, subscription: 'projects/p/subscriptions/s' })],
+    [
+      'a structured-mode CloudEvent',
+      '/',
+      { 'content-type': 'application/cloudevents+json' },
+      (id: string) => ({ specversion: '1.0', id, type: 'google.cloud.pubsub.topic.v1.messagePublished', source: '//pubsub.googleapis.com/projects/p/topics/daily-kpis-trigger', data: { message: { data: data('2026-11-21'), messageId: id } } }),
+    ],
+  ])('%s', async (_name, pathname, headers, body) => {
+    const id = `format-${Math.random().toString(36).slice(2)}`;
+    const status = await withFunctionServer('etl', async (url) => {
+      const response = await fetch(`${url}${pathname}`, { method: 'POST', headers, body: JSON.stringify(body(id)) });
+      await response.arrayBuffer();
+      return response.status;
+    });
+    expect(status).toBe(204);
+    // No publishTime: the time it arrived stands in for it.
+    expect(completions().find((m) => (m.data as { run_id: string }).run_id === `etl-${id}`)?.data).toMatchObject({ status: 'succeeded', start_date: '2026-11-21' });
+  });
+});
+
 describe('a message that can never succeed is acknowledged, with nothing written', () => {
   test.each([
     ['not JSON', 'days_back=1'],
