@@ -112,7 +112,7 @@ describe('every way a Pub/Sub message reaches a function runs it', () => {
       return response.status;
     });
     expect(status).toBe(204);
-    // No publishTime: the time it arrived stands in for it.
+    // Two of them carry no publishTime: the time the message arrived stands in for it.
     expect(completions().find((m) => (m.data as { run_id: string }).run_id === `etl-${id}`)?.data).toMatchObject({ status: 'succeeded', start_date: '2026-11-21' });
   });
 });
