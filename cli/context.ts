@@ -1,7 +1,8 @@
 /** What every command needs, built once from flags and the environment. */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { DEFAULT_ETL_CONFIG, loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
+import { loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
+import { configPath } from '../shared/config/files';
 import { toIsoDate } from '../shared/dates';
 import { clockFromEnv } from '../shared/clock';
 import { createLogger, parseSeverity, type Logger } from '../shared/log';
@@ -50,7 +51,7 @@ export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
 /** Loads the config and opens the ports; the caller closes them. */
 export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> {
   const clock = clockFrom(io.env);
-  const job = loadEtlConfig(flags.config ?? io.env.KPIS_CONFIG ?? DEFAULT_ETL_CONFIG);
+  const job = loadEtlConfig(configPath('etl', io.env, flags.config));
   const logger = createCliLogger(io, flags.verbose);
   const ports = await openPorts({ warehouse: flags.warehouse, env: io.env, logger, clock });
   let username = 'daily-kpis';

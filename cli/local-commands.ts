@@ -3,7 +3,8 @@
  * what `npm start` runs), `serve` (the functions and the router until stopped, `npm run serve`),
  * and `publish` (the local twin of `gcloud pubsub topics publish`).
  */
-import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../shared/config/etl-config';
+import { loadEtlConfig } from '../shared/config/etl-config';
+import { configPath } from '../shared/config/files';
 import { UsageError } from '../shared/errors';
 import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../shared/local/demo-chain';
 import { TOPICS, type Attributes, type Publisher } from '../shared/messaging/publisher';
@@ -34,7 +35,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
     if (!values.verbose && !io.env.KPIS_LOG_LEVEL) io.env.KPIS_LOG_LEVEL = 'WARNING';
     const clock = clockFrom(io.env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
-    const job = loadEtlConfig(io.env.KPIS_CONFIG || DEFAULT_ETL_CONFIG);
+    const job = loadEtlConfig(configPath('etl', io.env));
     const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: io.env, clock, logger, useEmulator: false });
     try {
       const ports = await functionPorts();

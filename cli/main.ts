@@ -9,11 +9,12 @@ import { resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
 import { initWarehouse, tablesWithRoles } from '../shared/etl/init';
-import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../shared/config/etl-config';
+import { loadEtlConfig } from '../shared/config/etl-config';
 import { configuredSource, loadEvents } from '../shared/events/load-events';
 import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
 import { EVENT_FORMATS, type EventFormat } from '../shared/events/parse-events';
-import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG, loadKpiChecks, loadLogChecks } from '../shared/config/monitor-config';
+import { loadKpiChecks, loadLogChecks } from '../shared/config/monitor-config';
+import { configPath } from '../shared/config/files';
 import { addDays, daysBetween } from '../shared/dates';
 import { runKpiMonitor } from '../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../shared/monitor/log-monitor';
@@ -213,7 +214,7 @@ a check raised; --json prints one array with a result per check and day.`,
     run(values, _positionals, io) {
       const yesterday = addDays(today(clockFrom(io.env)), -1);
       const range = resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
-      let checks = loadKpiChecks((values['kpis-config'] as string | undefined) ?? (io.env.KPIS_MONITOR_CONFIG || DEFAULT_KPIS_CONFIG));
+      let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
       if (typeof values.checks === 'string') {
         const wanted = values.checks.split(',').map((name) => name.trim()).filter(Boolean);
         const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
@@ -248,7 +249,7 @@ Raises when a job's newest finished run is older than its thresh_in_hours, when 
 all, and when its newest run ended in error.`,
     options: { 'log-config': { type: 'string' } },
     run(values, _positionals, io) {
-      const checks = loadLogChecks((values['log-config'] as string | undefined) ?? (io.env.KPIS_LOG_CONFIG || DEFAULT_LOG_CONFIG));
+      const checks = loadLogChecks(configPath('logs', io.env, values['log-config'] as string | undefined));
       return withRuntime(values, io, async (runtime) => {
         const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username });
         if (values.json) printJson(io, outcome.results);
@@ -272,7 +273,7 @@ description, schema file. deploy.sh creates the tables from these with \`bq mk\`
     options: { dir: { type: 'string' } },
     async run(values, _positionals, io) {
       if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
-      const job = loadEtlConfig((values.config as string | undefined) ?? (io.env.KPIS_CONFIG || DEFAULT_ETL_CONFIG));
+      const job = loadEtlConfig(configPath('etl', io.env, values.config as string | undefined));
       mkdirSync(values.dir, { recursive: true });
       const rows = tablesWithRoles(job).map(({ table, role }) => {
         const file = path.join(values.dir as string, `${table.dataset}.${table.table}.json`);

@@ -14,8 +14,9 @@
  */
 import { clockFromEnv } from '../clock';
 import type { EtlJob } from '../config/etl-config';
-import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../config/etl-config';
-import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck, type LogCheck } from '../config/monitor-config';
+import { loadEtlConfig } from '../config/etl-config';
+import { configPath } from '../config/files';
+import { loadKpiChecks, loadLogChecks, type KpiCheck, type LogCheck } from '../config/monitor-config';
 import { ConfigError, InvalidMessageError, toError, UsageError } from '../errors';
 import { createLogger, parseSeverity, type Logger } from '../log';
 import { openPorts, type Ports } from '../ports';
@@ -67,9 +68,9 @@ async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
     maxEventAgeHours: positiveNumber(env, 'KPIS_MAX_EVENT_AGE_HOURS', 24),
     maxRangeDays: positiveNumber(env, 'KPIS_MAX_RANGE_DAYS', 366),
   };
-  const job = loadEtlConfig(env.KPIS_CONFIG || DEFAULT_ETL_CONFIG);
-  const kpiChecks = loadKpiChecks(env.KPIS_MONITOR_CONFIG || DEFAULT_KPIS_CONFIG);
-  const logChecks = loadLogChecks(env.KPIS_LOG_CONFIG || DEFAULT_LOG_CONFIG);
+  const job = loadEtlConfig(configPath('etl', env));
+  const kpiChecks = loadKpiChecks(configPath('kpis', env));
+  const logChecks = loadLogChecks(configPath('logs', env));
   const ports = await openPorts({ env, logger, clock });
   return { ports, job, kpiChecks, logChecks, settings, clock, logger };
 }
