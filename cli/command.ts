@@ -57,7 +57,4 @@ export function table(header: string[], rows: string[][], leftAligned: number[] 
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function formatNumber(value: number | null): string {
-  return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
-}
 

@@ -12,7 +12,8 @@ import { DEFAULT_ROUTER_URL, RouterPublisher } from '../shared/messaging/router-
 import { functionPorts } from '../shared/pipeline/function-runtime';
 import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
 import { DEFAULT_PORTS, startLocalStack, type StackPorts } from '../functions/local';
-import { formatNumber, printJson, table, type Command, type Values } from './command';
+import { formatChange, formatNumber } from '../shared/format';
+import { printJson, table, type Command, type Values } from './command';
 import { clockFrom, createCliLogger, describeWarehouse, today, type Io } from './context';
 
 /** Flags that say where the functions' process finds its warehouse and config: passed on as environment. */
@@ -80,7 +81,7 @@ function startReport(result: DemoChainResult, where: string): string {
       alert.date,
       formatNumber(alert.metric),
       formatNumber(alert.previous_metric),
-      alert.change === null ? alert.method : `${alert.change >= 0 ? '+' : ''}${(alert.change * 100).toFixed(1)}%`,
+      alert.change === null ? alert.method : formatChange(alert.change),
       fresh.has(alert.alert_id) ? 'new' : '',
     ]);
     lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');
@@ -95,7 +96,7 @@ function summaryTable(previousDate: string, date: string, previous: DailySummary
   const rows = SUMMARY_METRICS.map((metric) => {
     const before = previous[metric];
     const now = current[metric];
-    const change = before === 0 ? (now === 0 ? '0.0%' : 'new') : `${now >= before ? '+' : ''}${(((now - before) / before) * 100).toFixed(1)}%`;
+    const change = before === 0 ? (now === 0 ? '0.0%' : 'new') : formatChange((now - before) / before);
     return [metric, before.toLocaleString('en-US'), now.toLocaleString('en-US'), change];
   });
   return table(['kpi', previousDate, date, 'change'], rows);

@@ -21,7 +21,8 @@ import { runLogMonitor } from '../shared/monitor/log-monitor';
 import type { CheckResult } from '../shared/monitor/detect';
 import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
-import { COMMON, COMMON_HELP, formatNumber, printJson, table, withRuntime, type Command, type Options, type Values } from './command';
+import { formatChange, formatNumber } from '../shared/format';
+import { COMMON, COMMON_HELP, printJson, table, withRuntime, type Command, type Options, type Values } from './command';
 import { clockFrom, describeWarehouse, today, type Io, type Runtime } from './context';
 import { LOCAL_COMMANDS } from './local-commands';
 
@@ -107,7 +108,7 @@ function checkRows(results: CheckResult[]): string[][] {
     result.check,
     formatNumber(result.metric),
     formatNumber(result.previous_metric),
-    result.change === null ? '-' : `${result.change >= 0 ? '+' : ''}${(result.change * 100).toFixed(1)}%`,
+    result.change === null ? '-' : formatChange(result.change),
     result.method,
     result.verdict === 'raised' ? `RAISED (${result.severity})` : result.verdict === 'no_verdict' ? 'no verdict' : 'ok',
   ]);

@@ -3,6 +3,7 @@
  * the seed did). The webhook URL is a credential: it never appears in a log line or an error.
  */
 import { groupBy, sortBy } from 'lodash';
+import { formatChange, formatNumber } from '../format';
 import type { Alert } from './alert';
 
 export interface SlackMessage {
@@ -22,9 +23,9 @@ export function slackMessage(alerts: Alert[], source: string): SlackMessage {
       alert.severity,
       alert.check,
       alert.date,
-      number(alert.metric),
-      number(alert.previous_metric),
-      alert.change === null ? (alert.kind === 'pipeline' ? alert.method : 'n/a') : `${alert.change >= 0 ? '+' : ''}${(alert.change * 100).toFixed(1)}%`,
+      formatNumber(alert.metric),
+      formatNumber(alert.previous_metric),
+      alert.change === null ? (alert.kind === 'pipeline' ? alert.method : 'n/a') : formatChange(alert.change),
     ]);
     const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
     const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
@@ -66,10 +67,6 @@ export function redact(text: string, webhookUrl: string): string {
     // Not a URL: nothing more to hide than the text itself.
   }
   return out;
-}
-
-function number(value: number | null): string {
-  return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
 function plural(count: number, word: string): string {

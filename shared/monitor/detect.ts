@@ -18,6 +18,7 @@
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Direction, KpiCheck, Method, Severity } from '../config/monitor-config';
+import { formatChange, formatNumber, formatPercent } from '../format';
 
 export interface DayPoint {
   value: number;
@@ -125,11 +126,11 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   const value = point.value;
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
   const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change) };
-  const versus = `${format(value)} against ${format(baseline.value)} (${baseline.label})`;
+  const versus = `${formatNumber(value)} against ${formatNumber(baseline.value)} (${baseline.label})`;
 
   if (value === baseline.value) return result('ok', `${versus}: no change`, fields);
   if (Math.abs(value - baseline.value) < check.min_value) {
-    return result('ok', `${versus}: a change below the floor of ${format(check.min_value)} (min_value)`, fields);
+    return result('ok', `${versus}: a change below the floor of ${formatNumber(check.min_value)} (min_value)`, fields);
   }
   const up = value > baseline.value;
   const allowed = check.direction === 'both' || (check.direction === 'spike') === up;
@@ -149,7 +150,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
 
   if (change === null) return result(allowed ? 'raised' : 'ok', `${versus}: rose from 0 (${word})`, fields);
   const beyond = Math.abs(change) > check.thresh_in_percent;
-  const message = `${versus}, ${percent(change)} against ±${percent(check.thresh_in_percent, false)}${beyond ? ` (${word})` : ''}`;
+  const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
 }
 
@@ -192,13 +193,4 @@ function standardDeviation(values: number[], mean: number): number {
 
 function round(value: number): number {
   return Math.round(value * 10_000) / 10_000;
-}
-
-function format(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: 1 });
-}
-
-function percent(fraction: number, signed = true): string {
-  const text = `${(fraction * 100).toFixed(1)}%`;
-  return signed && fraction >= 0 ? `+${text}` : text;
 }
