@@ -36,8 +36,6 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-/** The clock: KPIS_NOW sets "now" for reproducible demos and tests (shared/clock.ts). */
-export const clockFrom = clockFromEnv;
 
 export function today(clock: () => Date): string {
   return toIsoDate(clock());
@@ -50,7 +48,7 @@ export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
 
 /** Loads the config and opens the ports; the caller closes them. */
 export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> {
-  const clock = clockFrom(io.env);
+  const clock = clockFromEnv(io.env);
   const job = loadEtlConfig(configPath('etl', io.env, flags.config));
   const logger = createCliLogger(io, flags.verbose);
   const ports = await openPorts({ warehouse: flags.warehouse, env: io.env, logger, clock });

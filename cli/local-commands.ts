@@ -14,7 +14,8 @@ import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summ
 import { DEFAULT_PORTS, startLocalStack, type StackPorts } from '../functions/local';
 import { formatChange, formatNumber } from '../shared/format';
 import { printJson, table, type Command, type Values } from './command';
-import { clockFrom, createCliLogger, describeWarehouse, today, type Io } from './context';
+import { createCliLogger, describeWarehouse, today, type Io } from './context';
+import { clockFromEnv } from '../shared/clock';
 
 /** Flags that say where the functions' process finds its warehouse and config: passed on as environment. */
 function exportFlags(values: Values, io: Io): void {
@@ -34,7 +35,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
     exportFlags(values, io);
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
     if (!values.verbose && !io.env.KPIS_LOG_LEVEL) io.env.KPIS_LOG_LEVEL = 'WARNING';
-    const clock = clockFrom(io.env);
+    const clock = clockFromEnv(io.env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
     const job = loadEtlConfig(configPath('etl', io.env));
     const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: io.env, clock, logger, useEmulator: false });
@@ -139,7 +140,7 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
   async run(values, _positionals, io) {
     exportFlags(values, io);
     const ports = portsFrom(values, io.env);
-    const clock = clockFrom(io.env);
+    const clock = clockFromEnv(io.env);
     const logger = createCliLogger(io, true);
     const useEmulator = Boolean(io.env.PUBSUB_EMULATOR_HOST);
     const stack = await startLocalStack({ ports, env: io.env, clock, logger, useEmulator });

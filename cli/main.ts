@@ -23,7 +23,8 @@ import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
 import { formatChange, formatNumber } from '../shared/format';
 import { COMMON, COMMON_HELP, printJson, table, withRuntime, type Command, type Options, type Values } from './command';
-import { clockFrom, describeWarehouse, today, type Io, type Runtime } from './context';
+import { describeWarehouse, today, type Io, type Runtime } from './context';
+import { clockFromEnv } from '../shared/clock';
 import { LOCAL_COMMANDS } from './local-commands';
 
 const DATE_HELP = `  --date D           one day, YYYY-MM-DD (UTC)
@@ -134,7 +135,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     run(values, _positionals, io) {
       // Flags are checked before the warehouse is opened, so a typo costs nothing.
-      const range = dateRangeFrom(values, today(clockFrom(io.env)));
+      const range = dateRangeFrom(values, today(clockFromEnv(io.env)));
       return withRuntime(values, io, (runtime) => etlCommand(values, io, runtime, range));
     },
   },
@@ -213,7 +214,7 @@ per check and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0
 a check raised; --json prints one array with a result per check and day.`,
     options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' } },
     run(values, _positionals, io) {
-      const yesterday = addDays(today(clockFrom(io.env)), -1);
+      const yesterday = addDays(today(clockFromEnv(io.env)), -1);
       const range = resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
       let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
       if (typeof values.checks === 'string') {

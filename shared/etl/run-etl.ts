@@ -52,6 +52,28 @@ export interface EtlOutcome {
   failure?: Error;
 }
 
+/** The completion event's fields for a run of `plan`: what runEtl returns, and what a redelivery republishes. */
+export function etlResult(
+  job: EtlJob,
+  request: Pick<EtlRequest, 'range' | 'runId' | 'dryRun'>,
+  plan: EtlPlan,
+  outcome: Pick<EtlResult, 'status' | 'error' | 'started_at' | 'finished_at'>,
+): EtlResult {
+  return {
+    run_id: request.runId,
+    job_name: job.jobName,
+    status: outcome.status,
+    start_date: request.range.start,
+    end_date: request.range.end,
+    dates: daysBetween(request.range.start, request.range.end),
+    tables: plan.targets.map(({ table }) => `${table.dataset}.${table.table}`),
+    error: outcome.error,
+    started_at: outcome.started_at,
+    finished_at: outcome.finished_at,
+    dry_run: request.dryRun ?? false,
+  };
+}
+
 export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): Promise<EtlOutcome> {
   const { warehouse, clock } = deps;
   const logger = deps.logger.child({ run_id: request.runId });
@@ -59,17 +81,7 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const plan = planEtl(warehouse, job, selectKpis(job, request.kpis), request.range);
   const context = { job: job.jobName, runId: request.runId };
   const result = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
-    run_id: request.runId,
-    job_name: job.jobName,
-    status,
-    start_date: request.range.start,
-    end_date: request.range.end,
-    dates: daysBetween(request.range.start, request.range.end),
-    tables: plan.targets.map(({ table }) => `${table.dataset}.${table.table}`),
-    error: error ? error.message : null,
-    started_at: startedAt.toISOString(),
-    finished_at: clock().toISOString(),
-    dry_run: request.dryRun ?? false,
+    ...etlResult(job, request, plan, { status, error: error ? error.message : null, started_at: startedAt.toISOString(), finished_at: clock().toISOString() }),
     ...extra,
   });
 

@@ -75,7 +75,6 @@ async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   return { ports, job, kpiChecks, logChecks, settings, clock, logger };
 }
 
-
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;

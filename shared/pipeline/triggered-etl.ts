@@ -5,12 +5,12 @@
  * the run log records the redelivery.
  */
 import type { EtlJob } from '../config/etl-config';
-import { addDays, daysBetween, toIsoDate } from '../dates';
-import { runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
-import { selectKpis } from '../etl/plan';
+import { addDays, toIsoDate } from '../dates';
+import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
+import { planEtl, selectKpis } from '../etl/plan';
 import { writeRunLog } from '../etl/run-log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
-import { kpiTable, RUN_LOG_TABLE } from '../schema';
+import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { TriggerRequest } from './contracts';
@@ -32,7 +32,7 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   const { trigger, runId } = request;
   const logger = deps.logger.child({ run_id: runId });
   // Unknown or disabled KPIs fail here, before anything is written.
-  const kpis = selectKpis(job, trigger.kpis);
+  const plan = planEtl(deps.warehouse, job, selectKpis(job, trigger.kpis), trigger.range);
   const earlier = trigger.dryRun ? null : await finishedRun(deps, job, request);
   let result: EtlResult;
   let failure: Error | undefined;
@@ -40,22 +40,7 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
     logger.warn('redelivered trigger: the run already committed, so its completion event is published again', { finished_at: earlier.finished_at });
     const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
     await writeRunLog(deps.warehouse, identity, [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }], earlier.lastStepId + 1);
-    result = {
-      run_id: runId,
-      job_name: job.jobName,
-      status: 'succeeded',
-      start_date: trigger.range.start,
-      end_date: trigger.range.end,
-      dates: daysBetween(trigger.range.start, trigger.range.end),
-      tables: kpis.map((name) => {
-        const table = kpiTable(name, job.kpis[name]?.dataset_dst ?? '');
-        return `${table.dataset}.${table.table}`;
-      }),
-      error: null,
-      started_at: earlier.started_at,
-      finished_at: earlier.finished_at,
-      dry_run: false,
-    };
+    result = etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, { status: 'succeeded', error: null, started_at: earlier.started_at, finished_at: earlier.finished_at });
   } else {
     const outcome = await runEtl({ ...deps, logger }, job, { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username });
     result = outcome.result;
