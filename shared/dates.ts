@@ -7,35 +7,68 @@ import { UsageError } from './errors';
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
+/** BigQuery's DATE range; every day the project handles lies in it, so 'YYYY-MM-DD' strings sort as days. */
+export const MIN_DATE = '0001-01-01';
+export const MAX_DATE = '9999-12-31';
+
+/** The most days one call of daysBetween lists: over 270 years, far above any run and far below a heap. */
+export const MAX_DAYS_LISTED = 100_000;
+
 export type IsoDate = string;
 
-/** Parses a 'YYYY-MM-DD' day, rejecting impossible dates such as 2026-02-30. */
-export function parseIsoDate(value: string, what = 'date'): IsoDate {
-  if (ISO_DATE.test(value)) {
+/** Parses a 'YYYY-MM-DD' day, rejecting impossible dates such as 2026-02-30. Total: any input returns or throws at once. */
+export function parseIsoDate(value: unknown, what = 'date'): IsoDate {
+  if (typeof value === 'string' && ISO_DATE.test(value)) {
     const parsed = new Date(`${value}T00:00:00Z`);
     if (!Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value)) return value;
   }
-  throw new UsageError(`${what} must be a calendar day as YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  throw new UsageError(`${what} must be a calendar day as YYYY-MM-DD, got ${JSON.stringify(value) ?? String(value)}`);
 }
 
+/**
+ * The day of an instant. Throws outside 0001-01-01..9999-12-31: past year 9999 an ISO string reads
+ * `+010000-...`, which sorts before `9999-...` and would send a day loop round forever.
+ */
 export function toIsoDate(instant: Date): IsoDate {
-  return instant.toISOString().slice(0, 10);
+  const time = instant.getTime();
+  if (Number.isNaN(time)) throw new UsageError('not a valid instant');
+  const day = instant.toISOString().slice(0, 10);
+  if (!ISO_DATE.test(day)) throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold (${MIN_DATE}..${MAX_DATE})`);
+  return day;
 }
 
 export function addDays(day: IsoDate, days: number): IsoDate {
+  if (!Number.isFinite(days)) throw new UsageError(`cannot add ${String(days)} days`);
   return toIsoDate(new Date(startOfDay(day).getTime() + days * DAY_MS));
 }
 
 /** Midnight UTC at the start of the day. */
 export function startOfDay(day: IsoDate): Date {
-  return new Date(`${day}T00:00:00.000Z`);
+  return new Date(`${parseIsoDate(day)}T00:00:00.000Z`);
 }
 
-/** Every day from start to end, both included. */
+/** Whole days from start to end (negative when end is earlier). */
+export function dayCount(start: IsoDate, end: IsoDate): number {
+  return Math.round((startOfDay(end).getTime() - startOfDay(start).getTime()) / DAY_MS);
+}
+
+/** Every day from start to end, both included. Bounded: the count is known before the loop. */
 export function daysBetween(start: IsoDate, end: IsoDate): IsoDate[] {
-  const days: IsoDate[] = [];
-  for (let day = start; day <= end; day = addDays(day, 1)) days.push(day);
-  return days;
+  const count = dayCount(start, end) + 1;
+  if (count <= 0) return [];
+  if (count > MAX_DAYS_LISTED) throw new UsageError(`${start}..${end} is ${count} days, more than ${MAX_DAYS_LISTED} can be listed`);
+  const first = startOfDay(start).getTime();
+  return Array.from({ length: count }, (_unused, index) => new Date(first + index * DAY_MS).toISOString().slice(0, 10));
+}
+
+/**
+ * The days a run may touch: from BigQuery's first DATE to tomorrow in the business zone (a zone
+ * ahead of UTC is already there). Checked on every date that enters, before anything iterates.
+ */
+export function checkSaneDay(day: IsoDate, today: IsoDate, what: string): IsoDate {
+  const latest = addDays(today, 1);
+  if (day < MIN_DATE || day > latest) throw new UsageError(`${what} ${day} is outside the days a run may cover (${MIN_DATE}..${latest}, tomorrow)`);
+  return day;
 }
 
 export interface DateRange {
@@ -61,19 +94,19 @@ export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defa
     throw new UsageError('give only one of --date, --days-back, or --from with --to');
   }
   if (request.date !== undefined) {
-    const day = parseIsoDate(request.date, '--date');
+    const day = checkSaneDay(parseIsoDate(request.date, '--date'), today, '--date');
     return { start: day, end: day };
   }
   if (request.from !== undefined || request.to !== undefined) {
     if (request.from === undefined || request.to === undefined) throw new UsageError('--from and --to go together');
-    const start = parseIsoDate(request.from, '--from');
-    const end = parseIsoDate(request.to, '--to');
+    const start = checkSaneDay(parseIsoDate(request.from, '--from'), today, '--from');
+    const end = checkSaneDay(parseIsoDate(request.to, '--to'), today, '--to');
     if (start > end) throw new UsageError(`--from ${start} is after --to ${end}`);
     return { start, end };
   }
   const daysBack = request.daysBack ?? defaultDaysBack;
-  if (!Number.isInteger(daysBack) || daysBack < 0) {
-    throw new UsageError(`--days-back must be a whole number of days, 0 or more, got ${String(daysBack)}`);
+  if (!Number.isSafeInteger(daysBack) || daysBack < 0 || daysBack > dayCount(MIN_DATE, today)) {
+    throw new UsageError(`--days-back must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`);
   }
   return { start: addDays(today, -daysBack), end: today };
 }

@@ -131,6 +131,11 @@ describe('a message that can never succeed is acknowledged, with nothing written
     ['a range longer than the maximum', { start_date: '2024-01-01', end_date: '2026-11-26' }],
     ['an unknown KPI', { kpis: ['dau'] }],
     ['a wrong type', { dry_run: 'yes' }],
+    ['the last day BigQuery can hold (it used to loop until the heap ran out)', { date: '9999-12-31' }],
+    ['a day after tomorrow', { date: '2026-11-29' }],
+    ['a range ending in year 9999', { start_date: '9999-12-30', end_date: '9999-12-31' }],
+    ['a day before year 1', { date: '0000-12-31' }],
+    ['days_back reaching before year 1', { days_back: 1e9 }],
   ])('%s', async (_name, data) => {
     const before = completions().length;
     const [{ rows: logRows }] = await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context) as [{ rows: number }];
