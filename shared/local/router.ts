@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors';
 import type { Logger } from '../log';
-import { LocalTopicPublisher, readableData, TOPICS, type Attributes, type Publisher, type TopicRecord } from '../messaging/publisher';
+import { isTopicName, LocalTopicPublisher, readableData, TOPICS, type Attributes, type Publisher, type TopicRecord } from '../messaging/publisher';
 import { LOCAL_PROJECT } from '../messaging/router-publisher';
 
 export interface Subscription {
@@ -137,24 +137,62 @@ export class LocalRouter implements Publisher {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const match = /^\/v1\/projects\/[^/]+\/topics\/([^/:]+):publish$/.exec(request.url ?? '');
     if (request.method !== 'POST' || !match) return reply(response, 404, { error: 'only POST /v1/projects/PROJECT/topics/TOPIC:publish is served here' });
+    const topic = decodeTopic(match[1] as string);
+    if (topic === null) return reply(response, 400, { error: 'not a Pub/Sub topic name: a letter, then 2 to 254 letters, digits or -_.~+%' });
     const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    let body: { messages?: { data?: string; attributes?: Attributes }[] };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-    } catch {
-      return reply(response, 400, { error: 'the body must be JSON: {"messages": [{"data": "<base64>", "attributes": {}}]}' });
+    let size = 0;
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) return reply(response, 413, { error: `a publish request holds at most ${MAX_BODY_BYTES} bytes` });
+      chunks.push(chunk as Buffer);
     }
-    if (!Array.isArray(body.messages) || body.messages.length === 0) return reply(response, 400, { error: 'messages must be a non-empty array' });
-    const topic = decodeURIComponent(match[1] as string);
+    const messages = parsePublishBody(Buffer.concat(chunks).toString('utf8'));
+    if (typeof messages === 'string') return reply(response, 400, { error: messages });
     const messageIds: string[] = [];
-    for (const message of body.messages) messageIds.push(await this.publishRaw(topic, Buffer.from(message.data ?? '', 'base64'), message.attributes ?? {}));
+    for (const message of messages) messageIds.push(await this.publishRaw(topic, Buffer.from(message.data, 'base64'), message.attributes));
     return reply(response, 200, { messageIds });
   }
 
   async close(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** Pub/Sub's own limit on one publish request. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const PUBLISH_SHAPE = 'the body must be JSON: {"messages": [{"data": "<base64>", "attributes": {"key": "value"}}]}';
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The topic of a request path, or null when it is not a Pub/Sub topic name (`..%2F..%2Fx` is not). */
+function decodeTopic(encoded: string): string | null {
+  try {
+    const topic = decodeURIComponent(encoded);
+    return isTopicName(topic) ? topic : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The messages of a publish body, or what is wrong with it. */
+function parsePublishBody(text: string): { data: string; attributes: Attributes }[] | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return PUBLISH_SHAPE;
+  }
+  const messages = (body as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return `messages must be a non-empty array; ${PUBLISH_SHAPE}`;
+  const parsed: { data: string; attributes: Attributes }[] = [];
+  for (const [index, message] of messages.entries()) {
+    const { data = '', attributes = {} } = (message ?? {}) as { data?: unknown; attributes?: unknown };
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${index}] must be an object`;
+    if (typeof data !== 'string' || !BASE64.test(data)) return `messages[${index}].data must be base64 text`;
+    const valid = typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) && Object.values(attributes).every((value) => typeof value === 'string');
+    if (!valid) return `messages[${index}].attributes must be an object of strings`;
+    parsed.push({ data, attributes: attributes as Attributes });
+  }
+  return parsed;
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {

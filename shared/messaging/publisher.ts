@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { UsageError } from '../errors';
 
 /** The topics of DESIGN.md; names are fixed so deploy.sh, the functions and the router agree. */
 export const TOPICS = {
@@ -15,6 +16,16 @@ export const TOPICS = {
 } as const;
 
 export type Attributes = Record<string, string>;
+
+/**
+ * Pub/Sub's topic-name rule: a letter, then 2 to 254 letters, digits or `-_.~+%`, not starting
+ * with `goog`. No slash can pass, so a topic name is also a safe file name.
+ */
+const TOPIC_NAME = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+
+export function isTopicName(name: string): boolean {
+  return TOPIC_NAME.test(name);
+}
 
 export interface Publisher {
   /** Publishes one JSON message and resolves once the broker has accepted it, with its id. */
@@ -53,6 +64,7 @@ export class LocalTopicPublisher implements Publisher {
 
   /** Appends the message and returns the record, for callers that deliver it further (the local router). */
   append(topic: string, data: unknown, attributes: Attributes = {}): TopicRecord {
+    if (!isTopicName(topic)) throw new UsageError(`${JSON.stringify(topic)} is not a Pub/Sub topic name (a letter, then 2 to 254 letters, digits or -_.~+%)`);
     const record: TopicRecord = { message_id: randomUUID(), publish_time: this.clock().toISOString(), topic, data, attributes };
     mkdirSync(this.dir, { recursive: true });
     // One write per line: appends from concurrent publishers never interleave within a line.

@@ -2,6 +2,7 @@
  * The local fan-out end to end: a trigger published over HTTP to the router reaches etl, whose
  * completion event reaches both monitors, whose alerts land in the alerts topic file.
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { startLocalStack, type LocalStack } from '../../functions/local';
 import type { Alert } from '../../shared/alerts/alert';
@@ -87,6 +88,29 @@ test('the router answers the Pub/Sub REST publish call, and refuses what is not 
   const { messageIds } = (await response.json()) as { messageIds: string[] };
   await stack.router?.idle();
   expect(messages(TOPICS.heartbeat).at(-1)).toMatchObject({ message_id: messageIds[0], data: {}, attributes: { origin: 'curl' } });
-  expect((await fetch(`${stack.routerUrl}/v1/projects/any/topics/x:publish`, { method: 'POST', body: 'nope' })).status).toBe(400);
   expect((await fetch(`${stack.routerUrl}/anything`)).status).toBe(404);
+});
+
+describe('the router refuses a topic that is not a Pub/Sub name and a body that is not a publish request, writing nothing', () => {
+  const valid = JSON.stringify({ messages: [{ data: Buffer.from('{}').toString('base64') }] });
+  test.each([
+    ['a topic that climbs out of the topics folder', '..%2Fescaped', valid],
+    ['a topic that climbs two folders up', '..%2F..%2Fescaped', valid],
+    ['an encoded slash', 'a%2Fb%2Fc', valid],
+    ['a topic starting with goog', 'google-topic', valid],
+    ['a topic too short', 'ab', valid],
+    ['a broken escape', 'abc%E0%A4%A', valid],
+    ['a body that is not JSON', 'daily-kpis-heartbeat', 'nope'],
+    ['no messages', 'daily-kpis-heartbeat', '{"messages": []}'],
+    ['a message that is not an object', 'daily-kpis-heartbeat', '{"messages": [1]}'],
+    ['data that is not base64', 'daily-kpis-heartbeat', '{"messages": [{"data": "{}"}]}'],
+    ['attributes that are not strings', 'daily-kpis-heartbeat', '{"messages": [{"data": "", "attributes": {"n": 1}}]}'],
+  ])('%s', async (_name, topic, body) => {
+    const before = readdirSync(dir).sort();
+    const outside = readdirSync(path.dirname(dir)).sort();
+    const response = await fetch(`${stack.routerUrl}/v1/projects/any/topics/${topic}:publish`, { method: 'POST', body });
+    expect(response.status).toBe(400);
+    expect(readdirSync(dir).sort()).toEqual(before);
+    expect(readdirSync(path.dirname(dir)).sort()).toEqual(outside);
+  });
 });
