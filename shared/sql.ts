@@ -108,3 +108,8 @@ export function rewriteParams(sql: string, marker: string): string {
 export function describeStatement(sql: string): string {
   return withoutComments(sql).split('\n').map((line) => line.trim()).find((line) => line !== '') ?? sql.trim();
 }
+
+/** Whether a statement only reads (SELECT or WITH ... SELECT): such a job can run again at no risk. */
+export function isReadOnly(sql: string): boolean {
+  return /^(SELECT|WITH)\b/i.test(describeStatement(sql));
+}

@@ -116,7 +116,10 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
       })),
       { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}` },
     ]);
-    await warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, context, { atomic: true });
+    // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
+    // this message re-attaches to the job the first delivery started.
+    const workKey = `etl:${request.runId}:${range}:${plan.targets.map((t) => `${t.table.dataset}.${t.table.table}`).join(',')}`;
+    await warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
     return { result: result('succeeded', null) };
   } catch (thrown) {

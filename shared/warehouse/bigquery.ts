@@ -2,7 +2,7 @@
  * The production warehouse: BigQuery through @google-cloud/bigquery. The client comes from the
  * caller (see factory.ts), so tests hand it one that points at a local fake of the REST API.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
 import type { TableSchema } from '../schema';
-import { describeStatement } from '../sql';
+import { describeStatement, isReadOnly } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
 
@@ -25,6 +25,9 @@ export interface BigQueryWarehouseOptions {
   retry?: RetryPolicy;
   logger?: Logger;
 }
+
+/** Generations of one write's job id before giving up: each is a job that ran and failed. */
+const MAX_JOB_GENERATIONS = 50;
 
 /** HTTP statuses and BigQuery error reasons that say "try again later". */
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
@@ -161,27 +164,27 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   /**
-   * Runs one query job to completion, retrying transient failures. The job id is derived from the
-   * run, the SQL and its parameters: when a response is lost and the insert is sent again, BigQuery
-   * answers 409 and we attach to the job already running instead of running the statement twice.
-   * Only a job that ran and failed is tried again under a new id (the `_gN` suffix).
+   * Runs one query job to completion, retrying transient failures.
+   *
+   * A read gets a fresh job id every time: its answer must be today's, never a stale job's. A write
+   * gets an id derived from its work (the context's workKey, else its SQL and parameters): when a
+   * response is lost, or Pub/Sub delivers the message again, BigQuery answers 409 and we re-attach
+   * to the job already running or done instead of running the statement twice. A job under that id
+   * that ended in error is passed over for the next generation (`_gN`), so a write that failed once
+   * runs again once its cause is fixed.
    */
   private async runJob(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
-    const base = this.jobIdBase(context, sql, params);
-    let generation = 0;
+    const base = isReadOnly(sql) ? `${this.jobIdPrefix(context)}_read_${randomUUID().replaceAll('-', '')}` : this.writeJobIdBase(context, sql, params);
+    const state = { generation: 0 };
     return withRetry(
       async () => {
-        const jobId = `${base}_g${generation}`;
-        const job = await this.insertOrAttach(jobId, sql, params, context).catch((error: unknown) => {
-          if (jobRanAndFailed(error)) generation += 1;
-          throw error;
-        });
+        const job = await this.insertOrAttach(base, state, sql, params, context);
         try {
           const [rows] = await job.getQueryResults({ location: this.options.location });
           return rows.map(normalizeRow);
         } catch (error) {
           // A lost results response is not a failed job: only a job that ended in error gets a new id.
-          if (await this.jobEndedInError(job)) generation += 1;
+          if (await this.jobEndedInError(job)) state.generation += 1;
           throw error;
         }
       },
@@ -193,21 +196,35 @@ export class BigQueryWarehouse implements Warehouse {
     });
   }
 
-  private async insertOrAttach(jobId: string, sql: string, params: QueryParams, context: JobContext): Promise<Job> {
-    try {
-      const [job] = await this.client.createQueryJob({ ...this.jobRequest(sql, params, context), jobId });
-      this.logger.info('BigQuery job started', { job_id: jobId, console_url: this.consoleUrl(jobId) });
-      return job;
-    } catch (error) {
-      if ((error as ApiErrorLike).code !== 409) throw error;
-      const job = this.client.job(jobId, { location: this.options.location });
-      const [metadata] = await job.getMetadata();
-      this.logger.info('BigQuery job already existed, attaching to it', { job_id: jobId, console_url: this.consoleUrl(jobId) });
-      if (metadata.status?.errorResult) {
-        throw Object.assign(new Error(String(metadata.status.errorResult.message)), { errors: [metadata.status.errorResult], response: metadata });
+  /**
+   * Inserts the job under the first generation whose id is free, or attaches to one running or
+   * succeeded; `state.generation` moves past every job that ended in error.
+   */
+  private async insertOrAttach(base: string, state: { generation: number }, sql: string, params: QueryParams, context: JobContext): Promise<Job> {
+    for (; state.generation < MAX_JOB_GENERATIONS; state.generation += 1) {
+      const jobId = `${base}_g${state.generation}`;
+      try {
+        const [job] = await this.client.createQueryJob({ ...this.jobRequest(sql, params, context), jobId });
+        this.logger.info('BigQuery job started', { job_id: jobId, console_url: this.consoleUrl(jobId) });
+        return job;
+      } catch (error) {
+        // The client rejects a job created in an error state: it ran, so its id is spent.
+        if (jobRanAndFailed(error)) {
+          state.generation += 1;
+          throw error;
+        }
+        if ((error as ApiErrorLike).code !== 409) throw error;
+        const job = this.client.job(jobId, { location: this.options.location });
+        const [metadata] = await job.getMetadata();
+        if (metadata.status?.errorResult) {
+          this.logger.info('BigQuery job under this id failed before: running the work under the next id', { job_id: jobId, error: metadata.status.errorResult.message });
+          continue;
+        }
+        this.logger.info('BigQuery job already existed, attaching to it', { job_id: jobId, console_url: this.consoleUrl(jobId) });
+        return job;
       }
-      return job;
     }
+    throw new WarehouseError(`BigQuery: ${MAX_JOB_GENERATIONS} jobs under ${base} all failed; not trying again`, { transient: false });
   }
 
   private async jobEndedInError(job: Job): Promise<boolean> {
@@ -251,9 +268,13 @@ export class BigQueryWarehouse implements Warehouse {
     return { job: labelValue(context.job), run_id: labelValue(context.runId) };
   }
 
-  private jobIdBase(context: JobContext, sql: string, params: QueryParams): string {
-    const digest = createHash('sha256').update(sql).update(JSON.stringify(params)).digest('hex').slice(0, 16);
-    return `kpis_${labelValue(context.job)}_${labelValue(context.runId)}_${digest}`.replace(/-/g, '_');
+  private jobIdPrefix(context: JobContext): string {
+    return `kpis_${labelValue(context.job)}_${labelValue(context.runId)}`.replace(/-/g, '_');
+  }
+
+  private writeJobIdBase(context: JobContext, sql: string, params: QueryParams): string {
+    const work = context.workKey === undefined ? createHash('sha256').update(sql).update(JSON.stringify(params)) : createHash('sha256').update(context.workKey);
+    return `${this.jobIdPrefix(context)}_${work.digest('hex').slice(0, 16)}`;
   }
 
   private consoleUrl(jobId: string): string {

@@ -23,6 +23,12 @@ export type Row = Record<string, Cell>;
 export interface JobContext {
   job: string;
   runId: string;
+  /**
+   * Names the work a write does, stable across redeliveries of one message (e.g. the run id, the
+   * range and the tables): BigQuery derives the write's job id from it, so a redelivery re-attaches
+   * to the job the first delivery started. Without it the id comes from the SQL and its parameters.
+   */
+  workKey?: string;
 }
 
 export interface DryRunResult {

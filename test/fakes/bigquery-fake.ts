@@ -29,9 +29,13 @@ interface JobResource {
   statistics: Record<string, unknown>;
 }
 
+type QueryResult = { fields: { name: string; type: string }[]; rows: unknown[][] };
+
 export class BigQueryFake {
   readonly requests: RecordedRequest[] = [];
   readonly jobs = new Map<string, JobResource>();
+  /** As on BigQuery, a job's result is fixed when it runs: reading it again later gives the same rows. */
+  private readonly jobResults = new Map<string, QueryResult>();
   readonly datasets = new Set<string>();
   readonly tables = new Map<string, Record<string, unknown>>();
   /** Jobs that ran: a statement run twice shows up here twice. */
@@ -42,7 +46,7 @@ export class BigQueryFake {
   /** HTTP statuses the next results requests answer with, in order, as if their responses were lost. */
   resultsFailures: number[] = [];
   /** Rows a query job returns, by its SQL text. */
-  results: (sql: string) => { fields: { name: string; type: string }[]; rows: unknown[][] } = () => ({ fields: [], rows: [] });
+  results: (sql: string) => QueryResult = () => ({ fields: [], rows: [] });
   bytesProcessed = 123_456_789;
   private server?: http.Server;
   url = '';
@@ -138,6 +142,7 @@ export class BigQueryFake {
     if (dryRun) return [200, job];
     this.jobs.set(jobId, job);
     this.executed.push(jobId);
+    if (!job.status.errorResult) this.jobResults.set(jobId, this.results(String((body.configuration.query as { query: string }).query)));
     if (behaviour?.kind === 'lose-response') return [503, apiError(503, 'backendError', 'injected: the job was created but the response was lost')];
     return [200, job];
   }
@@ -170,8 +175,7 @@ export class BigQueryFake {
       const error = job.status.errorResult as { reason: string; message: string };
       return [400, apiError(400, error.reason, error.message)];
     }
-    const sql = String((job.configuration.query as { query: string }).query);
-    const { fields, rows } = this.results(sql);
+    const { fields, rows } = this.jobResults.get(jobId) ?? { fields: [], rows: [] };
     return [
       200,
       {

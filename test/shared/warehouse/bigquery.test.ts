@@ -63,18 +63,54 @@ describe('BigQueryWarehouse', () => {
     expect(body?.configuration.labels).toEqual({ job: 'daily_kpis', run_id: 'run-42' });
     expect(body?.configuration.query.maximumBytesBilled).toBe('5000000000');
     expect(body?.jobReference.location).toBe('EU');
-    expect(body?.jobReference.jobId).toMatch(/^kpis_daily_kpis_run_42_[0-9a-f]{16}_g0$/);
+    expect(body?.jobReference.jobId).toMatch(/^kpis_daily_kpis_run_42_read_[0-9a-f]{32}_g0$/);
   });
 
-  test('a job id is deterministic: the same run, SQL and parameters give the same id', async () => {
+  test('a read gets a fresh job id every time, so a redelivery asks BigQuery again instead of reading a stale job', async () => {
+    fake.results = () => ({ fields: [{ name: 'n', type: 'INTEGER' }], rows: [[fake.executed.length]] });
     const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
-    await warehouse.query('SELECT 1', {}, context);
-    fake.jobs.clear();
-    await other.query('SELECT 1', {}, context);
-    await other.query('SELECT 2', {}, context);
+    const first = await warehouse.query('-- did the run finish?\nSELECT COUNT(*) AS n FROM logs', {}, context);
+    const second = await other.query('-- did the run finish?\nWITH x AS (SELECT 1) SELECT COUNT(*) AS n FROM logs', {}, context);
+    const third = await other.query('-- did the run finish?\nSELECT COUNT(*) AS n FROM logs', {}, context);
     const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(new Set(ids).size).toBe(3);
+    expect(fake.executed).toEqual(ids);
+    expect([first, second, third]).toEqual([[{ n: 1 }], [{ n: 2 }], [{ n: 3 }]]);
+  });
+
+  test('a write job id is deterministic: the same run, SQL and parameters give the same id', async () => {
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    await warehouse.query('INSERT INTO t SELECT 1', {}, context);
+    fake.jobs.clear();
+    await other.query('INSERT INTO t SELECT 1', {}, context);
+    await other.query('INSERT INTO t SELECT 2', {}, context);
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids[0]).toMatch(/^kpis_daily_kpis_run_42_[0-9a-f]{16}_g0$/);
     expect(ids[0]).toBe(ids[1]);
     expect(ids[2]).not.toBe(ids[0]);
+  });
+
+  test('a write with a work key keeps its job id when its parameters change: a redelivered script re-attaches', async () => {
+    const keyed = { ...context, workKey: 'etl:run-42:2026-11-20..2026-11-20:daily_kpis.installs' };
+    await warehouse.runScript(['INSERT INTO log VALUES (@ts)'], { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:00:00Z') } }, keyed, { atomic: true });
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    await other.runScript(['INSERT INTO log VALUES (@ts)'], { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:05:00Z') } }, keyed, { atomic: true });
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(fake.executed).toEqual([ids[0]]);
+  });
+
+  test('a write whose job failed permanently runs under the next id on a later delivery, once its cause is fixed', async () => {
+    fake.insertBehaviours = [{ kind: 'job-error', reason: 'invalidQuery', message: 'Table t was not found' }];
+    const script = () => warehouse.runScript(['INSERT INTO t SELECT 1'], {}, { ...context, workKey: 'etl:run-42' }, { atomic: true });
+    await expect(script()).rejects.toMatchObject({ transient: false });
+    // The redelivery, after someone created the table: g0 is a failed job, so the work runs as g1.
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    await other.runScript(['INSERT INTO t SELECT 1'], {}, { ...context, workKey: 'etl:run-42' }, { atomic: true });
+    const ids = insertBodies().map((b) => b.jobReference.jobId);
+    expect(ids.map((id) => id.slice(-3))).toEqual(['_g0', '_g0', '_g1']);
+    expect(fake.executed).toEqual([ids[0], ids[2]]);
   });
 
   test('runs an atomic script as one multi-statement transaction', async () => {
