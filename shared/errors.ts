@@ -38,3 +38,21 @@ export class PublishError extends KpisError {}
 
 /** A Pub/Sub message that can never succeed (not JSON, bad date, unknown field): acknowledged, never retried. */
 export class InvalidMessageError extends KpisError {}
+
+/** Network failures below any API: the request may not have arrived, so it is worth sending again. */
+const NETWORK_FAILURE = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|EPIPE|socket hang up|fetch failed|network/i;
+
+/**
+ * Whether running the same work again may succeed (README: "Failure classification"). Transient:
+ * a warehouse call the adapter marks so (HTTP 429 and 5xx, rate limits, concurrent-update aborts, a
+ * held lock), a publish the broker did not accept, a network failure. Everything else, our own
+ * errors (a bad message, config or file) and SQL or schema errors included, fails again the same
+ * way: it is acknowledged with its reason, never retried.
+ */
+export function isTransientFailure(error: unknown): boolean {
+  if (error instanceof WarehouseError) return error.transient;
+  if (error instanceof PublishError) return true;
+  if (error instanceof KpisError) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return NETWORK_FAILURE.test(`${typeof code === 'string' ? code : ''} ${error instanceof Error ? error.message : String(error)}`);
+}

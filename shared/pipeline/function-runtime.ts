@@ -6,8 +6,10 @@
  *   too long) is logged as an error with the reason and acknowledged: no retry, nothing written;
  * - an event older than KPIS_MAX_EVENT_AGE_HOURS is acknowledged with a warning instead of run
  *   (Google's guard against retrying forever);
- * - anything else that fails throws, so Pub/Sub retries it (bounded by the subscription's
- *   delivery attempts, then the dead-letter topic);
+ * - a permanent failure (SQL or schema error, a missing table, config) is logged with its reason
+ *   and acknowledged: the etl function has already published its failed completion event;
+ * - a transient failure (isTransientFailure) throws, so Pub/Sub retries it (bounded by the
+ *   subscription's delivery attempts, then the dead-letter topic);
  * - the same message delivered twice at the same time to one instance runs once.
  *
  * Logs are JSON lines with severity, message, function and run_id, as Cloud Logging reads them.
@@ -17,7 +19,7 @@ import type { EtlJob } from '../config/etl-config';
 import { loadEtlConfig } from '../config/etl-config';
 import { configPath } from '../config/files';
 import { loadKpiChecks, loadLogChecks, type KpiCheck, type LogCheck } from '../config/monitor-config';
-import { ConfigError, InvalidMessageError, toError, UsageError } from '../errors';
+import { ConfigError, InvalidMessageError, isTransientFailure, toError, UsageError } from '../errors';
 import { createLogger, parseSeverity, type Logger } from '../log';
 import { openPorts, type Ports } from '../ports';
 import { decodePubSubEvent, type PubSubCloudEvent, type PubSubMessage } from './pubsub-event';
@@ -131,6 +133,11 @@ export function pubsubHandler(functionName: FunctionName, work: (message: PubSub
       const failure = toError(error);
       if (failure instanceof InvalidMessageError || failure instanceof UsageError) {
         runLogger.error('message rejected and acknowledged: it can never succeed', { reason: failure.message, message_id: message.messageId });
+        return;
+      }
+      if (!isTransientFailure(failure)) {
+        // Retrying would fail the same way until someone fixes the cause; then a new message reruns it.
+        runLogger.error('failed permanently: acknowledged, not retried', { error: failure.message, message_id: message.messageId });
         return;
       }
       runLogger.error('failed; Pub/Sub will deliver the message again', { error: failure.message, message_id: message.messageId });

@@ -11,7 +11,9 @@ import { runEtl } from '../../shared/etl/run-etl';
 import { silentLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { RouterPublisher } from '../../shared/messaging/router-publisher';
-import { DEAD_LETTER_TOPIC } from '../../shared/local/router';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEAD_LETTER_TOPIC, LocalRouter } from '../../shared/local/router';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { setEnv } from '../helpers/functions';
@@ -57,25 +59,45 @@ test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', as
   expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
 });
 
-test('a failed ETL run reaches the monitors as pipeline alerts; the trigger is retried, then dead-lettered', async () => {
+test('a failed ETL run reaches the monitors as pipeline alerts; a missing source is permanent, so the trigger is not retried', async () => {
   await warehouse.query('ALTER TABLE gamepltx.fact RENAME TO fact_away', {}, context);
   try {
     const before = messages(TOPICS.alerts).length;
     const messageId = await new RouterPublisher(stack.routerUrl).publish(TOPICS.trigger, { date: '2026-11-25' });
     await stack.router?.idle();
-    // Two deliveries (the test's maxAttempts), each publishing a failed completion event.
+    // One delivery, acknowledged after publishing its failed completion event.
     const failed = messages(TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
-    expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([
-      ['failed', 'failed'],
-      ['failed', 'failed'],
-    ]);
+    expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([['failed', 'failed']]);
     expect((failed[0]?.data as { error: string }).error).toMatch(/fact/);
     // Each alert once, although the monitors saw two completion events.
     const added = messages(TOPICS.alerts).slice(before).map((m) => (m.data as Alert).alert_id).sort();
     expect(added).toEqual(['pipeline:daily_kpis:failed_run:2026-11-25', 'pipeline:daily_kpis_etl:failed_run:2026-11-27']);
-    expect(messages(DEAD_LETTER_TOPIC)).toEqual([expect.objectContaining({ data: { date: '2026-11-25' }, attributes: expect.objectContaining({ subscription: 'etl', original_message_id: messageId }) })]);
+    expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
   } finally {
     await warehouse.query('ALTER TABLE gamepltx.fact_away RENAME TO fact', {}, context);
+  }
+});
+
+test('a function that keeps failing transiently has its message retried, then dead-lettered', async () => {
+  const subscriber = await new Promise<import('node:http').Server>((resolve) => {
+    const server = createServer((_request, response) => {
+      response.writeHead(503).end();
+    }).listen(0, '127.0.0.1', () => resolve(server));
+  });
+  const router = new LocalRouter({
+    topicsDir: dir,
+    clock: () => new Date(NOW),
+    logger: silentLogger,
+    subscriptions: [{ name: 'flaky', topic: 'flaky-topic', endpoint: `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}` }],
+    maxAttempts: 3,
+    retryDelayMs: 1,
+  });
+  try {
+    const messageId = await router.publish('flaky-topic', { n: 1 });
+    await router.idle();
+    expect(messages(DEAD_LETTER_TOPIC)).toEqual([expect.objectContaining({ data: { n: 1 }, attributes: expect.objectContaining({ subscription: 'flaky', original_message_id: messageId }) })]);
+  } finally {
+    await new Promise((resolve) => subscriber.close(resolve));
   }
 });
 

@@ -106,14 +106,28 @@ describe('kpiMonitor', () => {
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([]);
   });
 
-  test('a warehouse failure makes the function fail, so Pub/Sub delivers the message again', async () => {
+  test('a missing table fails the same way on every delivery: the run is recorded as failed and the message acknowledged', async () => {
     await warehouse.query('ALTER TABLE daily_kpis.installs RENAME TO installs_away', {}, context);
     try {
       const event = pubsubEvent(completion({ run_id: 'etl-other' }), { publishTime: NOW });
-      expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(500);
+      expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
       expect((await runLog(`kpi-monitor-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'error']);
     } finally {
       await warehouse.query('ALTER TABLE daily_kpis.installs_away RENAME TO installs', {}, context);
+    }
+  });
+
+  test('an alert the broker does not take is a transient failure: the function fails, so Pub/Sub delivers the message again', async () => {
+    await closeFunctionRuntime();
+    const restore = setEnv({ KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
+    try {
+      const failed = completion({ run_id: 'etl-unpublished', status: 'failed', error: 'boom', dates: ['2026-11-20'], start_date: '2026-11-20', end_date: '2026-11-20' });
+      const event = pubsubEvent(failed, { publishTime: NOW });
+      expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(500);
+    } finally {
+      await closeFunctionRuntime();
+      restore();
+      warehouse = (await functionPorts()).warehouse;
     }
   });
 });
