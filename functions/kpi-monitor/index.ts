@@ -1,6 +1,5 @@
 /** kpiMonitor: a completion event -> KPI checks for the run's complete days -> alerts. */
 import * as functions from '@google-cloud/functions-framework';
-import { toIsoDate } from '../../shared/dates';
 import { checkCompletedRun } from '../../shared/pipeline/completed-run-checks';
 import { parseCompletion } from '../../shared/pipeline/contracts';
 import { pubsubHandler } from '../../shared/pipeline/function-runtime';
@@ -9,7 +8,7 @@ functions.cloudEvent(
   'kpiMonitor',
   pubsubHandler('kpi-monitor', async (message, context) => {
     const completion = parseCompletion(message.data);
-    const outcome = await checkCompletedRun(context, context.kpiChecks, completion, { runId: context.runId, username: context.username, today: toIsoDate(message.publishTime) });
+    const outcome = await checkCompletedRun(context, context.kpiChecks, completion, { runId: context.runId, username: context.username });
     context.logger.info('kpi-monitor done', { action: outcome.action, etl_run_id: completion.run_id });
   }),
 );

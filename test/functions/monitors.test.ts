@@ -85,6 +85,15 @@ describe('kpiMonitor', () => {
     ]);
   });
 
+  test('a run that started before midnight and ended after it does not judge the day it started in', async () => {
+    const before = alerts().length;
+    const late = completion({ run_id: 'etl-late', start_date: '2026-11-26', end_date: '2026-11-26', dates: ['2026-11-26'], started_at: '2026-11-26T23:50:00.000Z', finished_at: '2026-11-27T00:10:00.000Z' });
+    const event = pubsubEvent(late, { publishTime: '2026-11-27T00:10:01.000Z' });
+    expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
+    expect(alerts()).toHaveLength(before);
+    expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([]);
+  });
+
   test('a dry run, or a run of today only, has nothing to check', async () => {
     const before = alerts().length;
     const dry = pubsubEvent(completion({ dry_run: true }), { publishTime: NOW });
