@@ -27,6 +27,13 @@ export class WarehouseError extends KpisError {
   }
 }
 
+/** A statement named a table or dataset that does not exist (any more): permanent, and a cue to forget cached tables. */
+export class TableNotFoundError extends WarehouseError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause, transient: false });
+  }
+}
+
 /** Coerces anything thrown into an Error, keeping the original as its cause. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -4,7 +4,7 @@
  */
 import type { EtlJob } from '../config/etl-config';
 import { daysBetween, type DateRange } from '../dates';
-import { toError, WarehouseError } from '../errors';
+import { TableNotFoundError, toError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -119,7 +119,14 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.
     const workKey = `etl:${request.runId}:${range}:${plan.targets.map((t) => `${t.table.dataset}.${t.table.table}`).join(',')}`;
-    await warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+    const runScript = () => warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+    await runScript().catch(async (error: unknown) => {
+      // A target or the run log dropped under a warm instance: create it again and run once more.
+      // A missing source fails the same way twice and stays a permanent failure.
+      if (!(error instanceof TableNotFoundError)) throw error;
+      await ensureTables(warehouse, plan);
+      await runScript();
+    });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
     return { result: result('succeeded', null) };
   } catch (thrown) {

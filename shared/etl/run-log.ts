@@ -1,5 +1,7 @@
 /** Rows of logs.daily_logs: one run's steps, numbered and sharing the run id as uid. */
 import { toIsoDate } from '../dates';
+import { TableNotFoundError, toError } from '../errors';
+import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import { numberedRows, valuesList } from '../rows';
 import { renderSqlFile } from '../sql';
@@ -52,35 +54,63 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
   return { sql, params: rows.params };
 }
 
-/** Writes a run's steps, numbered from `firstStepId`, so later rows of a run continue its numbering. */
+/**
+ * Writes a run's steps, numbered from `firstStepId`, so later rows of a run continue its numbering.
+ * A run log dropped under a warm instance is created again, and the rows written to it.
+ */
 export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): Promise<void> {
   const { sql, params } = runLogStatement(warehouse, identity, steps, firstStepId);
-  await warehouse.query(sql, params, { job: identity.jobName, runId: identity.runId });
+  const context = { job: identity.jobName, runId: identity.runId };
+  try {
+    await warehouse.query(sql, params, context);
+  } catch (error) {
+    if (!(error instanceof TableNotFoundError)) throw error;
+    await ensureRunLog(warehouse);
+    await warehouse.query(sql, params, context);
+  }
+}
+
+export async function ensureRunLog(warehouse: Warehouse): Promise<void> {
+  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
+  await warehouse.ensureTable(RUN_LOG_TABLE);
 }
 
 /**
  * Runs a job between a start and an end row (an error row when it throws, and the error goes on).
  * For jobs whose work is not one script: the ETL writes its rows inside its own transaction.
+ *
+ * With `bestEffort`, the work runs even when its rows cannot be written, and the failure is
+ * logged: the log monitor must still check the pipeline when the run log itself is broken.
  */
 export async function recordRun<T>(
-  deps: { warehouse: Warehouse; clock: () => Date },
+  deps: { warehouse: Warehouse; clock: () => Date; logger: Logger },
   identity: RunLogIdentity,
   startMessage: string,
   work: () => Promise<{ value: T; summary: string }>,
+  options: { bestEffort?: boolean } = {},
 ): Promise<T> {
-  const { warehouse, clock } = deps;
-  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
-  await warehouse.ensureTable(RUN_LOG_TABLE);
-  const start: RunLogStep = { step: 'start', logType: 'start', at: clock(), message: startMessage };
-  await writeRunLog(warehouse, identity, [start]);
+  const { warehouse, clock, logger } = deps;
+  const write = async (steps: RunLogStep[], firstStepId: number): Promise<void> => {
+    try {
+      await writeRunLog(warehouse, identity, steps, firstStepId);
+    } catch (error) {
+      if (!options.bestEffort) throw error;
+      logger.error(`could not write the ${steps[0]?.step ?? ''} row of this run to the run log; carrying on`, { run_id: identity.runId, error: toError(error).message });
+    }
+  };
+  if (!options.bestEffort) await ensureRunLog(warehouse);
+  else await ensureRunLog(warehouse).catch((error: unknown) => logger.error('could not create the run log', { error: toError(error).message }));
+  await write([{ step: 'start', logType: 'start', at: clock(), message: startMessage }], 1);
   let outcome: { value: T; summary: string };
   try {
     outcome = await work();
   } catch (error) {
-    const message = (error instanceof Error ? error.message : String(error)).slice(0, 10_000);
-    await writeRunLog(warehouse, identity, [{ step: 'error', logType: 'error', at: clock(), message }], 2).catch(() => undefined);
+    const message = toError(error).message.slice(0, 10_000);
+    await writeRunLog(warehouse, identity, [{ step: 'error', logType: 'error', at: clock(), message }], 2).catch((logError: unknown) => {
+      logger.error('could not write the error row of this run to the run log', { run_id: identity.runId, error: toError(logError).message });
+    });
     throw error;
   }
-  await writeRunLog(warehouse, identity, [{ step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
+  await write([{ step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
   return outcome.value;
 }

@@ -65,7 +65,7 @@ export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request
     logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
     return { value: { results, alerts, delivery }, summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}` };
-  });
+  }, { bestEffort: true });
 }
 
 export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext): Promise<LogCheckResult[]> {

@@ -8,7 +8,8 @@ import type { EtlJob } from '../config/etl-config';
 import { addDays, toIsoDate } from '../dates';
 import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
 import { planEtl, selectKpis } from '../etl/plan';
-import { writeRunLog } from '../etl/run-log';
+import { ensureRunLog, writeRunLog } from '../etl/run-log';
+import { TableNotFoundError } from '../errors';
 import { TOPICS, type Publisher } from '../messaging/publisher';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -54,18 +55,19 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
 
 async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest) {
   const { warehouse } = deps;
-  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
-  await warehouse.ensureTable(RUN_LOG_TABLE);
+  await ensureRunLog(warehouse);
   const sql = renderSqlFile('logs/finished_run.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
-  const [row] = await warehouse.query(
-    sql,
-    {
-      since: { type: 'DATE', value: addDays(toIsoDate(request.publishedAt), -1) },
-      uid: { type: 'STRING', value: request.runId },
-      job_name: { type: 'STRING', value: job.jobName },
-    },
-    { job: job.jobName, runId: request.runId },
-  );
+  const params = {
+    since: { type: 'DATE' as const, value: addDays(toIsoDate(request.publishedAt), -1) },
+    uid: { type: 'STRING' as const, value: request.runId },
+    job_name: { type: 'STRING' as const, value: job.jobName },
+  };
+  const rows = await warehouse.query(sql, params, { job: job.jobName, runId: request.runId }).catch(async (error: unknown) => {
+    // A run log dropped under a warm instance holds no finished run; the ETL creates it again.
+    if (!(error instanceof TableNotFoundError)) throw error;
+    return [];
+  });
+  const [row] = rows;
   if (!row) return null;
   return {
     started_at: new Date(canonicalTimestamp(row.started_at as string | Date)).toISOString(),

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
-import { WarehouseError } from '../errors';
+import { TableNotFoundError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
@@ -290,8 +290,20 @@ export class BigQueryWarehouse implements Warehouse {
 
   private wrap(error: unknown, what: string): WarehouseError {
     if (error instanceof WarehouseError) return error;
-    return new WarehouseError(`BigQuery failed on ${what}: ${errorMessage(error)}`, { cause: error, transient: isTransientBigQueryError(error) });
+    const message = `BigQuery failed on ${what}: ${errorMessage(error)}`;
+    if (isNotFound(error)) {
+      // Someone dropped a table this instance had ensured: ensure them all again from now on.
+      this.ensured.clear();
+      return new TableNotFoundError(message, { cause: error });
+    }
+    return new WarehouseError(message, { cause: error, transient: isTransientBigQueryError(error) });
   }
+}
+
+/** A missing table or dataset, as a job error (`notFound`) or an HTTP 404 of a table call. */
+function isNotFound(error: unknown): boolean {
+  const api = error as ApiErrorLike;
+  return api?.code === 404 || Boolean(api?.errors?.some((detail) => detail.reason === 'notFound')) || /^Not found: (Table|Dataset)/.test(api?.message ?? '');
 }
 
 /** The job exists and ended in error, as opposed to a request that never reached BigQuery. */

@@ -20,7 +20,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { InputFileError, WarehouseError } from '../errors';
+import { InputFileError, TableNotFoundError, WarehouseError } from '../errors';
 import type { ColumnSchema, TableSchema } from '../schema';
 import { describeStatement, paramNames, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
@@ -252,7 +252,10 @@ export class DuckDbWarehouse implements Warehouse {
     try {
       return await this.connection.runAndReadAll(rewriteParams(sql, '$'), values, types);
     } catch (error) {
-      throw asWarehouseError(error, describeStatement(sql));
+      const failure = asWarehouseError(error, describeStatement(sql));
+      // Someone dropped a table this process had ensured: ensure them all again from now on.
+      if (failure instanceof TableNotFoundError) this.ensured.clear();
+      throw failure;
     }
   }
 }
@@ -312,5 +315,6 @@ function quote(text: string): string {
 function asWarehouseError(error: unknown, what: string): WarehouseError {
   if (error instanceof WarehouseError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  if (/Catalog Error: (Table|Schema) with name \S+ does not exist/i.test(message)) return new TableNotFoundError(`DuckDB failed on ${what}: ${message}`, { cause: error });
   return new WarehouseError(`DuckDB failed on ${what}: ${message}`, { cause: error, transient: /Conflict|Could not set lock/i.test(message) });
 }

@@ -169,3 +169,41 @@ describe('logMonitor', () => {
     expect(logged.map((rows) => rows.length)).toEqual([2, 0, 0]);
   });
 });
+
+describe('a run log dropped under a warm instance', () => {
+  test('log-monitor still checks (and raises no_run), recreating the table; the etl function then runs as usual', async () => {
+    // Warm the instance: every table is ensured and remembered.
+    expect(await withFunctionServer('logMonitor', (url) => post(url, pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat })))).toBe(204);
+    await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
+
+    const before = alerts().length;
+    const heartbeat = pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat });
+    expect(await withFunctionServer('logMonitor', (url) => post(url, heartbeat))).toBe(204);
+    expect(alerts().slice(before).map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+    expect(await runLog(`log-monitor-${heartbeat.messageId}`)).toEqual([
+      { job_name: 'log_monitor', log_type: 'start' },
+      { job_name: 'log_monitor', log_type: 'end' },
+    ]);
+
+    await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
+    const trigger = pubsubEvent({ date: '2026-11-26' }, { publishTime: NOW });
+    expect(await withFunctionServer('etl', (url) => post(url, trigger))).toBe(204);
+    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'info', 'info', 'info', 'end']);
+  });
+
+  test('log-monitor runs its checks even when it cannot record its own run', async () => {
+    // A run log nobody can insert into: a view over an empty copy of it.
+    await warehouse.query('ALTER TABLE logs.daily_logs RENAME TO daily_logs_real', {}, context);
+    await warehouse.query('CREATE VIEW logs.daily_logs AS SELECT * FROM logs.daily_logs_real WHERE FALSE', {}, context);
+    await warehouse.query("DELETE FROM monitoring.alerts WHERE alert_id = 'pipeline:daily_kpis_etl:no_run:2026-11-27'", {}, context);
+    try {
+      const before = alerts().length;
+      const heartbeat = pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat });
+      expect(await withFunctionServer('logMonitor', (url) => post(url, heartbeat))).toBe(204);
+      expect(alerts().slice(before).map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+    } finally {
+      await warehouse.query('DROP VIEW logs.daily_logs', {}, context);
+      await warehouse.query('ALTER TABLE logs.daily_logs_real RENAME TO daily_logs', {}, context);
+    }
+  });
+});

@@ -57,14 +57,16 @@ test('a run is one transactional script job, with typed parameters and labels, a
   });
 });
 
-test('a failed script is not retried when permanent, and leaves start and error rows in their own job', async () => {
-  fake.insertBehaviours = [{ kind: 'job-error', reason: 'invalidQuery', message: 'Not found: Table demo-project:gamepltx.fact' }];
+test('a missing source fails the script twice (once more after ensuring the tables), is not retried further, and leaves start and error rows in their own job', async () => {
+  const notFound = { kind: 'job-error', reason: 'notFound', message: 'Not found: Table demo-project:gamepltx.fact' } as const;
+  fake.insertBehaviours = [notFound, notFound];
   const outcome = await runEtl(deps(), job, { range: { start: '2026-11-20', end: '2026-11-20' }, runId: 'evt-9', username: 'scheduler' });
   expect(outcome.result).toMatchObject({ status: 'failed', error: expect.stringContaining('Not found: Table demo-project:gamepltx.fact') });
   expect(outcome.failure).toMatchObject({ transient: false });
+  // The second try runs under the next job id (the first one failed): three jobs ran in all.
+  expect(fake.executed.map((id) => id.slice(-3))).toEqual(['_g0', '_g1', '_g0']);
   const jobs = fake.jobInserts().map((r) => r.body as InsertedJob);
-  expect(jobs).toHaveLength(2);
-  const logJob = jobs[1]?.configuration.query;
+  const logJob = jobs.at(-1)?.configuration.query;
   expect(logJob?.query).toContain('INSERT INTO `demo-project.logs.daily_logs`');
   const values = Object.fromEntries((logJob?.queryParameters ?? []).map((p) => [p.name, p.parameterValue.value]));
   expect(values).toMatchObject({ log_type_1: 'start', log_type_2: 'error', uid_2: 'evt-9' });
