@@ -113,8 +113,9 @@ export const RUN_LOG_TABLE: TableSchema = {
 
 /**
  * Every alert the monitors raised, one row per alert and channel it went out on. A row is claimed
- * before the alert is sent, so a monitor that runs twice for the same day (Pub/Sub delivers at
- * least once) sends each alert once.
+ * before the alert is sent and marked delivered after, so a monitor that runs twice for the same
+ * day (Pub/Sub delivers at least once) sends each alert once, and a claim never marked delivered
+ * (a crash between the two) is taken again after a timeout: nothing is lost.
  */
 export const ALERTS_TABLE: TableSchema = {
   dataset: 'monitoring',
@@ -133,6 +134,7 @@ export const ALERTS_TABLE: TableSchema = {
     { name: 'raised_at', type: 'TIMESTAMP', required: true, description: 'When the check raised it.' },
     { name: 'sent_at', type: 'TIMESTAMP', required: true, description: 'When it was claimed for sending on this channel.' },
     { name: 'payload', type: 'STRING', required: true, description: 'The alert message as published (JSON).' },
+    { name: 'delivered_at', type: 'TIMESTAMP', description: 'When the channel took it; NULL while a claim is in flight.' },
   ],
   partitionBy: 'date',
   clusterBy: ['alert_id'],

@@ -1,12 +1,14 @@
 /**
- * Sends a monitor run's alerts: each one to the alerts topic, once, and the run's batch to Slack
- * when a webhook is configured. monitoring.alerts records what went out on which channel; an alert
- * is claimed there before it is sent, so a monitor that runs twice for the same day (Pub/Sub
- * delivers at least once) sends nothing twice.
+ * Sends a monitor run's alerts: each one to the alerts topic, and the run's batch to Slack when a
+ * webhook is configured, at least once and deduplicated. monitoring.alerts records each alert per
+ * channel: it is claimed there before it is sent and marked delivered after, so a monitor that runs
+ * twice for the same day (Pub/Sub delivers at least once) sends nothing twice.
  *
  * Order of failure: a publish that fails gives its claim back and throws, so the caller's retry
  * publishes it. A Slack post that fails is logged and given back; the next run posts it, and the
- * Pub/Sub alerts are already out either way.
+ * Pub/Sub alerts are already out either way. A claim never marked delivered (a crash after the
+ * claim, or a give-back that failed) is taken again by any run once it is CLAIM_TIMEOUT_MS old;
+ * a crash between a send and its mark sends that alert twice, which consumers dedupe on alert_id.
  */
 import { randomUUID } from 'node:crypto';
 import { chunk } from 'lodash';
@@ -15,7 +17,7 @@ import type { Logger } from '../log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
 import { numberedRows, selectList } from '../rows';
 import { ALERTS_TABLE } from '../schema';
-import { renderSqlFile } from '../sql';
+import { renderSqlFile, splitStatements } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { alertAttributes, type Alert } from './alert';
 import { postToSlack, redact, slackMessage } from './slack';
@@ -47,29 +49,30 @@ export interface DeliveryReport {
 export const SLACK_RETRY_DAYS = 7;
 /** Alerts per claim statement: keeps the parameter count far below BigQuery's limits. */
 const CLAIM_BATCH = 100;
+/** A claim not marked delivered after this long belongs to an invocation that died: far above a function's run time. */
+export const CLAIM_TIMEOUT_MS = 15 * 60_000;
 
 export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: JobContext & { source: string }): Promise<DeliveryReport> {
   const { warehouse, publisher, logger } = deps;
   const claimId = (deps.newClaimId ?? randomUUID)();
   const report: DeliveryReport = { published: [], already_published: [], slack: 'off', slack_alerts: [] };
 
-  if (alerts.length > 0) await ensureAlertsTable(warehouse);
+  if (alerts.length > 0) await ensureAlertsTable(warehouse, context);
   const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
-  for (const alert of alerts) {
-    if (!claimed.has(alert.alert_id)) {
-      report.already_published.push(alert.alert_id);
-      continue;
-    }
-    try {
+  const toPublish = alerts.filter((alert) => claimed.has(alert.alert_id));
+  report.already_published = alerts.filter((alert) => !claimed.has(alert.alert_id)).map((alert) => alert.alert_id);
+  try {
+    for (const alert of toPublish) {
       await publisher.publish(TOPICS.alerts, alert, alertAttributes(alert));
       report.published.push(alert.alert_id);
-    } catch (error) {
-      // Give back every claim not yet published, so the retry of this run publishes them.
-      const unsent = alerts.filter((a) => claimed.has(a.alert_id) && !report.published.includes(a.alert_id));
-      for (const a of unsent) await release(deps, 'pubsub', a, claimId, context);
-      throw error;
     }
+  } catch (error) {
+    // Mark what went out, and give back every claim not yet published, so the retry of this run publishes them.
+    await markDelivered(deps, 'pubsub', toPublish.filter((a) => report.published.includes(a.alert_id)), claimId, context);
+    for (const a of toPublish.filter((a) => !report.published.includes(a.alert_id))) await release(deps, 'pubsub', a, claimId, context);
+    throw error;
   }
+  await markDelivered(deps, 'pubsub', toPublish, claimId, context);
   if (report.already_published.length > 0) logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
   logger.info('alerts published', { topic: TOPICS.alerts, alert_ids: report.published });
 
@@ -81,7 +84,7 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
     return null;
   });
   if (webhook === null) return report;
-  await ensureAlertsTable(warehouse);
+  if (alerts.length === 0) await ensureAlertsTable(warehouse, context);
   const pending = await unposted(deps, context);
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
   const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
@@ -91,21 +94,29 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
   }
   try {
     await postToSlack(webhook, slackMessage(toPost, context.source));
-    report.slack = 'posted';
-    report.slack_alerts = toPost.map((alert) => alert.alert_id);
-    logger.info('alerts posted to Slack', { alert_ids: report.slack_alerts });
   } catch (error) {
     report.slack = 'failed';
     report.slack_error = redact(toError(error).message, webhook);
     logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: report.slack_error });
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
+    return report;
   }
+  await markDelivered(deps, 'slack', toPost, claimId, context);
+  report.slack = 'posted';
+  report.slack_alerts = toPost.map((alert) => alert.alert_id);
+  logger.info('alerts posted to Slack', { alert_ids: report.slack_alerts });
   return report;
 }
 
-async function ensureAlertsTable(warehouse: Warehouse): Promise<void> {
+/** The alerts table, created if missing, and given delivered_at if it predates it. */
+async function ensureAlertsTable(warehouse: Warehouse, context: JobContext): Promise<void> {
   await warehouse.ensureDataset(ALERTS_TABLE.dataset);
-  await warehouse.ensureTable(ALERTS_TABLE);
+  const columns = await warehouse.columnsOf(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
+  if (columns === null) await warehouse.ensureTable(ALERTS_TABLE);
+  else if (!columns.some((column) => column.name === 'delivered_at')) {
+    const sql = renderSqlFile('alerts/add_delivered_at.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+    await warehouse.runScript(splitStatements(sql), {}, context, { atomic: false });
+  }
 }
 
 async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {
@@ -114,6 +125,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
   const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
   const columns = ALERTS_TABLE.columns;
   const sentAt = deps.clock();
+  const staleBefore = new Date(sentAt.getTime() - CLAIM_TIMEOUT_MS);
   for (const batch of chunk(alerts, CLAIM_BATCH)) {
     const rows = numberedRows(
       columns,
@@ -130,6 +142,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
         raised_at: new Date(alert.raised_at),
         sent_at: sentAt,
         payload: JSON.stringify(alert),
+        delivered_at: null,
       })),
     );
     const sql = renderSqlFile('alerts/claim.sql', {
@@ -138,7 +151,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
       columns: columns.map((column) => column.name).join(', '),
       source_columns: columns.map((column) => `s.${column.name}`).join(', '),
     });
-    await warehouse.query(sql, rows.params, context);
+    await warehouse.query(sql, { ...rows.params, stale_before: { type: 'TIMESTAMP', value: staleBefore } }, context);
   }
   const dates = alerts.map((alert) => alert.date).sort();
   const rows = await warehouse.query(
@@ -154,6 +167,31 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
   return new Set(rows.map((row) => String(row.alert_id)));
 }
 
+/** Marks alerts this invocation sent as delivered on the channel. */
+async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<void> {
+  const deliveredAt = deps.clock();
+  for (const batch of chunk(alerts, CLAIM_BATCH)) {
+    const ids = Object.fromEntries(batch.map((alert, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: alert.alert_id }]));
+    const dates = batch.map((alert) => alert.date).sort();
+    const sql = renderSqlFile('alerts/mark_delivered.sql', {
+      alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
+      alert_ids: Object.keys(ids).map((name) => `@${name}`).join(', '),
+    });
+    await deps.warehouse.query(
+      sql,
+      {
+        ...ids,
+        delivered_at: { type: 'TIMESTAMP', value: deliveredAt },
+        claim_id: { type: 'STRING', value: claimId },
+        channel: { type: 'STRING', value: channel },
+        start_date: { type: 'DATE', value: dates[0] as string },
+        end_date: { type: 'DATE', value: dates.at(-1) as string },
+      },
+      context,
+    );
+  }
+}
+
 async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId: string, context: JobContext): Promise<void> {
   const sql = renderSqlFile('alerts/release.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
   await deps.warehouse
@@ -167,7 +205,9 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
       },
       context,
     )
-    .catch((error: unknown) => deps.logger.error('cannot give back an alert claim; it will not be sent again', { alert_id: alert.alert_id, channel, error: toError(error).message }));
+    .catch((error: unknown) =>
+      deps.logger.error(`cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`, { alert_id: alert.alert_id, channel, error: toError(error).message }),
+    );
 }
 
 async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> {

@@ -106,6 +106,15 @@ export class BigQueryWarehouse implements Warehouse {
     this.ensured.add(dataset);
   }
 
+  async columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null> {
+    const ref = this.client.dataset(dataset, { location: this.options.location }).table(table);
+    const [exists] = await this.api(`look up table ${dataset}.${table}`, () => ref.exists());
+    if (!exists) return null;
+    const [metadata] = await this.api(`read the schema of ${dataset}.${table}`, () => ref.getMetadata());
+    const fields = ((metadata as { schema?: { fields?: TableField[] } }).schema?.fields ?? []) as TableField[];
+    return fields.map((field) => ({ name: String(field.name), type: String(field.type) }));
+  }
+
   async ensureTable(table: TableSchema): Promise<void> {
     const key = `${table.dataset}.${table.table}`;
     if (this.ensured.has(key)) return;

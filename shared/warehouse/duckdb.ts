@@ -140,6 +140,17 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null> {
+    return this.exclusive(async () => {
+      const reader = await this.connection.runAndReadAll(
+        'SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $dataset AND table_name = $table ORDER BY column_index',
+        { dataset, table },
+      );
+      const rows = reader.getRowObjectsJS();
+      return rows.length === 0 ? null : rows.map((row) => ({ name: String(row.column_name), type: String(row.data_type) }));
+    });
+  }
+
   ensureTable(table: TableSchema): Promise<void> {
     const ref = this.tableRef(table.dataset, table.table);
     const columns = table.columns.map((column) => `${column.name} ${DUCKDB_TYPES[column.type].sql}${column.required ? ' NOT NULL' : ''}`);

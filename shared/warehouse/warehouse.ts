@@ -58,6 +58,8 @@ export interface Warehouse {
   /** The script text exactly as this engine would receive it (for --dry-run files and goldens). */
   renderScript(statements: string[], options: { atomic: boolean }): string;
   ensureDataset(dataset: string): Promise<void>;
+  /** The columns of an existing table, in order, with their types as the engine names them; null when the table does not exist. */
+  columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null>;
   /** Creates the table if missing, with partitioning, clustering and descriptions where supported. */
   ensureTable(table: TableSchema): Promise<void>;
   /** Appends rows atomically: all of them or none. */

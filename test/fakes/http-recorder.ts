@@ -12,6 +12,8 @@ export interface RecordedRequest {
 export class HttpRecorder {
   readonly requests: RecordedRequest[] = [];
   status = 200;
+  /** While set, requests are recorded and never answered: a peer that hangs. */
+  hang = false;
   private server?: Server;
 
   async start(): Promise<string> {
@@ -20,6 +22,7 @@ export class HttpRecorder {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         this.requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        if (this.hang) return;
         response.writeHead(this.status, { 'content-type': 'text/plain' });
         response.end(this.status === 200 ? 'ok' : 'invalid_token');
       });
@@ -29,6 +32,7 @@ export class HttpRecorder {
   }
 
   async stop(): Promise<void> {
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 }

@@ -1,6 +1,7 @@
 /** Alert delivery: once per alert on Pub/Sub, one grouped Slack message, failures that lose nothing. */
 import { kpiAlert, pipelineAlert, type Alert } from '../../../shared/alerts/alert';
-import { deliverAlerts, type AlertDeps } from '../../../shared/alerts/deliver';
+import { CLAIM_TIMEOUT_MS, deliverAlerts, type AlertDeps } from '../../../shared/alerts/deliver';
+import { ALERTS_TABLE } from '../../../shared/schema';
 import { createLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS, type Publisher } from '../../../shared/messaging/publisher';
 import type { CheckResult } from '../../../shared/monitor/detect';
@@ -152,4 +153,55 @@ test('a publish that fails gives its claims back and throws; the retry publishes
   const retry = await deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, { ...context, runId: 'r1-retry' });
   expect(retry.published).toEqual([installsSpike.alert_id, etlFailed.alert_id]);
   expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(3);
+});
+
+describe('at least once: a claim never marked delivered is taken again after the timeout', () => {
+  const minutes = (n: number) => new Date(NOW.getTime() + n * 60_000);
+  const published = () => topicMessages(dir, TOPICS.alerts).map((m) => (m.data as Alert).alert_id);
+
+  test('an invocation that died between the claim and the publish: nothing goes out while its claim is fresh, everything once it is stale', async () => {
+    // The publish never returns: the function instance was killed while waiting for the broker.
+    const dying: Publisher = { publish: () => new Promise<string>(() => undefined), publishRaw: () => new Promise<string>(() => undefined), close: async () => undefined };
+    void deliverAlerts(deps({ publisher: dying, slackWebhook: async () => null }), [dauSpike, installsSpike], context);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(published()).toEqual([]);
+
+    const soon = await deliverAlerts(deps({ clock: () => minutes(5), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r2' });
+    expect(soon).toMatchObject({ published: [], already_published: [dauSpike.alert_id, installsSpike.alert_id] });
+
+    const late = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r3' });
+    expect(late.published).toEqual([dauSpike.alert_id, installsSpike.alert_id]);
+    // Delivered now: no later run sends them again, however late.
+    const later = await deliverAlerts(deps({ clock: () => minutes(600), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r4' });
+    expect(later.published).toEqual([]);
+    expect(published()).toEqual([dauSpike.alert_id, installsSpike.alert_id]);
+  });
+
+  test('Slack too: a post that never returned is posted again once its claim is stale, and then never again', async () => {
+    await deliverAlerts(deps({ slackWebhook: async () => null }), [dauSpike], context);
+    // The instance dies while Slack keeps the request open: its Slack claim is left behind.
+    slack.hang = true;
+    void deliverAlerts(deps(), [], { ...context, runId: 'dying' });
+    while (slack.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    slack.hang = false;
+    const fresh = await deliverAlerts(deps({ clock: () => minutes(1) }), [], { ...context, runId: 'r2' });
+    const stale = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1) }), [], { ...context, runId: 'r3' });
+    const after = await deliverAlerts(deps({ clock: () => minutes(30) }), [], { ...context, runId: 'r4' });
+    expect([fresh.slack, stale.slack_alerts, after.slack]).toEqual(['nothing_to_post', [dauSpike.alert_id], 'nothing_to_post']);
+    expect(slack.requests).toHaveLength(2);
+  });
+
+  test('an alerts table from before delivered_at gains the column, and its rows count as delivered', async () => {
+    const old = ALERTS_TABLE.columns.filter((column) => column.name !== 'delivered_at');
+    await warehouse.query('CREATE SCHEMA monitoring', {}, { job: 't', runId: 't' });
+    await warehouse.query(`CREATE TABLE monitoring.alerts (${old.map((c) => `${c.name} ${c.type === 'STRING' ? 'VARCHAR' : c.type === 'INT64' ? 'BIGINT' : c.type}`).join(', ')})`, {}, { job: 't', runId: 't' });
+    await warehouse.query(
+      "INSERT INTO monitoring.alerts VALUES ('kpi:dau:2026-11-26', DATE '2026-11-26', 'pubsub', 'old-claim', 'kpi', 'dau', 'warn', 'm', 'r0', TIMESTAMP '2026-11-26 06:00:00', TIMESTAMP '2026-11-26 06:00:00', @payload)",
+      { payload: { type: 'STRING', value: JSON.stringify(dauSpike) } },
+      { job: 't', runId: 't' },
+    );
+    const report = await deliverAlerts(deps({ slackWebhook: async () => null }), [dauSpike, installsSpike], context);
+    expect(report).toMatchObject({ published: [installsSpike.alert_id], already_published: [dauSpike.alert_id] });
+    expect((await warehouse.columnsOf('monitoring', 'alerts'))?.map((c) => c.name)).toContain('delivered_at');
+  });
 });
