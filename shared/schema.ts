@@ -2,6 +2,7 @@
  * Every table daily-kpis reads or writes, declared once. `kpis init`, `load-events`, the ETL and
  * deploy.sh all create tables from these declarations, on BigQuery and on DuckDB.
  */
+import type { TableDefinition } from './config/etl-config';
 import type { ParamType } from './warehouse/warehouse';
 
 export interface ColumnSchema {
@@ -41,52 +42,20 @@ export function sourceTable(dataset: string, table: string): TableSchema {
   };
 }
 
-export const KPI_TABLES = ['installs', 'last_activity', 'daily_user_panel'] as const;
-export type KpiTable = (typeof KPI_TABLES)[number];
+/** The types a table's columns may have, as BigQuery names them. */
+export const COLUMN_TYPES = ['STRING', 'INT64', 'FLOAT64', 'NUMERIC', 'BOOL', 'DATE', 'TIMESTAMP'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
 
-/** The three KPI tables, in the destination dataset given by config. */
-export function kpiTable(name: KpiTable, dataset: string): TableSchema {
-  switch (name) {
-    case 'installs':
-      return {
-        dataset,
-        table: name,
-        description: 'One row per user: the first day the user was seen in any processed day.',
-        columns: [
-          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
-          { name: 'install_date', type: 'DATE', required: true, description: 'First day (UTC) the user was seen.' },
-        ],
-        partitionBy: 'install_date',
-        clusterBy: ['user_id'],
-      };
-    case 'last_activity':
-      // Not partitioned: every active user's row moves to the newest day, so partitions would only
-      // make the daily MERGE touch more of them.
-      return {
-        dataset,
-        table: name,
-        description: 'One row per user: the last day the user was seen in any processed day.',
-        columns: [
-          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
-          { name: 'last_activity', type: 'DATE', required: true, description: 'Last day (UTC) the user was seen.' },
-        ],
-        clusterBy: ['user_id'],
-      };
-    case 'daily_user_panel':
-      return {
-        dataset,
-        table: name,
-        description: 'One row per user and day with any event.',
-        columns: [
-          { name: 'user_id', type: 'STRING', required: true, description: 'App user id.' },
-          { name: 'date', type: 'DATE', required: true, description: 'Day (UTC).' },
-          { name: 'total_events', type: 'INT64', required: true, description: 'Events of the user that day.' },
-          { name: 'total_coins_added', type: 'INT64', required: true, description: 'Sum of coins_added that day (NULL counts as 0).' },
-        ],
-        partitionBy: 'date',
-        clusterBy: ['user_id'],
-      };
-  }
+/** A KPI table as the warehouse creates it, from its config entry (shared/config/etl-config.ts). */
+export function kpiTable(definition: TableDefinition): TableSchema {
+  return {
+    dataset: definition.dataset_dst,
+    table: definition.name,
+    description: definition.description,
+    columns: definition.columns,
+    ...(definition.partition_column ? { partitionBy: definition.partition_column } : {}),
+    ...(definition.cluster_by.length > 0 ? { clusterBy: definition.cluster_by } : {}),
+  };
 }
 
 /** The run log, with the seed's columns. */

@@ -25,13 +25,21 @@ export function renderSqlFile(name: string, values: Record<string, string>): str
   return renderTemplate(readSqlTemplate(name), values, name);
 }
 
+/** `{{name}}` or `{{dataset.table}}`, spaces allowed inside the braces. */
+const PLACEHOLDER = /\{\{\s*([\w.]+)\s*\}\}/g;
+
 /** Replaces every `{{name}}`; a placeholder without a value is a programming error. */
 export function renderTemplate(template: string, values: Record<string, string>, name = 'template'): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_match, key: string) => {
+  return template.replace(PLACEHOLDER, (_match, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`${name}: no value for placeholder {{${key}}}`);
     return value;
   });
+}
+
+/** The placeholders a template uses, in order of first use. */
+export function placeholders(template: string): string[] {
+  return [...new Set([...template.matchAll(PLACEHOLDER)].map((match) => match[1] as string))];
 }
 
 /**

@@ -1,59 +1,279 @@
 /**
  * The ETL config, config/daily_kpis_config.json, in the seed's shape: a job group holding `kpis`,
- * one entry per KPI table with its source, destination dataset and whether it runs.
+ * one entry per KPI table. Every table is a config entry plus a SQL file: the three built-in ones
+ * take their SQL, strategy and schema from sql/etl/builtin.json unless the entry gives its own, and
+ * any other entry names them itself (README "Adding a KPI").
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
-import { KPI_TABLES, type KpiTable } from '../schema';
-import { loadJsonConfig } from './validate';
+import { ConfigError } from '../errors';
+import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
+import { readSqlTemplate, SQL_DIR } from '../sql';
+import { checkPlaceholders, readQueryFile, resolveTableName } from './table-sql';
+import { loadJsonConfig, validateConfig } from './validate';
 
 export const CONFIG_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config');
 export const DEFAULT_ETL_CONFIG = path.join(CONFIG_DIR, 'daily_kpis_config.json');
 
-export interface KpiConfig {
+/** How a run's rows are written, idempotently, inside the run's one transaction. */
+export const STRATEGIES = ['replace_days', 'keep_earliest', 'keep_latest'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** One KPI table after defaults: what the planner renders and `kpis init` creates. */
+export interface TableDefinition {
+  /** The entry's key: the table's name in dataset_dst. */
+  name: string;
   dataset_src: string;
   table_src: string;
   dataset_dst: string;
   description: string;
   isEnable: boolean;
+  /** The SQL file, absolute; `sqlLabel` is how the config wrote it, for messages. */
+  sql: string;
+  sqlLabel: string;
+  /** The SQL file's query, one SELECT with its placeholders. */
+  query: string;
+  /** The other configured tables it reads: a run writes them first. */
+  reads: string[];
+  strategy: Strategy;
+  columns: ColumnSchema[];
+  /** The DATE column BigQuery partitions by; replace_days replaces the run's days of it. */
+  partition_column: string | null;
+  /** keep_earliest / keep_latest: the columns that identify a row, and the DATE column that moves. */
+  key: string[];
+  date_column: string | null;
+  cluster_by: string[];
 }
 
 export interface EtlJob {
   /** The group's key, e.g. daily_kpis: the job_name in the run log and on BigQuery jobs. */
   jobName: string;
-  kpis: Partial<Record<KpiTable, KpiConfig>>;
+  /** The config file, for messages. */
+  file: string;
+  /** Every table entry in config order, enabled or not. */
+  tables: TableDefinition[];
 }
 
-/** Dataset and table names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
-const identifier = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).messages({
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
+
+/** Dataset, table and column names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
+const identifier = Joi.string().pattern(IDENTIFIER).messages({
   'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
 });
 
-const kpiSchema = Joi.object<KpiConfig>({
+const oneOf = <T extends string>(values: readonly T[]) =>
+  Joi.string()
+    .valid(...values)
+    .messages({ 'any.only': `{{#label}} must be one of ${values.join(', ')}, got {{#value}}` });
+
+const columnType = oneOf(COLUMN_TYPES);
+
+/** A schema: column -> type, or column -> {type, description, required}, in order. */
+const schemaSchema = Joi.object()
+  .pattern(
+    identifier,
+    Joi.alternatives().try(
+      columnType,
+      Joi.object({ type: columnType.required(), description: Joi.string().allow(''), required: Joi.boolean() }),
+    ).messages({ 'alternatives.match': `{{#label}} must be a type (${COLUMN_TYPES.join(', ')}) or an object with type and description` }),
+  )
+  .min(1);
+
+const columnList = Joi.alternatives().try(identifier, Joi.array().items(identifier).min(1));
+
+const tableEntrySchema = Joi.object({
   dataset_src: identifier.default('gamepltx'),
   table_src: identifier.default('fact'),
   dataset_dst: identifier.default('daily_kpis'),
   description: Joi.string().allow('').default(''),
   isEnable: Joi.boolean().default(true),
+  sql: Joi.string().min(1),
+  strategy: oneOf(STRATEGIES),
+  schema: schemaSchema,
+  partition_column: identifier,
+  key: columnList,
+  date_column: identifier,
+  cluster_by: columnList,
 });
-
-const kpiEntries = Object.fromEntries(KPI_TABLES.map((name) => [name, kpiSchema]));
 
 export const etlConfigSchema = Joi.object()
   .pattern(
     identifier,
     Joi.object({
-      kpis: Joi.object(kpiEntries)
-        .min(1)
-        .required()
-        .messages({ 'object.unknown': `{{#label}} is not a KPI table; allowed: ${KPI_TABLES.join(', ')}` }),
+      kpis: Joi.object().pattern(identifier, tableEntrySchema).min(1).required(),
     }),
   )
   .length(1)
   .messages({ 'object.length': 'must hold exactly one job group, such as daily_kpis, holding kpis' });
 
+type TableEntry = {
+  dataset_src: string;
+  table_src: string;
+  dataset_dst: string;
+  description: string;
+  isEnable: boolean;
+  sql?: string;
+  strategy?: Strategy;
+  schema?: Record<string, ColumnType | { type: ColumnType; description?: string; required?: boolean }>;
+  partition_column?: string;
+  key?: string | string[];
+  date_column?: string;
+  cluster_by?: string | string[];
+};
+
+/** The built-in tables' definitions: the same fields a user-defined entry gives, with SQL under sql/etl/. */
+const BUILTIN_FILE = path.join(SQL_DIR, 'etl', 'builtin.json');
+let builtins: Record<string, Partial<TableEntry>> | undefined;
+
+function builtinTables(): Record<string, Partial<TableEntry>> {
+  builtins ??= validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<string, Partial<TableEntry>>;
+  return builtins;
+}
+
+/** The names of the built-in tables, for messages and docs. */
+export function builtinTableNames(): string[] {
+  return Object.keys(builtinTables());
+}
+
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  const config = loadJsonConfig<Record<string, { kpis: Partial<Record<KpiTable, KpiConfig>> }>>(file, etlConfigSchema);
-  const [jobName, group] = Object.entries(config)[0] as [string, { kpis: Partial<Record<KpiTable, KpiConfig>> }];
-  return { jobName, kpis: group.kpis };
+  const config = loadJsonConfig<Record<string, { kpis: Record<string, TableEntry> }>>(file, etlConfigSchema);
+  const [jobName, group] = Object.entries(config)[0] as [string, { kpis: Record<string, TableEntry> }];
+  const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
+  linkTables(tables, file);
+  return { jobName, file, tables };
+}
+
+/** `dataset.table` of every configured table, by entry name. */
+export function configuredTables(job: Pick<EtlJob, 'tables'>): Map<string, string> {
+  return new Map(job.tables.map((table) => [table.name, `${table.dataset_dst}.${table.name}`]));
+}
+
+/** Reads each table's query, finds what it reads, and rejects cycles and reads of disabled tables. */
+function linkTables(tables: TableDefinition[], file: string): void {
+  const configured = configuredTables({ tables });
+  const byQualified = new Map(tables.map((table) => [`${table.dataset_dst}.${table.name}`, table.name]));
+  for (const table of tables) {
+    const location = { file, path: `$.kpis.${table.name}`, sqlLabel: table.sqlLabel };
+    table.query = readQueryFile(table.sql, location);
+    const names = checkPlaceholders(table.query, location, ['source']).filter((name) => name !== 'source');
+    const reads = names.map((name) => byQualified.get(resolveTableName(name, table.dataset_dst, configured))).filter((name): name is string => name !== undefined && name !== table.name);
+    table.reads = [...new Set(reads)];
+  }
+  const byName = new Map(tables.map((table) => [table.name, table]));
+  for (const table of tables.filter((t) => t.isEnable)) {
+    const disabled = table.reads.filter((name) => !byName.get(name)?.isEnable);
+    if (disabled.length > 0) {
+      throw new ConfigError(`${file}: invalid config\n  $.kpis.${table.name}: reads ${disabled.join(', ')}, which ${disabled.length === 1 ? 'is' : 'are'} disabled (isEnable: false): enable ${disabled.length === 1 ? 'it' : 'them'} or disable ${table.name}`);
+    }
+  }
+  orderByDependencies(tables, file);
+}
+
+/** The tables in an order where each comes after what it reads (config order otherwise); a cycle is a config error. */
+export function orderByDependencies<T extends Pick<TableDefinition, 'name' | 'reads'>>(tables: T[], file: string): T[] {
+  const selected = new Map(tables.map((table) => [table.name, table]));
+  const ordered: T[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (table: T, trail: string[]): void => {
+    if (state.get(table.name) === 'done') return;
+    if (state.get(table.name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(table.name)), table.name];
+      throw new ConfigError(`${file}: invalid config\n  $.kpis: the tables ${cycle.join(' -> ')} read each other in a cycle; a run could not write either first`);
+    }
+    state.set(table.name, 'visiting');
+    for (const name of table.reads) {
+      const dependency = selected.get(name);
+      if (dependency) visit(dependency, [...trail, table.name]);
+    }
+    state.set(table.name, 'done');
+    ordered.push(table);
+  };
+  for (const table of tables) visit(table, []);
+  return ordered;
+}
+
+function tableDefinition(name: string, entry: TableEntry, file: string): TableDefinition {
+  const where = `$.${'kpis'}.${name}`;
+  const fail = (field: string, problem: string): never => {
+    throw new ConfigError(`${file}: invalid config\n  ${where}${field ? `.${field}` : ''}: ${problem}`);
+  };
+  const builtin = builtinTables()[name];
+  const custom = entry.sql !== undefined;
+  if (!builtin && !custom) {
+    fail('sql', `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`);
+  }
+  // A built-in entry either keeps every built-in field or gives its own SQL, strategy and schema.
+  const merged: TableEntry = custom ? entry : { ...builtin, ...entry };
+  const sqlBase = custom ? path.dirname(path.resolve(file)) : path.join(SQL_DIR, 'etl');
+  const sql = path.resolve(sqlBase, merged.sql as string);
+  // Built-in files are named from sql/ (etl/installs.sql), the user's as the config wrote them.
+  const sqlLabel = custom ? (merged.sql as string) : path.relative(SQL_DIR, sql);
+  if (custom && !isInside(sql, path.dirname(path.resolve(file)))) fail('sql', `${JSON.stringify(sqlLabel)} is outside the config's folder ${path.dirname(path.resolve(file))}`);
+  if (!existsSync(sql)) fail('sql', `${JSON.stringify(sqlLabel)}: no such file (${sql})`);
+  if (!merged.strategy) fail('strategy', `is required; one of ${STRATEGIES.join(', ')}`);
+  if (!merged.schema) fail('schema', `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`);
+  const columns = Object.entries(merged.schema as NonNullable<TableEntry['schema']>).map(([column, spec]): ColumnSchema => {
+    const typed = typeof spec === 'string' ? { type: spec } : spec;
+    return { name: column, type: typed.type, description: typed.description ?? '', ...(typed.required ? { required: true } : {}) };
+  });
+  const names = columns.map((column) => column.name);
+  const need = (field: string, column: string): void => {
+    if (!names.includes(column)) fail(field, `${JSON.stringify(column)} is not a column of the schema (${names.join(', ')})`);
+  };
+  const asList = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+  const strategy = merged.strategy as Strategy;
+  let partition: string | null = null;
+  let key: string[] = [];
+  let dateColumn: string | null = null;
+  if (strategy === 'replace_days') {
+    partition = merged.partition_column ?? 'date';
+    need('partition_column', partition);
+    if (columns.find((column) => column.name === partition)?.type !== 'DATE') fail('partition_column', `${partition} must be a DATE column: a run replaces its days`);
+  } else {
+    // Optional here: only how BigQuery partitions the table (installs by install_date).
+    partition = merged.partition_column ?? null;
+    if (partition !== null) {
+      need('partition_column', partition);
+      if (columns.find((column) => column.name === partition)?.type !== 'DATE') fail('partition_column', `${partition} must be a DATE column`);
+    }
+    key = asList(merged.key);
+    if (key.length === 0) fail('key', `is required for ${strategy}: the column or columns that identify one row`);
+    for (const column of key) need('key', column);
+    dateColumn = merged.date_column ?? null;
+    if (dateColumn === null) fail('date_column', `is required for ${strategy}: the DATE column that only moves ${strategy === 'keep_earliest' ? 'earlier' : 'later'}`);
+    need('date_column', dateColumn as string);
+    if (key.includes(dateColumn as string)) fail('date_column', `${dateColumn} is part of the key; it must be another column`);
+    if (columns.find((column) => column.name === dateColumn)?.type !== 'DATE') fail('date_column', `${dateColumn} must be a DATE column`);
+  }
+  const clusterBy = asList(merged.cluster_by);
+  for (const column of clusterBy) need('cluster_by', column);
+  return {
+    name,
+    dataset_src: entry.dataset_src,
+    table_src: entry.table_src,
+    dataset_dst: entry.dataset_dst,
+    description: entry.description || (custom ? '' : (builtin?.description ?? '')),
+    isEnable: entry.isEnable,
+    sql,
+    sqlLabel,
+    query: '',
+    reads: [],
+    strategy,
+    columns,
+    partition_column: partition,
+    key,
+    date_column: dateColumn,
+    cluster_by: clusterBy,
+  };
+}
+
+function isInside(file: string, folder: string): boolean {
+  const relative = path.relative(folder, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
+/** Whether a name can stand in SQL text as a dataset, table or column. */
+export function isIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
 }

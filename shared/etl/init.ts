@@ -1,26 +1,34 @@
 /** `kpis init`: every dataset and table of the config, created idempotently from schema.ts. */
-import type { EtlJob } from '../config/etl-config';
-import { ALERTS_TABLE, KPI_TABLES, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
+import { configuredTables, type EtlJob } from '../config/etl-config';
+import { resolveTableName } from '../config/table-sql';
+import { ALERTS_TABLE, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
+import { placeholders } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
-/** What a table is for: deploy.sh grants each function access by it. */
-export type TableRole = 'source' | 'kpi' | 'run_log' | 'alerts';
+/**
+ * What a table is for: deploy.sh grants each function access by it. `reference` is a table a
+ * query reads that the project does not write (a dimension table, say): read access only, and it is
+ * not created.
+ */
+export type TableRole = 'source' | 'reference' | 'kpi' | 'run_log' | 'alerts';
 
-/** The sources, the KPI tables, the run log and the alert history, each once. */
-export function declaredTables(job: EtlJob): TableSchema[] {
-  return tablesWithRoles(job).map(({ table }) => table);
-}
-
+/** The sources, the KPI tables, the tables their queries read, the run log and the alert history, each once. */
 export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableRole }[] {
   const tables = new Map<string, { table: TableSchema; role: TableRole }>();
   const add = (table: TableSchema, role: TableRole): void => {
     tables.set(`${table.dataset}.${table.table}`, { table, role });
   };
-  for (const name of KPI_TABLES) {
-    const config = job.kpis[name];
-    if (!config) continue;
-    add(sourceTable(config.dataset_src, config.table_src), 'source');
-    add(kpiTable(name, config.dataset_dst), 'kpi');
+  const configured = configuredTables(job);
+  for (const definition of job.tables) {
+    const names = placeholders(definition.query);
+    if (names.includes('source')) add(sourceTable(definition.dataset_src, definition.table_src), 'source');
+    add(kpiTable(definition), 'kpi');
+  }
+  for (const definition of job.tables) {
+    for (const name of placeholders(definition.query).filter((n) => n !== 'source')) {
+      const [dataset, table] = resolveTableName(name, definition.dataset_dst, configured).split('.') as [string, string];
+      if (!tables.has(`${dataset}.${table}`)) add({ dataset, table, description: 'Read by a KPI query; not written by daily-kpis.', columns: [] }, 'reference');
+    }
   }
   add(RUN_LOG_TABLE, 'run_log');
   add(ALERTS_TABLE, 'alerts');
@@ -28,7 +36,7 @@ export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableR
 }
 
 export async function initWarehouse(warehouse: Warehouse, job: EtlJob): Promise<TableSchema[]> {
-  const tables = declaredTables(job);
+  const tables = tablesWithRoles(job).filter(({ role }) => role !== 'reference').map(({ table }) => table);
   for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
   for (const table of tables) await warehouse.ensureTable(table);
   return tables;

@@ -1,70 +1,94 @@
 /**
- * Turns the config and a date range into the ETL script: staging per source table, then each KPI
- * table's statements. Pure, so the rendered SQL can be compared with golden files.
+ * Turns the config and a date range into the ETL script: each selected table's query wrapped in
+ * its strategy's statements (sql/etl/strategies/), dependencies first. Pure, so the rendered SQL
+ * can be compared with golden files.
  */
-import type { EtlJob, KpiConfig } from '../config/etl-config';
+import { configuredTables, orderByDependencies, type EtlJob, type TableDefinition } from '../config/etl-config';
+import { renderQuery } from '../config/table-sql';
 import { addDays, startOfDay, type DateRange } from '../dates';
 import { UsageError } from '../errors';
-import { KPI_TABLES, kpiTable, sourceTable, type KpiTable, type TableSchema } from '../schema';
+import { kpiTable, type TableSchema } from '../schema';
 import { renderSqlFile, splitStatements } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export interface EtlPlan {
-  /** Staging, then each KPI table's statements. */
+  /** Each table's statements, dependencies first. */
   statements: string[];
   params: QueryParams;
   /** Tables the run writes, in order. */
-  targets: { kpi: KpiTable; table: TableSchema; sqlFile: string }[];
+  targets: { name: string; table: TableSchema; sqlFile: string }[];
+  /** Configured tables the targets read without writing them: they must exist, even empty. */
+  reads: TableSchema[];
 }
 
-/** The KPIs a run builds: the ones asked for, or every enabled one. */
-export function selectKpis(job: EtlJob, requested?: string[]): KpiTable[] {
-  const configured = KPI_TABLES.filter((name) => job.kpis[name] !== undefined);
-  if (requested === undefined || requested.length === 0) {
-    return configured.filter((name) => job.kpis[name]?.isEnable);
-  }
+/**
+ * The tables a run builds: the ones asked for, or every enabled one; in dependency order. A table
+ * asked for alone reads the tables it depends on as they are, like dbt's --select.
+ */
+export function selectTables(job: EtlJob, requested?: string[]): TableDefinition[] {
+  const names = job.tables.map((table) => table.name);
+  if (requested === undefined || requested.length === 0) return orderByDependencies(job.tables.filter((table) => table.isEnable), job.file);
   for (const name of requested) {
-    if (!configured.includes(name as KpiTable)) {
-      throw new UsageError(`unknown KPI ${JSON.stringify(name)}; allowed: ${configured.join(', ')}`);
-    }
-    if (!job.kpis[name as KpiTable]?.isEnable) throw new UsageError(`KPI ${name} is disabled in the config (isEnable: false)`);
+    const table = job.tables.find((t) => t.name === name);
+    if (!table) throw new UsageError(`unknown KPI ${JSON.stringify(name)}; allowed: ${names.join(', ')}`);
+    if (!table.isEnable) throw new UsageError(`KPI ${name} is disabled in the config (isEnable: false)`);
   }
-  return KPI_TABLES.filter((name) => requested.includes(name));
+  return orderByDependencies(job.tables.filter((table) => requested.includes(table.name)), job.file);
 }
 
-/** Temp tables of one source's rows in the window; one set per source, so KPIs reading it share the scan. */
-function stagedTables(warehouse: Pick<Warehouse, 'tableRef'>, source: TableSchema): Record<string, string> {
-  const staged = `staged_${source.dataset}_${source.table}`;
-  return { source: warehouse.tableRef(source.dataset, source.table), staged, staged_users: `${staged}_users` };
-}
-
-function render(file: string, values: Record<string, string>): string[] {
-  return splitStatements(renderSqlFile(file, values));
-}
-
-export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, kpis: KpiTable[], range: DateRange): EtlPlan {
-  if (kpis.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
-  const sources = new Map<string, TableSchema>();
-  const targets: EtlPlan['targets'] = [];
-  const kpiStatements: string[] = [];
-  for (const kpi of kpis) {
-    const config = job.kpis[kpi] as KpiConfig;
-    const source = sourceTable(config.dataset_src, config.table_src);
-    sources.set(`${source.dataset}.${source.table}`, source);
-    const table = kpiTable(kpi, config.dataset_dst);
-    const sqlFile = `etl/${kpi}.sql`;
-    kpiStatements.push(...render(sqlFile, { ...stagedTables(warehouse, source), target: warehouse.tableRef(table.dataset, table.table) }));
-    targets.push({ kpi, table, sqlFile });
-  }
-  const staging = [...sources.values()].flatMap((source) => render('etl/stage_events.sql', stagedTables(warehouse, source)));
+/** The parameters every table query may use: the run's days and the instants that bound them. */
+export function rangeParams(range: DateRange): QueryParams {
   return {
-    statements: [...staging, ...kpiStatements],
-    params: {
-      start_date: { type: 'DATE', value: range.start },
-      end_date: { type: 'DATE', value: range.end },
-      start_ts: { type: 'TIMESTAMP', value: startOfDay(range.start) },
-      end_ts: { type: 'TIMESTAMP', value: startOfDay(addDays(range.end, 1)) },
-    },
-    targets,
+    start_date: { type: 'DATE', value: range.start },
+    end_date: { type: 'DATE', value: range.end },
+    start_ts: { type: 'TIMESTAMP', value: startOfDay(range.start) },
+    end_ts: { type: 'TIMESTAMP', value: startOfDay(addDays(range.end, 1)) },
+  };
+}
+
+/** A table's query with its placeholders rendered for this engine. */
+export function renderTableQuery(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, table: TableDefinition): string {
+  return renderQuery(warehouse, table.query, table.dataset_dst, configuredTables(job), { source: warehouse.tableRef(table.dataset_src, table.table_src) }, table.sqlLabel);
+}
+
+/** The statements that write a table from its query, by strategy. */
+function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, table: TableDefinition): string[] {
+  const columns = table.columns.map((column) => column.name);
+  const common = {
+    name: table.name,
+    strategy: table.strategy,
+    target: warehouse.tableRef(table.dataset_dst, table.name),
+    columns: columns.join(', '),
+    query: renderTableQuery(warehouse, job, table),
+  };
+  if (table.strategy === 'replace_days') {
+    return splitStatements(renderSqlFile('etl/strategies/replace_days.sql', { ...common, partition_column: table.partition_column as string }));
+  }
+  const earliest = table.strategy === 'keep_earliest';
+  const dateColumn = table.date_column as string;
+  return splitStatements(
+    renderSqlFile('etl/strategies/keep_one.sql', {
+      ...common,
+      which: earliest ? 'earliest' : 'latest',
+      direction: earliest ? 'an earlier' : 'a later',
+      order: earliest ? 'ASC' : 'DESC',
+      compare: earliest ? '<' : '>',
+      date_column: dateColumn,
+      key: table.key.join(', '),
+      key_not_null: table.key.map((column) => `q.${column} IS NOT NULL`).join(' AND '),
+      key_match: table.key.map((column) => `t.${column} = s.${column}`).join(' AND '),
+      updates: columns.filter((column) => !table.key.includes(column)).map((column) => `${column} = s.${column}`).join(', '),
+      source_columns: columns.map((column) => `s.${column}`).join(', '),
+    }),
+  );
+}
+
+export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, tables: TableDefinition[], range: DateRange): EtlPlan {
+  if (tables.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
+  return {
+    statements: tables.flatMap((table) => strategyStatements(warehouse, job, table)),
+    params: rangeParams(range),
+    targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
+    reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
   };
 }

@@ -8,7 +8,7 @@ import { TableNotFoundError, toError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
-import { planEtl, selectKpis, type EtlPlan } from './plan';
+import { planEtl, selectTables, type EtlPlan } from './plan';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 
 export interface EtlDeps {
@@ -78,7 +78,7 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const { warehouse, clock } = deps;
   const logger = deps.logger.child({ run_id: request.runId });
   const startedAt = clock();
-  const plan = planEtl(warehouse, job, selectKpis(job, request.kpis), request.range);
+  const plan = planEtl(warehouse, job, selectTables(job, request.kpis), request.range);
   const context = { job: job.jobName, runId: request.runId };
   const result = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
     ...etlResult(job, request, plan, { status, error: error ? error.message : null, started_at: startedAt.toISOString(), finished_at: clock().toISOString() }),
@@ -98,17 +98,17 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
 
   const identity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
   const range = `${request.range.start}..${request.range.end}`;
-  const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.kpi).join(', ')}` };
+  const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };
   try {
     await ensureTables(warehouse, plan);
-    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.kpi) });
+    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.
     const submittedAt = clock();
     const logRows = runLogStatement(warehouse, identity, [
       startStep,
       ...plan.targets.map((target) => ({
-        step: target.kpi,
+        step: target.name,
         logType: 'info' as const,
         at: submittedAt,
         fileName: target.sqlFile,
@@ -140,9 +140,9 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   }
 }
 
-/** The run log and the targets, so a first run on a fresh warehouse needs no `kpis init`. */
+/** The run log, the targets and what they read, so a first run on a fresh warehouse needs no `kpis init`. */
 async function ensureTables(warehouse: Warehouse, plan: EtlPlan): Promise<void> {
-  const tables = [RUN_LOG_TABLE, ...plan.targets.map(({ table }) => table)];
+  const tables = [RUN_LOG_TABLE, ...plan.targets.map(({ table }) => table), ...plan.reads];
   for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
   for (const table of tables) await warehouse.ensureTable(table);
 }

@@ -1,7 +1,8 @@
 /** `kpis load-events`: appends a checked event file to the source table, creating it if missing. */
 import type { EtlJob } from '../config/etl-config';
 import { UsageError } from '../errors';
-import { KPI_TABLES, sourceTable, type TableSchema } from '../schema';
+import { sourceTable, type TableSchema } from '../schema';
+import { placeholders } from '../sql';
 import { timestampMicros } from '../timestamps';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { detectFormat, readEventFile, type EventFormat } from './parse-events';
@@ -13,7 +14,8 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
     if (!match) throw new UsageError(`--table must be DATASET.TABLE, got ${JSON.stringify(override)}`);
     return sourceTable(match[1] as string, match[2] as string);
   }
-  const sources = new Set(KPI_TABLES.flatMap((name) => (job.kpis[name] ? [`${job.kpis[name].dataset_src}.${job.kpis[name].table_src}`] : [])));
+  // The tables whose SQL reads {{source}}: a table built only from other KPI tables reads none.
+  const sources = new Set(job.tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`));
   if (sources.size !== 1) throw new UsageError(`the config reads ${sources.size} source tables (${[...sources].join(', ')}); name one with --table DATASET.TABLE`);
   return configuredSource(job, [...sources][0]);
 }

@@ -7,7 +7,7 @@
 import type { EtlJob } from '../config/etl-config';
 import { addDays, toIsoDate } from '../dates';
 import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
-import { planEtl, selectKpis } from '../etl/plan';
+import { planEtl, selectTables } from '../etl/plan';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
 import { TableNotFoundError } from '../errors';
 import { TOPICS, type Publisher } from '../messaging/publisher';
@@ -33,7 +33,7 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   const { trigger, runId } = request;
   const logger = deps.logger.child({ run_id: runId });
   // Unknown or disabled KPIs fail here, before anything is written.
-  const plan = planEtl(deps.warehouse, job, selectKpis(job, trigger.kpis), trigger.range);
+  const plan = planEtl(deps.warehouse, job, selectTables(job, trigger.kpis), trigger.range);
   const earlier = trigger.dryRun ? null : await finishedRun(deps, job, request);
   let result: EtlResult;
   let failure: Error | undefined;

@@ -8,7 +8,9 @@ import {
   BIGINT,
   BOOLEAN,
   DATE,
+  DECIMAL,
   DOUBLE,
+  DuckDBDecimalValue,
   DuckDBConnection,
   DuckDBInstance,
   type DuckDBAppender,
@@ -44,6 +46,8 @@ const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {
   STRING: { sql: 'VARCHAR', type: VARCHAR },
   INT64: { sql: 'BIGINT', type: BIGINT },
   FLOAT64: { sql: 'DOUBLE', type: DOUBLE },
+  // BigQuery's NUMERIC: 38 digits, 9 after the point (DuckDB's own NUMERIC is DECIMAL(18,3)).
+  NUMERIC: { sql: 'DECIMAL(38,9)', type: DECIMAL(38, 9) },
   BOOL: { sql: 'BOOLEAN', type: BOOLEAN },
   DATE: { sql: 'DATE', type: DATE },
   TIMESTAMP: { sql: 'TIMESTAMP', type: TIMESTAMP },
@@ -54,6 +58,7 @@ const APPEND: Record<ParamType, (appender: DuckDBAppender, value: Exclude<Cell, 
   STRING: (appender, value) => appender.appendVarchar(String(value)),
   INT64: (appender, value) => appender.appendBigInt(BigInt(value as number)),
   FLOAT64: (appender, value) => appender.appendDouble(Number(value)),
+  NUMERIC: (appender, value) => appender.appendDecimal(toDuckDbValue(value, 'NUMERIC') as DuckDBDecimalValue),
   BOOL: (appender, value) => appender.appendBoolean(Boolean(value)),
   DATE: (appender, value) => appender.appendDate(toDuckDbValue(value, 'DATE') as DuckDBDateValue),
   TIMESTAMP: (appender, value) => appender.appendTimestamp(toDuckDbValue(value, 'TIMESTAMP') as DuckDBTimestampValue),
@@ -295,6 +300,8 @@ function toDuckDbValue(value: QueryParam['value'], type: ParamType): DuckDBValue
       return BigInt(value as number);
     case 'FLOAT64':
       return Number(value);
+    case 'NUMERIC':
+      return new DuckDBDecimalValue(scaledNumeric(value), 38, 9);
     case 'BOOL':
       return Boolean(value);
     case 'STRING':
@@ -311,6 +318,16 @@ function normalizeCell(value: unknown, type: string): Cell {
   if (type.startsWith('TIMESTAMP')) return canonicalTimestamp(String(value));
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') return value;
   return String(value);
+}
+
+/** A NUMERIC value as an integer of billionths, exactly: a decimal string never goes through a double. */
+function scaledNumeric(value: Exclude<QueryParam['value'], null>): bigint {
+  const text = typeof value === 'number' ? value.toFixed(9) : String(value).trim();
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
+  if (!match || (match[2] === '' && !match[3])) throw new WarehouseError(`not a NUMERIC value: ${JSON.stringify(text)}`, { transient: false });
+  const [, sign, whole, fraction = ''] = match;
+  const scaled = BigInt(`${whole || '0'}${fraction.padEnd(9, '0').slice(0, 9)}`);
+  return sign === '-' ? -scaled : scaled;
 }
 
 function castColumn(column: ColumnSchema): string {

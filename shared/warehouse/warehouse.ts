@@ -2,9 +2,9 @@
  * The warehouse port: everything the use-cases need from BigQuery or DuckDB. Engine differences
  * live in the adapters (bigquery.ts, duckdb.ts), never in the use-cases.
  */
-import type { TableSchema } from '../schema';
+import type { ColumnType, TableSchema } from '../schema';
 
-export type ParamType = 'STRING' | 'INT64' | 'FLOAT64' | 'BOOL' | 'DATE' | 'TIMESTAMP';
+export type ParamType = ColumnType;
 
 /** A named query parameter with its type, bound as `@name` in the SQL text. */
 export interface QueryParam {

@@ -1,8 +1,14 @@
--- daily_user_panel: one row per user and active day. The run's days are replaced as a whole, so
--- a rerun gives the same rows and a day whose events were corrected is rebuilt from them.
-DELETE FROM {{target}}
-WHERE date BETWEEN @start_date AND @end_date;
-
-INSERT INTO {{target}} (user_id, date, total_events, total_coins_added)
-SELECT user_id, date, total_events, total_coins_added
-FROM {{staged}}
+-- daily_user_panel: one row per user and active day, with event and coin totals. This is the ETL's
+-- one read of the raw events for the built-in tables (installs and last_activity read this table
+-- after it is written, in the same transaction), and it filters on the event-time column, so
+-- BigQuery prunes to the window's partitions and a daily run costs one day of data.
+SELECT
+  user_id,
+  DATE(time) AS date,
+  COUNT(*) AS total_events,
+  CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS total_coins_added
+FROM {{source}}
+WHERE time >= @start_ts
+  AND time < @end_ts
+  AND user_id IS NOT NULL
+GROUP BY user_id, DATE(time)

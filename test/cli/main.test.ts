@@ -51,7 +51,7 @@ describe('kpis help and usage errors', () => {
     [['etl', '--days-back', 'two'], '--days-back must be a whole number of days'],
     [['etl', '--from', '2026-11-05', '--to', '2026-11-01'], '--from 2026-11-05 is after --to 2026-11-01'],
     [['etl', '--date', '2026-11-01', '--days-back', '2'], 'give only one of'],
-    [['etl', '--kpis', 'dau'], 'unknown KPI "dau"; allowed: installs, last_activity, daily_user_panel'],
+    [['etl', '--kpis', 'dau'], 'unknown KPI "dau"; allowed: daily_user_panel, installs, last_activity'],
     [['etl', '--warehouse', 'postgres:x'], '--warehouse must be duckdb:PATH or bigquery:PROJECT_ID'],
     [['etl', '--config', 'missing.json'], 'missing.json: cannot read config file (ENOENT)'],
     [['load-events'], 'load-events takes one FILE'],
@@ -109,7 +109,7 @@ describe('kpis on a DuckDB file', () => {
 
     const human = await kpis(['etl', '--warehouse', warehouse], dir);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_user_panel for 2026-11-26..2026-11-27/);
+    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity for 2026-11-26..2026-11-27/);
   });
 
   test('--dry-run needs the tables and writes the rendered SQL under .data/sql/', async () => {
@@ -119,7 +119,7 @@ describe('kpis on a DuckDB file', () => {
     expect(beforeInit.code).toBe(1);
     expect(beforeInit.stderr).toContain('Create the tables first with `kpis init`.');
     const init = await kpis(['init', '--json', '--warehouse', warehouse], dir);
-    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel', 'logs.daily_logs', 'monitoring.alerts']);
+    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'logs.daily_logs', 'monitoring.alerts']);
     const run = await kpis(['etl', '--date', '2026-11-26', '--dry-run', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -191,7 +191,7 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const env = { KPIS_BQ_API_ENDPOINT: fake.url, KPIS_BQ_LOCATION: 'EU', KPIS_MAX_BYTES_BILLED: '1000000000' };
     const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
     expect(init.code).toBe(0);
-    expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.installs');
+    expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.daily_user_panel, daily_kpis.installs');
     expect([...fake.tables.keys()]).toHaveLength(6);
     expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['alert_id'] } });
 

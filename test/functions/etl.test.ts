@@ -41,7 +41,7 @@ test('a trigger builds its days and publishes the completion event in the contra
     start_date: '2026-11-25',
     end_date: '2026-11-25',
     dates: ['2026-11-25'],
-    tables: ['daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel'],
+    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity'],
     error: null,
     // KPIS_NOW sets the clock, which then runs on.
     started_at: expect.stringMatching(/^2026-11-27T06:00:/),
@@ -67,9 +67,9 @@ test('the same event delivered twice, one after the other: one run in the log, t
   expect(await panel()).toEqual(tables);
   expect(await runLog(`etl-${event.messageId}`)).toEqual([
     { step_name: 'start', log_type: 'start', step_id: 1 },
-    { step_name: 'installs', log_type: 'info', step_id: 2 },
-    { step_name: 'last_activity', log_type: 'info', step_id: 3 },
-    { step_name: 'daily_user_panel', log_type: 'info', step_id: 4 },
+    { step_name: 'daily_user_panel', log_type: 'info', step_id: 2 },
+    { step_name: 'installs', log_type: 'info', step_id: 3 },
+    { step_name: 'last_activity', log_type: 'info', step_id: 4 },
     { step_name: 'end', log_type: 'end', step_id: 5 },
     { step_name: 'redelivery', log_type: 'info', step_id: 6 },
   ]);

@@ -25,7 +25,7 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
     start_date: '2026-11-26',
     end_date: '2026-11-27',
     dates: ['2026-11-26', '2026-11-27'],
-    tables: ['daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel'],
+    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity'],
     error: null,
     started_at: NOW,
     finished_at: NOW,

@@ -6,12 +6,19 @@
 
 BEGIN TRANSACTION;
 
--- The run's events, aggregated once for all KPI tables. This is the ETL's only read of the raw
--- events, and it filters on the event-time column, so BigQuery prunes to the window's partitions
--- and a daily run costs one day of data however long the history is.
+-- daily_user_panel, replace_days: the run's days are deleted and the query's rows for those days
+-- inserted, so a rerun gives the same rows and a day whose events were corrected is rebuilt from
+-- them. Rows the query returns outside the run's days are left out: they belong to another run.
+DELETE FROM daily_kpis.daily_user_panel
+WHERE date BETWEEN $start_date AND $end_date;
 
--- One row per user and day.
-CREATE TEMP TABLE staged_gamepltx_fact AS
+INSERT INTO daily_kpis.daily_user_panel (user_id, date, total_events, total_coins_added)
+SELECT user_id, date, total_events, total_coins_added
+FROM (
+-- daily_user_panel: one row per user and active day, with event and coin totals. This is the ETL's
+-- one read of the raw events for the built-in tables (installs and last_activity read this table
+-- after it is written, in the same transaction), and it filters on the event-time column, so
+-- BigQuery prunes to the window's partitions and a daily run costs one day of data.
 SELECT
   user_id,
   DATE(time) AS date,
@@ -21,43 +28,58 @@ FROM gamepltx.fact
 WHERE time >= $start_ts
   AND time < $end_ts
   AND user_id IS NOT NULL
-GROUP BY ALL;
+GROUP BY user_id, DATE(time)
+) AS q
+WHERE q.date BETWEEN $start_date AND $end_date;
 
--- One row per user: the first and last day seen in the run's window.
-CREATE TEMP TABLE staged_gamepltx_fact_users AS
-SELECT user_id, MIN(date) AS first_date, MAX(date) AS last_date
-FROM staged_gamepltx_fact
-GROUP BY user_id;
-
--- installs: one row per user with the first day the user was seen. An existing row only moves to
--- an earlier day, so a rerun changes nothing and backfills in any order converge on the earliest
--- day ever processed.
+-- installs, keep_earliest: one row per key. Of the query's rows, the earliest per key is
+-- merged in; an existing row only moves to an earlier install_date, so reruns and
+-- backfills in any order converge on the earliest day ever processed. Rows with a NULL key are
+-- left out: they could never match, and every rerun would insert them again.
 MERGE INTO daily_kpis.installs AS t
-USING staged_gamepltx_fact_users AS s
+USING (
+  SELECT user_id, install_date
+  FROM (
+-- installs: each user active in the run's days with the first of those days. Written with
+-- keep_earliest, an existing row only moves to an earlier day, so reruns and backfills in any
+-- order converge on the earliest day ever processed. Reads the daily user panel this run wrote.
+SELECT user_id, MIN(date) AS install_date
+FROM daily_kpis.daily_user_panel
+WHERE date BETWEEN $start_date AND $end_date
+GROUP BY user_id
+  ) AS q
+  WHERE q.user_id IS NOT NULL
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY install_date ASC) = 1
+) AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.first_date < t.install_date THEN
-  UPDATE SET install_date = s.first_date
+WHEN MATCHED AND s.install_date < t.install_date THEN
+  UPDATE SET install_date = s.install_date
 WHEN NOT MATCHED THEN
-  INSERT (user_id, install_date) VALUES (s.user_id, s.first_date);
+  INSERT (user_id, install_date) VALUES (s.user_id, s.install_date);
 
--- last_activity: one row per user with the last day the user was seen. Merged from the run's days
--- only (the seed rebuilt it from all history every day); an existing row only moves to a later
--- day, so reruns and backfills in any order converge on the latest day ever processed.
+-- last_activity, keep_latest: one row per key. Of the query's rows, the latest per key is
+-- merged in; an existing row only moves to a later last_activity, so reruns and
+-- backfills in any order converge on the latest day ever processed. Rows with a NULL key are
+-- left out: they could never match, and every rerun would insert them again.
 MERGE INTO daily_kpis.last_activity AS t
-USING staged_gamepltx_fact_users AS s
+USING (
+  SELECT user_id, last_activity
+  FROM (
+-- last_activity: each user active in the run's days with the last of those days. Written with
+-- keep_latest (the seed rebuilt it from all history every day), an existing row only moves to a
+-- later day, so reruns and backfills in any order converge on the latest day ever processed.
+SELECT user_id, MAX(date) AS last_activity
+FROM daily_kpis.daily_user_panel
+WHERE date BETWEEN $start_date AND $end_date
+GROUP BY user_id
+  ) AS q
+  WHERE q.user_id IS NOT NULL
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY last_activity DESC) = 1
+) AS s
 ON t.user_id = s.user_id
-WHEN MATCHED AND s.last_date > t.last_activity THEN
-  UPDATE SET last_activity = s.last_date
+WHEN MATCHED AND s.last_activity > t.last_activity THEN
+  UPDATE SET last_activity = s.last_activity
 WHEN NOT MATCHED THEN
-  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_date);
-
--- daily_user_panel: one row per user and active day. The run's days are replaced as a whole, so
--- a rerun gives the same rows and a day whose events were corrected is rebuilt from them.
-DELETE FROM daily_kpis.daily_user_panel
-WHERE date BETWEEN $start_date AND $end_date;
-
-INSERT INTO daily_kpis.daily_user_panel (user_id, date, total_events, total_coins_added)
-SELECT user_id, date, total_events, total_coins_added
-FROM staged_gamepltx_fact;
+  INSERT (user_id, last_activity) VALUES (s.user_id, s.last_activity);
 
 COMMIT;

@@ -3,11 +3,18 @@ import { loadEtlConfig } from '../../shared/config/etl-config';
 import type { Logger } from '../../shared/log';
 import { silentLogger } from '../../shared/log';
 import { appendEvents } from '../../shared/events/load-events';
-import { sourceTable } from '../../shared/schema';
+import { kpiTable, sourceTable, type TableSchema } from '../../shared/schema';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Row } from '../../shared/warehouse/warehouse';
 
 export const job = loadEtlConfig();
+
+/** A configured table of the shipped config, as the warehouse creates it. */
+export function configuredTable(name: string): TableSchema {
+  const definition = job.tables.find((table) => table.name === name);
+  if (!definition) throw new Error(`the shipped config has no table ${name}`);
+  return kpiTable(definition);
+}
 export const context = { job: 'daily_kpis', runId: 'test-run' };
 export const SOURCE = sourceTable('gamepltx', 'fact');
 

@@ -12,22 +12,37 @@ function configFile(content: unknown): string {
 }
 
 describe('loadEtlConfig', () => {
-  test('the shipped config: job daily_kpis, three enabled KPIs from gamepltx.fact into daily_kpis', () => {
+  test('the shipped config: job daily_kpis, the three built-in tables from gamepltx.fact into daily_kpis', () => {
     const job = loadEtlConfig(DEFAULT_ETL_CONFIG);
     expect(job.jobName).toBe('daily_kpis');
-    expect(Object.keys(job.kpis)).toEqual(['installs', 'last_activity', 'daily_user_panel']);
-    for (const kpi of Object.values(job.kpis)) expect(kpi).toMatchObject({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', isEnable: true });
+    const builtins = job.tables.filter((table) => ['installs', 'last_activity', 'daily_user_panel'].includes(table.name));
+    expect(builtins.map((table) => table.name)).toEqual(['daily_user_panel', 'installs', 'last_activity']);
+    for (const table of builtins) expect(table).toMatchObject({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', isEnable: true });
   });
 
-  test('fills defaults for fields left out', () => {
-    const job = loadEtlConfig(configFile({ daily_kpis: { kpis: { installs: {} } } }));
-    expect(job.kpis.installs).toEqual({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', description: '', isEnable: true });
+  test('a built-in entry takes its SQL, strategy and schema from sql/etl/builtin.json, and defaults for fields left out', () => {
+    const job = loadEtlConfig(configFile({ daily_kpis: { kpis: { installs: {}, daily_user_panel: {} } } }));
+    expect(job.tables[0]).toMatchObject({
+      name: 'installs',
+      dataset_src: 'gamepltx',
+      table_src: 'fact',
+      dataset_dst: 'daily_kpis',
+      description: 'One row per user: the first day the user was seen in any processed day.',
+      isEnable: true,
+      sqlLabel: 'etl/installs.sql',
+      strategy: 'keep_earliest',
+      key: ['user_id'],
+      date_column: 'install_date',
+      partition_column: 'install_date',
+      reads: ['daily_user_panel'],
+    });
+    expect(job.tables[0]?.columns.map((column) => `${column.name} ${column.type}`)).toEqual(['user_id STRING', 'install_date DATE']);
   });
 
   test.each([
     ['a wrong type', { daily_kpis: { kpis: { installs: { isEnable: 'yes' } } } }, '$.daily_kpis.kpis.installs.isEnable: must be a boolean'],
     ['a bad identifier', { daily_kpis: { kpis: { installs: { dataset_dst: 'my-dataset' } } } }, '$.daily_kpis.kpis.installs.dataset_dst: must be letters, digits and underscores'],
-    ['an unknown KPI', { daily_kpis: { kpis: { dau: {} } } }, '$.daily_kpis.kpis.dau: is not a KPI table; allowed: installs, last_activity, daily_user_panel'],
+    ['an entry that is neither built in nor names its SQL', { daily_kpis: { kpis: { dau: {} } } }, '$.kpis.dau.sql: is required: dau is not a built-in table (daily_user_panel, installs, last_activity)'],
     ['a group without kpis', { daily_kpis: {} }, '$.daily_kpis.kpis: is required'],
     ['two groups', { a: { kpis: { installs: {} } }, b: { kpis: { installs: {} } } }, 'must hold exactly one job group'],
   ])('names the file and the JSON path for %s', (_name, content, message) => {

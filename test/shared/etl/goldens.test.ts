@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { planEtl, selectKpis } from '../../../shared/etl/plan';
+import { planEtl, selectTables } from '../../../shared/etl/plan';
 import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import type { Warehouse } from '../../../shared/warehouse/warehouse';
@@ -20,7 +20,7 @@ function expectGolden(name: string, actual: string): void {
 }
 
 function rendered(warehouse: Warehouse): string {
-  const plan = planEtl(warehouse, job, selectKpis(job), range);
+  const plan = planEtl(warehouse, job, selectTables(job), range);
   const params = Object.entries(plan.params).map(([name, p]) => `--   @${name} ${p.type} = ${p.value instanceof Date ? p.value.toISOString() : String(p.value)}`);
   return `-- parameters:\n${params.join('\n')}\n\n${warehouse.renderScript(plan.statements, { atomic: true })}`;
 }

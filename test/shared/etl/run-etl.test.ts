@@ -49,7 +49,7 @@ describe('runEtl on DuckDB', () => {
       start_date: '2026-11-01',
       end_date: '2026-11-03',
       dates: ['2026-11-01', '2026-11-02', '2026-11-03'],
-      tables: ['daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel'],
+      tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity'],
       error: null,
       dry_run: false,
     });
@@ -171,9 +171,9 @@ describe('runEtl on DuckDB', () => {
     const rows = await warehouse.query('SELECT * FROM logs.daily_logs ORDER BY step_id', {}, context);
     expect(rows.map((r) => [r.step_id, r.step_name, r.log_type, r.file_name])).toEqual([
       [1, 'start', 'start', null],
-      [2, 'installs', 'info', 'etl/installs.sql'],
-      [3, 'last_activity', 'info', 'etl/last_activity.sql'],
-      [4, 'daily_user_panel', 'info', 'etl/daily_user_panel.sql'],
+      [2, 'daily_user_panel', 'info', 'etl/daily_user_panel.sql'],
+      [3, 'installs', 'info', 'etl/installs.sql'],
+      [4, 'last_activity', 'info', 'etl/last_activity.sql'],
       [5, 'end', 'end', null],
     ]);
     for (const row of rows) {
@@ -182,7 +182,7 @@ describe('runEtl on DuckDB', () => {
   });
 
   test('a failed run logs start and error rows and reports the failure', async () => {
-    // No source table at all: the staging statement fails.
+    // No source table at all: the daily user panel's read fails.
     const outcome = await etl('2026-11-01', '2026-11-01');
     expect(outcome.result.status).toBe('failed');
     expect(outcome.failure?.message).toMatch(/gamepltx\.fact|fact/);
@@ -193,33 +193,42 @@ describe('runEtl on DuckDB', () => {
     ]);
   });
 
-  test('--kpis builds only the tables asked for', async () => {
+  test('--kpis builds only the tables asked for; a table read by them is read as it is (created empty when missing)', async () => {
     await insertEvents(warehouse, FIXTURE);
-    const { result } = await succeeded('2026-11-01', '2026-11-03', { kpis: ['installs'] });
-    expect(result.tables).toEqual(['daily_kpis.installs']);
+    const alone = await succeeded('2026-11-01', '2026-11-03', { kpis: ['installs'] });
+    expect(alone.result.tables).toEqual(['daily_kpis.installs']);
     const tables = await warehouse.query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'daily_kpis' ORDER BY 1", {}, context);
-    expect(tables).toEqual([{ table_name: 'installs' }]);
+    expect(tables).toEqual([{ table_name: 'daily_user_panel' }, { table_name: 'installs' }]);
+    const installs = () => warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context);
+    const panel = () => warehouse.query('SELECT * FROM daily_kpis.daily_user_panel ORDER BY user_id, date', {}, context);
+    expect(await installs()).toEqual([]);
+
+    await succeeded('2026-11-01', '2026-11-03', { kpis: ['daily_user_panel'] });
+    const built = await panel();
+    await succeeded('2026-11-01', '2026-11-03', { kpis: ['installs'] });
+    expect(await panel()).toEqual(built);
+    expect(await installs()).toEqual((await expectedFromSource(warehouse, '2026-11-01', '2026-11-03')).installs);
   });
 
   test('unknown or disabled KPIs are refused before anything runs', async () => {
-    await expect(etl('2026-11-01', '2026-11-01', { kpis: ['dau'] })).rejects.toThrow('unknown KPI "dau"; allowed: installs, last_activity, daily_user_panel');
-    const disabled = { ...job, kpis: { ...job.kpis, installs: { ...job.kpis.installs!, isEnable: false } } };
+    await expect(etl('2026-11-01', '2026-11-01', { kpis: ['dau'] })).rejects.toThrow('unknown KPI "dau"; allowed: daily_user_panel, installs, last_activity');
+    const disabled = { ...job, tables: job.tables.map((table) => (table.name === 'installs' ? { ...table, isEnable: false } : table)) };
     await expect(
       runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, kpis: ['installs'], runId: 'r', username: 't' }),
     ).rejects.toThrow('KPI installs is disabled');
     const { result } = await runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, runId: 'r', username: 't' });
-    expect(result.tables).toEqual(['daily_kpis.last_activity', 'daily_kpis.daily_user_panel']);
+    expect(result.tables).toEqual(['daily_kpis.daily_user_panel', 'daily_kpis.last_activity']);
   });
 
-  test('KPIs reading different source tables each read their own', async () => {
+  test('the built-in tables follow the source the daily user panel reads: installs and last_activity are built from the panel', async () => {
     await insertEvents(warehouse, FIXTURE);
     const other = sourceTable('raw', 'events');
     await appendEvents(warehouse, other, [{ user_id: 'z9', time: new Date('2026-11-02T12:00:00Z'), event_name: null, coins_added: 7 }], context);
-    const twoSources = { ...job, kpis: { ...job.kpis, daily_user_panel: { ...job.kpis.daily_user_panel!, dataset_src: 'raw', table_src: 'events' } } };
-    const { result } = await runEtl(etlDeps(warehouse), twoSources, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'two', username: 't' });
+    const otherSource = { ...job, tables: job.tables.map((table) => (table.name === 'daily_user_panel' ? { ...table, dataset_src: 'raw', table_src: 'events' } : table)) };
+    const { result } = await runEtl(etlDeps(warehouse), otherSource, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'two', username: 't' });
     expect(result.status).toBe('succeeded');
     const tables = await dumpKpiTables(warehouse);
-    expect(tables.installs.map((r) => r.user_id)).toEqual(['u1', 'u2', 'u3']);
+    expect(tables.installs).toEqual([{ user_id: 'z9', install_date: '2026-11-02' }]);
     expect(tables.daily_user_panel).toEqual([{ user_id: 'z9', date: '2026-11-02', total_events: 1, total_coins_added: 7 }]);
   });
 

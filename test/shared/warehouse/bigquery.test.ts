@@ -5,7 +5,8 @@
 import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { WarehouseError } from '../../../shared/errors';
-import { kpiTable, sourceTable } from '../../../shared/schema';
+import { sourceTable } from '../../../shared/schema';
+import { configuredTable } from '../../helpers/warehouse';
 import { BigQueryFake } from '../../fakes/bigquery-fake';
 
 const PROJECT = 'demo-project';
@@ -188,7 +189,7 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('creates datasets and tables through the API with partitioning, clustering and descriptions, once', async () => {
-    const table = kpiTable('daily_user_panel', 'daily_kpis');
+    const table = configuredTable('daily_user_panel');
     for (let i = 0; i < 2; i += 1) {
       await warehouse.ensureDataset('daily_kpis');
       await warehouse.ensureTable(table);
@@ -214,7 +215,7 @@ describe('BigQueryWarehouse', () => {
     await warehouse.ensureDataset('daily_kpis');
     expect(fake.datasets.has('daily_kpis')).toBe(true);
     fake.metadataFailures = [403];
-    await expect(warehouse.ensureTable(kpiTable('installs', 'daily_kpis'))).rejects.toMatchObject({
+    await expect(warehouse.ensureTable(configuredTable('installs'))).rejects.toMatchObject({
       transient: false,
       message: expect.stringContaining('BigQuery failed on look up table daily_kpis.installs'),
     });

@@ -2,9 +2,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { kpiTable, RUN_LOG_TABLE } from '../../../shared/schema';
+import { RUN_LOG_TABLE } from '../../../shared/schema';
 import { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { context, openMemoryWarehouse } from '../../helpers/warehouse';
+import { configuredTable, context, openMemoryWarehouse } from '../../helpers/warehouse';
 
 let warehouse: DuckDbWarehouse;
 beforeEach(async () => {
@@ -45,7 +45,7 @@ describe('DuckDbWarehouse', () => {
   });
 
   test('creates schemas and tables idempotently, with NOT NULL and column comments', async () => {
-    for (let i = 0; i < 2; i += 1) await warehouse.ensureTable(kpiTable('installs', 'daily_kpis'));
+    for (let i = 0; i < 2; i += 1) await warehouse.ensureTable(configuredTable('installs'));
     const columns = await warehouse.query(
       "SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns() WHERE schema_name = 'daily_kpis' AND table_name = 'installs' ORDER BY column_index",
       {},
@@ -53,7 +53,7 @@ describe('DuckDbWarehouse', () => {
     );
     expect(columns).toEqual([
       { column_name: 'user_id', data_type: 'VARCHAR', is_nullable: false, comment: 'App user id.' },
-      { column_name: 'install_date', data_type: 'DATE', is_nullable: false, comment: 'First day (UTC) the user was seen.' },
+      { column_name: 'install_date', data_type: 'DATE', is_nullable: false, comment: 'First day the user was seen.' },
     ]);
   });
 
@@ -89,7 +89,7 @@ describe('DuckDbWarehouse', () => {
   test('a warehouse file keeps its tables across opens', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpis-duckdb-')), 'nested', 'w.duckdb');
     const first = await DuckDbWarehouse.open(file);
-    await first.ensureTable(kpiTable('installs', 'daily_kpis'));
+    await first.ensureTable(configuredTable('installs'));
     await first.query("INSERT INTO daily_kpis.installs VALUES ('u1', DATE '2026-11-20')", {}, context);
     await first.close();
     const second = await DuckDbWarehouse.open(file);
