@@ -18,7 +18,7 @@ import { configPath } from '../shared/config/files';
 import { addDays, daysBetween } from '../shared/dates';
 import { runKpiMonitor } from '../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../shared/monitor/log-monitor';
-import type { CheckResult } from '../shared/monitor/detect';
+import { checkLabel, type CheckResult } from '../shared/monitor/detect';
 import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
 import { formatChange, formatNumber } from '../shared/format';
@@ -106,12 +106,12 @@ async function etlCommand(values: Values, io: Io, runtime: Runtime, range: DateR
 function checkRows(results: CheckResult[]): string[][] {
   return results.map((result) => [
     result.date,
-    result.check,
+    checkLabel(result.check, result.segment),
     formatNumber(result.metric),
     formatNumber(result.previous_metric),
     result.change === null ? '-' : formatChange(result.change),
     result.method,
-    result.verdict === 'raised' ? `RAISED (${result.severity})` : result.verdict === 'no_verdict' ? 'no verdict' : 'ok',
+    { raised: `RAISED (${result.severity})`, no_verdict: 'no verdict', error: 'FAILED', ok: 'ok' }[result.verdict],
   ]);
 }
 
@@ -210,8 +210,9 @@ first: a malformed file fails with its line and column, and nothing is loaded.
   --checks a,b       only these checks (default: every enabled one)
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
 Raised checks go to the ${TOPICS.alerts} topic (locally .data/topics/${TOPICS.alerts}.jsonl), once
-per check and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0 whether or not
-a check raised; --json prints one array with a result per check and day.`,
+per check (and segment) and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0
+whether or not a check raised, 1 when a check failed to run (the others still ran, and the failure
+is a pipeline alert); --json prints one array with a result per check, segment and day.`,
     options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' } },
     run(values, _positionals, io) {
       const yesterday = addDays(today(clockFromEnv(io.env)), -1);
@@ -234,12 +235,18 @@ a check raised; --json prints one array with a result per check and day.`,
           if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
           const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
           if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
-          for (const result of outcome.results.filter((r) => r.verdict === 'raised')) io.stdout(`! ${result.message}\n`);
+          for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${result.message}\n`);
           const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
           if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${undecided[0]?.message}\n`);
           io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
         }
-        return 0;
+        // A check that could not run is a failure of the run; raised checks are its normal output.
+        const failed = outcome.results.filter((result) => result.verdict === 'error');
+        if (failed.length === 0) return 0;
+        // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
+        const unbuilt = failed.length === outcome.results.length && failed.every((result) => /does not exist|Not found: Table/i.test(result.message));
+        io.stderr(`kpis monitor: ${failed.length} check(s) failed, e.g. ${failed[0]?.message}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`);
+        return 1;
       });
     },
   },

@@ -11,6 +11,8 @@ export interface Alert {
   alert_id: string;
   kind: AlertKind;
   check: string;
+  /** The segment of a segmented check (events_by_name: ad_watched); null otherwise. */
+  segment: string | null;
   date: IsoDate;
   metric: number | null;
   previous_metric: number | null;
@@ -29,16 +31,20 @@ export function alertAttributes(alert: Alert): Record<string, string> {
   return { kind: alert.kind, check: alert.check, severity: alert.severity };
 }
 
-/** `kpi:dau:2026-11-26`; pipeline alerts add the reason, e.g. `pipeline:daily_kpis_etl:failed_run:2026-11-27`. */
-export function alertId(kind: AlertKind, check: string, date: IsoDate, reason?: string): string {
-  return [kind, check, ...(reason ? [reason] : []), date].join(':');
+/**
+ * `kpi:dau:2026-11-26`; a segment's alert adds its segment (`kpi:events_by_name:ad_watched:2026-11-26`),
+ * a pipeline alert its reason (`pipeline:daily_kpis_etl:failed_run:2026-11-27`).
+ */
+export function alertId(kind: AlertKind, check: string, date: IsoDate, qualifier?: string | null): string {
+  return [kind, check, ...(qualifier ? [qualifier] : []), date].join(':');
 }
 
 export function kpiAlert(result: CheckResult, runId: string, raisedAt: Date): Alert {
   return {
-    alert_id: alertId('kpi', result.check, result.date),
+    alert_id: alertId('kpi', result.check, result.date, result.segment),
     kind: 'kpi',
     check: result.check,
+    segment: result.segment,
     date: result.date,
     metric: result.metric,
     previous_metric: result.previous_metric,
@@ -70,6 +76,7 @@ export function pipelineAlert(fields: PipelineAlertFields, runId: string, raised
     alert_id: alertId('pipeline', fields.check, fields.date, fields.reason),
     kind: 'pipeline',
     check: fields.check,
+    segment: null,
     date: fields.date,
     metric: fields.metric ?? null,
     previous_metric: null,

@@ -14,14 +14,17 @@ const SEVERITY_ORDER = { error: 0, warn: 1 } as const;
 
 /** The message for a run's alerts: a title line, then one monospace table per kind. */
 export function slackMessage(alerts: Alert[], source: string): SlackMessage {
-  const sorted = sortBy(alerts, [(alert) => SEVERITY_ORDER[alert.severity], 'date', 'check']);
+  // Errors first; a check's segments stay together, so they read as one block of the table.
+  const checkSeverity = new Map<string, number>();
+  for (const alert of alerts) checkSeverity.set(alert.check, Math.min(checkSeverity.get(alert.check) ?? 1, SEVERITY_ORDER[alert.severity]));
+  const sorted = sortBy(alerts, [(alert) => checkSeverity.get(alert.check), 'date', 'check', (alert) => alert.segment ?? '']);
   const errors = sorted.filter((alert) => alert.severity === 'error').length;
   const title = `:rotating_light: *daily-kpis: ${plural(alerts.length, 'alert')}* from ${source}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
   const sections = Object.entries(groupBy(sorted, 'kind')).map(([kind, group]) => {
     const header = ['severity', 'check', 'date', 'value', 'baseline', 'change'];
     const rows = group.map((alert) => [
       alert.severity,
-      alert.check,
+      alert.segment === null ? alert.check : `${alert.check}[${alert.segment}]`,
       alert.date,
       formatNumber(alert.metric),
       formatNumber(alert.previous_metric),

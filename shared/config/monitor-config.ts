@@ -3,18 +3,17 @@
  * (run-log checks), in the seed's shapes. Every detection default lives in DETECTION_DEFAULTS and
  * METHOD_DEFAULTS below, and nowhere else.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
 import { ConfigError } from '../errors';
+import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
+import { checkPlaceholders, readQueryFile } from './table-sql';
 import { loadJsonConfig } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
 export const DEFAULT_LOG_CONFIG = path.join(CONFIG_DIR, 'log_config.json');
-
-/** The KPI series the monitor can read; each has its SQL in sql/monitors/<metric>.sql. */
-export const METRICS = ['dau', 'installs', 'last_activity', 'events'] as const;
-export type Metric = (typeof METRICS)[number];
 
 export const METHODS = ['pct_change', 'weekday', 'zscore'] as const;
 export type Method = (typeof METHODS)[number];
@@ -29,9 +28,23 @@ export type Severity = (typeof SEVERITIES)[number];
 export interface KpiCheck {
   /** The check's key in the config, e.g. dau: the `check` of its results and alerts. */
   name: string;
-  metric: Metric;
+  /** The built-in series it watches (its SQL under sql/monitors/), or null for a user-defined one. */
+  metric: string | null;
+  /** The query (one SELECT returning day, value and optionally segment), with its placeholders. */
+  query: string;
+  /** Where the query came from, for messages: a file, or the short form. */
+  sqlLabel: string;
+  /** The dataset bare table names resolve in, and whose daily user panel says which days had events. */
   dataset: string;
-  table_id: string;
+  /** The table it reads, for results and alerts; null for a SQL check that names its own tables. */
+  table_id: string | null;
+  /**
+   * Values are users counted on the day they were first seen (installs): after a day without
+   * events, that day's new users show up on the days after it, so those days give no verdict.
+   */
+  first_seen: boolean;
+  /** Segments judged on their own; the rest are judged together as `(other)`. */
+  max_segments: number;
   /** A fraction, as in the seed: 0.1 raises on a change of more than 10%. Used by pct_change and weekday. */
   thresh_in_percent: number;
   description: string;
@@ -44,7 +57,7 @@ export interface KpiCheck {
   min_training_days: number;
   /** zscore: how many standard deviations from the mean raise. */
   sensitivity: number;
-  /** Changes smaller than this, in the metric's own units, never raise. */
+  /** Changes smaller than this, in the metric's own units, never raise (per segment). */
   min_value: number;
   /**
    * The first days of data are never checked nor used as a baseline. The first day is often
@@ -66,6 +79,8 @@ export const DETECTION_DEFAULTS = {
   warm_up_days: 1,
   severity: 'warn',
   isEnable: true,
+  max_segments: 20,
+  dataset: 'daily_kpis',
 } as const satisfies Partial<KpiCheck>;
 
 /** Window defaults per method: pct_change needs only the day before; the others a few weeks. */
@@ -84,10 +99,23 @@ const oneOf = <T extends string>(values: readonly T[]) =>
     .valid(...values)
     .messages({ 'any.only': `{{#label}} must be one of ${values.join(', ')}, got {{#value}}` });
 
+/** A SQL expression of the short form: no statement break, comment or placeholder can hide in it. */
+const expression = Joi.string()
+  .min(1)
+  .max(2000)
+  .pattern(/^[^;{}]*$/)
+  .pattern(/--|\/\*/, { invert: true })
+  .messages({ 'string.pattern.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}', 'string.pattern.invert.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}' });
+
 const kpiCheckSchema = Joi.object({
-  metric: oneOf(METRICS),
-  dataset: identifier.required(),
-  table_id: identifier.required(),
+  metric: Joi.string(),
+  sql: Joi.string().min(1),
+  dataset: identifier,
+  table_id: identifier,
+  date_column: identifier,
+  value: expression,
+  segment: identifier,
+  max_segments: Joi.number().integer().min(1).max(1000),
   thresh_in_percent: Joi.number().greater(0).max(100),
   description: Joi.string().allow(''),
   isEnable: Joi.boolean(),
@@ -105,32 +133,93 @@ const kpisConfigSchema = Joi.object({
   kpis: Joi.object().pattern(identifier, kpiCheckSchema).min(1).required(),
 });
 
+type CheckEntry = Partial<Omit<KpiCheck, 'metric'>> & { metric?: string; sql?: string; date_column?: string; value?: string; segment?: string };
+
+/** The built-in series: sql/monitors/builtin.json names each one's SQL file and default table. */
+interface BuiltinSeries {
+  sql: string;
+  table_id: string;
+  first_seen?: boolean;
+}
+let builtins: Record<string, BuiltinSeries> | undefined;
+
+export function builtinSeries(): Record<string, BuiltinSeries> {
+  builtins ??= JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>;
+  return builtins;
+}
+
 /** Loads config/kpis_config.json: every check, enabled or not, with defaults applied. */
 export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
-  const config = loadJsonConfig<{ kpis: Record<string, Partial<KpiCheck>> }>(file, kpisConfigSchema);
+  const config = loadJsonConfig<{ kpis: Record<string, CheckEntry> }>(file, kpisConfigSchema);
   return Object.entries(config.kpis).map(([name, entry]) => withDefaults(name, entry, file));
 }
 
-function withDefaults(name: string, entry: Partial<KpiCheck>, file: string): KpiCheck {
+function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
+  const where = `$.kpis.${name}`;
   const method = entry.method ?? DETECTION_DEFAULTS.method;
-  const metric = entry.metric ?? name;
-  if (!(METRICS as readonly string[]).includes(metric)) {
-    // A check named after something other than a metric has to say which series it watches.
-    loadFail(file, `$.kpis.${name}.metric`, `is required when the check's name is not a metric; must be one of ${METRICS.join(', ')}`);
+  const { sql, date_column: dateColumn, value, segment, metric: metricField, ...rest } = entry;
+  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metricField !== undefined && 'metric'].filter(Boolean);
+  if (forms.length > 1) loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
+  if ((dateColumn !== undefined || segment !== undefined) && value === undefined) loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
+  let query: string;
+  let sqlLabel: string;
+  let metric: string | null = null;
+  let firstSeen = false;
+  let tableId = entry.table_id ?? null;
+  if (sql !== undefined) {
+    const resolved = path.resolve(path.dirname(path.resolve(file)), sql);
+    const folder = path.dirname(path.resolve(file));
+    const relative = path.relative(folder, resolved);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) loadFail(file, `${where}.sql`, `${JSON.stringify(sql)} is outside the config's folder ${folder}`);
+    if (!existsSync(resolved)) loadFail(file, `${where}.sql`, `${JSON.stringify(sql)}: no such file (${resolved})`);
+    sqlLabel = sql;
+    query = readQueryFile(resolved, { file, path: where, sqlLabel });
+  } else if (value !== undefined) {
+    if (tableId === null) loadFail(file, `${where}.table_id`, 'is required by the short form (table_id, date_column, value, and optionally segment)');
+    if (dateColumn === undefined) loadFail(file, `${where}.date_column`, 'is required by the short form: the DATE column that says which day a row is about');
+    sqlLabel = 'the short form';
+    query = shortFormQuery(tableId as string, dateColumn as string, value, segment);
+  } else {
+    metric = metricField ?? name;
+    const series = builtinSeries()[metric];
+    if (!series) {
+      // A check named after something other than a built-in series has to say what it watches.
+      const known = Object.keys(builtinSeries()).join(', ');
+      loadFail(file, `${where}${metricField === undefined ? '' : '.metric'}`, `${metricField === undefined ? `is not a built-in series (${known}): give metric, sql, or the short form (table_id, date_column, value)` : `must be one of ${known}, got ${metricField}`}`);
+    }
+    sqlLabel = `monitors/${(series as BuiltinSeries).sql}`;
+    query = readSqlTemplate(sqlLabel);
+    firstSeen = Boolean((series as BuiltinSeries).first_seen);
+    tableId ??= (series as BuiltinSeries).table_id;
   }
+  checkPlaceholders(query, { file, path: where, sqlLabel }, tableId === null ? [] : ['table']);
   const check: KpiCheck = {
     ...DETECTION_DEFAULTS,
     ...METHOD_DEFAULTS[method],
     description: '',
-    ...entry,
+    ...rest,
     name,
-    metric: metric as Metric,
+    metric,
+    query,
+    sqlLabel,
+    table_id: tableId,
+    first_seen: firstSeen,
     method,
   } as KpiCheck;
   if (check.min_training_days > check.training_days) {
-    loadFail(file, `$.kpis.${name}.min_training_days`, `(${check.min_training_days}) must not exceed training_days (${check.training_days})`);
+    loadFail(file, `${where}.min_training_days`, `(${check.min_training_days}) must not exceed training_days (${check.training_days})`);
   }
   return check;
+}
+
+/** The short form as a query: `value` per `date_column` (and `segment`) of one table. */
+function shortFormQuery(table: string, dateColumn: string, value: string, segment: string | undefined): string {
+  return renderTemplate(readSqlTemplate(segment === undefined ? 'monitors/short_form.sql' : 'monitors/short_form_segmented.sql'), {
+    date_column: dateColumn,
+    value,
+    segment: segment ?? '',
+    table_placeholder: '{{table}}',
+  });
 }
 
 function loadFail(file: string, jsonPath: string, problem: string): never {

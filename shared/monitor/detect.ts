@@ -6,8 +6,10 @@
  * - a day before the first day with data: no verdict;
  * - a day with no events at all: raises for every check, as an error
  * - the first warm_up_days of data: no verdict, and never part of a baseline
- * - installs on the 3 days after a day without events: no verdict (they hold the lost day's installs) (the seed compared the two latest days
- *   present and so never noticed a lost day);
+ * - checks counting users on their first day (installs) on the 3 days after a day without events:
+ *   no verdict (they hold the lost day's installs); the seed compared the two latest days present
+ *   and so never noticed a lost day;
+ * - a segment with rows on every day of its training window and none on this day: raises, lost;
  * - too little history (fewer active days than min_training_days, a single data point among them):
  *   no verdict, and the result says so;
  * - days without events are left out of every baseline: they have raised on their own day, and a 0
@@ -24,6 +26,8 @@ export interface DayPoint {
   value: number;
   /** Whether the day had any events at all (any row in the daily user panel). */
   active: boolean;
+  /** Whether the check's query returned a row for the day (a segment's series tells a lost segment by it). */
+  present?: boolean;
 }
 
 export interface KpiSeries {
@@ -31,13 +35,18 @@ export interface KpiSeries {
   firstDay: IsoDate | null;
   /** Values of the days read; a day absent here counts as a day without events. */
   points: Map<IsoDate, DayPoint>;
+  /** The segment this series is of; null for a check without segments. */
+  segment?: string | null;
 }
 
-export type Verdict = 'ok' | 'raised' | 'no_verdict';
+/** `error`: the check itself failed (a missing table, a SQL error); the result carries the error. */
+export type Verdict = 'ok' | 'raised' | 'no_verdict' | 'error';
 
 /** One check on one day: the rows of `kpis monitor --json`. */
 export interface CheckResult {
   check: string;
+  /** The segment of a segmented check; null otherwise. */
+  segment: string | null;
   date: IsoDate;
   metric: number | null;
   /** The baseline: the previous day, the same weekday's median, or the training mean. */
@@ -54,15 +63,14 @@ export interface CheckResult {
   threshold: number;
   severity: Severity;
   message: string;
-  table: string;
+  table: string | null;
 }
 
 /**
- * Metrics built on a user's first day in the data. After a day without events, the users who
- * installed that day show up as installs on the day they come back: a third of them the next day,
- * fewer on each day after. Those days are no signal.
+ * After a day without events, the users who installed that day show up as first seen on the day
+ * they come back: a third of them the next day, fewer on each day after. For checks counting users
+ * on their first day (`first_seen`), those days are no signal.
  */
-const FIRST_SEEN_METRICS = new Set<string>(['installs']);
 const LOST_DAY_ECHO_DAYS = 3;
 
 const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -74,8 +82,10 @@ export function windowStart(check: Pick<KpiCheck, 'training_days'>, date: IsoDat
 
 export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): CheckResult {
   const threshold = check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent;
+  const segment = series.segment ?? null;
   const result = (verdict: Verdict, message: string, fields: Partial<CheckResult> = {}): CheckResult => ({
     check: check.name,
+    segment,
     date,
     metric: null,
     previous_metric: null,
@@ -87,8 +97,8 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     direction: check.direction,
     threshold,
     severity: check.severity,
-    message: `${check.name} on ${date}: ${message}`,
-    table: `${check.dataset}.${check.table_id}`,
+    message: `${checkLabel(check.name, segment)} on ${date}: ${message}`,
+    table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
     ...fields,
   });
 
@@ -105,9 +115,9 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   if (date < warmedUp) {
     return result('no_verdict', `in the first ${check.warm_up_days} days of data (warm-up, from ${series.firstDay}): no verdict`, { metric: point.value });
   }
-  if (FIRST_SEEN_METRICS.has(check.metric)) {
+  if (check.first_seen) {
     const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
-    if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.metric} include users first seen late: no verdict`, { metric: point.value });
+    if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: point.value });
   }
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
   const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => series.points.get(day)?.active) : [];
@@ -116,6 +126,11 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   if (training.length < needed) {
     const what = training.length === 0 ? 'no earlier day with data to compare with' : `only ${training.length} earlier day(s) with data in the last ${check.training_days}`;
     return result('no_verdict', `${what}; ${check.method} needs ${needed} (too little history, no verdict)`, { metric: point.value });
+  }
+  // A segment that had rows on every day of its training window and has none today is lost, like
+  // a day without events for the whole product: it raises whatever the method would say of a 0.
+  if (segment !== null && !point.present && training.every((day) => series.points.get(day)?.present)) {
+    return result('raised', `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`, { metric: 0, severity: 'error' });
   }
   const values = training.map((day) => (series.points.get(day) as DayPoint).value);
 
@@ -152,6 +167,11 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   const beyond = Math.abs(change) > check.thresh_in_percent;
   const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
+}
+
+/** `check` or `check[segment]`, as messages and tables name a result. */
+export function checkLabel(check: string, segment: string | null): string {
+  return segment === null ? check : `${check}[${segment}]`;
 }
 
 function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: number[], value: number): { value: number; label: string } | null {

@@ -1,20 +1,24 @@
 /**
  * The KPI monitor use-case: reads each enabled check's daily series over the window it needs,
- * evaluates every check for every requested day, and sends the raised ones as alerts. The run is
- * recorded in the run log as job kpi_monitor.
+ * evaluates every check (every segment of a segmented one) for every requested day, and sends the
+ * raised ones as alerts. A check that fails (a missing table, a SQL error, a bad column) becomes
+ * that check's result and one pipeline alert; the other checks still run. The run is recorded in
+ * the run log as job kpi_monitor.
  */
-import { uniq } from 'lodash';
-import type { KpiCheck } from '../config/monitor-config';
-import type { IsoDate } from '../dates';
-import { addDays } from '../dates';
-import { kpiAlert, type Alert } from '../alerts/alert';
+import { kpiAlert, pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import type { KpiCheck } from '../config/monitor-config';
+import { renderQuery } from '../config/table-sql';
+import { addDays, daysBetween, type IsoDate } from '../dates';
+import { isTransientFailure, toError } from '../errors';
 import { recordRun } from '../etl/run-log';
-import { renderSqlFile } from '../sql';
-import type { JobContext, Warehouse } from '../warehouse/warehouse';
+import { readSqlTemplate } from '../sql';
+import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { evaluate, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 
 export const KPI_MONITOR_JOB = 'kpi_monitor';
+/** The segment that stands for every segment beyond a check's max_segments. */
+export const OTHER_SEGMENT = '(other)';
 
 export interface MonitorRequest {
   /** Days to check, each on its own. */
@@ -39,34 +43,71 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
     const results = await checkKpis(deps.warehouse, enabled, dates, context);
     const raisedAt = deps.clock();
-    const alerts = results.filter((result) => result.raise_flag).map((result) => kpiAlert(result, runId, raisedAt));
+    const alerts = results.filter((result) => result.raise_flag).map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
+    const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
+    if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
     logger.info('KPI checks done', { checks: results.length, raised: alerts.length });
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
-    const summary = `${results.length} checks for ${span}: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}`;
+    const summary = `${results.length} checks for ${span}: ${alerts.length} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
     return { value: { results, alerts, delivery }, summary };
   });
 }
 
-/** Every check on every day, in the order of the days and then of the config. */
+/** A broken check raises once, as a pipeline alert naming it: its KPI was not watched. */
+function checkFailedAlert(result: CheckResult, runId: string, raisedAt: Date): Alert {
+  return pipelineAlert({ check: result.check, date: result.date, reason: 'check_failed', message: result.message, table: result.table }, runId, raisedAt);
+}
+
+/**
+ * Every check on every day, in the order of the days, then of the config, then of the segments.
+ * A transient failure throws (the run is retried); any other failure of a check is its result.
+ */
 export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates: IsoDate[], context: JobContext): Promise<CheckResult[]> {
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
+  const first = sorted[0] as IsoDate;
   const last = sorted.at(-1) as IsoDate;
   // Coverage reaches back past the training windows by the longest warm-up: the first day with
   // data in that reach is either the true first day, or far enough back not to matter.
   const reach = Math.max(...checks.map((check) => check.training_days)) + Math.max(...checks.map((check) => check.warm_up_days));
-  const coverageByDataset = new Map<string, Coverage>();
-  for (const dataset of uniq(checks.map((check) => check.dataset))) {
-    coverageByDataset.set(dataset, await readCoverage(warehouse, dataset, addDays(sorted[0] as IsoDate, -reach), last, context));
-  }
-  const seriesByCheck = new Map<string, KpiSeries>();
+  const coverage = new Map<string, Promise<Coverage>>();
+  const coverageOf = (dataset: string): Promise<Coverage> => {
+    if (!coverage.has(dataset)) coverage.set(dataset, readCoverage(warehouse, dataset, addDays(first, -reach), last, context));
+    return coverage.get(dataset) as Promise<Coverage>;
+  };
+  const perCheck: CheckResult[][] = [];
   for (const check of checks) {
-    const coverage = coverageByDataset.get(check.dataset) as Coverage;
-    const values = await readSeries(warehouse, check, windowStart(check, sorted[0] as IsoDate), last, context);
-    const points = new Map<IsoDate, DayPoint>([...values].map(([day, value]) => [day, { value, active: coverage.activeDays.has(day) }]));
-    seriesByCheck.set(check.name, { firstDay: coverage.firstDay, points });
+    try {
+      const seriesList = await readCheckSeries(warehouse, check, await coverageOf(check.dataset), first, last, context);
+      perCheck.push(dates.flatMap((date) => seriesList.map((series) => evaluate(check, series, date))));
+    } catch (thrown) {
+      const error = toError(thrown);
+      if (isTransientFailure(error)) throw error;
+      perCheck.push([failedCheck(check, last, error)]);
+    }
   }
-  return dates.flatMap((date) => checks.map((check) => evaluate(check, seriesByCheck.get(check.name) as KpiSeries, date)));
+  const dayIndex = new Map(dates.map((date, index) => [date, index]));
+  return perCheck.flatMap((results, order) => results.map((result) => ({ result, order }))).sort((a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order).map(({ result }) => result);
+}
+
+function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult {
+  return {
+    check: check.name,
+    segment: null,
+    date,
+    metric: null,
+    previous_metric: null,
+    change: null,
+    score: null,
+    raise_flag: true,
+    verdict: 'error',
+    method: check.method,
+    direction: check.direction,
+    threshold: check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent,
+    severity: 'error',
+    message: `${check.name}: the check failed and was not judged (${check.sqlLabel}): ${error.message}`,
+    table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
+  };
 }
 
 interface Coverage {
@@ -74,25 +115,62 @@ interface Coverage {
   activeDays: Set<IsoDate>;
 }
 
+/** Which days had any events, from the daily user panel of the check's dataset (sql/monitors/coverage.sql). */
 async function readCoverage(warehouse: Warehouse, dataset: string, start: IsoDate, end: IsoDate, context: JobContext): Promise<Coverage> {
-  const daily = renderSqlFile('monitors/coverage.sql', { daily_user_panel: warehouse.tableRef(dataset, 'daily_user_panel') });
-  const activeDays = [...(await readDailySeries(warehouse, daily, start, end, context))].filter(([, users]) => users > 0).map(([day]) => day);
+  const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, new Map(), {}, 'monitors/coverage.sql');
+  const rows = await warehouse.query(sql, dateRange(start, end), context);
+  const activeDays = rows.filter((row) => Number(row.value) > 0).map((row) => String(row.day)).sort();
   return { firstDay: activeDays[0] ?? null, activeDays: new Set(activeDays) };
 }
 
-function readSeries(warehouse: Warehouse, check: KpiCheck, start: IsoDate, end: IsoDate, context: JobContext): Promise<Map<IsoDate, number>> {
-  const daily = renderSqlFile(`monitors/${check.metric}.sql`, {
-    table: warehouse.tableRef(check.dataset, check.table_id),
-    installs: warehouse.tableRef(check.dataset, 'installs'),
+/** The check's rows over the window its first day needs, as one series per segment (one in all without segments). */
+async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, context: JobContext): Promise<KpiSeries[]> {
+  const start = windowStart(check, first);
+  const special: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
+  const sql = renderQuery(warehouse, check.query, check.dataset, new Map(), special, check.sqlLabel);
+  const rows = (await warehouse.query(sql, dateRange(start, last), context)).map(checkedRow);
+  const days = daysBetween(start, last);
+  const series = (segment: string | null, values: Map<IsoDate, number>): KpiSeries => ({
+    firstDay: coverage.firstDay,
+    segment,
+    points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { value: values.get(day) ?? 0, active: coverage.activeDays.has(day), present: values.has(day) }])),
   });
-  return readDailySeries(warehouse, daily, start, end, context);
+  const segmented = rows.some((row) => row.segment !== undefined);
+  if (!segmented) return [series(null, sumByDay(rows))];
+  const bySegment = new Map<string, ParsedRow[]>();
+  for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
+  // The largest segments by volume over the training window are judged on their own, the rest as one.
+  const volume = (segmentRows: ParsedRow[]): number => segmentRows.filter((row) => row.day < first).reduce((sum, row) => sum + Math.abs(row.value), 0);
+  const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
+  const kept = ranked.slice(0, check.max_segments);
+  const rest = ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows);
+  return [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
 }
 
-/** A daily query wrapped in the date spine (sql/monitors/series.sql): every day of the window, in order. */
-async function readDailySeries(warehouse: Warehouse, daily: string, start: IsoDate, end: IsoDate, context: JobContext): Promise<Map<IsoDate, number>> {
-  const sql = renderSqlFile('monitors/series.sql', { date_spine: warehouse.dateSpine('start_date', 'end_date'), daily });
-  const rows = await warehouse.query(sql, dateRange(start, end), context);
-  return new Map(rows.map((row) => [String(row.day), Number(row.value)]));
+interface ParsedRow {
+  day: IsoDate;
+  value: number;
+  segment?: string;
+}
+
+/** A row of a check's query, checked: `day` a DATE, `value` a number, `segment` (if any) a string. */
+function checkedRow(row: Row): ParsedRow {
+  const extra = Object.keys(row).filter((column) => !['day', 'value', 'segment'].includes(column));
+  if (!('day' in row) || !('value' in row) || extra.length > 0) {
+    throw new Error(`the query must return the columns day, value and optionally segment; it returned ${Object.keys(row).join(', ')}`);
+  }
+  if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day)) throw new Error(`day must be a DATE, got ${JSON.stringify(row.day)}`);
+  const value = row.value === null ? 0 : Number(row.value);
+  if (!Number.isFinite(value) || typeof row.value === 'boolean') throw new Error(`value must be a number, got ${JSON.stringify(row.value)} on ${row.day}`);
+  if (!('segment' in row)) return { day: row.day, value };
+  if (row.segment !== null && typeof row.segment !== 'string') throw new Error(`segment must be a STRING, got ${JSON.stringify(row.segment)} on ${row.day}: CAST it AS STRING`);
+  return { day: row.day, value, segment: row.segment ?? '(null)' };
+}
+
+function sumByDay(rows: ParsedRow[]): Map<IsoDate, number> {
+  const values = new Map<IsoDate, number>();
+  for (const row of rows) values.set(row.day, (values.get(row.day) ?? 0) + row.value);
+  return values;
 }
 
 function dateRange(start: IsoDate, end: IsoDate) {

@@ -73,9 +73,6 @@ export class BigQueryWarehouse implements Warehouse {
     return `\`${this.options.projectId}.${dataset}.${table}\``;
   }
 
-  dateSpine(start: string, end: string): string {
-    return `(SELECT day FROM UNNEST(GENERATE_DATE_ARRAY(@${start}, @${end})) AS day)`;
-  }
 
   async query(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
     return this.runJob(sql, params, context);

@@ -102,10 +102,6 @@ export class DuckDbWarehouse implements Warehouse {
     return `${dataset}.${table}`;
   }
 
-  /** DuckDB names an unnested column `unnest`, so BigQuery's `UNNEST(...) AS day` cannot be shared. */
-  dateSpine(start: string, end: string): string {
-    return `(SELECT CAST(generate_series AS DATE) AS day FROM generate_series(CAST(@${start} AS DATE), CAST(@${end} AS DATE), INTERVAL 1 DAY))`;
-  }
 
   query(sql: string, params: QueryParams, _context?: JobContext): Promise<Row[]> {
     return this.exclusive(async () => {

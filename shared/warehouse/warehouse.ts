@@ -41,11 +41,6 @@ export interface Warehouse {
   readonly engine: string;
   /** How a permanent table is named in SQL text on this engine. */
   tableRef(dataset: string, table: string): string;
-  /**
-   * A subquery with one DATE column `day`, one row per day from `@start` to `@end` inclusive (the
-   * names of two DATE parameters): the date spine that makes a day without rows a 0.
-   */
-  dateSpine(start: string, end: string): string;
   /** Runs one statement and returns its rows with normalized values. */
   query(sql: string, params: QueryParams, context: JobContext): Promise<Row[]>;
   /**

@@ -115,12 +115,15 @@ describe('kpiMonitor', () => {
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([]);
   });
 
-  test('a missing table fails the same way on every delivery: the run is recorded as failed and the message acknowledged', async () => {
+  test('a missing table breaks only the checks that read it: each raises one pipeline alert, the others run, the message is acknowledged', async () => {
     await warehouse.query('ALTER TABLE daily_kpis.installs RENAME TO installs_away', {}, context);
     try {
+      const before = alerts().length;
       const event = pubsubEvent(completion({ run_id: 'etl-other' }), { publishTime: NOW });
       expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
-      expect((await runLog(`kpi-monitor-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'error']);
+      expect((await runLog(`kpi-monitor-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'end']);
+      const failed = alerts().slice(before).filter((alert) => alert.kind === 'pipeline');
+      expect(failed.map((alert) => alert.alert_id).sort()).toEqual(['pipeline:installs:check_failed:2026-11-26', 'pipeline:last_activity:check_failed:2026-11-26']);
     } finally {
       await warehouse.query('ALTER TABLE daily_kpis.installs_away RENAME TO installs', {}, context);
     }

@@ -17,6 +17,7 @@ const context = { job: 'kpi_monitor', runId: 'r1', source: 'kpi-monitor (2026-11
 function result(check: string, date: string, metric: number, baseline: number): CheckResult {
   return {
     check,
+    segment: null,
     date,
     metric,
     previous_metric: baseline,

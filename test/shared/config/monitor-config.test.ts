@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DETECTION_DEFAULTS, loadKpiChecks, loadLogChecks, METHOD_DEFAULTS } from '../../../shared/config/monitor-config';
@@ -26,7 +26,17 @@ describe('loadKpiChecks', () => {
 
   test('fills every default from one place, per method', () => {
     const [check] = loadKpiChecks(configFile({ kpis: { dau: minimal } }));
-    expect(check).toEqual({ ...DETECTION_DEFAULTS, ...METHOD_DEFAULTS.weekday, ...minimal, description: '', name: 'dau', metric: 'dau' });
+    expect(check).toEqual({
+      ...DETECTION_DEFAULTS,
+      ...METHOD_DEFAULTS.weekday,
+      ...minimal,
+      description: '',
+      name: 'dau',
+      metric: 'dau',
+      first_seen: false,
+      sqlLabel: 'monitors/dau.sql',
+      query: expect.stringContaining('SELECT date AS day, COUNT(*) AS value'),
+    });
     const [zscore] = loadKpiChecks(configFile({ kpis: { dau: { ...minimal, method: 'zscore' } } }));
     expect(zscore).toMatchObject({ method: 'zscore', training_days: 28, min_training_days: 14, sensitivity: 3 });
     const [pct] = loadKpiChecks(configFile({ kpis: { dau: { ...minimal, method: 'pct_change' } } }));
@@ -43,15 +53,67 @@ describe('loadKpiChecks', () => {
     ['an unknown direction', { dau: { ...minimal, direction: 'up' } }, '$.kpis.dau.direction: must be one of both, spike, drop, got up'],
     ['an unknown severity', { dau: { ...minimal, severity: 'critical' } }, '$.kpis.dau.severity: must be one of warn, error, got critical'],
     ['a threshold of 0', { dau: { ...minimal, thresh_in_percent: 0 } }, '$.kpis.dau.thresh_in_percent: must be greater than 0'],
-    ['a missing table', { dau: { dataset: 'daily_kpis' } }, '$.kpis.dau.table_id: is required'],
+    ['a bad table name', { dau: { dataset: 'daily_kpis', table_id: 'daily-panel' } }, '$.kpis.dau.table_id: must be letters, digits and underscores'],
     ['an unknown field', { dau: { ...minimal, treshold: 2 } }, '$.kpis.dau.treshold: is not allowed'],
-    ['a name that is no metric', { retention: minimal }, '$.kpis.retention.metric: is required when the check\'s name is not a metric; must be one of dau, installs, last_activity, events'],
+    ['a name that is no built-in series', { retention: minimal }, '$.kpis.retention: is not a built-in series (dau, installs, last_activity, events): give metric, sql, or the short form (table_id, date_column, value)'],
+    ['an unknown metric', { retention: { ...minimal, metric: 'retention' } }, '$.kpis.retention.metric: must be one of dau, installs, last_activity, events, got retention'],
+    ['two forms at once', { coins: { ...minimal, sql: 'x.sql', value: 'SUM(coins)', date_column: 'date' } }, '$.kpis.coins: give one of sql, value (the short form) or metric, not sql and value'],
+    ['a short form without its date column', { coins: { ...minimal, value: 'SUM(coins)' } }, '$.kpis.coins.date_column: is required by the short form'],
+    ['a short form without its table', { coins: { dataset: 'daily_kpis', value: 'SUM(coins)', date_column: 'date' } }, '$.kpis.coins.table_id: is required by the short form'],
+    ['a value that hides a second statement', { coins: { ...minimal, value: 'SUM(coins); DROP TABLE x', date_column: 'date' } }, '$.kpis.coins.value: must be one SQL expression, such as SUM(coins)'],
+    ['a value with a comment', { coins: { ...minimal, value: 'SUM(coins) -- all', date_column: 'date' } }, '$.kpis.coins.value: must be one SQL expression'],
+    ['a segment that is no column name', { coins: { ...minimal, value: 'SUM(coins)', date_column: 'date', segment: 'a b' } }, '$.kpis.coins.segment: must be letters, digits and underscores'],
+    ['a segment without the short form', { coins: { ...minimal, segment: 'platform' } }, '$.kpis.coins: date_column and segment belong to the short form, which needs value too'],
+    ['max_segments of 0', { coins: { ...minimal, value: 'SUM(coins)', date_column: 'date', max_segments: 0 } }, '$.kpis.coins.max_segments: must be greater than or equal to 1'],
+    ['a sql file outside the config folder', { coins: { sql: '../elsewhere.sql' } }, '$.kpis.coins.sql: "../elsewhere.sql" is outside the config\'s folder'],
+    ['a missing sql file', { coins: { sql: 'custom/missing.sql' } }, '$.kpis.coins.sql: "custom/missing.sql": no such file'],
     ['min_training_days above training_days', { dau: { ...minimal, training_days: 7, min_training_days: 14 } }, '$.kpis.dau.min_training_days: (14) must not exceed training_days (7)'],
   ])('names the file, the path and the allowed values for %s', (_name, kpis, message) => {
     const file = configFile({ kpis });
     expect(() => loadKpiChecks(file)).toThrow(ConfigError);
     expect(() => loadKpiChecks(file)).toThrow(`${file}: invalid config`);
     expect(() => loadKpiChecks(file)).toThrow(message);
+  });
+});
+
+describe('user-defined checks', () => {
+  const sqlFile = (name: string, text: string): string => {
+    mkdirSync(path.join(folder, 'custom'), { recursive: true });
+    writeFileSync(path.join(folder, 'custom', name), text);
+    return `custom/${name}`;
+  };
+
+  test('a sql file relative to the config folder: its query, no table of its own', () => {
+    const sql = sqlFile('arpu.sql', 'SELECT date AS day, SUM(coins) / COUNT(*) AS value\nFROM {{daily_kpis.daily_coins}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date;\n');
+    const [check] = loadKpiChecks(configFile({ kpis: { arpu: { sql, thresh_in_percent: 0.2 } } }));
+    expect(check).toMatchObject({ name: 'arpu', metric: null, sqlLabel: sql, table_id: null, dataset: 'daily_kpis', thresh_in_percent: 0.2, max_segments: 20 });
+    expect(check?.query).toBe('SELECT date AS day, SUM(coins) / COUNT(*) AS value\nFROM {{daily_kpis.daily_coins}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date');
+  });
+
+  test('the short form, with and without a segment', () => {
+    const [plain, segmented] = loadKpiChecks(
+      configFile({
+        kpis: {
+          coins: { dataset: 'daily_kpis', table_id: 'daily_coins', date_column: 'date', value: 'SUM(coins)' },
+          events_by_name: { dataset: 'daily_kpis', table_id: 'daily_events', date_column: 'date', value: 'SUM(events)', segment: 'event_name', max_segments: 3 },
+        },
+      }),
+    );
+    expect(plain).toMatchObject({ table_id: 'daily_coins', sqlLabel: 'the short form' });
+    expect(plain?.query).toContain('SELECT date AS day, SUM(coins) AS value\nFROM {{table}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date');
+    expect(segmented).toMatchObject({ max_segments: 3 });
+    expect(segmented?.query).toContain('SELECT date AS day, CAST(event_name AS STRING) AS segment, SUM(events) AS value');
+  });
+
+  test.each([
+    ['two statements', 'SELECT 1 AS day;\nSELECT 2 AS value;\n', 'must hold exactly one SELECT statement, found 2'],
+    ['not a SELECT', 'DELETE FROM {{daily_kpis.installs}}', 'must be a SELECT (or WITH ... SELECT) query'],
+    ['a placeholder that is no table', 'SELECT day, value FROM {{a.b.c}}', '{{a.b.c}} is not a table'],
+  ])('a sql file with %s names the file, the entry and the SQL file', (_name, text, message) => {
+    const sql = sqlFile(`bad-${Math.random().toString(36).slice(2)}.sql`, text);
+    const file = configFile({ kpis: { bad: { sql } } });
+    expect(() => loadKpiChecks(file)).toThrow(ConfigError);
+    expect(() => loadKpiChecks(file)).toThrow(`${file}: invalid config\n  $.kpis.bad.sql (${sql}): ${message}`);
   });
 });
 

@@ -15,8 +15,11 @@ function check(method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck {
     ...METHOD_DEFAULTS[method],
     name: 'dau',
     metric: 'dau',
+    query: 'SELECT 1',
+    sqlLabel: 'monitors/dau.sql',
     dataset: 'daily_kpis',
     table_id: 'daily_user_panel',
+    first_seen: false,
     description: '',
     method,
     ...overrides,
@@ -166,7 +169,7 @@ describe('guards', () => {
 
   test("installs on the 3 days after an empty day give no verdict: they hold the lost day's new users", () => {
     const series = history({ noise: 0, factors: { '2026-11-20': 0, '2026-11-21': 1.5, '2026-11-23': 1.3, '2026-11-24': 1.3 } });
-    const installs = check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs' });
+    const installs = check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs', first_seen: true });
     const result = evaluate(installs, series, '2026-11-21');
     expect(result).toMatchObject({ verdict: 'no_verdict', metric: 7500 });
     expect(result.message).toBe("installs on 2026-11-21: 2026-11-20 had no events, so this day's installs include users first seen late: no verdict");

@@ -74,6 +74,7 @@ test('alerts go to the alerts topic in the contract, once per check and day, acr
     alert_id: 'kpi:installs:2026-11-10',
     kind: 'kpi',
     check: 'installs',
+    segment: null,
     date: '2026-11-10',
     metric: expect.any(Number),
     previous_metric: expect.any(Number),
@@ -119,11 +120,18 @@ test('each run writes its start and end rows to the run log', async () => {
   ]);
 });
 
-test('a KPI table that is missing fails the run, with an error row in the run log', async () => {
+test('a check whose table is missing is that check\'s result and one pipeline alert naming it; the other checks still run', async () => {
   const broken = checks.map((check) => ({ ...check, table_id: check.metric === 'dau' ? 'no_such_table' : check.table_id }));
-  await expect(runKpiMonitor(deps(tempDir()), broken, { dates: ['2026-11-26'], runId: 'broken-run', username: 'test' })).rejects.toThrow(/no_such_table/);
-  const rows = await warehouse.query("SELECT log_type FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id", {}, context);
-  expect(rows.map((row) => row.log_type)).toEqual(['start', 'error']);
+  const dir = tempDir();
+  const outcome = await runKpiMonitor(deps(dir), broken, { dates: ['2026-11-25', '2026-11-26'], runId: 'broken-run', username: 'test' });
+  const failed = outcome.results.filter((result) => result.verdict === 'error');
+  expect(failed).toEqual([expect.objectContaining({ check: 'dau', date: '2026-11-26', raise_flag: true, severity: 'error', message: expect.stringMatching(/^dau: the check failed and was not judged \(monitors\/dau.sql\): .*no_such_table/s) })]);
+  expect(outcome.results.filter((result) => result.check !== 'dau')).toHaveLength(6);
+  expect(outcome.alerts.filter((alert) => alert.kind === 'pipeline').map((alert) => alert.alert_id)).toEqual(['pipeline:dau:check_failed:2026-11-26']);
+  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toContain('pipeline:dau:check_failed:2026-11-26');
+  const rows = await warehouse.query("SELECT log_type, message FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id", {}, context);
+  expect(rows.map((row) => row.log_type)).toEqual(['start', 'end']);
+  expect(String(rows[1]?.message)).toContain('(1 failed: dau)');
 });
 
 describe('another kind of steady history, with other seeds: each anomaly raised on its day, nothing else', () => {

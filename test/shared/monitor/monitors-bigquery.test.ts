@@ -1,6 +1,6 @@
 /**
  * Both monitors on the BigQuery adapter, through the real client against the local REST fake: the
- * SQL BigQuery receives (backticked tables, the GENERATE_DATE_ARRAY spine), typed parameters
+ * SQL BigQuery receives (backticked tables), typed parameters
  * (typed NULLs included), labels, and the alert claims in monitoring.alerts.
  */
 import { loadKpiChecks, loadLogChecks } from '../../../shared/config/monitor-config';
@@ -34,11 +34,11 @@ afterEach(() => fake.stop());
 const queries = () => fake.jobInserts().map((request) => (request.body as QueryJob).configuration);
 const params = (job: QueryJob['configuration']) => Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
 
-test('kpi monitor: the series on a date spine, typed dates, and the raised alert claimed before it is published', async () => {
+test('kpi monitor: the coverage and the series, typed dates, and the raised alert claimed before it is published', async () => {
   const dau = loadKpiChecks().filter((check) => check.name === 'dau');
   fake.results = (sql) => {
     const days = daysBetween('2026-10-15', '2026-11-26');
-    if (sql.includes('SELECT spine.day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]) };
+    if (sql.includes('AS day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]) };
     if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
   };
@@ -49,11 +49,10 @@ test('kpi monitor: the series on a date spine, typed dates, and the raised alert
 
   const sent = queries();
   for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor' });
-  const [coverage, series] = sent.filter((job) => job.query.query.includes('SELECT spine.day'));
+  const [coverage, series] = sent.filter((job) => job.query.query.includes('AS day'));
   if (!coverage || !series) throw new Error('expected the coverage and the dau series queries');
   expect(coverage.query.query).toContain('-- Which days of the window have any events at all');
   expect(series.query.query).toContain('-- dau: users with any event that day');
-  expect(coverage.query.query).toContain('FROM (SELECT day FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS day) AS spine');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days and the check's warm-up of 1 day before the checked day.
   expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'] });
