@@ -1,8 +1,8 @@
 /**
  * Deterministic synthetic game events for the demo and the benchmark: a steady product with slow
- * growth, a weekly rhythm (busier weekends), day-to-day noise of a few percent, and an install
- * spike on the latest complete day, so there is something for the monitors to find and nothing
- * else. The same arguments always give the same events.
+ * growth, a weekly rhythm (busier weekends), day-to-day noise of a few percent, and on the latest
+ * complete day an install spike and the outage of one event type, so there is something for the
+ * monitors (the segmented check included) to find and nothing else. The same arguments always give the same events.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Row } from '../warehouse/warehouse';
@@ -21,6 +21,8 @@ export interface DemoOptions {
   /** The day whose installs are multiplied (default: yesterday, the latest complete day). */
   anomalyDay?: IsoDate | null;
   anomalyFactor?: number;
+  /** An event type that is lost on the anomaly day, as when one stream of the client breaks (default ad_watched; null for none). */
+  outageEvent?: string | null;
 }
 
 /** mulberry32: a small, fast, seedable PRNG; Math.random cannot be seeded. */
@@ -57,6 +59,7 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
   const baseInstalls = options.baseInstalls ?? 120;
   const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
   const growth = options.growth ?? 0.002;
+  const outageEvent = options.outageEvent === undefined ? 'ad_watched' : options.outageEvent;
   const days = daysBetween(addDays(options.today, -(options.days - 1 + WARM_UP_DAYS)), options.today);
   const users: DemoUser[] = [];
   const rows: Row[] = [];
@@ -82,6 +85,7 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
         const time = new Date(dayStart + Math.floor(random() * 86_400_000));
         if (time > options.now) continue;
         const name = EVENTS[Math.floor(random() * EVENTS.length)] as (typeof EVENTS)[number];
+        if (day === anomalyDay && name === outageEvent) continue;
         const coins = name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
         rows.push({ user_id: user.id, time, event_name: name, coins_added: coins });
       }

@@ -78,8 +78,10 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
     try {
-      const seriesList = await readCheckSeries(warehouse, check, await coverageOf(check.dataset), first, last, context);
-      perCheck.push(dates.flatMap((date) => seriesList.map((series) => evaluate(check, series, date))));
+      const checkCoverage = await coverageOf(check.dataset);
+      const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, context);
+      // A day without any events raises once per check, not once per segment: the segments say nothing more.
+      perCheck.push(dates.flatMap((date) => (segments.length === 0 || !checkCoverage.activeDays.has(date) ? [evaluate(check, total, date)] : segments.map((series) => evaluate(check, series, date)))));
     } catch (thrown) {
       const error = toError(thrown);
       if (isTransientFailure(error)) throw error;
@@ -123,8 +125,8 @@ async function readCoverage(warehouse: Warehouse, dataset: string, start: IsoDat
   return { firstDay: activeDays[0] ?? null, activeDays: new Set(activeDays) };
 }
 
-/** The check's rows over the window its first day needs, as one series per segment (one in all without segments). */
-async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, context: JobContext): Promise<KpiSeries[]> {
+/** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
+async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, context: JobContext): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const start = windowStart(check, first);
   const special: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
   const sql = renderQuery(warehouse, check.query, check.dataset, new Map(), special, check.sqlLabel);
@@ -135,8 +137,8 @@ async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: 
     segment,
     points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { value: values.get(day) ?? 0, active: coverage.activeDays.has(day), present: values.has(day) }])),
   });
-  const segmented = rows.some((row) => row.segment !== undefined);
-  if (!segmented) return [series(null, sumByDay(rows))];
+  const total = series(null, sumByDay(rows));
+  if (!rows.some((row) => row.segment !== undefined)) return { total, segments: [] };
   const bySegment = new Map<string, ParsedRow[]>();
   for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
   // The largest segments by volume over the training window are judged on their own, the rest as one.
@@ -144,7 +146,8 @@ async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: 
   const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
   const kept = ranked.slice(0, check.max_segments);
   const rest = ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows);
-  return [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
+  const segments = [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
+  return { total, segments };
 }
 
 interface ParsedRow {

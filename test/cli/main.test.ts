@@ -109,7 +109,7 @@ describe('kpis on a DuckDB file', () => {
 
     const human = await kpis(['etl', '--warehouse', warehouse], dir);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity for 2026-11-26..2026-11-27/);
+    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_events, daily_kpis.daily_coins for 2026-11-26..2026-11-27/);
   });
 
   test('--dry-run needs the tables and writes the rendered SQL under .data/sql/', async () => {
@@ -119,7 +119,7 @@ describe('kpis on a DuckDB file', () => {
     expect(beforeInit.code).toBe(1);
     expect(beforeInit.stderr).toContain('Create the tables first with `kpis init`.');
     const init = await kpis(['init', '--json', '--warehouse', warehouse], dir);
-    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'logs.daily_logs', 'monitoring.alerts']);
+    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins', 'daily_kpis.daily_events', 'logs.daily_logs', 'monitoring.alerts']);
     const run = await kpis(['etl', '--date', '2026-11-26', '--dry-run', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -192,7 +192,8 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.daily_user_panel, daily_kpis.installs');
-    expect([...fake.tables.keys()]).toHaveLength(6);
+    expect([...fake.tables.keys()]).toHaveLength(8);
+    expect(fake.tables.get('daily_kpis.daily_events')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['event_name'] } });
     expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['alert_id'] } });
 
     fake.bytesProcessed = 3 * 1024 ** 3;
@@ -226,11 +227,13 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     const run = await kpis(['monitor', '--from', '2026-11-03', '--to', '2026-11-26', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const results = JSON.parse(run.stdout) as { check: string; date: string; raise_flag: boolean }[];
-    expect(results).toHaveLength(24 * 4);
+    // Ten series a day (five checks, and five event names of the segmented one); on the day
+    // without events the segmented check raises once, not once per name.
+    expect(results).toHaveLength(23 * 10 + 6);
     expect(Object.keys(results[0] ?? {})).toEqual(expect.arrayContaining(['check', 'date', 'metric', 'previous_metric', 'raise_flag', 'method', 'threshold', 'severity', 'message']));
     const raisedDays = [...new Set(results.filter((r) => r.raise_flag).map((r) => r.date))];
     expect(raisedDays).toEqual(Object.keys(anomalies));
-    expect(topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts')).toHaveLength(11);
+    expect(topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts')).toHaveLength(26);
   });
 
   test('the default day is yesterday; the table names baseline and result, and Slack gets the run without its URL in any output', async () => {
@@ -238,7 +241,7 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('KPI checks for 2026-11-26 on DuckDB');
     expect(run.stdout).toMatch(/2026-11-26 +dau +[\d,]+ +[\d,.]+ +[-+][\d.]+% +weekday +ok/);
-    expect(run.stdout).toContain('0 raised, 0 published to daily-kpis-alerts (.data/topics/daily-kpis-alerts.jsonl), 11 posted to Slack.');
+    expect(run.stdout).toContain('0 raised, 0 published to daily-kpis-alerts (.data/topics/daily-kpis-alerts.jsonl), 26 posted to Slack.');
     // Slack had never been sent the alerts of the earlier run: this run posts them.
     expect(slack.requests).toHaveLength(1);
     expect(run.stderr).toContain('alerts posted to Slack');
@@ -247,7 +250,7 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     expect(rows).toContain('RAISED (error)');
     expect(rows).toContain('! dau on 2026-11-19: no events at all on this day');
     expect(rows).toContain('0 published to daily-kpis-alerts');
-    expect(rows).toContain('4 already published earlier');
+    expect(rows).toContain('6 already published earlier');
   });
 
   test('monitor-logs: the ETL ran an hour ago, so nothing raises; --json has both conditions', async () => {

@@ -18,7 +18,7 @@ import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { setEnv } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
-import { context, job, SOURCE } from '../helpers/warehouse';
+import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
@@ -50,7 +50,7 @@ test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', as
   const [completion] = messages(TOPICS.completed);
   expect(completion?.data).toMatchObject({ run_id: `etl-${messageId}`, status: 'succeeded', dates: ['2026-11-26', '2026-11-27'] });
   const alerts = messages(TOPICS.alerts).map((m) => (m.data as Alert).alert_id).sort();
-  expect(alerts).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:installs:2026-11-26']);
+  expect(alerts).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:events_by_name:session_start:2026-11-26', 'kpi:installs:2026-11-26']);
   const completionId = completion?.message_id as string;
   const rows = await jobsOf([`etl-${messageId}`, `kpi-monitor-${completionId}`, `log-monitor-${completionId}`]);
   expect(new Set(rows.map((row) => `${row.job_name}:${row.log_type}`))).toEqual(

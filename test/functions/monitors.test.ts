@@ -10,7 +10,7 @@ import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/funct
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { post, pubsubEvent, setEnv, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
-import { context, job, SOURCE } from '../helpers/warehouse';
+import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
@@ -25,7 +25,7 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
     start_date: '2026-11-26',
     end_date: '2026-11-27',
     dates: ['2026-11-26', '2026-11-27'],
-    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity'],
+    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_events', 'daily_kpis.daily_coins'],
     error: null,
     started_at: NOW,
     finished_at: NOW,
@@ -55,7 +55,7 @@ describe('kpiMonitor', () => {
     const event = pubsubEvent(completion(), { publishTime: NOW, topic: TOPICS.completed });
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     const raised = alerts();
-    expect(raised.map((alert) => alert.alert_id).sort()).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:installs:2026-11-26']);
+    expect(raised.map((alert) => alert.alert_id).sort()).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:events_by_name:session_start:2026-11-26', 'kpi:installs:2026-11-26']);
     expect(raised[0]).toMatchObject({ run_id: `kpi-monitor-${event.messageId}`, attributes: { kind: 'kpi', severity: 'warn' } });
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([
       { job_name: 'kpi_monitor', log_type: 'start' },
@@ -64,7 +64,7 @@ describe('kpiMonitor', () => {
     // Delivered again, or the ETL's completion published again: nothing new goes out.
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion(), { publishTime: NOW })))).toBe(204);
-    expect(alerts()).toHaveLength(3);
+    expect(alerts()).toHaveLength(4);
   });
 
   test('a failed run raises one pipeline alert instead of checking stale KPIs', async () => {
@@ -191,7 +191,7 @@ describe('a run log dropped under a warm instance', () => {
     await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
     const trigger = pubsubEvent({ date: '2026-11-26' }, { publishTime: NOW });
     expect(await withFunctionServer('etl', (url) => post(url, trigger))).toBe(204);
-    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'info', 'info', 'info', 'end']);
+    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'info', 'info', 'info', 'info', 'info', 'end']);
   });
 
   test('log-monitor runs its checks even when it cannot record its own run', async () => {

@@ -14,13 +14,15 @@ function configFile(content: unknown): string {
 const minimal = { dataset: 'daily_kpis', table_id: 'daily_user_panel' };
 
 describe('loadKpiChecks', () => {
-  test('the shipped config: dau, installs, last_activity and events, enabled, on the weekday method', () => {
+  test('the shipped config: the four built-in series and the two examples, enabled, on the weekday method', () => {
     const checks = loadKpiChecks();
     expect(checks.map((check) => [check.name, check.metric, check.method, check.isEnable])).toEqual([
       ['dau', 'dau', 'weekday', true],
       ['installs', 'installs', 'weekday', true],
       ['last_activity', 'last_activity', 'weekday', true],
       ['events', 'events', 'weekday', true],
+      ['coins', null, 'weekday', true],
+      ['events_by_name', null, 'weekday', true],
     ]);
   });
 

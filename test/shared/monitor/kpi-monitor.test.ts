@@ -1,5 +1,4 @@
 /** The KPI monitor end to end on DuckDB: events -> ETL -> checks -> alerts on the local topic. */
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
@@ -8,7 +7,7 @@ import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, poolHistory, tempDir, topicMessages } from '../../helpers/history';
-import { context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
+import { builtinChecks, context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 
 const TODAY = '2026-11-27';
 const NOW = `${TODAY}T06:00:00Z`;
@@ -19,7 +18,7 @@ const ANOMALIES = {
   '2026-11-23': 'event_burst',
 } as const;
 const CHECKED = daysBetween('2026-11-03', '2026-11-26');
-const checks = loadKpiChecks();
+const checks = builtinChecks();
 
 let warehouse: DuckDbWarehouse;
 
