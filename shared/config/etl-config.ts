@@ -70,15 +70,17 @@ const oneOf = <T extends string>(values: readonly T[]) =>
 const columnType = oneOf(COLUMN_TYPES);
 
 /** A schema: column -> type, or column -> {type, description, required}, in order. */
+const NAME_RULE = 'names are letters, digits and underscores, starting with a letter or underscore';
 const schemaSchema = Joi.object()
   .pattern(
     identifier,
-    Joi.alternatives().try(
-      columnType,
-      Joi.object({ type: columnType.required(), description: Joi.string().allow(''), required: Joi.boolean() }),
-    ).messages({ 'alternatives.match': `{{#label}} must be a type (${COLUMN_TYPES.join(', ')}) or an object with type and description` }),
+    Joi.alternatives().conditional(Joi.string(), {
+      then: columnType,
+      otherwise: Joi.object({ type: columnType.required(), description: Joi.string().allow(''), required: Joi.boolean() }),
+    }),
   )
-  .min(1);
+  .min(1)
+  .messages({ 'object.unknown': `{{#label}} is not a column name: ${NAME_RULE}` });
 
 const columnList = Joi.alternatives().try(identifier, Joi.array().items(identifier).min(1));
 
@@ -101,7 +103,11 @@ export const etlConfigSchema = Joi.object()
   .pattern(
     identifier,
     Joi.object({
-      kpis: Joi.object().pattern(identifier, tableEntrySchema).min(1).required(),
+      kpis: Joi.object()
+        .pattern(identifier, tableEntrySchema)
+        .min(1)
+        .required()
+        .messages({ 'object.unknown': `{{#label}} is not a table name: ${NAME_RULE}` }),
     }),
   )
   .length(1)
