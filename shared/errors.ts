@@ -27,6 +27,21 @@ export class WarehouseError extends KpisError {
   }
 }
 
+/** Where in a statement the engine found the problem, 1-based; null when it did not say. */
+export interface SqlPosition {
+  line: number;
+  column: number;
+}
+
+/** A statement the engine rejected (syntax, names, types), with where it found the problem. */
+export class QueryError extends WarehouseError {
+  readonly position: SqlPosition | null;
+  constructor(message: string, options: { cause?: unknown; position: SqlPosition | null }) {
+    super(message, { cause: options.cause, transient: false });
+    this.position = options.position;
+  }
+}
+
 /** A statement named a table or dataset that does not exist (any more): permanent, and a cue to forget cached tables. */
 export class TableNotFoundError extends WarehouseError {
   constructor(message: string, options: { cause?: unknown } = {}) {

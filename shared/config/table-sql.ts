@@ -10,7 +10,7 @@
  * a cycle is a config error. Checked when the config loads, before any table is touched.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors';
+import { ConfigError, type SqlPosition } from '../errors';
 import { placeholders, renderTemplate, splitStatements } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
@@ -55,6 +55,17 @@ export function resolveTableName(name: string, ownDataset: string, configured: M
   return configured.get(name) ?? `${ownDataset}.${name}`;
 }
 
+/** What each placeholder of a query renders as on this engine. */
+export function placeholderValues(warehouse: Pick<Warehouse, 'tableRef'>, query: string, ownDataset: string, configured: Map<string, string>, special: Record<string, string> = {}): Record<string, string> {
+  const values: Record<string, string> = { ...special };
+  for (const name of placeholders(query)) {
+    if (name in values) continue;
+    const [dataset, table] = resolveTableName(name, ownDataset, configured).split('.') as [string, string];
+    values[name] = warehouse.tableRef(dataset, table);
+  }
+  return values;
+}
+
 /** Renders a query's placeholders as the engine names tables. */
 export function renderQuery(
   warehouse: Pick<Warehouse, 'tableRef'>,
@@ -64,11 +75,28 @@ export function renderQuery(
   special: Record<string, string> = {},
   label = 'query',
 ): string {
-  const values: Record<string, string> = { ...special };
-  for (const name of placeholders(query)) {
-    if (name in values) continue;
-    const [dataset, table] = resolveTableName(name, ownDataset, configured).split('.') as [string, string];
-    values[name] = warehouse.tableRef(dataset, table);
+  return renderTemplate(query, placeholderValues(warehouse, query, ownDataset, configured, special), label);
+}
+
+/**
+ * Maps a position in a rendered query back to its template: lines are the same, and a column
+ * moves by what each placeholder before it grew or shrank (inside one, it points at its `{{`).
+ */
+export function templatePosition(template: string, values: Record<string, string>, position: SqlPosition): SqlPosition {
+  const line = template.split('\n')[position.line - 1];
+  if (line === undefined) return position;
+  const target = position.column - 1;
+  let templateAt = 0;
+  let renderedAt = 0;
+  for (const match of line.matchAll(/\{\{\s*([\w.]+)\s*\}\}/g)) {
+    const literal = (match.index as number) - templateAt;
+    if (target < renderedAt + literal) return { line: position.line, column: templateAt + (target - renderedAt) + 1 };
+    renderedAt += literal;
+    templateAt = match.index as number;
+    const value = values[match[1] as string] ?? match[0];
+    if (target < renderedAt + value.length) return { line: position.line, column: templateAt + 1 };
+    renderedAt += value.length;
+    templateAt += match[0].length;
   }
-  return renderTemplate(query, values, label);
+  return { line: position.line, column: templateAt + (target - renderedAt) + 1 };
 }

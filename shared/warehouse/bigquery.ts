@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
-import { TableNotFoundError, WarehouseError } from '../errors';
+import { QueryError, TableNotFoundError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
 import type { TableSchema } from '../schema';
 import { describeStatement, isReadOnly } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
-import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
+import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, Warehouse } from './warehouse';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -25,6 +25,9 @@ export interface BigQueryWarehouseOptions {
   retry?: RetryPolicy;
   logger?: Logger;
 }
+
+/** The project's names for the types a query's schema reports (the REST API still says INTEGER, FLOAT, BOOLEAN). */
+const BIGQUERY_TYPES: Record<string, string> = { INTEGER: 'INT64', INT64: 'INT64', FLOAT: 'FLOAT64', FLOAT64: 'FLOAT64', BOOLEAN: 'BOOL', BOOL: 'BOOL', NUMERIC: 'NUMERIC', BIGNUMERIC: 'NUMERIC' };
 
 /** Generations of one write's job id before giving up: each is a job that ran and failed. */
 const MAX_JOB_GENERATIONS = 50;
@@ -87,6 +90,22 @@ export class BigQueryWarehouse implements Warehouse {
     const [job] = await this.api('dry run', () => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }));
     const bytes = job.metadata?.statistics?.totalBytesProcessed;
     return { bytesProcessed: bytes === undefined ? null : Number(bytes) };
+  }
+
+  async describeQuery(sql: string, params: QueryParams, context: JobContext): Promise<QueryShape> {
+    let job: Job;
+    try {
+      [job] = await withRetry(() => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }), isTransientBigQueryError, this.retry);
+    } catch (error) {
+      if (isTransientBigQueryError(error)) throw this.wrap(error, 'dry run');
+      const message = errorMessage(error);
+      const at = /\[(\d+):(\d+)\]/.exec(message);
+      throw new QueryError(`BigQuery rejected the query: ${message}`, { cause: error, position: at ? { line: Number(at[1]), column: Number(at[2]) } : null });
+    }
+    const statistics = job.metadata?.statistics;
+    const fields = (statistics?.query?.schema?.fields ?? []) as TableField[];
+    const bytes = statistics?.totalBytesProcessed;
+    return { columns: fields.map((field) => ({ name: String(field.name), type: BIGQUERY_TYPES[String(field.type)] ?? String(field.type) })), bytesProcessed: bytes === undefined ? null : Number(bytes) };
   }
 
   /** A multi-statement query; BEGIN/COMMIT TRANSACTION makes it all-or-nothing across tables. */

@@ -22,11 +22,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { InputFileError, TableNotFoundError, WarehouseError } from '../errors';
+import { InputFileError, QueryError, TableNotFoundError, WarehouseError, type SqlPosition } from '../errors';
 import type { ColumnSchema, TableSchema } from '../schema';
 import { describeStatement, paramNames, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
-import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, Row, Warehouse } from './warehouse';
+import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, Warehouse } from './warehouse';
 
 /**
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
@@ -120,6 +120,24 @@ export class DuckDbWarehouse implements Warehouse {
 
   runScript(statements: string[], params: QueryParams, _context: unknown, options: { atomic: boolean }): Promise<void> {
     return this.exclusive(() => this.runStatements(statements, params, options.atomic ? 'COMMIT' : undefined));
+  }
+
+  describeQuery(sql: string, params: QueryParams): Promise<QueryShape> {
+    // On the first line, so the engine's line numbers are the query's own.
+    const prefix = 'SELECT * FROM (';
+    return this.exclusive(async () => {
+      let reader;
+      try {
+        const { values, types } = bind(sql, params);
+        reader = await this.connection.runAndReadAll(`${prefix}${rewriteParams(sql, '$')}\n) AS q LIMIT 0`, values, types);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new QueryError(`DuckDB rejected the query: ${message}`, { cause: error, position: duckDbPosition(message, sql, prefix.length) });
+      }
+      const names = reader.columnNames();
+      const columns = reader.columnTypes().map((type, index) => ({ name: names[index] as string, type: columnTypeOf(type.toString()) }));
+      return { columns, bytesProcessed: null };
+    });
   }
 
   /** DuckDB gives no byte estimate; running the script in a transaction that is rolled back validates every statement. */
@@ -324,6 +342,35 @@ function scaledNumeric(value: Exclude<QueryParam['value'], null>): bigint {
   const [, sign, whole, fraction = ''] = match;
   const scaled = BigInt(`${whole || '0'}${fraction.padEnd(9, '0').slice(0, 9)}`);
   return sign === '-' ? -scaled : scaled;
+}
+
+/** The project's name for a DuckDB result type; BigQuery's integers are all INT64, its decimals NUMERIC. */
+function columnTypeOf(type: string): string {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(type)) return 'INT64';
+  if (/^(FLOAT|DOUBLE)$/.test(type)) return 'FLOAT64';
+  if (type.startsWith('DECIMAL')) return 'NUMERIC';
+  if (type === 'VARCHAR') return 'STRING';
+  if (type === 'BOOLEAN') return 'BOOL';
+  if (type.startsWith('TIMESTAMP')) return 'TIMESTAMP';
+  return type;
+}
+
+/**
+ * Where DuckDB's message points: `LINE n:` and a caret under the snippet of that line it quotes
+ * (cut with `...` when long, so the snippet is looked up in the line to place the caret).
+ */
+function duckDbPosition(message: string, sql: string, prefixLength: number): SqlPosition | null {
+  const match = /LINE (\d+): (.*)\n( *)\^/.exec(message);
+  if (!match) return null;
+  const line = Number(match[1]);
+  const snippet = match[2] as string;
+  const caret = (match[3] as string).length - `LINE ${line}: `.length;
+  const text = rewriteParams(sql, '$').split('\n')[line - 1] ?? '';
+  const lead = snippet.startsWith('...') ? 3 : 0;
+  const at = text.indexOf(snippet.slice(lead).replace(/\.\.\.$/, ''));
+  // Line 1 quoted whole carries the wrapper's prefix before the query's own text.
+  const column = at >= 0 ? at + caret - lead : caret - (line === 1 ? prefixLength : 0);
+  return { line, column: Math.max(1, column + 1) };
 }
 
 function castColumn(column: ColumnSchema): string {

@@ -36,6 +36,14 @@ export interface DryRunResult {
   bytesProcessed: number | null;
 }
 
+/** What a query would return, found without reading data. */
+export interface QueryShape {
+  /** Its columns in order; `type` is the project's name for the engine's type (INT64, ...), or the engine's own when it has none. */
+  columns: { name: string; type: string }[];
+  /** Bytes it would read (BigQuery's dry run); null where the engine does not estimate. */
+  bytesProcessed: number | null;
+}
+
 export interface Warehouse {
   /** 'bigquery' or 'duckdb': for logs and file names, never for branching in use-cases. */
   readonly engine: string;
@@ -48,6 +56,12 @@ export interface Warehouse {
    * does. Temporary tables live until the script ends.
    */
   runScript(statements: string[], params: QueryParams, context: JobContext, options: { atomic: boolean }): Promise<void>;
+  /**
+   * The columns one SELECT returns and what it would read, without reading any data (DuckDB runs
+   * it limited to no rows, BigQuery dry-runs it). A statement the engine rejects throws a
+   * QueryError with the line and column it names.
+   */
+  describeQuery(sql: string, params: QueryParams, context: JobContext): Promise<QueryShape>;
   /** Validates a script without changing anything, and estimates what it would read. */
   dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult>;
   /** The script text exactly as this engine would receive it (for --dry-run files and goldens). */

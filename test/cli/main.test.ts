@@ -1,6 +1,6 @@
 /** The `kpis` command as a user runs it: bin/kpis.js in a child process, on a DuckDB file. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryFake } from '../fakes/bigquery-fake';
@@ -35,7 +35,7 @@ describe('kpis help and usage errors', () => {
   test('--help lists the commands; each command has its own --help', async () => {
     const main = await kpis(['--help'], dir);
     expect(main.code).toBe(0);
-    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs', 'schema', 'serve', 'publish'];
+    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs', 'schema', 'validate', 'serve', 'publish'];
     for (const command of commands) expect(main.stdout).toContain(`  ${command}`);
     for (const command of commands) {
       const help = await kpis([command, '--help'], dir);
@@ -176,6 +176,32 @@ describe('kpis on a DuckDB file', () => {
     expect(second.stdout).toContain('all published by an earlier run, so not again');
     expect(second.stdout).toContain('! installs on 2026-11-26:');
     expect(topic('daily-kpis-alerts')).toHaveLength(report.alerts.length);
+  });
+});
+
+describe('kpis validate', () => {
+  test('the shipped configs on the demo: every query valid, exit 0', async () => {
+    const { dir, warehouse } = workspace();
+    expect((await kpis(['seed-demo', '--days', '20', '--warehouse', warehouse], dir)).code).toBe(0);
+    const run = await kpis(['validate', '--warehouse', warehouse], dir);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/table +daily_coins +custom\/daily_coins\.sql +ok/);
+    expect(run.stdout).toMatch(/check +events_by_name +the short form +ok/);
+    expect(run.stdout).toContain('All 11 queries are valid.');
+  });
+
+  test('a broken query: exit 2, the file, the entry and the SQL file with line and column on stderr', async () => {
+    const { dir, warehouse } = workspace();
+    expect((await kpis(['seed-demo', '--days', '20', '--warehouse', warehouse], dir)).code).toBe(0);
+    const configDir = path.join(dir, 'my-config');
+    mkdirSync(path.join(configDir, 'custom'), { recursive: true });
+    writeFileSync(path.join(configDir, 'custom', 'sessions.sql'), 'SELECT DATE(time) AS date,\n  COUNTIF(event_nam = \'session_start\') AS sessions\nFROM {{source}}\nGROUP BY 1\n');
+    const config = path.join(configDir, 'daily_kpis_config.json');
+    writeFileSync(config, JSON.stringify({ daily_kpis: { kpis: { daily_user_panel: {}, sessions: { sql: 'custom/sessions.sql', strategy: 'replace_days', schema: { date: 'DATE', sessions: 'INT64' } } } } }));
+    const run = await kpis(['validate', '--config', config, '--warehouse', warehouse], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${config}: $.kpis.sessions (custom/sessions.sql:2:11): DuckDB rejected the query:`);
+    expect(run.stderr).toContain('Referenced column "event_nam" not found');
   });
 });
 

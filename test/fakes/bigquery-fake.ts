@@ -48,6 +48,8 @@ export class BigQueryFake {
   /** Rows a query job returns, by its SQL text. */
   results: (sql: string) => QueryResult = () => ({ fields: [], rows: [] });
   bytesProcessed = 123_456_789;
+  /** The message of the next injected http-error, when a test needs BigQuery's exact words. */
+  errorMessage: string | undefined;
   private server?: http.Server;
   url = '';
 
@@ -127,7 +129,7 @@ export class BigQueryFake {
     const { jobId } = body.jobReference;
     if (this.jobs.has(jobId)) return [409, apiError(409, 'duplicate', `Already Exists: Job ${body.jobReference.projectId}:${body.jobReference.location}.${jobId}`)];
     const behaviour = this.insertBehaviours.shift();
-    if (behaviour?.kind === 'http-error') return [behaviour.status, apiError(behaviour.status, behaviour.reason, `injected ${behaviour.reason}`)];
+    if (behaviour?.kind === 'http-error') return [behaviour.status, apiError(behaviour.status, behaviour.reason, this.errorMessage ?? `injected ${behaviour.reason}`)];
     const dryRun = body.configuration.dryRun === true;
     const job: JobResource = {
       jobReference: body.jobReference,
@@ -139,7 +141,8 @@ export class BigQueryFake {
       const error = { reason: behaviour.reason, message: behaviour.message };
       job.status = { state: 'DONE', errorResult: error, errors: [error] };
     }
-    if (dryRun) return [200, job];
+    // A dry run says what the query would return, as BigQuery's does.
+    if (dryRun) return [200, { ...job, statistics: { ...job.statistics, query: { ...(job.statistics.query as object), schema: { fields: this.results(String((body.configuration.query as { query: string }).query)).fields } } } }];
     this.jobs.set(jobId, job);
     this.executed.push(jobId);
     if (!job.status.errorResult) this.jobResults.set(jobId, this.results(String((body.configuration.query as { query: string }).query)));

@@ -1,0 +1,101 @@
+/**
+ * `kpis validate`: every table and check query checked on the warehouse it will run on, before a
+ * run touches anything. Each query is described by the engine (DuckDB runs it limited to no rows,
+ * BigQuery dry-runs it and says what it would read); its columns are compared with what the
+ * config says it returns, and every problem names the config file, the entry, and the SQL file
+ * with the line and column the engine pointed at.
+ */
+import { configuredTables, type EtlJob, type TableDefinition } from './etl-config';
+import type { KpiCheck } from './monitor-config';
+import { placeholderValues, templatePosition } from './table-sql';
+import { QueryError, toError, type SqlPosition } from '../errors';
+import { rangeParams } from '../etl/plan';
+import { kpiTable } from '../schema';
+import { renderTemplate } from '../sql';
+import type { JobContext, QueryShape, Warehouse } from '../warehouse/warehouse';
+
+export interface QueryCheck {
+  /** The config file and the JSON path of the entry. */
+  file: string;
+  entry: string;
+  kind: 'table' | 'check';
+  /** The SQL file as the config names it, or `the short form`. */
+  sql: string;
+  /** BigQuery's estimate of what the query reads over the empty window; null on DuckDB. */
+  bytes_processed: number | null;
+  problems: { position: SqlPosition | null; message: string }[];
+}
+
+/** Types a column of the given type accepts: an integer fits a FLOAT64 or NUMERIC column. */
+const ACCEPTS: Record<string, string[]> = { FLOAT64: ['FLOAT64', 'INT64', 'NUMERIC'], NUMERIC: ['NUMERIC', 'INT64'] };
+const NUMBER_TYPES = ['INT64', 'FLOAT64', 'NUMERIC'];
+/** A window with no day in it: the queries read nothing. */
+const EMPTY_WINDOW = rangeParams({ start: '2000-01-02', end: '2000-01-01' });
+
+export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { file: string; checks: KpiCheck[] }, context: JobContext): Promise<QueryCheck[]> {
+  // Queries may read the KPI tables: they must exist (empty is enough), as `kpis init` makes them.
+  for (const dataset of new Set(job.tables.map((table) => table.dataset_dst))) await warehouse.ensureDataset(dataset);
+  for (const table of job.tables) await warehouse.ensureTable(kpiTable(table));
+  const results: QueryCheck[] = [];
+  for (const table of job.tables) results.push(await checkTable(warehouse, job, table, context));
+  for (const check of checks.checks) results.push(await checkCheck(warehouse, check, checks.file, context));
+  return results;
+}
+
+async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, context: JobContext): Promise<QueryCheck> {
+  const values = placeholderValues(warehouse, table.query, table.dataset_dst, configuredTables(job), { source: warehouse.tableRef(table.dataset_src, table.table_src) });
+  const report: QueryCheck = { file: job.file, entry: `$.kpis.${table.name}`, kind: 'table', sql: table.sqlLabel, bytes_processed: null, problems: [] };
+  const shape = await describe(warehouse, table.query, values, context, report);
+  if (!shape) return report;
+  const got = shape.columns;
+  const expected = table.columns;
+  const names = (columns: { name: string }[]) => columns.map((column) => column.name).join(', ');
+  if (names(got) !== names(expected)) {
+    report.problems.push({ position: null, message: `returns the columns (${names(got)}) but its schema says (${names(expected)}), in that order` });
+    return report;
+  }
+  expected.forEach((column, index) => {
+    const type = (got[index] as { type: string }).type;
+    if (!(ACCEPTS[column.type] ?? [column.type]).includes(type)) report.problems.push({ position: null, message: `column ${column.name} is ${type}, but its schema says ${column.type}` });
+  });
+  return report;
+}
+
+async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, context: JobContext): Promise<QueryCheck> {
+  const special: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
+  const values = placeholderValues(warehouse, check.query, check.dataset, new Map(), special);
+  const report: QueryCheck = { file, entry: `$.kpis.${check.name}`, kind: 'check', sql: check.sqlLabel, bytes_processed: null, problems: [] };
+  const shape = await describe(warehouse, check.query, values, context, report);
+  if (!shape) return report;
+  const byName = new Map(shape.columns.map((column) => [column.name, column.type]));
+  const extra = shape.columns.filter((column) => !['day', 'value', 'segment'].includes(column.name)).map((column) => column.name);
+  const problem = (message: string): void => {
+    report.problems.push({ position: null, message });
+  };
+  if (!byName.has('day') || !byName.has('value') || extra.length > 0) problem(`must return the columns day, value and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
+  if (byName.has('day') && byName.get('day') !== 'DATE') problem(`day must be a DATE, it is ${byName.get('day')}`);
+  if (byName.has('value') && !NUMBER_TYPES.includes(byName.get('value') as string)) problem(`value must be a number (INT64, FLOAT64 or NUMERIC), it is ${byName.get('value')}`);
+  if (byName.has('segment') && byName.get('segment') !== 'STRING') problem(`segment must be a STRING, it is ${byName.get('segment')}: CAST it AS STRING`);
+  return report;
+}
+
+/** The engine's description of the rendered query, or null after recording why it has none. */
+async function describe(warehouse: Warehouse, template: string, values: Record<string, string>, context: JobContext, report: QueryCheck): Promise<QueryShape | null> {
+  try {
+    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), EMPTY_WINDOW, context);
+    report.bytes_processed = shape.bytesProcessed;
+    return shape;
+  } catch (thrown) {
+    const error = toError(thrown);
+    if (!(error instanceof QueryError)) throw error;
+    report.problems.push({ position: error.position && templatePosition(template, values, error.position), message: error.message });
+    return null;
+  }
+}
+
+/** One line per problem: `FILE: ENTRY (SQL:LINE:COLUMN): message`. */
+export function describeProblems(results: QueryCheck[]): string[] {
+  return results.flatMap((result) =>
+    result.problems.map(({ position, message }) => `${result.file}: ${result.entry} (${result.sql}${position ? `:${position.line}:${position.column}` : ''}): ${message}`),
+  );
+}
