@@ -13,7 +13,8 @@ usage() {
 Usage: ./deploy.sh --project PROJECT_ID --region REGION [options]
 
 Creates or updates, in order:
-  APIs; BigQuery datasets and tables (partitioned, clustered, described); Pub/Sub topics
+  APIs; BigQuery datasets and tables (partitioned, clustered, described); a dry run of every
+  table and check query (`kpis validate`: any problem stops the deploy here); Pub/Sub topics
   daily-kpis-trigger, -completed, -heartbeat, -alerts and -dead-letter, with subscriptions that
   keep dead-lettered messages and alerts; one service account per function with least privilege;
   the Slack webhook secret (with --slack-webhook); the functions etl, kpi-monitor, log-monitor
@@ -29,6 +30,7 @@ Options:
   --slack-webhook URL  store this Slack webhook URL in Secret Manager (default: $SLACK_WEBHOOK_URL;
                        without either, an existing secret is kept and none is created)
   --max-attempts N     deliveries of a message before it goes to the dead-letter topic (default 5)
+  --skip-validate      do not dry-run the queries first (when they were validated otherwise)
   --dry-run            print every command and change nothing (nothing is called)
   -h, --help           this help
 USAGE
@@ -42,6 +44,7 @@ TIME_ZONE="Etc/UTC"
 SLACK_WEBHOOK="${SLACK_WEBHOOK_URL:-}"
 MAX_ATTEMPTS=5
 DRY_RUN=0
+VALIDATE=1
 
 fail() { printf 'deploy.sh: %s\n' "$1" >&2; exit 2; }
 need_value() { [[ $# -ge 2 && -n "$2" && "$2" != --* ]] || fail "$1 needs a value (see --help)"; }
@@ -56,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --slack-webhook) need_value "$@"; SLACK_WEBHOOK="$2"; shift 2 ;;
     --max-attempts) need_value "$@"; MAX_ATTEMPTS="$2"; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
+    --skip-validate) VALIDATE=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) fail "unknown option $1 (see --help)" ;;
   esac
@@ -131,6 +135,11 @@ trap 'rm -rf "$SCHEMA_DIR"' EXIT
 TABLES="$(node "$ROOT/bin/kpis.js" schema --dir "$SCHEMA_DIR")"
 SOURCE_DATASETS=(); KPI_DATASETS=(); LOG_DATASET=""; ALERTS_DATASET=""; DATASETS=()
 while IFS=$'\t' read -r role dataset table partition clustering description file; do
+  # A table a KPI query reads but daily-kpis does not write: read access only, nothing created.
+  if [[ "$role" == reference ]]; then
+    [[ " ${SOURCE_DATASETS[*]:-} " == *" $dataset "* ]] || SOURCE_DATASETS+=("$dataset")
+    continue
+  fi
   case "$role" in
     source) [[ " ${SOURCE_DATASETS[*]:-} " == *" $dataset "* ]] || SOURCE_DATASETS+=("$dataset") ;;
     kpi) [[ " ${KPI_DATASETS[*]:-} " == *" $dataset "* ]] || KPI_DATASETS+=("$dataset") ;;
@@ -149,6 +158,17 @@ while IFS=$'\t' read -r role dataset table partition clustering description file
     run "${args[@]}" "$PROJECT:$dataset.$table" "$file"
   fi
 done <<< "$TABLES"
+
+# --- queries ------------------------------------------------------------------------------------
+
+# Every table and check query dry-run on the project's BigQuery once its tables exist (a query may
+# read a KPI table), before any topic, account or function: a typo in a user-defined KPI fails
+# here, with its file, line and column, and not in tomorrow's run.
+if [[ $VALIDATE -eq 1 ]]; then
+  section "Queries"
+  run env "KPIS_BQ_LOCATION=$BQ_LOCATION" node "$ROOT/bin/kpis.js" validate "--warehouse=bigquery:$PROJECT" ||
+    fail "kpis validate found problems in the queries (above); fix them, then deploy again"
+fi
 
 # --- Pub/Sub ------------------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { loadEtlConfig } from '../../shared/config/etl-config';
+import { BigQueryFake } from '../fakes/bigquery-fake';
 import { tempDir } from '../helpers/history';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -17,11 +19,43 @@ interface Run {
   stderr: string;
 }
 
+/** `kpis validate` inside deploy.sh talks to this fake BigQuery instead of Google's. */
+let bigquery: BigQueryFake;
+beforeEach(async () => {
+  bigquery = await new BigQueryFake().start();
+  bigquery.results = dryRunSchema;
+});
+afterEach(() => bigquery.stop());
+
+/**
+ * What BigQuery's dry run would say a query returns: the items of its first SELECT list (alias, or
+ * the column itself), typed from the shipped schemas (every output column of the shipped queries
+ * is one of theirs).
+ */
+function dryRunSchema(sql: string): { fields: { name: string; type: string }[]; rows: unknown[][] } {
+  const types = new Map<string, string>([['day', 'DATE'], ['value', 'INTEGER'], ['segment', 'STRING']]);
+  for (const table of loadEtlConfig().tables) for (const column of table.columns) types.set(column.name, column.type);
+  const code = sql.replace(/--[^\n]*/g, '');
+  const list = /\bSELECT\b([\s\S]*?)\bFROM\b/.exec(code)?.[1] ?? '';
+  const items: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of list) {
+    depth += char === '(' ? 1 : char === ')' ? -1 : 0;
+    if (char === ',' && depth === 0) {
+      items.push(current);
+      current = '';
+    } else current += char;
+  }
+  items.push(current);
+  const names = items.map((item) => /(\w+)\s*$/.exec(item.trim())?.[1] ?? '').filter((name) => types.has(name));
+  return { fields: names.map((name) => ({ name, type: types.get(name) as string })), rows: [] };
+}
+
 function deploy(args: string[], state: string, log: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile('bash', [path.join(ROOT, 'deploy.sh'), ...args], { env: { ...process.env, PATH: `${STUBS}:${process.env.PATH}`, STUB_STATE: state, STUB_LOG: log, SLACK_WEBHOOK_URL: '' } }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
+    const env = { ...process.env, PATH: `${STUBS}:${process.env.PATH}`, STUB_STATE: state, STUB_LOG: log, SLACK_WEBHOOK_URL: '', KPIS_BQ_API_ENDPOINT: bigquery.url };
+    execFile('bash', [path.join(ROOT, 'deploy.sh'), ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
 }
 
@@ -68,6 +102,8 @@ test('--dry-run prints every command and calls nothing, and never prints the Sla
   expect(calls(log)).toEqual([]);
   expect(run.stdout).not.toContain('deploy-secret-token');
   expect(run.stdout).toContain('+ gcloud functions deploy daily-kpis-etl --gen2 --runtime=nodejs22 --region=europe-west1');
+  expect(run.stdout).toMatch(/\+ env KPIS_BQ_LOCATION=US node \S+\/bin\/kpis\.js validate --warehouse=bigquery:game-studio-1/);
+  expect(bigquery.jobInserts()).toEqual([]);
   expect(run.stdout).toContain('+ gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 --schedule=0\\ 6\\ \\*\\ \\*\\ \\*');
   expect(run.stdout).toContain('Would deploy daily-kpis in game-studio-1 (europe-west1).');
 });
@@ -92,6 +128,15 @@ test('a first run creates everything with least privilege; a second run creates 
     ['install_date', 'DATE', 'REQUIRED'],
   ]);
   for (const table of ['gamepltx.fact', 'daily_kpis.last_activity', 'daily_kpis.daily_user_panel', 'logs.daily_logs', 'monitoring.alerts']) {
+    expect(lines.some((line) => line.includes(' mk --table ') && line.includes(`game-studio-1:${table}`))).toBe(true);
+  }
+  // Every query dry-run on BigQuery, once the tables exist and before the first topic.
+  expect(first.stdout.indexOf('== Queries')).toBeGreaterThan(first.stdout.indexOf('== BigQuery datasets and tables'));
+  expect(first.stdout.indexOf('== Queries')).toBeLessThan(first.stdout.indexOf('== Pub/Sub topics'));
+  expect(first.stdout).toContain('All 11 queries are valid.');
+  expect(bigquery.jobInserts().length).toBeGreaterThanOrEqual(11);
+  expect(bigquery.executed).toEqual([]);
+  for (const table of ['daily_kpis.daily_coins', 'daily_kpis.daily_events']) {
     expect(lines.some((line) => line.includes(' mk --table ') && line.includes(`game-studio-1:${table}`))).toBe(true);
   }
   // Topics, and subscriptions that keep dead letters and alerts.
@@ -163,4 +208,15 @@ test('a first run creates everything with least privilege; a second run creates 
   // The secret exists, so the monitors keep their access to it without a new value.
   expect(joined(again).filter((line) => line.startsWith('gcloud secrets add-iam-policy-binding'))).toHaveLength(2);
   expect(joined(again).some((line) => line.startsWith('gcloud secrets versions add'))).toBe(false);
+});
+
+test('a query BigQuery rejects stops the deploy before any topic, account or function, naming the file, line and column', async () => {
+  const { state, log } = workspace();
+  bigquery.insertBehaviours = [{ kind: 'http-error', status: 400, reason: 'invalidQuery' }];
+  bigquery.errorMessage = 'Unrecognized name: coinz at [3:7]';
+  const run = await deploy(BASE, state, log);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/daily_kpis_config\.json: \$\.kpis\.daily_user_panel \(etl\/daily_user_panel\.sql:3:7\): BigQuery rejected the query: Unrecognized name: coinz at \[3:7\]/);
+  expect(run.stderr).toContain('deploy.sh: kpis validate found problems in the queries (above)');
+  expect(joined(calls(log)).filter((line) => !line.startsWith('gcloud services enable') && /pubsub|functions|iam service-accounts|scheduler/.test(line))).toEqual([]);
 });
