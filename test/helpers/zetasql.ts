@@ -1,0 +1,101 @@
+/**
+ * GoogleSQL's own analyzer (ZetaSQL, the component BigQuery's dialect comes from) as a local gRPC
+ * server, from the npm package @fivetrandevelopers/zetasql: a script is analyzed one statement at
+ * a time against a catalog of the tables' schemas, with its typed query parameters.
+ */
+import { createServer } from 'node:net';
+import { LanguageOptions, runServer, terminateServer, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
+import type { LanguageOptionsProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/LanguageOptionsProto';
+import type { SimpleCatalogProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/SimpleCatalogProto';
+import type { TypeKind } from '@fivetrandevelopers/zetasql/lib/types/zetasql/TypeKind';
+import type { ColumnType, TableSchema } from '../../shared/schema';
+
+/** BigQuery's type names, as a table schema or a query parameter gives them, in ZetaSQL's kinds. */
+const KINDS: Record<ColumnType, TypeKind> = {
+  STRING: 'TYPE_STRING',
+  INT64: 'TYPE_INT64',
+  FLOAT64: 'TYPE_DOUBLE',
+  NUMERIC: 'TYPE_NUMERIC',
+  BOOL: 'TYPE_BOOL',
+  DATE: 'TYPE_DATE',
+  TIMESTAMP: 'TYPE_TIMESTAMP',
+};
+
+/** The statements daily-kpis sends to BigQuery, and nothing else. */
+const STATEMENT_KINDS = [
+  'RESOLVED_QUERY_STMT',
+  'RESOLVED_INSERT_STMT',
+  'RESOLVED_DELETE_STMT',
+  'RESOLVED_UPDATE_STMT',
+  'RESOLVED_MERGE_STMT',
+  'RESOLVED_BEGIN_STMT',
+  'RESOLVED_COMMIT_STMT',
+  'RESOLVED_ALTER_TABLE_STMT',
+] as const;
+
+export interface Analyzer {
+  /** Analyzes a script statement by statement; resolves with each statement's problem, if any. */
+  analyze(script: string, params: Record<string, ColumnType>): Promise<{ statement: string; error: string | null }[]>;
+  stop(): void;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the analyzer with a catalog of `project.dataset.table` tables (one name to ZetaSQL, as backticks make it). */
+export async function startAnalyzer(project: string, tables: TableSchema[]): Promise<Analyzer> {
+  const port = await freePort();
+  void runServer(port);
+  ZetaSQLClient.init(port);
+  const client = ZetaSQLClient.getInstance();
+  const deadline = Date.now() + 30_000;
+  while (!(await client.testConnection().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('the ZetaSQL server did not start within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const language: LanguageOptionsProto = { ...(await new LanguageOptions().enableMaximumLanguageFeatures()).serialize(), supportedStatementKinds: [...STATEMENT_KINDS] };
+  const catalog: SimpleCatalogProto = {
+    name: 'daily_kpis',
+    table: tables.map((table) => ({
+      name: `${project}.${table.dataset}.${table.table}`,
+      column: table.columns.map((column) => ({ name: column.name, type: { typeKind: KINDS[column.type] }, isWritableColumn: true })),
+    })),
+    builtinFunctionOptions: { languageOptions: language },
+  };
+  return {
+    async analyze(script, params) {
+      const options = {
+        languageOptions: language,
+        queryParameters: Object.entries(params).map(([name, type]) => ({ name, type: { typeKind: KINDS[type] } })),
+        errorMessageMode: 'ERROR_MESSAGE_ONE_LINE' as const,
+      };
+      const results: { statement: string; error: string | null }[] = [];
+      // The analyzer resumes at a byte position, which a comment's non-ASCII letter moves off the string index.
+      const bytes = Buffer.from(script, 'utf8');
+      const text = (from: number, to = bytes.length) => bytes.subarray(from, to).toString('utf8').trim();
+      let position = 0;
+      while (text(position).replace(/^(--[^\n]*\n?|\s)*/, '') !== '') {
+        try {
+          const response = await client.analyze({ simpleCatalog: catalog, parseResumeLocation: { input: script, bytePosition: position }, options });
+          const next = response?.resumeBytePosition ?? bytes.length;
+          results.push({ statement: text(position, next), error: null });
+          if (next <= position) break;
+          position = next;
+        } catch (error) {
+          results.push({ statement: text(position), error: (error as { details?: string }).details ?? String(error) });
+          break;
+        }
+      }
+      return results;
+    },
+    stop: terminateServer,
+  };
+}
