@@ -3,6 +3,7 @@
  * what `npm start` runs), `serve` (the functions and the router until stopped, `npm run serve`),
  * and `publish` (the local twin of `gcloud pubsub topics publish`).
  */
+import { alertChange, alertLabel } from '../shared/alerts/alert';
 import { loadEtlConfig } from '../shared/config/etl-config';
 import { configPath } from '../shared/config/files';
 import { UsageError } from '../shared/errors';
@@ -78,11 +79,11 @@ function startReport(result: DemoChainResult, where: string): string {
     const rows = result.alerts.map((alert) => [
       alert.severity,
       alert.kind,
-      alert.check,
+      alertLabel(alert),
       alert.date,
       formatNumber(alert.metric),
       formatNumber(alert.previous_metric),
-      alert.change === null ? alert.method : formatChange(alert.change),
+      alertChange(alert),
       fresh.has(alert.alert_id) ? 'new' : '',
     ]);
     lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');

@@ -1,6 +1,7 @@
 /** The alert message contract (DESIGN.md: daily-kpis-alerts) and how checks become alerts. */
 import type { Severity } from '../config/monitor-config';
 import type { IsoDate } from '../dates';
+import { formatChange } from '../format';
 import type { CheckResult } from '../monitor/detect';
 
 export const ALERT_KINDS = ['kpi', 'pipeline'] as const;
@@ -89,4 +90,16 @@ export function pipelineAlert(fields: PipelineAlertFields, runId: string, raised
     raised_at: raisedAt.toISOString(),
     severity: fields.severity ?? 'error',
   };
+}
+
+/** The change column of an alert table: the relative change, or why there is none. */
+export function alertChange(alert: Alert): string {
+  if (alert.change !== null) return formatChange(alert.change);
+  if (alert.kind === 'pipeline') return alert.method;
+  return alert.metric === 0 && alert.severity === 'error' ? 'lost' : 'from 0';
+}
+
+/** `check`, or `check[segment]` for a segment's alert. */
+export function alertLabel(alert: Alert): string {
+  return alert.segment === null ? alert.check : `${alert.check}[${alert.segment}]`;
 }

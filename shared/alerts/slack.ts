@@ -3,8 +3,8 @@
  * the seed did). The webhook URL is a credential: it never appears in a log line or an error.
  */
 import { groupBy, sortBy } from 'lodash';
-import { formatChange, formatNumber } from '../format';
-import type { Alert } from './alert';
+import { formatNumber } from '../format';
+import { alertChange, alertLabel, type Alert } from './alert';
 
 export interface SlackMessage {
   text: string;
@@ -24,11 +24,11 @@ export function slackMessage(alerts: Alert[], source: string): SlackMessage {
     const header = ['severity', 'check', 'date', 'value', 'baseline', 'change'];
     const rows = group.map((alert) => [
       alert.severity,
-      alert.segment === null ? alert.check : `${alert.check}[${alert.segment}]`,
+      alertLabel(alert),
       alert.date,
       formatNumber(alert.metric),
       formatNumber(alert.previous_metric),
-      alert.change === null ? (alert.kind === 'pipeline' ? alert.method : 'n/a') : formatChange(alert.change),
+      alertChange(alert),
     ]);
     const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
     const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
