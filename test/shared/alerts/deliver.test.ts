@@ -206,3 +206,16 @@ describe('at least once: a claim never marked delivered is taken again after the
     expect((await warehouse.columnsOf('monitoring', 'alerts'))?.map((c) => c.name)).toContain('delivered_at');
   });
 });
+
+test("Slack keeps a check's segments together in its table, and marks a lost one", async () => {
+  const segment = (name: string, metric: number, severity: 'warn' | 'error') =>
+    kpiAlert({ ...result('events_by_name', '2026-11-26', metric, 800), segment: name, severity, change: metric === 0 ? null : (metric - 800) / 800 }, 'r1', NOW);
+  await deliverAlerts(deps(), [dauSpike, segment('ios', 1300, 'warn'), segment('android', 0, 'error')], context);
+  const { text } = JSON.parse(slack.requests[0]?.body ?? '{}') as { text: string };
+  const rows = text.split('\n').filter((line) => /^(warn|error) /.test(line));
+  expect(rows).toEqual([
+    'error     events_by_name[android]  2026-11-26  0      800       lost',
+    'warn      events_by_name[ios]      2026-11-26  1,300  800       +62.5%',
+    'warn      dau                      2026-11-26  1,500  1,000     +50.0%',
+  ]);
+});
