@@ -11,6 +11,7 @@ import type { KpiCheck } from '../config/monitor-config';
 import { renderQuery } from '../config/table-sql';
 import { addDays, daysBetween, type IsoDate } from '../dates';
 import { isTransientFailure, toError } from '../errors';
+import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate } from '../sql';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
@@ -176,6 +177,7 @@ function sumByDay(rows: ParsedRow[]): Map<IsoDate, number> {
   return values;
 }
 
+/** A check's parameters: its window's days, and the instants that bound them (to filter event time). */
 function dateRange(start: IsoDate, end: IsoDate) {
-  return { start_date: { type: 'DATE' as const, value: start }, end_date: { type: 'DATE' as const, value: end } };
+  return rangeParams({ start, end });
 }

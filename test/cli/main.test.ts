@@ -109,7 +109,7 @@ describe('kpis on a DuckDB file', () => {
 
     const human = await kpis(['etl', '--warehouse', warehouse], dir);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_events, daily_kpis.daily_coins for 2026-11-26..2026-11-27/);
+    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_coins for 2026-11-26..2026-11-27/);
   });
 
   test('--dry-run needs the tables and writes the rendered SQL under .data/sql/', async () => {
@@ -119,7 +119,7 @@ describe('kpis on a DuckDB file', () => {
     expect(beforeInit.code).toBe(1);
     expect(beforeInit.stderr).toContain('Create the tables first with `kpis init`.');
     const init = await kpis(['init', '--json', '--warehouse', warehouse], dir);
-    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins', 'daily_kpis.daily_events', 'logs.daily_logs', 'monitoring.alerts']);
+    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins', 'logs.daily_logs', 'monitoring.alerts']);
     const run = await kpis(['etl', '--date', '2026-11-26', '--dry-run', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -186,8 +186,8 @@ describe('kpis validate', () => {
     const run = await kpis(['validate', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/table +daily_coins +custom\/daily_coins\.sql +ok/);
-    expect(run.stdout).toMatch(/check +events_by_name +the short form +ok/);
-    expect(run.stdout).toContain('All 11 queries are valid.');
+    expect(run.stdout).toMatch(/check +events_by_name +custom\/events_by_name\.sql +ok/);
+    expect(run.stdout).toContain('All 10 queries are valid.');
   });
 
   test('a broken query: exit 2, the file, the entry and the SQL file with line and column on stderr', async () => {
@@ -218,8 +218,8 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.daily_user_panel, daily_kpis.installs');
-    expect([...fake.tables.keys()]).toHaveLength(8);
-    expect(fake.tables.get('daily_kpis.daily_events')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['event_name'] } });
+    expect([...fake.tables.keys()]).toHaveLength(7);
+    expect(fake.tables.get('daily_kpis.daily_coins')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' } });
     expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['alert_id'] } });
 
     fake.bytesProcessed = 3 * 1024 ** 3;

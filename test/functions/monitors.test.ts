@@ -25,7 +25,7 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
     start_date: '2026-11-26',
     end_date: '2026-11-27',
     dates: ['2026-11-26', '2026-11-27'],
-    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_events', 'daily_kpis.daily_coins'],
+    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins'],
     error: null,
     started_at: NOW,
     finished_at: NOW,
@@ -191,7 +191,7 @@ describe('a run log dropped under a warm instance', () => {
     await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
     const trigger = pubsubEvent({ date: '2026-11-26' }, { publishTime: NOW });
     expect(await withFunctionServer('etl', (url) => post(url, trigger))).toBe(204);
-    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'info', 'info', 'info', 'info', 'info', 'end']);
+    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'info', 'info', 'info', 'info', 'end']);
   });
 
   test('log-monitor runs its checks even when it cannot record its own run', async () => {

@@ -13,7 +13,7 @@ describe('BigQuery failures, as the real client raises them against the REST fak
   let warehouse: BigQueryWarehouse;
   beforeEach(async () => {
     fake = await new BigQueryFake().start();
-    warehouse = new BigQueryWarehouse(await createBigQueryClient('p', 'US', fake.url), { projectId: 'p', location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    warehouse = new BigQueryWarehouse(await createBigQueryClient('p', 'US', fake.url), { projectId: 'p', location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, concurrencyRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
   });
   afterEach(() => fake.stop());
 

@@ -7,7 +7,9 @@
 import { kpiAlert } from '../../shared/alerts/alert';
 import { deliverAlerts } from '../../shared/alerts/deliver';
 import { checkQueries } from '../../shared/config/check-queries';
-import { DEFAULT_KPIS_CONFIG, loadKpiChecks, loadLogChecks } from '../../shared/config/monitor-config';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_KPIS_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck } from '../../shared/config/monitor-config';
 import { seedDemo } from '../../shared/events/seed-demo';
 import { tablesWithRoles } from '../../shared/etl/init';
 import { runEtl } from '../../shared/etl/run-etl';
@@ -62,7 +64,7 @@ beforeAll(async () => {
   await runEtl(deps, shippedJob, { range, runId: 'etl-run', username: 'test' });
   await runEtl(deps, shippedJob, { range, runId: 'etl-dry', username: 'test', dryRun: true });
   await runTriggeredEtl(deps, shippedJob, { trigger: { range, dryRun: false }, runId: 'etl-triggered', username: 'test', publishedAt: NOW });
-  await runKpiMonitor(deps, loadKpiChecks(), { dates: ['2026-11-26'], runId: 'kpi-run', username: 'test' });
+  await runKpiMonitor(deps, [...loadKpiChecks(), segmentedShortForm()], { dates: ['2026-11-26'], runId: 'kpi-run', username: 'test' });
   await runLogMonitor(deps, loadLogChecks(), { runId: 'log-run', username: 'test' });
   await deliverAlerts(deps, [alert], { ...context, source: 'test' });
   await dailySummary(warehouse, shippedJob, '2026-11-26', context);
@@ -81,6 +83,13 @@ const alert = kpiAlert(
   NOW,
 );
 
+/** The short form with a segment, which the shipped checks do not use. */
+function segmentedShortForm() {
+  const file = path.join(tempDir(), 'kpis_config.json');
+  writeFileSync(file, JSON.stringify({ kpis: { events_per_user: { dataset: 'daily_kpis', table_id: 'daily_user_panel', date_column: 'date', value: 'SUM(total_events)', segment: 'user_id' } } }));
+  return loadKpiChecks(file)[0] as KpiCheck;
+}
+
 function sentJobs(): { sql: string; params: Record<string, ColumnType> }[] {
   // Load jobs (the demo's events) carry no SQL.
   const queries = fake.jobInserts().flatMap((request) => ((request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : []));
@@ -89,7 +98,7 @@ function sentJobs(): { sql: string; params: Record<string, ColumnType> }[] {
 
 test('the use-cases sent every kind of statement: the ETL script, the monitors, the alert claims, the migration', () => {
   const sql = sentJobs().map((job) => job.sql).join('\n');
-  for (const piece of ['BEGIN TRANSACTION;', 'MERGE INTO `demo-project.daily_kpis.installs`', 'DELETE FROM `demo-project.daily_kpis.daily_coins`', 'INSERT INTO `demo-project.logs.daily_logs`', 'MERGE INTO `demo-project.monitoring.alerts`', 'ALTER TABLE `demo-project.monitoring.alerts` ADD COLUMN IF NOT EXISTS delivered_at', 'UPDATE `demo-project.monitoring.alerts`', 'CAST(event_name AS STRING) AS segment']) {
+  for (const piece of ['BEGIN TRANSACTION;', 'MERGE INTO `demo-project.daily_kpis.installs`', 'DELETE FROM `demo-project.daily_kpis.daily_coins`', 'INSERT INTO `demo-project.logs.daily_logs`', 'MERGE INTO `demo-project.monitoring.alerts`', 'ALTER TABLE `demo-project.monitoring.alerts` ADD COLUMN IF NOT EXISTS delivered_at', 'UPDATE `demo-project.monitoring.alerts`', 'CAST(user_id AS STRING) AS segment']) {
     expect(sql).toContain(piece);
   }
 });

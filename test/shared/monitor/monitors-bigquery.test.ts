@@ -55,8 +55,9 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   expect(series.query.query).toContain('-- dau: users with any event that day');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days and the check's warm-up of 1 day before the checked day.
-  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'] });
-  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'] });
+  // Dates, and the instants that bound them, for checks that read event time.
+  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-28T00:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T00:00:00.000Z'] });
+  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-29T00:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T00:00:00.000Z'] });
 
   const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
   expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');

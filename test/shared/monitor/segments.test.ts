@@ -2,8 +2,6 @@
  * Segmented checks on the real DuckDB engine: each segment judged on its own series, a segment
  * outage raised while the total stays quiet, a lost segment, max_segments and (other).
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
@@ -40,10 +38,10 @@ async function warehouseWith(rows: Row[]): Promise<DuckDbWarehouse> {
   return warehouse;
 }
 
+/** The shipped segmented check (its SQL reads the raw events), with options changed. */
 function segmentedCheck(extra: Record<string, unknown> = {}): KpiCheck {
-  const file = path.join(tempDir(), 'kpis_config.json');
-  writeFileSync(file, JSON.stringify({ kpis: { events_by_name: { dataset: 'daily_kpis', table_id: 'daily_events', date_column: 'date', value: 'SUM(events)', segment: 'event_name', thresh_in_percent: 0.3, ...extra } } }));
-  return loadKpiChecks(file)[0] as KpiCheck;
+  const shipped = loadKpiChecks().find((check) => check.name === 'events_by_name') as KpiCheck;
+  return { ...shipped, min_value: 0, ...extra } as KpiCheck;
 }
 
 const events = builtinChecks().filter((check) => check.name === 'events');
