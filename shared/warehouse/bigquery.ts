@@ -10,7 +10,7 @@ import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type 
 import { QueryError, TableNotFoundError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
+import { CONCURRENCY_RETRY, DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
 import type { TableSchema } from '../schema';
 import { describeStatement, isReadOnly } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
@@ -23,6 +23,8 @@ export interface BigQueryWarehouseOptions {
   /** Every query job fails instead of billing more than this; undefined leaves the project's default. */
   maximumBytesBilled?: number;
   retry?: RetryPolicy;
+  /** Retries of a transaction another one aborted (default CONCURRENCY_RETRY: minutes, not seconds). */
+  concurrencyRetry?: RetryPolicy;
   logger?: Logger;
 }
 
@@ -36,6 +38,13 @@ const MAX_JOB_GENERATIONS = 50;
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'backendError', 'internalError', 'jobRateLimitExceeded', 'jobBackendError']);
 const TRANSIENT_MESSAGE = /concurrent update|aborted due to concurrent|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up/i;
+const CONCURRENT_UPDATE = /concurrent update|aborted due to concurrent/i;
+
+/** A transaction that another one on the same table aborted: worth waiting minutes for. */
+function isConcurrentUpdate(error: unknown): boolean {
+  const api = error as ApiErrorLike;
+  return CONCURRENT_UPDATE.test(api?.message ?? '') || Boolean(api?.errors?.some((detail) => CONCURRENT_UPDATE.test(detail.message ?? '')));
+}
 
 interface ApiErrorLike {
   code?: number | string;
@@ -214,7 +223,7 @@ export class BigQueryWarehouse implements Warehouse {
         }
       },
       isTransientBigQueryError,
-      this.retry,
+      (error) => (isConcurrentUpdate(error) ? (this.options.concurrencyRetry ?? CONCURRENCY_RETRY) : this.retry),
       (error, attempt, delayMs) => this.logger.warn('BigQuery job failed, retrying', { attempt, delay_ms: delayMs, error: errorMessage(error) }),
     ).catch((error: unknown) => {
       throw this.wrap(error, describeStatement(sql));

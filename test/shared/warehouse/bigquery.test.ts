@@ -164,6 +164,25 @@ describe('BigQueryWarehouse', () => {
     expect(fake.executed).toEqual(ids);
   });
 
+  test('a transaction aborted by a concurrent one is retried on a longer budget than other transient failures', async () => {
+    const aborted = { kind: 'job-error', reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table daily_kpis.installs' } as const;
+    const patient = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
+      projectId: PROJECT,
+      location: 'EU',
+      retry: FAST_RETRY,
+      concurrencyRetry: { attempts: 8, baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    // The other run holds the tables for six tries: more than FAST_RETRY's three allow.
+    fake.insertBehaviours = Array.from({ length: 6 }, () => aborted);
+    await patient.runScript(['MERGE INTO t USING s ON TRUE WHEN MATCHED THEN DELETE'], {}, { ...context, workKey: 'etl:overlap' }, { atomic: true });
+    expect(fake.executed).toHaveLength(7);
+    expect(fake.executed.at(-1)).toMatch(/_g6$/);
+    // Other transient failures keep the short budget.
+    fake.insertBehaviours = Array.from({ length: 6 }, () => ({ kind: 'job-error', reason: 'backendError', message: 'Backend error' }) as const);
+    await expect(patient.runScript(['MERGE INTO t USING s ON FALSE WHEN MATCHED THEN DELETE'], {}, context, { atomic: true })).rejects.toMatchObject({ transient: true });
+    expect(fake.executed).toHaveLength(7 + FAST_RETRY.attempts);
+  });
+
   test('HTTP 503 and 429 on insert are retried; the job runs once', async () => {
     fake.insertBehaviours = [
       { kind: 'http-error', status: 503, reason: 'backendError' },
