@@ -17,11 +17,15 @@ export function parseTimestamp(text: string): string | undefined {
     const digits = zone.replace(':', '');
     offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
   }
+  // Date() rolls 2026-02-30 or 24:00 over to the next day, with or without an offset: every field
+  // is checked on its own, the day as a calendar day.
+  const calendarDay = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(calendarDay.getTime()) || !calendarDay.toISOString().startsWith(day as string)) return undefined;
+  if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return undefined;
+  if (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(4, 6)) > 59) return undefined;
   const micros = fraction.padEnd(6, '0');
   const parsed = new Date(`${day}T${hh}:${mm}:${ss}.${micros.slice(0, 3)}${offset}`);
   if (Number.isNaN(parsed.getTime())) return undefined;
-  // Date() rolls 2026-02-30 over to March; a real timestamp keeps its own day and time.
-  if (offset === 'Z' && parsed.toISOString().slice(0, 19) !== `${day}T${hh}:${mm}:${ss}`) return undefined;
   return withMicros(parsed, Number(micros.slice(3, 6)));
 }
 

@@ -17,7 +17,7 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp(text)).toBe(canonical);
   });
 
-  test.each(['yesterday', '2026-02-30 10:00:00', '2026-11-20 25:00:00', '1700000000', ''])('rejects %j', (text) => {
+  test.each(['yesterday', '2026-02-30 10:00:00', '2026-11-20 25:00:00', '1700000000', '', '2026-02-30T10:00+01:00', '2026-11-20T24:00:00+02:00', '2026-11-20T10:60:00-05:00', '2026-11-20T10:00:00+15:00', '2025-02-29T01:00:00+01:00'])('rejects %j', (text) => {
     expect(parseTimestamp(text)).toBeUndefined();
   });
 });
