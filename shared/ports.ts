@@ -45,8 +45,15 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
     warehouse,
     spec,
     publisher,
-    // Built on first use: the etl function never posts to Slack, and need not load the client.
-    slackWebhook: () => (secrets ??= openSecrets(env)).then((opened) => opened.get(slackSecret)),
+    // Built on first use: the etl function never posts to Slack, and need not load the client. A
+    // setup that failed is forgotten, so the next run builds the client again.
+    slackWebhook: () => {
+      secrets ??= openSecrets(env).catch((error: unknown) => {
+        secrets = undefined;
+        throw error;
+      });
+      return secrets.then((opened) => opened.get(slackSecret));
+    },
     async close() {
       await Promise.allSettled([warehouse.close(), publisher.close()]);
     },
