@@ -24,7 +24,8 @@ export function detectFormat(file: string): EventFormat {
 }
 
 /** At most this many problems are listed; one is enough to load nothing. */
-const MAX_PROBLEMS = 10;
+/** Problems a rejected file lists; the rest are counted. */
+const MAX_PROBLEMS = 20;
 const COLUMN_NAMES = SOURCE_COLUMNS.map((column) => column.name);
 
 type Problem = { line: number; column: number | string; message: string };
@@ -103,21 +104,33 @@ export function parseCsvEvents(file: string, text: string): Row[] {
 }
 
 /**
- * The 1-based column where JSON text goes wrong. V8 gives a position for some errors only, so
- * this grows a prefix until it fails for a reason other than being cut short.
+ * The 1-based column where JSON text goes wrong. V8 gives a position for some errors only; else
+ * the shortest prefix that fails for a reason other than being cut short is found by bisection (a
+ * prefix that fails so, fails so however much longer it grows), in a few dozen parses at most.
  */
-function jsonErrorColumn(text: string): number | undefined {
-  for (let end = 1; end <= Math.min(text.length, 10_000); end += 1) {
+function jsonErrorColumn(text: string, firstError: Error): number | undefined {
+  const failure = (end: number): number | null => {
     try {
       JSON.parse(text.slice(0, end));
+      return null;
     } catch (error) {
       const message = (error as Error).message;
       const position = /position (\d+)/.exec(message)?.[1];
       const cutShort = /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= end);
-      if (!cutShort) return position === undefined ? end : Number(position) + 1;
+      return cutShort ? null : position === undefined ? end : Number(position) + 1;
     }
+  };
+  const given = /position (\d+)/.exec(firstError.message)?.[1];
+  if (given !== undefined && Number(given) < text.length) return Number(given) + 1;
+  if (failure(text.length) === null) return undefined;
+  let low = 1;
+  let high = text.length;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (failure(middle) === null) low = middle + 1;
+    else high = middle;
   }
-  return undefined;
+  return failure(low) ?? undefined;
 }
 
 export function parseJsonLinesEvents(file: string, text: string): Row[] {
@@ -130,7 +143,9 @@ export function parseJsonLinesEvents(file: string, text: string): Row[] {
     try {
       record = JSON.parse(lineText);
     } catch (error) {
-      problems.push({ line, column: jsonErrorColumn(lineText) ?? '?', message: `not valid JSON: ${(error as Error).message}` });
+      // Only the problems that will be shown are located: a file of bad lines fails fast.
+      const column = problems.length < MAX_PROBLEMS ? (jsonErrorColumn(lineText, error as Error) ?? '?') : '?';
+      problems.push({ line, column, message: `not valid JSON: ${(error as Error).message}` });
       return;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {

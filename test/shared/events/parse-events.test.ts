@@ -28,8 +28,8 @@ describe('CSV events', () => {
     expect(() => parseCsvEvents('e.csv', text)).toThrow(message);
   });
 
-  test('lists every problem, up to ten, and counts the rest', () => {
-    const lines = Array.from({ length: 12 }, (_, i) => `u${i},bad`);
+  test('lists every problem, up to twenty, and counts the rest', () => {
+    const lines = Array.from({ length: 22 }, (_, i) => `u${i},bad`);
     const error = (() => {
       try {
         parseCsvEvents('e.csv', `user_id,time\n${lines.join('\n')}\n`);
@@ -38,11 +38,33 @@ describe('CSV events', () => {
       }
       throw new Error('expected a failure');
     })();
-    expect(error.message).toContain('e.csv: nothing loaded, the file has 12 problem(s):');
-    expect(error.message).toContain('e.csv:11: column 2');
-    expect(error.message).not.toContain('e.csv:12: column 2');
+    expect(error.message).toContain('e.csv: nothing loaded, the file has 22 problem(s):');
+    expect(error.message).toContain('e.csv:21: column 2');
+    expect(error.message).not.toContain('e.csv:22: column 2');
     expect(error.message).toContain('... and 2 more problems');
   });
+});
+
+test('JSON lines: a long bad line is located in a few parses, not one per character, and only the lines shown are located', () => {
+  const long = `{"user_id": "u1", "time": "2026-11-20T10:00:00Z", "event_name": "${'x'.repeat(10_000)}" "coins_added": 1}`;
+  let parses = 0;
+  const parse = JSON.parse;
+  JSON.parse = ((text: string, reviver?: (key: string, value: unknown) => unknown) => {
+    parses += 1;
+    return parse(text, reviver);
+  }) as typeof JSON.parse;
+  let message = '';
+  try {
+    parseJsonLinesEvents('e.jsonl', `${Array.from({ length: 100 }, () => long).join('\n')}\n`);
+  } catch (error) {
+    message = (error as Error).message;
+  } finally {
+    JSON.parse = parse;
+  }
+  expect(message).toContain(`e.jsonl:1: column ${long.indexOf('" "coins_added"') + 3}: not valid JSON`);
+  expect(message).toContain('... and 80 more problems');
+  // 100 first parses, then at most a bisection's worth for each of the 20 lines shown.
+  expect(parses).toBeLessThan(100 + 20 * 20);
 });
 
 describe('JSON-lines events', () => {
