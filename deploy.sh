@@ -133,18 +133,23 @@ section "BigQuery datasets and tables"
 SCHEMA_DIR="$(mktemp -d)"
 trap 'rm -rf "$SCHEMA_DIR"' EXIT
 TABLES="$(node "$ROOT/bin/kpis.js" schema --dir "$SCHEMA_DIR")"
-SOURCE_DATASETS=(); KPI_DATASETS=(); LOG_DATASET=""; ALERTS_DATASET=""; DATASETS=()
+SOURCE_DATASETS=(); KPI_DATASETS=(); CHECK_DATASETS=(); LOG_DATASET=""; LOG_TABLE=""; ALERTS_DATASET=""; ALERTS_TABLE=""; DATASETS=()
 while IFS=$'\t' read -r role dataset table partition clustering description file; do
   # A table a KPI query reads but daily-kpis does not write: read access only, nothing created.
   if [[ "$role" == reference ]]; then
     [[ " ${SOURCE_DATASETS[*]:-} " == *" $dataset "* ]] || SOURCE_DATASETS+=("$dataset")
     continue
   fi
+  # A table a check reads: kpi-monitor reads its dataset; it is created (or not) by its own role.
+  if [[ "$role" == check_read ]]; then
+    [[ " ${CHECK_DATASETS[*]:-} " == *" $dataset "* ]] || CHECK_DATASETS+=("$dataset")
+    continue
+  fi
   case "$role" in
     source) [[ " ${SOURCE_DATASETS[*]:-} " == *" $dataset "* ]] || SOURCE_DATASETS+=("$dataset") ;;
     kpi) [[ " ${KPI_DATASETS[*]:-} " == *" $dataset "* ]] || KPI_DATASETS+=("$dataset") ;;
-    run_log) LOG_DATASET="$dataset" ;;
-    alerts) ALERTS_DATASET="$dataset" ;;
+    run_log) LOG_DATASET="$dataset"; LOG_TABLE="$table" ;;
+    alerts) ALERTS_DATASET="$dataset"; ALERTS_TABLE="$table" ;;
   esac
   if [[ " ${DATASETS[*]:-} " != *" $dataset "* ]]; then
     DATASETS+=("$dataset")
@@ -190,21 +195,35 @@ section "Service accounts"
 # Account names by function (6 to 30 characters); no associative array, for macOS's bash 3.
 account() { printf 'kpis-%s' "$1"; }
 email() { printf '%s@%s.iam.gserviceaccount.com' "$(account "$1")" "$PROJECT"; }
-for fn in etl kpi-monitor log-monitor; do
+for fn in etl kpi-monitor log-monitor build; do
   exists gcloud iam service-accounts describe "$(email "$fn")" "--project=$PROJECT" ||
-    run gcloud iam service-accounts create "$(account "$fn")" "--display-name=daily-kpis $fn function" "--project=$PROJECT"
-  # Running queries is a project-level right; what a job may read or write is granted per dataset.
+    run gcloud iam service-accounts create "$(account "$fn")" "--display-name=daily-kpis $fn$([[ $fn == build ]] && echo ' (Cloud Build)' || echo ' function')" "--project=$PROJECT"
+done
+for fn in etl kpi-monitor log-monitor; do
+  # Running queries is a project-level right; what a job may read or write is granted per dataset or table.
   run gcloud projects add-iam-policy-binding "$PROJECT" "--member=serviceAccount:$(email "$fn")" --role=roles/bigquery.jobUser --condition=None
+done
+# Cloud Build builds the functions as its own account, not the project's default one: it writes
+# the build's logs and the image, and reads the uploaded source.
+for role in roles/logging.logWriter roles/artifactregistry.writer roles/storage.objectViewer; do
+  run gcloud projects add-iam-policy-binding "$PROJECT" "--member=serviceAccount:$(email build)" "--role=$role" --condition=None
 done
 
 grant_dataset() { run bq add-iam-policy-binding "--member=serviceAccount:$(email "$1")" "--role=$2" "$PROJECT:$3"; }
+grant_table() { run bq add-iam-policy-binding --table=true "--member=serviceAccount:$(email "$1")" "--role=$2" "$PROJECT:$3"; }
 for dataset in "${SOURCE_DATASETS[@]}"; do grant_dataset etl roles/bigquery.dataViewer "$dataset"; done
-for dataset in "${KPI_DATASETS[@]}"; do
-  grant_dataset etl roles/bigquery.dataEditor "$dataset"
-  grant_dataset kpi-monitor roles/bigquery.dataViewer "$dataset"
+for dataset in "${KPI_DATASETS[@]}"; do grant_dataset etl roles/bigquery.dataEditor "$dataset"; done
+for dataset in "${CHECK_DATASETS[@]}"; do grant_dataset kpi-monitor roles/bigquery.dataViewer "$dataset"; done
+# The run log and the alert history: write access to that one table, where BigQuery allows it, and
+# to its dataset's metadata only (to see that the table exists); nothing else in the dataset.
+for fn in etl kpi-monitor log-monitor; do
+  grant_dataset "$fn" roles/bigquery.metadataViewer "$LOG_DATASET"
+  grant_table "$fn" roles/bigquery.dataEditor "$LOG_DATASET.$LOG_TABLE"
 done
-for fn in etl kpi-monitor log-monitor; do grant_dataset "$fn" roles/bigquery.dataEditor "$LOG_DATASET"; done
-for fn in kpi-monitor log-monitor; do grant_dataset "$fn" roles/bigquery.dataEditor "$ALERTS_DATASET"; done
+for fn in kpi-monitor log-monitor; do
+  grant_dataset "$fn" roles/bigquery.metadataViewer "$ALERTS_DATASET"
+  grant_table "$fn" roles/bigquery.dataEditor "$ALERTS_DATASET.$ALERTS_TABLE"
+done
 
 grant_topic() { run gcloud pubsub topics add-iam-policy-binding "$2" "--member=serviceAccount:$(email "$1")" --role=roles/pubsub.publisher "--project=$PROJECT"; }
 grant_topic etl "$COMPLETED_TOPIC"
@@ -245,7 +264,8 @@ deploy_function() {
   local fn="$1" target="$2" topic="$3" timeout="$4" memory="$5" max_instances="$6"
   run gcloud functions deploy "daily-kpis-$fn" --gen2 "--runtime=$RUNTIME" "--region=$REGION" "--source=$ROOT" \
     "--entry-point=$target" "--trigger-topic=$topic" --retry "--service-account=$(email "$fn")" \
-    "--trigger-service-account=$(email "$fn")" "--set-env-vars=$ENV_VARS" "--timeout=$timeout" \
+    "--trigger-service-account=$(email "$fn")" "--build-service-account=projects/$PROJECT/serviceAccounts/$(email build)" \
+    "--set-env-vars=$ENV_VARS" "--timeout=$timeout" \
     "--memory=$memory" "--max-instances=$max_instances" "--project=$PROJECT"
   # Eventarc calls the function as its own service account.
   run gcloud functions add-invoker-policy-binding "daily-kpis-$fn" "--region=$REGION" "--member=serviceAccount:$(email "$fn")" "--project=$PROJECT"

@@ -2,15 +2,16 @@
 import { configuredTables, type EtlJob } from '../config/etl-config';
 import { resolveTableName } from '../config/table-sql';
 import { ALERTS_TABLE, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
-import { placeholders } from '../sql';
+import type { KpiCheck } from '../config/monitor-config';
+import { placeholders, readSqlTemplate } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
 /**
  * What a table is for: deploy.sh grants each function access by it. `reference` is a table a
- * query reads that the project does not write (a dimension table, say): read access only, and it is
- * not created.
+ * table query reads that the project does not write (a dimension table, say): read access only,
+ * and it is not created. `check_read` is a table a check query reads: kpi-monitor reads it.
  */
-export type TableRole = 'source' | 'reference' | 'kpi' | 'run_log' | 'alerts';
+export type TableRole = 'source' | 'reference' | 'kpi' | 'run_log' | 'alerts' | 'check_read';
 
 /** The sources, the KPI tables, the tables their queries read, the run log and the alert history, each once. */
 export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableRole }[] {
@@ -33,6 +34,20 @@ export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableR
   add(RUN_LOG_TABLE, 'run_log');
   add(ALERTS_TABLE, 'alerts');
   return [...tables.values()];
+}
+
+/**
+ * The tables the checks read (their own table, the tables their SQL names, and the daily user
+ * panel of their dataset, which says which days had events), as `dataset.table`, each once.
+ */
+export function tablesReadByChecks(checks: KpiCheck[]): string[] {
+  const names = new Set<string>();
+  for (const check of checks) {
+    if (check.table_id !== null) names.add(`${check.dataset}.${check.table_id}`);
+    for (const name of placeholders(check.query).filter((n) => n !== 'table')) names.add(resolveTableName(name, check.dataset, new Map()));
+    for (const name of placeholders(readSqlTemplate('monitors/coverage.sql'))) names.add(resolveTableName(name, check.dataset, new Map()));
+  }
+  return [...names];
 }
 
 export async function initWarehouse(warehouse: Warehouse, job: EtlJob): Promise<TableSchema[]> {

@@ -145,23 +145,49 @@ test('a first run creates everything with least privilege; a second run creates 
 
   // Least privilege: no basic roles; each grant where the function needs it, and nowhere else.
   expect(lines.filter((line) => /roles\/(owner|editor|viewer)\b/.test(line))).toEqual([]);
-  const grants = (member: string) => lines.filter((line) => line.includes('add-iam-policy-binding') && line.includes(`serviceAccount:${member}@`));
-  expect(grants('kpis-etl').map((line) => line.replace(/ --member=\S+/, ''))).toEqual([
-    'gcloud projects add-iam-policy-binding game-studio-1 --role=roles/bigquery.jobUser --condition=None',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataViewer game-studio-1:gamepltx',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:daily_kpis',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:logs',
-    'gcloud pubsub topics add-iam-policy-binding daily-kpis-completed --role=roles/pubsub.publisher --project=game-studio-1',
+  // The full grant table: every binding, for every account, and nothing else (README "Deploying").
+  const grantTable = lines
+    .filter((line) => line.includes('add-iam-policy-binding') && line.includes('serviceAccount:kpis-'))
+    .map((line) => {
+      const member = /serviceAccount:(kpis-[a-z-]+)@/.exec(line)?.[1];
+      const role = /--role=(\S+)/.exec(line)?.[1];
+      const words = line.split(' ');
+      const verb = words.indexOf('add-iam-policy-binding');
+      const on = line.startsWith('gcloud projects') ? 'project' : line.startsWith('bq') ? `${line.includes('--table=true') ? 'table' : 'dataset'} ${words.at(-1)?.replace('game-studio-1:', '')}` : `${words[verb - 1]} ${words[verb + 1]}`;
+      return `${member} ${role} ${on}`;
+    })
+    .filter((grant) => !grant.includes('roles/run.invoker') && !grant.includes('functions add-invoker'));
+  expect(grantTable).toEqual([
+    'kpis-etl roles/bigquery.jobUser project',
+    'kpis-kpi-monitor roles/bigquery.jobUser project',
+    'kpis-log-monitor roles/bigquery.jobUser project',
+    'kpis-build roles/logging.logWriter project',
+    'kpis-build roles/artifactregistry.writer project',
+    'kpis-build roles/storage.objectViewer project',
+    'kpis-etl roles/bigquery.dataViewer dataset gamepltx',
+    'kpis-etl roles/bigquery.dataEditor dataset daily_kpis',
+    'kpis-kpi-monitor roles/bigquery.dataViewer dataset daily_kpis',
+    'kpis-kpi-monitor roles/bigquery.dataViewer dataset gamepltx',
+    'kpis-etl roles/bigquery.metadataViewer dataset logs',
+    'kpis-etl roles/bigquery.dataEditor table logs.daily_logs',
+    'kpis-kpi-monitor roles/bigquery.metadataViewer dataset logs',
+    'kpis-kpi-monitor roles/bigquery.dataEditor table logs.daily_logs',
+    'kpis-log-monitor roles/bigquery.metadataViewer dataset logs',
+    'kpis-log-monitor roles/bigquery.dataEditor table logs.daily_logs',
+    'kpis-kpi-monitor roles/bigquery.metadataViewer dataset monitoring',
+    'kpis-kpi-monitor roles/bigquery.dataEditor table monitoring.alerts',
+    'kpis-log-monitor roles/bigquery.metadataViewer dataset monitoring',
+    'kpis-log-monitor roles/bigquery.dataEditor table monitoring.alerts',
+    'kpis-etl roles/pubsub.publisher topics daily-kpis-completed',
+    'kpis-kpi-monitor roles/pubsub.publisher topics daily-kpis-alerts',
+    'kpis-log-monitor roles/pubsub.publisher topics daily-kpis-alerts',
+    'kpis-kpi-monitor roles/secretmanager.secretAccessor secrets daily-kpis-slack-webhook',
+    'kpis-log-monitor roles/secretmanager.secretAccessor secrets daily-kpis-slack-webhook',
   ]);
-  expect(grants('kpis-kpi-monitor').map((line) => line.replace(/ --member=\S+/, ''))).toEqual([
-    'gcloud projects add-iam-policy-binding game-studio-1 --role=roles/bigquery.jobUser --condition=None',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataViewer game-studio-1:daily_kpis',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:logs',
-    'bq add-iam-policy-binding --role=roles/bigquery.dataEditor game-studio-1:monitoring',
-    'gcloud pubsub topics add-iam-policy-binding daily-kpis-alerts --role=roles/pubsub.publisher --project=game-studio-1',
-    'gcloud secrets add-iam-policy-binding daily-kpis-slack-webhook --role=roles/secretmanager.secretAccessor --project=game-studio-1',
-  ]);
-  expect(grants('kpis-log-monitor').some((line) => line.includes('daily_kpis'))).toBe(false);
+  // No function can write a dataset it only reads, nor a table of the run log's or alerts' datasets but theirs.
+  expect(grantTable.filter((grant) => grant.includes('dataEditor dataset') && !grant.endsWith('daily_kpis'))).toEqual([]);
+  // Cloud Build uses its own account, not the project's default one.
+  expect(lines.filter((line) => line.startsWith('gcloud functions deploy')).every((line) => line.includes('--build-service-account=projects/game-studio-1/serviceAccounts/kpis-build@game-studio-1.iam.gserviceaccount.com'))).toBe(true);
 
   // The Slack URL went to Secret Manager on stdin only.
   expect(lines).toContain('gcloud secrets create daily-kpis-slack-webhook --replication-policy=automatic --project=game-studio-1');
