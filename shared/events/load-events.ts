@@ -1,6 +1,12 @@
 /** `kpis load-events`: appends a checked event file to the source table, creating it if missing. */
 import type { EtlJob } from '../config/etl-config';
-import { UsageError } from '../errors';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { InputFileError, UsageError } from '../errors';
+import { ensureRunLog, writeRunLog } from '../etl/run-log';
+import { RUN_LOG_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
 import { sourceTable, type TableSchema } from '../schema';
 import { placeholders } from '../sql';
 import { timestampMicros } from '../timestamps';
@@ -34,15 +40,38 @@ export interface LoadEventsResult {
   format: EventFormat;
   table: string;
   rows: number;
+  /** The file's SHA-256: a file of the same content is refused the next time, unless forced. */
+  sha256: string;
 }
 
-export async function loadEvents(
-  warehouse: Warehouse,
-  table: TableSchema,
-  file: string,
-  context: JobContext,
-  format: EventFormat = detectFormat(file),
-): Promise<LoadEventsResult> {
+/** The run log's job for loads: a `loaded` row per file records its content's hash. */
+export const LOAD_EVENTS_JOB = 'load_events';
+
+export interface LoadEventsOptions {
+  format?: EventFormat;
+  /** Load a file whose content was loaded into the table before (its events are appended again). */
+  force?: boolean;
+  username?: string;
+  clock?: () => Date;
+}
+
+/**
+ * Appends a checked event file to the source table. A file of the same content loaded before into
+ * the same table is refused (appending it again would count its events twice), unless `force`.
+ */
+export async function loadEvents(warehouse: Warehouse, table: TableSchema, file: string, context: JobContext, options: LoadEventsOptions = {}): Promise<LoadEventsResult> {
+  const format = options.format ?? detectFormat(file);
+  const tableName = `${table.dataset}.${table.table}`;
+  const sha256 = await fileSha256(file);
+  const message = `sha256:${sha256} into ${tableName}`;
+  await ensureRunLog(warehouse);
+  if (!options.force) {
+    const sql = renderSqlFile('logs/loaded_file.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+    const [row] = await warehouse.query(sql, { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } }, context);
+    if (row?.loaded_at) {
+      throw new UsageError(`${file}: a file with the same content was loaded into ${tableName} on ${String(row.loaded_at)}; loading it again would count its events twice (use --force to load it anyway)`);
+    }
+  }
   let rows: number;
   if (format === 'parquet') {
     await warehouse.ensureDataset(table.dataset);
@@ -51,5 +80,18 @@ export async function loadEvents(
   } else {
     rows = await appendEvents(warehouse, table, readEventFile(file, format), context);
   }
-  return { file, format, table: `${table.dataset}.${table.table}`, rows };
+  // After the load: a crash in between leaves the file unrecorded, so a retry loads it again.
+  const identity = { runId: context.runId, jobName: LOAD_EVENTS_JOB, jobType: 'load', username: options.username ?? 'cli' };
+  await writeRunLog(warehouse, identity, [{ step: 'loaded', logType: 'end', at: (options.clock ?? (() => new Date()))(), fileName: path.basename(file), message }]);
+  return { file, format, table: tableName, rows, sha256 };
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new InputFileError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  return hash.digest('hex');
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { configuredSource, loadEvents } from '../../../shared/events/load-events';
+import { sourceTable } from '../../../shared/schema';
 import { InputFileError } from '../../../shared/errors';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
@@ -24,7 +25,7 @@ const countEvents = async () => (await warehouse.query('SELECT COUNT(*) AS n FRO
 
 test('CSV and JSON lines append to the source table, creating it when missing', async () => {
   const csv = file('a.csv', 'user_id,time,event_name,coins_added\nu1,2026-11-20 10:00:00,purchase,100\nu2,2026-11-20T11:00:00Z,,\n');
-  expect(await loadEvents(warehouse, SOURCE, csv, context)).toEqual({ file: csv, format: 'csv', table: 'gamepltx.fact', rows: 2 });
+  expect(await loadEvents(warehouse, SOURCE, csv, context)).toEqual({ file: csv, format: 'csv', table: 'gamepltx.fact', rows: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   const jsonl = file('b.jsonl', '{"user_id":"u3","time":"2026-11-21T00:00:00Z","coins_added":-5}\n');
   await loadEvents(warehouse, SOURCE, jsonl, context);
   expect(await warehouse.query('SELECT * FROM gamepltx.fact ORDER BY time', {}, context)).toEqual([
@@ -73,4 +74,21 @@ test('microseconds in an event file are kept, and rows land in time order', asyn
     { user_id: 'u1', time: '2026-11-20T10:00:00.000001Z' },
     { user_id: 'u2', time: '2026-11-20T10:00:00.000002Z' },
   ]);
+});
+
+test('a file of the same content is refused the second time, under any name, unless forced; another table takes it', async () => {
+  const first = file('day1.csv', 'user_id,time\nu1,2026-11-20 10:00:00\n');
+  const copy = file('day1-again.csv', 'user_id,time\nu1,2026-11-20 10:00:00\n');
+  const loaded = await loadEvents(warehouse, SOURCE, first, context);
+  await expect(loadEvents(warehouse, SOURCE, copy, context)).rejects.toThrow(
+    `${copy}: a file with the same content was loaded into gamepltx.fact on `,
+  );
+  await expect(loadEvents(warehouse, SOURCE, copy, context)).rejects.toThrow('loading it again would count its events twice (use --force to load it anyway)');
+  expect(await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context)).toEqual([{ n: 1 }]);
+  await loadEvents(warehouse, SOURCE, copy, context, { force: true });
+  await loadEvents(warehouse, sourceTable('raw', 'events'), copy, context);
+  expect(await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context)).toEqual([{ n: 2 }]);
+  const logged = await warehouse.query("SELECT file_name, message FROM logs.daily_logs WHERE job_name = 'load_events' ORDER BY ts, message", {}, context);
+  expect(logged).toContainEqual({ file_name: 'day1.csv', message: `sha256:${loaded.sha256} into gamepltx.fact` });
+  expect(logged).toContainEqual({ file_name: 'day1-again.csv', message: `sha256:${loaded.sha256} into raw.events` });
 });
