@@ -278,8 +278,3 @@ function isInside(file: string, folder: string): boolean {
   const relative = path.relative(folder, file);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
-
-/** Whether a name can stand in SQL text as a dataset, table or column. */
-export function isIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name);
-}

@@ -143,7 +143,7 @@ interface BuiltinSeries {
 }
 let builtins: Record<string, BuiltinSeries> | undefined;
 
-export function builtinSeries(): Record<string, BuiltinSeries> {
+function builtinSeries(): Record<string, BuiltinSeries> {
   builtins ??= JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>;
   return builtins;
 }

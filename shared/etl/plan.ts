@@ -47,7 +47,7 @@ export function rangeParams(range: DateRange): QueryParams {
 }
 
 /** A table's query with its placeholders rendered for this engine. */
-export function renderTableQuery(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, table: TableDefinition): string {
+function renderTableQuery(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, table: TableDefinition): string {
   return renderQuery(warehouse, table.query, table.dataset_dst, configuredTables(job), { source: warehouse.tableRef(table.dataset_src, table.table_src) }, table.sqlLabel);
 }
 
