@@ -10,7 +10,7 @@ import { ConfigError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { checkPlaceholders, readQueryFile } from './table-sql';
-import { loadJsonConfig } from './validate';
+import { loadJsonConfig, readJsonConfig, validateConfig } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
 export const DEFAULT_LOG_CONFIG = path.join(CONFIG_DIR, 'log_config.json');
@@ -45,6 +45,8 @@ export interface KpiCheck {
   first_seen: boolean;
   /** Segments judged on their own; the rest are judged together as `(other)`. */
   max_segments: number;
+  /** Said with every result, when the config names a table the built-in series does not read. */
+  note: string | null;
   /** A fraction, as in the seed: 0.1 raises on a change of more than 10%. Used by pct_change and weekday. */
   thresh_in_percent: number;
   description: string;
@@ -133,6 +135,16 @@ const kpisConfigSchema = Joi.object({
   kpis: Joi.object().pattern(identifier, kpiCheckSchema).min(1).required(),
 });
 
+/**
+ * The seed's shape wraps the checks in one group, `{GROUP: {"kpis": {...}}}`, and gives each a `d1`
+ * (the previous day's column in its output; here the previous value is always `previous_metric`,
+ * so `d1` is accepted and not used).
+ */
+const seedKpisConfigSchema = Joi.object()
+  .pattern(identifier, Joi.object({ kpis: Joi.object().pattern(identifier, kpiCheckSchema.keys({ d1: Joi.string().allow('') })).min(1).required() }))
+  .length(1)
+  .messages({ 'object.length': "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis" });
+
 type CheckEntry = Partial<Omit<KpiCheck, 'metric'>> & { metric?: string; sql?: string; date_column?: string; value?: string; segment?: string };
 
 /** The built-in series: sql/monitors/builtin.json names each one's SQL file and default table. */
@@ -140,6 +152,8 @@ interface BuiltinSeries {
   sql: string;
   table_id: string;
   first_seen?: boolean;
+  /** Why a configured table_id other than the default is not read (its SQL names its tables itself). */
+  table_note?: string;
 }
 let builtins: Record<string, BuiltinSeries> | undefined;
 
@@ -150,8 +164,12 @@ function builtinSeries(): Record<string, BuiltinSeries> {
 
 /** Loads config/kpis_config.json: every check, enabled or not, with defaults applied. */
 export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
-  const config = loadJsonConfig<{ kpis: Record<string, CheckEntry> }>(file, kpisConfigSchema);
-  return Object.entries(config.kpis).map(([name, entry]) => withDefaults(name, entry, file));
+  const json = readJsonConfig(file);
+  const seedShape = json !== null && typeof json === 'object' && !Array.isArray(json) && !('kpis' in json) && Object.keys(json).length > 0;
+  const checks = seedShape
+    ? (Object.values(validateConfig<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>>(json, seedKpisConfigSchema, file))[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis
+    : validateConfig<{ kpis: Record<string, CheckEntry> }>(json, kpisConfigSchema, file).kpis;
+  return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) => withDefaults(name, entry, file));
 }
 
 function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
@@ -165,6 +183,7 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
   let sqlLabel: string;
   let metric: string | null = null;
   let firstSeen = false;
+  let note: string | null = null;
   let tableId = entry.table_id ?? null;
   if (sql !== undefined) {
     const resolved = path.resolve(path.dirname(path.resolve(file)), sql);
@@ -190,7 +209,10 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
     sqlLabel = `monitors/${(series as BuiltinSeries).sql}`;
     query = readSqlTemplate(sqlLabel);
     firstSeen = Boolean((series as BuiltinSeries).first_seen);
-    tableId ??= (series as BuiltinSeries).table_id;
+    const { table_id: defaultTable, table_note: tableNote } = series as BuiltinSeries;
+    // The seed's config named last_activity's own table here: not an error, but said with each result.
+    if (tableNote !== undefined && tableId !== null && tableId !== defaultTable) note = `table_id ${tableId} is not read: ${tableNote}`;
+    if (tableNote !== undefined || tableId === null) tableId = defaultTable;
   }
   checkPlaceholders(query, { file, path: where, sqlLabel }, tableId === null ? [] : ['table']);
   const check: KpiCheck = {
@@ -204,6 +226,7 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
     sqlLabel,
     table_id: tableId,
     first_seen: firstSeen,
+    note,
     method,
   } as KpiCheck;
   if (check.min_training_days > check.training_days) {

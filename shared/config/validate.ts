@@ -5,19 +5,22 @@ import { ConfigError } from '../errors';
 
 /** Reads and validates one JSON config file; defaults from the schema are applied. */
 export function loadJsonConfig<T>(file: string, schema: Joi.Schema<T>): T {
+  return validateConfig(readJsonConfig(file), schema, file);
+}
+
+/** Reads one JSON config file, failing with the file's name. */
+export function readJsonConfig(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { cause: error });
   }
-  return validateConfig(json, schema, file);
 }
 
 export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string): T {

@@ -97,7 +97,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     direction: check.direction,
     threshold,
     severity: check.severity,
-    message: `${checkLabel(check.name, segment)} on ${date}: ${message}`,
+    message: `${checkLabel(check.name, segment)} on ${date}: ${message}${check.note ? ` (${check.note})` : ''}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
     ...fields,
   });

@@ -36,6 +36,7 @@ describe('loadKpiChecks', () => {
       name: 'dau',
       metric: 'dau',
       first_seen: false,
+      note: null,
       sqlLabel: 'monitors/dau.sql',
       query: expect.stringContaining('SELECT date AS day, COUNT(*) AS value'),
     });
@@ -74,6 +75,38 @@ describe('loadKpiChecks', () => {
     const file = configFile({ kpis });
     expect(() => loadKpiChecks(file)).toThrow(ConfigError);
     expect(() => loadKpiChecks(file)).toThrow(`${file}: invalid config`);
+    expect(() => loadKpiChecks(file)).toThrow(message);
+  });
+});
+
+describe("the seed's kpis_config.json, unchanged", () => {
+  const seed = {
+    daily_kpis: {
+      kpis: {
+        dau: { dataset: 'daily_kpis', table_id: 'daily_user_panel', thresh_in_percent: 0.1, d1: 'dau_d1', description: 'DAU', isEnable: true },
+        installs: { dataset: 'daily_kpis', table_id: 'installs', thresh_in_percent: 0.1, d1: 'installs_d1', description: 'Installs', isEnable: true },
+        last_activity: { dataset: 'daily_kpis', table_id: 'last_activity', thresh_in_percent: 0.1, d1: 'last_activity_d1', description: 'Last activity', isEnable: true },
+      },
+    },
+  };
+
+  test('loads the three checks of its group; d1 is accepted; last_activity reads what it watches and says why', () => {
+    const checks = loadKpiChecks(configFile(seed));
+    expect(checks.map((check) => [check.name, check.metric, check.table_id, check.thresh_in_percent])).toEqual([
+      ['dau', 'dau', 'daily_user_panel', 0.1],
+      ['installs', 'installs', 'installs', 0.1],
+      ['last_activity', 'last_activity', 'daily_user_panel', 0.1],
+    ]);
+    expect(checks[2]?.note).toBe('table_id last_activity is not read: last_activity is watched as returning users, from daily_user_panel and installs (README: Monitoring)');
+    expect(checks[0]?.note).toBeNull();
+  });
+
+  test.each([
+    ['two groups', { a: seed.daily_kpis, b: seed.daily_kpis }, "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis"],
+    ['an unknown field in the seed shape', { daily_kpis: { kpis: { dau: { ...seed.daily_kpis.kpis.dau, d2: 'x' } } } }, '$.daily_kpis.kpis.dau.d2: is not allowed'],
+  ])('%s names the file and the path', (_name, content, message) => {
+    const file = configFile(content);
+    expect(() => loadKpiChecks(file)).toThrow(ConfigError);
     expect(() => loadKpiChecks(file)).toThrow(message);
   });
 });

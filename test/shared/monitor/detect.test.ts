@@ -20,6 +20,7 @@ function check(method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck {
     dataset: 'daily_kpis',
     table_id: 'daily_user_panel',
     first_seen: false,
+    note: null,
     description: '',
     method,
     ...overrides,

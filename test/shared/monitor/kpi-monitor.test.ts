@@ -1,10 +1,13 @@
 /** The KPI monitor end to end on DuckDB: events -> ETL -> checks -> alerts on the local topic. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
-import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import { checkKpis, runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import { loadKpiChecks } from '../../../shared/config/monitor-config';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, poolHistory, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
@@ -149,4 +152,19 @@ describe('another kind of steady history, with other seeds: each anomaly raised 
       await pool.close();
     }
   });
+});
+
+test("the seed's kpis_config.json runs as it is: its three checks judge the same KPIs, last_activity says what it watches", async () => {
+  const file = path.join(tempDir(), 'kpis_config.json');
+  const entry = (table: string) => ({ dataset: 'daily_kpis', table_id: table, thresh_in_percent: 0.5, d1: 'previous', description: '', isEnable: true });
+  writeFileSync(file, JSON.stringify({ daily_kpis: { kpis: { dau: entry('daily_user_panel'), installs: entry('installs'), last_activity: entry('last_activity') } } }));
+  const results = await checkKpis(warehouse, loadKpiChecks(file), ['2026-11-06'], context);
+  expect(results.map((result) => [result.check, result.verdict])).toEqual([
+    ['dau', 'ok'],
+    ['installs', 'ok'],
+    ['last_activity', 'ok'],
+  ]);
+  const builtin = await checkKpis(warehouse, checks.filter((check) => check.name === 'last_activity'), ['2026-11-06'], context);
+  expect(results[2]?.metric).toBe(builtin[0]?.metric);
+  expect(results[2]?.message).toMatch(/\(table_id last_activity is not read: last_activity is watched as returning users, from daily_user_panel and installs \(README: Monitoring\)\)$/);
 });
