@@ -261,8 +261,10 @@ Raises when a job's newest finished run is older than its thresh_in_hours, when 
 all, and when its newest run ended in error.`,
     options: { 'log-config': { type: 'string' } },
     run(values, _positionals, io) {
-      const checks = loadLogChecks(configPath('logs', io.env, values['log-config'] as string | undefined));
+      const file = configPath('logs', io.env, values['log-config'] as string | undefined);
+      loadLogChecks(file);
       return withRuntime(values, io, async (runtime) => {
+        const checks = loadLogChecks(file, runtime.job.jobName);
         const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username });
         if (values.json) printJson(io, outcome.results);
         else {

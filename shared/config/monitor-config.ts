@@ -253,7 +253,7 @@ function loadFail(file: string, jsonPath: string, problem: string): never {
 /** One run-log check (config/log_config.json). */
 export interface LogCheck {
   name: string;
-  /** The job whose run-log rows are checked, e.g. daily_kpis. */
+  /** The job whose run-log rows are checked; left out, the ETL config's job (its group's name). */
   job_name: string;
   /** Only rows of this file; null matches any. */
   file_name: string | null;
@@ -267,7 +267,7 @@ export interface LogCheck {
 }
 
 const logCheckSchema = Joi.object({
-  job_name: identifier.required(),
+  job_name: identifier,
   file_name: Joi.string().allow(null).default(null),
   step_name: Joi.string().default('end'),
   thresh_in_hours: Joi.number().greater(0).max(24 * 366).required(),
@@ -279,7 +279,11 @@ const logConfigSchema = Joi.object({
   logs: Joi.object().pattern(identifier, logCheckSchema).min(1).required(),
 });
 
-export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG): LogCheck[] {
-  const config = loadJsonConfig<{ logs: Record<string, Omit<LogCheck, 'name'>> }>(file, logConfigSchema);
-  return Object.entries(config.logs).map(([name, entry]) => ({ name, ...entry }));
+/**
+ * Loads config/log_config.json. A check without `job_name` watches the ETL job, whatever the ETL
+ * config's group is called (`etlJobName`): the run log's job_name is that group's name.
+ */
+export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis'): LogCheck[] {
+  const config = loadJsonConfig<{ logs: Record<string, Omit<LogCheck, 'name' | 'job_name'> & { job_name?: string }> }>(file, logConfigSchema);
+  return Object.entries(config.logs).map(([name, entry]) => ({ name, ...entry, job_name: entry.job_name ?? etlJobName }));
 }

@@ -72,7 +72,7 @@ async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
   };
   const job = loadEtlConfig(configPath('etl', env));
   const kpiChecks = loadKpiChecks(configPath('kpis', env));
-  const logChecks = loadLogChecks(configPath('logs', env));
+  const logChecks = loadLogChecks(configPath('logs', env), job.jobName);
   const ports = await openPorts({ env, logger, clock });
   return { ports, job, kpiChecks, logChecks, settings, clock, logger };
 }

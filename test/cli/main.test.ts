@@ -179,6 +179,20 @@ describe('kpis on a DuckDB file', () => {
   });
 });
 
+test('monitor-logs finds the ETL job whatever its config group is called (no false "no run")', async () => {
+  const { dir, warehouse } = workspace();
+  const config = path.join(dir, 'game_config.json');
+  writeFileSync(config, JSON.stringify({ my_game: { kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } } }));
+  expect((await kpis(['seed-demo', '--days', '5', '--config', config, '--warehouse', warehouse], dir)).code).toBe(0);
+  expect((await kpis(['etl', '--config', config, '--warehouse', warehouse], dir)).code).toBe(0);
+  const run = await kpis(['monitor-logs', '--json', '--config', config, '--warehouse', warehouse], dir);
+  expect(run.code).toBe(0);
+  expect(JSON.parse(run.stdout)).toEqual([
+    expect.objectContaining({ job_name: 'my_game', method: 'freshness', raise_flag: false }),
+    expect.objectContaining({ job_name: 'my_game', method: 'last_run', raise_flag: false }),
+  ]);
+});
+
 describe('kpis validate', () => {
   test('the shipped configs on the demo: every query valid, exit 0', async () => {
     const { dir, warehouse } = workspace();

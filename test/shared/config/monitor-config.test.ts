@@ -153,10 +153,12 @@ describe('user-defined checks', () => {
 });
 
 describe('loadLogChecks', () => {
-  test('the shipped config watches the daily_kpis ETL for a finished run within 26 hours', () => {
+  test('the shipped config watches the ETL job for a finished run within 26 hours, whatever the ETL group is called', () => {
     expect(loadLogChecks()).toEqual([
       expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 26 }),
     ]);
+    expect(loadLogChecks(undefined, 'my_game')).toEqual([expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'my_game' })]);
+    expect(loadLogChecks(configFile({ logs: { other: { job_name: 'nightly', thresh_in_hours: 2 } } }), 'my_game')).toEqual([expect.objectContaining({ job_name: 'nightly' })]);
   });
 
   test('defaults and errors', () => {
