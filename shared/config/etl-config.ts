@@ -11,7 +11,7 @@ import { ConfigError } from '../errors';
 import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
 import { readSqlTemplate, SQL_DIR } from '../sql';
 import { checkPlaceholders, readQueryFile, resolveTableName } from './table-sql';
-import { loadJsonConfig, validateConfig } from './validate';
+import { identifier, loadJsonConfig, oneOf, validateConfig } from './validate';
 
 export const CONFIG_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config');
 export const DEFAULT_ETL_CONFIG = path.join(CONFIG_DIR, 'daily_kpis_config.json');
@@ -54,18 +54,6 @@ export interface EtlJob {
   /** Every table entry in config order, enabled or not. */
   tables: TableDefinition[];
 }
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
-
-/** Dataset, table and column names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
-const identifier = Joi.string().pattern(IDENTIFIER).messages({
-  'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
-});
-
-const oneOf = <T extends string>(values: readonly T[]) =>
-  Joi.string()
-    .valid(...values)
-    .messages({ 'any.only': `{{#label}} must be one of ${values.join(', ')}, got {{#value}}` });
 
 const columnType = oneOf(COLUMN_TYPES);
 

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { checkPlaceholders, readQueryFile } from './table-sql';
-import { loadJsonConfig, readJsonConfig, validateConfig } from './validate';
+import { identifier, loadJsonConfig, readJsonConfig, oneOf, validateConfig } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
 export const DEFAULT_LOG_CONFIG = path.join(CONFIG_DIR, 'log_config.json');
@@ -91,15 +91,6 @@ export const METHOD_DEFAULTS: Record<Method, Pick<KpiCheck, 'training_days' | 'm
   weekday: { training_days: 28, min_training_days: 14 },
   zscore: { training_days: 28, min_training_days: 14 },
 };
-
-const identifier = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).messages({
-  'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
-});
-
-const oneOf = <T extends string>(values: readonly T[]) =>
-  Joi.string()
-    .valid(...values)
-    .messages({ 'any.only': `{{#label}} must be one of ${values.join(', ')}, got {{#value}}` });
 
 /** A SQL expression of the short form: no statement break, comment or placeholder can hide in it. */
 const expression = Joi.string()

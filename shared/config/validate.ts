@@ -1,6 +1,6 @@
 /** Joi validation that fails with the file name, the JSON path and what was expected. */
 import { readFileSync } from 'node:fs';
-import type Joi from 'joi';
+import Joi from 'joi';
 import { ConfigError } from '../errors';
 
 /** Reads and validates one JSON config file; defaults from the schema are applied. */
@@ -36,3 +36,14 @@ export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: s
 function jsonPath(segments: (string | number)[]): string {
   return segments.reduce<string>((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : `${acc}.${segment}`), '$');
 }
+
+/** Dataset, table and column names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
+export const identifier = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).messages({
+  'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
+});
+
+/** One of a fixed set of values; the error lists them. */
+export const oneOf = <T extends string>(values: readonly T[]) =>
+  Joi.string()
+    .valid(...values)
+    .messages({ 'any.only': `{{#label}} must be one of ${values.join(', ')}, got {{#value}}` });
