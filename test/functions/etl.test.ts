@@ -87,6 +87,38 @@ test('the same event delivered twice at the same time runs once', async () => {
   expect(completions().length - before).toBe(1);
 });
 
+test('the same trigger delivered 10 times in a row and 10 times at once: the tables of a single run, one set of run-log rows', async () => {
+  // Every table's rows, as one text: equal texts are equal tables.
+  const checksum = async () => {
+    const parts: string[] = [];
+    for (const table of ['daily_user_panel', 'installs', 'last_activity', 'daily_coins']) {
+      parts.push(JSON.stringify(await warehouse.query(`SELECT * FROM daily_kpis.${table} ORDER BY ALL`, {}, context)));
+    }
+    return parts.join('\n');
+  };
+  const once = pubsubEvent({ date: '2026-11-19' }, { publishTime: NOW });
+  expect(await withFunctionServer('etl', (url) => post(url, once))).toBe(204);
+  const single = await checksum();
+
+  const repeated = pubsubEvent({ date: '2026-11-19' }, { publishTime: NOW });
+  const before = completions().length;
+  const inRow = await withFunctionServer('etl', async (url) => {
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i += 1) codes.push(await post(url, repeated));
+    return codes;
+  });
+  const atOnce = await withFunctionServer('etl', (url) => Promise.all(Array.from({ length: 10 }, () => post(url, repeated))));
+  expect([...inRow, ...atOnce].every((code) => code === 204)).toBe(true);
+  expect(await checksum()).toBe(single);
+  const rows = await runLog(`etl-${repeated.messageId}`);
+  expect(rows.filter((row) => row.log_type === 'start')).toHaveLength(1);
+  expect(rows.filter((row) => row.log_type === 'end')).toHaveLength(1);
+  // Every delivery that was not merged into a running one republishes the completion event.
+  const published = completions().slice(before).filter((m) => (m.data as { run_id: string }).run_id === `etl-${repeated.messageId}`);
+  expect(published.length).toBeGreaterThanOrEqual(11);
+  expect(published.every((m) => (m.data as { status: string }).status === 'succeeded')).toBe(true);
+});
+
 test('a dry run writes nothing and says so in its completion event', async () => {
   const event = pubsubEvent({ date: '2026-11-22', dry_run: true }, { publishTime: NOW });
   expect(await withFunctionServer('etl', (url) => post(url, event))).toBe(204);
