@@ -7,7 +7,7 @@
  */
 import { configuredTables, type EtlJob, type TableDefinition } from './etl-config';
 import type { KpiCheck } from './monitor-config';
-import { placeholderValues, templatePosition } from './table-sql';
+import { checkQueryValues, tableQueryValues, templatePosition } from './table-sql';
 import { QueryError, toError, type SqlPosition } from '../errors';
 import { rangeParams } from '../etl/plan';
 import { kpiTable } from '../schema';
@@ -43,7 +43,7 @@ export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { 
 }
 
 async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, context: JobContext): Promise<QueryCheck> {
-  const values = placeholderValues(warehouse, table.query, table.dataset_dst, configuredTables(job), { source: warehouse.tableRef(table.dataset_src, table.table_src) });
+  const values = tableQueryValues(warehouse, table, configuredTables(job));
   const report: QueryCheck = { file: job.file, entry: `$.kpis.${table.name}`, kind: 'table', sql: table.sqlLabel, bytes_processed: null, problems: [] };
   const shape = await describe(warehouse, table.query, values, context, report);
   if (!shape) return report;
@@ -62,8 +62,7 @@ async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinit
 }
 
 async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, context: JobContext): Promise<QueryCheck> {
-  const special: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
-  const values = placeholderValues(warehouse, check.query, check.dataset, new Map(), special);
+  const values = checkQueryValues(warehouse, check);
   const report: QueryCheck = { file, entry: `$.kpis.${check.name}`, kind: 'check', sql: check.sqlLabel, bytes_processed: null, problems: [] };
   const shape = await describe(warehouse, check.query, values, context, report);
   if (!shape) return report;

@@ -66,6 +66,21 @@ export function placeholderValues(warehouse: Pick<Warehouse, 'tableRef'>, query:
   return values;
 }
 
+/** What a table entry's placeholders render as: `{{source}}` is its source table. */
+export function tableQueryValues(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  table: { query: string; dataset_src: string; table_src: string; dataset_dst: string },
+  configured: Map<string, string>,
+): Record<string, string> {
+  return placeholderValues(warehouse, table.query, table.dataset_dst, configured, { source: warehouse.tableRef(table.dataset_src, table.table_src) });
+}
+
+/** What a check's placeholders render as: `{{table}}` is its own table, when it has one. */
+export function checkQueryValues(warehouse: Pick<Warehouse, 'tableRef'>, check: { query: string; dataset: string; table_id: string | null }): Record<string, string> {
+  const own: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
+  return placeholderValues(warehouse, check.query, check.dataset, new Map(), own);
+}
+
 /** Renders a query's placeholders as the engine names tables. */
 export function renderQuery(
   warehouse: Pick<Warehouse, 'tableRef'>,

@@ -4,11 +4,11 @@
  * can be compared with golden files.
  */
 import { configuredTables, orderByDependencies, type EtlJob, type TableDefinition } from '../config/etl-config';
-import { renderQuery } from '../config/table-sql';
+import { tableQueryValues } from '../config/table-sql';
 import { addDays, startOfDay, type DateRange } from '../dates';
 import { UsageError } from '../errors';
 import { kpiTable, type TableSchema } from '../schema';
-import { renderSqlFile, splitStatements } from '../sql';
+import { renderSqlFile, renderTemplate, splitStatements } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export interface EtlPlan {
@@ -48,7 +48,7 @@ export function rangeParams(range: DateRange): QueryParams {
 
 /** A table's query with its placeholders rendered for this engine. */
 function renderTableQuery(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, table: TableDefinition): string {
-  return renderQuery(warehouse, table.query, table.dataset_dst, configuredTables(job), { source: warehouse.tableRef(table.dataset_src, table.table_src) }, table.sqlLabel);
+  return renderTemplate(table.query, tableQueryValues(warehouse, table, configuredTables(job)), table.sqlLabel);
 }
 
 /** The statements that write a table from its query, by strategy. */

@@ -52,6 +52,11 @@ export interface EtlOutcome {
   failure?: Error;
 }
 
+/** The tables a plan writes, as `dataset.table`. */
+function targetNames(plan: EtlPlan): string[] {
+  return plan.targets.map(({ table }) => `${table.dataset}.${table.table}`);
+}
+
 /** The completion event's fields for a run of `plan`: what runEtl returns, and what a redelivery republishes. */
 export function etlResult(
   job: EtlJob,
@@ -66,7 +71,7 @@ export function etlResult(
     start_date: request.range.start,
     end_date: request.range.end,
     dates: daysBetween(request.range.start, request.range.end),
-    tables: plan.targets.map(({ table }) => `${table.dataset}.${table.table}`),
+    tables: targetNames(plan),
     error: outcome.error,
     started_at: outcome.started_at,
     finished_at: outcome.finished_at,
@@ -118,7 +123,7 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
     ]);
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.
-    const workKey = `etl:${request.runId}:${range}:${plan.targets.map((t) => `${t.table.dataset}.${t.table.table}`).join(',')}`;
+    const workKey = `etl:${request.runId}:${range}:${targetNames(plan).join(',')}`;
     const runScript = () => warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
     await runScript().catch(async (error: unknown) => {
       // A target or the run log dropped under a warm instance: create it again and run once more.

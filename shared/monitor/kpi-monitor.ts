@@ -8,12 +8,12 @@
 import { kpiAlert, pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { renderQuery } from '../config/table-sql';
+import { checkQueryValues, renderQuery } from '../config/table-sql';
 import { addDays, daysBetween, type IsoDate } from '../dates';
 import { isTransientFailure, toError } from '../errors';
 import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
-import { readSqlTemplate } from '../sql';
+import { readSqlTemplate, renderTemplate } from '../sql';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { evaluate, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 
@@ -129,8 +129,7 @@ async function readCoverage(warehouse: Warehouse, dataset: string, start: IsoDat
 /** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
 async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, context: JobContext): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const start = windowStart(check, first);
-  const special: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
-  const sql = renderQuery(warehouse, check.query, check.dataset, new Map(), special, check.sqlLabel);
+  const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
   const rows = (await warehouse.query(sql, dateRange(start, last), context)).map(checkedRow);
   const days = daysBetween(start, last);
   const series = (segment: string | null, values: Map<IsoDate, number>): KpiSeries => ({

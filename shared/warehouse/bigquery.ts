@@ -37,8 +37,8 @@ const MAX_JOB_GENERATIONS = 50;
 /** HTTP statuses and BigQuery error reasons that say "try again later". */
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'backendError', 'internalError', 'jobRateLimitExceeded', 'jobBackendError']);
-const TRANSIENT_MESSAGE = /concurrent update|aborted due to concurrent|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up/i;
 const CONCURRENT_UPDATE = /concurrent update|aborted due to concurrent/i;
+const TRANSIENT_MESSAGE = new RegExp(`${CONCURRENT_UPDATE.source}|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up`, 'i');
 
 /** A transaction that another one on the same table aborted: worth waiting minutes for. */
 function isConcurrentUpdate(error: unknown): boolean {
@@ -95,26 +95,30 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   async dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult> {
-    const sql = this.renderScript(statements, { atomic: true });
-    const [job] = await this.api('dry run', () => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }));
-    const bytes = job.metadata?.statistics?.totalBytesProcessed;
-    return { bytesProcessed: bytes === undefined ? null : Number(bytes) };
+    const job = await this.dryRun(this.renderScript(statements, { atomic: true }), params, context).catch((error: unknown) => {
+      throw this.wrap(error, 'dry run');
+    });
+    return { bytesProcessed: bytesOf(job) };
+  }
+
+  /** A dry-run job: BigQuery validates the SQL and estimates what it would read, running nothing. */
+  private async dryRun(sql: string, params: QueryParams, context: JobContext): Promise<Job> {
+    const [job] = await withRetry(() => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }), isTransientBigQueryError, this.retry);
+    return job;
   }
 
   async describeQuery(sql: string, params: QueryParams, context: JobContext): Promise<QueryShape> {
     let job: Job;
     try {
-      [job] = await withRetry(() => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }), isTransientBigQueryError, this.retry);
+      job = await this.dryRun(sql, params, context);
     } catch (error) {
       if (isTransientBigQueryError(error)) throw this.wrap(error, 'dry run');
       const message = errorMessage(error);
       const at = /\[(\d+):(\d+)\]/.exec(message);
       throw new QueryError(`BigQuery rejected the query: ${message}`, { cause: error, position: at ? { line: Number(at[1]), column: Number(at[2]) } : null });
     }
-    const statistics = job.metadata?.statistics;
-    const fields = (statistics?.query?.schema?.fields ?? []) as TableField[];
-    const bytes = statistics?.totalBytesProcessed;
-    return { columns: fields.map((field) => ({ name: String(field.name), type: BIGQUERY_TYPES[String(field.type)] ?? String(field.type) })), bytesProcessed: bytes === undefined ? null : Number(bytes) };
+    const fields = (job.metadata?.statistics?.query?.schema?.fields ?? []) as TableField[];
+    return { columns: fields.map((field) => ({ name: String(field.name), type: BIGQUERY_TYPES[String(field.type)] ?? String(field.type) })), bytesProcessed: bytesOf(job) };
   }
 
   /** A multi-statement query; BEGIN/COMMIT TRANSACTION makes it all-or-nothing across tables. */
@@ -332,6 +336,12 @@ export class BigQueryWarehouse implements Warehouse {
     }
     return new WarehouseError(message, { cause: error, transient: isTransientBigQueryError(error) });
   }
+}
+
+/** What a dry-run job says it would read; null when it does not say. */
+function bytesOf(job: Job): number | null {
+  const bytes = job.metadata?.statistics?.totalBytesProcessed;
+  return bytes === undefined ? null : Number(bytes);
 }
 
 /** A missing table or dataset, as a job error (`notFound`) or an HTTP 404 of a table call. */
