@@ -4,13 +4,12 @@
  * take their SQL, strategy and schema from sql/etl/builtin.json unless the entry gives its own, and
  * any other entry names them itself (README "Adding a KPI").
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
 import { ConfigError } from '../errors';
 import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
 import { readSqlTemplate, SQL_DIR } from '../sql';
-import { checkPlaceholders, readQueryFile, resolveTableName } from './table-sql';
+import { checkPlaceholders, configSqlFile, readQueryFile, resolveTableName } from './table-sql';
 import { identifier, loadJsonConfig, oneOf, validateConfig } from './validate';
 
 export const CONFIG_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config');
@@ -199,12 +198,9 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
   }
   // A built-in entry either keeps every built-in field or gives its own SQL, strategy and schema.
   const merged: TableEntry = custom ? entry : { ...builtin, ...entry };
-  const sqlBase = custom ? path.dirname(path.resolve(file)) : path.join(SQL_DIR, 'etl');
-  const sql = path.resolve(sqlBase, merged.sql as string);
+  const sql = custom ? configSqlFile(file, merged.sql as string, (problem) => fail('sql', problem)) : path.join(SQL_DIR, 'etl', merged.sql as string);
   // Built-in files are named from sql/ (etl/installs.sql), the user's as the config wrote them.
   const sqlLabel = custom ? (merged.sql as string) : path.relative(SQL_DIR, sql);
-  if (custom && !isInside(sql, path.dirname(path.resolve(file)))) fail('sql', `${JSON.stringify(sqlLabel)} is outside the config's folder ${path.dirname(path.resolve(file))}`);
-  if (!existsSync(sql)) fail('sql', `${JSON.stringify(sqlLabel)}: no such file (${sql})`);
   if (!merged.strategy) fail('strategy', `is required; one of ${STRATEGIES.join(', ')}`);
   if (!merged.schema) fail('schema', `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`);
   const columns = Object.entries(merged.schema as NonNullable<TableEntry['schema']>).map(([column, spec]): ColumnSchema => {
@@ -262,7 +258,3 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
   };
 }
 
-function isInside(file: string, folder: string): boolean {
-  const relative = path.relative(folder, file);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
-}

@@ -3,13 +3,12 @@
  * (run-log checks), in the seed's shapes. Every detection default lives in DETECTION_DEFAULTS and
  * METHOD_DEFAULTS below, and nowhere else.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
 import { ConfigError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
-import { checkPlaceholders, readQueryFile } from './table-sql';
+import { checkPlaceholders, configSqlFile, readQueryFile } from './table-sql';
 import { identifier, loadJsonConfig, readJsonConfig, oneOf, validateConfig } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
@@ -163,67 +162,73 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
   return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) => withDefaults(name, entry, file));
 }
 
+/** What a check reads, whichever form the config gives it in. */
+interface CheckQuery {
+  query: string;
+  sqlLabel: string;
+  metric: string | null;
+  table_id: string | null;
+  first_seen: boolean;
+  note: string | null;
+}
+
 function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
   const where = `$.kpis.${name}`;
   const method = entry.method ?? DETECTION_DEFAULTS.method;
-  const { sql, date_column: dateColumn, value, segment, metric: metricField, ...rest } = entry;
-  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metricField !== undefined && 'metric'].filter(Boolean);
+  const { sql, date_column: dateColumn, value, segment, metric, ...rest } = entry;
+  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metric !== undefined && 'metric'].filter(Boolean);
   if (forms.length > 1) loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
   if ((dateColumn !== undefined || segment !== undefined) && value === undefined) loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
-  let query: string;
-  let sqlLabel: string;
-  let metric: string | null = null;
-  let firstSeen = false;
-  let note: string | null = null;
-  let tableId = entry.table_id ?? null;
-  if (sql !== undefined) {
-    const resolved = path.resolve(path.dirname(path.resolve(file)), sql);
-    const folder = path.dirname(path.resolve(file));
-    const relative = path.relative(folder, resolved);
-    if (relative.startsWith('..') || path.isAbsolute(relative)) loadFail(file, `${where}.sql`, `${JSON.stringify(sql)} is outside the config's folder ${folder}`);
-    if (!existsSync(resolved)) loadFail(file, `${where}.sql`, `${JSON.stringify(sql)}: no such file (${resolved})`);
-    sqlLabel = sql;
-    query = readQueryFile(resolved, { file, path: where, sqlLabel });
-  } else if (value !== undefined) {
-    if (tableId === null) loadFail(file, `${where}.table_id`, 'is required by the short form (table_id, date_column, value, and optionally segment)');
-    if (dateColumn === undefined) loadFail(file, `${where}.date_column`, 'is required by the short form: the DATE column that says which day a row is about');
-    sqlLabel = 'the short form';
-    query = shortFormQuery(tableId as string, dateColumn as string, value, segment);
-  } else {
-    metric = metricField ?? name;
-    const series = builtinSeries()[metric];
-    if (!series) {
-      // A check named after something other than a built-in series has to say what it watches.
-      const known = Object.keys(builtinSeries()).join(', ');
-      loadFail(file, `${where}${metricField === undefined ? '' : '.metric'}`, `${metricField === undefined ? `is not a built-in series (${known}): give metric, sql, or the short form (table_id, date_column, value)` : `must be one of ${known}, got ${metricField}`}`);
-    }
-    sqlLabel = `monitors/${(series as BuiltinSeries).sql}`;
-    query = readSqlTemplate(sqlLabel);
-    firstSeen = Boolean((series as BuiltinSeries).first_seen);
-    const { table_id: defaultTable, table_note: tableNote } = series as BuiltinSeries;
-    // The seed's config named last_activity's own table here: not an error, but said with each result.
-    if (tableNote !== undefined && tableId !== null && tableId !== defaultTable) note = `table_id ${tableId} is not read: ${tableNote}`;
-    if (tableNote !== undefined || tableId === null) tableId = defaultTable;
-  }
-  checkPlaceholders(query, { file, path: where, sqlLabel }, tableId === null ? [] : ['table']);
+  const tableId = entry.table_id ?? null;
+  const read: CheckQuery =
+    sql !== undefined
+      ? sqlCheck(file, where, sql, tableId)
+      : value !== undefined
+        ? shortFormCheck(file, where, tableId, dateColumn, value, segment)
+        : builtinCheck(file, where, name, metric, tableId);
+  checkPlaceholders(read.query, { file, path: where, sqlLabel: read.sqlLabel }, read.table_id === null ? [] : ['table']);
   const check: KpiCheck = {
     ...DETECTION_DEFAULTS,
     ...METHOD_DEFAULTS[method],
     description: '',
     ...rest,
+    ...read,
     name,
-    metric,
-    query,
-    sqlLabel,
-    table_id: tableId,
-    first_seen: firstSeen,
-    note,
     method,
   } as KpiCheck;
   if (check.min_training_days > check.training_days) {
     loadFail(file, `${where}.min_training_days`, `(${check.min_training_days}) must not exceed training_days (${check.training_days})`);
   }
   return check;
+}
+
+/** A SQL file relative to the config's folder. */
+function sqlCheck(file: string, where: string, sql: string, tableId: string | null): CheckQuery {
+  const resolved = configSqlFile(file, sql, (problem) => loadFail(file, `${where}.sql`, problem));
+  return { query: readQueryFile(resolved, { file, path: where, sqlLabel: sql }), sqlLabel: sql, metric: null, table_id: tableId, first_seen: false, note: null };
+}
+
+/** `value` per `date_column` (and `segment`) of one table. */
+function shortFormCheck(file: string, where: string, tableId: string | null, dateColumn: string | undefined, value: string, segment: string | undefined): CheckQuery {
+  if (tableId === null) loadFail(file, `${where}.table_id`, 'is required by the short form (table_id, date_column, value, and optionally segment)');
+  if (dateColumn === undefined) loadFail(file, `${where}.date_column`, 'is required by the short form: the DATE column that says which day a row is about');
+  return { query: shortFormQuery(tableId, dateColumn, value, segment), sqlLabel: 'the short form', metric: null, table_id: tableId, first_seen: false, note: null };
+}
+
+/** A built-in series: `metric`, or the check's own name. */
+function builtinCheck(file: string, where: string, name: string, metricField: string | undefined, tableId: string | null): CheckQuery {
+  const metric = metricField ?? name;
+  const series = builtinSeries()[metric];
+  if (!series) {
+    // A check named after something other than a built-in series has to say what it watches.
+    const known = Object.keys(builtinSeries()).join(', ');
+    loadFail(file, `${where}${metricField === undefined ? '' : '.metric'}`, `${metricField === undefined ? `is not a built-in series (${known}): give metric, sql, or the short form (table_id, date_column, value)` : `must be one of ${known}, got ${metricField}`}`);
+  }
+  const sqlLabel = `monitors/${series.sql}`;
+  // The seed's config named last_activity's own table here: not an error, but said with each result.
+  const note = series.table_note !== undefined && tableId !== null && tableId !== series.table_id ? `table_id ${tableId} is not read: ${series.table_note}` : null;
+  const table = series.table_note !== undefined || tableId === null ? series.table_id : tableId;
+  return { query: readSqlTemplate(sqlLabel), sqlLabel, metric, table_id: table, first_seen: Boolean(series.first_seen), note };
 }
 
 /** The short form as a query: `value` per `date_column` (and `segment`) of one table. */

@@ -9,7 +9,8 @@
  * A table that reads another configured table depends on it: a run writes dependencies first, and
  * a cycle is a config error. Checked when the config loads, before any table is touched.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ConfigError, type SqlPosition } from '../errors';
 import { placeholders, renderTemplate, splitStatements } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -25,6 +26,19 @@ export interface EntryLocation {
 
 export function entryError(location: EntryLocation, problem: string): ConfigError {
   return new ConfigError(`${location.file}: invalid config\n  ${location.path}.sql (${location.sqlLabel}): ${problem}`);
+}
+
+/**
+ * The SQL file a config entry names, relative to the config file's folder: it must stay inside
+ * that folder and exist. `fail(problem)` reports against the entry's `sql` field.
+ */
+export function configSqlFile(configFile: string, sql: string, fail: (problem: string) => never): string {
+  const folder = path.dirname(path.resolve(configFile));
+  const resolved = path.resolve(folder, sql);
+  const relative = path.relative(folder, resolved);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) fail(`${JSON.stringify(sql)} is outside the config's folder ${folder}`);
+  if (!existsSync(resolved)) fail(`${JSON.stringify(sql)}: no such file (${resolved})`);
+  return resolved;
 }
 
 /** Reads a query file: one SELECT, a trailing semicolon dropped. */
