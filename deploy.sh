@@ -26,7 +26,7 @@ Options:
   --region R           region of the functions and scheduler jobs (required), e.g. europe-west1
   --bq-location L      BigQuery location of the datasets (default US)
   --schedule CRON      daily trigger schedule (default "0 6 * * *")
-  --time-zone TZ       time zone of the schedule (default Etc/UTC)
+  --time-zone TZ       time zone of the schedule (default: the ETL config's time_zone, else UTC)
   --slack-webhook URL  store this Slack webhook URL in Secret Manager (default: $SLACK_WEBHOOK_URL;
                        without either, an existing secret is kept and none is created)
   --max-attempts N     deliveries of a message before it goes to the dead-letter topic (default 5)
@@ -40,7 +40,7 @@ PROJECT=""
 REGION=""
 BQ_LOCATION="US"
 SCHEDULE="0 6 * * *"
-TIME_ZONE="Etc/UTC"
+TIME_ZONE=""
 SLACK_WEBHOOK="${SLACK_WEBHOOK_URL:-}"
 MAX_ATTEMPTS=5
 DRY_RUN=0
@@ -122,6 +122,9 @@ fi
 # --- APIs ---------------------------------------------------------------------------------------
 
 section "APIs"
+# The daily run fires at the schedule's hour of the business day's zone unless told otherwise.
+[[ -n "$TIME_ZONE" ]] || TIME_ZONE="$(node "$ROOT/bin/kpis.js" time-zone)" || fail "cannot read time_zone from the ETL config (above)"
+
 run gcloud services enable cloudfunctions.googleapis.com run.googleapis.com eventarc.googleapis.com \
   cloudbuild.googleapis.com artifactregistry.googleapis.com pubsub.googleapis.com \
   cloudscheduler.googleapis.com bigquery.googleapis.com secretmanager.googleapis.com \

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
 import { configPath } from '../shared/config/files';
-import { toIsoDate } from '../shared/dates';
+import { dayIn } from '../shared/dates';
 import { clockFromEnv } from '../shared/clock';
 import { createLogger, parseSeverity, type Logger } from '../shared/log';
 import type { Publisher } from '../shared/messaging/publisher';
@@ -37,8 +37,14 @@ export interface Runtime {
 }
 
 
-export function today(clock: () => Date): string {
-  return toIsoDate(clock());
+/** Today in the business day's zone (the ETL config's time_zone). */
+export function today(clock: () => Date, timeZone: string): string {
+  return dayIn(clock(), timeZone);
+}
+
+/** Today in the zone of the ETL config the flags and environment name, before anything opens. */
+export function configuredToday(flags: CommonFlags, io: Io): string {
+  return today(clockFromEnv(io.env), loadEtlConfig(configPath('etl', io.env, flags.config)).timeZone);
 }
 
 export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {

@@ -43,7 +43,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
     try {
       const ports = await functionPorts();
       const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, stack.router as NonNullable<typeof stack.router>, job, {
-        today: today(clock),
+        today: today(clock, job.timeZone),
         runId: `start-${clock().getTime().toString(36)}`,
         username: 'kpis start',
       });

@@ -24,8 +24,7 @@ import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
 import { formatChange, formatNumber } from '../shared/format';
 import { COMMON, COMMON_HELP, printJson, table, withRuntime, type Command, type Options, type Values } from './command';
-import { describeWarehouse, today, type Io, type Runtime } from './context';
-import { clockFromEnv } from '../shared/clock';
+import { configuredToday, describeWarehouse, today, type Io, type Runtime } from './context';
 import { LOCAL_COMMANDS } from './local-commands';
 
 const DATE_HELP = `  --date D           one day, YYYY-MM-DD (UTC)
@@ -136,7 +135,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     run(values, _positionals, io) {
       // Flags are checked before the warehouse is opened, so a typo costs nothing.
-      const range = dateRangeFrom(values, today(clockFromEnv(io.env)));
+      const range = dateRangeFrom(values, configuredToday(values, io));
       return withRuntime(values, io, (runtime) => etlCommand(values, io, runtime, range));
     },
   },
@@ -181,7 +180,7 @@ first: a malformed file fails with its line and column, and nothing is loaded.
         const result = await seedDemo(
           runtime.warehouse,
           configuredSource(runtime.job),
-          { today: today(runtime.clock), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
+          { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
           { job: runtime.job.jobName, runId: runtime.newRunId() },
         );
         if (values.json) printJson(io, { ...result, days });
@@ -218,7 +217,7 @@ whether or not a check raised, 1 when a check failed to run (the others still ra
 is a pipeline alert); --json prints one array with a result per check, segment and day.`,
     options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' } },
     run(values, _positionals, io) {
-      const yesterday = addDays(today(clockFromEnv(io.env)), -1);
+      const yesterday = addDays(configuredToday(values, io), -1);
       const range = resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
       let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
       if (typeof values.checks === 'string') {
@@ -228,7 +227,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
         checks = checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
       }
       return withRuntime(values, io, async (runtime) => {
-        const outcome = await runKpiMonitor(runtime, checks, { dates: daysBetween(range.start, range.end), runId: runtime.newRunId(), username: runtime.username });
+        const outcome = await runKpiMonitor(runtime, checks, { dates: daysBetween(range.start, range.end), timeZone: runtime.job.timeZone, runId: runtime.newRunId(), username: runtime.username });
         if (values.json) printJson(io, outcome.results);
         else {
           const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
@@ -274,6 +273,16 @@ all, and when its newest run ended in error.`,
         }
         return 0;
       });
+    },
+  },
+  'time-zone': {
+    summary: "print the business day's time zone of the ETL config (deploy.sh schedules in it)",
+    usage: 'kpis time-zone [--config FILE]',
+    details: 'Prints the IANA name the config\'s time_zone gives (UTC when it gives none): KPI days are calendar days there.',
+    options: {},
+    run(values, _positionals, io) {
+      io.stdout(`${loadEtlConfig(configPath('etl', io.env, values.config as string | undefined)).timeZone}\n`);
+      return Promise.resolve(0);
     },
   },
   schema: {

@@ -110,3 +110,65 @@ export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defa
   }
   return { start: addDays(today, -daysBack), end: today };
 }
+
+/** The business day's zone when a config names none. */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A formatter for the calendar day in a zone; throws a UsageError naming the zone if it is not an IANA name. */
+function dayFormat(timeZone: string): Intl.DateTimeFormat {
+  let format = dayFormats.get(timeZone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', era: 'short' });
+    } catch {
+      throw new UsageError(`unknown time zone ${JSON.stringify(timeZone)}: give an IANA name such as UTC, Europe/Berlin or America/Los_Angeles`);
+    }
+    dayFormats.set(timeZone, format);
+  }
+  return format;
+}
+
+/** Checks a time zone name (IANA, e.g. Europe/Berlin) and returns it. */
+export function checkTimeZone(timeZone: unknown, what = 'time_zone'): string {
+  if (typeof timeZone !== 'string' || timeZone === '') throw new UsageError(`${what} must be an IANA time zone name such as Europe/Berlin`);
+  dayFormat(timeZone);
+  return timeZone;
+}
+
+/** The calendar day an instant falls on in a zone: the KPI day of an event, or "today" for a run. */
+export function dayIn(instant: Date, timeZone: string): IsoDate {
+  toIsoDate(instant); // the same bounds as a UTC day
+  if (timeZone === 'UTC') return toIsoDate(instant);
+  const parts = Object.fromEntries(dayFormat(timeZone).formatToParts(instant).map((part) => [part.type, part.value]));
+  const year = Number(parts.year);
+  if (parts.era !== 'AD' || !(year >= 1 && year <= 9999)) throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold in ${timeZone}`);
+  return `${String(year).padStart(4, '0')}-${parts.month}-${parts.day}`;
+}
+
+/**
+ * The first instant of a day in a zone: local midnight, or the first instant after a gap where a
+ * zone skips midnight. Found by bisection on the (non-decreasing) local day of an instant, so a
+ * daylight-saving day comes out 23 or 25 hours long without any offset arithmetic.
+ */
+export function startOfDayIn(day: IsoDate, timeZone: string): Date {
+  const midnightUtc = startOfDay(day).getTime();
+  if (timeZone === 'UTC') return new Date(midnightUtc);
+  // Every zone's offset lies within ±15 hours (Kiribati is +14, Baker Island -12).
+  let low = midnightUtc - 15 * 3_600_000; // local day before `day`
+  let high = midnightUtc + 15 * 3_600_000; // local day `day` or later
+  const before = (instant: number): boolean => {
+    try {
+      return dayIn(new Date(instant), timeZone) < day;
+    } catch {
+      return instant < midnightUtc; // outside 0001..9999: only at the very ends of the calendar
+    }
+  };
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (before(middle)) low = middle;
+    else high = middle;
+  }
+  return new Date(high);
+}

@@ -3,10 +3,10 @@
 -- the checked window's days), so BigQuery reads only those partitions' two narrow columns. For a
 -- very large source, build a daily table of it instead and point the short form at that.
 SELECT
-  DATE(time) AS day,
+  DATE(DATETIME(time, @time_zone)) AS day,
   COALESCE(event_name, '(none)') AS segment,
   COUNT(*) AS value
 FROM {{gamepltx.fact}}
 WHERE time >= @start_ts
   AND time < @end_ts
-GROUP BY DATE(time), COALESCE(event_name, '(none)')
+GROUP BY DATE(DATETIME(time, @time_zone)), COALESCE(event_name, '(none)')

@@ -8,7 +8,7 @@ functions.cloudEvent(
   'kpiMonitor',
   pubsubHandler('kpi-monitor', async (message, context) => {
     const completion = parseCompletion(message.data);
-    const outcome = await checkCompletedRun(context, context.kpiChecks, completion, { runId: context.runId, username: context.username });
+    const outcome = await checkCompletedRun(context, context.kpiChecks, completion, { runId: context.runId, username: context.username, timeZone: context.job.timeZone });
     context.logger.info('kpi-monitor done', { action: outcome.action, etl_run_id: completion.run_id });
   }),
 );

@@ -12,7 +12,7 @@ import { QueryError, toError, type SqlPosition } from '../errors';
 import { rangeParams } from '../etl/plan';
 import { kpiTable } from '../schema';
 import { renderTemplate } from '../sql';
-import type { JobContext, QueryShape, Warehouse } from '../warehouse/warehouse';
+import type { JobContext, QueryParams, QueryShape, Warehouse } from '../warehouse/warehouse';
 
 export interface QueryCheck {
   /** The config file and the JSON path of the entry. */
@@ -30,22 +30,23 @@ export interface QueryCheck {
 const ACCEPTS: Record<string, string[]> = { FLOAT64: ['FLOAT64', 'INT64', 'NUMERIC'], NUMERIC: ['NUMERIC', 'INT64'] };
 const NUMBER_TYPES = ['INT64', 'FLOAT64', 'NUMERIC'];
 /** A window with no day in it: the queries read nothing. */
-const EMPTY_WINDOW = rangeParams({ start: '2000-01-02', end: '2000-01-01' });
+const EMPTY_WINDOW = { start: '2000-01-02', end: '2000-01-01' };
 
 export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { file: string; checks: KpiCheck[] }, context: JobContext): Promise<QueryCheck[]> {
   // Queries may read the KPI tables: they must exist (empty is enough), as `kpis init` makes them.
   for (const dataset of new Set(job.tables.map((table) => table.dataset_dst))) await warehouse.ensureDataset(dataset);
   for (const table of job.tables) await warehouse.ensureTable(kpiTable(table));
   const results: QueryCheck[] = [];
-  for (const table of job.tables) results.push(await checkTable(warehouse, job, table, context));
-  for (const check of checks.checks) results.push(await checkCheck(warehouse, check, checks.file, context));
+  const window = rangeParams(EMPTY_WINDOW, job.timeZone);
+  for (const table of job.tables) results.push(await checkTable(warehouse, job, table, window, context));
+  for (const check of checks.checks) results.push(await checkCheck(warehouse, check, checks.file, window, context));
   return results;
 }
 
-async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, context: JobContext): Promise<QueryCheck> {
+async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, window: QueryParams, context: JobContext): Promise<QueryCheck> {
   const values = tableQueryValues(warehouse, table, configuredTables(job));
   const report: QueryCheck = { file: job.file, entry: `$.kpis.${table.name}`, kind: 'table', sql: table.sqlLabel, bytes_processed: null, problems: [] };
-  const shape = await describe(warehouse, table.query, values, context, report);
+  const shape = await describe(warehouse, table.query, values, window, context, report);
   if (!shape) return report;
   const got = shape.columns;
   const expected = table.columns;
@@ -61,10 +62,10 @@ async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinit
   return report;
 }
 
-async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, context: JobContext): Promise<QueryCheck> {
+async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, window: QueryParams, context: JobContext): Promise<QueryCheck> {
   const values = checkQueryValues(warehouse, check);
   const report: QueryCheck = { file, entry: `$.kpis.${check.name}`, kind: 'check', sql: check.sqlLabel, bytes_processed: null, problems: [] };
-  const shape = await describe(warehouse, check.query, values, context, report);
+  const shape = await describe(warehouse, check.query, values, window, context, report);
   if (!shape) return report;
   const byName = new Map(shape.columns.map((column) => [column.name, column.type]));
   const extra = shape.columns.filter((column) => !['day', 'value', 'segment'].includes(column.name)).map((column) => column.name);
@@ -79,9 +80,9 @@ async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, c
 }
 
 /** The engine's description of the rendered query, or null after recording why it has none. */
-async function describe(warehouse: Warehouse, template: string, values: Record<string, string>, context: JobContext, report: QueryCheck): Promise<QueryShape | null> {
+async function describe(warehouse: Warehouse, template: string, values: Record<string, string>, window: QueryParams, context: JobContext, report: QueryCheck): Promise<QueryShape | null> {
   try {
-    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), EMPTY_WINDOW, context);
+    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, context);
     report.bytes_processed = shape.bytesProcessed;
     return shape;
   } catch (thrown) {

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import Joi from 'joi';
+import { checkTimeZone, DEFAULT_TIME_ZONE } from '../dates';
 import { ConfigError } from '../errors';
 import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
 import { readSqlTemplate, SQL_DIR } from '../sql';
@@ -52,6 +53,8 @@ export interface EtlJob {
   file: string;
   /** Every table entry in config order, enabled or not. */
   tables: TableDefinition[];
+  /** The business day's IANA zone (`time_zone`, default UTC): a KPI day is a calendar day there. */
+  timeZone: string;
 }
 
 const columnType = oneOf(COLUMN_TYPES);
@@ -90,6 +93,9 @@ export const etlConfigSchema = Joi.object()
   .pattern(
     identifier,
     Joi.object({
+      time_zone: Joi.string()
+        .custom((value: string) => checkTimeZone(value))
+        .messages({ 'any.custom': '{{#label}}: {{#error.message}}' }),
       kpis: Joi.object()
         .pattern(identifier, tableEntrySchema)
         .min(1)
@@ -130,11 +136,12 @@ export function builtinTableNames(): string[] {
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  const config = loadJsonConfig<Record<string, { kpis: Record<string, TableEntry> }>>(file, etlConfigSchema);
-  const [jobName, group] = Object.entries(config)[0] as [string, { kpis: Record<string, TableEntry> }];
+  type Group = { kpis: Record<string, TableEntry>; time_zone?: string };
+  const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
+  const [jobName, group] = Object.entries(config)[0] as [string, Group];
   const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
   linkTables(tables, file);
-  return { jobName, file, tables };
+  return { jobName, file, tables, timeZone: group.time_zone ?? DEFAULT_TIME_ZONE };
 }
 
 /** `dataset.table` of every configured table, by entry name. */

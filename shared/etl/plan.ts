@@ -5,7 +5,7 @@
  */
 import { configuredTables, orderByDependencies, type EtlJob, type TableDefinition } from '../config/etl-config';
 import { tableQueryValues } from '../config/table-sql';
-import { addDays, startOfDay, type DateRange } from '../dates';
+import { addDays, startOfDayIn, type DateRange } from '../dates';
 import { UsageError } from '../errors';
 import { kpiTable, type TableSchema } from '../schema';
 import { renderSqlFile, renderTemplate, splitStatements } from '../sql';
@@ -36,13 +36,18 @@ export function selectTables(job: EtlJob, requested?: string[]): TableDefinition
   return orderByDependencies(job.tables.filter((table) => requested.includes(table.name)), job.file);
 }
 
-/** The parameters every table query may use: the run's days and the instants that bound them. */
-export function rangeParams(range: DateRange): QueryParams {
+/**
+ * The parameters every table and check query may use: the run's days, the instants that bound
+ * them (local midnights in the business zone, so a daylight-saving day spans 23 or 25 hours), and
+ * the zone itself for `DATE(DATETIME(time, @time_zone))`.
+ */
+export function rangeParams(range: DateRange, timeZone: string): QueryParams {
   return {
     start_date: { type: 'DATE', value: range.start },
     end_date: { type: 'DATE', value: range.end },
-    start_ts: { type: 'TIMESTAMP', value: startOfDay(range.start) },
-    end_ts: { type: 'TIMESTAMP', value: startOfDay(addDays(range.end, 1)) },
+    start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
+    end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
+    time_zone: { type: 'STRING', value: timeZone },
   };
 }
 
@@ -87,7 +92,7 @@ export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, tab
   if (tables.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
   return {
     statements: tables.flatMap((table) => strategyStatements(warehouse, job, table)),
-    params: rangeParams(range),
+    params: rangeParams(range, job.timeZone),
     targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
     reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
   };

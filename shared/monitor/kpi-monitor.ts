@@ -9,12 +9,12 @@ import { kpiAlert, pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
 import { checkQueryValues, renderQuery } from '../config/table-sql';
-import { addDays, daysBetween, type IsoDate } from '../dates';
+import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
 import { isTransientFailure, toError } from '../errors';
 import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
-import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
+import type { JobContext, QueryParams, Row, Warehouse } from '../warehouse/warehouse';
 import { evaluate, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 
 export const KPI_MONITOR_JOB = 'kpi_monitor';
@@ -24,6 +24,8 @@ export const OTHER_SEGMENT = '(other)';
 export interface MonitorRequest {
   /** Days to check, each on its own. */
   dates: IsoDate[];
+  /** The business day's zone (default UTC): a check's window is bounded by local midnights. */
+  timeZone?: string;
   runId: string;
   username: string;
 }
@@ -42,7 +44,7 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   const logger = deps.logger.child({ run_id: runId });
   const span = dates.length === 1 ? dates[0] : `${dates[0]}..${dates.at(-1)}`;
   return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
-    const results = await checkKpis(deps.warehouse, enabled, dates, context);
+    const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone);
     const raisedAt = deps.clock();
     const alerts = results.filter((result) => result.raise_flag).map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
     const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
@@ -63,7 +65,7 @@ function checkFailedAlert(result: CheckResult, runId: string, raisedAt: Date): A
  * Every check on every day, in the order of the days, then of the config, then of the segments.
  * A transient failure throws (the run is retried); any other failure of a check is its result.
  */
-export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates: IsoDate[], context: JobContext): Promise<CheckResult[]> {
+export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates: IsoDate[], context: JobContext, timeZone = DEFAULT_TIME_ZONE): Promise<CheckResult[]> {
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
   const first = sorted[0] as IsoDate;
@@ -73,14 +75,14 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
   const reach = Math.max(...checks.map((check) => check.training_days)) + Math.max(...checks.map((check) => check.warm_up_days));
   const coverage = new Map<string, Promise<Coverage>>();
   const coverageOf = (dataset: string): Promise<Coverage> => {
-    if (!coverage.has(dataset)) coverage.set(dataset, readCoverage(warehouse, dataset, addDays(first, -reach), last, context));
+    if (!coverage.has(dataset)) coverage.set(dataset, readCoverage(warehouse, dataset, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context));
     return coverage.get(dataset) as Promise<Coverage>;
   };
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
     try {
       const checkCoverage = await coverageOf(check.dataset);
-      const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, context);
+      const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, timeZone, context);
       // A day without any events raises once per check, not once per segment: the segments say nothing more.
       perCheck.push(dates.flatMap((date) => (segments.length === 0 || !checkCoverage.activeDays.has(date) ? [evaluate(check, total, date)] : segments.map((series) => evaluate(check, series, date)))));
     } catch (thrown) {
@@ -119,18 +121,18 @@ interface Coverage {
 }
 
 /** Which days had any events, from the daily user panel of the check's dataset (sql/monitors/coverage.sql). */
-async function readCoverage(warehouse: Warehouse, dataset: string, start: IsoDate, end: IsoDate, context: JobContext): Promise<Coverage> {
+async function readCoverage(warehouse: Warehouse, dataset: string, window: QueryParams, context: JobContext): Promise<Coverage> {
   const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, new Map(), {}, 'monitors/coverage.sql');
-  const rows = await warehouse.query(sql, dateRange(start, end), context);
+  const rows = await warehouse.query(sql, window, context);
   const activeDays = rows.filter((row) => Number(row.value) > 0).map((row) => String(row.day)).sort();
   return { firstDay: activeDays[0] ?? null, activeDays: new Set(activeDays) };
 }
 
 /** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
-async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, context: JobContext): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
+async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, timeZone: string, context: JobContext): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const start = windowStart(check, first);
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
-  const rows = (await warehouse.query(sql, dateRange(start, last), context)).map(checkedRow);
+  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), context)).map(checkedRow);
   const days = daysBetween(start, last);
   const series = (segment: string | null, values: Map<IsoDate, number>): KpiSeries => ({
     firstDay: coverage.firstDay,
@@ -174,9 +176,4 @@ function sumByDay(rows: ParsedRow[]): Map<IsoDate, number> {
   const values = new Map<IsoDate, number>();
   for (const row of rows) values.set(row.day, (values.get(row.day) ?? 0) + row.value);
   return values;
-}
-
-/** A check's parameters: its window's days, and the instants that bound them (to filter event time). */
-function dateRange(start: IsoDate, end: IsoDate) {
-  return rangeParams({ start, end });
 }

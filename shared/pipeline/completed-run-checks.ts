@@ -6,7 +6,7 @@
 import { pipelineAlert } from '../alerts/alert';
 import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { toIsoDate, type IsoDate } from '../dates';
+import { dayIn, type IsoDate } from '../dates';
 import type { EtlResult } from '../etl/run-etl';
 import { recordRun } from '../etl/run-log';
 import { KPI_MONITOR_JOB, runKpiMonitor, type KpiMonitorOutcome } from '../monitor/kpi-monitor';
@@ -20,7 +20,7 @@ export async function checkCompletedRun(
   deps: AlertDeps,
   checks: KpiCheck[],
   completion: EtlResult,
-  request: { runId: string; username: string },
+  request: { runId: string; username: string; timeZone: string },
 ): Promise<CompletedRunChecks> {
   if (completion.dry_run) return { action: 'skipped', reason: `run ${completion.run_id} was a dry run: nothing was written` };
   if (completion.status === 'failed') {
@@ -44,9 +44,10 @@ export async function checkCompletedRun(
   // A day the run started before the end of was still in progress when the ETL read it: its KPIs
   // would read as a drop. The run's own start decides, not when the event was published or arrived
   // (a run that ends after midnight is published on the next day; its reads began on the first).
-  const inProgress = toIsoDate(new Date(completion.started_at));
+  // Days are the business zone's.
+  const inProgress = dayIn(new Date(completion.started_at), request.timeZone);
   const dates = completion.dates.filter((date) => date < inProgress);
   if (dates.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no complete day (only ${completion.dates.join(', ')})` };
-  const outcome = await runKpiMonitor(deps, checks, { dates, runId: request.runId, username: request.username });
+  const outcome = await runKpiMonitor(deps, checks, { dates, timeZone: request.timeZone, runId: request.runId, username: request.username });
   return { action: 'checked', dates, outcome };
 }

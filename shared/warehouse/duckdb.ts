@@ -32,7 +32,10 @@ import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
  * - TimeZone UTC, so DATE(ts) and timestamp literals mean what they mean on BigQuery;
  * - FLOAT64, BigQuery's name for DOUBLE (STRING and INT64 are built-in aliases already);
- * - SAFE_DIVIDE, BigQuery's NULL-on-zero division.
+ * - SAFE_DIVIDE, BigQuery's NULL-on-zero division;
+ * - DATETIME(ts, zone), BigQuery's wall-clock time of an instant in a zone (ICU is built in), so
+ *   `DATE(DATETIME(time, @time_zone))` is an event's local day on both engines. DuckDB parses
+ *   `DATE(x, y)` as a cast and rejects it, hence the detour through DATETIME.
  * `@name` parameters become `$name` in `bind()` below; backticks never reach DuckDB because table
  * names are rendered by `tableRef`.
  */
@@ -40,6 +43,7 @@ const COMPATIBILITY_LAYER = [
   "SET TimeZone = 'UTC'",
   'CREATE TYPE IF NOT EXISTS FLOAT64 AS DOUBLE',
   'CREATE OR REPLACE TEMP MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END',
+  'CREATE OR REPLACE TEMP MACRO datetime(ts, zone) AS timezone(zone, CAST(ts AS TIMESTAMPTZ))',
 ];
 
 const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {

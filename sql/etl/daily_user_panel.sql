@@ -4,11 +4,11 @@
 -- BigQuery prunes to the window's partitions and a daily run costs one day of data.
 SELECT
   user_id,
-  DATE(time) AS date,
+  DATE(DATETIME(time, @time_zone)) AS date,
   COUNT(*) AS total_events,
   CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS total_coins_added
 FROM {{source}}
 WHERE time >= @start_ts
   AND time < @end_ts
   AND user_id IS NOT NULL
-GROUP BY user_id, DATE(time)
+GROUP BY user_id, DATE(DATETIME(time, @time_zone))

@@ -3,7 +3,7 @@
  * remember what was created, so a second run shows whether the script is safe to run again.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadEtlConfig } from '../../shared/config/etl-config';
 import { BigQueryFake } from '../fakes/bigquery-fake';
@@ -52,9 +52,9 @@ function dryRunSchema(sql: string): { fields: { name: string; type: string }[]; 
   return { fields: names.map((name) => ({ name, type: types.get(name) as string })), rows: [] };
 }
 
-function deploy(args: string[], state: string, log: string): Promise<Run> {
+function deploy(args: string[], state: string, log: string, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const env = { ...process.env, PATH: `${STUBS}:${process.env.PATH}`, STUB_STATE: state, STUB_LOG: log, SLACK_WEBHOOK_URL: '', KPIS_BQ_API_ENDPOINT: bigquery.url };
+    const env = { ...process.env, PATH: `${STUBS}:${process.env.PATH}`, STUB_STATE: state, STUB_LOG: log, SLACK_WEBHOOK_URL: '', KPIS_BQ_API_ENDPOINT: bigquery.url, ...extraEnv };
     execFile('bash', [path.join(ROOT, 'deploy.sh'), ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
   });
 }
@@ -245,4 +245,18 @@ test('a query BigQuery rejects stops the deploy before any topic, account or fun
   expect(run.stderr).toMatch(/daily_kpis_config\.json: \$\.kpis\.daily_user_panel \(etl\/daily_user_panel\.sql:3:7\): BigQuery rejected the query: Unrecognized name: coinz at \[3:7\]/);
   expect(run.stderr).toContain('deploy.sh: kpis validate found problems in the queries (above)');
   expect(joined(calls(log)).filter((line) => !line.startsWith('gcloud services enable') && /pubsub|functions|iam service-accounts|scheduler/.test(line))).toEqual([]);
+});
+
+test("the schedules run in the ETL config's time_zone unless --time-zone says otherwise", async () => {
+  const { state, log } = workspace();
+  const config = path.join(tempDir('kpis-deploy-zone-'), 'daily_kpis_config.json');
+  writeFileSync(config, JSON.stringify({ daily_kpis: { time_zone: 'America/Los_Angeles', kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } } }));
+  const zoned = await deploy([...BASE, '--dry-run'], state, log, { KPIS_CONFIG: config });
+  expect(zoned.code).toBe(0);
+  expect(zoned.stdout).toMatch(/\+ gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 .* --time-zone=America\/Los_Angeles /);
+  const told = await deploy([...BASE, '--dry-run', '--time-zone', 'Asia/Tokyo'], state, log, { KPIS_CONFIG: config });
+  expect(told.stdout).toContain('--time-zone=Asia/Tokyo');
+  expect(told.stdout).not.toContain('America/Los_Angeles');
+  const shipped = await deploy([...BASE, '--dry-run'], state, log);
+  expect(shipped.stdout).toMatch(/daily-kpis-daily .* --time-zone=UTC /);
 });

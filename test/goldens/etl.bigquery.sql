@@ -3,6 +3,7 @@
 --   @end_date DATE = 2026-11-21
 --   @start_ts TIMESTAMP = 2026-11-20T00:00:00.000Z
 --   @end_ts TIMESTAMP = 2026-11-22T00:00:00.000Z
+--   @time_zone STRING = UTC
 
 BEGIN TRANSACTION;
 
@@ -21,14 +22,14 @@ FROM (
 -- BigQuery prunes to the window's partitions and a daily run costs one day of data.
 SELECT
   user_id,
-  DATE(time) AS date,
+  DATE(DATETIME(time, @time_zone)) AS date,
   COUNT(*) AS total_events,
   CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS total_coins_added
 FROM `demo-project.gamepltx.fact`
 WHERE time >= @start_ts
   AND time < @end_ts
   AND user_id IS NOT NULL
-GROUP BY user_id, DATE(time)
+GROUP BY user_id, DATE(DATETIME(time, @time_zone))
 ) AS q
 WHERE q.date BETWEEN @start_date AND @end_date;
 

@@ -80,3 +80,18 @@ test('a dry run sends one dryRun job and reports the bytes BigQuery estimates', 
   expect(fake.tables.size).toBe(0);
   expect(outcome.script).toContain('BEGIN TRANSACTION;');
 });
+
+test("in a business zone, the script's window is the local days' midnights (a 25-hour day here) and the query gets the zone", async () => {
+  const { result } = await runEtl(deps(), { ...job, timeZone: 'Europe/Berlin' }, { range: { start: '2026-10-25', end: '2026-10-25' }, runId: 'evt-berlin', username: 'scheduler' });
+  expect(result.status).toBe('succeeded');
+  const [script] = fake.jobInserts().map((r) => r.body as InsertedJob);
+  expect(script?.configuration.query.query).toContain('DATE(DATETIME(time, @time_zone)) AS date');
+  const params = Object.fromEntries((script?.configuration.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue.value]]));
+  expect(params).toMatchObject({
+    start_date: ['DATE', '2026-10-25'],
+    end_date: ['DATE', '2026-10-25'],
+    start_ts: ['TIMESTAMP', '2026-10-24T22:00:00.000Z'],
+    end_ts: ['TIMESTAMP', '2026-10-25T23:00:00.000Z'],
+    time_zone: ['STRING', 'Europe/Berlin'],
+  });
+});

@@ -42,7 +42,7 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
     if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
   };
-  const outcome = await runKpiMonitor(deps, dau, { dates: ['2026-11-26'], runId: 'bq-monitor', username: 'test' });
+  const outcome = await runKpiMonitor(deps, dau, { dates: ['2026-11-26'], timeZone: 'America/Los_Angeles', runId: 'bq-monitor', username: 'test' });
   expect(outcome.results[0]).toMatchObject({ check: 'dau', metric: 1500, previous_metric: 1000, raise_flag: true });
   expect(outcome.delivery.published).toEqual(['kpi:dau:2026-11-26']);
   expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toEqual(['kpi:dau:2026-11-26']);
@@ -55,9 +55,11 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   expect(series.query.query).toContain('-- dau: users with any event that day');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days and the check's warm-up of 1 day before the checked day.
-  // Dates, and the instants that bound them, for checks that read event time.
-  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-28T00:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T00:00:00.000Z'] });
-  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-29T00:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T00:00:00.000Z'] });
+  // Dates, and the instants that bound them, for checks that read event time: local midnights in
+  // Los Angeles, PDT (-7) before 2026-11-01 and PST (-8) after, and the zone itself.
+  const zone = ['STRING', 'America/Los_Angeles'];
+  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-28T07:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'], time_zone: zone });
+  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-29T07:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'], time_zone: zone });
 
   const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
   expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
