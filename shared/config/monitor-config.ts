@@ -9,7 +9,7 @@ import { ConfigError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { checkPlaceholders, configSqlFile, readQueryFile } from './table-sql';
-import { identifier, loadJsonConfig, readJsonConfig, oneOf, validateConfig } from './validate';
+import { identifier, readJsonConfig, oneOf, validateConfig, validateEitherShape, type ConfigShape } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
 export const DEFAULT_LOG_CONFIG = path.join(CONFIG_DIR, 'log_config.json');
@@ -259,6 +259,13 @@ export interface LogCheck {
   thresh_in_hours: number;
   /** The alert's message; {hours} and {job_name} are filled in. */
   message: string;
+  /** Only rows whose message is LIKE this pattern (the cron job's `message` filter); null matches any. */
+  message_like: string | null;
+  /**
+   * From the cron job's log_config: the end rows daily-kpis writes for the job count as finished
+   * runs too, so the check keeps passing when the functions take over from the script.
+   */
+  counts_daily_kpis_runs: boolean;
   description: string;
 }
 
@@ -271,15 +278,91 @@ const logCheckSchema = Joi.object({
   description: Joi.string().allow('').default(''),
 });
 
-const logConfigSchema = Joi.object({
-  logs: Joi.object().pattern(identifier, logCheckSchema).min(1).required(),
-});
+type LogEntry = Omit<LogCheck, 'name' | 'job_name' | 'message_like' | 'counts_daily_kpis_runs'> & { job_name?: string; message_like?: string | null };
+
+const LOG_SHAPE: ConfigShape<{ logs: Record<string, LogEntry> }> = {
+  name: "daily-kpis' shape",
+  outline: '{"logs": {NAME: {job_name, file_name, step_name, thresh_in_hours, message, message_like, description}}}',
+  schema: Joi.object({
+    logs: Joi.object()
+      .pattern(identifier, logCheckSchema.keys({ message_like: Joi.string().allow(null).default(null) }))
+      .min(1)
+      .required(),
+  }),
+};
 
 /**
- * Loads config/log_config.json. A check without `job_name` watches the ETL job, whatever the ETL
- * config's group is called (`etlJobName`): the run log's job_name is that group's name.
+ * The cron job's shape: `{GROUP: {"alerts": {NAME: {...}}}}`. There `message` filtered the rows'
+ * message with LIKE ("" for any), `enable_message` switched that filter on, and `file_name` named
+ * the script (e.g. daily_kpis_etl.py).
+ */
+interface CronLogEntry {
+  message?: string;
+  enable_message?: boolean | number | string;
+  step_name?: string;
+  file_name?: string | null;
+  job_name?: string;
+  thresh_in_hours: number;
+  description?: string;
+}
+const CRON_LOG_SHAPE: ConfigShape<Record<string, { alerts: Record<string, CronLogEntry> }>> = {
+  name: "the cron job's shape",
+  outline: '{GROUP: {"alerts": {NAME: {message, enable_message, step_name, file_name, job_name, thresh_in_hours, description}}}}',
+  schema: Joi.object()
+    .pattern(
+      identifier,
+      Joi.object({
+        alerts: Joi.object()
+          .pattern(
+            identifier,
+            Joi.object({
+              message: Joi.string().allow('', null),
+              enable_message: Joi.alternatives().try(Joi.boolean(), Joi.number().valid(0, 1), Joi.string().allow('')),
+              step_name: Joi.string().allow(''),
+              file_name: Joi.string().allow('', null),
+              job_name: identifier,
+              thresh_in_hours: Joi.number().greater(0).max(24 * 366).required(),
+              description: Joi.string().allow(''),
+            }),
+          )
+          .min(1)
+          .required(),
+      }),
+    )
+    .min(1),
+};
+
+/** Whether the cron job's enable_message switched the message filter on (1, true, or a non-empty marker other than "false"/"0"). */
+function messageFilterOn(value: CronLogEntry['enable_message']): boolean {
+  if (value === undefined) return true;
+  if (typeof value === 'string') return value !== '' && !['false', '0', 'no'].includes(value.toLowerCase());
+  return Boolean(value);
+}
+
+function fromCronEntry(name: string, entry: CronLogEntry, etlJobName: string): LogCheck {
+  const filter = entry.message !== undefined && entry.message !== null && entry.message !== '' && messageFilterOn(entry.enable_message) ? entry.message : null;
+  return {
+    name,
+    job_name: entry.job_name ?? etlJobName,
+    file_name: entry.file_name || null,
+    step_name: entry.step_name || 'end',
+    thresh_in_hours: entry.thresh_in_hours,
+    message: '{job_name} has not finished a run for {hours} hours',
+    message_like: filter,
+    counts_daily_kpis_runs: true,
+    description: entry.description ?? '',
+  };
+}
+
+/**
+ * Loads config/log_config.json, in daily-kpis' shape or the cron job's (README "Coming from the
+ * cron job"). A check without `job_name` watches the ETL job, whatever the ETL config's group is
+ * called (`etlJobName`): the run log's job_name is that group's name.
  */
 export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis'): LogCheck[] {
-  const config = loadJsonConfig<{ logs: Record<string, Omit<LogCheck, 'name' | 'job_name'> & { job_name?: string }> }>(file, logConfigSchema);
-  return Object.entries(config.logs).map(([name, entry]) => ({ name, ...entry, job_name: entry.job_name ?? etlJobName }));
+  const loaded = validateEitherShape(readJsonConfig(file), file, LOG_SHAPE, CRON_LOG_SHAPE);
+  if (loaded.shape === 'second') {
+    return Object.values(loaded.value).flatMap((group) => Object.entries(group.alerts).map(([name, entry]) => fromCronEntry(name, entry, etlJobName)));
+  }
+  return Object.entries(loaded.value.logs).map(([name, entry]) => ({ name, ...entry, job_name: entry.job_name ?? etlJobName, message_like: entry.message_like ?? null, counts_daily_kpis_runs: false }));
 }

@@ -32,6 +32,31 @@ export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: s
   return validated;
 }
 
+/** One accepted shape of a config file: its name and outline for messages, and its schema. */
+export interface ConfigShape<T> {
+  name: string;
+  outline: string;
+  schema: Joi.Schema<T>;
+}
+
+/**
+ * Validates a file that may come in either of two shapes (daily-kpis' own, or the cron job's).
+ * When it fits neither, the error lists the problems against each, the closest shape first, so it
+ * says which shape the file almost matched and what to change.
+ */
+export function validateEitherShape<A, B>(value: unknown, file: string, first: ConfigShape<A>, second: ConfigShape<B>): { shape: 'first'; value: A } | { shape: 'second'; value: B } {
+  const attempts = [first, second].map((shape) => ({ shape, result: shape.schema.validate(value, { abortEarly: false, convert: false }) }));
+  const [a, b] = attempts as [(typeof attempts)[number], (typeof attempts)[number]];
+  if (!a.result.error) return { shape: 'first', value: a.result.value as A };
+  if (!b.result.error) return { shape: 'second', value: b.result.value as B };
+  const ranked = [...attempts].sort((x, y) => (x.result.error?.details.length ?? 0) - (y.result.error?.details.length ?? 0));
+  const lines = ranked.map(({ shape, result }, index) => {
+    const problems = (result.error?.details ?? []).map((detail) => `    ${jsonPath(detail.path)}: ${detail.message.replace(/^"[^"]*" /, '')}`);
+    return `  ${index === 0 ? 'closest, ' : ''}as ${shape.name} ${shape.outline}, ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.join('\n')}`;
+  });
+  throw new ConfigError(`${file}: invalid config, in neither accepted shape\n${lines.join('\n')}`);
+}
+
 /** ['a', 'kpis', 0] -> $.a.kpis[0] */
 function jsonPath(segments: (string | number)[]): string {
   return segments.reduce<string>((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : `${acc}.${segment}`), '$');

@@ -10,6 +10,7 @@ import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectTables, type EtlPlan } from './plan';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
+import { forgetRunLogShape, runLogShape } from './run-log-shape';
 
 export interface EtlDeps {
   warehouse: Warehouse;
@@ -106,11 +107,13 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };
   try {
     await ensureTables(warehouse, plan);
+    // A run log of a shape daily-kpis cannot write stops the run here, before anything is written.
+    let shape = await runLogShape(warehouse);
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.
     const submittedAt = clock();
-    const logRows = runLogStatement(warehouse, identity, [
+    const logSteps: RunLogStep[] = [
       startStep,
       ...plan.targets.map((target) => ({
         step: target.name,
@@ -120,16 +123,21 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
         message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
       })),
       { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}` },
-    ]);
+    ];
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.
     const workKey = `etl:${request.runId}:${range}:${targetNames(plan).join(',')}`;
-    const runScript = () => warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+    const runScript = () => {
+      const logRows = runLogStatement(warehouse, shape, identity, logSteps);
+      return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+    };
     await runScript().catch(async (error: unknown) => {
       // A target or the run log dropped under a warm instance: create it again and run once more.
       // A missing source fails the same way twice and stays a permanent failure.
       if (!(error instanceof TableNotFoundError)) throw error;
+      forgetRunLogShape(warehouse);
       await ensureTables(warehouse, plan);
+      shape = await runLogShape(warehouse);
       await runScript();
     });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });

@@ -6,6 +6,7 @@ import { RUN_LOG_TABLE } from '../schema';
 import { numberedRows, valuesList } from '../rows';
 import { renderSqlFile } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
+import { forgetRunLogShape, runLogShape, type RunLogShape } from './run-log-shape';
 
 export type LogType = 'start' | 'info' | 'end' | 'error';
 
@@ -29,7 +30,7 @@ export interface RunLogStep {
  * One INSERT of a run's steps, numbered 1..n. Parameters carry the step number (`@ts_1`, ...), so
  * the statement can join a larger script without clashing with its parameters.
  */
-export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): { sql: string; params: QueryParams } {
+export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, shape: RunLogShape, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): { sql: string; params: QueryParams } {
   const rows = numberedRows(
     RUN_LOG_TABLE.columns,
     steps.map((step, index) => ({
@@ -46,10 +47,12 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
       message: step.message,
     })),
   );
+  // Each value in the table's own type: a pandas-made run log takes ts as DATETIME, dt as STRING.
+  const written = { ...rows, refs: rows.refs.map((refs) => refs.map((ref, index) => shape.write(RUN_LOG_TABLE.columns[index]?.name as string, ref))) };
   const sql = renderSqlFile('logs/insert_log_rows.sql', {
     daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
     columns: RUN_LOG_TABLE.columns.map((column) => column.name).join(', '),
-    rows: valuesList(rows),
+    rows: valuesList(written),
   });
   return { sql, params: rows.params };
 }
@@ -59,20 +62,24 @@ export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, identity
  * A run log dropped under a warm instance is created again, and the rows written to it.
  */
 export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): Promise<void> {
-  const { sql, params } = runLogStatement(warehouse, identity, steps, firstStepId);
   const context = { job: identity.jobName, runId: identity.runId };
+  const statement = (shape: RunLogShape) => runLogStatement(warehouse, shape, identity, steps, firstStepId);
+  const first = statement(await runLogShape(warehouse));
   try {
-    await warehouse.query(sql, params, context);
+    await warehouse.query(first.sql, first.params, context);
   } catch (error) {
     if (!(error instanceof TableNotFoundError)) throw error;
-    await ensureRunLog(warehouse);
-    await warehouse.query(sql, params, context);
+    forgetRunLogShape(warehouse); // dropped: it comes back in daily-kpis' shape
+    const again = statement(await ensureRunLog(warehouse));
+    await warehouse.query(again.sql, again.params, context);
   }
 }
 
-export async function ensureRunLog(warehouse: Warehouse): Promise<void> {
+/** Creates the run log if it is missing and returns its shape; a shape daily-kpis cannot use throws a ConfigError. */
+export async function ensureRunLog(warehouse: Warehouse): Promise<RunLogShape> {
   await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
   await warehouse.ensureTable(RUN_LOG_TABLE);
+  return runLogShape(warehouse);
 }
 
 /**

@@ -1,11 +1,11 @@
 /** `kpis load-events`: appends a checked event file to the source table, creating it if missing. */
+import { runLogValues } from '../etl/run-log-shape';
 import type { EtlJob } from '../config/etl-config';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { InputFileError, UsageError } from '../errors';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
-import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { sourceTable, type TableSchema } from '../schema';
 import { placeholders } from '../sql';
@@ -64,9 +64,9 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
   const tableName = `${table.dataset}.${table.table}`;
   const sha256 = await fileSha256(file);
   const message = `sha256:${sha256} into ${tableName}`;
-  await ensureRunLog(warehouse);
+  const shape = await ensureRunLog(warehouse);
   if (!options.force) {
-    const sql = renderSqlFile('logs/loaded_file.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+    const sql = renderSqlFile('logs/loaded_file.sql', runLogValues(warehouse, shape));
     const [row] = await warehouse.query(sql, { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } }, context);
     if (row?.loaded_at) {
       throw new UsageError(`${file}: a file with the same content was loaded into ${tableName} on ${String(row.loaded_at)}; loading it again would count its events twice (use --force to load it anyway)`);

@@ -3,6 +3,7 @@
  * its newest run succeed? It reads logs.daily_logs, raises pipeline alerts, and records itself in
  * the run log as job log_monitor.
  */
+import { runLogShape, runLogValues } from '../etl/run-log-shape';
 import type { LogCheck } from '../config/monitor-config';
 import { toIsoDate, addDays, type IsoDate } from '../dates';
 import { pipelineAlert, type Alert } from '../alerts/alert';
@@ -71,7 +72,7 @@ export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request
 export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext): Promise<LogCheckResult[]> {
   const today = toIsoDate(now);
   const lookbackDays = Math.max(LOG_LOOKBACK_DAYS, Math.ceil(check.thresh_in_hours / 24) + 1);
-  const sql = renderSqlFile('monitors/log_status.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+  const sql = renderSqlFile('monitors/log_status.sql', runLogValues(warehouse, await runLogShape(warehouse)));
   const [row] = await warehouse.query(
     sql,
     {
@@ -79,6 +80,8 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
       job_name: { type: 'STRING', value: check.job_name },
       step_name: { type: 'STRING', value: check.step_name },
       file_name: { type: 'STRING', value: check.file_name },
+      message_like: { type: 'STRING', value: check.message_like },
+      daily_kpis_end: { type: 'BOOL', value: check.counts_daily_kpis_runs },
     },
     context,
   );

@@ -4,6 +4,7 @@
  * run already committed is not built again: its completion event is published again, and a row in
  * the run log records the redelivery.
  */
+import { runLogValues } from '../etl/run-log-shape';
 import type { EtlJob } from '../config/etl-config';
 import { addDays, toIsoDate } from '../dates';
 import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
@@ -11,7 +12,6 @@ import { planEtl, selectTables } from '../etl/plan';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
 import { TableNotFoundError } from '../errors';
 import { TOPICS, type Publisher } from '../messaging/publisher';
-import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { TriggerRequest } from './contracts';
@@ -55,8 +55,8 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
 
 async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest) {
   const { warehouse } = deps;
-  await ensureRunLog(warehouse);
-  const sql = renderSqlFile('logs/finished_run.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
+  const shape = await ensureRunLog(warehouse);
+  const sql = renderSqlFile('logs/finished_run.sql', runLogValues(warehouse, shape));
   const params = {
     since: { type: 'DATE' as const, value: addDays(toIsoDate(request.publishedAt), -1) },
     uid: { type: 'STRING' as const, value: request.runId },

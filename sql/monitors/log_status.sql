@@ -1,10 +1,11 @@
 -- Where a job stands in the run log: its newest row matching the check (job, file, step), and its
 -- newest end or error row, which says how its latest finished run ended. @since bounds the read to
--- recent partitions.
+-- recent partitions. {{ts}} and {{dt}} read ts and dt as TIMESTAMP and DATE in either run-log
+-- shape (README "Coming from the cron job").
 WITH job_rows AS (
-  SELECT uid, ts, log_type, step_name, file_name, step_id, message
+  SELECT uid, {{ts}} AS ts, log_type, step_name, file_name, step_id, message
   FROM {{daily_logs}}
-  WHERE dt >= @since AND job_name = @job_name
+  WHERE {{dt}} >= @since AND job_name = @job_name
 ),
 newest AS (
   SELECT uid, ts, log_type, message
@@ -16,7 +17,9 @@ SELECT
   (
     SELECT MAX(ts)
     FROM job_rows
-    WHERE step_name = @step_name AND (@file_name IS NULL OR file_name = @file_name)
+    WHERE (step_name = @step_name AND (@file_name IS NULL OR file_name = @file_name) AND (@message_like IS NULL OR message LIKE @message_like))
+      -- A check from the cron job's log_config also counts the end rows daily-kpis writes for the job.
+      OR (@daily_kpis_end AND step_name = 'end' AND log_type = 'end')
   ) AS last_finished_at,
   newest.uid AS newest_run_id,
   newest.ts AS newest_at,

@@ -163,7 +163,7 @@ describe('loadLogChecks', () => {
 
   test('defaults and errors', () => {
     expect(loadLogChecks(configFile({ logs: { etl: { job_name: 'daily_kpis', thresh_in_hours: 2 } } }))).toEqual([
-      { name: 'etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 2, message: '{job_name} has not finished a run for {hours} hours', description: '' },
+      { name: 'etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 2, message: '{job_name} has not finished a run for {hours} hours', message_like: null, counts_daily_kpis_runs: false, description: '' },
     ]);
     const file = configFile({ logs: { etl: { job_name: 'daily_kpis', thresh_in_hours: -1 } } });
     expect(() => loadLogChecks(file)).toThrow('$.logs.etl.thresh_in_hours: must be greater than 0');

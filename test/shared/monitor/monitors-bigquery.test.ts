@@ -83,5 +83,5 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
   expect(outcome.alerts.map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
   const status = queries().find((job) => job.query.query.includes('last_finished_at')) as QueryJob['configuration'];
   expect(status.query.query).toContain('FROM `demo-project.logs.daily_logs`');
-  expect(params(status)).toEqual({ since: ['DATE', '2026-10-28'], job_name: ['STRING', 'daily_kpis'], step_name: ['STRING', 'end'], file_name: ['STRING', null] });
+  expect(params(status)).toEqual({ since: ['DATE', '2026-10-28'], job_name: ['STRING', 'daily_kpis'], step_name: ['STRING', 'end'], file_name: ['STRING', null], message_like: ['STRING', null], daily_kpis_end: ['BOOL', false] });
 });
