@@ -8,7 +8,9 @@ import { parseArgs } from 'node:util';
 import { resolveDateRange, type DateRange } from '../shared/dates';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
-import { initWarehouse, tablesReadByChecks, tablesWithRoles } from '../shared/etl/init';
+import { dropKpiTables, initWarehouse, tablesReadByChecks, tablesWithRoles } from '../shared/etl/init';
+import { CRON_HELP, CRON_OPTIONS, CRON_POSITIONALS, ETL_ACTIONS, fromCronLine } from './cron-line';
+import { BACKUP_TABLE, MIGRATED_TABLE, migrateRunLog } from '../shared/etl/migrate-run-log';
 import { loadEtlConfig } from '../shared/config/etl-config';
 import { configuredSource, loadEvents } from '../shared/events/load-events';
 import { DEMO_DAYS, seedDemo } from '../shared/events/seed-demo';
@@ -18,7 +20,7 @@ import { configPath } from '../shared/config/files';
 import { checkQueries, describeProblems } from '../shared/config/check-queries';
 import { addDays, daysBetween } from '../shared/dates';
 import { runKpiMonitor } from '../shared/monitor/kpi-monitor';
-import { runLogMonitor } from '../shared/monitor/log-monitor';
+import { LOG_LOOKBACK_DAYS, runLogMonitor } from '../shared/monitor/log-monitor';
 import { checkLabel, type CheckResult } from '../shared/monitor/detect';
 import type { DeliveryReport } from '../shared/alerts/deliver';
 import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
@@ -52,6 +54,45 @@ function dateRangeFrom(values: Values, runtimeToday: string) {
     },
     runtimeToday,
   );
+}
+
+/** --days-back N, a whole number of days from `min`. */
+function wholeDays(raw: string | boolean | undefined, min: number): number {
+  if (!/^\d+$/.test(String(raw)) || Number(raw) < min || Number(raw) > 100_000) throw new UsageError(`--days-back must be a whole number of days from ${min}, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+/** The days a monitor checks: --date, --from/--to, or the --days-back N complete days before today (default yesterday). */
+function monitorRange(values: Values, yesterday: string): DateRange {
+  if (values['days-back'] !== undefined) {
+    if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError('give only one of --date, --days-back, or --from with --to');
+    const days = wholeDays(values['days-back'], 1);
+    return resolveDateRange({ from: addDays(yesterday, -(days - 1)), to: yesterday }, yesterday, 0);
+  }
+  return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+}
+
+/** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
+async function deleteTablesCommand(values: Values, io: Io): Promise<number> {
+  const file = configPath('etl', io.env, values.config as string | undefined);
+  const job = loadEtlConfig(file);
+  const names = job.tables.map((t) => `${t.dataset_dst}.${t.name}`).join(', ');
+  const what = `drops the KPI tables of ${file} (${names}); never the source events, the run log or the alert history. The next run builds them again from the events.`;
+  if (!values.yes || values['dry-run']) {
+    const told = `--etl-action delete ${what}\nNothing was dropped${values['dry-run'] ? ' (--dry-run)' : ': add --yes to drop them'}.\n`;
+    if (values['dry-run']) {
+      io.stdout(told);
+      return 0;
+    }
+    io.stderr(`kpis etl: ${told}`);
+    return 2;
+  }
+  return withRuntime(values, io, async (runtime) => {
+    const dropped = await dropKpiTables(runtime.warehouse, runtime.job, { job: runtime.job.jobName, runId: runtime.newRunId() });
+    if (values.json) printJson(io, { dropped });
+    else io.stdout(`Dropped ${dropped.join(', ')} on ${describeWarehouse(runtime.spec)}.\n`);
+    return 0;
+  });
 }
 
 function formatBytes(bytes: number): string {
@@ -128,12 +169,20 @@ const COMMANDS: Record<string, Command> = {
   start: LOCAL_COMMANDS.start,
   etl: {
     summary: 'build the KPI tables for a day or a range of days',
-    usage: 'kpis etl [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--json]',
+    usage: 'kpis etl [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--etl-name NAME] [--etl-action daily|init|delete [--yes]] [--json]',
     details: `${DATE_HELP}
   --kpis a,b         only these tables (default: every enabled one in the config)
-  --dry-run          validate and estimate without writing; the SQL goes to .data/sql/`,
-    options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' } },
-    run(values, _positionals, io) {
+  --dry-run          validate and estimate without writing; the SQL goes to .data/sql/
+${CRON_HELP}
+  --etl-action A     daily (default): build the days; init: \`kpis init\`; delete: drop the
+                     config's KPI tables (never the events, the run log or the alerts), which
+                     asks for --yes first`,
+    options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS, yes: { type: 'boolean' } },
+    positionals: CRON_POSITIONALS,
+    run(flags, positionals, io) {
+      const { values, action } = fromCronLine(flags, positionals, io, ETL_ACTIONS);
+      if (action === 'init') return COMMANDS.init?.run(values, [], io) as Promise<number>;
+      if (action === 'delete') return deleteTablesCommand(values, io);
       // Flags are checked before the warehouse is opened, so a typo costs nothing.
       const range = dateRangeFrom(values, configuredToday(values, io));
       return withRuntime(values, io, (runtime) => etlCommand(values, io, runtime, range));
@@ -206,19 +255,23 @@ first: a malformed file fails with its line and column, and nothing is loaded.
   },
   monitor: {
     summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
-    usage: 'kpis monitor [--date D | --from D --to D] [--checks a,b] [--kpis-config FILE] [--json]',
+    usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--dry-run] [--json]',
     details: `  --date D           the day to check (default: yesterday, the last complete day)
+  --days-back N      the N complete days before today, each on its own
   --from D --to D    check every day of an inclusive range, each on its own
+  --dry-run          judge and print only: publish nothing, write nothing
   --checks a,b       only these checks (default: every enabled one)
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
 Raised checks go to the ${TOPICS.alerts} topic (locally .data/topics/${TOPICS.alerts}.jsonl), once
 per check (and segment) and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0
 whether or not a check raised, 1 when a check failed to run (the others still ran, and the failure
 is a pipeline alert); --json prints one array with a result per check, segment and day.`,
-    options: { date: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' } },
-    run(values, _positionals, io) {
+    options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+    positionals: CRON_POSITIONALS,
+    run(flags, positionals, io) {
+      const { values } = fromCronLine(flags, positionals, io, ['daily']);
       const yesterday = addDays(configuredToday(values, io), -1);
-      const range = resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+      const range = monitorRange(values, yesterday);
       let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
       if (typeof values.checks === 'string') {
         const wanted = values.checks.split(',').map((name) => name.trim()).filter(Boolean);
@@ -227,7 +280,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
         checks = checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
       }
       return withRuntime(values, io, async (runtime) => {
-        const outcome = await runKpiMonitor(runtime, checks, { dates: daysBetween(range.start, range.end), timeZone: runtime.job.timeZone, runId: runtime.newRunId(), username: runtime.username });
+        const outcome = await runKpiMonitor(runtime, checks, { dates: daysBetween(range.start, range.end), timeZone: runtime.job.timeZone, runId: runtime.newRunId(), username: runtime.username, dryRun: Boolean(values['dry-run']) });
         if (values.json) printJson(io, outcome.results);
         else {
           const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
@@ -254,22 +307,51 @@ is a pipeline alert); --json prints one array with a result per check, segment a
   },
   'monitor-logs': {
     summary: 'check in the run log that the ETL ran recently and succeeded, and publish the alerts',
-    usage: 'kpis monitor-logs [--log-config FILE] [--json]',
-    details: `  --log-config FILE  the checks (default config/log_config.json, or $KPIS_LOG_CONFIG)
+    usage: 'kpis monitor-logs [PROJECT_ID] [--log-config FILE] [--days-back N] [--dry-run] [--json]',
+    details: `  --log-config FILE  the checks (default config/log_config.json, or $KPIS_LOG_CONFIG),
+                     in daily-kpis' shape or the cron job's
+  --days-back N      how far back the run log is read for a finished run (default ${LOG_LOOKBACK_DAYS})
+  --dry-run          judge and print only: publish nothing, write nothing
 Raises when a job's newest finished run is older than its thresh_in_hours, when it has no run at
 all, and when its newest run ended in error.`,
-    options: { 'log-config': { type: 'string' } },
-    run(values, _positionals, io) {
+    options: { 'log-config': { type: 'string' }, 'days-back': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+    positionals: CRON_POSITIONALS,
+    run(flags, positionals, io) {
+      const { values } = fromCronLine(flags, positionals, io, ['daily']);
       const file = configPath('logs', io.env, values['log-config'] as string | undefined);
       loadLogChecks(file);
+      const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
       return withRuntime(values, io, async (runtime) => {
         const checks = loadLogChecks(file, runtime.job.jobName);
-        const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username });
+        const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username, dryRun: Boolean(values['dry-run']), lookbackDays });
         if (values.json) printJson(io, outcome.results);
         else {
           const rows = outcome.results.map((result) => [result.check, result.method, result.raise_flag ? `RAISED (${result.reason})` : 'ok', result.message]);
           io.stdout(`Run-log checks on ${describeWarehouse(runtime.spec)}:\n\n${table(['check', 'method', 'result', 'detail'], rows, [0, 1, 2, 3])}\n\n`);
           io.stdout(`${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        }
+        return 0;
+      });
+    },
+  },
+  'migrate-run-log': {
+    summary: "convert the run log (the cron job's pandas table) to daily-kpis' shape",
+    usage: 'kpis migrate-run-log [--dry-run] [--json]',
+    details: `daily-kpis reads and writes the cron job's run log as it is (ts DATETIME, dt STRING), so the old
+scripts and the functions can share it while you move over. Once the scripts are off, this copies
+its rows, cast to daily-kpis' types (ts TIMESTAMP, dt DATE), into a new table partitioned by dt and
+clustered by job_name, keeps the old one as logs.${BACKUP_TABLE}, and puts the new one in its place.
+  --dry-run          print the SQL and change nothing`,
+    options: { 'dry-run': { type: 'boolean' } },
+    run(values, _positionals, io) {
+      return withRuntime(values, io, async (runtime) => {
+        const outcome = await migrateRunLog(runtime.warehouse, { dryRun: Boolean(values['dry-run']) }, { job: 'migrate_run_log', runId: runtime.newRunId() });
+        if (values.json) printJson(io, outcome);
+        else if (outcome.action === 'none') io.stdout(`Nothing to do: ${outcome.reason}.\n`);
+        else {
+          const verb = outcome.action === 'planned' ? 'Would convert' : 'Converted';
+          io.stdout(`${verb} ${outcome.converted.join(', ')} of logs.daily_logs on ${describeWarehouse(runtime.spec)}; the old table ${outcome.action === 'planned' ? 'would be' : 'is'} kept as ${outcome.backup}.\n`);
+          if (outcome.action === 'planned') io.stdout(`\n-- first: create logs.${MIGRATED_TABLE} as \`kpis init\` creates the run log\n${outcome.statements.map((statement) => `${statement};`).join('\n')}\n`);
         }
         return 0;
       });

@@ -45,6 +45,9 @@ export interface DeliveryReport {
   slack_error?: string;
 }
 
+/** What a dry run delivers: nothing, anywhere. */
+export const NOT_DELIVERED: DeliveryReport = { published: [], already_published: [], slack: 'off', slack_alerts: [] };
+
 /** Alerts not yet on Slack are posted by any run within this many days of being published. */
 export const SLACK_RETRY_DAYS = 7;
 /** Alerts per claim statement: keeps the parameter count far below BigQuery's limits. */

@@ -4,7 +4,7 @@ import { resolveTableName } from '../config/table-sql';
 import { ALERTS_TABLE, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
 import type { KpiCheck } from '../config/monitor-config';
 import { placeholders, readSqlTemplate } from '../sql';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
 
 /**
  * What a table is for: deploy.sh grants each function access by it. `reference` is a table a
@@ -55,4 +55,15 @@ export async function initWarehouse(warehouse: Warehouse, job: EtlJob): Promise<
   for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
   for (const table of tables) await warehouse.ensureTable(table);
   return tables;
+}
+
+/**
+ * The cron job's `--etl-action delete`: drops the config's KPI tables, so the next run builds them
+ * from scratch. Never the source, the run log or the alert history. Returns the tables it dropped.
+ */
+export async function dropKpiTables(warehouse: Warehouse, job: EtlJob, context: JobContext): Promise<string[]> {
+  const names = job.tables.map((table) => `${table.dataset_dst}.${table.name}`);
+  const statements = job.tables.map((table) => `DROP TABLE IF EXISTS ${warehouse.tableRef(table.dataset_dst, table.name)}`);
+  await warehouse.runScript(statements, {}, context, { atomic: false });
+  return names;
 }

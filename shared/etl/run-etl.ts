@@ -106,9 +106,9 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const range = `${request.range.start}..${request.range.end}`;
   const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };
   try {
-    await ensureTables(warehouse, plan);
-    // A run log of a shape daily-kpis cannot write stops the run here, before anything is written.
+    // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
     let shape = await runLogShape(warehouse);
+    await ensureTables(warehouse, plan);
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.

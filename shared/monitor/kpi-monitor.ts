@@ -6,7 +6,7 @@
  * the run log as job kpi_monitor.
  */
 import { kpiAlert, pipelineAlert, type Alert } from '../alerts/alert';
-import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
 import { checkQueryValues, renderQuery } from '../config/table-sql';
 import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
@@ -28,6 +28,8 @@ export interface MonitorRequest {
   timeZone?: string;
   runId: string;
   username: string;
+  /** Judge and report only: no alert published, nothing written to the run log or the alert history. */
+  dryRun?: boolean;
 }
 
 export interface KpiMonitorOutcome {
@@ -43,10 +45,15 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   const enabled = checks.filter((check) => check.isEnable);
   const logger = deps.logger.child({ run_id: runId });
   const span = dates.length === 1 ? dates[0] : `${dates[0]}..${dates.at(-1)}`;
-  return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
+  const judge = async () => {
     const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone);
     const raisedAt = deps.clock();
     const alerts = results.filter((result) => result.raise_flag).map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
+    return { results, alerts };
+  };
+  if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
+  return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
+    const { results, alerts } = await judge();
     const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
     if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
     logger.info('KPI checks done', { checks: results.length, raised: alerts.length });

@@ -7,7 +7,7 @@ import { runLogShape, runLogValues } from '../etl/run-log-shape';
 import type { LogCheck } from '../config/monitor-config';
 import { toIsoDate, addDays, type IsoDate } from '../dates';
 import { pipelineAlert, type Alert } from '../alerts/alert';
-import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import { recordRun } from '../etl/run-log';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -45,15 +45,16 @@ export interface LogMonitorOutcome {
   delivery: DeliveryReport;
 }
 
-export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request: { runId: string; username: string }): Promise<LogMonitorOutcome> {
+/** With `dryRun`, the checks are judged and reported only: nothing published or written. */
+export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number }): Promise<LogMonitorOutcome> {
   const { runId } = request;
   const context = { job: LOG_MONITOR_JOB, runId };
   const identity = { runId, jobName: LOG_MONITOR_JOB, jobType: 'monitor', username: request.username };
   const logger = deps.logger.child({ run_id: runId });
-  return recordRun(deps, identity, `run-log checks: ${checks.map((check) => check.name).join(', ')}`, async () => {
+  const judge = async () => {
     const now = deps.clock();
     const results: LogCheckResult[] = [];
-    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context)));
+    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context, request.lookbackDays)));
     const alerts = results
       .filter((result) => result.raise_flag)
       .map((result) =>
@@ -64,14 +65,20 @@ export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request
         ),
       );
     logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
+    return { results, alerts };
+  };
+  if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
+  return recordRun(deps, identity, `run-log checks: ${checks.map((check) => check.name).join(', ')}`, async () => {
+    const { results, alerts } = await judge();
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
     return { value: { results, alerts, delivery }, summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}` };
   }, { bestEffort: true });
 }
 
-export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext): Promise<LogCheckResult[]> {
+/** `lookbackDays`: how far back the run log is read (at least the threshold and a day). */
+export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext, lookback = LOG_LOOKBACK_DAYS): Promise<LogCheckResult[]> {
   const today = toIsoDate(now);
-  const lookbackDays = Math.max(LOG_LOOKBACK_DAYS, Math.ceil(check.thresh_in_hours / 24) + 1);
+  const lookbackDays = Math.max(lookback, Math.ceil(check.thresh_in_hours / 24) + 1);
   const sql = renderSqlFile('monitors/log_status.sql', runLogValues(warehouse, await runLogShape(warehouse)));
   const [row] = await warehouse.query(
     sql,

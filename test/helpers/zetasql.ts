@@ -11,7 +11,8 @@ import type { TypeKind } from '@fivetrandevelopers/zetasql/lib/types/zetasql/Typ
 import type { ColumnType, TableSchema } from '../../shared/schema';
 
 /** BigQuery's type names, as a table schema or a query parameter gives them, in ZetaSQL's kinds. */
-const KINDS: Record<ColumnType, TypeKind> = {
+const KINDS: Record<ColumnType | 'DATETIME', TypeKind> = {
+  DATETIME: 'TYPE_DATETIME',
   STRING: 'TYPE_STRING',
   INT64: 'TYPE_INT64',
   FLOAT64: 'TYPE_DOUBLE',
@@ -50,8 +51,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts the analyzer with a catalog of `project.dataset.table` tables (one name to ZetaSQL, as backticks make it). */
-export async function startAnalyzer(project: string, tables: TableSchema[]): Promise<Analyzer> {
+/** A table as the catalog holds it: a column may also be DATETIME, as tables made outside daily-kpis have. */
+export type CatalogTable = Omit<TableSchema, 'columns'> & { columns: { name: string; type: ColumnType | 'DATETIME' }[] };
+
+/**
+ * Starts the analyzer with a catalog of `project.dataset.table` tables (one name to ZetaSQL, as
+ * backticks make it); `others` adds tables of other projects, by project.
+ */
+export async function startAnalyzer(project: string, tables: CatalogTable[], others: Record<string, CatalogTable[]> = {}): Promise<Analyzer> {
   const port = await freePort();
   void runServer(port);
   ZetaSQLClient.init(port);
@@ -64,10 +71,12 @@ export async function startAnalyzer(project: string, tables: TableSchema[]): Pro
   const language: LanguageOptionsProto = { ...(await new LanguageOptions().enableMaximumLanguageFeatures()).serialize(), supportedStatementKinds: [...STATEMENT_KINDS] };
   const catalog: SimpleCatalogProto = {
     name: 'daily_kpis',
-    table: tables.map((table) => ({
-      name: `${project}.${table.dataset}.${table.table}`,
-      column: table.columns.map((column) => ({ name: column.name, type: { typeKind: KINDS[column.type] }, isWritableColumn: true })),
-    })),
+    table: Object.entries({ ...others, [project]: tables }).flatMap(([owner, list]) =>
+      list.map((table) => ({
+        name: `${owner}.${table.dataset}.${table.table}`,
+        column: table.columns.map((column) => ({ name: column.name, type: { typeKind: KINDS[column.type] }, isWritableColumn: true })),
+      })),
+    ),
     builtinFunctionOptions: { languageOptions: language },
   };
   return {

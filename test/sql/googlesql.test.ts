@@ -13,20 +13,21 @@ import { DEFAULT_KPIS_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck } from
 import { seedDemo } from '../../shared/events/seed-demo';
 import { tablesWithRoles } from '../../shared/etl/init';
 import { runEtl } from '../../shared/etl/run-etl';
+import { MIGRATED_TABLE, migrateRunLog } from '../../shared/etl/migrate-run-log';
 import { silentLogger } from '../../shared/log';
 import { LocalTopicPublisher } from '../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../../shared/monitor/log-monitor';
 import { runTriggeredEtl } from '../../shared/pipeline/triggered-etl';
 import { dailySummary } from '../../shared/reports/daily-summary';
-import { ALERTS_TABLE, type ColumnType } from '../../shared/schema';
+import { ALERTS_TABLE, RUN_LOG_TABLE, type ColumnType } from '../../shared/schema';
 import { BigQueryWarehouse } from '../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../shared/warehouse/factory';
 import { BigQueryFake } from '../fakes/bigquery-fake';
 import { HttpRecorder } from '../fakes/http-recorder';
 import { tempDir } from '../helpers/history';
 import { shippedJob, SOURCE } from '../helpers/warehouse';
-import { startAnalyzer, type Analyzer } from '../helpers/zetasql';
+import { startAnalyzer, type Analyzer, type CatalogTable } from '../helpers/zetasql';
 
 const PROJECT = 'demo-project';
 const NOW = new Date('2026-11-27T06:00:00Z');
@@ -37,12 +38,18 @@ interface Job {
 
 let analyzer: Analyzer;
 let fake: BigQueryFake;
+/** A project whose run log the cron job's pandas created: ts DATETIME, dt STRING. */
+const CRON_PROJECT = 'cron-project';
+const PANDAS_RUN_LOG: CatalogTable = { ...RUN_LOG_TABLE, columns: RUN_LOG_TABLE.columns.map((c) => ({ name: c.name, type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type })) };
+let cronFake: BigQueryFake;
 let slack: HttpRecorder;
 
 beforeAll(async () => {
   const tables = tablesWithRoles(shippedJob).map(({ table }) => table).filter((table) => table.columns.length > 0);
-  analyzer = await startAnalyzer(PROJECT, tables);
+  const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
+  analyzer = await startAnalyzer(PROJECT, tables, { [CRON_PROJECT]: cronTables });
   fake = await new BigQueryFake().start();
+  cronFake = await new BigQueryFake().start();
   slack = new HttpRecorder();
   const slackUrl = await slack.start();
   // Answers that lead each use-case down all of its paths: a raised check, a stale run, an alert to claim.
@@ -69,11 +76,24 @@ beforeAll(async () => {
   await deliverAlerts(deps, [alert], { ...context, source: 'test' });
   await dailySummary(warehouse, shippedJob, '2026-11-26', context);
   await checkQueries(warehouse, shippedJob, { file: DEFAULT_KPIS_CONFIG, checks: loadKpiChecks() }, context);
+
+  // The same use-cases on a project whose run log is the cron job's, then its conversion.
+  cronFake.datasets.add(RUN_LOG_TABLE.dataset);
+  cronFake.tables.set(`${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, { schema: { fields: PANDAS_RUN_LOG.columns.map((c) => ({ name: c.name, type: c.type })) } });
+  const cron = new BigQueryWarehouse(await createBigQueryClient(CRON_PROJECT, 'US', cronFake.url), { projectId: CRON_PROJECT, location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const cronDeps = { ...deps, warehouse: cron };
+  const oldLogConfig = path.join(tempDir(), 'log_config.json');
+  writeFileSync(oldLogConfig, JSON.stringify({ daily_kpis: { alerts: { etl: { message: '%daily%', enable_message: true, step_name: 'end', file_name: 'daily_kpis_etl.py', job_name: 'daily_kpis', thresh_in_hours: 26 } } } }));
+  await runEtl(cronDeps, shippedJob, { range, runId: 'cron-etl', username: 'test' });
+  await runTriggeredEtl(cronDeps, shippedJob, { trigger: { range, dryRun: false }, runId: 'cron-triggered', username: 'test', publishedAt: NOW });
+  await runLogMonitor(cronDeps, loadLogChecks(oldLogConfig), { runId: 'cron-log-run', username: 'test' });
+  await migrateRunLog(cron, { dryRun: false }, context);
 }, 120_000);
 
 afterAll(async () => {
   analyzer?.stop();
   await fake?.stop();
+  await cronFake?.stop();
   await slack?.stop();
 });
 
@@ -122,4 +142,16 @@ test('the analyzer is not lenient: a DuckDB-only construct, an unknown column an
   expect(await rejects('SELECT user_idd FROM `demo-project.daily_kpis.installs`')).toMatch(/Unrecognized name: user_idd/);
   expect(await rejects('SELECT * FROM `demo-project.daily_kpis.installs` WHERE install_date = @n', { n: 'INT64' })).toMatch(/No matching signature|operator =/);
   expect(await rejects('SELECT $1 FROM `demo-project.daily_kpis.installs`')).toBeDefined();
+});
+
+test("on the cron job's run log (ts DATETIME, dt STRING), every statement, its conversion included, is valid against those types", async () => {
+  const jobs = cronFake.jobInserts().flatMap((request) => ((request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : []));
+  const sql = jobs.map((query) => query.query).join('\n');
+  for (const piece of ['CAST(@ts_1 AS DATETIME)', 'CAST(@dt_1 AS STRING)', 'MAX(CAST(ts AS TIMESTAMP))', 'WHERE CAST(dt AS DATE) >= @since', 'message LIKE @message_like', 'CAST(dt AS DATE) AS dt', 'RENAME TO daily_logs_cron_backup']) expect(sql).toContain(piece);
+  const problems: string[] = [];
+  for (const query of jobs) {
+    const params = Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType]));
+    for (const result of await analyzer.analyze(query.query, params)) if (result.error) problems.push(`${result.error}\n    in: ${result.statement.slice(0, 200)}`);
+  }
+  expect(problems).toEqual([]);
 });
