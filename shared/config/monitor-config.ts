@@ -9,7 +9,7 @@ import { ConfigError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { checkPlaceholders, configSqlFile, readQueryFile } from './table-sql';
-import { identifier, readJsonConfig, oneOf, validateConfig, validateEitherShape, type ConfigShape } from './validate';
+import { identifier, readJsonConfig, oneOf, validateEitherShape, type ConfigShape } from './validate';
 
 export const DEFAULT_KPIS_CONFIG = path.join(CONFIG_DIR, 'kpis_config.json');
 export const DEFAULT_LOG_CONFIG = path.join(CONFIG_DIR, 'log_config.json');
@@ -154,11 +154,13 @@ function builtinSeries(): Record<string, BuiltinSeries> {
 
 /** Loads config/kpis_config.json: every check, enabled or not, with defaults applied. */
 export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
-  const json = readJsonConfig(file);
-  const seedShape = json !== null && typeof json === 'object' && !Array.isArray(json) && !('kpis' in json) && Object.keys(json).length > 0;
-  const checks = seedShape
-    ? (Object.values(validateConfig<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>>(json, seedKpisConfigSchema, file))[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis
-    : validateConfig<{ kpis: Record<string, CheckEntry> }>(json, kpisConfigSchema, file).kpis;
+  const loaded = validateEitherShape(
+    readJsonConfig(file),
+    file,
+    { name: "daily-kpis' shape", outline: '{"kpis": {NAME: {...}}}', schema: kpisConfigSchema as Joi.Schema<{ kpis: Record<string, CheckEntry> }> },
+    { name: "the cron job's shape", outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}', schema: seedKpisConfigSchema as Joi.Schema<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>> },
+  );
+  const checks: Record<string, CheckEntry & { d1?: string }> = loaded.shape === 'first' ? loaded.value.kpis : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
   return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) => withDefaults(name, entry, file));
 }
 

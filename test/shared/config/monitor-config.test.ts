@@ -104,6 +104,9 @@ describe("the seed's kpis_config.json, unchanged", () => {
   test.each([
     ['two groups', { a: seed.daily_kpis, b: seed.daily_kpis }, "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis"],
     ['an unknown field in the seed shape', { daily_kpis: { kpis: { dau: { ...seed.daily_kpis.kpis.dau, d2: 'x' } } } }, '$.daily_kpis.kpis.dau.d2: is not allowed'],
+    // In neither shape: both lists of problems, the closest shape first.
+    ['an unknown field in the seed shape (closest)', { daily_kpis: { kpis: { dau: { ...seed.daily_kpis.kpis.dau, d2: 'x' } } } }, "closest, as the cron job's shape"],
+    ['an unknown field in the current shape (closest)', { kpis: { dau: { thresh_in_percent: 0.1, colour: 'red' } } }, "closest, as daily-kpis' shape {\"kpis\": {NAME: {...}}}, 1 problem:\n    $.kpis.dau.colour: is not allowed"],
   ])('%s names the file and the path', (_name, content, message) => {
     const file = configFile(content);
     expect(() => loadKpiChecks(file)).toThrow(ConfigError);
