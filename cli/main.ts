@@ -29,7 +29,7 @@ import { COMMON, COMMON_HELP, printJson, table, withRuntime, type Command, type 
 import { configuredToday, describeWarehouse, today, type Io, type Runtime } from './context';
 import { LOCAL_COMMANDS } from './local-commands';
 
-const DATE_HELP = `  --date D           one day, YYYY-MM-DD (UTC)
+const DATE_HELP = `  --date D           one day, YYYY-MM-DD (a day of the config's time_zone, default UTC)
   --days-back N      today-N .. today (default 1: yesterday and today)
   --from D --to D    an inclusive range`;
 

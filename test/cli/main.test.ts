@@ -35,7 +35,7 @@ describe('kpis help and usage errors', () => {
   test('--help lists the commands; each command has its own --help', async () => {
     const main = await kpis(['--help'], dir);
     expect(main.code).toBe(0);
-    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs', 'schema', 'validate', 'serve', 'publish'];
+    const commands = ['start', 'etl', 'load-events', 'seed-demo', 'init', 'monitor', 'monitor-logs', 'migrate-run-log', 'time-zone', 'schema', 'validate', 'serve', 'publish'];
     for (const command of commands) expect(main.stdout).toContain(`  ${command}`);
     for (const command of commands) {
       const help = await kpis([command, '--help'], dir);
