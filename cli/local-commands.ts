@@ -11,7 +11,7 @@ import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../shared
 import { TOPICS, type Attributes, type Publisher } from '../shared/messaging/publisher';
 import { DEFAULT_ROUTER_URL, RouterPublisher } from '../shared/messaging/router-publisher';
 import { functionPorts } from '../shared/pipeline/function-runtime';
-import { SUMMARY_METRICS, type DailySummary } from '../shared/reports/daily-summary';
+import { SUMMARY_METRICS, type DailySummary } from '../shared/report/daily-summary';
 import { DEFAULT_PORTS, startLocalStack, type StackPorts } from '../functions/local';
 import { formatChange, formatNumber } from '../shared/format';
 import { printJson, table, type Command, type Values } from './command';

@@ -5,7 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { resolveDateRange, type DateRange } from '../shared/dates';
+import { dayCount, resolveDateRange, type DateRange } from '../shared/dates';
+import { writeReport } from '../shared/report/page';
+import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE, reportChecks } from '../shared/report/report';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
 import { runEtl, type EtlOutcome } from '../shared/etl/run-etl';
 import { dropKpiTables, initWarehouse, tablesReadByChecks, tablesWithRoles } from '../shared/etl/init';
@@ -70,6 +72,16 @@ function monitorRange(values: Values, yesterday: string): DateRange {
     return resolveDateRange({ from: addDays(yesterday, -(days - 1)), to: yesterday }, yesterday, 0);
   }
   return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+}
+
+/** A report's days: --from/--to, or the default weeks up to yesterday; longer than the maximum is refused before any work. */
+function reportRange(values: Values, yesterday: string, env: NodeJS.ProcessEnv): DateRange {
+  const range = values.from === undefined && values.to === undefined ? { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday } : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+  const maximum = env.KPIS_MAX_RANGE_DAYS ? Number(env.KPIS_MAX_RANGE_DAYS) : 366;
+  if (!(maximum > 0)) throw new UsageError(`KPIS_MAX_RANGE_DAYS must be a positive number, got ${JSON.stringify(env.KPIS_MAX_RANGE_DAYS)}`);
+  const days = dayCount(range.start, range.end) + 1;
+  if (days > maximum) throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);
+  return range;
 }
 
 /** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
@@ -329,6 +341,35 @@ all, and when its newest run ended in error.`,
           const rows = outcome.results.map((result) => [result.check, result.method, result.raise_flag ? `RAISED (${result.reason})` : 'ok', result.message]);
           io.stdout(`Run-log checks on ${describeWarehouse(runtime.spec)}:\n\n${table(['check', 'method', 'result', 'detail'], rows, [0, 1, 2, 3])}\n\n`);
           io.stdout(`${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        }
+        return 0;
+      });
+    },
+  },
+  report: {
+    summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
+    usage: 'kpis report [--from D --to D] [--checks a,b] [--kpis-config FILE] [--out FILE] [--json]',
+    details: `  --from D --to D    the days to show (default the ${DEFAULT_REPORT_DAYS} days up to yesterday; at most $KPIS_MAX_RANGE_DAYS, default 366)
+  --checks a,b       only these checks (default every enabled one)
+  --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+  --out FILE         where to write it (default ${DEFAULT_REPORT_FILE})
+Every check is judged on every day exactly as \`kpis monitor\` judges it, and drawn with its
+baseline, the band inside which nothing raises, raised and lost days, and weekends shaded; each
+segment of a segmented check has its own chart. The file has no script and fetches nothing: it
+opens offline, from a mail or a bucket.`,
+    options: { from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, out: { type: 'string' } },
+    run(values, _positionals, io) {
+      const yesterday = addDays(configuredToday(values, io), -1);
+      const range = reportRange(values, yesterday, io.env);
+      const wanted = typeof values.checks === 'string' ? values.checks.split(',').map((name) => name.trim()).filter(Boolean) : undefined;
+      const checks = reportChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), wanted);
+      const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
+      return withRuntime(values, io, async (runtime) => {
+        const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, { job: 'report', runId: runtime.newRunId() });
+        if (values.json) printJson(io, { ...written, start_date: range.start, end_date: range.end });
+        else {
+          const failed = written.failed.length > 0 ? `; ${written.failed.length} check(s) could not be judged: ${written.failed.join(', ')}` : '';
+          io.stdout(`Report of ${range.start}..${range.end}: ${written.checks} checks, ${written.raised} raised check-days, ${written.alerts} alerts, ${written.runs} ETL runs${failed}.\nWritten to ${out}\n`);
         }
         return 0;
       });

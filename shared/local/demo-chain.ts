@@ -11,7 +11,7 @@ import { initWarehouse } from '../etl/init';
 import { configuredSource } from '../events/load-events';
 import { DEMO_DAYS, seedDemo } from '../events/seed-demo';
 import { TOPICS } from '../messaging/publisher';
-import { dailySummary, type DailySummary } from '../reports/daily-summary';
+import { dailySummary, type DailySummary } from '../report/daily-summary';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import type { LocalRouter } from './router';

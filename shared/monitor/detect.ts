@@ -61,6 +61,12 @@ export interface CheckResult {
   direction: Direction;
   /** thresh_in_percent, or sensitivity for zscore. */
   threshold: number;
+  /**
+   * The values that would not have raised, from the baseline, the threshold (or sensitivity times
+   * the training deviation) and min_value; an end is null where the direction never raises. Null
+   * without a baseline. What the report draws as the band.
+   */
+  band: { low: number | null; high: number | null } | null;
   severity: Severity;
   message: string;
   table: string | null;
@@ -96,6 +102,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     method: check.method,
     direction: check.direction,
     threshold,
+    band: null,
     severity: check.severity,
     message: `${checkLabel(check.name, segment)} on ${date}: ${message}${check.note ? ` (${check.note})` : ''}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
@@ -140,7 +147,8 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   }
   const value = point.value;
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
-  const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change) };
+  const deviation = check.method === 'zscore' ? standardDeviation(values, baseline.value) : 0;
+  const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change), band: bandOf(check, baseline.value, deviation) };
   const versus = `${formatNumber(value)} against ${formatNumber(baseline.value)} (${baseline.label})`;
 
   if (value === baseline.value) return result('ok', `${versus}: no change`, fields);
@@ -152,7 +160,6 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   const word = up ? 'spike' : 'drop';
 
   if (check.method === 'zscore') {
-    const deviation = standardDeviation(values, baseline.value);
     if (deviation === 0) {
       const message = `${versus}: the history is constant, so any change is unusual (${word})`;
       return result(allowed ? 'raised' : 'ok', message, fields);
@@ -167,6 +174,13 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   const beyond = Math.abs(change) > check.thresh_in_percent;
   const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
+}
+
+/** What evaluate lets pass around a baseline: within the threshold, or closer than min_value. */
+function bandOf(check: KpiCheck, baseline: number, deviation: number): CheckResult['band'] {
+  const reach = check.method === 'zscore' ? check.sensitivity * deviation : Math.abs(baseline) * check.thresh_in_percent;
+  const half = Math.max(reach, check.min_value);
+  return { low: check.direction === 'spike' ? null : round(baseline - half), high: check.direction === 'drop' ? null : round(baseline + half) };
 }
 
 /** `check` or `check[segment]`, as messages and tables name a result. */

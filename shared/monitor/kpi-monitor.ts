@@ -116,6 +116,7 @@ function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult 
     method: check.method,
     direction: check.direction,
     threshold: check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent,
+    band: null,
     severity: 'error',
     message: `${check.name}: the check failed and was not judged (${check.sqlLabel}): ${error.message}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,

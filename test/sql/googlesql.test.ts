@@ -19,7 +19,7 @@ import { LocalTopicPublisher } from '../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../../shared/monitor/log-monitor';
 import { runTriggeredEtl } from '../../shared/pipeline/triggered-etl';
-import { dailySummary } from '../../shared/reports/daily-summary';
+import { dailySummary } from '../../shared/report/daily-summary';
 import { ALERTS_TABLE, RUN_LOG_TABLE, type ColumnType } from '../../shared/schema';
 import { BigQueryWarehouse } from '../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../shared/warehouse/factory';
@@ -98,7 +98,7 @@ afterAll(async () => {
 });
 
 const alert = kpiAlert(
-  { check: 'dau', segment: null, date: '2026-11-26', metric: 1500, previous_metric: 1000, change: 0.5, score: null, raise_flag: true, verdict: 'raised', method: 'weekday', direction: 'both', threshold: 0.15, severity: 'warn', message: 'dau spiked', table: 'daily_kpis.daily_user_panel' },
+  { check: 'dau', segment: null, date: '2026-11-26', metric: 1500, previous_metric: 1000, change: 0.5, score: null, raise_flag: true, verdict: 'raised', method: 'weekday', direction: 'both', threshold: 0.15, band: { low: 850, high: 1150 }, severity: 'warn', message: 'dau spiked', table: 'daily_kpis.daily_user_panel' },
   'kpi-run',
   NOW,
 );

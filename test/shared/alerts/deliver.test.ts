@@ -28,6 +28,7 @@ function result(check: string, date: string, metric: number, baseline: number): 
     method: 'weekday',
     direction: 'both',
     threshold: 0.1,
+    band: { low: baseline * 0.9, high: baseline * 1.1 },
     severity: 'warn',
     message: `${check} on ${date}: ${metric} against ${baseline}`,
     table: 'daily_kpis.daily_user_panel',

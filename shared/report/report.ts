@@ -1,0 +1,200 @@
+/**
+ * `kpis report`: what the report shows, read from the warehouse it is pointed at. Every enabled
+ * check is judged on every day of the range exactly as the KPI monitor judges it (checkKpis), so
+ * the chart's baseline, band and raised days are the monitor's own; the ETL's runs come from the
+ * run log, the alerts from the alert history. Missing tables make a report that says so.
+ */
+import type { EtlJob } from '../config/etl-config';
+import type { KpiCheck } from '../config/monitor-config';
+import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
+import { TableNotFoundError, toError, UsageError } from '../errors';
+import { runLogShape, runLogValues } from '../etl/run-log-shape';
+import { checkLabel, type CheckResult } from '../monitor/detect';
+import { checkKpis } from '../monitor/kpi-monitor';
+import { ALERTS_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
+import { canonicalTimestamp } from '../timestamps';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
+import { formatChange } from '../format';
+import type { RunBar, SeriesPoint } from './charts';
+
+/** Eight weeks: enough to see the weekly rhythm the weekday method compares against. */
+export const DEFAULT_REPORT_DAYS = 56;
+export const DEFAULT_REPORT_FILE = '.data/report.html';
+
+export interface ReportRequest {
+  range: DateRange;
+  /** Only these checks (default every enabled one). */
+  checks?: string[];
+  generatedAt: Date;
+  /** Where the data came from, e.g. "DuckDB .data/warehouse.duckdb". */
+  source: string;
+}
+
+export interface CheckSection {
+  name: string;
+  description: string;
+  method: string;
+  /** One series per segment; one (segment null) for a check without segments. */
+  series: { segment: string | null; points: SeriesPoint[] }[];
+  /** Why the check could not be judged; its series is then empty. */
+  error: string | null;
+  raised: number;
+}
+
+export interface ReportAlert {
+  alert_id: string;
+  kind: string;
+  check: string;
+  segment: string | null;
+  date: IsoDate;
+  severity: string;
+  message: string;
+}
+
+export interface ReportData {
+  range: DateRange;
+  /** The pipeline chart's days: the range, and on to today, when the range's days were built. */
+  pipelineRange: DateRange;
+  timeZone: string;
+  generatedAt: string;
+  source: string;
+  checks: CheckSection[];
+  runs: RunBar[];
+  /** Days of the range (up to the last complete one) that no successful run built. */
+  missingDays: IsoDate[];
+  /** Why the run log could not be read, if it could not. */
+  runLogError: string | null;
+  alerts: ReportAlert[];
+  alertsError: string | null;
+}
+
+/** The checks a report covers: the ones asked for (enabled or not), else every enabled one. */
+export function reportChecks(checks: KpiCheck[], wanted?: string[]): KpiCheck[] {
+  if (!wanted || wanted.length === 0) return checks.filter((check) => check.isEnable);
+  const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
+  if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
+  return checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
+}
+
+export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiCheck[], request: ReportRequest, context: JobContext): Promise<ReportData> {
+  const days = daysBetween(request.range.start, request.range.end);
+  const results = await checkKpis(warehouse, checks, days, context, job.timeZone);
+  const sections = checks.map((check) => section(check, results.filter((result) => result.check === check.name)));
+  const today = dayIn(request.generatedAt, job.timeZone);
+  // The pipeline's runs up to now: the days of the range are often built after they end.
+  const runs = await readRuns(warehouse, job, { start: request.range.start, end: today > request.range.end ? today : request.range.end }, context).then(
+    (value) => ({ ...value, error: null }),
+    (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
+  );
+  const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
+  const shownUntil = today > request.range.end ? today : request.range.end;
+  const alerts = await readAlerts(warehouse, request.range, context).then(
+    (value) => ({ value, error: null }),
+    (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
+  );
+  return {
+    range: request.range,
+    pipelineRange: { start: request.range.start, end: shownUntil },
+    timeZone: job.timeZone,
+    generatedAt: request.generatedAt.toISOString(),
+    source: request.source,
+    checks: sections,
+    runs: runs.runs,
+    missingDays,
+    runLogError: runs.error,
+    alerts: alerts.value,
+    alertsError: alerts.error,
+  };
+}
+
+/** A missing table is something to say in the report; anything else is a failure of the report. */
+function readFailure(error: unknown, what: string): string {
+  if (error instanceof TableNotFoundError) return `${what} does not exist in this warehouse yet`;
+  throw toError(error);
+}
+
+function section(check: KpiCheck, results: CheckResult[]): CheckSection {
+  const failed = results.find((result) => result.verdict === 'error');
+  const base = { name: check.name, description: check.description, method: methodText(check) };
+  if (failed) return { ...base, series: [], error: failed.message, raised: 0 };
+  const bySegment = new Map<string | null, CheckResult[]>();
+  for (const result of results) bySegment.set(result.segment, [...(bySegment.get(result.segment) ?? []), result]);
+  // A segmented check judges an empty day once, for the whole check: that result stands in every segment's chart.
+  const wholeCheck = bySegment.get(null) ?? [];
+  const segments = [...bySegment.keys()].filter((segment) => segment !== null);
+  const series = (segments.length === 0 ? [null] : segments).map((segment) => {
+    const own = segment === null ? wholeCheck : [...(bySegment.get(segment) ?? []), ...wholeCheck];
+    const points = own.sort((a, b) => a.date.localeCompare(b.date)).map(point);
+    return { segment, points };
+  });
+  return { ...base, series, error: null, raised: results.filter((result) => result.raise_flag).length };
+}
+
+function point(result: CheckResult): SeriesPoint {
+  const lost = result.raise_flag && result.metric === 0 && result.previous_metric === null;
+  const status = result.verdict === 'raised' ? (lost ? 'lost' : 'raised') : result.verdict;
+  const label = status === 'lost' ? 'lost' : status === 'raised' ? (result.change === null ? 'from 0' : formatChange(result.change)) : null;
+  return { date: result.date, value: result.metric, baseline: result.previous_metric, low: result.band?.low ?? null, high: result.band?.high ?? null, status, label };
+}
+
+function methodText(check: KpiCheck): string {
+  const threshold = check.method === 'zscore' ? `sensitivity ${check.sensitivity}` : `threshold ±${Math.round(check.thresh_in_percent * 1000) / 10}%`;
+  return `${check.method}, ${threshold}, ${check.direction === 'both' ? 'spikes and drops' : `${check.direction}s only`}, over ${check.training_days} days`;
+}
+
+/** Each run of the ETL job that started in the range (in the business zone), and the days the succeeded ones built. */
+async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<{ runs: RunBar[]; covered: Set<IsoDate> }> {
+  const shape = await runLogShape(warehouse);
+  if ((await warehouse.columnsOf('logs', 'daily_logs')) === null) throw new TableNotFoundError('the run log does not exist');
+  // dt is the UTC day of a row: a day either side covers every zone.
+  const rows = await warehouse.query(
+    renderSqlFile('reports/etl_runs.sql', runLogValues(warehouse, shape)),
+    { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 1) }, job_name: { type: 'STRING', value: job.jobName } },
+    context,
+  );
+  const from = startOfDayIn(range.start, job.timeZone).getTime();
+  const until = startOfDayIn(addDays(range.end, 1), job.timeZone).getTime();
+  const runs: RunBar[] = [];
+  const covered = new Set<IsoDate>();
+  for (const row of rows) {
+    const start = new Date(canonicalTimestamp(row.started_at as string | Date));
+    if (start.getTime() < from || start.getTime() >= until) continue;
+    const end = new Date(canonicalTimestamp(row.finished_at as string | Date));
+    const status = Number(row.errors) > 0 ? 'failed' : Number(row.ends) > 0 ? 'succeeded' : 'running';
+    const built = /(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})/.exec(String(row.start_message ?? ''));
+    // A run whose start row does not name its days (the cron job's) built the day before it ran, and that day.
+    const startDay = dayIn(start, job.timeZone);
+    const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
+    if (status === 'succeeded') for (const day of days) covered.add(day);
+    const span = days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`;
+    runs.push({ run_id: String(row.run_id), start: start.toISOString(), end: end.toISOString(), status, label: `run ${String(row.run_id)}: ${status}, ${span}, started ${start.toISOString()}` });
+  }
+  return { runs, covered };
+}
+
+async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobContext): Promise<ReportAlert[]> {
+  if ((await warehouse.columnsOf(ALERTS_TABLE.dataset, ALERTS_TABLE.table)) === null) throw new TableNotFoundError('the alert history does not exist');
+  const rows = await warehouse.query(
+    renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
+    { start_date: { type: 'DATE', value: range.start }, end_date: { type: 'DATE', value: range.end } },
+    context,
+  );
+  return rows.map((row) => {
+    const alert = JSON.parse(String(row.payload)) as Record<string, unknown>;
+    return {
+      alert_id: String(alert.alert_id),
+      kind: String(alert.kind),
+      check: String(alert.check),
+      segment: typeof alert.segment === 'string' ? alert.segment : null,
+      date: String(alert.date),
+      severity: String(alert.severity ?? 'warn'),
+      message: String(alert.message ?? ''),
+    };
+  });
+}
+
+/** The anchor of a check's chart, or of one segment's, for links from the alerts table. */
+export function chartAnchor(check: string, segment: string | null): string {
+  return `chart-${checkLabel(check, segment).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/-+$/, '')}`;
+}
