@@ -3,7 +3,12 @@
  * what `npm start` runs), `serve` (the functions and the router until stopped, `npm run serve`),
  * and `publish` (the local twin of `gcloud pubsub topics publish`).
  */
+import path from 'node:path';
 import { alertChange, alertLabel } from '../shared/alerts/alert';
+import { loadKpiChecks } from '../shared/config/monitor-config';
+import { addDays } from '../shared/dates';
+import { writeReport } from '../shared/report/page';
+import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../shared/report/report';
 import { loadEtlConfig } from '../shared/config/etl-config';
 import { configPath } from '../shared/config/files';
 import { UsageError } from '../shared/errors';
@@ -47,8 +52,12 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
         runId: `start-${clock().getTime().toString(36)}`,
         username: 'kpis start',
       });
-      if (values.json) printJson(io, result);
-      else io.stdout(startReport(result, describeWarehouse(ports.spec)));
+      // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
+      const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
+      const checks = loadKpiChecks(configPath('kpis', io.env)).filter((check) => check.isEnable);
+      const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, { job: 'report', runId: `report-${clock().getTime().toString(36)}` });
+      if (values.json) printJson(io, { ...result, report: report.file });
+      else io.stdout(`${startReport(result, describeWarehouse(ports.spec), job.timeZone)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`);
       return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
     } finally {
       await stack.close();
@@ -56,7 +65,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
   },
 };
 
-function startReport(result: DemoChainResult, where: string): string {
+function startReport(result: DemoChainResult, where: string, timeZone: string): string {
   const lines: string[] = [];
   if (result.history_build) {
     const build = result.history_build;
@@ -68,7 +77,7 @@ function startReport(result: DemoChainResult, where: string): string {
   else if (etl.status === 'failed') lines.push(`etl: FAILED (run ${etl.run_id}): ${etl.error}`);
   else lines.push(`etl: succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.`);
   lines.push(result.dead_letters === 0 ? 'kpi-monitor and log-monitor: done.' : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`, '');
-  lines.push(`KPIs of ${result.date}, the last complete day (UTC):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
+  lines.push(`KPIs of ${result.date}, the last complete day (${timeZone}):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
   if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
   const fresh = new Set(result.new_alert_ids);
   if (result.alerts.length === 0) lines.push(`No alerts about ${result.date}.`);

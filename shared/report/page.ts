@@ -67,7 +67,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       charts.push(`<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points))}</div>`);
     }
     parts.push(
-      `<article class="check" id="${chartAnchor(check.name, null)}"><h3>${escape(check.name)}${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note">${escape(check.description)}${check.description ? ' · ' : ''}${escape(check.method)}</div>${
+      `<article class="check" id="check-${escape(check.name)}"><h3>${escape(check.name)}${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note">${escape(check.description)}${check.description ? ' · ' : ''}${escape(check.method)}</div>${
         check.error ? `<p class="error">${escape(check.error)}</p>` : `<div class="charts">${charts.join('')}</div>`
       }</article>`,
     );
@@ -78,7 +78,9 @@ export async function renderReportPage(data: ReportData): Promise<string> {
   else if (data.alerts.length === 0) parts.push('<p class="note">No alert was sent about these days.</p>');
   else {
     const rows = data.alerts.map((alert) => {
-      const target = data.checks.some((check) => check.name === alert.check) ? `#${chartAnchor(alert.check, alert.segment)}` : '#pipeline';
+      const section = data.checks.find((check) => check.name === alert.check);
+      // The segment's chart when it has one, else the check's section; pipeline alerts point at the runs.
+      const target = !section ? '#pipeline' : section.series.some((series) => series.segment === alert.segment) ? `#${chartAnchor(alert.check, alert.segment)}` : `#check-${alert.check}`;
       return `<tr><td>${escape(alert.date)}</td><td><a href="${target}">${escape(checkLabel(alert.check, alert.segment))}</a></td><td>${escape(alert.kind)}</td><td>${escape(alert.severity)}</td><td>${escape(alert.message)}</td></tr>`;
     });
     parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);

@@ -116,7 +116,7 @@ describe('the report of a warehouse', () => {
     const html = await renderReportPage(data);
     // Self-contained: no script, no stylesheet or image to fetch, no URL but in-page anchors (and SVG's namespace names).
     expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/<script|<link|<img|src=|url\(|https?:\/\//i);
-    for (const check of data.checks) expect(html).toContain(`id="chart-${check.name}"`);
+    for (const check of data.checks) expect(html).toContain(`id="check-${check.name}"`);
     expect((html.match(/<svg/g) ?? []).length).toBe(1 + data.checks.reduce((sum, check) => sum + check.series.length, 0));
   });
 
@@ -144,6 +144,6 @@ describe('the report of a warehouse', () => {
     expect(mixed.checks.find((check) => check.name === 'broken')?.error).toContain('no_such_column');
     expect(mixed.checks.find((check) => check.name === 'dau')?.series[0]?.points).toHaveLength(data.checks[0]?.series[0]?.points.length ?? -1);
     const html = await renderReportPage(mixed);
-    expect(html).toMatch(/<article class="check" id="chart-broken">.*class="error">broken: the check failed/s);
+    expect(html).toMatch(/<article class="check" id="check-broken">.*class="error">broken: the check failed/s);
   });
 });
