@@ -7,14 +7,20 @@
  *   (goal <= 1.5: the daily cost must not grow with history);
  * - engine_overhead_ratio: the daily run over a bare GROUP BY of the same day's events, the
  *   least work any tool could do (goal <= 3);
- * - events per second of the daily run, and the process's peak memory.
+ * - events per second of the daily run, and the process's peak memory;
+ * - report_ratio: `kpis report` over 365 days and 20 checks (read, judge, chart, write the HTML)
+ *   over reading and judging the same series (checkKpis), on a year of demo-sized events; the
+ *   report's own time is printed too (goal: under 5 s).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEtlConfig } from '../shared/config/etl-config';
-import { addDays, startOfDay } from '../shared/dates';
+import { loadKpiChecks, type KpiCheck } from '../shared/config/monitor-config';
+import { addDays, daysBetween, startOfDay } from '../shared/dates';
+import { checkKpis } from '../shared/monitor/kpi-monitor';
+import { writeReport } from '../shared/report/page';
 import { runEtl } from '../shared/etl/run-etl';
 import { silentLogger } from '../shared/log';
 import { sourceTable } from '../shared/schema';
@@ -57,11 +63,11 @@ const log = (line: string): void => {
  * real app's do. Days are copied from the weekday templates (strings built once), which keeps
  * generating a year of events to a couple of minutes.
  */
-async function generateHistory(warehouse: DuckDbWarehouse, days: number): Promise<void> {
+async function generateHistory(warehouse: DuckDbWarehouse, days: number, eventsPerDay = EVENTS_PER_DAY): Promise<void> {
   const source = sourceTable('gamepltx', 'fact');
   await warehouse.ensureTable(source);
   const first = addDays(LAST_DAY, -(days - 1));
-  const dau = Math.max(20, Math.round(EVENTS_PER_DAY / EVENTS_PER_USER));
+  const dau = Math.max(20, Math.round(eventsPerDay / EVENTS_PER_USER));
   await warehouse.query(
     `CREATE OR REPLACE TEMP TABLE bench_template AS
      SELECT
@@ -72,7 +78,7 @@ async function generateHistory(warehouse: DuckDbWarehouse, days: number): Promis
        CASE e % 5 WHEN 0 THEN 'session_start' WHEN 1 THEN 'level_start' WHEN 2 THEN 'level_complete' WHEN 3 THEN 'ad_watched' ELSE 'purchase' END AS event_name,
        CASE e % 5 WHEN 4 THEN 100 + e % 900 WHEN 3 THEN 5 ELSE NULL END AS coins_added
      FROM range(7) AS w(weekday), range(@events) AS r(e)`,
-    { per_user: { type: 'INT64', value: EVENTS_PER_USER }, dau: { type: 'INT64', value: dau }, events: { type: 'INT64', value: EVENTS_PER_DAY } },
+    { per_user: { type: 'INT64', value: EVENTS_PER_USER }, dau: { type: 'INT64', value: dau }, events: { type: 'INT64', value: eventsPerDay } },
     context,
   );
   for (let d = 0; d < days; d += 1) {
@@ -109,10 +115,10 @@ function deps(warehouse: DuckDbWarehouse) {
 }
 
 /** A warehouse file with `days` of events and the KPI tables backfilled up to the day before the last. */
-async function prepare(days: number, folder: string): Promise<DuckDbWarehouse> {
-  const warehouse = await DuckDbWarehouse.open(path.join(folder, `history-${days}.duckdb`));
-  log(`[bench] ${days} days x ${EVENTS_PER_DAY.toLocaleString('en-US')} events: generating`);
-  await generateHistory(warehouse, days);
+async function prepare(days: number, folder: string, eventsPerDay = EVENTS_PER_DAY): Promise<DuckDbWarehouse> {
+  const warehouse = await DuckDbWarehouse.open(path.join(folder, `history-${days}-${eventsPerDay}.duckdb`));
+  log(`[bench] ${days} days x ${eventsPerDay.toLocaleString('en-US')} events: generating`);
+  await generateHistory(warehouse, days, eventsPerDay);
   log(`[bench] ${days} days: backfilling the KPI tables, 30 days a run`);
   for (let start = addDays(LAST_DAY, -(days - 1)); start < LAST_DAY; start = addDays(start, 30)) {
     const end = addDays(start, 29) < LAST_DAY ? addDays(start, 29) : addDays(LAST_DAY, -1);
@@ -145,6 +151,35 @@ function bareGroupBy(warehouse: DuckDbWarehouse): Promise<number> {
 }
 
 const HISTORY_DAYS = Number(values['history-days']);
+/** A report's year: demo-sized events (the report reads the KPI tables, and one check the events). */
+const REPORT_DAYS = 365;
+const REPORT_EVENTS_PER_DAY = 20_000;
+const REPORT_CHECKS = 20;
+
+/** The shipped checks, and copies of the built-in series under other names, up to REPORT_CHECKS. */
+function reportChecks(): KpiCheck[] {
+  const shipped = loadKpiChecks().filter((check) => check.isEnable);
+  const series = shipped.filter((check) => check.metric !== null);
+  const copies = Array.from({ length: Math.max(0, REPORT_CHECKS - shipped.length) }, (_unused, index) => {
+    const original = series[index % series.length] as KpiCheck;
+    return { ...original, name: `${original.name}_copy_${index + 1}` };
+  });
+  return [...shipped, ...copies];
+}
+
+/** Reading and judging the report's series, then the whole report, interleaved; the median of each. */
+async function reportTimes(warehouse: DuckDbWarehouse, folder: string): Promise<{ read: number; report: number; ratio: number }> {
+  const checks = reportChecks();
+  const range = { start: addDays(LAST_DAY, -(REPORT_DAYS - 1)), end: LAST_DAY };
+  const dates = daysBetween(range.start, range.end);
+  const rounds: { read: number; report: number }[] = [];
+  for (let run = 0; run < 5; run += 1) {
+    const read = await timed(() => checkKpis(warehouse, checks, dates, context, job.timeZone));
+    const report = await timed(() => writeReport(warehouse, job, checks, { range, generatedAt: new Date(), source: 'bench' }, path.join(folder, 'report.html'), context));
+    rounds.push({ read, report });
+  }
+  return { read: median(rounds.map((r) => r.read)), report: median(rounds.map((r) => r.report)), ratio: median(rounds.map((r) => r.report / r.read)) };
+}
 
 async function main(): Promise<void> {
   const folder = mkdtempSync(path.join(tmpdir(), 'kpis-bench-'));
@@ -162,6 +197,10 @@ async function main(): Promise<void> {
       rounds.push({ short: await dailyRun(short, run), long: await dailyRun(long, run), bare: await bareGroupBy(long) });
     }
     const dailyLong = median(rounds.map((r) => r.long));
+    const year = await prepare(REPORT_DAYS, folder, REPORT_EVENTS_PER_DAY);
+    warehouses.push(year);
+    log(`[bench] timing the report: ${REPORT_DAYS} days, ${REPORT_CHECKS} checks`);
+    const report = await reportTimes(year, folder);
     const result = {
       history_ratio: round(median(rounds.map((r) => r.long / r.short))),
       engine_overhead_ratio: round(median(rounds.map((r) => r.long / r.bare))),
@@ -174,7 +213,10 @@ async function main(): Promise<void> {
       events_per_user: EVENTS_PER_USER,
       history_days: [30, HISTORY_DAYS],
       runs: RUNS,
-      goals: { history_ratio: 1.5, engine_overhead_ratio: 3 },
+      report_ratio: round(report.ratio),
+      report_ms: round(report.report),
+      report_read_ms: round(report.read),
+      goals: { history_ratio: 1.5, engine_overhead_ratio: 3, report_ms: 5000 },
     };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -185,6 +227,8 @@ async function main(): Promise<void> {
         `daily ETL run on DuckDB, ${EVENTS_PER_DAY.toLocaleString('en-US')} events a day, ${EVENTS_PER_USER} per active user (median of ${RUNS} rounds)`,
         `  history_ratio          ${result.history_ratio}  (${HISTORY_DAYS} days of history / 30 days; goal <= 1.5)`,
         `  engine_overhead_ratio  ${result.engine_overhead_ratio}  (daily run / bare GROUP BY of the day; goal <= 3)`,
+        `  report_ratio           ${result.report_ratio}  (kpis report, ${REPORT_DAYS} days x ${REPORT_CHECKS} checks / reading and judging the same series)`,
+        `  report                 ${result.report_ms} ms (goal < 5000 ms); reading and judging ${result.report_read_ms} ms`,
         `  events per second      ${result.events_per_second.toLocaleString('en-US')}`,
         `  peak memory            ${result.peak_rss_mib} MiB`,
         `  daily run              ${result.daily_run_ms_30_days} ms with 30 days, ${result.daily_run_ms_long_history} ms with ${HISTORY_DAYS} days; bare GROUP BY ${result.bare_group_by_ms} ms`,

@@ -25,6 +25,8 @@ export interface Alert {
   run_id: string;
   raised_at: string;
   severity: Severity;
+  /** A KPI alert's last 14 days of values, oldest first, its own day last (Slack draws them as a sparkline). */
+  trend?: (number | null)[];
 }
 
 /** The Pub/Sub attributes subscribers filter on (e.g. `attributes.severity = "error"`). */
@@ -57,6 +59,7 @@ export function kpiAlert(result: CheckResult, runId: string, raisedAt: Date): Al
     run_id: runId,
     raised_at: raisedAt.toISOString(),
     severity: result.severity,
+    ...(result.trend ? { trend: result.trend } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile, splitStatements } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { alertAttributes, type Alert } from './alert';
-import { postToSlack, redact, slackMessage } from './slack';
+import { postToSlack, redact, slackMessages } from './slack';
 
 export interface AlertDeps {
   warehouse: Warehouse;
@@ -96,7 +96,8 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
     return report;
   }
   try {
-    await postToSlack(webhook, slackMessage(toPost, context.source));
+    // In order; if one fails, every alert of the run is posted again by the next run (at least once).
+    for (const message of slackMessages(toPost, context.source)) await postToSlack(webhook, message);
   } catch (error) {
     report.slack = 'failed';
     report.slack_error = redact(toError(error).message, webhook);

@@ -67,6 +67,8 @@ export interface CheckResult {
    * without a baseline. What the report draws as the band.
    */
   band: { low: number | null; high: number | null } | null;
+  /** A raised result's last TREND_DAYS values, oldest first, the raised day last (null: no value that day); null otherwise. */
+  trend: (number | null)[] | null;
   severity: Severity;
   message: string;
   table: string | null;
@@ -103,6 +105,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     direction: check.direction,
     threshold,
     band: null,
+    trend: verdict === 'raised' ? trendOf(series, date) : null,
     severity: check.severity,
     message: `${checkLabel(check.name, segment)} on ${date}: ${message}${check.note ? ` (${check.note})` : ''}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
@@ -174,6 +177,16 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   const beyond = Math.abs(change) > check.thresh_in_percent;
   const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
+}
+
+/** Days of trend a raised result carries: two weeks, the weekly rhythm twice, for Slack's sparkline. */
+export const TREND_DAYS = 14;
+
+function trendOf(series: KpiSeries, date: IsoDate): (number | null)[] {
+  return daysBetween(addDays(date, -(TREND_DAYS - 1)), date).map((day) => {
+    const point = series.points.get(day);
+    return point && day >= (series.firstDay ?? day) ? point.value : null;
+  });
 }
 
 /** What evaluate lets pass around a baseline: within the threshold, or closer than min_value. */

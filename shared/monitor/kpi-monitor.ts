@@ -117,6 +117,7 @@ function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult 
     direction: check.direction,
     threshold: check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent,
     band: null,
+    trend: null,
     severity: 'error',
     message: `${check.name}: the check failed and was not judged (${check.sqlLabel}): ${error.message}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,

@@ -43,7 +43,8 @@ const COMPATIBILITY_LAYER = [
   "SET TimeZone = 'UTC'",
   'CREATE TYPE IF NOT EXISTS FLOAT64 AS DOUBLE',
   'CREATE OR REPLACE TEMP MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END',
-  'CREATE OR REPLACE TEMP MACRO datetime(ts, zone) AS timezone(zone, CAST(ts AS TIMESTAMPTZ))',
+  // UTC skips the conversion (DuckDB evaluates a CASE branch only for the rows that take it).
+  "CREATE OR REPLACE TEMP MACRO datetime(ts, zone) AS CASE WHEN zone = 'UTC' THEN ts ELSE timezone(zone, CAST(ts AS TIMESTAMPTZ)) END",
 ];
 
 const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {

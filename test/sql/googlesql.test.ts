@@ -98,7 +98,7 @@ afterAll(async () => {
 });
 
 const alert = kpiAlert(
-  { check: 'dau', segment: null, date: '2026-11-26', metric: 1500, previous_metric: 1000, change: 0.5, score: null, raise_flag: true, verdict: 'raised', method: 'weekday', direction: 'both', threshold: 0.15, band: { low: 850, high: 1150 }, severity: 'warn', message: 'dau spiked', table: 'daily_kpis.daily_user_panel' },
+  { check: 'dau', segment: null, date: '2026-11-26', metric: 1500, previous_metric: 1000, change: 0.5, score: null, raise_flag: true, verdict: 'raised', method: 'weekday', direction: 'both', threshold: 0.15, band: { low: 850, high: 1150 }, trend: [1000, 1020, 990, 1500], severity: 'warn', message: 'dau spiked', table: 'daily_kpis.daily_user_panel' },
   'kpi-run',
   NOW,
 );

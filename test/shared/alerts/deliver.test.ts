@@ -1,6 +1,7 @@
 /** Alert delivery: once per alert on Pub/Sub, one grouped Slack message, failures that lose nothing. */
 import { kpiAlert, pipelineAlert, type Alert } from '../../../shared/alerts/alert';
 import { CLAIM_TIMEOUT_MS, deliverAlerts, type AlertDeps } from '../../../shared/alerts/deliver';
+import { SLACK_MESSAGE_LIMIT, slackMessages, sparkline } from '../../../shared/alerts/slack';
 import { ALERTS_TABLE } from '../../../shared/schema';
 import { createLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS, type Publisher } from '../../../shared/messaging/publisher';
@@ -29,13 +30,15 @@ function result(check: string, date: string, metric: number, baseline: number): 
     direction: 'both',
     threshold: 0.1,
     band: { low: baseline * 0.9, high: baseline * 1.1 },
+    trend: null,
     severity: 'warn',
     message: `${check} on ${date}: ${metric} against ${baseline}`,
     table: 'daily_kpis.daily_user_panel',
   };
 }
 
-const dauSpike = kpiAlert(result('dau', '2026-11-26', 1500, 1000), 'r1', NOW);
+const TREND = [1000, 980, 1010, 990, 1200, 1210, 1000, 1005, 985, 1000, 995, 1190, 1200, 1500];
+const dauSpike = kpiAlert({ ...result('dau', '2026-11-26', 1500, 1000), trend: TREND }, 'r1', NOW);
 const installsSpike = kpiAlert(result('installs', '2026-11-26', 400, 130), 'r1', NOW);
 const etlFailed = pipelineAlert({ check: 'daily_kpis_etl', date: '2026-11-27', reason: 'failed_run', message: 'the newest run failed', table: 'logs.daily_logs' }, 'r1', NOW);
 
@@ -87,8 +90,10 @@ test('one Slack message per run groups its alerts into a table, errors first', a
       '• the newest run failed',
       '*KPI anomalies*',
       '```',
-      'severity  check     date        value  baseline  change',
-      'warn      dau       2026-11-26  1,500  1,000     +50.0%',
+      'severity  check     date        value  baseline  change   last 14 days',
+      // Scaled from the trend's 980 to its 1,500; the raised day last, in brackets.
+      'warn      dau       2026-11-26  1,500  1,000     +50.0%   ▁▁▁▁▄▄▁▁▁▁▁▄▄[█]',
+      '  values: 1,000 980 1,010 990 1,200 1,210 1,000 1,005 985 1,000 995 1,190 1,200 1,500',
       'warn      installs  2026-11-26  400    130       +207.7%',
       '```',
       '• dau on 2026-11-26: 1500 against 1000',
@@ -217,6 +222,47 @@ test("Slack keeps a check's segments together in its table, and marks a lost one
   expect(rows).toEqual([
     'error     events_by_name[android]  2026-11-26  0      800       lost',
     'warn      events_by_name[ios]      2026-11-26  1,300  800       +62.5%',
-    'warn      dau                      2026-11-26  1,500  1,000     +50.0%',
+    'warn      dau                      2026-11-26  1,500  1,000     +50.0%  ▁▁▁▁▄▄▁▁▁▁▁▄▄[█]',
   ]);
+});
+
+describe('Slack message size', () => {
+  test('a sparkline spans the trend, a day without a value is a space, a flat trend sits mid-height', () => {
+    expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe('▁▂▃▄▅▆▇[█]');
+    expect(sparkline([5, null, 5])).toBe('▄ [▄]');
+    expect(sparkline([8, 1])).toBe('█[▁]');
+  });
+
+  test('a run with many alerts is split at check boundaries into messages within the limit, none cut, tables closed', () => {
+    const many = Array.from({ length: 60 }, (_unused, index) => kpiAlert({ ...result(`check_${String(index).padStart(2, '0')}`, '2026-11-26', 1500 + index, 1000), trend: TREND, message: `check_${index} spiked: ${'a long explanation '.repeat(8)}` }, 'r1', NOW));
+    const messages = slackMessages([...many, etlFailed], 'kpi-monitor (2026-11-26)');
+    expect(messages.length).toBeGreaterThan(1);
+    for (const [index, message] of messages.entries()) {
+      expect(message.text.length).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
+      expect(message.text.startsWith(`:rotating_light: *daily-kpis: 61 alerts* from kpi-monitor (2026-11-26) (1 error) (${index + 1}/${messages.length})`)).toBe(true);
+      expect((message.text.match(/```/g) ?? []).length % 2).toBe(0);
+    }
+    const all = messages.map((message) => message.text).join('\n');
+    for (const alert of [...many, etlFailed]) {
+      expect(all.split(`• ${alert.message}`).length - 1).toBe(1);
+      expect(all.match(new RegExp(`^\\S+ +${alert.check} +2026-11-2[67]`, 'gm'))).toHaveLength(1);
+    }
+  });
+
+  test('one check message longer than a whole Slack message is carried over several, not truncated', () => {
+    const huge = kpiAlert({ ...result('dau', '2026-11-26', 1500, 1000), message: `dau: ${'x'.repeat(SLACK_MESSAGE_LIMIT * 2)}` }, 'r1', NOW);
+    const messages = slackMessages([huge], 'kpi-monitor');
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    for (const message of messages) expect(message.text.length).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
+    expect(messages.map((message) => message.text).join('').replace(/[^x]/g, '').length).toBe(SLACK_MESSAGE_LIMIT * 2);
+  });
+
+  test('deliverAlerts posts every part, in order', async () => {
+    const many = Array.from({ length: 40 }, (_unused, index) => kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: `check_${index}: ${'y'.repeat(300)}` }, 'r1', NOW));
+    const report = await deliverAlerts(deps(), many, context);
+    expect(report.slack).toBe('posted');
+    expect(slack.requests.length).toBe(slackMessages(many, context.source).length);
+    expect(slack.requests.length).toBeGreaterThan(1);
+    expect(slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text.match(/\((\d+)\/\d+\)/)?.[1])).toEqual(slack.requests.map((_request, index) => String(index + 1)));
+  });
 });

@@ -88,7 +88,12 @@ test('alerts go to the alerts topic in the contract, once per check and day, acr
     run_id: 'monitor-a',
     raised_at: NOW.replace('Z', '.000Z'),
     severity: 'warn',
+    // The two weeks up to the day, for Slack's sparkline: the raised value last.
+    trend: expect.any(Array),
   });
+  const trend = (spike?.data as { trend: number[]; metric: number }).trend;
+  expect(trend).toHaveLength(14);
+  expect(trend.at(-1)).toBe((spike?.data as { metric: number }).metric);
 
   // Pub/Sub delivers at least once: the same run again publishes nothing new.
   const again = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-b', username: 'test' });
