@@ -5,7 +5,8 @@ import { loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
 import { configPath } from '../shared/config/files';
 import { dayIn } from '../shared/dates';
 import { clockFromEnv } from '../shared/clock';
-import { createLogger, parseSeverity, type Logger } from '../shared/log';
+import { createLogger, type Logger } from '../shared/log';
+import { logLevelFromEnv } from '../shared/settings';
 import type { Publisher } from '../shared/messaging/publisher';
 import { openPorts } from '../shared/ports';
 import type { WarehouseSpec } from '../shared/warehouse/factory';
@@ -49,7 +50,7 @@ export function configuredToday(flags: CommonFlags, io: Io): string {
 
 export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
   // Quiet by default: a person reads stdout; --verbose or KPIS_LOG_LEVEL shows the JSON log lines.
-  return createLogger({ level: verbose ? 'DEBUG' : (parseSeverity(io.env.KPIS_LOG_LEVEL) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
+  return createLogger({ level: verbose ? 'DEBUG' : (logLevelFromEnv(io.env) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
 }
 
 /** Loads the config and opens the ports; the caller closes them. */

@@ -24,9 +24,14 @@ import { createCliLogger, describeWarehouse, today, type Io } from './context';
 import { clockFromEnv } from '../shared/clock';
 
 /** Flags that say where the functions' process finds its warehouse and config: passed on as environment. */
-function exportFlags(values: Values, io: Io): void {
-  if (typeof values.warehouse === 'string') io.env.KPIS_WAREHOUSE = values.warehouse;
-  if (typeof values.config === 'string') io.env.KPIS_CONFIG = values.config;
+/** The functions' environment: the caller's, with the command's flags in place of their variables. */
+function functionEnv(values: Values, io: Io, defaults: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...defaults,
+    ...io.env,
+    ...(typeof values.warehouse === 'string' ? { KPIS_WAREHOUSE: values.warehouse } : {}),
+    ...(typeof values.config === 'string' ? { KPIS_CONFIG: values.config } : {}),
+  };
 }
 
 const start: Command = {
@@ -38,13 +43,12 @@ ports; publishes the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)}; w
 monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.`,
   options: {},
   async run(values, _positionals, io) {
-    exportFlags(values, io);
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
-    if (!values.verbose && !io.env.KPIS_LOG_LEVEL) io.env.KPIS_LOG_LEVEL = 'WARNING';
-    const clock = clockFromEnv(io.env);
+    const env = functionEnv(values, io, values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' });
+    const clock = clockFromEnv(env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
-    const job = loadEtlConfig(configPath('etl', io.env));
-    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: io.env, clock, logger, useEmulator: false });
+    const job = loadEtlConfig(configPath('etl', env));
+    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, useEmulator: false });
     try {
       const ports = await functionPorts();
       const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, stack.router as NonNullable<typeof stack.router>, job, {
@@ -54,7 +58,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
       });
       // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
       const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-      const checks = loadKpiChecks(configPath('kpis', io.env)).filter((check) => check.isEnable);
+      const checks = loadKpiChecks(configPath('kpis', env)).filter((check) => check.isEnable);
       const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, { job: 'report', runId: `report-${clock().getTime().toString(36)}` });
       if (values.json) printJson(io, { ...result, report: report.file });
       else io.stdout(`${startReport(result, describeWarehouse(ports.spec), job.timeZone)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`);
@@ -148,12 +152,12 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
     'log-monitor-port': { type: 'string' },
   },
   async run(values, _positionals, io) {
-    exportFlags(values, io);
-    const ports = portsFrom(values, io.env);
-    const clock = clockFromEnv(io.env);
+    const env = functionEnv(values, io);
+    const ports = portsFrom(values, env);
+    const clock = clockFromEnv(env);
     const logger = createCliLogger(io, true);
-    const useEmulator = Boolean(io.env.PUBSUB_EMULATOR_HOST);
-    const stack = await startLocalStack({ ports, env: io.env, clock, logger, useEmulator });
+    const useEmulator = Boolean(env.PUBSUB_EMULATOR_HOST);
+    const stack = await startLocalStack({ ports, env, clock, logger, useEmulator });
     const lines = [
       'daily-kpis functions are up:',
       ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),

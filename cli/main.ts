@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dayCount, resolveDateRange, type DateRange } from '../shared/dates';
+import { positiveNumberFromEnv } from '../shared/settings';
 import { writeReport } from '../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE, reportChecks } from '../shared/report/report';
 import { ConfigError, KpisError, UsageError } from '../shared/errors';
@@ -77,8 +78,7 @@ function monitorRange(values: Values, yesterday: string): DateRange {
 /** A report's days: --from/--to, or the default weeks up to yesterday; longer than the maximum is refused before any work. */
 function reportRange(values: Values, yesterday: string, env: NodeJS.ProcessEnv): DateRange {
   const range = values.from === undefined && values.to === undefined ? { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday } : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
-  const maximum = env.KPIS_MAX_RANGE_DAYS ? Number(env.KPIS_MAX_RANGE_DAYS) : 366;
-  if (!(maximum > 0)) throw new UsageError(`KPIS_MAX_RANGE_DAYS must be a positive number, got ${JSON.stringify(env.KPIS_MAX_RANGE_DAYS)}`);
+  const maximum = positiveNumberFromEnv(env, 'KPIS_MAX_RANGE_DAYS', 366);
   const days = dayCount(range.start, range.end) + 1;
   if (days > maximum) throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);
   return range;

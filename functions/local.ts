@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Logger } from '../shared/log';
 import { DEFAULT_TOPICS_DIR } from '../shared/messaging/publisher';
-import { closeFunctionRuntime, type FunctionName } from '../shared/pipeline/function-runtime';
+import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionName } from '../shared/pipeline/function-runtime';
 import { LocalRouter, localSubscriptions } from '../shared/local/router';
 import { TARGETS } from './index';
 
@@ -79,9 +79,10 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       await closeAll(servers);
       throw error;
     }
-    // The functions publish their results through the router, like any other publisher.
-    env.KPIS_PUBLISHER = `router:${routerUrl}`;
   }
+  // The functions' runtime, built from this stack's arguments: they publish through the router,
+  // like any other publisher (or to the emulator); process.env is left as it is.
+  installFunctionRuntime(createFunctionRuntime({ env: routerUrl ? { ...env, KPIS_PUBLISHER: `router:${routerUrl}` } : env }));
 
   return {
     router,

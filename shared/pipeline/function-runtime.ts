@@ -16,12 +16,11 @@
  */
 import { clockFromEnv } from '../clock';
 import type { EtlJob } from '../config/etl-config';
-import { loadEtlConfig } from '../config/etl-config';
-import { configPath } from '../config/files';
-import { loadKpiChecks, loadLogChecks, type KpiCheck, type LogCheck } from '../config/monitor-config';
-import { ConfigError, InvalidMessageError, isTransientFailure, toError, UsageError } from '../errors';
-import { createLogger, parseSeverity, type Logger } from '../log';
-import { openPorts, type Ports } from '../ports';
+import type { KpiCheck, LogCheck } from '../config/monitor-config';
+import { InvalidMessageError, isTransientFailure, toError, UsageError } from '../errors';
+import { createLogger, type Logger } from '../log';
+import type { Ports } from '../ports';
+import { logLevelFromEnv, positiveNumberFromEnv } from '../settings';
 import { decodePubSubEvent, type PubSubCloudEvent, type PubSubMessage } from './pubsub-event';
 
 export const FUNCTION_NAMES = ['etl', 'kpi-monitor', 'log-monitor'] as const;
@@ -34,67 +33,126 @@ export interface FunctionSettings {
   maxRangeDays: number;
 }
 
-interface Instance {
-  ports: Ports;
-  job: EtlJob;
-  kpiChecks: KpiCheck[];
-  logChecks: LogCheck[];
-  settings: FunctionSettings;
-  clock: () => Date;
-  logger: Logger;
+/**
+ * What a runtime is built from: the environment it reads (once, here), and optionally the ports,
+ * clock and logger to use instead of the ones the environment describes (the local stack and the
+ * tests pass theirs).
+ */
+export interface RuntimeOptions {
+  env: NodeJS.ProcessEnv;
+  clock?: () => Date;
+  logger?: Logger;
+  openPorts?: () => Promise<Ports>;
 }
 
-/** What a handler's work receives: the ports flattened, the config, and this message's run id. */
-export type FunctionContext = Omit<Instance, 'ports'> &
-  Omit<Ports, 'close' | 'spec'> & {
+/**
+ * The configs, each loaded when a function first asks for it: the etl function never reads the
+ * checks, so a broken kpis_config.json does not stop it. Cached once loaded.
+ */
+export interface FunctionConfigs {
+  etlJob(): Promise<EtlJob>;
+  kpiChecks(): Promise<KpiCheck[]>;
+  logChecks(): Promise<LogCheck[]>;
+}
+
+/** What a handler's work receives: the ports flattened, the configs, and this message's run id. */
+export type FunctionContext = Omit<Ports, 'close' | 'spec'> &
+  FunctionConfigs & {
+    settings: FunctionSettings;
+    clock: () => Date;
+    logger: Logger;
     runId: string;
     username: string;
   };
 
-let instance: Promise<Instance> | null = null;
+export interface FunctionRuntime {
+  settings: FunctionSettings;
+  clock: () => Date;
+  logger: Logger;
+  configs: FunctionConfigs;
+  /** The ports, opened on the first call (the first event) and kept for the next ones. */
+  ports(): Promise<Ports>;
+  close(): Promise<void>;
+}
+
+/** Builds a runtime from explicit arguments; nothing is opened or loaded until an event needs it. */
+export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime {
+  const { env } = options;
+  const logger = options.logger ?? createLogger({ level: logLevelFromEnv(env) ?? 'INFO' });
+  const clock = options.clock ?? clockFromEnv(env);
+  const settings = {
+    maxEventAgeHours: positiveNumberFromEnv(env, 'KPIS_MAX_EVENT_AGE_HOURS', 24),
+    maxRangeDays: positiveNumberFromEnv(env, 'KPIS_MAX_RANGE_DAYS', 366),
+  };
+  // Loaded on first use: the client libraries, joi and the configs cost a cold start nothing.
+  const openPorts = options.openPorts ?? (async () => (await import('../ports')).openPorts({ env, logger, clock }));
+  const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+    let loaded: Promise<T> | undefined;
+    return () => {
+      loaded ??= load().catch((error: unknown) => {
+        loaded = undefined; // the next event tries again
+        throw error;
+      });
+      return loaded;
+    };
+  };
+  const files = once(() => import('../config/files'));
+  const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
+  const configs: FunctionConfigs = {
+    etlJob,
+    kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
+    logChecks: once(async () => (await import('../config/monitor-config')).loadLogChecks((await files()).configPath('logs', env), (await etlJob()).jobName)),
+  };
+  let opened: Promise<Ports> | undefined;
+  const ports = (): Promise<Ports> => {
+    opened ??= openPorts().catch((error: unknown) => {
+      opened = undefined;
+      throw error;
+    });
+    return opened;
+  };
+  return {
+    settings,
+    clock,
+    logger,
+    configs,
+    ports,
+    async close() {
+      const current = opened;
+      opened = undefined;
+      if (current) await (await current.catch(() => null))?.close();
+    },
+  };
+}
+
+/**
+ * The runtime the registered functions use: built from process.env at the first event (the one
+ * place that reads it), unless the local stack or a test installed one built from its arguments.
+ */
+let installed: FunctionRuntime | null = null;
+/** Messages running in this instance, by function and message id: a duplicate waits for the first. */
 const inFlight = new Map<string, Promise<void>>();
 
-/** The instance's ports and config, built on the first event and kept for the next ones. */
-function getInstance(env: NodeJS.ProcessEnv = process.env): Promise<Instance> {
-  instance ??= openInstance(env).catch((error: unknown) => {
-    instance = null; // the next event tries again
-    throw error;
-  });
-  return instance;
+function currentRuntime(): FunctionRuntime {
+  installed ??= createFunctionRuntime({ env: process.env });
+  return installed;
 }
 
-async function openInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
-  const logger = createLogger({ level: parseSeverity(env.KPIS_LOG_LEVEL) ?? 'INFO' });
-  const clock = clockFromEnv(env);
-  const settings = {
-    maxEventAgeHours: positiveNumber(env, 'KPIS_MAX_EVENT_AGE_HOURS', 24),
-    maxRangeDays: positiveNumber(env, 'KPIS_MAX_RANGE_DAYS', 366),
-  };
-  const job = loadEtlConfig(configPath('etl', env));
-  const kpiChecks = loadKpiChecks(configPath('kpis', env));
-  const logChecks = loadLogChecks(configPath('logs', env), job.jobName);
-  const ports = await openPorts({ env, logger, clock });
-  return { ports, job, kpiChecks, logChecks, settings, clock, logger };
+/** Makes the registered functions use this runtime (the local stack's, a test's). */
+export function installFunctionRuntime(runtime: FunctionRuntime): void {
+  installed = runtime;
 }
 
-function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(value > 0)) throw new ConfigError(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
+/** The current runtime's ports, opened if needed: for local tools that drive the functions in-process. */
+export function functionPorts(): Promise<Ports> {
+  return currentRuntime().ports();
 }
 
-/** The instance's ports, opened if needed: for local tools that drive the functions in-process. */
-export async function functionPorts(): Promise<Ports> {
-  return (await getInstance()).ports;
-}
-
-/** Closes the instance's ports; the next event opens them again. For tests and the local stack. */
+/** Closes and forgets the current runtime; the next event builds one again. For tests and the local stack. */
 export async function closeFunctionRuntime(): Promise<void> {
-  const current = instance;
-  instance = null;
-  if (current) await (await current.catch(() => null))?.ports.close();
+  const current = installed;
+  installed = null;
+  await current?.close();
 }
 
 /** A run id from the message id: a redelivery carries the same one, and the run log shows it. */
@@ -105,7 +163,7 @@ export function runIdFor(functionName: FunctionName, messageId: string): string 
 /** Wraps a handler's work in the policy above; the result is what functions.cloudEvent takes. */
 export function pubsubHandler(functionName: FunctionName, work: (message: PubSubMessage, context: FunctionContext) => Promise<void>) {
   return async (event: PubSubCloudEvent): Promise<void> => {
-    const current = await getInstance();
+    const current = currentRuntime();
     const logger = current.logger.child({ function: functionName });
     let message: PubSubMessage;
     try {
@@ -127,8 +185,8 @@ export function pubsubHandler(functionName: FunctionName, work: (message: PubSub
       runLogger.warn('the same message is already running in this instance: waiting for it instead of running it twice');
       return running;
     }
-    const { ports, ...rest } = current;
-    const context: FunctionContext = { ...rest, ...ports, logger: runLogger, runId, username: `function:${functionName}` };
+    const { warehouse, publisher, slackWebhook } = await current.ports();
+    const context: FunctionContext = { ...current.configs, warehouse, publisher, slackWebhook, settings: current.settings, clock: current.clock, logger: runLogger, runId, username: `function:${functionName}` };
     const run = work(message, context).catch((error: unknown) => {
       const failure = toError(error);
       if (failure instanceof InvalidMessageError || failure instanceof UsageError) {

@@ -2,7 +2,8 @@
  * The one place that turns a warehouse spec into a real client and adapter. Engines are loaded on
  * first use, so a deployed function never loads DuckDB and the CLI on DuckDB never loads BigQuery.
  */
-import { UsageError } from '../errors';
+import { envValue } from '../settings';
+import { ConfigError, UsageError } from '../errors';
 import type { Logger } from '../log';
 import type { Warehouse } from './warehouse';
 
@@ -42,12 +43,12 @@ export async function openWarehouse(spec: WarehouseSpec, logger: Logger, env: Wa
     const { DuckDbWarehouse } = await import('./duckdb');
     return DuckDbWarehouse.open(spec.path);
   }
-  const maxBytes = env.KPIS_MAX_BYTES_BILLED === undefined ? DEFAULT_MAX_BYTES_BILLED : Number(env.KPIS_MAX_BYTES_BILLED);
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
-    throw new UsageError(`KPIS_MAX_BYTES_BILLED must be a positive whole number of bytes, got ${JSON.stringify(env.KPIS_MAX_BYTES_BILLED)}`);
-  }
-  const location = env.KPIS_BQ_LOCATION ?? 'US';
-  const client = await createBigQueryClient(spec.projectId, location, env.KPIS_BQ_API_ENDPOINT);
+  // Empty counts as unset, as for every variable (shared/settings.ts).
+  const rawBytes = envValue(env, 'KPIS_MAX_BYTES_BILLED');
+  const maxBytes = rawBytes === undefined ? DEFAULT_MAX_BYTES_BILLED : Number(rawBytes);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new ConfigError(`KPIS_MAX_BYTES_BILLED must be a positive whole number of bytes, got ${JSON.stringify(rawBytes)}`);
+  const location = envValue(env, 'KPIS_BQ_LOCATION') ?? 'US';
+  const client = await createBigQueryClient(spec.projectId, location, envValue(env, 'KPIS_BQ_API_ENDPOINT'));
   const { BigQueryWarehouse } = await import('./bigquery');
   return new BigQueryWarehouse(client, { projectId: spec.projectId, location, maximumBytesBilled: maxBytes, logger });
 }

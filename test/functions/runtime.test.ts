@@ -1,0 +1,78 @@
+/**
+ * The function runtime built from explicit arguments: the functions run on the environment they
+ * are given (process.env untouched), each loads only its own config, and environment variables are
+ * parsed with one rule.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import '../../functions';
+import { ConfigError } from '../../shared/errors';
+import { appendEvents } from '../../shared/events/load-events';
+import { TOPICS } from '../../shared/messaging/publisher';
+import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { envValue, logLevelFromEnv, positiveNumberFromEnv } from '../../shared/settings';
+import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
+import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
+import { context, SOURCE } from '../helpers/warehouse';
+
+const NOW = '2026-11-27T06:00:00.000Z';
+
+afterEach(() => closeFunctionRuntime());
+
+test('a broken kpis_config.json does not stop the etl function; the kpi-monitor says what is wrong; process.env is not touched', async () => {
+  const dir = tempDir();
+  const broken = path.join(dir, 'kpis_config.json');
+  writeFileSync(broken, '{"kpis": {"dau": {"thresh_in_percent": "a lot"}}}');
+  const env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_MONITOR_CONFIG: broken };
+  const before = { ...process.env };
+  const runtime = createFunctionRuntime({ env });
+  installFunctionRuntime(runtime);
+  await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
+
+  expect(await withFunctionServer('etl', (url) => post(url, pubsubEvent({ date: '2026-11-25' }, { publishTime: NOW })))).toBe(204);
+  const [completion] = topicMessages(dir, TOPICS.completed);
+  expect(completion?.data).toMatchObject({ status: 'succeeded', start_date: '2026-11-25' });
+
+  // The kpi-monitor needs the checks: a config error is permanent, so it is logged and acknowledged.
+  await expect(runtime.configs.kpiChecks()).rejects.toThrow(ConfigError);
+  await expect(runtime.configs.kpiChecks()).rejects.toThrow(`${broken}: invalid config`);
+  expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion?.data, { publishTime: NOW, topic: TOPICS.completed })))).toBe(204);
+  expect(topicMessages(dir, TOPICS.alerts)).toEqual([]);
+  expect(process.env).toEqual(before);
+});
+
+test('nothing is loaded or opened before the first event', async () => {
+  let opened = 0;
+  const runtime = createFunctionRuntime({
+    env: { KPIS_CONFIG: '/nonexistent/daily_kpis_config.json' },
+    openPorts: () => {
+      opened += 1;
+      return Promise.reject(new Error('not now'));
+    },
+  });
+  expect(opened).toBe(0);
+  await expect(runtime.configs.etlJob()).rejects.toThrow('/nonexistent/daily_kpis_config.json: cannot read config file (ENOENT)');
+  await expect(runtime.ports()).rejects.toThrow('not now');
+  // A failure is not kept: the next event tries again.
+  await expect(runtime.ports()).rejects.toThrow('not now');
+  expect(opened).toBe(2);
+});
+
+describe('environment variables: empty means unset; a bad value names the variable and what it takes', () => {
+  test.each([
+    [{ KPIS_LOG_LEVEL: 'LOUD' }, 'KPIS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got "LOUD"'],
+    [{ KPIS_MAX_EVENT_AGE_HOURS: '-1' }, 'KPIS_MAX_EVENT_AGE_HOURS must be a positive number, got "-1"'],
+    [{ KPIS_MAX_RANGE_DAYS: 'many' }, 'KPIS_MAX_RANGE_DAYS must be a positive number, got "many"'],
+  ])('%j', (env, message) => {
+    expect(() => createFunctionRuntime({ env })).toThrow(ConfigError);
+    expect(() => createFunctionRuntime({ env })).toThrow(message);
+  });
+
+  test('empty values fall back to the defaults', () => {
+    const runtime = createFunctionRuntime({ env: { KPIS_LOG_LEVEL: '', KPIS_MAX_EVENT_AGE_HOURS: '', KPIS_MAX_RANGE_DAYS: '' } });
+    expect(runtime.settings).toEqual({ maxEventAgeHours: 24, maxRangeDays: 366 });
+    expect(envValue({ A: '' }, 'A')).toBeUndefined();
+    expect(logLevelFromEnv({ KPIS_LOG_LEVEL: 'warn' })).toBe('WARNING');
+    expect(positiveNumberFromEnv({ N: '2.5' }, 'N', 1)).toBe(2.5);
+  });
+});
