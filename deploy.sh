@@ -256,6 +256,10 @@ fi
 # --- functions ----------------------------------------------------------------------------------
 
 section "Functions"
+# What Cloud Build gets: the compiled code, sql/, config/ and the cloud dependencies only (no
+# DuckDB, no Vega, nothing to compile), with the lock file pruned from this checkout's.
+STAGE_DIR="$SCHEMA_DIR/functions"
+node "$ROOT/bin/kpis.js" stage "$STAGE_DIR" || fail "cannot stage the functions (above): run npm install, then deploy again"
 ENV_VARS="KPIS_WAREHOUSE=bigquery:$PROJECT,KPIS_BQ_LOCATION=$BQ_LOCATION,KPIS_PUBLISHER=pubsub:$PROJECT,KPIS_SECRETS=secret-manager:$PROJECT,KPIS_SLACK_SECRET=$SLACK_SECRET,KPIS_LOG_LEVEL=INFO"
 PROJECT_NUMBER="$(lookup project-number gcloud projects describe "$PROJECT" --format=value\(projectNumber\))"
 PUBSUB_AGENT="serviceAccount:service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
@@ -265,7 +269,7 @@ run gcloud pubsub topics add-iam-policy-binding "$DEAD_LETTER_TOPIC" "--member=$
 # deploy NAME TARGET TOPIC TIMEOUT MEMORY MAX_INSTANCES
 deploy_function() {
   local fn="$1" target="$2" topic="$3" timeout="$4" memory="$5" max_instances="$6"
-  run gcloud functions deploy "daily-kpis-$fn" --gen2 "--runtime=$RUNTIME" "--region=$REGION" "--source=$ROOT" \
+  run gcloud functions deploy "daily-kpis-$fn" --gen2 "--runtime=$RUNTIME" "--region=$REGION" "--source=$STAGE_DIR" \
     "--entry-point=$target" "--trigger-topic=$topic" --retry "--service-account=$(email "$fn")" \
     "--trigger-service-account=$(email "$fn")" "--build-service-account=projects/$PROJECT/serviceAccounts/$(email build)" \
     "--set-env-vars=$ENV_VARS" "--timeout=$timeout" \

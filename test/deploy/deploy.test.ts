@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadEtlConfig } from '../../shared/config/etl-config';
+import { CLOUD_DEPENDENCIES } from '../../shared/deploy/stage';
 import { BigQueryFake } from '../fakes/bigquery-fake';
 import { tempDir } from '../helpers/history';
 
@@ -197,6 +198,13 @@ test('a first run creates everything with least privilege; a second run creates 
 
   // Functions: 2nd gen, nodejs22, the topic, retries, their own account, environment, limits.
   const etl = made.find((words) => words.slice(0, 4).join(' ') === 'gcloud functions deploy daily-kpis-etl');
+  // Deployed from the staged folder: compiled code, sql, config, and the cloud dependencies only.
+  for (const fn of ['etl', 'kpi-monitor', 'log-monitor']) {
+    expect(readFileSync(path.join(state, `source-daily-kpis-${fn}.txt`), 'utf8').trim().split('\n').sort()).toEqual(['.gcloudignore', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
+    const deployed = JSON.parse(readFileSync(path.join(state, `source-daily-kpis-${fn}.package.json`), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(deployed.dependencies)).toEqual(CLOUD_DEPENDENCIES);
+  }
+  expect(etl?.find((word) => word.startsWith('--source='))).not.toBe(`--source=${ROOT}`);
   expect(etl).toEqual(
     expect.arrayContaining([
       '--gen2',
