@@ -34,7 +34,10 @@ export const COMMON_HELP = `Common options:
   -h, --help         this help`;
 
 export async function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime({ warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined }, io);
+  const runtime = await openRuntime(
+    { warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined },
+    io,
+  );
   try {
     return await work(runtime);
   } finally {
@@ -56,5 +59,3 @@ export function table(header: string[], rows: string[][], leftAligned: number[] 
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
-
-

@@ -11,6 +11,7 @@ import type { Publisher } from '../shared/messaging/publisher';
 import { openPorts } from '../shared/ports';
 import type { WarehouseSpec } from '../shared/warehouse/factory';
 import type { Warehouse } from '../shared/warehouse/warehouse';
+import type { Values } from './command';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -36,7 +37,6 @@ export interface Runtime {
   username: string;
   close(): Promise<void>;
 }
-
 
 /** Today in the business day's zone (the ETL config's time_zone). */
 export function today(clock: () => Date, timeZone: string): string {
@@ -70,4 +70,14 @@ export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> 
 
 export function describeWarehouse(spec: WarehouseSpec): string {
   return spec.engine === 'duckdb' ? `DuckDB ${spec.path}` : `BigQuery project ${spec.projectId}`;
+}
+
+/** The functions' environment: the caller's, with the command's flags in place of their variables. */
+export function functionEnv(values: Values, io: Io, defaults: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...defaults,
+    ...io.env,
+    ...(typeof values.warehouse === 'string' ? { KPIS_WAREHOUSE: values.warehouse } : {}),
+    ...(typeof values.config === 'string' ? { KPIS_CONFIG: values.config } : {}),
+  };
 }

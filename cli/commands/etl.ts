@@ -1,0 +1,101 @@
+/** `kpis etl`: build the KPI tables for days; the cron job's command line too. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type DateRange } from '../../shared/dates';
+import { runEtl, type EtlOutcome } from '../../shared/etl/run-etl';
+import { dropKpiTables } from '../../shared/etl/init';
+import { CRON_HELP, CRON_OPTIONS, CRON_POSITIONALS, ETL_ACTIONS, fromCronLine } from '../cron-line';
+import { loadEtlConfig } from '../../shared/config/etl-config';
+import { configPath } from '../../shared/config/files';
+import { printJson, withRuntime, type Command, type Values } from '../command';
+import { configuredToday, describeWarehouse, type Io, type Runtime } from '../context';
+import { DATE_HELP, DATE_OPTIONS, dateRangeFrom } from '../options';
+import { formatBytes } from '../output';
+import { initCommand } from './init';
+
+/** Writes the script a dry run would send, so it can be read or pasted into the console. */
+function writeDryRunSql(outcome: EtlOutcome, engine: string): string {
+  const folder = path.resolve('.data/sql');
+  mkdirSync(folder, { recursive: true });
+  const file = path.join(folder, `etl_${outcome.result.start_date}_${outcome.result.end_date}.${engine}.sql`);
+  writeFileSync(file, outcome.script ?? '');
+  return path.relative(process.cwd(), file);
+}
+
+async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRange): Promise<number> {
+  const kpis =
+    typeof values.kpis === 'string'
+      ? values.kpis
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : undefined;
+  const outcome = await runEtl(runtime, runtime.job, {
+    range,
+    kpis,
+    dryRun: Boolean(values['dry-run']),
+    runId: runtime.newRunId(),
+    username: runtime.username,
+  });
+  const sqlFile = outcome.result.dry_run ? writeDryRunSql(outcome, runtime.warehouse.engine) : undefined;
+  if (values.json) {
+    printJson(io, sqlFile ? { ...outcome.result, sql_file: sqlFile } : outcome.result);
+  } else {
+    const { result } = outcome;
+    const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}`;
+    if (result.status === 'failed') {
+      // A dry run changes nothing, so it cannot create the tables a first real run would.
+      const hint = result.dry_run && /does not exist|Not found: Table/i.test(result.error ?? '') ? '\nCreate the tables first with `kpis init`.' : '';
+      io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${hint}\n`);
+    } else if (result.dry_run) {
+      const bytes = result.bytes_processed == null ? 'no byte estimate on this engine' : `would process ${formatBytes(result.bytes_processed)}`;
+      io.stdout(`Dry run of ${what}: valid, ${bytes}. SQL written to ${sqlFile}\n`);
+    } else io.stdout(`ETL succeeded (run ${result.run_id}): ${what} on ${describeWarehouse(runtime.spec)}\n`);
+  }
+  return outcome.result.status === 'succeeded' ? 0 : 1;
+}
+
+/** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
+async function deleteTablesCommand(values: Values, io: Io): Promise<number> {
+  const file = configPath('etl', io.env, values.config as string | undefined);
+  const job = loadEtlConfig(file);
+  const names = job.tables.map((t) => `${t.dataset_dst}.${t.name}`).join(', ');
+  const what = `drops the KPI tables of ${file} (${names}); never the source events, the run log or the alert history. The next run builds them again from the events.`;
+  if (!values.yes || values['dry-run']) {
+    const told = `--etl-action delete ${what}\nNothing was dropped${values['dry-run'] ? ' (--dry-run)' : ': add --yes to drop them'}.\n`;
+    if (values['dry-run']) {
+      io.stdout(told);
+      return 0;
+    }
+    io.stderr(`kpis etl: ${told}`);
+    return 2;
+  }
+  return withRuntime(values, io, async (runtime) => {
+    const dropped = await dropKpiTables(runtime.warehouse, runtime.job, { job: runtime.job.jobName, runId: runtime.newRunId() });
+    if (values.json) printJson(io, { dropped });
+    else io.stdout(`Dropped ${dropped.join(', ')} on ${describeWarehouse(runtime.spec)}.\n`);
+    return 0;
+  });
+}
+
+export const etlCommand: Command = {
+  summary: 'build the KPI tables for a day or a range of days',
+  usage: 'kpis etl [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--etl-name NAME] [--etl-action daily|init|delete [--yes]] [--json]',
+  details: `${DATE_HELP}
+  --kpis a,b         only these tables (default: every enabled one in the config)
+  --dry-run          validate and estimate without writing; the SQL goes to .data/sql/
+${CRON_HELP}
+  --etl-action A     daily (default): build the days; init: \`kpis init\`; delete: drop the
+                     config's KPI tables (never the events, the run log or the alerts), which
+                     asks for --yes first`,
+  options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS, yes: { type: 'boolean' } },
+  positionals: CRON_POSITIONALS,
+  run(flags, positionals, io) {
+    const { values, action } = fromCronLine(flags, positionals, io, ETL_ACTIONS);
+    if (action === 'init') return initCommand.run(values, [], io);
+    if (action === 'delete') return deleteTablesCommand(values, io);
+    // Flags are checked before the warehouse is opened, so a typo costs nothing.
+    const range = dateRangeFrom(values, configuredToday(values, io));
+    return withRuntime(values, io, (runtime) => buildDays(values, io, runtime, range));
+  },
+};

@@ -1,0 +1,76 @@
+/** `kpis monitor`: the KPI checks of days, and their alerts. */
+import { UsageError } from '../../shared/errors';
+import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
+import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { configPath } from '../../shared/config/files';
+import { addDays, daysBetween } from '../../shared/dates';
+import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
+import { TOPICS } from '../../shared/messaging/publisher';
+import { printJson, table, withRuntime, type Command } from '../command';
+import { configuredToday, describeWarehouse } from '../context';
+import { DATE_OPTIONS, monitorRange } from '../options';
+import { checkRows, deliveryLine, localTopicsDir } from '../output';
+
+export const monitorCommand: Command = {
+  summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
+  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--dry-run] [--json]',
+  details: `  --date D           the day to check (default: yesterday, the last complete day)
+  --days-back N      the N complete days before today, each on its own
+  --from D --to D    check every day of an inclusive range, each on its own
+  --dry-run          judge and print only: publish nothing, write nothing
+  --checks a,b       only these checks (default: every enabled one)
+  --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+Raised checks go to the ${TOPICS.alerts} topic (locally .data/topics/${TOPICS.alerts}.jsonl), once
+per check (and segment) and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0
+whether or not a check raised, 1 when a check failed to run (the others still ran, and the failure
+is a pipeline alert); --json prints one array with a result per check, segment and day.`,
+  options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+  positionals: CRON_POSITIONALS,
+  run(flags, positionals, io) {
+    const { values } = fromCronLine(flags, positionals, io, ['daily']);
+    const yesterday = addDays(configuredToday(values, io), -1);
+    const range = monitorRange(values, yesterday);
+    let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
+    if (typeof values.checks === 'string') {
+      const wanted = values.checks
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean);
+      const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
+      if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
+      checks = checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
+    }
+    return withRuntime(values, io, async (runtime) => {
+      const outcome = await runKpiMonitor(runtime, checks, {
+        dates: daysBetween(range.start, range.end),
+        timeZone: runtime.job.timeZone,
+        runId: runtime.newRunId(),
+        username: runtime.username,
+        dryRun: Boolean(values['dry-run']),
+      });
+      if (values.json) printJson(io, outcome.results);
+      else {
+        const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
+        io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
+        // A long range shows only what needs attention; --json has every result.
+        const shown = outcome.results.length <= 40 ? outcome.results : outcome.results.filter((r) => r.verdict !== 'ok');
+        if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
+        const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
+        if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
+        for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${result.message}\n`);
+        const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
+        if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${undecided[0]?.message}\n`);
+        io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+      }
+      // A check that could not run is a failure of the run; raised checks are its normal output.
+      const failed = outcome.results.filter((result) => result.verdict === 'error');
+      if (failed.length === 0) return 0;
+      // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
+      const unbuilt = failed.length === outcome.results.length && failed.every((result) => /does not exist|Not found: Table/i.test(result.message));
+      io.stderr(
+        `kpis monitor: ${failed.length} check(s) failed, e.g. ${failed[0]?.message}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
+      );
+      return 1;
+    });
+  },
+};

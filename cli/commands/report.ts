@@ -1,0 +1,50 @@
+/** `kpis report`: the HTML report. */
+import { writeReport } from '../../shared/report/page';
+import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE, reportChecks } from '../../shared/report/report';
+import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { configPath } from '../../shared/config/files';
+import { addDays } from '../../shared/dates';
+import { printJson, withRuntime, type Command } from '../command';
+import { configuredToday, describeWarehouse } from '../context';
+import { reportRange } from '../options';
+
+export const reportCommand: Command = {
+  summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
+  usage: 'kpis report [--from D --to D] [--checks a,b] [--kpis-config FILE] [--out FILE] [--json]',
+  details: `  --from D --to D    the days to show (default the ${DEFAULT_REPORT_DAYS} days up to yesterday; at most $KPIS_MAX_RANGE_DAYS, default 366)
+  --checks a,b       only these checks (default every enabled one)
+  --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+  --out FILE         where to write it (default ${DEFAULT_REPORT_FILE})
+Every check is judged on every day exactly as \`kpis monitor\` judges it, and drawn with its
+baseline, the band inside which nothing raises, raised and lost days, and weekends shaded; each
+segment of a segmented check has its own chart. The file has no script and fetches nothing: it
+opens offline, from a mail or a bucket.`,
+  options: { from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, out: { type: 'string' } },
+  run(values, _positionals, io) {
+    const yesterday = addDays(configuredToday(values, io), -1);
+    const range = reportRange(values, yesterday, io.env);
+    const wanted =
+      typeof values.checks === 'string'
+        ? values.checks
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean)
+        : undefined;
+    const checks = reportChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), wanted);
+    const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
+    return withRuntime(values, io, async (runtime) => {
+      const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {
+        job: 'report',
+        runId: runtime.newRunId(),
+      });
+      if (values.json) printJson(io, { ...written, start_date: range.start, end_date: range.end });
+      else {
+        const failed = written.failed.length > 0 ? `; ${written.failed.length} check(s) could not be judged: ${written.failed.join(', ')}` : '';
+        io.stdout(
+          `Report of ${range.start}..${range.end}: ${written.checks} checks, ${written.raised} raised check-days, ${written.alerts} alerts, ${written.runs} ETL runs${failed}.\nWritten to ${out}\n`,
+        );
+      }
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,51 @@
+/** `kpis schema`: the BigQuery schema files, listed for deploy.sh. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../../shared/errors';
+import { tablesReadByChecks, tablesWithRoles } from '../../shared/etl/init';
+import { loadEtlConfig } from '../../shared/config/etl-config';
+import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { configPath } from '../../shared/config/files';
+import { printJson, type Command } from '../command';
+
+export const schemaCommand: Command = {
+  summary: 'write the BigQuery schema file of every table, and list them for deploy.sh',
+  usage: 'kpis schema --dir DIR [--kpis-config FILE] [--json]',
+  details: `Writes DIR/DATASET.TABLE.json (BigQuery schema fields with modes and descriptions) for every
+table of the config, the run log and the alert history, and prints one tab-separated line per
+table: role (source, reference, kpi, run_log, alerts, check_read), dataset, table, partition column,
+clustering columns, description, schema file. check_read lines name the tables the checks of the
+kpis config read, which kpi-monitor needs to read. deploy.sh creates the tables (not the
+reference and check_read ones) from these with \`bq mk\`, and grants access by role.
+  --dir DIR          where to write the schema files (created if missing)
+  --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)`,
+  options: { dir: { type: 'string' }, 'kpis-config': { type: 'string' } },
+  async run(values, _positionals, io) {
+    if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
+    const job = loadEtlConfig(configPath('etl', io.env, values.config as string | undefined));
+    const checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)).filter((check) => check.isEnable);
+    mkdirSync(values.dir, { recursive: true });
+    const rows = tablesWithRoles(job).map(({ table, role }) => {
+      const file = path.join(values.dir as string, `${table.dataset}.${table.table}.json`);
+      const fields = table.columns.map((column) => ({ name: column.name, type: column.type, mode: column.required ? 'REQUIRED' : 'NULLABLE', description: column.description }));
+      writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
+      // '-' for none: a shell reading tab-separated fields would merge two tabs into one.
+      return {
+        role,
+        dataset: table.dataset,
+        table: table.table,
+        partition: table.partitionBy ?? '-',
+        clustering: table.clusterBy?.join(',') || '-',
+        description: table.description,
+        file,
+      };
+    });
+    for (const name of tablesReadByChecks(checks)) {
+      const [dataset, table] = name.split('.') as [string, string];
+      rows.push({ role: 'check_read', dataset, table, partition: '-', clustering: '-', description: 'Read by a KPI check.', file: '-' });
+    }
+    if (values.json) printJson(io, rows);
+    else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');
+    return 0;
+  },
+};

@@ -1,0 +1,123 @@
+/** `kpis start`. */
+import path from 'node:path';
+import { alertChange, alertLabel } from '../../shared/alerts/alert';
+import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { addDays } from '../../shared/dates';
+import { writeReport } from '../../shared/report/page';
+import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
+import { loadEtlConfig } from '../../shared/config/etl-config';
+import { configPath } from '../../shared/config/files';
+import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../shared/local/demo-chain';
+import { TOPICS } from '../../shared/messaging/publisher';
+import { functionPorts } from '../../shared/pipeline/function-runtime';
+import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
+import { startLocalStack } from '../../functions/local';
+import { formatChange, formatNumber } from '../../shared/format';
+import { printJson, table, type Command } from '../command';
+import { createCliLogger, describeWarehouse, today } from '../context';
+import { clockFromEnv } from '../../shared/clock';
+import { functionEnv } from '../context';
+
+function startReport(result: DemoChainResult, where: string, timeZone: string): string {
+  const lines: string[] = [];
+  if (result.history_build) {
+    const build = result.history_build;
+    lines.push(
+      `Seeded ${result.seeded_events.toLocaleString('en-US')} demo events into ${where} and built their history (${build.start_date}..${build.end_date}): ${build.status}.`,
+    );
+  }
+  lines.push(`Published the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)} to ${TOPICS.trigger} (message ${result.trigger_message_id}).`);
+  const etl = result.etl;
+  if (!etl) lines.push('etl: no completion event arrived; see the log lines above (run with --verbose for all of them).');
+  else if (etl.status === 'failed') lines.push(`etl: FAILED (run ${etl.run_id}): ${etl.error}`);
+  else lines.push(`etl: succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.`);
+  lines.push(
+    result.dead_letters === 0 ? 'kpi-monitor and log-monitor: done.' : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`,
+    '',
+  );
+  lines.push(`KPIs of ${result.date}, the last complete day (${timeZone}):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
+  if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
+  const fresh = new Set(result.new_alert_ids);
+  if (result.alerts.length === 0) lines.push(`No alerts about ${result.date}.`);
+  else {
+    const earlier = result.alerts.length - fresh.size;
+    const origin =
+      earlier === 0
+        ? 'all published by this run'
+        : fresh.size === 0
+          ? 'all published by an earlier run, so not again'
+          : `${fresh.size} published by this run, ${earlier} by an earlier one`;
+    lines.push(`Alerts about ${result.date} and today (${result.alerts.length}, ${origin}):`, '');
+    const rows = result.alerts.map((alert) => [
+      alert.severity,
+      alert.kind,
+      alertLabel(alert),
+      alert.date,
+      formatNumber(alert.metric),
+      formatNumber(alert.previous_metric),
+      alertChange(alert),
+      fresh.has(alert.alert_id) ? 'new' : '',
+    ]);
+    lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');
+    for (const alert of result.alerts) lines.push(`! ${alert.message}`);
+  }
+  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and went to .data/topics/daily-kpis-dead-letter.jsonl.`);
+  lines.push(
+    '',
+    'Every message is in .data/topics/<topic>.jsonl. Keep the functions running with `npm run serve`, then rerun a day with',
+    `  npx kpis publish ${TOPICS.trigger} '{"date":"${result.date}"}'`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+function summaryTable(previousDate: string, date: string, previous: DailySummary, current: DailySummary): string {
+  const rows = SUMMARY_METRICS.map((metric) => {
+    const before = previous[metric];
+    const now = current[metric];
+    const change = before === 0 ? (now === 0 ? '0.0%' : 'new') : formatChange((now - before) / before);
+    return [metric, before.toLocaleString('en-US'), now.toLocaleString('en-US'), change];
+  });
+  return table(['kpi', previousDate, date, 'change'], rows);
+}
+
+export const startCommand: Command = {
+  summary: 'the whole chain once: demo data if empty, the functions and the router, the daily trigger, the KPIs and alerts',
+  usage: 'kpis start [--warehouse SPEC] [--json]',
+  details: `What \`npm start\` runs. Seeds the demo events only into an empty source table (never over your
+own) and builds their history once; starts the three functions and the push router on free local
+ports; publishes the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)}; waits until the ETL and both
+monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.`,
+  options: {},
+  async run(values, _positionals, io) {
+    // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
+    const env = functionEnv(values, io, values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' });
+    const clock = clockFromEnv(env);
+    const logger = createCliLogger(io, values.verbose as boolean | undefined);
+    const job = loadEtlConfig(configPath('etl', env));
+    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, useEmulator: false });
+    try {
+      const ports = await functionPorts();
+      const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, stack.router as NonNullable<typeof stack.router>, job, {
+        today: today(clock, job.timeZone),
+        runId: `start-${clock().getTime().toString(36)}`,
+        username: 'kpis start',
+      });
+      // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
+      const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
+      const checks = loadKpiChecks(configPath('kpis', env)).filter((check) => check.isEnable);
+      const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
+        job: 'report',
+        runId: `report-${clock().getTime().toString(36)}`,
+      });
+      if (values.json) printJson(io, { ...result, report: report.file });
+      else
+        io.stdout(
+          `${startReport(result, describeWarehouse(ports.spec), job.timeZone)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`,
+        );
+      return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
+    } finally {
+      await stack.close();
+    }
+  },
+};

@@ -1,0 +1,44 @@
+/** What several commands print: result rows, the delivery line, where local topics are. */
+import path from 'node:path';
+import { checkLabel, type CheckResult } from '../shared/monitor/detect';
+import type { DeliveryReport } from '../shared/alerts/deliver';
+import { LocalTopicPublisher, TOPICS } from '../shared/messaging/publisher';
+import { formatChange, formatNumber } from '../shared/format';
+import { type Runtime } from './context';
+
+export function checkRows(results: CheckResult[]): string[][] {
+  return results.map((result) => [
+    result.date,
+    checkLabel(result.check, result.segment),
+    formatNumber(result.metric),
+    formatNumber(result.previous_metric),
+    result.change === null ? '-' : formatChange(result.change),
+    result.method,
+    { raised: `RAISED (${result.severity})`, no_verdict: 'no verdict', error: 'FAILED', ok: 'ok' }[result.verdict],
+  ]);
+}
+
+export function deliveryLine(delivery: DeliveryReport, raised: number, publisherDir: string | undefined): string {
+  const where = publisherDir ? ` (${path.join(publisherDir, `${TOPICS.alerts}.jsonl`)})` : '';
+  const parts = [`${raised} raised`, `${delivery.published.length} published to ${TOPICS.alerts}${where}`];
+  if (delivery.already_published.length > 0) parts.push(`${delivery.already_published.length} already published earlier`);
+  if (delivery.slack === 'posted') parts.push(`${delivery.slack_alerts.length} posted to Slack`);
+  if (delivery.slack === 'failed') parts.push(`Slack failed: ${delivery.slack_error}`);
+  return `${parts.join(', ')}.`;
+}
+
+export /** Where local alerts land, to tell the user; undefined when publishing to Pub/Sub. */
+function localTopicsDir(runtime: Runtime): string | undefined {
+  return runtime.publisher instanceof LocalTopicPublisher ? runtime.publisher.dir : undefined;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
