@@ -60,7 +60,6 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-
 /**
  * Time-ordered events, as they arrive. Each day has DAU users with EVENTS_PER_USER events each:
  * 95% returning users (drawn from a pool three times the DAU, one of seven weekday draws) and 5%
@@ -182,7 +181,13 @@ server.listen(0, '127.0.0.1', async () => {
 `;
 
 /** Wall time of one child process (node's own start-up included, the same for both), and what it printed. */
-function childRun(folder: string, entry: string, target: string, env: NodeJS.ProcessEnv, event?: string): { wall: number; report: { load_ms: number; first_event_ms?: number; status?: number } } {
+function childRun(
+  folder: string,
+  entry: string,
+  target: string,
+  env: NodeJS.ProcessEnv,
+  event?: string,
+): { wall: number; report: { load_ms: number; first_event_ms?: number; status?: number } } {
   const script = path.join(folder, 'cold-start-child.js');
   writeFileSync(script, CHILD);
   const start = process.hrtime.bigint();
@@ -246,7 +251,9 @@ async function main(): Promise<void> {
   const folder = mkdtempSync(path.join(tmpdir(), 'kpis-bench-'));
   if (values['cold-start-only']) {
     const cold = await coldStart(folder);
-    process.stdout.write(`cold_start_ratio ${round(cold.ratio)} (${round(cold.entryMs)} ms against ${round(cold.helloMs)} ms); first event ${round(cold.firstEventMs)} ms against ${round(cold.helloFirstEventMs)} ms\n`);
+    process.stdout.write(
+      `cold_start_ratio ${round(cold.ratio)} (${round(cold.entryMs)} ms against ${round(cold.helloMs)} ms); first event ${round(cold.firstEventMs)} ms against ${round(cold.helloFirstEventMs)} ms\n`,
+    );
     rmSync(folder, { recursive: true, force: true });
     return;
   }

@@ -141,7 +141,11 @@ export function checkTimeZone(timeZone: unknown, what = 'time_zone'): string {
 export function dayIn(instant: Date, timeZone: string): IsoDate {
   toIsoDate(instant); // the same bounds as a UTC day
   if (timeZone === 'UTC') return toIsoDate(instant);
-  const parts = Object.fromEntries(dayFormat(timeZone).formatToParts(instant).map((part) => [part.type, part.value]));
+  const parts = Object.fromEntries(
+    dayFormat(timeZone)
+      .formatToParts(instant)
+      .map((part) => [part.type, part.value]),
+  );
   const year = Number(parts.year);
   if (parts.era !== 'AD' || !(year >= 1 && year <= 9999)) throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold in ${timeZone}`);
   return `${String(year).padStart(4, '0')}-${parts.month}-${parts.day}`;

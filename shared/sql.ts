@@ -92,7 +92,11 @@ export function splitStatements(script: string): string[] {
 }
 
 function withoutComments(sql: string): string {
-  return mapCode(sql, (code) => code, (text) => (text.startsWith('--') || text.startsWith('/*') ? '' : text));
+  return mapCode(
+    sql,
+    (code) => code,
+    (text) => (text.startsWith('--') || text.startsWith('/*') ? '' : text),
+  );
 }
 
 const PARAM = /(?<![@\w])@(\w+)/g;
@@ -114,7 +118,12 @@ export function rewriteParams(sql: string, marker: string): string {
 
 /** The first line of code in a statement, to name it in errors and logs. */
 export function describeStatement(sql: string): string {
-  return withoutComments(sql).split('\n').map((line) => line.trim()).find((line) => line !== '') ?? sql.trim();
+  return (
+    withoutComments(sql)
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line !== '') ?? sql.trim()
+  );
 }
 
 /** Whether a statement only reads (SELECT or WITH ... SELECT): such a job can run again at no risk. */

@@ -6,7 +6,11 @@ functions.cloudEvent(
   'etl',
   pubsubHandler('etl', async (message, context) => {
     // Loaded with the first event, not at start-up: a cold start pays for the framework only.
-    const [{ dayIn }, { parseTrigger }, { runTriggeredEtl }] = await Promise.all([import('../../shared/dates'), import('../../shared/pipeline/contracts'), import('../../shared/pipeline/triggered-etl')]);
+    const [{ dayIn }, { parseTrigger }, { runTriggeredEtl }] = await Promise.all([
+      import('../../shared/dates'),
+      import('../../shared/pipeline/contracts'),
+      import('../../shared/pipeline/triggered-etl'),
+    ]);
     const job = await context.etlJob();
     // days_back counts from the day (in the business zone) the scheduler published, so a late
     // redelivery builds the same days.

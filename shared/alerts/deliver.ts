@@ -71,7 +71,13 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
     }
   } catch (error) {
     // Mark what went out, and give back every claim not yet published, so the retry of this run publishes them.
-    await markDelivered(deps, 'pubsub', toPublish.filter((a) => report.published.includes(a.alert_id)), claimId, context);
+    await markDelivered(
+      deps,
+      'pubsub',
+      toPublish.filter((a) => report.published.includes(a.alert_id)),
+      claimId,
+      context,
+    );
     for (const a of toPublish.filter((a) => !report.published.includes(a.alert_id))) await release(deps, 'pubsub', a, claimId, context);
     throw error;
   }
@@ -179,7 +185,9 @@ async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[],
     const dates = batch.map((alert) => alert.date).sort();
     const sql = renderSqlFile('alerts/mark_delivered.sql', {
       alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
-      alert_ids: Object.keys(ids).map((name) => `@${name}`).join(', '),
+      alert_ids: Object.keys(ids)
+        .map((name) => `@${name}`)
+        .join(', '),
     });
     await deps.warehouse.query(
       sql,
@@ -210,7 +218,11 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
       context,
     )
     .catch((error: unknown) =>
-      deps.logger.error(`cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`, { alert_id: alert.alert_id, channel, error: toError(error).message }),
+      deps.logger.error(`cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`, {
+        alert_id: alert.alert_id,
+        channel,
+        error: toError(error).message,
+      }),
     );
 }
 
@@ -220,4 +232,3 @@ async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> 
   const rows = await deps.warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, context);
   return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }
-

@@ -49,14 +49,29 @@ export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   for (const [kind, group] of Object.entries(groupBy(sorted, 'kind'))) {
     const trends = group.some((alert) => alert.trend);
     const header = ['severity', 'check', 'date', 'value', 'baseline', 'change', ...(trends ? ['last 14 days'] : [])];
-    const cells = (alert: Alert) => [alert.severity, alertLabel(alert), alert.date, formatNumber(alert.metric), formatNumber(alert.previous_metric), alertChange(alert), ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : [])];
+    const cells = (alert: Alert) => [
+      alert.severity,
+      alertLabel(alert),
+      alert.date,
+      formatNumber(alert.metric),
+      formatNumber(alert.previous_metric),
+      alertChange(alert),
+      ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
+    ];
     const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => (cells(alert)[i] as string).length)));
-    const line = (row: string[]): string => row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
+    const line = (row: string[]): string =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd();
     const heading = `*${kind === 'kpi' ? 'KPI anomalies' : 'Pipeline'}*\n${line(header)}`;
     for (const [, checkAlerts] of Object.entries(groupBy(group, 'check'))) {
       blocks.push({
         heading,
-        table: checkAlerts.flatMap((alert) => [line(cells(alert)), ...(alert.trend ? [`  values: ${alert.trend.map((value) => (value === null ? '-' : formatNumber(value))).join(' ')}`] : [])]),
+        table: checkAlerts.flatMap((alert) => [
+          line(cells(alert)),
+          ...(alert.trend ? [`  values: ${alert.trend.map((value) => (value === null ? '-' : formatNumber(value))).join(' ')}`] : []),
+        ]),
         notes: checkAlerts.map((alert) => `• ${alert.message}`),
       });
     }
@@ -92,7 +107,8 @@ function splitBlock(block: { heading: string; table: string[]; notes: string[] }
   const room = SLACK_MESSAGE_LIMIT - title.length - block.heading.length - 40;
   const size = (lines: string[]) => lines.reduce((sum, line) => sum + line.length + 1, 0);
   if (size(block.table) + size(block.notes) <= room) return [block];
-  const cut = (line: string): string[] => (line.length <= room ? [line] : Array.from({ length: Math.ceil(line.length / room) }, (_unused, i) => line.slice(i * room, (i + 1) * room)));
+  const cut = (line: string): string[] =>
+    line.length <= room ? [line] : Array.from({ length: Math.ceil(line.length / room) }, (_unused, i) => line.slice(i * room, (i + 1) * room));
   const pieces: (typeof block)[] = [];
   let current = { heading: block.heading, table: [] as string[], notes: [] as string[] };
   const add = (line: string, into: 'table' | 'notes') => {

@@ -57,7 +57,8 @@ async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinit
   }
   expected.forEach((column, index) => {
     const type = (got[index] as { type: string }).type;
-    if (!(ACCEPTS[column.type] ?? [column.type]).includes(type)) report.problems.push({ position: null, message: `column ${column.name} is ${type}, but its schema says ${column.type}` });
+    if (!(ACCEPTS[column.type] ?? [column.type]).includes(type))
+      report.problems.push({ position: null, message: `column ${column.name} is ${type}, but its schema says ${column.type}` });
   });
   return report;
 }
@@ -72,7 +73,8 @@ async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, w
   const problem = (message: string): void => {
     report.problems.push({ position: null, message });
   };
-  if (!byName.has('day') || !byName.has('value') || extra.length > 0) problem(`must return the columns day, value and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
+  if (!byName.has('day') || !byName.has('value') || extra.length > 0)
+    problem(`must return the columns day, value and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
   if (byName.has('day') && byName.get('day') !== 'DATE') problem(`day must be a DATE, it is ${byName.get('day')}`);
   if (byName.has('value') && !NUMBER_TYPES.includes(byName.get('value') as string)) problem(`value must be a number (INT64, FLOAT64 or NUMERIC), it is ${byName.get('value')}`);
   if (byName.has('segment') && byName.get('segment') !== 'STRING') problem(`segment must be a STRING, it is ${byName.get('segment')}: CAST it AS STRING`);
@@ -80,7 +82,14 @@ async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, w
 }
 
 /** The engine's description of the rendered query, or null after recording why it has none. */
-async function describe(warehouse: Warehouse, template: string, values: Record<string, string>, window: QueryParams, context: JobContext, report: QueryCheck): Promise<QueryShape | null> {
+async function describe(
+  warehouse: Warehouse,
+  template: string,
+  values: Record<string, string>,
+  window: QueryParams,
+  context: JobContext,
+  report: QueryCheck,
+): Promise<QueryShape | null> {
   try {
     const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, context);
     report.bytes_processed = shape.bytesProcessed;

@@ -126,7 +126,10 @@ const BUILTIN_FILE = path.join(SQL_DIR, 'etl', 'builtin.json');
 let builtins: Record<string, Partial<TableEntry>> | undefined;
 
 function builtinTables(): Record<string, Partial<TableEntry>> {
-  builtins ??= validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<string, Partial<TableEntry>>;
+  builtins ??= validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<
+    string,
+    Partial<TableEntry>
+  >;
   return builtins;
 }
 
@@ -157,14 +160,18 @@ function linkTables(tables: TableDefinition[], file: string): void {
     const location = { file, path: `$.kpis.${table.name}`, sqlLabel: table.sqlLabel };
     table.query = readQueryFile(table.sql, location);
     const names = checkPlaceholders(table.query, location, ['source']).filter((name) => name !== 'source');
-    const reads = names.map((name) => byQualified.get(resolveTableName(name, table.dataset_dst, configured))).filter((name): name is string => name !== undefined && name !== table.name);
+    const reads = names
+      .map((name) => byQualified.get(resolveTableName(name, table.dataset_dst, configured)))
+      .filter((name): name is string => name !== undefined && name !== table.name);
     table.reads = [...new Set(reads)];
   }
   const byName = new Map(tables.map((table) => [table.name, table]));
   for (const table of tables.filter((t) => t.isEnable)) {
     const disabled = table.reads.filter((name) => !byName.get(name)?.isEnable);
     if (disabled.length > 0) {
-      throw new ConfigError(`${file}: invalid config\n  $.kpis.${table.name}: reads ${disabled.join(', ')}, which ${disabled.length === 1 ? 'is' : 'are'} disabled (isEnable: false): enable ${disabled.length === 1 ? 'it' : 'them'} or disable ${table.name}`);
+      throw new ConfigError(
+        `${file}: invalid config\n  $.kpis.${table.name}: reads ${disabled.join(', ')}, which ${disabled.length === 1 ? 'is' : 'are'} disabled (isEnable: false): enable ${disabled.length === 1 ? 'it' : 'them'} or disable ${table.name}`,
+      );
     }
   }
   orderByDependencies(tables, file);
@@ -264,4 +271,3 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
     cluster_by: clusterBy,
   };
 }
-

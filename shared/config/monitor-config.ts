@@ -97,7 +97,10 @@ const expression = Joi.string()
   .max(2000)
   .pattern(/^[^;{}]*$/)
   .pattern(/--|\/\*/, { invert: true })
-  .messages({ 'string.pattern.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}', 'string.pattern.invert.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}' });
+  .messages({
+    'string.pattern.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}',
+    'string.pattern.invert.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}',
+  });
 
 const kpiCheckSchema = Joi.object({
   metric: Joi.string(),
@@ -131,7 +134,15 @@ const kpisConfigSchema = Joi.object({
  * so `d1` is accepted and not used).
  */
 const seedKpisConfigSchema = Joi.object()
-  .pattern(identifier, Joi.object({ kpis: Joi.object().pattern(identifier, kpiCheckSchema.keys({ d1: Joi.string().allow('') })).min(1).required() }))
+  .pattern(
+    identifier,
+    Joi.object({
+      kpis: Joi.object()
+        .pattern(identifier, kpiCheckSchema.keys({ d1: Joi.string().allow('') }))
+        .min(1)
+        .required(),
+    }),
+  )
   .length(1)
   .messages({ 'object.length': "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis" });
 
@@ -158,9 +169,14 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
     readJsonConfig(file),
     file,
     { name: "daily-kpis' shape", outline: '{"kpis": {NAME: {...}}}', schema: kpisConfigSchema as Joi.Schema<{ kpis: Record<string, CheckEntry> }> },
-    { name: "the cron job's shape", outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}', schema: seedKpisConfigSchema as Joi.Schema<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>> },
+    {
+      name: "the cron job's shape",
+      outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}',
+      schema: seedKpisConfigSchema as Joi.Schema<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>>,
+    },
   );
-  const checks: Record<string, CheckEntry & { d1?: string }> = loaded.shape === 'first' ? loaded.value.kpis : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
+  const checks: Record<string, CheckEntry & { d1?: string }> =
+    loaded.shape === 'first' ? loaded.value.kpis : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
   return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) => withDefaults(name, entry, file));
 }
 
@@ -224,7 +240,11 @@ function builtinCheck(file: string, where: string, name: string, metricField: st
   if (!series) {
     // A check named after something other than a built-in series has to say what it watches.
     const known = Object.keys(builtinSeries()).join(', ');
-    loadFail(file, `${where}${metricField === undefined ? '' : '.metric'}`, `${metricField === undefined ? `is not a built-in series (${known}): give metric, sql, or the short form (table_id, date_column, value)` : `must be one of ${known}, got ${metricField}`}`);
+    loadFail(
+      file,
+      `${where}${metricField === undefined ? '' : '.metric'}`,
+      `${metricField === undefined ? `is not a built-in series (${known}): give metric, sql, or the short form (table_id, date_column, value)` : `must be one of ${known}, got ${metricField}`}`,
+    );
   }
   const sqlLabel = `monitors/${series.sql}`;
   // The seed's config named last_activity's own table here: not an error, but said with each result.
@@ -275,7 +295,10 @@ const logCheckSchema = Joi.object({
   job_name: identifier,
   file_name: Joi.string().allow(null).default(null),
   step_name: Joi.string().default('end'),
-  thresh_in_hours: Joi.number().greater(0).max(24 * 366).required(),
+  thresh_in_hours: Joi.number()
+    .greater(0)
+    .max(24 * 366)
+    .required(),
   message: Joi.string().default('{job_name} has not finished a run for {hours} hours'),
   description: Joi.string().allow('').default(''),
 });
@@ -323,7 +346,10 @@ const CRON_LOG_SHAPE: ConfigShape<Record<string, { alerts: Record<string, CronLo
               step_name: Joi.string().allow(''),
               file_name: Joi.string().allow('', null),
               job_name: identifier,
-              thresh_in_hours: Joi.number().greater(0).max(24 * 366).required(),
+              thresh_in_hours: Joi.number()
+                .greater(0)
+                .max(24 * 366)
+                .required(),
               description: Joi.string().allow(''),
             }),
           )
@@ -366,5 +392,11 @@ export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'd
   if (loaded.shape === 'second') {
     return Object.values(loaded.value).flatMap((group) => Object.entries(group.alerts).map(([name, entry]) => fromCronEntry(name, entry, etlJobName)));
   }
-  return Object.entries(loaded.value.logs).map(([name, entry]) => ({ name, ...entry, job_name: entry.job_name ?? etlJobName, message_like: entry.message_like ?? null, counts_daily_kpis_runs: false }));
+  return Object.entries(loaded.value.logs).map(([name, entry]) => ({
+    name,
+    ...entry,
+    job_name: entry.job_name ?? etlJobName,
+    message_like: entry.message_like ?? null,
+    counts_daily_kpis_runs: false,
+  }));
 }

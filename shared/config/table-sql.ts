@@ -58,7 +58,11 @@ export function checkPlaceholders(query: string, location: EntryLocation, allowe
   const names = placeholders(query);
   for (const name of names) {
     if (allowed.includes(name)) continue;
-    if (!TABLE_PLACEHOLDER.test(name)) throw entryError(location, `{{${name}}} is not a table: use {{dataset.table}} or {{table}} (letters, digits, underscores)${allowed.length ? `, or ${allowed.map((a) => `{{${a}}}`).join(', ')}` : ''}`);
+    if (!TABLE_PLACEHOLDER.test(name))
+      throw entryError(
+        location,
+        `{{${name}}} is not a table: use {{dataset.table}} or {{table}} (letters, digits, underscores)${allowed.length ? `, or ${allowed.map((a) => `{{${a}}}`).join(', ')}` : ''}`,
+      );
   }
   return names;
 }
@@ -70,7 +74,13 @@ export function resolveTableName(name: string, ownDataset: string, configured: M
 }
 
 /** What each placeholder of a query renders as on this engine. */
-export function placeholderValues(warehouse: Pick<Warehouse, 'tableRef'>, query: string, ownDataset: string, configured: Map<string, string>, special: Record<string, string> = {}): Record<string, string> {
+export function placeholderValues(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  query: string,
+  ownDataset: string,
+  configured: Map<string, string>,
+  special: Record<string, string> = {},
+): Record<string, string> {
   const values: Record<string, string> = { ...special };
   for (const name of placeholders(query)) {
     if (name in values) continue;

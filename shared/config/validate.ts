@@ -44,7 +44,12 @@ export interface ConfigShape<T> {
  * When it fits neither, the error lists the problems against each, the closest shape first, so it
  * says which shape the file almost matched and what to change.
  */
-export function validateEitherShape<A, B>(value: unknown, file: string, first: ConfigShape<A>, second: ConfigShape<B>): { shape: 'first'; value: A } | { shape: 'second'; value: B } {
+export function validateEitherShape<A, B>(
+  value: unknown,
+  file: string,
+  first: ConfigShape<A>,
+  second: ConfigShape<B>,
+): { shape: 'first'; value: A } | { shape: 'second'; value: B } {
   const attempts = [first, second].map((shape) => ({ shape, result: shape.schema.validate(value, { abortEarly: false, convert: false }) }));
   const [a, b] = attempts as [(typeof attempts)[number], (typeof attempts)[number]];
   if (!a.result.error) return { shape: 'first', value: a.result.value as A };
@@ -63,9 +68,11 @@ function jsonPath(segments: (string | number)[]): string {
 }
 
 /** Dataset, table and column names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
-export const identifier = Joi.string().pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/).messages({
-  'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
-});
+export const identifier = Joi.string()
+  .pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/)
+  .messages({
+    'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
+  });
 
 /** One of a fixed set of values; the error lists them. */
 export const oneOf = <T extends string>(values: readonly T[]) =>

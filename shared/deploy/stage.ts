@@ -9,7 +9,15 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 
 /** What runs in the cloud; everything else in package.json (DuckDB, Vega, the CSV parser) is for the local tools. */
-export const CLOUD_DEPENDENCIES = ['@google-cloud/bigquery', '@google-cloud/functions-framework', '@google-cloud/pubsub', '@google-cloud/secret-manager', 'google-auth-library', 'joi', 'lodash'];
+export const CLOUD_DEPENDENCIES = [
+  '@google-cloud/bigquery',
+  '@google-cloud/functions-framework',
+  '@google-cloud/pubsub',
+  '@google-cloud/secret-manager',
+  'google-auth-library',
+  'joi',
+  'lodash',
+];
 
 interface LockPackage {
   version?: string;
@@ -82,7 +90,13 @@ export interface StageResult {
 export function stageFunctions(root: string, dir: string): StageResult {
   const compiled = path.join(root, 'dist', 'functions', 'index.js');
   if (!existsSync(compiled)) throw new ConfigError(`${compiled} is missing: run \`npm run build\` first`);
-  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string; license?: string; engines?: unknown; dependencies: Record<string, string> };
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+    license?: string;
+    engines?: unknown;
+    dependencies: Record<string, string>;
+  };
   const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as Lock;
   const dependencies = Object.fromEntries(
     CLOUD_DEPENDENCIES.map((name) => {

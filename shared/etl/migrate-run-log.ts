@@ -13,9 +13,7 @@ import { forgetRunLogShape, standardType } from './run-log-shape';
 export const MIGRATED_TABLE = `${RUN_LOG_TABLE.table}_migrated`;
 export const BACKUP_TABLE = `${RUN_LOG_TABLE.table}_cron_backup`;
 
-export type RunLogMigration =
-  | { action: 'none'; reason: string }
-  | { action: 'migrated' | 'planned'; converted: string[]; statements: string[]; backup: string };
+export type RunLogMigration = { action: 'none'; reason: string } | { action: 'migrated' | 'planned'; converted: string[]; statements: string[]; backup: string };
 
 export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boolean }, context: JobContext): Promise<RunLogMigration> {
   const { dataset, table } = RUN_LOG_TABLE;

@@ -27,13 +27,20 @@ export interface EtlPlan {
  */
 export function selectTables(job: EtlJob, requested?: string[]): TableDefinition[] {
   const names = job.tables.map((table) => table.name);
-  if (requested === undefined || requested.length === 0) return orderByDependencies(job.tables.filter((table) => table.isEnable), job.file);
+  if (requested === undefined || requested.length === 0)
+    return orderByDependencies(
+      job.tables.filter((table) => table.isEnable),
+      job.file,
+    );
   for (const name of requested) {
     const table = job.tables.find((t) => t.name === name);
     if (!table) throw new UsageError(`unknown KPI ${JSON.stringify(name)}; allowed: ${names.join(', ')}`);
     if (!table.isEnable) throw new UsageError(`KPI ${name} is disabled in the config (isEnable: false)`);
   }
-  return orderByDependencies(job.tables.filter((table) => requested.includes(table.name)), job.file);
+  return orderByDependencies(
+    job.tables.filter((table) => requested.includes(table.name)),
+    job.file,
+  );
 }
 
 /**
@@ -82,7 +89,10 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
       key: table.key.join(', '),
       key_not_null: table.key.map((column) => `q.${column} IS NOT NULL`).join(' AND '),
       key_match: table.key.map((column) => `t.${column} = s.${column}`).join(' AND '),
-      updates: columns.filter((column) => !table.key.includes(column)).map((column) => `${column} = s.${column}`).join(', '),
+      updates: columns
+        .filter((column) => !table.key.includes(column))
+        .map((column) => `${column} = s.${column}`)
+        .join(', '),
       source_columns: columns.map((column) => `s.${column}`).join(', '),
     }),
   );

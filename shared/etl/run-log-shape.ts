@@ -22,7 +22,15 @@ export interface RunLogShape {
 }
 
 /** Types the engines report, in BigQuery's standard names (DuckDB: VARCHAR, BIGINT; REST: INTEGER). */
-const TYPE_NAMES: Record<string, string> = { VARCHAR: 'STRING', BIGINT: 'INT64', INTEGER: 'INT64', DOUBLE: 'FLOAT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL', 'TIMESTAMP WITH TIME ZONE': 'TIMESTAMP' };
+const TYPE_NAMES: Record<string, string> = {
+  VARCHAR: 'STRING',
+  BIGINT: 'INT64',
+  INTEGER: 'INT64',
+  DOUBLE: 'FLOAT64',
+  FLOAT: 'FLOAT64',
+  BOOLEAN: 'BOOL',
+  'TIMESTAMP WITH TIME ZONE': 'TIMESTAMP',
+};
 export const standardType = (type: string): string => TYPE_NAMES[type.toUpperCase()] ?? type.toUpperCase();
 
 /** The cron job's types for the two columns pandas typed otherwise; DuckDB reports DATETIME as TIMESTAMP. */
@@ -48,7 +56,8 @@ export function shapeOf(columns: { name: string; type: string }[] | null): RunLo
     const type = types.get(column.name);
     if (type === undefined) problems.push(`${column.name} is missing (expected ${column.type})`);
     else if (type === PANDAS_TYPES[column.name]) converted.push(column.name);
-    else if (type !== column.type) problems.push(`${column.name} is ${type} (expected ${column.type}${PANDAS_TYPES[column.name] ? `, or ${PANDAS_TYPES[column.name]} as the cron job's pandas wrote it` : ''})`);
+    else if (type !== column.type)
+      problems.push(`${column.name} is ${type} (expected ${column.type}${PANDAS_TYPES[column.name] ? `, or ${PANDAS_TYPES[column.name]} as the cron job's pandas wrote it` : ''})`);
   }
   const table = `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`;
   if (problems.length > 0) {

@@ -30,7 +30,13 @@ export interface RunLogStep {
  * One INSERT of a run's steps, numbered 1..n. Parameters carry the step number (`@ts_1`, ...), so
  * the statement can join a larger script without clashing with its parameters.
  */
-export function runLogStatement(warehouse: Pick<Warehouse, 'tableRef'>, shape: RunLogShape, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): { sql: string; params: QueryParams } {
+export function runLogStatement(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  shape: RunLogShape,
+  identity: RunLogIdentity,
+  steps: RunLogStep[],
+  firstStepId = 1,
+): { sql: string; params: QueryParams } {
   const rows = numberedRows(
     RUN_LOG_TABLE.columns,
     steps.map((step, index) => ({

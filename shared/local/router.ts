@@ -119,7 +119,12 @@ export class LocalRouter implements Publisher {
     }
     logger.error('delivery failed on every attempt: message moved to the dead-letter topic', { attempts: maxAttempts, problem: lastProblem });
     this.deadLettered.push(record);
-    this.files.append(DEAD_LETTER_TOPIC, record.data, { ...record.attributes, subscription: subscription.name, original_topic: record.topic, original_message_id: record.message_id });
+    this.files.append(DEAD_LETTER_TOPIC, record.data, {
+      ...record.attributes,
+      subscription: subscription.name,
+      original_topic: record.topic,
+      original_message_id: record.message_id,
+    });
   }
 
   /** Serves the publish call on 127.0.0.1; resolves with the router's URL. */

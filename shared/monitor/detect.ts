@@ -146,7 +146,9 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
 
   const baseline = baselineOf(check.method, date, training, values, point.value);
   if (baseline === null) {
-    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, { metric: point.value });
+    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
+      metric: point.value,
+    });
   }
   const value = point.value;
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;

@@ -48,7 +48,9 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   const judge = async () => {
     const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone);
     const raisedAt = deps.clock();
-    const alerts = results.filter((result) => result.raise_flag).map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
+    const alerts = results
+      .filter((result) => result.raise_flag)
+      .map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
     return { results, alerts };
   };
   if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
@@ -91,7 +93,11 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
       const checkCoverage = await coverageOf(check.dataset);
       const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, timeZone, context);
       // A day without any events raises once per check, not once per segment: the segments say nothing more.
-      perCheck.push(dates.flatMap((date) => (segments.length === 0 || !checkCoverage.activeDays.has(date) ? [evaluate(check, total, date)] : segments.map((series) => evaluate(check, series, date)))));
+      perCheck.push(
+        dates.flatMap((date) =>
+          segments.length === 0 || !checkCoverage.activeDays.has(date) ? [evaluate(check, total, date)] : segments.map((series) => evaluate(check, series, date)),
+        ),
+      );
     } catch (thrown) {
       const error = toError(thrown);
       if (isTransientFailure(error)) throw error;
@@ -99,7 +105,10 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
     }
   }
   const dayIndex = new Map(dates.map((date, index) => [date, index]));
-  return perCheck.flatMap((results, order) => results.map((result) => ({ result, order }))).sort((a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order).map(({ result }) => result);
+  return perCheck
+    .flatMap((results, order) => results.map((result) => ({ result, order })))
+    .sort((a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order)
+    .map(({ result }) => result);
 }
 
 function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult {
@@ -133,12 +142,23 @@ interface Coverage {
 async function readCoverage(warehouse: Warehouse, dataset: string, window: QueryParams, context: JobContext): Promise<Coverage> {
   const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, new Map(), {}, 'monitors/coverage.sql');
   const rows = await warehouse.query(sql, window, context);
-  const activeDays = rows.filter((row) => Number(row.value) > 0).map((row) => String(row.day)).sort();
+  const activeDays = rows
+    .filter((row) => Number(row.value) > 0)
+    .map((row) => String(row.day))
+    .sort();
   return { firstDay: activeDays[0] ?? null, activeDays: new Set(activeDays) };
 }
 
 /** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
-async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, first: IsoDate, last: IsoDate, timeZone: string, context: JobContext): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
+async function readCheckSeries(
+  warehouse: Warehouse,
+  check: KpiCheck,
+  coverage: Coverage,
+  first: IsoDate,
+  last: IsoDate,
+  timeZone: string,
+  context: JobContext,
+): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const start = windowStart(check, first);
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
   const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), context)).map(checkedRow);

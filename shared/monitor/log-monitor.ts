@@ -46,7 +46,11 @@ export interface LogMonitorOutcome {
 }
 
 /** With `dryRun`, the checks are judged and reported only: nothing published or written. */
-export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number }): Promise<LogMonitorOutcome> {
+export async function runLogMonitor(
+  deps: AlertDeps,
+  checks: LogCheck[],
+  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number },
+): Promise<LogMonitorOutcome> {
   const { runId } = request;
   const context = { job: LOG_MONITOR_JOB, runId };
   const identity = { runId, jobName: LOG_MONITOR_JOB, jobType: 'monitor', username: request.username };
@@ -59,7 +63,15 @@ export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request
       .filter((result) => result.raise_flag)
       .map((result) =>
         pipelineAlert(
-          { check: result.check, date: result.date, reason: result.reason as string, message: result.message, table: `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, metric: result.metric, threshold: result.threshold },
+          {
+            check: result.check,
+            date: result.date,
+            reason: result.reason as string,
+            message: result.message,
+            table: `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`,
+            metric: result.metric,
+            threshold: result.threshold,
+          },
           runId,
           now,
         ),
@@ -68,11 +80,20 @@ export async function runLogMonitor(deps: AlertDeps, checks: LogCheck[], request
     return { results, alerts };
   };
   if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
-  return recordRun(deps, identity, `run-log checks: ${checks.map((check) => check.name).join(', ')}`, async () => {
-    const { results, alerts } = await judge();
-    const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
-    return { value: { results, alerts, delivery }, summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}` };
-  }, { bestEffort: true });
+  return recordRun(
+    deps,
+    identity,
+    `run-log checks: ${checks.map((check) => check.name).join(', ')}`,
+    async () => {
+      const { results, alerts } = await judge();
+      const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
+      return {
+        value: { results, alerts, delivery },
+        summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}`,
+      };
+    },
+    { bestEffort: true },
+  );
 }
 
 /** `lookbackDays`: how far back the run log is read (at least the threshold and a day). */

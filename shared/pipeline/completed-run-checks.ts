@@ -12,9 +12,7 @@ import { recordRun } from '../etl/run-log';
 import { KPI_MONITOR_JOB, runKpiMonitor, type KpiMonitorOutcome } from '../monitor/kpi-monitor';
 
 export type CompletedRunChecks =
-  | { action: 'skipped'; reason: string }
-  | { action: 'checked'; dates: IsoDate[]; outcome: KpiMonitorOutcome }
-  | { action: 'pipeline_alert'; delivery: DeliveryReport };
+  { action: 'skipped'; reason: string } | { action: 'checked'; dates: IsoDate[]; outcome: KpiMonitorOutcome } | { action: 'pipeline_alert'; delivery: DeliveryReport };
 
 export async function checkCompletedRun(
   deps: AlertDeps,

@@ -51,11 +51,15 @@ export function parseTrigger(data: unknown, today: IsoDate, maxRangeDays: number
   try {
     range = resolveDateRange({ date: message.date, daysBack: message.days_back, from: message.start_date, to: message.end_date }, today);
   } catch (error) {
-    if (error instanceof UsageError) throw new InvalidMessageError(`trigger: ${error.message.replaceAll('--from', 'start_date').replaceAll('--to', 'end_date').replaceAll('--date', 'date').replaceAll('--days-back', 'days_back')}`);
+    if (error instanceof UsageError)
+      throw new InvalidMessageError(
+        `trigger: ${error.message.replaceAll('--from', 'start_date').replaceAll('--to', 'end_date').replaceAll('--date', 'date').replaceAll('--days-back', 'days_back')}`,
+      );
     throw error;
   }
   const days = dayCount(range.start, range.end) + 1;
-  if (days > maxRangeDays) throw new InvalidMessageError(`trigger: ${range.start}..${range.end} is ${days} days, more than the ${maxRangeDays} a run may cover (KPIS_MAX_RANGE_DAYS); split the backfill`);
+  if (days > maxRangeDays)
+    throw new InvalidMessageError(`trigger: ${range.start}..${range.end} is ${days} days, more than the ${maxRangeDays} a run may cover (KPIS_MAX_RANGE_DAYS); split the backfill`);
   return { range, kpis: message.kpis, dryRun: message.dry_run ?? false };
 }
 

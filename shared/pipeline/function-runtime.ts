@@ -176,7 +176,11 @@ export function pubsubHandler(functionName: FunctionName, work: (message: PubSub
     const runLogger = logger.child({ run_id: runId });
     const ageHours = (current.clock().getTime() - message.publishTime.getTime()) / 3_600_000;
     if (ageHours > current.settings.maxEventAgeHours) {
-      runLogger.warn('event too old: acknowledged without running', { published_at: message.publishTime.toISOString(), age_hours: Math.round(ageHours * 10) / 10, max_hours: current.settings.maxEventAgeHours });
+      runLogger.warn('event too old: acknowledged without running', {
+        published_at: message.publishTime.toISOString(),
+        age_hours: Math.round(ageHours * 10) / 10,
+        max_hours: current.settings.maxEventAgeHours,
+      });
       return;
     }
     const key = `${functionName}:${message.messageId}`;
@@ -186,7 +190,17 @@ export function pubsubHandler(functionName: FunctionName, work: (message: PubSub
       return running;
     }
     const { warehouse, publisher, slackWebhook } = await current.ports();
-    const context: FunctionContext = { ...current.configs, warehouse, publisher, slackWebhook, settings: current.settings, clock: current.clock, logger: runLogger, runId, username: `function:${functionName}` };
+    const context: FunctionContext = {
+      ...current.configs,
+      warehouse,
+      publisher,
+      slackWebhook,
+      settings: current.settings,
+      clock: current.clock,
+      logger: runLogger,
+      runId,
+      username: `function:${functionName}`,
+    };
     const run = work(message, context).catch((error: unknown) => {
       const failure = toError(error);
       if (failure instanceof InvalidMessageError || failure instanceof UsageError) {

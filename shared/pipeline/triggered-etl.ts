@@ -40,8 +40,18 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   if (earlier) {
     logger.warn('redelivered trigger: the run already committed, so its completion event is published again', { finished_at: earlier.finished_at });
     const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
-    await writeRunLog(deps.warehouse, identity, [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }], earlier.lastStepId + 1);
-    result = etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, { status: 'succeeded', error: null, started_at: earlier.started_at, finished_at: earlier.finished_at });
+    await writeRunLog(
+      deps.warehouse,
+      identity,
+      [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }],
+      earlier.lastStepId + 1,
+    );
+    result = etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, {
+      status: 'succeeded',
+      error: null,
+      started_at: earlier.started_at,
+      finished_at: earlier.finished_at,
+    });
   } else {
     const outcome = await runEtl({ ...deps, logger }, job, { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username });
     result = outcome.result;

@@ -28,14 +28,32 @@ export interface RunBar {
 }
 
 const WIDTH = 640;
-const COLORS = { value: '#1f4e79', baseline: '#7f7f7f', band: '#9ecae1', raised: '#c0392b', lost: '#6c3483', no_verdict: '#b3b3b3', weekend: '#f2f2f2', succeeded: '#2e7d32', failed: '#c0392b', running: '#f39c12', missing: '#c0392b' };
+const COLORS = {
+  value: '#1f4e79',
+  baseline: '#7f7f7f',
+  band: '#9ecae1',
+  raised: '#c0392b',
+  lost: '#6c3483',
+  no_verdict: '#b3b3b3',
+  weekend: '#f2f2f2',
+  succeeded: '#2e7d32',
+  failed: '#c0392b',
+  running: '#f39c12',
+  missing: '#c0392b',
+};
 
 /** Saturdays and Sundays of a range, as [day, next day) spans to shade. */
 export function weekendSpans(days: IsoDate[]): { start: IsoDate; end: IsoDate }[] {
   return days.filter((day) => [0, 6].includes(new Date(`${day}T00:00:00Z`).getUTCDay())).map((day) => ({ start: day, end: addDays(day, 1) }));
 }
 
-const utcDay = (field: string, title: string | null = null) => ({ field, type: 'temporal', timeUnit: 'utcyearmonthdate', title, axis: { format: '%b %d', labelAngle: 0, grid: false } });
+const utcDay = (field: string, title: string | null = null) => ({
+  field,
+  type: 'temporal',
+  timeUnit: 'utcyearmonthdate',
+  title,
+  axis: { format: '%b %d', labelAngle: 0, grid: false },
+});
 
 /** A check's (or one segment's) series: weekends shaded, the band, the baseline, the values, raised and lost days marked and labelled. */
 export function checkChartSpec(title: string, points: SeriesPoint[]): Record<string, unknown> {
@@ -64,9 +82,24 @@ export function checkChartSpec(title: string, points: SeriesPoint[]): Record<str
       {
         data: { values: rows },
         layer: [
-          { name: 'band', transform: [{ filter: 'datum.band_low !== null' }], mark: { type: 'area', color: COLORS.band, opacity: 0.35 }, encoding: { x, y: { field: 'band_low', type: 'quantitative', title: null }, y2: { field: 'band_high' } } },
-          { name: 'baseline', transform: [{ filter: 'datum.baseline !== null' }], mark: { type: 'line', color: COLORS.baseline, strokeDash: [4, 3], strokeWidth: 1 }, encoding: { x, y: { field: 'baseline', type: 'quantitative' } } },
-          { name: 'series', transform: [{ filter: 'datum.value !== null' }], mark: { type: 'line', color: COLORS.value, strokeWidth: 1.5 }, encoding: { x, y: { field: 'value', type: 'quantitative' } } },
+          {
+            name: 'band',
+            transform: [{ filter: 'datum.band_low !== null' }],
+            mark: { type: 'area', color: COLORS.band, opacity: 0.35 },
+            encoding: { x, y: { field: 'band_low', type: 'quantitative', title: null }, y2: { field: 'band_high' } },
+          },
+          {
+            name: 'baseline',
+            transform: [{ filter: 'datum.baseline !== null' }],
+            mark: { type: 'line', color: COLORS.baseline, strokeDash: [4, 3], strokeWidth: 1 },
+            encoding: { x, y: { field: 'baseline', type: 'quantitative' } },
+          },
+          {
+            name: 'series',
+            transform: [{ filter: 'datum.value !== null' }],
+            mark: { type: 'line', color: COLORS.value, strokeWidth: 1.5 },
+            encoding: { x, y: { field: 'value', type: 'quantitative' } },
+          },
           {
             name: 'days',
             transform: [{ filter: 'datum.value !== null' }],
@@ -75,7 +108,12 @@ export function checkChartSpec(title: string, points: SeriesPoint[]): Record<str
               x,
               y: { field: 'value', type: 'quantitative' },
               description: { field: 'description' },
-              color: { field: 'status', type: 'nominal', legend: null, scale: { domain: ['ok', 'raised', 'lost', 'no_verdict', 'error'], range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.no_verdict, COLORS.raised] } },
+              color: {
+                field: 'status',
+                type: 'nominal',
+                legend: null,
+                scale: { domain: ['ok', 'raised', 'lost', 'no_verdict', 'error'], range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.no_verdict, COLORS.raised] },
+              },
               size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost'", value: 70 }, value: 18 },
             },
           },
@@ -114,7 +152,12 @@ export function pipelineChartSpec(runs: RunBar[], missingDays: IsoDate[], range:
         data: { values: runs.map((run) => ({ ...run, description: run.label })) },
         encoding: {
           x: { field: 'start', type: 'temporal' },
-          color: { field: 'status', type: 'nominal', legend: { orient: 'right', title: null }, scale: { domain: ['succeeded', 'failed', 'running'], range: [COLORS.succeeded, COLORS.failed, COLORS.running] } },
+          color: {
+            field: 'status',
+            type: 'nominal',
+            legend: { orient: 'right', title: null },
+            scale: { domain: ['succeeded', 'failed', 'running'], range: [COLORS.succeeded, COLORS.failed, COLORS.running] },
+          },
         },
         layer: [
           // From start to end; a run lasts seconds to minutes, so a tick at its start keeps it visible on a scale of weeks.

@@ -34,9 +34,13 @@ export async function renderReportPage(data: ReportData): Promise<string> {
   const { range } = data;
   const raisedDays = data.checks.reduce((sum, check) => sum + check.raised, 0);
   const failed = data.checks.filter((check) => check.error !== null);
-  const noData = data.checks.length > 0 && data.checks.every((check) => check.error === null && check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)));
+  const noData =
+    data.checks.length > 0 &&
+    data.checks.every((check) => check.error === null && check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)));
   const parts: string[] = [];
-  parts.push(`<header><h1>daily-kpis report</h1><div class="meta">${escape(range.start)} to ${escape(range.end)} (days in ${escape(data.timeZone)}) · ${escape(data.source)} · generated ${escape(data.generatedAt)}</div></header>`);
+  parts.push(
+    `<header><h1>daily-kpis report</h1><div class="meta">${escape(range.start)} to ${escape(range.end)} (days in ${escape(data.timeZone)}) · ${escape(data.source)} · generated ${escape(data.generatedAt)}</div></header>`,
+  );
   parts.push(
     `<section class="summary">${[
       ['checks', String(data.checks.length)],
@@ -50,11 +54,17 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       .join('')}</section>`,
   );
   if (data.checks.length === 0) parts.push('<p class="error">No check is enabled in the config: there is nothing to chart.</p>');
-  if (noData) parts.push(`<p class="error">No data in this range: every check reads 0 or nothing from ${escape(range.start)} to ${escape(range.end)}. Has the ETL built these days (<code>kpis etl --from ${escape(range.start)} --to ${escape(range.end)}</code>)?</p>`);
+  if (noData)
+    parts.push(
+      `<p class="error">No data in this range: every check reads 0 or nothing from ${escape(range.start)} to ${escape(range.end)}. Has the ETL built these days (<code>kpis etl --from ${escape(range.start)} --to ${escape(range.end)}</code>)?</p>`,
+    );
 
   parts.push('<h2 id="pipeline">Pipeline</h2>');
   if (data.runLogError) parts.push(`<p class="note">No runs to show: ${escape(data.runLogError)}.</p>`);
-  else parts.push(`<div class="chart">${await renderSvg(pipelineChartSpec(data.runs, data.missingDays, data.pipelineRange))}</div>${data.missingDays.length > 0 ? `<p class="note">Days no successful run built: ${escape(data.missingDays.join(', '))}</p>` : ''}`);
+  else
+    parts.push(
+      `<div class="chart">${await renderSvg(pipelineChartSpec(data.runs, data.missingDays, data.pipelineRange))}</div>${data.missingDays.length > 0 ? `<p class="note">Days no successful run built: ${escape(data.missingDays.join(', '))}</p>` : ''}`,
+    );
 
   parts.push('<h2 id="checks">Checks</h2>');
   parts.push(
@@ -80,7 +90,11 @@ export async function renderReportPage(data: ReportData): Promise<string> {
     const rows = data.alerts.map((alert) => {
       const section = data.checks.find((check) => check.name === alert.check);
       // The segment's chart when it has one, else the check's section; pipeline alerts point at the runs.
-      const target = !section ? '#pipeline' : section.series.some((series) => series.segment === alert.segment) ? `#${chartAnchor(alert.check, alert.segment)}` : `#check-${alert.check}`;
+      const target = !section
+        ? '#pipeline'
+        : section.series.some((series) => series.segment === alert.segment)
+          ? `#${chartAnchor(alert.check, alert.segment)}`
+          : `#check-${alert.check}`;
       return `<tr><td>${escape(alert.date)}</td><td><a href="${target}">${escape(checkLabel(alert.check, alert.segment))}</a></td><td>${escape(alert.kind)}</td><td>${escape(alert.severity)}</td><td>${escape(alert.message)}</td></tr>`;
     });
     parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);

@@ -80,7 +80,12 @@ export function reportChecks(checks: KpiCheck[], wanted?: string[]): KpiCheck[] 
 export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiCheck[], request: ReportRequest, context: JobContext): Promise<ReportData> {
   const days = daysBetween(request.range.start, request.range.end);
   const results = await checkKpis(warehouse, checks, days, context, job.timeZone);
-  const sections = checks.map((check) => section(check, results.filter((result) => result.check === check.name)));
+  const sections = checks.map((check) =>
+    section(
+      check,
+      results.filter((result) => result.check === check.name),
+    ),
+  );
   const today = dayIn(request.generatedAt, job.timeZone);
   // The pipeline's runs up to now: the days of the range are often built after they end.
   const runs = await readRuns(warehouse, job, { start: request.range.start, end: today > request.range.end ? today : request.range.end }, context).then(
@@ -168,7 +173,13 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
     const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
     if (status === 'succeeded') for (const day of days) covered.add(day);
     const span = days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`;
-    runs.push({ run_id: String(row.run_id), start: start.toISOString(), end: end.toISOString(), status, label: `run ${String(row.run_id)}: ${status}, ${span}, started ${start.toISOString()}` });
+    runs.push({
+      run_id: String(row.run_id),
+      start: start.toISOString(),
+      end: end.toISOString(),
+      status,
+      label: `run ${String(row.run_id)}: ${status}, ${span}, started ${start.toISOString()}`,
+    });
   }
   return { runs, covered };
 }
@@ -196,5 +207,7 @@ async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobCo
 
 /** The anchor of a check's chart, or of one segment's, for links from the alerts table. */
 export function chartAnchor(check: string, segment: string | null): string {
-  return `chart-${checkLabel(check, segment).replace(/[^A-Za-z0-9_-]+/g, '-').replace(/-+$/, '')}`;
+  return `chart-${checkLabel(check, segment)
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/-+$/, '')}`;
 }

@@ -29,7 +29,16 @@ export interface BigQueryWarehouseOptions {
 }
 
 /** The project's names for the types a query's schema reports (the REST API still says INTEGER, FLOAT, BOOLEAN). */
-const BIGQUERY_TYPES: Record<string, string> = { INTEGER: 'INT64', INT64: 'INT64', FLOAT: 'FLOAT64', FLOAT64: 'FLOAT64', BOOLEAN: 'BOOL', BOOL: 'BOOL', NUMERIC: 'NUMERIC', BIGNUMERIC: 'NUMERIC' };
+const BIGQUERY_TYPES: Record<string, string> = {
+  INTEGER: 'INT64',
+  INT64: 'INT64',
+  FLOAT: 'FLOAT64',
+  FLOAT64: 'FLOAT64',
+  BOOLEAN: 'BOOL',
+  BOOL: 'BOOL',
+  NUMERIC: 'NUMERIC',
+  BIGNUMERIC: 'NUMERIC',
+};
 
 /** Generations of one write's job id before giving up: each is a job that ran and failed. */
 const MAX_JOB_GENERATIONS = 50;
@@ -63,7 +72,10 @@ export function isTransientBigQueryError(error: unknown): boolean {
 
 /** Label values allow lowercase letters, digits, '_' and '-', up to 63 characters. */
 function labelValue(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9_-]/g, '_').slice(0, 63);
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '_')
+    .slice(0, 63);
 }
 
 export class BigQueryWarehouse implements Warehouse {
@@ -84,7 +96,6 @@ export class BigQueryWarehouse implements Warehouse {
   tableRef(dataset: string, table: string): string {
     return `\`${this.options.projectId}.${dataset}.${table}\``;
   }
-
 
   async query(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
     return this.runJob(sql, params, context);
@@ -377,4 +388,3 @@ function normalizeCell(value: unknown): Cell {
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-

@@ -95,7 +95,9 @@ export class DuckDbWarehouse implements Warehouse {
     } catch (error) {
       const message = (error as Error).message;
       // A DuckDB file takes one process at a time; the usual other one is `npm run serve`.
-      const hint = /Could not set lock/i.test(message) ? '\nAnother process has this warehouse open (is `npm run serve` running?): stop it, or send it work with `npx kpis publish`.' : '';
+      const hint = /Could not set lock/i.test(message)
+        ? '\nAnother process has this warehouse open (is `npm run serve` running?): stop it, or send it work with `npx kpis publish`.'
+        : '';
       throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${message}${hint}`, { cause: error, transient: false });
     }
     const connection = await instance.connect();
@@ -106,7 +108,6 @@ export class DuckDbWarehouse implements Warehouse {
   tableRef(dataset: string, table: string): string {
     return `${dataset}.${table}`;
   }
-
 
   query(sql: string, params: QueryParams, _context?: JobContext): Promise<Row[]> {
     return this.exclusive(async () => {
@@ -385,7 +386,6 @@ function castColumn(column: ColumnSchema): string {
 function quote(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
-
 
 /** Lock and write-write conflicts may pass; everything else (syntax, types, constraints) will fail again. */
 function asWarehouseError(error: unknown, what: string): WarehouseError {

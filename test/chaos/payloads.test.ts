@@ -43,7 +43,15 @@ const triggers = fc.oneof(
   rawBytes,
   fc.record({ date: nearDay }, { requiredKeys: [] }),
   fc.record({ days_back: fc.oneof(fc.integer({ min: -5, max: 5000 }), fc.double(), fc.string()) }),
-  fc.record({ start_date: nearDay, end_date: nearDay, kpis: fc.array(fc.constantFrom('daily_user_panel', 'installs', 'nope', ''), { maxLength: 3 }), dry_run: fc.oneof(fc.boolean(), fc.string()) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      start_date: nearDay,
+      end_date: nearDay,
+      kpis: fc.array(fc.constantFrom('daily_user_panel', 'installs', 'nope', ''), { maxLength: 3 }),
+      dry_run: fc.oneof(fc.boolean(), fc.string()),
+    },
+    { requiredKeys: [] },
+  ),
   fc.dictionary(fc.string({ maxLength: 12 }), anyJson, { maxKeys: 4 }),
 );
 
@@ -57,8 +65,14 @@ const completion = fc.record(
     dates: fc.array(nearDay, { maxLength: 3 }),
     tables: fc.array(fc.string(), { maxLength: 2 }),
     error: fc.oneof(fc.constant(null), fc.string()),
-    started_at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
-    finished_at: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+    started_at: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+    ),
+    finished_at: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+    ),
     dry_run: fc.oneof(fc.boolean(), fc.constant('no')),
   },
   { requiredKeys: [] },
@@ -66,7 +80,8 @@ const completion = fc.record(
 const completions = fc.oneof(anyJson, rawBytes, completion);
 
 async function deliver(url: string, payload: unknown): Promise<number | 'hung'> {
-  const event = payload instanceof Buffer ? pubsubEvent('', { publishTime: NOW }) : pubsubEvent(typeof payload === 'string' ? JSON.stringify(payload) : payload, { publishTime: NOW });
+  const event =
+    payload instanceof Buffer ? pubsubEvent('', { publishTime: NOW }) : pubsubEvent(typeof payload === 'string' ? JSON.stringify(payload) : payload, { publishTime: NOW });
   const body = payload instanceof Buffer ? event.body.replace(/"data":"[^"]*"/, `"data":"${payload.toString('base64')}"`) : event.body;
   try {
     const response = await fetch(url, { method: 'POST', headers: event.headers, body, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) });
@@ -83,19 +98,23 @@ test.each([
   ['completed -> kpiMonitor', 'kpiMonitor', completions],
   ['completed -> logMonitor', 'logMonitor', completions],
   ['heartbeat -> logMonitor', 'logMonitor', fc.oneof(fc.constant({}), anyJson, rawBytes)],
-] as const)('%s: every generated payload is answered, and none crashes the function', async (name, target, payloads) => {
-  const outcomes = await withFunctionServer(target, async (url) => {
-    const seen: (number | 'hung')[] = [];
-    await fc.assert(
-      fc.asyncProperty(payloads as fc.Arbitrary<unknown>, async (payload) => {
-        seen.push(await deliver(url, payload));
-      }),
-      { numRuns: RUNS },
-    );
-    return seen;
-  });
-  const count = (test: (outcome: number | 'hung') => boolean) => String(outcomes.filter(test).length);
-  figures.push([name.padEnd(24), String(outcomes.length), count((o) => o === 204), count((o) => typeof o === 'number' && o >= 500), count((o) => o === 'hung')]);
-  expect(outcomes.filter((outcome) => outcome !== 204)).toEqual([]);
-  // A valid heartbeat or trigger runs the whole monitor or ETL: allow for it at every size.
-}, 30_000 + RUNS * 60);
+] as const)(
+  '%s: every generated payload is answered, and none crashes the function',
+  async (name, target, payloads) => {
+    const outcomes = await withFunctionServer(target, async (url) => {
+      const seen: (number | 'hung')[] = [];
+      await fc.assert(
+        fc.asyncProperty(payloads as fc.Arbitrary<unknown>, async (payload) => {
+          seen.push(await deliver(url, payload));
+        }),
+        { numRuns: RUNS },
+      );
+      return seen;
+    });
+    const count = (test: (outcome: number | 'hung') => boolean) => String(outcomes.filter(test).length);
+    figures.push([name.padEnd(24), String(outcomes.length), count((o) => o === 204), count((o) => typeof o === 'number' && o >= 500), count((o) => o === 'hung')]);
+    expect(outcomes.filter((outcome) => outcome !== 204)).toEqual([]);
+    // A valid heartbeat or trigger runs the whole monitor or ETL: allow for it at every size.
+  },
+  30_000 + RUNS * 60,
+);

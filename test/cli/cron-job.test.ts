@@ -38,7 +38,10 @@ function oldConfigs(dir: string): Record<'KPIS_CONFIG' | 'KPIS_MONITOR_CONFIG' |
   const check = (table_id: string, d1: string) => ({ dataset: 'daily_kpis', table_id, thresh_in_percent: 0.3, d1, description: `${table_id} day over day`, isEnable: true });
   const files = {
     KPIS_CONFIG: ['daily_kpis_config.json', { [GROUP]: { kpis: { daily_user_panel: table('panel'), installs: table('installs'), last_activity: table('last activity') } } }],
-    KPIS_MONITOR_CONFIG: ['kpis_config.json', { [GROUP]: { kpis: { dau: check('daily_user_panel', 'dau_d1'), installs: check('installs', 'installs_d1'), last_activity: check('last_activity', 'last_activity_d1') } } }],
+    KPIS_MONITOR_CONFIG: [
+      'kpis_config.json',
+      { [GROUP]: { kpis: { dau: check('daily_user_panel', 'dau_d1'), installs: check('installs', 'installs_d1'), last_activity: check('last_activity', 'last_activity_d1') } } },
+    ],
     KPIS_LOG_CONFIG: [
       'log_config.json',
       {
@@ -94,7 +97,10 @@ async function pandasRunLog(file: string, finishedAt: string): Promise<void> {
 async function runLogColumns(file: string, table = 'daily_logs') {
   const warehouse = await DuckDbWarehouse.open(file);
   try {
-    return { columns: await warehouse.columnsOf('logs', table), rows: await warehouse.query(`SELECT CAST(dt AS VARCHAR) AS dt, job_name, log_type FROM logs.${table} ORDER BY ts, step_id`, {}, { job: 'test', runId: 'read' }) };
+    return {
+      columns: await warehouse.columnsOf('logs', table),
+      rows: await warehouse.query(`SELECT CAST(dt AS VARCHAR) AS dt, job_name, log_type FROM logs.${table} ORDER BY ts, step_id`, {}, { job: 'test', runId: 'read' }),
+    };
   } finally {
     await warehouse.close();
   }
@@ -138,7 +144,7 @@ describe('the cron job, switched over to kpis', () => {
     expect(log.rows.filter((row) => row.job_name === GROUP).at(-1)).toEqual({ dt: '2026-11-27', job_name: GROUP, log_type: 'end' });
   });
 
-  test("the old kpis_config judges the same three KPIs, last_activity read as returning users without an error", async () => {
+  test('the old kpis_config judges the same three KPIs, last_activity read as returning users without an error', async () => {
     const run = await kpis(['monitor', '--etl-name', GROUP, '--etl-action', 'daily', '--days-back', '3', '--dry-run', '--json', '--warehouse', warehouse], dir, env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -155,9 +161,15 @@ describe('the cron job, switched over to kpis', () => {
   test('once the old script is off, the runs daily-kpis logs keep the old check quiet; a missed day raises', async () => {
     const healthy = await kpis(['monitor-logs', '--json', '--warehouse', warehouse], dir, { ...env, KPIS_NOW: '2026-11-28T05:00:00Z' });
     // The old script's row is 47 hours old by now; the ETL run daily-kpis logged is what counts.
-    expect(JSON.parse(healthy.stdout)).toEqual([expect.objectContaining({ method: 'freshness', raise_flag: false, last_finished_at: expect.stringMatching(/^2026-11-27T06:30:00/) }), expect.objectContaining({ method: 'last_run', raise_flag: false })]);
+    expect(JSON.parse(healthy.stdout)).toEqual([
+      expect.objectContaining({ method: 'freshness', raise_flag: false, last_finished_at: expect.stringMatching(/^2026-11-27T06:30:00/) }),
+      expect.objectContaining({ method: 'last_run', raise_flag: false }),
+    ]);
     const missed = await kpis(['monitor-logs', '--json', '--dry-run', '--warehouse', warehouse], dir, { ...env, KPIS_NOW: '2026-11-29T12:00:00Z' });
-    expect(JSON.parse(missed.stdout)).toEqual([expect.objectContaining({ method: 'freshness', raise_flag: true, reason: 'stale' }), expect.objectContaining({ method: 'last_run', raise_flag: false })]);
+    expect(JSON.parse(missed.stdout)).toEqual([
+      expect.objectContaining({ method: 'freshness', raise_flag: true, reason: 'stale' }),
+      expect.objectContaining({ method: 'last_run', raise_flag: false }),
+    ]);
   });
 
   test('a failed run raises through the old log check', async () => {
@@ -167,7 +179,10 @@ describe('the cron job, switched over to kpis', () => {
     const failed = await kpis(['etl', '--config', other, '--date', '2026-11-26', '--warehouse', warehouse], dir, later);
     expect(failed.code).toBe(1);
     const run = await kpis(['monitor-logs', '--json', '--dry-run', '--warehouse', warehouse], dir, later);
-    expect(JSON.parse(run.stdout)).toEqual([expect.objectContaining({ method: 'freshness' }), expect.objectContaining({ method: 'last_run', raise_flag: true, reason: 'failed_run' })]);
+    expect(JSON.parse(run.stdout)).toEqual([
+      expect.objectContaining({ method: 'freshness' }),
+      expect.objectContaining({ method: 'last_run', raise_flag: true, reason: 'failed_run' }),
+    ]);
   });
 
   test('migrate-run-log: --dry-run prints the SQL and changes nothing; then it converts, keeps a backup, and the next run writes the new types', async () => {
@@ -193,7 +208,10 @@ describe('the cron job, switched over to kpis', () => {
     const later = { ...env, KPIS_NOW: '2026-11-27T08:00:00Z' };
     expect((await kpis(['etl', '--date', '2026-11-26', '--warehouse', warehouse], dir, later)).code).toBe(0);
     const healthy = await kpis(['monitor-logs', '--json', '--dry-run', '--warehouse', warehouse], dir, later);
-    expect(JSON.parse(healthy.stdout)).toEqual([expect.objectContaining({ method: 'freshness', raise_flag: false }), expect.objectContaining({ method: 'last_run', raise_flag: false })]);
+    expect(JSON.parse(healthy.stdout)).toEqual([
+      expect.objectContaining({ method: 'freshness', raise_flag: false }),
+      expect.objectContaining({ method: 'last_run', raise_flag: false }),
+    ]);
   });
 
   test('--etl-action init creates the tables; delete says what it drops and asks for --yes first', async () => {
@@ -265,7 +283,11 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
     const file = path.join(dir, 'other.duckdb');
     const opened = await DuckDbWarehouse.open(file);
     await opened.query('CREATE SCHEMA logs', {}, { job: 'test', runId: 'setup' });
-    await opened.query('CREATE TABLE logs.daily_logs (ts BIGINT, dt VARCHAR, uid VARCHAR, job_name VARCHAR, log_type VARCHAR, message VARCHAR)', {}, { job: 'test', runId: 'setup' });
+    await opened.query(
+      'CREATE TABLE logs.daily_logs (ts BIGINT, dt VARCHAR, uid VARCHAR, job_name VARCHAR, log_type VARCHAR, message VARCHAR)',
+      {},
+      { job: 'test', runId: 'setup' },
+    );
     await opened.close();
     const run = await kpis(['etl', '--date', '2026-11-26', '--warehouse', `duckdb:${file}`], dir);
     expect(run.code).toBe(1);

@@ -111,7 +111,9 @@ describe('kpis on a DuckDB file', () => {
 
     const human = await kpis(['etl', '--warehouse', warehouse], dir);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_coins for 2026-11-26..2026-11-27/);
+    expect(human.stdout).toMatch(
+      /^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_coins for 2026-11-26..2026-11-27/,
+    );
   });
 
   test('--dry-run needs the tables and writes the rendered SQL under .data/sql/', async () => {
@@ -121,7 +123,15 @@ describe('kpis on a DuckDB file', () => {
     expect(beforeInit.code).toBe(1);
     expect(beforeInit.stderr).toContain('Create the tables first with `kpis init`.');
     const init = await kpis(['init', '--json', '--warehouse', warehouse], dir);
-    expect(JSON.parse(init.stdout).tables).toEqual(['gamepltx.fact', 'daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins', 'logs.daily_logs', 'monitoring.alerts']);
+    expect(JSON.parse(init.stdout).tables).toEqual([
+      'gamepltx.fact',
+      'daily_kpis.daily_user_panel',
+      'daily_kpis.installs',
+      'daily_kpis.last_activity',
+      'daily_kpis.daily_coins',
+      'logs.daily_logs',
+      'monitoring.alerts',
+    ]);
     const run = await kpis(['etl', '--date', '2026-11-26', '--dry-run', '--json', '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -165,7 +175,10 @@ describe('kpis on a DuckDB file', () => {
     expect(report.dead_letters).toBe(0);
     // The default warehouse and the topic files are under the working folder.
     expect(existsSync(path.join(dir, '.data/warehouse.duckdb'))).toBe(true);
-    const topic = (name: string) => readFileSync(path.join(dir, '.data/topics', `${name}.jsonl`), 'utf8').trim().split('\n');
+    const topic = (name: string) =>
+      readFileSync(path.join(dir, '.data/topics', `${name}.jsonl`), 'utf8')
+        .trim()
+        .split('\n');
     expect(topic('daily-kpis-trigger')).toHaveLength(1);
     expect(topic('daily-kpis-completed')).toHaveLength(1);
     expect(topic('daily-kpis-alerts')).toHaveLength(report.alerts.length);
@@ -211,9 +224,14 @@ describe('kpis validate', () => {
     expect((await kpis(['seed-demo', '--days', '20', '--warehouse', warehouse], dir)).code).toBe(0);
     const configDir = path.join(dir, 'my-config');
     mkdirSync(path.join(configDir, 'custom'), { recursive: true });
-    writeFileSync(path.join(configDir, 'custom', 'sessions.sql'), 'SELECT DATE(time) AS date,\n  COUNTIF(event_nam = \'session_start\') AS sessions\nFROM {{source}}\nGROUP BY 1\n');
+    writeFileSync(path.join(configDir, 'custom', 'sessions.sql'), "SELECT DATE(time) AS date,\n  COUNTIF(event_nam = 'session_start') AS sessions\nFROM {{source}}\nGROUP BY 1\n");
     const config = path.join(configDir, 'daily_kpis_config.json');
-    writeFileSync(config, JSON.stringify({ daily_kpis: { kpis: { daily_user_panel: {}, sessions: { sql: 'custom/sessions.sql', strategy: 'replace_days', schema: { date: 'DATE', sessions: 'INT64' } } } } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        daily_kpis: { kpis: { daily_user_panel: {}, sessions: { sql: 'custom/sessions.sql', strategy: 'replace_days', schema: { date: 'DATE', sessions: 'INT64' } } } },
+      }),
+    );
     const run = await kpis(['validate', '--config', config, '--warehouse', warehouse], dir);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`${config}: $.kpis.sessions (custom/sessions.sql:2:11): DuckDB rejected the query:`);
@@ -272,7 +290,9 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     // Ten series a day (five checks, and five event names of the segmented one); on the day
     // without events the segmented check raises once, not once per name.
     expect(results).toHaveLength(23 * 10 + 6);
-    expect(Object.keys(results[0] ?? {})).toEqual(expect.arrayContaining(['check', 'date', 'metric', 'previous_metric', 'raise_flag', 'method', 'threshold', 'severity', 'message']));
+    expect(Object.keys(results[0] ?? {})).toEqual(
+      expect.arrayContaining(['check', 'date', 'metric', 'previous_metric', 'raise_flag', 'method', 'threshold', 'severity', 'message']),
+    );
     const raisedDays = [...new Set(results.filter((r) => r.raise_flag).map((r) => r.date))];
     expect(raisedDays).toEqual(Object.keys(anomalies));
     expect(topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts')).toHaveLength(26);
@@ -343,7 +363,10 @@ describe('kpis serve and kpis publish: the functions on local ports, triggered a
         'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
         'ce-source': '//pubsub.googleapis.com/projects/local-project/topics/daily-kpis-trigger',
       },
-      body: JSON.stringify({ message: { data: Buffer.from('{"date":"2026-11-24"}').toString('base64'), messageId: 'curl-1', publishTime: NOW }, subscription: 'projects/local-project/subscriptions/curl' }),
+      body: JSON.stringify({
+        message: { data: Buffer.from('{"date":"2026-11-24"}').toString('base64'), messageId: 'curl-1', publishTime: NOW },
+        subscription: 'projects/local-project/subscriptions/curl',
+      }),
     };
     expect((await fetch(url('etl'), event)).status).toBe(204);
     expect((await fetch(url('etl'), event)).status).toBe(204);

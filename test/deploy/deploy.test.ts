@@ -34,7 +34,11 @@ afterEach(() => bigquery.stop());
  * is one of theirs).
  */
 function dryRunSchema(sql: string): { fields: { name: string; type: string }[]; rows: unknown[][] } {
-  const types = new Map<string, string>([['day', 'DATE'], ['value', 'INTEGER'], ['segment', 'STRING']]);
+  const types = new Map<string, string>([
+    ['day', 'DATE'],
+    ['value', 'INTEGER'],
+    ['segment', 'STRING'],
+  ]);
   for (const table of loadEtlConfig().tables) for (const column of table.columns) types.set(column.name, column.type);
   const code = sql.replace(/--[^\n]*/g, '');
   const list = /\bSELECT\b([\s\S]*?)\bFROM\b/.exec(code)?.[1] ?? '';
@@ -70,7 +74,11 @@ function workspace() {
 /** Each recorded call as its words. */
 function calls(log: string): string[][] {
   if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((line) => line.split('\t'));
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
 }
 
 const joined = (list: string[][]) => list.map((words) => words.join(' '));
@@ -118,11 +126,21 @@ test('a first run creates everything with least privilege; a second run creates 
   const lines = joined(made);
 
   expect(made[0]?.slice(0, 3)).toEqual(['gcloud', 'services', 'enable']);
-  expect(made[0]).toEqual(expect.arrayContaining(['bigquery.googleapis.com', 'pubsub.googleapis.com', 'cloudscheduler.googleapis.com', 'secretmanager.googleapis.com', 'eventarc.googleapis.com']));
+  expect(made[0]).toEqual(
+    expect.arrayContaining(['bigquery.googleapis.com', 'pubsub.googleapis.com', 'cloudscheduler.googleapis.com', 'secretmanager.googleapis.com', 'eventarc.googleapis.com']),
+  );
   // Datasets and tables, partitioned, clustered and described, from the schema declarations.
   expect(lines).toContain('bq --location=US mk --dataset --description=daily-kpis: daily_kpis game-studio-1:daily_kpis');
   const installs = made.find((words) => words.includes('game-studio-1:daily_kpis.installs') && words.includes('mk'));
-  expect(installs).toEqual(expect.arrayContaining(['--table', '--time_partitioning_field=install_date', '--time_partitioning_type=DAY', '--clustering_fields=user_id', expect.stringMatching(/^--description=One row per user/)]));
+  expect(installs).toEqual(
+    expect.arrayContaining([
+      '--table',
+      '--time_partitioning_field=install_date',
+      '--time_partitioning_type=DAY',
+      '--clustering_fields=user_id',
+      expect.stringMatching(/^--description=One row per user/),
+    ]),
+  );
   const schema = JSON.parse(readFileSync(path.join(state, 'bq__game-studio-1_daily_kpis_installs.schema.json'), 'utf8')) as { name: string; type: string; mode: string }[];
   expect(schema.map(({ name, type, mode }) => [name, type, mode])).toEqual([
     ['user_id', 'STRING', 'REQUIRED'],
@@ -141,8 +159,11 @@ test('a first run creates everything with least privilege; a second run creates 
     expect(lines.some((line) => line.includes(' mk --table ') && line.includes(`game-studio-1:${table}`))).toBe(true);
   }
   // Topics, and subscriptions that keep dead letters and alerts.
-  for (const topic of ['trigger', 'completed', 'heartbeat', 'alerts', 'dead-letter']) expect(lines).toContain(`gcloud pubsub topics create daily-kpis-${topic} --project=game-studio-1`);
-  expect(lines).toContain('gcloud pubsub subscriptions create daily-kpis-dead-letter-keep --topic=daily-kpis-dead-letter --message-retention-duration=7d --expiration-period=never --project=game-studio-1');
+  for (const topic of ['trigger', 'completed', 'heartbeat', 'alerts', 'dead-letter'])
+    expect(lines).toContain(`gcloud pubsub topics create daily-kpis-${topic} --project=game-studio-1`);
+  expect(lines).toContain(
+    'gcloud pubsub subscriptions create daily-kpis-dead-letter-keep --topic=daily-kpis-dead-letter --message-retention-duration=7d --expiration-period=never --project=game-studio-1',
+  );
 
   // Least privilege: no basic roles; each grant where the function needs it, and nowhere else.
   expect(lines.filter((line) => /roles\/(owner|editor|viewer)\b/.test(line))).toEqual([]);
@@ -154,7 +175,11 @@ test('a first run creates everything with least privilege; a second run creates 
       const role = /--role=(\S+)/.exec(line)?.[1];
       const words = line.split(' ');
       const verb = words.indexOf('add-iam-policy-binding');
-      const on = line.startsWith('gcloud projects') ? 'project' : line.startsWith('bq') ? `${line.includes('--table=true') ? 'table' : 'dataset'} ${words.at(-1)?.replace('game-studio-1:', '')}` : `${words[verb - 1]} ${words[verb + 1]}`;
+      const on = line.startsWith('gcloud projects')
+        ? 'project'
+        : line.startsWith('bq')
+          ? `${line.includes('--table=true') ? 'table' : 'dataset'} ${words.at(-1)?.replace('game-studio-1:', '')}`
+          : `${words[verb - 1]} ${words[verb + 1]}`;
       return `${member} ${role} ${on}`;
     })
     .filter((grant) => !grant.includes('roles/run.invoker') && !grant.includes('functions add-invoker'));
@@ -188,7 +213,11 @@ test('a first run creates everything with least privilege; a second run creates 
   // No function can write a dataset it only reads, nor a table of the run log's or alerts' datasets but theirs.
   expect(grantTable.filter((grant) => grant.includes('dataEditor dataset') && !grant.endsWith('daily_kpis'))).toEqual([]);
   // Cloud Build uses its own account, not the project's default one.
-  expect(lines.filter((line) => line.startsWith('gcloud functions deploy')).every((line) => line.includes('--build-service-account=projects/game-studio-1/serviceAccounts/kpis-build@game-studio-1.iam.gserviceaccount.com'))).toBe(true);
+  expect(
+    lines
+      .filter((line) => line.startsWith('gcloud functions deploy'))
+      .every((line) => line.includes('--build-service-account=projects/game-studio-1/serviceAccounts/kpis-build@game-studio-1.iam.gserviceaccount.com')),
+  ).toBe(true);
 
   // The Slack URL went to Secret Manager on stdin only.
   expect(lines).toContain('gcloud secrets create daily-kpis-slack-webhook --replication-policy=automatic --project=game-studio-1');
@@ -200,7 +229,12 @@ test('a first run creates everything with least privilege; a second run creates 
   const etl = made.find((words) => words.slice(0, 4).join(' ') === 'gcloud functions deploy daily-kpis-etl');
   // Deployed from the staged folder: compiled code, sql, config, and the cloud dependencies only.
   for (const fn of ['etl', 'kpi-monitor', 'log-monitor']) {
-    expect(readFileSync(path.join(state, `source-daily-kpis-${fn}.txt`), 'utf8').trim().split('\n').sort()).toEqual(['.gcloudignore', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
+    expect(
+      readFileSync(path.join(state, `source-daily-kpis-${fn}.txt`), 'utf8')
+        .trim()
+        .split('\n')
+        .sort(),
+    ).toEqual(['.gcloudignore', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
     const deployed = JSON.parse(readFileSync(path.join(state, `source-daily-kpis-${fn}.package.json`), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(deployed.dependencies)).toEqual(CLOUD_DEPENDENCIES);
   }
@@ -218,19 +252,35 @@ test('a first run creates everything with least privilege; a second run creates 
       '--memory=512Mi',
     ]),
   );
-  expect(lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-kpi-monitor') && line.includes('--entry-point=kpiMonitor --trigger-topic=daily-kpis-completed'))).toBe(true);
-  expect(lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-log-monitor') && line.includes('--entry-point=logMonitor --trigger-topic=daily-kpis-heartbeat'))).toBe(true);
-  expect(lines.some((line) => line.startsWith('gcloud eventarc triggers create daily-kpis-log-monitor-completed') && line.includes('--transport-topic=projects/game-studio-1/topics/daily-kpis-completed'))).toBe(true);
+  expect(
+    lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-kpi-monitor') && line.includes('--entry-point=kpiMonitor --trigger-topic=daily-kpis-completed')),
+  ).toBe(true);
+  expect(
+    lines.some((line) => line.startsWith('gcloud functions deploy daily-kpis-log-monitor') && line.includes('--entry-point=logMonitor --trigger-topic=daily-kpis-heartbeat')),
+  ).toBe(true);
+  expect(
+    lines.some(
+      (line) =>
+        line.startsWith('gcloud eventarc triggers create daily-kpis-log-monitor-completed') &&
+        line.includes('--transport-topic=projects/game-studio-1/topics/daily-kpis-completed'),
+    ),
+  ).toBe(true);
   // Every function's subscription: bounded deliveries, then the dead-letter topic.
   const bounded = lines.filter((line) => line.startsWith('gcloud pubsub subscriptions update'));
   expect(bounded).toHaveLength(4);
   for (const line of bounded) expect(line).toContain('--dead-letter-topic=daily-kpis-dead-letter --max-delivery-attempts=5');
   expect(bounded[0]).toContain('eventarc-daily-kpis-etl-trigger-sub');
-  expect(lines).toContain('gcloud pubsub topics add-iam-policy-binding daily-kpis-dead-letter --member=serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=game-studio-1');
+  expect(lines).toContain(
+    'gcloud pubsub topics add-iam-policy-binding daily-kpis-dead-letter --member=serviceAccount:service-123456789012@gcp-sa-pubsub.iam.gserviceaccount.com --role=roles/pubsub.publisher --project=game-studio-1',
+  );
 
   // Scheduler: the daily trigger at the given time and zone, and the hourly heartbeat.
-  expect(lines).toContain('gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 --schedule=30 5 * * * --time-zone=Europe/Berlin --topic=daily-kpis-trigger --message-body={"days_back":1} --project=game-studio-1');
-  expect(lines).toContain('gcloud scheduler jobs create pubsub daily-kpis-heartbeat --location=europe-west1 --schedule=0 * * * * --time-zone=Europe/Berlin --topic=daily-kpis-heartbeat --message-body={} --project=game-studio-1');
+  expect(lines).toContain(
+    'gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 --schedule=30 5 * * * --time-zone=Europe/Berlin --topic=daily-kpis-trigger --message-body={"days_back":1} --project=game-studio-1',
+  );
+  expect(lines).toContain(
+    'gcloud scheduler jobs create pubsub daily-kpis-heartbeat --location=europe-west1 --schedule=0 * * * * --time-zone=Europe/Berlin --topic=daily-kpis-heartbeat --message-body={} --project=game-studio-1',
+  );
 
   // Again, on the deployed project: nothing is created twice; the scheduler jobs are updated.
   const before = made.length;
@@ -250,7 +300,9 @@ test('a query BigQuery rejects stops the deploy before any topic, account or fun
   bigquery.errorMessage = 'Unrecognized name: coinz at [3:7]';
   const run = await deploy(BASE, state, log);
   expect(run.code).toBe(2);
-  expect(run.stderr).toMatch(/daily_kpis_config\.json: \$\.kpis\.daily_user_panel \(etl\/daily_user_panel\.sql:3:7\): BigQuery rejected the query: Unrecognized name: coinz at \[3:7\]/);
+  expect(run.stderr).toMatch(
+    /daily_kpis_config\.json: \$\.kpis\.daily_user_panel \(etl\/daily_user_panel\.sql:3:7\): BigQuery rejected the query: Unrecognized name: coinz at \[3:7\]/,
+  );
   expect(run.stderr).toContain('deploy.sh: kpis validate found problems in the queries (above)');
   expect(joined(calls(log)).filter((line) => !line.startsWith('gcloud services enable') && /pubsub|functions|iam service-accounts|scheduler/.test(line))).toEqual([]);
 });

@@ -17,7 +17,12 @@ const rootLock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), '
 test('the staged package.json and lock file hold the cloud dependencies and what they reach, nothing local', () => {
   const dir = path.join(tempDir('kpis-stage-'), 'functions');
   const result = stageFunctions(ROOT, dir);
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { main: string; dependencies: Record<string, string>; scripts?: unknown; devDependencies?: unknown };
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+    main: string;
+    dependencies: Record<string, string>;
+    scripts?: unknown;
+    devDependencies?: unknown;
+  };
   expect(Object.keys(manifest.dependencies)).toEqual(CLOUD_DEPENDENCIES);
   expect(manifest.main).toBe('dist/functions/index.js');
   // No build step for Cloud Build: the code is compiled already.
@@ -92,7 +97,16 @@ server.listen(0, '127.0.0.1', async () => {
     );
     const run = (target: string) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const env = { PATH: process.env.PATH, FUNCTION_TARGET: target, KPIS_WAREHOUSE: 'bigquery:demo-project', KPIS_BQ_API_ENDPOINT: fake.url, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: path.join(base, 'topics'), KPIS_LOG_LEVEL: 'ERROR', METADATA_SERVER_DETECTION: 'none' };
+        const env = {
+          PATH: process.env.PATH,
+          FUNCTION_TARGET: target,
+          KPIS_WAREHOUSE: 'bigquery:demo-project',
+          KPIS_BQ_API_ENDPOINT: fake.url,
+          KPIS_PUBLISHER: 'local',
+          KPIS_TOPICS_DIR: path.join(base, 'topics'),
+          KPIS_LOG_LEVEL: 'ERROR',
+          METADATA_SERVER_DETECTION: 'none',
+        };
         execFile(process.execPath, [child, dir, target], { env, cwd: base }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
       });
     for (const target of ['etl', 'kpiMonitor']) {

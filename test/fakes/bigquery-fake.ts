@@ -142,7 +142,17 @@ export class BigQueryFake {
       job.status = { state: 'DONE', errorResult: error, errors: [error] };
     }
     // A dry run says what the query would return, as BigQuery's does.
-    if (dryRun) return [200, { ...job, statistics: { ...job.statistics, query: { ...(job.statistics.query as object), schema: { fields: this.results(String((body.configuration.query as { query: string }).query)).fields } } } }];
+    if (dryRun)
+      return [
+        200,
+        {
+          ...job,
+          statistics: {
+            ...job.statistics,
+            query: { ...(job.statistics.query as object), schema: { fields: this.results(String((body.configuration.query as { query: string }).query)).fields } },
+          },
+        },
+      ];
     this.jobs.set(jobId, job);
     this.executed.push(jobId);
     if (!job.status.errorResult) this.jobResults.set(jobId, this.results(String((body.configuration.query as { query: string }).query)));
@@ -157,7 +167,12 @@ export class BigQueryFake {
     const jobId = metadata.jobReference?.jobId ?? `load_${this.jobs.size}`;
     const parts = req.text.split(/\r?\n--[^\r\n]+/);
     const data = parts.find((part) => part.includes('application/octet-stream') || part.includes('application/json') === false) ?? '';
-    const lines = data.split(/\r?\n\r?\n/).slice(1).join('\n\n').split(/\r?\n/).filter((line) => line.startsWith('{'));
+    const lines = data
+      .split(/\r?\n\r?\n/)
+      .slice(1)
+      .join('\n\n')
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('{'));
     const job: JobResource = {
       jobReference: { projectId: project, jobId, location: metadata.jobReference?.location ?? 'US' },
       configuration: metadata.configuration,

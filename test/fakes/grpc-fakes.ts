@@ -49,7 +49,10 @@ export class PubSubFake extends GrpcFake {
     super();
     const service = loadService(pubsubProtos, 'google/pubsub/v1/pubsub.proto', ['google', 'pubsub', 'v1', 'Publisher']);
     this.server.addService(service, {
-      Publish: (call: grpc.ServerUnaryCall<{ topic: string; messages: { data: Buffer; attributes: Record<string, string> }[] }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      Publish: (
+        call: grpc.ServerUnaryCall<{ topic: string; messages: { data: Buffer; attributes: Record<string, string> }[] }, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
         if (this.failWith !== null) {
           callback({ code: this.failWith, details: 'fake failure' });
           return;

@@ -24,8 +24,21 @@ beforeAll(async () => {
   fake = new PubSubFake();
   const host = await fake.start();
   const dir = tempDir();
-  restoreEnv = setEnv({ PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: 'local-project', KPIS_PUBLISHER: '', KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' });
-  stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: process.env, clock: () => new Date(NOW), logger: silentLogger, useEmulator: true });
+  restoreEnv = setEnv({
+    PUBSUB_EMULATOR_HOST: host,
+    PUBSUB_PROJECT_ID: 'local-project',
+    KPIS_PUBLISHER: '',
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+  });
+  stack = await startLocalStack({
+    ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
+    env: process.env,
+    clock: () => new Date(NOW),
+    logger: silentLogger,
+    useEmulator: true,
+  });
   await appendEvents((await functionPorts()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
 afterAll(async () => {
@@ -39,14 +52,20 @@ test('no router; the etl function publishes its completion event to the emulator
   const event = pubsubEvent({ date: '2026-11-26' }, { publishTime: NOW });
   expect(await post(stack.urls.etl, event)).toBe(204);
   expect(fake.published).toEqual([
-    expect.objectContaining({ topic: `projects/local-project/topics/${TOPICS.completed}`, attributes: { status: 'succeeded', job_name: 'daily_kpis' }, data: expect.objectContaining({ run_id: `etl-${event.messageId}` }) }),
+    expect.objectContaining({
+      topic: `projects/local-project/topics/${TOPICS.completed}`,
+      attributes: { status: 'succeeded', job_name: 'daily_kpis' },
+      data: expect.objectContaining({ run_id: `etl-${event.messageId}` }),
+    }),
   ]);
 });
 
 test('kpis publish --project sends the message through the real client', async () => {
   const bin = path.resolve(__dirname, '../../bin/kpis.js');
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [bin, 'publish', TOPICS.heartbeat, '{}', '--project', 'local-project', '--attribute', 'origin=test'], { env: process.env }, (error, out) => (error ? reject(error) : resolve(out))),
+    execFile(process.execPath, [bin, 'publish', TOPICS.heartbeat, '{}', '--project', 'local-project', '--attribute', 'origin=test'], { env: process.env }, (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
   );
   expect(stdout).toMatch(/^Published message \d+ to daily-kpis-heartbeat on Pub\/Sub in local-project\.$/m);
   expect(fake.published.at(-1)).toEqual({ topic: `projects/local-project/topics/${TOPICS.heartbeat}`, data: {}, attributes: { origin: 'test' } });

@@ -26,7 +26,8 @@ afterAll(async () => {
 });
 
 const completions = () => topicMessages(dir, TOPICS.completed);
-const runLog = (uid: string) => warehouse.query('SELECT step_name, log_type, step_id FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
+const runLog = (uid: string) =>
+  warehouse.query('SELECT step_name, log_type, step_id FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
 const panel = () => warehouse.query('SELECT user_id, date, total_events FROM daily_kpis.daily_user_panel ORDER BY date, user_id', {}, context);
 
 test('a trigger builds its days and publishes the completion event in the contract', async () => {
@@ -114,7 +115,9 @@ test('the same trigger delivered 10 times in a row and 10 times at once: the tab
   expect(rows.filter((row) => row.log_type === 'start')).toHaveLength(1);
   expect(rows.filter((row) => row.log_type === 'end')).toHaveLength(1);
   // Every delivery that was not merged into a running one republishes the completion event.
-  const published = completions().slice(before).filter((m) => (m.data as { run_id: string }).run_id === `etl-${repeated.messageId}`);
+  const published = completions()
+    .slice(before)
+    .filter((m) => (m.data as { run_id: string }).run_id === `etl-${repeated.messageId}`);
   expect(published.length).toBeGreaterThanOrEqual(11);
   expect(published.every((m) => (m.data as { status: string }).status === 'succeeded')).toBe(true);
 });
@@ -129,13 +132,29 @@ test('a dry run writes nothing and says so in its completion event', async () =>
 describe('every way a Pub/Sub message reaches a function runs it', () => {
   const data = (date: string) => Buffer.from(JSON.stringify({ date })).toString('base64');
   test.each([
-    ['a raw push subscription body (the emulator, an old subscription)', '/', { 'content-type': 'application/json' }, (id: string) => ({ message: { data: data('2026-11-21'), messageId: id, publishTime: NOW }, subscription: 'projects/p/subscriptions/s' })],
-    ['a raw push to the topic path', '/projects/local-project/topics/daily-kpis-trigger', { 'content-type': 'application/json' }, (id: string) => ({ message: { data: data('2026-11-21'), messageId: id }, subscription: 'projects/p/subscriptions/s' })],
+    [
+      'a raw push subscription body (the emulator, an old subscription)',
+      '/',
+      { 'content-type': 'application/json' },
+      (id: string) => ({ message: { data: data('2026-11-21'), messageId: id, publishTime: NOW }, subscription: 'projects/p/subscriptions/s' }),
+    ],
+    [
+      'a raw push to the topic path',
+      '/projects/local-project/topics/daily-kpis-trigger',
+      { 'content-type': 'application/json' },
+      (id: string) => ({ message: { data: data('2026-11-21'), messageId: id }, subscription: 'projects/p/subscriptions/s' }),
+    ],
     [
       'a structured-mode CloudEvent',
       '/',
       { 'content-type': 'application/cloudevents+json' },
-      (id: string) => ({ specversion: '1.0', id, type: 'google.cloud.pubsub.topic.v1.messagePublished', source: '//pubsub.googleapis.com/projects/p/topics/daily-kpis-trigger', data: { message: { data: data('2026-11-21'), messageId: id } } }),
+      (id: string) => ({
+        specversion: '1.0',
+        id,
+        type: 'google.cloud.pubsub.topic.v1.messagePublished',
+        source: '//pubsub.googleapis.com/projects/p/topics/daily-kpis-trigger',
+        data: { message: { data: data('2026-11-21'), messageId: id } },
+      }),
     ],
   ])('%s', async (_name, pathname, headers, body) => {
     const id = `format-${Math.random().toString(36).slice(2)}`;
@@ -171,7 +190,7 @@ describe('a message that can never succeed is acknowledged, with nothing written
     ['days_back reaching before year 1', { days_back: 1e9 }],
   ])('%s', async (_name, data) => {
     const before = completions().length;
-    const [{ rows: logRows }] = await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context) as [{ rows: number }];
+    const [{ rows: logRows }] = (await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context)) as [{ rows: number }];
     const event = pubsubEvent(data, { publishTime: NOW });
     expect(await withFunctionServer('etl', (url) => post(url, event))).toBe(204);
     expect(completions()).toHaveLength(before);

@@ -29,7 +29,15 @@ let warehouse: Warehouse;
 beforeAll(async () => {
   dir = tempDir();
   restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' });
-  stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env: process.env, clock: () => new Date(NOW), logger: silentLogger, useEmulator: false, maxAttempts: 2, retryDelayMs: 10 });
+  stack = await startLocalStack({
+    ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
+    env: process.env,
+    clock: () => new Date(NOW),
+    logger: silentLogger,
+    useEmulator: false,
+    maxAttempts: 2,
+    retryDelayMs: 10,
+  });
   warehouse = (await functionPorts()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
   await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, { range: { start: '2026-10-03', end: '2026-11-27' }, runId: 'history', username: 'test' });
@@ -49,7 +57,9 @@ test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', as
   expect(messages(TOPICS.trigger).map((m) => m.message_id)).toEqual([messageId]);
   const [completion] = messages(TOPICS.completed);
   expect(completion?.data).toMatchObject({ run_id: `etl-${messageId}`, status: 'succeeded', dates: ['2026-11-26', '2026-11-27'] });
-  const alerts = messages(TOPICS.alerts).map((m) => (m.data as Alert).alert_id).sort();
+  const alerts = messages(TOPICS.alerts)
+    .map((m) => (m.data as Alert).alert_id)
+    .sort();
   expect(alerts).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:events_by_name:session_start:2026-11-26', 'kpi:installs:2026-11-26']);
   const completionId = completion?.message_id as string;
   const rows = await jobsOf([`etl-${messageId}`, `kpi-monitor-${completionId}`, `log-monitor-${completionId}`]);
@@ -70,7 +80,10 @@ test('a failed ETL run reaches the monitors as pipeline alerts; a missing source
     expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([['failed', 'failed']]);
     expect((failed[0]?.data as { error: string }).error).toMatch(/fact/);
     // Each alert once, although the monitors saw two completion events.
-    const added = messages(TOPICS.alerts).slice(before).map((m) => (m.data as Alert).alert_id).sort();
+    const added = messages(TOPICS.alerts)
+      .slice(before)
+      .map((m) => (m.data as Alert).alert_id)
+      .sort();
     expect(added).toEqual(['pipeline:daily_kpis:failed_run:2026-11-25', 'pipeline:daily_kpis_etl:failed_run:2026-11-27']);
     expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
   } finally {
@@ -95,7 +108,9 @@ test('a function that keeps failing transiently has its message retried, then de
   try {
     const messageId = await router.publish('flaky-topic', { n: 1 });
     await router.idle();
-    expect(messages(DEAD_LETTER_TOPIC)).toEqual([expect.objectContaining({ data: { n: 1 }, attributes: expect.objectContaining({ subscription: 'flaky', original_message_id: messageId }) })]);
+    expect(messages(DEAD_LETTER_TOPIC)).toEqual([
+      expect.objectContaining({ data: { n: 1 }, attributes: expect.objectContaining({ subscription: 'flaky', original_message_id: messageId }) }),
+    ]);
   } finally {
     await new Promise((resolve) => subscriber.close(resolve));
   }

@@ -35,14 +35,19 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
 }
 
 const alerts = () => topicMessages(dir, TOPICS.alerts).map((message) => ({ ...(message.data as Alert), attributes: message.attributes }));
-const runLog = (uid: string) => warehouse.query('SELECT job_name, log_type FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
+const runLog = (uid: string) =>
+  warehouse.query('SELECT job_name, log_type FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
 
 beforeAll(async () => {
   dir = tempDir();
   restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' });
   warehouse = (await functionPorts()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
-  const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, { range: { start: '2026-10-03', end: '2026-11-27' }, runId: 'etl-123', username: 'test' });
+  const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
+    range: { start: '2026-10-03', end: '2026-11-27' },
+    runId: 'etl-123',
+    username: 'test',
+  });
   expect(result.status).toBe('succeeded');
 });
 afterAll(async () => {
@@ -55,7 +60,12 @@ describe('kpiMonitor', () => {
     const event = pubsubEvent(completion(), { publishTime: NOW, topic: TOPICS.completed });
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     const raised = alerts();
-    expect(raised.map((alert) => alert.alert_id).sort()).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:events_by_name:session_start:2026-11-26', 'kpi:installs:2026-11-26']);
+    expect(raised.map((alert) => alert.alert_id).sort()).toEqual([
+      'kpi:dau:2026-11-26',
+      'kpi:events:2026-11-26',
+      'kpi:events_by_name:session_start:2026-11-26',
+      'kpi:installs:2026-11-26',
+    ]);
     expect(raised[0]).toMatchObject({ run_id: `kpi-monitor-${event.messageId}`, attributes: { kind: 'kpi', severity: 'warn' } });
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([
       { job_name: 'kpi_monitor', log_type: 'start' },
@@ -87,7 +97,14 @@ describe('kpiMonitor', () => {
 
   test('a run that started before midnight and ended after it does not judge the day it started in', async () => {
     const before = alerts().length;
-    const late = completion({ run_id: 'etl-late', start_date: '2026-11-26', end_date: '2026-11-26', dates: ['2026-11-26'], started_at: '2026-11-26T23:50:00.000Z', finished_at: '2026-11-27T00:10:00.000Z' });
+    const late = completion({
+      run_id: 'etl-late',
+      start_date: '2026-11-26',
+      end_date: '2026-11-26',
+      dates: ['2026-11-26'],
+      started_at: '2026-11-26T23:50:00.000Z',
+      finished_at: '2026-11-27T00:10:00.000Z',
+    });
     const event = pubsubEvent(late, { publishTime: '2026-11-27T00:10:01.000Z' });
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     expect(alerts()).toHaveLength(before);
@@ -122,7 +139,9 @@ describe('kpiMonitor', () => {
       const event = pubsubEvent(completion({ run_id: 'etl-other' }), { publishTime: NOW });
       expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
       expect((await runLog(`kpi-monitor-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', 'end']);
-      const failed = alerts().slice(before).filter((alert) => alert.kind === 'pipeline');
+      const failed = alerts()
+        .slice(before)
+        .filter((alert) => alert.kind === 'pipeline');
       expect(failed.map((alert) => alert.alert_id).sort()).toEqual(['pipeline:installs:check_failed:2026-11-26', 'pipeline:last_activity:check_failed:2026-11-26']);
     } finally {
       await warehouse.query('ALTER TABLE daily_kpis.installs_away RENAME TO installs', {}, context);
@@ -182,7 +201,11 @@ describe('a run log dropped under a warm instance', () => {
     const before = alerts().length;
     const heartbeat = pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat });
     expect(await withFunctionServer('logMonitor', (url) => post(url, heartbeat))).toBe(204);
-    expect(alerts().slice(before).map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+    expect(
+      alerts()
+        .slice(before)
+        .map((alert) => alert.alert_id),
+    ).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
     expect(await runLog(`log-monitor-${heartbeat.messageId}`)).toEqual([
       { job_name: 'log_monitor', log_type: 'start' },
       { job_name: 'log_monitor', log_type: 'end' },
@@ -203,7 +226,11 @@ describe('a run log dropped under a warm instance', () => {
       const before = alerts().length;
       const heartbeat = pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat });
       expect(await withFunctionServer('logMonitor', (url) => post(url, heartbeat))).toBe(204);
-      expect(alerts().slice(before).map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
+      expect(
+        alerts()
+          .slice(before)
+          .map((alert) => alert.alert_id),
+      ).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
     } finally {
       await warehouse.query('DROP VIEW logs.daily_logs', {}, context);
       await warehouse.query('ALTER TABLE logs.daily_logs_real RENAME TO daily_logs', {}, context);

@@ -23,7 +23,14 @@ test('a broken kpis_config.json does not stop the etl function; the kpi-monitor 
   const dir = tempDir();
   const broken = path.join(dir, 'kpis_config.json');
   writeFileSync(broken, '{"kpis": {"dau": {"thresh_in_percent": "a lot"}}}');
-  const env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_MONITOR_CONFIG: broken };
+  const env = {
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_PUBLISHER: 'local',
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+    KPIS_MONITOR_CONFIG: broken,
+  };
   const before = { ...process.env };
   const runtime = createFunctionRuntime({ env });
   installFunctionRuntime(runtime);

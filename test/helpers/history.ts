@@ -38,7 +38,12 @@ export function historyWithAnomalies(today: string, days: number, anomalies: Rec
     // 700 users from a campaign, each with a few events that day and never again.
     for (let n = 0; n < 700; n += 1) {
       for (let e = 0; e < 3; e += 1) {
-        out.push({ user_id: `campaign_${day}_${n}`, time: new Date(`${day}T${String(8 + e).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}:00Z`), event_name: 'session_start', coins_added: null });
+        out.push({
+          user_id: `campaign_${day}_${n}`,
+          time: new Date(`${day}T${String(8 + e).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}:00Z`),
+          event_name: 'session_start',
+          coins_added: null,
+        });
       }
     }
   }
@@ -59,9 +64,12 @@ export function tempDir(prefix = 'kpis-test-'): string {
 export function topicMessages(dir: string, topic: string): TopicRecord[] {
   const file = path.join(dir, `${topic}.jsonl`);
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as TopicRecord);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TopicRecord);
 }
-
 
 /**
  * A second, independent kind of history: a pool of users, each active on a day with their own
@@ -96,7 +104,8 @@ export function poolHistory(seed: number, start: string, days: number, anomalies
       if (user.born !== day && random() >= user.chance * lift) continue;
       if (anomaly === 'drop' && random() < 0.5) continue;
       const events = (1 + Math.floor(random() * 6)) * (anomaly === 'burst' ? 3 : 1);
-      for (let e = 0; e < events; e += 1) rows.push({ user_id: user.id, time: new Date(midnight + Math.floor(random() * 86_400_000)), event_name: 'play', coins_added: random() < 0.1 ? 50 : null });
+      for (let e = 0; e < events; e += 1)
+        rows.push({ user_id: user.id, time: new Date(midnight + Math.floor(random() * 86_400_000)), event_name: 'play', coins_added: random() < 0.1 ? 50 : null });
     }
     if (anomaly === 'spike') for (let k = 0; k < 800; k += 1) rows.push({ user_id: `c${day}_${k}`, time: new Date(midnight + k * 1000), event_name: 'open', coins_added: null });
   }

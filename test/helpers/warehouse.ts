@@ -55,11 +55,7 @@ export async function dumpKpiTables(warehouse: DuckDbWarehouse): Promise<KpiTabl
   return {
     installs: await warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context),
     last_activity: await warehouse.query('SELECT user_id, last_activity FROM daily_kpis.last_activity ORDER BY user_id', {}, context),
-    daily_user_panel: await warehouse.query(
-      'SELECT user_id, date, total_events, total_coins_added FROM daily_kpis.daily_user_panel ORDER BY date, user_id',
-      {},
-      context,
-    ),
+    daily_user_panel: await warehouse.query('SELECT user_id, date, total_events, total_coins_added FROM daily_kpis.daily_user_panel ORDER BY date, user_id', {}, context),
   };
 }
 

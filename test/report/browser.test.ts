@@ -41,10 +41,21 @@ beforeAll(async () => {
   const built = await runEtl(deps, shippedJob, { range: { start: addDays(TODAY, -69), end: TODAY }, runId: 'demo-history', username: 'test' });
   expect(built.failure).toBeUndefined();
   const yesterday = addDays(TODAY, -1);
-  await runKpiMonitor({ ...deps, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => null }, loadKpiChecks(), { dates: daysBetween(addDays(yesterday, -6), yesterday), runId: 'demo-monitor', username: 'test' });
+  await runKpiMonitor({ ...deps, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => null }, loadKpiChecks(), {
+    dates: daysBetween(addDays(yesterday, -6), yesterday),
+    runId: 'demo-monitor',
+    username: 'test',
+  });
   reportFile = path.join(tempDir('kpis-report-browser-'), 'report.html');
   const range = { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday };
-  await writeReport(warehouse, shippedJob, loadKpiChecks().filter((check) => check.isEnable), { range, generatedAt: NOW, source: 'the demo history (DuckDB)' }, reportFile, context);
+  await writeReport(
+    warehouse,
+    shippedJob,
+    loadKpiChecks().filter((check) => check.isEnable),
+    { range, generatedAt: NOW, source: 'the demo history (DuckDB)' },
+    reportFile,
+    context,
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // No background traffic of the browser's own: only what the page asks for is recorded.
@@ -72,8 +83,12 @@ test('the report opens with no console error and no request but itself, and ever
   expect(requests).toEqual([url]);
   expect(problems).toEqual([]);
 
-  const enabled = loadKpiChecks().filter((check) => check.isEnable).map((check) => check.name);
-  const sections = await page.$$eval('article.check', (articles) => articles.map((article) => ({ id: article.id, charts: article.querySelectorAll('.chart svg').length, error: article.querySelector('.error')?.textContent ?? null })));
+  const enabled = loadKpiChecks()
+    .filter((check) => check.isEnable)
+    .map((check) => check.name);
+  const sections = await page.$$eval('article.check', (articles) =>
+    articles.map((article) => ({ id: article.id, charts: article.querySelectorAll('.chart svg').length, error: article.querySelector('.error')?.textContent ?? null })),
+  );
   expect(sections.map((section) => section.id)).toEqual(enabled.map((name) => `check-${name}`));
   for (const section of sections) {
     expect(section.error).toBeNull();
@@ -82,7 +97,10 @@ test('the report opens with no console error and no request but itself, and ever
   // Each chart is drawn, not empty: it has a visible size and a point per day of the range.
   const sizes = await page.$$eval('.chart svg', (svgs) => svgs.map((svg) => svg.getBoundingClientRect()).map((box) => box.width * box.height));
   expect(sizes.every((area) => area > 10_000)).toBe(true);
-  const dauDays = await page.$$eval('#chart-dau svg [aria-label]', (marks) => marks.map((mark) => mark.getAttribute('aria-label') ?? '').filter((label) => /^\d{4}-\d{2}-\d{2}: /.test(label)).length);
+  const dauDays = await page.$$eval(
+    '#chart-dau svg [aria-label]',
+    (marks) => marks.map((mark) => mark.getAttribute('aria-label') ?? '').filter((label) => /^\d{4}-\d{2}-\d{2}: /.test(label)).length,
+  );
   expect(dauDays).toBe(DEFAULT_REPORT_DAYS);
   // The alerts table links each alert to its chart, and the link lands on it.
   const links = await page.$$eval('#alerts ~ table a', (anchors) => anchors.map((anchor) => anchor.getAttribute('href')));

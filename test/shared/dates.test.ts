@@ -41,9 +41,9 @@ describe('every date helper is total: it returns or throws a UsageError at once,
   const anyDay = fc.oneof(
     fc.string(),
     fc.date({ min: new Date(-70_000_000_000_000), max: new Date(300_000_000_000_000), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
-    fc.tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 })).map(
-      ([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`,
-    ),
+    fc
+      .tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))
+      .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`),
     fc.constantFrom('9999-12-31', '0001-01-01', '0000-01-01', '+010000-01-01', '2026-02-29', '2024-02-29'),
   );
   const totally = (fn: () => unknown): void => {

@@ -13,7 +13,12 @@ describe('BigQuery failures, as the real client raises them against the REST fak
   let warehouse: BigQueryWarehouse;
   beforeEach(async () => {
     fake = await new BigQueryFake().start();
-    warehouse = new BigQueryWarehouse(await createBigQueryClient('p', 'US', fake.url), { projectId: 'p', location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, concurrencyRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    warehouse = new BigQueryWarehouse(await createBigQueryClient('p', 'US', fake.url), {
+      projectId: 'p',
+      location: 'US',
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      concurrencyRetry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
   });
   afterEach(() => fake.stop());
 
@@ -25,7 +30,11 @@ describe('BigQuery failures, as the real client raises them against the REST fak
     ['a job aborted by a concurrent update', { kind: 'job-error', reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table t' }, true],
     ['a SQL syntax error', { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' }, false],
     ['a missing table or dataset', { kind: 'job-error', reason: 'notFound', message: 'Not found: Table p:gamepltx.fact was not found in location US' }, false],
-    ['a schema mismatch', { kind: 'job-error', reason: 'invalidQuery', message: 'Query column 2 has type STRING which cannot be inserted into column n, which has type INT64' }, false],
+    [
+      'a schema mismatch',
+      { kind: 'job-error', reason: 'invalidQuery', message: 'Query column 2 has type STRING which cannot be inserted into column n, which has type INT64' },
+      false,
+    ],
     ['access denied', { kind: 'http-error', status: 403, reason: 'accessDenied' }, false],
     ['a bytes-billed cap exceeded', { kind: 'job-error', reason: 'bytesBilledLimitExceeded', message: 'Query exceeded limit for bytes billed' }, false],
   ])('%s', async (_name, behaviour, transient) => {

@@ -2,7 +2,7 @@ import { describeStatement, paramNames, renderTemplate, rewriteParams, splitStat
 
 describe('SQL text helpers', () => {
   test('splits on semicolons outside literals and comments, dropping empty statements', () => {
-    const script = "-- header; not a split\nSELECT 'a;b' AS x;\n/* c; */ SELECT \"q;\" FROM `p.d.t`;\n-- trailing comment only\n";
+    const script = '-- header; not a split\nSELECT \'a;b\' AS x;\n/* c; */ SELECT "q;" FROM `p.d.t`;\n-- trailing comment only\n';
     expect(splitStatements(script)).toEqual(["-- header; not a split\nSELECT 'a;b' AS x", '/* c; */ SELECT "q;" FROM `p.d.t`']);
   });
 

@@ -40,12 +40,17 @@ let analyzer: Analyzer;
 let fake: BigQueryFake;
 /** A project whose run log the cron job's pandas created: ts DATETIME, dt STRING. */
 const CRON_PROJECT = 'cron-project';
-const PANDAS_RUN_LOG: CatalogTable = { ...RUN_LOG_TABLE, columns: RUN_LOG_TABLE.columns.map((c) => ({ name: c.name, type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type })) };
+const PANDAS_RUN_LOG: CatalogTable = {
+  ...RUN_LOG_TABLE,
+  columns: RUN_LOG_TABLE.columns.map((c) => ({ name: c.name, type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type })),
+};
 let cronFake: BigQueryFake;
 let slack: HttpRecorder;
 
 beforeAll(async () => {
-  const tables = tablesWithRoles(shippedJob).map(({ table }) => table).filter((table) => table.columns.length > 0);
+  const tables = tablesWithRoles(shippedJob)
+    .map(({ table }) => table)
+    .filter((table) => table.columns.length > 0);
   const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
   analyzer = await startAnalyzer(PROJECT, tables, { [CRON_PROJECT]: cronTables });
   fake = await new BigQueryFake().start();
@@ -54,15 +59,28 @@ beforeAll(async () => {
   const slackUrl = await slack.start();
   // Answers that lead each use-case down all of its paths: a raised check, a stale run, an alert to claim.
   fake.results = (sql) => {
-    if (/AS day\b/.test(sql)) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: [['2026-11-26', 100]] };
+    if (/AS day\b/.test(sql))
+      return {
+        fields: [
+          { name: 'day', type: 'DATE' },
+          { name: 'value', type: 'INTEGER' },
+        ],
+        rows: [['2026-11-26', 100]],
+      };
     if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     if (sql.includes('SELECT published.payload')) return { fields: [{ name: 'payload', type: 'STRING' }], rows: [[JSON.stringify(alert)]] };
     return { fields: [], rows: [] };
   };
-  const warehouse = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), { projectId: PROJECT, location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const warehouse = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), {
+    projectId: PROJECT,
+    location: 'US',
+    retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
   // An alerts table from before delivered_at, so the migration statement is sent too.
   fake.datasets.add(ALERTS_TABLE.dataset);
-  fake.tables.set(`${ALERTS_TABLE.dataset}.${ALERTS_TABLE.table}`, { schema: { fields: ALERTS_TABLE.columns.filter((c) => c.name !== 'delivered_at').map((c) => ({ name: c.name, type: c.type })) } });
+  fake.tables.set(`${ALERTS_TABLE.dataset}.${ALERTS_TABLE.table}`, {
+    schema: { fields: ALERTS_TABLE.columns.filter((c) => c.name !== 'delivered_at').map((c) => ({ name: c.name, type: c.type })) },
+  });
   const context = { job: 'zetasql', runId: 'analyzer' };
   const deps = { warehouse, clock: () => NOW, logger: silentLogger, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => `${slackUrl}/hook` };
   const range = { start: '2026-11-25', end: '2026-11-26' };
@@ -80,10 +98,19 @@ beforeAll(async () => {
   // The same use-cases on a project whose run log is the cron job's, then its conversion.
   cronFake.datasets.add(RUN_LOG_TABLE.dataset);
   cronFake.tables.set(`${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, { schema: { fields: PANDAS_RUN_LOG.columns.map((c) => ({ name: c.name, type: c.type })) } });
-  const cron = new BigQueryWarehouse(await createBigQueryClient(CRON_PROJECT, 'US', cronFake.url), { projectId: CRON_PROJECT, location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+  const cron = new BigQueryWarehouse(await createBigQueryClient(CRON_PROJECT, 'US', cronFake.url), {
+    projectId: CRON_PROJECT,
+    location: 'US',
+    retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
   const cronDeps = { ...deps, warehouse: cron };
   const oldLogConfig = path.join(tempDir(), 'log_config.json');
-  writeFileSync(oldLogConfig, JSON.stringify({ daily_kpis: { alerts: { etl: { message: '%daily%', enable_message: true, step_name: 'end', file_name: 'daily_kpis_etl.py', job_name: 'daily_kpis', thresh_in_hours: 26 } } } }));
+  writeFileSync(
+    oldLogConfig,
+    JSON.stringify({
+      daily_kpis: { alerts: { etl: { message: '%daily%', enable_message: true, step_name: 'end', file_name: 'daily_kpis_etl.py', job_name: 'daily_kpis', thresh_in_hours: 26 } } },
+    }),
+  );
   await runEtl(cronDeps, shippedJob, { range, runId: 'cron-etl', username: 'test' });
   await runTriggeredEtl(cronDeps, shippedJob, { trigger: { range, dryRun: false }, runId: 'cron-triggered', username: 'test', publishedAt: NOW });
   await runLogMonitor(cronDeps, loadLogChecks(oldLogConfig), { runId: 'cron-log-run', username: 'test' });
@@ -98,7 +125,25 @@ afterAll(async () => {
 });
 
 const alert = kpiAlert(
-  { check: 'dau', segment: null, date: '2026-11-26', metric: 1500, previous_metric: 1000, change: 0.5, score: null, raise_flag: true, verdict: 'raised', method: 'weekday', direction: 'both', threshold: 0.15, band: { low: 850, high: 1150 }, trend: [1000, 1020, 990, 1500], severity: 'warn', message: 'dau spiked', table: 'daily_kpis.daily_user_panel' },
+  {
+    check: 'dau',
+    segment: null,
+    date: '2026-11-26',
+    metric: 1500,
+    previous_metric: 1000,
+    change: 0.5,
+    score: null,
+    raise_flag: true,
+    verdict: 'raised',
+    method: 'weekday',
+    direction: 'both',
+    threshold: 0.15,
+    band: { low: 850, high: 1150 },
+    trend: [1000, 1020, 990, 1500],
+    severity: 'warn',
+    message: 'dau spiked',
+    table: 'daily_kpis.daily_user_panel',
+  },
   'kpi-run',
   NOW,
 );
@@ -106,7 +151,10 @@ const alert = kpiAlert(
 /** The short form with a segment, which the shipped checks do not use. */
 function segmentedShortForm() {
   const file = path.join(tempDir(), 'kpis_config.json');
-  writeFileSync(file, JSON.stringify({ kpis: { events_per_user: { dataset: 'daily_kpis', table_id: 'daily_user_panel', date_column: 'date', value: 'SUM(total_events)', segment: 'user_id' } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ kpis: { events_per_user: { dataset: 'daily_kpis', table_id: 'daily_user_panel', date_column: 'date', value: 'SUM(total_events)', segment: 'user_id' } } }),
+  );
   return loadKpiChecks(file)[0] as KpiCheck;
 }
 
@@ -117,8 +165,19 @@ function sentJobs(): { sql: string; params: Record<string, ColumnType> }[] {
 }
 
 test('the use-cases sent every kind of statement: the ETL script, the monitors, the alert claims, the migration', () => {
-  const sql = sentJobs().map((job) => job.sql).join('\n');
-  for (const piece of ['BEGIN TRANSACTION;', 'MERGE INTO `demo-project.daily_kpis.installs`', 'DELETE FROM `demo-project.daily_kpis.daily_coins`', 'INSERT INTO `demo-project.logs.daily_logs`', 'MERGE INTO `demo-project.monitoring.alerts`', 'ALTER TABLE `demo-project.monitoring.alerts` ADD COLUMN IF NOT EXISTS delivered_at', 'UPDATE `demo-project.monitoring.alerts`', 'CAST(user_id AS STRING) AS segment']) {
+  const sql = sentJobs()
+    .map((job) => job.sql)
+    .join('\n');
+  for (const piece of [
+    'BEGIN TRANSACTION;',
+    'MERGE INTO `demo-project.daily_kpis.installs`',
+    'DELETE FROM `demo-project.daily_kpis.daily_coins`',
+    'INSERT INTO `demo-project.logs.daily_logs`',
+    'MERGE INTO `demo-project.monitoring.alerts`',
+    'ALTER TABLE `demo-project.monitoring.alerts` ADD COLUMN IF NOT EXISTS delivered_at',
+    'UPDATE `demo-project.monitoring.alerts`',
+    'CAST(user_id AS STRING) AS segment',
+  ]) {
     expect(sql).toContain(piece);
   }
 });
@@ -129,7 +188,14 @@ test('GoogleSQL accepts every statement, with its typed parameters', async () =>
   for (const job of sentJobs()) {
     for (const result of await analyzer.analyze(job.sql, job.params)) {
       statements += 1;
-      if (result.error) problems.push(`${result.error}\n    in: ${result.statement.split('\n').filter((line) => !line.startsWith('--')).slice(0, 3).join(' ')}`);
+      if (result.error)
+        problems.push(
+          `${result.error}\n    in: ${result.statement
+            .split('\n')
+            .filter((line) => !line.startsWith('--'))
+            .slice(0, 3)
+            .join(' ')}`,
+        );
     }
   }
   expect(problems).toEqual([]);
@@ -147,7 +213,16 @@ test('the analyzer is not lenient: a DuckDB-only construct, an unknown column an
 test("on the cron job's run log (ts DATETIME, dt STRING), every statement, its conversion included, is valid against those types", async () => {
   const jobs = cronFake.jobInserts().flatMap((request) => ((request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : []));
   const sql = jobs.map((query) => query.query).join('\n');
-  for (const piece of ['CAST(@ts_1 AS DATETIME)', 'CAST(@dt_1 AS STRING)', 'MAX(CAST(ts AS TIMESTAMP))', 'WHERE CAST(dt AS DATE) >= @since', 'message LIKE @message_like', 'CAST(dt AS DATE) AS dt', 'RENAME TO daily_logs_cron_backup']) expect(sql).toContain(piece);
+  for (const piece of [
+    'CAST(@ts_1 AS DATETIME)',
+    'CAST(@dt_1 AS STRING)',
+    'MAX(CAST(ts AS TIMESTAMP))',
+    'WHERE CAST(dt AS DATE) >= @since',
+    'message LIKE @message_like',
+    'CAST(dt AS DATE) AS dt',
+    'RENAME TO daily_logs_cron_backup',
+  ])
+    expect(sql).toContain(piece);
   const problems: string[] = [];
   for (const query of jobs) {
     const params = Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType]));

@@ -176,7 +176,10 @@ describe('at least once: a claim never marked delivered is taken again after the
     const soon = await deliverAlerts(deps({ clock: () => minutes(5), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r2' });
     expect(soon).toMatchObject({ published: [], already_published: [dauSpike.alert_id, installsSpike.alert_id] });
 
-    const late = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r3' });
+    const late = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1), slackWebhook: async () => null }), [dauSpike, installsSpike], {
+      ...context,
+      runId: 'r3',
+    });
     expect(late.published).toEqual([dauSpike.alert_id, installsSpike.alert_id]);
     // Delivered now: no later run sends them again, however late.
     const later = await deliverAlerts(deps({ clock: () => minutes(600), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r4' });
@@ -201,7 +204,11 @@ describe('at least once: a claim never marked delivered is taken again after the
   test('an alerts table from before delivered_at gains the column, and its rows count as delivered', async () => {
     const old = ALERTS_TABLE.columns.filter((column) => column.name !== 'delivered_at');
     await warehouse.query('CREATE SCHEMA monitoring', {}, { job: 't', runId: 't' });
-    await warehouse.query(`CREATE TABLE monitoring.alerts (${old.map((c) => `${c.name} ${c.type === 'STRING' ? 'VARCHAR' : c.type === 'INT64' ? 'BIGINT' : c.type}`).join(', ')})`, {}, { job: 't', runId: 't' });
+    await warehouse.query(
+      `CREATE TABLE monitoring.alerts (${old.map((c) => `${c.name} ${c.type === 'STRING' ? 'VARCHAR' : c.type === 'INT64' ? 'BIGINT' : c.type}`).join(', ')})`,
+      {},
+      { job: 't', runId: 't' },
+    );
     await warehouse.query(
       "INSERT INTO monitoring.alerts VALUES ('kpi:dau:2026-11-26', DATE '2026-11-26', 'pubsub', 'old-claim', 'kpi', 'dau', 'warn', 'm', 'r0', TIMESTAMP '2026-11-26 06:00:00', TIMESTAMP '2026-11-26 06:00:00', @payload)",
       { payload: { type: 'STRING', value: JSON.stringify(dauSpike) } },
@@ -234,7 +241,17 @@ describe('Slack message size', () => {
   });
 
   test('a run with many alerts is split at check boundaries into messages within the limit, none cut, tables closed', () => {
-    const many = Array.from({ length: 60 }, (_unused, index) => kpiAlert({ ...result(`check_${String(index).padStart(2, '0')}`, '2026-11-26', 1500 + index, 1000), trend: TREND, message: `check_${index} spiked: ${'a long explanation '.repeat(8)}` }, 'r1', NOW));
+    const many = Array.from({ length: 60 }, (_unused, index) =>
+      kpiAlert(
+        {
+          ...result(`check_${String(index).padStart(2, '0')}`, '2026-11-26', 1500 + index, 1000),
+          trend: TREND,
+          message: `check_${index} spiked: ${'a long explanation '.repeat(8)}`,
+        },
+        'r1',
+        NOW,
+      ),
+    );
     const messages = slackMessages([...many, etlFailed], 'kpi-monitor (2026-11-26)');
     expect(messages.length).toBeGreaterThan(1);
     for (const [index, message] of messages.entries()) {
@@ -254,15 +271,24 @@ describe('Slack message size', () => {
     const messages = slackMessages([huge], 'kpi-monitor');
     expect(messages.length).toBeGreaterThanOrEqual(3);
     for (const message of messages) expect(message.text.length).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
-    expect(messages.map((message) => message.text).join('').replace(/[^x]/g, '').length).toBe(SLACK_MESSAGE_LIMIT * 2);
+    expect(
+      messages
+        .map((message) => message.text)
+        .join('')
+        .replace(/[^x]/g, '').length,
+    ).toBe(SLACK_MESSAGE_LIMIT * 2);
   });
 
   test('deliverAlerts posts every part, in order', async () => {
-    const many = Array.from({ length: 40 }, (_unused, index) => kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: `check_${index}: ${'y'.repeat(300)}` }, 'r1', NOW));
+    const many = Array.from({ length: 40 }, (_unused, index) =>
+      kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: `check_${index}: ${'y'.repeat(300)}` }, 'r1', NOW),
+    );
     const report = await deliverAlerts(deps(), many, context);
     expect(report.slack).toBe('posted');
     expect(slack.requests.length).toBe(slackMessages(many, context.source).length);
     expect(slack.requests.length).toBeGreaterThan(1);
-    expect(slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text.match(/\((\d+)\/\d+\)/)?.[1])).toEqual(slack.requests.map((_request, index) => String(index + 1)));
+    expect(slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text.match(/\((\d+)\/\d+\)/)?.[1])).toEqual(
+      slack.requests.map((_request, index) => String(index + 1)),
+    );
   });
 });

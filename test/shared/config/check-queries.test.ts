@@ -49,10 +49,30 @@ describe('on DuckDB', () => {
   });
 
   test.each([
-    ['a syntax error', 'SELECT\n  DATE(time) AS date,\n  COUNT(*) AS events\nFROM {{source}}\nWHER time >= @start_ts\n', { date: 'DATE', events: 'INT64' }, /custom\/totals\.sql:5:6\): DuckDB rejected the query: .*Parser Error: syntax error at or near "time"/],
-    ['an unknown column after a placeholder', 'SELECT DATE(time) AS date, COUNT(*) AS events\nFROM {{source}} WHERE coinz > 0\nGROUP BY 1\n', { date: 'DATE', events: 'INT64' }, /custom\/totals\.sql:2:23\): DuckDB rejected the query: .*Binder Error: Referenced column "coinz" not found/],
-    ['columns other than the schema', GOOD, { date: 'DATE', events: 'INT64', coins: 'INT64' }, /custom\/totals\.sql\): returns the columns \(date, events\) but its schema says \(date, events, coins\), in that order/],
-    ['a column of another type', GOOD.replace('COUNT(*) AS events', 'CAST(COUNT(*) AS STRING) AS events'), { date: 'DATE', events: 'INT64' }, /custom\/totals\.sql\): column events is STRING, but its schema says INT64/],
+    [
+      'a syntax error',
+      'SELECT\n  DATE(time) AS date,\n  COUNT(*) AS events\nFROM {{source}}\nWHER time >= @start_ts\n',
+      { date: 'DATE', events: 'INT64' },
+      /custom\/totals\.sql:5:6\): DuckDB rejected the query: .*Parser Error: syntax error at or near "time"/,
+    ],
+    [
+      'an unknown column after a placeholder',
+      'SELECT DATE(time) AS date, COUNT(*) AS events\nFROM {{source}} WHERE coinz > 0\nGROUP BY 1\n',
+      { date: 'DATE', events: 'INT64' },
+      /custom\/totals\.sql:2:23\): DuckDB rejected the query: .*Binder Error: Referenced column "coinz" not found/,
+    ],
+    [
+      'columns other than the schema',
+      GOOD,
+      { date: 'DATE', events: 'INT64', coins: 'INT64' },
+      /custom\/totals\.sql\): returns the columns \(date, events\) but its schema says \(date, events, coins\), in that order/,
+    ],
+    [
+      'a column of another type',
+      GOOD.replace('COUNT(*) AS events', 'CAST(COUNT(*) AS STRING) AS events'),
+      { date: 'DATE', events: 'INT64' },
+      /custom\/totals\.sql\): column events is STRING, but its schema says INT64/,
+    ],
   ])('%s is named with the config file, the entry and the SQL file', async (_name, sql, schema, message) => {
     const warehouse = await openMemoryWarehouse();
     try {
@@ -68,9 +88,17 @@ describe('on DuckDB', () => {
   });
 
   test.each([
-    ['a segment that is no string', 'SELECT date AS day, 1 AS segment, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY date\n', 'segment must be a STRING, it is INT64: CAST it AS STRING'],
-    ['a day that is no DATE', "SELECT CAST(date AS STRING) AS day, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY 1\n", 'day must be a DATE, it is STRING'],
-    ['a missing value column', 'SELECT date AS day, COUNT(*) AS n\nFROM {{daily_kpis.totals}}\nGROUP BY date\n', 'must return the columns day, value and optionally segment; it returns day, n'],
+    [
+      'a segment that is no string',
+      'SELECT date AS day, 1 AS segment, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
+      'segment must be a STRING, it is INT64: CAST it AS STRING',
+    ],
+    ['a day that is no DATE', 'SELECT CAST(date AS STRING) AS day, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY 1\n', 'day must be a DATE, it is STRING'],
+    [
+      'a missing value column',
+      'SELECT date AS day, COUNT(*) AS n\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
+      'must return the columns day, value and optionally segment; it returns day, n',
+    ],
   ])('a check query with %s', async (_name, checkSql, message) => {
     const warehouse = await openMemoryWarehouse();
     try {
@@ -95,11 +123,35 @@ describe('on BigQuery (the REST fake)', () => {
     fake.bytesProcessed = 5 * 1024 ** 2;
     fake.results = (sql) =>
       sql.includes('AS day')
-        ? { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: [] }
+        ? {
+            fields: [
+              { name: 'day', type: 'DATE' },
+              { name: 'value', type: 'INTEGER' },
+            ],
+            rows: [],
+          }
         : sql.includes('total_coins_added')
-          ? { fields: [{ name: 'user_id', type: 'STRING' }, { name: 'date', type: 'DATE' }, { name: 'total_events', type: 'INTEGER' }, { name: 'total_coins_added', type: 'INTEGER' }], rows: [] }
-          : { fields: [{ name: 'date', type: 'DATE' }, { name: 'events', type: 'FLOAT' }], rows: [] };
-    const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), { projectId: 'demo-project', location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+          ? {
+              fields: [
+                { name: 'user_id', type: 'STRING' },
+                { name: 'date', type: 'DATE' },
+                { name: 'total_events', type: 'INTEGER' },
+                { name: 'total_coins_added', type: 'INTEGER' },
+              ],
+              rows: [],
+            }
+          : {
+              fields: [
+                { name: 'date', type: 'DATE' },
+                { name: 'events', type: 'FLOAT' },
+              ],
+              rows: [],
+            };
+    const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), {
+      projectId: 'demo-project',
+      location: 'US',
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     const { job, kpis, etl } = configs(GOOD, { date: 'DATE', events: 'INT64' });
     const results = await checkQueries(warehouse, job, kpis, context);
     expect(results.map((r) => r.bytes_processed)).toEqual([5 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 2]);
@@ -113,7 +165,11 @@ describe('on BigQuery (the REST fake)', () => {
   test("BigQuery's error position is mapped back to the SQL file's line and column", async () => {
     fake.insertBehaviours = [{ kind: 'http-error', status: 400, reason: 'invalidQuery' }];
     fake.errorMessage = 'Syntax error: Unexpected identifier "WHER" at [5:1]';
-    const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), { projectId: 'demo-project', location: 'US', retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), {
+      projectId: 'demo-project',
+      location: 'US',
+      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     const { job, kpis, etl } = configs(GOOD, { date: 'DATE', events: 'INT64' });
     const results = await checkQueries(warehouse, { ...job, tables: job.tables.filter((t) => t.name === 'totals') }, { ...kpis, checks: [] }, context);
     expect(describeProblems(results)).toEqual([`${etl}: $.kpis.totals (custom/totals.sql:5:1): BigQuery rejected the query: Syntax error: Unexpected identifier "WHER" at [5:1]`]);

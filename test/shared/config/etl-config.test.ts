@@ -42,7 +42,11 @@ describe('loadEtlConfig', () => {
   test.each([
     ['a wrong type', { daily_kpis: { kpis: { installs: { isEnable: 'yes' } } } }, '$.daily_kpis.kpis.installs.isEnable: must be a boolean'],
     ['a bad identifier', { daily_kpis: { kpis: { installs: { dataset_dst: 'my-dataset' } } } }, '$.daily_kpis.kpis.installs.dataset_dst: must be letters, digits and underscores'],
-    ['an entry that is neither built in nor names its SQL', { daily_kpis: { kpis: { dau: {} } } }, '$.kpis.dau.sql: is required: dau is not a built-in table (daily_user_panel, installs, last_activity)'],
+    [
+      'an entry that is neither built in nor names its SQL',
+      { daily_kpis: { kpis: { dau: {} } } },
+      '$.kpis.dau.sql: is required: dau is not a built-in table (daily_user_panel, installs, last_activity)',
+    ],
     ['a group without kpis', { daily_kpis: {} }, '$.daily_kpis.kpis: is required'],
     ['two groups', { a: { kpis: { installs: {} } }, b: { kpis: { installs: {} } } }, 'must hold exactly one job group'],
   ])('names the file and the JSON path for %s', (_name, content, message) => {
@@ -72,7 +76,15 @@ describe('user-defined tables in the config', () => {
 
   test('a valid entry: SQL relative to the config folder, its schema in order, what it reads', () => {
     const job = loadEtlConfig(config({ coins: { ...coins, cluster_by: 'date', schema: { date: { type: 'DATE', description: 'The day.' }, coins: 'NUMERIC' } } }));
-    expect(job.tables[0]).toMatchObject({ name: 'coins', sql: path.join(sqlDir, 'coins.sql'), sqlLabel: 'custom/coins.sql', strategy: 'replace_days', partition_column: 'date', cluster_by: ['date'], reads: [] });
+    expect(job.tables[0]).toMatchObject({
+      name: 'coins',
+      sql: path.join(sqlDir, 'coins.sql'),
+      sqlLabel: 'custom/coins.sql',
+      strategy: 'replace_days',
+      partition_column: 'date',
+      cluster_by: ['date'],
+      reads: [],
+    });
     expect(job.tables[0]?.columns).toEqual([
       { name: 'date', type: 'DATE', description: 'The day.' },
       { name: 'coins', type: 'NUMERIC', description: '' },
@@ -83,8 +95,16 @@ describe('user-defined tables in the config', () => {
     ['a sql path outside the config folder', { coins: { ...coins, sql: '../coins.sql' } }, '$.kpis.coins.sql: "../coins.sql" is outside the config\'s folder'],
     ['a missing sql file', { coins: { ...coins, sql: 'custom/nope.sql' } }, '$.kpis.coins.sql: "custom/nope.sql": no such file'],
     ['a table name that is no identifier', { 'daily-coins': coins }, '$.daily_kpis.kpis.daily-coins: is not a table name: names are letters, digits and underscores'],
-    ['a column name that is no identifier', { coins: { ...coins, schema: { 'the date': 'DATE' } } }, '$.daily_kpis.kpis.coins.schema.the date: is not a column name: names are letters, digits and underscores'],
-    ['an unknown type', { coins: { ...coins, schema: { date: 'DATE', coins: 'INTEGER' } } }, '$.daily_kpis.kpis.coins.schema.coins: must be one of STRING, INT64, FLOAT64, NUMERIC, BOOL, DATE, TIMESTAMP, got INTEGER'],
+    [
+      'a column name that is no identifier',
+      { coins: { ...coins, schema: { 'the date': 'DATE' } } },
+      '$.daily_kpis.kpis.coins.schema.the date: is not a column name: names are letters, digits and underscores',
+    ],
+    [
+      'an unknown type',
+      { coins: { ...coins, schema: { date: 'DATE', coins: 'INTEGER' } } },
+      '$.daily_kpis.kpis.coins.schema.coins: must be one of STRING, INT64, FLOAT64, NUMERIC, BOOL, DATE, TIMESTAMP, got INTEGER',
+    ],
     ['an unknown strategy', { coins: { ...coins, strategy: 'upsert' } }, '$.daily_kpis.kpis.coins.strategy: must be one of replace_days, keep_earliest, keep_latest, got upsert'],
     ['no strategy', { coins: { sql: 'custom/coins.sql', schema: coins.schema } }, '$.kpis.coins.strategy: is required; one of replace_days, keep_earliest, keep_latest'],
     ['no schema', { coins: { sql: 'custom/coins.sql', strategy: 'replace_days' } }, '$.kpis.coins.schema: is required'],
@@ -92,11 +112,26 @@ describe('user-defined tables in the config', () => {
     ['a partition column that is no DATE', { coins: { ...coins, partition_column: 'coins' } }, '$.kpis.coins.partition_column: coins must be a DATE column'],
     ['keep_earliest without a key', { coins: { ...coins, strategy: 'keep_earliest', date_column: 'date' } }, '$.kpis.coins.key: is required for keep_earliest'],
     ['keep_latest without a date column', { coins: { ...coins, strategy: 'keep_latest', key: 'coins' } }, '$.kpis.coins.date_column: is required for keep_latest'],
-    ['a key column not in the schema', { coins: { ...coins, strategy: 'keep_latest', key: ['user_id'], date_column: 'date' } }, '$.kpis.coins.key: "user_id" is not a column of the schema'],
+    [
+      'a key column not in the schema',
+      { coins: { ...coins, strategy: 'keep_latest', key: ['user_id'], date_column: 'date' } },
+      '$.kpis.coins.key: "user_id" is not a column of the schema',
+    ],
     ['a cluster column not in the schema', { coins: { ...coins, cluster_by: ['platform'] } }, '$.kpis.coins.cluster_by: "platform" is not a column of the schema'],
     ['a file of two statements', { coins: { ...coins, sql: 'custom/two.sql' } }, '$.kpis.coins.sql (custom/two.sql): must hold exactly one SELECT statement, found 2'],
-    ['two tables that read each other', { a: { sql: 'custom/a.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } }, b: { sql: 'custom/b.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } } }, '$.kpis: the tables a -> b -> a read each other in a cycle'],
-    ['an enabled table reading a disabled one', { daily_user_panel: { isEnable: false }, reader: { sql: 'custom/panel_reader.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } } }, '$.kpis.reader: reads daily_user_panel, which is disabled (isEnable: false): enable it or disable reader'],
+    [
+      'two tables that read each other',
+      {
+        a: { sql: 'custom/a.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } },
+        b: { sql: 'custom/b.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } },
+      },
+      '$.kpis: the tables a -> b -> a read each other in a cycle',
+    ],
+    [
+      'an enabled table reading a disabled one',
+      { daily_user_panel: { isEnable: false }, reader: { sql: 'custom/panel_reader.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } } },
+      '$.kpis.reader: reads daily_user_panel, which is disabled (isEnable: false): enable it or disable reader',
+    ],
   ])('%s is a config error naming the file and the entry', (_name, kpis, message) => {
     const file = config(kpis);
     expect(() => loadEtlConfig(file)).toThrow(ConfigError);

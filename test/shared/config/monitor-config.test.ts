@@ -58,19 +58,39 @@ describe('loadKpiChecks', () => {
     ['a threshold of 0', { dau: { ...minimal, thresh_in_percent: 0 } }, '$.kpis.dau.thresh_in_percent: must be greater than 0'],
     ['a bad table name', { dau: { dataset: 'daily_kpis', table_id: 'daily-panel' } }, '$.kpis.dau.table_id: must be letters, digits and underscores'],
     ['an unknown field', { dau: { ...minimal, treshold: 2 } }, '$.kpis.dau.treshold: is not allowed'],
-    ['a name that is no built-in series', { retention: minimal }, '$.kpis.retention: is not a built-in series (dau, installs, last_activity, events): give metric, sql, or the short form (table_id, date_column, value)'],
+    [
+      'a name that is no built-in series',
+      { retention: minimal },
+      '$.kpis.retention: is not a built-in series (dau, installs, last_activity, events): give metric, sql, or the short form (table_id, date_column, value)',
+    ],
     ['an unknown metric', { retention: { ...minimal, metric: 'retention' } }, '$.kpis.retention.metric: must be one of dau, installs, last_activity, events, got retention'],
-    ['two forms at once', { coins: { ...minimal, sql: 'x.sql', value: 'SUM(coins)', date_column: 'date' } }, '$.kpis.coins: give one of sql, value (the short form) or metric, not sql and value'],
+    [
+      'two forms at once',
+      { coins: { ...minimal, sql: 'x.sql', value: 'SUM(coins)', date_column: 'date' } },
+      '$.kpis.coins: give one of sql, value (the short form) or metric, not sql and value',
+    ],
     ['a short form without its date column', { coins: { ...minimal, value: 'SUM(coins)' } }, '$.kpis.coins.date_column: is required by the short form'],
     ['a short form without its table', { coins: { dataset: 'daily_kpis', value: 'SUM(coins)', date_column: 'date' } }, '$.kpis.coins.table_id: is required by the short form'],
-    ['a value that hides a second statement', { coins: { ...minimal, value: 'SUM(coins); DROP TABLE x', date_column: 'date' } }, '$.kpis.coins.value: must be one SQL expression, such as SUM(coins)'],
+    [
+      'a value that hides a second statement',
+      { coins: { ...minimal, value: 'SUM(coins); DROP TABLE x', date_column: 'date' } },
+      '$.kpis.coins.value: must be one SQL expression, such as SUM(coins)',
+    ],
     ['a value with a comment', { coins: { ...minimal, value: 'SUM(coins) -- all', date_column: 'date' } }, '$.kpis.coins.value: must be one SQL expression'],
-    ['a segment that is no column name', { coins: { ...minimal, value: 'SUM(coins)', date_column: 'date', segment: 'a b' } }, '$.kpis.coins.segment: must be letters, digits and underscores'],
+    [
+      'a segment that is no column name',
+      { coins: { ...minimal, value: 'SUM(coins)', date_column: 'date', segment: 'a b' } },
+      '$.kpis.coins.segment: must be letters, digits and underscores',
+    ],
     ['a segment without the short form', { coins: { ...minimal, segment: 'platform' } }, '$.kpis.coins: date_column and segment belong to the short form, which needs value too'],
     ['max_segments of 0', { coins: { ...minimal, value: 'SUM(coins)', date_column: 'date', max_segments: 0 } }, '$.kpis.coins.max_segments: must be greater than or equal to 1'],
     ['a sql file outside the config folder', { coins: { sql: '../elsewhere.sql' } }, '$.kpis.coins.sql: "../elsewhere.sql" is outside the config\'s folder'],
     ['a missing sql file', { coins: { sql: 'custom/missing.sql' } }, '$.kpis.coins.sql: "custom/missing.sql": no such file'],
-    ['min_training_days above training_days', { dau: { ...minimal, training_days: 7, min_training_days: 14 } }, '$.kpis.dau.min_training_days: (14) must not exceed training_days (7)'],
+    [
+      'min_training_days above training_days',
+      { dau: { ...minimal, training_days: 7, min_training_days: 14 } },
+      '$.kpis.dau.min_training_days: (14) must not exceed training_days (7)',
+    ],
   ])('names the file, the path and the allowed values for %s', (_name, kpis, message) => {
     const file = configFile({ kpis });
     expect(() => loadKpiChecks(file)).toThrow(ConfigError);
@@ -106,7 +126,11 @@ describe("the seed's kpis_config.json, unchanged", () => {
     ['an unknown field in the seed shape', { daily_kpis: { kpis: { dau: { ...seed.daily_kpis.kpis.dau, d2: 'x' } } } }, '$.daily_kpis.kpis.dau.d2: is not allowed'],
     // In neither shape: both lists of problems, the closest shape first.
     ['an unknown field in the seed shape (closest)', { daily_kpis: { kpis: { dau: { ...seed.daily_kpis.kpis.dau, d2: 'x' } } } }, "closest, as the cron job's shape"],
-    ['an unknown field in the current shape (closest)', { kpis: { dau: { thresh_in_percent: 0.1, colour: 'red' } } }, "closest, as daily-kpis' shape {\"kpis\": {NAME: {...}}}, 1 problem:\n    $.kpis.dau.colour: is not allowed"],
+    [
+      'an unknown field in the current shape (closest)',
+      { kpis: { dau: { thresh_in_percent: 0.1, colour: 'red' } } },
+      'closest, as daily-kpis\' shape {"kpis": {NAME: {...}}}, 1 problem:\n    $.kpis.dau.colour: is not allowed',
+    ],
   ])('%s names the file and the path', (_name, content, message) => {
     const file = configFile(content);
     expect(() => loadKpiChecks(file)).toThrow(ConfigError);
@@ -122,7 +146,10 @@ describe('user-defined checks', () => {
   };
 
   test('a sql file relative to the config folder: its query, no table of its own', () => {
-    const sql = sqlFile('arpu.sql', 'SELECT date AS day, SUM(coins) / COUNT(*) AS value\nFROM {{daily_kpis.daily_coins}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date;\n');
+    const sql = sqlFile(
+      'arpu.sql',
+      'SELECT date AS day, SUM(coins) / COUNT(*) AS value\nFROM {{daily_kpis.daily_coins}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date;\n',
+    );
     const [check] = loadKpiChecks(configFile({ kpis: { arpu: { sql, thresh_in_percent: 0.2 } } }));
     expect(check).toMatchObject({ name: 'arpu', metric: null, sqlLabel: sql, table_id: null, dataset: 'daily_kpis', thresh_in_percent: 0.2, max_segments: 20 });
     expect(check?.query).toBe('SELECT date AS day, SUM(coins) / COUNT(*) AS value\nFROM {{daily_kpis.daily_coins}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date');
@@ -157,16 +184,24 @@ describe('user-defined checks', () => {
 
 describe('loadLogChecks', () => {
   test('the shipped config watches the ETL job for a finished run within 26 hours, whatever the ETL group is called', () => {
-    expect(loadLogChecks()).toEqual([
-      expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 26 }),
-    ]);
+    expect(loadLogChecks()).toEqual([expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 26 })]);
     expect(loadLogChecks(undefined, 'my_game')).toEqual([expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'my_game' })]);
     expect(loadLogChecks(configFile({ logs: { other: { job_name: 'nightly', thresh_in_hours: 2 } } }), 'my_game')).toEqual([expect.objectContaining({ job_name: 'nightly' })]);
   });
 
   test('defaults and errors', () => {
     expect(loadLogChecks(configFile({ logs: { etl: { job_name: 'daily_kpis', thresh_in_hours: 2 } } }))).toEqual([
-      { name: 'etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 2, message: '{job_name} has not finished a run for {hours} hours', message_like: null, counts_daily_kpis_runs: false, description: '' },
+      {
+        name: 'etl',
+        job_name: 'daily_kpis',
+        file_name: null,
+        step_name: 'end',
+        thresh_in_hours: 2,
+        message: '{job_name} has not finished a run for {hours} hours',
+        message_like: null,
+        counts_daily_kpis_runs: false,
+        description: '',
+      },
     ]);
     const file = configFile({ logs: { etl: { job_name: 'daily_kpis', thresh_in_hours: -1 } } });
     expect(() => loadLogChecks(file)).toThrow('$.logs.etl.thresh_in_hours: must be greater than 0');

@@ -22,7 +22,10 @@ afterEach(() => fake.stop());
 const deps = () => ({ warehouse, clock: () => new Date('2026-11-27T06:00:00Z'), logger: silentLogger });
 
 interface InsertedJob {
-  configuration: { labels: Record<string, string>; query: { query: string; queryParameters: { name: string; parameterType: { type: string }; parameterValue: { value?: string } }[] } };
+  configuration: {
+    labels: Record<string, string>;
+    query: { query: string; queryParameters: { name: string; parameterType: { type: string }; parameterValue: { value?: string } }[] };
+  };
 }
 
 test('a run is one transactional script job, with typed parameters and labels, after creating missing tables', async () => {

@@ -213,9 +213,9 @@ describe('runEtl on DuckDB', () => {
   test('unknown or disabled KPIs are refused before anything runs', async () => {
     await expect(etl('2026-11-01', '2026-11-01', { kpis: ['dau'] })).rejects.toThrow('unknown KPI "dau"; allowed: daily_user_panel, installs, last_activity');
     const disabled = { ...job, tables: job.tables.map((table) => (table.name === 'installs' ? { ...table, isEnable: false } : table)) };
-    await expect(
-      runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, kpis: ['installs'], runId: 'r', username: 't' }),
-    ).rejects.toThrow('KPI installs is disabled');
+    await expect(runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, kpis: ['installs'], runId: 'r', username: 't' })).rejects.toThrow(
+      'KPI installs is disabled',
+    );
     const { result } = await runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, runId: 'r', username: 't' });
     expect(result.tables).toEqual(['daily_kpis.daily_user_panel', 'daily_kpis.last_activity']);
   });

@@ -68,10 +68,12 @@ const TABLES = {
 };
 
 const FILES = {
-  'custom/daily_totals.sql': 'SELECT DATE(time) AS date, COUNT(*) AS events, CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY DATE(time)\n',
+  'custom/daily_totals.sql':
+    'SELECT DATE(time) AS date, COUNT(*) AS events, CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY DATE(time)\n',
   'custom/purchases.sql': "SELECT DATE(time) AS date, user_id, coins_added AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts AND event_name = 'purchase';\n",
   'custom/first_purchase.sql': 'SELECT user_id, date AS first_day, coins\nFROM {{purchases}}\nWHERE date BETWEEN @start_date AND @end_date\n',
-  'custom/last_seen_by_event.sql': 'SELECT user_id, event_name, MAX(DATE(time)) AS last_day\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY user_id, event_name\n',
+  'custom/last_seen_by_event.sql':
+    'SELECT user_id, event_name, MAX(DATE(time)) AS last_day\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY user_id, event_name\n',
 };
 
 async function build(job: ReturnType<typeof loadEtlConfig>, start: string, end: string, runId: string) {
@@ -120,7 +122,11 @@ describe('user-defined tables, each strategy', () => {
 
   test('reruns change nothing, and backfills in any order converge on the same rows', async () => {
     const job = loadEtlConfig(configWith(FILES, TABLES));
-    for (const [index, order] of [['2026-11-01', '2026-11-02', '2026-11-03'], ['2026-11-03', '2026-11-01', '2026-11-02'], ['2026-11-02', '2026-11-03', '2026-11-01']].entries()) {
+    for (const [index, order] of [
+      ['2026-11-01', '2026-11-02', '2026-11-03'],
+      ['2026-11-03', '2026-11-01', '2026-11-02'],
+      ['2026-11-02', '2026-11-03', '2026-11-01'],
+    ].entries()) {
       const fresh = await openMemoryWarehouse();
       try {
         await insertEvents(fresh, EVENTS);
@@ -142,7 +148,14 @@ describe('user-defined tables, each strategy', () => {
     const before = await dump();
     // The last table's query fails when it runs (event names are not numbers): the earlier tables' writes roll back too.
     const broken = loadEtlConfig(
-      configWith({ ...FILES, 'custom/last_seen_by_event.sql': 'SELECT user_id, event_name, MAX(DATE(time)) AS last_day\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts AND CAST(event_name AS INT64) > 0\nGROUP BY user_id, event_name\n' }, TABLES),
+      configWith(
+        {
+          ...FILES,
+          'custom/last_seen_by_event.sql':
+            'SELECT user_id, event_name, MAX(DATE(time)) AS last_day\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts AND CAST(event_name AS INT64) > 0\nGROUP BY user_id, event_name\n',
+        },
+        TABLES,
+      ),
     );
     const outcome = await runEtl(etlDeps(warehouse), broken, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'broken', username: 'test' });
     expect(outcome.result.status).toBe('failed');
@@ -156,7 +169,8 @@ describe('user-defined tables, each strategy', () => {
       configWith(
         {
           'custom/wide.sql': 'SELECT DATE(time) AS date, COUNT(*) AS events FROM {{source}} GROUP BY DATE(time)',
-          'custom/nullable_key.sql': "SELECT CASE WHEN user_id = 'u1' THEN NULL ELSE user_id END AS user_id, MIN(DATE(time)) AS first_day FROM {{source}} WHERE time >= @start_ts AND time < @end_ts GROUP BY 1",
+          'custom/nullable_key.sql':
+            "SELECT CASE WHEN user_id = 'u1' THEN NULL ELSE user_id END AS user_id, MIN(DATE(time)) AS first_day FROM {{source}} WHERE time >= @start_ts AND time < @end_ts GROUP BY 1",
         },
         {
           wide: { sql: 'custom/wide.sql', strategy: 'replace_days', schema: { date: 'DATE', events: 'INT64' } },

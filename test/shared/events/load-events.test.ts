@@ -80,9 +80,7 @@ test('a file of the same content is refused the second time, under any name, unl
   const first = file('day1.csv', 'user_id,time\nu1,2026-11-20 10:00:00\n');
   const copy = file('day1-again.csv', 'user_id,time\nu1,2026-11-20 10:00:00\n');
   const loaded = await loadEvents(warehouse, SOURCE, first, context);
-  await expect(loadEvents(warehouse, SOURCE, copy, context)).rejects.toThrow(
-    `${copy}: a file with the same content was loaded into gamepltx.fact on `,
-  );
+  await expect(loadEvents(warehouse, SOURCE, copy, context)).rejects.toThrow(`${copy}: a file with the same content was loaded into gamepltx.fact on `);
   await expect(loadEvents(warehouse, SOURCE, copy, context)).rejects.toThrow('loading it again would count its events twice (use --force to load it anyway)');
   expect(await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context)).toEqual([{ n: 1 }]);
   await loadEvents(warehouse, SOURCE, copy, context, { force: true });

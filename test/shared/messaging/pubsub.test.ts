@@ -31,7 +31,11 @@ test('PUBSUB_EMULATOR_HOST sends the ports to the emulator, and each publish car
     await ports.close();
   }
   expect(fake.published).toEqual([
-    { topic: 'projects/demo-project/topics/daily-kpis-alerts', data: { alert_id: 'kpi:dau:2026-11-26', metric: 1500 }, attributes: { kind: 'kpi', check: 'dau', severity: 'warn' } },
+    {
+      topic: 'projects/demo-project/topics/daily-kpis-alerts',
+      data: { alert_id: 'kpi:dau:2026-11-26', metric: 1500 },
+      attributes: { kind: 'kpi', check: 'dau', severity: 'warn' },
+    },
   ]);
 });
 
@@ -40,7 +44,10 @@ test('a publish the broker refuses becomes a PublishError that names the topic',
   const publisher = new PubSubPublisher(new PubSub({ projectId: 'demo-project' }));
   fake.failWith = grpc.status.PERMISSION_DENIED;
   try {
-    await expect(publisher.publish('daily-kpis-alerts', {})).rejects.toMatchObject({ name: 'PublishError', message: expect.stringContaining('cannot publish to daily-kpis-alerts') });
+    await expect(publisher.publish('daily-kpis-alerts', {})).rejects.toMatchObject({
+      name: 'PublishError',
+      message: expect.stringContaining('cannot publish to daily-kpis-alerts'),
+    });
   } finally {
     await publisher.close();
   }

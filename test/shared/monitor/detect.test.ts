@@ -116,9 +116,7 @@ describe('evaluate on generated histories', () => {
       severity: 'warn',
       table: 'daily_kpis.daily_user_panel',
     });
-    expect(evaluate(check('weekday'), series, SPIKE).message).toBe(
-      'dau on 2026-11-12: 7,500 against 5,000 (median of 4 earlier Thursdays), +50.0% against ±10.0% (spike)',
-    );
+    expect(evaluate(check('weekday'), series, SPIKE).message).toBe('dau on 2026-11-12: 7,500 against 5,000 (median of 4 earlier Thursdays), +50.0% against ±10.0% (spike)');
     expect(evaluate(check('pct_change'), series, DROP)).toMatchObject({ metric: 2500, previous_metric: 5000, change: -0.5, raise_flag: true });
   });
 

@@ -120,19 +120,31 @@ test('two runs at the same time publish each alert once', async () => {
 
 test('each run writes its start and end rows to the run log', async () => {
   await runKpiMonitor(deps(tempDir()), checks, { dates: ['2026-11-26'], runId: 'logged-run', username: 'test' });
-  const rows = await warehouse.query("SELECT job_name, job_type, step_name, step_id, log_type, message FROM logs.daily_logs WHERE uid = 'logged-run' ORDER BY step_id", {}, context);
+  const rows = await warehouse.query(
+    "SELECT job_name, job_type, step_name, step_id, log_type, message FROM logs.daily_logs WHERE uid = 'logged-run' ORDER BY step_id",
+    {},
+    context,
+  );
   expect(rows).toEqual([
     { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'start', step_id: 1, log_type: 'start', message: 'KPI checks for 2026-11-26: dau, installs, last_activity, events' },
     { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'end', step_id: 2, log_type: 'end', message: '4 checks for 2026-11-26: 0 raised, 0 published, Slack off' },
   ]);
 });
 
-test('a check whose table is missing is that check\'s result and one pipeline alert naming it; the other checks still run', async () => {
+test("a check whose table is missing is that check's result and one pipeline alert naming it; the other checks still run", async () => {
   const broken = checks.map((check) => ({ ...check, table_id: check.metric === 'dau' ? 'no_such_table' : check.table_id }));
   const dir = tempDir();
   const outcome = await runKpiMonitor(deps(dir), broken, { dates: ['2026-11-25', '2026-11-26'], runId: 'broken-run', username: 'test' });
   const failed = outcome.results.filter((result) => result.verdict === 'error');
-  expect(failed).toEqual([expect.objectContaining({ check: 'dau', date: '2026-11-26', raise_flag: true, severity: 'error', message: expect.stringMatching(/^dau: the check failed and was not judged \(monitors\/dau.sql\): .*no_such_table/s) })]);
+  expect(failed).toEqual([
+    expect.objectContaining({
+      check: 'dau',
+      date: '2026-11-26',
+      raise_flag: true,
+      severity: 'error',
+      message: expect.stringMatching(/^dau: the check failed and was not judged \(monitors\/dau.sql\): .*no_such_table/s),
+    }),
+  ]);
   expect(outcome.results.filter((result) => result.check !== 'dau')).toHaveLength(6);
   expect(outcome.alerts.filter((alert) => alert.kind === 'pipeline').map((alert) => alert.alert_id)).toEqual(['pipeline:dau:check_failed:2026-11-26']);
   expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toContain('pipeline:dau:check_failed:2026-11-26');
@@ -169,7 +181,14 @@ test("the seed's kpis_config.json runs as it is: its three checks judge the same
     ['installs', 'ok'],
     ['last_activity', 'ok'],
   ]);
-  const builtin = await checkKpis(warehouse, checks.filter((check) => check.name === 'last_activity'), ['2026-11-06'], context);
+  const builtin = await checkKpis(
+    warehouse,
+    checks.filter((check) => check.name === 'last_activity'),
+    ['2026-11-06'],
+    context,
+  );
   expect(results[2]?.metric).toBe(builtin[0]?.metric);
-  expect(results[2]?.message).toMatch(/\(table_id last_activity is not read: last_activity is watched as returning users, from daily_user_panel and installs \(README: Monitoring\)\)$/);
+  expect(results[2]?.message).toMatch(
+    /\(table_id last_activity is not read: last_activity is watched as returning users, from daily_user_panel and installs \(README: Monitoring\)\)$/,
+  );
 });

@@ -98,6 +98,12 @@ test('an hourly heartbeat raises a stale run once a day, not every hour', async 
 
 test('file_name narrows the rows that count', async () => {
   await etlRun('good-now', '2026-11-27T06:00:00Z', 'end');
-  const [freshness] = (await runLogMonitor(deps(), checks.map((check) => ({ ...check, file_name: 'some_script.py' })), { runId: 'm5', username: 'test' })).results;
+  const [freshness] = (
+    await runLogMonitor(
+      deps(),
+      checks.map((check) => ({ ...check, file_name: 'some_script.py' })),
+      { runId: 'm5', username: 'test' },
+    )
+  ).results;
   expect(freshness).toMatchObject({ raise_flag: true, reason: 'no_run' });
 });

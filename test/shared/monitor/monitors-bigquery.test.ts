@@ -20,25 +20,40 @@ let dir: string;
 let deps: Parameters<typeof runKpiMonitor>[0];
 
 interface QueryJob {
-  configuration: { labels: Record<string, string>; query: { query: string; queryParameters?: { name: string; parameterType: { type: string }; parameterValue?: { value?: string } }[] } };
+  configuration: {
+    labels: Record<string, string>;
+    query: { query: string; queryParameters?: { name: string; parameterType: { type: string }; parameterValue?: { value?: string } }[] };
+  };
 }
 
 beforeEach(async () => {
   fake = await new BigQueryFake().start();
   dir = tempDir();
-  const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), { projectId: 'demo-project', location: 'US', retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+  const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), {
+    projectId: 'demo-project',
+    location: 'US',
+    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+  });
   deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => NOW), slackWebhook: async () => null, clock: () => NOW, logger: silentLogger };
 });
 afterEach(() => fake.stop());
 
 const queries = () => fake.jobInserts().map((request) => (request.body as QueryJob).configuration);
-const params = (job: QueryJob['configuration']) => Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
+const params = (job: QueryJob['configuration']) =>
+  Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
 
 test('kpi monitor: the coverage and the series, typed dates, and the raised alert claimed before it is published', async () => {
   const dau = loadKpiChecks().filter((check) => check.name === 'dau');
   fake.results = (sql) => {
     const days = daysBetween('2026-10-15', '2026-11-26');
-    if (sql.includes('AS day')) return { fields: [{ name: 'day', type: 'DATE' }, { name: 'value', type: 'INTEGER' }], rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]) };
+    if (sql.includes('AS day'))
+      return {
+        fields: [
+          { name: 'day', type: 'DATE' },
+          { name: 'value', type: 'INTEGER' },
+        ],
+        rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]),
+      };
     if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
   };
@@ -58,8 +73,20 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   // Dates, and the instants that bound them, for checks that read event time: local midnights in
   // Los Angeles, PDT (-7) before 2026-11-01 and PST (-8) after, and the zone itself.
   const zone = ['STRING', 'America/Los_Angeles'];
-  expect(params(coverage)).toEqual({ start_date: ['DATE', addDays('2026-11-26', -29)], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-28T07:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'], time_zone: zone });
-  expect(params(series)).toEqual({ start_date: ['DATE', '2026-10-29'], end_date: ['DATE', '2026-11-26'], start_ts: ['TIMESTAMP', '2026-10-29T07:00:00.000Z'], end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'], time_zone: zone });
+  expect(params(coverage)).toEqual({
+    start_date: ['DATE', addDays('2026-11-26', -29)],
+    end_date: ['DATE', '2026-11-26'],
+    start_ts: ['TIMESTAMP', '2026-10-28T07:00:00.000Z'],
+    end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'],
+    time_zone: zone,
+  });
+  expect(params(series)).toEqual({
+    start_date: ['DATE', '2026-10-29'],
+    end_date: ['DATE', '2026-11-26'],
+    start_ts: ['TIMESTAMP', '2026-10-29T07:00:00.000Z'],
+    end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'],
+    time_zone: zone,
+  });
 
   const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
   expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
@@ -75,7 +102,13 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
 test('log monitor: a typed NULL file_name, and no finished run raises no_run', async () => {
   fake.results = (sql) =>
     sql.includes('last_finished_at')
-      ? { fields: ['last_finished_at', 'newest_run_id', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({ name, type: name.endsWith('_at') ? 'TIMESTAMP' : 'STRING' })), rows: [[null, null, null, null, null]] }
+      ? {
+          fields: ['last_finished_at', 'newest_run_id', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({
+            name,
+            type: name.endsWith('_at') ? 'TIMESTAMP' : 'STRING',
+          })),
+          rows: [[null, null, null, null, null]],
+        }
       : sql.includes('WHERE claim_id = @claim_id')
         ? { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['pipeline:daily_kpis_etl:no_run:2026-11-27']] }
         : { fields: [], rows: [] };
@@ -83,5 +116,12 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
   expect(outcome.alerts.map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
   const status = queries().find((job) => job.query.query.includes('last_finished_at')) as QueryJob['configuration'];
   expect(status.query.query).toContain('FROM `demo-project.logs.daily_logs`');
-  expect(params(status)).toEqual({ since: ['DATE', '2026-10-28'], job_name: ['STRING', 'daily_kpis'], step_name: ['STRING', 'end'], file_name: ['STRING', null], message_like: ['STRING', null], daily_kpis_end: ['BOOL', false] });
+  expect(params(status)).toEqual({
+    since: ['DATE', '2026-10-28'],
+    job_name: ['STRING', 'daily_kpis'],
+    step_name: ['STRING', 'end'],
+    file_name: ['STRING', null],
+    message_like: ['STRING', null],
+    daily_kpis_end: ['BOOL', false],
+  });
 });

@@ -24,7 +24,8 @@ function history(day: (date: string) => Record<string, number> | null): Row[] {
   for (const date of daysBetween(addDays(TODAY, -42), addDays(TODAY, -1))) {
     const counts = day(date) ?? { android: 500, ios: 500, web: 100 };
     for (const [name, count] of Object.entries(counts)) {
-      for (let i = 0; i < count; i += 1) rows.push({ user_id: `u${i % 100}`, time: new Date(`${date}T${String(i % 24).padStart(2, '0')}:00:00Z`), event_name: name, coins_added: null });
+      for (let i = 0; i < count; i += 1)
+        rows.push({ user_id: `u${i % 100}`, time: new Date(`${date}T${String(i % 24).padStart(2, '0')}:00:00Z`), event_name: name, coins_added: null });
     }
   }
   return rows;
@@ -108,7 +109,14 @@ test('a steady history raises nothing in any segment, and a day without events r
       ['web', 'ok'],
     ]);
     const lost = await checkKpis(warehouse, [segmentedCheck()], [CHECKED], context);
-    expect(lost).toEqual([expect.objectContaining({ segment: null, verdict: 'raised', severity: 'error', message: 'events_by_name on 2026-11-26: no events at all on this day: the source lost it or the ETL did not build it' })]);
+    expect(lost).toEqual([
+      expect.objectContaining({
+        segment: null,
+        verdict: 'raised',
+        severity: 'error',
+        message: 'events_by_name on 2026-11-26: no events at all on this day: the source lost it or the ETL did not build it',
+      }),
+    ]);
   } finally {
     await warehouse.close();
   }

@@ -27,7 +27,11 @@ const dayLabels = (svg: string): string[] => [...svg.matchAll(/aria-label="(\d{4
 describe('the chart of a series, from a known history', () => {
   // Four weeks of 1,000 a day and 1,300 on the last: weekday's baseline is the median of the earlier same weekdays.
   const days = daysBetween('2026-10-29', '2026-11-26');
-  const series: KpiSeries = { firstDay: days[0] as string, segment: null, points: new Map(days.map((day) => [day, { value: day === '2026-11-26' ? 1300 : 1000, active: true, present: true }])) };
+  const series: KpiSeries = {
+    firstDay: days[0] as string,
+    segment: null,
+    points: new Map(days.map((day) => [day, { value: day === '2026-11-26' ? 1300 : 1000, active: true, present: true }])),
+  };
   const check = { ...(loadKpiChecks().find((c) => c.name === 'dau') as KpiCheck), thresh_in_percent: 0.15, min_value: 0, direction: 'both' as const };
 
   test('the band is the baseline ± the threshold, for the method the check uses', () => {
@@ -36,7 +40,10 @@ describe('the chart of a series, from a known history', () => {
     expect(evaluate({ ...check, direction: 'spike' }, series, '2026-11-26').band).toEqual({ low: null, high: 1150 });
     expect(evaluate({ ...check, min_value: 400 }, series, '2026-11-26')).toMatchObject({ verdict: 'ok', band: { low: 600, high: 1400 } });
     // zscore: the training mean ± sensitivity standard deviations, the deviation the score was measured in.
-    const alternating: KpiSeries = { ...series, points: new Map(days.map((day, index) => [day, { value: day === '2026-11-26' ? 1300 : index % 2 === 0 ? 900 : 1100, active: true, present: true }])) };
+    const alternating: KpiSeries = {
+      ...series,
+      points: new Map(days.map((day, index) => [day, { value: day === '2026-11-26' ? 1300 : index % 2 === 0 ? 900 : 1100, active: true, present: true }])),
+    };
     const zscore = evaluate({ ...check, method: 'zscore', sensitivity: 2, training_days: 28 }, alternating, '2026-11-26');
     const mean = zscore.previous_metric as number;
     const deviation = (1300 - mean) / (zscore.score as number);
@@ -50,7 +57,15 @@ describe('the chart of a series, from a known history', () => {
     const points = days.slice(1).map((day) => {
       const result = evaluate(check, series, day);
       const raised = result.verdict === 'raised';
-      return { date: day, value: result.metric, baseline: result.previous_metric, low: result.band?.low ?? null, high: result.band?.high ?? null, status: result.verdict === 'error' ? 'error' : result.verdict, label: raised ? '+30%' : null } as const;
+      return {
+        date: day,
+        value: result.metric,
+        baseline: result.previous_metric,
+        low: result.band?.low ?? null,
+        high: result.band?.high ?? null,
+        status: result.verdict === 'error' ? 'error' : result.verdict,
+        label: raised ? '+30%' : null,
+      } as const;
     });
     const spec = checkChartSpec('dau', points);
     const rows = ((spec.layer as { layer?: { name: string }[]; data?: { values: Record<string, unknown>[] } }[])[1]?.data?.values ?? []) as Record<string, unknown>[];
@@ -138,7 +153,10 @@ describe('the report of a warehouse', () => {
 
     const folder = tempDir('kpis-report-broken-');
     mkdirSync(path.join(folder, 'custom'));
-    writeFileSync(path.join(folder, 'custom', 'broken.sql'), 'SELECT date AS day, SUM(no_such_column) AS value\nFROM {{daily_kpis.daily_user_panel}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date\n');
+    writeFileSync(
+      path.join(folder, 'custom', 'broken.sql'),
+      'SELECT date AS day, SUM(no_such_column) AS value\nFROM {{daily_kpis.daily_user_panel}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date\n',
+    );
     writeFileSync(path.join(folder, 'kpis_config.json'), JSON.stringify({ kpis: { dau: { metric: 'dau' }, broken: { sql: 'custom/broken.sql' } } }));
     const mixed = await reportData(warehouse, shippedJob, loadKpiChecks(path.join(folder, 'kpis_config.json')), request, context);
     expect(mixed.checks.find((check) => check.name === 'broken')?.error).toContain('no_such_column');

@@ -41,7 +41,13 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('sends the query with typed named parameters, labels, location and the byte cap', async () => {
-    fake.results = () => ({ fields: [{ name: 'dau', type: 'INTEGER' }, { name: 'day', type: 'DATE' }], rows: [[42, '2026-11-20']] });
+    fake.results = () => ({
+      fields: [
+        { name: 'dau', type: 'INTEGER' },
+        { name: 'day', type: 'DATE' },
+      ],
+      rows: [[42, '2026-11-20']],
+    });
     const rows = await warehouse.query(
       'SELECT COUNT(*) AS dau FROM t WHERE date = @day AND ts < @until AND n > @n',
       {

@@ -69,12 +69,13 @@ describe('DuckDbWarehouse', () => {
   test("a script's temp tables are gone when it ends, as on BigQuery", async () => {
     await warehouse.runScript(['CREATE TEMP TABLE scratch AS SELECT 1 AS x', 'SELECT * FROM scratch'], {}, context, { atomic: true });
     await warehouse.runScript(['CREATE TEMP TABLE scratch AS SELECT 2 AS x'], {}, context, { atomic: false });
-    expect(await warehouse.query("SELECT COUNT(*) AS n FROM duckdb_tables() WHERE temporary", {}, context)).toEqual([{ n: 0 }]);
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM duckdb_tables() WHERE temporary', {}, context)).toEqual([{ n: 0 }]);
   });
 
   test('calls made at once run one after the other, so a transaction never interleaves', async () => {
     await warehouse.ensureTable(RUN_LOG_TABLE);
-    const insert = (uid: string) => `INSERT INTO logs.daily_logs (ts, dt, uid, job_name, log_type) VALUES (TIMESTAMP '2026-11-20 00:00:00', DATE '2026-11-20', '${uid}', 'j', 'start')`;
+    const insert = (uid: string) =>
+      `INSERT INTO logs.daily_logs (ts, dt, uid, job_name, log_type) VALUES (TIMESTAMP '2026-11-20 00:00:00', DATE '2026-11-20', '${uid}', 'j', 'start')`;
     await Promise.all([
       warehouse.runScript([insert('a'), insert('a')], {}, context, { atomic: true }),
       expect(warehouse.runScript([insert('b'), 'SELECT * FROM missing'], {}, context, { atomic: true })).rejects.toThrow(),
