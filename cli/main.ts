@@ -4,7 +4,7 @@
  * shared/. Exit codes: 0 done, 1 failed, 2 bad flags, dates or config.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, KpisError, UsageError } from '../shared/errors';
+import { ConfigError, KpisError, TableNotFoundError, UsageError } from '../shared/errors';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
 import type { Values } from './command';
@@ -97,7 +97,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const message = error instanceof KpisError ? error.message : ((error as Error).stack ?? String(error));
     // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
-    const hint = name.startsWith('monitor') && /does not exist|Not found: Table/i.test(message) ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
+    const hint = name.startsWith('monitor') && error instanceof TableNotFoundError ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
     io.stderr(`kpis ${name}: ${message}${hint}\n`);
     return 1;
   }

@@ -1,4 +1,5 @@
 /** `kpis etl`: build the KPI tables for days; the cron job's command line too. */
+import { TableNotFoundError } from '../../shared/errors';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type DateRange } from '../../shared/dates';
@@ -45,7 +46,7 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
     const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}`;
     if (result.status === 'failed') {
       // A dry run changes nothing, so it cannot create the tables a first real run would.
-      const hint = result.dry_run && /does not exist|Not found: Table/i.test(result.error ?? '') ? '\nCreate the tables first with `kpis init`.' : '';
+      const hint = result.dry_run && outcome.failure instanceof TableNotFoundError ? '\nCreate the tables first with `kpis init`.' : '';
       io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${hint}\n`);
     } else if (result.dry_run) {
       const bytes = result.bytes_processed == null ? 'no byte estimate on this engine' : `would process ${formatBytes(result.bytes_processed)}`;

@@ -66,7 +66,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
       const failed = outcome.results.filter((result) => result.verdict === 'error');
       if (failed.length === 0) return 0;
       // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
-      const unbuilt = failed.length === outcome.results.length && failed.every((result) => /does not exist|Not found: Table/i.test(result.message));
+      const unbuilt = failed.length === outcome.results.length && failed.every((result) => result.failure === 'missing_table');
       io.stderr(
         `kpis monitor: ${failed.length} check(s) failed, e.g. ${failed[0]?.message}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
       );

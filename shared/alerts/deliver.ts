@@ -120,7 +120,6 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
 
 /** The alerts table, created if missing, and given delivered_at if it predates it. */
 async function ensureAlertsTable(warehouse: Warehouse, context: JobContext): Promise<void> {
-  await warehouse.ensureDataset(ALERTS_TABLE.dataset);
   const columns = await warehouse.columnsOf(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
   if (columns === null) await warehouse.ensureTable(ALERTS_TABLE);
   else if (!columns.some((column) => column.name === 'delivered_at')) {

@@ -34,7 +34,6 @@ const EMPTY_WINDOW = { start: '2000-01-02', end: '2000-01-01' };
 
 export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { file: string; checks: KpiCheck[] }, context: JobContext): Promise<QueryCheck[]> {
   // Queries may read the KPI tables: they must exist (empty is enough), as `kpis init` makes them.
-  for (const dataset of new Set(job.tables.map((table) => table.dataset_dst))) await warehouse.ensureDataset(dataset);
   for (const table of job.tables) await warehouse.ensureTable(kpiTable(table));
   const results: QueryCheck[] = [];
   const window = rangeParams(EMPTY_WINDOW, job.timeZone);

@@ -54,7 +54,6 @@ export async function initWarehouse(warehouse: Warehouse, job: EtlJob): Promise<
   const tables = tablesWithRoles(job)
     .filter(({ role }) => role !== 'reference')
     .map(({ table }) => table);
-  for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
   for (const table of tables) await warehouse.ensureTable(table);
   return tables;
 }

@@ -156,6 +156,5 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
 /** The run log, the targets and what they read, so a first run on a fresh warehouse needs no `kpis init`. */
 async function ensureTables(warehouse: Warehouse, plan: EtlPlan): Promise<void> {
   const tables = [RUN_LOG_TABLE, ...plan.targets.map(({ table }) => table), ...plan.reads];
-  for (const dataset of new Set(tables.map((table) => table.dataset))) await warehouse.ensureDataset(dataset);
   for (const table of tables) await warehouse.ensureTable(table);
 }

@@ -83,7 +83,6 @@ export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity
 
 /** Creates the run log if it is missing and returns its shape; a shape daily-kpis cannot use throws a ConfigError. */
 export async function ensureRunLog(warehouse: Warehouse): Promise<RunLogShape> {
-  await warehouse.ensureDataset(RUN_LOG_TABLE.dataset);
   await warehouse.ensureTable(RUN_LOG_TABLE);
   return runLogShape(warehouse);
 }

@@ -28,7 +28,6 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
 
 /** Creates the source table if needed, then appends rows in time order (DuckDB prunes by it). */
 export async function appendEvents(warehouse: Warehouse, table: TableSchema, rows: Row[], context: JobContext): Promise<number> {
-  await warehouse.ensureDataset(table.dataset);
   await warehouse.ensureTable(table);
   const keyed = rows.map((row) => ({ row, key: timestampMicros(row.time as Date | string) }));
   const sorted = keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ row }) => row);
@@ -76,7 +75,6 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
   }
   let rows: number;
   if (format === 'parquet') {
-    await warehouse.ensureDataset(table.dataset);
     await warehouse.ensureTable(table);
     rows = await warehouse.appendParquet(table, file, context);
   } else {

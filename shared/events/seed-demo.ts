@@ -39,7 +39,6 @@ export async function seedDemo(warehouse: Warehouse, table: TableSchema, options
   const days = options.days ?? DEMO_DAYS;
   const name = `${table.dataset}.${table.table}`;
   const result = { table: name, rows: 0, first_date: addDays(options.today, -(days - 1)), last_date: options.today };
-  await warehouse.ensureDataset(table.dataset);
   await warehouse.ensureTable(table);
   const existing = await countEvents(warehouse, table, context);
   if (existing > 0) {

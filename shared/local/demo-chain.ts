@@ -59,7 +59,6 @@ export async function runDemoChain(deps: EtlDeps, router: LocalRouter, job: EtlJ
 
   const date = addDays(request.today, -1);
   const previousDate = addDays(date, -1);
-  await warehouse.ensureDataset(ALERTS_TABLE.dataset);
   await warehouse.ensureTable(ALERTS_TABLE);
   const rows = await warehouse.query(
     renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),

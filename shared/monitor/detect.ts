@@ -67,6 +67,8 @@ export interface CheckResult {
    * without a baseline. What the report draws as the band.
    */
   band: { low: number | null; high: number | null } | null;
+  /** Why a check could not be judged (verdict error): a table it reads is missing, the engine rejected its query, or anything else. */
+  failure: 'missing_table' | 'query' | 'other' | null;
   /** A raised result's last TREND_DAYS values, oldest first, the raised day last (null: no value that day); null otherwise. */
   trend: (number | null)[] | null;
   severity: Severity;
@@ -105,6 +107,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     direction: check.direction,
     threshold,
     band: null,
+    failure: null,
     trend: verdict === 'raised' ? trendOf(series, date) : null,
     severity: check.severity,
     message: `${checkLabel(check.name, segment)} on ${date}: ${message}${check.note ? ` (${check.note})` : ''}`,

@@ -10,7 +10,7 @@ import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } fro
 import type { KpiCheck } from '../config/monitor-config';
 import { checkQueryValues, renderQuery } from '../config/table-sql';
 import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
-import { isTransientFailure, toError } from '../errors';
+import { isTransientFailure, QueryError, TableNotFoundError, toError } from '../errors';
 import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
@@ -127,6 +127,7 @@ function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult 
     threshold: check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent,
     band: null,
     trend: null,
+    failure: error instanceof TableNotFoundError ? 'missing_table' : error instanceof QueryError ? 'query' : 'other',
     severity: 'error',
     message: `${check.name}: the check failed and was not judged (${check.sqlLabel}): ${error.message}`,
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,

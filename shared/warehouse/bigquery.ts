@@ -158,6 +158,7 @@ export class BigQueryWarehouse implements Warehouse {
   async ensureTable(table: TableSchema): Promise<void> {
     const key = `${table.dataset}.${table.table}`;
     if (this.ensured.has(key)) return;
+    await this.ensureDataset(table.dataset);
     const dataset = this.client.dataset(table.dataset, { location: this.options.location });
     const [exists] = await this.api(`look up table ${key}`, () => dataset.table(table.table).exists());
     if (exists) {

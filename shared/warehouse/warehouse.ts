@@ -69,7 +69,7 @@ export interface Warehouse {
   ensureDataset(dataset: string): Promise<void>;
   /** The columns of an existing table, in order, with their types as the engine names them; null when the table does not exist. */
   columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null>;
-  /** Creates the table if missing, with partitioning, clustering and descriptions where supported. */
+  /** Creates the table, and its dataset, if missing, with partitioning, clustering and descriptions where supported. */
   ensureTable(table: TableSchema): Promise<void>;
   /** Appends rows atomically: all of them or none. */
   appendRows(table: TableSchema, rows: Row[], context: JobContext): Promise<number>;

@@ -140,6 +140,7 @@ const alert = kpiAlert(
     threshold: 0.15,
     band: { low: 850, high: 1150 },
     trend: [1000, 1020, 990, 1500],
+    failure: null,
     severity: 'warn',
     message: 'dau spiked',
     table: 'daily_kpis.daily_user_panel',

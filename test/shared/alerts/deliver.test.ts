@@ -31,6 +31,7 @@ function result(check: string, date: string, metric: number, baseline: number): 
     threshold: 0.1,
     band: { low: baseline * 0.9, high: baseline * 1.1 },
     trend: null,
+    failure: null,
     severity: 'warn',
     message: `${check} on ${date}: ${metric} against ${baseline}`,
     table: 'daily_kpis.daily_user_panel',
