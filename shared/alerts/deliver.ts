@@ -56,14 +56,20 @@ const CLAIM_BATCH = 100;
 export const CLAIM_TIMEOUT_MS = 15 * 60_000;
 
 export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: JobContext & { source: string }): Promise<DeliveryReport> {
-  const { warehouse, publisher, logger } = deps;
   const claimId = (deps.newClaimId ?? randomUUID)();
-  const report: DeliveryReport = { published: [], already_published: [], slack: 'off', slack_alerts: [] };
+  if (alerts.length > 0) await ensureAlertsTable(deps.warehouse, context);
+  const pubsub = await publishAlerts(deps, alerts, claimId, context);
+  // Slack comes after Pub/Sub: a slow or missing secret must not hold the alerts back.
+  const slack = await postAlertsToSlack(deps, alerts.length > 0, claimId, context);
+  return { ...pubsub, ...slack };
+}
 
-  if (alerts.length > 0) await ensureAlertsTable(warehouse, context);
+/** Each alert not published before to the alerts topic: claimed, published, then marked delivered. */
+async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, context: JobContext): Promise<Pick<DeliveryReport, 'published' | 'already_published'>> {
+  const { publisher, logger } = deps;
   const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
   const toPublish = alerts.filter((alert) => claimed.has(alert.alert_id));
-  report.already_published = alerts.filter((alert) => !claimed.has(alert.alert_id)).map((alert) => alert.alert_id);
+  const report = { published: [] as string[], already_published: alerts.filter((alert) => !claimed.has(alert.alert_id)).map((alert) => alert.alert_id) };
   try {
     for (const alert of toPublish) {
       await publisher.publish(TOPICS.alerts, alert, alertAttributes(alert));
@@ -84,38 +90,47 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
   await markDelivered(deps, 'pubsub', toPublish, claimId, context);
   if (report.already_published.length > 0) logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
   logger.info('alerts published', { topic: TOPICS.alerts, alert_ids: report.published });
+  return report;
+}
 
-  // Slack comes after Pub/Sub: a slow or missing secret must not hold the alerts back.
-  const webhook = await deps.slackWebhook().catch((error: unknown) => {
-    report.slack = 'failed';
-    report.slack_error = `cannot read the Slack webhook: ${toError(error).message}`;
-    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: report.slack_error });
-    return null;
-  });
-  if (webhook === null) return report;
-  if (alerts.length === 0) await ensureAlertsTable(warehouse, context);
+/**
+ * Every published alert Slack has not had (this run's and earlier ones'), in one run's messages;
+ * a failed post gives its claims back for the next run.
+ */
+async function postAlertsToSlack(
+  deps: AlertDeps,
+  tableEnsured: boolean,
+  claimId: string,
+  context: JobContext & { source: string },
+): Promise<Pick<DeliveryReport, 'slack' | 'slack_alerts' | 'slack_error'>> {
+  const { logger } = deps;
+  let webhook: string | null;
+  try {
+    webhook = await deps.slackWebhook();
+  } catch (error) {
+    const slackError = `cannot read the Slack webhook: ${toError(error).message}`;
+    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: slackError });
+    return { slack: 'failed', slack_alerts: [], slack_error: slackError };
+  }
+  if (webhook === null) return { slack: 'off', slack_alerts: [] };
+  if (!tableEnsured) await ensureAlertsTable(deps.warehouse, context);
   const pending = await unposted(deps, context);
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
   const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
-  if (toPost.length === 0) {
-    report.slack = 'nothing_to_post';
-    return report;
-  }
+  if (toPost.length === 0) return { slack: 'nothing_to_post', slack_alerts: [] };
   try {
     // In order; if one fails, every alert of the run is posted again by the next run (at least once).
     for (const message of slackMessages(toPost, context.source)) await postToSlack(webhook, message);
   } catch (error) {
-    report.slack = 'failed';
-    report.slack_error = redact(toError(error).message, webhook);
-    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: report.slack_error });
+    const slackError = redact(toError(error).message, webhook);
+    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: slackError });
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
-    return report;
+    return { slack: 'failed', slack_alerts: [], slack_error: slackError };
   }
   await markDelivered(deps, 'slack', toPost, claimId, context);
-  report.slack = 'posted';
-  report.slack_alerts = toPost.map((alert) => alert.alert_id);
-  logger.info('alerts posted to Slack', { alert_ids: report.slack_alerts });
-  return report;
+  const slackAlerts = toPost.map((alert) => alert.alert_id);
+  logger.info('alerts posted to Slack', { alert_ids: slackAlerts });
+  return { slack: 'posted', slack_alerts: slackAlerts };
 }
 
 /** The alerts table, created if missing, and given delivered_at if it predates it. */

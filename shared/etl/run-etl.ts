@@ -80,28 +80,43 @@ export function etlResult(
   };
 }
 
+/** Builds the requested days (or, with dryRun, validates and estimates them) and says how it went; never throws for a failed run. */
 export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): Promise<EtlOutcome> {
-  const { warehouse, clock } = deps;
-  const logger = deps.logger.child({ run_id: request.runId });
-  const startedAt = clock();
-  const plan = planEtl(warehouse, job, selectTables(job, request.kpis), request.range);
-  const context = { job: job.jobName, runId: request.runId };
-  const result = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
-    ...etlResult(job, request, plan, { status, error: error ? error.message : null, started_at: startedAt.toISOString(), finished_at: clock().toISOString() }),
+  const plan = planEtl(deps.warehouse, job, selectTables(job, request.kpis), request.range);
+  const result = resultOf(deps, job, request, plan);
+  return request.dryRun ? dryRunEtl(deps, job, request, plan, result) : writeEtl(deps, job, request, plan, result);
+}
+
+/** The completion event of this run, made when the run ends; carries when it started. */
+type ResultOf = ((status: EtlResult['status'], error: Error | null, extra?: Partial<EtlResult>) => EtlResult) & { startedAt: Date };
+
+function resultOf(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan): ResultOf {
+  const startedAt = deps.clock();
+  const make = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
+    ...etlResult(job, request, plan, { status, error: error ? error.message : null, started_at: startedAt.toISOString(), finished_at: deps.clock().toISOString() }),
     ...extra,
   });
+  return Object.assign(make, { startedAt });
+}
 
-  if (request.dryRun) {
-    const script = warehouse.renderScript(plan.statements, { atomic: true });
-    try {
-      const { bytesProcessed } = await warehouse.dryRunScript(plan.statements, plan.params, context);
-      return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
-    } catch (thrown) {
-      const failure = toError(thrown);
-      return { result: result('failed', failure), script, failure };
-    }
+/** The script as the engine would get it, validated and estimated (BigQuery's bytes) without writing anything. */
+async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+  const script = deps.warehouse.renderScript(plan.statements, { atomic: true });
+  try {
+    const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, { job: job.jobName, runId: request.runId });
+    return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
+  } catch (thrown) {
+    const failure = toError(thrown);
+    return { result: result('failed', failure), script, failure };
   }
+}
 
+/** The real run: one script, one transaction, the run-log rows committed with the data. */
+async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+  const { warehouse, clock } = deps;
+  const logger = deps.logger.child({ run_id: request.runId });
+  const context = { job: job.jobName, runId: request.runId };
+  const { startedAt } = result;
   const identity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
   const range = `${request.range.start}..${request.range.end}`;
   const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };

@@ -90,10 +90,16 @@ export function windowStart(check: Pick<KpiCheck, 'training_days'>, date: IsoDat
   return addDays(date, -check.training_days);
 }
 
+type Result = (verdict: Verdict, message: string, fields?: Partial<CheckResult>) => CheckResult;
+
+/**
+ * Judges one day of a series: first the guards that decide without a baseline (no data, warm-up,
+ * too little history, a lost day or segment), then the method's baseline, then the verdict.
+ */
 export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): CheckResult {
   const threshold = check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent;
   const segment = series.segment ?? null;
-  const result = (verdict: Verdict, message: string, fields: Partial<CheckResult> = {}): CheckResult => ({
+  const result: Result = (verdict, message, fields = {}) => ({
     check: check.name,
     segment,
     date,
@@ -115,11 +121,27 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     ...fields,
   });
 
+  const guarded = guards(check, series, date, result);
+  if ('verdict' in guarded) return guarded;
+  const { point, training } = guarded;
+  const values = training.map((day) => (series.points.get(day) as DayPoint).value);
+  const baseline = baselineOf(check.method, date, training, values, point.value);
+  if (baseline === null) {
+    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
+      metric: point.value,
+    });
+  }
+  return verdict(check, point.value, baseline, values, result);
+}
+
+/** The verdicts that need no baseline, or the day's point and the training days a baseline is taken from. */
+function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result): CheckResult | { point: DayPoint; training: IsoDate[] } {
+  const segment = series.segment ?? null;
   if (series.firstDay === null) {
     return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, { metric: 0, severity: 'error' });
   }
   if (date < series.firstDay) return result('no_verdict', `before the first day with data (${series.firstDay}): no verdict`);
-  const point = series.points.get(date) ?? { value: 0, active: false };
+  const point: DayPoint = series.points.get(date) ?? { value: 0, active: false, present: false };
   if (!point.active) {
     return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
   }
@@ -145,15 +167,11 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
   if (segment !== null && !point.present && training.every((day) => series.points.get(day)?.present)) {
     return result('raised', `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`, { metric: 0, severity: 'error' });
   }
-  const values = training.map((day) => (series.points.get(day) as DayPoint).value);
+  return { point, training };
+}
 
-  const baseline = baselineOf(check.method, date, training, values, point.value);
-  if (baseline === null) {
-    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
-      metric: point.value,
-    });
-  }
-  const value = point.value;
+/** Against the baseline: ok within the threshold (or sensitivity) and min_value, raised beyond it in an allowed direction. */
+function verdict(check: KpiCheck, value: number, baseline: { value: number; label: string }, values: number[], result: Result): CheckResult {
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
   const deviation = check.method === 'zscore' ? standardDeviation(values, baseline.value) : 0;
   const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change), band: bandOf(check, baseline.value, deviation) };
