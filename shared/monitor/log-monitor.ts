@@ -113,9 +113,28 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
     },
     context,
   );
-  const lastFinished = row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date));
-  const newestRunId = row?.newest_run_id == null ? null : String(row.newest_run_id);
-  const failed = row?.newest_log_type === 'error';
+  const status: LogStatus = {
+    lastFinished: row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date)),
+    newestRunId: row?.newest_run_id == null ? null : String(row.newest_run_id),
+    failed: row?.newest_log_type === 'error',
+    newestMessage: String(row?.newest_message ?? ''),
+  };
+  return judgeLog(check, status, now, lookbackDays);
+}
+
+/** Where a job stands in the run log, as log_status.sql reads it. */
+export interface LogStatus {
+  lastFinished: Date | null;
+  newestRunId: string | null;
+  /** Whether the newest end or error row is an error. */
+  failed: boolean;
+  newestMessage: string;
+}
+
+/** The two conditions of a check, from where its job stands: a recent finished run (freshness), and a newest run that succeeded. Pure. */
+export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookbackDays: number): LogCheckResult[] {
+  const { lastFinished, newestRunId, failed } = status;
+  const today = toIsoDate(now);
   const base = {
     check: check.name,
     date: today,
@@ -150,7 +169,7 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
     metric: null,
     threshold: null,
     message: failed
-      ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${String(row?.newest_message ?? '').slice(0, 500)}`
+      ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${status.newestMessage.slice(0, 500)}`
       : newestRunId === null
         ? `${check.name}: no finished run of ${check.job_name} to judge`
         : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) succeeded`,

@@ -13,6 +13,7 @@ import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { BigQueryFake } from '../../fakes/bigquery-fake';
 import { tempDir, topicMessages } from '../../helpers/history';
+import { renderedFrom } from '../../helpers/warehouse';
 
 const NOW = new Date('2026-11-27T06:00:00Z');
 let fake: BigQueryFake;
@@ -66,8 +67,8 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor' });
   const [coverage, series] = sent.filter((job) => job.query.query.includes('AS day'));
   if (!coverage || !series) throw new Error('expected the coverage and the dau series queries');
-  expect(coverage.query.query).toContain('-- Which days of the window have any events at all');
-  expect(series.query.query).toContain('-- dau: users with any event that day');
+  expect(renderedFrom('monitors/coverage.sql', coverage.query.query)).toBe(true);
+  expect(renderedFrom('monitors/dau.sql', series.query.query)).toBe(true);
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days and the check's warm-up of 1 day before the checked day.
   // Dates, and the instants that bound them, for checks that read event time: local midnights in
@@ -88,7 +89,7 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
     time_zone: zone,
   });
 
-  const claim = sent.find((job) => job.query.query.startsWith('-- Claims alerts')) as QueryJob['configuration'];
+  const claim = sent.find((job) => renderedFrom('alerts/claim.sql', job.query.query)) as QueryJob['configuration'];
   expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
   expect(params(claim)).toMatchObject({
     alert_id_1: ['STRING', 'kpi:dau:2026-11-26'],
