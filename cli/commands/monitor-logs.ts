@@ -26,7 +26,13 @@ all, and when its newest run ended in error.`,
     const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
     return withRuntime(values, io, async (runtime) => {
       const checks = loadLogChecks(file, runtime.job.jobName);
-      const outcome = await runLogMonitor(runtime, checks, { runId: runtime.newRunId(), username: runtime.username, dryRun: Boolean(values['dry-run']), lookbackDays });
+      const outcome = await runLogMonitor(runtime, checks, {
+        runId: runtime.newRunId(),
+        username: runtime.username,
+        dryRun: Boolean(values['dry-run']),
+        lookbackDays,
+        timeZone: runtime.job.timeZone,
+      });
       if (values.json) printJson(io, outcome.results);
       else {
         const rows = outcome.results.map((result) => [result.check, result.method, result.raise_flag ? `RAISED (${result.reason})` : 'ok', result.message]);

@@ -8,7 +8,8 @@ functions.cloudEvent(
     // Loaded with the first event, not at start-up: a cold start pays for the framework only.
     const [{ parseLogMonitorEvent }, { runLogMonitor }] = await Promise.all([import('../../shared/pipeline/contracts'), import('../../shared/monitor/log-monitor')]);
     const event = parseLogMonitorEvent(message.data);
-    const outcome = await runLogMonitor(context, await context.logChecks(), { runId: context.runId, username: context.username });
+    const [checks, job] = await Promise.all([context.logChecks(), context.etlJob()]);
+    const outcome = await runLogMonitor(context, checks, { runId: context.runId, username: context.username, timeZone: job.timeZone });
     context.logger.info('log-monitor done', { trigger: event.kind, raised: outcome.alerts.length });
   }),
 );

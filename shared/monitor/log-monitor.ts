@@ -5,7 +5,7 @@
  */
 import { runLogShape, runLogValues } from '../etl/run-log-shape';
 import type { LogCheck } from '../config/monitor-config';
-import { toIsoDate, addDays, type IsoDate } from '../dates';
+import { DEFAULT_TIME_ZONE, addDays, dayIn, toIsoDate, type IsoDate } from '../dates';
 import { pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import { recordRun } from '../etl/run-log';
@@ -49,7 +49,7 @@ export interface LogMonitorOutcome {
 export async function runLogMonitor(
   deps: AlertDeps,
   checks: LogCheck[],
-  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number },
+  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number; timeZone?: string },
 ): Promise<LogMonitorOutcome> {
   const { runId } = request;
   const context = { job: LOG_MONITOR_JOB, runId };
@@ -58,7 +58,7 @@ export async function runLogMonitor(
   const judge = async () => {
     const now = deps.clock();
     const results: LogCheckResult[] = [];
-    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context, request.lookbackDays)));
+    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context, request.lookbackDays, request.timeZone)));
     const alerts = results
       .filter((result) => result.raise_flag)
       .map((result) =>
@@ -97,7 +97,15 @@ export async function runLogMonitor(
 }
 
 /** `lookbackDays`: how far back the run log is read (at least the threshold and a day). */
-export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date, context: JobContext, lookback = LOG_LOOKBACK_DAYS): Promise<LogCheckResult[]> {
+export async function checkLog(
+  warehouse: Warehouse,
+  check: LogCheck,
+  now: Date,
+  context: JobContext,
+  lookback = LOG_LOOKBACK_DAYS,
+  timeZone = DEFAULT_TIME_ZONE,
+): Promise<LogCheckResult[]> {
+  // The run log's dt is a row's UTC day; the lookback reaches a day past any zone.
   const today = toIsoDate(now);
   const lookbackDays = Math.max(lookback, Math.ceil(check.thresh_in_hours / 24) + 1);
   const sql = renderSqlFile('monitors/log_status.sql', runLogValues(warehouse, await runLogShape(warehouse)));
@@ -119,7 +127,7 @@ export async function checkLog(warehouse: Warehouse, check: LogCheck, now: Date,
     failed: row?.newest_log_type === 'error',
     newestMessage: String(row?.newest_message ?? ''),
   };
-  return judgeLog(check, status, now, lookbackDays);
+  return judgeLog(check, status, now, lookbackDays, timeZone);
 }
 
 /** Where a job stands in the run log, as log_status.sql reads it. */
@@ -132,9 +140,10 @@ export interface LogStatus {
 }
 
 /** The two conditions of a check, from where its job stands: a recent finished run (freshness), and a newest run that succeeded. Pure. */
-export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookbackDays: number): LogCheckResult[] {
+export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookbackDays: number, timeZone = DEFAULT_TIME_ZONE): LogCheckResult[] {
   const { lastFinished, newestRunId, failed } = status;
-  const today = toIsoDate(now);
+  // The alert is about today in the business zone.
+  const today = dayIn(now, timeZone);
   const base = {
     check: check.name,
     date: today,

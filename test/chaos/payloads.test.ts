@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import '../../functions';
 import { appendEvents } from '../../shared/events/load-events';
 import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
-import { pubsubEvent, setEnv, withFunctionServer } from '../helpers/functions';
+import { pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 
@@ -19,15 +19,15 @@ const NOW = '2026-11-27T06:00:00.000Z';
 /** A delivery not answered within this is a hang. */
 const ANSWER_WITHIN_MS = 2000;
 
-let restoreEnv: () => void;
+let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   const dir = tempDir('kpis-chaos-');
-  restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' });
+  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  useFunctionRuntime(env);
   await appendEvents((await functionPorts()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
 afterAll(async () => {
   await closeFunctionRuntime();
-  restoreEnv();
   process.stdout.write(`\nchaos: generated payloads per contract (${RUNS} each)\n${figures.map((row) => row.join('  ')).join('\n')}\n`);
 });
 

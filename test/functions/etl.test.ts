@@ -5,24 +5,24 @@ import { appendEvents } from '../../shared/events/load-events';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
-import { post, pubsubEvent, setEnv, withFunctionServer } from '../helpers/functions';
+import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
-let restoreEnv: () => void;
+let env: NodeJS.ProcessEnv;
 let warehouse: Warehouse;
 
 beforeAll(async () => {
   dir = tempDir();
-  restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' });
+  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  useFunctionRuntime(env);
   warehouse = (await functionPorts()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 14, {}), context);
 });
 afterAll(async () => {
   await closeFunctionRuntime();
-  restoreEnv();
 });
 
 const completions = () => topicMessages(dir, TOPICS.completed);

@@ -16,22 +16,19 @@ import type { AddressInfo } from 'node:net';
 import { DEAD_LETTER_TOPIC, LocalRouter } from '../../shared/local/router';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
-import { setEnv } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
-let restoreEnv: () => void;
 let stack: LocalStack;
 let warehouse: Warehouse;
 
 beforeAll(async () => {
   dir = tempDir();
-  restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' });
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
-    env: process.env,
+    env: { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' },
     clock: () => new Date(NOW),
     logger: silentLogger,
     useEmulator: false,
@@ -44,7 +41,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack.close();
-  restoreEnv();
 });
 
 const messages = (topic: string) => topicMessages(dir, topic);

@@ -8,13 +8,13 @@ import { silentLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
-import { post, pubsubEvent, setEnv, withFunctionServer } from '../helpers/functions';
+import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
-let restoreEnv: () => void;
+let env: NodeJS.ProcessEnv;
 let warehouse: Warehouse;
 
 function completion(fields: Partial<EtlResult> = {}): EtlResult {
@@ -40,7 +40,8 @@ const runLog = (uid: string) =>
 
 beforeAll(async () => {
   dir = tempDir();
-  restoreEnv = setEnv({ KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' });
+  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  useFunctionRuntime(env);
   warehouse = (await functionPorts()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
   const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
@@ -52,7 +53,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await closeFunctionRuntime();
-  restoreEnv();
 });
 
 describe('kpiMonitor', () => {
@@ -150,14 +150,14 @@ describe('kpiMonitor', () => {
 
   test('an alert the broker does not take is a transient failure: the function fails, so Pub/Sub delivers the message again', async () => {
     await closeFunctionRuntime();
-    const restore = setEnv({ KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
+    useFunctionRuntime({ ...env, KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
     try {
       const failed = completion({ run_id: 'etl-unpublished', status: 'failed', error: 'boom', dates: ['2026-11-20'], start_date: '2026-11-20', end_date: '2026-11-20' });
       const event = pubsubEvent(failed, { publishTime: NOW });
       expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(500);
     } finally {
       await closeFunctionRuntime();
-      restore();
+      useFunctionRuntime(env);
       warehouse = (await functionPorts()).warehouse;
     }
   });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createFunctionRuntime, installFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
 
 export interface EventOptions {
   messageId?: string;
@@ -62,4 +63,14 @@ export function setEnv(values: Record<string, string>): () => void {
       else process.env[key] = value;
     }
   };
+}
+
+/**
+ * Builds the functions' runtime from this environment and installs it: the registered functions
+ * use it until closeFunctionRuntime(). process.env is left alone.
+ */
+export function useFunctionRuntime(env: NodeJS.ProcessEnv): FunctionRuntime {
+  const runtime = createFunctionRuntime({ env });
+  installFunctionRuntime(runtime);
+  return runtime;
 }

@@ -3,7 +3,7 @@ import { loadLogChecks } from '../../../shared/config/monitor-config';
 import { writeRunLog, type RunLogStep } from '../../../shared/etl/run-log';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
-import { runLogMonitor } from '../../../shared/monitor/log-monitor';
+import { judgeLog, runLogMonitor } from '../../../shared/monitor/log-monitor';
 import { RUN_LOG_TABLE } from '../../../shared/schema';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { tempDir, topicMessages } from '../../helpers/history';
@@ -106,4 +106,25 @@ test('file_name narrows the rows that count', async () => {
     )
   ).results;
   expect(freshness).toMatchObject({ raise_flag: true, reason: 'no_run' });
+});
+
+test('a result is about today in the business zone: 03:00 UTC is still yesterday in Los Angeles', () => {
+  const check = {
+    name: 'etl',
+    job_name: 'daily_kpis',
+    file_name: null,
+    step_name: 'end',
+    thresh_in_hours: 26,
+    message: '{job_name} has not finished a run for {hours} hours',
+    message_like: null,
+    counts_daily_kpis_runs: false,
+    description: '',
+  };
+  const status = { lastFinished: new Date('2026-11-26T06:00:00Z'), newestRunId: 'r1', failed: false, newestMessage: 'ok' };
+  const now = new Date('2026-11-27T03:00:00Z');
+  expect(judgeLog(check, status, now, 30, 'America/Los_Angeles').map((result) => result.date)).toEqual(['2026-11-26', '2026-11-26']);
+  expect(judgeLog(check, status, now, 30).map((result) => [result.date, result.raise_flag])).toEqual([
+    ['2026-11-27', false],
+    ['2026-11-27', false],
+  ]);
 });
