@@ -1,15 +1,15 @@
 /** kpiMonitor: a completion event -> KPI checks for the run's complete days -> alerts. */
 import * as functions from '@google-cloud/functions-framework';
-import { pubsubHandler } from '../../shared/pipeline/function-runtime';
+import { pubsubHandler, type FunctionWork } from '../../shared/pipeline/function-runtime';
 
-functions.cloudEvent(
-  'kpiMonitor',
-  pubsubHandler('kpi-monitor', async (message, context) => {
-    // Loaded with the first event, not at start-up: a cold start pays for the framework only.
-    const [{ parseCompletion }, { checkCompletedRun }] = await Promise.all([import('../../shared/pipeline/contracts'), import('../../shared/pipeline/completed-run-checks')]);
-    const completion = parseCompletion(message.data);
-    const [checks, job] = await Promise.all([context.kpiChecks(), context.etlJob()]);
-    const outcome = await checkCompletedRun(context, checks, completion, { runId: context.runId, username: context.username, timeZone: job.timeZone });
-    context.logger.info('kpi-monitor done', { action: outcome.action, etl_run_id: completion.run_id });
-  }),
-);
+/** What the function does with one message, under the runtime's policy (pubsubHandler). */
+export const kpiMonitorWork: FunctionWork = async (message, context) => {
+  // Loaded with the first event, not at start-up: a cold start pays for the framework only.
+  const [{ parseCompletion }, { checkCompletedRun }] = await Promise.all([import('../../shared/pipeline/contracts'), import('../../shared/pipeline/completed-run-checks')]);
+  const completion = parseCompletion(message.data);
+  const [checks, job] = await Promise.all([context.kpiChecks(), context.etlJob()]);
+  const outcome = await checkCompletedRun(context, checks, completion, { runId: context.runId, username: context.username, timeZone: job.timeZone });
+  context.logger.info('kpi-monitor done', { action: outcome.action, etl_run_id: completion.run_id });
+};
+
+functions.cloudEvent('kpiMonitor', pubsubHandler('kpi-monitor', kpiMonitorWork));

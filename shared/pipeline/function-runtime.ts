@@ -72,6 +72,8 @@ export interface FunctionRuntime {
   configs: FunctionConfigs;
   /** The ports, opened on the first call (the first event) and kept for the next ones. */
   ports(): Promise<Ports>;
+  /** Messages running in this instance, by function and message id: a duplicate waits for the first. */
+  inFlight: Map<string, Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
     logger,
     configs,
     ports,
+    inFlight: new Map(),
     async close() {
       const current = opened;
       opened = undefined;
@@ -130,8 +133,6 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
  * place that reads it), unless the local stack or a test installed one built from its arguments.
  */
 let installed: FunctionRuntime | null = null;
-/** Messages running in this instance, by function and message id: a duplicate waits for the first. */
-const inFlight = new Map<string, Promise<void>>();
 
 function currentRuntime(): FunctionRuntime {
   installed ??= createFunctionRuntime({ env: process.env });
@@ -160,10 +161,16 @@ export function runIdFor(functionName: FunctionName, messageId: string): string 
   return `${functionName}-${messageId}`;
 }
 
-/** Wraps a handler's work in the policy above; the result is what functions.cloudEvent takes. */
-export function pubsubHandler(functionName: FunctionName, work: (message: PubSubMessage, context: FunctionContext) => Promise<void>) {
+export type FunctionWork = (message: PubSubMessage, context: FunctionContext) => Promise<void>;
+
+/**
+ * Wraps a function's work in the policy above; the result is what functions.cloudEvent takes. The
+ * runtime is the installed one unless given (two instances of a function, in a test).
+ */
+export function pubsubHandler(functionName: FunctionName, work: FunctionWork, runtime: () => FunctionRuntime = currentRuntime) {
   return async (event: PubSubCloudEvent): Promise<void> => {
-    const current = currentRuntime();
+    const current = runtime();
+    const { inFlight } = current;
     const logger = current.logger.child({ function: functionName });
     let message: PubSubMessage;
     try {

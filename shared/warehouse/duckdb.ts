@@ -72,6 +72,8 @@ const APPEND: Record<ParamType, (appender: DuckDBAppender, value: Exclude<Cell, 
 const CREATE_TEMP_TABLE = /\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)/gi;
 
 export const DEFAULT_DUCKDB_PATH = '.data/warehouse.duckdb';
+/** Work keys remembered (see runScript). */
+const MAX_REMEMBERED_SCRIPTS = 10_000;
 
 export class DuckDbWarehouse implements Warehouse {
   readonly engine = 'duckdb';
@@ -79,6 +81,8 @@ export class DuckDbWarehouse implements Warehouse {
   private queue: Promise<unknown> = Promise.resolve();
   /** Schemas and tables known to exist; this process is the file's only writer. */
   private readonly ensured = new Set<string>();
+  /** Scripts run with a work key, running or succeeded, by key (see runScript). */
+  private readonly scripts = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -124,8 +128,23 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  runScript(statements: string[], params: QueryParams, _context: unknown, options: { atomic: boolean }): Promise<void> {
-    return this.exclusive(() => this.runStatements(statements, params, options.atomic ? 'COMMIT' : undefined));
+  /**
+   * A script with a work key runs once, as a BigQuery job with that id does: a second call with the
+   * same key while it runs, or after it succeeded, re-attaches to it; after a failure it runs again.
+   * This process is the file's only writer, so the scripts it ran are all the jobs there are.
+   */
+  runScript(statements: string[], params: QueryParams, context: JobContext | undefined, options: { atomic: boolean }): Promise<void> {
+    const key = context?.workKey;
+    const earlier = key === undefined ? undefined : this.scripts.get(key);
+    if (earlier) return earlier;
+    const run = this.exclusive(() => this.runStatements(statements, params, options.atomic ? 'COMMIT' : undefined));
+    if (key !== undefined) {
+      this.scripts.set(key, run);
+      run.catch(() => this.scripts.delete(key));
+      // The oldest keys go first; a redelivery comes within minutes, not after thousands of runs.
+      if (this.scripts.size > MAX_REMEMBERED_SCRIPTS) this.scripts.delete(this.scripts.keys().next().value as string);
+    }
+    return run;
   }
 
   describeQuery(sql: string, params: QueryParams): Promise<QueryShape> {
