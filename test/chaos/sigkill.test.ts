@@ -83,42 +83,50 @@ const MONITOR = ['monitor', '--from', '2026-11-08', '--to', '2026-11-26'];
 /** Kill moments spread over a run (a run here takes a few hundred ms after Node's start-up). */
 const delay = (index: number) => 150 + ((index * 7919) % 900);
 
-test(`an ETL run killed ${KILLS} times at random moments, then run again, gives the tables of an uninterrupted run`, async () => {
-  const reference = await workspace();
-  expect((await kpis(ETL, reference)).code).toBe(0);
-  const expected = await tablesOf(reference);
-  const dir = await workspace();
-  let killed = 0;
-  for (let index = 0; index < KILLS; index += 1) {
-    if ((await killAfter(ETL, dir, delay(index))) === 'killed') killed += 1;
-    const rerun = await kpis(ETL, dir);
-    expect(rerun.stderr).toBe('');
-    expect(rerun.code).toBe(0);
-    expect(await tablesOf(dir)).toBe(expected);
-  }
-  figures.push(`etl: ${KILLS} runs, ${killed} killed mid-run, ${KILLS} reruns identical to an uninterrupted run`);
-});
-
-test(`a monitor run killed ${KILLS} times, then run again: every alert published, none lost`, async () => {
-  const reference = await workspace();
-  expect((await kpis(ETL, reference)).code).toBe(0);
-  await kpis(MONITOR, reference);
-  const expected = [...new Set(alertIds(reference))].sort();
-  expect(expected.length).toBeGreaterThan(3);
-  let killed = 0;
-  let duplicates = 0;
-  for (let index = 0; index < KILLS; index += 1) {
+test(
+  `an ETL run killed ${KILLS} times at random moments, then run again, gives the tables of an uninterrupted run`,
+  async () => {
+    const reference = await workspace();
+    expect((await kpis(ETL, reference)).code).toBe(0);
+    const expected = await tablesOf(reference);
     const dir = await workspace();
-    expect((await kpis(ETL, dir)).code).toBe(0);
-    if ((await killAfter(MONITOR, dir, delay(index))) === 'killed') killed += 1;
-    // An hour later, every claim the killed run left is stale: the rerun takes it.
-    await kpis(MONITOR, dir, LATER);
-    const published = alertIds(dir);
-    expect([...new Set(published)].sort()).toEqual(expected);
-    duplicates += published.length - new Set(published).size;
-  }
-  figures.push(`monitor: ${KILLS} runs, ${killed} killed mid-run, 0 alerts lost, ${duplicates} published twice (killed between the publish and its mark; same alert_id)`);
-});
+    let killed = 0;
+    for (let index = 0; index < KILLS; index += 1) {
+      if ((await killAfter(ETL, dir, delay(index))) === 'killed') killed += 1;
+      const rerun = await kpis(ETL, dir);
+      expect(rerun.stderr).toBe('');
+      expect(rerun.code).toBe(0);
+      expect(await tablesOf(dir)).toBe(expected);
+    }
+    figures.push(`etl: ${KILLS} runs, ${killed} killed mid-run, ${KILLS} reruns identical to an uninterrupted run`);
+  },
+  KILLS * 15_000 + 30_000,
+);
+
+test(
+  `a monitor run killed ${KILLS} times, then run again: every alert published, none lost`,
+  async () => {
+    const reference = await workspace();
+    expect((await kpis(ETL, reference)).code).toBe(0);
+    await kpis(MONITOR, reference);
+    const expected = [...new Set(alertIds(reference))].sort();
+    expect(expected.length).toBeGreaterThan(3);
+    let killed = 0;
+    let duplicates = 0;
+    for (let index = 0; index < KILLS; index += 1) {
+      const dir = await workspace();
+      expect((await kpis(ETL, dir)).code).toBe(0);
+      if ((await killAfter(MONITOR, dir, delay(index))) === 'killed') killed += 1;
+      // An hour later, every claim the killed run left is stale: the rerun takes it.
+      await kpis(MONITOR, dir, LATER);
+      const published = alertIds(dir);
+      expect([...new Set(published)].sort()).toEqual(expected);
+      duplicates += published.length - new Set(published).size;
+    }
+    figures.push(`monitor: ${KILLS} runs, ${killed} killed mid-run, 0 alerts lost, ${duplicates} published twice (killed between the publish and its mark; same alert_id)`);
+  },
+  KILLS * 20_000 + 30_000,
+);
 
 afterAll(() => {
   process.stdout.write(`\nSIGKILL\n  ${figures.join('\n  ')}\n`);

@@ -4,31 +4,18 @@
  * `kpis` command runs in a child process on a DuckDB file, and on the BigQuery REST fake for the
  * project-id form.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import { BigQueryFake } from '../fakes/bigquery-fake';
+import { runKpis, type Run } from '../helpers/cli';
 import { historyWithAnomalies } from '../helpers/history';
 
-const BIN = path.resolve(__dirname, '../../bin/kpis.js');
 const NOW = '2026-11-27T06:30:00Z';
 const GROUP = 'gamepltx_kpis';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kpis(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KPIS_NOW: NOW, KPIS_WAREHOUSE: '', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const kpis = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> => runKpis(args, cwd, NOW, env);
 
 /** The cron job's three config files, exactly in its shapes, with a group not called daily_kpis. */
 function oldConfigs(dir: string): Record<'KPIS_CONFIG' | 'KPIS_MONITOR_CONFIG' | 'KPIS_LOG_CONFIG', string> {

@@ -1,28 +1,16 @@
 /** The `kpis` command as a user runs it: bin/kpis.js in a child process, on a DuckDB file. */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryFake } from '../fakes/bigquery-fake';
+import { BIN, runKpis, type Run } from '../helpers/cli';
 import { HttpRecorder } from '../fakes/http-recorder';
 import { historyWithAnomalies, topicMessages } from '../helpers/history';
 
-const BIN = path.resolve(__dirname, '../../bin/kpis.js');
 const NOW = '2026-11-27T06:00:00Z';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kpis(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KPIS_NOW: NOW, KPIS_WAREHOUSE: '', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const kpis = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> => runKpis(args, cwd, NOW, env);
 
 function workspace(): { dir: string; warehouse: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'kpis-cli-'));
