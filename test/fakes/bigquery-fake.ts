@@ -18,6 +18,7 @@ export interface RecordedRequest {
 
 /** What the next job insert does, in order; once the list is empty, inserts succeed. */
 export type InsertBehaviour =
+  | { kind: 'none' } // behave normally (a placeholder, to fault a later insert)
   | { kind: 'lose-response' } // create the job, then answer 503 as if the response was lost
   | { kind: 'http-error'; status: number; reason: string } // answer an error without creating the job
   | { kind: 'job-error'; reason: string; message: string }; // create a job that ends in error
@@ -41,7 +42,7 @@ export class BigQueryFake {
   /** Jobs that ran: a statement run twice shows up here twice. */
   readonly executed: string[] = [];
   insertBehaviours: InsertBehaviour[] = [];
-  /** HTTP statuses the next dataset and table requests answer with, in order. */
+  /** HTTP statuses the next dataset and table requests answer with, in order (0: answer normally). */
   metadataFailures: number[] = [];
   /** HTTP statuses the next results requests answer with, in order, as if their responses were lost. */
   resultsFailures: number[] = [];
@@ -93,7 +94,7 @@ export class BigQueryFake {
     const [, project, rest] = match as unknown as [string, string, string];
     if (rest.startsWith('datasets')) {
       const failure = this.metadataFailures.shift();
-      if (failure !== undefined) return [failure, apiError(failure, failure >= 500 ? 'backendError' : 'accessDenied', 'injected metadata failure')];
+      if (failure !== undefined && failure !== 0) return [failure, apiError(failure, failure >= 500 ? 'backendError' : 'accessDenied', 'injected metadata failure')];
     }
     if (req.method === 'POST' && rest === 'jobs') return req.path.startsWith('/upload') ? this.insertLoad(project, req) : this.insertQuery(req);
     let m: RegExpExecArray | null;
