@@ -8,10 +8,10 @@ import type { EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/monitor-config';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError, UsageError } from '../errors';
-import { runLogShape, runLogValues } from '../etl/run-log-shape';
+import { runLogValues, shapeOf } from '../etl/run-log-shape';
 import { checkLabel, type CheckResult } from '../monitor/detect';
 import { checkKpis } from '../monitor/kpi-monitor';
-import { ALERTS_TABLE } from '../schema';
+import { ALERTS_TABLE, RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
@@ -150,8 +150,10 @@ function methodText(check: KpiCheck): string {
 
 /** Each run of the ETL job that started in the range (in the business zone), and the days the succeeded ones built. */
 async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<{ runs: RunBar[]; covered: Set<IsoDate> }> {
-  const shape = await runLogShape(warehouse);
-  if ((await warehouse.columnsOf('logs', 'daily_logs')) === null) throw new TableNotFoundError('the run log does not exist');
+  // One read of the table's columns says both whether it exists and which shape it has.
+  const columns = await warehouse.columnsOf(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table);
+  if (columns === null) throw new TableNotFoundError('the run log does not exist');
+  const shape = shapeOf(columns);
   // dt is the UTC day of a row: a day either side covers every zone.
   const rows = await warehouse.query(
     renderSqlFile('reports/etl_runs.sql', runLogValues(warehouse, shape)),
