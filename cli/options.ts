@@ -62,3 +62,12 @@ function reportRange(values: Values, yesterday: string, env: NodeJS.ProcessEnv):
     throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);
   return range;
 }
+
+/** A comma-separated flag (`--kpis a,b`) as its names; undefined when the flag is absent. */
+export function listFlag(value: string | boolean | undefined): string[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}

@@ -139,8 +139,8 @@ export function checkTimeZone(timeZone: unknown, what = 'time_zone'): string {
 
 /** The calendar day an instant falls on in a zone: the KPI day of an event, or "today" for a run. */
 export function dayIn(instant: Date, timeZone: string): IsoDate {
-  toIsoDate(instant); // the same bounds as a UTC day
-  if (timeZone === 'UTC') return toIsoDate(instant);
+  const utcDay = toIsoDate(instant); // the same bounds as a UTC day
+  if (timeZone === 'UTC') return utcDay;
   const parts = Object.fromEntries(
     dayFormat(timeZone)
       .formatToParts(instant)

@@ -10,7 +10,7 @@ import { loadEtlConfig } from '../../shared/config/etl-config';
 import { configPath } from '../../shared/config/files';
 import { printJson, withRuntime, type Command, type Values } from '../command';
 import { configuredToday, describeWarehouse, type Io, type Runtime } from '../context';
-import { DATE_HELP, DATE_OPTIONS, dateRangeFrom } from '../options';
+import { DATE_HELP, DATE_OPTIONS, dateRangeFrom, listFlag } from '../options';
 import { formatBytes } from '../output';
 import { initCommand } from './init';
 
@@ -24,13 +24,7 @@ function writeDryRunSql(outcome: EtlOutcome, engine: string): string {
 }
 
 async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRange): Promise<number> {
-  const kpis =
-    typeof values.kpis === 'string'
-      ? values.kpis
-          .split(',')
-          .map((name) => name.trim())
-          .filter(Boolean)
-      : undefined;
+  const kpis = listFlag(values.kpis);
   const outcome = await runEtl(runtime, runtime.job, {
     range,
     kpis,

@@ -1,14 +1,13 @@
 /** `kpis monitor`: the KPI checks of days, and their alerts. */
-import { UsageError } from '../../shared/errors';
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
 import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withRuntime, type Command } from '../command';
 import { configuredToday, describeWarehouse } from '../context';
-import { DATE_OPTIONS, monitorRange } from '../options';
+import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir } from '../output';
 
 export const monitorCommand: Command = {
@@ -30,16 +29,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
     const { values } = fromCronLine(flags, positionals, io, ['daily']);
     const yesterday = addDays(configuredToday(values, io), -1);
     const range = monitorRange(values, yesterday);
-    let checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined));
-    if (typeof values.checks === 'string') {
-      const wanted = values.checks
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean);
-      const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
-      if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
-      checks = checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
-    }
+    const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
     return withRuntime(values, io, async (runtime) => {
       const outcome = await runKpiMonitor(runtime, checks, {
         dates: daysBetween(range.start, range.end),

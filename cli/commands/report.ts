@@ -1,12 +1,12 @@
 /** `kpis report`: the HTML report. */
 import { writeReport } from '../../shared/report/page';
-import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE, reportChecks } from '../../shared/report/report';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
+import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
 import { configPath } from '../../shared/config/files';
 import { addDays } from '../../shared/dates';
 import { printJson, withRuntime, type Command } from '../command';
 import { configuredToday, describeWarehouse } from '../context';
-import { reportRange } from '../options';
+import { listFlag, reportRange } from '../options';
 
 export const reportCommand: Command = {
   summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
@@ -23,14 +23,7 @@ opens offline, from a mail or a bucket.`,
   run(values, _positionals, io) {
     const yesterday = addDays(configuredToday(values, io), -1);
     const range = reportRange(values, yesterday, io.env);
-    const wanted =
-      typeof values.checks === 'string'
-        ? values.checks
-            .split(',')
-            .map((name) => name.trim())
-            .filter(Boolean)
-        : undefined;
-    const checks = reportChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), wanted);
+    const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
     return withRuntime(values, io, async (runtime) => {
       const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {

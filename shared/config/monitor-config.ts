@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import Joi from 'joi';
-import { ConfigError } from '../errors';
+import { ConfigError, UsageError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { checkPlaceholders, configSqlFile, readQueryFile } from './table-sql';
@@ -399,4 +399,12 @@ export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'd
     message_like: entry.message_like ?? null,
     counts_daily_kpis_runs: false,
   }));
+}
+
+/** The checks a command runs: the ones asked for by name (enabled or not), else every enabled one; an unknown name is a usage error. */
+export function selectChecks(checks: KpiCheck[], wanted?: string[]): KpiCheck[] {
+  if (!wanted || wanted.length === 0) return checks.filter((check) => check.isEnable);
+  const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
+  if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
+  return checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
 }

@@ -7,7 +7,7 @@
 import type { EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/monitor-config';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
-import { TableNotFoundError, toError, UsageError } from '../errors';
+import { TableNotFoundError, toError } from '../errors';
 import { runLogValues, shapeOf } from '../etl/run-log-shape';
 import { checkLabel, type CheckResult } from '../monitor/detect';
 import { checkKpis } from '../monitor/kpi-monitor';
@@ -67,14 +67,6 @@ export interface ReportData {
   runLogError: string | null;
   alerts: ReportAlert[];
   alertsError: string | null;
-}
-
-/** The checks a report covers: the ones asked for (enabled or not), else every enabled one. */
-export function reportChecks(checks: KpiCheck[], wanted?: string[]): KpiCheck[] {
-  if (!wanted || wanted.length === 0) return checks.filter((check) => check.isEnable);
-  const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
-  if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
-  return checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
 }
 
 export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiCheck[], request: ReportRequest, context: JobContext): Promise<ReportData> {
