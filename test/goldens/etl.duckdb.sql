@@ -41,13 +41,13 @@ MERGE INTO daily_kpis.installs AS t
 USING (
   SELECT user_id, install_date
   FROM (
--- installs: each user active in the run's days with the first of those days. Written with
--- keep_earliest, an existing row only moves to an earlier day, so reruns and backfills in any
--- order converge on the earliest day ever processed. Reads the daily user panel this run wrote.
-SELECT user_id, MIN(date) AS install_date
+-- installs: each user's days active in the run. Written with keep_earliest, which keeps the
+-- earliest of them per user (so no GROUP BY here: the strategy's dedup is the one aggregation),
+-- and an existing row only moves to an earlier day, so reruns and backfills in any order converge
+-- on the earliest day ever processed. Reads the daily user panel this run wrote.
+SELECT user_id, date AS install_date
 FROM daily_kpis.daily_user_panel
 WHERE date BETWEEN $start_date AND $end_date
-GROUP BY user_id
   ) AS q
   WHERE q.user_id IS NOT NULL
   QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY install_date ASC) = 1
@@ -66,13 +66,14 @@ MERGE INTO daily_kpis.last_activity AS t
 USING (
   SELECT user_id, last_activity
   FROM (
--- last_activity: each user active in the run's days with the last of those days. Written with
--- keep_latest (the seed rebuilt it from all history every day), an existing row only moves to a
--- later day, so reruns and backfills in any order converge on the latest day ever processed.
-SELECT user_id, MAX(date) AS last_activity
+-- last_activity: each user's days active in the run. Written with keep_latest, which keeps the
+-- latest of them per user (so no GROUP BY here: the strategy's dedup is the one aggregation), and
+-- an existing row only moves to a later day, so reruns and backfills in any order converge on the
+-- latest day ever processed (the seed rebuilt it from all history every day). Reads the daily
+-- user panel this run wrote.
+SELECT user_id, date AS last_activity
 FROM daily_kpis.daily_user_panel
 WHERE date BETWEEN $start_date AND $end_date
-GROUP BY user_id
   ) AS q
   WHERE q.user_id IS NOT NULL
   QUALIFY ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY last_activity DESC) = 1
