@@ -381,9 +381,16 @@ function normalizeRow(row: Record<string, unknown>): Row {
 function normalizeCell(value: unknown): Cell {
   if (value === null || value === undefined) return null;
   if (value instanceof BigQueryTimestamp) return canonicalTimestamp(value.value);
+  // NUMERIC arrives as a big.js number: a number, as DuckDB's DECIMAL gives (String() would say "1e-9").
+  if (isBigNumber(value)) return Number(String(value));
   if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
   if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value instanceof Date) return value;
   return String(value);
+}
+
+/** big.js's shape (the client's NUMERIC values): sign, exponent and digits. */
+function isBigNumber(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 's' in value && 'e' in value && 'c' in value;
 }
 
 function errorMessage(error: unknown): string {

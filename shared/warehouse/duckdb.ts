@@ -39,7 +39,7 @@ import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams
  * `@name` parameters become `$name` in `bind()` below; backticks never reach DuckDB because table
  * names are rendered by `tableRef`.
  */
-const COMPATIBILITY_LAYER = [
+export const COMPATIBILITY_LAYER = [
   "SET TimeZone = 'UTC'",
   'CREATE TYPE IF NOT EXISTS FLOAT64 AS DOUBLE',
   'CREATE OR REPLACE TEMP MACRO safe_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE a / b END',

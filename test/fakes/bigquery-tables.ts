@@ -1,0 +1,398 @@
+/**
+ * The tables behind the BigQuery fake, for tests that need BigQuery to hold rows: an in-memory
+ * DuckDB database with the embedded warehouse's compatibility layer, so the GoogleSQL the BigQuery
+ * adapter sends runs unchanged (its dialect is checked separately, by ZetaSQL). It behaves like
+ * BigQuery where a reliability test needs it to:
+ * - each job runs on a connection of its own: a script's transaction sees its own writes, and no
+ *   other job sees them before COMMIT (BigQuery's snapshot isolation);
+ * - two transactions that mutate (update, delete, merge into) one table conflict, at table
+ *   granularity as on BigQuery (DuckDB alone conflicts on rows): the later one to commit is aborted
+ *   with BigQuery's words, and so is one that DuckDB stops on a row conflict; inserts do not
+ *   conflict;
+ * - DML statements outside a transaction that mutate one table are queued and run one after the
+ *   other, as BigQuery queues them; inserts run side by side;
+ * - a script that ends inside a transaction is rolled back and fails, as BigQuery's does.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DECIMAL,
+  DOUBLE,
+  DuckDBConnection,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBTimestampValue,
+  TIMESTAMP,
+  VARCHAR,
+  dateValueFromDate,
+  type DuckDBResultReader,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { paramNames, rewriteParams, splitStatements } from '../../shared/sql';
+import { COMPATIBILITY_LAYER } from '../../shared/warehouse/duckdb';
+
+/** A query parameter as the REST API carries it. */
+export interface RestParameter {
+  name: string;
+  parameterType: { type: string };
+  parameterValue?: { value?: string | null };
+}
+
+/** A REST table schema field. */
+export interface RestField {
+  name: string;
+  type: string;
+  mode?: string;
+}
+
+/** A job's result in REST terms: values as strings, TIMESTAMP as int64 microseconds. */
+export interface TableResult {
+  fields: RestField[];
+  rows: (string | null)[][];
+}
+
+/** A failed job's error, as BigQuery reports it. */
+export class JobFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const DUCKDB_TYPE_OF: Record<string, { sql: string; type: DuckDBType }> = {
+  STRING: { sql: 'VARCHAR', type: VARCHAR },
+  INTEGER: { sql: 'BIGINT', type: BIGINT },
+  INT64: { sql: 'BIGINT', type: BIGINT },
+  FLOAT: { sql: 'DOUBLE', type: DOUBLE },
+  FLOAT64: { sql: 'DOUBLE', type: DOUBLE },
+  NUMERIC: { sql: 'DECIMAL(38,9)', type: DECIMAL(38, 9) },
+  BOOLEAN: { sql: 'BOOLEAN', type: BOOLEAN },
+  BOOL: { sql: 'BOOLEAN', type: BOOLEAN },
+  DATE: { sql: 'DATE', type: DATE },
+  TIMESTAMP: { sql: 'TIMESTAMP', type: TIMESTAMP },
+};
+
+/** DuckDB's result types in the REST API's names (which still says INTEGER, FLOAT, BOOLEAN). */
+function restType(duckDbType: string): string {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(duckDbType)) return 'INTEGER';
+  if (/^(FLOAT|DOUBLE)$/.test(duckDbType)) return 'FLOAT';
+  if (duckDbType.startsWith('DECIMAL')) return 'NUMERIC';
+  if (duckDbType === 'BOOLEAN') return 'BOOLEAN';
+  if (duckDbType.startsWith('TIMESTAMP')) return 'TIMESTAMP';
+  if (duckDbType === 'DATE') return 'DATE';
+  return 'STRING';
+}
+
+/**
+ * The table a DML or DDL statement writes (as `dataset.table` once translated), and whether it
+ * mutates it: BigQuery queues and conflicts statements that update or delete rows, while inserts
+ * (an INSERT, or a MERGE with only a WHEN NOT MATCHED ... INSERT clause) run side by side.
+ */
+function statementWrites(statement: string): { table: string; mutating: boolean } | null {
+  const code = statement.replace(/--[^\n]*\n/g, '').trim();
+  const match =
+    /^(INSERT\s+INTO|MERGE\s+INTO|MERGE|DELETE\s+FROM|DELETE|UPDATE|TRUNCATE\s+TABLE|CREATE\s+(?:OR\s+REPLACE\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|DROP\s+TABLE(?:\s+IF\s+EXISTS)?|ALTER\s+TABLE)\s+(\w+\.\w+)/i.exec(
+      code,
+    );
+  if (!match) return null;
+  const verb = (match[1] as string).toUpperCase();
+  const insertOnly = verb.startsWith('INSERT') || (verb.startsWith('MERGE') && !/WHEN\s+MATCHED|NOT\s+MATCHED\s+BY\s+SOURCE/i.test(code));
+  return { table: (match[2] as string).toLowerCase(), mutating: !insertOnly };
+}
+
+/** What a transaction wrote since it began: every table, and those it mutated (the ones that conflict). */
+interface Writes {
+  start: number;
+  written: Set<string>;
+  mutated: Set<string>;
+}
+
+function keyword(statement: string): string {
+  return statement
+    .replace(/--[^\n]*\n/g, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toUpperCase();
+}
+
+export class FakeTables {
+  /** Commits so far; a transaction remembers the count it began at. */
+  private commits = 0;
+  /** The commit count at which each table was last mutated. */
+  private readonly lastMutation = new Map<string, number>();
+  /** DML statements outside a transaction, queued per table. */
+  private readonly dmlQueues = new Map<string, Promise<unknown>>();
+  /** Commits are checked and applied one at a time, as BigQuery's are per table. */
+  private commitQueue: Promise<unknown> = Promise.resolve();
+  /** Called when a transaction reaches COMMIT, with the tables it wrote; the commit waits for it (see holdNextCommit). */
+  private beforeCommit: ((writes: string[]) => Promise<void>) | null = null;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly projectId: string,
+  ) {}
+
+  static async open(projectId: string): Promise<FakeTables> {
+    return new FakeTables(await DuckDBInstance.create(':memory:'), projectId);
+  }
+
+  close(): void {
+    this.instance.closeSync();
+  }
+
+  async createDataset(dataset: string): Promise<void> {
+    await this.withConnection((connection) => connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`));
+  }
+
+  /**
+   * Holds the next transaction that writes `table` at its COMMIT: `reached` resolves when it gets
+   * there, and it commits (or is aborted) once `release` is called. Other transactions pass.
+   */
+  holdNextCommit(table: string): { reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let arrived!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    let taken = false;
+    this.beforeCommit = async (writes) => {
+      if (taken || !writes.includes(table)) return;
+      taken = true;
+      arrived();
+      await released;
+    };
+    return { reached, release };
+  }
+
+  /** Creates the table; false when it already exists (two clients may create one table at once). */
+  async createTable(dataset: string, table: string, fields: RestField[]): Promise<boolean> {
+    const columns = fields.map((field) => `${field.name} ${(DUCKDB_TYPE_OF[field.type] ?? DUCKDB_TYPE_OF.STRING)?.sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
+    return this.withConnection(async (connection) => {
+      await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+      try {
+        await connection.run(`CREATE TABLE ${dataset}.${table} (${columns.join(', ')})`);
+        return true;
+      } catch (error) {
+        if (/already exists/i.test(String(error))) return false;
+        throw error;
+      }
+    });
+  }
+
+  /** A table's fields as BigQuery's tables.get reports them; null when there is no such table. */
+  async fields(dataset: string, table: string): Promise<RestField[] | null> {
+    return this.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        'SELECT column_name, data_type, is_nullable FROM duckdb_columns() WHERE schema_name = $dataset AND table_name = $table ORDER BY column_index',
+        { dataset, table },
+      );
+      const rows = reader.getRowObjectsJS();
+      if (rows.length === 0) return null;
+      return rows.map((row) => ({ name: String(row.column_name), type: restType(String(row.data_type)), mode: row.is_nullable ? 'NULLABLE' : 'REQUIRED' }));
+    });
+  }
+
+  /** Every row of a table, ordered, as one string: equal checksums mean equal tables. */
+  async checksum(dataset: string, table: string): Promise<string> {
+    return this.withConnection(async (connection) => JSON.stringify((await connection.runAndReadAll(`SELECT * FROM ${dataset}.${table} ORDER BY ALL`)).getRowsJson()));
+  }
+
+  /** A load job's rows appended in one transaction, the way a load job lands whole or not at all. */
+  async load(dataset: string, table: string, rows: Record<string, unknown>[]): Promise<number> {
+    const fields = await this.fields(dataset, table);
+    if (!fields) throw new JobFailure('notFound', `Not found: Table ${this.projectId}:${dataset}.${table}`);
+    const folder = mkdtempSync(path.join(tmpdir(), 'kpis-fake-load-'));
+    const file = path.join(folder, 'rows.jsonl');
+    try {
+      writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+      const columns = fields.map((field) => `'${field.name}': 'VARCHAR'`).join(', ');
+      const casts = fields.map((field) => `CAST(${field.name} AS ${DUCKDB_TYPE_OF[field.type]?.sql ?? 'VARCHAR'})`).join(', ');
+      const written = `${dataset}.${table}`;
+      await this.withConnection(async (connection) => {
+        const start = this.commits;
+        await connection.run('BEGIN TRANSACTION');
+        await connection.run(`INSERT INTO ${written} SELECT ${casts} FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`, { file });
+        await this.commit(connection, { start, written: new Set([written]), mutated: new Set() });
+      });
+      return rows.length;
+    } catch (error) {
+      throw asJobFailure(error);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  /** Runs a query job (one statement or a script) on a connection of its own; the last statement's rows are its result. */
+  async run(sql: string, parameters: RestParameter[]): Promise<TableResult> {
+    const bound = bindParameters(parameters);
+    return this.withConnection(async (connection) => {
+      let transaction: Writes | null = null;
+      let result: TableResult = { fields: [], rows: [] };
+      try {
+        for (const statement of splitStatements(this.translate(sql))) {
+          const word = keyword(statement);
+          if (/^BEGIN( TRANSACTION)?$/.test(word)) {
+            await connection.run('BEGIN TRANSACTION');
+            transaction = { start: this.commits, written: new Set(), mutated: new Set() };
+            continue;
+          }
+          if (/^COMMIT( TRANSACTION)?$/.test(word) && transaction) {
+            await this.commit(connection, transaction);
+            transaction = null;
+            continue;
+          }
+          if (/^ROLLBACK( TRANSACTION)?$/.test(word) && transaction) {
+            await connection.run('ROLLBACK');
+            transaction = null;
+            continue;
+          }
+          const names = paramNames(statement);
+          const values: Record<string, DuckDBValue> = {};
+          const types: Record<string, DuckDBType> = {};
+          for (const name of names) {
+            const param = bound[name];
+            if (!param) throw new JobFailure('invalidQuery', `Query parameter '${name}' not found`);
+            values[name] = param.value;
+            types[name] = param.type;
+          }
+          const writes = statementWrites(statement);
+          if (writes && !transaction) {
+            // A DML statement outside a transaction commits on its own; BigQuery queues those that
+            // mutate one table, so they run one after the other.
+            const alone = async () => {
+              const start = this.commits;
+              await connection.run('BEGIN TRANSACTION');
+              const reader = await connection.runAndReadAll(rewriteParams(statement, '$'), values, types);
+              await this.commit(connection, { start, written: new Set([writes.table]), mutated: new Set(writes.mutating ? [writes.table] : []) });
+              return restResult(reader);
+            };
+            result = writes.mutating ? await this.queued(writes.table, alone) : await alone();
+            continue;
+          }
+          const reader = await connection.runAndReadAll(rewriteParams(statement, '$'), values, types);
+          if (writes && transaction) {
+            transaction.written.add(writes.table);
+            if (writes.mutating) transaction.mutated.add(writes.table);
+          }
+          result = restResult(reader);
+        }
+        if (transaction) throw new JobFailure('invalidQuery', 'Transaction was not committed or rolled back before the end of the script');
+        return result;
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw asJobFailure(error);
+      }
+    });
+  }
+
+  /**
+   * Commits unless another transaction committed a write to one of this one's tables since it
+   * began: BigQuery aborts the later transaction on the same table, whichever rows it touched.
+   */
+  private async commit(connection: DuckDBConnection, transaction: Writes): Promise<void> {
+    await this.beforeCommit?.([...transaction.written]);
+    const run = this.commitQueue.then(async () => {
+      const conflict = [...transaction.mutated].find((table) => (this.lastMutation.get(table) ?? 0) > transaction.start);
+      if (conflict) {
+        await connection.run('ROLLBACK');
+        throw new JobFailure('invalidQuery', `Transaction is aborted due to concurrent update against table ${this.projectId}.${conflict}.`);
+      }
+      await connection.run('COMMIT');
+      this.commits += 1;
+      for (const table of transaction.mutated) this.lastMutation.set(table, this.commits);
+    });
+    this.commitQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs `work` after every earlier queued statement on `table` has finished. */
+  private queued<T>(table: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.dmlQueues.get(table) ?? Promise.resolve()).then(work);
+    this.dmlQueues.set(
+      table,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
+
+  /** GoogleSQL table names (`project.dataset.table`) as DuckDB's schema-qualified ones. */
+  private translate(sql: string): string {
+    return sql.replaceAll(`\`${this.projectId}.`, '`').replace(/`(\w+)\.(\w+)`/g, '$1.$2');
+  }
+
+  private async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    const connection = await this.instance.connect();
+    try {
+      for (const statement of COMPATIBILITY_LAYER) await connection.run(statement);
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+}
+
+/** The REST API's parameter strings as DuckDB values of the declared types. */
+function bindParameters(parameters: RestParameter[]): Record<string, { value: DuckDBValue; type: DuckDBType }> {
+  const bound: Record<string, { value: DuckDBValue; type: DuckDBType }> = {};
+  for (const parameter of parameters) {
+    const declared = parameter.parameterType.type;
+    const text = parameter.parameterValue?.value ?? null;
+    const type = DUCKDB_TYPE_OF[declared]?.type ?? VARCHAR;
+    bound[parameter.name] = { value: text === null ? null : restValue(text, declared), type };
+  }
+  return bound;
+}
+
+function restValue(text: string, declared: string): DuckDBValue {
+  switch (declared) {
+    case 'DATE':
+      return dateValueFromDate(new Date(`${text}T00:00:00Z`));
+    case 'TIMESTAMP':
+      return new DuckDBTimestampValue(BigInt(Date.parse(text.replace(' ', 'T'))) * 1000n);
+    case 'INT64':
+    case 'INTEGER':
+      return BigInt(text);
+    case 'FLOAT64':
+    case 'FLOAT':
+      return Number(text);
+    case 'NUMERIC': {
+      const [whole = '0', fraction = ''] = text.split('.');
+      return new DuckDBDecimalValue(BigInt(`${whole}${fraction.padEnd(9, '0').slice(0, 9)}`), 38, 9);
+    }
+    case 'BOOL':
+    case 'BOOLEAN':
+      return text === 'true';
+    default:
+      return text;
+  }
+}
+
+function restResult(reader: DuckDBResultReader): TableResult {
+  const types = reader.columnTypes().map((type) => type.toString());
+  const fields = reader.columnNames().map((name, index) => ({ name, type: restType(types[index] as string) }));
+  const rows = reader.getRows().map((values) =>
+    values.map((value, index) => {
+      if (value === null) return null;
+      if (value instanceof DuckDBTimestampValue) return String(value.micros);
+      if (fields[index]?.type === 'BOOLEAN') return value ? 'true' : 'false';
+      return String(value);
+    }),
+  );
+  return { fields, rows };
+}
+
+/** DuckDB's errors in BigQuery's terms: a missing table is notFound, a row conflict a concurrent-update abort. */
+function asJobFailure(error: unknown): JobFailure {
+  if (error instanceof JobFailure) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const missing = /Catalog Error: (Table|Schema) with name (\S+) does not exist/i.exec(message);
+  if (missing) return new JobFailure('notFound', `Not found: ${missing[1]} ${missing[2]} was not found in location US`);
+  if (/Conflict/i.test(message)) return new JobFailure('invalidQuery', `Transaction is aborted due to concurrent update against table (${message}).`);
+  return new JobFailure('invalidQuery', message);
+}
