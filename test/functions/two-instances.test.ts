@@ -2,26 +2,26 @@
  * Two instances of the etl function (two runtimes, each with its own in-flight guard and clients)
  * sharing one warehouse, served over HTTP through the functions-framework: the same trigger
  * delivered 10 times at once to both, as Pub/Sub may when it scales the function out. On one
- * DuckDB file (one process), the tables are those of a single run and the run-log rows one set; on
- * the BigQuery REST fake, the run's script runs once (the write's job id comes from the work, so
- * every other delivery re-attaches to it).
+ * DuckDB file (one process), and on the BigQuery REST fake with tables, the tables are those of a
+ * single run (compared by checksum) and the run-log rows one set; on BigQuery the run's script runs
+ * once (the write's job id comes from the work, so every other delivery re-attaches to it).
  */
 import path from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
 import { etlWork } from '../../functions/etl';
+import { kpiMonitorWork } from '../../functions/kpi-monitor';
+import { runEtl } from '../../shared/etl/run-etl';
 import { appendEvents } from '../../shared/events/load-events';
 import { silentLogger } from '../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../shared/messaging/publisher';
-import { createFunctionRuntime, pubsubHandler, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { createFunctionRuntime, pubsubHandler, type FunctionName, type FunctionRuntime, type FunctionWork } from '../../shared/pipeline/function-runtime';
 import type { Ports } from '../../shared/ports';
-import { BigQueryWarehouse } from '../../shared/warehouse/bigquery';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
-import { createBigQueryClient } from '../../shared/warehouse/factory';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
-import { BigQueryFake } from '../fakes/bigquery-fake';
+import { bigQueryWithEvents } from '../helpers/bigquery';
 import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
-import { context, SOURCE } from '../helpers/warehouse';
+import { context, shippedJob, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 const ENV = { KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
@@ -38,19 +38,25 @@ function instance(warehouse: Warehouse, topicsDir: string): FunctionRuntime {
   return createFunctionRuntime({ env: ENV, logger: silentLogger, openPorts: async () => ports });
 }
 
-/** Registers two etl targets, each with its own runtime, and delivers one message to them ten times at once. */
-async function deliverToBoth(a: FunctionRuntime, b: FunctionRuntime, suffix: string, data: unknown): Promise<{ codes: number[]; messageId: string }> {
+/** Registers two targets of one function, each with its own runtime, and delivers one message to them ten times at once. */
+async function deliverToBoth(
+  a: FunctionRuntime,
+  b: FunctionRuntime,
+  suffix: string,
+  data: unknown,
+  [name, work]: [FunctionName, FunctionWork] = ['etl', etlWork],
+): Promise<{ codes: number[]; messageId: string }> {
   functions.cloudEvent(
-    `etlA${suffix}`,
-    pubsubHandler('etl', etlWork, () => a),
+    `${name}A${suffix}`,
+    pubsubHandler(name, work, () => a),
   );
   functions.cloudEvent(
-    `etlB${suffix}`,
-    pubsubHandler('etl', etlWork, () => b),
+    `${name}B${suffix}`,
+    pubsubHandler(name, work, () => b),
   );
   const event = pubsubEvent(data, { publishTime: NOW });
-  const codes = await withFunctionServer(`etlA${suffix}`, (urlA) =>
-    withFunctionServer(`etlB${suffix}`, (urlB) => Promise.all(Array.from({ length: 10 }, (_unused, index) => post(index % 2 === 0 ? urlA : urlB, event)))),
+  const codes = await withFunctionServer(`${name}A${suffix}`, (urlA) =>
+    withFunctionServer(`${name}B${suffix}`, (urlB) => Promise.all(Array.from({ length: 10 }, (_unused, index) => post(index % 2 === 0 ? urlA : urlB, event)))),
   );
   return { codes, messageId: event.messageId };
 }
@@ -90,29 +96,68 @@ test('on one DuckDB file: the tables of a single run, one set of run-log rows, a
   }
 });
 
-test('on the BigQuery fake: two clients, ten deliveries, and the run script executes once', async () => {
-  const fake = await new BigQueryFake().start();
+test('on the BigQuery fake with tables: ten deliveries at once to two clients, then ten in a row, leave the tables of a single run; the script runs once', async () => {
+  const events = historyWithAnomalies('2026-11-27', 14, {});
+  const reference = await bigQueryWithEvents(events);
+  const shared = await bigQueryWithEvents(events);
   try {
-    const warehouse = async () =>
-      new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), {
-        projectId: 'demo-project',
-        location: 'US',
-        retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
-      });
+    const refTopics = tempDir('kpis-two-instances-bq-ref-');
+    await deliverToBoth(instance(await reference.warehouse(), refTopics), instance(await reference.warehouse(), refTopics), 'BqRef', { date: '2026-11-20' });
+    const single = await reference.checksum();
+    expect(single).toContain('2026-11-20');
+
     const topics = tempDir('kpis-two-instances-bq-');
-    const { codes, messageId } = await deliverToBoth(instance(await warehouse(), topics), instance(await warehouse(), topics), 'Bq', { date: '2026-11-20' });
+    const a = instance(await shared.warehouse(), topics);
+    const b = instance(await shared.warehouse(), topics);
+    const { codes, messageId } = await deliverToBoth(a, b, 'Bq', { date: '2026-11-20' });
     expect(codes).toEqual(Array.from({ length: 10 }, () => 204));
-    const scripts = fake
+    expect(await shared.checksum()).toBe(single);
+    // The same message again, ten times in a row, to either instance.
+    const event = pubsubEvent({ date: '2026-11-20' }, { publishTime: NOW, messageId });
+    for (let delivery = 0; delivery < 10; delivery += 1) {
+      expect(await withFunctionServer(delivery % 2 === 0 ? 'etlABq' : 'etlBBq', (url) => post(url, event))).toBe(204);
+    }
+    expect(await shared.checksum()).toBe(single);
+
+    const scripts = shared.fake
       .jobInserts()
-      .filter((insert) => JSON.stringify(insert.body).includes('BEGIN TRANSACTION'))
+      .filter((insert) => insert.text.includes('BEGIN TRANSACTION'))
       .map((insert) => (insert.body as { jobReference: { jobId: string } }).jobReference.jobId);
-    expect(scripts.length).toBeGreaterThanOrEqual(2);
     // Every delivery asked for the same job; the fake ran it once and answered the others "already exists".
     expect(new Set(scripts).size).toBe(1);
-    expect(fake.executed.filter((jobId) => jobId === scripts[0])).toHaveLength(1);
+    expect(shared.fake.executed.filter((jobId) => jobId === scripts[0])).toHaveLength(1);
+    const runRows = await shared.runLogRows(`etl-${messageId}`);
+    expect(runRows.filter((row) => row.includes('start'))).toHaveLength(1);
+    expect(runRows.filter((row) => row.includes('end'))).toHaveLength(1);
     const completions = topicMessages(topics, TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
+    expect(completions.length).toBeGreaterThanOrEqual(2);
     expect(completions.every((m) => (m.data as { status: string }).status === 'succeeded')).toBe(true);
   } finally {
-    await fake.stop();
+    await reference.fake.stop();
+    await shared.fake.stop();
+  }
+});
+
+test('kpi-monitor on the BigQuery fake with tables: one completion event ten times at once to two instances, and each alert is published once', async () => {
+  const bigquery = await bigQueryWithEvents(historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }));
+  try {
+    const { result } = await runEtl({ warehouse: await bigquery.warehouse(), clock: () => new Date(NOW), logger: silentLogger }, shippedJob, {
+      range: { start: '2026-10-03', end: '2026-11-26' },
+      runId: 'etl-history',
+      username: 'test',
+    });
+    expect(result.status).toBe('succeeded');
+    const topics = tempDir('kpis-two-instances-alerts-');
+    const { codes } = await deliverToBoth(instance(await bigquery.warehouse(), topics), instance(await bigquery.warehouse(), topics), 'Bq', result, [
+      'kpi-monitor',
+      kpiMonitorWork,
+    ]);
+    expect(codes).toEqual(Array.from({ length: 10 }, () => 204));
+    const published = topicMessages(topics, TOPICS.alerts).map((message) => (message.data as { alert_id: string }).alert_id);
+    expect(published).toContain('kpi:installs:2026-11-26');
+    expect(published.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(published).size).toBe(published.length);
+  } finally {
+    await bigquery.fake.stop();
   }
 });
