@@ -1,11 +1,11 @@
 /**
  * Faults injected at the BigQuery calls of a triggered ETL run, through the real client against
- * the REST fake: each job insert answering 503, 429, losing its response after the job was
+ * the REST fake with tables (jobs run their SQL): each job insert answering 503, 429, losing its response after the job was
  * created, or creating a job that a concurrent transaction aborts; and dataset or table lookups
  * answering 503. Each kind at each insert alone, then random combinations. Pub/Sub is played by
  * delivering the trigger again while the function throws (a transient failure), as it would.
- * Every run must end succeeded, with one committed script, the same as a fault-free run's, and no
- * statement committed twice. `npm test` runs CHAOS_RUNS / 5 random runs (default 30); `npm run
+ * Every run must end succeeded, with one committed script, the same as a fault-free run's, no
+ * statement committed twice, and the KPI tables of a fault-free run (compared by checksum). `npm test` runs CHAOS_RUNS / 5 random runs (default 30); `npm run
  * chaos` 200.
  */
 import fc from 'fast-check';
@@ -16,8 +16,9 @@ import { runTriggeredEtl } from '../../shared/pipeline/triggered-etl';
 import type { EtlResult } from '../../shared/etl/run-etl';
 import { BigQueryWarehouse } from '../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../shared/warehouse/factory';
-import { BigQueryFake, type InsertBehaviour } from '../fakes/bigquery-fake';
-import { tempDir, topicMessages } from '../helpers/history';
+import type { BigQueryFake, InsertBehaviour } from '../fakes/bigquery-fake';
+import { bigQueryWithEvents } from '../helpers/bigquery';
+import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { job } from '../helpers/warehouse';
 
 const RUNS = Math.min(200, Math.max(10, Math.round(Number(process.env.CHAOS_RUNS ?? 150) / 5)));
@@ -42,12 +43,18 @@ interface Outcome {
   result: EtlResult | null;
   deliveries: number;
   committed: { sql: string; params: unknown }[];
+  /** The KPI tables the run left, as one string. */
+  tables: string;
 }
 
-/** One triggered run on a fresh fake with these faults, delivered again while it fails transiently. */
+/** The source events of the runs: the days of RANGE and one before. */
+const EVENTS = historyWithAnomalies('2026-11-27', 3, {});
+
+/** One triggered run on a fresh fake with tables holding EVENTS, with these faults, delivered again while it fails transiently. */
 async function faultedRun(inserts: InsertBehaviour[], metadataFailures: number[]): Promise<Outcome> {
-  const fake = await new BigQueryFake().start();
+  const { fake, checksum } = await bigQueryWithEvents(EVENTS);
   try {
+    // Faults start after the events are loaded: they belong to the run.
     fake.insertBehaviours = [...inserts];
     fake.metadataFailures = [...metadataFailures];
     const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', fake.url), {
@@ -76,36 +83,41 @@ async function faultedRun(inserts: InsertBehaviour[], metadataFailures: number[]
     }
     const committed = fake.executed
       .map((id) => fake.jobs.get(id))
-      .filter((resource) => resource && !resource.status.errorResult && String((resource.configuration.query as { query: string }).query).startsWith('BEGIN TRANSACTION'))
+      .filter(
+        (resource) => resource && !resource.status.errorResult && String((resource.configuration.query as { query?: string } | undefined)?.query).startsWith('BEGIN TRANSACTION'),
+      )
       .map((resource) => {
         const query = resource?.configuration.query as { query: string; queryParameters: unknown };
         return { sql: query.query, params: query.queryParameters };
       });
-    return { result, deliveries, committed };
+    return { result, deliveries, committed, tables: await checksum(job.tables.map((table) => table.name)) };
   } finally {
     await fake.stop();
   }
 }
+
+const datasetRequests = (fake: BigQueryFake): number => fake.requests.filter((request) => /\/projects\/[^/]+\/datasets/.test(request.path)).length;
 
 let reference: Outcome;
 let inserts = 0;
 let lookups = 0;
 beforeAll(async () => {
   reference = await faultedRun([], []);
-  const counting = await new BigQueryFake().start();
-  // How many job inserts a fault-free run makes, to fault each of them.
+  const counting = await bigQueryWithEvents(EVENTS);
+  // How many job inserts and dataset or table requests a fault-free run makes, to fault each of them.
+  const before = { inserts: counting.fake.jobInserts().length, lookups: datasetRequests(counting.fake) };
   try {
-    const warehouse = new BigQueryWarehouse(await createBigQueryClient('demo-project', 'US', counting.url), { projectId: 'demo-project', location: 'US' });
+    const warehouse = await counting.warehouse();
     await runTriggeredEtl({ warehouse, clock: () => NOW, logger: silentLogger, publisher: new LocalTopicPublisher(tempDir('kpis-faults-'), () => NOW) }, job, {
       trigger: { range: RANGE, dryRun: false },
       runId: 'etl-faulted',
       username: 'test',
       publishedAt: NOW,
     });
-    inserts = counting.jobInserts().length;
-    lookups = counting.requests.filter((request) => /\/projects\/[^/]+\/datasets/.test(request.path)).length;
+    inserts = counting.fake.jobInserts().length - before.inserts;
+    lookups = datasetRequests(counting.fake) - before.lookups;
   } finally {
-    await counting.stop();
+    await counting.fake.stop();
   }
 });
 
@@ -113,15 +125,17 @@ function expectLikeReference(outcome: Outcome): void {
   expect(outcome.result?.status).toBe('succeeded');
   expect(outcome.committed).toHaveLength(1);
   expect(outcome.committed[0]).toEqual(reference.committed[0]);
+  expect(outcome.tables).toBe(reference.tables);
 }
 
 test('a fault-free run commits one script', () => {
   expect(reference.result?.status).toBe('succeeded');
   expect(reference.committed).toHaveLength(1);
+  expect(reference.tables).toContain('2026-11-26');
   expect(inserts).toBeGreaterThanOrEqual(2);
 });
 
-test.each(Object.keys(FAULTS))('%s at each job insert of a run, alone: the run succeeds, its script committed once', async (name) => {
+test.each(Object.keys(FAULTS))('%s at each job insert of a run, alone: the run succeeds, its script committed once, the tables those of a fault-free run', async (name) => {
   const fault = FAULTS[name] as InsertBehaviour;
   let deliveries = 0;
   for (let at = 0; at < inserts; at += 1) {
@@ -129,20 +143,20 @@ test.each(Object.keys(FAULTS))('%s at each job insert of a run, alone: the run s
     expectLikeReference(outcome);
     deliveries += outcome.deliveries;
   }
-  figures.push(`${name} at each of ${inserts} inserts: ${inserts} runs succeeded, ${deliveries} deliveries, each script committed once`);
+  figures.push(`${name} at each of ${inserts} inserts: ${inserts} runs succeeded, ${deliveries} deliveries, each script committed once and the tables those of a fault-free run`);
 });
 
-test('a 503 at each dataset or table lookup and creation, alone: the run succeeds, its script committed once', async () => {
+test('a 503 at each dataset or table lookup and creation, alone: the run succeeds, its script committed once, the tables those of a fault-free run', async () => {
   expect(lookups).toBeGreaterThan(0);
   for (let at = 0; at < lookups; at += 1) {
     // The lookups before the faulted one go through (0): the fake's queue answers in order.
     const outcome = await faultedRun([], [...Array.from({ length: at }, () => 0), 503]);
     expectLikeReference(outcome);
   }
-  figures.push(`503 at each of ${lookups} dataset and table requests: ${lookups} runs succeeded, each script committed once`);
+  figures.push(`503 at each of ${lookups} dataset and table requests: ${lookups} runs succeeded, each script committed once and the tables those of a fault-free run`);
 });
 
-test(`${RUNS} runs with random combinations of faults, table lookups failing too`, async () => {
+test(`${RUNS} runs with random combinations of faults, table lookups failing too: each ends like a fault-free run`, async () => {
   const plans = fc.sample(
     fc.record({
       inserts: fc.array(fc.oneof(fc.constant<InsertBehaviour>({ kind: 'none' }), fc.constantFrom(...Object.values(FAULTS))), { maxLength: inserts * 2 }),
@@ -158,7 +172,7 @@ test(`${RUNS} runs with random combinations of faults, table lookups failing too
     faults += plan.inserts.filter((behaviour) => behaviour.kind !== 'none').length + plan.metadata.length;
     deliveries += outcome.deliveries;
   }
-  figures.push(`random: ${RUNS} runs, ${faults} faults injected, ${deliveries} deliveries, every run succeeded with its script committed once`);
+  figures.push(`random: ${RUNS} runs, ${faults} faults injected, ${deliveries} deliveries, every run succeeded with its script committed once and the tables of a fault-free run`);
 });
 
 afterAll(() => {
@@ -170,4 +184,5 @@ test('a permanent failure of the script (a SQL error) is not retried: one delive
   expect(outcome.deliveries).toBe(1);
   expect(outcome.result).toMatchObject({ status: 'failed', error: expect.stringContaining('Syntax error') });
   expect(outcome.committed).toEqual([]);
+  expect(outcome.tables).toBe(job.tables.map(() => '[]').join('\n'));
 });
