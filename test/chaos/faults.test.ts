@@ -156,24 +156,31 @@ test('a 503 at each dataset or table lookup and creation, alone: the run succeed
   figures.push(`503 at each of ${lookups} dataset and table requests: ${lookups} runs succeeded, each script committed once and the tables those of a fault-free run`);
 });
 
-test(`${RUNS} runs with random combinations of faults, table lookups failing too: each ends like a fault-free run`, async () => {
-  const plans = fc.sample(
-    fc.record({
-      inserts: fc.array(fc.oneof(fc.constant<InsertBehaviour>({ kind: 'none' }), fc.constantFrom(...Object.values(FAULTS))), { maxLength: inserts * 2 }),
-      metadata: fc.array(fc.constantFrom(503, 500), { maxLength: 3 }),
-    }),
-    { numRuns: RUNS, seed: 20261128 },
-  );
-  let faults = 0;
-  let deliveries = 0;
-  for (const plan of plans) {
-    const outcome = await faultedRun(plan.inserts, plan.metadata);
-    expectLikeReference(outcome);
-    faults += plan.inserts.filter((behaviour) => behaviour.kind !== 'none').length + plan.metadata.length;
-    deliveries += outcome.deliveries;
-  }
-  figures.push(`random: ${RUNS} runs, ${faults} faults injected, ${deliveries} deliveries, every run succeeded with its script committed once and the tables of a fault-free run`);
-});
+test(
+  `${RUNS} runs with random combinations of faults, table lookups failing too: each ends like a fault-free run`,
+  async () => {
+    const plans = fc.sample(
+      fc.record({
+        inserts: fc.array(fc.oneof(fc.constant<InsertBehaviour>({ kind: 'none' }), fc.constantFrom(...Object.values(FAULTS))), { maxLength: inserts * 2 }),
+        metadata: fc.array(fc.constantFrom(503, 500), { maxLength: 3 }),
+      }),
+      { numRuns: RUNS, seed: 20261128 },
+    );
+    let faults = 0;
+    let deliveries = 0;
+    for (const plan of plans) {
+      const outcome = await faultedRun(plan.inserts, plan.metadata);
+      expectLikeReference(outcome);
+      faults += plan.inserts.filter((behaviour) => behaviour.kind !== 'none').length + plan.metadata.length;
+      deliveries += outcome.deliveries;
+    }
+    figures.push(
+      `random: ${RUNS} runs, ${faults} faults injected, ${deliveries} deliveries, every run succeeded with its script committed once and the tables of a fault-free run`,
+    );
+  },
+  // Each run starts a fake with tables and loads its events: about half a second.
+  RUNS * 2000,
+);
 
 afterAll(() => {
   process.stdout.write(`\nBigQuery faults\n  ${figures.join('\n  ')}\n`);
