@@ -47,7 +47,7 @@ export const COMPATIBILITY_LAYER = [
   "CREATE OR REPLACE TEMP MACRO datetime(ts, zone) AS CASE WHEN zone = 'UTC' THEN ts ELSE timezone(zone, CAST(ts AS TIMESTAMPTZ)) END",
 ];
 
-const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {
+export const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {
   STRING: { sql: 'VARCHAR', type: VARCHAR },
   INT64: { sql: 'BIGINT', type: BIGINT },
   FLOAT64: { sql: 'DOUBLE', type: DOUBLE },

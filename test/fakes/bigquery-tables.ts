@@ -17,24 +17,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  BIGINT,
-  BOOLEAN,
-  DATE,
-  DECIMAL,
-  DOUBLE,
   DuckDBConnection,
   DuckDBDecimalValue,
   DuckDBInstance,
   DuckDBTimestampValue,
-  TIMESTAMP,
-  VARCHAR,
   dateValueFromDate,
   type DuckDBResultReader,
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { paramNames, rewriteParams, splitStatements } from '../../shared/sql';
-import { COMPATIBILITY_LAYER } from '../../shared/warehouse/duckdb';
+import { COMPATIBILITY_LAYER, DUCKDB_TYPES } from '../../shared/warehouse/duckdb';
+import type { ParamType } from '../../shared/warehouse/warehouse';
 
 /** A query parameter as the REST API carries it. */
 export interface RestParameter {
@@ -66,18 +60,14 @@ export class JobFailure extends Error {
   }
 }
 
-const DUCKDB_TYPE_OF: Record<string, { sql: string; type: DuckDBType }> = {
-  STRING: { sql: 'VARCHAR', type: VARCHAR },
-  INTEGER: { sql: 'BIGINT', type: BIGINT },
-  INT64: { sql: 'BIGINT', type: BIGINT },
-  FLOAT: { sql: 'DOUBLE', type: DOUBLE },
-  FLOAT64: { sql: 'DOUBLE', type: DOUBLE },
-  NUMERIC: { sql: 'DECIMAL(38,9)', type: DECIMAL(38, 9) },
-  BOOLEAN: { sql: 'BOOLEAN', type: BOOLEAN },
-  BOOL: { sql: 'BOOLEAN', type: BOOLEAN },
-  DATE: { sql: 'DATE', type: DATE },
-  TIMESTAMP: { sql: 'TIMESTAMP', type: TIMESTAMP },
-};
+/** The REST API's legacy type names, as the project's (GoogleSQL) names. */
+const LEGACY_NAMES: Record<string, ParamType> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
+
+/** A REST type name's DuckDB type, as the embedded warehouse declares it; STRING for anything else. */
+function duckDbType(restName: string): { sql: string; type: DuckDBType } {
+  const name = LEGACY_NAMES[restName] ?? restName;
+  return name in DUCKDB_TYPES ? DUCKDB_TYPES[name as ParamType] : DUCKDB_TYPES.STRING;
+}
 
 /** DuckDB's result types in the REST API's names (which still says INTEGER, FLOAT, BOOLEAN). */
 function restType(duckDbType: string): string {
@@ -172,7 +162,7 @@ export class FakeTables {
 
   /** Creates the table; false when it already exists (two clients may create one table at once). */
   async createTable(dataset: string, table: string, fields: RestField[]): Promise<boolean> {
-    const columns = fields.map((field) => `${field.name} ${(DUCKDB_TYPE_OF[field.type] ?? DUCKDB_TYPE_OF.STRING)?.sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
+    const columns = fields.map((field) => `${field.name} ${duckDbType(field.type).sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
     return this.withConnection(async (connection) => {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
       try {
@@ -212,7 +202,7 @@ export class FakeTables {
     try {
       writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
       const columns = fields.map((field) => `'${field.name}': 'VARCHAR'`).join(', ');
-      const casts = fields.map((field) => `CAST(${field.name} AS ${DUCKDB_TYPE_OF[field.type]?.sql ?? 'VARCHAR'})`).join(', ');
+      const casts = fields.map((field) => `CAST(${field.name} AS ${duckDbType(field.type).sql})`).join(', ');
       const written = `${dataset}.${table}`;
       await this.withConnection(async (connection) => {
         const start = this.commits;
@@ -343,7 +333,7 @@ function bindParameters(parameters: RestParameter[]): Record<string, { value: Du
   for (const parameter of parameters) {
     const declared = parameter.parameterType.type;
     const text = parameter.parameterValue?.value ?? null;
-    const type = DUCKDB_TYPE_OF[declared]?.type ?? VARCHAR;
+    const { type } = duckDbType(declared);
     bound[parameter.name] = { value: text === null ? null : restValue(text, declared), type };
   }
   return bound;
