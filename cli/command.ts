@@ -1,5 +1,6 @@
 /** What every `kpis` command is made of, and the output helpers they share. */
 import type { ParseArgsConfig } from 'node:util';
+import type { EtlJob } from '../shared/config/etl-config';
 import { openRuntime, type Io, type Runtime } from './context';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -33,10 +34,17 @@ export const COMMON_HELP = `Common options:
   --verbose          print JSON log lines on stderr
   -h, --help         this help`;
 
-export async function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+/** Opens the runtime for `work` and closes it after. */
+export function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  return withJobRuntime(undefined, values, io, work);
+}
+
+/** The same, for a command that loaded the ETL config already (to know today in its zone): it is not read twice. */
+export async function withJobRuntime<T>(job: EtlJob | undefined, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
   const runtime = await openRuntime(
     { warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined },
     io,
+    job,
   );
   try {
     return await work(runtime);

@@ -43,9 +43,14 @@ export function today(clock: () => Date, timeZone: string): string {
   return dayIn(clock(), timeZone);
 }
 
-/** Today in the zone of the ETL config the flags and environment name, before anything opens. */
-export function configuredToday(flags: CommonFlags, io: Io): string {
-  return today(clockFromEnv(io.env), loadEtlConfig(configPath('etl', io.env, flags.config)).timeZone);
+/** The ETL config the flags and environment name. */
+export function loadCliJob(flags: CommonFlags, io: Io): EtlJob {
+  return loadEtlConfig(configPath('etl', io.env, flags.config));
+}
+
+/** Today in the job's zone, before anything opens. */
+export function configuredToday(job: EtlJob, io: Io): string {
+  return today(clockFromEnv(io.env), job.timeZone);
 }
 
 export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
@@ -53,10 +58,9 @@ export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
   return createLogger({ level: verbose ? 'DEBUG' : (logLevelFromEnv(io.env) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
 }
 
-/** Loads the config and opens the ports; the caller closes them. */
-export async function openRuntime(flags: CommonFlags, io: Io): Promise<Runtime> {
+/** Loads the config (unless the caller already did) and opens the ports; the caller closes them. */
+export async function openRuntime(flags: CommonFlags, io: Io, job: EtlJob = loadCliJob(flags, io)): Promise<Runtime> {
   const clock = clockFromEnv(io.env);
-  const job = loadEtlConfig(configPath('etl', io.env, flags.config));
   const logger = createCliLogger(io, flags.verbose);
   const ports = await openPorts({ warehouse: flags.warehouse, env: io.env, logger, clock });
   let username = 'daily-kpis';

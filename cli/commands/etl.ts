@@ -6,10 +6,9 @@ import { type DateRange } from '../../shared/dates';
 import { runEtl, type EtlOutcome } from '../../shared/etl/run-etl';
 import { dropKpiTables } from '../../shared/etl/init';
 import { CRON_HELP, CRON_OPTIONS, CRON_POSITIONALS, ETL_ACTIONS, fromCronLine } from '../cron-line';
-import { loadEtlConfig } from '../../shared/config/etl-config';
 import { configPath } from '../../shared/config/files';
-import { printJson, withRuntime, type Command, type Values } from '../command';
-import { configuredToday, describeWarehouse, type Io, type Runtime } from '../context';
+import { printJson, withJobRuntime, type Command, type Values } from '../command';
+import { configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
 import { DATE_HELP, DATE_OPTIONS, dateRangeFrom, listFlag } from '../options';
 import { formatBytes } from '../output';
 import { initCommand } from './init';
@@ -53,7 +52,7 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
 /** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
 async function deleteTablesCommand(values: Values, io: Io): Promise<number> {
   const file = configPath('etl', io.env, values.config as string | undefined);
-  const job = loadEtlConfig(file);
+  const job = loadCliJob(values, io);
   const names = job.tables.map((t) => `${t.dataset_dst}.${t.name}`).join(', ');
   const what = `drops the KPI tables of ${file} (${names}); never the source events, the run log or the alert history. The next run builds them again from the events.`;
   if (!values.yes || values['dry-run']) {
@@ -65,7 +64,7 @@ async function deleteTablesCommand(values: Values, io: Io): Promise<number> {
     io.stderr(`kpis etl: ${told}`);
     return 2;
   }
-  return withRuntime(values, io, async (runtime) => {
+  return withJobRuntime(job, values, io, async (runtime) => {
     const dropped = await dropKpiTables(runtime.warehouse, runtime.job, { job: runtime.job.jobName, runId: runtime.newRunId() });
     if (values.json) printJson(io, { dropped });
     else io.stdout(`Dropped ${dropped.join(', ')} on ${describeWarehouse(runtime.spec)}.\n`);
@@ -90,7 +89,8 @@ ${CRON_HELP}
     if (action === 'init') return initCommand.run(values, [], io);
     if (action === 'delete') return deleteTablesCommand(values, io);
     // Flags are checked before the warehouse is opened, so a typo costs nothing.
-    const range = dateRangeFrom(values, configuredToday(values, io));
-    return withRuntime(values, io, (runtime) => buildDays(values, io, runtime, range));
+    const job = loadCliJob(values, io);
+    const range = dateRangeFrom(values, configuredToday(job, io));
+    return withJobRuntime(job, values, io, (runtime) => buildDays(values, io, runtime, range));
   },
 };

@@ -5,8 +5,8 @@ import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { printJson, table, withRuntime, type Command } from '../command';
-import { configuredToday, describeWarehouse } from '../context';
+import { printJson, table, withJobRuntime, type Command } from '../command';
+import { configuredToday, describeWarehouse, loadCliJob } from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir } from '../output';
 
@@ -27,10 +27,11 @@ is a pipeline alert); --json prints one array with a result per check, segment a
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values } = fromCronLine(flags, positionals, io, ['daily']);
-    const yesterday = addDays(configuredToday(values, io), -1);
+    const job = loadCliJob(values, io);
+    const yesterday = addDays(configuredToday(job, io), -1);
     const range = monitorRange(values, yesterday);
     const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
-    return withRuntime(values, io, async (runtime) => {
+    return withJobRuntime(job, values, io, async (runtime) => {
       const outcome = await runKpiMonitor(runtime, checks, {
         dates: daysBetween(range.start, range.end),
         timeZone: runtime.job.timeZone,

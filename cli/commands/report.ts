@@ -4,8 +4,8 @@ import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/re
 import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
 import { configPath } from '../../shared/config/files';
 import { addDays } from '../../shared/dates';
-import { printJson, withRuntime, type Command } from '../command';
-import { configuredToday, describeWarehouse } from '../context';
+import { printJson, withJobRuntime, type Command } from '../command';
+import { configuredToday, describeWarehouse, loadCliJob } from '../context';
 import { listFlag, reportRange } from '../options';
 
 export const reportCommand: Command = {
@@ -21,11 +21,12 @@ segment of a segmented check has its own chart. The file has no script and fetch
 opens offline, from a mail or a bucket.`,
   options: { from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, out: { type: 'string' } },
   run(values, _positionals, io) {
-    const yesterday = addDays(configuredToday(values, io), -1);
+    const job = loadCliJob(values, io);
+    const yesterday = addDays(configuredToday(job, io), -1);
     const range = reportRange(values, yesterday, io.env);
     const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
-    return withRuntime(values, io, async (runtime) => {
+    return withJobRuntime(job, values, io, async (runtime) => {
       const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {
         job: 'report',
         runId: runtime.newRunId(),
