@@ -148,9 +148,15 @@ export class BigQueryWarehouse implements Warehouse {
 
   async columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null> {
     const ref = this.client.dataset(dataset, { location: this.options.location }).table(table);
-    const [exists] = await this.api(`look up table ${dataset}.${table}`, () => ref.exists());
-    if (!exists) return null;
-    const [metadata] = await this.api(`read the schema of ${dataset}.${table}`, () => ref.getMetadata());
+    // One request: the table's metadata, or a 404 that says it does not exist.
+    const metadata = await withRetry(() => ref.getMetadata(), isTransientBigQueryError, this.retry).then(
+      ([found]) => found as unknown,
+      (error: unknown) => {
+        if (isNotFound(error)) return null;
+        throw this.wrap(error, `read the schema of ${dataset}.${table}`);
+      },
+    );
+    if (metadata === null) return null;
     const fields = ((metadata as { schema?: { fields?: TableField[] } }).schema?.fields ?? []) as TableField[];
     return fields.map((field) => ({ name: String(field.name), type: String(field.type) }));
   }
