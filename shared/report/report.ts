@@ -80,12 +80,12 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
   );
   const today = dayIn(request.generatedAt, job.timeZone);
   // The pipeline's runs up to now: the days of the range are often built after they end.
-  const runs = await readRuns(warehouse, job, { start: request.range.start, end: today > request.range.end ? today : request.range.end }, context).then(
+  const shownUntil = today > request.range.end ? today : request.range.end;
+  const runs = await readRuns(warehouse, job, { start: request.range.start, end: shownUntil }, context).then(
     (value) => ({ ...value, error: null }),
     (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
   );
   const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
-  const shownUntil = today > request.range.end ? today : request.range.end;
   const alerts = await readAlerts(warehouse, request.range, context).then(
     (value) => ({ value, error: null }),
     (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
@@ -178,8 +178,8 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
   return { runs, covered };
 }
 
+/** The alerts of the range; a missing alert history fails the query with a TableNotFoundError. */
 async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobContext): Promise<ReportAlert[]> {
-  if ((await warehouse.columnsOf(ALERTS_TABLE.dataset, ALERTS_TABLE.table)) === null) throw new TableNotFoundError('the alert history does not exist');
   const rows = await warehouse.query(
     renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
     { start_date: { type: 'DATE', value: range.start }, end_date: { type: 'DATE', value: range.end } },
