@@ -88,16 +88,6 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   };
   // Loaded on first use: the client libraries, joi and the configs cost a cold start nothing.
   const openPorts = options.openPorts ?? (async () => (await import('../ports')).openPorts({ env, logger, clock }));
-  const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
-    let loaded: Promise<T> | undefined;
-    return () => {
-      loaded ??= load().catch((error: unknown) => {
-        loaded = undefined; // the next event tries again
-        throw error;
-      });
-      return loaded;
-    };
-  };
   const files = once(() => import('../config/files'));
   const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
   const configs: FunctionConfigs = {
@@ -105,25 +95,45 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
     kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
     logChecks: once(async () => (await import('../config/monitor-config')).loadLogChecks((await files()).configPath('logs', env), (await etlJob()).jobName)),
   };
-  let opened: Promise<Ports> | undefined;
-  const ports = (): Promise<Ports> => {
-    opened ??= openPorts().catch((error: unknown) => {
-      opened = undefined;
-      throw error;
-    });
-    return opened;
-  };
+  const ports = memoized(openPorts);
   return {
     settings,
     clock,
     logger,
     configs,
-    ports,
+    ports: () => ports.get(),
     inFlight: new Map(),
     async close() {
-      const current = opened;
-      opened = undefined;
+      const current = ports.forget();
       if (current) await (await current.catch(() => null))?.close();
+    },
+  };
+}
+
+/** `load`, run on the first call and kept (see memoized). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  const memo = memoized(load);
+  return () => memo.get();
+}
+
+/**
+ * A load run once and kept: `get` starts it on the first call and returns the same promise after;
+ * a failed load is forgotten, so the next event tries again. `forget` drops it and returns it.
+ */
+function memoized<T>(load: () => Promise<T>): { get(): Promise<T>; forget(): Promise<T> | undefined } {
+  let loaded: Promise<T> | undefined;
+  return {
+    get() {
+      loaded ??= load().catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      });
+      return loaded;
+    },
+    forget() {
+      const current = loaded;
+      loaded = undefined;
+      return current;
     },
   };
 }
