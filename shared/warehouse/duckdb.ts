@@ -370,7 +370,7 @@ function scaledNumeric(value: Exclude<QueryParam['value'], null>): bigint {
 }
 
 /** The project's name for a DuckDB result type; BigQuery's integers are all INT64, its decimals NUMERIC. */
-function columnTypeOf(type: string): string {
+export function columnTypeOf(type: string): string {
   if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(type)) return 'INT64';
   if (/^(FLOAT|DOUBLE)$/.test(type)) return 'FLOAT64';
   if (type.startsWith('DECIMAL')) return 'NUMERIC';

@@ -27,7 +27,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { paramNames, rewriteParams, splitStatements } from '../../shared/sql';
-import { COMPATIBILITY_LAYER, DUCKDB_TYPES } from '../../shared/warehouse/duckdb';
+import { columnTypeOf, COMPATIBILITY_LAYER, DUCKDB_TYPES } from '../../shared/warehouse/duckdb';
 import type { ParamType } from '../../shared/warehouse/warehouse';
 
 /** A query parameter as the REST API carries it. */
@@ -69,15 +69,10 @@ function duckDbType(restName: string): { sql: string; type: DuckDBType } {
   return name in DUCKDB_TYPES ? DUCKDB_TYPES[name as ParamType] : DUCKDB_TYPES.STRING;
 }
 
-/** DuckDB's result types in the REST API's names (which still says INTEGER, FLOAT, BOOLEAN). */
-function restType(duckDbType: string): string {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(duckDbType)) return 'INTEGER';
-  if (/^(FLOAT|DOUBLE)$/.test(duckDbType)) return 'FLOAT';
-  if (duckDbType.startsWith('DECIMAL')) return 'NUMERIC';
-  if (duckDbType === 'BOOLEAN') return 'BOOLEAN';
-  if (duckDbType.startsWith('TIMESTAMP')) return 'TIMESTAMP';
-  if (duckDbType === 'DATE') return 'DATE';
-  return 'STRING';
+/** DuckDB's result types in the REST API's names: the embedded warehouse's reading, in the legacy names (INTEGER, FLOAT, BOOLEAN). */
+function restType(engineType: string): string {
+  const name = columnTypeOf(engineType);
+  return Object.entries(LEGACY_NAMES).find(([, standard]) => standard === name)?.[0] ?? (name in DUCKDB_TYPES ? name : 'STRING');
 }
 
 /**
