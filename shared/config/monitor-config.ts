@@ -92,15 +92,13 @@ export const METHOD_DEFAULTS: Record<Method, Pick<KpiCheck, 'training_days' | 'm
 };
 
 /** A SQL expression of the short form: no statement break, comment or placeholder can hide in it. */
+const NOT_ONE_EXPRESSION = '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}';
 const expression = Joi.string()
   .min(1)
   .max(2000)
   .pattern(/^[^;{}]*$/)
   .pattern(/--|\/\*/, { invert: true })
-  .messages({
-    'string.pattern.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}',
-    'string.pattern.invert.base': '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}',
-  });
+  .messages({ 'string.pattern.base': NOT_ONE_EXPRESSION, 'string.pattern.invert.base': NOT_ONE_EXPRESSION });
 
 const kpiCheckSchema = Joi.object({
   metric: Joi.string(),
@@ -291,15 +289,19 @@ export interface LogCheck {
   description: string;
 }
 
+/** Up to a year and a day: how long a job may go without a finished run. */
+const thresholdHours = Joi.number()
+  .greater(0)
+  .max(24 * 366)
+  .required();
+const DEFAULT_LOG_MESSAGE = '{job_name} has not finished a run for {hours} hours';
+
 const logCheckSchema = Joi.object({
   job_name: identifier,
   file_name: Joi.string().allow(null).default(null),
   step_name: Joi.string().default('end'),
-  thresh_in_hours: Joi.number()
-    .greater(0)
-    .max(24 * 366)
-    .required(),
-  message: Joi.string().default('{job_name} has not finished a run for {hours} hours'),
+  thresh_in_hours: thresholdHours,
+  message: Joi.string().default(DEFAULT_LOG_MESSAGE),
   description: Joi.string().allow('').default(''),
 });
 
@@ -346,10 +348,7 @@ const CRON_LOG_SHAPE: ConfigShape<Record<string, { alerts: Record<string, CronLo
               step_name: Joi.string().allow(''),
               file_name: Joi.string().allow('', null),
               job_name: identifier,
-              thresh_in_hours: Joi.number()
-                .greater(0)
-                .max(24 * 366)
-                .required(),
+              thresh_in_hours: thresholdHours,
               description: Joi.string().allow(''),
             }),
           )
@@ -375,7 +374,7 @@ function fromCronEntry(name: string, entry: CronLogEntry, etlJobName: string): L
     file_name: entry.file_name || null,
     step_name: entry.step_name || 'end',
     thresh_in_hours: entry.thresh_in_hours,
-    message: '{job_name} has not finished a run for {hours} hours',
+    message: DEFAULT_LOG_MESSAGE,
     message_like: filter,
     counts_daily_kpis_runs: true,
     description: entry.description ?? '',
