@@ -94,9 +94,12 @@ function pack(title: string, blocks: { heading: string; table: string[]; notes: 
     return parts.join('\n');
   };
   const messages: (typeof blocks)[] = [[]];
-  for (const block of blocks.flatMap((whole) => splitBlock(whole, title))) {
+  const pieces = blocks.flatMap((whole) => splitBlock(whole, title));
+  // Measured with the widest "(i/n)" a split run's title can get, which it gets once it is split.
+  const counted = `${title} (${pieces.length}/${pieces.length})`;
+  for (const block of pieces) {
     const current = messages.at(-1) as typeof blocks;
-    if (current.length > 0 && render(title, [...current, block]).length > SLACK_MESSAGE_LIMIT) messages.push([block]);
+    if (current.length > 0 && render(counted, [...current, block]).length > SLACK_MESSAGE_LIMIT) messages.push([block]);
     else current.push(block);
   }
   return messages.map((group, index) => ({ text: render(messages.length === 1 ? title : `${title} (${index + 1}/${messages.length})`, group) }));

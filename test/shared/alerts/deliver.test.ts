@@ -267,6 +267,17 @@ describe('Slack message size', () => {
     }
   });
 
+  test('every part stays within the limit with its "(i/n)" counter, whatever the alerts add up to', () => {
+    // 22 checks whose messages grow a character at a time: some sizes fill a part to the last few characters.
+    let longest = 0;
+    for (let length = 100; length <= 260; length += 1) {
+      const alerts = Array.from({ length: 22 }, (_unused, index) => kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: 'x'.repeat(length) }, 'r1', NOW));
+      for (const message of slackMessages(alerts, 'kpi-monitor')) longest = Math.max(longest, message.text.length);
+    }
+    expect(longest).toBeGreaterThan(SLACK_MESSAGE_LIMIT - 50);
+    expect(longest).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
+  });
+
   test('one check message longer than a whole Slack message is carried over several, not truncated', () => {
     const huge = kpiAlert({ ...result('dau', '2026-11-26', 1500, 1000), message: `dau: ${'x'.repeat(SLACK_MESSAGE_LIMIT * 2)}` }, 'r1', NOW);
     const messages = slackMessages([huge], 'kpi-monitor');
