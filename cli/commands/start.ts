@@ -1,7 +1,7 @@
 /** `kpis start`. */
 import path from 'node:path';
 import { alertChange, alertLabel } from '../../shared/alerts/alert';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
 import { addDays } from '../../shared/dates';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
@@ -105,7 +105,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
       });
       // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
       const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-      const checks = loadKpiChecks(configPath('kpis', env)).filter((check) => check.isEnable);
+      const checks = selectChecks(loadKpiChecks(configPath('kpis', env)));
       const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
         job: 'report',
         runId: `report-${clock().getTime().toString(36)}`,
