@@ -167,6 +167,25 @@ export class LocalRouter implements Publisher {
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const PUBLISH_SHAPE = 'the body must be JSON: {"messages": [{"data": "<base64>", "attributes": {"key": "value"}}]}';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Deeper JSON data is refused: the topic file holds it as JSON, and JSON.stringify recurses. */
+const MAX_DATA_DEPTH = 1000;
+
+/** How deeply arrays and objects nest in a JSON text (strings skipped); any text has a depth. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i += 1;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '[' || char === '{') deepest = Math.max(deepest, (depth += 1));
+    else if (char === ']' || char === '}') depth -= 1;
+  }
+  return deepest;
+}
 
 /** The topic of a request path, or null when it is not a Pub/Sub topic name (`..%2F..%2Fx` is not). */
 function decodeTopic(encoded: string): string | null {
@@ -193,6 +212,7 @@ function parsePublishBody(text: string): { data: string; attributes: Attributes 
     const { data = '', attributes = {} } = (message ?? {}) as { data?: unknown; attributes?: unknown };
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${index}] must be an object`;
     if (typeof data !== 'string' || !BASE64.test(data)) return `messages[${index}].data must be base64 text`;
+    if (jsonDepth(Buffer.from(data, 'base64').toString('utf8')) > MAX_DATA_DEPTH) return `messages[${index}].data is JSON nested more than ${MAX_DATA_DEPTH} levels deep`;
     const valid = typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) && Object.values(attributes).every((value) => typeof value === 'string');
     if (!valid) return `messages[${index}].attributes must be an object of strings`;
     parsed.push({ data, attributes: attributes as Attributes });
