@@ -14,3 +14,56 @@ export function formatPercent(fraction: number): string {
 export function formatChange(fraction: number): string {
   return `${fraction >= 0 ? '+' : ''}${formatPercent(fraction)}`;
 }
+
+/**
+ * Display widths, in characters, of text that comes from data or config (an event name, a
+ * segment, a check's message): what a table cell, a chart title or a Slack note shows of it. The
+ * full value stays where it is stored (the warehouse, the Pub/Sub alert, --json); a display cuts it
+ * here with an ellipsis, so a warehouse filled by something else cannot grow a command's output.
+ */
+export const DISPLAY_WIDTH = {
+  /** A check or check[segment] label: table cells, Slack rows, chart titles, report headings. */
+  label: 80,
+  /** A message line: `kpis monitor`'s `!` lines, Slack notes, the report's alert messages. */
+  message: 600,
+} as const;
+
+/** Control characters: C0 but tab and newline, DEL and C1; every one moves or rewrites a terminal. */
+// eslint-disable-next-line no-control-regex -- finding them is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** Bidirectional controls (marks, embeddings, overrides, isolates): each reorders what follows it. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE = new RegExp(`${CONTROL.source}|${BIDI.source}`, 'g');
+
+/** A control or bidi character as the six visible characters `\uXXXX` (also valid inside a JSON string). */
+function visible(char: string): string {
+  return `\\u${(char.codePointAt(0) as number).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * The text with every control character (C0 but tab and newline, DEL, C1) and bidi control shown
+ * as `\uXXXX`, so printing it cannot move the cursor, retitle or recolour a terminal (ESC, OSC,
+ * BEL), or reverse the rest of a line (U+202E). JSON stays JSON: the escape is JSON's own.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, visible);
+}
+
+/**
+ * The text cut to `width` characters (UTF-16 units, as JavaScript and Slack count them) of its display, the last one an ellipsis when cut. `escape`
+ * maps a character to what shows of it (`&lt;` for Slack, say); every character on one line, as
+ * control characters, tabs and newlines show as `\uXXXX`. Reads only as far as the width: a
+ * 200 MB name costs what its first `width` characters cost.
+ */
+export function displayText(text: string, width: number, escape: (char: string) => string = (char) => char): string {
+  let out = '';
+  // How much of `out` leaves room for the ellipsis, should the text turn out longer than the width.
+  let room = 0;
+  for (const char of text) {
+    const piece = char === '\n' || char === '\t' || escapeControls(char) !== char ? visible(char) : escape(char);
+    if (out.length + piece.length > width) return `${out.slice(0, room)}…`;
+    out += piece;
+    if (out.length <= width - 1) room = out.length;
+  }
+  return out;
+}

@@ -118,17 +118,24 @@ async function postAlertsToSlack(
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
   const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
   if (toPost.length === 0) return { slack: 'nothing_to_post', slack_alerts: [] };
+  const messages = slackMessages(toPost, context.source);
   try {
     // In order; if one fails, every alert of the run is posted again by the next run (at least once).
-    for (const message of slackMessages(toPost, context.source)) await postToSlack(webhook, message);
+    for (const message of messages) await postToSlack(webhook, message);
   } catch (error) {
     const slackError = redact(toError(error).message, webhook);
     logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: slackError });
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
     return { slack: 'failed', slack_alerts: [], slack_error: slackError };
   }
-  await markDelivered(deps, 'slack', toPost, claimId, context);
-  const slackAlerts = toPost.map((alert) => alert.alert_id);
+  // Delivered is what a posted message carried; anything else goes back for the next run.
+  const carried = new Set(messages.flatMap((message) => message.alert_ids));
+  const missed = toPost.filter((alert) => !carried.has(alert.alert_id));
+  if (missed.length > 0) logger.error('alerts left out of every Slack message; the next run posts them', { alert_ids: missed.map((alert) => alert.alert_id) });
+  for (const alert of missed) await release(deps, 'slack', alert, claimId, context);
+  const posted = toPost.filter((alert) => carried.has(alert.alert_id));
+  await markDelivered(deps, 'slack', posted, claimId, context);
+  const slackAlerts = posted.map((alert) => alert.alert_id);
   logger.info('alerts posted to Slack', { alert_ids: slackAlerts });
   return { slack: 'posted', slack_alerts: slackAlerts };
 }

@@ -4,12 +4,14 @@
  * run is split into several messages at check boundaries rather than cut. The webhook URL is a
  * credential: it never appears in a log line or an error.
  */
-import { groupBy, sortBy } from 'lodash';
-import { formatNumber } from '../format';
+import { escapeRegExp, groupBy, sortBy } from 'lodash';
+import { DISPLAY_WIDTH, displayText, escapeControls, formatNumber } from '../format';
 import { alertChange, alertLabel, type Alert } from './alert';
 
 export interface SlackMessage {
   text: string;
+  /** The alerts whose row this message carries: only these are marked posted once it is. */
+  alert_ids: string[];
 }
 
 const SEVERITY_ORDER = { error: 0, warn: 1 } as const;
@@ -35,6 +37,41 @@ export function sparkline(values: (number | null)[]): string {
   return `${values.slice(0, -1).map(bar).join('')}[${bar(values.at(-1) ?? null)}]`;
 }
 
+/**
+ * Data as Slack shows it: cut to `width` (the full value stays in the Pub/Sub alert), and escaped
+ * by Slack's rule (`&`, `<`, `>`), so `<!channel>` or `<https://x|y>` in a name is text, not a
+ * mention or a link. A backtick becomes a look-alike (U+02CB): data cannot open or close a code
+ * block. Control and bidi characters show as `\uXXXX`.
+ */
+export function slackText(text: string, width: number): string {
+  return displayText(text, width, (char) => SLACK_ESCAPES.get(char) ?? char);
+}
+
+const SLACK_ESCAPES = new Map([
+  ['&', '&amp;'],
+  ['<', '&lt;'],
+  ['>', '&gt;'],
+  ['`', '\u02cb'],
+]);
+
+/** How wide an escaped text looks in Slack: each escape is one character there. */
+function shownWidth(text: string): number {
+  return text.replace(/&(?:amp|lt|gt);/g, '&').length;
+}
+
+/** One alert's lines: its table row (and trend values), and its note below the table. */
+interface Entry {
+  alert_id: string;
+  rows: string[];
+  note: string;
+}
+
+/** A check's alerts under a kind's heading; a block stays in one message unless it cannot fit one. */
+interface Block {
+  heading: string;
+  entries: Entry[];
+}
+
 /** The messages for a run's alerts: a title line, then one monospace table per kind, split to fit. */
 export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   // Errors first; a check's segments stay together, so they read as one block of the table.
@@ -42,99 +79,113 @@ export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   for (const alert of alerts) checkSeverity.set(alert.check, Math.min(checkSeverity.get(alert.check) ?? 1, SEVERITY_ORDER[alert.severity]));
   const sorted = sortBy(alerts, [(alert) => checkSeverity.get(alert.check), 'date', 'check', (alert) => alert.segment ?? '']);
   const errors = sorted.filter((alert) => alert.severity === 'error').length;
-  const title = `:rotating_light: *daily-kpis: ${plural(alerts.length, 'alert')}* from ${source}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
-  // Blocks of text, each whole in one message: a kind's heading, then per check its table rows
-  // (with the trend) and its messages.
-  const blocks: { heading: string; table: string[]; notes: string[] }[] = [];
+  const from = slackText(source, DISPLAY_WIDTH.label);
+  const title = `:rotating_light: *daily-kpis: ${plural(alerts.length, 'alert')}* from ${from}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
+  const blocks: Block[] = [];
   for (const [kind, group] of Object.entries(groupBy(sorted, 'kind'))) {
     const trends = group.some((alert) => alert.trend);
     const header = ['severity', 'check', 'date', 'value', 'baseline', 'change', ...(trends ? ['last 14 days'] : [])];
-    const cells = (alert: Alert) => [
-      alert.severity,
-      alertLabel(alert),
-      alert.date,
-      formatNumber(alert.metric),
-      formatNumber(alert.previous_metric),
-      alertChange(alert),
-      ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
-    ];
-    const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => (cells(alert)[i] as string).length)));
+    // Every cell escaped and cut: a name or a number from data cannot widen the table past a fixed width.
+    const cells = (alert: Alert) =>
+      [
+        alert.severity,
+        alertLabel(alert),
+        alert.date,
+        formatNumber(alert.metric),
+        formatNumber(alert.previous_metric),
+        alertChange(alert),
+        ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
+      ].map((cell) => slackText(cell, DISPLAY_WIDTH.label));
+    const rows = new Map(group.map((alert) => [alert, cells(alert)]));
+    const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => shownWidth(rows.get(alert)?.[i] as string))));
     const line = (row: string[]): string =>
       row
-        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .map((cell, i) => cell + ' '.repeat((widths[i] as number) - shownWidth(cell)))
         .join('  ')
         .trimEnd();
     const heading = `*${kind === 'kpi' ? 'KPI anomalies' : 'Pipeline'}*\n${line(header)}`;
     for (const [, checkAlerts] of Object.entries(groupBy(group, 'check'))) {
       blocks.push({
         heading,
-        table: checkAlerts.flatMap((alert) => [
-          line(cells(alert)),
-          ...(alert.trend ? [`  values: ${alert.trend.map((value) => (value === null ? '-' : formatNumber(value))).join(' ')}`] : []),
-        ]),
-        notes: checkAlerts.map((alert) => `• ${alert.message}`),
+        entries: checkAlerts.map((alert) => ({
+          alert_id: alert.alert_id,
+          rows: [line(rows.get(alert) as string[]), ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : [])],
+          note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}`,
+        })),
       });
     }
   }
   return pack(title, blocks);
 }
 
-/** The title and the blocks in as few messages as fit SLACK_MESSAGE_LIMIT, each message's table in a code block. */
-function pack(title: string, blocks: { heading: string; table: string[]; notes: string[] }[]): SlackMessage[] {
-  const render = (prefix: string, group: typeof blocks): string => {
+function trendValues(trend: (number | null)[]): string {
+  return trend.map((value) => (value === null ? '-' : formatNumber(value))).join(' ');
+}
+
+/**
+ * The title and the blocks in as few messages as fit SLACK_MESSAGE_LIMIT, each message's table in
+ * a code block. A block too long for a message of its own is split between alerts; as every line
+ * is cut to a fixed width, one alert always fits a message, so every alert is carried by one.
+ */
+function pack(title: string, blocks: Block[]): SlackMessage[] {
+  const render = (prefix: string, group: Block[]): string => {
     const parts = [prefix];
     for (const [index, block] of group.entries()) {
-      if (index === 0 || block.heading !== group[index - 1]?.heading) parts.push(`${block.heading.split('\n')[0]}`, '```', ...block.heading.split('\n').slice(1));
-      parts.push(...block.table);
+      const [kindLine, ...headerLines] = block.heading.split('\n');
+      if (index === 0 || block.heading !== group[index - 1]?.heading) parts.push(kindLine as string, '```', ...headerLines);
+      parts.push(...block.entries.flatMap((entry) => entry.rows));
       const next = group[index + 1];
       if (!next || next.heading !== block.heading) {
-        parts.push('```', ...group.filter((other) => other.heading === block.heading).flatMap((other) => other.notes));
+        parts.push('```', ...group.filter((other) => other.heading === block.heading).flatMap((other) => other.entries.map((entry) => entry.note)));
       }
     }
     return parts.join('\n');
   };
-  const messages: (typeof blocks)[] = [[]];
-  const pieces = blocks.flatMap((whole) => splitBlock(whole, title));
-  // Measured with the widest "(i/n)" a split run's title can get, which it gets once it is split.
-  const counted = `${title} (${pieces.length}/${pieces.length})`;
-  for (const block of pieces) {
-    const current = messages.at(-1) as typeof blocks;
-    if (current.length > 0 && render(counted, [...current, block]).length > SLACK_MESSAGE_LIMIT) messages.push([block]);
-    else current.push(block);
+  const fits = (prefix: string, group: Block[]) => render(prefix, group).length <= SLACK_MESSAGE_LIMIT;
+  // Measured with the widest "(i/n)" a split run's title can get: at most one message per alert.
+  const alertCount = blocks.reduce((sum, block) => sum + block.entries.length, 0);
+  const counted = `${title} (${alertCount}/${alertCount})`;
+  const pieces = blocks.flatMap((block) => splitBlock(block, (piece) => fits(counted, [piece])));
+  const messages: Block[][] = [[]];
+  for (const piece of pieces) {
+    const current = messages.at(-1) as Block[];
+    if (current.length > 0 && !fits(counted, [...current, piece])) messages.push([piece]);
+    else current.push(piece);
   }
-  return messages.map((group, index) => ({ text: render(messages.length === 1 ? title : `${title} (${index + 1}/${messages.length})`, group) }));
+  return messages.map((group, index) => ({
+    text: render(messages.length === 1 ? title : `${title} (${index + 1}/${messages.length})`, group),
+    alert_ids: group.flatMap((block) => block.entries.map((entry) => entry.alert_id)),
+  }));
 }
 
-/** A block too long for one message on its own (a very long check message, say) in pieces that fit. */
-function splitBlock(block: { heading: string; table: string[]; notes: string[] }, title: string): (typeof block)[] {
-  const room = SLACK_MESSAGE_LIMIT - title.length - block.heading.length - 40;
-  const size = (lines: string[]) => lines.reduce((sum, line) => sum + line.length + 1, 0);
-  if (size(block.table) + size(block.notes) <= room) return [block];
-  const cut = (line: string): string[] =>
-    line.length <= room ? [line] : Array.from({ length: Math.ceil(line.length / room) }, (_unused, i) => line.slice(i * room, (i + 1) * room));
-  const pieces: (typeof block)[] = [];
-  let current = { heading: block.heading, table: [] as string[], notes: [] as string[] };
-  const add = (line: string, into: 'table' | 'notes') => {
-    if (size(current.table) + size(current.notes) + line.length + 1 > room && (current.table.length > 0 || current.notes.length > 0)) {
-      pieces.push(current);
-      current = { heading: block.heading, table: [], notes: [] };
+/** A block too long for one message on its own in pieces that each fit, split between its alerts. */
+function splitBlock(block: Block, fits: (piece: Block) => boolean): Block[] {
+  if (fits(block)) return [block];
+  const pieces: Block[] = [];
+  let current: Entry[] = [];
+  for (const entry of block.entries) {
+    if (current.length > 0 && !fits({ heading: block.heading, entries: [...current, entry] })) {
+      pieces.push({ heading: block.heading, entries: current });
+      current = [];
     }
-    current[into].push(line);
-  };
-  for (const line of block.table.flatMap(cut)) add(line, 'table');
-  for (const line of block.notes.flatMap(cut)) add(line, 'notes');
-  pieces.push(current);
+    current.push(entry);
+  }
+  pieces.push({ heading: block.heading, entries: current });
   return pieces;
 }
 
-/** Posts to an incoming webhook; throws an error that names neither the URL nor its path. */
-export async function postToSlack(webhookUrl: string, message: SlackMessage, timeoutMs = 10_000): Promise<void> {
+/**
+ * Posts to an incoming webhook; throws an error that names neither the URL nor its path. A
+ * redirect is a failure, not followed: the message (and the URL's path) would go to another host.
+ */
+export async function postToSlack(webhookUrl: string, message: Pick<SlackMessage, 'text'>, timeoutMs = 10_000): Promise<void> {
   let response: Response;
   try {
     response = await fetch(webhookUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(message),
+      body: JSON.stringify({ text: message.text }),
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
@@ -143,21 +194,30 @@ export async function postToSlack(webhookUrl: string, message: SlackMessage, tim
     // eslint-disable-next-line preserve-caught-error
     throw new Error(redact(`Slack webhook unreachable (${cause})`, webhookUrl));
   }
-  if (!response.ok) {
+  if (response.status >= 300) {
     const body = (await response.text().catch(() => '')).slice(0, 200);
-    throw new Error(redact(`Slack webhook answered HTTP ${response.status}${body ? `: ${body}` : ''}`, webhookUrl));
+    const moved = response.status < 400 ? ' (a redirect, not followed)' : '';
+    throw new Error(redact(`Slack webhook answered HTTP ${response.status}${moved}${body ? `: ${escapeControls(body)}` : ''}`, webhookUrl));
   }
 }
 
-/** Removes the URL, and its path (the secret part of a Slack webhook), from a text. */
+/**
+ * Removes the URL, its path and its last path segment (the secret token of a Slack webhook) from
+ * a text, in any letter case: a server may echo the URL upper-cased, or the token alone.
+ */
 export function redact(text: string, webhookUrl: string): string {
-  let out = text.split(webhookUrl).join('[slack webhook]');
+  const secrets: [string, string][] = [[webhookUrl, '[slack webhook]']];
   try {
     const { pathname } = new URL(webhookUrl);
-    if (pathname.length > 1) out = out.split(pathname).join('[redacted]');
+    if (pathname.length > 1) secrets.push([pathname, '[redacted]']);
+    const token = pathname.split('/').filter(Boolean).at(-1) ?? '';
+    // A short last segment is no token, and hiding it would blank common words out of the message.
+    if (token.length >= 8) secrets.push([token, '[redacted]']);
   } catch {
     // Not a URL: nothing more to hide than the text itself.
   }
+  let out = text;
+  for (const [secret, mark] of secrets) out = out.replace(new RegExp(escapeRegExp(secret), 'gi'), mark);
   return out;
 }
 
