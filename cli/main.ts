@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, KpisError, TableNotFoundError, UsageError } from '../shared/errors';
+import { escapeControls } from '../shared/format';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
 import type { Values } from './command';
@@ -63,8 +64,19 @@ function commandHelp(name: string, command: Command): string {
   return `Usage: ${command.usage}\n\n${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.\n${command.details}\n\n${COMMON_HELP}\n`;
 }
 
+/**
+ * The io with every control and bidi character shown as `\uXXXX` (README: escaping): a name from
+ * the warehouse cannot move, retitle or recolour the terminal it is printed on (ESC, OSC, BEL) or
+ * reverse a line (U+202E). --json output stays valid JSON with the same values: JSON.stringify
+ * escapes C0 itself, and `\uXXXX` is JSON's own escape for the rest.
+ */
+function terminalSafe(io: Io): Io {
+  return { ...io, stdout: (text) => io.stdout(escapeControls(text)), stderr: (text) => io.stderr(escapeControls(text)) };
+}
+
 /** Runs one command line and returns the exit code; never calls process.exit. */
-export async function run(argv: string[], io: Io): Promise<number> {
+export async function run(argv: string[], rawIo: Io): Promise<number> {
+  const io = terminalSafe(rawIo);
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(mainHelp());
@@ -116,7 +128,7 @@ export function cli(): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`kpis: ${String(error)}\n`);
+      process.stderr.write(`kpis: ${escapeControls(String(error))}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,0 +1,96 @@
+/**
+ * What the CLI prints of data: labels cut to a fixed width, control and bidi characters shown as
+ * `\uXXXX`, never run by the terminal; --json keeps the values whole and stays valid JSON.
+ */
+import path from 'node:path';
+import { table } from '../../cli/command';
+import type { Io } from '../../cli/context';
+import { run } from '../../cli/main';
+import { checkRows } from '../../cli/output';
+import { DISPLAY_WIDTH } from '../../shared/format';
+import type { CheckResult } from '../../shared/monitor/detect';
+import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
+import { tempDir } from '../helpers/history';
+import { HOSTILE_NAMES, hostileHistory, TERMINAL_CONTROL } from '../helpers/hostile';
+import { context, SOURCE } from '../helpers/warehouse';
+import { appendEvents } from '../../shared/events/load-events';
+
+const NOW = '2026-11-27T06:00:00Z';
+
+function result(segment: string): CheckResult {
+  return {
+    check: 'events_by_name',
+    segment,
+    date: '2026-11-26',
+    metric: 400,
+    previous_metric: 40,
+    change: 9,
+    score: null,
+    raise_flag: true,
+    verdict: 'raised',
+    method: 'weekday',
+    direction: 'both',
+    threshold: 0.3,
+    band: null,
+    trend: null,
+    failure: null,
+    severity: 'warn',
+    message: `events_by_name[${segment}] on 2026-11-26: 400 against 40`,
+    table: null,
+  };
+}
+
+async function kpis(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW, ...env } };
+  const code = await run(args, io);
+  return { code, stdout, stderr };
+}
+
+test('a table of results is as wide as its fixed widths, whatever the names: a 100,000-character one is cut with an ellipsis', () => {
+  const rows = checkRows([result('n'.repeat(100_000)), result('short')]);
+  const lines = table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], rows, [0, 1, 5, 6]).split('\n');
+  for (const line of lines) expect(line.length).toBeLessThan(DISPLAY_WIDTH.label + 80);
+  expect(rows[0]?.[1]).toBe(`events_by_name[${'n'.repeat(DISPLAY_WIDTH.label - 'events_by_name['.length - 1)}…`);
+});
+
+test('a cell shows control characters, newlines and bidi controls as \\uXXXX', () => {
+  const [row] = checkRows([result('a\u001b]0;t\u0007b\nc\u202ed')]);
+  expect(row?.[1]).toBe('events_by_name[a\\u001b]0;t\\u0007b\\u000ac\\u202ed]');
+});
+
+describe('kpis monitor on a warehouse whose event names try to drive the terminal', () => {
+  const dir = tempDir('kpis-hostile-cli-');
+  const file = path.join(dir, 'w.duckdb');
+  const env = { KPIS_TOPICS_DIR: path.join(dir, 'topics') };
+  const args = ['monitor', '--date', '2026-11-26', '--checks', 'events_by_name', '--warehouse', `duckdb:${file}`];
+
+  beforeAll(async () => {
+    const warehouse = await DuckDbWarehouse.open(file);
+    try {
+      await appendEvents(warehouse, SOURCE, hostileHistory(HOSTILE_NAMES, '2026-11-27', 35, HOSTILE_NAMES[1] as string), context);
+    } finally {
+      await warehouse.close();
+    }
+    // The check reads the raw events, and judges a day only once the ETL built it.
+    const etl = await kpis(['etl', '--from', '2026-10-23', '--to', '2026-11-26', '--warehouse', `duckdb:${file}`], env);
+    if (etl.code !== 0) throw new Error(etl.stderr);
+  });
+
+  test('the human output holds no control or bidi character, and names every raised segment', async () => {
+    const shown = await kpis([...args, '--dry-run'], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
+    expect(shown.stderr.match(TERMINAL_CONTROL)).toBeNull();
+    expect(shown.stdout).toContain('events_by_name[\\u001b]0;pwned\\u0007\\u001b[2J');
+    expect(shown.stdout.match(/RAISED/g)).toHaveLength(HOSTILE_NAMES.length);
+  });
+
+  test('--json keeps every name whole: the same values, parsed back', async () => {
+    const shown = await kpis([...args, '--dry-run', '--json'], env);
+    expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
+    const results = JSON.parse(shown.stdout) as CheckResult[];
+    expect(new Set(results.map((r) => r.segment))).toEqual(new Set(HOSTILE_NAMES));
+  });
+});
