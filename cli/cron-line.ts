@@ -4,11 +4,9 @@
  * monitor-logs` accept them, so a crontab line keeps working with `npx kpis COMMAND` in place of
  * the script (README "Coming from the cron job").
  */
-import { loadEtlConfig } from '../shared/config/etl-config';
-import { configPath } from '../shared/config/files';
+import { jobNameProblem } from '../shared/config/names';
 import { UsageError } from '../shared/errors';
 import type { Options, Values } from './command';
-import type { Io } from './context';
 
 export const ETL_ACTIONS = ['daily', 'init', 'delete'] as const;
 export type EtlAction = (typeof ETL_ACTIONS)[number];
@@ -19,15 +17,25 @@ export const CRON_POSITIONALS = { min: 0, max: 1, name: 'at most a PROJECT_ID' }
 
 export const CRON_HELP = `The cron job's form, for a crontab line that called the old script:
   PROJECT_ID         the same as --warehouse bigquery:PROJECT_ID
-  --etl-name NAME    the ETL config's job group; any other name is an error`;
+  --etl-name NAME    the job's name as the run log records it (its job_name); the config
+                     group of that key when there is one, else the config's one group`;
 
 const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
+/** What a crontab line asks for, in the command's own terms. */
+export interface CronLine {
+  values: Values;
+  action: EtlAction;
+  /** --etl-name: the job_name the run writes to the run log; undefined for the command's own. */
+  jobName: string | undefined;
+}
+
 /**
  * Folds the cron job's forms into the command's own flags (a positional project id becomes the
- * warehouse) and returns the action; an action the command does not take is a usage error.
+ * warehouse) and returns the action and the job name; an action the command does not take, or a
+ * name the run log cannot hold, is a usage error.
  */
-export function fromCronLine(values: Values, positionals: string[], io: Io, allowed: readonly EtlAction[]): { values: Values; action: EtlAction } {
+export function fromCronLine(values: Values, positionals: string[], allowed: readonly EtlAction[]): CronLine {
   const [project] = positionals;
   let folded = values;
   if (project !== undefined) {
@@ -38,11 +46,16 @@ export function fromCronLine(values: Values, positionals: string[], io: Io, allo
   const action = (values['etl-action'] ?? 'daily') as EtlAction;
   if (!ETL_ACTIONS.includes(action)) throw new UsageError(`--etl-action must be one of ${ETL_ACTIONS.join(', ')}, got ${JSON.stringify(values['etl-action'])}`);
   if (!allowed.includes(action)) throw new UsageError(`--etl-action ${action} applies to \`kpis etl\` only; this command takes ${allowed.join(', ')}`);
-  const name = values['etl-name'];
-  if (name !== undefined) {
-    const file = configPath('etl', io.env, values.config as string | undefined);
-    const job = loadEtlConfig(file);
-    if (name !== job.jobName) throw new UsageError(`--etl-name ${JSON.stringify(name)} is not the job of ${file}, which is ${JSON.stringify(job.jobName)} (its group's key)`);
-  }
-  return { values: folded, action };
+  return { values: folded, action, jobName: etlName(values['etl-name']) };
+}
+
+/**
+ * --etl-name is the job's name in the run log, as the cron job's scripts wrote it (its ETL line
+ * says daily_kpis whatever its config's group is called; its monitor lines say kpis and log).
+ */
+function etlName(name: string | boolean | undefined): string | undefined {
+  if (typeof name !== 'string') return undefined;
+  const problem = jobNameProblem(name);
+  if (problem !== null) throw new UsageError(`--etl-name must be a job name (${problem}), got ${JSON.stringify(name)}`);
+  return name;
 }

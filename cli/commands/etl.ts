@@ -6,6 +6,7 @@ import { type DateRange } from '../../shared/dates';
 import { runEtl, type EtlOutcome } from '../../shared/etl/run-etl';
 import { dropKpiTables } from '../../shared/etl/init';
 import { CRON_HELP, CRON_OPTIONS, CRON_POSITIONALS, ETL_ACTIONS, fromCronLine } from '../cron-line';
+import { namedJob } from '../../shared/config/etl-config';
 import { configPath } from '../../shared/config/files';
 import { printJson, withJobRuntime, type Command, type Values } from '../command';
 import { configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
@@ -50,9 +51,9 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
 }
 
 /** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
-async function deleteTablesCommand(values: Values, io: Io): Promise<number> {
+async function deleteTablesCommand(values: Values, io: Io, jobName: string | undefined): Promise<number> {
   const file = configPath('etl', io.env, values.config as string | undefined);
-  const job = loadCliJob(values, io);
+  const job = namedJob(loadCliJob(values, io), jobName);
   const names = job.tables.map((t) => `${t.dataset_dst}.${t.name}`).join(', ');
   const what = `drops the KPI tables of ${file} (${names}); never the source events, the run log or the alert history. The next run builds them again from the events.`;
   if (!values.yes || values['dry-run']) {
@@ -85,11 +86,11 @@ ${CRON_HELP}
   options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS, yes: { type: 'boolean' } },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
-    const { values, action } = fromCronLine(flags, positionals, io, ETL_ACTIONS);
+    const { values, action, jobName } = fromCronLine(flags, positionals, ETL_ACTIONS);
     if (action === 'init') return initCommand.run(values, [], io);
-    if (action === 'delete') return deleteTablesCommand(values, io);
+    if (action === 'delete') return deleteTablesCommand(values, io, jobName);
     // Flags are checked before the warehouse is opened, so a typo costs nothing.
-    const job = loadCliJob(values, io);
+    const job = namedJob(loadCliJob(values, io), jobName);
     const range = dateRangeFrom(values, configuredToday(job, io));
     return withJobRuntime(job, values, io, (runtime) => buildDays(values, io, runtime, range));
   },

@@ -1,5 +1,6 @@
 /** `kpis monitor-logs`: the run-log checks, and their alerts. */
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
+import { etlDataset } from '../../shared/config/etl-config';
 import { loadLogChecks } from '../../shared/config/monitor-config';
 import { configPath } from '../../shared/config/files';
 import { LOG_LOOKBACK_DAYS, runLogMonitor } from '../../shared/monitor/log-monitor';
@@ -20,18 +21,19 @@ all, and when its newest run ended in error.`,
   options: { 'log-config': { type: 'string' }, 'days-back': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
-    const { values } = fromCronLine(flags, positionals, io, ['daily']);
+    const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
     const file = configPath('logs', io.env, values['log-config'] as string | undefined);
     loadLogChecks(file);
     const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
     return withRuntime(values, io, async (runtime) => {
-      const checks = loadLogChecks(file, runtime.job.jobName);
+      const checks = loadLogChecks(file, runtime.job.jobName, etlDataset(runtime.job));
       const outcome = await runLogMonitor(runtime, checks, {
         runId: runtime.newRunId(),
         username: runtime.username,
         dryRun: Boolean(values['dry-run']),
         lookbackDays,
         timeZone: runtime.job.timeZone,
+        jobName,
       });
       if (values.json) printJson(io, outcome.results);
       else {

@@ -26,7 +26,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
   options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
-    const { values } = fromCronLine(flags, positionals, io, ['daily']);
+    const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
     const job = loadCliJob(values, io);
     const yesterday = addDays(configuredToday(job, io), -1);
     const range = monitorRange(values, yesterday);
@@ -38,6 +38,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
         runId: runtime.newRunId(),
         username: runtime.username,
         dryRun: Boolean(values['dry-run']),
+        jobName,
       });
       if (values.json) printJson(io, outcome.results);
       else {

@@ -47,7 +47,10 @@ export interface TableDefinition {
 }
 
 export interface EtlJob {
-  /** The group's key, e.g. daily_kpis: the job_name in the run log and on BigQuery jobs. */
+  /**
+   * The job_name in the run log and on BigQuery jobs: the group's key (daily_kpis), unless a
+   * crontab line names the job otherwise (--etl-name, see namedJob).
+   */
   jobName: string;
   /** The config file, for messages. */
   file: string;
@@ -145,6 +148,20 @@ export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
   const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
   linkTables(tables, file);
   return { jobName, file, tables, timeZone: group.time_zone ?? DEFAULT_TIME_ZONE };
+}
+
+/**
+ * The job under the name a crontab line gives it (`--etl-name`): the run log records that name,
+ * as the cron job's script did, whatever the config's group is called. The config holds one
+ * group, so the name never selects another one.
+ */
+export function namedJob(job: EtlJob, name: string | undefined): EtlJob {
+  return name === undefined ? job : { ...job, jobName: name };
+}
+
+/** The dataset the job writes, its first table's: a log check without job_name finds the ETL's runs by it. */
+export function etlDataset(job: Pick<EtlJob, 'tables'>): string {
+  return (job.tables.find((table) => table.isEnable) ?? job.tables[0])?.dataset_dst ?? 'daily_kpis';
 }
 
 /** `dataset.table` of every configured table, by entry name. */

@@ -271,6 +271,12 @@ export interface LogCheck {
   name: string;
   /** The job whose run-log rows are checked; left out, the ETL config's job (its group's name). */
   job_name: string;
+  /**
+   * job_name was left out: the dataset the ETL writes (its first table's dataset_dst). The check
+   * then also watches the rows of any job name that wrote it (a crontab line's --etl-name), so it
+   * follows the job name the ETL actually writes. null when the config names the job.
+   */
+  follows_etl_dataset: string | null;
   /** Only rows of this file; null matches any. */
   file_name: string | null;
   /** The step that marks a finished run, usually end. */
@@ -305,7 +311,7 @@ const logCheckSchema = Joi.object({
   description: Joi.string().allow('').default(''),
 });
 
-type LogEntry = Omit<LogCheck, 'name' | 'job_name' | 'message_like' | 'counts_daily_kpis_runs'> & { job_name?: string; message_like?: string | null };
+type LogEntry = Omit<LogCheck, 'name' | 'job_name' | 'follows_etl_dataset' | 'message_like' | 'counts_daily_kpis_runs'> & { job_name?: string; message_like?: string | null };
 
 const LOG_SHAPE: ConfigShape<{ logs: Record<string, LogEntry> }> = {
   name: "daily-kpis' shape",
@@ -366,11 +372,12 @@ function messageFilterOn(value: CronLogEntry['enable_message']): boolean {
   return Boolean(value);
 }
 
-function fromCronEntry(name: string, entry: CronLogEntry, etlJobName: string): LogCheck {
+function fromCronEntry(name: string, entry: CronLogEntry, etl: EtlIdentity): LogCheck {
   const filter = entry.message !== undefined && entry.message !== null && entry.message !== '' && messageFilterOn(entry.enable_message) ? entry.message : null;
   return {
     name,
-    job_name: entry.job_name ?? etlJobName,
+    job_name: entry.job_name ?? etl.jobName,
+    follows_etl_dataset: entry.job_name === undefined ? etl.dataset : null,
     file_name: entry.file_name || null,
     step_name: entry.step_name || 'end',
     thresh_in_hours: entry.thresh_in_hours,
@@ -381,20 +388,29 @@ function fromCronEntry(name: string, entry: CronLogEntry, etlJobName: string): L
   };
 }
 
+/** The ETL a log check without job_name watches: its config's name, and the dataset it writes. */
+export interface EtlIdentity {
+  jobName: string;
+  dataset: string;
+}
+
 /**
  * Loads config/log_config.json, in daily-kpis' shape or the cron job's (README "Coming from the
- * cron job"). A check without `job_name` watches the ETL job, whatever the ETL config's group is
- * called (`etlJobName`): the run log's job_name is that group's name.
+ * cron job"). A check without `job_name` watches the ETL job under whatever name it writes: the
+ * ETL config's group (`etlJobName`), or the --etl-name of the crontab line that ran it (any job
+ * whose ETL rows say it wrote `etlDataset`).
  */
-export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis'): LogCheck[] {
+export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis', etlDataset = 'daily_kpis'): LogCheck[] {
+  const etl: EtlIdentity = { jobName: etlJobName, dataset: etlDataset };
   const loaded = validateEitherShape(readJsonConfig(file), file, LOG_SHAPE, CRON_LOG_SHAPE);
   if (loaded.shape === 'second') {
-    return Object.values(loaded.value).flatMap((group) => Object.entries(group.alerts).map(([name, entry]) => fromCronEntry(name, entry, etlJobName)));
+    return Object.values(loaded.value).flatMap((group) => Object.entries(group.alerts).map(([name, entry]) => fromCronEntry(name, entry, etl)));
   }
   return Object.entries(loaded.value.logs).map(([name, entry]) => ({
     name,
     ...entry,
-    job_name: entry.job_name ?? etlJobName,
+    job_name: entry.job_name ?? etl.jobName,
+    follows_etl_dataset: entry.job_name === undefined ? etl.dataset : null,
     message_like: entry.message_like ?? null,
     counts_daily_kpis_runs: false,
   }));

@@ -30,6 +30,8 @@ export interface MonitorRequest {
   username: string;
   /** Judge and report only: no alert published, nothing written to the run log or the alert history. */
   dryRun?: boolean;
+  /** The run log's job_name for this run (a crontab line's --etl-name); default kpi_monitor. */
+  jobName?: string;
 }
 
 export interface KpiMonitorOutcome {
@@ -40,8 +42,9 @@ export interface KpiMonitorOutcome {
 
 export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request: MonitorRequest): Promise<KpiMonitorOutcome> {
   const { dates, runId } = request;
-  const identity = { runId, jobName: KPI_MONITOR_JOB, jobType: 'monitor', username: request.username };
-  const context = { job: KPI_MONITOR_JOB, runId };
+  const jobName = request.jobName ?? KPI_MONITOR_JOB;
+  const identity = { runId, jobName, jobType: 'monitor', username: request.username };
+  const context = { job: jobName, runId };
   const enabled = checks.filter((check) => check.isEnable);
   const logger = deps.logger.child({ run_id: runId });
   const span = dates.length === 1 ? dates[0] : `${dates[0]}..${dates.at(-1)}`;

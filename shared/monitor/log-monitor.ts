@@ -46,14 +46,16 @@ export interface LogMonitorOutcome {
 }
 
 /** With `dryRun`, the checks are judged and reported only: nothing published or written. */
+/** `jobName`: the run log's job_name for this run (a crontab line's --etl-name); default log_monitor. */
 export async function runLogMonitor(
   deps: AlertDeps,
   checks: LogCheck[],
-  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number; timeZone?: string },
+  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number; timeZone?: string; jobName?: string },
 ): Promise<LogMonitorOutcome> {
   const { runId } = request;
-  const context = { job: LOG_MONITOR_JOB, runId };
-  const identity = { runId, jobName: LOG_MONITOR_JOB, jobType: 'monitor', username: request.username };
+  const jobName = request.jobName ?? LOG_MONITOR_JOB;
+  const context = { job: jobName, runId };
+  const identity = { runId, jobName, jobType: 'monitor', username: request.username };
   const logger = deps.logger.child({ run_id: runId });
   const judge = async () => {
     const now = deps.clock();
@@ -118,16 +120,20 @@ export async function checkLog(
       file_name: { type: 'STRING', value: check.file_name },
       message_like: { type: 'STRING', value: check.message_like },
       daily_kpis_end: { type: 'BOOL', value: check.counts_daily_kpis_runs },
+      // LIKE has no escape both engines share: a `_` of the dataset matches any one character.
+      etl_writes: { type: 'STRING', value: check.follows_etl_dataset === null ? null : `wrote ${check.follows_etl_dataset}.% for %` },
     },
     context,
   );
+  // A check that follows the ETL names the job as its newest run wrote it.
+  const named = check.follows_etl_dataset !== null && row?.newest_job_name != null ? { ...check, job_name: String(row.newest_job_name) } : check;
   const status: LogStatus = {
     lastFinished: row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date)),
     newestRunId: row?.newest_run_id == null ? null : String(row.newest_run_id),
     failed: row?.newest_log_type === 'error',
     newestMessage: String(row?.newest_message ?? ''),
   };
-  return judgeLog(check, status, now, lookbackDays, timeZone);
+  return judgeLog(named, status, now, lookbackDays, timeZone);
 }
 
 /** Where a job stands in the run log, as log_status.sql reads it. */

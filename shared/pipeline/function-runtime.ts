@@ -93,7 +93,11 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   const configs: FunctionConfigs = {
     etlJob,
     kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
-    logChecks: once(async () => (await import('../config/monitor-config')).loadLogChecks((await files()).configPath('logs', env), (await etlJob()).jobName)),
+    logChecks: once(async () => {
+      const job = await etlJob();
+      const { etlDataset } = await import('../config/etl-config');
+      return (await import('../config/monitor-config')).loadLogChecks((await files()).configPath('logs', env), job.jobName, etlDataset(job));
+    }),
   };
   const ports = memoized(openPorts);
   return {

@@ -225,6 +225,71 @@ describe('the cron job, switched over to kpis', () => {
   });
 });
 
+describe("the predecessor's crontab lines with config groups named unlike the lines' --etl-name", () => {
+  // Its users' configs: the ETL group is acme_daily_kpis, but the crontab lines say daily_kpis,
+  // kpis and log, and the log check watches the rows the ETL line writes (job_name daily_kpis).
+  const dir = mkdtempSync(path.join(tmpdir(), 'kpis-cron-names-'));
+  const file = path.join(dir, 'w.duckdb');
+  const warehouse = `duckdb:${file}`;
+  const folder = path.join(dir, 'acme');
+  const env = {
+    KPIS_CONFIG: path.join(folder, 'daily_kpis_config.json'),
+    KPIS_MONITOR_CONFIG: path.join(folder, 'kpis_config.json'),
+    KPIS_LOG_CONFIG: path.join(folder, 'log_config.json'),
+  };
+  const jobRows = async () => {
+    const opened = await DuckDbWarehouse.open(file);
+    try {
+      const rows = await opened.query('SELECT DISTINCT job_name, job_type FROM logs.daily_logs ORDER BY 1', {}, { job: 'test', runId: 'read' });
+      return rows.map((row) => `${String(row.job_name)}/${String(row.job_type)}`);
+    } finally {
+      await opened.close();
+    }
+  };
+
+  beforeAll(async () => {
+    mkdirSync(folder);
+    const table = { dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', description: '', isEnable: true };
+    const check = (table_id: string) => ({ dataset: 'daily_kpis', table_id, thresh_in_percent: 0.3, d1: `${table_id}_d1`, description: '', isEnable: true });
+    const alert = { message: '', enable_message: false, step_name: 'end', thresh_in_hours: 26, description: '' };
+    writeFileSync(env.KPIS_CONFIG, JSON.stringify({ acme_daily_kpis: { kpis: { daily_user_panel: table, installs: table, last_activity: table } } }));
+    writeFileSync(env.KPIS_MONITOR_CONFIG, JSON.stringify({ acme_kpis: { kpis: { dau: check('daily_user_panel'), installs: check('installs') } } }));
+    // One check names the job as the ETL line writes it; one leaves it out (it follows the ETL).
+    writeFileSync(env.KPIS_LOG_CONFIG, JSON.stringify({ acme_logs: { alerts: { etl_named: { ...alert, job_name: 'daily_kpis' }, etl_default: alert } } }));
+    const rows = historyWithAnomalies('2026-11-27', 20, {});
+    const csv = ['user_id,time,event_name,coins_added', ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`)];
+    writeFileSync(path.join(dir, 'events.csv'), `${csv.join('\n')}\n`);
+    expect((await kpis(['load-events', 'events.csv', '--warehouse', warehouse], dir, env)).code).toBe(0);
+  });
+
+  test("the ETL line builds the days and writes its --etl-name as the run log's job_name", async () => {
+    const run = await kpis(['etl', '--etl-name', 'daily_kpis', '--etl-action', 'daily', '--days-back', '20', '--warehouse', warehouse], dir, env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await jobRows()).toEqual(['daily_kpis/etl', 'load_events/load']);
+  });
+
+  test('the KPI monitor line runs its checks and records itself as kpis', async () => {
+    const run = await kpis(['monitor', '--etl-name', 'kpis', '--etl-action', 'daily', '--days-back', '2', '--json', '--warehouse', warehouse], dir, env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(new Set((JSON.parse(run.stdout) as { check: string }[]).map((result) => result.check))).toEqual(new Set(['dau', 'installs']));
+    expect(await jobRows()).toContain('kpis/monitor');
+  });
+
+  test("the log monitor line finds the ETL line's runs, by its name and by default, and records itself as log", async () => {
+    const run = await kpis(['monitor-logs', '--etl-name', 'log', '--etl-action', 'daily', '--json', '--warehouse', warehouse], dir, env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const results = JSON.parse(run.stdout) as { check: string; method: string; raise_flag: boolean; job_name: string }[];
+    expect(results.filter((result) => result.method === 'freshness')).toEqual([
+      expect.objectContaining({ check: 'etl_named', raise_flag: false, job_name: 'daily_kpis' }),
+      expect.objectContaining({ check: 'etl_default', raise_flag: false, job_name: 'daily_kpis' }),
+    ]);
+    expect(await jobRows()).toContain('log/monitor');
+  });
+});
+
 describe('bad crontab lines and configs: a clear error naming the flag or file, exit 2, nothing written', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kpis-cron-bad-'));
   const warehouse = `duckdb:${path.join(dir, 'w.duckdb')}`;
@@ -232,7 +297,8 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
   test.each([
     [['etl', '--etl-action', 'purge'], '--etl-action must be one of daily, init, delete, got "purge"'],
     [['monitor', '--etl-action', 'init'], '--etl-action init applies to `kpis etl` only'],
-    [['etl', '--etl-name', 'other_job'], '--etl-name "other_job" is not the job of'],
+    [['etl', '--etl-name', 'no spaces'], '--etl-name must be a job name'],
+    [['monitor', '--etl-name', '__proto__'], '--etl-name must be a job name'],
     [['etl', 'Not_A_Project'], 'PROJECT_ID must be a Google Cloud project id'],
     [['etl', 'my-project-1', '--warehouse', 'duckdb:x.duckdb'], 'give the project as PROJECT_ID or as --warehouse, not both'],
     [['monitor', '--days-back', '0'], '--days-back must be a whole number of days from 1'],

@@ -184,7 +184,9 @@ describe('user-defined checks', () => {
 
 describe('loadLogChecks', () => {
   test('the shipped config watches the ETL job for a finished run within 26 hours, whatever the ETL group is called', () => {
-    expect(loadLogChecks()).toEqual([expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 26 })]);
+    expect(loadLogChecks()).toEqual([
+      expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'daily_kpis', follows_etl_dataset: 'daily_kpis', file_name: null, step_name: 'end', thresh_in_hours: 26 }),
+    ]);
     expect(loadLogChecks(undefined, 'my_game')).toEqual([expect.objectContaining({ name: 'daily_kpis_etl', job_name: 'my_game' })]);
     expect(loadLogChecks(configFile({ logs: { other: { job_name: 'nightly', thresh_in_hours: 2 } } }), 'my_game')).toEqual([expect.objectContaining({ job_name: 'nightly' })]);
   });
@@ -194,6 +196,7 @@ describe('loadLogChecks', () => {
       {
         name: 'etl',
         job_name: 'daily_kpis',
+        follows_etl_dataset: null,
         file_name: null,
         step_name: 'end',
         thresh_in_hours: 2,

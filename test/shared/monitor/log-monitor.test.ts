@@ -1,5 +1,5 @@
 /** The log monitor on DuckDB: a missing, a stale, a failed and a fresh run of the ETL. */
-import { loadLogChecks } from '../../../shared/config/monitor-config';
+import { loadLogChecks, type LogCheck } from '../../../shared/config/monitor-config';
 import { writeRunLog, type RunLogStep } from '../../../shared/etl/run-log';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
@@ -87,6 +87,28 @@ test('a fresh, successful run raises nothing, and the monitor logs itself', asyn
   ]);
 });
 
+test('a check without job_name follows the ETL under a crontab name (the job that wrote its dataset), not another job', async () => {
+  // A crontab line's --etl-name: the ETL writes daily_kpis.* as job cron_etl; another ETL job ran later.
+  const wrote = (uid: string, jobName: string, at: string, message: string) =>
+    writeRunLog(warehouse, { runId: uid, jobName, jobType: 'etl', username: 'test' }, [
+      { step: 'start', logType: 'start', at: new Date(at), message: 'ETL' },
+      { step: 'installs', logType: 'info', at: new Date(at), message },
+      { step: 'end', logType: 'end', at: new Date(at), message: 'ETL succeeded' },
+    ]);
+  await warehouse.ensureDataset('logs');
+  await warehouse.ensureTable(RUN_LOG_TABLE);
+  await wrote('renamed', 'cron_etl', '2026-11-27T05:00:00Z', 'wrote daily_kpis.installs for 2026-11-26..2026-11-26');
+  await wrote('other', 'other_etl', '2026-11-27T08:00:00Z', 'wrote marketing.spend for 2026-11-26..2026-11-26');
+  const outcome = await runLogMonitor(deps(), checks, { runId: 'm6', username: 'test' });
+  expect(outcome.results.map((r) => [r.method, r.raise_flag, r.job_name, r.newest_run_id])).toEqual([
+    ['freshness', false, 'cron_etl', 'renamed'],
+    ['last_run', false, 'cron_etl', 'renamed'],
+  ]);
+  // A check that names its job watches that name only.
+  const named = await runLogMonitor(deps(), [{ ...(checks[0] as LogCheck), follows_etl_dataset: null }], { runId: 'm7', username: 'test', dryRun: true });
+  expect(named.results[0]).toMatchObject({ raise_flag: true, reason: 'no_run', job_name: 'daily_kpis' });
+});
+
 test('an hourly heartbeat raises a stale run once a day, not every hour', async () => {
   await etlRun('old', '2026-11-25T06:00:00Z', 'end');
   const first = await runLogMonitor(deps(), checks, { runId: 'h1', username: 'test' });
@@ -112,6 +134,7 @@ test('a result is about today in the business zone: 03:00 UTC is still yesterday
   const check = {
     name: 'etl',
     job_name: 'daily_kpis',
+    follows_etl_dataset: null,
     file_name: null,
     step_name: 'end',
     thresh_in_hours: 26,

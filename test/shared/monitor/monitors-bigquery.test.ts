@@ -104,11 +104,11 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
   fake.results = (sql) =>
     sql.includes('last_finished_at')
       ? {
-          fields: ['last_finished_at', 'newest_run_id', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({
+          fields: ['last_finished_at', 'newest_run_id', 'newest_job_name', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({
             name,
             type: name.endsWith('_at') ? 'TIMESTAMP' : 'STRING',
           })),
-          rows: [[null, null, null, null, null]],
+          rows: [[null, null, null, null, null, null]],
         }
       : sql.includes('WHERE claim_id = @claim_id')
         ? { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['pipeline:daily_kpis_etl:no_run:2026-11-27']] }
@@ -124,5 +124,7 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
     file_name: ['STRING', null],
     message_like: ['STRING', null],
     daily_kpis_end: ['BOOL', false],
+    // The shipped check names no job_name: it also watches any job name that wrote the ETL's dataset.
+    etl_writes: ['STRING', 'wrote daily_kpis.% for %'],
   });
 });
