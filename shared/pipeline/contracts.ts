@@ -5,6 +5,7 @@
  */
 import Joi from 'joi';
 import { dayCount, parseIsoDate, resolveDateRange, type DateRange, type IsoDate } from '../dates';
+import { reservedKeyPath, reservedNameProblem } from '../config/names';
 import { InvalidMessageError, UsageError } from '../errors';
 import type { EtlResult } from '../etl/run-etl';
 
@@ -95,6 +96,9 @@ function validate<T>(schema: Joi.ObjectSchema<T>, data: unknown, what: string): 
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InvalidMessageError(`${what}: the message must be a JSON object, got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`);
   }
+  // Checked before joi: its copy of the object drops an own __proto__ key instead of refusing it.
+  const reserved = reservedKeyPath(data);
+  if (reserved !== null) throw new InvalidMessageError(`${what}: ${reservedNameProblem(reserved)}`);
   const { error, value } = schema.validate(data, { abortEarly: false, convert: false });
   if (error) throw new InvalidMessageError(`${what}: ${error.details.map((detail) => detail.message.replaceAll('"', '')).join('; ')}`);
   return value;

@@ -23,19 +23,24 @@ export interface PubSubCloudEvent {
   data?: unknown;
 }
 
+/** The fields as they arrive: JSON of any type, checked here before anything uses them. */
 interface MessagePublishedData {
-  message?: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string; publishTime?: string; publish_time?: string };
+  message?: { data?: unknown; attributes?: unknown; messageId?: unknown; message_id?: unknown; publishTime?: unknown; publish_time?: unknown };
 }
+
+/** A message id becomes the run id and the redelivery key: a bounded string, or the message is refused. */
+export const MAX_MESSAGE_ID_LENGTH = 256;
 
 /** `now` stands in for a publish time the event does not carry (a hand-made curl may leave it out). */
 export function decodePubSubEvent(event: PubSubCloudEvent, now: Date = new Date()): PubSubMessage {
   const message = (event.data as MessagePublishedData | undefined)?.message;
   if (!message || typeof message !== 'object') throw new InvalidMessageError('not a Pub/Sub message: the CloudEvent has no data.message');
-  const messageId = message.messageId ?? message.message_id ?? event.id;
-  if (!messageId) throw new InvalidMessageError('not a Pub/Sub message: no message.messageId and no ce-id header');
-  const published = message.publishTime ?? message.publish_time ?? event.time;
+  const messageId = messageIdOf(message, event);
+  const published = firstGiven(message.publishTime, message.publish_time, event.time);
+  if (published !== undefined && typeof published !== 'string') throw new InvalidMessageError(`message ${messageId}: publishTime must be a string, got ${typeof published}`);
   const publishTime = published ? new Date(published) : now;
   if (Number.isNaN(publishTime.getTime())) throw new InvalidMessageError(`message ${messageId}: no valid publishTime (${JSON.stringify(published)})`);
+  if (message.data !== undefined && typeof message.data !== 'string') throw new InvalidMessageError(`message ${messageId}: data must be a base64 string`);
   const text = Buffer.from(message.data ?? '', 'base64').toString('utf8');
   let data: unknown;
   try {
@@ -44,5 +49,35 @@ export function decodePubSubEvent(event: PubSubCloudEvent, now: Date = new Date(
     throw new InvalidMessageError(`message ${messageId}: data is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
   }
   const topic = /topics\/([^/]+)$/.exec(event.source ?? '')?.[1] ?? null;
-  return { messageId, publishTime, attributes: message.attributes ?? {}, data, topic };
+  return { messageId, publishTime, attributes: attributesOf(message.attributes, messageId), data, topic };
+}
+
+/** The first field the message gives (null counts as given: a wrong type is refused, not skipped). */
+function firstGiven(...values: unknown[]): unknown {
+  return values.find((value) => value !== undefined);
+}
+
+/**
+ * messageId (or message_id, or the ce-id header): a non-empty string of bounded length. An object
+ * would become run id `etl-[object Object]`, the same for every such message, so a second trigger
+ * would pass for a redelivery of the first.
+ */
+function messageIdOf(message: NonNullable<MessagePublishedData['message']>, event: PubSubCloudEvent): string {
+  const id = firstGiven(message.messageId, message.message_id, event.id);
+  if (id === undefined) throw new InvalidMessageError('not a Pub/Sub message: no message.messageId and no ce-id header');
+  if (typeof id !== 'string' || id === '' || id.length > MAX_MESSAGE_ID_LENGTH) {
+    const got = typeof id === 'string' ? `${id.length} characters` : id === null ? 'null' : typeof id;
+    throw new InvalidMessageError(`not a Pub/Sub message: message.messageId must be a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters, got ${got}`);
+  }
+  return id;
+}
+
+/** Attributes are string values by name. */
+function attributesOf(attributes: unknown, messageId: string): Record<string, string> {
+  if (attributes === undefined || attributes === null) return {};
+  const entries = typeof attributes === 'object' && !Array.isArray(attributes) ? Object.entries(attributes) : null;
+  if (entries === null || entries.some(([, value]) => typeof value !== 'string')) {
+    throw new InvalidMessageError(`message ${messageId}: attributes must be an object of string values`);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
 }
