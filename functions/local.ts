@@ -1,15 +1,24 @@
 /**
- * The three functions on local ports, with the push router between them: what `npm run serve`
- * and `npm start` run. All of it lives in one process, so the three functions share one DuckDB
+ * The three functions on local ports, with a Pub/Sub between them: what `npm run serve` and
+ * `npm start` run. All of it lives in one process, so the three functions share one DuckDB
  * warehouse (a DuckDB file takes one writing process at a time).
+ *
+ * The Pub/Sub is one of three:
+ * - `router`: the home-made push router (starts in milliseconds; `npm start`'s default);
+ * - `emulator`: Google's Pub/Sub emulator, started here, with the topics and push subscriptions
+ *   deploy.sh makes, and the functions publishing through the real @google-cloud/pubsub client;
+ * - `running-emulator`: one the caller runs at PUBSUB_EMULATOR_HOST (its subscriptions are the
+ *   caller's).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Logger } from '../shared/log';
-import { DEFAULT_TOPICS_DIR } from '../shared/messaging/publisher';
+import { DEFAULT_TOPICS_DIR, TOPICS } from '../shared/messaging/publisher';
+import { LOCAL_PROJECT } from '../shared/messaging/router-publisher';
 import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionName } from '../shared/pipeline/function-runtime';
-import { LocalRouter, localSubscriptions } from '../shared/local/router';
+import { EmulatorAdmin, startPubSubEmulator, type PubSubEmulator } from '../shared/local/emulator';
+import { DEAD_LETTER_TOPIC, LocalRouter, localSubscriptions } from '../shared/local/router';
 import { TARGETS } from './index';
 
 export interface StackPorts {
@@ -21,10 +30,19 @@ export interface StackPorts {
 
 export const DEFAULT_PORTS: StackPorts = { router: 8080, etl: 8081, 'kpi-monitor': 8082, 'log-monitor': 8083 };
 
+export const PUBSUB_KINDS = ['router', 'emulator', 'running-emulator'] as const;
+export type PubSubKind = (typeof PUBSUB_KINDS)[number];
+
+/** The pull subscriptions the emulator stack adds, so a person or a test can read what came out. */
+export const EMULATOR_PULL_SUBSCRIPTIONS = { alerts: 'daily-kpis-alerts-pull', deadLetter: 'daily-kpis-dead-letter-keep' } as const;
+
 export interface LocalStack {
-  /** Absent when publishing goes to the Pub/Sub emulator instead. */
+  /** Only with `pubsub: 'router'`. */
   router?: LocalRouter;
   routerUrl?: string;
+  /** Only with `pubsub: 'emulator'`. */
+  emulator?: PubSubEmulator;
+  emulatorAdmin?: EmulatorAdmin;
   urls: Record<FunctionName, string>;
   close(): Promise<void>;
 }
@@ -34,67 +52,118 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   clock: () => Date;
   logger: Logger;
-  /** Publish to the Pub/Sub emulator (PUBSUB_EMULATOR_HOST) instead of running the router. */
-  useEmulator: boolean;
-  /** Deliveries per message before the dead-letter file; tests lower it. */
+  pubsub: PubSubKind;
+  /** Deliveries per message before the dead-letter topic; tests lower it. */
   maxAttempts?: number;
   retryDelayMs?: number;
+  /** Where the broker pushes instead of a function's own server (a test's proxy in front of it). */
+  pushTo?: Partial<Record<FunctionName, string>>;
+  /** How long the emulator may take to listen. */
+  emulatorStartTimeoutMs?: number;
 }
 
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
-  const { env } = options;
   const servers: Server[] = [];
-  const urls = {} as Record<FunctionName, string>;
+  const closers: (() => Promise<void>)[] = [() => closeAll(servers)];
+  const closeStarted = async () => {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  };
   try {
-    for (const [name, target] of Object.entries(TARGETS) as [FunctionName, string][]) {
-      const server = getTestServer(target);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.ports[name], '127.0.0.1', resolve);
-      });
-      servers.push(server);
-      urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    }
+    const urls = await serveFunctions(options.ports, servers);
+    const pushUrls = { ...urls, ...options.pushTo };
+    const broker = await startBroker(options, pushUrls);
+    closers.push(broker.close);
+    // The functions' runtime, built from this stack's arguments; process.env is left as it is.
+    installFunctionRuntime(createFunctionRuntime({ env: { ...options.env, ...broker.env } }));
+    return {
+      ...broker.parts,
+      urls,
+      async close() {
+        await closeStarted();
+        await closeFunctionRuntime();
+      },
+    };
   } catch (error) {
-    await closeAll(servers);
+    await closeStarted();
     throw error;
   }
+}
 
-  let router: LocalRouter | undefined;
-  let routerUrl: string | undefined;
-  // With the Pub/Sub emulator, the functions publish to it through the real client, and its push
-  // subscriptions (README) call the servers above; the router is not needed.
-  if (!options.useEmulator) {
-    router = new LocalRouter({
-      topicsDir: env.KPIS_TOPICS_DIR || DEFAULT_TOPICS_DIR,
-      clock: options.clock,
-      logger: options.logger.child({ component: 'router' }),
-      subscriptions: localSubscriptions(urls),
-      maxAttempts: options.maxAttempts,
-      retryDelayMs: options.retryDelayMs,
+async function serveFunctions(ports: StackPorts, servers: Server[]): Promise<Record<FunctionName, string>> {
+  const urls = {} as Record<FunctionName, string>;
+  for (const [name, target] of Object.entries(TARGETS) as [FunctionName, string][]) {
+    const server = getTestServer(target);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(ports[name], '127.0.0.1', resolve);
     });
-    try {
-      routerUrl = await router.listen(options.ports.router);
-    } catch (error) {
-      await closeAll(servers);
-      throw error;
-    }
+    servers.push(server);
+    urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
-  // The functions' runtime, built from this stack's arguments: they publish through the router,
-  // like any other publisher (or to the emulator); process.env is left as it is.
-  installFunctionRuntime(createFunctionRuntime({ env: routerUrl ? { ...env, KPIS_PUBLISHER: `router:${routerUrl}` } : env }));
+  return urls;
+}
 
+interface Broker {
+  parts: Pick<LocalStack, 'router' | 'routerUrl' | 'emulator' | 'emulatorAdmin'>;
+  /** What the functions' environment gains: where they publish. */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+function startBroker(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
+  if (options.pubsub === 'router') return startRouter(options, pushUrls);
+  if (options.pubsub === 'emulator') return startEmulator(options, pushUrls);
+  // The caller's emulator: the real client finds it through PUBSUB_EMULATOR_HOST.
+  return Promise.resolve({ parts: {}, env: {}, close: async () => undefined });
+}
+
+async function startRouter(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
+  const router = new LocalRouter({
+    topicsDir: options.env.KPIS_TOPICS_DIR || DEFAULT_TOPICS_DIR,
+    clock: options.clock,
+    logger: options.logger.child({ component: 'router' }),
+    subscriptions: localSubscriptions(pushUrls, LOCAL_PROJECT),
+    maxAttempts: options.maxAttempts,
+    retryDelayMs: options.retryDelayMs,
+  });
+  const routerUrl = await router.listen(options.ports.router);
   return {
-    router,
-    routerUrl,
-    urls,
+    parts: { router, routerUrl },
+    env: { KPIS_PUBLISHER: `router:${routerUrl}` },
     async close() {
-      await router?.idle(60_000).catch(() => undefined);
-      await router?.close();
-      await closeAll(servers);
-      await closeFunctionRuntime();
+      await router.idle(60_000).catch(() => undefined);
+      await router.close();
     },
   };
+}
+
+async function startEmulator(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
+  const project = LOCAL_PROJECT;
+  const emulator = await startPubSubEmulator({ project, startTimeoutMs: options.emulatorStartTimeoutMs });
+  try {
+    const admin = new EmulatorAdmin(emulator.url, project);
+    await createEmulatorTopology(admin, pushUrls, options.maxAttempts ?? 5);
+    options.logger.info('Pub/Sub emulator ready', { host: emulator.host, started_in_ms: emulator.startedInMs, log: emulator.logFile });
+    return {
+      parts: { emulator, emulatorAdmin: admin },
+      // The real client, pointed at the emulator; KPIS_PUBLISHER says so even if the user set another.
+      env: { PUBSUB_EMULATOR_HOST: emulator.host, PUBSUB_PROJECT_ID: project, KPIS_PUBLISHER: `pubsub:${project}` },
+      close: () => emulator.stop(),
+    };
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+}
+
+/** The topics and subscriptions deploy.sh makes, on the emulator, pushing to the local servers. */
+export async function createEmulatorTopology(admin: EmulatorAdmin, pushUrls: Record<FunctionName, string>, maxDeliveryAttempts: number): Promise<void> {
+  for (const topic of [...Object.values(TOPICS), DEAD_LETTER_TOPIC]) await admin.createTopic(topic);
+  for (const subscription of localSubscriptions(pushUrls, admin.project)) {
+    await admin.createPushSubscription(subscription, { topic: DEAD_LETTER_TOPIC, maxDeliveryAttempts });
+  }
+  await admin.createPullSubscription(EMULATOR_PULL_SUBSCRIPTIONS.alerts, TOPICS.alerts);
+  await admin.createPullSubscription(EMULATOR_PULL_SUBSCRIPTIONS.deadLetter, DEAD_LETTER_TOPIC);
 }
 
 async function closeAll(servers: Server[]): Promise<void> {

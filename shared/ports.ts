@@ -37,7 +37,7 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
   const spec = resolveWarehouseSpec(options.warehouse, env);
   const publisherSpec = parsePublisherSpec(env);
   parseSecretsSpec(env);
-  const publisher = await openPublisher(publisherSpec, options.clock);
+  const publisher = await openPublisher(publisherSpec, options.clock, env.PUBSUB_EMULATOR_HOST || undefined);
   const warehouse = await openWarehouse(spec, logger, env);
   const slackSecret = env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET;
   let secrets: Promise<Secrets> | undefined;
@@ -73,11 +73,15 @@ export function parsePublisherSpec(env: NodeJS.ProcessEnv): PublisherSpec {
   throw new UsageError(`KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got ${JSON.stringify(value)}`);
 }
 
-export async function openPublisher(spec: PublisherSpec, clock: () => Date): Promise<Publisher> {
+/**
+ * `emulatorHost` comes from the environment the ports are built from: the client reads only
+ * process.env's PUBSUB_EMULATOR_HOST by itself, and the local stack leaves process.env alone.
+ */
+export async function openPublisher(spec: PublisherSpec, clock: () => Date, emulatorHost?: string): Promise<Publisher> {
   if (spec.kind === 'local') return new LocalTopicPublisher(spec.dir, clock);
   if (spec.kind === 'router') return new RouterPublisher(spec.url);
   const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('./messaging/pubsub')]);
-  return new PubSubPublisher(new PubSub({ projectId: spec.projectId }));
+  return new PubSubPublisher(new PubSub({ projectId: spec.projectId, ...(emulatorHost ? { apiEndpoint: emulatorHost, emulatorMode: true } : {}) }));
 }
 
 type SecretsSpec = { kind: 'env' } | { kind: 'secret-manager'; projectId: string };

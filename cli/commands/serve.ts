@@ -1,7 +1,7 @@
 /** `kpis serve`. */
 import { UsageError } from '../../shared/errors';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { DEFAULT_PORTS, startLocalStack, type StackPorts } from '../../functions/local';
+import { DEFAULT_PORTS, EMULATOR_PULL_SUBSCRIPTIONS, PUBSUB_KINDS, startLocalStack, type LocalStack, type PubSubKind, type StackPorts } from '../../functions/local';
 import { type Command, type Values } from '../command';
 import { createCliLogger } from '../context';
 import { clockFromEnv } from '../../shared/clock';
@@ -26,16 +26,52 @@ function portsFrom(values: Values, env: NodeJS.ProcessEnv): StackPorts {
   return ports;
 }
 
+/** `--pubsub router|emulator`; without it, an emulator the user runs (PUBSUB_EMULATOR_HOST) or the router. */
+export function pubsubFrom(values: Values, env: NodeJS.ProcessEnv): PubSubKind {
+  const raw = values.pubsub as string | undefined;
+  if (raw === undefined) return env.PUBSUB_EMULATOR_HOST ? 'running-emulator' : 'router';
+  const allowed: readonly string[] = PUBSUB_KINDS.filter((kind) => kind !== 'running-emulator');
+  if (!allowed.includes(raw)) throw new UsageError(`--pubsub must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as PubSubKind;
+}
+
+function brokerLines(stack: LocalStack, env: NodeJS.ProcessEnv): string[] {
+  if (stack.routerUrl) return [`  ${'router'.padEnd(12)} ${stack.routerUrl}  (messages also go to .data/topics/<topic>.jsonl)`];
+  if (stack.emulator) {
+    const { emulator } = stack;
+    return [
+      `  ${'emulator'.padEnd(12)} Google's Pub/Sub emulator at ${emulator.host}, project ${emulator.project} (listening after ${(emulator.startedInMs / 1000).toFixed(1)} s; log ${emulator.logFile})`,
+      `  ${''.padEnd(12)} push subscriptions to the functions above; alerts kept in the pull subscription ${EMULATOR_PULL_SUBSCRIPTIONS.alerts}`,
+    ];
+  }
+  return [`  publishing to the Pub/Sub emulator at ${env.PUBSUB_EMULATOR_HOST}; create push subscriptions to the URLs above (README)`];
+}
+
+function triggerLines(stack: LocalStack): string[] {
+  if (!stack.emulator) return [`  npx kpis publish ${TOPICS.trigger} '{"days_back":1}'`];
+  const { host, project } = stack.emulator;
+  return [
+    `  PUBSUB_EMULATOR_HOST=${host} npx kpis publish ${TOPICS.trigger} '{"days_back":1}' --project ${project}`,
+    `  curl -X POST http://${host}/v1/projects/${project}/topics/${TOPICS.trigger}:publish \\`,
+    `    -H 'content-type: application/json' -d '{"messages":[{"data":"${Buffer.from('{"days_back":1}').toString('base64')}"}]}'`,
+  ];
+}
+
 export const serveCommand: Command = {
   summary: 'serve the three functions and the local push router until stopped (Ctrl-C)',
-  usage: 'kpis serve [--router-port N] [--etl-port N] [--kpi-monitor-port N] [--log-monitor-port N]',
+  usage: 'kpis serve [--pubsub router|emulator] [--router-port N] [--etl-port N] [--kpi-monitor-port N] [--log-monitor-port N]',
   details: `What \`npm run serve\` runs. The router (default port ${DEFAULT_PORTS.router}) takes Pub/Sub REST publish calls,
 appends each message to .data/topics/<topic>.jsonl and POSTs it as a Pub/Sub CloudEvent to the
 functions subscribed to its topic: etl (${DEFAULT_PORTS.etl}) on ${TOPICS.trigger}, kpi-monitor (${DEFAULT_PORTS['kpi-monitor']}) on
 ${TOPICS.completed}, log-monitor (${DEFAULT_PORTS['log-monitor']}) on ${TOPICS.completed} and ${TOPICS.heartbeat}.
-With PUBSUB_EMULATOR_HOST set, the functions publish to the emulator instead and no router runs.
+With --pubsub emulator, Google's Pub/Sub emulator (\`gcloud beta emulators pubsub start\`, packages
+google-cloud-cli and google-cloud-cli-pubsub-emulator) runs instead of the router, on a free port,
+with deploy.sh's topics and push subscriptions; the functions publish to it through the real client.
+It is stopped with the functions. With PUBSUB_EMULATOR_HOST set and no --pubsub, the functions
+publish to that emulator and its subscriptions are yours to create.
 Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPIS_LOG_MONITOR_PORT.`,
   options: {
+    pubsub: { type: 'string' },
     'router-port': { type: 'string' },
     'etl-port': { type: 'string' },
     'kpi-monitor-port': { type: 'string' },
@@ -46,25 +82,27 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
     const ports = portsFrom(values, env);
     const clock = clockFromEnv(env);
     const logger = createCliLogger(io, true);
-    const useEmulator = Boolean(env.PUBSUB_EMULATOR_HOST);
-    const stack = await startLocalStack({ ports, env, clock, logger, useEmulator });
+    const pubsub = pubsubFrom(values, env);
+    // Listening before the start: a Ctrl-C while the emulator starts must still stop it (it runs in
+    // its own process group, which the terminal's signal does not reach).
+    const stopped = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    if (pubsub === 'emulator') io.stdout('Starting the Pub/Sub emulator (a few seconds)...\n');
+    const stack = await startLocalStack({ ports, env, clock, logger, pubsub });
     const lines = [
       'daily-kpis functions are up:',
       ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
-      stack.routerUrl
-        ? `  ${'router'.padEnd(12)} ${stack.routerUrl}  (messages also go to .data/topics/<topic>.jsonl)`
-        : `  publishing to the Pub/Sub emulator at ${io.env.PUBSUB_EMULATOR_HOST}; create push subscriptions to the URLs above (README)`,
+      ...brokerLines(stack, env),
       '',
       'Trigger a run:',
-      `  npx kpis publish ${TOPICS.trigger} '{"days_back":1}'`,
+      ...triggerLines(stack),
       'Stop with Ctrl-C.',
       '',
     ];
     io.stdout(lines.join('\n'));
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stopped;
     io.stdout('Stopping: waiting for running deliveries.\n');
     await stack.close();
     return 0;

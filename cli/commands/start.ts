@@ -95,7 +95,7 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
     const clock = clockFromEnv(env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
     const job = loadEtlConfig(configPath('etl', env));
-    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, useEmulator: false });
+    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, pubsub: 'router' });
     try {
       const ports = await functionPorts();
       const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, stack.router as NonNullable<typeof stack.router>, job, {

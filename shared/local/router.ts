@@ -1,9 +1,13 @@
 /**
  * The local push router: Pub/Sub for one machine. Every message published to it is appended to
- * `.data/topics/<topic>.jsonl` and POSTed, as a Pub/Sub CloudEvent (binary mode, the way Eventarc
- * delivers to a 2nd-gen function), to each function server subscribed to its topic. Like a push
- * subscription it retries a delivery that does not answer 2xx, with backoff, and after the last
- * attempt moves the message to the dead-letter topic file.
+ * `.data/topics/<topic>.jsonl` and POSTed to each function server subscribed to its topic, the
+ * way Google's Pub/Sub emulator pushes (checked against it in test/functions/pubsub-emulator.test.ts):
+ * the wrapped push body `{"subscription", "message": {"data", "attributes", "messageId",
+ * "message_id", "publishTime", "publish_time"}}` as application/json, no CloudEvent headers, to an
+ * endpoint ending in `/projects/P/topics/T` (the functions-framework takes the topic from the path
+ * when it turns the push body into a CloudEvent). Like a push subscription it delivers again when
+ * the answer is not an acknowledgement, with backoff, and after the last attempt moves the message
+ * to the dead-letter topic file with the attributes Pub/Sub adds.
  *
  * It serves the publish call of Pub/Sub's REST API, `POST /v1/projects/P/topics/T:publish` with
  * `{"messages": [{"data": "<base64>", "attributes": {...}}]}`, so curl, `kpis publish` and the
@@ -19,7 +23,7 @@ import { LOCAL_PROJECT } from '../messaging/router-publisher';
 export interface Subscription {
   name: string;
   topic: string;
-  /** The function server's URL. */
+  /** The push endpoint: a function server's URL with the topic's path (pushEndpoint). */
   endpoint: string;
 }
 
@@ -30,20 +34,48 @@ export interface RouterOptions {
   subscriptions: Subscription[];
   /** Deliveries per message and subscription before it goes to the dead-letter file (Pub/Sub's default is 5). */
   maxAttempts?: number;
-  /** The first retry's wait; it doubles with each attempt. */
+  /** The first retry's wait (default 1 s); it doubles with each attempt, up to 10 s: the retry policy of the emulator stack's subscriptions. */
   retryDelayMs?: number;
 }
 
 export const DEAD_LETTER_TOPIC = 'daily-kpis-dead-letter';
 
+/**
+ * Where a subscription pushes: the function server, at `/projects/P/topics/T`. The
+ * functions-framework reads the topic of a raw push body from that path (its documented push
+ * endpoint form); without it the CloudEvent it builds has no topic in its source.
+ */
+export function pushEndpoint(serverUrl: string, project: string, topic: string): string {
+  return `${serverUrl.replace(/\/+$/, '')}/projects/${project}/topics/${topic}`;
+}
+
 /** Which function listens to which topic: the local twin of deploy.sh's triggers. */
-export function localSubscriptions(urls: { etl: string; 'kpi-monitor': string; 'log-monitor': string }): Subscription[] {
+export function localSubscriptions(urls: { etl: string; 'kpi-monitor': string; 'log-monitor': string }, project: string): Subscription[] {
+  const push = (name: string, topic: string, url: string) => ({ name, topic, endpoint: pushEndpoint(url, project, topic) });
   return [
-    { name: 'etl', topic: TOPICS.trigger, endpoint: urls.etl },
-    { name: 'kpi-monitor', topic: TOPICS.completed, endpoint: urls['kpi-monitor'] },
-    { name: 'log-monitor-completed', topic: TOPICS.completed, endpoint: urls['log-monitor'] },
-    { name: 'log-monitor-heartbeat', topic: TOPICS.heartbeat, endpoint: urls['log-monitor'] },
+    push('etl', TOPICS.trigger, urls.etl),
+    push('kpi-monitor', TOPICS.completed, urls['kpi-monitor']),
+    push('log-monitor-completed', TOPICS.completed, urls['log-monitor']),
+    push('log-monitor-heartbeat', TOPICS.heartbeat, urls['log-monitor']),
   ];
+}
+
+/** The answers Pub/Sub takes as an acknowledgement of a push; any other status is delivered again. */
+export const PUSH_ACK_STATUSES: ReadonlySet<number> = new Set([102, 200, 201, 202, 204]);
+
+/** The push request body, as Pub/Sub and its emulator wrap a message (both spellings of the ids). */
+export function pushBody(record: TopicRecord, data: Buffer, subscription: string): string {
+  return JSON.stringify({
+    subscription,
+    message: {
+      data: data.toString('base64'),
+      attributes: record.attributes,
+      messageId: record.message_id,
+      message_id: record.message_id,
+      publishTime: record.publish_time,
+      publish_time: record.publish_time,
+    },
+  });
 }
 
 export class LocalRouter implements Publisher {
@@ -90,21 +122,13 @@ export class LocalRouter implements Publisher {
       try {
         const response = await fetch(subscription.endpoint, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'ce-id': record.message_id,
-            'ce-specversion': '1.0',
-            'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
-            'ce-source': `//pubsub.googleapis.com/projects/${LOCAL_PROJECT}/topics/${record.topic}`,
-            'ce-time': record.publish_time,
-          },
-          body: JSON.stringify({
-            message: { data: data.toString('base64'), attributes: record.attributes, messageId: record.message_id, publishTime: record.publish_time },
-            subscription: `projects/${LOCAL_PROJECT}/subscriptions/${subscription.name}`,
-          }),
+          headers: { 'content-type': 'application/json' },
+          body: pushBody(record, data, `projects/${LOCAL_PROJECT}/subscriptions/${subscription.name}`),
+          // An unanswered push counts as failed once the ack deadline passes, and is delivered again.
+          signal: AbortSignal.timeout(ACK_DEADLINE_MS),
         });
         await response.arrayBuffer();
-        if (response.ok) {
+        if (PUSH_ACK_STATUSES.has(response.status)) {
           logger.debug('delivered', { attempt, status: response.status });
           return;
         }
@@ -114,16 +138,18 @@ export class LocalRouter implements Publisher {
       }
       if (attempt < maxAttempts) {
         logger.info('delivery failed; retrying', { attempt, problem: lastProblem });
-        await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? 500) * 2 ** (attempt - 1)));
+        await new Promise((resolve) => setTimeout(resolve, Math.min((this.options.retryDelayMs ?? 1000) * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)));
       }
     }
     logger.error('delivery failed on every attempt: message moved to the dead-letter topic', { attempts: maxAttempts, problem: lastProblem });
     this.deadLettered.push(record);
+    // The attributes Pub/Sub (and its emulator) add to a dead-lettered message.
     this.files.append(DEAD_LETTER_TOPIC, record.data, {
       ...record.attributes,
-      subscription: subscription.name,
-      original_topic: record.topic,
-      original_message_id: record.message_id,
+      CloudPubSubDeadLetterSourceDeliveryCount: String(maxAttempts),
+      CloudPubSubDeadLetterSourceSubscription: subscription.name,
+      CloudPubSubDeadLetterSourceSubscriptionProject: LOCAL_PROJECT,
+      CloudPubSubDeadLetterSourceTopicPublishTime: record.publish_time,
     });
   }
 
@@ -163,6 +189,9 @@ export class LocalRouter implements Publisher {
   }
 }
 
+/** The emulator stack's subscriptions have deploy.sh's 600 s ack deadline; so has the router. */
+const ACK_DEADLINE_MS = 600_000;
+const MAX_RETRY_DELAY_MS = 10_000;
 /** Pub/Sub's own limit on one publish request. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const PUBLISH_SHAPE = 'the body must be JSON: {"messages": [{"data": "<base64>", "attributes": {"key": "value"}}]}';

@@ -37,7 +37,7 @@ beforeAll(async () => {
     env: process.env,
     clock: () => new Date(NOW),
     logger: silentLogger,
-    useEmulator: true,
+    pubsub: 'running-emulator',
   });
   await appendEvents((await functionPorts()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });

@@ -13,7 +13,7 @@ import { TOPICS } from '../../shared/messaging/publisher';
 import { RouterPublisher } from '../../shared/messaging/router-publisher';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEAD_LETTER_TOPIC, LocalRouter } from '../../shared/local/router';
+import { DEAD_LETTER_TOPIC, LocalRouter, pushEndpoint } from '../../shared/local/router';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
@@ -31,7 +31,7 @@ beforeAll(async () => {
     env: { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' },
     clock: () => new Date(NOW),
     logger: silentLogger,
-    useEmulator: false,
+    pubsub: 'router',
     maxAttempts: 2,
     retryDelayMs: 10,
   });
@@ -97,15 +97,20 @@ test('a function that keeps failing transiently has its message retried, then de
     topicsDir: dir,
     clock: () => new Date(NOW),
     logger: silentLogger,
-    subscriptions: [{ name: 'flaky', topic: 'flaky-topic', endpoint: `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}` }],
+    subscriptions: [
+      { name: 'flaky', topic: 'flaky-topic', endpoint: pushEndpoint(`http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`, 'local-project', 'flaky-topic') },
+    ],
     maxAttempts: 3,
     retryDelayMs: 1,
   });
   try {
-    const messageId = await router.publish('flaky-topic', { n: 1 });
+    await router.publish('flaky-topic', { n: 1 });
     await router.idle();
     expect(messages(DEAD_LETTER_TOPIC)).toEqual([
-      expect.objectContaining({ data: { n: 1 }, attributes: expect.objectContaining({ subscription: 'flaky', original_message_id: messageId }) }),
+      expect.objectContaining({
+        data: { n: 1 },
+        attributes: expect.objectContaining({ CloudPubSubDeadLetterSourceSubscription: 'flaky', CloudPubSubDeadLetterSourceDeliveryCount: '3' }),
+      }),
     ]);
   } finally {
     await new Promise((resolve) => subscriber.close(resolve));
