@@ -28,11 +28,14 @@ export function renderSqlFile(name: string, values: Record<string, string>): str
 /** `{{name}}` or `{{dataset.table}}`, spaces allowed inside the braces. */
 const PLACEHOLDER = /\{\{\s*([\w.]+)\s*\}\}/g;
 
-/** Replaces every `{{name}}`; a placeholder without a value is a programming error. */
+/**
+ * Replaces every `{{name}}` with the value `values` holds as its own: `{{toString}}` is not the
+ * native function. A placeholder without a value is a programming error.
+ */
 export function renderTemplate(template: string, values: Record<string, string>, name = 'template'): string {
   return template.replace(PLACEHOLDER, (_match, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`${name}: no value for placeholder {{${key}}}`);
+    const value = Object.hasOwn(values, key) ? values[key] : undefined;
+    if (typeof value !== 'string') throw new Error(`${name}: no value for placeholder {{${key}}}`);
     return value;
   });
 }

@@ -126,19 +126,24 @@ type TableEntry = {
 
 /** The built-in tables' definitions: the same fields a user-defined entry gives, with SQL under sql/etl/. */
 const BUILTIN_FILE = path.join(SQL_DIR, 'etl', 'builtin.json');
-let builtins: Record<string, Partial<TableEntry>> | undefined;
+let builtins: Map<string, Partial<TableEntry>> | undefined;
 
-function builtinTables(): Record<string, Partial<TableEntry>> {
-  builtins ??= validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<
-    string,
-    Partial<TableEntry>
-  >;
+/** By name, in a Map: an entry named toString is not a built-in table. */
+function builtinTables(): Map<string, Partial<TableEntry>> {
+  builtins ??= new Map(
+    Object.entries(
+      validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<
+        string,
+        Partial<TableEntry>
+      >,
+    ),
+  );
   return builtins;
 }
 
 /** The names of the built-in tables, for messages and docs. */
 export function builtinTableNames(): string[] {
-  return Object.keys(builtinTables());
+  return [...builtinTables().keys()];
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
@@ -222,7 +227,7 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
   const fail = (field: string, problem: string): never => {
     throw new ConfigError(`${file}: invalid config\n  ${where}${field ? `.${field}` : ''}: ${problem}`);
   };
-  const builtin = builtinTables()[name];
+  const builtin = builtinTables().get(name);
   const custom = entry.sql !== undefined;
   if (!builtin && !custom) {
     fail('sql', `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`);

@@ -154,10 +154,11 @@ interface BuiltinSeries {
   /** Why a configured table_id other than the default is not read (its SQL names its tables itself). */
   table_note?: string;
 }
-let builtins: Record<string, BuiltinSeries> | undefined;
+let builtins: Map<string, BuiltinSeries> | undefined;
 
-function builtinSeries(): Record<string, BuiltinSeries> {
-  builtins ??= JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>;
+/** By name, in a Map: a check named toString is not a built-in series. */
+function builtinSeries(): Map<string, BuiltinSeries> {
+  builtins ??= new Map(Object.entries(JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>));
   return builtins;
 }
 
@@ -234,10 +235,10 @@ function shortFormCheck(file: string, where: string, tableId: string | null, dat
 /** A built-in series: `metric`, or the check's own name. */
 function builtinCheck(file: string, where: string, name: string, metricField: string | undefined, tableId: string | null): CheckQuery {
   const metric = metricField ?? name;
-  const series = builtinSeries()[metric];
+  const series = builtinSeries().get(metric);
   if (!series) {
     // A check named after something other than a built-in series has to say what it watches.
-    const known = Object.keys(builtinSeries()).join(', ');
+    const known = [...builtinSeries().keys()].join(', ');
     loadFail(
       file,
       `${where}${metricField === undefined ? '' : '.metric'}`,

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type SqlPosition } from '../errors';
+import { isReservedName, RESERVED_NAMES } from './names';
 import { placeholders, renderTemplate, splitStatements } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
@@ -57,6 +58,7 @@ export function readQueryFile(file: string, location: EntryLocation): string {
 export function checkPlaceholders(query: string, location: EntryLocation, allowed: string[]): string[] {
   const names = placeholders(query);
   for (const name of names) {
+    if (name.split('.').some(isReservedName)) throw entryError(location, `{{${name}}} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype)`);
     if (allowed.includes(name)) continue;
     if (!TABLE_PLACEHOLDER.test(name))
       throw entryError(
@@ -81,13 +83,14 @@ export function placeholderValues(
   configured: Map<string, string>,
   special: Record<string, string> = {},
 ): Record<string, string> {
-  const values: Record<string, string> = { ...special };
+  // A Map: a placeholder's name is the config's, and `{{toString}}` must not find Object's.
+  const values = new Map(Object.entries(special));
   for (const name of placeholders(query)) {
-    if (name in values) continue;
+    if (values.has(name)) continue;
     const [dataset, table] = resolveTableName(name, ownDataset, configured).split('.') as [string, string];
-    values[name] = warehouse.tableRef(dataset, table);
+    values.set(name, warehouse.tableRef(dataset, table));
   }
-  return values;
+  return Object.fromEntries(values);
 }
 
 /** What a table entry's placeholders render as: `{{source}}` is its source table. */
@@ -132,7 +135,7 @@ export function templatePosition(template: string, values: Record<string, string
     if (target < renderedAt + literal) return { line: position.line, column: templateAt + (target - renderedAt) + 1 };
     renderedAt += literal;
     templateAt = match.index as number;
-    const value = values[match[1] as string] ?? match[0];
+    const value = Object.hasOwn(values, match[1] as string) ? (values[match[1] as string] as string) : match[0];
     if (target < renderedAt + value.length) return { line: position.line, column: templateAt + 1 };
     renderedAt += value.length;
     templateAt += match[0].length;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import Joi from 'joi';
 import { ConfigError } from '../errors';
+import { reservedKeyPath, reservedNameProblem } from './names';
 
 /** Reads and validates one JSON config file; defaults from the schema are applied. */
 export function loadJsonConfig<T>(file: string, schema: Joi.Schema<T>): T {
@@ -16,11 +17,16 @@ export function readJsonConfig(file: string): unknown {
   } catch (error) {
     throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch (error) {
     throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`, { cause: error });
   }
+  // Before joi, whose copy of an object silently drops an own __proto__ key (and the check in it).
+  const reserved = reservedKeyPath(parsed);
+  if (reserved !== null) throw new ConfigError(`${file}: invalid config\n  ${reservedNameProblem(reserved)}`);
+  return parsed;
 }
 
 export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string): T {
