@@ -1,4 +1,6 @@
 /** `kpis report`: the HTML report. */
+import { statSync } from 'node:fs';
+import { UsageError } from '../../shared/errors';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
 import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
@@ -26,6 +28,9 @@ opens offline, from a mail or a bucket.`,
     const range = reportRange(values, yesterday, io.env);
     const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
+    // Said before the report is computed, which takes a while: a place it can never be written to.
+    if (out === '') throw new UsageError('--out must name a file, got ""');
+    if (isDirectory(out)) throw new UsageError(`cannot write the report to ${out}: it is a directory`);
     return withJobRuntime(job, values, io, async (runtime) => {
       const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {
         job: 'report',
@@ -42,3 +47,12 @@ opens offline, from a mail or a bucket.`,
     });
   },
 };
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    // Not there (it is created) or not readable: the write says which.
+    return false;
+  }
+}

@@ -4,12 +4,25 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { KpisError, toError, UsageError } from '../errors';
 import { checkLabel } from '../monitor/detect';
 import { checkChartSpec, pipelineChartSpec } from './charts';
 import { renderSvg } from './render';
-import { chartAnchor, reportData, type ReportData } from './report';
+import { DISPLAY_WIDTH, displayText } from '../format';
+import { chartAnchor, checkAnchor, reportData, type ReportData } from './report';
 
 const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/**
+ * Text from data or config as the page shows it: cut to `width` (DISPLAY_WIDTH), control and bidi
+ * characters shown as \\uXXXX, HTML-escaped. Where it sits inline next to other text, it goes in
+ * <bdi>, so a right-to-left name cannot reorder the rest of its line (a cell or a paragraph of its
+ * own is isolated already).
+ */
+const shown = (text: string, width: number): string => escape(displayText(text, width));
+
+/** A check's (or one segment's) label, cut for a heading or a chart title. */
+const labelText = (check: string, segment: string | null): string => displayText(checkLabel(check, segment), DISPLAY_WIDTH.label);
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #fafafa; }
@@ -73,12 +86,12 @@ export async function renderReportPage(data: ReportData): Promise<string> {
   for (const check of data.checks) {
     const charts: string[] = [];
     for (const series of check.series) {
-      const title = checkLabel(check.name, series.segment);
+      const title = labelText(check.name, series.segment);
       charts.push(`<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points))}</div>`);
     }
     parts.push(
-      `<article class="check" id="check-${escape(check.name)}"><h3>${escape(check.name)}${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note">${escape(check.description)}${check.description ? ' · ' : ''}${escape(check.method)}</div>${
-        check.error ? `<p class="error">${escape(check.error)}</p>` : `<div class="charts">${charts.join('')}</div>`
+      `<article class="check" id="${checkAnchor(check.name)}"><h3><bdi>${shown(check.name, DISPLAY_WIDTH.label)}</bdi>${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note"><bdi>${shown(check.description, DISPLAY_WIDTH.message)}</bdi>${check.description ? ' · ' : ''}${escape(check.method)}</div>${
+        check.error ? `<p class="error">${shown(check.error, DISPLAY_WIDTH.message)}</p>` : `<div class="charts">${charts.join('')}</div>`
       }</article>`,
     );
   }
@@ -94,8 +107,9 @@ export async function renderReportPage(data: ReportData): Promise<string> {
         ? '#pipeline'
         : section.series.some((series) => series.segment === alert.segment)
           ? `#${chartAnchor(alert.check, alert.segment)}`
-          : `#check-${alert.check}`;
-      return `<tr><td>${escape(alert.date)}</td><td><a href="${target}">${escape(checkLabel(alert.check, alert.segment))}</a></td><td>${escape(alert.kind)}</td><td>${escape(alert.severity)}</td><td>${escape(alert.message)}</td></tr>`;
+          : `#${checkAnchor(alert.check)}`;
+      const cells = [alert.date, alert.kind, alert.severity].map((text) => shown(text, DISPLAY_WIDTH.label));
+      return `<tr><td>${cells[0]}</td><td><a href="${target}"><bdi>${escape(labelText(alert.check, alert.segment))}</bdi></a></td><td>${cells[1]}</td><td>${cells[2]}</td><td>${shown(alert.message, DISPLAY_WIDTH.message)}</td></tr>`;
     });
     parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
   }
@@ -113,8 +127,7 @@ export async function writeReport(
 ): Promise<{ file: string; checks: number; raised: number; failed: string[]; alerts: number; runs: number; bytes: number }> {
   const data = await reportData(warehouse, job, checks, request, context);
   const html = await renderReportPage(data);
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, html);
+  writeOut(file, html);
   return {
     file,
     checks: data.checks.length,
@@ -124,4 +137,34 @@ export async function writeReport(
     runs: data.runs.length,
     bytes: Buffer.byteLength(html),
   };
+}
+
+/** What a failed write of the report means, by the error's code: one line for the person who ran it. */
+const WRITE_FAILURES = new Map([
+  ['EISDIR', 'it is a directory'],
+  ['ENOSPC', 'no space left on the device'],
+  ['EDQUOT', 'the disk quota is used up'],
+  ['ENOTDIR', 'a part of the path is a file'],
+  ['EEXIST', 'a part of the path is a file'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'permission denied'],
+  ['EROFS', 'the file system is read-only'],
+  ['ENOENT', 'no such file or directory'],
+]);
+
+/**
+ * Writes the report, making its folder; a failure is a KpisError of one line naming the file and
+ * why (a UsageError, exit 2, when the file is a directory), never an fs stack trace.
+ */
+function writeOut(file: string, html: string): void {
+  if (file === '') throw new UsageError('--out must name a file, got ""');
+  try {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    writeFileSync(file, html);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const why = WRITE_FAILURES.get(code);
+    if (code === 'EISDIR') throw new UsageError(`cannot write the report to ${file}: ${why}`, { cause: error });
+    throw new KpisError(`cannot write the report to ${file}: ${why ? `${why} (${code})` : toError(error).message}`, { cause: error });
+  }
 }

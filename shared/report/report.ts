@@ -4,6 +4,7 @@
  * the chart's baseline, band and raised days are the monitor's own; the ETL's runs come from the
  * run log, the alerts from the alert history. Missing tables make a report that says so.
  */
+import { createHash } from 'node:crypto';
 import type { EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/monitor-config';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
@@ -15,7 +16,7 @@ import { ALERTS_TABLE, RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
-import { formatChange } from '../format';
+import { DISPLAY_WIDTH, displayText, formatChange } from '../format';
 import type { RunBar, SeriesPoint } from './charts';
 
 /** Eight weeks: enough to see the weekly rhythm the weekday method compares against. */
@@ -172,7 +173,7 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
       start: start.toISOString(),
       end: end.toISOString(),
       status,
-      label: `run ${String(row.run_id)}: ${status}, ${span}, started ${start.toISOString()}`,
+      label: `run ${displayText(String(row.run_id), DISPLAY_WIDTH.label)}: ${status}, ${span}, started ${start.toISOString()}`,
     });
   }
   return { runs, covered };
@@ -199,9 +200,36 @@ async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobCo
   });
 }
 
-/** The anchor of a check's chart, or of one segment's, for links from the alerts table. */
+/** A config name that is already a readable anchor (`dau`, `events_by_name`). */
+const PLAIN_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The anchor of a check's chart, or of one segment's, for links from the alerts table: readable
+ * (`chart-dau`, `chart-events_by_name-ad_watched-1f0c9e2a`), and unique: a segment's anchor ends
+ * with a hash of the exact check and segment, so `a.b` and `a-b`, or names in two scripts that
+ * slug alike, never share one. Its readable part is cut, so a long name makes a short anchor.
+ */
 export function chartAnchor(check: string, segment: string | null): string {
-  return `chart-${checkLabel(check, segment)
+  if (segment === null && PLAIN_NAME.test(check)) return `chart-${check}`;
+  // Cut before joining: a 200 MB segment costs its first characters.
+  return `chart-${slug(checkLabel(check.slice(0, 48), segment?.slice(0, 48) ?? null))}-${shortHash(check, segment)}`;
+}
+
+/** The anchor of a check's section: `check-<name>`, or a slug and hash for a name that is not plain. */
+export function checkAnchor(check: string): string {
+  return PLAIN_NAME.test(check) ? `check-${check}` : `check-${slug(check)}-${shortHash(check, null)}`;
+}
+
+function slug(text: string): string {
+  return text
+    .slice(0, 48)
     .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/-+$/, '')}`;
+    .replace(/^-+|-+$/g, '');
+}
+
+function shortHash(check: string, segment: string | null): string {
+  return createHash('sha256')
+    .update(JSON.stringify([check, segment]))
+    .digest('hex')
+    .slice(0, 10);
 }

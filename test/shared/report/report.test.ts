@@ -12,7 +12,8 @@ import { evaluate, type KpiSeries } from '../../../shared/monitor/detect';
 import { checkChartSpec, pipelineChartSpec, weekendSpans } from '../../../shared/report/charts';
 import { renderReportPage, writeReport } from '../../../shared/report/page';
 import { renderSvg } from '../../../shared/report/render';
-import { reportData, type ReportData } from '../../../shared/report/report';
+import { chartAnchor, reportData, type ReportData } from '../../../shared/report/report';
+import { DISPLAY_WIDTH } from '../../../shared/format';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, tempDir } from '../../helpers/history';
 import { appendEvents } from '../../../shared/events/load-events';
@@ -163,5 +164,68 @@ describe('the report of a warehouse', () => {
     expect(mixed.checks.find((check) => check.name === 'dau')?.series[0]?.points).toHaveLength(data.checks[0]?.series[0]?.points.length ?? -1);
     const html = await renderReportPage(mixed);
     expect(html).toMatch(/<article class="check" id="check-broken">.*class="error">broken: the check failed/s);
+  });
+});
+
+describe('names from data, as the page shows them', () => {
+  const RLO = 'abc\u202eevil.exe';
+  const LONG = 'n'.repeat(200_000);
+  const point = (date: string) => ({ date, value: 10, baseline: 10, low: 8, high: 12, status: 'ok' as const, label: null });
+  const page = (segments: string[]): ReportData => ({
+    range: { start: '2026-11-25', end: '2026-11-26' },
+    pipelineRange: { start: '2026-11-25', end: '2026-11-26' },
+    timeZone: 'UTC',
+    generatedAt: NOW.toISOString(),
+    source: 'DuckDB :memory:',
+    checks: [
+      {
+        name: 'events_by_name',
+        description: '',
+        method: 'weekday',
+        series: segments.map((segment) => ({ segment, points: [point('2026-11-25'), point('2026-11-26')] })),
+        error: null,
+        raised: 1,
+      },
+    ],
+    runs: [],
+    missingDays: [],
+    runLogError: null,
+    alerts: segments.map((segment) => ({
+      alert_id: `kpi:events_by_name:${segment}:2026-11-26`,
+      kind: 'kpi',
+      check: 'events_by_name',
+      segment,
+      date: '2026-11-26',
+      severity: 'warn',
+      message: `events_by_name[${segment}] on 2026-11-26: 10 against 10`,
+    })),
+    alertsError: null,
+  });
+
+  test('segments that slug alike (punctuation, another script) get anchors of their own, and each alert links to its own chart', async () => {
+    const alike = ['a.b', 'a-b', 'a b', 'a/b', 'aé', 'aè', 'a', 'a-'];
+    expect(new Set(alike.map((segment) => chartAnchor('events_by_name', segment))).size).toBe(alike.length);
+    const html = await renderReportPage(page(alike));
+    const ids = [...html.matchAll(/<div class="chart" id="([^"]+)"/g)].map((match) => match[1]);
+    const links = [...html.matchAll(/<a href="#([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(ids).size).toBe(alike.length);
+    expect(links).toEqual(ids);
+  });
+
+  test('a right-to-left override shows as \\u202e, never acts; an inline name is isolated in <bdi>', async () => {
+    const html = await renderReportPage(page([RLO]));
+    expect(html).not.toContain('\u202e');
+    expect(html).toContain('abc\\u202eevil.exe');
+    expect(html).toMatch(/<a href="#chart-[^"]+"><bdi>events_by_name\[abc\\u202eevil\.exe\]<\/bdi><\/a>/);
+    expect(html).toContain('<h3><bdi>events_by_name</bdi>');
+  });
+
+  test('a 200,000-character segment is cut to the label width in the chart title, the link and the anchor', async () => {
+    const html = await renderReportPage(page([LONG]));
+    expect(html).not.toContain('n'.repeat(DISPLAY_WIDTH.message));
+    expect(html.length).toBeLessThan(100_000);
+    const link = /<a href="#chart-[^"]+"><bdi>(events_by_name\[n+…)<\/bdi><\/a>/.exec(html)?.[1];
+    expect(link).toHaveLength(DISPLAY_WIDTH.label);
+    expect(chartAnchor('events_by_name', LONG).length).toBeLessThan(100);
   });
 });
