@@ -322,6 +322,21 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
     expect(existsSync(path.join(dir, 'w.duckdb'))).toBe(false);
   });
 
+  test.each([
+    ['constructor', 'is a reserved name'],
+    ['toString', 'is not a built-in series'],
+    ['hasOwnProperty', 'is not a built-in series'],
+  ])('a check named %s: a config error naming the file and the path, not a stack trace', async (name, problem) => {
+    const file = path.join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify({ kpis: { [name]: {} } }));
+    const run = await kpis(['monitor', '--kpis-config', file, '--warehouse', warehouse], dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${file}: invalid config\n  $.kpis.${name}`);
+    expect(run.stderr).toContain(problem);
+    expect(run.stderr).not.toContain('    at ');
+    expect(existsSync(path.join(dir, 'w.duckdb'))).toBe(false);
+  });
+
   test('an unknown time zone in the ETL config', async () => {
     const file = path.join(dir, 'zone.json');
     writeFileSync(file, JSON.stringify({ daily_kpis: { time_zone: 'Europe/Atlantis', kpis: { daily_user_panel: {} } } }));
