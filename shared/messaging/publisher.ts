@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors';
+import { KpisError, toError, UsageError } from '../errors';
 
 /** The topics of DESIGN.md; names are fixed so deploy.sh, the functions and the router agree. */
 export const TOPICS = {
@@ -66,9 +66,15 @@ export class LocalTopicPublisher implements Publisher {
   append(topic: string, data: unknown, attributes: Attributes = {}): TopicRecord {
     if (!isTopicName(topic)) throw new UsageError(`${JSON.stringify(topic)} is not a Pub/Sub topic name (a letter, then 2 to 254 letters, digits or -_.~+%)`);
     const record: TopicRecord = { message_id: randomUUID(), publish_time: this.clock().toISOString(), topic, data, attributes };
-    mkdirSync(this.dir, { recursive: true });
-    // One write per line: appends from concurrent publishers never interleave within a line.
-    appendFileSync(path.join(this.dir, `${topic}.jsonl`), `${JSON.stringify(record)}\n`);
+    const file = path.join(this.dir, `${topic}.jsonl`);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      // One write per line: appends from concurrent publishers never interleave within a line.
+      appendFileSync(file, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      // A folder that is a file, or one that cannot be written, fails the same way every time: not a publish to retry.
+      throw new KpisError(`cannot write the local topic file ${file} (folder $KPIS_TOPICS_DIR, default ${DEFAULT_TOPICS_DIR}): ${fileProblem(error)}`, { cause: error });
+    }
     return record;
   }
 
@@ -81,4 +87,18 @@ export class LocalTopicPublisher implements Publisher {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Why a file could not be written, in words, with the error's code. */
+function fileProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const why = new Map([
+    ['EEXIST', 'a part of its path is a file'],
+    ['ENOTDIR', 'a part of its path is a file'],
+    ['EISDIR', 'it is a directory'],
+    ['EACCES', 'permission denied'],
+    ['EROFS', 'the file system is read-only'],
+    ['ENOSPC', 'no space left on the device'],
+  ]).get(code);
+  return why ? `${why} (${code})` : toError(error).message;
 }

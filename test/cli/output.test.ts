@@ -2,6 +2,7 @@
  * What the CLI prints of data: labels cut to a fixed width, control and bidi characters shown as
  * `\uXXXX`, never run by the terminal; --json keeps the values whole and stays valid JSON.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../../cli/command';
 import type { Io } from '../../cli/context';
@@ -92,5 +93,15 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
     expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
     const results = JSON.parse(shown.stdout) as CheckResult[];
     expect(new Set(results.map((r) => r.segment))).toEqual(new Set(HOSTILE_NAMES));
+  });
+
+  test('a KPIS_TOPICS_DIR that is a file: one clear line, exit 1, no stack trace', async () => {
+    const notFolder = path.join(tempDir('kpis-topics-file-'), 'topics');
+    writeFileSync(notFolder, 'not a folder');
+    const failed = await kpis(args, { KPIS_TOPICS_DIR: notFolder });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toBe(
+      `kpis monitor: cannot write the local topic file ${notFolder}/daily-kpis-alerts.jsonl (folder $KPIS_TOPICS_DIR, default .data/topics): a part of its path is a file (EEXIST)\n`,
+    );
   });
 });
