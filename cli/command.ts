@@ -1,6 +1,7 @@
 /** What every `kpis` command is made of, and the output helpers they share. */
 import type { ParseArgsConfig } from 'node:util';
 import type { EtlJob } from '../shared/config/etl-config';
+import { DISPLAY_WIDTH, displayText } from '../shared/format';
 import { openRuntime, type Io, type Runtime } from './context';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -57,8 +58,13 @@ export function printJson(io: Io, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Fixed-width columns: the first left-aligned, the rest right-aligned, except those listed. */
-export function table(header: string[], rows: string[][], leftAligned: number[] = [0]): string {
+/**
+ * Fixed-width columns: the first left-aligned, the rest right-aligned, except those listed. Each
+ * cell is one line of at most DISPLAY_WIDTH.message characters (a command cuts its labels
+ * shorter), so no value from the warehouse can widen a table without bound.
+ */
+export function table(header: string[], cells: string[][], leftAligned: number[] = [0]): string {
+  const rows = cells.map((row) => row.map((cell) => displayText(cell, DISPLAY_WIDTH.message)));
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells

@@ -8,7 +8,7 @@ import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
 import { configuredToday, describeWarehouse, loadCliJob } from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
-import { checkRows, deliveryLine, localTopicsDir } from '../output';
+import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output';
 
 export const monitorCommand: Command = {
   summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
@@ -49,9 +49,9 @@ is a pipeline alert); --json prints one array with a result per check, segment a
         if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
         const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
         if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
-        for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${result.message}\n`);
+        for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${messageLine(result.message)}\n`);
         const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
-        if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${undecided[0]?.message}\n`);
+        if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
         io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
       }
       // A check that could not run is a failure of the run; raised checks are its normal output.
@@ -60,7 +60,7 @@ is a pipeline alert); --json prints one array with a result per check, segment a
       // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
       const unbuilt = failed.length === outcome.results.length && failed.every((result) => result.failure === 'missing_table');
       io.stderr(
-        `kpis monitor: ${failed.length} check(s) failed, e.g. ${failed[0]?.message}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
+        `kpis monitor: ${failed.length} check(s) failed, e.g. ${messageLine(failed[0]?.message ?? '')}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
       );
       return 1;
     });

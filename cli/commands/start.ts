@@ -12,8 +12,9 @@ import { TOPICS } from '../../shared/messaging/publisher';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
 import { startLocalStack } from '../../functions/local';
-import { formatChange, formatNumber } from '../../shared/format';
+import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
+import { messageLine } from '../output';
 import { createCliLogger, describeWarehouse, today } from '../context';
 import { clockFromEnv } from '../../shared/clock';
 import { functionEnv } from '../context';
@@ -51,7 +52,7 @@ function startReport(result: DemoChainResult, where: string, timeZone: string): 
     const rows = result.alerts.map((alert) => [
       alert.severity,
       alert.kind,
-      alertLabel(alert),
+      displayText(alertLabel(alert), DISPLAY_WIDTH.label),
       alert.date,
       formatNumber(alert.metric),
       formatNumber(alert.previous_metric),
@@ -59,7 +60,7 @@ function startReport(result: DemoChainResult, where: string, timeZone: string): 
       fresh.has(alert.alert_id) ? 'new' : '',
     ]);
     lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');
-    for (const alert of result.alerts) lines.push(`! ${alert.message}`);
+    for (const alert of result.alerts) lines.push(`! ${messageLine(alert.message)}`);
   }
   if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and went to .data/topics/daily-kpis-dead-letter.jsonl.`);
   lines.push(

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { table } from '../../cli/command';
 import type { Io } from '../../cli/context';
 import { run } from '../../cli/main';
-import { checkRows } from '../../cli/output';
+import { checkRows, messageLine } from '../../cli/output';
 import { DISPLAY_WIDTH } from '../../shared/format';
 import type { CheckResult } from '../../shared/monitor/detect';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
@@ -65,12 +65,13 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
   const dir = tempDir('kpis-hostile-cli-');
   const file = path.join(dir, 'w.duckdb');
   const env = { KPIS_TOPICS_DIR: path.join(dir, 'topics') };
+  const NAMES = [...HOSTILE_NAMES, 'L'.repeat(5_000)];
   const args = ['monitor', '--date', '2026-11-26', '--checks', 'events_by_name', '--warehouse', `duckdb:${file}`];
 
   beforeAll(async () => {
     const warehouse = await DuckDbWarehouse.open(file);
     try {
-      await appendEvents(warehouse, SOURCE, hostileHistory(HOSTILE_NAMES, '2026-11-27', 35, HOSTILE_NAMES[1] as string), context);
+      await appendEvents(warehouse, SOURCE, hostileHistory(NAMES, '2026-11-27', 35, HOSTILE_NAMES[1] as string), context);
     } finally {
       await warehouse.close();
     }
@@ -85,14 +86,16 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
     expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
     expect(shown.stderr.match(TERMINAL_CONTROL)).toBeNull();
     expect(shown.stdout).toContain('events_by_name[\\u001b]0;pwned\\u0007\\u001b[2J');
-    expect(shown.stdout.match(/RAISED/g)).toHaveLength(HOSTILE_NAMES.length);
+    expect(shown.stdout.match(/RAISED/g)).toHaveLength(NAMES.length);
+    // Every line is bounded, the 5,000-character name's `!` line too.
+    for (const line of shown.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(DISPLAY_WIDTH.message + 2);
   });
 
   test('--json keeps every name whole: the same values, parsed back', async () => {
     const shown = await kpis([...args, '--dry-run', '--json'], env);
     expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
     const results = JSON.parse(shown.stdout) as CheckResult[];
-    expect(new Set(results.map((r) => r.segment))).toEqual(new Set(HOSTILE_NAMES));
+    expect(new Set(results.map((r) => r.segment))).toEqual(new Set(NAMES));
   });
 
   test('a KPIS_TOPICS_DIR that is a file: one clear line, exit 1, no stack trace', async () => {
@@ -104,4 +107,11 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
       `kpis monitor: cannot write the local topic file ${notFolder}/daily-kpis-alerts.jsonl (folder $KPIS_TOPICS_DIR, default .data/topics): a part of its path is a file (EEXIST)\n`,
     );
   });
+});
+
+test('any table cuts a cell to DISPLAY_WIDTH.message and keeps it on one line', () => {
+  const lines = table(['check', 'detail'], [['job', `a\nb${'x'.repeat(10_000)}`]], [0, 1]).split('\n');
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toBe(`job    a\\u000ab${'x'.repeat(DISPLAY_WIDTH.message - 9)}…`);
+  expect(messageLine(`m\r${'y'.repeat(10_000)}`)).toHaveLength(DISPLAY_WIDTH.message);
 });
