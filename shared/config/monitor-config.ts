@@ -8,6 +8,7 @@ import Joi from 'joi';
 import { ConfigError, UsageError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
+import { expressionProblem } from './expression';
 import { checkPlaceholders, configSqlFile, readQueryFile } from './table-sql';
 import { identifier, readJsonConfig, oneOf, validateEitherShape, type ConfigShape } from './validate';
 
@@ -91,14 +92,16 @@ export const METHOD_DEFAULTS: Record<Method, Pick<KpiCheck, 'training_days' | 'm
   zscore: { training_days: 28, min_training_days: 14 },
 };
 
-/** A SQL expression of the short form: no statement break, comment or placeholder can hide in it. */
-const NOT_ONE_EXPRESSION = '{{#label}} must be one SQL expression, such as SUM(coins): no ;, braces or comments, got {{#value}}';
+/** A SQL expression of the short form: exactly one, read token by token (shared/config/expression.ts). */
 const expression = Joi.string()
   .min(1)
   .max(2000)
-  .pattern(/^[^;{}]*$/)
-  .pattern(/--|\/\*/, { invert: true })
-  .messages({ 'string.pattern.base': NOT_ONE_EXPRESSION, 'string.pattern.invert.base': NOT_ONE_EXPRESSION });
+  .custom((value: string) => {
+    const problem = expressionProblem(value);
+    if (problem !== null) throw new Error(problem);
+    return value;
+  })
+  .messages({ 'any.custom': '{{#label}} must be one SQL expression, such as SUM(coins): {{#error.message}}, got {{#value}}' });
 
 const kpiCheckSchema = Joi.object({
   metric: Joi.string(),
