@@ -9,7 +9,7 @@
  * A table that reads another configured table depends on it: a run writes dependencies first, and
  * a cycle is a config error. Checked when the config loads, before any table is touched.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type SqlPosition } from '../errors';
 import { isReservedName, RESERVED_NAMES } from './names';
@@ -30,16 +30,23 @@ export function entryError(location: EntryLocation, problem: string): ConfigErro
 }
 
 /**
- * The SQL file a config entry names, relative to the config file's folder: it must stay inside
- * that folder and exist. `fail(problem)` reports against the entry's `sql` field.
+ * The SQL file a config entry names, relative to the config file's folder: it must exist and stay
+ * inside that folder, as written and once symbolic links are followed (real paths compared), so
+ * a link cannot reach a file outside it. `fail(problem)` reports against the entry's `sql` field.
  */
 export function configSqlFile(configFile: string, sql: string, fail: (problem: string) => never): string {
   const folder = path.dirname(path.resolve(configFile));
   const resolved = path.resolve(folder, sql);
-  const relative = path.relative(folder, resolved);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) fail(`${JSON.stringify(sql)} is outside the config's folder ${folder}`);
+  const outside = `${JSON.stringify(sql)} is outside the config's folder ${folder}`;
+  if (!isInside(folder, resolved)) fail(outside);
   if (!existsSync(resolved)) fail(`${JSON.stringify(sql)}: no such file (${resolved})`);
+  if (!isInside(realpathSync(folder), realpathSync(resolved))) fail(`${outside} (a symbolic link to ${realpathSync(resolved)})`);
   return resolved;
+}
+
+function isInside(folder: string, file: string): boolean {
+  const relative = path.relative(folder, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 /** Reads a query file: one SELECT, a trailing semicolon dropped. */
