@@ -13,7 +13,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type SqlPosition } from '../errors';
 import { isReservedName, RESERVED_NAMES } from './names';
-import { placeholders, renderTemplate, splitStatements } from '../sql';
+import { paramNames, placeholders, renderTemplate, splitStatements } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
 const TABLE_PLACEHOLDER = /^(?:[A-Za-z_]\w*|[A-Za-z_]\w*\.[A-Za-z_]\w*)$/;
@@ -61,8 +61,17 @@ export function readQueryFile(file: string, location: EntryLocation): string {
   return query;
 }
 
-/** The placeholders of a query, checked: `source` only where allowed, the rest table names. */
+/** The parameters every table and check query gets (rangeParams in shared/etl/plan.ts). */
+export const QUERY_PARAMS: readonly string[] = ['start_date', 'end_date', 'start_ts', 'end_ts', 'time_zone'];
+
+/**
+ * The placeholders of a query, checked: `source` only where allowed, the rest table names. Its
+ * `@params` are checked too: one it is not given (`@toString` included) is a config error here,
+ * not a failure of the first run.
+ */
 export function checkPlaceholders(query: string, location: EntryLocation, allowed: string[]): string[] {
+  const unknown = paramNames(query).filter((param) => !QUERY_PARAMS.includes(param));
+  if (unknown.length > 0) throw entryError(location, `@${unknown.join(', @')}: a query gets only the parameters @${QUERY_PARAMS.join(', @')}`);
   const names = placeholders(query);
   for (const name of names) {
     if (name.split('.').some(isReservedName)) throw entryError(location, `{{${name}}} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype)`);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadEtlConfig } from '../../../shared/config/etl-config';
 import { loadKpiChecks, loadLogChecks } from '../../../shared/config/monitor-config';
-import { placeholderValues, renderQuery } from '../../../shared/config/table-sql';
+import { placeholderValues, QUERY_PARAMS, renderQuery } from '../../../shared/config/table-sql';
+import { rangeParams } from '../../../shared/etl/plan';
 import { ConfigError } from '../../../shared/errors';
 import { renderTemplate } from '../../../shared/sql';
 
@@ -52,12 +53,22 @@ describe.each(['toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defi
     expect(loadEtlConfig(configFile(`{"g": {"kpis": {"${name}": ${customTable}}}}`)).tables.map((table) => table.name)).toEqual([name]);
   });
 
+  test('as a query parameter: a config error naming the parameters a query gets', () => {
+    writeFileSync(path.join(folder, `param-${name}.sql`), `SELECT date AS day, COUNT(*) AS value FROM {{daily_user_panel}} WHERE date >= @${name} GROUP BY date`);
+    const message = loudly(() => loadKpiChecks(configFile(`{"kpis": {"c": {"sql": "param-${name}.sql"}}}`)));
+    expect(message).toContain(`$.kpis.c.sql (param-${name}.sql): @${name}: a query gets only the parameters @start_date, @end_date`);
+  });
+
   test('as a placeholder: the table of that name, never the native function', () => {
     const tableRef = (dataset: string, table: string) => `${dataset}.${table}`;
     expect(renderQuery({ tableRef }, `SELECT * FROM {{${name}}}`, 'daily_kpis', new Map())).toBe(`SELECT * FROM daily_kpis.${name}`);
     expect(placeholderValues({ tableRef }, `{{${name}}}`, 'd', new Map())).toEqual({ [name]: `d.${name}` });
     expect(() => renderTemplate(`SELECT {{${name}}}`, {}, 'x.sql')).toThrow(`x.sql: no value for placeholder {{${name}}}`);
   });
+});
+
+test('the parameters a config query may use are the ones every run gives it', () => {
+  expect(Object.keys(rangeParams({ start: '2026-11-01', end: '2026-11-02' }, 'UTC'))).toEqual(QUERY_PARAMS);
 });
 
 describe.each(['__proto__', 'constructor', 'prototype'])('%s, a name that reaches the prototype itself', (name) => {
