@@ -11,10 +11,10 @@ import { checkRows, messageLine } from '../../cli/output';
 import { DISPLAY_WIDTH } from '../../shared/format';
 import type { CheckResult } from '../../shared/monitor/detect';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
+import type { Row } from '../../shared/warehouse/warehouse';
 import { tempDir } from '../helpers/history';
 import { HOSTILE_NAMES, hostileHistory, TERMINAL_CONTROL } from '../helpers/hostile';
-import { context, SOURCE } from '../helpers/warehouse';
-import { appendEvents } from '../../shared/events/load-events';
+import { SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00Z';
 
@@ -71,7 +71,7 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
   beforeAll(async () => {
     const warehouse = await DuckDbWarehouse.open(file);
     try {
-      await appendEvents(warehouse, SOURCE, hostileHistory(NAMES, '2026-11-27', 35, HOSTILE_NAMES[1] as string), context);
+      await fill(warehouse, hostileHistory(NAMES, '2026-11-27', 35, HOSTILE_NAMES[1] as string));
     } finally {
       await warehouse.close();
     }
@@ -115,3 +115,9 @@ test('any table cuts a cell to DISPLAY_WIDTH.message and keeps it on one line', 
   expect(lines[1]).toBe(`job    a\\u000ab${'x'.repeat(DISPLAY_WIDTH.message - 9)}…`);
   expect(messageLine(`m\r${'y'.repeat(10_000)}`)).toHaveLength(DISPLAY_WIDTH.message);
 });
+
+/** Rows straight into the source table, as a warehouse filled by something else than kpis load-events has them. */
+async function fill(warehouse: DuckDbWarehouse, rows: Row[]): Promise<void> {
+  await warehouse.ensureTable(SOURCE);
+  await warehouse.appendRows(SOURCE, rows);
+}

@@ -23,17 +23,18 @@ export const HOSTILE_NAMES = [
 export const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
- * `days` days up to the day before `today`: each name 40 events a day, then 400 on the last day
- * (a spike); with `lost`, that name has events every day but the last (a lost segment).
+ * `days` days up to the day before `today`: each name `base` events a day, then ten times as many
+ * on the last day (a spike); with `lost`, that name has events every day but the last (a lost
+ * segment).
  */
-export function hostileHistory(names: string[], today: string, days: number, lost: string | null = null): Row[] {
+export function hostileHistory(names: string[], today: string, days: number, lost: string | null = null, base = 40): Row[] {
   const rows: Row[] = [];
   const last = addDays(today, -1);
   for (let back = days; back >= 1; back -= 1) {
     const day = addDays(today, -back);
     for (const [index, name] of names.entries()) {
       if (name === lost && day === last) continue;
-      const count = day === last && name !== lost ? 400 : 40;
+      const count = day === last && name !== lost ? base * 10 : base;
       for (let n = 0; n < count; n += 1) {
         rows.push({
           user_id: `u${index}_${n % 7}`,
