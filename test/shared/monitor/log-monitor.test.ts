@@ -109,6 +109,20 @@ test('a check without job_name follows the ETL under a crontab name (the job tha
   expect(named.results[0]).toMatchObject({ raise_flag: true, reason: 'no_run', job_name: 'daily_kpis' });
 });
 
+test("a monitor's crontab line under the ETL's name: its end rows do not pass for finished ETL runs", async () => {
+  await etlRun('etl-old', '2026-11-26T05:00:00Z', 'end');
+  // `kpis monitor-logs --etl-name daily_kpis` every hour: end rows of job daily_kpis, job_type monitor.
+  await writeRunLog(warehouse, { runId: 'hourly', jobName: 'daily_kpis', jobType: 'monitor', username: 'test' }, [
+    { step: 'start', logType: 'start', at: new Date('2026-11-27T08:00:00Z'), message: 'run-log checks' },
+    { step: 'end', logType: 'end', at: new Date('2026-11-27T08:00:01Z'), message: '2 checks' },
+  ]);
+  const cronShaped = { ...(checks[0] as LogCheck), follows_etl_dataset: null, counts_daily_kpis_runs: true, file_name: 'daily_kpis_etl.py' };
+  for (const check of [checks[0] as LogCheck, cronShaped]) {
+    const [freshness] = (await runLogMonitor(deps(), [check], { runId: 'm8', username: 'test', dryRun: true })).results;
+    expect(freshness).toMatchObject({ raise_flag: true, reason: 'stale', last_finished_at: '2026-11-26T05:01:00.000Z' });
+  }
+});
+
 test('an hourly heartbeat raises a stale run once a day, not every hour', async () => {
   await etlRun('old', '2026-11-25T06:00:00Z', 'end');
   const first = await runLogMonitor(deps(), checks, { runId: 'h1', username: 'test' });
