@@ -13,6 +13,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { KpisError } from '../errors';
 import type { Attributes } from '../messaging/publisher';
 
 export interface EmulatorOptions {
@@ -40,7 +41,8 @@ export interface PubSubEmulator {
   stop(): Promise<void>;
 }
 
-export class EmulatorError extends Error {}
+/** The emulator did not start, or refused a call: one clear line for the CLI. */
+export class EmulatorError extends KpisError {}
 
 /** Starts the emulator and resolves once it answers HTTP; on any failure nothing is left running. */
 export async function startPubSubEmulator(options: EmulatorOptions): Promise<PubSubEmulator> {
@@ -92,7 +94,9 @@ class ProcessGroup {
   constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
+      child.once('exit', () => resolve());
+      // A binary that cannot be spawned emits 'error' and never 'exit'.
+      child.once('error', () => resolve());
     });
     // A crash or process.exit() skips stop(): Java must not outlive us.
     process.once('exit', this.onExit);
