@@ -26,7 +26,7 @@ all, and when its newest run ended in error.`,
     loadLogChecks(file);
     const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
     return withRuntime(values, io, async (runtime) => {
-      const checks = loadLogChecks(file, runtime.job.jobName, etlDataset(runtime.job));
+      const checks = loadLogChecks(file, runtime.job.jobName, etlDataset(runtime.job), jobName);
       const outcome = await runLogMonitor(runtime, checks, {
         runId: runtime.newRunId(),
         username: runtime.username,

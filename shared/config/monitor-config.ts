@@ -402,13 +402,17 @@ export interface EtlIdentity {
  * Loads config/log_config.json, in daily-kpis' shape or the cron job's (README "Coming from the
  * cron job"). A check without `job_name` watches the ETL job under whatever name it writes: the
  * ETL config's group (`etlJobName`), or the --etl-name of the crontab line that ran it (any job
- * whose ETL rows say it wrote `etlDataset`).
+ * whose ETL rows say it wrote `etlDataset`). In the cron job's shape, `group` (the log monitor's
+ * own --etl-name) runs only the group of that key when the file has one, else every group.
  */
-export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis', etlDataset = 'daily_kpis'): LogCheck[] {
+export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis', etlDataset = 'daily_kpis', group?: string): LogCheck[] {
   const etl: EtlIdentity = { jobName: etlJobName, dataset: etlDataset };
   const loaded = validateEitherShape(readJsonConfig(file), file, LOG_SHAPE, CRON_LOG_SHAPE);
   if (loaded.shape === 'second') {
-    return Object.values(loaded.value).flatMap((group) => Object.entries(group.alerts).map(([name, entry]) => fromCronEntry(name, entry, etl)));
+    // A crontab line's --etl-name (`group`) picks the group of that key, when there is one.
+    const groups = new Map(Object.entries(loaded.value));
+    const picked = group !== undefined && groups.has(group) ? [groups.get(group) as { alerts: Record<string, CronLogEntry> }] : [...groups.values()];
+    return picked.flatMap(({ alerts }) => Object.entries(alerts).map(([name, entry]) => fromCronEntry(name, entry, etl)));
   }
   return Object.entries(loaded.value.logs).map(([name, entry]) => ({
     name,

@@ -191,6 +191,15 @@ describe('loadLogChecks', () => {
     expect(loadLogChecks(configFile({ logs: { other: { job_name: 'nightly', thresh_in_hours: 2 } } }), 'my_game')).toEqual([expect.objectContaining({ job_name: 'nightly' })]);
   });
 
+  test("the cron job's shape: a crontab line's --etl-name runs the group of that key when there is one, else every group", () => {
+    const file = configFile({ log: { alerts: { etl_finished: { thresh_in_hours: 26 } } }, other: { alerts: { nightly: { job_name: 'nightly', thresh_in_hours: 2 } } } });
+    const names = (group?: string) => loadLogChecks(file, 'daily_kpis', 'daily_kpis', group).map((check) => check.name);
+    expect(names('log')).toEqual(['etl_finished']);
+    expect(names('other')).toEqual(['nightly']);
+    expect(names('log_monitor')).toEqual(['etl_finished', 'nightly']);
+    expect(names()).toEqual(['etl_finished', 'nightly']);
+  });
+
   test('defaults and errors', () => {
     expect(loadLogChecks(configFile({ logs: { etl: { job_name: 'daily_kpis', thresh_in_hours: 2 } } }))).toEqual([
       {
