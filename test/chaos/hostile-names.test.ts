@@ -151,7 +151,7 @@ describe('the display functions', () => {
     let leaks = 0;
     let missing = 0;
     fc.assert(
-      fc.property(nameSet(8), hostileName, (names, source) => {
+      fc.property(nameSet(30), hostileName, (names, source) => {
         const raised: Alert[] = names.map((name, index) => kpiAlert(result(name, index), 'r1', NOW));
         const messages = slackMessages(raised, source);
         const carried = new Set(messages.flatMap((message) => message.alert_ids));
