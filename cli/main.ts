@@ -82,7 +82,8 @@ export async function run(argv: string[], rawIo: Io): Promise<number> {
     io.stdout(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  // Own names only: `kpis constructor` is an unknown command, not Object's constructor.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     io.stderr(`kpis: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;

@@ -52,6 +52,9 @@ describe('kpis help and usage errors', () => {
     [['monitor', '--kpis-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
     [['monitor-logs', '--log-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
     [['frobnicate'], 'unknown command "frobnicate"'],
+    [['constructor'], 'unknown command "constructor"'],
+    [['toString'], 'unknown command "toString"'],
+    [['__proto__'], 'unknown command "__proto__"'],
     [['report', '--from', '2016-01-01', '--to', '2026-01-01'], 'is 3654 days, more than the 366 a report may cover (KPIS_MAX_RANGE_DAYS)'],
     [['report', '--checks', 'retention'], '--checks: no check named retention'],
   ])('kpis %j exits 2 with a clear message', async (args, message) => {
