@@ -11,7 +11,10 @@ import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../sha
 import { TOPICS } from '../../shared/messaging/publisher';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
-import { startLocalStack } from '../../functions/local';
+import { EMULATOR_PULL_SUBSCRIPTIONS, startLocalStack } from '../../functions/local';
+import { emulatorBroker, routerBroker } from '../../shared/local/chain-brokers';
+import type { EmulatorAdmin } from '../../shared/local/emulator';
+import { pubsubFrom } from './serve';
 import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
 import { messageLine } from '../output';
@@ -19,7 +22,23 @@ import { createCliLogger, describeWarehouse, today } from '../context';
 import { clockFromEnv } from '../../shared/clock';
 import { functionEnv } from '../context';
 
-function startReport(result: DemoChainResult, where: string, timeZone: string): string {
+/** Where the messages of a run can be read afterwards, by Pub/Sub kind. */
+const MESSAGES_NOTE = {
+  router: {
+    deadLetters: 'went to .data/topics/daily-kpis-dead-letter.jsonl',
+    next: (date: string) => [
+      'Every message is in .data/topics/<topic>.jsonl. Keep the functions running with `npm run serve`, then rerun a day with',
+      `  npx kpis publish ${TOPICS.trigger} '{"date":"${date}"}'`,
+    ],
+  },
+  emulator: {
+    deadLetters: "went to the emulator's dead-letter topic",
+    next: () => ['The emulator stopped with the run. Keep the chain running with `npm run serve -- --pubsub emulator`: it prints how to publish to it.'],
+  },
+} as const;
+
+function startReport(result: DemoChainResult, where: string, timeZone: string, pubsub: keyof typeof MESSAGES_NOTE): string {
+  const note = MESSAGES_NOTE[pubsub];
   const lines: string[] = [];
   if (result.history_build) {
     const build = result.history_build;
@@ -62,13 +81,8 @@ function startReport(result: DemoChainResult, where: string, timeZone: string): 
     lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');
     for (const alert of result.alerts) lines.push(`! ${messageLine(alert.message)}`);
   }
-  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and went to .data/topics/daily-kpis-dead-letter.jsonl.`);
-  lines.push(
-    '',
-    'Every message is in .data/topics/<topic>.jsonl. Keep the functions running with `npm run serve`, then rerun a day with',
-    `  npx kpis publish ${TOPICS.trigger} '{"date":"${result.date}"}'`,
-    '',
-  );
+  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and ${note.deadLetters}.`);
+  lines.push('', ...note.next(result.date), '');
   return lines.join('\n');
 }
 
@@ -84,22 +98,32 @@ function summaryTable(previousDate: string, date: string, previous: DailySummary
 
 export const startCommand: Command = {
   summary: 'the whole chain once: demo data if empty, the functions and the router, the daily trigger, the KPIs and alerts',
-  usage: 'kpis start [--warehouse SPEC] [--json]',
+  usage: 'kpis start [--pubsub router|emulator] [--warehouse SPEC] [--json]',
   details: `What \`npm start\` runs. Seeds the demo events only into an empty source table (never over your
 own) and builds their history once; starts the three functions and the push router on free local
 ports; publishes the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)}; waits until the ETL and both
-monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.`,
-  options: {},
+monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.
+With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead of the router
+(a few seconds more to start; see \`kpis serve --help\`).`,
+  options: { pubsub: { type: 'string' } },
   async run(values, _positionals, io) {
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
     const env = functionEnv(values, io, values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' });
     const clock = clockFromEnv(env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
     const job = loadEtlConfig(configPath('etl', env));
-    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, pubsub: 'router' });
+    // The emulator's own environment variable does not choose it here: only the flag does.
+    const pubsub = pubsubFrom(values, {}) === 'emulator' ? 'emulator' : 'router';
+    // The emulator runs in its own process group, out of the terminal's Ctrl-C: exiting kills it.
+    const exitOnSignal = () => process.exit(130);
+    if (pubsub === 'emulator') for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, exitOnSignal);
+    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, pubsub });
     try {
       const ports = await functionPorts();
-      const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, stack.router as NonNullable<typeof stack.router>, job, {
+      const broker = stack.router
+        ? routerBroker(stack.router)
+        : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, { ...EMULATOR_PULL_SUBSCRIPTIONS, completions: 'kpis-start-completions' });
+      const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, broker, job, {
         today: today(clock, job.timeZone),
         runId: `start-${clock().getTime().toString(36)}`,
         username: 'kpis start',
@@ -114,11 +138,12 @@ monitors have finished; prints the KPIs of the last complete day and the alerts 
       if (values.json) printJson(io, { ...result, report: report.file });
       else
         io.stdout(
-          `${startReport(result, describeWarehouse(ports.spec), job.timeZone)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`,
+          `${startReport(result, describeWarehouse(ports.spec), job.timeZone, pubsub)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`,
         );
       return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
     } finally {
       await stack.close();
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, exitOnSignal);
     }
   },
 };

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole chain on one machine. Seed the demo warehouse if it is empty (and build
- * its history once), publish the scheduler's trigger to the local router, wait until the ETL and
- * both monitors have finished, then read back the day's KPIs and the alerts raised about it.
+ * its history once), publish the scheduler's trigger to the local Pub/Sub (the router, or Google's
+ * emulator: chain-brokers.ts), wait until the ETL and both monitors have finished, then read back
+ * the day's KPIs and the alerts raised about it.
  */
 import type { Alert } from '../alerts/alert';
 import type { EtlJob } from '../config/etl-config';
@@ -10,11 +11,10 @@ import { runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
 import { initWarehouse } from '../etl/init';
 import { configuredSource } from '../events/load-events';
 import { DEMO_DAYS, seedDemo } from '../events/seed-demo';
-import { TOPICS } from '../messaging/publisher';
 import { dailySummary, type DailySummary } from '../report/daily-summary';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
-import type { LocalRouter } from './router';
+import type { ChainBroker } from './chain-brokers';
 
 /** What Cloud Scheduler publishes every morning. */
 export const SCHEDULER_TRIGGER = { days_back: 1 } as const;
@@ -38,7 +38,7 @@ export interface DemoChainResult {
   dead_letters: number;
 }
 
-export async function runDemoChain(deps: EtlDeps, router: LocalRouter, job: EtlJob, request: { today: IsoDate; runId: string; username: string }): Promise<DemoChainResult> {
+export async function runDemoChain(deps: EtlDeps, broker: ChainBroker, job: EtlJob, request: { today: IsoDate; runId: string; username: string }): Promise<DemoChainResult> {
   const { warehouse, clock } = deps;
   const context = { job: job.jobName, runId: request.runId };
   await initWarehouse(warehouse, job);
@@ -50,12 +50,8 @@ export async function runDemoChain(deps: EtlDeps, router: LocalRouter, job: EtlJ
     historyBuild = (await runEtl(deps, job, { range, runId: `${request.runId}-history`, username: request.username })).result;
   }
 
-  const firstNew = router.published.length;
-  const firstDeadLetter = router.deadLettered.length;
-  const triggerId = await router.publish(TOPICS.trigger, SCHEDULER_TRIGGER);
-  await router.idle();
-  const published = router.published.slice(firstNew);
-  const completion = published.find((record) => record.topic === TOPICS.completed && (record.data as EtlResult).run_id === `etl-${triggerId}`);
+  const triggerId = await broker.publishTrigger(SCHEDULER_TRIGGER);
+  const outcome = await broker.settle(triggerId);
 
   const date = addDays(request.today, -1);
   const previousDate = addDays(date, -1);
@@ -69,13 +65,13 @@ export async function runDemoChain(deps: EtlDeps, router: LocalRouter, job: EtlJ
     seeded_events: seeded.rows,
     history_build: historyBuild,
     trigger_message_id: triggerId,
-    etl: completion ? (completion.data as EtlResult) : null,
+    etl: outcome.completion,
     date,
     kpis: await dailySummary(warehouse, job, date, context),
     previous_date: previousDate,
     previous_kpis: await dailySummary(warehouse, job, previousDate, context),
     alerts: rows.map((row) => JSON.parse(String(row.payload)) as Alert),
-    new_alert_ids: published.filter((record) => record.topic === TOPICS.alerts).map((record) => (record.data as Alert).alert_id),
-    dead_letters: router.deadLettered.length - firstDeadLetter,
+    new_alert_ids: outcome.alertIds,
+    dead_letters: outcome.deadLetters,
   };
 }

@@ -211,6 +211,14 @@ export class EmulatorAdmin {
     await this.call('PUT', `subscriptions/${name}`, { topic: this.topicPath(topic), ackDeadlineSeconds: 60 }, [409]);
   }
 
+  /** The REST publish call (what curl or `gcloud pubsub topics publish` sends); resolves with the message id. */
+  async publish(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
+    const body = (await this.call('POST', `topics/${topic}:publish`, { messages: [{ data: data.toString('base64'), attributes }] })) as { messageIds?: string[] };
+    const [messageId] = body.messageIds ?? [];
+    if (!messageId) throw new EmulatorError(`Pub/Sub emulator: the publish to ${topic} returned no message id`);
+    return messageId;
+  }
+
   /** Pulls what is there now and acknowledges it. */
   async pullAndAck(subscription: string, maxMessages = 100): Promise<ReceivedMessage[]> {
     const body = (await this.call('POST', `subscriptions/${subscription}:pull`, { maxMessages, returnImmediately: true })) as { receivedMessages?: RawReceived[] };
