@@ -3,8 +3,8 @@
  * exactly one SQL expression. It is read token by token, as both engines read it: string literals
  * ('...', "...", a doubled quote standing for itself) and backtick identifiers are data, so
  * `'a;b'` is fine. What the engines read differently is refused: a backslash in a literal (an
- * escape on BigQuery, a character on DuckDB), triple quotes (BigQuery only) and `$` (DuckDB's
- * dollar quotes), since either engine could then find code where the other sees a literal.
+ * escape on BigQuery, a character on DuckDB), triple quotes (BigQuery only), a quote inside a
+ * backtick identifier (BigQuery only) and `$` (DuckDB's dollar quotes), since either engine could then find code where the other sees a literal.
  * Outside literals there is no comment, no `;`, no top-level comma (a second
  * column), no unbalanced parenthesis (closing the SELECT early), and no word that starts a query
  * (SELECT, FROM, ...), so a subquery cannot read another table. FROM is allowed only where an
@@ -65,6 +65,8 @@ function quotedEnd(text: string, start: number): number | string {
   if (quote !== '`' && text.startsWith(quote.repeat(3), start)) return 'no triple-quoted strings (BigQuery reads them, DuckDB does not): use one quote';
   for (let j = start + 1; j < text.length; j += 1) {
     if (text[j] === '\\') return 'no backslash in a literal (an escape on BigQuery, a character on DuckDB)';
+    // DuckDB has no backtick identifiers: what is inside one must not be a literal to it either.
+    if (quote === '`' && (text[j] === "'" || text[j] === '"')) return 'no quote inside a backtick identifier';
     if (text[j] !== quote) continue;
     if (text[j + 1] !== quote) return j + 1;
     j += 1; // a doubled quote stands for itself

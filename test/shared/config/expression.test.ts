@@ -54,6 +54,7 @@ test.each([
   ["'\\' || (SELECT uid FROM logs.daily_logs LIMIT 1) || '\\'", 'backslash'],
   ["COUNTIF(name = '''a' || (SELECT 'x' FROM logs.daily_logs) || 'b''')", 'triple'],
   ["$$'$$ || COUNT(*) || $$'$$", '$'],
+  ["SUM(`a' || (SELECT 1 FROM logs.daily_logs) || 'b`)", 'backtick'],
 ])('refused: %s', (value, problem) => {
   expect(expressionProblem(value)).toContain(problem);
   const load = shortForm(value);
