@@ -188,9 +188,10 @@ export class EmulatorAdmin {
   }
 
   /**
-   * A push subscription as deploy.sh's triggers make them: a long ack deadline (a run takes
-   * longer than the default 10 s, and the emulator pushes again when it runs out), bounded retries
-   * with backoff, and the dead-letter topic after `maxDeliveryAttempts`.
+   * A push subscription shaped like deploy.sh's: the dead-letter topic after `maxDeliveryAttempts`
+   * and retries with backoff (1 to 10 s here, where deploy.sh sets 10 to 600 s, so a local run
+   * does not wait minutes), and Pub/Sub's longest ack deadline, 600 s: a run takes longer than the
+   * default 10 s, and the emulator pushes again, alongside the first, when the deadline passes.
    */
   async createPushSubscription(subscription: PushSubscription, deadLetter?: { topic: string; maxDeliveryAttempts: number }): Promise<void> {
     await this.call(

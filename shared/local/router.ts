@@ -189,7 +189,7 @@ export class LocalRouter implements Publisher {
   }
 }
 
-/** The emulator stack's subscriptions have deploy.sh's 600 s ack deadline; so has the router. */
+/** The emulator stack's subscriptions have Pub/Sub's longest ack deadline, 600 s; so has the router. */
 const ACK_DEADLINE_MS = 600_000;
 const MAX_RETRY_DELAY_MS = 10_000;
 /** Pub/Sub's own limit on one publish request. */
