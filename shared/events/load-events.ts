@@ -1,17 +1,27 @@
-/** `kpis load-events`: appends a checked event file to the source table, creating it if missing. */
+/**
+ * `kpis load-events`: appends a checked event file to the source table, creating it if missing,
+ * in constant memory whatever the file's size. In order:
+ * 1. the file's SHA-256, read as it streams: a file of the same content loaded before is refused;
+ * 2. Parquet goes to the engine as it is (typed already);
+ * 3. a CSV with a plain header goes to the engine's own reader, which takes it when every row is
+ *    plainly valid (DuckDB reads it at its own speed);
+ * 4. anything else, or a CSV the engine did not take, is checked here as it streams, each problem
+ *    named by line and column, and its rows handed to the warehouse in batches, all or none.
+ */
 import { runLogValues } from '../etl/run-log-shape';
 import type { EtlJob } from '../config/etl-config';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { InputFileError, UsageError } from '../errors';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
 import { renderSqlFile } from '../sql';
-import { sourceTable, type TableSchema } from '../schema';
+import { SOURCE_COLUMNS, sourceTable, type TableSchema } from '../schema';
 import { placeholders } from '../sql';
 import { timestampMicros } from '../timestamps';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
-import { detectFormat, readEventFile, type EventFormat } from './parse-events';
+import { detectFormat, MAX_LINE_LENGTH, MAX_TEXT_LENGTH, readEventBatches, type EventFormat } from './parse-events';
 
 /** The source table the config's KPIs read; `override` is 'dataset.table'. */
 export function configuredSource(job: EtlJob, override?: string): TableSchema {
@@ -73,17 +83,48 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
       );
     }
   }
-  let rows: number;
-  if (format === 'parquet') {
-    await warehouse.ensureTable(table);
-    rows = await warehouse.appendParquet(table, file, context);
-  } else {
-    rows = await appendEvents(warehouse, table, readEventFile(file, format), context);
-  }
+  await warehouse.ensureTable(table);
+  const rows = await appendFile(warehouse, table, file, format, context);
   // After the load: a crash in between leaves the file unrecorded, so a retry loads it again.
   const identity = { runId: context.runId, jobName: LOAD_EVENTS_JOB, jobType: 'load', username: options.username ?? 'cli' };
   await writeRunLog(warehouse, identity, [{ step: 'loaded', logType: 'end', at: (options.clock ?? (() => new Date()))(), fileName: path.basename(file), message }]);
   return { file, format, table: tableName, rows, sha256 };
+}
+
+async function appendFile(warehouse: Warehouse, table: TableSchema, file: string, format: EventFormat, context: JobContext): Promise<number> {
+  if (format === 'parquet') return warehouse.appendParquet(table, file, context, MAX_TEXT_LENGTH);
+  const header = format === 'csv' ? await plainCsvHeader(file) : undefined;
+  const taken = header ? await warehouse.appendCsvFile(table, file, header, MAX_TEXT_LENGTH, context) : null;
+  return taken ?? warehouse.appendBatches(table, readEventBatches(file, format), context);
+}
+
+/**
+ * The column names of a CSV header the engine can read as it is: unquoted, each a known column
+ * once, the required ones there. Else undefined: the file is checked here, which names what is
+ * wrong with its header.
+ */
+async function plainCsvHeader(file: string): Promise<string[] | undefined> {
+  const handle = await open(file);
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(MAX_LINE_LENGTH), 0, MAX_LINE_LENGTH, 0);
+    const text = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '');
+    const end = text.indexOf('\n');
+    if (end === -1 || text.slice(0, end).includes('"')) return undefined;
+    const names = text
+      .slice(0, end)
+      .replace(/\r$/, '')
+      .split(',')
+      .map((name) => name.trim());
+    const known = SOURCE_COLUMNS.map((column) => column.name);
+    const plain =
+      names.every((name) => known.includes(name)) && new Set(names).size === names.length && SOURCE_COLUMNS.every((column) => !column.required || names.includes(column.name));
+    return plain ? names : undefined;
+  } finally {
+    await handle.close();
+  }
 }
 
 async function fileSha256(file: string): Promise<string> {

@@ -3,7 +3,9 @@
  * caller (see factory.ts), so tests hand it one that points at a local fake of the REST API.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
@@ -197,6 +199,33 @@ export class BigQueryWarehouse implements Warehouse {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  }
+
+  /** The batches written to a temporary newline-delimited JSON file as they come, then one load job (the client streams the file up). */
+  async appendBatches(table: TableSchema, batches: AsyncIterable<Row[]>, context: JobContext): Promise<number> {
+    const folder = mkdtempSync(path.join(tmpdir(), 'kpis-load-'));
+    const file = path.join(folder, `${table.table}.jsonl`);
+    try {
+      const out = createWriteStream(file);
+      let written = 0;
+      try {
+        for await (const rows of batches) {
+          written += rows.length;
+          if (!out.write(rows.map((row) => `${JSON.stringify(row)}\n`).join(''))) await once(out, 'drain');
+        }
+      } finally {
+        out.end();
+        await finished(out);
+      }
+      return written === 0 ? 0 : await this.load(table, file, 'NEWLINE_DELIMITED_JSON', context);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  /** BigQuery's CSV load has rules of its own and names problems by byte offset: the caller checks the file and appends its batches. */
+  appendCsvFile(): Promise<number | null> {
+    return Promise.resolve(null);
   }
 
   appendParquet(table: TableSchema, file: string, context: JobContext): Promise<number> {

@@ -72,6 +72,8 @@ const APPEND: Record<ParamType, (appender: DuckDBAppender, value: Exclude<Cell, 
 const CREATE_TEMP_TABLE = /\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)/gi;
 
 export const DEFAULT_DUCKDB_PATH = '.data/warehouse.duckdb';
+/** DuckDB's memory while it loads a file (see withLoadMemory); the process stays under 1 GB whatever the file. */
+const LOAD_MEMORY_LIMIT = '256MB';
 /** Work keys remembered (see runScript). */
 const MAX_REMEMBERED_SCRIPTS = 10_000;
 
@@ -243,7 +245,109 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  appendParquet(table: TableSchema, file: string): Promise<number> {
+  /**
+   * Stages the batches in a temporary table, then appends them in one INSERT, sorted by the
+   * partition column as appendCsvFile does (DuckDB prunes by it). A batch that throws drops the stage.
+   */
+  appendBatches(table: TableSchema, batches: AsyncIterable<Row[]>, _context?: JobContext): Promise<number> {
+    const stage = `kpis_stage_${table.table}`;
+    const columns = table.columns.map((column) => ({ name: column.name, append: APPEND[column.type] }));
+    return this.exclusive(() =>
+      this.withLoadMemory(async () => {
+        await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${this.tableRef(table.dataset, table.table)} LIMIT 0`);
+        const appender = await this.connection.createAppender(stage, 'main', 'temp');
+        let open = true;
+        try {
+          for await (const rows of batches) {
+            for (const row of rows) {
+              for (const column of columns) {
+                const value = row[column.name];
+                if (value === null || value === undefined) appender.appendNull();
+                else column.append(appender, value);
+              }
+              appender.endRow();
+            }
+          }
+          appender.closeSync();
+          open = false;
+          const result = await this.connection.run(`INSERT INTO ${this.tableRef(table.dataset, table.table)} SELECT * FROM temp.main.${stage}${orderBy(table)}`);
+          return Number(result.rowsChanged);
+        } catch (error) {
+          throw error instanceof InputFileError ? error : asWarehouseError(error, `append to ${table.dataset}.${table.table}`);
+        } finally {
+          // An appender left open would flush its rows when collected, after the stage is gone.
+          if (open) appender.closeSync();
+          await this.connection.run(`DROP TABLE IF EXISTS temp.main.${stage}`);
+        }
+      }),
+    );
+  }
+
+  /** Throws the first 20 cells of a Parquet file longer than their column's limit, by row (1-based) and column. */
+  private async refuseLongText(file: string, limits: [string, number][]): Promise<void> {
+    if (limits.length === 0) return;
+    const long = limits.map(([name, max]) => `CASE WHEN length(CAST(${name} AS VARCHAR)) > ${max} THEN '${name}' END`);
+    const reader = await this.connection.runAndReadAll(
+      `SELECT file_row_number + 1 AS row, name, count(*) OVER () AS total
+       FROM (SELECT file_row_number, unnest([${long.join(', ')}]) AS name FROM read_parquet($path, file_row_number = true))
+       WHERE name IS NOT NULL ORDER BY row, name LIMIT 20`,
+      { path: file },
+    );
+    const rows = reader.getRowObjectsJS();
+    if (rows.length === 0) return;
+    const total = Number(rows[0]?.total);
+    const max = new Map(limits);
+    const listed = rows.map(
+      (row) => `${file}:${String(row.row)}: column ${String(row.name)}: ${String(row.name)}: longer than ${max.get(String(row.name))} characters (see the README's limits)`,
+    );
+    const more = total > rows.length ? [`... and ${total - rows.length} more problems`] : [];
+    throw new InputFileError([`${file}: nothing loaded, the file has ${total} problem(s) (rows of a Parquet file count as lines):`, ...listed, ...more].join('\n  '));
+  }
+
+  /**
+   * Runs a file's load under LOAD_MEMORY_LIMIT: sorting a file bigger than memory spills to disk
+   * rather than growing the process (DuckDB's default limit is 80% of the machine's memory).
+   */
+  private async withLoadMemory<T>(work: () => Promise<T>): Promise<T> {
+    await this.connection.run(`SET memory_limit = '${LOAD_MEMORY_LIMIT}'`);
+    try {
+      return await work();
+    } finally {
+      // Back to DuckDB's default (nothing else sets it; reading and restoring it rounds it down each time).
+      await this.connection.run('RESET memory_limit');
+    }
+  }
+
+  /**
+   * One INSERT from DuckDB's own CSV reader, each cell read as text and checked by plainValue:
+   * a cell outside the rules stops the statement with error(), which appends nothing.
+   */
+  appendCsvFile(table: TableSchema, file: string, columns: string[], maxLength: ReadonlyMap<string, number>, _context?: JobContext): Promise<number | null> {
+    const present = new Set(columns);
+    const values = table.columns.map((column) =>
+      present.has(column.name) ? plainValue(column, maxLength.get(column.name)) : column.required ? undefined : `NULL AS ${column.name}`,
+    );
+    if (values.includes(undefined) || present.size !== columns.length || columns.some((name) => !table.columns.some((c) => c.name === name))) {
+      return Promise.resolve(null);
+    }
+    const types = columns.map((name) => `${quote(name)}: 'VARCHAR'`).join(', ');
+    const read = `read_csv($path, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = {${types}})`;
+    const sql = `INSERT INTO ${this.tableRef(table.dataset, table.table)} (${table.columns.map((c) => c.name).join(', ')})
+      SELECT ${values.join(',\n        ')}
+      FROM ${read}${orderBy(table)}`;
+    return this.exclusive(() =>
+      this.withLoadMemory(async () => {
+        try {
+          return Number((await this.connection.run(sql, { path: file })).rowsChanged);
+        } catch {
+          // Not plainly valid, or not readable as DuckDB reads CSV: the caller reads the file itself.
+          return null;
+        }
+      }),
+    );
+  }
+
+  appendParquet(table: TableSchema, file: string, _context?: JobContext, maxLength: ReadonlyMap<string, number> = new Map()): Promise<number> {
     return this.exclusive(async () => {
       let described;
       try {
@@ -254,6 +358,10 @@ export class DuckDbWarehouse implements Warehouse {
       const present = new Set(described.getRowObjectsJS().map((row) => String(row.column_name)));
       const missing = table.columns.filter((column) => column.required && !present.has(column.name)).map((column) => column.name);
       if (missing.length > 0) throw new InputFileError(`${file}: missing required column(s) ${missing.join(', ')}`);
+      await this.refuseLongText(
+        file,
+        [...maxLength].filter(([name]) => present.has(name)),
+      );
       const select = table.columns.map((column) => (present.has(column.name) ? castColumn(column) : `NULL AS ${column.name}`));
       try {
         const result = await this.connection.run(
@@ -396,6 +504,46 @@ function duckDbPosition(message: string, sql: string, prefixLength: number): Sql
   // Line 1 quoted whole carries the wrapper's prefix before the query's own text.
   const column = at >= 0 ? at + caret - lead : caret - (line === 1 ? prefixLength : 0);
   return { line, column: Math.max(1, column + 1) };
+}
+
+/** The rows' order on append: by the partition column, so DuckDB's zone maps prune by it. */
+function orderBy(table: TableSchema): string {
+  return table.partitionBy ? ` ORDER BY ${table.partitionBy}` : '';
+}
+
+/** A timestamp appendCsvFile takes (see the port): RE2 syntax, years 1000 to 9999. */
+const PLAIN_TIMESTAMP = '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?| UTC)?)?';
+/** First or last characters a plain text cell may not have: controls, space, and the blanks csv-parse trims. */
+const BLANK_CODES = '160, 5760, 8192, 8193, 8194, 8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, 8287, 12288, 65279';
+
+/**
+ * One CSV cell (text) as a column of the table, or error() when it is not plainly valid (the
+ * rules are the port's). A CASE evaluates each branch only for the rows that reach it, so the
+ * common spelling of a timestamp costs a cast and a strftime, not a regular expression (the length
+ * keeps out what prints as it reads but is no date, such as 'infinity').
+ */
+function plainValue(column: ColumnSchema, maxLength: number | undefined): string | undefined {
+  const name = column.name;
+  const refuse = `error('not plainly valid: ${name}')`;
+  const empty = `${name} IS NULL OR ${name} = ''`;
+  const missing = column.required ? refuse : 'NULL';
+  switch (column.type) {
+    case 'STRING': {
+      const edge = (at: string) => `(ascii(${at}) > 32 AND ascii(${at}) NOT IN (${BLANK_CODES}))`;
+      const length = maxLength === undefined ? 'true' : `(strlen(${name}) <= ${maxLength} OR length(${name}) <= ${maxLength})`;
+      const plain = `${edge(name)} AND ${edge(`right(${name}, 1)`)} AND NOT contains(${name}, '"') AND ${length}`;
+      return `CASE WHEN ${empty} THEN ${missing} WHEN ${plain} THEN ${name} ELSE ${refuse} END AS ${name}`;
+    }
+    case 'TIMESTAMP':
+      return `CASE WHEN ${empty} THEN ${missing}
+        WHEN strlen(${name}) = 19 AND strftime(try_cast(${name} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') = ${name} THEN CAST(${name} AS TIMESTAMP)
+        WHEN regexp_full_match(${name}, '${PLAIN_TIMESTAMP}') AND try_cast(${name} AS TIMESTAMPTZ) IS NOT NULL THEN CAST(CAST(${name} AS TIMESTAMPTZ) AS TIMESTAMP)
+        ELSE ${refuse} END AS ${name}`;
+    case 'INT64':
+      return `CASE WHEN ${empty} THEN ${missing} WHEN regexp_full_match(${name}, '-?[0-9]{1,15}') THEN CAST(${name} AS BIGINT) ELSE ${refuse} END AS ${name}`;
+    default:
+      return undefined;
+  }
 }
 
 function castColumn(column: ColumnSchema): string {

@@ -73,7 +73,30 @@ export interface Warehouse {
   ensureTable(table: TableSchema): Promise<void>;
   /** Appends rows atomically: all of them or none. */
   appendRows(table: TableSchema, rows: Row[], context: JobContext): Promise<number>;
-  /** Appends a Parquet file atomically, casting its columns to the table's types. */
-  appendParquet(table: TableSchema, path: string, context: JobContext): Promise<number>;
+  /**
+   * Appends rows that arrive in batches (a file checked as it streams), all of them or none: if the
+   * batches throw, nothing is appended. Holds about one batch at a time, whatever the total.
+   */
+  appendBatches(table: TableSchema, batches: AsyncIterable<Row[]>, context: JobContext): Promise<number>;
+  /**
+   * Appends a CSV file that the engine reads itself, at its own speed and in constant memory:
+   * comma-separated, `"` quotes, a header line naming `columns` (the table's, in the file's order).
+   * It takes the file only when every row is plainly valid, all rows or none:
+   * - STRING: empty is NULL; no whitespace or control character at either end, no `"`, at most
+   *   `maxLength` characters (Unicode code points) where one is given;
+   * - TIMESTAMP: `YYYY-MM-DD`, optionally ` hh:mm[:ss[.fraction]]` (or `T`) and a zone `Z`,
+   *   `+hh[[:]mm]` or ` UTC`; no zone means UTC;
+   * - INT64: up to 15 digits, optionally after `-`; a REQUIRED column is never empty.
+   * Else it appends nothing and returns null (so does an engine without such a reader), and the
+   * caller reads the file itself: to name its problems, or to load what a closer reading (quoted
+   * values, other spellings) accepts. These rules may refuse more than the caller does, never less.
+   */
+  appendCsvFile(table: TableSchema, file: string, columns: string[], maxLength: ReadonlyMap<string, number>, context: JobContext): Promise<number | null>;
+  /**
+   * Appends a Parquet file atomically, casting its columns to the table's types. A text cell
+   * longer than its column's `maxLength` (code points) refuses the file, naming row and column,
+   * where the engine can check it before the load (DuckDB; BigQuery's load job cannot).
+   */
+  appendParquet(table: TableSchema, path: string, context: JobContext, maxLength?: ReadonlyMap<string, number>): Promise<number>;
   close(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { configuredSource, loadEvents } from '../../../shared/events/load-events
 import { sourceTable } from '../../../shared/schema';
 import { InputFileError } from '../../../shared/errors';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import { bigQueryWithEvents } from '../../helpers/bigquery';
 import { context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-events-'));
@@ -89,4 +90,78 @@ test('a file of the same content is refused the second time, under any name, unl
   const logged = await warehouse.query("SELECT file_name, message FROM logs.daily_logs WHERE job_name = 'load_events' ORDER BY ts, message", {}, context);
   expect(logged).toContainEqual({ file_name: 'day1.csv', message: `sha256:${loaded.sha256} into gamepltx.fact` });
   expect(logged).toContainEqual({ file_name: 'day1-again.csv', message: `sha256:${loaded.sha256} into raw.events` });
+});
+
+describe('a user id or event name beyond 256 characters refuses the file, naming line and column, on every format', () => {
+  const long = 'x'.repeat(257);
+  const huge = 'y'.repeat(1_000_000);
+  test.each([
+    [
+      'CSV (the engine reader hands it over)',
+      'long.csv',
+      `user_id,time,event_name\nu1,2026-11-20,ok\nu2,2026-11-20,${long}\n`,
+      ':3: column 3: event_name: longer than 256 characters',
+    ],
+    ['CSV, quoted', 'quoted.csv', `time,user_id\n"2026-11-20","${long}"\n`, ':2: column 2: user_id: longer than 256 characters'],
+    ['CSV, a 1 MB name (never held whole)', 'huge.csv', `user_id,time,event_name\nu1,2026-11-20,${huge}\n`, ':2: column 3: event_name: longer than 256 characters'],
+    [
+      'JSON lines',
+      'long.jsonl',
+      `{"user_id":"u1","time":"2026-11-20"}\n{"user_id":"u1","time":"2026-11-20","event_name":"${long}"}\n`,
+      ':2: column 37: event_name: longer than 256 characters',
+    ],
+    ['JSON lines, a 1 MB name (never held whole)', 'huge.jsonl', `{"user_id":"${huge}","time":"2026-11-20"}\n`, ':1: column 2: user_id: longer than 256 characters'],
+  ])('%s', async (_name, name, text, message) => {
+    const target = file(name, text);
+    await expect(loadEvents(warehouse, SOURCE, target, context)).rejects.toThrow(`${target}${message}`);
+    expect(await warehouse.query("SELECT COUNT(*) AS n FROM duckdb_tables() WHERE table_name = 'fact'", {}, context)).toEqual([{ n: 1 }]);
+    expect(await countEvents()).toBe(0);
+  });
+
+  test('Parquet: the row and the column', async () => {
+    const parquet = path.join(folder, 'long.parquet');
+    await warehouse.query(
+      `COPY (SELECT 'u' || i AS user_id, TIMESTAMP '2026-11-20' AS time, CASE WHEN i = 1 THEN repeat('z', 300) END AS event_name FROM range(3) t(i)) TO '${parquet}' (FORMAT parquet)`,
+      {},
+      context,
+    );
+    await expect(loadEvents(warehouse, SOURCE, parquet, context)).rejects.toThrow(`${parquet}:2: column event_name: event_name: longer than 256 characters`);
+    expect(await countEvents()).toBe(0);
+  });
+
+  test('256 characters load, counted as Unicode code points (an emoji is one)', async () => {
+    const csv = file('limit.csv', `user_id,time,event_name\n${'é'.repeat(256)},2026-11-20,${'😀'.repeat(256)}\n`);
+    await expect(loadEvents(warehouse, SOURCE, csv, context)).resolves.toMatchObject({ rows: 1 });
+  });
+});
+
+test('a file whose header or values the engine does not take plainly still loads, checked as it streams', async () => {
+  const csv = file('quoted-values.csv', 'user_id , "time"\n" u1",2026-11-20 10:00 UTC\n"u2","2026-11-20T11:00:00+01:00"\n');
+  await expect(loadEvents(warehouse, SOURCE, csv, context)).resolves.toMatchObject({ rows: 2 });
+  expect(await warehouse.query('SELECT user_id, time FROM gamepltx.fact', {}, context)).toEqual([
+    { user_id: ' u1', time: '2026-11-20T10:00:00.000Z' },
+    { user_id: 'u2', time: '2026-11-20T10:00:00.000Z' },
+  ]);
+});
+
+describe('on BigQuery', () => {
+  test('a checked file streams to one load job of newline-delimited JSON; a bad one runs no job; a second load is refused', async () => {
+    const bigquery = await bigQueryWithEvents([]);
+    try {
+      const target = await bigquery.warehouse();
+      const csv = file('bq.csv', 'user_id,time,event_name,coins_added\nu1,2026-11-20 10:00:00,purchase,100\nu2,2026-11-20T11:00:00+01:00,,\n');
+      await expect(loadEvents(target, SOURCE, csv, context)).resolves.toMatchObject({ rows: 2, format: 'csv' });
+      const uploads = () => bigquery.fake.requests.filter((r) => r.path.startsWith('/upload/'));
+      const upload = uploads().at(-1);
+      expect(upload?.text).toContain('"sourceFormat":"NEWLINE_DELIMITED_JSON"');
+      expect(upload?.text).toContain('{"user_id":"u2","time":"2026-11-20T10:00:00.000Z","event_name":null,"coins_added":null}');
+      const before = uploads().length;
+      const bad = file('bq-bad.jsonl', `{"user_id":"u3","time":"2026-11-20","event_name":"${'n'.repeat(300)}"}\n`);
+      await expect(loadEvents(target, SOURCE, bad, context)).rejects.toThrow(`${bad}:1: column 37: event_name: longer than 256 characters`);
+      await expect(loadEvents(target, SOURCE, csv, context)).rejects.toThrow('a file with the same content was loaded into gamepltx.fact');
+      expect(uploads()).toHaveLength(before);
+    } finally {
+      await bigquery.fake.stop();
+    }
+  });
 });
