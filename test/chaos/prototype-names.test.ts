@@ -5,7 +5,8 @@
  * ordinary ones. A config loads, or is refused with a ConfigError naming the file and the path;
  * a loaded config renders SQL with no native function in it; a message runs, or is acknowledged
  * as a bad message with its reason (one holding a reserved key always is, and writes nothing).
- * Never a TypeError, a stack trace or a 5xx. `npm test` generates CHAOS_RUNS / 10 config files of
+ * Never a TypeError, a stack trace or a 5xx. And each of those names as an event name is loaded,
+ * built and judged as a segment of its own. `npm test` generates CHAOS_RUNS / 10 config files of
  * each kind (default 15) and CHAOS_RUNS / 5 messages per contract (default 30); `npm run chaos`
  * (CHAOS_RUNS=10,000) 1,000 files of each kind and 2,000 messages per contract.
  */
@@ -19,13 +20,15 @@ import { isReservedName } from '../../shared/config/names';
 import { checkQueryValues, tableQueryValues } from '../../shared/config/table-sql';
 import { ConfigError } from '../../shared/errors';
 import { appendEvents } from '../../shared/events/load-events';
-import { createLogger } from '../../shared/log';
-import { TOPICS } from '../../shared/messaging/publisher';
+import { createLogger, silentLogger } from '../../shared/log';
+import { LocalTopicPublisher, TOPICS } from '../../shared/messaging/publisher';
 import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import { renderTemplate } from '../../shared/sql';
 import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
-import { context, SOURCE } from '../helpers/warehouse';
+import { context, etlDeps, openMemoryWarehouse, shippedJob, SOURCE } from '../helpers/warehouse';
+import { runEtl } from '../../shared/etl/run-etl';
+import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 
 const CHAOS_RUNS = Number(process.env.CHAOS_RUNS ?? 150);
 const FILES = Math.max(10, Math.round(CHAOS_RUNS / 10));
@@ -192,6 +195,39 @@ describe('generated messages with prototype names as keys, over HTTP', () => {
     },
     30_000 + MESSAGES * 100,
   );
+});
+
+describe('event names from data that an object answers for', () => {
+  test("each of Object.prototype's names, and prototype, is an event name: loaded, built and judged as its own segment", async () => {
+    const warehouse = await openMemoryWarehouse();
+    try {
+      const history = historyWithAnomalies('2026-11-27', 21, {});
+      // Every fifth event renamed, cycling through the names, so each is a segment with a series.
+      const renamed = history.map((row, index) => (index % 5 === 0 ? { ...row, event_name: PROTOTYPE_NAMES[(index / 5) % PROTOTYPE_NAMES.length] as string } : row));
+      await appendEvents(warehouse, SOURCE, renamed, context);
+      const built = await runEtl(etlDeps(warehouse), shippedJob, { range: { start: '2026-11-06', end: '2026-11-27' }, runId: 'etl-names', username: 'test' });
+      expect(built.result).toMatchObject({ status: 'succeeded', error: null });
+      const checks = loadKpiChecks().filter((check) => check.name === 'events_by_name');
+      const deps = {
+        warehouse,
+        publisher: new LocalTopicPublisher(tempDir(), () => new Date(NOW)),
+        slackWebhook: async () => null,
+        clock: () => new Date(NOW),
+        logger: silentLogger,
+      };
+      const outcome = await runKpiMonitor(
+        deps,
+        checks.map((check) => ({ ...check, max_segments: 1000 })),
+        { dates: ['2026-11-26'], runId: 'monitor-names', username: 'test', dryRun: true },
+      );
+      expect(outcome.results.filter((result) => result.verdict === 'error')).toEqual([]);
+      const segments = new Set(outcome.results.map((result) => result.segment));
+      expect(PROTOTYPE_NAMES.filter((event) => !segments.has(event))).toEqual([]);
+      figures.push(`event names: ${PROTOTYPE_NAMES.length} prototype names as events, each judged as its own segment, 0 crashes`);
+    } finally {
+      await warehouse.close();
+    }
+  });
 });
 
 afterAll(() => {
