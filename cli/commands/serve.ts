@@ -58,11 +58,11 @@ function triggerLines(stack: LocalStack): string[] {
 }
 
 export const serveCommand: Command = {
-  summary: 'serve the three functions and the local push router until stopped (Ctrl-C)',
+  summary: "serve the three functions and a local Pub/Sub (the push router, or Google's emulator) until stopped (Ctrl-C)",
   usage: 'kpis serve [--pubsub router|emulator] [--router-port N] [--etl-port N] [--kpi-monitor-port N] [--log-monitor-port N]',
   details: `What \`npm run serve\` runs. The router (default port ${DEFAULT_PORTS.router}) takes Pub/Sub REST publish calls,
-appends each message to .data/topics/<topic>.jsonl and POSTs it as a Pub/Sub CloudEvent to the
-functions subscribed to its topic: etl (${DEFAULT_PORTS.etl}) on ${TOPICS.trigger}, kpi-monitor (${DEFAULT_PORTS['kpi-monitor']}) on
+appends each message to .data/topics/<topic>.jsonl and pushes it, as Pub/Sub and its emulator do, to
+the functions subscribed to its topic: etl (${DEFAULT_PORTS.etl}) on ${TOPICS.trigger}, kpi-monitor (${DEFAULT_PORTS['kpi-monitor']}) on
 ${TOPICS.completed}, log-monitor (${DEFAULT_PORTS['log-monitor']}) on ${TOPICS.completed} and ${TOPICS.heartbeat}.
 With --pubsub emulator, Google's Pub/Sub emulator (\`gcloud beta emulators pubsub start\`, packages
 google-cloud-cli and google-cloud-cli-pubsub-emulator) runs instead of the router, on a free port,
