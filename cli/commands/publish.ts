@@ -1,5 +1,6 @@
 /** `kpis publish`. */
 import { UsageError } from '../../shared/errors';
+import { isReservedName, RESERVED_NAMES } from '../../shared/config/names';
 import { TOPICS, type Attributes, type Publisher } from '../../shared/messaging/publisher';
 import { DEFAULT_ROUTER_URL, RouterPublisher } from '../../shared/messaging/router-publisher';
 import { printJson, type Command } from '../command';
@@ -25,7 +26,9 @@ Examples:
     for (const pair of (values.attribute as unknown as string[] | undefined) ?? []) {
       const equals = pair.indexOf('=');
       if (equals < 1) throw new UsageError(`--attribute must be KEY=VALUE, got ${JSON.stringify(pair)}`);
-      attributes[pair.slice(0, equals)] = pair.slice(equals + 1);
+      const key = pair.slice(0, equals);
+      if (isReservedName(key)) throw new UsageError(`--attribute ${JSON.stringify(key)}: ${RESERVED_NAMES.join(', ')} are reserved names, rename it`);
+      attributes[key] = pair.slice(equals + 1);
     }
     try {
       JSON.parse(message);

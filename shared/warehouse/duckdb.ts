@@ -121,11 +121,8 @@ export class DuckDbWarehouse implements Warehouse {
       const types = reader.columnTypes().map((type) => type.toString());
       const names = reader.columnNames();
       return reader.getRows().map((values) => {
-        const row: Row = {};
-        values.forEach((value, index) => {
-          row[names[index] as string] = normalizeCell(value, types[index] as string);
-        });
-        return row;
+        // Own properties, so a column aliased `__proto__` is a column, not the row's prototype.
+        return Object.fromEntries(values.map((value, index) => [names[index] as string, normalizeCell(value, types[index] as string)])) as Row;
       });
     });
   }
@@ -428,7 +425,7 @@ function bind(sql: string, params: QueryParams): { values: Record<string, DuckDB
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const name of paramNames(sql)) {
-    const param = params[name];
+    const param = Object.hasOwn(params, name) ? params[name] : undefined;
     if (param === undefined) throw new WarehouseError(`query parameter @${name} has no value`, { transient: false });
     values[name] = toDuckDbValue(param.value, param.type);
     types[name] = DUCKDB_TYPES[param.type].type;

@@ -379,6 +379,7 @@ describe('kpis serve and kpis publish: the functions on local ports, triggered a
     [['publish', 'daily-kpis-trigger'], "publish takes TOPIC and 'MESSAGE'"],
     [['publish', 'no such topic', '{}'], 'TOPIC must be a Pub/Sub topic name'],
     [['publish', 'daily-kpis-trigger', '{}', '--attribute', 'novalue'], '--attribute must be KEY=VALUE'],
+    [['publish', 'daily-kpis-trigger', '{}', '--attribute', '__proto__=x'], '"__proto__": __proto__, constructor, prototype are reserved names'],
     [['serve', '--etl-port', 'eighty'], '--etl-port must be a port number'],
   ])('kpis %j exits 2 with a clear message', async (args, message) => {
     const run = await kpis(args, dir);

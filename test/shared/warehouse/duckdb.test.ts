@@ -102,3 +102,17 @@ describe('DuckDbWarehouse', () => {
     }
   });
 });
+
+describe('names from data on the DuckDB adapter', () => {
+  test('a column aliased __proto__ or constructor is an own column of the row, not its prototype', async () => {
+    const rows = await warehouse.query('SELECT 1 AS "__proto__", 2 AS "constructor", 3 AS plain', {}, context);
+    expect(Object.keys(rows[0] as object)).toEqual(['__proto__', 'constructor', 'plain']);
+    expect(Object.getPrototypeOf(rows[0])).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(rows[0], '__proto__')?.value).toBe(1);
+  });
+
+  test('a parameter named after Object.prototype has no value unless given', async () => {
+    await expect(warehouse.query('SELECT @toString AS x', {}, context)).rejects.toThrow('query parameter @toString has no value');
+    await expect(warehouse.query('SELECT @toString AS x', { toString: { type: 'INT64', value: 7 } }, context)).resolves.toEqual([{ x: 7 }]);
+  });
+});
