@@ -81,7 +81,15 @@ export async function openPublisher(spec: PublisherSpec, clock: () => Date, emul
   if (spec.kind === 'local') return new LocalTopicPublisher(spec.dir, clock);
   if (spec.kind === 'router') return new RouterPublisher(spec.url);
   const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('./messaging/pubsub')]);
-  return new PubSubPublisher(new PubSub({ projectId: spec.projectId, ...(emulatorHost ? { apiEndpoint: emulatorHost, emulatorMode: true } : {}) }));
+  return new PubSubPublisher(new PubSub({ projectId: spec.projectId, ...(emulatorHost ? emulatorOptions(emulatorHost) : {}) }));
+}
+
+/**
+ * The emulator takes no credentials. Naming the universe keeps the client from looking for them
+ * anyway, on a GCE metadata server that is not there (a MetadataLookupWarning on every start).
+ */
+function emulatorOptions(host: string) {
+  return { apiEndpoint: host, emulatorMode: true, universeDomain: 'googleapis.com' };
 }
 
 type SecretsSpec = { kind: 'env' } | { kind: 'secret-manager'; projectId: string };

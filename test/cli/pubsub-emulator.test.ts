@@ -48,10 +48,13 @@ test('serve --pubsub emulator: a trigger published to the emulator runs the ETL;
   expect((await runKpis(['seed-demo', '--days', '14', '--warehouse', warehouse], dir, NOW)).code).toBe(0);
   const child = spawn(process.execPath, [BIN, 'serve', '--pubsub', 'emulator', '--etl-port', '0', '--kpi-monitor-port', '0', '--log-monitor-port', '0', '--warehouse', warehouse], {
     cwd: dir,
-    env: { ...process.env, KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'WARNING' },
+    // As a user runs it: without the test setup's METADATA_SERVER_DETECTION=none.
+    env: { ...withoutMetadataDetection(process.env), KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'WARNING' },
   });
   let stdout = '';
+  let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
   try {
     await waitFor('the banner', async () => stdout.includes('Stop with Ctrl-C.') || undefined);
@@ -94,10 +97,18 @@ test('serve --pubsub emulator: a trigger published to the emulator runs the ETL;
     child.kill('SIGINT');
   }
   expect(await exited).toBe(0);
+  // The functions' client needs no credentials for the emulator, so it looks for none on a GCE metadata server.
+  expect(stderr).not.toContain('MetadataLookupWarning');
   const host = /at (127\.0\.0\.1:\d+)/.exec(stdout)?.[1] as string;
   // Stopped with its whole process group: nothing answers on its port any more.
   await expect(fetch(`http://${host}/`)).rejects.toThrow();
 });
+
+function withoutMetadataDetection(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  delete copy.METADATA_SERVER_DETECTION;
+  return copy;
+}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
