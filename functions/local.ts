@@ -66,7 +66,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
   const servers: Server[] = [];
   const closers: (() => Promise<void>)[] = [() => closeAll(servers)];
   const closeStarted = async () => {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
+    for (const close of [...closers].reverse()) await close().catch(() => undefined);
   };
   try {
     const urls = await serveFunctions(options.ports, servers);
