@@ -27,8 +27,9 @@ test('the same KPIs and alerts on the emulator as on the router', async () => {
   const emulator = await start('emulator');
   expect(emulator.etl).toMatchObject({ status: 'succeeded', dates: router.etl.dates });
   expect(emulator.dead_letters).toBe(0);
-  // last_seen_users was once seen one apart between two runs at the same KPIS_NOW (1063 and 1062),
-  // which no message explains (reported): it is left out until that is understood.
+  // The router stamps the pinned clock as the publish time, the emulator its wall clock. On a
+  // working tree with restatement in progress (2026-12-01) that once moved last_seen_users by one;
+  // at HEAD six runs agreed. Left out of the comparison until the reason is known (reported).
   const steady = (kpis: object) => ({ ...kpis, last_seen_users: null });
   expect(steady(emulator.kpis as object)).toEqual(steady(router.kpis as object));
   expect(emulator.new_alert_ids.length).toBeGreaterThan(0);
