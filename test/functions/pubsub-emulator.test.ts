@@ -130,8 +130,11 @@ describe('the router delivers as the emulator does', () => {
   let route = '';
   let functionServer: Server;
   let proxy: RecordingProxy;
+  let quiet: jest.SpyInstance;
 
   beforeAll(async () => {
+    // The framework prints each error a function throws; these are thrown on purpose.
+    quiet = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     // A function that records the CloudEvent the framework made of the push, and fails it once.
     const failed = new Set<string>();
     functions.cloudEvent('recordPush', (event: functions.CloudEvent<unknown>) => {
@@ -148,6 +151,7 @@ describe('the router delivers as the emulator does', () => {
     proxy.target = `http://127.0.0.1:${(functionServer.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
+    quiet.mockRestore();
     await proxy.close();
     await new Promise((resolve) => {
       functionServer.close(resolve);
