@@ -119,6 +119,11 @@ export function rewriteParams(sql: string, marker: string): string {
   return mapCode(sql, (code) => code.replace(PARAM, (_match, name: string) => `${marker}${name}`));
 }
 
+/** Renames the given `@name` parameters to `@name_suffix`, so one script can run a query for several ranges. */
+export function suffixParams(sql: string, names: readonly string[], suffix: string): string {
+  return mapCode(sql, (code) => code.replace(PARAM, (match, name: string) => (names.includes(name) ? `@${name}_${suffix}` : match)));
+}
+
 /** The first line of code in a statement, to name it in errors and logs. */
 export function describeStatement(sql: string): string {
   return (

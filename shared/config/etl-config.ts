@@ -58,7 +58,26 @@ export interface EtlJob {
   tables: TableDefinition[];
   /** The business day's IANA zone (`time_zone`, default UTC): a KPI day is a calendar day there. */
   timeZone: string;
+  /**
+   * `restate_days` (default 7; 0 off): each run also rebuilds the earlier days, up to this many
+   * before its range, whose source changed since they were built. Absent in a hand-made job: off.
+   */
+  restateDays?: number;
 }
+
+/** Up to a quarter back: the change check reads this many days of metadata or fingerprints each run. */
+export const RESTATE_DAYS = { default: 7, max: 92 } as const;
+
+const restateDays = Joi.number()
+  .integer()
+  .min(0)
+  .max(RESTATE_DAYS.max)
+  .messages({
+    'number.base': `{{#label}} must be a whole number of days from 0 (off) to ${RESTATE_DAYS.max}, got {{#value}}`,
+    'number.integer': `{{#label}} must be a whole number of days from 0 (off) to ${RESTATE_DAYS.max}, got {{#value}}`,
+    'number.min': `{{#label}} must be a whole number of days from 0 (off) to ${RESTATE_DAYS.max}, got {{#value}}`,
+    'number.max': `{{#label}} must be a whole number of days from 0 (off) to ${RESTATE_DAYS.max}, got {{#value}}`,
+  });
 
 const columnType = oneOf(COLUMN_TYPES);
 
@@ -99,6 +118,7 @@ export const etlConfigSchema = Joi.object()
       time_zone: Joi.string()
         .custom((value: string) => checkTimeZone(value))
         .messages({ 'any.custom': '{{#label}}: {{#error.message}}' }),
+      restate_days: restateDays,
       kpis: Joi.object()
         .pattern(identifier, tableEntrySchema)
         .min(1)
@@ -147,12 +167,12 @@ export function builtinTableNames(): string[] {
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  type Group = { kpis: Record<string, TableEntry>; time_zone?: string };
+  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number };
   const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
   const [jobName, group] = Object.entries(config)[0] as [string, Group];
   const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
   linkTables(tables, file);
-  return { jobName, file, tables, timeZone: group.time_zone ?? DEFAULT_TIME_ZONE };
+  return { jobName, file, tables, timeZone: group.time_zone ?? DEFAULT_TIME_ZONE, restateDays: group.restate_days ?? RESTATE_DAYS.default };
 }
 
 /**

@@ -5,10 +5,10 @@
  */
 import { configuredTables, orderByDependencies, type EtlJob, type TableDefinition } from '../config/etl-config';
 import { tableQueryValues } from '../config/table-sql';
-import { addDays, startOfDayIn, type DateRange } from '../dates';
+import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { UsageError } from '../errors';
 import { kpiTable, type TableSchema } from '../schema';
-import { renderSqlFile, renderTemplate, splitStatements } from '../sql';
+import { renderSqlFile, renderTemplate, splitStatements, suffixParams } from '../sql';
 import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 export interface EtlPlan {
@@ -19,7 +19,12 @@ export interface EtlPlan {
   targets: { name: string; table: TableSchema; sqlFile: string }[];
   /** Configured tables the targets read without writing them: they must exist, even empty. */
   reads: TableSchema[];
+  /** Earlier days built again because their source changed (restate_days), as ranges, oldest first. */
+  restated: DateRange[];
 }
+
+/** The range parameters a restated range gets under its own names (`@start_date_r1`, ...). */
+const RANGE_PARAMS = ['start_date', 'end_date', 'start_ts', 'end_ts'] as const;
 
 /**
  * The tables a run builds: the ones asked for, or every enabled one; in dependency order. A table
@@ -98,12 +103,38 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
   );
 }
 
-export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, tables: TableDefinition[], range: DateRange): EtlPlan {
+/**
+ * The run's script: each restated range first (oldest first, its range parameters renamed
+ * `@start_date_r1`, ...), then the requested range. Every range runs every table, dependencies
+ * first, so a restated day converges on what a run of that day alone gives.
+ */
+export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, tables: TableDefinition[], range: DateRange, restatedDays: readonly IsoDate[] = []): EtlPlan {
   if (tables.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
+  const statements = tables.flatMap((table) => strategyStatements(warehouse, job, table));
+  const restated = contiguousRanges(restatedDays.filter((day) => day < range.start || day > range.end));
+  const params: QueryParams = { ...rangeParams(range, job.timeZone) };
+  const restating = restated.flatMap((extra, index) => {
+    const suffix = `r${index + 1}`;
+    const extraParams = rangeParams(extra, job.timeZone);
+    for (const name of RANGE_PARAMS) params[`${name}_${suffix}`] = extraParams[name] as QueryParams[string];
+    return statements.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
+  });
   return {
-    statements: tables.flatMap((table) => strategyStatements(warehouse, job, table)),
-    params: rangeParams(range, job.timeZone),
+    statements: [...restating, ...statements],
+    params,
     targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
     reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
+    restated,
   };
+}
+
+/** Days as ranges of consecutive days, oldest first. */
+export function contiguousRanges(days: readonly IsoDate[]): DateRange[] {
+  const ranges: DateRange[] = [];
+  for (const day of [...new Set(days)].sort()) {
+    const last = ranges[ranges.length - 1];
+    if (last && addDays(last.end, 1) === day) last.end = day;
+    else ranges.push({ start: day, end: day });
+  }
+  return ranges;
 }

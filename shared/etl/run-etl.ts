@@ -2,13 +2,14 @@
  * The ETL use-case: builds the selected KPI tables for a range of days in one atomic script and
  * records the run in the run log. It takes its ports as arguments; it never builds a client.
  */
-import type { EtlJob } from '../config/etl-config';
+import type { EtlJob, TableDefinition } from '../config/etl-config';
 import { daysBetween, type DateRange } from '../dates';
 import { TableNotFoundError, toError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectTables, type EtlPlan } from './plan';
+import { decideRestate, restateSteps, versionsNote } from './restate';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 import { forgetRunLogShape, runLogShape } from './run-log-shape';
 
@@ -43,6 +44,8 @@ export interface EtlResult {
   dry_run: boolean;
   /** Dry runs only: what BigQuery estimates the run would read (null on DuckDB). */
   bytes_processed?: number | null;
+  /** Earlier days the run built again because their source changed (restate_days); absent when none. */
+  restated_dates?: string[];
 }
 
 export interface EtlOutcome {
@@ -82,9 +85,10 @@ export function etlResult(
 
 /** Builds the requested days (or, with dryRun, validates and estimates them) and says how it went; never throws for a failed run. */
 export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): Promise<EtlOutcome> {
-  const plan = planEtl(deps.warehouse, job, selectTables(job, request.kpis), request.range);
+  const tables = selectTables(job, request.kpis);
+  const plan = planEtl(deps.warehouse, job, tables, request.range);
   const result = resultOf(deps, job, request, plan);
-  return request.dryRun ? dryRunEtl(deps, job, request, plan, result) : writeEtl(deps, job, request, plan, result);
+  return request.dryRun ? dryRunEtl(deps, job, request, plan, result) : writeEtl(deps, job, request, tables, result);
 }
 
 /** The completion event of this run, made when the run ends; carries when it started. */
@@ -112,18 +116,26 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: 
 }
 
 /** The real run: one script, one transaction, the run-log rows committed with the data. */
-async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], result: ResultOf): Promise<EtlOutcome> {
   const { warehouse, clock } = deps;
   const logger = deps.logger.child({ run_id: request.runId });
   const context = { job: job.jobName, runId: request.runId };
   const { startedAt } = result;
   const identity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
   const range = `${request.range.start}..${request.range.end}`;
+  let plan = planEtl(warehouse, job, tables, request.range);
   const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };
   try {
     // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
     let shape = await runLogShape(warehouse);
     await ensureTables(warehouse, plan);
+    const wholeRun = request.kpis === undefined || request.kpis.length === 0;
+    const restate = await decideRestate(warehouse, job, tables, request.range, context, wholeRun);
+    const restatedDays = restate?.restated.map(({ day }) => day) ?? [];
+    if (restatedDays.length > 0) {
+      plan = planEtl(warehouse, job, tables, request.range, restatedDays);
+      logger.info('restating days whose source changed', { restated: restate?.restated });
+    }
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.
@@ -137,11 +149,13 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: E
         fileName: target.sqlFile,
         message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
       })),
-      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}` },
+      ...restateSteps(restate, submittedAt),
+      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${versionsNote(restate, request.range)}` },
     ];
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.
-    const workKey = `etl:${request.runId}:${range}:${targetNames(plan).join(',')}`;
+    const restating = restatedDays.length > 0 ? `:restating ${restatedDays.join(',')}` : '';
+    const workKey = `etl:${request.runId}:${range}${restating}:${targetNames(plan).join(',')}`;
     const runScript = () => {
       const logRows = runLogStatement(warehouse, shape, identity, logSteps);
       return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
@@ -156,7 +170,7 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: E
       await runScript();
     });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
-    return { result: result('succeeded', null) };
+    return { result: result('succeeded', null, restatedDays.length > 0 ? { restated_dates: restatedDays } : {}) };
   } catch (thrown) {
     const error = toError(thrown);
     logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });

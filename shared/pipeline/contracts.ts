@@ -77,6 +77,7 @@ const completionSchema = Joi.object<EtlResult>({
   finished_at: Joi.string().isoDate().required(),
   dry_run: Joi.boolean().required(),
   bytes_processed: Joi.number().allow(null),
+  restated_dates: Joi.array().items(isoDate),
 });
 
 /** daily-kpis-completed: the ETL's result, as runEtl returns it. */

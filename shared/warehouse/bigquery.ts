@@ -14,9 +14,10 @@ import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { CONCURRENCY_RETRY, DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
 import type { TableSchema } from '../schema';
-import { describeStatement, isReadOnly } from '../sql';
-import { canonicalTimestamp } from '../timestamps';
-import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, Warehouse } from './warehouse';
+import { addDays, daysBetween, startOfDayIn, toIsoDate, type DateRange, type IsoDate } from '../dates';
+import { describeStatement, isReadOnly, renderSqlFile } from '../sql';
+import { canonicalTimestamp, timestampMicros } from '../timestamps';
+import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -138,6 +139,39 @@ export class BigQueryWarehouse implements Warehouse {
   renderScript(statements: string[], options: { atomic: boolean }): string {
     const body = statements.map((statement) => `${statement};`);
     return (options.atomic ? ['BEGIN TRANSACTION;', ...body, 'COMMIT TRANSACTION;'] : body).join('\n\n') + '\n';
+  }
+
+  /**
+   * Each day's newest partition change (sql/etl/source_partitions.sql): metadata only, no event
+   * bytes. A KPI day in a zone other than UTC spans two UTC day partitions; either one counts.
+   */
+  async sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>> {
+    const from = startOfDayIn(range.start, timeZone);
+    const to = startOfDayIn(addDays(range.end, 1), timeZone);
+    const compact = (instant: Date) => toIsoDate(instant).replaceAll('-', '');
+    const sql = renderSqlFile('etl/source_partitions.sql', { partitions: this.tableRef(source.dataset, 'INFORMATION_SCHEMA.PARTITIONS') });
+    const rows = await this.query(
+      sql,
+      {
+        table_name: { type: 'STRING', value: source.table },
+        first_partition: { type: 'STRING', value: compact(from) },
+        last_partition: { type: 'STRING', value: `${compact(new Date(to.getTime() - 1))}99` },
+      },
+      context,
+    );
+    const partitions = rows.map((row) => ({ span: partitionSpan(row.partition_id as string | null), modified: canonicalTimestamp(row.last_modified_time as string | Date) }));
+    const versions = new Map<IsoDate, string>();
+    for (const day of daysBetween(range.start, range.end)) {
+      const start = startOfDayIn(day, timeZone).getTime();
+      const end = startOfDayIn(addDays(day, 1), timeZone).getTime();
+      const newest = partitions
+        .filter(({ span }) => span === null || (span.start < end && span.end > start))
+        .map(({ modified }) => modified)
+        .sort((a, b) => (timestampMicros(a) < timestampMicros(b) ? -1 : 1))
+        .pop();
+      if (newest !== undefined) versions.set(day, `partitions modified ${newest}`);
+    }
+    return versions;
   }
 
   async ensureDataset(dataset: string): Promise<void> {
@@ -430,4 +464,11 @@ function isBigNumber(value: unknown): boolean {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The instants a partition holds, from its id (YYYYMMDD or YYYYMMDDHH, UTC); null for an unpartitioned table's one row (every day). */
+function partitionSpan(id: string | null): { start: number; end: number } | null {
+  if (id === null) return null;
+  const start = Date.parse(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.length === 10 ? id.slice(8, 10) : '00'}:00:00Z`);
+  return { start, end: start + (id.length === 10 ? 3_600_000 : 86_400_000) };
 }

@@ -24,9 +24,10 @@ import {
 } from '@duckdb/node-api';
 import { InputFileError, QueryError, TableNotFoundError, WarehouseError, type SqlPosition } from '../errors';
 import type { ColumnSchema, TableSchema } from '../schema';
-import { describeStatement, paramNames, rewriteParams } from '../sql';
+import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
+import { describeStatement, paramNames, renderSqlFile, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
-import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, Warehouse } from './warehouse';
+import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
 
 /**
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
@@ -144,6 +145,17 @@ export class DuckDbWarehouse implements Warehouse {
       if (this.scripts.size > MAX_REMEMBERED_SCRIPTS) this.scripts.delete(this.scripts.keys().next().value as string);
     }
     return run;
+  }
+
+  /** Each day's count and newest row id (sql/etl/source_fingerprints.sql): DuckDB keeps no change times. */
+  async sourceVersions(source: SourceRef, range: DateRange, timeZone: string): Promise<Map<IsoDate, string>> {
+    const sql = renderSqlFile('etl/source_fingerprints.sql', { source: this.tableRef(source.dataset, source.table) });
+    const rows = await this.query(sql, {
+      start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
+      end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
+      time_zone: { type: 'STRING', value: timeZone },
+    });
+    return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest row ${String(row.newest_row)}`]));
   }
 
   describeQuery(sql: string, params: QueryParams): Promise<QueryShape> {

@@ -2,9 +2,16 @@
  * The warehouse port: everything the use-cases need from BigQuery or DuckDB. Engine differences
  * live in the adapters (bigquery.ts, duckdb.ts), never in the use-cases.
  */
+import type { DateRange, IsoDate } from '../dates';
 import type { ColumnType, TableSchema } from '../schema';
 
 export type ParamType = ColumnType;
+
+/** A source table of raw events, read by its event-time column `time`. */
+export interface SourceRef {
+  dataset: string;
+  table: string;
+}
 
 /** A named query parameter with its type, bound as `@name` in the SQL text. */
 export interface QueryParam {
@@ -66,6 +73,13 @@ export interface Warehouse {
   dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult>;
   /** The script text exactly as this engine would receive it (for --dry-run files and goldens). */
   renderScript(statements: string[], options: { atomic: boolean }): string;
+  /**
+   * A stamp per KPI day (in `timeZone`) of a source table's events over `range`, for telling which
+   * days changed since they were built: when a day's events change, its stamp changes. Days with
+   * no events are absent. BigQuery reads partition metadata (INFORMATION_SCHEMA.PARTITIONS), no
+   * event bytes; DuckDB counts the day's rows and their newest row id, reading only the range.
+   */
+  sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>>;
   ensureDataset(dataset: string): Promise<void>;
   /** The columns of an existing table, in order, with their types as the engine names them; null when the table does not exist. */
   columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null>;

@@ -130,9 +130,9 @@ export class BigQueryFake {
     }
     if ((m = /^datasets\/([^/]+)\/tables$/.exec(rest)) && req.method === 'POST') {
       const id = `${m[1]}.${(req.body as { tableReference: { tableId: string } }).tableReference.tableId}`;
-      const metadata = req.body as { tableReference: { tableId: string }; schema?: { fields: RestField[] } };
+      const metadata = req.body as { tableReference: { tableId: string }; schema?: { fields: RestField[] }; timePartitioning?: { field?: string } };
       if (this.tableStore) {
-        if (!(await this.tableStore.createTable(m[1] as string, metadata.tableReference.tableId, metadata.schema?.fields ?? [])))
+        if (!(await this.tableStore.createTable(m[1] as string, metadata.tableReference.tableId, metadata.schema?.fields ?? [], metadata.timePartitioning?.field)))
           return [409, apiError(409, 'duplicate', `Already Exists: Table ${id}`)];
       } else if (this.tables.has(id)) return [409, apiError(409, 'duplicate', `Already Exists: Table ${id}`)];
       this.tables.set(id, req.body as Record<string, unknown>);

@@ -11,7 +11,11 @@
  *   conflict;
  * - DML statements outside a transaction that mutate one table are queued and run one after the
  *   other, as BigQuery queues them; inserts run side by side;
- * - a script that ends inside a transaction is rolled back and fails, as BigQuery's does.
+ * - a script that ends inside a transaction is rolled back and fails, as BigQuery's does;
+ * - `dataset.INFORMATION_SCHEMA.PARTITIONS` lists a day-partitioned table's partitions (UTC days
+ *   of its partition column) with a last_modified_time that moves when a partition's rows change,
+ *   as BigQuery's does. The fake finds changes when the view is read (the time it gives is the
+ *   first read that saw them, ever later), so commits pay nothing for it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -118,6 +122,11 @@ export class FakeTables {
   private commitQueue: Promise<unknown> = Promise.resolve();
   /** Called when a transaction reaches COMMIT, with the tables it wrote; the commit waits for it (see holdNextCommit). */
   private beforeCommit: ((writes: string[]) => Promise<void>) | null = null;
+  /** The partition column of each day-partitioned table (`dataset.table`). */
+  private readonly partitionColumns = new Map<string, string>();
+  /** Each partition's rows, summed up, and when they last changed: INFORMATION_SCHEMA.PARTITIONS. */
+  private readonly partitions = new Map<string, Map<string, { digest: string; modified: number }>>();
+  private lastModified = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -156,7 +165,8 @@ export class FakeTables {
   }
 
   /** Creates the table; false when it already exists (two clients may create one table at once). */
-  async createTable(dataset: string, table: string, fields: RestField[]): Promise<boolean> {
+  async createTable(dataset: string, table: string, fields: RestField[], partitionColumn?: string): Promise<boolean> {
+    if (partitionColumn !== undefined) this.partitionColumns.set(`${dataset}.${table}`.toLowerCase(), partitionColumn);
     const columns = fields.map((field) => `${field.name} ${duckDbType(field.type).sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
     return this.withConnection(async (connection) => {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
@@ -217,6 +227,9 @@ export class FakeTables {
   async run(sql: string, parameters: RestParameter[]): Promise<TableResult> {
     const bound = bindParameters(parameters);
     return this.withConnection(async (connection) => {
+      for (const [, dataset] of sql.matchAll(/`(?:[\w-]+\.)?(\w+)\.INFORMATION_SCHEMA\.PARTITIONS`/g)) {
+        for (const table of this.partitionColumns.keys()) if (table.startsWith(`${(dataset as string).toLowerCase()}.`)) await this.touchPartitions(connection, table);
+      }
       let transaction: Writes | null = null;
       let result: TableResult = { fields: [], rows: [] };
       try {
@@ -296,6 +309,32 @@ export class FakeTables {
     return run;
   }
 
+  /** Before a read of the view: the partitions of `table` whose rows changed get a new last_modified_time. */
+  private async touchPartitions(connection: DuckDBConnection, table: string): Promise<void> {
+    const column = this.partitionColumns.get(table);
+    if (column === undefined) return;
+    const reader = await connection.runAndReadAll(
+      `SELECT strftime(CAST(${column} AS DATE), '%Y%m%d') AS id, COUNT(*) || '/' || SUM(hash(t)) AS digest FROM ${table} AS t GROUP BY 1`,
+    );
+    const before = this.partitions.get(table) ?? new Map<string, { digest: string; modified: number }>();
+    const after = new Map<string, { digest: string; modified: number }>();
+    for (const [id, digest] of reader.getRowsJS() as [string | null, string][]) {
+      const known = before.get(id ?? '__NULL__');
+      const modified = known?.digest === digest ? known.modified : (this.lastModified = Math.max(Date.now(), this.lastModified + 1));
+      after.set(id ?? '__NULL__', { digest, modified });
+    }
+    this.partitions.set(table, after);
+  }
+
+  /** The rows of `dataset.INFORMATION_SCHEMA.PARTITIONS`, as a VALUES list DuckDB reads. */
+  private partitionsView(dataset: string): string {
+    const rows = [...this.partitions]
+      .filter(([table]) => table.startsWith(`${dataset.toLowerCase()}.`))
+      .flatMap(([table, partitions]) => [...partitions].map(([id, { modified }]) => `('${table.split('.')[1] as string}', '${id}', make_timestamp(${modified * 1000}::BIGINT))`));
+    const values = rows.length > 0 ? rows.join(', ') : "('', '', NULL::TIMESTAMP)";
+    return `(SELECT * FROM (VALUES ${values}) AS p(table_name, partition_id, last_modified_time) WHERE table_name <> '')`;
+  }
+
   /** Runs `work` after every earlier queued statement on `table` has finished. */
   private queued<T>(table: string, work: () => Promise<T>): Promise<T> {
     const run = (this.dmlQueues.get(table) ?? Promise.resolve()).then(work);
@@ -308,7 +347,10 @@ export class FakeTables {
 
   /** GoogleSQL table names (`project.dataset.table`) as DuckDB's schema-qualified ones. */
   private translate(sql: string): string {
-    return sql.replaceAll(`\`${this.projectId}.`, '`').replace(/`(\w+)\.(\w+)`/g, '$1.$2');
+    return sql
+      .replaceAll(`\`${this.projectId}.`, '`')
+      .replace(/`(\w+)\.INFORMATION_SCHEMA\.PARTITIONS`/g, (_match, dataset: string) => this.partitionsView(dataset))
+      .replace(/`(\w+)\.(\w+)`/g, '$1.$2');
   }
 
   private async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -44,13 +44,29 @@ const PANDAS_RUN_LOG: CatalogTable = {
   ...RUN_LOG_TABLE,
   columns: RUN_LOG_TABLE.columns.map((c) => ({ name: c.name, type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type })),
 };
+/** The source dataset's partition metadata view, with BigQuery's columns: the ETL's change check (restate_days) reads it. */
+const SOURCE_PARTITIONS: CatalogTable = {
+  dataset: SOURCE.dataset,
+  table: 'INFORMATION_SCHEMA.PARTITIONS',
+  description: 'BigQuery partition metadata',
+  columns: [
+    ...['table_catalog', 'table_schema', 'table_name', 'partition_id'].map((name) => ({ name, type: 'STRING' as const })),
+    ...['total_rows', 'total_logical_bytes', 'total_billable_bytes'].map((name) => ({ name, type: 'INT64' as const })),
+    { name: 'last_modified_time', type: 'TIMESTAMP' },
+    { name: 'storage_tier', type: 'STRING' },
+  ],
+};
 let cronFake: BigQueryFake;
 let slack: HttpRecorder;
 
 beforeAll(async () => {
-  const tables = tablesWithRoles(shippedJob)
-    .map(({ table }) => table)
-    .filter((table) => table.columns.length > 0);
+  const tables: CatalogTable[] = [
+    ...tablesWithRoles(shippedJob)
+      .map(({ table }) => table)
+      .filter((table) => table.columns.length > 0),
+    SOURCE_PARTITIONS,
+  ];
+
   const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
   analyzer = await startAnalyzer(PROJECT, tables, { [CRON_PROJECT]: cronTables });
   fake = await new BigQueryFake().start();
@@ -178,6 +194,8 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     'ALTER TABLE `demo-project.monitoring.alerts` ADD COLUMN IF NOT EXISTS delivered_at',
     'UPDATE `demo-project.monitoring.alerts`',
     'CAST(user_id AS STRING) AS segment',
+    'FROM `demo-project.gamepltx.INFORMATION_SCHEMA.PARTITIONS`',
+    "message LIKE '%; source versions {%'",
   ]) {
     expect(sql).toContain(piece);
   }

@@ -165,7 +165,7 @@ describe('runEtl on DuckDB', () => {
     expect(after.daily_user_panel).toEqual([{ user_id: 'u2', date: '2026-11-02', total_events: 1, total_coins_added: 10 }]);
   });
 
-  test('the run log gets a start row, a row per table and an end row under one uid', async () => {
+  test('the run log gets a start row, a row per table and an end row (with the source version of each day built) under one uid', async () => {
     await insertEvents(warehouse, FIXTURE);
     const { result } = await succeeded('2026-11-01', '2026-11-03');
     const rows = await warehouse.query('SELECT * FROM logs.daily_logs ORDER BY step_id', {}, context);
@@ -176,6 +176,12 @@ describe('runEtl on DuckDB', () => {
       [4, 'last_activity', 'info', 'etl/last_activity.sql'],
       [5, 'end', 'end', null],
     ]);
+    expect(rows[4]?.message).toMatch(/^ETL succeeded for 2026-11-01\.\.2026-11-03; source versions \{/);
+    expect(JSON.parse((rows[4]?.message as string).replace(/^[^{]*/, ''))).toEqual({
+      '2026-11-01': expect.stringMatching(/^2 events, newest row \d+$/),
+      '2026-11-02': expect.stringMatching(/^1 events, newest row \d+$/),
+      '2026-11-03': expect.stringMatching(/^4 events, newest row \d+$/),
+    });
     for (const row of rows) {
       expect(row).toMatchObject({ uid: result.run_id, job_name: 'daily_kpis', job_type: 'etl', username: 'tester', dt: '2026-11-27', ts: '2026-11-27T06:00:00.000Z' });
     }
