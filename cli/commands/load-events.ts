@@ -8,9 +8,11 @@ import { describeWarehouse } from '../context';
 export const loadEventsCommand: Command = {
   summary: 'append a CSV, JSON-lines or Parquet file of events to the source table',
   usage: 'kpis load-events FILE [--format csv|jsonl|parquet] [--table DATASET.TABLE] [--force] [--json]',
-  details: `Columns: user_id (text, required), time (timestamp, required; no zone means UTC),
-event_name (text), coins_added (whole number). CSV needs a header line. Every value is checked
-first: a malformed file fails with its line and column, and nothing is loaded.
+  details: `Columns: user_id (text, required, at most 256 characters), time (timestamp, required;
+no zone means UTC), event_name (text, at most 256 characters), coins_added (whole number). CSV
+needs a header line; a line may hold at most 64 KiB. Every value is checked: a malformed file fails
+with the line and column of its first 20 problems, and nothing is loaded. The file is read as it
+streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its size.
   --format F         csv, jsonl or parquet (default: from the extension)
   --table D.T        the source table (default: the one the config reads)
   --force            load a file whose content was loaded into the table before (a second load
