@@ -3,6 +3,7 @@ import { UsageError } from '../../shared/errors';
 import { isReservedName, RESERVED_NAMES } from '../../shared/config/names';
 import { TOPICS, type Attributes, type Publisher } from '../../shared/messaging/publisher';
 import { DEFAULT_ROUTER_URL, RouterPublisher } from '../../shared/messaging/router-publisher';
+import { openPublisher } from '../../shared/ports';
 import { printJson, type Command } from '../command';
 
 export const publishCommand: Command = {
@@ -36,11 +37,10 @@ Examples:
       io.stderr(`kpis publish: warning: the message is not valid JSON; the functions will reject it\n`);
     }
     const project = values.project as string | undefined;
-    let publisher: Publisher;
-    if (project) {
-      const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('../../shared/messaging/pubsub')]);
-      publisher = new PubSubPublisher(new PubSub({ projectId: project }));
-    } else publisher = new RouterPublisher((values.router as string | undefined) ?? (io.env.KPIS_ROUTER_URL || DEFAULT_ROUTER_URL));
+    // Pub/Sub (or the emulator at PUBSUB_EMULATOR_HOST) through the one place that builds clients.
+    const publisher: Publisher = project
+      ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), io.env.PUBSUB_EMULATOR_HOST || undefined)
+      : new RouterPublisher((values.router as string | undefined) ?? (io.env.KPIS_ROUTER_URL || DEFAULT_ROUTER_URL));
     try {
       const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes);
       const where = project ? `Pub/Sub in ${project}` : `the local router ${(publisher as RouterPublisher).url}`;
