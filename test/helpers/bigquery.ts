@@ -30,8 +30,8 @@ export async function bigQueryWithEvents(events: Row[]): Promise<BigQueryWithTab
       location: 'US',
       retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
       // Production's CONCURRENCY_RETRY (10 tries, 2 s growing to 60 s, for runs of minutes) scaled
-      // to the fake's runs of about 100 ms.
-      concurrencyRetry: { attempts: 10, baseDelayMs: 20, maxDelayMs: 600 },
+      // to the fake's runs of a few hundred ms (the shipped config's nine tables).
+      concurrencyRetry: { attempts: 10, baseDelayMs: 50, maxDelayMs: 1500 },
     });
   const loader = await warehouse();
   await loader.ensureTable(SOURCE);
