@@ -63,7 +63,21 @@ export interface EtlJob {
    * before its range, whose source changed since they were built. Absent in a hand-made job: off.
    */
   restateDays?: number;
+  /**
+   * `source_freshness_hours` (default 6; 0 off): a run whose source's newest event is older than
+   * this says so on its end row, and the log monitor raises source_stale. Absent in a hand-made job: off.
+   */
+  sourceFreshnessHours?: number;
 }
+
+/** Up to a year: older than that, an event table is no longer being fed. */
+export const SOURCE_FRESHNESS_HOURS = { default: 6, max: 8760 } as const;
+
+const freshnessRule = `{{#label}} must be a number of hours from 0 (off) to ${SOURCE_FRESHNESS_HOURS.max}, got {{#value}}`;
+const sourceFreshnessHours = Joi.number()
+  .min(0)
+  .max(SOURCE_FRESHNESS_HOURS.max)
+  .messages({ 'number.base': freshnessRule, 'number.min': freshnessRule, 'number.max': freshnessRule, 'number.infinity': freshnessRule });
 
 /** Up to a quarter back: the change check reads this many days of metadata or fingerprints each run. */
 export const RESTATE_DAYS = { default: 7, max: 92 } as const;
@@ -119,6 +133,7 @@ export const etlConfigSchema = Joi.object()
         .custom((value: string) => checkTimeZone(value))
         .messages({ 'any.custom': '{{#label}}: {{#error.message}}' }),
       restate_days: restateDays,
+      source_freshness_hours: sourceFreshnessHours,
       kpis: Joi.object()
         .pattern(identifier, tableEntrySchema)
         .min(1)
@@ -167,12 +182,19 @@ export function builtinTableNames(): string[] {
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number };
+  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number; source_freshness_hours?: number };
   const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
   const [jobName, group] = Object.entries(config)[0] as [string, Group];
   const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
   linkTables(tables, file);
-  return { jobName, file, tables, timeZone: group.time_zone ?? DEFAULT_TIME_ZONE, restateDays: group.restate_days ?? RESTATE_DAYS.default };
+  return {
+    jobName,
+    file,
+    tables,
+    timeZone: group.time_zone ?? DEFAULT_TIME_ZONE,
+    restateDays: group.restate_days ?? RESTATE_DAYS.default,
+    sourceFreshnessHours: group.source_freshness_hours ?? SOURCE_FRESHNESS_HOURS.default,
+  };
 }
 
 /**

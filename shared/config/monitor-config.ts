@@ -69,6 +69,12 @@ export interface KpiCheck {
    */
   warm_up_days: number;
   severity: Severity;
+  /**
+   * Hours after a day's end (in the business zone) before it is judged: a day whose events arrive
+   * late is judged once complete, not as a false drop every morning. 0 (the default) judges a day
+   * as soon as it has ended, as the predecessor did.
+   */
+  complete_after_hours: number;
 }
 
 /** Defaults shared by every method. */
@@ -81,6 +87,7 @@ export const DETECTION_DEFAULTS = {
   warm_up_days: 1,
   severity: 'warn',
   isEnable: true,
+  complete_after_hours: 0,
   max_segments: 20,
   dataset: 'daily_kpis',
 } as const satisfies Partial<KpiCheck>;
@@ -123,6 +130,14 @@ const kpiCheckSchema = Joi.object({
   min_value: Joi.number().min(0),
   warm_up_days: Joi.number().integer().min(0).max(366),
   severity: oneOf(SEVERITIES),
+  complete_after_hours: Joi.number()
+    .min(0)
+    .max(24 * 366)
+    .messages({
+      'number.base': '{{#label}} must be a number of hours from 0 to 8784 after the day ends, got {{#value}}',
+      'number.min': '{{#label}} must be a number of hours from 0 to 8784 after the day ends, got {{#value}}',
+      'number.max': '{{#label}} must be a number of hours from 0 to 8784 after the day ends, got {{#value}}',
+    }),
 });
 
 const kpisConfigSchema = Joi.object({

@@ -9,6 +9,7 @@ import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
 import type { Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectTables, type EtlPlan } from './plan';
+import { staleSourcesNote } from './freshness';
 import { decideRestate, restateSteps, versionsNote } from './restate';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 import { forgetRunLogShape, runLogShape } from './run-log-shape';
@@ -132,6 +133,9 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     const wholeRun = request.kpis === undefined || request.kpis.length === 0;
     const restate = await decideRestate(warehouse, job, tables, request.range, context, wholeRun);
     const restatedDays = restate?.restated.map(({ day }) => day) ?? [];
+    // The guard reads only when the run builds everything, as the scheduled runs do.
+    const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
+    if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
     if (restatedDays.length > 0) {
       plan = planEtl(warehouse, job, tables, request.range, restatedDays);
       logger.info('restating days whose source changed', { restated: restate?.restated });
@@ -150,7 +154,7 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
         message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
       })),
       ...restateSteps(restate, submittedAt),
-      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${versionsNote(restate, request.range)}` },
+      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${staleNote}${versionsNote(restate, request.range)}` },
     ];
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.

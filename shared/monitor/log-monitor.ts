@@ -8,6 +8,7 @@ import type { LogCheck } from '../config/monitor-config';
 import { DEFAULT_TIME_ZONE, addDays, dayIn, toIsoDate, type IsoDate } from '../dates';
 import { pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import { staleSourceIn } from '../etl/freshness';
 import { recordRun } from '../etl/run-log';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -18,11 +19,14 @@ export const LOG_MONITOR_JOB = 'log_monitor';
 /** How far back the run log is read: a job with no matching row in this many days raises no_run. */
 export const LOG_LOOKBACK_DAYS = 30;
 
-/** One condition of one check: freshness (a recent finished run) or last_run (it succeeded). */
+/**
+ * One condition of one check: freshness (a recent finished run), last_run (it succeeded), and,
+ * when the newest run found its source stale, source_freshness.
+ */
 export interface LogCheckResult {
   check: string;
   date: IsoDate;
-  method: 'freshness' | 'last_run';
+  method: 'freshness' | 'last_run' | 'source_freshness';
   raise_flag: boolean;
   /** freshness: hours since the newest finished run; null when there is none. */
   metric: number | null;
@@ -35,7 +39,7 @@ export interface LogCheckResult {
   newest_run_id: string | null;
   /** How the job's newest finished run ended: its newest end or error row. */
   newest_run_status: 'succeeded' | 'failed' | null;
-  /** The alert's reason when raised: stale, no_run or failed_run. */
+  /** The alert's reason when raised: stale, no_run, failed_run or source_stale. */
   reason: string | null;
 }
 
@@ -190,5 +194,20 @@ export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookback
         : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) succeeded`,
     reason: failed ? 'failed_run' : null,
   };
-  return [freshness, lastRun];
+  return [freshness, lastRun, ...sourceFreshness(check, status, base)];
+}
+
+/**
+ * The ETL built, but its source was stale (its end row says so, shared/etl/freshness.ts): one
+ * source_stale alert a day, naming the newest event, so a stuck ingestion is not read as a drop.
+ */
+function sourceFreshness(
+  check: LogCheck,
+  status: LogStatus,
+  base: Omit<LogCheckResult, 'method' | 'raise_flag' | 'metric' | 'threshold' | 'message' | 'reason'>,
+): LogCheckResult[] {
+  const stale = status.failed ? null : staleSourceIn(status.newestMessage);
+  if (stale === null) return [];
+  const message = `${check.name}: the newest run of ${check.job_name} (${status.newestRunId}) built from a stale source: ${stale}`;
+  return [{ ...base, method: 'source_freshness', raise_flag: true, metric: null, threshold: null, message: message.slice(0, 1000), reason: 'source_stale' }];
 }

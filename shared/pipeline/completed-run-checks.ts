@@ -6,7 +6,7 @@
 import { pipelineAlert } from '../alerts/alert';
 import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { dayIn, type IsoDate } from '../dates';
+import { addDays, dayIn, daysBetween, startOfDayIn, type IsoDate } from '../dates';
 import type { EtlResult } from '../etl/run-etl';
 import { recordRun } from '../etl/run-log';
 import { KPI_MONITOR_JOB, runKpiMonitor, type KpiMonitorOutcome } from '../monitor/kpi-monitor';
@@ -42,10 +42,44 @@ export async function checkCompletedRun(
   // A day the run started before the end of was still in progress when the ETL read it: its KPIs
   // would read as a drop. The run's own start decides, not when the event was published or arrived
   // (a run that ends after midnight is published on the next day; its reads began on the first).
-  // Days are the business zone's.
+  // Days are the business zone's. Days the run restated (late events) are judged again.
   const inProgress = dayIn(new Date(completion.started_at), request.timeZone);
-  const dates = completion.dates.filter((date) => date < inProgress);
-  if (dates.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no complete day (only ${completion.dates.join(', ')})` };
-  const outcome = await runKpiMonitor(deps, checks, { dates, timeZone: request.timeZone, runId: request.runId, username: request.username });
-  return { action: 'checked', dates, outcome };
+  const built = [...(completion.restated_dates ?? []), ...completion.dates].filter((date) => date < inProgress);
+  if (built.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no complete day (only ${completion.dates.join(', ')})` };
+  const groups = judgedDays(checks, built, deps.clock(), request.timeZone);
+  if (groups.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no day complete yet for any check (complete_after_hours)` };
+  let outcome: KpiMonitorOutcome | undefined;
+  // Checks with the same days run together; most share complete_after_hours 0, so one run.
+  for (const [index, group] of groups.entries()) {
+    const runId = index === 0 ? request.runId : `${request.runId}:${index}`;
+    const checked = await runKpiMonitor(deps, group.checks, { dates: group.dates, timeZone: request.timeZone, runId, username: request.username });
+    outcome = outcome ? { ...checked, results: [...outcome.results, ...checked.results], alerts: [...outcome.alerts, ...checked.alerts] } : checked;
+  }
+  const dates = [...new Set(groups.flatMap((group) => group.dates))].sort();
+  return { action: 'checked', dates, outcome: outcome as KpiMonitorOutcome };
+}
+
+/**
+ * The days each check judges, grouped: of the run's days, those complete now (their end in the
+ * zone plus the check's complete_after_hours is past). A check with a grace also judges the
+ * earlier days its grace held back that completed in the last 24 hours, so a daily schedule judges
+ * each day once; a day judged twice raises nothing twice (alert ids are per check and day).
+ */
+const DAY_MS = 86_400_000;
+
+export function judgedDays(checks: KpiCheck[], built: IsoDate[], now: Date, timeZone: string): { dates: IsoDate[]; checks: KpiCheck[] }[] {
+  const first = [...built].sort()[0] as IsoDate;
+  const groups = new Map<string, { dates: IsoDate[]; checks: KpiCheck[] }>();
+  for (const check of checks) {
+    const grace = check.complete_after_hours ?? 0;
+    const heldBack = grace === 0 ? [] : daysBetween(addDays(first, -(Math.ceil(grace / 24) + 1)), addDays(first, -1));
+    const completeAt = (day: IsoDate) => startOfDayIn(addDays(day, 1), timeZone).getTime() + grace * 3_600_000;
+    // A held-back day is judged by the daily run after it completed: the one of the next 24 hours.
+    const caughtUp = heldBack.filter((day) => completeAt(day) <= now.getTime() && completeAt(day) > now.getTime() - DAY_MS);
+    const dates = [...new Set([...caughtUp, ...built.filter((day) => completeAt(day) <= now.getTime())])].sort();
+    if (dates.length === 0) continue;
+    const key = dates.join(',');
+    groups.set(key, { dates, checks: [...(groups.get(key)?.checks ?? []), check] });
+  }
+  return [...groups.values()];
 }

@@ -196,6 +196,7 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     'CAST(user_id AS STRING) AS segment',
     'FROM `demo-project.gamepltx.INFORMATION_SCHEMA.PARTITIONS`',
     "message LIKE '%; source versions {%'",
+    'SELECT MAX(time) AS newest',
   ]) {
     expect(sql).toContain(piece);
   }

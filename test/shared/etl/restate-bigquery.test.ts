@@ -55,8 +55,12 @@ test('an unchanged source: no day restated, and no job reads events beyond the d
   expect(jobs.map((query) => query.query).filter((sql) => renderedFrom('etl/source_partitions.sql', sql))).toHaveLength(1);
   expect(jobs.map((query) => query.query).filter((sql) => renderedFrom('logs/day_versions.sql', sql))).toHaveLength(1);
   const reading = jobs.filter((query) => query.query.includes('`demo-project.gamepltx.fact`'));
-  expect(reading).toHaveLength(1);
-  const params = Object.fromEntries((reading[0]?.queryParameters ?? []).map((p) => [p.name, p.parameterValue.value]));
+  expect(reading).toHaveLength(2);
+  // The freshness guard's MAX(time) of the day before the run (source_freshness_hours 6).
+  const [guard, script] = reading;
+  expect(renderedFrom('etl/newest_event.sql', guard?.query ?? '')).toBe(true);
+  expect(guard?.queryParameters?.map((p) => p.parameterValue.value)).toEqual(['2026-11-24T06:00:00.000Z']);
+  const params = Object.fromEntries((script?.queryParameters ?? []).map((p) => [p.name, p.parameterValue.value]));
   expect(params).toMatchObject({ start_ts: '2026-11-24T00:00:00.000Z', end_ts: '2026-11-25T00:00:00.000Z' });
   expect(Object.keys(params).filter((name) => /_r\d+$/.test(name))).toEqual([]);
 });

@@ -6,8 +6,9 @@ import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { BigQueryFake } from '../../fakes/bigquery-fake';
 import { job as shippedBuiltins } from '../../helpers/warehouse';
 
-// The script's own jobs, without the change check before it (restate_days: restate-bigquery.test.ts).
-const job = { ...shippedBuiltins, restateDays: 0 };
+// The script's own jobs, without the reads before it (restate_days: restate-bigquery.test.ts;
+// source_freshness_hours: freshness.test.ts).
+const job = { ...shippedBuiltins, restateDays: 0, sourceFreshnessHours: 0 };
 
 let fake: BigQueryFake;
 let warehouse: BigQueryWarehouse;
