@@ -81,7 +81,7 @@ const CREATE_TEMP_TABLE = /\bCREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+TABLE
 
 export const DEFAULT_DUCKDB_PATH = '.data/warehouse.duckdb';
 /**
- * DuckDB's memory while it loads a file (see withLoadMemory): a 1 GB CSV peaks at about 700 MB of
+ * DuckDB's memory while it loads a file (see withLoadMemory): a 1 GB CSV peaks at 700 to 800 MB of
  * process memory, whatever the file's size past that. 256 MB kept it near 490 MB but cost a tenth
  * more CPU, spilling the time sort to disk (npm run bench, load_ratio).
  */
