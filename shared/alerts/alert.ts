@@ -27,6 +27,37 @@ export interface Alert {
   severity: Severity;
   /** A KPI alert's last 14 days of values, oldest first, its own day last (Slack draws them as a sparkline). */
   trend?: (number | null)[];
+  /**
+   * Absent on the alert as raised. `resolved` on its one follow-up, under the same alert_id: late
+   * events changed the day and the verdict no longer holds (metric is the new value), so a
+   * subscriber can close what it opened.
+   */
+  status?: 'resolved';
+}
+
+/**
+ * The follow-up of a published KPI alert whose day, built again from late events, no longer
+ * raises: the same alert_id, the new value, and what changed.
+ */
+export function resolvedAlert(raised: Alert, now: CheckResult, runId: string, at: Date): Alert {
+  const was = raised.metric === null ? 'no value' : String(raised.metric);
+  return {
+    ...raised,
+    status: 'resolved',
+    metric: now.metric,
+    previous_metric: now.previous_metric,
+    change: now.change,
+    threshold: now.threshold,
+    message: `resolved: late data changed ${alertLabel(raised)} on ${raised.date} from ${was} to ${now.metric ?? 'no value'}: ${now.message}`,
+    run_id: runId,
+    raised_at: at.toISOString(),
+    ...(now.trend ? { trend: now.trend } : {}),
+  };
+}
+
+/** The key an alert is claimed and marked delivered under: its follow-up is sent once too, apart from it. */
+export function deliveryKey(alert: Alert): string {
+  return alert.status === 'resolved' ? `${alert.alert_id}:resolved` : alert.alert_id;
 }
 
 /** The Pub/Sub attributes subscribers filter on (e.g. `attributes.severity = "error"`). */

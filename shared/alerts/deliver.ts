@@ -19,7 +19,7 @@ import { numberedRows, selectList } from '../rows';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile, splitStatements } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
-import { alertAttributes, type Alert } from './alert';
+import { alertAttributes, deliveryKey, type Alert } from './alert';
 import { postToSlack, redact, slackMessages } from './slack';
 
 export interface AlertDeps {
@@ -68,23 +68,24 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
 async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, context: JobContext): Promise<Pick<DeliveryReport, 'published' | 'already_published'>> {
   const { publisher, logger } = deps;
   const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
-  const toPublish = alerts.filter((alert) => claimed.has(alert.alert_id));
-  const report = { published: [] as string[], already_published: alerts.filter((alert) => !claimed.has(alert.alert_id)).map((alert) => alert.alert_id) };
+  // Claimed under deliveryKey: a resolved follow-up is sent once, apart from the alert it resolves.
+  const toPublish = alerts.filter((alert) => claimed.has(deliveryKey(alert)));
+  const report = { published: [] as string[], already_published: alerts.filter((alert) => !claimed.has(deliveryKey(alert))).map(deliveryKey) };
   try {
     for (const alert of toPublish) {
       await publisher.publish(TOPICS.alerts, alert, alertAttributes(alert));
-      report.published.push(alert.alert_id);
+      report.published.push(deliveryKey(alert));
     }
   } catch (error) {
     // Mark what went out, and give back every claim not yet published, so the retry of this run publishes them.
     await markDelivered(
       deps,
       'pubsub',
-      toPublish.filter((a) => report.published.includes(a.alert_id)),
+      toPublish.filter((a) => report.published.includes(deliveryKey(a))),
       claimId,
       context,
     );
-    for (const a of toPublish.filter((a) => !report.published.includes(a.alert_id))) await release(deps, 'pubsub', a, claimId, context);
+    for (const a of toPublish.filter((a) => !report.published.includes(deliveryKey(a)))) await release(deps, 'pubsub', a, claimId, context);
     throw error;
   }
   await markDelivered(deps, 'pubsub', toPublish, claimId, context);
@@ -116,7 +117,7 @@ async function postAlertsToSlack(
   if (!tableEnsured) await ensureAlertsTable(deps.warehouse, context);
   const pending = await unposted(deps, context);
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
-  const toPost = pending.filter((alert) => claimedForSlack.has(alert.alert_id));
+  const toPost = pending.filter((alert) => claimedForSlack.has(deliveryKey(alert)));
   if (toPost.length === 0) return { slack: 'nothing_to_post', slack_alerts: [] };
   const messages = slackMessages(toPost, context.source);
   try {
@@ -161,7 +162,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
     const rows = numberedRows(
       columns,
       batch.map((alert) => ({
-        alert_id: alert.alert_id,
+        alert_id: deliveryKey(alert),
         date: alert.date,
         channel,
         claim_id: claimId,
@@ -202,7 +203,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
 async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<void> {
   const deliveredAt = deps.clock();
   for (const batch of chunk(alerts, CLAIM_BATCH)) {
-    const ids = Object.fromEntries(batch.map((alert, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: alert.alert_id }]));
+    const ids = Object.fromEntries(batch.map((alert, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: deliveryKey(alert) }]));
     const dates = batch.map((alert) => alert.date).sort();
     const sql = renderSqlFile('alerts/mark_delivered.sql', {
       alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
@@ -233,7 +234,7 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
       {
         claim_id: { type: 'STRING', value: claimId },
         channel: { type: 'STRING', value: channel },
-        alert_id: { type: 'STRING', value: alert.alert_id },
+        alert_id: { type: 'STRING', value: deliveryKey(alert) },
         date: { type: 'DATE', value: alert.date },
       },
       context,

@@ -3,16 +3,21 @@
  * days -> alerts. A failed run raises a pipeline alert instead: its tables are stale, and checking
  * them would only report the failure as a KPI drop.
  */
-import { pipelineAlert } from '../alerts/alert';
-import { deliverAlerts, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
+import { pipelineAlert, resolvedAlert, type Alert } from '../alerts/alert';
+import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
 import { addDays, dayIn, daysBetween, startOfDayIn, type IsoDate } from '../dates';
 import type { EtlResult } from '../etl/run-etl';
 import { recordRun } from '../etl/run-log';
+import { TableNotFoundError } from '../errors';
 import { KPI_MONITOR_JOB, runKpiMonitor, type KpiMonitorOutcome } from '../monitor/kpi-monitor';
+import { ALERTS_TABLE } from '../schema';
+import { renderSqlFile } from '../sql';
 
 export type CompletedRunChecks =
-  { action: 'skipped'; reason: string } | { action: 'checked'; dates: IsoDate[]; outcome: KpiMonitorOutcome } | { action: 'pipeline_alert'; delivery: DeliveryReport };
+  | { action: 'skipped'; reason: string }
+  | { action: 'checked'; dates: IsoDate[]; outcome: KpiMonitorOutcome; resolved: DeliveryReport }
+  | { action: 'pipeline_alert'; delivery: DeliveryReport };
 
 export async function checkCompletedRun(
   deps: AlertDeps,
@@ -56,7 +61,37 @@ export async function checkCompletedRun(
     outcome = outcome ? { ...checked, results: [...outcome.results, ...checked.results], alerts: [...outcome.alerts, ...checked.alerts] } : checked;
   }
   const dates = [...new Set(groups.flatMap((group) => group.dates))].sort();
-  return { action: 'checked', dates, outcome: outcome as KpiMonitorOutcome };
+  const judged = outcome as KpiMonitorOutcome;
+  const restated = (completion.restated_dates ?? []).filter((date) => dates.includes(date));
+  const followUps = await resolvedFollowUps(deps, restated, judged, request.runId);
+  const resolved = followUps.length === 0 ? NOT_DELIVERED : await deliverAlerts(deps, followUps, { job: KPI_MONITOR_JOB, runId: request.runId, source: 'kpi-monitor' });
+  if (followUps.length > 0) deps.logger.info('alerts resolved by late data', { run_id: request.runId, alert_ids: resolved.published });
+  return { action: 'checked', dates, outcome: judged, resolved };
+}
+
+/**
+ * The follow-ups of KPI alerts published for restated days whose new verdict is ok: one
+ * `resolved` message each, under the alert's id (deliverAlerts sends each once, whatever the
+ * redeliveries). A restated day that raises now was published by the monitor run as a new alert;
+ * one with no verdict now disproves nothing.
+ */
+async function resolvedFollowUps(deps: AlertDeps, restated: IsoDate[], outcome: KpiMonitorOutcome, runId: string): Promise<Alert[]> {
+  if (restated.length === 0) return [];
+  const sorted = [...restated].sort();
+  const sql = renderSqlFile('alerts/for_dates.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+  const params = { start_date: { type: 'DATE' as const, value: sorted[0] as string }, end_date: { type: 'DATE' as const, value: sorted.at(-1) as string } };
+  const rows = await deps.warehouse.query(sql, params, { job: KPI_MONITOR_JOB, runId }).catch((error: unknown) => {
+    if (error instanceof TableNotFoundError) return [];
+    throw error;
+  });
+  const published = rows
+    .map((row) => JSON.parse(String(row.payload)) as Alert)
+    .filter((alert) => alert.kind === 'kpi' && alert.status === undefined && restated.includes(alert.date));
+  const at = deps.clock();
+  return published.flatMap((raised) => {
+    const now = outcome.results.find((result) => result.check === raised.check && result.segment === raised.segment && result.date === raised.date);
+    return now?.verdict === 'ok' ? [resolvedAlert(raised, now, runId, at)] : [];
+  });
 }
 
 /**

@@ -1,0 +1,107 @@
+/**
+ * Late events and alerts, end to end on DuckDB: a day built half-loaded raises a false drop; the
+ * run after the late events landed restates the day, and the KPI monitor sends one `resolved`
+ * follow-up under the same alert_id; a real drop stays raised; redeliveries send nothing twice.
+ */
+import type { Alert } from '../../../shared/alerts/alert';
+import { addDays, toIsoDate } from '../../../shared/dates';
+import { runEtl, type EtlResult } from '../../../shared/etl/run-etl';
+import { silentLogger } from '../../../shared/log';
+import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
+import { checkCompletedRun } from '../../../shared/pipeline/completed-run-checks';
+import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
+import type { Row } from '../../../shared/warehouse/warehouse';
+import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
+import { builtinChecks, context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
+import { appendEvents } from '../../../shared/events/load-events';
+
+const TODAY = '2026-11-28';
+const HALF = '2026-11-25'; // half its events arrive a day late
+const DROP = '2026-11-26'; // a real drop: the lost events never come
+const restating = { ...job, restateDays: 7, sourceFreshnessHours: 0 };
+
+const key = (row: Row) => `${String(row.user_id)}|${(row.time as Date).getTime()}|${String(row.event_name)}`;
+const dayOf = (row: Row) => toIsoDate(row.time as Date);
+const full = historyWithAnomalies(TODAY, 35, { [DROP]: 'returning_drop' });
+const partial = historyWithAnomalies(TODAY, 35, { [HALF]: 'returning_drop', [DROP]: 'returning_drop' });
+const partialKeys = new Set(partial.map(key));
+const late = full.filter((row) => !partialKeys.has(key(row)));
+
+let warehouse: DuckDbWarehouse;
+let dir: string;
+beforeAll(async () => {
+  warehouse = await openMemoryWarehouse();
+  dir = tempDir();
+});
+afterAll(() => warehouse.close());
+
+async function load(rows: Row[]): Promise<void> {
+  await appendEvents(warehouse, SOURCE, rows, context);
+}
+
+/** The daily run of `today` at 06:00, and the KPI monitor on its completion at 06:30. */
+async function day(today: string): Promise<{ completion: EtlResult; monitor: () => ReturnType<typeof checkCompletedRun> }> {
+  const yesterday = addDays(today, -1);
+  const { result, failure } = await runEtl({ warehouse, clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, restating, {
+    range: { start: yesterday, end: yesterday },
+    runId: `etl-${today}`,
+    username: 'scheduler',
+  });
+  expect(failure).toBeUndefined();
+  const at = new Date(`${today}T06:30:00Z`);
+  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => null, clock: () => at, logger: silentLogger };
+  return { completion: result, monitor: () => checkCompletedRun(deps, builtinChecks(), result, { runId: `kpi-monitor-${today}`, username: 'test', timeZone: 'UTC' }) };
+}
+
+function alerts(): Alert[] {
+  return topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+}
+
+test('a false drop is resolved by the run after the late data landed, a real drop stays raised, nothing is sent twice', async () => {
+  await load(partial.filter((row) => dayOf(row) < HALF));
+  const first = partial
+    .filter((row) => dayOf(row) < HALF)
+    .map(dayOf)
+    .sort()[0] as string;
+  const backfill = await runEtl({ warehouse, clock: () => new Date(`${HALF}T06:00:00Z`), logger: silentLogger }, restating, {
+    range: { start: first, end: addDays(HALF, -1) },
+    runId: 'backfill',
+    username: 'analyst',
+  });
+  expect(backfill.failure).toBeUndefined();
+
+  // The half-loaded day: built, judged, a drop raised.
+  await load(partial.filter((row) => dayOf(row) === HALF));
+  await (await day('2026-11-26')).monitor();
+  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-25', undefined]);
+
+  // The late half lands with the next day's (really dropped) events: the next run restates the day.
+  await load([...late, ...partial.filter((row) => dayOf(row) === DROP)]);
+  const next = await day('2026-11-27');
+  expect(next.completion.restated_dates).toEqual([HALF]);
+  const checked = await next.monitor();
+  expect(checked.action).toBe('checked');
+  const resolved = alerts().filter((alert) => alert.status === 'resolved');
+  expect(resolved.map((alert) => alert.alert_id)).toContain('kpi:dau:2026-11-25');
+  const dau = resolved.find((alert) => alert.alert_id === 'kpi:dau:2026-11-25') as Alert;
+  expect(dau.message).toMatch(/^resolved: late data changed dau on 2026-11-25 from \d+ to \d+: /);
+  expect(resolved.every((alert) => alert.date === HALF)).toBe(true);
+  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-26', undefined]);
+
+  // A redelivered completion sends nothing again.
+  const before = alerts().length;
+  await next.monitor();
+  expect(alerts()).toHaveLength(before);
+
+  // A late event on the real drop's day restates it, and it still raises: no follow-up, no repeat.
+  await load([
+    { user_id: 'straggler', time: new Date(`${DROP}T12:00:00Z`), event_name: 'session_start', coins_added: null },
+    ...partial.filter((row) => dayOf(row) === '2026-11-27'),
+  ]);
+  const third = await day('2026-11-28');
+  expect(third.completion.restated_dates).toEqual([DROP]);
+  await third.monitor();
+  const sent = alerts().filter((alert) => alert.date === DROP);
+  expect(sent.filter((alert) => alert.status === 'resolved')).toEqual([]);
+  expect(sent.filter((alert) => alert.alert_id === 'kpi:dau:2026-11-26')).toHaveLength(1);
+});
