@@ -14,7 +14,7 @@ import type { Row } from '../../../shared/warehouse/warehouse';
 import { tempDir } from '../../helpers/history';
 import { context, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 
-/** `npm test`: 150 files; `npm run chaos` (CHAOS_RUNS=10,000): 2,000. */
+/** `npm test`: 150 files; CHAOS_RUNS=10000 (as `npm run chaos` sets it): 2,000. */
 const RUNS = Math.max(150, Math.round(Number(process.env.CHAOS_RUNS ?? 150) / 5));
 const COLUMNS = ['user_id', 'time', 'event_name', 'coins_added'];
 const CHECKED = sourceTable('raw', 'events');
