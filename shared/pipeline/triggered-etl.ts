@@ -46,12 +46,16 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
       [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }],
       earlier.lastStepId + 1,
     );
-    result = etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, {
-      status: 'succeeded',
-      error: null,
-      started_at: earlier.started_at,
-      finished_at: earlier.finished_at,
-    });
+    result = {
+      ...etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, {
+        status: 'succeeded',
+        error: null,
+        started_at: earlier.started_at,
+        finished_at: earlier.finished_at,
+      }),
+      // The KPI monitor judges them again: a redelivery must not lose them.
+      ...(earlier.restated.length > 0 ? { restated_dates: earlier.restated } : {}),
+    };
   } else {
     const outcome = await runEtl({ ...deps, logger }, job, { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username });
     result = outcome.result;
@@ -83,5 +87,6 @@ async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEt
     started_at: new Date(canonicalTimestamp(row.started_at as string | Date)).toISOString(),
     finished_at: new Date(canonicalTimestamp(row.finished_at as string | Date)).toISOString(),
     lastStepId: Number(row.last_step_id),
+    restated: [...String(row.restated ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as string).sort(),
   };
 }
