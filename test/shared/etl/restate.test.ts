@@ -146,6 +146,33 @@ test('a redelivered trigger after a restating run rebuilds nothing: tables ident
   expect(await runLog('restate')).toHaveLength(1);
 });
 
+test('a run that fails midway while restating leaves every table as it was; its retry restates again and converges', async () => {
+  await insertEvents(warehouse, [
+    { user_id: 'a', time: '2026-11-20T10:00:00Z' },
+    { user_id: 'a', time: '2026-11-21T10:00:00Z' },
+  ]);
+  await dailyRun('2026-11-21');
+  await dailyRun('2026-11-22');
+  const before = await dumpKpiTables(warehouse);
+  // A panel that refuses 3 events a user: the restated day's statements (first in the script)
+  // pass, then the run's own day fails, inside the same transaction.
+  const panel = async (check: string) => {
+    await warehouse.query('CREATE OR REPLACE TEMP TABLE panel_rows AS SELECT * FROM daily_kpis.daily_user_panel', {}, context);
+    await warehouse.query('DROP TABLE daily_kpis.daily_user_panel', {}, context);
+    await warehouse.query(`CREATE TABLE daily_kpis.daily_user_panel (user_id VARCHAR, date DATE, total_events BIGINT ${check}, total_coins_added BIGINT)`, {}, context);
+    await warehouse.query('INSERT INTO daily_kpis.daily_user_panel SELECT * FROM panel_rows', {}, context);
+  };
+  await panel('CHECK (total_events < 3)');
+  await insertEvents(warehouse, [{ user_id: 'b', time: '2026-11-20T12:00:00Z' }, ...[1, 2, 3].map((hour) => ({ user_id: 'c', time: `2026-11-22T0${hour}:00:00Z` }))]);
+  const crashed = await dailyRun('2026-11-23');
+  expect(crashed.result.status).toBe('failed');
+  expect(await dumpKpiTables(warehouse)).toEqual(before);
+  await panel('');
+  const retried = await dailyRun('2026-11-23');
+  expect(retried.result).toMatchObject({ status: 'succeeded', restated_dates: ['2026-11-20'] });
+  expect(await dumpKpiTables(warehouse)).toEqual(await expectedFromSource(warehouse, '2026-11-20', '2026-11-22'));
+});
+
 describe('restate_days in the config', () => {
   function configWith(value: unknown): string {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpis-restate-')), 'daily_kpis_config.json');
