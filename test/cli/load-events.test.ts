@@ -6,7 +6,7 @@
  * buffer pool (a 1 GB CSV peaks at 700 to 800 MB: npm run bench).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers/history';
 import { BIN } from '../helpers/cli';
@@ -17,6 +17,8 @@ const dir = tempDir('kpis-load-memory-');
 /** Writes the child's peak resident memory (KiB on Linux) to a file when it exits. */
 const PRELOAD = path.join(dir, 'max-rss.js');
 writeFileSync(PRELOAD, "process.on('exit', () => require('node:fs').writeFileSync(process.env.MAX_RSS_FILE, String(process.resourceUsage().maxRSS)));\n");
+// The files and warehouses weigh about 700 MB: gone after the tests.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Events as DuckDB writes them (`COPY ... TO`), `rows` of them in time order. */
 async function generate(file: string, rows: number, options: string): Promise<number> {
