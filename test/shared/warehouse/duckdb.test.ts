@@ -113,6 +113,6 @@ describe('names from data on the DuckDB adapter', () => {
 
   test('a parameter named after Object.prototype has no value unless given', async () => {
     await expect(warehouse.query('SELECT @toString AS x', {}, context)).rejects.toThrow('query parameter @toString has no value');
-    await expect(warehouse.query('SELECT @toString AS x', { toString: { type: 'INT64', value: 7 } }, context)).resolves.toEqual([{ x: 7 }]);
+    await expect(warehouse.query('SELECT @toString AS x', { toString: { type: 'INT64' as const, value: 7 } }, context)).resolves.toEqual([{ x: 7 }]);
   });
 });
