@@ -60,8 +60,10 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       ['raised check-days', String(raisedDays)],
       ['checks that failed', String(failed.length)],
       ['alerts sent', String(data.alerts.length)],
+      ['alerts resolved by late data', String(data.alerts.filter((alert) => alert.status === 'resolved').length)],
       ['ETL runs', String(data.runs.length)],
       ['days no run built', String(data.missingDays.length)],
+      ['days restated (late events)', String(data.restatedDays?.length ?? 0)],
     ]
       .map(([label, value]) => `<div class="tile"><b>${escape(value as string)}</b>${escape(label as string)}</div>`)
       .join('')}</section>`,
@@ -108,7 +110,8 @@ export async function renderReportPage(data: ReportData): Promise<string> {
         : section.series.some((series) => series.segment === alert.segment)
           ? `#${chartAnchor(alert.check, alert.segment)}`
           : `#${checkAnchor(alert.check)}`;
-      const cells = [alert.date, alert.kind, alert.severity].map((text) => shown(text, DISPLAY_WIDTH.label));
+      const kind = alert.status === 'resolved' ? `${alert.kind}, resolved` : alert.kind;
+      const cells = [alert.date, kind, alert.severity].map((text) => shown(text, DISPLAY_WIDTH.label));
       return `<tr><td>${cells[0]}</td><td><a href="${target}"><bdi>${escape(labelText(alert.check, alert.segment))}</bdi></a></td><td>${cells[1]}</td><td>${cells[2]}</td><td>${shown(alert.message, DISPLAY_WIDTH.message)}</td></tr>`;
     });
     parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);

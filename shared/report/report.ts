@@ -51,6 +51,8 @@ export interface ReportAlert {
   date: IsoDate;
   severity: string;
   message: string;
+  /** `resolved` for the follow-up of an alert that late events disproved; absent as raised. */
+  status?: string;
 }
 
 export interface ReportData {
@@ -64,6 +66,8 @@ export interface ReportData {
   runs: RunBar[];
   /** Days of the range (up to the last complete one) that no successful run built. */
   missingDays: IsoDate[];
+  /** Days of the range a successful run built again because late events changed them (restate_days). */
+  restatedDays?: IsoDate[];
   /** Why the run log could not be read, if it could not. */
   runLogError: string | null;
   alerts: ReportAlert[];
@@ -84,7 +88,7 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
   const shownUntil = today > request.range.end ? today : request.range.end;
   const runs = await readRuns(warehouse, job, { start: request.range.start, end: shownUntil }, context).then(
     (value) => ({ ...value, error: null }),
-    (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
+    (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), restated: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
   );
   const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
   const alerts = await readAlerts(warehouse, request.range, context).then(
@@ -100,6 +104,7 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     checks: sections,
     runs: runs.runs,
     missingDays,
+    restatedDays: days.filter((day) => runs.restated.has(day)),
     runLogError: runs.error,
     alerts: alerts.value,
     alertsError: alerts.error,
@@ -142,7 +147,7 @@ function methodText(check: KpiCheck): string {
 }
 
 /** Each run of the ETL job that started in the range (in the business zone), and the days the succeeded ones built. */
-async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<{ runs: RunBar[]; covered: Set<IsoDate> }> {
+async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<{ runs: RunBar[]; covered: Set<IsoDate>; restated: Set<IsoDate> }> {
   // One read of the table's columns says both whether it exists and which shape it has.
   const columns = await warehouse.columnsOf(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table);
   if (columns === null) throw new TableNotFoundError('the run log does not exist');
@@ -157,6 +162,7 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
   const until = startOfDayIn(addDays(range.end, 1), job.timeZone).getTime();
   const runs: RunBar[] = [];
   const covered = new Set<IsoDate>();
+  const restatedDays = new Set<IsoDate>();
   for (const row of rows) {
     const start = new Date(canonicalTimestamp(row.started_at as string | Date));
     if (start.getTime() < from || start.getTime() >= until) continue;
@@ -166,8 +172,10 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
     // A run whose start row does not name its days (the cron job's) built the day before it ran, and that day.
     const startDay = dayIn(start, job.timeZone);
     const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
-    if (status === 'succeeded') for (const day of days) covered.add(day);
-    const span = days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`;
+    const restated = [...String(row.restate_messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate).sort();
+    if (status === 'succeeded') for (const day of [...days, ...restated]) covered.add(day);
+    if (status === 'succeeded') for (const day of restated) restatedDays.add(day);
+    const span = (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) + (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
     runs.push({
       run_id: String(row.run_id),
       start: start.toISOString(),
@@ -176,7 +184,7 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
       label: `run ${displayText(String(row.run_id), DISPLAY_WIDTH.label)}: ${status}, ${span}, started ${start.toISOString()}`,
     });
   }
-  return { runs, covered };
+  return { runs, covered, restated: restatedDays };
 }
 
 /** The alerts of the range; a missing alert history fails the query with a TableNotFoundError. */
@@ -196,6 +204,7 @@ async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobCo
       date: String(alert.date),
       severity: String(alert.severity ?? 'warn'),
       message: String(alert.message ?? ''),
+      ...(alert.status === 'resolved' ? { status: 'resolved' } : {}),
     };
   });
 }

@@ -14,6 +14,8 @@ import type { Row } from '../../../shared/warehouse/warehouse';
 import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 import { appendEvents } from '../../../shared/events/load-events';
+import { reportData } from '../../../shared/report/report';
+import { renderReportPage } from '../../../shared/report/page';
 
 const TODAY = '2026-11-28';
 const HALF = '2026-11-25'; // half its events arrive a day late
@@ -104,4 +106,20 @@ test('a false drop is resolved by the run after the late data landed, a real dro
   const sent = alerts().filter((alert) => alert.date === DROP);
   expect(sent.filter((alert) => alert.status === 'resolved')).toEqual([]);
   expect(sent.filter((alert) => alert.alert_id === 'kpi:dau:2026-11-26')).toHaveLength(1);
+});
+
+test('the report shows the restated days, the runs that restated them and the resolved alerts', async () => {
+  const data = await reportData(
+    warehouse,
+    restating,
+    builtinChecks(),
+    { range: { start: '2026-11-20', end: '2026-11-27' }, generatedAt: new Date('2026-11-28T07:00:00Z'), source: 'test' },
+    context,
+  );
+  expect(data.restatedDays).toEqual([HALF, DROP]);
+  expect(data.runs.find((run) => run.run_id === 'etl-2026-11-27')?.label).toContain('2026-11-26 (restated 2026-11-25)');
+  expect(data.alerts.filter((alert) => alert.status === 'resolved').map((alert) => alert.alert_id)).toContain('kpi:dau:2026-11-25');
+  const page = await renderReportPage(data);
+  expect(page).toMatch(/<b>2<\/b>days restated \(late events\)/);
+  expect(page).toContain('kpi, resolved');
 });
