@@ -11,6 +11,7 @@ import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher
 import { checkCompletedRun } from '../../../shared/pipeline/completed-run-checks';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import type { Row } from '../../../shared/warehouse/warehouse';
+import { HttpRecorder } from '../../fakes/http-recorder';
 import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
 import { appendEvents } from '../../../shared/events/load-events';
@@ -31,11 +32,17 @@ const late = full.filter((row) => !partialKeys.has(key(row)));
 
 let warehouse: DuckDbWarehouse;
 let dir: string;
+const slack = new HttpRecorder();
+let slackUrl: string;
 beforeAll(async () => {
   warehouse = await openMemoryWarehouse();
   dir = tempDir();
+  slackUrl = await slack.start();
 });
-afterAll(() => warehouse.close());
+afterAll(async () => {
+  await warehouse.close();
+  await slack.stop();
+});
 
 async function load(rows: Row[]): Promise<void> {
   await appendEvents(warehouse, SOURCE, rows, context);
@@ -51,7 +58,7 @@ async function day(today: string): Promise<{ completion: EtlResult; monitor: () 
   });
   expect(failure).toBeUndefined();
   const at = new Date(`${today}T06:30:00Z`);
-  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => null, clock: () => at, logger: silentLogger };
+  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => slackUrl, clock: () => at, logger: silentLogger };
   return { completion: result, monitor: () => checkCompletedRun(deps, builtinChecks(), result, { runId: `kpi-monitor-${today}`, username: 'test', timeZone: 'UTC' }) };
 }
 
@@ -94,6 +101,9 @@ test('a false drop is resolved by the run after the late data landed, a real dro
   const before = alerts().length;
   await next.monitor();
   expect(alerts()).toHaveLength(before);
+  // Slack got the follow-up once too.
+  const posted = slack.requests.map((request) => request.body).join('\n');
+  expect(posted.match(/resolved: late data changed dau on 2026-11-25/g)).toHaveLength(1);
 
   // A late event on the real drop's day restates it, and it still raises: no follow-up, no repeat.
   await load([
