@@ -14,8 +14,8 @@
  * - a script that ends inside a transaction is rolled back and fails, as BigQuery's does;
  * - `dataset.INFORMATION_SCHEMA.PARTITIONS` lists a day-partitioned table's partitions (UTC days
  *   of its partition column) with a last_modified_time that moves when a partition's rows change,
- *   as BigQuery's does. The fake finds changes when the view is read (the time it gives is the
- *   first read that saw them, ever later), so commits pay nothing for it.
+ *   as BigQuery's does. The fake finds changes when the view is read, so commits pay nothing for
+ *   it, and stamps them from a clock of its own (ever later, the same for the same history).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,7 +126,8 @@ export class FakeTables {
   private readonly partitionColumns = new Map<string, string>();
   /** Each partition's rows, summed up, and when they last changed: INFORMATION_SCHEMA.PARTITIONS. */
   private readonly partitions = new Map<string, Map<string, { digest: string; modified: number }>>();
-  private lastModified = 0;
+  /** The fake's clock for last_modified_time: a fixed start, a millisecond a change, so equal histories give equal times. */
+  private lastModified = Date.parse('2026-01-01T00:00:00Z');
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -314,13 +315,13 @@ export class FakeTables {
     const column = this.partitionColumns.get(table);
     if (column === undefined) return;
     const reader = await connection.runAndReadAll(
-      `SELECT strftime(CAST(${column} AS DATE), '%Y%m%d') AS id, COUNT(*) || '/' || SUM(hash(t)) AS digest FROM ${table} AS t GROUP BY 1`,
+      `SELECT strftime(CAST(${column} AS DATE), '%Y%m%d') AS id, COUNT(*) || '/' || SUM(hash(t)) AS digest FROM ${table} AS t GROUP BY 1 ORDER BY 1`,
     );
     const before = this.partitions.get(table) ?? new Map<string, { digest: string; modified: number }>();
     const after = new Map<string, { digest: string; modified: number }>();
     for (const [id, digest] of reader.getRowsJS() as [string | null, string][]) {
       const known = before.get(id ?? '__NULL__');
-      const modified = known?.digest === digest ? known.modified : (this.lastModified = Math.max(Date.now(), this.lastModified + 1));
+      const modified = known?.digest === digest ? known.modified : (this.lastModified += 1);
       after.set(id ?? '__NULL__', { digest, modified });
     }
     this.partitions.set(table, after);
