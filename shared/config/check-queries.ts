@@ -68,14 +68,18 @@ async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, w
   const shape = await describe(warehouse, check.query, values, window, context, report);
   if (!shape) return report;
   const byName = new Map(shape.columns.map((column) => [column.name, column.type]));
-  const extra = shape.columns.filter((column) => !['day', 'value', 'segment'].includes(column.name)).map((column) => column.name);
+  // A ratio check returns numerator and denominator in place of value.
+  const ratio = byName.has('numerator') || byName.has('denominator');
+  const measures = ratio ? ['numerator', 'denominator'] : ['value'];
+  const extra = shape.columns.filter((column) => !['day', ...measures, 'segment'].includes(column.name)).map((column) => column.name);
   const problem = (message: string): void => {
     report.problems.push({ position: null, message });
   };
-  if (!byName.has('day') || !byName.has('value') || extra.length > 0)
-    problem(`must return the columns day, value and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
+  if (!byName.has('day') || measures.some((name) => !byName.has(name)) || extra.length > 0)
+    problem(`must return the columns day, value (or numerator and denominator) and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
   if (byName.has('day') && byName.get('day') !== 'DATE') problem(`day must be a DATE, it is ${byName.get('day')}`);
-  if (byName.has('value') && !NUMBER_TYPES.includes(byName.get('value') as string)) problem(`value must be a number (INT64, FLOAT64 or NUMERIC), it is ${byName.get('value')}`);
+  for (const name of measures)
+    if (byName.has(name) && !NUMBER_TYPES.includes(byName.get(name) as string)) problem(`${name} must be a number (INT64, FLOAT64 or NUMERIC), it is ${byName.get(name)}`);
   if (byName.has('segment') && byName.get('segment') !== 'STRING') problem(`segment must be a STRING, it is ${byName.get('segment')}: CAST it AS STRING`);
   return report;
 }

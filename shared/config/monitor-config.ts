@@ -62,6 +62,12 @@ export interface KpiCheck {
   /** Changes smaller than this, in the metric's own units, never raise (per segment). */
   min_value: number;
   /**
+   * Ratio checks (a query returning numerator and denominator instead of value): a day whose
+   * denominator is below this gives no verdict and is left out of baselines, so a cohort of 12
+   * users does not raise on one user more or less.
+   */
+  min_denominator: number;
+  /**
    * The first days of data are never checked nor used as a baseline. The first day is often
    * partial; and a user's first day in the data counts as their install, so installs (and
    * returning users) are off until every regular user has been seen once: the shipped config
@@ -84,6 +90,7 @@ export const DETECTION_DEFAULTS = {
   direction: 'both',
   sensitivity: 3,
   min_value: 0,
+  min_denominator: 0,
   warm_up_days: 1,
   severity: 'warn',
   isEnable: true,
@@ -128,6 +135,7 @@ const kpiCheckSchema = Joi.object({
   min_training_days: Joi.number().integer().min(1).max(366),
   sensitivity: Joi.number().greater(0),
   min_value: Joi.number().min(0),
+  min_denominator: Joi.number().min(0),
   warm_up_days: Joi.number().integer().min(0).max(366),
   severity: oneOf(SEVERITIES),
   complete_after_hours: Joi.number()

@@ -16,6 +16,8 @@
  *   in the baseline would make the next normal day look like a spike;
  * - a baseline of 0 has no relative change: any rise raises as a spike;
  * - zero variance (zscore): any value off the constant history raises;
+ * - a ratio (numerator / denominator) whose denominator is below min_denominator: no verdict, and
+ *   never part of a baseline (a cohort of 12 users moves by 8% with one user);
  * - a change smaller than min_value never raises.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
@@ -28,6 +30,8 @@ export interface DayPoint {
   active: boolean;
   /** Whether the check's query returned a row for the day (a segment's series tells a lost segment by it). */
   present?: boolean;
+  /** A ratio check's parts: value is numerator / denominator (0 when the denominator is 0). */
+  ratio?: { numerator: number; denominator: number };
 }
 
 export interface KpiSeries {
@@ -131,7 +135,23 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
       metric: point.value,
     });
   }
-  return verdict(check, point.value, baseline, values, result);
+  return verdict(check, point, baseline, values, result);
+}
+
+/** A training day: one with events, and for a ratio a denominator of at least min_denominator. */
+function usable(check: KpiCheck, point: DayPoint | undefined): boolean {
+  return point !== undefined && point.active && (!point.ratio || point.ratio.denominator >= check.min_denominator);
+}
+
+/** A point's value, with a ratio's numerator and denominator: `0.25 (30 / 120)`. */
+function formatRatio(point: DayPoint): string {
+  if (!point.ratio) return formatNumber(point.value);
+  return `${formatRate(point.value)} (${formatNumber(point.ratio.numerator)} / ${formatNumber(point.ratio.denominator)})`;
+}
+
+/** A ratio with the digits a rate needs (0.2514, not 0.3). */
+function formatRate(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
 }
 
 /** The verdicts that need no baseline, or the day's point and the training days a baseline is taken from. */
@@ -146,6 +166,9 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
     return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
   }
 
+  if (point.ratio && point.ratio.denominator < check.min_denominator) {
+    return result('no_verdict', `${formatRatio(point)}: a denominator below min_denominator (${formatNumber(check.min_denominator)}), no verdict`, { metric: point.value });
+  }
   const warmedUp = addDays(series.firstDay, check.warm_up_days);
   if (date < warmedUp) {
     return result('no_verdict', `in the first ${check.warm_up_days} days of data (warm-up, from ${series.firstDay}): no verdict`, { metric: point.value });
@@ -155,7 +178,7 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
     if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: point.value });
   }
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
-  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => series.points.get(day)?.active) : [];
+  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day))) : [];
   // A standard deviation needs two values, whatever the config says.
   const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);
   if (training.length < needed) {
@@ -171,11 +194,12 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
 }
 
 /** Against the baseline: ok within the threshold (or sensitivity) and min_value, raised beyond it in an allowed direction. */
-function verdict(check: KpiCheck, value: number, baseline: { value: number; label: string }, values: number[], result: Result): CheckResult {
+function verdict(check: KpiCheck, point: DayPoint, baseline: { value: number; label: string }, values: number[], result: Result): CheckResult {
+  const value = point.value;
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
   const deviation = check.method === 'zscore' ? standardDeviation(values, baseline.value) : 0;
   const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change), band: bandOf(check, baseline.value, deviation) };
-  const versus = `${formatNumber(value)} against ${formatNumber(baseline.value)} (${baseline.label})`;
+  const versus = `${formatRatio(point)} against ${(point.ratio ? formatRate : formatNumber)(baseline.value)} (${baseline.label})`;
 
   if (value === baseline.value) return result('ok', `${versus}: no change`, fields);
   if (Math.abs(value - baseline.value) < check.min_value) {

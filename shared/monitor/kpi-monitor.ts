@@ -167,17 +167,21 @@ async function readCheckSeries(
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
   const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), context)).map(checkedRow);
   const days = daysBetween(start, last);
-  const series = (segment: string | null, values: Map<IsoDate, number>): KpiSeries => ({
+  // A ratio check's day without a row has a denominator of 0: below any min_denominator, so it is
+  // no baseline (a D30 series starts 30 days after the others).
+  const absent: DaySum = rows.some((row) => row.ratio) ? ratioOf(0, 0) : { value: 0 };
+  const series = (segment: string | null, values: Map<IsoDate, DaySum>): KpiSeries => ({
     firstDay: coverage.firstDay,
     segment,
-    points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { value: values.get(day) ?? 0, active: coverage.activeDays.has(day), present: values.has(day) }])),
+    points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { ...(values.get(day) ?? absent), active: coverage.activeDays.has(day), present: values.has(day) }])),
   });
   const total = series(null, sumByDay(rows));
   if (!rows.some((row) => row.segment !== undefined)) return { total, segments: [] };
   const bySegment = new Map<string, ParsedRow[]>();
   for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
   // The largest segments by volume over the training window are judged on their own, the rest as one.
-  const volume = (segmentRows: ParsedRow[]): number => segmentRows.filter((row) => row.day < first).reduce((sum, row) => sum + Math.abs(row.value), 0);
+  const volume = (segmentRows: ParsedRow[]): number =>
+    segmentRows.filter((row) => row.day < first).reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
   const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
   const kept = ranked.slice(0, check.max_segments);
   const rest = ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows);
@@ -185,28 +189,49 @@ async function readCheckSeries(
   return { total, segments };
 }
 
-interface ParsedRow {
+/** A day's value; a ratio check's also its parts, so segments judged together add up parts, not ratios. */
+type DaySum = Pick<DayPoint, 'value' | 'ratio'>;
+
+interface ParsedRow extends DaySum {
   day: IsoDate;
-  value: number;
   segment?: string;
 }
 
-/** A row of a check's query, checked: `day` a DATE, `value` a number, `segment` (if any) a string. */
+/**
+ * A row of a check's query, checked: `day` a DATE, `value` a number (or, for a ratio check,
+ * `numerator` and `denominator`), `segment` (if any) a string.
+ */
 function checkedRow(row: Row): ParsedRow {
-  const extra = Object.keys(row).filter((column) => !['day', 'value', 'segment'].includes(column));
-  if (!('day' in row) || !('value' in row) || extra.length > 0) {
-    throw new Error(`the query must return the columns day, value and optionally segment; it returned ${Object.keys(row).join(', ')}`);
+  const measures = 'numerator' in row || 'denominator' in row ? ['numerator', 'denominator'] : ['value'];
+  const extra = Object.keys(row).filter((column) => !['day', ...measures, 'segment'].includes(column));
+  if (!('day' in row) || measures.some((name) => !(name in row)) || extra.length > 0) {
+    throw new Error(`the query must return the columns day, value (or numerator and denominator) and optionally segment; it returned ${Object.keys(row).join(', ')}`);
   }
   if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day)) throw new Error(`day must be a DATE, got ${JSON.stringify(row.day)}`);
-  const value = row.value === null ? 0 : Number(row.value);
-  if (!Number.isFinite(value) || typeof row.value === 'boolean') throw new Error(`value must be a number, got ${JSON.stringify(row.value)} on ${row.day}`);
-  if (!('segment' in row)) return { day: row.day, value };
+  const [first, second] = measures.map((name) => numberOf(row, name));
+  const measured: DaySum = second === undefined ? { value: first as number } : ratioOf(first as number, second);
+  if (!('segment' in row)) return { day: row.day, ...measured };
   if (row.segment !== null && typeof row.segment !== 'string') throw new Error(`segment must be a STRING, got ${JSON.stringify(row.segment)} on ${row.day}: CAST it AS STRING`);
-  return { day: row.day, value, segment: row.segment ?? '(null)' };
+  return { day: row.day, ...measured, segment: row.segment ?? '(null)' };
 }
 
-function sumByDay(rows: ParsedRow[]): Map<IsoDate, number> {
-  const values = new Map<IsoDate, number>();
-  for (const row of rows) values.set(row.day, (values.get(row.day) ?? 0) + row.value);
+function numberOf(row: Row, name: string): number {
+  const value = row[name] === null ? 0 : Number(row[name]);
+  if (!Number.isFinite(value) || typeof row[name] === 'boolean') throw new Error(`${name} must be a number, got ${JSON.stringify(row[name])} on ${String(row.day)}`);
+  return value;
+}
+
+/** numerator / denominator, 0 when the denominator is 0 (min_denominator keeps such a day from a verdict). */
+function ratioOf(numerator: number, denominator: number): DaySum {
+  return { value: denominator === 0 ? 0 : numerator / denominator, ratio: { numerator, denominator } };
+}
+
+function sumByDay(rows: ParsedRow[]): Map<IsoDate, DaySum> {
+  const values = new Map<IsoDate, DaySum>();
+  for (const row of rows) {
+    const before = values.get(row.day);
+    const ratio = row.ratio && { numerator: row.ratio.numerator + (before?.ratio?.numerator ?? 0), denominator: row.ratio.denominator + (before?.ratio?.denominator ?? 0) };
+    values.set(row.day, ratio ? ratioOf(ratio.numerator, ratio.denominator) : { value: row.value + (before?.value ?? 0) });
+  }
   return values;
 }

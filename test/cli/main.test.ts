@@ -48,7 +48,7 @@ describe('kpis help and usage errors', () => {
     [['seed-demo', '--days', '1'], '--days must be a whole number from 2 to 3660'],
     [['init', 'extra'], 'unexpected argument "extra"'],
     [['monitor', '--date', '26.11.2026'], '--date must be a calendar day as YYYY-MM-DD, got "26.11.2026"'],
-    [['monitor', '--checks', 'dau,retention'], '--checks: no check named retention; the config has dau, installs, last_activity, events'],
+    [['monitor', '--checks', 'dau,retention_d99'], '--checks: no check named retention_d99; the config has dau, installs, last_activity, events'],
     [['monitor', '--kpis-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
     [['monitor-logs', '--log-config', 'nope.json'], 'nope.json: cannot read config file (ENOENT)'],
     [['frobnicate'], 'unknown command "frobnicate"'],
@@ -56,7 +56,7 @@ describe('kpis help and usage errors', () => {
     [['toString'], 'unknown command "toString"'],
     [['__proto__'], 'unknown command "__proto__"'],
     [['report', '--from', '2016-01-01', '--to', '2026-01-01'], 'is 3654 days, more than the 366 a report may cover (KPIS_MAX_RANGE_DAYS)'],
-    [['report', '--checks', 'retention'], '--checks: no check named retention'],
+    [['report', '--checks', 'retention_d99'], '--checks: no check named retention_d99'],
   ])('kpis %j exits 2 with a clear message', async (args, message) => {
     const run = await kpis(args, dir);
     expect(run.code).toBe(2);
@@ -212,7 +212,7 @@ describe('kpis validate', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/table +daily_coins +custom\/daily_coins\.sql +ok/);
     expect(run.stdout).toMatch(/check +events_by_name +custom\/events_by_name\.sql +ok/);
-    expect(run.stdout).toContain('All 15 queries are valid.');
+    expect(run.stdout).toContain('All 21 queries are valid.');
   });
 
   test('a broken query: exit 2, the file, the entry and the SQL file with line and column on stderr', async () => {
@@ -266,6 +266,8 @@ describe('kpis on BigQuery (the local REST fake)', () => {
 describe('kpis monitor, as a new user tries it: load events, build, check a range', () => {
   const { dir, warehouse } = workspace();
   const anomalies = { '2026-11-10': 'new_users_spike', '2026-11-14': 'returning_drop', '2026-11-19': 'empty', '2026-11-23': 'event_burst' } as const;
+  // The built-in checks and the two examples: the KPI pack's checks have tests of their own.
+  const checks = ['--checks', 'dau,installs,last_activity,events,coins,events_by_name'];
   const slack = new HttpRecorder();
   let slackUrl = '';
 
@@ -280,7 +282,7 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
   afterAll(() => slack.stop());
 
   test('--json: one array, a result per check and day; every anomaly raised on its day and no other', async () => {
-    const run = await kpis(['monitor', '--from', '2026-11-03', '--to', '2026-11-26', '--json', '--warehouse', warehouse], dir);
+    const run = await kpis(['monitor', '--from', '2026-11-03', '--to', '2026-11-26', '--json', ...checks, '--warehouse', warehouse], dir);
     expect(run.code).toBe(0);
     const results = JSON.parse(run.stdout) as { check: string; date: string; raise_flag: boolean }[];
     // Ten series a day (five checks, and five event names of the segmented one); on the day
@@ -295,7 +297,7 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
   });
 
   test('the default day is yesterday; the table names baseline and result, and Slack gets the run without its URL in any output', async () => {
-    const run = await kpis(['monitor', '--warehouse', warehouse, '--verbose'], dir, { KPIS_SLACK_WEBHOOK_URL: slackUrl });
+    const run = await kpis(['monitor', ...checks, '--warehouse', warehouse, '--verbose'], dir, { KPIS_SLACK_WEBHOOK_URL: slackUrl });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('KPI checks for 2026-11-26 on DuckDB');
     expect(run.stdout).toMatch(/2026-11-26 +dau +[\d,]+ +[\d,.]+ +[-+][\d.]+% +weekday +ok/);
@@ -307,7 +309,7 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     parts.forEach((text, index) => expect(text).toContain(`*daily-kpis: 26 alerts* from kpi-monitor (2026-11-26) (6 errors) (${index + 1}/${parts.length})`));
     expect(run.stderr).toContain('alerts posted to Slack');
     expect(`${run.stdout}${run.stderr}`).not.toContain('cli-secret');
-    const rows = (await kpis(['monitor', '--date', '2026-11-19', '--warehouse', warehouse], dir)).stdout;
+    const rows = (await kpis(['monitor', '--date', '2026-11-19', ...checks, '--warehouse', warehouse], dir)).stdout;
     expect(rows).toContain('RAISED (error)');
     expect(rows).toContain('! dau on 2026-11-19: no events at all on this day');
     expect(rows).toContain('0 published to daily-kpis-alerts');

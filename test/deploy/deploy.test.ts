@@ -161,7 +161,7 @@ test('a first run creates everything with least privilege; a second run creates 
   // Every query dry-run on BigQuery, once the tables exist and before the first topic.
   expect(first.stdout.indexOf('== Queries')).toBeGreaterThan(first.stdout.indexOf('== BigQuery datasets and tables'));
   expect(first.stdout.indexOf('== Queries')).toBeLessThan(first.stdout.indexOf('== Pub/Sub topics'));
-  expect(first.stdout).toContain('All 15 queries are valid.');
+  expect(first.stdout).toContain('All 21 queries are valid.');
   expect(bigquery.jobInserts().length).toBeGreaterThanOrEqual(10);
   expect(bigquery.executed).toEqual([]);
   for (const table of ['daily_kpis.daily_coins']) {

@@ -56,7 +56,16 @@ test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', as
   const alerts = messages(TOPICS.alerts)
     .map((m) => (m.data as Alert).alert_id)
     .sort();
-  expect(alerts).toEqual(['kpi:dau:2026-11-26', 'kpi:events:2026-11-26', 'kpi:events_by_name:session_start:2026-11-26', 'kpi:installs:2026-11-26']);
+  // The new users' spike also moves the KPI pack's ratios: revenue and first payers per user fall, DAU / MAU rises.
+  expect(alerts).toEqual([
+    'kpi:arpdau:2026-11-26',
+    'kpi:conversion:2026-11-26',
+    'kpi:dau:2026-11-26',
+    'kpi:events:2026-11-26',
+    'kpi:events_by_name:session_start:2026-11-26',
+    'kpi:installs:2026-11-26',
+    'kpi:stickiness:2026-11-26',
+  ]);
   const completionId = completion?.message_id as string;
   const rows = await jobsOf([`etl-${messageId}`, `kpi-monitor-${completionId}`, `log-monitor-${completionId}`]);
   expect(new Set(rows.map((row) => `${row.job_name}:${row.log_type}`))).toEqual(

@@ -60,11 +60,15 @@ describe('kpiMonitor', () => {
     const event = pubsubEvent(completion(), { publishTime: NOW, topic: TOPICS.completed });
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     const raised = alerts();
+    // The new users' spike also moves the KPI pack's ratios: revenue and first payers per user fall, DAU / MAU rises.
     expect(raised.map((alert) => alert.alert_id).sort()).toEqual([
+      'kpi:arpdau:2026-11-26',
+      'kpi:conversion:2026-11-26',
       'kpi:dau:2026-11-26',
       'kpi:events:2026-11-26',
       'kpi:events_by_name:session_start:2026-11-26',
       'kpi:installs:2026-11-26',
+      'kpi:stickiness:2026-11-26',
     ]);
     expect(raised[0]).toMatchObject({ run_id: `kpi-monitor-${event.messageId}`, attributes: { kind: 'kpi', severity: 'warn' } });
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([
@@ -74,7 +78,7 @@ describe('kpiMonitor', () => {
     // Delivered again, or the ETL's completion published again: nothing new goes out.
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion(), { publishTime: NOW })))).toBe(204);
-    expect(alerts()).toHaveLength(4);
+    expect(alerts()).toHaveLength(7);
   });
 
   test('a failed run raises one pipeline alert instead of checking stale KPIs', async () => {

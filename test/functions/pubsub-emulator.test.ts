@@ -106,9 +106,16 @@ test('a trigger from the client library: etl, both monitors, alerts pulled once 
     [204, 204],
   ]);
 
-  const expected = ['kpi:dau', 'kpi:events', 'kpi:events_by_name:session_start', 'kpi:installs'].map((check) => `${check}:${yesterday}`);
-  await waitFor('the alerts', async () => ((await pulledAlertIds()).length >= expected.length ? true : undefined));
-  expect((await pulledAlertIds()).sort()).toEqual(expected);
+  // The built-in checks' alerts; the KPI pack's checks raise too on this history (their own
+  // tests pin which), and its days move with the real date, so they are only counted once each here.
+  const builtin = ['kpi:dau', 'kpi:events', 'kpi:events_by_name:session_start', 'kpi:installs'];
+  const expected = builtin.map((check) => `${check}:${yesterday}`);
+  const ofBuiltin = (ids: string[]) =>
+    ids.filter((id) => ['kpi:dau:', 'kpi:events:', 'kpi:events_by_name:', 'kpi:installs:', 'kpi:last_activity:', 'kpi:coins:'].some((prefix) => id.startsWith(prefix)));
+  await waitFor('the alerts', async () => (ofBuiltin(await pulledAlertIds()).length >= expected.length ? true : undefined));
+  const pulled = await pulledAlertIds();
+  expect(new Set(pulled).size).toBe(pulled.length);
+  expect(ofBuiltin(pulled).sort()).toEqual(expected);
 });
 
 test('a trigger from `gcloud pubsub topics publish` pointed at the emulator builds the day and reaches both monitors', async () => {

@@ -97,7 +97,17 @@ describe('on DuckDB', () => {
     [
       'a missing value column',
       'SELECT date AS day, COUNT(*) AS n\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
-      'must return the columns day, value and optionally segment; it returns day, n',
+      'must return the columns day, value (or numerator and denominator) and optionally segment; it returns day, n',
+    ],
+    [
+      'a numerator without its denominator (a ratio check)',
+      'SELECT date AS day, COUNT(*) AS numerator\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
+      'must return the columns day, value (or numerator and denominator) and optionally segment; it returns day, numerator',
+    ],
+    [
+      'a denominator that is no number',
+      'SELECT date AS day, COUNT(*) AS numerator, CAST(COUNT(*) AS STRING) AS denominator\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
+      'denominator must be a number (INT64, FLOAT64 or NUMERIC), it is STRING',
     ],
   ])('a check query with %s', async (_name, checkSql, message) => {
     const warehouse = await openMemoryWarehouse();
@@ -106,6 +116,18 @@ describe('on DuckDB', () => {
       const { job, kpis } = configs(GOOD, { date: 'DATE', events: 'INT64' }, checkSql);
       const problems = describeProblems(await checkQueries(warehouse, job, kpis, context));
       expect(problems).toEqual([`${kpis.file}: $.kpis.totals_check (custom/check.sql): ${message}`]);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  test('a ratio check (day, numerator, denominator, segment) is valid', async () => {
+    const warehouse = await openMemoryWarehouse();
+    try {
+      await appendEvents(warehouse, SOURCE, [], context);
+      const ratio = "SELECT date AS day, 'all' AS segment, SUM(events) AS numerator, COUNT(*) AS denominator\nFROM {{daily_kpis.totals}}\nGROUP BY date\n";
+      const { job, kpis } = configs(GOOD, { date: 'DATE', events: 'INT64' }, ratio);
+      expect(describeProblems(await checkQueries(warehouse, job, kpis, context))).toEqual([]);
     } finally {
       await warehouse.close();
     }

@@ -14,7 +14,7 @@ function configFile(content: unknown): string {
 const minimal = { dataset: 'daily_kpis', table_id: 'daily_user_panel' };
 
 describe('loadKpiChecks', () => {
-  test('the shipped config: the four built-in series and the two examples, enabled, on the weekday method', () => {
+  test('the shipped config: the four built-in series, the two examples and the KPI pack, enabled, on the weekday method', () => {
     const checks = loadKpiChecks();
     expect(checks.map((check) => [check.name, check.metric, check.method, check.isEnable])).toEqual([
       ['dau', 'dau', 'weekday', true],
@@ -23,6 +23,19 @@ describe('loadKpiChecks', () => {
       ['events', 'events', 'weekday', true],
       ['coins', null, 'weekday', true],
       ['events_by_name', null, 'weekday', true],
+      ['retention', null, 'weekday', true],
+      ['revenue', null, 'weekday', true],
+      ['arpdau', null, 'weekday', true],
+      ['conversion', null, 'weekday', true],
+      ['stickiness', null, 'weekday', true],
+      ['sessions_per_dau', null, 'weekday', true],
+    ]);
+    expect(checks.filter((check) => check.min_denominator > 0).map((check) => [check.name, check.min_denominator])).toEqual([
+      ['retention', 50],
+      ['arpdau', 100],
+      ['conversion', 100],
+      ['stickiness', 100],
+      ['sessions_per_dau', 100],
     ]);
   });
 

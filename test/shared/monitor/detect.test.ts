@@ -258,3 +258,56 @@ describe('guards', () => {
     expect(result.message).toContain('below the floor of 15');
   });
 });
+
+describe('ratio checks (numerator / denominator) with min_denominator', () => {
+  /** A daily ratio: `numerator(day)` of `denominator(day)`, every day from FIRST to LAST. */
+  function ratios(numerator: (day: string) => number, denominator: (day: string) => number): KpiSeries {
+    const points = new Map(
+      daysBetween(FIRST, LAST).map((day) => {
+        const [n, d] = [numerator(day), denominator(day)];
+        return [day, { value: d === 0 ? 0 : n / d, active: true, ratio: { numerator: n, denominator: d } }];
+      }),
+    );
+    return { firstDay: FIRST, points };
+  }
+  const retention = checkWith('pct_change', { name: 'd1_retention', thresh_in_percent: 0.2, min_denominator: 50 });
+
+  test('a small cohort (12 users) gives no verdict, however far its rate moves', () => {
+    const series = ratios(
+      (day) => (day === LAST ? 1 : 40),
+      (day) => (day === LAST ? 12 : 100),
+    );
+    const result = evaluate(retention, series, LAST);
+    expect(result).toMatchObject({ verdict: 'no_verdict', raise_flag: false, metric: 1 / 12 });
+    expect(result.message).toContain('0.0833 (1 / 12): a denominator below min_denominator (50), no verdict');
+  });
+
+  test('the same fall on a cohort of 100 raises, and the message shows numerator and denominator', () => {
+    const series = ratios(
+      (day) => (day === LAST ? 20 : 40),
+      () => 100,
+    );
+    const result = evaluate(retention, series, LAST);
+    expect(result).toMatchObject({ verdict: 'raised', metric: 0.2, previous_metric: 0.4, change: -0.5 });
+    expect(result.message).toContain('0.2 (20 / 100) against 0.4 (the day before), -50.0% against ±20.0% (drop)');
+  });
+
+  test('days below min_denominator are left out of the baseline: the last large cohort is the one compared with', () => {
+    const yesterday = addDays(LAST, -1);
+    const series = ratios(
+      (day) => (day === yesterday ? 1 : day === LAST ? 41 : 40),
+      (day) => (day === yesterday ? 10 : 100),
+    );
+    const result = evaluate(retention, series, LAST);
+    expect(result).toMatchObject({ verdict: 'ok', previous_metric: 0.4 });
+    expect(result.message).toContain(`(${addDays(LAST, -2)}, the last earlier day with data)`);
+  });
+
+  test('without min_denominator a ratio is judged like any value', () => {
+    const series = ratios(
+      (day) => (day === LAST ? 1 : 40),
+      (day) => (day === LAST ? 12 : 100),
+    );
+    expect(evaluate({ ...retention, min_denominator: 0 }, series, LAST)).toMatchObject({ verdict: 'raised', metric: 1 / 12 });
+  });
+});

@@ -1,0 +1,5 @@
+-- conversion (check): first-time payers / DAU, judged as a ratio (numerator and denominator in the
+-- alert, no verdict below min_denominator users).
+SELECT date AS day, first_time_payers AS numerator, dau AS denominator
+FROM {{daily_kpis.daily_revenue}}
+WHERE date BETWEEN @start_date AND @end_date

@@ -1,0 +1,5 @@
+-- stickiness (check): DAU / MAU, judged as a ratio (numerator and denominator in the alert, no
+-- verdict below min_denominator monthly users).
+SELECT date AS day, dau AS numerator, mau AS denominator
+FROM {{daily_kpis.daily_engagement}}
+WHERE date BETWEEN @start_date AND @end_date
