@@ -133,3 +133,18 @@ test('the report shows the restated days, the runs that restated them and the re
   expect(page).toMatch(/<b>2<\/b>days restated \(late events\)/);
   expect(page).toContain('kpi, resolved');
 });
+
+test('a restated day that raises now is published as a new alert', async () => {
+  const burstDay = '2026-11-27';
+  const judgedBefore = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
+  expect(judgedBefore).toEqual([]);
+  // A client resends the day's events twice over, a day late, with the next day's events.
+  const resent = partial.filter((row) => dayOf(row) === burstDay).flatMap((row) => [1, 2].map((shift) => ({ ...row, time: new Date((row.time as Date).getTime() + shift) })));
+  await load([...resent, ...partial.filter((row) => dayOf(row) === TODAY)]);
+  const run = await day('2026-11-29');
+  expect(run.completion.restated_dates).toEqual([burstDay]);
+  await run.monitor();
+  const raised = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
+  expect(raised).toHaveLength(1);
+  expect(raised[0]?.status).toBeUndefined();
+});
