@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploys daily-kpis to a Google Cloud project. Safe to run again: every step first looks for what
-# it would create, and the rest (API enabling, IAM bindings, function deploys) is idempotent.
+# Deploys daily-kpis to a Google Cloud project. Safe to run again: every step first reads what is
+# there (one list or policy read per kind of resource) and changes only what differs, so a second
+# run sends no request that changes anything.
 #
 #   ./deploy.sh --project P --region R [--dry-run] [options]   (--help for all of them)
 #
@@ -27,8 +28,9 @@ Options:
   --bq-location L      BigQuery location of the datasets (default US)
   --schedule CRON      daily trigger schedule (default "0 6 * * *")
   --time-zone TZ       time zone of the schedule (default: the ETL config's time_zone, else UTC)
-  --slack-webhook URL  store this Slack webhook URL in Secret Manager (default: $SLACK_WEBHOOK_URL;
-                       without either, an existing secret is kept and none is created)
+  --slack-webhook URL  store this Slack webhook URL in Secret Manager (default: $SLACK_WEBHOOK_URL,
+                       which keeps it out of the process list; without either, an existing secret
+                       is kept and none is created)
   --max-attempts N     deliveries of a message before it goes to the dead-letter topic (default 5)
   --skip-validate      do not dry-run the queries first (when they were validated otherwise)
   --dry-run            print every command and change nothing (nothing is called)
@@ -42,6 +44,8 @@ BQ_LOCATION="US"
 SCHEDULE="0 6 * * *"
 TIME_ZONE=""
 SLACK_WEBHOOK="${SLACK_WEBHOOK_URL:-}"
+# No command this script starts inherits the webhook: it reaches Secret Manager on stdin only.
+unset SLACK_WEBHOOK_URL
 MAX_ATTEMPTS=5
 DRY_RUN=0
 VALIDATE=1
@@ -95,20 +99,54 @@ run() {
   if [[ $DRY_RUN -eq 0 ]]; then "$@"; fi
 }
 
-# True when a read-only lookup finds the resource; with --dry-run nothing is called, so it is taken
-# as missing and the command that would create it is printed.
-exists() {
-  [[ $DRY_RUN -eq 0 ]] || return 1
-  "$@" >/dev/null 2>&1
+# Runs a read-only lookup and prints its answer; with --dry-run nothing is called and the answer is
+# empty, so everything looks missing and the commands that would create it are printed.
+read_only() {
+  [[ $DRY_RUN -eq 0 ]] || return 0
+  "$@"
 }
 
-# Prints a read-only lookup's answer; with --dry-run, a placeholder naming it.
-lookup() {
-  local placeholder="$1"; shift
-  if [[ $DRY_RUN -eq 1 ]]; then printf '<%s>' "$placeholder"; else "$@"; fi
-}
+# True when a lookup's answer (one name per line) holds this line.
+has_line() { grep -Fxq -- "$2" <<< "$1"; }
 
 section() { printf '\n== %s\n' "$1"; }
+
+# The IAM policy edit every grant goes through: grant GET... -- SET... -- ROLE=MEMBER...
+# Reads the policy once, adds the missing bindings and writes it back with the etag it read, so a
+# concurrent change makes the write fail rather than be lost; writes nothing when none is missing.
+MERGE_POLICY='
+const fs = require("fs");
+const [file, ...grants] = process.argv.slice(1);
+const text = fs.readFileSync(file, "utf8").trim();
+const policy = text ? JSON.parse(text) : {};
+policy.bindings = policy.bindings || [];
+let added = 0;
+for (const grant of grants) {
+  const role = grant.slice(0, grant.indexOf("="));
+  const member = grant.slice(grant.indexOf("=") + 1);
+  let binding = policy.bindings.find((b) => b.role === role && !b.condition);
+  if (!binding) policy.bindings.push((binding = { role, members: [] }));
+  if (!binding.members.includes(member)) binding.members.push(member), added++;
+}
+fs.writeFileSync(file, JSON.stringify(policy));
+process.exit(added ? 0 : 3);
+'
+grant() {
+  local get=() set=() wanted=() part=get arg file status=0
+  for arg in "$@"; do
+    if [[ "$arg" == -- ]]; then if [[ $part == get ]]; then part=set; else part=wanted; fi; continue; fi
+    case $part in get) get+=("$arg") ;; set) set+=("$arg") ;; wanted) wanted+=("$arg") ;; esac
+  done
+  if [[ $DRY_RUN -eq 1 ]]; then printf '%s POLICY.json   # read by %s, plus %s\n' "$(show "${set[@]}")" "$(show "${get[@]}" | cut -c3-)" "${wanted[*]}"; return 0; fi
+  file="$(mktemp "$WORK_DIR/policy.XXXXXX")"
+  "${get[@]}" > "$file"
+  node -e "$MERGE_POLICY" "$file" "${wanted[@]}" || status=$?
+  case $status in
+    0) run "${set[@]}" "$file" >/dev/null ;;
+    3) ;;
+    *) fail "cannot read the IAM policy given by: $(show "${get[@]}")" ;;
+  esac
+}
 
 # --- checks -------------------------------------------------------------------------------------
 
@@ -118,6 +156,8 @@ if [[ $DRY_RUN -eq 0 ]]; then
 fi
 [[ -f "$ROOT/dist/cli/main.js" ]] || fail "dist/ is missing: run npm install (it builds) first"
 [[ $DRY_RUN -eq 1 ]] && printf 'Dry run: nothing below is called.\n'
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
 
 # --- APIs ---------------------------------------------------------------------------------------
 
@@ -125,18 +165,23 @@ section "APIs"
 # The daily run fires at the schedule's hour of the business day's zone unless told otherwise.
 [[ -n "$TIME_ZONE" ]] || TIME_ZONE="$(node "$ROOT/bin/kpis.js" time-zone)" || fail "cannot read time_zone from the ETL config (above)"
 
-run gcloud services enable cloudfunctions.googleapis.com run.googleapis.com eventarc.googleapis.com \
-  cloudbuild.googleapis.com artifactregistry.googleapis.com pubsub.googleapis.com \
-  cloudscheduler.googleapis.com bigquery.googleapis.com secretmanager.googleapis.com \
-  logging.googleapis.com iam.googleapis.com "--project=$PROJECT"
+ENABLED="$(read_only gcloud services list --enabled --format='value(config.name)' "--project=$PROJECT")"
+MISSING=()
+for api in cloudfunctions.googleapis.com run.googleapis.com eventarc.googleapis.com cloudbuild.googleapis.com \
+  artifactregistry.googleapis.com pubsub.googleapis.com cloudscheduler.googleapis.com bigquery.googleapis.com \
+  secretmanager.googleapis.com logging.googleapis.com iam.googleapis.com; do
+  has_line "$ENABLED" "$api" || MISSING+=("$api")
+done
+[[ ${#MISSING[@]} -eq 0 ]] || run gcloud services enable "${MISSING[@]}" "--project=$PROJECT"
 
 # --- BigQuery -----------------------------------------------------------------------------------
 
 section "BigQuery datasets and tables"
-SCHEMA_DIR="$(mktemp -d)"
-trap 'rm -rf "$SCHEMA_DIR"' EXIT
+SCHEMA_DIR="$WORK_DIR/schemas"
+mkdir "$SCHEMA_DIR"
 TABLES="$(node "$ROOT/bin/kpis.js" schema --dir "$SCHEMA_DIR")"
 SOURCE_DATASETS=(); KPI_DATASETS=(); CHECK_DATASETS=(); LOG_DATASET=""; LOG_TABLE=""; ALERTS_DATASET=""; ALERTS_TABLE=""; DATASETS=()
+EXISTING_DATASETS="$(read_only bq --format=json ls --max_results=10000 "$PROJECT:" | node -e 'let t="";process.stdin.on("data",(c)=>(t+=c)).on("end",()=>{for(const d of JSON.parse(t||"[]"))console.log(d.datasetReference.datasetId)})')"
 while IFS=$'\t' read -r role dataset table partition clustering description file; do
   # A table a KPI query reads but daily-kpis does not write: read access only, nothing created.
   if [[ "$role" == reference ]]; then
@@ -156,10 +201,14 @@ while IFS=$'\t' read -r role dataset table partition clustering description file
   esac
   if [[ " ${DATASETS[*]:-} " != *" $dataset "* ]]; then
     DATASETS+=("$dataset")
-    exists bq show --format=none "$PROJECT:$dataset" ||
+    EXISTING_TABLES=""
+    if has_line "$EXISTING_DATASETS" "$dataset"; then
+      EXISTING_TABLES="$(read_only bq --format=json ls --max_results=10000 "$PROJECT:$dataset" | node -e 'let t="";process.stdin.on("data",(c)=>(t+=c)).on("end",()=>{for(const d of JSON.parse(t||"[]"))console.log(d.tableReference.tableId)})')"
+    else
       run bq "--location=$BQ_LOCATION" mk --dataset "--description=daily-kpis: $dataset" "$PROJECT:$dataset"
+    fi
   fi
-  if ! exists bq show --format=none "$PROJECT:$dataset.$table"; then
+  if ! has_line "$EXISTING_TABLES" "$table"; then
     args=(bq "--location=$BQ_LOCATION" mk --table "--description=$description")
     [[ "$partition" != "-" ]] && args+=("--time_partitioning_field=$partition" "--time_partitioning_type=DAY")
     [[ "$clustering" != "-" ]] && args+=("--clustering_fields=$clustering")
@@ -181,14 +230,18 @@ fi
 # --- Pub/Sub ------------------------------------------------------------------------------------
 
 section "Pub/Sub topics"
+TOPICS="$(read_only gcloud pubsub topics list --format='value(name.basename())' "--project=$PROJECT")"
+MISSING=()
 for topic in "$TRIGGER_TOPIC" "$COMPLETED_TOPIC" "$HEARTBEAT_TOPIC" "$ALERTS_TOPIC" "$DEAD_LETTER_TOPIC"; do
-  exists gcloud pubsub topics describe "$topic" "--project=$PROJECT" || run gcloud pubsub topics create "$topic" "--project=$PROJECT"
+  has_line "$TOPICS" "$topic" || MISSING+=("$topic")
 done
+[[ ${#MISSING[@]} -eq 0 ]] || run gcloud pubsub topics create "${MISSING[@]}" "--project=$PROJECT"
 # Without a subscription, a topic drops what is published to it: these keep dead letters and alerts
 # for a week, to read with `gcloud pubsub subscriptions pull`.
+SUBSCRIPTIONS="$(read_only gcloud pubsub subscriptions list --format='value(name.basename())' "--project=$PROJECT")"
 for pair in "$DEAD_LETTER_TOPIC:daily-kpis-dead-letter-keep" "$ALERTS_TOPIC:daily-kpis-alerts-pull"; do
   topic="${pair%%:*}"; subscription="${pair##*:}"
-  exists gcloud pubsub subscriptions describe "$subscription" "--project=$PROJECT" ||
+  has_line "$SUBSCRIPTIONS" "$subscription" ||
     run gcloud pubsub subscriptions create "$subscription" "--topic=$topic" --message-retention-duration=7d --expiration-period=never "--project=$PROJECT"
 done
 
@@ -198,57 +251,96 @@ section "Service accounts"
 # Account names by function (6 to 30 characters); no associative array, for macOS's bash 3.
 account() { printf 'kpis-%s' "$1"; }
 email() { printf '%s@%s.iam.gserviceaccount.com' "$(account "$1")" "$PROJECT"; }
+member() { printf 'serviceAccount:%s' "$(email "$1")"; }
+ACCOUNTS="$(read_only gcloud iam service-accounts list --format='value(email)' "--project=$PROJECT")"
 for fn in etl kpi-monitor log-monitor build; do
-  exists gcloud iam service-accounts describe "$(email "$fn")" "--project=$PROJECT" ||
+  has_line "$ACCOUNTS" "$(email "$fn")" ||
     run gcloud iam service-accounts create "$(account "$fn")" "--display-name=daily-kpis $fn$([[ $fn == build ]] && echo ' (Cloud Build)' || echo ' function')" "--project=$PROJECT"
 done
-for fn in etl kpi-monitor log-monitor; do
-  # Running queries is a project-level right; what a job may read or write is granted per dataset or table.
-  run gcloud projects add-iam-policy-binding "$PROJECT" "--member=serviceAccount:$(email "$fn")" --role=roles/bigquery.jobUser --condition=None
-done
-# Cloud Build builds the functions as its own account, not the project's default one: it writes
-# the build's logs and the image, and reads the uploaded source.
-for role in roles/logging.logWriter roles/artifactregistry.writer roles/storage.objectViewer; do
-  run gcloud projects add-iam-policy-binding "$PROJECT" "--member=serviceAccount:$(email build)" "--role=$role" --condition=None
-done
 
-grant_dataset() { run bq add-iam-policy-binding "--member=serviceAccount:$(email "$1")" "--role=$2" "$PROJECT:$3"; }
-grant_table() { run bq add-iam-policy-binding --table=true "--member=serviceAccount:$(email "$1")" "--role=$2" "$PROJECT:$3"; }
-for dataset in "${SOURCE_DATASETS[@]}"; do grant_dataset etl roles/bigquery.dataViewer "$dataset"; done
-for dataset in "${KPI_DATASETS[@]}"; do grant_dataset etl roles/bigquery.dataEditor "$dataset"; done
-for dataset in "${CHECK_DATASETS[@]}"; do grant_dataset kpi-monitor roles/bigquery.dataViewer "$dataset"; done
+PROJECT_INFO="$(read_only gcloud projects describe "$PROJECT" --format='value(projectNumber,createTime)')"
+PROJECT_NUMBER="${PROJECT_INFO%%$'\t'*}"; PROJECT_CREATED="${PROJECT_INFO#*$'\t'}"
+[[ -n "$PROJECT_NUMBER" ]] || PROJECT_NUMBER='<project-number>'
+PUBSUB_AGENT="serviceAccount:service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+# Project-level grants, in one policy write: running queries (what a job may read or write is
+# granted per dataset or table), and Cloud Build's account, which builds the functions instead of
+# the project's default one (it writes the build's logs and the image, and reads the source).
+PROJECT_GRANTS=()
+for fn in etl kpi-monitor log-monitor; do PROJECT_GRANTS+=("roles/bigquery.jobUser=$(member "$fn")"); done
+for role in roles/logging.logWriter roles/artifactregistry.writer roles/storage.objectViewer; do PROJECT_GRANTS+=("$role=$(member build)"); done
+# Pub/Sub signs each push to a function with a token of the trigger's account. A service agent
+# created on or before 2021-04-08 lacks that right and needs roles/iam.serviceAccountTokenCreator
+# (cloud.google.com/eventarc/docs/roles-permissions); later ones have it from roles/pubsub.serviceAgent.
+# The agent cannot predate its project, so only a project created by that day gets the grant.
+if [[ -n "$PROJECT_CREATED" && "${PROJECT_CREATED:0:10}" < 2021-04-09 ]]; then
+  PROJECT_GRANTS+=("roles/iam.serviceAccountTokenCreator=$PUBSUB_AGENT")
+fi
+grant gcloud projects get-iam-policy "$PROJECT" --format=json -- \
+  gcloud projects set-iam-policy "$PROJECT" -- "${PROJECT_GRANTS[@]}"
+
+# BigQuery: what each function reads or writes, per dataset or table.
+grant_dataset() {
+  local dataset="$1"; shift
+  grant bq --format=json get-iam-policy "$PROJECT:$dataset" -- bq set-iam-policy "$PROJECT:$dataset" -- "$@"
+}
+grant_table() {
+  local table="$1"; shift
+  grant bq --format=json get-iam-policy --table=true "$PROJECT:$table" -- bq set-iam-policy --table=true "$PROJECT:$table" -- "$@"
+}
 # The run log and the alert history: write access to that one table, where BigQuery allows it, and
 # to its dataset's metadata only (to see that the table exists); nothing else in the dataset.
-for fn in etl kpi-monitor log-monitor; do
-  grant_dataset "$fn" roles/bigquery.metadataViewer "$LOG_DATASET"
-  grant_table "$fn" roles/bigquery.dataEditor "$LOG_DATASET.$LOG_TABLE"
+for dataset in "${DATASETS[@]}" "${SOURCE_DATASETS[@]}" "${CHECK_DATASETS[@]}"; do
+  [[ " ${GRANTED:-} " != *" $dataset "* ]] || continue
+  GRANTED="${GRANTED:-} $dataset"
+  grants=()
+  [[ " ${SOURCE_DATASETS[*]:-} " == *" $dataset "* ]] && grants+=("roles/bigquery.dataViewer=$(member etl)")
+  [[ " ${KPI_DATASETS[*]:-} " == *" $dataset "* ]] && grants+=("roles/bigquery.dataEditor=$(member etl)")
+  [[ " ${CHECK_DATASETS[*]:-} " == *" $dataset "* ]] && grants+=("roles/bigquery.dataViewer=$(member kpi-monitor)")
+  if [[ "$dataset" == "$LOG_DATASET" ]]; then
+    for fn in etl kpi-monitor log-monitor; do grants+=("roles/bigquery.metadataViewer=$(member "$fn")"); done
+  fi
+  if [[ "$dataset" == "$ALERTS_DATASET" ]]; then
+    for fn in kpi-monitor log-monitor; do grants+=("roles/bigquery.metadataViewer=$(member "$fn")"); done
+  fi
+  [[ ${#grants[@]} -eq 0 ]] || grant_dataset "$dataset" "${grants[@]}"
 done
-for fn in kpi-monitor log-monitor; do
-  grant_dataset "$fn" roles/bigquery.metadataViewer "$ALERTS_DATASET"
-  grant_table "$fn" roles/bigquery.dataEditor "$ALERTS_DATASET.$ALERTS_TABLE"
-done
+grant_table "$LOG_DATASET.$LOG_TABLE" "roles/bigquery.dataEditor=$(member etl)" "roles/bigquery.dataEditor=$(member kpi-monitor)" "roles/bigquery.dataEditor=$(member log-monitor)"
+grant_table "$ALERTS_DATASET.$ALERTS_TABLE" "roles/bigquery.dataEditor=$(member kpi-monitor)" "roles/bigquery.dataEditor=$(member log-monitor)"
 
-grant_topic() { run gcloud pubsub topics add-iam-policy-binding "$2" "--member=serviceAccount:$(email "$1")" --role=roles/pubsub.publisher "--project=$PROJECT"; }
-grant_topic etl "$COMPLETED_TOPIC"
-grant_topic kpi-monitor "$ALERTS_TOPIC"
-grant_topic log-monitor "$ALERTS_TOPIC"
+grant_topic() {
+  local topic="$1"; shift
+  grant gcloud pubsub topics get-iam-policy "$topic" --format=json "--project=$PROJECT" -- \
+    gcloud pubsub topics set-iam-policy "$topic" "--project=$PROJECT" -- "$@"
+}
+grant_topic "$COMPLETED_TOPIC" "roles/pubsub.publisher=$(member etl)"
+grant_topic "$ALERTS_TOPIC" "roles/pubsub.publisher=$(member kpi-monitor)" "roles/pubsub.publisher=$(member log-monitor)"
+# Pub/Sub forwards undeliverable messages itself: it must publish to the dead-letter topic.
+grant_topic "$DEAD_LETTER_TOPIC" "roles/pubsub.publisher=$PUBSUB_AGENT"
 
 # --- Slack secret -------------------------------------------------------------------------------
 
 section "Slack webhook secret"
-if [[ -n "$SLACK_WEBHOOK" ]]; then
-  exists gcloud secrets describe "$SLACK_SECRET" "--project=$PROJECT" ||
-    run gcloud secrets create "$SLACK_SECRET" --replication-policy=automatic "--project=$PROJECT"
-  show gcloud secrets versions add "$SLACK_SECRET" --data-file=- "--project=$PROJECT"
-  # The URL goes on stdin, never on a command line or in this script's output.
-  if [[ $DRY_RUN -eq 0 ]]; then printf '%s' "$SLACK_WEBHOOK" | gcloud secrets versions add "$SLACK_SECRET" --data-file=- "--project=$PROJECT"; fi
-fi
+SECRETS="$(read_only gcloud secrets list --filter="name:$SLACK_SECRET" --format='value(name.basename())' "--project=$PROJECT")"
 HAVE_SECRET=0
-if [[ -n "$SLACK_WEBHOOK" ]] || exists gcloud secrets describe "$SLACK_SECRET" "--project=$PROJECT"; then HAVE_SECRET=1; fi
+has_line "$SECRETS" "$SLACK_SECRET" && HAVE_SECRET=1
+if [[ -n "$SLACK_WEBHOOK" ]]; then
+  [[ $HAVE_SECRET -eq 1 ]] || run gcloud secrets create "$SLACK_SECRET" --replication-policy=automatic "--project=$PROJECT"
+  # A new version only when the value changed; the URL goes on stdin, never on a command line or
+  # in this script's output.
+  CURRENT=""
+  [[ $HAVE_SECRET -eq 0 ]] || CURRENT="$(read_only gcloud secrets versions access latest "--secret=$SLACK_SECRET" "--project=$PROJECT" 2>/dev/null || true)"
+  if [[ "$CURRENT" != "$SLACK_WEBHOOK" ]]; then
+    show gcloud secrets versions add "$SLACK_SECRET" --data-file=- "--project=$PROJECT"
+    if [[ $DRY_RUN -eq 0 ]]; then printf '%s' "$SLACK_WEBHOOK" | gcloud secrets versions add "$SLACK_SECRET" --data-file=- "--project=$PROJECT"; fi
+  fi
+  CURRENT=""
+  HAVE_SECRET=1
+fi
 if [[ $HAVE_SECRET -eq 1 ]]; then
-  for fn in kpi-monitor log-monitor; do
-    run gcloud secrets add-iam-policy-binding "$SLACK_SECRET" "--member=serviceAccount:$(email "$fn")" --role=roles/secretmanager.secretAccessor "--project=$PROJECT"
-  done
+  grant gcloud secrets get-iam-policy "$SLACK_SECRET" --format=json "--project=$PROJECT" -- \
+    gcloud secrets set-iam-policy "$SLACK_SECRET" "--project=$PROJECT" -- \
+    "roles/secretmanager.secretAccessor=$(member kpi-monitor)" "roles/secretmanager.secretAccessor=$(member log-monitor)"
 else
   printf 'No Slack webhook: alerts go to %s only. Give --slack-webhook URL to add one.\n' "$ALERTS_TOPIC"
 fi
@@ -258,67 +350,90 @@ fi
 section "Functions"
 # What Cloud Build gets: the compiled code, sql/, config/ and the cloud dependencies only (no
 # DuckDB, no Vega, nothing to compile), with the lock file pruned from this checkout's.
-STAGE_DIR="$SCHEMA_DIR/functions"
-node "$ROOT/bin/kpis.js" stage "$STAGE_DIR" || fail "cannot stage the functions (above): run npm install, then deploy again"
+STAGE_DIR="$WORK_DIR/functions"
+node "$ROOT/bin/kpis.js" stage "$STAGE_DIR" >/dev/null || fail "cannot stage the functions (above): run npm install, then deploy again"
 ENV_VARS="KPIS_WAREHOUSE=bigquery:$PROJECT,KPIS_BQ_LOCATION=$BQ_LOCATION,KPIS_PUBLISHER=pubsub:$PROJECT,KPIS_SECRETS=secret-manager:$PROJECT,KPIS_SLACK_SECRET=$SLACK_SECRET,KPIS_LOG_LEVEL=INFO"
-PROJECT_NUMBER="$(lookup project-number gcloud projects describe "$PROJECT" --format=value\(projectNumber\))"
-PUBSUB_AGENT="serviceAccount:service-$PROJECT_NUMBER@gcp-sa-pubsub.iam.gserviceaccount.com"
-# Pub/Sub forwards undeliverable messages itself: it must publish to the dead-letter topic.
-run gcloud pubsub topics add-iam-policy-binding "$DEAD_LETTER_TOPIC" "--member=$PUBSUB_AGENT" --role=roles/pubsub.publisher "--project=$PROJECT"
+# A function is deployed again only when its source or settings changed: the label kpis-deploy
+# holds a hash of both (a build takes minutes, and a second run should change nothing).
+HASH_DEPLOY='
+const fs = require("fs"), path = require("path"), crypto = require("crypto");
+const [dir, ...args] = process.argv.slice(1);
+const hash = crypto.createHash("sha256");
+const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1)).forEach((e) => {
+  const p = path.join(d, e.name);
+  if (e.isDirectory()) walk(p); else hash.update(path.relative(dir, p) + "\0").update(fs.readFileSync(p));
+});
+walk(dir);
+hash.update(JSON.stringify(args));
+console.log(hash.digest("hex").slice(0, 40));
+'
 
-# deploy NAME TARGET TOPIC TIMEOUT MEMORY MAX_INSTANCES
+# deploy_function NAME TARGET TOPIC TIMEOUT MEMORY MAX_INSTANCES: deploys when needed, and lets
+# the function's own account invoke it (Eventarc calls the function as that account).
 deploy_function() {
-  local fn="$1" target="$2" topic="$3" timeout="$4" memory="$5" max_instances="$6"
-  run gcloud functions deploy "daily-kpis-$fn" --gen2 "--runtime=$RUNTIME" "--region=$REGION" "--source=$STAGE_DIR" \
-    "--entry-point=$target" "--trigger-topic=$topic" --retry "--service-account=$(email "$fn")" \
-    "--trigger-service-account=$(email "$fn")" "--build-service-account=projects/$PROJECT/serviceAccounts/$(email build)" \
-    "--set-env-vars=$ENV_VARS" "--timeout=$timeout" \
-    "--memory=$memory" "--max-instances=$max_instances" "--project=$PROJECT"
-  # Eventarc calls the function as its own service account.
-  run gcloud functions add-invoker-policy-binding "daily-kpis-$fn" "--region=$REGION" "--member=serviceAccount:$(email "$fn")" "--project=$PROJECT"
-}
-
-# A bounded number of deliveries, then the dead-letter topic: a message that keeps failing is kept,
-# not retried forever.
-bound_retries() {
-  local trigger="$1" subscription
-  subscription="$(lookup "subscription of $trigger" gcloud eventarc triggers describe "$trigger" "--location=$REGION" --format=value\(transport.pubsub.subscription\) "--project=$PROJECT")"
-  run gcloud pubsub subscriptions update "$subscription" "--dead-letter-topic=$DEAD_LETTER_TOPIC" "--max-delivery-attempts=$MAX_ATTEMPTS" \
-    --min-retry-delay=10s --max-retry-delay=600s "--project=$PROJECT"
-  run gcloud pubsub subscriptions add-iam-policy-binding "$subscription" "--member=$PUBSUB_AGENT" --role=roles/pubsub.subscriber "--project=$PROJECT"
-}
-
-function_trigger() {
-  lookup "trigger of daily-kpis-$1" gcloud functions describe "daily-kpis-$1" --gen2 "--region=$REGION" --format=value\(eventTrigger.trigger\) "--project=$PROJECT"
+  local fn="$1" target="$2" topic="$3" timeout="$4" memory="$5" max_instances="$6" args deployed fingerprint
+  args=(gcloud functions deploy "daily-kpis-$fn" --gen2 "--runtime=$RUNTIME" "--region=$REGION" "--source=$STAGE_DIR"
+    "--entry-point=$target" "--trigger-topic=$topic" --retry "--service-account=$(email "$fn")"
+    "--trigger-service-account=$(email "$fn")" "--build-service-account=projects/$PROJECT/serviceAccounts/$(email build)"
+    "--set-env-vars=$ENV_VARS" "--timeout=$timeout" "--memory=$memory" "--max-instances=$max_instances" "--project=$PROJECT")
+  # The staged folder is new on every run: its content is hashed, not its path.
+  fingerprint="$(node -e "$HASH_DEPLOY" "$STAGE_DIR" "${args[@]/#--source=*/--source}")"
+  deployed="$(read_only gcloud functions describe "daily-kpis-$fn" --gen2 "--region=$REGION" '--format=value(labels.kpis-deploy)' "--project=$PROJECT" 2>/dev/null || true)"
+  [[ "$deployed" == "$fingerprint" ]] || run "${args[@]}" "--update-labels=kpis-deploy=$fingerprint"
+  grant gcloud run services get-iam-policy "daily-kpis-$fn" "--region=$REGION" --format=json "--project=$PROJECT" -- \
+    gcloud run services set-iam-policy "daily-kpis-$fn" "--region=$REGION" "--project=$PROJECT" -- "roles/run.invoker=$(member "$fn")"
 }
 
 # One ETL at a time: two runs of the same days would only redo each other's work.
 deploy_function etl etl "$TRIGGER_TOPIC" 540s 512Mi 1
-bound_retries "$(function_trigger etl)"
 deploy_function kpi-monitor kpiMonitor "$COMPLETED_TOPIC" 300s 512Mi 3
-bound_retries "$(function_trigger kpi-monitor)"
 deploy_function log-monitor logMonitor "$HEARTBEAT_TOPIC" 120s 256Mi 3
-bound_retries "$(function_trigger log-monitor)"
 
 # log-monitor also listens to completion events: a second Eventarc trigger on the same service.
 LOG_COMPLETED_TRIGGER=daily-kpis-log-monitor-completed
-exists gcloud eventarc triggers describe "$LOG_COMPLETED_TRIGGER" "--location=$REGION" "--project=$PROJECT" ||
+list_triggers() {
+  read_only gcloud eventarc triggers list "--location=$REGION" '--format=value(name.basename(),destination.cloudRun.service,transport.pubsub.subscription.basename())' "--project=$PROJECT"
+}
+TRIGGERS="$(list_triggers)"
+if ! cut -f1 <<< "$TRIGGERS" | grep -Fxq -- "$LOG_COMPLETED_TRIGGER"; then
   run gcloud eventarc triggers create "$LOG_COMPLETED_TRIGGER" "--location=$REGION" \
     "--destination-run-service=daily-kpis-log-monitor" "--destination-run-region=$REGION" \
     --event-filters=type=google.cloud.pubsub.topic.v1.messagePublished \
     "--transport-topic=projects/$PROJECT/topics/$COMPLETED_TOPIC" \
     "--service-account=$(email log-monitor)" "--project=$PROJECT"
-bound_retries "projects/$PROJECT/locations/$REGION/triggers/$LOG_COMPLETED_TRIGGER"
+  TRIGGERS="$(list_triggers)"
+fi
+
+# A bounded number of deliveries, then the dead-letter topic: a message that keeps failing is kept,
+# not retried forever. Every trigger of the three functions has its own push subscription.
+WANTED_DELIVERY="$DEAD_LETTER_TOPIC	$MAX_ATTEMPTS	10s	600s"
+DELIVERY="$(read_only gcloud pubsub subscriptions list '--format=value(name.basename(),deadLetterPolicy.deadLetterTopic.basename(),deadLetterPolicy.maxDeliveryAttempts,retryPolicy.minimumBackoff,retryPolicy.maximumBackoff)' "--project=$PROJECT")"
+FUNCTION_SUBSCRIPTIONS=()
+while IFS=$'\t' read -r trigger service subscription; do
+  [[ "$service" == daily-kpis-* ]] && FUNCTION_SUBSCRIPTIONS+=("$subscription")
+done <<< "$TRIGGERS"
+[[ $DRY_RUN -eq 0 ]] || FUNCTION_SUBSCRIPTIONS=('<subscription of each function trigger>')
+for subscription in "${FUNCTION_SUBSCRIPTIONS[@]}"; do
+  has_line "$DELIVERY" "$subscription	$WANTED_DELIVERY" ||
+    run gcloud pubsub subscriptions update "$subscription" "--dead-letter-topic=projects/$PROJECT/topics/$DEAD_LETTER_TOPIC" \
+      "--max-delivery-attempts=$MAX_ATTEMPTS" --min-retry-delay=10s --max-retry-delay=600s "--project=$PROJECT"
+  # Pub/Sub acknowledges a dead-lettered message on the subscription itself.
+  grant gcloud pubsub subscriptions get-iam-policy "$subscription" --format=json "--project=$PROJECT" -- \
+    gcloud pubsub subscriptions set-iam-policy "$subscription" "--project=$PROJECT" -- "roles/pubsub.subscriber=$PUBSUB_AGENT"
+done
 
 # --- Cloud Scheduler ----------------------------------------------------------------------------
 
 section "Cloud Scheduler"
-# schedule NAME CRON TOPIC BODY
+JOBS="$(read_only gcloud scheduler jobs list "--location=$REGION" '--format=value(name.basename(),schedule,timeZone,pubsubTarget.topicName,pubsubTarget.data)' "--project=$PROJECT")"
+# schedule NAME CRON TOPIC BODY: the topic by its full name, since gcloud resolves a short one
+# against the gcloud config's default project, not --project.
 schedule() {
-  local verb=create
-  exists gcloud scheduler jobs describe "$1" "--location=$REGION" "--project=$PROJECT" && verb=update
+  local verb=create topic="projects/$PROJECT/topics/$3"
+  has_line "$JOBS" "$1	$2	$TIME_ZONE	$topic	$(printf '%s' "$4" | base64)" && return 0
+  cut -f1 <<< "$JOBS" | grep -Fxq -- "$1" && verb=update
   run gcloud scheduler jobs "$verb" pubsub "$1" "--location=$REGION" "--schedule=$2" "--time-zone=$TIME_ZONE" \
-    "--topic=$3" "--message-body=$4" "--project=$PROJECT"
+    "--topic=$topic" "--message-body=$4" "--project=$PROJECT"
 }
 schedule daily-kpis-daily "$SCHEDULE" "$TRIGGER_TOPIC" '{"days_back":1}'
 schedule daily-kpis-heartbeat "0 * * * *" "$HEARTBEAT_TOPIC" '{}'
