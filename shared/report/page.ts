@@ -72,7 +72,6 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       ['ETL runs', String(data.runs.length)],
       ['days no run built', String(data.missingDays.length)],
       ['days restated (late events)', String(data.restatedDays?.length ?? 0)],
-      ['days judged before complete', String(data.judgedEarly?.length ?? 0)],
     ]
       .map(([label, value]) => `<div class="tile"><b>${escape(value as string)}</b>${escape(label as string)}</div>`)
       .join('')}</section>`,
