@@ -68,6 +68,8 @@ export interface ReportData {
   missingDays: IsoDate[];
   /** Days of the range a successful run built again because late events changed them (restate_days). */
   restatedDays?: IsoDate[];
+  /** Days of the range a KPI monitor run judged before they were complete (end of day plus a check's complete_after_hours). */
+  judgedEarly?: IsoDate[];
   /** Why the run log could not be read, if it could not. */
   runLogError: string | null;
   alerts: ReportAlert[];
@@ -91,6 +93,7 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), restated: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
   );
   const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
+  const judgedEarly = runs.error === null ? await readJudgedEarly(warehouse, checks, request.range, job.timeZone, context) : [];
   const alerts = await readAlerts(warehouse, request.range, context).then(
     (value) => ({ value, error: null }),
     (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
@@ -105,6 +108,7 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     runs: runs.runs,
     missingDays,
     restatedDays: days.filter((day) => runs.restated.has(day)),
+    judgedEarly,
     runLogError: runs.error,
     alerts: alerts.value,
     alertsError: alerts.error,
@@ -185,6 +189,38 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
     });
   }
   return { runs, covered, restated: restatedDays };
+}
+
+/**
+ * Days a KPI monitor run judged before they were complete: its start row (which names its days and
+ * checks) is older than the day's end in the zone plus the grace of one of its checks. A range of
+ * days in the message is taken whole.
+ */
+async function readJudgedEarly(warehouse: Warehouse, checks: KpiCheck[], range: DateRange, timeZone: string, context: JobContext): Promise<IsoDate[]> {
+  const columns = await warehouse.columnsOf(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table);
+  if (columns === null) return [];
+  const rows = await warehouse.query(
+    renderSqlFile('reports/kpi_monitor_runs.sql', runLogValues(warehouse, shapeOf(columns))),
+    { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 60) } },
+    context,
+  );
+  const grace = new Map(checks.map((check) => [check.name, check.complete_after_hours ?? 0]));
+  const early = new Set<IsoDate>();
+  for (const row of rows) {
+    const parsed = /^KPI checks for (\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?: (.*)$/s.exec(String(row.message));
+    if (!parsed) continue;
+    const at = Date.parse(canonicalTimestamp(row.started_at as string | Date));
+    const hours = Math.max(
+      0,
+      ...String(parsed[3])
+        .split(', ')
+        .map((name) => grace.get(name) ?? 0),
+    );
+    for (const day of daysBetween(parsed[1] as IsoDate, (parsed[2] ?? parsed[1]) as IsoDate)) {
+      if (day >= range.start && day <= range.end && at < startOfDayIn(addDays(day, 1), timeZone).getTime() + hours * 3_600_000) early.add(day);
+    }
+  }
+  return [...early].sort();
 }
 
 /** The alerts of the range; a missing alert history fails the query with a TableNotFoundError. */

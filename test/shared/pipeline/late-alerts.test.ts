@@ -9,6 +9,7 @@ import { runEtl, type EtlResult } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { checkCompletedRun } from '../../../shared/pipeline/completed-run-checks';
+import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import type { Row } from '../../../shared/warehouse/warehouse';
 import { HttpRecorder } from '../../fakes/http-recorder';
@@ -127,6 +128,8 @@ test('the report shows the restated days, the runs that restated them and the re
     context,
   );
   expect(data.restatedDays).toEqual([HALF, DROP]);
+  // The pipeline's monitor judged only complete days.
+  expect(data.judgedEarly).toEqual([]);
   expect(data.runs.find((run) => run.run_id === 'etl-2026-11-27')?.label).toContain('2026-11-26 (restated 2026-11-25)');
   expect(data.alerts.filter((alert) => alert.status === 'resolved').map((alert) => alert.alert_id)).toContain('kpi:dau:2026-11-25');
   const page = await renderReportPage(data);
@@ -147,4 +150,19 @@ test('a restated day that raises now is published as a new alert', async () => {
   const raised = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
   expect(raised).toHaveLength(1);
   expect(raised[0]?.status).toBeUndefined();
+});
+
+test('the report counts a day judged before it was complete (a monitor run before its end)', async () => {
+  const at = new Date(`${TODAY}T20:00:00Z`);
+  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => null, clock: () => at, logger: silentLogger };
+  await runKpiMonitor(deps, builtinChecks(), { dates: [TODAY], timeZone: 'UTC', runId: 'by-hand', username: 'analyst' });
+  const data = await reportData(
+    warehouse,
+    restating,
+    builtinChecks(),
+    { range: { start: '2026-11-20', end: TODAY }, generatedAt: new Date('2026-11-29T07:00:00Z'), source: 'test' },
+    context,
+  );
+  expect(data.judgedEarly).toEqual([TODAY]);
+  expect(await renderReportPage(data)).toMatch(/<b>1<\/b>days judged before complete/);
 });
