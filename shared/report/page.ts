@@ -7,6 +7,7 @@ import path from 'node:path';
 import { KpisError, toError, UsageError } from '../errors';
 import { checkLabel } from '../monitor/detect';
 import { checkChartSpec, pipelineChartSpec } from './charts';
+import { cohortTriangle, cohortTriangleHtml } from './cohorts';
 import { renderSvg } from './render';
 import { DISPLAY_WIDTH, displayText } from '../format';
 import { chartAnchor, checkAnchor, reportData, type ReportData } from './report';
@@ -40,8 +41,15 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 table { border-collapse: collapse; width: 100%; background: white; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; font-size: 13px; }
 .legend span { margin-right: 14px; white-space: nowrap; }
+.cohorts { width: auto; margin-top: 8px; } .cohorts td, .cohorts th { text-align: right; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: middle; }
 `;
+
+/** A retention check's cohort triangle (shared/report/cohorts.ts), or nothing. */
+function triangleOf(series: ReportData['checks'][number]['series']): string {
+  const triangle = cohortTriangle(series);
+  return triangle && triangle.rows.length > 0 ? cohortTriangleHtml(triangle) : '';
+}
 
 export async function renderReportPage(data: ReportData): Promise<string> {
   const { range } = data;
@@ -94,7 +102,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
     }
     parts.push(
       `<article class="check" id="${checkAnchor(check.name)}"><h3><bdi>${shown(check.name, DISPLAY_WIDTH.label)}</bdi>${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note"><bdi>${shown(check.description, DISPLAY_WIDTH.message)}</bdi>${check.description ? ' · ' : ''}${escape(check.method)}</div>${
-        check.error ? `<p class="error">${shown(check.error, DISPLAY_WIDTH.message)}</p>` : `<div class="charts">${charts.join('')}</div>`
+        check.error ? `<p class="error">${shown(check.error, DISPLAY_WIDTH.message)}</p>` : `<div class="charts">${charts.join('')}</div>${triangleOf(check.series)}`
       }</article>`,
     );
   }
