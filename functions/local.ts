@@ -10,13 +10,13 @@
  * - `running-emulator`: one the caller runs at PUBSUB_EMULATOR_HOST (its subscriptions are the
  *   caller's).
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Logger } from '../shared/log';
 import { DEFAULT_TOPICS_DIR, TOPICS } from '../shared/messaging/publisher';
 import { LOCAL_PROJECT } from '../shared/messaging/router-publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionName } from '../shared/pipeline/function-runtime';
+import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionName, type FunctionRuntime } from '../shared/pipeline/function-runtime';
 import { EmulatorAdmin, startPubSubEmulator, type PubSubEmulator } from '../shared/local/emulator';
 import { DEAD_LETTER_TOPIC, LocalRouter, localSubscriptions } from '../shared/local/router';
 import { TARGETS } from './index';
@@ -63,18 +63,26 @@ export interface StackOptions {
 }
 
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
-  const servers: Server[] = [];
-  const closers: (() => Promise<void>)[] = [() => closeAll(servers)];
+  const servers: FunctionServer[] = [];
+  let broker: Broker | undefined;
+  let runtime: FunctionRuntime | undefined;
+  // In this order: the router delivers what it holds; the functions finish the deliveries they are
+  // running, while the broker still takes what they publish; then the broker stops. Stopping the
+  // emulator first cut its push connections, the servers closed at once, and the runtime's DuckDB
+  // was closed under a monitor still running (a SIGSEGV on Ctrl-C).
   const closeStarted = async () => {
-    for (const close of [...closers].reverse()) await close().catch(() => undefined);
+    await broker?.drain().catch(() => undefined);
+    await Promise.all(servers.map((server) => server.stop()));
+    await runtime?.idle();
+    await broker?.close().catch(() => undefined);
   };
   try {
     const urls = await serveFunctions(options.ports, servers);
     const pushUrls = { ...urls, ...options.pushTo };
-    const broker = await startBroker(options, pushUrls);
-    closers.push(broker.close);
+    broker = await startBroker(options, pushUrls);
     // The functions' runtime, built from this stack's arguments; process.env is left as it is.
-    installFunctionRuntime(createFunctionRuntime({ env: { ...options.env, ...broker.env } }));
+    runtime = createFunctionRuntime({ env: { ...options.env, ...broker.env } });
+    installFunctionRuntime(runtime);
     return {
       ...broker.parts,
       urls,
@@ -89,24 +97,52 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
   }
 }
 
-async function serveFunctions(ports: StackPorts, servers: Server[]): Promise<Record<FunctionName, string>> {
+/** A function's HTTP server; stop() refuses new connections and resolves once the running deliveries are answered. */
+interface FunctionServer {
+  stop(): Promise<void>;
+}
+
+async function serveFunctions(ports: StackPorts, servers: FunctionServer[]): Promise<Record<FunctionName, string>> {
   const urls = {} as Record<FunctionName, string>;
   for (const [name, target] of Object.entries(TARGETS) as [FunctionName, string][]) {
     const server = getTestServer(target);
+    const stop = stopper(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(ports[name], '127.0.0.1', resolve);
     });
-    servers.push(server);
+    servers.push({ stop });
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
   return urls;
+}
+
+/**
+ * How to stop a server without cutting a delivery short. Each answer given while stopping says
+ * `Connection: close`: a kept-alive connection (the emulator's) would hold server.close() for the
+ * keep-alive timeout after the last one.
+ */
+function stopper(server: Server): () => Promise<void> {
+  const answering = new Set<ServerResponse>();
+  let stopping = false;
+  server.on('request', (_request, response: ServerResponse) => {
+    if (stopping) response.shouldKeepAlive = false;
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+  });
+  return () => {
+    stopping = true;
+    for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false;
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 }
 
 interface Broker {
   parts: Pick<LocalStack, 'router' | 'routerUrl' | 'emulator' | 'emulatorAdmin'>;
   /** What the functions' environment gains: where they publish. */
   env: NodeJS.ProcessEnv;
+  /** Resolves once it has nothing left to deliver (the router; the emulator cannot say). */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,7 +150,7 @@ function startBroker(options: StackOptions, pushUrls: Record<FunctionName, strin
   if (options.pubsub === 'router') return startRouter(options, pushUrls);
   if (options.pubsub === 'emulator') return startEmulator(options, pushUrls);
   // The caller's emulator: the real client finds it through PUBSUB_EMULATOR_HOST.
-  return Promise.resolve({ parts: {}, env: {}, close: async () => undefined });
+  return Promise.resolve({ parts: {}, env: {}, drain: async () => undefined, close: async () => undefined });
 }
 
 async function startRouter(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
@@ -130,10 +166,8 @@ async function startRouter(options: StackOptions, pushUrls: Record<FunctionName,
   return {
     parts: { router, routerUrl },
     env: { KPIS_PUBLISHER: `router:${routerUrl}` },
-    async close() {
-      await router.idle(60_000).catch(() => undefined);
-      await router.close();
-    },
+    drain: () => router.idle(60_000),
+    close: () => router.close(),
   };
 }
 
@@ -148,6 +182,7 @@ async function startEmulator(options: StackOptions, pushUrls: Record<FunctionNam
       parts: { emulator, emulatorAdmin: admin },
       // The real client, pointed at the emulator; KPIS_PUBLISHER says so even if the user set another.
       env: { PUBSUB_EMULATOR_HOST: emulator.host, PUBSUB_PROJECT_ID: project, KPIS_PUBLISHER: `pubsub:${project}` },
+      drain: async () => undefined,
       close: () => emulator.stop(),
     };
   } catch (error) {
@@ -164,8 +199,4 @@ export async function createEmulatorTopology(admin: EmulatorAdmin, pushUrls: Rec
   }
   await admin.createPullSubscription(EMULATOR_PULL_SUBSCRIPTIONS.alerts, TOPICS.alerts);
   await admin.createPullSubscription(EMULATOR_PULL_SUBSCRIPTIONS.deadLetter, DEAD_LETTER_TOPIC);
-}
-
-async function closeAll(servers: Server[]): Promise<void> {
-  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
 }

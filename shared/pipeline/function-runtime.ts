@@ -74,6 +74,11 @@ export interface FunctionRuntime {
   ports(): Promise<Ports>;
   /** Messages running in this instance, by function and message id: a duplicate waits for the first. */
   inFlight: Map<string, Promise<void>>;
+  /** Every delivery being handled, from its first line to its answer (pubsubHandler adds them). */
+  handling: Set<Promise<void>>;
+  /** Resolves once no delivery is being handled. */
+  idle(): Promise<void>;
+  /** Closes the ports once the deliveries being handled have ended. */
   close(): Promise<void>;
 }
 
@@ -100,6 +105,10 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
     }),
   };
   const ports = memoized(openPorts);
+  const handling = new Set<Promise<void>>();
+  const idle = async () => {
+    while (handling.size > 0) await Promise.allSettled([...handling]);
+  };
   return {
     settings,
     clock,
@@ -107,7 +116,11 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
     configs,
     ports: () => ports.get(),
     inFlight: new Map(),
+    handling,
+    idle,
     async close() {
+      // A delivery still running uses the ports: closed under it, it fails (DuckDB crashed the process).
+      await idle();
       const current = ports.forget();
       if (current) await (await current.catch(() => null))?.close();
     },
@@ -182,8 +195,7 @@ export type FunctionWork = (message: PubSubMessage, context: FunctionContext) =>
  * runtime is the installed one unless given (two instances of a function, in a test).
  */
 export function pubsubHandler(functionName: FunctionName, work: FunctionWork, runtime: () => FunctionRuntime = currentRuntime) {
-  return async (event: PubSubCloudEvent): Promise<void> => {
-    const current = runtime();
+  const handle = async (event: PubSubCloudEvent, current: FunctionRuntime): Promise<void> => {
     const { inFlight } = current;
     const logger = current.logger.child({ function: functionName });
     let message: PubSubMessage;
@@ -242,5 +254,13 @@ export function pubsubHandler(functionName: FunctionName, work: FunctionWork, ru
     } finally {
       inFlight.delete(key);
     }
+  };
+  return (event: PubSubCloudEvent): Promise<void> => {
+    const current = runtime();
+    const handled = handle(event, current);
+    current.handling.add(handled);
+    const forget = () => current.handling.delete(handled);
+    handled.then(forget, forget);
+    return handled;
   };
 }

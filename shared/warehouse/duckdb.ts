@@ -97,6 +97,8 @@ export class DuckDbWarehouse implements Warehouse {
   private readonly ensured = new Set<string>();
   /** Scripts run with a work key, running or succeeded, by key (see runScript). */
   private readonly scripts = new Map<string, Promise<void>>();
+  /** Set by close(): no call starts after it. */
+  private closed: Promise<void> | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -397,13 +399,21 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
-    this.connection.closeSync();
-    this.instance.closeSync();
+  /**
+   * Waits for the calls already queued, then closes. A call made meanwhile is refused: queued behind
+   * them, it would start on the closed connection, and DuckDB crashes the process (SIGSEGV).
+   */
+  close(): Promise<void> {
+    this.closed ??= this.queue.then(() => {
+      this.connection.closeSync();
+      this.instance.closeSync();
+    });
+    return this.closed;
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    // Transient: a delivery cut short by a stop is one Pub/Sub should deliver again.
+    if (this.closed) return Promise.reject(new WarehouseError(`the DuckDB warehouse ${this.location} is closed`, { transient: true }));
     const result = this.queue.then(work, work);
     this.queue = result.catch(() => undefined);
     return result;

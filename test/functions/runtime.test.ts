@@ -5,11 +5,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import * as functions from '@google-cloud/functions-framework';
 import '../../functions';
 import { ConfigError } from '../../shared/errors';
 import { appendEvents } from '../../shared/events/load-events';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, pubsubHandler } from '../../shared/pipeline/function-runtime';
 import { envValue, logLevelFromEnv, positiveNumberFromEnv } from '../../shared/settings';
 import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
@@ -63,6 +64,42 @@ test('nothing is loaded or opened before the first event', async () => {
   // A failure is not kept: the next event tries again.
   await expect(runtime.ports()).rejects.toThrow('not now');
   expect(opened).toBe(2);
+});
+
+test('closing the runtime waits for the deliveries being handled: they end on open ports (`kpis serve` stopped during a run crashed in DuckDB)', async () => {
+  const dir = tempDir();
+  const runtime = createFunctionRuntime({
+    env: { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' },
+  });
+  let started!: () => void;
+  let release!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const answers: unknown[] = [];
+  functions.cloudEvent(
+    'slowDelivery',
+    pubsubHandler(
+      'kpi-monitor',
+      async (_message, { warehouse }) => {
+        started();
+        await gate;
+        answers.push(...(await warehouse.query('SELECT 1 AS one', {}, context)));
+      },
+      () => runtime,
+    ),
+  );
+  const status = await withFunctionServer('slowDelivery', async (url) => {
+    const answered = post(url, pubsubEvent({}, { publishTime: NOW, topic: TOPICS.completed }));
+    await running;
+    const closed = runtime.close();
+    // Time for a close that does not wait to close DuckDB, as it did before the fix.
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    release();
+    await closed;
+    return answered;
+  });
+  expect(status).toBe(204);
+  expect(answers).toEqual([{ one: 1 }]);
 });
 
 describe('environment variables: empty means unset; a bad value names the variable and what it takes', () => {

@@ -103,6 +103,20 @@ describe('DuckDbWarehouse', () => {
   });
 });
 
+describe('closing the DuckDB warehouse', () => {
+  test('a call made while close() waits for the running one is refused: it used to start on the closed connection and crash the process', async () => {
+    const closing = await openMemoryWarehouse();
+    const running = closing.query('SELECT count(*) AS n FROM range(20000000)', {}, context);
+    const closed = closing.close();
+    const late = closing.query('SELECT 1 AS one', {}, context);
+    await expect(late).rejects.toThrow(/^the DuckDB warehouse .* is closed$/);
+    expect(await running).toEqual([{ n: 20000000 }]);
+    await closed;
+    // A second close (a stack closing its ports twice) waits for the same one.
+    await closing.close();
+  });
+});
+
 describe('names from data on the DuckDB adapter', () => {
   test('a column aliased __proto__ or constructor is an own column of the row, not its prototype', async () => {
     const rows = await warehouse.query('SELECT 1 AS "__proto__", 2 AS "constructor", 3 AS plain', {}, context);
