@@ -248,15 +248,7 @@ export class DuckDbWarehouse implements Warehouse {
       await this.connection.run('BEGIN TRANSACTION');
       try {
         const appender = await this.connection.createAppender(table.table, table.dataset);
-        const columns = table.columns.map((column) => ({ name: column.name, append: APPEND[column.type] }));
-        for (const row of rows) {
-          for (const column of columns) {
-            const value = row[column.name];
-            if (value === null || value === undefined) appender.appendNull();
-            else column.append(appender, value);
-          }
-          appender.endRow();
-        }
+        appendTo(appender, appendersOf(table), rows);
         appender.closeSync();
         await this.connection.run('COMMIT');
         return rows.length;
@@ -273,23 +265,14 @@ export class DuckDbWarehouse implements Warehouse {
    */
   appendBatches(table: TableSchema, batches: AsyncIterable<Row[]>, _context?: JobContext): Promise<number> {
     const stage = `kpis_stage_${table.table}`;
-    const columns = table.columns.map((column) => ({ name: column.name, append: APPEND[column.type] }));
+    const columns = appendersOf(table);
     return this.exclusive(() =>
       this.withLoadMemory(async () => {
         await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${this.tableRef(table.dataset, table.table)} LIMIT 0`);
         const appender = await this.connection.createAppender(stage, 'main', 'temp');
         let open = true;
         try {
-          for await (const rows of batches) {
-            for (const row of rows) {
-              for (const column of columns) {
-                const value = row[column.name];
-                if (value === null || value === undefined) appender.appendNull();
-                else column.append(appender, value);
-              }
-              appender.endRow();
-            }
-          }
+          for await (const rows of batches) appendTo(appender, columns, rows);
           appender.closeSync();
           open = false;
           const result = await this.connection.run(`INSERT INTO ${this.tableRef(table.dataset, table.table)} SELECT * FROM temp.main.${stage}${orderBy(table)}`);
@@ -598,4 +581,22 @@ function asWarehouseError(error: unknown, what: string): WarehouseError {
   const message = error instanceof Error ? error.message : String(error);
   if (/Catalog Error: (Table|Schema) with name \S+ does not exist/i.test(message)) return new TableNotFoundError(`DuckDB failed on ${what}: ${message}`, { cause: error });
   return new WarehouseError(`DuckDB failed on ${what}: ${message}`, { cause: error, transient: /Conflict|Could not set lock/i.test(message) });
+}
+
+type ColumnAppender = { name: string; append: (typeof APPEND)[ParamType] };
+
+function appendersOf(table: TableSchema): ColumnAppender[] {
+  return table.columns.map((column) => ({ name: column.name, append: APPEND[column.type] }));
+}
+
+/** Appends rows in the table's column order; a missing or null value is a NULL. */
+function appendTo(appender: DuckDBAppender, columns: ColumnAppender[], rows: Row[]): void {
+  for (const row of rows) {
+    for (const column of columns) {
+      const value = row[column.name];
+      if (value === null || value === undefined) appender.appendNull();
+      else column.append(appender, value);
+    }
+    appender.endRow();
+  }
 }
