@@ -13,6 +13,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KpisError } from '../errors';
 import type { Attributes } from '../messaging/publisher';
 
@@ -105,10 +106,10 @@ class ProcessGroup {
   async stop(): Promise<void> {
     process.removeListener('exit', this.onExit);
     this.signal('SIGTERM');
-    const gone = await Promise.race([this.exited.then(() => true), sleep(5_000, { ref: false }).then(() => false)]);
+    const gone = await Promise.race([this.exited.then(() => true), sleep(5_000, undefined, { ref: false }).then(() => false)]);
     // gcloud's wrapper may exit first and leave Java behind: the group gets a SIGKILL either way.
     this.signal('SIGKILL');
-    if (!gone) await Promise.race([this.exited, sleep(5_000, { ref: false })]);
+    if (!gone) await Promise.race([this.exited, sleep(5_000, undefined, { ref: false })]);
   }
 
   private signal(signal: NodeJS.Signals): void {
@@ -156,14 +157,6 @@ export function freePort(): Promise<number> {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
-  });
-}
-
-/** `ref: false` for a bound that must not keep the process alive on its own. */
-function sleep(ms: number, { ref = true } = {}): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    if (!ref) timer.unref();
   });
 }
 

@@ -3,11 +3,11 @@
  * server, from the npm package @fivetrandevelopers/zetasql: a script is analyzed one statement at
  * a time against a catalog of the tables' schemas, with its typed query parameters.
  */
-import { createServer } from 'node:net';
 import { LanguageOptions, runServer, terminateServer, ZetaSQLClient } from '@fivetrandevelopers/zetasql';
 import type { LanguageOptionsProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/LanguageOptionsProto';
 import type { SimpleCatalogProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/SimpleCatalogProto';
 import type { TypeKind } from '@fivetrandevelopers/zetasql/lib/types/zetasql/TypeKind';
+import { freePort } from '../../shared/local/emulator';
 import type { ColumnType, TableSchema } from '../../shared/schema';
 
 /** BigQuery's type names, as a table schema or a query parameter gives them, in ZetaSQL's kinds. */
@@ -38,17 +38,6 @@ export interface Analyzer {
   /** Analyzes a script statement by statement; resolves with each statement's problem, if any. */
   analyze(script: string, params: Record<string, ColumnType>): Promise<{ statement: string; error: string | null }[]>;
   stop(): void;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A table as the catalog holds it: a column may also be DATETIME, as tables made outside daily-kpis have. */
