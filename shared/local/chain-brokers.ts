@@ -7,6 +7,7 @@
 import type { Alert } from '../alerts/alert';
 import type { EtlResult } from '../etl/run-etl';
 import { TOPICS } from '../messaging/publisher';
+import { runIdFor } from '../pipeline/function-runtime';
 import type { Warehouse } from '../warehouse/warehouse';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -41,7 +42,7 @@ export function routerBroker(router: LocalRouter): ChainBroker {
     async settle(triggerId) {
       await router.idle();
       const published = router.published.slice(firstNew);
-      const completion = published.find((record) => record.topic === TOPICS.completed && (record.data as EtlResult).run_id === `etl-${triggerId}`);
+      const completion = published.find((record) => record.topic === TOPICS.completed && (record.data as EtlResult).run_id === runIdFor('etl', triggerId));
       return {
         completion: completion ? (completion.data as EtlResult) : null,
         alertIds: published.filter((record) => record.topic === TOPICS.alerts).map((record) => (record.data as Alert).alert_id),
@@ -78,7 +79,7 @@ export function emulatorBroker(admin: EmulatorAdmin, warehouse: Warehouse, subsc
       while (!completion && deadLetters === 0 && Date.now() < deadline) {
         completions.push(...(await admin.pullAndAck(subscriptions.completions)));
         deadLetters += (await admin.pullAndAck(subscriptions.deadLetter)).length;
-        const found = completions.find((message) => (JSON.parse(message.data.toString('utf8')) as EtlResult).run_id === `etl-${triggerId}`);
+        const found = completions.find((message) => (JSON.parse(message.data.toString('utf8')) as EtlResult).run_id === runIdFor('etl', triggerId));
         completion = found && { messageId: found.messageId, result: JSON.parse(found.data.toString('utf8')) as EtlResult };
         if (!completion) await sleep(250);
       }
