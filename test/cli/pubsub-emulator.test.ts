@@ -8,6 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { BIN, runKpis } from '../helpers/cli';
+import { waitFor } from '../helpers/functions';
 import { tempDir } from '../helpers/history';
 
 jest.setTimeout(300_000);
@@ -114,14 +115,4 @@ function withoutMetadataDetection(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const copy = { ...env };
   delete copy.METADATA_SERVER_DETECTION;
   return copy;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }

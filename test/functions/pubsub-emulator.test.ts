@@ -28,6 +28,7 @@ import { TOPICS } from '../../shared/messaging/publisher';
 import { LOCAL_PROJECT } from '../../shared/messaging/router-publisher';
 import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
+import { waitFor } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 
@@ -221,16 +222,6 @@ async function monitorsFinished(completionId: string): Promise<void> {
 async function pulledAlertIds(): Promise<string[]> {
   alerts.push(...(await admin.pullAndAck(EMULATOR_PULL_SUBSCRIPTIONS.alerts)));
   return alerts.map((m) => (JSON.parse(m.data.toString('utf8')) as Alert).alert_id);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** The real gcloud, on a config folder of its own, sending its Pub/Sub calls to the emulator. */

@@ -74,3 +74,17 @@ export function useFunctionRuntime(env: NodeJS.ProcessEnv): FunctionRuntime {
   installFunctionRuntime(runtime);
   return runtime;
 }
+
+/**
+ * Polls `probe` every 250 ms until it finds something, up to a generous deadline: a wait on an
+ * event, not a timing assertion.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
