@@ -84,29 +84,39 @@ export interface DateRangeRequest {
   to?: string;
 }
 
+/** What the caller calls each field of a request, for its messages: flags on the CLI, keys in a message. */
+export interface DateRangeFieldNames {
+  date: string;
+  daysBack: string;
+  from: string;
+  to: string;
+}
+
+export const CLI_DATE_FLAGS: DateRangeFieldNames = { date: '--date', daysBack: '--days-back', from: '--from', to: '--to' };
+
 /**
  * Resolves a request to an inclusive UTC range. `daysBack` keeps the seed's meaning: today-N to
- * today, so 1 is yesterday and today.
+ * today, so 1 is yesterday and today. Errors name the fields as `names` does (the CLI's flags by default).
  */
-export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defaultDaysBack = 1): DateRange {
+export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defaultDaysBack = 1, names: DateRangeFieldNames = CLI_DATE_FLAGS): DateRange {
   const forms = [request.date !== undefined, request.daysBack !== undefined, request.from !== undefined || request.to !== undefined];
   if (forms.filter(Boolean).length > 1) {
-    throw new UsageError('give only one of --date, --days-back, or --from with --to');
+    throw new UsageError(`give only one of ${names.date}, ${names.daysBack}, or ${names.from} with ${names.to}`);
   }
   if (request.date !== undefined) {
-    const day = checkSaneDay(parseIsoDate(request.date, '--date'), today, '--date');
+    const day = checkSaneDay(parseIsoDate(request.date, names.date), today, names.date);
     return { start: day, end: day };
   }
   if (request.from !== undefined || request.to !== undefined) {
-    if (request.from === undefined || request.to === undefined) throw new UsageError('--from and --to go together');
-    const start = checkSaneDay(parseIsoDate(request.from, '--from'), today, '--from');
-    const end = checkSaneDay(parseIsoDate(request.to, '--to'), today, '--to');
-    if (start > end) throw new UsageError(`--from ${start} is after --to ${end}`);
+    if (request.from === undefined || request.to === undefined) throw new UsageError(`${names.from} and ${names.to} go together`);
+    const start = checkSaneDay(parseIsoDate(request.from, names.from), today, names.from);
+    const end = checkSaneDay(parseIsoDate(request.to, names.to), today, names.to);
+    if (start > end) throw new UsageError(`${names.from} ${start} is after ${names.to} ${end}`);
     return { start, end };
   }
   const daysBack = request.daysBack ?? defaultDaysBack;
   if (!Number.isSafeInteger(daysBack) || daysBack < 0 || daysBack > dayCount(MIN_DATE, today)) {
-    throw new UsageError(`--days-back must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`);
+    throw new UsageError(`${names.daysBack} must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`);
   }
   return { start: addDays(today, -daysBack), end: today };
 }

@@ -4,10 +4,13 @@
  * the functions acknowledge it with an error log instead of letting Pub/Sub retry it.
  */
 import Joi from 'joi';
-import { dayCount, parseIsoDate, resolveDateRange, type DateRange, type IsoDate } from '../dates';
+import { dayCount, parseIsoDate, resolveDateRange, type DateRange, type DateRangeFieldNames, type IsoDate } from '../dates';
 import { reservedKeyPath, reservedNameProblem } from '../config/names';
 import { InvalidMessageError, UsageError } from '../errors';
 import type { EtlResult } from '../etl/run-etl';
+
+/** The trigger message's own keys, so its errors name what the sender wrote. */
+const TRIGGER_KEYS: DateRangeFieldNames = { date: 'date', daysBack: 'days_back', from: 'start_date', to: 'end_date' };
 
 const isoDate = Joi.string()
   .pattern(/^\d{4}-\d{2}-\d{2}$/)
@@ -50,12 +53,9 @@ export function parseTrigger(data: unknown, today: IsoDate, maxRangeDays: number
   const message = validate<TriggerMessage>(triggerSchema, data, 'trigger');
   let range: DateRange;
   try {
-    range = resolveDateRange({ date: message.date, daysBack: message.days_back, from: message.start_date, to: message.end_date }, today);
+    range = resolveDateRange({ date: message.date, daysBack: message.days_back, from: message.start_date, to: message.end_date }, today, 1, TRIGGER_KEYS);
   } catch (error) {
-    if (error instanceof UsageError)
-      throw new InvalidMessageError(
-        `trigger: ${error.message.replaceAll('--from', 'start_date').replaceAll('--to', 'end_date').replaceAll('--date', 'date').replaceAll('--days-back', 'days_back')}`,
-      );
+    if (error instanceof UsageError) throw new InvalidMessageError(`trigger: ${error.message}`);
     throw error;
   }
   const days = dayCount(range.start, range.end) + 1;
