@@ -2,10 +2,11 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { EtlJob } from '../shared/config/etl-config';
 import { DISPLAY_WIDTH, displayText } from '../shared/format';
-import { openRuntime, type Io, type Runtime } from './context';
+import { openRuntime, type Io, type Runtime, type Values } from './context';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
-export type Values = Record<string, string | boolean | undefined>;
+/** Parsed options; declared with the runtime that reads them (context.ts), so the two files do not import each other. */
+export type { Values } from './context';
 
 export interface Command {
   summary: string;

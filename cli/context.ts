@@ -11,7 +11,9 @@ import type { Publisher } from '../shared/messaging/publisher';
 import { openPorts } from '../shared/ports';
 import type { WarehouseSpec } from '../shared/warehouse/factory';
 import type { Warehouse } from '../shared/warehouse/warehouse';
-import type { Values } from './command';
+
+/** A command's parsed options, as node:util parseArgs gives them. */
+export type Values = Record<string, string | boolean | undefined>;
 
 export interface Io {
   stdout: (text: string) => void;
