@@ -81,6 +81,23 @@ export interface KpiCheck {
    * as soon as it has ended, as the predecessor did.
    */
   complete_after_hours: number;
+  /**
+   * A raised day (a spike or drop, not resolved by late data) is left out of the check's later
+   * baselines, as a day without events is, so one spike does not widen the band that should catch
+   * the next; a raised level that the next day holds is a new normal instead (shared/monitor/detect.ts).
+   */
+  exclude_raised_days: boolean;
+  /** Slack user (U…, W…) or user group (S…) ids, mentioned in the check's posts. */
+  owner: readonly string[];
+  /** The Slack webhook the check's posts go to: a name in slack_webhooks, or `default` (KPIS_SLACK_SECRET). */
+  channel: string;
+  /** Carried in its Pub/Sub alerts as attributes `tag_NAME` (for subscription filters such as `attributes:tag_growth`). */
+  tags: readonly string[];
+  /**
+   * An ongoing incident publishes an update at most once per this many hours, counted between the
+   * judged days (a day is 24 hours), so a rerun decides the same.
+   */
+  remind_after_hours: number;
 }
 
 /** Defaults shared by every method. */
@@ -95,9 +112,24 @@ export const DETECTION_DEFAULTS = {
   severity: 'warn',
   isEnable: true,
   complete_after_hours: 0,
+  exclude_raised_days: true,
   max_segments: 20,
   dataset: 'daily_kpis',
+  // Routing and incidents: the config's `defaults` replaces these for checks that do not set their own.
+  owner: [],
+  channel: 'default',
+  tags: [],
+  remind_after_hours: 24,
 } as const satisfies Partial<KpiCheck>;
+
+/** The channel every check posts to unless it names another: the webhook of KPIS_SLACK_SECRET. */
+export const DEFAULT_CHANNEL = 'default';
+
+/** Where a named channel's webhook URL is: a Secret Manager secret, or locally an environment variable. */
+export interface SlackWebhookRef {
+  secret: string;
+  env: string;
+}
 
 /** Window defaults per method: pct_change needs only the day before; the others a few weeks. */
 export const METHOD_DEFAULTS: Record<Method, Pick<KpiCheck, 'training_days' | 'min_training_days'>> = {
@@ -117,7 +149,28 @@ const expression = Joi.string()
   })
   .messages({ 'any.custom': '{{#label}} must be one SQL expression, such as SUM(coins): {{#error.message}}, got {{#value}}' });
 
+/** A Slack member (U…, W…) or user group (S…) id: mentioned as markup, so only this shape passes. */
+const slackId = Joi.string()
+  .pattern(/^[UWS][A-Z0-9]{2,20}$/)
+  .messages({ 'string.pattern.base': '{{#label}} must be a Slack user id (U0123ABCD, W0123ABCD) or user group id (S0123ABCD), got {{#value}}' });
+const channelName = Joi.string()
+  .pattern(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/)
+  .messages({ 'string.pattern.base': '{{#label}} must be a channel name (letters, digits, _ and -, starting with a letter), got {{#value}}' });
+/** Tags become attribute names (tag_NAME) that a Pub/Sub filter can name unquoted. */
+const tag = Joi.string()
+  .pattern(/^[a-z0-9_]{1,64}$/)
+  .messages({ 'string.pattern.base': '{{#label}} must be lower-case letters, digits and underscores, got {{#value}}' });
+const routingKeys = {
+  owner: Joi.alternatives().try(slackId, Joi.array().items(slackId).max(10).unique()),
+  channel: channelName,
+  tags: Joi.array().items(tag).max(20).unique(),
+  remind_after_hours: Joi.number()
+    .greater(0)
+    .max(24 * 366),
+};
+
 const kpiCheckSchema = Joi.object({
+  ...routingKeys,
   metric: Joi.string(),
   sql: Joi.string().min(1),
   dataset: identifier,
@@ -138,6 +191,7 @@ const kpiCheckSchema = Joi.object({
   min_denominator: Joi.number().min(0),
   warm_up_days: Joi.number().integer().min(0).max(366),
   severity: oneOf(SEVERITIES),
+  exclude_raised_days: Joi.boolean(),
   complete_after_hours: Joi.number()
     .min(0)
     .max(24 * 366)
@@ -150,7 +204,24 @@ const kpiCheckSchema = Joi.object({
 
 const kpisConfigSchema = Joi.object({
   kpis: Joi.object().pattern(identifier, kpiCheckSchema).min(1).required(),
+  defaults: Joi.object(routingKeys),
+  slack_webhooks: Joi.object().pattern(
+    channelName,
+    Joi.object({
+      secret: Joi.string()
+        .pattern(/^[A-Za-z0-9_-]{1,255}$/)
+        .required(),
+      env: Joi.string().pattern(/^[A-Z_][A-Z0-9_]{0,127}$/),
+    }),
+  ),
 });
+
+type RoutingEntry = Partial<Omit<KpiCheck, 'owner'>> & { owner?: string | string[] };
+interface KpisFile {
+  kpis: Record<string, CheckEntry>;
+  defaults?: RoutingEntry;
+  slack_webhooks?: Record<string, { secret: string; env?: string }>;
+}
 
 /**
  * The seed's shape wraps the checks in one group, `{GROUP: {"kpis": {...}}}`, and gives each a `d1`
@@ -170,7 +241,13 @@ const seedKpisConfigSchema = Joi.object()
   .length(1)
   .messages({ 'object.length': "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis" });
 
-type CheckEntry = Partial<Omit<KpiCheck, 'metric'>> & { metric?: string; sql?: string; date_column?: string; value?: string; segment?: string };
+type CheckEntry = Partial<Omit<KpiCheck, 'metric' | 'owner'>> & { owner?: string | string[] } & {
+  metric?: string;
+  sql?: string;
+  date_column?: string;
+  value?: string;
+  segment?: string;
+};
 
 /** The built-in series: sql/monitors/builtin.json names each one's SQL file and default table. */
 interface BuiltinSeries {
@@ -193,7 +270,7 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
   const loaded = validateEitherShape(
     readJsonConfig(file),
     file,
-    { name: "daily-kpis' shape", outline: '{"kpis": {NAME: {...}}}', schema: kpisConfigSchema as Joi.Schema<{ kpis: Record<string, CheckEntry> }> },
+    { name: "daily-kpis' shape", outline: '{"kpis": {NAME: {...}}}', schema: kpisConfigSchema as Joi.Schema<KpisFile> },
     {
       name: "the cron job's shape",
       outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}',
@@ -202,7 +279,54 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
   );
   const checks: Record<string, CheckEntry & { d1?: string }> =
     loaded.shape === 'first' ? loaded.value.kpis : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
-  return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) => withDefaults(name, entry, file));
+  if (loaded.shape === 'first' && Object.hasOwn(loaded.value.slack_webhooks ?? {}, DEFAULT_CHANNEL)) {
+    loadFail(file, `$.slack_webhooks.${DEFAULT_CHANNEL}`, 'is the webhook of KPIS_SLACK_SECRET (KPIS_SLACK_WEBHOOK_URL locally): name the others only');
+  }
+  const routing = loaded.shape === 'first' ? { defaults: loaded.value.defaults ?? {}, channels: Object.keys(loaded.value.slack_webhooks ?? {}) } : { defaults: {}, channels: [] };
+  return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) =>
+    withRouting(withDefaults(name, entry, file), entry, routing.defaults, routing.channels, file),
+  );
+}
+
+/**
+ * The named Slack webhooks of config/kpis_config.json (`slack_webhooks`): each a Secret Manager
+ * secret, or locally the environment variable `env` (default KPIS_SLACK_WEBHOOK_URL_<NAME>).
+ */
+export function loadSlackWebhooks(file: string = DEFAULT_KPIS_CONFIG): Map<string, SlackWebhookRef> {
+  const loaded = validateEitherShape(
+    readJsonConfig(file),
+    file,
+    { name: "daily-kpis' shape", outline: '', schema: kpisConfigSchema as Joi.Schema<KpisFile> },
+    {
+      name: "the cron job's shape",
+      outline: '',
+      schema: seedKpisConfigSchema,
+    },
+  );
+  if (loaded.shape === 'second') return new Map();
+  return new Map(
+    Object.entries(loaded.value.slack_webhooks ?? {}).map(([name, ref]) => [
+      name,
+      { secret: ref.secret, env: ref.env ?? `KPIS_SLACK_WEBHOOK_URL_${name.toUpperCase().replace(/-/g, '_')}` },
+    ]),
+  );
+}
+
+/** The check's owner, channel, tags and reminder interval: its own, else the config's defaults, else DETECTION_DEFAULTS. */
+function withRouting(check: KpiCheck, entry: CheckEntry, defaults: RoutingEntry, channels: string[], file: string): KpiCheck {
+  const owner = entry.owner ?? defaults.owner ?? DETECTION_DEFAULTS.owner;
+  const channel = entry.channel ?? defaults.channel ?? DETECTION_DEFAULTS.channel;
+  if (channel !== DEFAULT_CHANNEL && !channels.includes(channel)) {
+    const where = entry.channel === undefined ? '$.defaults.channel' : `$.kpis.${check.name}.channel`;
+    loadFail(file, where, `must be ${[DEFAULT_CHANNEL, ...channels].join(', ')} (the names in slack_webhooks, or default), got ${channel}`);
+  }
+  return {
+    ...check,
+    owner: typeof owner === 'string' ? [owner] : [...owner],
+    channel,
+    tags: [...(entry.tags ?? defaults.tags ?? DETECTION_DEFAULTS.tags)],
+    remind_after_hours: entry.remind_after_hours ?? defaults.remind_after_hours ?? DETECTION_DEFAULTS.remind_after_hours,
+  };
 }
 
 /** What a check reads, whichever form the config gives it in. */
