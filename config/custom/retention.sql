@@ -7,6 +7,9 @@
 -- the UNION below; its largest N is the horizon and must equal the 30 of the two bounds below.
 -- Cohorts come from installs, so a backfill in reverse order of single days gives other cohorts
 -- until every earlier day has been built: backfill in one run, or in order.
+-- Why this shape: the panel is cut to the cohorts' users first (a hash join), strict retention is
+-- an equality join on (user, maturity day), and rolling retention needs only each cohort user's
+-- last active day up to the built day (one GROUP BY), not every active day per cell.
 WITH retention_n AS (
   SELECT 1 AS n UNION ALL SELECT 7 UNION ALL SELECT 30
 ),
@@ -25,6 +28,20 @@ run_days AS (
   FROM active
   WHERE date BETWEEN @start_date AND @end_date
 ),
+cohort_active AS (
+  SELECT a.user_id, a.date
+  FROM active AS a
+  JOIN cohorts AS c
+    ON c.user_id = a.user_id
+),
+last_seen AS (
+  -- Each cohort user's last active day up to each built day (within its 30 days).
+  SELECT d.date, a.user_id, MAX(a.date) AS last_date
+  FROM run_days AS d
+  JOIN cohort_active AS a
+    ON a.date BETWEEN DATE_ADD(d.date, INTERVAL (-29) DAY) AND d.date
+  GROUP BY d.date, a.user_id
+),
 cells AS (
   -- Every cohort user for each built day and each N whose day cohort + N is built by then.
   SELECT
@@ -38,32 +55,22 @@ cells AS (
     ON c.cohort_date BETWEEN DATE_ADD(d.date, INTERVAL (-30) DAY) AND d.date
   JOIN retention_n AS r
     ON DATE_ADD(c.cohort_date, INTERVAL (r.n) DAY) <= d.date
-),
-per_user AS (
-  SELECT
-    x.date,
-    x.cohort_date,
-    x.n,
-    x.maturity_date,
-    x.user_id,
-    -- 1 or 0 per user (DuckDB's COUNTIF over only NULLs is NULL, BigQuery's is 0: MAX of a CASE is
-    -- the same on both).
-    MAX(CASE WHEN a.date = x.maturity_date THEN 1 ELSE 0 END) AS strict,
-    MAX(CASE WHEN a.date IS NOT NULL THEN 1 ELSE 0 END) AS rolling
-  FROM cells AS x
-  LEFT JOIN active AS a
-    ON a.user_id = x.user_id
-    AND a.date BETWEEN x.maturity_date AND x.date
-  GROUP BY x.date, x.cohort_date, x.n, x.maturity_date, x.user_id
 )
 SELECT
-  date,
-  cohort_date,
-  n,
-  maturity_date,
+  x.date,
+  x.cohort_date,
+  x.n,
+  x.maturity_date,
   COUNT(*) AS cohort_size,
-  SUM(strict) AS retained,
-  SUM(rolling) AS retained_rolling,
-  date = DATE_ADD(cohort_date, INTERVAL 30 DAY) AS is_final
-FROM per_user
-GROUP BY date, cohort_date, n, maturity_date
+  -- Sums of 1 or 0 per user (DuckDB's COUNTIF over only NULLs is NULL, BigQuery's is 0).
+  SUM(CASE WHEN s.user_id IS NOT NULL THEN 1 ELSE 0 END) AS retained,
+  SUM(CASE WHEN l.last_date >= x.maturity_date THEN 1 ELSE 0 END) AS retained_rolling,
+  x.date = DATE_ADD(x.cohort_date, INTERVAL 30 DAY) AS is_final
+FROM cells AS x
+LEFT JOIN cohort_active AS s
+  ON s.user_id = x.user_id
+  AND s.date = x.maturity_date
+LEFT JOIN last_seen AS l
+  ON l.user_id = x.user_id
+  AND l.date = x.date
+GROUP BY x.date, x.cohort_date, x.n, x.maturity_date
