@@ -28,7 +28,15 @@ export const SOURCE_COLUMNS: ColumnSchema[] = [
   { name: 'time', type: 'TIMESTAMP', required: true, description: 'When the event happened (UTC).' },
   { name: 'event_name', type: 'STRING', description: 'What happened, e.g. session_start.' },
   { name: 'coins_added', type: 'INT64', description: 'Coins the event added to the balance; NULL or 0 for none.' },
+  { name: 'platform', type: 'STRING', description: 'Where the event came from, e.g. ANDROID, IOS, WEB; NULL when unknown.' },
+  { name: 'country', type: 'STRING', description: "The user's country, e.g. United States (GA4 geo.country); NULL when unknown." },
 ];
+
+/**
+ * Canonical columns a source table may lack (added after the first release): `{{source}}` shows
+ * them as NULL on such a table (shared/etl/sources.ts), so a query reading them runs unchanged.
+ */
+export const OPTIONAL_SOURCE_COLUMNS: readonly string[] = ['platform', 'country'];
 
 /** The raw event table the ETL reads; its location comes from config. */
 export function sourceTable(dataset: string, table: string): TableSchema {

@@ -109,7 +109,11 @@ export function placeholderValues(
   return Object.fromEntries(values);
 }
 
-/** What a table entry's placeholders render as: `{{source}}` is its source table. */
+/**
+ * What a table entry's placeholders render as: `{{source}}` is its source table, as `warehouse`
+ * names it (a run names it through shared/etl/sources.ts readingSources: a subquery adding the
+ * canonical columns the table lacks, or the GA4 export's mapping).
+ */
 export function tableQueryValues(
   warehouse: Pick<Warehouse, 'tableRef'>,
   table: { query: string; dataset_src: string; table_src: string; dataset_dst: string },

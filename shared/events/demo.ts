@@ -40,8 +40,32 @@ export function prng(seed: number): () => number {
 const EVENTS = ['session_start', 'level_start', 'level_complete', 'ad_watched', 'purchase'] as const;
 const WEEKDAY_FACTOR = [1.25, 0.95, 0.95, 1.0, 1.0, 1.05, 1.3]; // Sunday first, as getUTCDay()
 
+/** Platforms and countries of the demo's users, with their shares (segments for the KPI pack). */
+const PLATFORMS: readonly [string, number][] = [
+  ['ANDROID', 0.6],
+  ['IOS', 0.4],
+];
+const COUNTRIES: readonly [string, number][] = [
+  ['United States', 0.35],
+  ['Germany', 0.2],
+  ['Brazil', 0.2],
+  ['Japan', 0.15],
+  ['India', 0.1],
+];
+
+function pick(choices: readonly [string, number][], draw: number): string {
+  let left = draw;
+  for (const [value, share] of choices) {
+    if (left < share) return value;
+    left -= share;
+  }
+  return (choices[choices.length - 1] as [string, number])[0];
+}
+
 interface DemoUser {
   id: string;
+  platform: string;
+  country: string;
   /** Chance of coming back on the day after install; it fades by RETENTION_DECAY a day. */
   engagement: number;
   installIndex: number;
@@ -55,7 +79,11 @@ const RETENTION_DECAY = 0.93;
 const WARM_UP_DAYS = 35;
 
 export function generateDemoEvents(options: DemoOptions): Row[] {
-  const random = prng(options.seed ?? 20261127);
+  const seed = options.seed ?? 20261127;
+  const random = prng(seed);
+  // A stream of its own, so a user's platform and country leave every other draw (and every
+  // figure of the demo) as it was before they existed.
+  const traits = prng(seed ^ 0x5eed);
   const baseInstalls = options.baseInstalls ?? 120;
   const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
   const growth = options.growth ?? 0.002;
@@ -74,7 +102,8 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
       if (random() < user.engagement * weekday * RETENTION_DECAY ** (index - user.installIndex)) active.push(user);
     }
     for (let n = 0; n < installs; n += 1) {
-      const user = { id: `u${String(users.length + 1).padStart(6, '0')}`, engagement: 0.2 + random() * 0.5, installIndex: index };
+      const id = `u${String(users.length + 1).padStart(6, '0')}`;
+      const user = { id, engagement: 0.2 + random() * 0.5, installIndex: index, platform: pick(PLATFORMS, traits()), country: pick(COUNTRIES, traits()) };
       users.push(user);
       active.push(user);
     }
@@ -87,7 +116,7 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
         const name = EVENTS[Math.floor(random() * EVENTS.length)] as (typeof EVENTS)[number];
         if (day === anomalyDay && name === outageEvent) continue;
         const coins = name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
-        rows.push({ user_id: user.id, time, event_name: name, coins_added: coins });
+        rows.push({ user_id: user.id, time, event_name: name, coins_added: coins, platform: user.platform, country: user.country });
       }
     }
   });

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { InputFileError, UsageError } from '../errors';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
 import { renderSqlFile } from '../sql';
-import { SOURCE_COLUMNS, sourceTable, type TableSchema } from '../schema';
+import { OPTIONAL_SOURCE_COLUMNS, SOURCE_COLUMNS, sourceTable, type TableSchema } from '../schema';
 import { placeholders } from '../sql';
 import { timestampMicros } from '../timestamps';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
@@ -36,9 +36,22 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
   return configuredSource(job, [...sources][0]);
 }
 
+/**
+ * The source table with the columns it has: one made before platform and country existed is
+ * loaded without them (`ALTER TABLE ... ADD COLUMN platform STRING` keeps them), and its
+ * `{{source}}` shows them as NULL (shared/etl/sources.ts).
+ */
+export async function sourceAsItIs(warehouse: Pick<Warehouse, 'columnsOf'>, table: TableSchema): Promise<TableSchema> {
+  const existing = await warehouse.columnsOf(table.dataset, table.table);
+  if (existing === null) return table;
+  const names = new Set(existing.map((column) => column.name));
+  return { ...table, columns: table.columns.filter((column) => names.has(column.name) || !OPTIONAL_SOURCE_COLUMNS.includes(column.name)) };
+}
+
 /** Creates the source table if needed, then appends rows in time order (DuckDB prunes by it). */
-export async function appendEvents(warehouse: Warehouse, table: TableSchema, rows: Row[], context: JobContext): Promise<number> {
-  await warehouse.ensureTable(table);
+export async function appendEvents(warehouse: Warehouse, wanted: TableSchema, rows: Row[], context: JobContext): Promise<number> {
+  await warehouse.ensureTable(wanted);
+  const table = await sourceAsItIs(warehouse, wanted);
   const keyed = rows.map((row) => ({ row, key: timestampMicros(row.time as Date | string) }));
   const sorted = keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ row }) => row);
   return warehouse.appendRows(table, sorted, context);
@@ -84,7 +97,7 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
     }
   }
   await warehouse.ensureTable(table);
-  const rows = await appendFile(warehouse, table, file, format, context);
+  const rows = await appendFile(warehouse, await sourceAsItIs(warehouse, table), file, format, context);
   // After the load: a crash in between leaves the file unrecorded, so a retry loads it again.
   const identity = { runId: context.runId, jobName: LOAD_EVENTS_JOB, jobType: 'load', username: options.username ?? 'cli' };
   await writeRunLog(warehouse, identity, [{ step: 'loaded', logType: 'end', at: (options.clock ?? (() => new Date()))(), fileName: path.basename(file), message }]);

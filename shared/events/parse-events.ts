@@ -41,9 +41,12 @@ export function detectFormat(file: string): EventFormat {
 export const MAX_TEXT_LENGTH: ReadonlyMap<string, number> = new Map([
   ['user_id', 256],
   ['event_name', 256],
+  // GA4's platform (ANDROID, IOS, WEB) and geo.country (English names) are far shorter.
+  ['platform', 64],
+  ['country', 64],
 ]);
 /**
- * A CSV record or JSON line longer than this is refused without being held whole: four columns of
+ * A CSV record or JSON line longer than this is refused without being held whole: six columns of
  * bounded text fit in a few KiB, and a 1 GB line would not fit in a JavaScript string.
  */
 export const MAX_LINE_LENGTH = 64 * 1024;
@@ -114,8 +117,10 @@ class EventChecker {
       coins = typeof coinsValue === 'number' ? coinsValue : typeof coinsValue === 'string' && /^\s*-?\d+\s*$/.test(coinsValue) ? Number(coinsValue) : NaN;
       if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${shown(coinsValue)}`);
     }
+    const platform = text('platform');
+    const country = text('country');
     if (this.problems.length > before) return undefined;
-    return { user_id: userId, time: time as string, event_name: eventName, coins_added: coins };
+    return { user_id: userId, time: time as string, event_name: eventName, coins_added: coins, platform, country };
   }
 
   /** Throws the file's problems, if it has any. */

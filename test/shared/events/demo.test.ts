@@ -36,6 +36,19 @@ test('the same arguments give the same events; another seed gives others', () =>
   expect(twoWeeks(7)).not.toBe(twoWeeks());
 });
 
+test('every user keeps one platform and one country, drawn from a few of each, mostly Android', () => {
+  const byUser = new Map<string, string>();
+  for (const row of events) {
+    const traits = `${String(row.platform)}/${String(row.country)}`;
+    expect(byUser.get(row.user_id as string) ?? traits).toBe(traits);
+    byUser.set(row.user_id as string, traits);
+  }
+  const share = (platform: string) => [...byUser.values()].filter((traits) => traits.startsWith(`${platform}/`)).length / byUser.size;
+  expect(share('ANDROID') + share('IOS')).toBe(1);
+  expect(share('ANDROID')).toBeGreaterThan(0.5);
+  expect(new Set(events.map((row) => row.country)).size).toBe(5);
+});
+
 test('covers the days asked for, and nothing after now', () => {
   expect([...days.keys()].sort()).toEqual(daysBetween(addDays(TODAY, -55), TODAY));
   expect(events.reduce((latest, e) => Math.max(latest, (e.time as Date).getTime()), 0)).toBeLessThanOrEqual(NOW.getTime());

@@ -25,14 +25,14 @@ afterEach(() => warehouse.close());
 const countEvents = async () => (await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context))[0]?.n;
 
 test('CSV and JSON lines append to the source table, creating it when missing', async () => {
-  const csv = file('a.csv', 'user_id,time,event_name,coins_added\nu1,2026-11-20 10:00:00,purchase,100\nu2,2026-11-20T11:00:00Z,,\n');
+  const csv = file('a.csv', 'user_id,time,event_name,coins_added,platform\nu1,2026-11-20 10:00:00,purchase,100,IOS\nu2,2026-11-20T11:00:00Z,,,\n');
   expect(await loadEvents(warehouse, SOURCE, csv, context)).toEqual({ file: csv, format: 'csv', table: 'gamepltx.fact', rows: 2, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  const jsonl = file('b.jsonl', '{"user_id":"u3","time":"2026-11-21T00:00:00Z","coins_added":-5}\n');
+  const jsonl = file('b.jsonl', '{"user_id":"u3","time":"2026-11-21T00:00:00Z","coins_added":-5,"country":"India"}\n');
   await loadEvents(warehouse, SOURCE, jsonl, context);
   expect(await warehouse.query('SELECT * FROM gamepltx.fact ORDER BY time', {}, context)).toEqual([
-    { user_id: 'u1', time: '2026-11-20T10:00:00.000Z', event_name: 'purchase', coins_added: 100 },
-    { user_id: 'u2', time: '2026-11-20T11:00:00.000Z', event_name: null, coins_added: null },
-    { user_id: 'u3', time: '2026-11-21T00:00:00.000Z', event_name: null, coins_added: -5 },
+    { user_id: 'u1', time: '2026-11-20T10:00:00.000Z', event_name: 'purchase', coins_added: 100, platform: 'IOS', country: null },
+    { user_id: 'u2', time: '2026-11-20T11:00:00.000Z', event_name: null, coins_added: null, platform: null, country: null },
+    { user_id: 'u3', time: '2026-11-21T00:00:00.000Z', event_name: null, coins_added: -5, platform: null, country: 'India' },
   ]);
 });
 
@@ -154,7 +154,7 @@ describe('on BigQuery', () => {
       const uploads = () => bigquery.fake.requests.filter((r) => r.path.startsWith('/upload/'));
       const upload = uploads().at(-1);
       expect(upload?.text).toContain('"sourceFormat":"NEWLINE_DELIMITED_JSON"');
-      expect(upload?.text).toContain('{"user_id":"u2","time":"2026-11-20T10:00:00.000Z","event_name":null,"coins_added":null}');
+      expect(upload?.text).toContain('{"user_id":"u2","time":"2026-11-20T10:00:00.000Z","event_name":null,"coins_added":null,"platform":null,"country":null}');
       const before = uploads().length;
       const bad = file('bq-bad.jsonl', `{"user_id":"u3","time":"2026-11-20","event_name":"${'n'.repeat(300)}"}\n`);
       await expect(loadEvents(target, SOURCE, bad, context)).rejects.toThrow(`${bad}:1: column 37: event_name: longer than 256 characters`);
