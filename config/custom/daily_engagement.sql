@@ -2,7 +2,8 @@
 -- ending that day) and stickiness DAU / MAU. Read from the daily user panel (one narrow row per
 -- user and active day) over the window and the 29 days before it, not from the raw events, so a
 -- daily run reads 30 days of the panel. A day's row depends only on the panel's 30 days ending
--- it: rebuilding days in any order gives the same rows once those panel days are built.
+-- it: rebuilding days in any order gives the same rows once those panel days are built (a day
+-- built before them counts fewer users: rebuild it once they are, README "Order of builds").
 -- Why this shape: each user's last active day up to each built day is one GROUP BY (its value
 -- says whether the user counts in DAU, WAU, MAU); three COUNT(DISTINCT) over the same rows cost
 -- three times as much. The built days meet their 30 active days through the few distinct panel

@@ -3,7 +3,9 @@
 -- is NULL when its denominator is 0. Revenue is the sum of coins_added of purchase events: to
 -- count something else, change the event_name and the summed column of the purchases CTE (and
 -- event_name in first_purchase.sql). Reads one day of the events' four narrow columns, the
--- panel's day and the first_purchase rows of the day, which this run has just written.
+-- panel's day and the first_purchase rows of the day, which this run has just written. A day
+-- built before an earlier day with a purchase counts that payer as first-time: rebuild it once
+-- the earlier days are built (README "Order of builds").
 WITH purchases AS (
   SELECT
     user_id,

@@ -5,8 +5,9 @@
 -- until the horizon so the rolling count grows without a read of more than 30 days of the panel
 -- and the installs of the last 30 days (both partitioned by date on BigQuery). The N list is
 -- the UNION below; its largest N is the horizon and must equal the 30 of the two bounds below.
--- Cohorts come from installs, so a backfill in reverse order of single days gives other cohorts
--- until every earlier day has been built: backfill in one run, or in order.
+-- Cohorts come from installs, so a day built before the days it reads (a first backfill in
+-- reverse order of single days) has no cohorts yet: backfill in one run or in order, or rebuild
+-- after: kpis etl --from FIRST --to LAST --kpis daily_revenue,daily_engagement,retention.
 -- Why this shape: the panel is cut to the cohorts' users first (a hash join), strict retention is
 -- an equality join on (user, maturity day), and rolling retention needs only each cohort user's
 -- last active day up to the built day (one GROUP BY), not every active day per cell.
