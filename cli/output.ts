@@ -20,7 +20,7 @@ export function checkRows(results: CheckResult[]): string[][] {
       formatNumber(result.previous_metric),
       result.change === null ? '-' : formatChange(result.change),
       result.method,
-      { raised: `RAISED (${result.severity})`, no_verdict: 'no verdict', error: 'FAILED', ok: 'ok' }[result.verdict],
+      { raised: `RAISED (${result.severity})`, no_verdict: 'no verdict', error: 'FAILED', ok: 'ok', muted: 'muted (calendar)' }[result.verdict],
     ].map((cell) => displayText(cell, DISPLAY_WIDTH.label)),
   );
 }

@@ -1,4 +1,5 @@
 /** Where each config file comes from: one rule for the CLI, the functions and the local stack. */
+import { DEFAULT_CALENDAR } from './calendar';
 import { DEFAULT_ETL_CONFIG } from './etl-config';
 import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG } from './monitor-config';
 
@@ -6,6 +7,7 @@ export const CONFIG_FILES = {
   etl: { variable: 'KPIS_CONFIG', file: DEFAULT_ETL_CONFIG },
   kpis: { variable: 'KPIS_MONITOR_CONFIG', file: DEFAULT_KPIS_CONFIG },
   logs: { variable: 'KPIS_LOG_CONFIG', file: DEFAULT_LOG_CONFIG },
+  calendar: { variable: 'KPIS_CALENDAR', file: DEFAULT_CALENDAR },
 } as const;
 
 /** The flag, else the environment variable (empty counts as unset, as for KPIS_WAREHOUSE), else the shipped file. */

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import Joi from 'joi';
+import type { CalendarEntry } from './calendar';
 import { ConfigError, UsageError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
@@ -87,6 +88,8 @@ export interface KpiCheck {
    * the next; a raised level that the next day holds is a new normal instead (shared/monitor/detect.ts).
    */
   exclude_raised_days: boolean;
+  /** The calendar entries that name this check (config/calendar.json, shared/config/calendar.ts); none when absent. */
+  calendar?: readonly CalendarEntry[];
   /** Slack user (U…, W…) or user group (S…) ids, mentioned in the check's posts. */
   owner: readonly string[];
   /** The Slack webhook the check's posts go to: a name in slack_webhooks, or `default` (KPIS_SLACK_SECRET). */

@@ -19,9 +19,18 @@
  * - a ratio (numerator / denominator) whose denominator is below min_denominator: no verdict, and
  *   never part of a baseline (a cohort of 12 users moves by 8% with one user);
  * - a change smaller than min_value never raises.
+ *
+ * Across the days of a series (judgeSeries), in the order a history is lived:
+ * - a calendar one_off day is left out of every baseline, and a verdict raised on it is muted;
+ * - a calendar new_normal restarts the baseline on its day: only days from it train, warm-up again;
+ * - with exclude_raised_days, a raised day is left out of later baselines, so one spike does not
+ *   widen the band that should catch the next; but a raised level that the next day holds (beyond
+ *   the same band, on the same side) is a new normal from the raised day, so a lasting shift raises
+ *   once, not on every day after it.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Direction, KpiCheck, Method, Severity } from '../config/monitor-config';
+import { NO_CALENDAR, restartOn, type SeriesCalendar } from '../config/calendar';
 import { formatChange, formatNumber, formatPercent } from '../format';
 
 export interface DayPoint {
@@ -43,8 +52,11 @@ export interface KpiSeries {
   segment?: string | null;
 }
 
-/** `error`: the check itself failed (a missing table, a SQL error); the result carries the error. */
-export type Verdict = 'ok' | 'raised' | 'no_verdict' | 'error';
+/**
+ * `error`: the check itself failed (a missing table, a SQL error); the result carries the error.
+ * `muted`: it raised on a calendar one_off day; recorded with the entry's note, never sent.
+ */
+export type Verdict = 'ok' | 'raised' | 'no_verdict' | 'error' | 'muted';
 
 /** One check on one day: the rows of `kpis monitor --json`. */
 export interface CheckResult {
@@ -78,7 +90,19 @@ export interface CheckResult {
   severity: Severity;
   message: string;
   table: string | null;
+  /** The note of the calendar one_off entry the day is in (a muted result always has one); absent otherwise. */
+  calendar_note?: string;
 }
+
+/** Where a day's baseline may come from, as decided by the days before it (judgeSeries). */
+export interface BaselineContext {
+  /** Days left out of the baseline: calendar one_off days, and raised days. */
+  excluded: ReadonlySet<IsoDate>;
+  /** The day the baseline started again on (a new normal), and why; null for none. */
+  restart: { day: IsoDate; note: string } | null;
+}
+
+const NO_CONTEXT: BaselineContext = { excluded: new Set(), restart: null };
 
 /**
  * After a day without events, the users who installed that day show up as first seen on the day
@@ -100,7 +124,7 @@ type Result = (verdict: Verdict, message: string, fields?: Partial<CheckResult>)
  * Judges one day of a series: first the guards that decide without a baseline (no data, warm-up,
  * too little history, a lost day or segment), then the method's baseline, then the verdict.
  */
-export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): CheckResult {
+export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate, context: BaselineContext = NO_CONTEXT): CheckResult {
   const threshold = check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent;
   const segment = series.segment ?? null;
   const result: Result = (verdict, message, fields = {}) => ({
@@ -125,7 +149,7 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate): Che
     ...fields,
   });
 
-  const guarded = guards(check, series, date, result);
+  const guarded = guards(check, series, date, result, context);
   if ('verdict' in guarded) return guarded;
   const { point, training } = guarded;
   const values = training.map((day) => (series.points.get(day) as DayPoint).value);
@@ -155,7 +179,7 @@ function formatRate(value: number): string {
 }
 
 /** The verdicts that need no baseline, or the day's point and the training days a baseline is taken from. */
-function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result): CheckResult | { point: DayPoint; training: IsoDate[] } {
+function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result, context: BaselineContext): CheckResult | { point: DayPoint; training: IsoDate[] } {
   const segment = series.segment ?? null;
   if (series.firstDay === null) {
     return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, { metric: 0, severity: 'error' });
@@ -169,21 +193,26 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
   if (point.ratio && point.ratio.denominator < check.min_denominator) {
     return result('no_verdict', `${formatRatio(point)}: a denominator below min_denominator (${formatNumber(check.min_denominator)}), no verdict`, { metric: point.value });
   }
-  const warmedUp = addDays(series.firstDay, check.warm_up_days);
+  // A new normal is a first day of data again: warm-up, and training only from it.
+  const restart = context.restart !== null && context.restart.day > series.firstDay ? context.restart : null;
+  const since = restart === null ? '' : ` since the baseline restarted on ${restart.day} (${restart.note})`;
+  const warmedUp = addDays(restart?.day ?? series.firstDay, check.warm_up_days);
   if (date < warmedUp) {
-    return result('no_verdict', `in the first ${check.warm_up_days} days of data (warm-up, from ${series.firstDay}): no verdict`, { metric: point.value });
+    const what = restart === null ? `of data (warm-up, from ${series.firstDay})` : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
+    return result('no_verdict', `in the first ${check.warm_up_days} days ${what}: no verdict`, { metric: point.value });
   }
   if (check.first_seen) {
     const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
     if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: point.value });
   }
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
-  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day))) : [];
+  const training =
+    firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day)) && !context.excluded.has(day)) : [];
   // A standard deviation needs two values, whatever the config says.
   const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);
   if (training.length < needed) {
     const what = training.length === 0 ? 'no earlier day with data to compare with' : `only ${training.length} earlier day(s) with data in the last ${check.training_days}`;
-    return result('no_verdict', `${what}; ${check.method} needs ${needed} (too little history, no verdict)`, { metric: point.value });
+    return result('no_verdict', `${what}${since}; ${check.method} needs ${needed} (too little history, no verdict)`, { metric: point.value });
   }
   // A segment that had rows on every day of its training window and has none today is lost, like
   // a day without events for the whole product: it raises whatever the method would say of a 0.
@@ -191,6 +220,64 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
     return result('raised', `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`, { metric: 0, severity: 'error' });
   }
   return { point, training };
+}
+
+/**
+ * Judges a series on `dates` day by day from the first day it holds, so what each day decided (a
+ * raised day left out, a held level taken as a new normal) is known to the days after it, and the
+ * calendar's entries apply. Days before the series' first point were not read: they count as not
+ * raised (the monitor reads a training window more than the days it judges need, for this).
+ */
+export function judgeSeries(check: KpiCheck, series: KpiSeries, dates: readonly IsoDate[], calendar: SeriesCalendar = NO_CALENDAR): CheckResult[] {
+  if (!check.exclude_raised_days && calendar.oneOff.size === 0 && calendar.restarts.length === 0) return dates.map((date) => evaluate(check, series, date));
+  const last = [...dates].sort().at(-1);
+  if (last === undefined) return [];
+  const wanted = new Set(dates);
+  const excluded = new Set<IsoDate>(calendar.oneOff.keys());
+  let held: BaselineContext['restart'] = null;
+  let lastRaised: CheckResult | null = null;
+  const judged = new Map<IsoDate, CheckResult>();
+  for (const day of [...new Set([...series.points.keys(), ...dates])].filter((day) => day <= last).sort()) {
+    const point = series.points.get(day);
+    const note = calendar.oneOff.get(day);
+    // A one_off day's value decides nothing, not even whether a raised level held.
+    if (note === undefined) {
+      if (lastRaised !== null && point?.active && heldLevel(lastRaised, point.value)) {
+        held = { day: lastRaised.date, note: `the level of ${lastRaised.date} held on the next day: a new normal` };
+        excluded.delete(lastRaised.date);
+      }
+      lastRaised = null;
+    }
+    const fromCalendar = restartOn(calendar, day);
+    const restart = fromCalendar === null || (held !== null && held.day > fromCalendar.day) ? held : fromCalendar;
+    const result = evaluate(check, series, day, { excluded, restart });
+    if (note !== undefined) judged.set(day, result.verdict === 'raised' ? muted(result, note) : { ...result, calendar_note: note });
+    else {
+      judged.set(day, result);
+      if (check.exclude_raised_days && result.verdict === 'raised') {
+        excluded.add(day);
+        // Only a spike or drop against a baseline can become a level; a lost day cannot.
+        if (result.previous_metric !== null && result.metric !== null) lastRaised = result;
+      }
+    }
+  }
+  return dates.filter((date) => wanted.has(date)).map((date) => judged.get(date) as CheckResult);
+}
+
+/**
+ * Whether a value stayed at a raised day's level: beyond the band that day raised against, on the
+ * same side. A day of noise that raised is followed by one inside the band, and stays left out.
+ */
+function heldLevel(raised: CheckResult, value: number): boolean {
+  const up = (raised.metric as number) > (raised.previous_metric as number);
+  const edge = up ? raised.band?.high : raised.band?.low;
+  if (edge === null || edge === undefined) return false;
+  return up ? value > edge : value < edge;
+}
+
+/** A verdict raised on a calendar one_off day: kept, with the entry's note, and never sent. */
+function muted(result: CheckResult, note: string): CheckResult {
+  return { ...result, verdict: 'muted', raise_flag: false, calendar_note: note, message: `${result.message}; muted by the calendar: ${note}` };
 }
 
 /** Against the baseline: ok within the threshold (or sensitivity) and min_value, raised beyond it in an allowed direction. */

@@ -13,8 +13,8 @@ export interface SeriesPoint {
   baseline: number | null;
   low: number | null;
   high: number | null;
-  /** raised, lost (a raised day without events or rows), no_verdict, ok or error. */
-  status: 'raised' | 'lost' | 'no_verdict' | 'ok' | 'error';
+  /** raised, lost (a raised day without events or rows), muted (raised on a calendar one_off day), no_verdict, ok or error. */
+  status: 'raised' | 'lost' | 'muted' | 'no_verdict' | 'ok' | 'error';
   /** What a raised day is labelled with, e.g. "+28%". */
   label: string | null;
 }
@@ -35,6 +35,9 @@ const COLORS = {
   raised: '#c0392b',
   lost: '#6c3483',
   no_verdict: '#b3b3b3',
+  muted: '#e67e22',
+  calendar: '#f5cba7',
+  new_normal: '#a9dfbf',
   weekend: '#f2f2f2',
   succeeded: '#2e7d32',
   failed: '#c0392b',
@@ -112,9 +115,12 @@ export function checkChartSpec(title: string, points: SeriesPoint[]): Record<str
                 field: 'status',
                 type: 'nominal',
                 legend: null,
-                scale: { domain: ['ok', 'raised', 'lost', 'no_verdict', 'error'], range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.no_verdict, COLORS.raised] },
+                scale: {
+                  domain: ['ok', 'raised', 'lost', 'muted', 'no_verdict', 'error'],
+                  range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
+                },
               },
-              size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost'", value: 70 }, value: 18 },
+              size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
             },
           },
           {
