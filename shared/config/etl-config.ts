@@ -44,6 +44,11 @@ export interface TableDefinition {
   key: string[];
   date_column: string | null;
   cluster_by: string[];
+  /**
+   * `reads_days_before` (default 0): how many days before its day a row of this table reads (a
+   * 30-day MAU reads 29). A run that restates a day also rebuilds the later days this reaches.
+   */
+  readsDaysBefore: number;
 }
 
 export interface EtlJob {
@@ -93,6 +98,16 @@ const restateDays = Joi.number()
     'number.max': `{{#label}} must be a whole number of days from 0 (off) to ${RESTATE_DAYS.max}, got {{#value}}`,
   });
 
+/** Up to a year back: further than any window a daily KPI reads. */
+export const READS_DAYS_BEFORE = { max: 366 } as const;
+
+const readsDaysRule = `{{#label}} must be a whole number of days from 0 to ${READS_DAYS_BEFORE.max}: how many days before its day a row reads, got {{#value}}`;
+const readsDaysBefore = Joi.number()
+  .integer()
+  .min(0)
+  .max(READS_DAYS_BEFORE.max)
+  .messages({ 'number.base': readsDaysRule, 'number.integer': readsDaysRule, 'number.min': readsDaysRule, 'number.max': readsDaysRule, 'number.infinity': readsDaysRule });
+
 const columnType = oneOf(COLUMN_TYPES);
 
 /** A schema: column -> type, or column -> {type, description, required}, in order. */
@@ -123,6 +138,7 @@ const tableEntrySchema = Joi.object({
   key: columnList,
   date_column: identifier,
   cluster_by: columnList,
+  reads_days_before: readsDaysBefore,
 });
 
 export const etlConfigSchema = Joi.object()
@@ -157,6 +173,7 @@ type TableEntry = {
   key?: string | string[];
   date_column?: string;
   cluster_by?: string | string[];
+  reads_days_before?: number;
 };
 
 /** The built-in tables' definitions: the same fields a user-defined entry gives, with SQL under sql/etl/. */
@@ -333,5 +350,6 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
     key,
     date_column: dateColumn,
     cluster_by: clusterBy,
+    readsDaysBefore: merged.reads_days_before ?? 0,
   };
 }

@@ -21,6 +21,8 @@ export interface EtlPlan {
   reads: TableSchema[];
   /** Earlier days built again because their source changed (restate_days), as ranges, oldest first. */
   restated: DateRange[];
+  /** Later days some tables are built again on, because they read a restated day (reach.ts), by table. */
+  later: Map<string, DateRange[]>;
 }
 
 /** The range parameters a restated range gets under its own names (`@start_date_r1`, ...). */
@@ -105,26 +107,51 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
 
 /**
  * The run's script: each restated range first (oldest first, its range parameters renamed
- * `@start_date_r1`, ...), then the requested range. Every range runs every table, dependencies
- * first, so a restated day converges on what a run of that day alone gives.
+ * `@start_date_r1`, ...), then the later days of the tables that read a restated day (`laterDays`,
+ * by table in dependency order, parameters `@start_date_l1`, ...), then the requested range. Every
+ * restated range runs every table, dependencies first, so a restated day converges on what a run
+ * of that day alone gives; a later range runs only its table, whose inputs are right by then.
  */
-export function planEtl(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob, tables: TableDefinition[], range: DateRange, restatedDays: readonly IsoDate[] = []): EtlPlan {
+export function planEtl(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  job: EtlJob,
+  tables: TableDefinition[],
+  range: DateRange,
+  restatedDays: readonly IsoDate[] = [],
+  laterDays: ReadonlyMap<string, readonly IsoDate[]> = new Map(),
+): EtlPlan {
   if (tables.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
-  const statements = tables.flatMap((table) => strategyStatements(warehouse, job, table));
-  const restated = contiguousRanges(restatedDays.filter((day) => day < range.start || day > range.end));
+  const perTable = tables.map((table) => strategyStatements(warehouse, job, table));
+  const statements = perTable.flat();
+  const outside = (day: IsoDate) => day < range.start || day > range.end;
+  const restated = contiguousRanges(restatedDays.filter(outside));
   const params: QueryParams = { ...rangeParams(range, job.timeZone) };
-  const restating = restated.flatMap((extra, index) => {
-    const suffix = `r${index + 1}`;
+  const suffixed = (extra: DateRange, suffix: string, of: string[]): string[] => {
     const extraParams = rangeParams(extra, job.timeZone);
     for (const name of RANGE_PARAMS) params[`${name}_${suffix}`] = extraParams[name] as QueryParams[string];
-    return statements.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
+    return of.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
+  };
+  const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, statements));
+  // A range two tables share gets one suffix.
+  const laterSuffixes = new Map<string, string>();
+  const later = new Map<string, DateRange[]>();
+  const rebuilding = tables.flatMap((table, index) => {
+    const ranges = contiguousRanges((laterDays.get(table.name) ?? []).filter((day) => outside(day) && !restatedDays.includes(day)));
+    if (ranges.length > 0) later.set(table.name, ranges);
+    return ranges.flatMap((extra) => {
+      const key = `${extra.start}..${extra.end}`;
+      const suffix = laterSuffixes.get(key) ?? `l${laterSuffixes.size + 1}`;
+      laterSuffixes.set(key, suffix);
+      return suffixed(extra, suffix, perTable[index] as string[]);
+    });
   });
   return {
-    statements: [...restating, ...statements],
+    statements: [...restating, ...rebuilding, ...statements],
     params,
     targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
     reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
     restated,
+    later,
   };
 }
 

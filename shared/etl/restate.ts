@@ -1,7 +1,8 @@
 /**
  * Which earlier days a run builds again (`restate_days`): those whose source changed since they
  * were last built. In order:
- * 1. off (restate_days 0), a run of chosen KPIs, or tables that read no source: nothing is read;
+ * 1. off (restate_days 0), or tables that read no source: nothing is read (a run of chosen KPIs
+ *    decides from the sources they read);
  * 2. the source's version of every day from restate_days before the range to its end, from the
  *    warehouse (partition metadata on BigQuery, fingerprints on DuckDB: Warehouse.sourceVersions);
  * 3. the versions the run log recorded when each earlier day was last built;
@@ -29,24 +30,20 @@ export interface RestateDecision {
   /** The source's version of each day of the window; a day with no events reads `no events`. */
   versions: Map<IsoDate, string>;
   restated: RestatedDay[];
+  /** The earlier days of the window some build recorded a version of: built already (reach.ts rebuilds only those). */
+  built: Set<IsoDate>;
 }
 
 const NO_EVENTS = 'no events';
 
 /** The decision for a run of `tables` over `range`; null when restating is off for it (nothing read). */
-export async function decideRestate(
-  warehouse: Warehouse,
-  job: EtlJob,
-  tables: TableDefinition[],
-  range: DateRange,
-  context: JobContext,
-  wholeRun: boolean,
-): Promise<RestateDecision | null> {
+export async function decideRestate(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext): Promise<RestateDecision | null> {
   const restateDays = job.restateDays ?? 0;
   const sources = sourcesOf(tables);
-  if (restateDays === 0 || !wholeRun || sources.length === 0) return null;
+  if (restateDays === 0 || sources.length === 0) return null;
   const window = { start: addDays(range.start, -restateDays), end: range.end };
-  const versions = await currentVersions(warehouse, sources, window, job.timeZone, context);
+  // Over every enabled table's sources, as a run of all of them recorded: a run of chosen KPIs compares the same.
+  const versions = await currentVersions(warehouse, sourcesOf(job.tables.filter((table) => table.isEnable)), window, job.timeZone, context);
   const built = await recordedVersions(warehouse, job, window.start, context);
   const restated: RestatedDay[] = [];
   for (const day of daysBetween(window.start, addDays(range.start, -1))) {
@@ -54,7 +51,7 @@ export async function decideRestate(
     const now = versions.get(day) ?? NO_EVENTS;
     if (was !== undefined && !was.has(now)) restated.push({ day, was: [...was].join(' or '), now });
   }
-  return { versions, restated };
+  return { versions, restated, built: new Set(built.keys()) };
 }
 
 /** The run-log rows that say why each day is restated (none when nothing is). */

@@ -3,13 +3,14 @@
  * records the run in the run log. It takes its ports as arguments; it never builds a client.
  */
 import type { EtlJob, TableDefinition } from '../config/etl-config';
-import { daysBetween, type DateRange } from '../dates';
+import { daysBetween, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError, WarehouseError } from '../errors';
 import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectTables, type EtlPlan } from './plan';
 import { staleSourcesNote } from './freshness';
+import { laterDays, laterSteps, tableReach } from './reach';
 import { decideRestate, restateSteps, versionsNote } from './restate';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 import { forgetRunLogShape, runLogShape } from './run-log-shape';
@@ -131,14 +132,14 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     let shape = await runLogShape(warehouse);
     await ensureTables(warehouse, plan);
     const wholeRun = request.kpis === undefined || request.kpis.length === 0;
-    const restate = await decideRestate(warehouse, job, tables, request.range, context, wholeRun);
-    const restatedDays = restate?.restated.map(({ day }) => day) ?? [];
+    const restate = await restating(warehouse, job, tables, request.range, context);
+    const restatedDays = restate.days;
     // The guard reads only when the run builds everything, as the scheduled runs do.
     const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
     if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
     if (restatedDays.length > 0) {
-      plan = planEtl(warehouse, job, tables, request.range, restatedDays);
-      logger.info('restating days whose source changed', { restated: restate?.restated });
+      plan = planEtl(warehouse, job, tables, request.range, restatedDays, restate.later);
+      logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
     }
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
@@ -153,13 +154,15 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
         fileName: target.sqlFile,
         message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
       })),
-      ...restateSteps(restate, submittedAt),
-      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${staleNote}${versionsNote(restate, request.range)}` },
+      ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
+      ...laterSteps(restate.later, restatedDays, submittedAt),
+      // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
+      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range)}` },
     ];
     // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
     // this message re-attaches to the job the first delivery started.
-    const restating = restatedDays.length > 0 ? `:restating ${restatedDays.join(',')}` : '';
-    const workKey = `etl:${request.runId}:${range}${restating}:${targetNames(plan).join(',')}`;
+    const restated = restate.all.length > 0 ? `:restating ${restate.all.join(',')}` : '';
+    const workKey = `etl:${request.runId}:${range}${restated}:${targetNames(plan).join(',')}`;
     const runScript = () => {
       const logRows = runLogStatement(warehouse, shape, identity, logSteps);
       return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
@@ -174,7 +177,7 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
       await runScript();
     });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
-    return { result: result('succeeded', null, restatedDays.length > 0 ? { restated_dates: restatedDays } : {}) };
+    return { result: result('succeeded', null, restate.all.length > 0 ? { restated_dates: restate.all } : {}) };
   } catch (thrown) {
     const error = toError(thrown);
     logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
@@ -184,6 +187,23 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     });
     return { result: result('failed', error), failure: error };
   }
+}
+
+/**
+ * What a run restates: the earlier days whose source changed (restate.ts), and the later days of
+ * the tables that read them (reach.ts); `all` is every earlier day it writes again, for the KPI
+ * monitor to judge again.
+ */
+async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext) {
+  const decision = await decideRestate(warehouse, job, tables, range, context);
+  const days = decision?.restated.map(({ day }) => day) ?? [];
+  const later = laterDays(tables, tableReach(job.tables), days, decision?.built ?? new Set<IsoDate>(), range);
+  return { decision, days, later, all: [...new Set([...days, ...[...later.values()].flat()])].sort() };
+}
+
+/** What a restate row of a run of chosen KPIs adds: the other tables of that day are not restated yet. */
+function chosenOnly(tables: TableDefinition[]): string {
+  return `; ${tables.map((table) => table.name).join(', ')} only (a run of chosen KPIs): the next run of every KPI restates the others`;
 }
 
 /** The run log, the targets and what they read, so a first run on a fresh warehouse needs no `kpis init`. */
