@@ -9,7 +9,7 @@ import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import type { Row } from '../../../shared/warehouse/warehouse';
 import { bigQueryWithEvents, type BigQueryWithTables } from '../../helpers/bigquery';
-import { context, job, renderedFrom, SOURCE } from '../../helpers/warehouse';
+import { context, job, renderedFrom, shippedJob, SOURCE } from '../../helpers/warehouse';
 
 const BUILT_IN = ['daily_user_panel', 'installs', 'last_activity'];
 const restating = { ...job, restateDays: 7 };
@@ -91,4 +91,35 @@ test('late events landing between runs: the next run restates exactly the change
   ]);
   // And the run after that has nothing left to restate.
   expect((await dailyRun('2026-11-27')).restated_dates).toBeUndefined();
+});
+
+test('a table that reads earlier days (daily_engagement, reads_days_before 29) is rebuilt on the later built days too, and equals a full rebuild', async () => {
+  const engagement = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => ['daily_user_panel', 'daily_engagement'].includes(table.name)) };
+  const run = async (today: string) => {
+    const yesterday = addDays(today, -1);
+    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, engagement, {
+      range: { start: yesterday, end: yesterday },
+      runId: `daily-${today}`,
+      username: 'scheduler',
+    });
+    expect(outcome.failure).toBeUndefined();
+    return outcome.result;
+  };
+  for (const today of daysBetween('2026-11-21', '2026-11-25')) await run(today);
+  await appendEvents(await bq.warehouse(), SOURCE, LATE, context);
+  // The 21st and 23rd changed; the 22nd and 24th are daily_engagement's later days (late1 is in their WAU and MAU).
+  expect((await run('2026-11-26')).restated_dates).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
+  const afterDaily = await bq.checksum(['daily_user_panel', 'daily_engagement']);
+  const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
+  try {
+    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger }, engagement, {
+      range: { start: '2026-11-20', end: '2026-11-25' },
+      runId: 'full',
+      username: 'tester',
+    });
+    expect(rebuild.result.status).toBe('succeeded');
+    expect(afterDaily).toBe(await full.checksum(['daily_user_panel', 'daily_engagement']));
+  } finally {
+    await full.fake.stop();
+  }
 });
