@@ -1,11 +1,18 @@
 /** The alert message contract (DESIGN.md: daily-kpis-alerts) and how checks become alerts. */
-import type { Severity } from '../config/monitor-config';
+import type { KpiCheck, Severity } from '../config/monitor-config';
 import type { IsoDate } from '../dates';
 import { formatChange } from '../format';
 import type { CheckResult } from '../monitor/detect';
 
 export const ALERT_KINDS = ['kpi', 'pipeline'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * An alert's state: `raised` (an incident's first day), `ongoing` (a later raised day of it),
+ * `recovered` (the first day it stopped raising), `resolved` (late data disproved the day).
+ */
+export const ALERT_STATUSES = ['raised', 'ongoing', 'recovered', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export interface Alert {
   /** Stable for the same check and date, so consumers and the history table can dedupe on it. */
@@ -28,11 +35,24 @@ export interface Alert {
   /** A KPI alert's last 14 days of values, oldest first, its own day last (Slack draws them as a sparkline). */
   trend?: (number | null)[];
   /**
-   * Absent on the alert as raised. `resolved` on its one follow-up, under the same alert_id: late
-   * events changed the day and the verdict no longer holds (metric is the new value), so a
-   * subscriber can close what it opened.
+   * A KPI alert's state (ALERT_STATUSES); absent on pipeline alerts and on alerts from before
+   * incidents, which are `raised`. `resolved` is the one follow-up of an alert, under the same
+   * alert_id: late events changed the day and the verdict no longer holds (metric is the new
+   * value), so a subscriber can close what it opened.
    */
-  status?: 'resolved';
+  status?: AlertStatus;
+  /** The incident a KPI alert belongs to: the alert_id of its first raised day (consecutive raised days of one check and segment). */
+  incident_id?: string;
+  /** The incident's first raised day. */
+  incident_start?: IsoDate;
+  /** The incident's raised days: up to this day (ongoing), or all of them (recovered). */
+  incident_days?: number;
+  /** Slack user or group ids the post mentions (the check's owner). */
+  owner?: string[];
+  /** The Slack webhook the post goes to (a name in slack_webhooks, or default). */
+  channel?: string;
+  /** The check's tags, also attributes of the Pub/Sub message (tag_NAME). */
+  tags?: string[];
 }
 
 /**
@@ -57,12 +77,17 @@ export function resolvedAlert(raised: Alert, now: CheckResult, runId: string, at
 
 /** The key an alert is claimed and marked delivered under: its follow-up is sent once too, apart from it. */
 export function deliveryKey(alert: Alert): string {
-  return alert.status === 'resolved' ? `${alert.alert_id}:resolved` : alert.alert_id;
+  // An ongoing update is its day's alert (alert_id is per day); a recovery is about a day that did not raise.
+  return alert.status === 'resolved' || alert.status === 'recovered' ? `${alert.alert_id}:${alert.status}` : alert.alert_id;
 }
 
-/** The Pub/Sub attributes subscribers filter on (e.g. `attributes.severity = "error"`). */
+/**
+ * The Pub/Sub attributes subscribers filter on (e.g. `attributes.severity = "error"`,
+ * `attributes.status = "raised"`, `attributes:tag_growth`).
+ */
 export function alertAttributes(alert: Alert): Record<string, string> {
-  return { kind: alert.kind, check: alert.check, severity: alert.severity };
+  const tags = Object.fromEntries((alert.tags ?? []).map((tag) => [`tag_${tag}`, 'true']));
+  return { kind: alert.kind, check: alert.check, severity: alert.severity, ...(alert.status ? { status: alert.status } : {}), ...tags };
 }
 
 /**
@@ -136,4 +161,9 @@ export function alertChange(alert: Alert): string {
 /** `check`, or `check[segment]` for a segment's alert. */
 export function alertLabel(alert: Alert): string {
   return alert.segment === null ? alert.check : `${alert.check}[${alert.segment}]`;
+}
+
+/** The check's owner, channel and tags on its alert: Slack routes on them, Pub/Sub subscribers filter on the tags. */
+export function routedAlert(alert: Alert, routing: Pick<KpiCheck, 'owner' | 'channel' | 'tags'> | undefined): Alert {
+  return routing ? { ...alert, owner: [...routing.owner], channel: routing.channel, tags: [...routing.tags] } : alert;
 }

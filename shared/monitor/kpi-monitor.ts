@@ -5,7 +5,7 @@
  * that check's result and one pipeline alert; the other checks still run. The run is recorded in
  * the run log as job kpi_monitor.
  */
-import { kpiAlert, pipelineAlert, type Alert } from '../alerts/alert';
+import { pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
 import { checkQueryValues, renderQuery } from '../config/table-sql';
@@ -15,6 +15,7 @@ import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import type { JobContext, QueryParams, Row, Warehouse } from '../warehouse/warehouse';
+import { planIncidents, readIncidentDays, recordIncidentDays } from './incidents';
 import { evaluate, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 
 export const KPI_MONITOR_JOB = 'kpi_monitor';
@@ -51,18 +52,26 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   const judge = async () => {
     const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone);
     const raisedAt = deps.clock();
-    const alerts = results
-      .filter((result) => result.raise_flag)
-      .map((result) => (result.verdict === 'error' ? checkFailedAlert(result, runId, raisedAt) : kpiAlert(result, runId, raisedAt)));
-    return { results, alerts };
+    // Consecutive raised days are one incident: its first day alerts, later days update, the day after recovers (./incidents.ts).
+    const byName = new Map(enabled.map((check) => [check.name, check]));
+    const remindAfterHours = (name: string) => byName.get(name)?.remind_after_hours ?? 24;
+    const incidents = planIncidents(results, await readIncidentDays(deps.warehouse, dates, context), { remindAfterHours, runId, at: raisedAt });
+    const failures = results.filter((result) => result.raise_flag && result.verdict === 'error').map((result) => checkFailedAlert(result, runId, raisedAt));
+    const alerts = [...incidents.alerts, ...failures].map((alert) => routedAlert(alert, byName.get(alert.check)));
+    return { results, alerts, incidents };
   };
-  if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
-  return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
+  if (request.dryRun) {
     const { results, alerts } = await judge();
+    return { results, alerts, delivery: NOT_DELIVERED };
+  }
+  return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
+    const { results, alerts, incidents } = await judge();
     const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
     if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
     logger.info('KPI checks done', { checks: results.length, raised: alerts.length });
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
+    // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
+    await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
     const summary = `${results.length} checks for ${span}: ${alerts.length} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
     return { value: { results, alerts, delivery }, summary };
   });

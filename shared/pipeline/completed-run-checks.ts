@@ -86,7 +86,7 @@ async function resolvedFollowUps(deps: AlertDeps, restated: IsoDate[], outcome: 
   });
   const published = rows
     .map((row) => JSON.parse(String(row.payload)) as Alert)
-    .filter((alert) => alert.kind === 'kpi' && alert.status === undefined && restated.includes(alert.date));
+    .filter((alert) => alert.kind === 'kpi' && [undefined, 'raised', 'ongoing'].includes(alert.status) && restated.includes(alert.date));
   const at = deps.clock();
   return published.flatMap((raised) => {
     const now = outcome.results.find((result) => result.check === raised.check && result.segment === raised.segment && result.date === raised.date);

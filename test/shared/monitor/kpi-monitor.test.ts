@@ -4,6 +4,7 @@ import path from 'node:path';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
+import { deliveryKey } from '../../../shared/alerts/alert';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { checkKpis, runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
@@ -66,12 +67,14 @@ test('the default config raises each injected anomaly on its own day, and nothin
 test('alerts go to the alerts topic in the contract, once per check and day, across runs', async () => {
   const dir = tempDir();
   const first = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-a', username: 'test' });
-  expect(first.alerts).toHaveLength(11);
-  expect(first.delivery.published).toEqual(first.alerts.map((alert) => alert.alert_id));
+  // Each anomaly is a one-day incident: raised on its day, recovered on the next.
+  expect(first.alerts).toHaveLength(22);
+  expect(first.alerts.filter((alert) => alert.status === 'raised')).toHaveLength(11);
+  expect(first.delivery.published).toEqual(first.alerts.map(deliveryKey));
   const messages = topicMessages(dir, TOPICS.alerts);
-  expect(messages).toHaveLength(11);
+  expect(messages).toHaveLength(22);
   const spike = messages.find((m) => (m.data as { alert_id: string }).alert_id === 'kpi:installs:2026-11-10');
-  expect(spike?.attributes).toEqual({ kind: 'kpi', check: 'installs', severity: 'warn' });
+  expect(spike?.attributes).toEqual({ kind: 'kpi', check: 'installs', severity: 'warn', status: 'raised' });
   expect(spike?.data).toEqual({
     alert_id: 'kpi:installs:2026-11-10',
     kind: 'kpi',
@@ -90,6 +93,13 @@ test('alerts go to the alerts topic in the contract, once per check and day, acr
     severity: 'warn',
     // The two weeks up to the day, for Slack's sparkline: the raised value last.
     trend: expect.any(Array),
+    status: 'raised',
+    incident_id: 'kpi:installs:2026-11-10',
+    incident_start: '2026-11-10',
+    incident_days: 1,
+    owner: [],
+    channel: 'default',
+    tags: [],
   });
   const trend = (spike?.data as { trend: number[]; metric: number }).trend;
   expect(trend).toHaveLength(14);
@@ -97,13 +107,17 @@ test('alerts go to the alerts topic in the contract, once per check and day, acr
 
   // Pub/Sub delivers at least once: the same run again publishes nothing new.
   const again = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'monitor-b', username: 'test' });
-  expect(again.alerts).toHaveLength(11);
+  expect(again.alerts).toHaveLength(22);
   expect(again.delivery.published).toEqual([]);
   expect(again.delivery.already_published.sort()).toEqual(first.delivery.published.sort());
-  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(11);
+  expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(22);
 
-  const history = await warehouse.query("SELECT alert_id, channel, run_id FROM monitoring.alerts WHERE run_id IN ('monitor-a', 'monitor-b') ORDER BY alert_id", {}, context);
-  expect(history).toHaveLength(11);
+  const history = await warehouse.query(
+    "SELECT alert_id, channel, run_id FROM monitoring.alerts WHERE channel = 'pubsub' AND run_id IN ('monitor-a', 'monitor-b') ORDER BY alert_id",
+    {},
+    context,
+  );
+  expect(history).toHaveLength(22);
   expect(new Set(history.map((row) => row.run_id))).toEqual(new Set(['monitor-a']));
 });
 
@@ -115,6 +129,7 @@ test('two runs at the same time publish each alert once', async () => {
     runKpiMonitor(deps(dir), checks, { dates, runId: 'same-time-2', username: 'test' }),
   ]);
   expect([...a.delivery.published, ...b.delivery.published].sort()).toEqual(a.alerts.map((alert) => alert.alert_id).sort());
+  // The seven raised (a one-day incident each; the days after were not judged, so no recovery).
   expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(7);
 });
 

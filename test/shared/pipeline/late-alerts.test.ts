@@ -83,7 +83,7 @@ test('a false drop is resolved by the run after the late data landed, a real dro
   // The half-loaded day: built, judged, a drop raised.
   await load(partial.filter((row) => dayOf(row) === HALF));
   await (await day('2026-11-26')).monitor();
-  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-25', undefined]);
+  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-25', 'raised']);
 
   // The late half lands with the next day's (really dropped) events: the next run restates the day.
   await load([...late, ...partial.filter((row) => dayOf(row) === DROP)]);
@@ -96,7 +96,7 @@ test('a false drop is resolved by the run after the late data landed, a real dro
   const dau = resolved.find((alert) => alert.alert_id === 'kpi:dau:2026-11-25') as Alert;
   expect(dau.message).toMatch(/^resolved: late data changed dau on 2026-11-25 from \d+ to \d+: /);
   expect(resolved.every((alert) => alert.date === HALF)).toBe(true);
-  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-26', undefined]);
+  expect(alerts().map((alert) => [alert.alert_id, alert.status])).toContainEqual(['kpi:dau:2026-11-26', 'raised']);
 
   // A redelivered completion sends nothing again.
   const before = alerts().length;
@@ -139,17 +139,19 @@ test('the report shows the restated days, the runs that restated them and the re
 
 test('a restated day that raises now is published as a new alert', async () => {
   const burstDay = '2026-11-27';
+  // Judged before: the day after the real drop, where the events incident recovered.
   const judgedBefore = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
-  expect(judgedBefore).toEqual([]);
+  expect(judgedBefore.map((alert) => alert.status)).toEqual(['recovered']);
   // A client resends the day's events twice over, a day late, with the next day's events.
   const resent = partial.filter((row) => dayOf(row) === burstDay).flatMap((row) => [1, 2].map((shift) => ({ ...row, time: new Date((row.time as Date).getTime() + shift) })));
   await load([...resent, ...partial.filter((row) => dayOf(row) === TODAY)]);
   const run = await day('2026-11-29');
   expect(run.completion.restated_dates).toEqual([burstDay]);
   await run.monitor();
-  const raised = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
+  const raised = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}` && alert.status !== 'recovered');
   expect(raised).toHaveLength(1);
-  expect(raised[0]?.status).toBeUndefined();
+  // The day after the drop raises now: the drop's incident goes on (its recovery was premature).
+  expect(raised[0]).toMatchObject({ status: 'ongoing', incident_id: 'kpi:events:2026-11-26', incident_days: 2 });
 });
 
 test('the report counts a day judged before it was complete (a monitor run before its end)', async () => {
