@@ -16,6 +16,7 @@ import { runEtl } from '../../shared/etl/run-etl';
 import { MIGRATED_TABLE, migrateRunLog } from '../../shared/etl/migrate-run-log';
 import { silentLogger } from '../../shared/log';
 import { LocalTopicPublisher } from '../../shared/messaging/publisher';
+import { readIncidentDays, recordIncidentDays } from '../../shared/monitor/incidents';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../../shared/monitor/log-monitor';
 import { runTriggeredEtl } from '../../shared/pipeline/triggered-etl';
@@ -108,6 +109,10 @@ beforeAll(async () => {
   await runKpiMonitor(deps, [...loadKpiChecks(), segmentedShortForm()], { dates: ['2026-11-26'], runId: 'kpi-run', username: 'test' });
   await runLogMonitor(deps, loadLogChecks(), { runId: 'log-run', username: 'test' });
   await deliverAlerts(deps, [alert], { ...context, source: 'test' });
+  // An incident's records: a raised day written, a day that no longer raises forgotten, and read back.
+  const raisedDay = { ...alert, status: 'raised' as const, incident_id: alert.alert_id, incident_start: alert.date, incident_days: 1 };
+  await recordIncidentDays(warehouse, { alerts: [], raisedDays: [raisedDay], clearedDays: [{ alert_id: alert.alert_id, date: alert.date }] }, NOW, context);
+  await readIncidentDays(warehouse, ['2026-11-27'], context);
   await dailySummary(warehouse, shippedJob, '2026-11-26', context);
   await checkQueries(warehouse, shippedJob, { file: DEFAULT_KPIS_CONFIG, checks: loadKpiChecks() }, context);
 
@@ -197,6 +202,7 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     'FROM `demo-project.gamepltx.INFORMATION_SCHEMA.PARTITIONS`',
     "message LIKE '%; source versions {%'",
     'SELECT MAX(time) AS newest',
+    "WHERE channel = 'incident' AND date BETWEEN @start_date AND @end_date AND alert_id IN (@alert_id_1)",
   ]) {
     expect(sql).toContain(piece);
   }
