@@ -16,7 +16,9 @@ import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import type { JobContext, QueryParams, Row, Warehouse } from '../warehouse/warehouse';
 import { planIncidents, readIncidentDays, recordIncidentDays } from './incidents';
-import { evaluate, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
+import { seriesCalendar } from '../config/calendar';
+import { judgeSeries, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
+import { mutedAlert, recordMuted } from './muted';
 
 export const KPI_MONITOR_JOB = 'kpi_monitor';
 /** The segment that stands for every segment beyond a check's max_segments. */
@@ -72,6 +74,10 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
     // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
     await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
+    // Raised on a calendar one_off day: in the alert history as muted, with the note, and sent nowhere.
+    const muted = results.filter((result) => result.verdict === 'muted').map((result) => mutedAlert(result, runId, deps.clock()));
+    await recordMuted(deps.warehouse, muted, runId, deps.clock(), context);
+    if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
     const summary = `${results.length} checks for ${span}: ${alerts.length} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
     return { value: { results, alerts, delivery }, summary };
   });
@@ -93,7 +99,7 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
   const last = sorted.at(-1) as IsoDate;
   // Coverage reaches back past the training windows by the longest warm-up: the first day with
   // data in that reach is either the true first day, or far enough back not to matter.
-  const reach = Math.max(...checks.map((check) => check.training_days)) + Math.max(...checks.map((check) => check.warm_up_days));
+  const reach = Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
   const coverage = new Map<string, Promise<Coverage>>();
   const coverageOf = (dataset: string): Promise<Coverage> => {
     if (!coverage.has(dataset)) coverage.set(dataset, readCoverage(warehouse, dataset, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context));
@@ -104,10 +110,17 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
     try {
       const checkCoverage = await coverageOf(check.dataset);
       const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, timeZone, context);
+      const judged = (series: KpiSeries): Map<IsoDate, CheckResult> => {
+        const calendar = seriesCalendar(check.calendar ?? [], check.name, series.segment ?? null, addDays(windowStart(check, first), -readAhead(check)), last);
+        return new Map(judgeSeries(check, series, dates, calendar).map((result) => [result.date, result]));
+      };
+      const [wholeCheck, bySegment] = [judged(total), segments.map(judged)];
       // A day without any events raises once per check, not once per segment: the segments say nothing more.
       perCheck.push(
         dates.flatMap((date) =>
-          segments.length === 0 || !checkCoverage.activeDays.has(date) ? [evaluate(check, total, date)] : segments.map((series) => evaluate(check, series, date)),
+          segments.length === 0 || !checkCoverage.activeDays.has(date)
+            ? [wholeCheck.get(date) as CheckResult]
+            : bySegment.map((results) => results.get(date) as CheckResult),
         ),
       );
     } catch (thrown) {
@@ -121,6 +134,14 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
     .flatMap((results, order) => results.map((result) => ({ result, order })))
     .sort((a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order)
     .map(({ result }) => result);
+}
+
+/**
+ * Days read before a check's first training window: with exclude_raised_days, the days of that
+ * window are judged too (from a window of their own), so a spike in it is known as raised.
+ */
+function readAhead(check: KpiCheck): number {
+  return check.exclude_raised_days ? check.training_days : 0;
 }
 
 function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult {
@@ -172,7 +193,7 @@ async function readCheckSeries(
   timeZone: string,
   context: JobContext,
 ): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
-  const start = windowStart(check, first);
+  const start = addDays(windowStart(check, first), -readAhead(check));
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
   const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), context)).map(checkedRow);
   const days = daysBetween(start, last);
@@ -190,7 +211,7 @@ async function readCheckSeries(
   for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
   // The largest segments by volume over the training window are judged on their own, the rest as one.
   const volume = (segmentRows: ParsedRow[]): number =>
-    segmentRows.filter((row) => row.day < first).reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
+    segmentRows.filter((row) => row.day >= windowStart(check, first) && row.day < first).reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
   const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
   const kept = ranked.slice(0, check.max_segments);
   const rest = ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows);
