@@ -9,6 +9,7 @@ import { escapeControls } from '../shared/format';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
 import type { Values } from './command';
+import { calendarCommand } from './commands/calendar';
 import { etlCommand } from './commands/etl';
 import { initCommand } from './commands/init';
 import { loadEventsCommand } from './commands/load-events';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, Command> = {
   init: initCommand,
   monitor: monitorCommand,
   'monitor-logs': monitorLogsCommand,
+  calendar: calendarCommand,
   report: reportCommand,
   'migrate-run-log': migrateRunLogCommand,
   stage: stageCommand,

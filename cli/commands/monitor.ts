@@ -1,6 +1,7 @@
 /** `kpis monitor`: the KPI checks of days, and their alerts. */
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
-import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
+import { selectChecks } from '../../shared/config/monitor-config';
+import { loadMonitorChecks } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
@@ -12,25 +13,30 @@ import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output'
 
 export const monitorCommand: Command = {
   summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
-  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--dry-run] [--json]',
+  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--dry-run] [--json]',
   details: `  --date D           the day to check (default: yesterday, the last complete day)
   --days-back N      the N complete days before today, each on its own
   --from D --to D    check every day of an inclusive range, each on its own
   --dry-run          judge and print only: publish nothing, write nothing
   --checks a,b       only these checks (default: every enabled one)
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+  --calendar FILE    the known events (default config/calendar.json, or $KPIS_CALENDAR)
 Raised checks go to the ${TOPICS.alerts} topic (locally .data/topics/${TOPICS.alerts}.jsonl), once
 per check (and segment) and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is set. Exit code 0
 whether or not a check raised, 1 when a check failed to run (the others still ran, and the failure
-is a pipeline alert); --json prints one array with a result per check, segment and day.`,
-  options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+is a pipeline alert); --json prints one array with a result per check, segment and day. A check
+that raises on a calendar one_off day is muted: recorded with the entry's note, sent nowhere.`,
+  options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, calendar: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
     const job = loadCliJob(values, io);
     const yesterday = addDays(configuredToday(job, io), -1);
     const range = monitorRange(values, yesterday);
-    const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
+    const checks = selectChecks(
+      loadMonitorChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined), configPath('calendar', io.env, values.calendar as string | undefined)),
+      listFlag(values.checks),
+    );
     return withJobRuntime(job, values, io, async (runtime) => {
       const outcome = await runKpiMonitor(runtime, checks, {
         dates: daysBetween(range.start, range.end),

@@ -3,7 +3,8 @@ import { statSync } from 'node:fs';
 import { UsageError } from '../../shared/errors';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
-import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
+import { selectChecks } from '../../shared/config/monitor-config';
+import { loadMonitorChecks } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
 import { addDays } from '../../shared/dates';
 import { printJson, withJobRuntime, type Command } from '../command';
@@ -12,21 +13,33 @@ import { listFlag, reportRange } from '../options';
 
 export const reportCommand: Command = {
   summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
-  usage: 'kpis report [--from D --to D] [--checks a,b] [--kpis-config FILE] [--out FILE] [--json]',
+  usage: 'kpis report [--from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--out FILE] [--json]',
   details: `  --from D --to D    the days to show (default the ${DEFAULT_REPORT_DAYS} days up to yesterday; at most $KPIS_MAX_RANGE_DAYS, default 366)
   --checks a,b       only these checks (default every enabled one)
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
+  --calendar FILE    the known events (default config/calendar.json, or $KPIS_CALENDAR)
   --out FILE         where to write it (default ${DEFAULT_REPORT_FILE})
 Every check is judged on every day exactly as \`kpis monitor\` judges it, and drawn with its
-baseline, the band inside which nothing raises, raised and lost days, and weekends shaded; each
+baseline, the band inside which nothing raises, raised, lost and muted days, the calendar's
+entries (shaded, with their notes), and weekends shaded; each
 segment of a segmented check has its own chart. The file has no script and fetches nothing: it
 opens offline, from a mail or a bucket.`,
-  options: { from: { type: 'string' }, to: { type: 'string' }, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, out: { type: 'string' } },
+  options: {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    checks: { type: 'string' },
+    'kpis-config': { type: 'string' },
+    calendar: { type: 'string' },
+    out: { type: 'string' },
+  },
   run(values, _positionals, io) {
     const job = loadCliJob(values, io);
     const yesterday = addDays(configuredToday(job, io), -1);
     const range = reportRange(values, yesterday, io.env);
-    const checks = selectChecks(loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)), listFlag(values.checks));
+    const checks = selectChecks(
+      loadMonitorChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined), configPath('calendar', io.env, values.calendar as string | undefined)),
+      listFlag(values.checks),
+    );
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
     // Said before the report is computed, which takes a while: a place it can never be written to.
     if (out === '') throw new UsageError('--out must name a file, got ""');

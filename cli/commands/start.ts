@@ -1,7 +1,9 @@
 /** `kpis start`. */
 import path from 'node:path';
 import { alertChange, alertLabel } from '../../shared/alerts/alert';
-import { loadKpiChecks, selectChecks } from '../../shared/config/monitor-config';
+import { selectChecks } from '../../shared/config/monitor-config';
+import { loadMonitorChecks } from '../../shared/config/calendar';
+import { CAMPAIGN_DAYS_AGO, DEMO_CALENDAR } from '../../shared/events/demo-campaign';
 import { addDays } from '../../shared/dates';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
@@ -103,12 +105,16 @@ export const startCommand: Command = {
 own) and builds their history once; starts the three functions and the push router on free local
 ports; publishes the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)}; waits until the ETL and both
 monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.
+The demo's history holds a campaign day, ${CAMPAIGN_DAYS_AGO} days back, that its calendar
+(${DEMO_CALENDAR}: config/calendar.json's entries and the campaign's; $KPIS_CALENDAR for another)
+mutes: the report shows it shaded, with its note.
 With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead of the router
 (a few seconds more to start; see \`kpis serve --help\`).`,
   options: { pubsub: { type: 'string' } },
   async run(values, _positionals, io) {
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
-    const env = functionEnv(values, io, values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' });
+    // The demo's calendar (the shipped entries and its campaign day) unless $KPIS_CALENDAR names one.
+    const env = functionEnv(values, io, { KPIS_CALENDAR: DEMO_CALENDAR, ...(values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' }) });
     const clock = clockFromEnv(env);
     const logger = createCliLogger(io, values.verbose as boolean | undefined);
     const job = loadEtlConfig(configPath('etl', env));
@@ -127,10 +133,11 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
         today: today(clock, job.timeZone),
         runId: `start-${clock().getTime().toString(36)}`,
         username: 'kpis start',
+        ...(configPath('calendar', env) === DEMO_CALENDAR ? { demoCalendar: DEMO_CALENDAR } : {}),
       });
       // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
       const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-      const checks = selectChecks(loadKpiChecks(configPath('kpis', env)));
+      const checks = selectChecks(loadMonitorChecks(configPath('kpis', env), configPath('calendar', env)));
       const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
         job: 'report',
         runId: `report-${clock().getTime().toString(36)}`,

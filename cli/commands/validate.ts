@@ -1,6 +1,7 @@
 /** `kpis validate`: every table and check query checked on the warehouse. */
 import { loadKpiChecks, loadLogChecks } from '../../shared/config/monitor-config';
 import { configPath } from '../../shared/config/files';
+import { loadCalendar } from '../../shared/config/calendar';
 import { checkQueries, describeProblems } from '../../shared/config/check-queries';
 import { printJson, table, withRuntime, type Command } from '../command';
 import { describeWarehouse } from '../context';
@@ -8,7 +9,7 @@ import { formatBytes } from '../output';
 
 export const validateCommand: Command = {
   summary: 'check every config, and every table and check query on the warehouse, before a run or a deploy',
-  usage: 'kpis validate [--kpis-config FILE] [--log-config FILE] [--json]',
+  usage: 'kpis validate [--kpis-config FILE] [--log-config FILE] [--calendar FILE] [--json]',
   details: `Loads the three config files, renders every SQL file, and checks each table and check query on
 the warehouse: DuckDB runs it limited to no rows, BigQuery dry-runs it (and this prints what it
 would read). A table's columns must match its schema, in order; a check's query must return day
@@ -16,12 +17,17 @@ would read). A table's columns must match its schema, in order; a check's query 
 first, as \`kpis init\` does, so queries that read them can be checked. Every problem names the
 config file, the entry, and the SQL file with line and column. Exit code 2 on any problem.
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
-  --log-config FILE  the run-log checks (default config/log_config.json, or $KPIS_LOG_CONFIG)`,
-  options: { 'kpis-config': { type: 'string' }, 'log-config': { type: 'string' } },
+  --log-config FILE  the run-log checks (default config/log_config.json, or $KPIS_LOG_CONFIG)
+  --calendar FILE    the known events (default config/calendar.json, or $KPIS_CALENDAR)`,
+  options: { 'kpis-config': { type: 'string' }, 'log-config': { type: 'string' }, calendar: { type: 'string' } },
   run(values, _positionals, io) {
     const kpisFile = configPath('kpis', io.env, values['kpis-config'] as string | undefined);
     const checks = loadKpiChecks(kpisFile);
     loadLogChecks(configPath('logs', io.env, values['log-config'] as string | undefined));
+    loadCalendar(
+      configPath('calendar', io.env, values.calendar as string | undefined),
+      checks.map((check) => check.name),
+    );
     return withRuntime(values, io, async (runtime) => {
       const results = await checkQueries(runtime.warehouse, runtime.job, { file: kpisFile, checks }, { job: 'validate', runId: runtime.newRunId() });
       const problems = describeProblems(results);

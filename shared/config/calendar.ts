@@ -71,7 +71,10 @@ const entrySchema = Joi.object({
   checks: Joi.alternatives()
     .try(Joi.string().valid('all'), Joi.array().items(Joi.string().min(1)).min(1).unique())
     .required()
-    .messages({ 'alternatives.match': '{{#label}} must be "all" or a list of check names, got {{#value}}' }),
+    .messages({
+      'alternatives.match': '{{#label}} must be "all" or a list of check names, got {{#value}}',
+      'alternatives.types': '{{#label}} must be "all" or a list of check names, got {{#value}}',
+    }),
   segments: Joi.array().items(Joi.string()).min(1).unique(),
   kind: oneOf(CALENDAR_KINDS).required(),
   note: Joi.string().min(1).max(500).required(),
@@ -221,8 +224,10 @@ export function occurrences(entry: Pick<CalendarEntry, 'start' | 'end' | 'recurr
 
 function inYear(day: IsoDate, year: number): IsoDate | null {
   if (year > 9999) return null;
-  const moved = `${String(year).padStart(4, '0')}${day.slice(4)}`;
-  return startOfDay(moved).toISOString().slice(0, 10) === moved ? moved : null;
+  const [month, date] = [Number(day.slice(5, 7)), Number(day.slice(8, 10))];
+  // Date.UTC rolls 29 February over into March in a common year: such a year has no occurrence.
+  const moved = new Date(Date.UTC(year, month - 1, date));
+  return moved.getUTCMonth() === month - 1 ? moved.toISOString().slice(0, 10) : null;
 }
 
 /** The restart in force on `day`: the latest one on or before it. */

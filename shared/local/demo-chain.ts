@@ -11,6 +11,7 @@ import { runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
 import { initWarehouse } from '../etl/init';
 import { configuredSource } from '../events/load-events';
 import { DEMO_DAYS, seedDemo } from '../events/seed-demo';
+import { plantCampaign, writeDemoCalendar } from '../events/demo-campaign';
 import { dailySummary, type DailySummary } from '../report/daily-summary';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -38,12 +39,20 @@ export interface DemoChainResult {
   dead_letters: number;
 }
 
-export async function runDemoChain(deps: EtlDeps, broker: ChainBroker, job: EtlJob, request: { today: IsoDate; runId: string; username: string }): Promise<DemoChainResult> {
+export async function runDemoChain(
+  deps: EtlDeps,
+  broker: ChainBroker,
+  job: EtlJob,
+  request: { today: IsoDate; runId: string; username: string; /** The demo's own calendar file, written with the planted campaign's entry. */ demoCalendar?: string },
+): Promise<DemoChainResult> {
   const { warehouse, clock } = deps;
   const context = { job: job.jobName, runId: request.runId };
   await initWarehouse(warehouse, job);
   const seeded = await seedDemo(warehouse, configuredSource(job), { today: request.today, now: clock(), whenNotEmpty: 'skip' }, context);
   let historyBuild: EtlResult | undefined;
+  // A campaign day the demo's calendar names: the report shows it raised and muted.
+  if (seeded.rows > 0 && request.demoCalendar !== undefined) await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
+  if (request.demoCalendar !== undefined) writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
   if (seeded.rows > 0) {
     // Installs and last activity need every day once; from then on the daily trigger keeps them.
     const range = { start: addDays(request.today, -(DEMO_DAYS - 1)), end: request.today };

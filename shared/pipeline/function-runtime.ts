@@ -97,7 +97,10 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
   const configs: FunctionConfigs = {
     etlJob,
-    kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
+    kpiChecks: once(async () => {
+      const { configPath } = await files();
+      return (await import('../config/calendar')).loadMonitorChecks(configPath('kpis', env), configPath('calendar', env));
+    }),
     logChecks: once(async () => {
       const job = await etlJob();
       const { etlDataset } = await import('../config/etl-config');
@@ -222,12 +225,13 @@ export function pubsubHandler(functionName: FunctionName, work: FunctionWork, ru
       runLogger.warn('the same message is already running in this instance: waiting for it instead of running it twice');
       return running;
     }
-    const { warehouse, publisher, slackWebhook } = await current.ports();
+    const { warehouse, publisher, slackWebhook, slackChannels } = await current.ports();
     const context: FunctionContext = {
       ...current.configs,
       warehouse,
       publisher,
       slackWebhook,
+      slackChannels,
       settings: current.settings,
       clock: current.clock,
       logger: runLogger,

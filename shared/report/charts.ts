@@ -19,6 +19,15 @@ export interface SeriesPoint {
   label: string | null;
 }
 
+/** A calendar entry's days on a chart: shaded, with its note. */
+export interface CalendarSpan {
+  start: IsoDate;
+  /** The last day (included). */
+  end: IsoDate;
+  kind: 'one_off' | 'new_normal';
+  note: string;
+}
+
 export interface RunBar {
   run_id: string;
   start: string;
@@ -58,8 +67,11 @@ const utcDay = (field: string, title: string | null = null) => ({
   axis: { format: '%b %d', labelAngle: 0, grid: false },
 });
 
-/** A check's (or one segment's) series: weekends shaded, the band, the baseline, the values, raised and lost days marked and labelled. */
-export function checkChartSpec(title: string, points: SeriesPoint[]): Record<string, unknown> {
+/**
+ * A check's (or one segment's) series: weekends and calendar entries shaded (an entry with its
+ * note), the band, the baseline, the values, raised, lost and muted days marked and labelled.
+ */
+export function checkChartSpec(title: string, points: SeriesPoint[], calendar: CalendarSpan[] = []): Record<string, unknown> {
   const days = points.map((point) => point.date);
   const rows = points.map((point) => ({
     ...point,
@@ -82,6 +94,7 @@ export function checkChartSpec(title: string, points: SeriesPoint[]): Record<str
         mark: { type: 'rect', color: COLORS.weekend },
         encoding: { x: utcDay('start'), x2: { field: 'end' } },
       },
+      ...calendarLayers(calendar),
       {
         data: { values: rows },
         layer: [
@@ -125,15 +138,51 @@ export function checkChartSpec(title: string, points: SeriesPoint[]): Record<str
           },
           {
             name: 'labels',
-            transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost')" }],
-            mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold', color: COLORS.raised },
-            encoding: { x, y: { field: 'value', type: 'quantitative' }, text: { field: 'label' } },
+            transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
+            mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
+            encoding: {
+              x,
+              y: { field: 'value', type: 'quantitative' },
+              text: { field: 'label' },
+              color: { condition: { test: "datum.status === 'muted'", value: COLORS.muted }, value: COLORS.raised },
+            },
           },
         ],
       },
     ],
     config: { view: { stroke: null }, axis: { labelFontSize: 10 } },
   };
+}
+
+/** The calendar's spans, [start, end + 1 day) so a one-day entry is a day wide, each with its note at the top. */
+function calendarLayers(calendar: CalendarSpan[]): Record<string, unknown>[] {
+  if (calendar.length === 0) return [];
+  const values = calendar.map((span) => ({
+    ...span,
+    until: addDays(span.end, 1),
+    label: span.note.length > 40 ? `${span.note.slice(0, 39)}…` : span.note,
+    // Not starting with a day, as a point's does: a reader (and a test) tells the two apart.
+    description: `${span.kind === 'one_off' ? 'known event' : 'new normal'} ${span.start === span.end ? span.start : `${span.start}..${span.end}`}: ${span.note}`,
+  }));
+  return [
+    {
+      name: 'calendar',
+      data: { values },
+      mark: { type: 'rect', opacity: 0.45 },
+      encoding: {
+        x: utcDay('start'),
+        x2: { field: 'until' },
+        description: { field: 'description' },
+        color: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['one_off', 'new_normal'], range: [COLORS.calendar, COLORS.new_normal] } },
+      },
+    },
+    {
+      name: 'calendar_notes',
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'top', dx: 2, y: 2, fontSize: 9, color: '#7e5109' },
+      encoding: { x: utcDay('start'), text: { field: 'label' } },
+    },
+  ];
 }
 
 /** The ETL's runs as bars from start to end, coloured by outcome, and the days no run succeeded on marked. */

@@ -66,6 +66,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
     `<section class="summary">${[
       ['checks', String(data.checks.length)],
       ['raised check-days', String(raisedDays)],
+      ['check-days muted by the calendar', String(data.checks.reduce((sum, check) => sum + (check.muted ?? 0), 0))],
       ['checks that failed', String(failed.length)],
       ['alerts sent', String(data.alerts.length)],
       ['alerts resolved by late data', String(data.alerts.filter((alert) => alert.status === 'resolved').length)],
@@ -92,13 +93,13 @@ export async function renderReportPage(data: ReportData): Promise<string> {
 
   parts.push('<h2 id="checks">Checks</h2>');
   parts.push(
-    `<p class="legend note"><span><i class="swatch" style="background:#1f4e79"></i>value</span><span><i class="swatch" style="background:#7f7f7f"></i>baseline (dashed)</span><span><i class="swatch" style="background:#9ecae1"></i>band: no alert inside it</span><span><i class="swatch" style="background:#c0392b"></i>raised, labelled with the change</span><span><i class="swatch" style="background:#6c3483"></i>lost day or segment</span><span><i class="swatch" style="background:#b3b3b3"></i>no verdict (warm-up, too little history)</span><span><i class="swatch" style="background:#e6e6e6"></i>weekend</span></p>`,
+    `<p class="legend note"><span><i class="swatch" style="background:#1f4e79"></i>value</span><span><i class="swatch" style="background:#7f7f7f"></i>baseline (dashed)</span><span><i class="swatch" style="background:#9ecae1"></i>band: no alert inside it</span><span><i class="swatch" style="background:#c0392b"></i>raised, labelled with the change</span><span><i class="swatch" style="background:#6c3483"></i>lost day or segment</span><span><i class="swatch" style="background:#e67e22"></i>muted: raised on a known event</span><span><i class="swatch" style="background:#f5cba7"></i>calendar: known event (with its note)</span><span><i class="swatch" style="background:#a9dfbf"></i>calendar: new normal</span><span><i class="swatch" style="background:#b3b3b3"></i>no verdict (warm-up, too little history)</span><span><i class="swatch" style="background:#e6e6e6"></i>weekend</span></p>`,
   );
   for (const check of data.checks) {
     const charts: string[] = [];
     for (const series of check.series) {
       const title = labelText(check.name, series.segment);
-      charts.push(`<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points))}</div>`);
+      charts.push(`<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points, series.calendar))}</div>`);
     }
     parts.push(
       `<article class="check" id="${checkAnchor(check.name)}"><h3><bdi>${shown(check.name, DISPLAY_WIDTH.label)}</bdi>${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note"><bdi>${shown(check.description, DISPLAY_WIDTH.message)}</bdi>${check.description ? ' · ' : ''}${escape(check.method)}</div>${

@@ -17,7 +17,8 @@ import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { DISPLAY_WIDTH, displayText, formatChange } from '../format';
-import type { RunBar, SeriesPoint } from './charts';
+import { occurrences } from '../config/calendar';
+import type { CalendarSpan, RunBar, SeriesPoint } from './charts';
 
 /** Eight weeks: enough to see the weekly rhythm the weekday method compares against. */
 export const DEFAULT_REPORT_DAYS = 56;
@@ -36,11 +37,13 @@ export interface CheckSection {
   name: string;
   description: string;
   method: string;
-  /** One series per segment; one (segment null) for a check without segments. */
-  series: { segment: string | null; points: SeriesPoint[] }[];
+  /** One series per segment; one (segment null) for a check without segments; with the calendar entries that apply to it. */
+  series: { segment: string | null; points: SeriesPoint[]; calendar?: CalendarSpan[] }[];
   /** Why the check could not be judged; its series is then empty. */
   error: string | null;
   raised: number;
+  /** Check-days that raised on a calendar one_off day, and were muted. */
+  muted?: number;
 }
 
 export interface ReportAlert {
@@ -83,6 +86,7 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     section(
       check,
       results.filter((result) => result.check === check.name),
+      request.range,
     ),
   );
   const today = dayIn(request.generatedAt, job.timeZone);
@@ -121,7 +125,7 @@ function readFailure(error: unknown, what: string): string {
   throw toError(error);
 }
 
-function section(check: KpiCheck, results: CheckResult[]): CheckSection {
+function section(check: KpiCheck, results: CheckResult[], range: DateRange): CheckSection {
   const failed = results.find((result) => result.verdict === 'error');
   const base = { name: check.name, description: check.description, method: methodText(check) };
   if (failed) return { ...base, series: [], error: failed.message, raised: 0 };
@@ -133,15 +137,26 @@ function section(check: KpiCheck, results: CheckResult[]): CheckSection {
   const series = (segments.length === 0 ? [null] : segments).map((segment) => {
     const own = segment === null ? wholeCheck : [...(bySegment.get(segment) ?? []), ...wholeCheck];
     const points = own.sort((a, b) => a.date.localeCompare(b.date)).map(point);
-    return { segment, points };
+    return { segment, points, calendar: calendarSpans(check, segment, range) };
   });
-  return { ...base, series, error: null, raised: results.filter((result) => result.raise_flag).length };
+  const muted = results.filter((result) => result.verdict === 'muted').length;
+  return { ...base, series, error: null, raised: results.filter((result) => result.raise_flag).length, muted };
+}
+
+/** The check's calendar entries that apply to a segment's chart, within the range (a yearly one in each year). */
+function calendarSpans(check: KpiCheck, segment: string | null, range: DateRange): CalendarSpan[] {
+  return (check.calendar ?? [])
+    .filter((entry) => entry.segments === null || (segment !== null && entry.segments.includes(segment)))
+    .flatMap((entry) => occurrences(entry, range.start, range.end).map((span) => ({ ...span, kind: entry.kind, note: entry.note })))
+    .filter((span) => span.start <= range.end && span.end >= range.start)
+    .map((span) => ({ ...span, start: span.start < range.start ? range.start : span.start, end: span.end > range.end ? range.end : span.end }));
 }
 
 function point(result: CheckResult): SeriesPoint {
   const lost = result.raise_flag && result.metric === 0 && result.previous_metric === null;
   const status = result.verdict === 'raised' ? (lost ? 'lost' : 'raised') : result.verdict;
-  const label = status === 'lost' ? 'lost' : status === 'raised' ? (result.change === null ? 'from 0' : formatChange(result.change)) : null;
+  const change = result.change === null ? 'from 0' : formatChange(result.change);
+  const label = status === 'lost' ? 'lost' : status === 'raised' || status === 'muted' ? change : null;
   return { date: result.date, value: result.metric, baseline: result.previous_metric, low: result.band?.low ?? null, high: result.band?.high ?? null, status, label };
 }
 

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { parseCalendar, withCalendar } from '../../shared/config/calendar';
+import { campaignDay, campaignEntry, plantCampaign } from '../../shared/events/demo-campaign';
 import { addDays, daysBetween } from '../../shared/dates';
 import { appendEvents } from '../../shared/events/load-events';
 import { generateDemoEvents } from '../../shared/events/demo';
@@ -37,6 +39,8 @@ beforeAll(async () => {
   warehouse = await openMemoryWarehouse();
   // The demo history npm start builds: ten weeks, with the demo's anomaly on the last complete day.
   await appendEvents(warehouse, SOURCE, generateDemoEvents({ today: TODAY, now: NOW, days: 70 }), context);
+  // And npm start's campaign day, which the demo's calendar mutes.
+  await plantCampaign(warehouse, SOURCE, TODAY, NOW, context);
   const deps = { warehouse, clock: () => NOW, logger: silentLogger };
   const built = await runEtl(deps, shippedJob, { range: { start: addDays(TODAY, -69), end: TODAY }, runId: 'demo-history', username: 'test' });
   expect(built.failure).toBeUndefined();
@@ -51,7 +55,10 @@ beforeAll(async () => {
   await writeReport(
     warehouse,
     shippedJob,
-    loadKpiChecks().filter((check) => check.isEnable),
+    withCalendar(
+      loadKpiChecks().filter((check) => check.isEnable),
+      parseCalendar([campaignEntry(TODAY)], 'calendar.json', []),
+    ),
     { range, generatedAt: NOW, source: 'the demo history (DuckDB)' },
     reportFile,
     context,
@@ -102,6 +109,12 @@ test('the report opens with no console error and no request but itself, and ever
     (marks) => marks.map((mark) => mark.getAttribute('aria-label') ?? '').filter((label) => /^\d{4}-\d{2}-\d{2}: /.test(label)).length,
   );
   expect(dauDays).toBe(DEFAULT_REPORT_DAYS);
+  // The campaign day is shaded with its note, and its raised point is drawn as muted.
+  const calendar = await page.$$eval('#chart-dau svg [aria-label^="known event"]', (marks) => marks.map((mark) => mark.getAttribute('aria-label')));
+  expect(calendar).toEqual([`known event ${campaignDay(TODAY)}: ${campaignEntry(TODAY).note}`]);
+  const campaign = await page.$$eval(`#chart-dau svg [aria-label^="${campaignDay(TODAY)}: "]`, (marks) => marks.map((mark) => mark.getAttribute('aria-label')));
+  expect(campaign).toEqual([expect.stringMatching(/, muted \+[\d.,]+%$/)]);
+  expect(await page.locator('.tile', { hasText: 'muted by the calendar' }).locator('b').textContent()).not.toBe('0');
   // The alerts table links each alert to its chart, and the link lands on it.
   const links = await page.$$eval('#alerts ~ table a', (anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
   expect(links.length).toBeGreaterThan(0);
