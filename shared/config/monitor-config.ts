@@ -207,7 +207,7 @@ const kpiCheckSchema = Joi.object({
 
 const kpisConfigSchema = Joi.object({
   kpis: Joi.object().pattern(identifier, kpiCheckSchema).min(1).required(),
-  defaults: Joi.object(routingKeys),
+  defaults: Joi.object({ ...routingKeys, exclude_raised_days: Joi.boolean() }),
   slack_webhooks: Joi.object().pattern(
     channelName,
     Joi.object({
@@ -329,6 +329,7 @@ function withRouting(check: KpiCheck, entry: CheckEntry, defaults: RoutingEntry,
     channel,
     tags: [...(entry.tags ?? defaults.tags ?? DETECTION_DEFAULTS.tags)],
     remind_after_hours: entry.remind_after_hours ?? defaults.remind_after_hours ?? DETECTION_DEFAULTS.remind_after_hours,
+    exclude_raised_days: entry.exclude_raised_days ?? defaults.exclude_raised_days ?? DETECTION_DEFAULTS.exclude_raised_days,
   };
 }
 
