@@ -37,7 +37,8 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
     printJson(io, sqlFile ? { ...outcome.result, sql_file: sqlFile } : outcome.result);
   } else {
     const { result } = outcome;
-    const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}`;
+    const restated = result.restated_dates ? `, and ${result.restated_dates.join(', ')} again (late events: restate_days)` : '';
+    const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}${restated}`;
     if (result.status === 'failed') {
       // A dry run changes nothing, so it cannot create the tables a first real run would.
       const hint = result.dry_run && outcome.failure instanceof TableNotFoundError ? '\nCreate the tables first with `kpis init`.' : '';

@@ -1,8 +1,8 @@
 /**
  * Which earlier days a run builds again (`restate_days`): those whose source changed since they
  * were last built. In order:
- * 1. off (restate_days 0), or tables that read no source: nothing is read (a run of chosen KPIs
- *    decides from the sources they read);
+ * 1. off (restate_days 0), or no enabled table reads a source: nothing is read (a run of chosen
+ *    KPIs decides as a run of every table does: the run log's versions are of every source);
  * 2. the source's version of every day from restate_days before the range to its end, from the
  *    warehouse (partition metadata on BigQuery, fingerprints on DuckDB: Warehouse.sourceVersions);
  * 3. the versions the run log recorded when each earlier day was last built;
@@ -36,14 +36,13 @@ export interface RestateDecision {
 
 const NO_EVENTS = 'no events';
 
-/** The decision for a run of `tables` over `range`; null when restating is off for it (nothing read). */
-export async function decideRestate(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext): Promise<RestateDecision | null> {
+/** The decision for a run over `range`; null when restating is off (nothing read). */
+export async function decideRestate(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<RestateDecision | null> {
   const restateDays = job.restateDays ?? 0;
-  const sources = sourcesOf(tables);
+  const sources = sourcesOf(job.tables.filter((table) => table.isEnable));
   if (restateDays === 0 || sources.length === 0) return null;
   const window = { start: addDays(range.start, -restateDays), end: range.end };
-  // Over every enabled table's sources, as a run of all of them recorded: a run of chosen KPIs compares the same.
-  const versions = await currentVersions(warehouse, sourcesOf(job.tables.filter((table) => table.isEnable)), window, job.timeZone, context);
+  const versions = await currentVersions(warehouse, sources, window, job.timeZone, context);
   const built = await recordedVersions(warehouse, job, window.start, context);
   const restated: RestatedDay[] = [];
   for (const day of daysBetween(window.start, addDays(range.start, -1))) {

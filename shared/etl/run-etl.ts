@@ -46,7 +46,10 @@ export interface EtlResult {
   dry_run: boolean;
   /** Dry runs only: what BigQuery estimates the run would read (null on DuckDB). */
   bytes_processed?: number | null;
-  /** Earlier days the run built again because their source changed (restate_days); absent when none. */
+  /**
+   * Earlier days the run wrote again (a dry run: would): their source changed (restate_days), or a
+   * table reads one that did (reads_days_before); absent when none.
+   */
   restated_dates?: string[];
 }
 
@@ -90,7 +93,7 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): P
   const tables = selectTables(job, request.kpis);
   const plan = planEtl(deps.warehouse, job, tables, request.range);
   const result = resultOf(deps, job, request, plan);
-  return request.dryRun ? dryRunEtl(deps, job, request, plan, result) : writeEtl(deps, job, request, tables, result);
+  return request.dryRun ? dryRunEtl(deps, job, request, tables, plan, result) : writeEtl(deps, job, request, tables, result);
 }
 
 /** The completion event of this run, made when the run ends; carries when it started. */
@@ -105,12 +108,21 @@ function resultOf(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan
   return Object.assign(make, { startedAt });
 }
 
-/** The script as the engine would get it, validated and estimated (BigQuery's bytes) without writing anything. */
-async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
-  const script = deps.warehouse.renderScript(plan.statements, { atomic: true });
+/**
+ * The script as the engine would get it, validated and estimated (BigQuery's bytes) without writing
+ * anything, with the earlier days the run would restate now (it reads what a real run reads to
+ * decide: partition metadata or fingerprints, and the run log).
+ */
+async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], planned: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+  let plan = planned;
+  let script = deps.warehouse.renderScript(plan.statements, { atomic: true });
   try {
-    const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, { job: job.jobName, runId: request.runId });
-    return { result: result('succeeded', null, { bytes_processed: bytesProcessed }), script };
+    const context = { job: job.jobName, runId: request.runId };
+    const restate = await restating(deps.warehouse, job, tables, request.range, context);
+    plan = planEtl(deps.warehouse, job, tables, request.range, restate.days, restate.later);
+    script = deps.warehouse.renderScript(plan.statements, { atomic: true });
+    const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, context);
+    return { result: result('succeeded', null, { bytes_processed: bytesProcessed, ...(restate.all.length > 0 ? { restated_dates: restate.all } : {}) }), script };
   } catch (thrown) {
     const failure = toError(thrown);
     return { result: result('failed', failure), script, failure };
@@ -195,15 +207,21 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
  * monitor to judge again.
  */
 async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext) {
-  const decision = await decideRestate(warehouse, job, tables, range, context);
+  const decision = await decideRestate(warehouse, job, range, context);
   const days = decision?.restated.map(({ day }) => day) ?? [];
   const later = laterDays(tables, tableReach(job.tables), days, decision?.built ?? new Set<IsoDate>(), range);
   return { decision, days, later, all: [...new Set([...days, ...[...later.values()].flat()])].sort() };
 }
 
-/** What a restate row of a run of chosen KPIs adds: the other tables of that day are not restated yet. */
+/**
+ * What a restate row of a run of chosen KPIs adds: they read the tables they do not build as they
+ * are (like a run of those days), and the other tables of that day are not restated yet.
+ */
 function chosenOnly(tables: TableDefinition[]): string {
-  return `; ${tables.map((table) => table.name).join(', ')} only (a run of chosen KPIs): the next run of every KPI restates the others`;
+  const names = tables.map((table) => table.name);
+  const inputs = [...new Set(tables.flatMap((table) => table.reads))].filter((name) => !names.includes(name));
+  const asTheyAre = inputs.length > 0 ? `, reading ${inputs.join(', ')} as ${inputs.length === 1 ? 'it is' : 'they are'}` : '';
+  return `; ${names.join(', ')} only (a run of chosen KPIs${asTheyAre}): the next run of every KPI restates the others`;
 }
 
 /** The run log, the targets and what they read, so a first run on a fresh warehouse needs no `kpis init`. */

@@ -194,3 +194,61 @@ describe('restate_days in the config', () => {
     expect(() => loadEtlConfig(file)).toThrow(/\$\.daily_kpis\.restate_days.*whole number of days from 0 \(off\) to 92/);
   });
 });
+
+describe('dry runs and runs of chosen KPIs', () => {
+  /** a on the 20th, built by the runs of the 21st and 22nd; then b's event of the 20th arrives late. */
+  async function lateOnThe20th(): Promise<void> {
+    await insertEvents(warehouse, [{ user_id: 'a', time: '2026-11-20T10:00:00Z' }]);
+    await dailyRun('2026-11-21');
+    await dailyRun('2026-11-22');
+    await insertEvents(warehouse, [{ user_id: 'b', time: '2026-11-20T11:00:00Z' }]);
+  }
+  const run23 = (extra: { dryRun?: boolean; kpis?: string[] }) =>
+    runEtl({ warehouse, clock: () => new Date('2026-11-23T06:00:00Z'), logger: silentLogger }, restating, {
+      range: { start: '2026-11-22', end: '2026-11-22' },
+      runId: 'asked-2026-11-23',
+      username: 'tester',
+      ...extra,
+    });
+
+  test('a dry run says which days it would restate, puts them in its script, and writes nothing', async () => {
+    await lateOnThe20th();
+    const before = await dumpKpiTables(warehouse);
+    const dry = await run23({ dryRun: true });
+    expect(dry.failure).toBeUndefined();
+    expect(dry.result).toMatchObject({ status: 'succeeded', dry_run: true, restated_dates: ['2026-11-20'] });
+    expect(dry.script).toContain('start_date_r1');
+    expect(await dumpKpiTables(warehouse)).toEqual(before);
+    expect(await runLog('restate')).toEqual([]);
+    // The real run then restates what the dry run said.
+    expect((await dailyRun('2026-11-23')).result.restated_dates).toEqual(['2026-11-20']);
+  });
+
+  test('a chosen KPI that reads a table the run does not build reads it as it is, and its restate row says so', async () => {
+    await lateOnThe20th();
+    expect((await run23({ kpis: ['installs'] })).result.restated_dates).toEqual(['2026-11-20']);
+    expect(await runLog('restate')).toEqual([
+      expect.stringMatching(/; installs only \(a run of chosen KPIs, reading daily_user_panel as it is\): the next run of every KPI restates the others$/),
+    ]);
+  });
+
+  test('a run of chosen KPIs restates those tables only, says so, and leaves the others to the next run of every table', async () => {
+    await lateOnThe20th();
+    const chosen = await run23({ kpis: ['daily_user_panel', 'installs'] });
+    expect(chosen.result).toMatchObject({ status: 'succeeded', tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs'], restated_dates: ['2026-11-20'] });
+    const tables = await dumpKpiTables(warehouse);
+    expect(tables.installs.map((row) => [row.user_id, String(row.install_date)])).toEqual([
+      ['a', '2026-11-20'],
+      ['b', '2026-11-20'],
+    ]);
+    expect(tables.last_activity.map((row) => row.user_id)).toEqual(['a']);
+    expect(await runLog('restate')).toEqual([
+      expect.stringMatching(
+        /^restated 2026-11-20: its source changed since it was built \(.*\); daily_user_panel, installs only \(a run of chosen KPIs\): the next run of every KPI restates the others$/,
+      ),
+    ]);
+    // It recorded no versions, so the next run of every table restates the 20th for all of them.
+    expect((await dailyRun('2026-11-23')).result.restated_dates).toEqual(['2026-11-20']);
+    expect(await dumpKpiTables(warehouse)).toEqual(await expectedFromSource(warehouse, '2026-11-20', '2026-11-22'));
+  });
+});
