@@ -56,6 +56,8 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
         const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
         if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
         for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${messageLine(result.message)}\n`);
+        // Raised on a known event: said, with the calendar's note, but not sent.
+        for (const result of outcome.results.filter((r) => r.verdict === 'muted')) io.stdout(`~ ${messageLine(result.message)}\n`);
         const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
         if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
         io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);

@@ -68,7 +68,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       ['raised check-days', String(raisedDays)],
       ['check-days muted by the calendar', String(data.checks.reduce((sum, check) => sum + (check.muted ?? 0), 0))],
       ['checks that failed', String(failed.length)],
-      ['alerts sent', String(data.alerts.length)],
+      ['alerts sent', String(data.alerts.filter((alert) => alert.status !== 'muted').length)],
       ['alerts resolved by late data', String(data.alerts.filter((alert) => alert.status === 'resolved').length)],
       ['ETL runs', String(data.runs.length)],
       ['days no run built', String(data.missingDays.length)],
@@ -120,7 +120,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
         : section.series.some((series) => series.segment === alert.segment)
           ? `#${chartAnchor(alert.check, alert.segment)}`
           : `#${checkAnchor(alert.check)}`;
-      const kind = alert.status === 'resolved' ? `${alert.kind}, resolved` : alert.kind;
+      const kind = alert.status === 'resolved' || alert.status === 'muted' ? `${alert.kind}, ${alert.status}` : alert.kind;
       const cells = [alert.date, kind, alert.severity].map((text) => shown(text, DISPLAY_WIDTH.label));
       return `<tr><td>${cells[0]}</td><td><a href="${target}"><bdi>${escape(labelText(alert.check, alert.segment))}</bdi></a></td><td>${cells[1]}</td><td>${cells[2]}</td><td>${shown(alert.message, DISPLAY_WIDTH.message)}</td></tr>`;
     });

@@ -54,7 +54,7 @@ export interface ReportAlert {
   date: IsoDate;
   severity: string;
   message: string;
-  /** `resolved` for the follow-up of an alert that late events disproved; absent as raised. */
+  /** `resolved` for the follow-up of an alert that late events disproved, `muted` for one the calendar kept back (never sent); absent as raised. */
   status?: string;
 }
 
@@ -238,13 +238,15 @@ async function readJudgedEarly(warehouse: Warehouse, checks: KpiCheck[], range: 
   return [...early].sort();
 }
 
-/** The alerts of the range; a missing alert history fails the query with a TableNotFoundError. */
+/** The alerts of the range, then the ones the calendar muted; a missing alert history fails the query with a TableNotFoundError. */
 async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobContext): Promise<ReportAlert[]> {
-  const rows = await warehouse.query(
-    renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
-    { start_date: { type: 'DATE', value: range.start }, end_date: { type: 'DATE', value: range.end } },
-    context,
-  );
+  const read = (file: string) =>
+    warehouse.query(
+      renderSqlFile(file, { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
+      { start_date: { type: 'DATE', value: range.start }, end_date: { type: 'DATE', value: range.end } },
+      context,
+    );
+  const rows = [...(await read('alerts/for_dates.sql')), ...(await read('reports/muted_alerts.sql'))];
   return rows.map((row) => {
     const alert = JSON.parse(String(row.payload)) as Record<string, unknown>;
     return {
@@ -255,7 +257,7 @@ async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobCo
       date: String(alert.date),
       severity: String(alert.severity ?? 'warn'),
       message: String(alert.message ?? ''),
-      ...(alert.status === 'resolved' ? { status: 'resolved' } : {}),
+      ...(alert.status === 'resolved' || alert.status === 'muted' ? { status: alert.status } : {}),
     };
   });
 }

@@ -6,6 +6,7 @@ import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import { reportData } from '../../../shared/report/report';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
@@ -66,6 +67,22 @@ test('without an entry the campaign day raises; with a one_off entry it is muted
   expect(JSON.parse(String(rows[0]?.payload))).toMatchObject({ status: 'muted', note, date: CAMPAIGN });
   await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'muted-again', username: 'test' });
   expect(await recorded()).toHaveLength(rows.length);
+
+  // The report: the day shaded with its note on every chart, its points muted, and the muted alerts listed apart from the sent ones.
+  const report = await reportData(
+    warehouse,
+    job,
+    checks,
+    { range: { start: CHECKED[0] as string, end: CHECKED.at(-1) as string }, generatedAt: new Date(NOW), source: 'test' },
+    context,
+  );
+  const dau = report.checks.find((section) => section.name === 'dau');
+  expect(dau?.series[0]?.calendar).toEqual([{ start: CAMPAIGN, end: CAMPAIGN, kind: 'one_off', note }]);
+  expect(dau?.series[0]?.points.find((point) => point.date === CAMPAIGN)).toMatchObject({ status: 'muted', label: expect.stringMatching(/^\+/) });
+  expect(dau?.muted).toBe(1);
+  const listed = report.alerts.filter((alert) => alert.date === CAMPAIGN);
+  expect(listed.map((alert) => alert.alert_id).sort()).toEqual(rows.map((row) => row.alert_id));
+  expect(listed.every((alert) => alert.status === 'muted' && alert.message.includes(note))).toBe(true);
 });
 
 test('a one_off entry for one check mutes only that check; the others still raise', async () => {
