@@ -10,7 +10,7 @@ import { formatBytes } from '../output';
 export const validateCommand: Command = {
   summary: 'check every config, and every table and check query on the warehouse, before a run or a deploy',
   usage: 'kpis validate [--kpis-config FILE] [--log-config FILE] [--calendar FILE] [--json]',
-  details: `Loads the three config files, renders every SQL file, and checks each table and check query on
+  details: `Loads the config files (the calendar too), renders every SQL file, and checks each table and check query on
 the warehouse: DuckDB runs it limited to no rows, BigQuery dry-runs it (and this prints what it
 would read). A table's columns must match its schema, in order; a check's query must return day
 (DATE), value (a number) and optionally segment (STRING). Missing KPI tables are created empty
