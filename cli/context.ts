@@ -31,7 +31,8 @@ export interface Runtime {
   warehouse: Warehouse;
   spec: WarehouseSpec;
   publisher: Publisher;
-  slackWebhook: () => Promise<string | null>;
+  slackWebhook: (channel?: string) => Promise<string | null>;
+  slackChannels?: () => Promise<string[]>;
   job: EtlJob;
   logger: Logger;
   clock: () => Date;

@@ -11,27 +11,42 @@
  * - KPIS_SECRETS: `env` (default) or `secret-manager:PROJECT_ID`.
  * - KPIS_SLACK_SECRET: the Slack webhook's secret name (default daily-kpis-slack-webhook); with
  *   KPIS_SECRETS=env the URL is read from KPIS_SLACK_WEBHOOK_URL instead. No URL: Slack is off.
+ *   That is the default channel; the KPI config's slack_webhooks (file $KPIS_MONITOR_CONFIG) names
+ *   the others, each a secret, or with KPIS_SECRETS=env a variable.
  */
 import { UsageError } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_TOPICS_DIR, LocalTopicPublisher, type Publisher } from './messaging/publisher';
 import { RouterPublisher } from './messaging/router-publisher';
+import type { SlackWebhookRef } from './config/monitor-config';
 import { EnvSecrets, type Secrets } from './secrets/secrets';
 import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from './warehouse/factory';
 import type { Warehouse } from './warehouse/warehouse';
 
 export const DEFAULT_SLACK_SECRET = 'daily-kpis-slack-webhook';
+/** monitor-config's DEFAULT_CHANNEL, not imported: the etl function loads the ports, never the checks' config. */
+const DEFAULT_CHANNEL = 'default';
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,}$/;
 
 export interface Ports {
   warehouse: Warehouse;
   spec: WarehouseSpec;
   publisher: Publisher;
-  slackWebhook: () => Promise<string | null>;
+  /** A channel's webhook URL (the default channel's when none is named), or null when it is off. */
+  slackWebhook: (channel?: string) => Promise<string | null>;
+  /** The channels besides the default one (slack_webhooks). */
+  slackChannels?: () => Promise<string[]>;
   close(): Promise<void>;
 }
 
-export async function openPorts(options: { warehouse?: string; env: NodeJS.ProcessEnv; logger: Logger; clock: () => Date }): Promise<Ports> {
+export async function openPorts(options: {
+  warehouse?: string;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  clock: () => Date;
+  /** The named Slack webhooks; by default the KPI config's slack_webhooks, read on first use. */
+  slackWebhooks?: () => Promise<Map<string, SlackWebhookRef>>;
+}): Promise<Ports> {
   const { env, logger } = options;
   // Parse every setting before opening anything, so a typo fails fast and leaves nothing open.
   const spec = resolveWarehouseSpec(options.warehouse, env);
@@ -40,6 +55,8 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
   const publisher = await openPublisher(publisherSpec, options.clock, env.PUBSUB_EMULATOR_HOST || undefined);
   const warehouse = await openWarehouse(spec, logger, env);
   const slackSecret = env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET;
+  let named: Promise<Map<string, SlackWebhookRef>> | undefined;
+  const namedWebhooks = () => (named ??= (options.slackWebhooks ?? (() => configuredWebhooks(env, logger)))());
   let secrets: Promise<Secrets> | undefined;
   return {
     warehouse,
@@ -47,13 +64,18 @@ export async function openPorts(options: { warehouse?: string; env: NodeJS.Proce
     publisher,
     // Built on first use: the etl function never posts to Slack, and need not load the client. A
     // setup that failed is forgotten, so the next run builds the client again.
-    slackWebhook: () => {
-      secrets ??= openSecrets(env).catch((error: unknown) => {
+    slackWebhook: async (channel = DEFAULT_CHANNEL) => {
+      const webhooks = await namedWebhooks();
+      const ref = webhooks.get(channel);
+      // A channel the config does not name has no webhook: off.
+      if (channel !== DEFAULT_CHANNEL && ref === undefined) return null;
+      secrets ??= openSecrets(env, [...webhooks.values()]).catch((error: unknown) => {
         secrets = undefined;
         throw error;
       });
-      return secrets.then((opened) => opened.get(slackSecret));
+      return (await secrets).get(ref?.secret ?? slackSecret);
     },
+    slackChannels: async () => [...(await namedWebhooks()).keys()],
     async close() {
       await Promise.allSettled([warehouse.close(), publisher.close()]);
     },
@@ -102,9 +124,23 @@ export function parseSecretsSpec(env: NodeJS.ProcessEnv): SecretsSpec {
   return { kind: 'secret-manager', projectId };
 }
 
-export async function openSecrets(env: NodeJS.ProcessEnv): Promise<Secrets> {
+/** The KPI config's slack_webhooks; a config that cannot be read leaves the default channel only (the monitor that loads it says why). */
+async function configuredWebhooks(env: NodeJS.ProcessEnv, logger: Logger): Promise<Map<string, SlackWebhookRef>> {
+  try {
+    const [{ configPath }, { loadSlackWebhooks }] = await Promise.all([import('./config/files'), import('./config/monitor-config')]);
+    return loadSlackWebhooks(configPath('kpis', env));
+  } catch (error) {
+    logger.error('cannot read slack_webhooks from the KPI config: only the default Slack channel posts', { error: (error as Error).message });
+    return new Map();
+  }
+}
+
+/** Secrets from Secret Manager, or locally from variables: the default webhook's, and each named webhook's own. */
+export async function openSecrets(env: NodeJS.ProcessEnv, webhooks: SlackWebhookRef[] = []): Promise<Secrets> {
   const spec = parseSecretsSpec(env);
-  if (spec.kind === 'env') return new EnvSecrets(env, { [env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET]: 'KPIS_SLACK_WEBHOOK_URL' });
+  if (spec.kind === 'env') {
+    return new EnvSecrets(env, { ...Object.fromEntries(webhooks.map((ref) => [ref.secret, ref.env])), [env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET]: 'KPIS_SLACK_WEBHOOK_URL' });
+  }
   const { projectId } = spec;
   const [{ SecretManagerServiceClient }, { SecretManagerSecrets }] = await Promise.all([import('@google-cloud/secret-manager'), import('./secrets/secret-manager')]);
   return new SecretManagerSecrets(new SecretManagerServiceClient(), projectId);

@@ -1,6 +1,7 @@
 /**
  * Sends a monitor run's alerts: each one to the alerts topic, and the run's batch to Slack when a
- * webhook is configured, at least once and deduplicated. monitoring.alerts records each alert per
+ * webhook is configured (each alert to its check's channel, the default webhook unless the check
+ * names another), at least once and deduplicated. monitoring.alerts records each alert per
  * channel: it is claimed there before it is sent and marked delivered after, so a monitor that runs
  * twice for the same day (Pub/Sub delivers at least once) sends nothing twice.
  *
@@ -11,7 +12,8 @@
  * a crash between a send and its mark sends that alert twice, which consumers dedupe on alert_id.
  */
 import { randomUUID } from 'node:crypto';
-import { chunk } from 'lodash';
+import { chunk, groupBy } from 'lodash';
+import { DEFAULT_CHANNEL } from '../config/monitor-config';
 import { toError } from '../errors';
 import type { Logger } from '../log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
@@ -25,8 +27,13 @@ import { postToSlack, redact, slackMessages } from './slack';
 export interface AlertDeps {
   warehouse: Warehouse;
   publisher: Publisher;
-  /** The Slack webhook URL, or null when Slack is off; asked once per delivery. */
-  slackWebhook: () => Promise<string | null>;
+  /**
+   * A channel's Slack webhook URL (the default channel's when none is named), or null when that
+   * channel is off; asked once per channel and delivery.
+   */
+  slackWebhook: (channel?: string) => Promise<string | null>;
+  /** The channels besides the default one (slack_webhooks); none when left out. */
+  slackChannels?: () => Promise<string[]>;
   clock: () => Date;
   logger: Logger;
   newClaimId?: () => string;
@@ -95,8 +102,9 @@ async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, 
 }
 
 /**
- * Every published alert Slack has not had (this run's and earlier ones'), in one run's messages;
- * a failed post gives its claims back for the next run.
+ * Every published alert Slack has not had (this run's and earlier ones'), each in its channel's
+ * messages; a channel whose post fails gives its claims back for the next run, and the others
+ * still post. An alert naming a channel the config no longer has goes to the default one.
  */
 async function postAlertsToSlack(
   deps: AlertDeps,
@@ -105,40 +113,80 @@ async function postAlertsToSlack(
   context: JobContext & { source: string },
 ): Promise<Pick<DeliveryReport, 'slack' | 'slack_alerts' | 'slack_error'>> {
   const { logger } = deps;
-  let webhook: string | null;
-  try {
-    webhook = await deps.slackWebhook();
-  } catch (error) {
-    const slackError = `cannot read the Slack webhook: ${toError(error).message}`;
-    logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: slackError });
-    return { slack: 'failed', slack_alerts: [], slack_error: slackError };
-  }
-  if (webhook === null) return { slack: 'off', slack_alerts: [] };
+  const webhooks = await readWebhooks(deps);
+  const unreadable = [...webhooks.values()].filter((webhook): webhook is Error => webhook instanceof Error);
+  const on = [...webhooks.entries()].filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  if (on.length === 0)
+    return unreadable.length > 0 ? { slack: 'failed', slack_alerts: [], slack_error: unreadable.map((error) => error.message).join('; ') } : { slack: 'off', slack_alerts: [] };
   if (!tableEnsured) await ensureAlertsTable(deps.warehouse, context);
   const pending = await unposted(deps, context);
+  const channelOf = (alert: Alert): string => {
+    const named = alert.channel ?? DEFAULT_CHANNEL;
+    if (webhooks.has(named)) return named;
+    logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', { alert_id: alert.alert_id, channel: named });
+    return DEFAULT_CHANNEL;
+  };
+  const byChannel = groupBy(pending, channelOf);
+  const outcomes: ChannelPost[] = unreadable.map((error) => ({ slack: 'failed', posted: [], error: error.message }));
+  for (const [channel, webhook] of on) outcomes.push(await postChannel(deps, channel, webhook, byChannel[channel] ?? [], claimId, context));
+  const posted = outcomes.flatMap((outcome) => outcome.posted);
+  const errors = outcomes.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
+  if (posted.length > 0) logger.info('alerts posted to Slack', { alert_ids: posted });
+  const slack = errors.length > 0 ? 'failed' : posted.length > 0 ? 'posted' : 'nothing_to_post';
+  return { slack, slack_alerts: posted, ...(errors.length > 0 ? { slack_error: errors.join('; ') } : {}) };
+}
+
+interface ChannelPost {
+  slack: 'nothing_to_post' | 'posted' | 'failed';
+  posted: string[];
+  error?: string;
+}
+
+/** Each configured channel's webhook: its URL, null when it is off, or the error reading it. */
+async function readWebhooks(deps: AlertDeps): Promise<Map<string, string | null | Error>> {
+  const channels = [DEFAULT_CHANNEL, ...((await deps.slackChannels?.()) ?? [])];
+  const webhooks = new Map<string, string | null | Error>();
+  for (const channel of channels) {
+    try {
+      webhooks.set(channel, await deps.slackWebhook(channel));
+    } catch (error) {
+      const named = channel === DEFAULT_CHANNEL ? '' : ` of channel ${channel}`;
+      const slackError = new Error(`cannot read the Slack webhook${named}: ${toError(error).message}`);
+      deps.logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: slackError.message, channel });
+      webhooks.set(channel, slackError);
+    }
+  }
+  return webhooks;
+}
+
+/** One channel's pending alerts: claimed, posted in as few messages as fit, then marked posted. */
+async function postChannel(deps: AlertDeps, channel: string, webhook: string, pending: Alert[], claimId: string, context: JobContext & { source: string }): Promise<ChannelPost> {
+  const { logger } = deps;
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
-  const toPost = pending.filter((alert) => claimedForSlack.has(deliveryKey(alert)));
-  if (toPost.length === 0) return { slack: 'nothing_to_post', slack_alerts: [] };
+  const claimed = pending.filter((alert) => claimedForSlack.has(deliveryKey(alert)));
+  // A one-day incident's recovery goes to Pub/Sub only: in Slack it would double every single spike.
+  const quiet = claimed.filter((alert) => alert.status === 'recovered' && (alert.incident_days ?? 1) <= 1);
+  await markDelivered(deps, 'slack', quiet, claimId, context);
+  const toPost = claimed.filter((alert) => !quiet.includes(alert));
+  if (toPost.length === 0) return { slack: 'nothing_to_post', posted: [] };
   const messages = slackMessages(toPost, context.source);
   try {
-    // In order; if one fails, every alert of the run is posted again by the next run (at least once).
+    // In order; if one fails, every alert of the channel is posted again by the next run (at least once).
     for (const message of messages) await postToSlack(webhook, message);
   } catch (error) {
     const slackError = redact(toError(error).message, webhook);
-    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: slackError });
+    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: slackError, channel });
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
-    return { slack: 'failed', slack_alerts: [], slack_error: slackError };
+    return { slack: 'failed', posted: [], error: slackError };
   }
   // Delivered is what a posted message carried; anything else goes back for the next run.
   const carried = new Set(messages.flatMap((message) => message.alert_ids));
-  const missed = toPost.filter((alert) => !carried.has(alert.alert_id));
+  const missed = toPost.filter((alert) => !carried.has(deliveryKey(alert)));
   if (missed.length > 0) logger.error('alerts left out of every Slack message; the next run posts them', { alert_ids: missed.map((alert) => alert.alert_id) });
   for (const alert of missed) await release(deps, 'slack', alert, claimId, context);
-  const posted = toPost.filter((alert) => carried.has(alert.alert_id));
+  const posted = toPost.filter((alert) => carried.has(deliveryKey(alert)));
   await markDelivered(deps, 'slack', posted, claimId, context);
-  const slackAlerts = posted.map((alert) => alert.alert_id);
-  logger.info('alerts posted to Slack', { alert_ids: slackAlerts });
-  return { slack: 'posted', slack_alerts: slackAlerts };
+  return { slack: 'posted', posted: posted.map(deliveryKey) };
 }
 
 /** The alerts table, created if missing, and given delivered_at if it predates it. */

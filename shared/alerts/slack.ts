@@ -2,11 +2,13 @@
  * Slack: a monitor run's raised checks, grouped into a table (as the seed did), each KPI with a
  * sparkline of its last 14 days, the raised day marked. Slack truncates long messages, so a long
  * run is split into several messages at check boundaries rather than cut. The webhook URL is a
- * credential: it never appears in a log line or an error.
+ * credential: it never appears in a log line or an error. An ongoing incident's update and a
+ * recovery come under headings of their own; a check's owners are mentioned after its note, from
+ * ids that match Slack's id shapes only (the config validates them; a payload cannot add markup).
  */
 import { escapeRegExp, groupBy, sortBy } from 'lodash';
 import { DISPLAY_WIDTH, displayText, escapeControls, formatNumber } from '../format';
-import { alertChange, alertLabel, type Alert } from './alert';
+import { alertChange, alertLabel, deliveryKey, type Alert } from './alert';
 
 export interface SlackMessage {
   text: string;
@@ -80,9 +82,9 @@ export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   const sorted = sortBy(alerts, [(alert) => checkSeverity.get(alert.check), 'date', 'check', (alert) => alert.segment ?? '']);
   const errors = sorted.filter((alert) => alert.severity === 'error').length;
   const from = slackText(source, DISPLAY_WIDTH.label);
-  const title = `:rotating_light: *daily-kpis: ${plural(alerts.length, 'alert')}* from ${from}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
+  const title = `${titleOf(alerts)} from ${from}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
   const blocks: Block[] = [];
-  for (const [kind, group] of Object.entries(groupBy(sorted, 'kind'))) {
+  for (const [kind, group] of Object.entries(groupBy(sorted, sectionOf))) {
     const trends = group.some((alert) => alert.trend);
     const header = ['severity', 'check', 'date', 'value', 'baseline', 'change', ...(trends ? ['last 14 days'] : [])];
     // Every cell escaped and cut: a name or a number from data cannot widen the table past a fixed width.
@@ -103,19 +105,45 @@ export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
         .map((cell, i) => cell + ' '.repeat((widths[i] as number) - shownWidth(cell)))
         .join('  ')
         .trimEnd();
-    const heading = `*${kind === 'kpi' ? 'KPI anomalies' : 'Pipeline'}*\n${line(header)}`;
+    const heading = `*${kind}*\n${line(header)}`;
     for (const [, checkAlerts] of Object.entries(groupBy(group, 'check'))) {
       blocks.push({
         heading,
         entries: checkAlerts.map((alert) => ({
-          alert_id: alert.alert_id,
+          alert_id: deliveryKey(alert),
           rows: [line(rows.get(alert) as string[]), ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : [])],
-          note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}`,
+          note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}${mentions(alert.owner ?? [])}`,
         })),
       });
     }
   }
   return pack(title, blocks);
+}
+
+/** The heading an alert's row comes under: new KPI anomalies, ongoing incidents, recoveries, pipeline. */
+function sectionOf(alert: Alert): string {
+  if (alert.kind !== 'kpi') return 'Pipeline';
+  if (alert.status === 'ongoing') return 'Ongoing incidents';
+  return alert.status === 'recovered' ? 'Recovered' : 'KPI anomalies';
+}
+
+/** `:rotating_light: *daily-kpis: 2 alerts, 1 ongoing*`; only recoveries: a check mark. */
+function titleOf(alerts: Alert[]): string {
+  const ongoing = alerts.filter((alert) => alert.status === 'ongoing').length;
+  const recovered = alerts.filter((alert) => alert.status === 'recovered').length;
+  const fresh = alerts.length - ongoing - recovered;
+  const parts = [fresh > 0 ? plural(fresh, 'alert') : '', ongoing > 0 ? `${ongoing} ongoing` : '', recovered > 0 ? `${recovered} recovered` : ''].filter(Boolean);
+  return `${recovered === alerts.length ? ':white_check_mark:' : ':rotating_light:'} *daily-kpis: ${parts.join(', ')}*`;
+}
+
+/** Slack's ids: members U… or W…, user groups S…; anything else is left out, never written as markup. */
+const MEMBER_ID = /^[UW][A-Z0-9]{2,20}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,20}$/;
+
+/** ` cc <@U0123> <!subteam^S0456>`, or nothing. */
+export function mentions(owner: readonly string[]): string {
+  const marks = owner.flatMap((id) => (MEMBER_ID.test(id) ? [`<@${id}>`] : GROUP_ID.test(id) ? [`<!subteam^${id}>`] : [])).slice(0, 10);
+  return marks.length === 0 ? '' : ` cc ${marks.join(' ')}`;
 }
 
 function trendValues(trend: (number | null)[]): string {

@@ -98,6 +98,8 @@ function recoveredAlert(result: CheckResult, last: Alert, options: IncidentOptio
   return {
     ...alert,
     status: 'recovered',
+    // The incident's severity: a subscriber that opened a page on an error alert gets its close.
+    severity: last.severity,
     incident_id: last.incident_id ?? last.alert_id,
     incident_start: start,
     incident_days: days,

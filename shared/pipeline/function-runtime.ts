@@ -97,10 +97,7 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
   const configs: FunctionConfigs = {
     etlJob,
-    kpiChecks: once(async () => {
-      const { configPath } = await files();
-      return (await import('../config/calendar')).loadMonitorChecks(configPath('kpis', env), configPath('calendar', env));
-    }),
+    kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
     logChecks: once(async () => {
       const job = await etlJob();
       const { etlDataset } = await import('../config/etl-config');
