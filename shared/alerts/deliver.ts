@@ -104,7 +104,8 @@ async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, 
 /**
  * Every published alert Slack has not had (this run's and earlier ones'), each in its channel's
  * messages; a channel whose post fails gives its claims back for the next run, and the others
- * still post. An alert naming a channel the config no longer has goes to the default one.
+ * still post. An alert naming a channel the config no longer has, or one whose webhook is not set,
+ * goes to the default one.
  */
 async function postAlertsToSlack(
   deps: AlertDeps,
@@ -120,10 +121,11 @@ async function postAlertsToSlack(
     return unreadable.length > 0 ? { slack: 'failed', slack_alerts: [], slack_error: unreadable.map((error) => error.message).join('; ') } : { slack: 'off', slack_alerts: [] };
   if (!tableEnsured) await ensureAlertsTable(deps.warehouse, context);
   const pending = await unposted(deps, context);
+  // A channel without a webhook yet (its secret has no version) posts to the default one: nothing goes unseen.
   const channelOf = (alert: Alert): string => {
     const named = alert.channel ?? DEFAULT_CHANNEL;
-    if (webhooks.has(named)) return named;
-    logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', { alert_id: alert.alert_id, channel: named });
+    if (webhooks.get(named) !== null && webhooks.has(named)) return named;
+    if (!webhooks.has(named)) logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', { alert_id: alert.alert_id, channel: named });
     return DEFAULT_CHANNEL;
   };
   const byChannel = groupBy(pending, channelOf);

@@ -39,11 +39,17 @@ beforeAll(async () => {
     configFile,
     JSON.stringify({
       defaults: { owner: 'S0DATATEAM', tags: ['kpi'] },
-      slack_webhooks: { growth: { secret: 'daily-kpis-slack-growth' }, ops: { secret: 'daily-kpis-slack-ops', env: 'OPS_SLACK_HOOK' } },
+      slack_webhooks: {
+        growth: { secret: 'daily-kpis-slack-growth' },
+        ops: { secret: 'daily-kpis-slack-ops', env: 'OPS_SLACK_HOOK' },
+        unset: { secret: 'daily-kpis-slack-unset' },
+      },
       kpis: {
         users,
         active_users: { ...users, channel: 'growth', owner: ['U0ALICE1', 'S0GROWTH1'], tags: ['growth', 'exec'] },
         panel_rows: { ...users, channel: 'ops' },
+        // Its webhook is not set (no variable): its posts go to the default channel.
+        user_rows: { ...users, channel: 'unset' },
       },
     }),
   );
@@ -87,7 +93,7 @@ test("each check's post goes to its channel's webhook with its owners mentioned;
   expect(posts(servers.default)).toHaveLength(4);
   expect(posts(servers.growth).every((text) => text.includes('active_users') && !text.includes('panel_rows') && !/\busers\[|\n\S*users {2}/.test(text))).toBe(true);
   expect(posts(servers.ops).every((text) => text.includes('panel_rows') && !text.includes('active_users'))).toBe(true);
-  expect(posts(servers.default).every((text) => !text.includes('active_users') && !text.includes('panel_rows'))).toBe(true);
+  expect(posts(servers.default).every((text) => text.includes('user_rows') && !text.includes('active_users') && !text.includes('panel_rows'))).toBe(true);
 
   // Owners as Slack markup, after the note, outside the code block; the default's group on the others.
   expect(fresh).toMatch(/^:rotating_light: \*daily-kpis: 1 alert\* /);
