@@ -8,6 +8,8 @@
 -- says whether the user counts in DAU, WAU, MAU); three COUNT(DISTINCT) over the same rows cost
 -- three times as much. The built days meet their 30 active days through the few distinct panel
 -- days (a small range join), and the panel through an equality on the date.
+-- Rows per day: the all-users row (platform and country '(all)'), one per platform and one per
+-- country, from each user's segment (user_segments.sql, '(unknown)' when NULL).
 WITH active AS (
   SELECT user_id, date
   FROM {{daily_user_panel}}
@@ -32,14 +34,22 @@ last_seen AS (
     ON a.date = w.active_date
   GROUP BY w.date, a.user_id
 ),
+levels AS (
+  -- Each user counts in three rows of the day: all users, its platform, its country.
+  SELECT 0 AS level UNION ALL SELECT 1 UNION ALL SELECT 2
+),
 counts AS (
   SELECT
-    date,
-    SUM(CASE WHEN last_date = date THEN 1 ELSE 0 END) AS dau,
-    SUM(CASE WHEN last_date > DATE_ADD(date, INTERVAL (-7) DAY) THEN 1 ELSE 0 END) AS wau,
+    x.date,
+    CASE WHEN l.level = 1 THEN COALESCE(s.platform, '(unknown)') ELSE '(all)' END AS platform,
+    CASE WHEN l.level = 2 THEN COALESCE(s.country, '(unknown)') ELSE '(all)' END AS country,
+    SUM(CASE WHEN x.last_date = x.date THEN 1 ELSE 0 END) AS dau,
+    SUM(CASE WHEN x.last_date > DATE_ADD(x.date, INTERVAL (-7) DAY) THEN 1 ELSE 0 END) AS wau,
     COUNT(*) AS mau
-  FROM last_seen
-  GROUP BY date
+  FROM last_seen AS x
+  LEFT JOIN {{user_segments}} AS s ON s.user_id = x.user_id
+  CROSS JOIN levels AS l
+  GROUP BY 1, 2, 3
 )
-SELECT date, dau, wau, mau, SAFE_DIVIDE(dau, mau) AS stickiness
+SELECT date, platform, country, dau, wau, mau, SAFE_DIVIDE(dau, mau) AS stickiness
 FROM counts

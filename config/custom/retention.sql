@@ -11,13 +11,20 @@
 -- Why this shape: the panel is cut to the cohorts' users first (a hash join), strict retention is
 -- an equality join on (user, maturity day), and rolling retention needs only each cohort user's
 -- last active day up to the built day (one GROUP BY), not every active day per cell.
+-- Rows per day, cohort and N: the all-users row (platform and country '(all)'), one per platform
+-- and one per country, from each user's segment (user_segments.sql, '(unknown)' when NULL).
 WITH retention_n AS (
   SELECT 1 AS n UNION ALL SELECT 7 UNION ALL SELECT 30
 ),
 cohorts AS (
-  SELECT user_id, install_date AS cohort_date
-  FROM {{installs}}
-  WHERE install_date BETWEEN DATE_ADD(@start_date, INTERVAL (-30) DAY) AND @end_date
+  SELECT
+    i.user_id,
+    i.install_date AS cohort_date,
+    COALESCE(s.platform, '(unknown)') AS platform,
+    COALESCE(s.country, '(unknown)') AS country
+  FROM {{installs}} AS i
+  LEFT JOIN {{user_segments}} AS s ON s.user_id = i.user_id
+  WHERE i.install_date BETWEEN DATE_ADD(@start_date, INTERVAL (-30) DAY) AND @end_date
 ),
 active AS (
   SELECT user_id, date
@@ -50,28 +57,62 @@ cells AS (
     c.cohort_date,
     r.n,
     CAST(DATE_ADD(c.cohort_date, INTERVAL (r.n) DAY) AS DATE) AS maturity_date,
-    c.user_id
+    c.user_id,
+    c.platform,
+    c.country
   FROM run_days AS d
   JOIN cohorts AS c
     ON c.cohort_date BETWEEN DATE_ADD(d.date, INTERVAL (-30) DAY) AND d.date
   JOIN retention_n AS r
     ON DATE_ADD(c.cohort_date, INTERVAL (r.n) DAY) <= d.date
+),
+per_user AS (
+  SELECT
+    x.date,
+    x.cohort_date,
+    x.n,
+    x.maturity_date,
+    x.platform,
+    x.country,
+    -- 1 or 0 per user (DuckDB's COUNTIF over only NULLs is NULL, BigQuery's is 0).
+    CASE WHEN s.user_id IS NOT NULL THEN 1 ELSE 0 END AS strict,
+    CASE WHEN l.last_date >= x.maturity_date THEN 1 ELSE 0 END AS rolling
+  FROM cells AS x
+  LEFT JOIN cohort_active AS s
+    ON s.user_id = x.user_id
+    AND s.date = x.maturity_date
+  LEFT JOIN last_seen AS l
+    ON l.user_id = x.user_id
+    AND l.date = x.date
+),
+levels AS (
+  -- Each cohort user counts in three rows: all users, its platform, its country.
+  SELECT 0 AS level UNION ALL SELECT 1 UNION ALL SELECT 2
+),
+counts AS (
+  SELECT
+    u.date,
+    u.cohort_date,
+    u.n,
+    u.maturity_date,
+    CASE WHEN l.level = 1 THEN u.platform ELSE '(all)' END AS platform,
+    CASE WHEN l.level = 2 THEN u.country ELSE '(all)' END AS country,
+    COUNT(*) AS cohort_size,
+    SUM(u.strict) AS retained,
+    SUM(u.rolling) AS retained_rolling
+  FROM per_user AS u
+  CROSS JOIN levels AS l
+  GROUP BY 1, 2, 3, 4, 5, 6
 )
 SELECT
-  x.date,
-  x.cohort_date,
-  x.n,
-  x.maturity_date,
-  COUNT(*) AS cohort_size,
-  -- Sums of 1 or 0 per user (DuckDB's COUNTIF over only NULLs is NULL, BigQuery's is 0).
-  SUM(CASE WHEN s.user_id IS NOT NULL THEN 1 ELSE 0 END) AS retained,
-  SUM(CASE WHEN l.last_date >= x.maturity_date THEN 1 ELSE 0 END) AS retained_rolling,
-  x.date = DATE_ADD(x.cohort_date, INTERVAL 30 DAY) AS is_final
-FROM cells AS x
-LEFT JOIN cohort_active AS s
-  ON s.user_id = x.user_id
-  AND s.date = x.maturity_date
-LEFT JOIN last_seen AS l
-  ON l.user_id = x.user_id
-  AND l.date = x.date
-GROUP BY x.date, x.cohort_date, x.n, x.maturity_date
+  date,
+  cohort_date,
+  n,
+  maturity_date,
+  platform,
+  country,
+  cohort_size,
+  retained,
+  retained_rolling,
+  date = DATE_ADD(cohort_date, INTERVAL 30 DAY) AS is_final
+FROM counts

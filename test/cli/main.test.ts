@@ -104,7 +104,7 @@ describe('kpis on a DuckDB file', () => {
     const human = await kpis(['etl', '--warehouse', warehouse], dir);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(
-      /^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_coins, daily_kpis.first_purchase, daily_kpis.daily_revenue, daily_kpis.daily_sessions, daily_kpis.daily_engagement, daily_kpis.retention for 2026-11-26..2026-11-27/,
+      /^ETL succeeded \(run [0-9a-f-]{36}\): daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity, daily_kpis.daily_coins, daily_kpis.user_segments, daily_kpis.first_purchase, daily_kpis.daily_revenue, daily_kpis.daily_sessions, daily_kpis.daily_engagement, daily_kpis.retention for 2026-11-26..2026-11-27/,
     );
   });
 
@@ -121,6 +121,7 @@ describe('kpis on a DuckDB file', () => {
       'daily_kpis.installs',
       'daily_kpis.last_activity',
       'daily_kpis.daily_coins',
+      'daily_kpis.user_segments',
       'daily_kpis.first_purchase',
       'daily_kpis.daily_revenue',
       'daily_kpis.daily_sessions',
@@ -213,7 +214,7 @@ describe('kpis validate', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/table +daily_coins +custom\/daily_coins\.sql +ok/);
     expect(run.stdout).toMatch(/check +events_by_name +custom\/events_by_name\.sql +ok/);
-    expect(run.stdout).toContain('All 21 queries are valid.');
+    expect(run.stdout).toContain('All 26 queries are valid.');
   });
 
   test('a broken query: exit 2, the file, the entry and the SQL file with line and column on stderr', async () => {
@@ -249,7 +250,7 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     const init = await kpis(['init', '--warehouse', 'bigquery:demo-project'], dir, env);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('Ready on BigQuery project demo-project: gamepltx.fact, daily_kpis.daily_user_panel, daily_kpis.installs');
-    expect([...fake.tables.keys()]).toHaveLength(12);
+    expect([...fake.tables.keys()]).toHaveLength(13);
     expect(fake.tables.get('daily_kpis.daily_coins')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' } });
     expect(fake.tables.get('monitoring.alerts')).toMatchObject({ timePartitioning: { type: 'DAY', field: 'date' }, clustering: { fields: ['alert_id'] } });
 

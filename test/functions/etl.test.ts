@@ -47,6 +47,7 @@ test('a trigger builds its days and publishes the completion event in the contra
       'daily_kpis.installs',
       'daily_kpis.last_activity',
       'daily_kpis.daily_coins',
+      'daily_kpis.user_segments',
       'daily_kpis.first_purchase',
       'daily_kpis.daily_revenue',
       'daily_kpis.daily_sessions',
@@ -59,7 +60,7 @@ test('a trigger builds its days and publishes the completion event in the contra
     finished_at: expect.stringMatching(/^2026-11-27T06:00:/),
     dry_run: false,
   });
-  expect((await runLog(`etl-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', ...Array<string>(9).fill('info'), 'end']);
+  expect((await runLog(`etl-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', ...Array<string>(10).fill('info'), 'end']);
 });
 
 test('days_back counts from the day the message was published, not the day it arrives', async () => {
@@ -82,13 +83,14 @@ test('the same event delivered twice, one after the other: one run in the log, t
     { step_name: 'installs', log_type: 'info', step_id: 3 },
     { step_name: 'last_activity', log_type: 'info', step_id: 4 },
     { step_name: 'daily_coins', log_type: 'info', step_id: 5 },
-    { step_name: 'first_purchase', log_type: 'info', step_id: 6 },
-    { step_name: 'daily_revenue', log_type: 'info', step_id: 7 },
-    { step_name: 'daily_sessions', log_type: 'info', step_id: 8 },
-    { step_name: 'daily_engagement', log_type: 'info', step_id: 9 },
-    { step_name: 'retention', log_type: 'info', step_id: 10 },
-    { step_name: 'end', log_type: 'end', step_id: 11 },
-    { step_name: 'redelivery', log_type: 'info', step_id: 12 },
+    { step_name: 'user_segments', log_type: 'info', step_id: 6 },
+    { step_name: 'first_purchase', log_type: 'info', step_id: 7 },
+    { step_name: 'daily_revenue', log_type: 'info', step_id: 8 },
+    { step_name: 'daily_sessions', log_type: 'info', step_id: 9 },
+    { step_name: 'daily_engagement', log_type: 'info', step_id: 10 },
+    { step_name: 'retention', log_type: 'info', step_id: 11 },
+    { step_name: 'end', log_type: 'end', step_id: 12 },
+    { step_name: 'redelivery', log_type: 'info', step_id: 13 },
   ]);
   const published = completions().slice(before);
   expect(published.map((m) => (m.data as { run_id: string }).run_id)).toEqual([`etl-${event.messageId}`, `etl-${event.messageId}`]);

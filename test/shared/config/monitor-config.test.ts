@@ -29,6 +29,10 @@ describe('loadKpiChecks', () => {
       ['conversion', null, 'weekday', true],
       ['stickiness', null, 'weekday', true],
       ['sessions_per_dau', null, 'weekday', true],
+      ['revenue_by_platform', null, 'weekday', true],
+      ['revenue_by_country', null, 'weekday', true],
+      ['retention_by_platform', null, 'weekday', true],
+      ['stickiness_by_country', null, 'weekday', true],
     ]);
     expect(checks.filter((check) => check.min_denominator > 0).map((check) => [check.name, check.min_denominator])).toEqual([
       ['retention', 50],
@@ -36,6 +40,8 @@ describe('loadKpiChecks', () => {
       ['conversion', 100],
       ['stickiness', 100],
       ['sessions_per_dau', 100],
+      ['retention_by_platform', 50],
+      ['stickiness_by_country', 100],
     ]);
   });
 

@@ -16,7 +16,15 @@ import { context, etlDeps, insertEvents, openMemoryWarehouse, shippedJob, type E
 const REFERENCE = new Map(
   ['daily_sessions', 'daily_engagement', 'retention'].map((name) => [name, readFileSync(path.join(__dirname, 'kpi-pack-reference', `${name}.sql`), 'utf8')]),
 );
-const referenceJob: EtlJob = { ...shippedJob, tables: shippedJob.tables.map((table) => ({ ...table, query: REFERENCE.get(table.name) ?? table.query })) };
+/** A reference query's rows as the all-users rows of its table (the shipped tables add a row per platform and per country). */
+const allUsers = (query: string) => `SELECT q.*, '(all)' AS platform, '(all)' AS country FROM (\n${query}\n) AS q`;
+const referenceJob: EtlJob = {
+  ...shippedJob,
+  tables: shippedJob.tables.map((table) => {
+    const reference = REFERENCE.get(table.name);
+    return reference === undefined ? table : { ...table, query: allUsers(reference) };
+  }),
+};
 const ORDER = new Map([
   ['daily_sessions', 'date'],
   ['daily_engagement', 'date'],
@@ -33,7 +41,9 @@ async function build(job: EtlJob, events: Event[]): Promise<Record<string, Row[]
     const outcome = await runEtl(etlDeps(warehouse, '2026-11-13T06:00:00Z'), job, { range: { start: FIRST, end: LAST }, runId: 'shapes', username: 'test' });
     if (outcome.failure) throw outcome.failure;
     const tables: Record<string, Row[]> = {};
-    for (const [table, order] of ORDER) tables[table] = await warehouse.query(`SELECT * FROM daily_kpis.${table} ORDER BY ${order}`, {}, context);
+    for (const [table, order] of ORDER) {
+      tables[table] = await warehouse.query(`SELECT * FROM daily_kpis.${table} WHERE platform = '(all)' AND country = '(all)' ORDER BY ${order}`, {}, context);
+    }
     return tables;
   } finally {
     await warehouse.close();

@@ -12,8 +12,9 @@ import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import type { Row, Warehouse } from '../../../shared/warehouse/warehouse';
 import { addDays } from '../../../shared/dates';
 import { silentLogger } from '../../../shared/log';
+import { appendEvents } from '../../../shared/events/load-events';
 import { bigQueryWithEvents } from '../../helpers/bigquery';
-import { context, etlDeps, insertEvents, openMemoryWarehouse, shippedJob } from '../../helpers/warehouse';
+import { context, etlDeps, insertEvents, openMemoryWarehouse, shippedJob, SOURCE } from '../../helpers/warehouse';
 
 let warehouse: DuckDbWarehouse;
 beforeEach(async () => {
@@ -130,9 +131,17 @@ const ORDER: Record<keyof typeof EXPECTED, string> = {
   first_purchase: 'user_id',
 };
 
+/** The tables with a row per platform and per country besides the all-users row. */
+const SEGMENTED = new Set(['daily_engagement', 'daily_sessions', 'daily_revenue', 'retention']);
+
+/** Each table's all-users rows, with the columns EXPECTED gives. */
 async function dump(from: Warehouse = warehouse, name = (table: string) => `daily_kpis.${table}`): Promise<Record<string, Row[]>> {
   const tables: Record<string, Row[]> = {};
-  for (const [table, order] of Object.entries(ORDER)) tables[table] = await from.query(`SELECT * FROM ${name(table)} ORDER BY ${order}`, {}, context);
+  for (const [table, order] of Object.entries(ORDER)) {
+    const columns = Object.keys(EXPECTED[table as keyof typeof EXPECTED][0] as Row).join(', ');
+    const allUsers = SEGMENTED.has(table) ? "WHERE platform = '(all)' AND country = '(all)'" : '';
+    tables[table] = await from.query(`SELECT ${columns} FROM ${name(table)} ${allUsers} ORDER BY ${order}`, {}, context);
+  }
   return tables;
 }
 
@@ -171,9 +180,11 @@ test('rebuilding every day in reverse order, alone, changes no row', async () =>
  * days it reads sees them empty. daily_engagement's WAU and MAU (the panel's 30 days), retention
  * (no cohort installed before the day yet: no row at all) and daily_revenue's first-time payers
  * (a's purchase on 11-02 counts as a first one until 11-01 is built). The built-in tables,
- * first_purchase (keep_earliest) and daily_sessions converge by themselves.
+ * first_purchase and user_segments (keep_earliest) converge by themselves; daily_sessions' totals
+ * too, but its per-segment rows read user_segments, which may still move to an earlier day (here
+ * every user is '(unknown)'), so the remedy rebuilds it with the other three.
  */
-const READ_EARLIER_DAYS = ['daily_revenue', 'daily_engagement', 'retention'];
+const READ_EARLIER_DAYS = ['daily_revenue', 'daily_sessions', 'daily_engagement', 'retention'];
 
 async function firstBuildInReverse(from: Warehouse, runDays: string[]): Promise<void> {
   for (const day of [...runDays].reverse()) {
@@ -186,7 +197,7 @@ async function firstBuildInReverse(from: Warehouse, runDays: string[]): Promise<
   }
 }
 
-/** The remedy the README gives: one run of the three tables over the range (kpis etl --from --to --kpis ...). */
+/** The remedy the README gives: one run of the four tables over the range (kpis etl --from --to --kpis ...). */
 async function rebuildReadersOfEarlierDays(from: Warehouse): Promise<void> {
   const outcome = await runEtl({ warehouse: from, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger }, shippedJob, {
     range: { start: FIRST, end: LAST },
@@ -197,7 +208,7 @@ async function rebuildReadersOfEarlierDays(from: Warehouse): Promise<void> {
   if (outcome.failure) throw outcome.failure;
 }
 
-test('a first build in reverse order: the tables that read earlier days are wrong, one run of those three over the range makes every row exact', async () => {
+test('a first build in reverse order: the tables that read earlier days are wrong, one run of those four over the range makes every row exact', async () => {
   await insertEvents(warehouse, HISTORY);
   await firstBuildInReverse(warehouse, days(FIRST, LAST));
   const first = await dump();
@@ -227,7 +238,7 @@ test('on BigQuery (the REST fake with tables): the same rows from the SQL the Bi
   }
 });
 
-test('on BigQuery: a first build in reverse order of the days with events, then one run of the three readers of earlier days, gives the same rows', async () => {
+test('on BigQuery: a first build in reverse order of the days with events, then one run of the four readers of earlier days, gives the same rows', async () => {
   const bigquery = await bigQueryWithEvents(HISTORY.map((e) => ({ ...e, time: new Date(e.time), coins_added: e.coins_added ?? null })));
   try {
     const adapter = await bigquery.warehouse();
@@ -238,5 +249,106 @@ test('on BigQuery: a first build in reverse order of the days with events, then 
     expect(await dump(adapter, name)).toEqual(EXPECTED);
   } finally {
     await bigquery.fake.stop();
+  }
+});
+
+/**
+ * Segments: a IOS in Germany, b ANDROID with no country, c no platform in Japan, d ANDROID in
+ * Germany, e IOS in Japan on its first day and ANDROID later (a user stays in the segments of the
+ * day first seen). NULL is '(unknown)'; every user is in one platform and one country, so each
+ * dimension's rows add up to the all-users row.
+ */
+const SEGMENTS: Record<string, [string | null, string | null]> = {
+  a: ['IOS', 'Germany'],
+  b: ['ANDROID', null],
+  c: [null, 'Japan'],
+  d: ['ANDROID', 'Germany'],
+  e: ['IOS', 'Japan'],
+};
+
+async function segmentRows(table: string, columns: string, where: string): Promise<Row[]> {
+  return warehouse.query(`SELECT ${columns} FROM daily_kpis.${table} WHERE ${where} ORDER BY platform, country`, {}, context);
+}
+
+test('segments: a row per platform and per country, NULL as (unknown), adding up to the all-users row', async () => {
+  const rows = HISTORY.map((event) => {
+    const [platform, country] = SEGMENTS[event.user_id] as [string | null, string | null];
+    const later = event.user_id === 'e' && event.time >= '2026-11-02';
+    return { ...event, time: new Date(event.time), coins_added: event.coins_added ?? null, platform: later ? 'ANDROID' : platform, country };
+  });
+  await appendEvents(warehouse, SOURCE, rows, context);
+  await build(FIRST, LAST, 'segments');
+  expect(await dump()).toEqual(EXPECTED);
+  expect(await segmentRows('daily_revenue', 'platform, country, dau, revenue, payers, first_time_payers', "date = '2026-11-01'")).toEqual(
+    columns(
+      ['platform', 'country', 'dau', 'revenue', 'payers', 'first_time_payers'],
+      [
+        ['(all)', '(all)', 3, 100, 1, 1],
+        ['(all)', '(unknown)', 1, 0, 0, 0], // b
+        ['(all)', 'Germany', 1, 100, 1, 1], // a
+        ['(all)', 'Japan', 1, 0, 0, 0], // e
+        ['ANDROID', '(all)', 1, 0, 0, 0], // b
+        ['IOS', '(all)', 2, 100, 1, 1], // a, e
+      ],
+    ),
+  );
+  expect(await segmentRows('daily_sessions', 'platform, country, dau, sessions, median_session_seconds', "date = '2026-11-02'")).toEqual(
+    columns(
+      ['platform', 'country', 'dau', 'sessions', 'median_session_seconds'],
+      [
+        ['(all)', '(all)', 2, 3, 300],
+        ['(all)', 'Germany', 1, 2, 150], // a: 300 s and 0 s
+        ['(all)', 'Japan', 1, 1, 1200], // c, across midnight
+        ['(unknown)', '(all)', 1, 1, 1200], // c
+        ['IOS', '(all)', 1, 2, 150], // a
+      ],
+    ),
+  );
+  expect(await segmentRows('daily_engagement', 'platform, country, dau, wau, mau', "date = '2026-11-04'")).toEqual(
+    columns(
+      ['platform', 'country', 'dau', 'wau', 'mau'],
+      [
+        ['(all)', '(all)', 1, 5, 5],
+        ['(all)', '(unknown)', 0, 1, 1], // b
+        ['(all)', 'Germany', 0, 2, 2], // a, d
+        ['(all)', 'Japan', 1, 2, 2], // c, e (e is back, on ANDROID, still in its first day's segments)
+        ['(unknown)', '(all)', 0, 1, 1], // c
+        ['ANDROID', '(all)', 0, 2, 2], // b, d
+        ['IOS', '(all)', 1, 2, 2], // a, e
+      ],
+    ),
+  );
+  expect(await segmentRows('retention', 'platform, country, cohort_size, retained, retained_rolling', "date = '2026-11-04' AND cohort_date = '2026-11-01' AND n = 1")).toEqual(
+    columns(
+      ['platform', 'country', 'cohort_size', 'retained', 'retained_rolling'],
+      [
+        ['(all)', '(all)', 3, 1, 2],
+        ['(all)', '(unknown)', 1, 0, 0], // b
+        ['(all)', 'Germany', 1, 1, 1], // a, back on day 1
+        ['(all)', 'Japan', 1, 0, 1], // e, back on day 3
+        ['ANDROID', '(all)', 1, 0, 0],
+        ['IOS', '(all)', 2, 1, 2],
+      ],
+    ),
+  );
+  // Every day of every table: each dimension's rows add up to the all-users row.
+  const additive: [string, string, string][] = [
+    ['daily_revenue', 'date', 'dau, revenue, payers, first_time_payers'],
+    ['daily_sessions', 'date', 'dau, sessions'],
+    ['retention', 'date, cohort_date, n', 'cohort_size, retained, retained_rolling'],
+  ];
+  for (const [table, keys, measures] of additive) {
+    const sums = measures
+      .split(', ')
+      .map((m) => `SUM(${m}) AS ${m}`)
+      .join(', ');
+    const all = await warehouse.query(
+      `SELECT ${keys}, ${sums} FROM daily_kpis.${table} WHERE platform = '(all)' AND country = '(all)' GROUP BY ${keys} ORDER BY ${keys}`,
+      {},
+      context,
+    );
+    for (const dimension of ["platform <> '(all)' AND country = '(all)'", "platform = '(all)' AND country <> '(all)'"]) {
+      expect(await warehouse.query(`SELECT ${keys}, ${sums} FROM daily_kpis.${table} WHERE ${dimension} GROUP BY ${keys} ORDER BY ${keys}`, {}, context)).toEqual(all);
+    }
   }
 });

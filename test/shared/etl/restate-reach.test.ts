@@ -48,7 +48,7 @@ const restateRows = async (runId: string) =>
 const everyDay = daysBetween('2026-11-19', '2026-11-26').map((day) => ({ user_id: 'a', time: `${day}T10:00:00Z` }));
 
 test('a late event on day D: daily_engagement (WAU/MAU read 29 days back) is rebuilt on the built days after D, and nothing else is', async () => {
-  const job = jobOf('daily_user_panel', 'daily_engagement');
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_engagement');
   await insertEvents(warehouse, everyDay);
   for (const today of daysBetween('2026-11-20', '2026-11-26')) await dailyRun(job, today);
   // User b's only event, on the 19th, arrives late: before the run of the 27th.
@@ -56,7 +56,9 @@ test('a late event on day D: daily_engagement (WAU/MAU read 29 days back) is reb
   const result = await dailyRun(job, '2026-11-27');
   // Counted by hand: b is in the WAU of the 7 days ending the 19th to the 25th, and in every MAU.
   const expected = [['2026-11-19', 2, 2, 2], ...daysBetween('2026-11-20', '2026-11-25').map((day) => [day, 1, 2, 2]), ['2026-11-26', 1, 1, 2]];
-  const engagement = await rows('SELECT CAST(date AS VARCHAR) AS date, dau, wau, mau, stickiness FROM daily_kpis.daily_engagement ORDER BY date');
+  const engagement = await rows(
+    "SELECT CAST(date AS VARCHAR) AS date, dau, wau, mau, stickiness FROM daily_kpis.daily_engagement WHERE platform = '(all)' AND country = '(all)' ORDER BY date",
+  );
   expect(engagement.map((row) => [row.date, Number(row.dau), Number(row.wau), Number(row.mau)])).toEqual(expected);
   expect(engagement.map((row) => row.stickiness)).toEqual(expected.map(([, dau, , mau]) => Number(dau) / Number(mau)));
   // The 19th's source changed; the 20th to the 25th are daily_engagement's later days; the 26th is the run's own.
@@ -73,7 +75,7 @@ test('a late event on day D: daily_engagement (WAU/MAU read 29 days back) is reb
 });
 
 test('a late event that makes an install earlier: retention (cohorts from installs) is rebuilt on the built days after it', async () => {
-  const job = jobOf('daily_user_panel', 'installs', 'retention');
+  const job = jobOf('daily_user_panel', 'installs', 'user_segments', 'retention');
   // b is first seen on the 20th on time, so installs says 20 until its event of the 19th arrives.
   await insertEvents(warehouse, [...everyDay, { user_id: 'b', time: '2026-11-20T12:00:00Z' }]);
   for (const today of daysBetween('2026-11-20', '2026-11-26')) await dailyRun(job, today);
@@ -82,7 +84,7 @@ test('a late event that makes an install earlier: retention (cohorts from instal
   // By hand: one cohort, the 19th, of a and b; both active on the 20th (N=1); only a on the 26th (N=7).
   // The cohort of the 20th is empty now, so it has no rows on any day.
   const retention = await rows(
-    'SELECT CAST(date AS VARCHAR) AS date, CAST(cohort_date AS VARCHAR) AS cohort, n, cohort_size, retained, retained_rolling FROM daily_kpis.retention ORDER BY date, cohort, n',
+    "SELECT CAST(date AS VARCHAR) AS date, CAST(cohort_date AS VARCHAR) AS cohort, n, cohort_size, retained, retained_rolling FROM daily_kpis.retention WHERE platform = '(all)' AND country = '(all)' ORDER BY date, cohort, n",
   );
   expect(retention.map((row) => [row.date, row.cohort, Number(row.n), Number(row.cohort_size), Number(row.retained), Number(row.retained_rolling)])).toEqual([
     ...daysBetween('2026-11-20', '2026-11-26').map((day) => [day, '2026-11-19', 1, 2, 2, 2]),
@@ -97,10 +99,12 @@ test('the reach of each shipped table: its own reads_days_before plus what it re
     installs: 0,
     last_activity: 0,
     daily_coins: 0,
+    user_segments: 0,
     first_purchase: 0,
+    // Their rows per platform and per country read user_segments, a keep_* table.
     daily_revenue: Number.POSITIVE_INFINITY,
-    daily_sessions: 1,
-    daily_engagement: 29,
+    daily_sessions: Number.POSITIVE_INFINITY,
+    daily_engagement: Number.POSITIVE_INFINITY,
     retention: Number.POSITIVE_INFINITY,
   });
 });
