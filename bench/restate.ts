@@ -49,7 +49,7 @@ export async function restateBench(warehouse: DuckDbWarehouse, job: EtlJob, day:
     if (unchanged.restated !== 0) throw new Error(`an unchanged source restated ${unchanged.restated} days`);
     for (const back of [2, 4, 6]) {
       await warehouse.query(
-        "INSERT INTO gamepltx.fact VALUES (@user_id, @time, 'session_start', NULL)",
+        "INSERT INTO gamepltx.fact (user_id, time, event_name, coins_added) VALUES (@user_id, @time, 'session_start', NULL)",
         { user_id: { type: 'STRING', value: `late_${run}_${back}` }, time: { type: 'TIMESTAMP', value: new Date(`${addDays(day, -back)}T12:00:00Z`) } },
         context,
       );

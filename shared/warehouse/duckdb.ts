@@ -99,6 +99,8 @@ export class DuckDbWarehouse implements Warehouse {
   private readonly scripts = new Map<string, Promise<void>>();
   /** Set by close(): no call starts after it. */
   private closed: Promise<void> | undefined;
+  /** Called after each statement of a script with its time (the bench's per-table share of a run); unset in production. */
+  onScriptStatement: ((statement: string, ms: number) => void) | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -406,7 +408,11 @@ export class DuckDbWarehouse implements Warehouse {
   private async runStatements(statements: string[], params: QueryParams, finish?: 'COMMIT' | 'ROLLBACK'): Promise<void> {
     if (finish) await this.connection.run('BEGIN TRANSACTION');
     try {
-      for (const statement of statements) await this.execute(statement, params);
+      for (const statement of statements) {
+        const started = process.hrtime.bigint();
+        await this.execute(statement, params);
+        this.onScriptStatement?.(statement, Number(process.hrtime.bigint() - started) / 1e6);
+      }
       if (finish) await this.connection.run(finish);
     } catch (error) {
       if (finish) await this.rollbackQuietly();
