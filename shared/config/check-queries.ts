@@ -7,6 +7,7 @@
  */
 import { configuredTables, type EtlJob, type TableDefinition } from './etl-config';
 import type { KpiCheck } from './monitor-config';
+import { readingSources, sourceRenderings } from '../etl/sources';
 import { checkQueryValues, tableQueryValues, templatePosition } from './table-sql';
 import { QueryError, toError, type SqlPosition } from '../errors';
 import { rangeParams } from '../etl/plan';
@@ -43,7 +44,9 @@ export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { 
 }
 
 async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, window: QueryParams, context: JobContext): Promise<QueryCheck> {
-  const values = tableQueryValues(warehouse, table, configuredTables(job));
+  // The source as a run reads it (a GA4 export's mapping, a canonical column an old table lacks).
+  const reading = readingSources(warehouse, await sourceRenderings(warehouse, [table], EMPTY_WINDOW));
+  const values = tableQueryValues(reading, table, configuredTables(job));
   const report: QueryCheck = { file: job.file, entry: `$.kpis.${table.name}`, kind: 'table', sql: table.sqlLabel, bytes_processed: null, problems: [] };
   const shape = await describe(warehouse, table.query, values, window, context, report);
   if (!shape) return report;

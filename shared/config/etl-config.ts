@@ -10,6 +10,8 @@ import { checkTimeZone, DEFAULT_TIME_ZONE } from '../dates';
 import { ConfigError } from '../errors';
 import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
 import { readSqlTemplate, SQL_DIR } from '../sql';
+import type { Ga4Source } from '../events/ga4-export';
+import { entrySource, groupSourceSchema, type GroupSource } from './source-config';
 import { checkPlaceholders, configSqlFile, readQueryFile, resolveTableName } from './table-sql';
 import { identifier, loadJsonConfig, oneOf, validateConfig } from './validate';
 
@@ -25,7 +27,10 @@ export interface TableDefinition {
   /** The entry's key: the table's name in dataset_dst. */
   name: string;
   dataset_src: string;
+  /** The source table; for a GA4 export source, its wildcard table `events_*`. */
   table_src: string;
+  /** Set when the source is the GA4 export (the group's `source`, shared/config/source-config.ts). */
+  ga4?: Ga4Source;
   dataset_dst: string;
   description: string;
   isEnable: boolean;
@@ -126,8 +131,9 @@ const schemaSchema = Joi.object()
 const columnList = Joi.alternatives().try(identifier, Joi.array().items(identifier).min(1));
 
 const tableEntrySchema = Joi.object({
-  dataset_src: identifier.default('gamepltx'),
-  table_src: identifier.default('fact'),
+  // Defaults after the group's source (source-config.ts): gamepltx.fact.
+  dataset_src: identifier,
+  table_src: identifier,
   dataset_dst: identifier.default('daily_kpis'),
   description: Joi.string().allow('').default(''),
   isEnable: Joi.boolean().default(true),
@@ -149,6 +155,7 @@ export const etlConfigSchema = Joi.object()
         .custom((value: string) => checkTimeZone(value))
         .messages({ 'any.custom': '{{#label}}: {{#error.message}}' }),
       restate_days: restateDays,
+      source: groupSourceSchema,
       source_freshness_hours: sourceFreshnessHours,
       kpis: Joi.object()
         .pattern(identifier, tableEntrySchema)
@@ -161,8 +168,8 @@ export const etlConfigSchema = Joi.object()
   .messages({ 'object.length': 'must hold exactly one job group, such as daily_kpis, holding kpis' });
 
 type TableEntry = {
-  dataset_src: string;
-  table_src: string;
+  dataset_src?: string;
+  table_src?: string;
   dataset_dst: string;
   description: string;
   isEnable: boolean;
@@ -199,10 +206,10 @@ export function builtinTableNames(): string[] {
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number; source_freshness_hours?: number };
+  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number; source_freshness_hours?: number; source?: GroupSource };
   const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
   const [jobName, group] = Object.entries(config)[0] as [string, Group];
-  const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file));
+  const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file, group.source));
   linkTables(tables, file);
   return {
     jobName,
@@ -281,7 +288,7 @@ export function orderByDependencies<T extends Pick<TableDefinition, 'name' | 're
   return ordered;
 }
 
-function tableDefinition(name: string, entry: TableEntry, file: string): TableDefinition {
+function tableDefinition(name: string, entry: TableEntry, file: string, source?: GroupSource): TableDefinition {
   const where = `$.${'kpis'}.${name}`;
   const fail = (field: string, problem: string): never => {
     throw new ConfigError(`${file}: invalid config\n  ${where}${field ? `.${field}` : ''}: ${problem}`);
@@ -335,8 +342,7 @@ function tableDefinition(name: string, entry: TableEntry, file: string): TableDe
   for (const column of clusterBy) need('cluster_by', column);
   return {
     name,
-    dataset_src: entry.dataset_src,
-    table_src: entry.table_src,
+    ...entrySource(entry, source, fail),
     dataset_dst: entry.dataset_dst,
     description: entry.description || (custom ? '' : (builtin?.description ?? '')),
     isEnable: entry.isEnable,

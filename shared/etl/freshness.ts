@@ -6,7 +6,9 @@
  */
 import type { EtlJob, TableDefinition } from '../config/etl-config';
 import { placeholders, renderSqlFile } from '../sql';
+import { toIsoDate } from '../dates';
 import { canonicalTimestamp } from '../timestamps';
+import { readingSources, sourceRenderings } from './sources';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 
 /** What an end row's message says of a stale source, and how the log monitor finds it. */
@@ -25,9 +27,13 @@ export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables
   const since = new Date(at.getTime() - Math.max(2 * hours, 24) * HOUR_MS);
   const sources = [...new Set(tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`))].sort();
   const notes: string[] = [];
+  // The source as the ETL reads it (a GA4 export's shards of those days, by their mapping).
+  // Only the newest event is read: no day before `since` (a table's reads_days_before) is needed.
+  const newestOnly = tables.map((table) => ({ ...table, readsDaysBefore: 0 }));
+  const reading = readingSources(warehouse, await sourceRenderings(warehouse, newestOnly, { start: toIsoDate(since), end: toIsoDate(at) }));
   for (const source of sources) {
     const [dataset, table] = source.split('.') as [string, string];
-    const sql = renderSqlFile('etl/newest_event.sql', { source: warehouse.tableRef(dataset, table) });
+    const sql = renderSqlFile('etl/newest_event.sql', { source: reading.tableRef(dataset, table) });
     const [row] = await warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, context);
     const newest = row?.newest == null ? null : canonicalTimestamp(row.newest as string | Date);
     const age = newest === null ? null : (at.getTime() - Date.parse(newest)) / HOUR_MS;

@@ -22,7 +22,8 @@ export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableR
   const configured = configuredTables(job);
   for (const definition of job.tables) {
     const names = placeholders(definition.query);
-    if (names.includes('source')) add(sourceTable(definition.dataset_src, definition.table_src), 'source');
+    // A GA4 export's shards are the export's to create, not ours.
+    if (names.includes('source') && !definition.ga4) add(sourceTable(definition.dataset_src, definition.table_src), 'source');
     add(kpiTable(definition), 'kpi');
   }
   for (const definition of job.tables) {

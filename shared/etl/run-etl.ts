@@ -12,6 +12,7 @@ import { planEtl, selectTables, type EtlPlan } from './plan';
 import { staleSourcesNote } from './freshness';
 import { laterDays, laterSteps, tableReach } from './reach';
 import { decideRestate, restateSteps, versionsNote } from './restate';
+import { readingSources, sourceRenderings } from './sources';
 import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
 import { forgetRunLogShape, runLogShape } from './run-log-shape';
 
@@ -119,7 +120,9 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
   try {
     const context = { job: job.jobName, runId: request.runId };
     const restate = await restating(deps.warehouse, job, tables, request.range, context);
-    plan = planEtl(deps.warehouse, job, tables, request.range, restate.days, restate.later);
+    // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
+    const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
+    plan = planEtl(readingSources(deps.warehouse, await sourceRenderings(deps.warehouse, tables, reach)), job, tables, request.range, restate.days, restate.later);
     script = deps.warehouse.renderScript(plan.statements, { atomic: true });
     const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, context);
     return { result: result('succeeded', null, { bytes_processed: bytesProcessed, ...(restate.all.length > 0 ? { restated_dates: restate.all } : {}) }), script };
@@ -143,6 +146,7 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
     let shape = await runLogShape(warehouse);
     await ensureTables(warehouse, plan);
+    plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, request.range)), job, tables, request.range);
     const wholeRun = request.kpis === undefined || request.kpis.length === 0;
     const restate = await restating(warehouse, job, tables, request.range, context);
     const restatedDays = restate.days;
@@ -150,7 +154,9 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
     if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
     if (restatedDays.length > 0) {
-      plan = planEtl(warehouse, job, tables, request.range, restatedDays, restate.later);
+      // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
+      const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
+      plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, request.range, restatedDays, restate.later);
       logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
     }
     logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });

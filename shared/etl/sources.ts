@@ -1,14 +1,19 @@
 /**
  * What `{{source}}` renders as, per source, found where a run is planned (it may read the
- * warehouse's catalog): the source table itself, or, when that table lacks a canonical column
- * added later (platform, country), a subquery that adds it as NULL, so a query reading it runs
- * unchanged on an older table. The subquery keeps every column of the table (`SELECT *`), so a
- * user's query reading a column of its own still runs; filters on `time` pass through it, so
- * BigQuery still prunes partitions and DuckDB still skips row groups.
+ * warehouse's catalog), for a window of KPI days:
+ * - a GA4 export source: its mapping to the canonical columns (sql/sources/ga4_export.sql) over
+ *   the window's shards, in parentheses;
+ * - a table that lacks a canonical column added later (platform, country): a subquery that adds
+ *   it as NULL, so a query reading it runs unchanged on an older table. It keeps every column of
+ *   the table (`SELECT *`), so a user's query reading a column of its own still runs, and filters
+ *   on `time` pass through it: BigQuery still prunes partitions, DuckDB still skips row groups;
+ * - else the table itself (nothing in the map).
  */
 import type { TableDefinition } from '../config/etl-config';
+import { addDays, type DateRange } from '../dates';
+import { GA4_EVENT_FIELDS, GA4_PREFIX, shardRanges, type Ga4Source } from '../events/ga4-export';
 import { OPTIONAL_SOURCE_COLUMNS, SOURCE_COLUMNS } from '../schema';
-import { placeholders } from '../sql';
+import { placeholders, renderSqlFile } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
 
 /** `{{source}}`'s rendering by source name (sourceName): a source absent renders as its table. */
@@ -30,12 +35,22 @@ export function sourceName(table: Pick<TableDefinition, 'dataset_src' | 'table_s
   return `${table.dataset_src}.${table.table_src}`;
 }
 
-/** The renderings of the sources `tables` read through `{{source}}` that are not the plain table. */
-export async function sourceRenderings(warehouse: Pick<Warehouse, 'tableRef' | 'columnsOf'>, tables: TableDefinition[]): Promise<Map<string, string>> {
+type SourceWarehouse = Pick<Warehouse, 'tableRef' | 'columnsOf' | 'wildcardTable' | 'unnestAs'>;
+
+/**
+ * The renderings of the sources `tables` read through `{{source}}` that are not the plain table,
+ * for a run over `window` (the requested days and any restated ones).
+ */
+export async function sourceRenderings(warehouse: SourceWarehouse, tables: TableDefinition[], window: DateRange): Promise<Map<string, string>> {
   const renderings = new Map<string, string>();
-  for (const table of tables.filter((t) => placeholders(t.query).includes('source'))) {
+  const readers = tables.filter((t) => placeholders(t.query).includes('source'));
+  for (const table of readers) {
     const name = sourceName(table);
     if (renderings.has(name)) continue;
+    if (table.ga4) {
+      renderings.set(name, await ga4Source(warehouse, table.ga4, readWindow(readers, window)));
+      continue;
+    }
     const columns = await warehouse.columnsOf(table.dataset_src, table.table_src);
     // A missing table stays its name: the run then fails naming it, as before.
     if (columns === null) continue;
@@ -46,4 +61,37 @@ export async function sourceRenderings(warehouse: Pick<Warehouse, 'tableRef' | '
     renderings.set(name, `(SELECT *, ${added} FROM ${warehouse.tableRef(table.dataset_src, table.table_src)})`);
   }
   return renderings;
+}
+
+/**
+ * The days the source's readers may read: the window, and the days before it that one says it
+ * reads (`reads_days_before`: daily_sessions reads the evening before), so their shards are in
+ * the GA4 mapping. Tables that read only KPI tables (a 30-day MAU) widen nothing.
+ */
+function readWindow(tables: TableDefinition[], window: DateRange): DateRange {
+  const before = Math.max(0, ...tables.map((table) => table.readsDaysBefore));
+  return { start: addDays(window.start, -before), end: window.end };
+}
+
+/** The GA4 export's mapping over the window's shards (sql/sources/ga4_export.sql), in parentheses, its comment lines left out. */
+async function ga4Source(warehouse: SourceWarehouse, source: Ga4Source, window: DateRange): Promise<string> {
+  const ranges = shardRanges(window);
+  const [[first, last], [firstIntraday, lastIntraday]] = ranges as [[string, string], [string, string]];
+  const literal = (text: string): string => `'${text}'`;
+  const sql = renderSqlFile('sources/ga4_export.sql', {
+    events: await warehouse.wildcardTable(source.dataset, GA4_PREFIX, ranges, GA4_EVENT_FIELDS),
+    // Shard names and a checked parameter name (GA4_PARAM_NAME): constants BigQuery prunes by.
+    first_shard: literal(first),
+    last_shard: literal(last),
+    first_intraday: literal(firstIntraday),
+    last_intraday: literal(lastIntraday),
+    user_key: source.user_key,
+    value_param: source.value_param === null ? 'NULL' : literal(source.value_param),
+    params: warehouse.unnestAs('event_params', 'p'),
+  });
+  const body = sql
+    .split('\n')
+    .filter((line) => !line.startsWith('--'))
+    .join('\n');
+  return `(\n${body}\n)`;
 }

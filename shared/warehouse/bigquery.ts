@@ -9,7 +9,8 @@ import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
-import { QueryError, TableNotFoundError, WarehouseError } from '../errors';
+import { QueryError, TableNotFoundError, UsageError, WarehouseError } from '../errors';
+import { shardRanges, versionsByDay } from '../events/ga4-export';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { CONCURRENCY_RETRY, DEFAULT_RETRY, type RetryPolicy, withRetry } from '../retry';
@@ -146,6 +147,7 @@ export class BigQueryWarehouse implements Warehouse {
    * bytes. A KPI day in a zone other than UTC spans two UTC day partitions; either one counts.
    */
   async sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>> {
+    if (source.table.endsWith('*')) return this.shardVersions(source, range, context);
     const from = startOfDayIn(range.start, timeZone);
     const to = startOfDayIn(addDays(range.end, 1), timeZone);
     const compact = (instant: Date) => toIsoDate(instant).replaceAll('-', '');
@@ -172,6 +174,37 @@ export class BigQueryWarehouse implements Warehouse {
       if (newest !== undefined) versions.set(day, `partitions modified ${newest}`);
     }
     return versions;
+  }
+
+  /** A wildcard source's shards' last_modified_time (sql/etl/shard_versions.sql, the dataset's __TABLES__), as each day's version. */
+  private async shardVersions(source: SourceRef, range: DateRange, context: JobContext): Promise<Map<IsoDate, string>> {
+    const prefix = source.table.slice(0, -1);
+    const [[first, last], [firstIntraday, lastIntraday]] = shardRanges(range) as [[string, string], [string, string]];
+    const text = (value: string): QueryParam => ({ type: 'STRING', value: `${prefix}${value}` });
+    const rows = await this.query(
+      renderSqlFile('etl/shard_versions.sql', { tables: this.tableRef(source.dataset, '__TABLES__') }),
+      { first_shard: text(first), last_shard: text(last), first_intraday: text(firstIntraday), last_intraday: text(lastIntraday) },
+      context,
+    );
+    const shards = rows.map((row) => ({ suffix: String(row.table_id).slice(prefix.length), stamp: `modified ${new Date(Number(row.last_modified_time)).toISOString()}` }));
+    return versionsByDay(shards, range);
+  }
+
+  /** BigQuery's own wildcard table: the query's `_TABLE_SUFFIX` filter picks the shards it scans. */
+  wildcardTable(dataset: string, prefix: string): Promise<string> {
+    return Promise.resolve(this.tableRef(dataset, `${prefix}*`));
+  }
+
+  unnestAs(array: string, alias: string): string {
+    return `UNNEST(${array}) AS ${alias}`;
+  }
+
+  replaceFromJsonLines(dataset: string): Promise<Map<string, number>> {
+    return Promise.reject(
+      new UsageError(
+        `loading a GA4 export file into ${dataset} is for the embedded warehouse: on BigQuery the export writes its own tables (Firebase console, Project settings, Integrations, BigQuery)`,
+      ),
+    );
   }
 
   async ensureDataset(dataset: string): Promise<void> {

@@ -27,6 +27,7 @@ import type { ColumnSchema, TableSchema } from '../schema';
 import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { describeStatement, paramNames, renderSqlFile, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
+import { duckDbType, GA4_EVENT_FIELDS, shardRanges, versionsByDay, type NestedField } from '../events/ga4-export';
 import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
 
 /**
@@ -40,7 +41,9 @@ import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams
  * - UNIX_SECONDS(ts), BigQuery's whole seconds since the epoch (rounded down), so a duration is a
  *   difference of two of them on both engines (DuckDB has no TIMESTAMP_DIFF);
  * - TIMESTAMP_ADD and TIMESTAMP_SUB(ts, INTERVAL n unit): BigQuery's form of timestamp arithmetic
- *   (GoogleSQL's analyzer rejects `ts - INTERVAL ...`, which both engines would run).
+ *   (GoogleSQL's analyzer rejects `ts - INTERVAL ...`, which both engines would run);
+ * - TIMESTAMP_MICROS(n), the instant n microseconds after the epoch (the GA4 export's
+ *   event_timestamp), and REGEXP_CONTAINS(text, pattern), BigQuery's partial regular-expression match.
  * `@name` parameters become `$name` in `bind()` below; backticks never reach DuckDB because table
  * names are rendered by `tableRef`.
  */
@@ -53,6 +56,8 @@ export const COMPATIBILITY_LAYER = [
   'CREATE OR REPLACE TEMP MACRO unix_seconds(ts) AS CAST(floor(epoch(ts)) AS BIGINT)',
   'CREATE OR REPLACE TEMP MACRO timestamp_add(ts, step) AS ts + step',
   'CREATE OR REPLACE TEMP MACRO timestamp_sub(ts, step) AS ts - step',
+  'CREATE OR REPLACE TEMP MACRO timestamp_micros(n) AS make_timestamp(n)',
+  'CREATE OR REPLACE TEMP MACRO regexp_contains(text, pattern) AS regexp_matches(text, pattern)',
 ];
 
 export const DUCKDB_TYPES: Record<ParamType, { sql: string; type: DuckDBType }> = {
@@ -164,6 +169,7 @@ export class DuckDbWarehouse implements Warehouse {
 
   /** Each day's count and newest row id (sql/etl/source_fingerprints.sql): DuckDB keeps no change times. */
   async sourceVersions(source: SourceRef, range: DateRange, timeZone: string): Promise<Map<IsoDate, string>> {
+    if (source.table.endsWith('*')) return this.shardVersions(source, range);
     const sql = renderSqlFile('etl/source_fingerprints.sql', { source: this.tableRef(source.dataset, source.table) });
     const rows = await this.query(sql, {
       start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
@@ -171,6 +177,105 @@ export class DuckDbWarehouse implements Warehouse {
       time_zone: { type: 'STRING', value: timeZone },
     });
     return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest row ${String(row.newest_row)}`]));
+  }
+
+  /** A wildcard source's shards' fingerprints (sql/etl/shard_fingerprints.sql), as each day's version. */
+  private async shardVersions(source: SourceRef, range: DateRange): Promise<Map<IsoDate, string>> {
+    const shards = await this.wildcardTable(source.dataset, source.table.slice(0, -1), shardRanges(range), GA4_EVENT_FIELDS).catch((error: unknown) => {
+      if (error instanceof TableNotFoundError) return null;
+      throw error;
+    });
+    if (shards === null) return new Map();
+    const rows = await this.query(renderSqlFile('etl/shard_fingerprints.sql', { shards }), {});
+    return versionsByDay(
+      rows.map((row) => ({ suffix: String(row.shard), stamp: `${String(row.events)} events, ${String(row.stamp)}` })),
+      range,
+    );
+  }
+
+  /** The shard tables whose suffix is in range, as one UNION ALL BY NAME (a shard may lack a newer field). */
+  async wildcardTable(dataset: string, prefix: string, suffixes: [string, string][], fields: NestedField[]): Promise<string> {
+    const rows = await this.query('SELECT table_name FROM duckdb_tables() WHERE schema_name = @dataset AND starts_with(table_name, @prefix) ORDER BY table_name', {
+      dataset: { type: 'STRING', value: dataset },
+      prefix: { type: 'STRING', value: prefix },
+    });
+    // Word characters only: a suffix becomes a string literal and a table name below.
+    const all = rows.map((row) => String(row.table_name).slice(prefix.length)).filter((suffix) => /^\w+$/.test(suffix));
+    if (all.length === 0) throw new TableNotFoundError(`Table ${dataset}.${prefix}* not found: the dataset ${dataset} holds no table named ${prefix}...`);
+    const chosen = all.filter((suffix) => suffixes.some(([first, last]) => suffix >= first && suffix <= last));
+    if (chosen.length === 0) {
+      const nulls = fields.map((field) => `CAST(NULL AS ${duckDbType(field.type)}) AS ${field.name}`);
+      return `(SELECT ${nulls.join(', ')}, CAST(NULL AS VARCHAR) AS _TABLE_SUFFIX LIMIT 0)`;
+    }
+    return `(${chosen.map((suffix) => `SELECT *, '${suffix}' AS _TABLE_SUFFIX FROM ${dataset}.${prefix}${suffix}`).join(' UNION ALL BY NAME ')})`;
+  }
+
+  /** DuckDB cannot name an unnested struct's fields through a table alias (`FROM UNNEST(a) AS p`), but can through a column alias. */
+  unnestAs(array: string, alias: string): string {
+    return `(SELECT UNNEST(${array}) AS ${alias})`;
+  }
+
+  /** DuckDB's read_json with the fields declared, staged once, then one table per value, in one transaction. */
+  replaceFromJsonLines(
+    dataset: string,
+    file: string,
+    fields: NestedField[],
+    into: { table: string } | { prefix: string; by: string; pattern: string },
+  ): Promise<Map<string, number>> {
+    const stage = 'kpis_json_stage';
+    const columns = fields.map((field) => `${quote(field.name)}: '${duckDbType(field.type)}'`).join(', ');
+    return this.exclusive(() =>
+      this.withLoadMemory(async () => {
+        try {
+          await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM read_json($path, format = 'newline_delimited', columns = {${columns}})`, {
+            path: file,
+          });
+        } catch (error) {
+          throw new InputFileError(`${file}: not newline-delimited JSON of the expected fields: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+        }
+        try {
+          const tables = 'table' in into ? new Map([[into.table, 'TRUE']]) : await this.tablesBy(stage, file, into);
+          const counts = new Map<string, number>();
+          await this.connection.run('BEGIN TRANSACTION');
+          try {
+            await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+            for (const [table, where] of tables) {
+              await this.connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM temp.main.${stage} WHERE ${where}`);
+              const reader = await this.connection.runAndReadAll(`SELECT COUNT(*) AS n FROM ${dataset}.${table}`);
+              counts.set(table, Number(reader.getRowObjectsJS()[0]?.n ?? 0));
+            }
+            await this.connection.run('COMMIT');
+          } catch (error) {
+            await this.rollbackQuietly();
+            throw asWarehouseError(error, `load ${file} into ${dataset}`);
+          }
+          return counts;
+        } finally {
+          await this.connection.run(`DROP TABLE IF EXISTS temp.main.${stage}`);
+        }
+      }),
+    );
+  }
+
+  /** The staged rows' tables by their `by` value, each with its filter; a value not matching `pattern` refuses the file. */
+  private async tablesBy(stage: string, file: string, into: { prefix: string; by: string; pattern: string }): Promise<Map<string, string>> {
+    if (!/^[A-Za-z_]\w*$/.test(into.by)) throw new Error(`not a column name: ${JSON.stringify(into.by)}`);
+    const column = into.by;
+    const bad = await this.connection.runAndReadAll(
+      `SELECT COUNT(*) AS n, MIN(${column}) AS example FROM temp.main.${stage} WHERE ${column} IS NULL OR NOT regexp_full_match(${column}, $pattern)`,
+      { pattern: into.pattern },
+    );
+    const [problem] = bad.getRowObjectsJS();
+    if (Number(problem?.n ?? 0) > 0) {
+      throw new InputFileError(
+        `${file}: ${String(problem?.n)} line(s) have no ${into.by} of the form ${into.pattern}, e.g. ${JSON.stringify(problem?.example ?? null)}; nothing loaded`,
+      );
+    }
+    const values = await this.connection.runAndReadAll(`SELECT DISTINCT ${column} AS value FROM temp.main.${stage} ORDER BY 1`);
+    const tables = values.getRowObjectsJS().map((row) => [`${into.prefix}${String(row.value)}`, `${column} = '${String(row.value).replaceAll("'", "''")}'`] as const);
+    const unnamed = tables.find(([table]) => !/^\w+$/.test(table));
+    if (unnamed) throw new InputFileError(`${file}: ${into.by} ${JSON.stringify(unnamed[0].slice(into.prefix.length))} cannot name a table; nothing loaded`);
+    return new Map(tables);
   }
 
   describeQuery(sql: string, params: QueryParams): Promise<QueryShape> {

@@ -3,11 +3,15 @@
  * live in the adapters (bigquery.ts, duckdb.ts), never in the use-cases.
  */
 import type { DateRange, IsoDate } from '../dates';
+import type { NestedField } from '../events/ga4-export';
 import type { ColumnType, TableSchema } from '../schema';
 
 export type ParamType = ColumnType;
 
-/** A source table of raw events, read by its event-time column `time`. */
+/**
+ * A source table of raw events, read by its event-time column `time`; or, when `table` ends with
+ * `*`, a BigQuery wildcard table of daily shards (the GA4 export's `events_*`).
+ */
 export interface SourceRef {
   dataset: string;
   table: string;
@@ -78,8 +82,34 @@ export interface Warehouse {
    * days changed since they were built: when a day's events change, its stamp changes. Days with
    * no events are absent. BigQuery reads partition metadata (INFORMATION_SCHEMA.PARTITIONS), no
    * event bytes; DuckDB counts the day's rows and their newest row id, reading only the range.
+   * For a wildcard source, a day's stamp is that of the shards that may hold its events (the
+   * day's and the ones either side, final and intraday): BigQuery reads their tables'
+   * last_modified_time (`__TABLES__`), DuckDB counts their rows and sums their event times.
    */
   sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>>;
+  /**
+   * A wildcard table in FROM, with its `_TABLE_SUFFIX` column: the tables of `dataset` named
+   * `prefix` + a suffix. BigQuery names its own wildcard table (the query's filter on
+   * `_TABLE_SUFFIX` picks the tables it scans); DuckDB, which has none, unions the tables whose
+   * suffix lies in one of `suffixes` (inclusive ranges), or, when none does, gives no rows with
+   * `fields`. Both throw a TableNotFoundError when the dataset holds no such table at all.
+   */
+  wildcardTable(dataset: string, prefix: string, suffixes: [string, string][], fields: NestedField[]): Promise<string>;
+  /** An array's elements in FROM, each a row named `alias` (BigQuery `UNNEST(a) AS p`; DuckDB needs a subquery for `p.field`). */
+  unnestAs(array: string, alias: string): string;
+  /**
+   * Replaces tables of `dataset` with the rows of a newline-delimited JSON file (nested, as `bq
+   * extract` writes it; INT64 as text or number; fields not in `fields` ignored): all rows into
+   * `into.table`, or each row into `into.prefix` + its `into.by` value, which must match
+   * `into.pattern` (RE2, whole value). All tables or none. Returns the rows written per table.
+   * BigQuery refuses (the export writes its own tables there).
+   */
+  replaceFromJsonLines(
+    dataset: string,
+    file: string,
+    fields: NestedField[],
+    into: { table: string } | { prefix: string; by: string; pattern: string },
+  ): Promise<Map<string, number>>;
   ensureDataset(dataset: string): Promise<void>;
   /** The columns of an existing table, in order, with their types as the engine names them; null when the table does not exist. */
   columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null>;

@@ -7,7 +7,9 @@ import { LanguageOptions, runServer, terminateServer, ZetaSQLClient } from '@fiv
 import type { LanguageOptionsProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/LanguageOptionsProto';
 import type { SimpleCatalogProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/SimpleCatalogProto';
 import type { TypeKind } from '@fivetrandevelopers/zetasql/lib/types/zetasql/TypeKind';
+import type { TypeProto } from '@fivetrandevelopers/zetasql/lib/types/zetasql/TypeProto';
 import { freePort } from '../../shared/local/emulator';
+import type { NestedType } from '../../shared/events/ga4-export';
 import type { ColumnType, TableSchema } from '../../shared/schema';
 
 /** BigQuery's type names, as a table schema or a query parameter gives them, in ZetaSQL's kinds. */
@@ -40,8 +42,19 @@ export interface Analyzer {
   stop(): void;
 }
 
-/** A table as the catalog holds it: a column may also be DATETIME, as tables made outside daily-kpis have. */
-export type CatalogTable = Omit<TableSchema, 'columns'> & { columns: { name: string; type: ColumnType | 'DATETIME' }[] };
+/**
+ * A table as the catalog holds it: a column may also be DATETIME, as tables made outside
+ * daily-kpis have, or nested (the GA4 export's STRUCT and ARRAY fields); a pseudo-column
+ * (a wildcard table's `_TABLE_SUFFIX`) is read by name only, not by `SELECT *`.
+ */
+export type CatalogTable = Omit<TableSchema, 'columns'> & { columns: { name: string; type: NestedType | 'DATETIME'; pseudo?: boolean }[] };
+
+/** A column type as ZetaSQL's TypeProto. */
+function typeProto(type: NestedType | 'DATETIME'): TypeProto {
+  if (typeof type === 'string') return { typeKind: KINDS[type] };
+  if ('array' in type) return { typeKind: 'TYPE_ARRAY', arrayType: { elementType: typeProto(type.array) } };
+  return { typeKind: 'TYPE_STRUCT', structType: { field: type.struct.map((field) => ({ fieldName: field.name, fieldType: typeProto(field.type) })) } };
+}
 
 /**
  * Starts the analyzer with a catalog of `project.dataset.table` tables (one name to ZetaSQL, as
@@ -63,7 +76,7 @@ export async function startAnalyzer(project: string, tables: CatalogTable[], oth
     table: Object.entries({ ...others, [project]: tables }).flatMap(([owner, list]) =>
       list.map((table) => ({
         name: `${owner}.${table.dataset}.${table.table}`,
-        column: table.columns.map((column) => ({ name: column.name, type: { typeKind: KINDS[column.type] }, isWritableColumn: true })),
+        column: table.columns.map((column) => ({ name: column.name, type: typeProto(column.type), isWritableColumn: !column.pseudo, isPseudoColumn: column.pseudo ?? false })),
       })),
     ),
     builtinFunctionOptions: { languageOptions: language },

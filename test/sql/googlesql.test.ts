@@ -11,7 +11,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_KPIS_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck } from '../../shared/config/monitor-config';
 import { seedDemo } from '../../shared/events/seed-demo';
+import { GA4_EVENT_FIELDS } from '../../shared/events/ga4-export';
 import { tablesWithRoles } from '../../shared/etl/init';
+import { placeholders } from '../../shared/sql';
 import { runEtl } from '../../shared/etl/run-etl';
 import { MIGRATED_TABLE, migrateRunLog } from '../../shared/etl/migrate-run-log';
 import { silentLogger } from '../../shared/log';
@@ -57,6 +59,34 @@ const SOURCE_PARTITIONS: CatalogTable = {
     { name: 'storage_tier', type: 'STRING' },
   ],
 };
+/** A GA4 export's dataset: its wildcard table with the `_TABLE_SUFFIX` pseudo-column, and its tables' metadata. */
+const GA4_DATASET = 'analytics_1';
+const GA4_TABLES: CatalogTable[] = [
+  { dataset: GA4_DATASET, table: 'events_*', description: 'GA4 export', columns: [...GA4_EVENT_FIELDS, { name: '_TABLE_SUFFIX', type: 'STRING', pseudo: true }] },
+  {
+    dataset: GA4_DATASET,
+    table: '__TABLES__',
+    description: 'BigQuery table metadata',
+    columns: [
+      ...['project_id', 'dataset_id', 'table_id'].map((name) => ({ name, type: 'STRING' as const })),
+      ...['creation_time', 'last_modified_time', 'row_count', 'size_bytes', 'type'].map((name) => ({ name, type: 'INT64' as const })),
+    ],
+  },
+];
+/** The shipped tables reading the GA4 export (coins from its `coins` parameter), restating as the shipped config does. */
+const ga4Job = {
+  ...shippedJob,
+  tables: shippedJob.tables.map((table) =>
+    placeholders(table.query).includes('source')
+      ? {
+          ...table,
+          dataset_src: GA4_DATASET,
+          table_src: 'events_*',
+          ga4: { format: 'ga4_export' as const, dataset: GA4_DATASET, user_key: 'user_pseudo_id' as const, value_param: 'coins' },
+        }
+      : table,
+  ),
+};
 let cronFake: BigQueryFake;
 let slack: HttpRecorder;
 
@@ -66,6 +96,7 @@ beforeAll(async () => {
       .map(({ table }) => table)
       .filter((table) => table.columns.length > 0),
     SOURCE_PARTITIONS,
+    ...GA4_TABLES,
   ];
 
   const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
@@ -115,6 +146,10 @@ beforeAll(async () => {
   await readIncidentDays(warehouse, ['2026-11-27'], context);
   await dailySummary(warehouse, shippedJob, '2026-11-26', context);
   await checkQueries(warehouse, shippedJob, { file: DEFAULT_KPIS_CONFIG, checks: loadKpiChecks() }, context);
+  // Every statement rendered for a GA4 export source: the run (its change check and freshness guard included), its dry run, kpis validate.
+  await runEtl(deps, ga4Job, { range, runId: 'ga4-run', username: 'test' });
+  await runEtl(deps, ga4Job, { range, runId: 'ga4-dry', username: 'test', dryRun: true });
+  await checkQueries(warehouse, ga4Job, { file: DEFAULT_KPIS_CONFIG, checks: [] }, context);
 
   // The same use-cases on a project whose run log is the cron job's, then its conversion.
   cronFake.datasets.add(RUN_LOG_TABLE.dataset);
@@ -203,6 +238,9 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     "message LIKE '%; source versions {%'",
     'SELECT MAX(time) AS newest',
     "WHERE channel = 'incident' AND date BETWEEN @start_date AND @end_date AND alert_id IN (@alert_id_1)",
+    "FROM `demo-project.analytics_1.events_*`\n  WHERE _TABLE_SUFFIX BETWEEN '20261123' AND '20261127'",
+    'FROM UNNEST(event_params) AS p',
+    'FROM `demo-project.analytics_1.__TABLES__`',
   ]) {
     expect(sql).toContain(piece);
   }

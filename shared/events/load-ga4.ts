@@ -1,0 +1,116 @@
+/**
+ * The Google Analytics (Firebase) export on the embedded warehouse: `kpis load-events --format
+ * ga4_export FILE` loads a file as `bq extract` writes a shard (newline-delimited JSON, nested)
+ * into the export's per-day tables, and `kpis seed-demo --format ga4_export` writes the demo's
+ * events in the export's shape. The file's name says its shard (`events_20261130.json`,
+ * `events_intraday_20261130.json`, as `bq extract` names it); else each event goes to the final
+ * shard of its `event_date`. A shard loaded again is replaced, as the export rewrites a day.
+ */
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { EtlJob } from '../config/etl-config';
+import { addDays, dayIn, type IsoDate } from '../dates';
+import { TableNotFoundError, UsageError } from '../errors';
+import type { Row, Warehouse } from '../warehouse/warehouse';
+import { generateDemoEvents } from './demo';
+import { GA4_EVENT_FIELDS, GA4_PREFIX, type Ga4Source } from './ga4-export';
+import { DEMO_DAYS } from './seed-demo';
+
+/** A shard's table name at the start of a file's name. */
+const SHARD_FILE = /^(events_(?:intraday_)?\d{8})(?![0-9])/;
+
+export interface LoadGa4Result {
+  file: string;
+  format: 'ga4_export';
+  dataset: string;
+  /** Rows written per shard table, in name order. */
+  tables: { table: string; rows: number }[];
+  rows: number;
+}
+
+/** The GA4 export source of the config: what `--format ga4_export` loads into. */
+export function configuredGa4(job: EtlJob): Ga4Source {
+  const source = job.tables.find((table) => table.ga4)?.ga4;
+  if (!source) {
+    throw new UsageError(
+      `${job.file}: the config's source is not the GA4 export; add "source": {"format": "ga4_export", "dataset": "analytics_123456789"} to the job group ${job.jobName} (README "From the Firebase / Google Analytics export")`,
+    );
+  }
+  return source;
+}
+
+/** Loads one export file into its shard, or into the final shards of its events' days. */
+export async function loadGa4Export(warehouse: Warehouse, dataset: string, file: string): Promise<LoadGa4Result> {
+  const shard = SHARD_FILE.exec(path.basename(file))?.[1];
+  const into = shard !== undefined ? { table: shard } : { prefix: GA4_PREFIX, by: 'event_date', pattern: '[0-9]{8}' };
+  const counts = await warehouse.replaceFromJsonLines(dataset, file, GA4_EVENT_FIELDS, into);
+  const tables = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([table, rows]) => ({ table, rows }));
+  if (tables.length === 0) throw new UsageError(`${file}: the file holds no events; nothing loaded`);
+  return { file, format: 'ga4_export', dataset, tables, rows: tables.reduce((sum, { rows }) => sum + rows, 0) };
+}
+
+/** A demo event in the export's shape: the property's zone is UTC here, the coins in `param`. */
+function exportEvent(row: Row, param: string): Record<string, unknown> {
+  const time = row.time as Date;
+  const coins = row.coins_added as number | null;
+  return {
+    event_date: dayIn(time, 'UTC').replaceAll('-', ''),
+    event_timestamp: String(time.getTime() * 1000),
+    event_name: row.event_name,
+    event_params: [{ key: 'ga_session_id', value: { int_value: '1' } }, ...(coins === null ? [] : [{ key: param, value: { int_value: String(coins) } }])],
+    user_pseudo_id: row.user_id,
+    user_id: null,
+    platform: row.platform,
+    geo: { country: row.country },
+  };
+}
+
+export interface SeedGa4Options {
+  today: IsoDate;
+  now: Date;
+  days?: number;
+  replace?: boolean;
+}
+
+/**
+ * The demo's events as an export: final shards up to yesterday and today's as an intraday shard,
+ * as the export stands during a day. Refuses a dataset that already holds shards, unless replace.
+ */
+export async function seedGa4Demo(warehouse: Warehouse, source: Ga4Source, options: SeedGa4Options): Promise<LoadGa4Result & { first_date: IsoDate; last_date: IsoDate }> {
+  const days = options.days ?? DEMO_DAYS;
+  const existing = await warehouse.wildcardTable(source.dataset, GA4_PREFIX, [], GA4_EVENT_FIELDS).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof TableNotFoundError) return false;
+      throw error;
+    },
+  );
+  if (existing && !options.replace) throw new UsageError(`${source.dataset} already holds export tables (${GA4_PREFIX}...); add --replace to write the demo's days over them`);
+  const dir = mkdtempSync(path.join(tmpdir(), 'kpis-ga4-demo-'));
+  try {
+    const final = path.join(dir, 'events.json');
+    const intraday = path.join(dir, `events_intraday_${options.today.replaceAll('-', '')}.json`);
+    const outs = { final: createWriteStream(final), intraday: createWriteStream(intraday) };
+    let today = 0;
+    for (const row of generateDemoEvents({ today: options.today, now: options.now, days })) {
+      const isToday = dayIn(row.time as Date, 'UTC') === options.today;
+      today += isToday ? 1 : 0;
+      const out = isToday ? outs.intraday : outs.final;
+      if (!out.write(`${JSON.stringify(exportEvent(row, source.value_param ?? 'coins'))}\n`)) await once(out, 'drain');
+    }
+    for (const out of [outs.final, outs.intraday]) {
+      out.end();
+      await finished(out);
+    }
+    // Before the day's first event (now is just past midnight) there is no intraday shard yet.
+    const loaded = [await loadGa4Export(warehouse, source.dataset, final), ...(today > 0 ? [await loadGa4Export(warehouse, source.dataset, intraday)] : [])];
+    const tables = loaded.flatMap((result) => result.tables);
+    const result = { file: dir, format: 'ga4_export' as const, dataset: source.dataset, tables, rows: tables.reduce((sum, { rows }) => sum + rows, 0) };
+    return { ...result, first_date: addDays(options.today, -(days - 1)), last_date: options.today };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
