@@ -85,7 +85,7 @@ export interface KpiCheck {
   /**
    * A raised day (a spike or drop, not resolved by late data) is left out of the check's later
    * baselines, as a day without events is, so one spike does not widen the band that should catch
-   * the next; a raised level that the next day holds is a new normal instead (shared/monitor/detect.ts).
+   * the next; a raised level that the next day holds stays in, so a lasting shift trains it (shared/monitor/detect.ts).
    */
   exclude_raised_days: boolean;
   /** The calendar entries that name this check (config/calendar.json, shared/config/calendar.ts); none when absent. */

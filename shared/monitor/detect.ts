@@ -23,10 +23,10 @@
  * Across the days of a series (judgeSeries), in the order a history is lived:
  * - a calendar one_off day is left out of every baseline, and a verdict raised on it is muted;
  * - a calendar new_normal restarts the baseline on its day: only days from it train, warm-up again;
- * - with exclude_raised_days, a raised day is left out of later baselines, so one spike does not
- *   widen the band that should catch the next; but a raised level that the next day holds (beyond
- *   the same band, on the same side) is a new normal from the raised day, so a lasting shift raises
- *   once, not on every day after it.
+ * - with exclude_raised_days, a raised day the series came back from is left out of later
+ *   baselines, so one spike does not widen the band that should catch the next; a raised level that
+ *   the next day holds (beyond the same band, on the same side) stays in, so the baseline follows a
+ *   lasting shift as it always did (one run of raised days), instead of raising on it forever.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Direction, KpiCheck, Method, Severity } from '../config/monitor-config';
@@ -224,7 +224,7 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
 
 /**
  * Judges a series on `dates` day by day from the first day it holds, so what each day decided (a
- * raised day left out, a held level taken as a new normal) is known to the days after it, and the
+ * raised day left out, or kept when the next day held its level) is known to the days after it, and the
  * calendar's entries apply. Days before the series' first point were not read: they count as not
  * raised (the monitor reads a training window more than the days it judges need, for this).
  */
@@ -234,7 +234,6 @@ export function judgeSeries(check: KpiCheck, series: KpiSeries, dates: readonly 
   if (last === undefined) return [];
   const wanted = new Set(dates);
   const excluded = new Set<IsoDate>(calendar.oneOff.keys());
-  let held: BaselineContext['restart'] = null;
   let lastRaised: CheckResult | null = null;
   const judged = new Map<IsoDate, CheckResult>();
   for (const day of [...new Set([...series.points.keys(), ...dates])].filter((day) => day <= last).sort()) {
@@ -242,15 +241,11 @@ export function judgeSeries(check: KpiCheck, series: KpiSeries, dates: readonly 
     const note = calendar.oneOff.get(day);
     // A one_off day's value decides nothing, not even whether a raised level held.
     if (note === undefined) {
-      if (lastRaised !== null && point?.active && heldLevel(lastRaised, point.value)) {
-        held = { day: lastRaised.date, note: `the level of ${lastRaised.date} held on the next day: a new normal` };
-        excluded.delete(lastRaised.date);
-      }
+      // Left out for good only if the series came back; a level that held is the KPI's, and trains.
+      if (lastRaised !== null && point?.active && heldLevel(lastRaised, point.value)) excluded.delete(lastRaised.date);
       lastRaised = null;
     }
-    const fromCalendar = restartOn(calendar, day);
-    const restart = fromCalendar === null || (held !== null && held.day > fromCalendar.day) ? held : fromCalendar;
-    const result = evaluate(check, series, day, { excluded, restart });
+    const result = evaluate(check, series, day, { excluded, restart: restartOn(calendar, day) });
     if (note !== undefined) judged.set(day, result.verdict === 'raised' ? muted(result, note) : { ...result, calendar_note: note });
     else {
       judged.set(day, result);

@@ -70,21 +70,22 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   expect(renderedFrom('monitors/coverage.sql', coverage.query.query)).toBe(true);
   expect(renderedFrom('monitors/dau.sql', series.query.query)).toBe(true);
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
-  // 28 training days and the check's warm-up of 1 day before the checked day.
+  // 28 training days, 28 more for those days' own windows (exclude_raised_days judges them too, to
+  // know which raised), and the check's warm-up of 1 day before the checked day.
   // Dates, and the instants that bound them, for checks that read event time: local midnights in
   // Los Angeles, PDT (-7) before 2026-11-01 and PST (-8) after, and the zone itself.
   const zone = ['STRING', 'America/Los_Angeles'];
   expect(params(coverage)).toEqual({
-    start_date: ['DATE', addDays('2026-11-26', -29)],
+    start_date: ['DATE', addDays('2026-11-26', -57)],
     end_date: ['DATE', '2026-11-26'],
-    start_ts: ['TIMESTAMP', '2026-10-28T07:00:00.000Z'],
+    start_ts: ['TIMESTAMP', '2026-09-30T07:00:00.000Z'],
     end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'],
     time_zone: zone,
   });
   expect(params(series)).toEqual({
-    start_date: ['DATE', '2026-10-29'],
+    start_date: ['DATE', '2026-10-01'],
     end_date: ['DATE', '2026-11-26'],
-    start_ts: ['TIMESTAMP', '2026-10-29T07:00:00.000Z'],
+    start_ts: ['TIMESTAMP', '2026-10-01T07:00:00.000Z'],
     end_ts: ['TIMESTAMP', '2026-11-27T08:00:00.000Z'],
     time_zone: zone,
   });
