@@ -4,7 +4,7 @@ import { selectChecks } from '../../shared/config/monitor-config';
 import { loadMonitorChecks } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
-import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
+import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
 import { configuredToday, describeWarehouse, loadCliJob } from '../context';
@@ -13,11 +13,13 @@ import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output'
 
 export const monitorCommand: Command = {
   summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
-  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--dry-run] [--json]',
+  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--dry-run] [--judge-incomplete] [--json]',
   details: `  --date D           the day to check (default: yesterday, the last complete day)
   --days-back N      the N complete days before today, each on its own
   --from D --to D    check every day of an inclusive range, each on its own
   --dry-run          judge and print only: publish nothing, write nothing
+  --judge-incomplete judge days not complete yet too (a check's day is complete once its end plus
+                     its complete_after_hours is past; by default such days are skipped and named)
   --checks a,b       only these checks (default: every enabled one)
   --kpis-config FILE the checks (default config/kpis_config.json, or $KPIS_MONITOR_CONFIG)
   --calendar FILE    the known events (default config/calendar.json, or $KPIS_CALENDAR)
@@ -26,7 +28,15 @@ per check (and segment) and day, and to Slack when $KPIS_SLACK_WEBHOOK_URL is se
 whether or not a check raised, 1 when a check failed to run (the others still ran, and the failure
 is a pipeline alert); --json prints one array with a result per check, segment and day. A check
 that raises on a calendar one_off day is muted: recorded with the entry's note, sent nowhere.`,
-  options: { ...DATE_OPTIONS, checks: { type: 'string' }, 'kpis-config': { type: 'string' }, calendar: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+  options: {
+    ...DATE_OPTIONS,
+    checks: { type: 'string' },
+    'kpis-config': { type: 'string' },
+    calendar: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'judge-incomplete': { type: 'boolean' },
+    ...CRON_OPTIONS,
+  },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
@@ -38,16 +48,20 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
       listFlag(values.checks),
     );
     return withJobRuntime(job, values, io, async (runtime) => {
-      const outcome = await runKpiMonitor(runtime, checks, {
+      const outcome = await monitorCompleteDays(runtime, checks, {
         dates: daysBetween(range.start, range.end),
         timeZone: runtime.job.timeZone,
         runId: runtime.newRunId(),
         username: runtime.username,
         dryRun: Boolean(values['dry-run']),
         jobName,
+        judgeIncomplete: Boolean(values['judge-incomplete']),
       });
-      if (values.json) printJson(io, outcome.results);
-      else {
+      // Days held back are said where a person reads: after the table, or on stderr beside --json.
+      if (values.json) {
+        printJson(io, outcome.results);
+        if (outcome.held.length > 0) io.stderr(heldNote(outcome.held));
+      } else {
         const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
         io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
         // A long range shows only what needs attention; --json has every result.
@@ -61,6 +75,7 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
         const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
         if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
         io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        if (outcome.held.length > 0) io.stdout(`\n${heldNote(outcome.held)}`);
       }
       // A check that could not run is a failure of the run; raised checks are its normal output.
       const failed = outcome.results.filter((result) => result.verdict === 'error');
@@ -74,3 +89,9 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
     });
   },
 };
+
+/** The days not judged because they are not complete yet, by check, and how to judge them anyway. */
+function heldNote(held: HeldDay[]): string {
+  const lines = held.map(({ check, day, graceHours, completeAt }) => `  ${check} ${day}: complete at ${completeAt.toISOString()} (complete_after_hours ${graceHours})`);
+  return `Not judged, not complete yet:\n${lines.join('\n')}\nA later run judges them; --judge-incomplete judges them now.\n`;
+}
