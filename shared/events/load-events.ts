@@ -30,6 +30,9 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
     if (!match) throw new UsageError(`--table must be DATASET.TABLE, got ${JSON.stringify(override)}`);
     return sourceTable(match[1] as string, match[2] as string);
   }
+  const ga4 = job.tables.find((table) => table.ga4)?.ga4;
+  if (ga4)
+    throw new UsageError(`the config's source is the GA4 export (dataset ${ga4.dataset}): load or seed it with --format ga4_export, or name a table with --table DATASET.TABLE`);
   // The tables whose SQL reads {{source}}: a table built only from other KPI tables reads none.
   const sources = new Set(job.tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`));
   if (sources.size !== 1) throw new UsageError(`the config reads ${sources.size} source tables (${[...sources].join(', ')}); name one with --table DATASET.TABLE`);
