@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Alert } from '../../../shared/alerts/alert';
+import { kpiAlert, routedAlert, type Alert } from '../../../shared/alerts/alert';
+import { deliverAlerts } from '../../../shared/alerts/deliver';
 import { slackMessages } from '../../../shared/alerts/slack';
 import { loadKpiChecks } from '../../../shared/config/monitor-config';
 import { addDays, daysBetween } from '../../../shared/dates';
@@ -15,7 +16,7 @@ import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import { openPorts, type Ports } from '../../../shared/ports';
 import { HttpRecorder } from '../../fakes/http-recorder';
 import { tempDir, topicMessages } from '../../helpers/history';
-import { context } from '../../helpers/warehouse';
+import { context, openMemoryWarehouse } from '../../helpers/warehouse';
 
 const FIRST = '2026-10-01';
 const LOST = ['2026-10-05', '2026-10-06', '2026-10-07'];
@@ -139,4 +140,64 @@ test('an owner id that is not one of Slack id shapes never becomes markup, even 
   expect(message?.text).toMatch(/• dau lost &lt;!channel&gt; cc <@U0ALICE1>$/);
   expect(message?.text).not.toContain('<!here');
   expect(message?.text).not.toContain('<!channel');
+});
+
+test('a channel whose post fails gives its alerts back for the next run; the other channels post at once', async () => {
+  const warehouse = await openMemoryWarehouse();
+  const [growth, ops] = [new HttpRecorder(), new HttpRecorder()];
+  const hooks = new Map([
+    ['growth', `${await growth.start()}/services/T0/B1/growth-token`],
+    ['ops', `${await ops.start()}/services/T0/B2/ops-token`],
+  ]);
+  try {
+    const deps = {
+      warehouse,
+      publisher: new LocalTopicPublisher(tempDir('kpis-routing-topics-')),
+      slackWebhook: async (channel?: string) => hooks.get(channel ?? 'default') ?? null,
+      slackChannels: async () => [...hooks.keys()],
+      clock: () => new Date('2026-10-09T06:00:00Z'),
+      logger: silentLogger,
+    };
+    const raised = (check: string, channel: string): Alert =>
+      routedAlert(
+        kpiAlert(
+          {
+            check,
+            segment: null,
+            date: '2026-10-08',
+            metric: 0,
+            previous_metric: 5,
+            change: -1,
+            score: null,
+            raise_flag: true,
+            verdict: 'raised',
+            method: 'pct_change',
+            direction: 'both',
+            threshold: 0.1,
+            band: null,
+            trend: null,
+            failure: null,
+            severity: 'error',
+            message: `${check} lost`,
+            table: null,
+          },
+          'r1',
+          new Date('2026-10-09T06:00:00Z'),
+        ),
+        { owner: [], channel, tags: [] },
+      );
+    ops.status = 500;
+    const first = await deliverAlerts(deps, [raised('revenue', 'growth'), raised('panel_rows', 'ops')], { ...context, source: 'test' });
+    expect(first).toMatchObject({ slack: 'failed', slack_alerts: ['kpi:revenue:2026-10-08'] });
+    expect(first.slack_error).toContain('HTTP 500');
+    expect(first.slack_error).not.toContain('ops-token');
+    ops.status = 200;
+    const next = await deliverAlerts(deps, [], { ...context, source: 'test' });
+    expect(next).toMatchObject({ slack: 'posted', slack_alerts: ['kpi:panel_rows:2026-10-08'] });
+    expect(posts(growth)).toHaveLength(1);
+    expect(posts(ops)).toHaveLength(2);
+    expect(posts(ops)[1]).toContain('panel_rows lost');
+  } finally {
+    await Promise.all([growth.stop(), ops.stop(), warehouse.close()]);
+  }
 });
