@@ -97,7 +97,10 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
   const configs: FunctionConfigs = {
     etlJob,
-    kpiChecks: once(async () => (await import('../config/monitor-config')).loadKpiChecks((await files()).configPath('kpis', env))),
+    kpiChecks: once(async () => {
+      const { configPath } = await files();
+      return (await import('../config/calendar')).loadMonitorChecks(configPath('kpis', env), configPath('calendar', env));
+    }),
     logChecks: once(async () => {
       const job = await etlJob();
       const { etlDataset } = await import('../config/etl-config');

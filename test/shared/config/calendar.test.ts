@@ -14,6 +14,8 @@ import {
 } from '../../../shared/config/calendar';
 import { configPath } from '../../../shared/config/files';
 import { DEFAULT_KPIS_CONFIG, loadKpiChecks } from '../../../shared/config/monitor-config';
+import { silentLogger } from '../../../shared/log';
+import { createFunctionRuntime } from '../../../shared/pipeline/function-runtime';
 import { tempDir } from '../../helpers/history';
 
 const CHECKS = ['dau', 'installs', 'events'];
@@ -31,6 +33,15 @@ describe('loading', () => {
     expect(configPath('calendar', {}, 'mine.json')).toBe('mine.json');
     expect(configPath('calendar', { KPIS_CALENDAR: 'env.json' })).toBe('env.json');
     expect(configPath('calendar', { KPIS_CALENDAR: '' })).toBe(DEFAULT_CALENDAR);
+  });
+
+  test('the kpi-monitor function loads the calendar $KPIS_CALENDAR names with its checks', async () => {
+    const file = path.join(tempDir(), 'calendar.json');
+    writeFileSync(file, JSON.stringify({ entries: [entry({ checks: ['dau'] })] }));
+    const runtime = createFunctionRuntime({ env: { KPIS_CALENDAR: file }, logger: silentLogger, openPorts: () => Promise.reject(new Error('not opened')) });
+    const checks = await runtime.configs.kpiChecks();
+    expect(checks.find((check) => check.name === 'dau')?.calendar).toEqual([expect.objectContaining({ start: '2026-11-27', kind: 'one_off', note: 'campaign' })]);
+    expect(checks.find((check) => check.name === 'installs')?.calendar).toEqual([]);
   });
 
   test('a named file that is missing is an error; invalid JSON names the file', () => {
