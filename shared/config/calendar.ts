@@ -11,7 +11,7 @@
  * The load checks what a reader cannot: every named check exists, no entry ends before it starts,
  * and no two new_normal entries of one check (and segment) cover the same day.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
 import { addDays, startOfDay, type IsoDate } from '../dates';
@@ -115,7 +115,7 @@ export function loadCalendar(file: string, checkNames: readonly string[]): Calen
 
 /** The file's entries as written (for `kpis calendar`), validated in shape; a missing default file has none. */
 export function readCalendarFile(file: string): CalendarEntryInput[] {
-  if (file === DEFAULT_CALENDAR && !existsQuietly(file)) return [];
+  if (file === DEFAULT_CALENDAR && !existsSync(file)) return [];
   return validateConfig(readJsonConfig(file), calendarSchema, file).entries as CalendarEntryInput[];
 }
 
@@ -168,15 +168,6 @@ function overlappingNewNormals(entries: CalendarEntry[], checkNames: readonly st
 
 function names(entry: Pick<CalendarEntry, 'checks'>, check: string): boolean {
   return entry.checks === 'all' || entry.checks.includes(check);
-}
-
-function existsQuietly(file: string): boolean {
-  try {
-    readFileSync(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** What the calendar says about one check's series (one segment, or the whole check) over a span of days. */
