@@ -15,7 +15,12 @@
  * - `dataset.INFORMATION_SCHEMA.PARTITIONS` lists a day-partitioned table's partitions (UTC days
  *   of its partition column) with a last_modified_time that moves when a partition's rows change,
  *   as BigQuery's does. The fake finds changes when the view is read, so commits pay nothing for
- *   it, and stamps them from a clock of its own (ever later, the same for the same history).
+ *   it, and stamps them from a clock of its own (ever later, the same for the same history);
+ * - sharded tables (the GA4 export's, put there by `replaceShard`): a wildcard table
+ *   `` `dataset.events_*` `` is the union of the dataset's tables of that prefix with their
+ *   `_TABLE_SUFFIX` (every one: the fake does not prune, so a query that forgot its suffix filter
+ *   is caught by ZetaSQL's review of the SQL, not here), `FROM UNNEST(a) AS p` reads nested
+ *   fields, and `dataset.__TABLES__` lists each shard's last_modified_time (milliseconds).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,6 +133,8 @@ export class FakeTables {
   private readonly partitions = new Map<string, Map<string, { digest: string; modified: number }>>();
   /** The fake's clock for last_modified_time: a fixed start, a millisecond a change, so equal histories give equal times. */
   private lastModified = Date.parse('2026-01-01T00:00:00Z');
+  /** When each shard (`dataset.table`) was last replaced, for `__TABLES__`. */
+  private readonly shardModified = new Map<string, number>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -222,6 +229,36 @@ export class FakeTables {
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Replaces a shard with the rows of a newline-delimited JSON file of nested fields (`columns`:
+   * DuckDB's read_json column types), as the GA4 export rewrites a day's table.
+   */
+  async replaceShard(dataset: string, table: string, file: string, columns: string): Promise<void> {
+    await this.withConnection(async (connection) => {
+      await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+      await connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`, { file });
+    });
+    this.lastModified += 1;
+    this.shardModified.set(`${dataset}.${table}`.toLowerCase(), this.lastModified);
+  }
+
+  /** `dataset.prefix*` as the union of the dataset's shards of that prefix, each with its `_TABLE_SUFFIX`. */
+  private wildcardView(dataset: string, prefix: string): string {
+    const shards = [...this.shardModified.keys()].filter((name) => name.startsWith(`${dataset.toLowerCase()}.${prefix.toLowerCase()}`)).sort();
+    if (shards.length === 0) return `${dataset}.${prefix}_no_such_table`;
+    const suffix = (name: string) => name.slice(dataset.length + 1 + prefix.length);
+    return `(${shards.map((name) => `SELECT *, '${suffix(name)}' AS _TABLE_SUFFIX FROM ${name}`).join(' UNION ALL BY NAME ')})`;
+  }
+
+  /** `dataset.__TABLES__`: each shard's table_id and last_modified_time (milliseconds), as BigQuery's meta-table gives them. */
+  private tablesView(dataset: string): string {
+    const rows = [...this.shardModified]
+      .filter(([name]) => name.startsWith(`${dataset.toLowerCase()}.`))
+      .map(([name, modified]) => `('${name.split('.')[1] as string}', ${modified}::BIGINT)`);
+    const values = rows.length > 0 ? rows.join(', ') : "('', NULL::BIGINT)";
+    return `(SELECT * FROM (VALUES ${values}) AS t(table_id, last_modified_time) WHERE table_id <> '')`;
   }
 
   /** Runs a query job (one statement or a script) on a connection of its own; the last statement's rows are its result. */
@@ -348,10 +385,16 @@ export class FakeTables {
 
   /** GoogleSQL table names (`project.dataset.table`) as DuckDB's schema-qualified ones. */
   private translate(sql: string): string {
-    return sql
-      .replaceAll(`\`${this.projectId}.`, '`')
-      .replace(/`(\w+)\.INFORMATION_SCHEMA\.PARTITIONS`/g, (_match, dataset: string) => this.partitionsView(dataset))
-      .replace(/`(\w+)\.(\w+)`/g, '$1.$2');
+    return (
+      sql
+        .replaceAll(`\`${this.projectId}.`, '`')
+        .replace(/`(\w+)\.INFORMATION_SCHEMA\.PARTITIONS`/g, (_match, dataset: string) => this.partitionsView(dataset))
+        .replace(/`(\w+)\.(\w+)\*`/g, (_match, dataset: string, prefix: string) => this.wildcardView(dataset, prefix))
+        .replace(/`(\w+)\.__TABLES__`/g, (_match, dataset: string) => this.tablesView(dataset))
+        // DuckDB names an unnested struct's fields through a column alias, not a table alias.
+        .replace(/\bFROM UNNEST\((\w+)\) AS (\w+)/g, 'FROM (SELECT UNNEST($1) AS $2)')
+        .replace(/`(\w+)\.(\w+)`/g, '$1.$2')
+    );
   }
 
   private async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {

@@ -13,8 +13,11 @@ import { loadGa4Export } from '../../../shared/events/load-ga4';
 import { staleSourcesNote } from '../../../shared/etl/freshness';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
+import { duckDbType, GA4_EVENT_FIELDS } from '../../../shared/events/ga4-export';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import type { Row } from '../../../shared/warehouse/warehouse';
+import type { Row, Warehouse } from '../../../shared/warehouse/warehouse';
+import type { FakeTables } from '../../fakes/bigquery-tables';
+import { bigQueryWithEvents, type BigQueryWithTables } from '../../helpers/bigquery';
 import { tempDir } from '../../helpers/history';
 import { context, openMemoryWarehouse } from '../../helpers/warehouse';
 
@@ -100,18 +103,24 @@ GROUP BY DATE(DATETIME(time, @time_zone)), COALESCE(platform, 'unknown'), COALES
   return file;
 }
 
-async function build(configFile: string, start: string, end: string) {
-  const deps = { warehouse, clock: () => new Date('2026-12-01T03:00:00Z'), logger: silentLogger };
+async function build(configFile: string, start: string, end: string, on: Warehouse = warehouse) {
+  const deps = { warehouse: on, clock: () => new Date('2026-12-01T03:00:00Z'), logger: silentLogger };
   return runEtl(deps, loadEtlConfig(configFile), { range: { start, end }, runId: `r-${start}`, username: 'test' });
 }
 
 const numbers = (rows: Row[]) => rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' || typeof v === 'number' ? Number(v) : v])));
-const panel = async () =>
+const panel = async (on: Warehouse = warehouse) =>
   numbers(
-    await warehouse.query('SELECT CAST(date AS STRING) AS date, user_id, total_events, total_coins_added FROM daily_kpis.daily_user_panel ORDER BY date, user_id', {}, context),
+    await on.query(
+      `SELECT CAST(date AS STRING) AS date, user_id, total_events, total_coins_added FROM ${on.tableRef('daily_kpis', 'daily_user_panel')} ORDER BY date, user_id`,
+      {},
+      context,
+    ),
   );
-const byPlatform = async () =>
-  numbers(await warehouse.query('SELECT CAST(date AS STRING) AS date, platform, country, events FROM daily_kpis.by_platform ORDER BY date, platform, country', {}, context));
+const byPlatform = async (on: Warehouse = warehouse) =>
+  numbers(
+    await on.query(`SELECT CAST(date AS STRING) AS date, platform, country, events FROM ${on.tableRef('daily_kpis', 'by_platform')} ORDER BY date, platform, country`, {}, context),
+  );
 
 test('the export loads into its shards as bq extract writes them', async () => {
   await loadAll();
@@ -129,24 +138,65 @@ test('the export loads into its shards as bq extract writes them', async () => {
   ]);
 });
 
-test('KPI days in Tokyo from UTC shards: final shards win over intraday, each value field of the coins parameter counts, a user with only user_pseudo_id is a user', async () => {
-  await loadAll();
-  const outcome = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-11-30', '2026-12-01');
-  expect(outcome.result.error).toBeNull();
-  expect(await panel()).toEqual([
+/** What both engines must build from SHARDS for Tokyo's 2026-11-30 and 2026-12-01, worked out by hand. */
+const EXPECTED = {
+  panel: [
     // p1: 00:00 Tokyo level_start and the final shard's purchase of "40" (the intraday copy and p9 are not read).
     { date: '2026-11-30', user_id: 'p1', total_events: 2, total_coins_added: 40 },
     { date: '2026-11-30', user_id: 'p2', total_events: 1, total_coins_added: 3 }, // double 2.6 rounds to 3
     { date: '2026-11-30', user_id: 'p3', total_events: 1, total_coins_added: 1 }, // float 1.4 rounds to 1
     // Tokyo's 12-01: p2's purchase at 00:00 from the final 11-30 shard, and today's intraday event.
     { date: '2026-12-01', user_id: 'p2', total_events: 2, total_coins_added: 5 },
-  ]);
-  expect(await byPlatform()).toEqual([
+  ],
+  byPlatform: [
     { date: '2026-11-30', platform: 'ANDROID', country: 'Japan', events: 2 },
     { date: '2026-11-30', platform: 'IOS', country: 'United States', events: 1 },
     { date: '2026-11-30', platform: 'IOS', country: 'unknown', events: 1 },
     { date: '2026-12-01', platform: 'IOS', country: 'United States', events: 2 },
-  ]);
+  ],
+};
+
+test('KPI days in Tokyo from UTC shards: final shards win over intraday, each value field of the coins parameter counts, a user with only user_pseudo_id is a user', async () => {
+  await loadAll();
+  const outcome = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-11-30', '2026-12-01');
+  expect(outcome.result.error).toBeNull();
+  expect(await panel()).toEqual(EXPECTED.panel);
+  expect(await byPlatform()).toEqual(EXPECTED.byPlatform);
+});
+
+describe('on the BigQuery fake (its wildcard tables, nested fields and __TABLES__)', () => {
+  let bigquery: BigQueryWithTables;
+  let bq: Warehouse;
+  const columns = GA4_EVENT_FIELDS.map((field) => `'${field.name}': '${duckDbType(field.type)}'`).join(', ');
+  const replace = async (name: string, events: object[]) =>
+    (bigquery.tables as FakeTables).replaceShard('analytics_1', name.replace('.json', ''), writeShard(name, events), columns);
+  beforeEach(async () => {
+    bigquery = await bigQueryWithEvents([]);
+    bq = await bigquery.warehouse();
+    for (const [name, events] of Object.entries(SHARDS)) await replace(name, events);
+  });
+  afterEach(() => bigquery.fake.stop());
+
+  test('the same tables as on DuckDB', async () => {
+    const outcome = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-11-30', '2026-12-01', bq);
+    expect(outcome.result.error).toBeNull();
+    expect(await panel(bq)).toEqual(EXPECTED.panel);
+    expect(await byPlatform(bq)).toEqual(EXPECTED.byPlatform);
+  });
+
+  test('a rewritten shard changes the versions of the days it may hold (its last_modified_time in __TABLES__)', async () => {
+    const versions = () => bq.sourceVersions({ dataset: 'analytics_1', table: 'events_*' }, { start: '2026-11-27', end: '2026-12-02' }, 'Asia/Tokyo', context);
+    const before = await versions();
+    expect([...before.keys()].sort()).toEqual(['2026-11-28', '2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02']);
+    await replace('events_20261130.json', SHARDS['events_20261130.json'] as object[]);
+    const after = await versions();
+    expect([...after.keys()].filter((day) => after.get(day) !== before.get(day))).toEqual(['2026-11-29', '2026-11-30', '2026-12-01']);
+  });
+
+  test('a dataset without any export table fails the run, naming the wildcard table', async () => {
+    const missing = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_404' }), '2026-11-30', '2026-11-30', bq);
+    expect(missing.result.error).toMatch(/analytics_404\.events_/);
+  });
 });
 
 test('user_key user_id: only events of signed-in users count, under their user_id', async () => {
