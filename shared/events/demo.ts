@@ -1,8 +1,9 @@
 /**
  * Deterministic synthetic game events for the demo and the benchmark: a steady product with slow
  * growth, a weekly rhythm (busier weekends), day-to-day noise of a few percent, and on the latest
- * complete day an install spike and the outage of one event type, so there is something for the
- * monitors (the segmented check included) to find and nothing else. The same arguments always give the same events.
+ * complete day an install spike, the outage of one event type and a store outage on one platform
+ * (its purchases fail), so there is something for the monitors (the segmented checks included) to
+ * find and nothing else. The same arguments always give the same events.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
 import type { Row } from '../warehouse/warehouse';
@@ -23,6 +24,12 @@ export interface DemoOptions {
   anomalyFactor?: number;
   /** An event type that is lost on the anomaly day, as when one stream of the client breaks (default ad_watched; null for none). */
   outageEvent?: string | null;
+  /**
+   * The platform whose purchases fail on the anomaly day, as when its store breaks (default IOS;
+   * null for none): the KPI pack's revenue_by_platform catches it while the install spike keeps
+   * the total's revenue about normal.
+   */
+  storeOutagePlatform?: string | null;
 }
 
 /** mulberry32: a small, fast, seedable PRNG; Math.random cannot be seeded. */
@@ -88,6 +95,7 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
   const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
   const growth = options.growth ?? 0.002;
   const outageEvent = options.outageEvent === undefined ? 'ad_watched' : options.outageEvent;
+  const storeOutage = options.storeOutagePlatform === undefined ? 'IOS' : options.storeOutagePlatform;
   const days = daysBetween(addDays(options.today, -(options.days - 1 + WARM_UP_DAYS)), options.today);
   const users: DemoUser[] = [];
   const rows: Row[] = [];
@@ -116,6 +124,8 @@ export function generateDemoEvents(options: DemoOptions): Row[] {
         const name = EVENTS[Math.floor(random() * EVENTS.length)] as (typeof EVENTS)[number];
         if (day === anomalyDay && name === outageEvent) continue;
         const coins = name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
+        // After the coins' draw, so every other event stays as it was without the outage.
+        if (day === anomalyDay && name === 'purchase' && user.platform === storeOutage) continue;
         rows.push({ user_id: user.id, time, event_name: name, coins_added: coins, platform: user.platform, country: user.country });
       }
     }
