@@ -22,8 +22,11 @@ export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableR
   const configured = configuredTables(job);
   for (const definition of job.tables) {
     const names = placeholders(definition.query);
-    // A GA4 export's shards are the export's to create, not ours.
     if (names.includes('source') && !definition.ga4) add(sourceTable(definition.dataset_src, definition.table_src), 'source');
+    // A GA4 export's shards are the export's to create, not ours: only read (deploy.sh grants it).
+    if (names.includes('source') && definition.ga4) {
+      add({ dataset: definition.dataset_src, table: definition.table_src, description: 'The Google Analytics (Firebase) export, read by {{source}}.', columns: [] }, 'reference');
+    }
     add(kpiTable(definition), 'kpi');
   }
   for (const definition of job.tables) {

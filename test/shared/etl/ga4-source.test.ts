@@ -11,6 +11,7 @@ import { loadEtlConfig } from '../../../shared/config/etl-config';
 import { ConfigError, InputFileError } from '../../../shared/errors';
 import { loadGa4Export } from '../../../shared/events/load-ga4';
 import { staleSourcesNote } from '../../../shared/etl/freshness';
+import { tablesWithRoles } from '../../../shared/etl/init';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import { duckDbType, GA4_EVENT_FIELDS } from '../../../shared/events/ga4-export';
@@ -280,4 +281,10 @@ test('an entry naming its own source under a GA4 group source is a config error'
   config.game.kpis.daily_user_panel = { dataset_src: 'raw' };
   writeFileSync(file, JSON.stringify(config));
   expect(() => loadEtlConfig(file)).toThrow(/daily_user_panel\.dataset_src: the group's source is the GA4 export \(dataset analytics_1\)/);
+});
+
+test('kpis init creates no table in the export dataset, and deploy.sh grants the ETL read access to it (a reference)', () => {
+  const job = loadEtlConfig(ga4Config({ format: 'ga4_export', dataset: 'analytics_1' }));
+  const roles = tablesWithRoles(job).filter(({ table }) => table.dataset === 'analytics_1');
+  expect(roles.map(({ table, role }) => [`${table.dataset}.${table.table}`, role])).toEqual([['analytics_1.events_*', 'reference']]);
 });
