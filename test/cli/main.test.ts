@@ -301,7 +301,10 @@ describe('kpis monitor, as a new user tries it: load events, build, check a rang
     );
     const raisedDays = [...new Set(results.filter((r) => r.raise_flag).map((r) => r.date))];
     expect(raisedDays).toEqual(Object.keys(anomalies));
-    expect(topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts')).toHaveLength(26);
+    // Each raised check is a one-day incident: its alert, and its recovery on a later judged day.
+    const statuses = topicMessages(path.join(dir, '.data/topics'), 'daily-kpis-alerts').map((message) => (message.data as { status?: string }).status);
+    expect(statuses.filter((status) => status === 'raised')).toHaveLength(26);
+    expect(statuses.filter((status) => status !== 'raised' && status !== 'recovered')).toEqual([]);
   });
 
   test('the default day is yesterday; the table names baseline and result, and Slack gets the run without its URL in any output', async () => {
