@@ -87,6 +87,12 @@ const ga4Job = {
       : table,
   ),
 };
+/** A source table from before platform and country: `{{source}}` adds them as NULL in a subquery. */
+const OLD_SOURCE: CatalogTable = { ...SOURCE, table: 'fact_before_platform', columns: SOURCE.columns.slice(0, 4) };
+const oldSourceJob = {
+  ...shippedJob,
+  tables: shippedJob.tables.map((table) => (placeholders(table.query).includes('source') ? { ...table, table_src: OLD_SOURCE.table } : table)),
+};
 let cronFake: BigQueryFake;
 let slack: HttpRecorder;
 
@@ -97,6 +103,7 @@ beforeAll(async () => {
       .filter((table) => table.columns.length > 0),
     SOURCE_PARTITIONS,
     ...GA4_TABLES,
+    OLD_SOURCE,
   ];
 
   const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
@@ -150,6 +157,8 @@ beforeAll(async () => {
   await runEtl(deps, ga4Job, { range, runId: 'ga4-run', username: 'test' });
   await runEtl(deps, ga4Job, { range, runId: 'ga4-dry', username: 'test', dryRun: true });
   await checkQueries(warehouse, ga4Job, { file: DEFAULT_KPIS_CONFIG, checks: [] }, context);
+  fake.tables.set(`${OLD_SOURCE.dataset}.${OLD_SOURCE.table}`, { schema: { fields: OLD_SOURCE.columns.map((c) => ({ name: c.name, type: c.type })) } });
+  await runEtl(deps, oldSourceJob, { range, runId: 'old-source-run', username: 'test' });
 
   // The same use-cases on a project whose run log is the cron job's, then its conversion.
   cronFake.datasets.add(RUN_LOG_TABLE.dataset);
@@ -241,6 +250,7 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     "FROM `demo-project.analytics_1.events_*`\n  WHERE _TABLE_SUFFIX BETWEEN '20261123' AND '20261127'",
     'FROM UNNEST(event_params) AS p',
     'FROM `demo-project.analytics_1.__TABLES__`',
+    'CAST(NULL AS STRING) AS platform, CAST(NULL AS STRING) AS country FROM `demo-project.gamepltx.fact_before_platform`',
   ]) {
     expect(sql).toContain(piece);
   }
