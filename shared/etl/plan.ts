@@ -21,7 +21,10 @@ export interface EtlPlan {
   reads: TableSchema[];
   /** Earlier days built again because their source changed (restate_days), as ranges, oldest first. */
   restated: DateRange[];
-  /** Later days some tables are built again on, because they read a restated day (reach.ts), by table. */
+  /**
+   * The tables built again on later days because they read a restated day (reach.ts), with the
+   * one wide range each runs over instead (oldest restated day to the range's end).
+   */
   later: Map<string, DateRange[]>;
 }
 
@@ -107,10 +110,12 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
 
 /**
  * The run's script: each restated range first (oldest first, its range parameters renamed
- * `@start_date_r1`, ...), then the later days of the tables that read a restated day (`laterDays`,
- * by table in dependency order, parameters `@start_date_l1`, ...), then the requested range. Every
- * restated range runs every table, dependencies first, so a restated day converges on what a run
- * of that day alone gives; a later range runs only its table, whose inputs are right by then.
+ * `@start_date_r1`, ...), then the requested range, every table dependencies first, so a restated
+ * day converges on what a run of that day alone gives. A table with later days to rebuild
+ * (`laterDays`: it reads a restated day) leaves the restated ranges and runs once, in the
+ * requested range's place, over one wide range from the oldest restated day to the range's end
+ * (`@start_date_l1`, ...): its inputs are final by then, and one run over the days reads its
+ * window (30 days of the panel) once, not once per day.
  */
 export function planEtl(
   warehouse: Pick<Warehouse, 'tableRef'>,
@@ -122,7 +127,6 @@ export function planEtl(
 ): EtlPlan {
   if (tables.length === 0) throw new UsageError('no KPI to build: every KPI is disabled in the config');
   const perTable = tables.map((table) => strategyStatements(warehouse, job, table));
-  const statements = perTable.flat();
   const outside = (day: IsoDate) => day < range.start || day > range.end;
   const restated = contiguousRanges(restatedDays.filter(outside));
   const params: QueryParams = { ...rangeParams(range, job.timeZone) };
@@ -131,27 +135,19 @@ export function planEtl(
     for (const name of RANGE_PARAMS) params[`${name}_${suffix}`] = extraParams[name] as QueryParams[string];
     return of.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
   };
-  const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, statements));
-  // A range two tables share gets one suffix.
-  const laterSuffixes = new Map<string, string>();
-  const later = new Map<string, DateRange[]>();
-  const rebuilding = tables.flatMap((table, index) => {
-    const ranges = contiguousRanges((laterDays.get(table.name) ?? []).filter((day) => outside(day) && !restatedDays.includes(day)));
-    if (ranges.length > 0) later.set(table.name, ranges);
-    return ranges.flatMap((extra) => {
-      const key = `${extra.start}..${extra.end}`;
-      const suffix = laterSuffixes.get(key) ?? `l${laterSuffixes.size + 1}`;
-      laterSuffixes.set(key, suffix);
-      return suffixed(extra, suffix, perTable[index] as string[]);
-    });
-  });
+  // A table that reaches later days reaches from the oldest restated day: every table reading it does too (reach.ts).
+  const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
+  const wide = restated.length > 0 && widened.size > 0 ? { start: (restated[0] as DateRange).start, end: range.end } : null;
+  const narrow = perTable.filter((_, index) => !widened.has((tables[index] as TableDefinition).name)).flat();
+  const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, narrow));
+  const requested = perTable.flatMap((statements, index) => (wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements));
   return {
-    statements: [...restating, ...rebuilding, ...statements],
+    statements: [...restating, ...requested],
     params,
     targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
     reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
     restated,
-    later,
+    later: new Map(wide ? [...widened].map((name) => [name, [wide]]) : []),
   };
 }
 

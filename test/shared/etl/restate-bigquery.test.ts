@@ -94,7 +94,7 @@ test('late events landing between runs: the next run restates exactly the change
 });
 
 test('a table that reads earlier days (daily_engagement, reads_days_before 29) is rebuilt on the later built days too, and equals a full rebuild', async () => {
-  const engagement = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => ['daily_user_panel', 'daily_engagement'].includes(table.name)) };
+  const engagement = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => ['daily_user_panel', 'user_segments', 'daily_engagement'].includes(table.name)) };
   const run = async (today: string) => {
     const yesterday = addDays(today, -1);
     const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, engagement, {
@@ -109,7 +109,7 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
   await appendEvents(await bq.warehouse(), SOURCE, LATE, context);
   // The 21st and 23rd changed; the 22nd and 24th are daily_engagement's later days (late1 is in their WAU and MAU).
   expect((await run('2026-11-26')).restated_dates).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
-  const afterDaily = await bq.checksum(['daily_user_panel', 'daily_engagement']);
+  const afterDaily = await bq.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']);
   const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
   try {
     const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger }, engagement, {
@@ -118,7 +118,7 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
       username: 'tester',
     });
     expect(rebuild.result.status).toBe('succeeded');
-    expect(afterDaily).toBe(await full.checksum(['daily_user_panel', 'daily_engagement']));
+    expect(afterDaily).toBe(await full.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']));
   } finally {
     await full.fake.stop();
   }

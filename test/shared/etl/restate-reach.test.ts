@@ -120,28 +120,24 @@ test('later days stop at the day before the range, skip days never built and day
   });
 });
 
-test('the plan runs a later range for its table only, after the restated ranges and before the run range', () => {
+test('the plan runs a table with later days once, over the oldest restated day to the range end, instead of the run range', () => {
   const job = jobOf('daily_user_panel', 'installs', 'daily_engagement');
   const tables = job.tables;
   const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
-  const plain = planEtl(warehouseRef, job, tables, { start: '2026-11-26', end: '2026-11-26' }, ['2026-11-19']);
-  const plan = planEtl(
-    warehouseRef,
-    job,
-    tables,
-    { start: '2026-11-26', end: '2026-11-26' },
-    ['2026-11-19'],
-    new Map([['daily_engagement', daysBetween('2026-11-20', '2026-11-25')]]),
-  );
-  const engagementOnly = planEtl(warehouseRef, job, [tables[2] as (typeof tables)[number]], { start: '2026-11-26', end: '2026-11-26' });
-  // plain: the restated range, then the run's; plan: the same with daily_engagement's later range between.
+  const range = { start: '2026-11-26', end: '2026-11-26' };
+  const plain = planEtl(warehouseRef, job, tables, range, ['2026-11-19']);
+  const plan = planEtl(warehouseRef, job, tables, range, ['2026-11-19'], new Map([['daily_engagement', daysBetween('2026-11-20', '2026-11-25')]]));
+  const engagement = planEtl(warehouseRef, job, [tables[2] as (typeof tables)[number]], range).statements.length;
+  // plain: the restated range and the run's, each with every table; plan: the restated range without daily_engagement.
+  expect(plan.statements.length).toBe(plain.statements.length - engagement);
   const perRange = plain.statements.length / 2;
-  const added = plan.statements.slice(perRange, perRange + engagementOnly.statements.length);
-  expect(plan.statements.length).toBe(plain.statements.length + engagementOnly.statements.length);
-  expect(plan.statements.slice(0, perRange)).toEqual(plain.statements.slice(0, perRange));
-  expect(added.every((statement) => statement.includes('daily_kpis.daily_engagement') && statement.includes('@start_date_l1'))).toBe(true);
-  expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-20', end: '2026-11-25' }]]]));
-  expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-20' }, end_date_l1: { value: '2026-11-25' } });
+  expect(plan.statements.slice(0, perRange - engagement).some((statement) => statement.includes('daily_kpis.daily_engagement'))).toBe(false);
+  expect(plan.statements.slice(perRange - engagement, -engagement)).toEqual(plain.statements.slice(perRange, -engagement));
+  const wide = plan.statements.slice(-engagement);
+  expect(wide.every((statement) => statement.includes('daily_kpis.daily_engagement') && !/@start_date\b/.test(statement))).toBe(true);
+  expect(wide.some((statement) => statement.includes('@start_date_l1'))).toBe(true);
+  expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-19', end: '2026-11-26' }]]]));
+  expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-19' }, end_date_l1: { value: '2026-11-26' } });
 });
 
 describe('reads_days_before in the config', () => {
@@ -162,4 +158,15 @@ describe('reads_days_before in the config', () => {
     expect(() => loadEtlConfig(file)).toThrow(file);
     expect(() => loadEtlConfig(file)).toThrow(/\$\.daily_kpis\.kpis\.installs\.reads_days_before: must be a whole number of days from 0 to 366/);
   });
+});
+
+test('restated days between later days: the table runs once over all of them, not once a range', () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_engagement');
+  const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
+  const restated = ['2026-11-20', '2026-11-22', '2026-11-24'];
+  const later = laterDays(job.tables, tableReach(job.tables), restated, new Set(daysBetween('2026-11-19', '2026-11-25')), { start: '2026-11-26', end: '2026-11-26' });
+  expect(later.get('daily_engagement')).toEqual(['2026-11-21', '2026-11-23', '2026-11-25']);
+  const plan = planEtl(warehouseRef, job, job.tables, { start: '2026-11-26', end: '2026-11-26' }, restated, later);
+  expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-20', end: '2026-11-26' }]]]));
+  expect(plan.restated).toEqual(restated.map((day) => ({ start: day, end: day })));
 });
