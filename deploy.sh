@@ -18,7 +18,8 @@ Creates or updates, in order:
   table and check query (`kpis validate`: any problem stops the deploy here); Pub/Sub topics
   daily-kpis-trigger, -completed, -heartbeat, -alerts and -dead-letter, with subscriptions that
   keep dead-lettered messages and alerts; one service account per function with least privilege;
-  the Slack webhook secret (with --slack-webhook); the functions etl, kpi-monitor, log-monitor
+  the Slack webhook secret (with --slack-webhook), and one secret per named Slack channel of the
+  KPI config (slack_webhooks: created empty, a version added by hand); the functions etl, kpi-monitor, log-monitor
   (2nd gen, nodejs22, retry on failure, bounded delivery attempts, dead-letter topic); and two
   Cloud Scheduler jobs: the daily trigger and the hourly heartbeat.
 
@@ -343,6 +344,31 @@ if [[ $HAVE_SECRET -eq 1 ]]; then
     "roles/secretmanager.secretAccessor=$(member kpi-monitor)" "roles/secretmanager.secretAccessor=$(member log-monitor)"
 else
   printf 'No Slack webhook: alerts go to %s only. Give --slack-webhook URL to add one.\n' "$ALERTS_TOPIC"
+fi
+
+# The named channels of the KPI config (slack_webhooks; $KPIS_MONITOR_CONFIG as for kpis validate):
+# each webhook is a secret of its own, created here without a value. Until it has one, the channel's
+# alerts post to the default webhook. Add it with:
+#   printf '%s' "$URL" | gcloud secrets versions add SECRET --data-file=- --project=PROJECT
+CHANNEL_SECRETS_JS='
+const dist = process.argv[1];
+const { configPath } = require(dist + "/shared/config/files.js");
+const { loadSlackWebhooks } = require(dist + "/shared/config/monitor-config.js");
+const secrets = new Set([...loadSlackWebhooks(configPath("kpis", process.env)).values()].map((ref) => ref.secret));
+for (const secret of secrets) console.log(secret);
+'
+CHANNEL_SECRETS="$(node -e "$CHANNEL_SECRETS_JS" "$ROOT/dist")" || fail "cannot read slack_webhooks from the KPI config (above)"
+if [[ -n "$CHANNEL_SECRETS" ]]; then
+  section "Slack channel secrets"
+  ALL_SECRETS="$(read_only gcloud secrets list --format='value(name.basename())' "--project=$PROJECT")"
+  # An array, not a read loop: no command below may take the loop's stdin.
+  mapfile -t CHANNEL_SECRET_LIST <<< "$CHANNEL_SECRETS"
+  for secret in "${CHANNEL_SECRET_LIST[@]}"; do
+    has_line "$ALL_SECRETS" "$secret" || run gcloud secrets create "$secret" --replication-policy=automatic "--project=$PROJECT"
+    grant gcloud secrets get-iam-policy "$secret" --format=json "--project=$PROJECT" -- \
+      gcloud secrets set-iam-policy "$secret" "--project=$PROJECT" -- \
+      "roles/secretmanager.secretAccessor=$(member kpi-monitor)" "roles/secretmanager.secretAccessor=$(member log-monitor)"
+  done
 fi
 
 # --- functions ----------------------------------------------------------------------------------

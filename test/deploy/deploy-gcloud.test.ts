@@ -16,7 +16,7 @@
  * anything else, so a missing override fails the deploy loudly.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { CLOUD_DEPENDENCIES } from '../../shared/deploy/stage';
@@ -29,6 +29,7 @@ const PROJECT = 'game-studio-1';
 const NUMBER = '123456789012';
 const REGION = 'europe-west1';
 const SLACK_URL = 'https://hooks.slack.com/services/T0/B0/deploy-secret-token';
+const CHANNEL_SECRET = 'daily-kpis-slack-growth';
 const SECRET_FORMS = [SLACK_URL, Buffer.from(SLACK_URL).toString('base64'), 'deploy-secret-token'];
 const BASE = ['--project', PROJECT, '--region', REGION, '--time-zone', 'Europe/Berlin'];
 const PUBSUB_AGENT = `serviceAccount:service-${NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com`;
@@ -149,20 +150,26 @@ beforeAll(async () => {
   bigquery = await new BigQueryFake().start();
   deployer = new Deployer(fake, bigquery);
   dryDeployer = new Deployer(dryFake, bigquery);
+  // The shipped KPI config (its SQL files beside it), plus a named Slack channel: its own secret.
+  const config = path.join(tempDir('kpis-deploy-config-'), 'config');
+  cpSync(path.join(ROOT, 'config'), config, { recursive: true });
+  const kpis = JSON.parse(readFileSync(path.join(config, 'kpis_config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(path.join(config, 'kpis_config.json'), JSON.stringify({ ...kpis, slack_webhooks: { growth: { secret: CHANNEL_SECRET } } }));
+  const channels = { KPIS_MONITOR_CONFIG: path.join(config, 'kpis_config.json') };
   const chain = async () => {
     // The queries of the config in this checkout are validated by kpis validate's own tests; here
     // only a rejected query (run 4) goes through it.
     const skip = [...BASE, '--skip-validate'];
     fake.failures = [/^POST cloudfunctions\/.*functionId=daily-kpis-kpi-monitor/];
-    runs.push(await deployer.run(skip, 'someone-elses-project'));
-    runs.push(await deployer.run(skip, 'someone-elses-project'));
-    runs.push(await deployer.run([...skip, '--schedule', '30 5 * * *'], undefined));
+    runs.push(await deployer.run(skip, 'someone-elses-project', channels));
+    runs.push(await deployer.run(skip, 'someone-elses-project', channels));
+    runs.push(await deployer.run([...skip, '--schedule', '30 5 * * *'], undefined, channels));
     bigquery.insertBehaviours = [{ kind: 'http-error', status: 400, reason: 'invalidQuery' }];
     bigquery.errorMessage = 'Unrecognized name: coinz at [3:7]';
     runs.push(await deployer.run([...BASE, '--schedule', '30 5 * * *'], undefined));
   };
   const dryRun = async () => {
-    dry = await dryDeployer.run([...BASE, '--dry-run'], 'someone-elses-project');
+    dry = await dryDeployer.run([...BASE, '--dry-run'], 'someone-elses-project', channels);
   };
   await Promise.all([chain(), dryRun()]);
   // About 130 CLI calls of a second each; a loaded machine takes several times longer.
@@ -341,6 +348,8 @@ test("least privilege: the policies hold exactly the README's grant table, and n
       'kpis-log-monitor roles/pubsub.publisher topics daily-kpis-alerts',
       'kpis-kpi-monitor roles/secretmanager.secretAccessor secrets daily-kpis-slack-webhook',
       'kpis-log-monitor roles/secretmanager.secretAccessor secrets daily-kpis-slack-webhook',
+      `kpis-kpi-monitor roles/secretmanager.secretAccessor secrets ${CHANNEL_SECRET}`,
+      `kpis-log-monitor roles/secretmanager.secretAccessor secrets ${CHANNEL_SECRET}`,
       'kpis-etl roles/run.invoker run daily-kpis-etl',
       'kpis-kpi-monitor roles/run.invoker run daily-kpis-kpi-monitor',
       'kpis-log-monitor roles/run.invoker run daily-kpis-log-monitor',
@@ -391,6 +400,12 @@ test('the Slack URL reaches Secret Manager once, on stdin, and nothing else: no 
     expect(argv).not.toContain(form);
     for (const run of [...runs, dry]) expect(run.stdout + run.stderr).not.toContain(form);
   }
+});
+
+test("a named Slack channel's secret is created without a value (it is added by hand) and readable by both monitors", () => {
+  expect(fake.resource(`projects/${PROJECT}/secrets/${CHANNEL_SECRET}`)).toBeDefined();
+  expect(fake.list(new RegExp(`/secrets/${CHANNEL_SECRET}/versions/`))).toEqual([]);
+  expect(dry.stdout).toContain(`+ gcloud secrets create ${CHANNEL_SECRET} --replication-policy=automatic --project=${PROJECT}`);
 });
 
 test('a second run changes nothing but what its options changed: no create, and no other update or policy write', () => {
