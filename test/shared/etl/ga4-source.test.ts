@@ -288,3 +288,24 @@ test('kpis init creates no table in the export dataset, and deploy.sh grants the
   const roles = tablesWithRoles(job).filter(({ table }) => table.dataset === 'analytics_1');
   expect(roles.map(({ table, role }) => [`${table.dataset}.${table.table}`, role])).toEqual([['analytics_1.events_*', 'reference']]);
 });
+
+test('a shard rewritten after its day was built restates that day on the next run (restate_days), reading its shards again', async () => {
+  await loadAll();
+  const file = ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' });
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { game: Record<string, unknown> };
+  config.game.restate_days = 3;
+  writeFileSync(file, JSON.stringify(config));
+  expect((await build(file, '2026-11-29', '2026-11-29')).result.error).toBeNull();
+  // The export rewrites 11-29's shard late: an event of p5 at 11-29T10:00Z, Tokyo's 11-29 19:00.
+  const late = event('p5', '2026-11-29T10:00:00Z', 'purchase', [param('coins', { int_value: '11' })]);
+  await loadGa4Export(warehouse, 'analytics_1', writeShard('events_20261129.json', [...(SHARDS['events_20261129.json'] as object[]), late]));
+  const next = await build(file, '2026-12-01', '2026-12-01');
+  expect(next.result.error).toBeNull();
+  // 11-30 was never built, so it is not restated (no backfill by stealth); 11-29's shards changed, so it is,
+  // from shards the run's own window (11-30..12-02) does not reach.
+  expect(next.result.restated_dates).toEqual(['2026-11-29']);
+  expect((await panel()).filter((row) => row.date === '2026-11-29')).toEqual([
+    { date: '2026-11-29', user_id: 'p1', total_events: 1, total_coins_added: 7 },
+    { date: '2026-11-29', user_id: 'p5', total_events: 1, total_coins_added: 11 },
+  ]);
+});
