@@ -5,6 +5,7 @@
  * mark's aria-label: a screen reader, and a test, can read each day off the SVG.
  */
 import { addDays, type IsoDate } from '../dates';
+import { DISPLAY_WIDTH, displayText } from '../format';
 
 /** One day of a check's series, as the report shows it. */
 export interface SeriesPoint {
@@ -160,9 +161,10 @@ function calendarLayers(calendar: CalendarSpan[]): Record<string, unknown>[] {
   const values = calendar.map((span) => ({
     ...span,
     until: addDays(span.end, 1),
-    label: span.note.length > 40 ? `${span.note.slice(0, 39)}…` : span.note,
+    // A note is text from a file: its control and bidi characters shown, not obeyed, as every name's are.
+    label: displayText(span.note, 40),
     // Not starting with a day, as a point's does: a reader (and a test) tells the two apart.
-    description: `${span.kind === 'one_off' ? 'known event' : 'new normal'} ${span.start === span.end ? span.start : `${span.start}..${span.end}`}: ${span.note}`,
+    description: `${span.kind === 'one_off' ? 'known event' : 'new normal'} ${span.start === span.end ? span.start : `${span.start}..${span.end}`}: ${displayText(span.note, DISPLAY_WIDTH.message)}`,
   }));
   return [
     {

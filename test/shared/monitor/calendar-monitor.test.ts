@@ -7,6 +7,7 @@ import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import { reportData } from '../../../shared/report/report';
+import { renderReportPage } from '../../../shared/report/page';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
@@ -98,4 +99,24 @@ test('a new_normal entry on the campaign day restarts the baseline there: warm-u
   const dau = outcome.results.filter((result) => result.check === 'dau');
   expect(dau.map((result) => result.verdict)).toEqual(['no_verdict', 'no_verdict']);
   expect(dau[1]?.message).toContain(`restarted on ${CAMPAIGN} (new platform)`);
+});
+
+test('a hostile note is text in the report: drawn and listed, never markup', async () => {
+  const note = '</text></svg><script>alert(1)</script><img src=x onerror=alert(2)>\u202e';
+  const checks = withEntries([{ date: CAMPAIGN, checks: ['dau'], kind: 'one_off', note }]);
+  // The first test recorded the day's muted alerts with its own note: a record is kept once.
+  await warehouse.query("DELETE FROM monitoring.alerts WHERE channel = 'muted'", {}, context);
+  await runKpiMonitor(deps(tempDir()), checks, { dates: [CAMPAIGN], runId: 'hostile-note', username: 'test' });
+  const data = await reportData(
+    warehouse,
+    job,
+    checks.filter((check) => check.name === 'dau'),
+    { range: { start: '2026-11-01', end: '2026-11-20' }, generatedAt: new Date(NOW), source: 'test' },
+    context,
+  );
+  const html = await renderReportPage(data);
+  expect(html).not.toMatch(/<script|<img/i);
+  expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  expect(html).not.toContain('\u202e');
+  expect(data.alerts.some((alert) => alert.status === 'muted' && alert.message.includes(note))).toBe(true);
 });
