@@ -74,7 +74,7 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
         for (const result of outcome.results.filter((r) => r.verdict === 'muted')) io.stdout(`~ ${messageLine(result.message)}\n`);
         const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
         if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
-        io.stdout(`\n${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
+        io.stdout(`\n${deliveryLine(outcome.delivery, outcome.results.filter((r) => r.raise_flag).length, localTopicsDir(runtime))}\n`);
         if (outcome.held.length > 0) io.stdout(`\n${heldNote(outcome.held)}`);
       }
       // A check that could not run is a failure of the run; raised checks are its normal output.

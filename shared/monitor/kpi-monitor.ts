@@ -70,7 +70,9 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
     const { results, alerts, incidents } = await judge();
     const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
     if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
-    logger.info('KPI checks done', { checks: results.length, raised: alerts.length });
+    // Raised counts days that raise; alerts also holds an incident's updates and recoveries.
+    const raised = results.filter((result) => result.raise_flag).length;
+    logger.info('KPI checks done', { checks: results.length, raised, alerts: alerts.length });
     const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
     // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
     await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
@@ -78,7 +80,7 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
     const muted = results.filter((result) => result.verdict === 'muted').map((result) => mutedAlert(result, runId, deps.clock()));
     await recordMuted(deps.warehouse, muted, runId, deps.clock(), context);
     if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
-    const summary = `${results.length} checks for ${span}: ${alerts.length} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
+    const summary = `${results.length} checks for ${span}: ${raised} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
     return { value: { results, alerts, delivery }, summary };
   });
 }
