@@ -9,7 +9,9 @@
  *    update (its own alert_id, the incident's id, start and day count, today's value) when a
  *    reminder is due: every ceil(remind_after_hours / 24) days after the start, counted between
  *    judged days, so a rerun decides the same;
- * 3. a judged day that does not raise, after a raised day, publishes `recovered`;
+ * 3. a judged day that does not raise, after a raised day, publishes `recovered`; so does the
+ *    day after a segmented check raised as a whole (a day without events raises once, not per
+ *    segment) when it is judged per segment again;
  * 4. a failed or muted check says nothing about an incident: it neither continues nor ends one.
  *
  * Every raised day is recorded in monitoring.alerts (channel `incident`) once the run's alerts are
@@ -73,7 +75,51 @@ export function planIncidents(results: CheckResult[], recorded: Alert[], options
     known.set(dayKey, null);
     if (before) plan.alerts.push(recoveredAlert(result, before, options));
   }
+  plan.alerts.push(
+    ...wholeCheckRecoveries(
+      inDayOrder.map(({ result }) => result),
+      (check, date) => known.get(key(check, null, date)) ?? null,
+      options,
+    ),
+  );
   return plan;
+}
+
+/**
+ * A segmented check that raised as a whole (no events that day) and is judged per segment on the
+ * next: its whole-check incident has no result of its own that day, and recovers.
+ */
+function wholeCheckRecoveries(results: CheckResult[], wholeCheck: (check: string, date: IsoDate) => Alert | null, options: IncidentOptions): Alert[] {
+  const perSegment = new Map<string, { check: string; date: IsoDate }>();
+  const whole = new Set(results.filter((result) => result.segment === null).map((result) => JSON.stringify([result.check, result.date])));
+  for (const result of results) {
+    const day = JSON.stringify([result.check, result.date]);
+    if (result.segment !== null && !SILENT_VERDICTS.has(result.verdict) && !whole.has(day)) perSegment.set(day, { check: result.check, date: result.date });
+  }
+  return [...perSegment.values()].flatMap(({ check, date }) => {
+    const last = wholeCheck(check, addDays(date, -1));
+    if (!last) return [];
+    const start = last.incident_start ?? last.date;
+    const days = daysBetween(start, last.date).length;
+    const { trend: _trend, ...rest } = last;
+    return [
+      {
+        ...rest,
+        alert_id: alertId('kpi', check, date, null),
+        date,
+        metric: null,
+        previous_metric: null,
+        change: null,
+        status: 'recovered' as const,
+        incident_id: last.incident_id ?? last.alert_id,
+        incident_start: start,
+        incident_days: days,
+        run_id: options.runId,
+        raised_at: options.at.toISOString(),
+        message: `recovered: ${check} no longer raises on ${date}, after ${days} day${days === 1 ? '' : 's'} since ${start}: judged per segment again`,
+      },
+    ];
+  });
 }
 
 /** A raised day: the incident's first (published), or a later one (published when a reminder is due). */

@@ -131,3 +131,23 @@ test('an ongoing day says since when and for how long, with its own value; the r
     await warehouse.close();
   }
 });
+
+test('a segmented check that raised as a whole on a day without events recovers as a whole when judged per segment again', async () => {
+  const { warehouse, days } = await panel([false, true, false]);
+  const dir = tempDir('kpis-incidents-topics-');
+  const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
+  const perUser = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', segment: 'user_id', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  writeFileSync(file, JSON.stringify({ kpis: { per_user: perUser } }));
+  const deps = { warehouse, publisher: new LocalTopicPublisher(dir), slackWebhook: async () => null, clock: () => new Date(`${days.at(-1)}T12:00:00Z`), logger: silentLogger };
+  try {
+    for (const day of days) await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
+    const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+    expect(published.map((alert) => [alert.status, alert.segment, alert.date, alert.incident_id])).toEqual([
+      ['raised', null, days[1], `kpi:per_user:${days[1]}`],
+      ['recovered', null, days[2], `kpi:per_user:${days[1]}`],
+    ]);
+    expect(published[1]).toMatchObject({ alert_id: `kpi:per_user:${days[2]}`, metric: null, incident_days: 1, severity: 'error' });
+  } finally {
+    await warehouse.close();
+  }
+});
