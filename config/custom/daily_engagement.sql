@@ -7,7 +7,8 @@
 -- Why this shape: each user's last active day up to each built day is one GROUP BY (its value
 -- says whether the user counts in DAU, WAU, MAU); three COUNT(DISTINCT) over the same rows cost
 -- three times as much. The built days meet their 30 active days through the few distinct panel
--- days (a small range join), and the panel through an equality on the date.
+-- days (a small range join), and the panel through an equality on the date. Date bounds are
+-- cast back to DATE (DuckDB's DATE_ADD gives a TIMESTAMP), so joins compare dates.
 -- Rows per day: the all-users row (platform and country '(all)'), one per platform and one per
 -- country, from each user's segment (user_segments.sql, '(unknown)' when NULL).
 WITH active AS (
@@ -24,7 +25,7 @@ windows AS (
   SELECT d.date, a.date AS active_date
   FROM active_days AS d
   JOIN active_days AS a
-    ON a.date BETWEEN DATE_ADD(d.date, INTERVAL (-29) DAY) AND d.date
+    ON a.date BETWEEN CAST(DATE_ADD(d.date, INTERVAL (-29) DAY) AS DATE) AND d.date
   WHERE d.date BETWEEN @start_date AND @end_date
 ),
 last_seen AS (
@@ -44,7 +45,7 @@ counts AS (
     CASE WHEN l.level = 1 THEN COALESCE(s.platform, '(unknown)') ELSE '(all)' END AS platform,
     CASE WHEN l.level = 2 THEN COALESCE(s.country, '(unknown)') ELSE '(all)' END AS country,
     SUM(CASE WHEN x.last_date = x.date THEN 1 ELSE 0 END) AS dau,
-    SUM(CASE WHEN x.last_date > DATE_ADD(x.date, INTERVAL (-7) DAY) THEN 1 ELSE 0 END) AS wau,
+    SUM(CASE WHEN x.last_date > CAST(DATE_ADD(x.date, INTERVAL (-7) DAY) AS DATE) THEN 1 ELSE 0 END) AS wau,
     COUNT(*) AS mau
   FROM last_seen AS x
   LEFT JOIN {{user_segments}} AS s ON s.user_id = x.user_id

@@ -10,7 +10,8 @@
 -- after: kpis etl --from FIRST --to LAST --kpis daily_revenue,daily_engagement,retention.
 -- Why this shape: the panel is cut to the cohorts' users first (a hash join), strict retention is
 -- an equality join on (user, maturity day), and rolling retention needs only each cohort user's
--- last active day up to the built day (one GROUP BY), not every active day per cell.
+-- last active day up to the built day (one GROUP BY), not every active day per cell. Date
+-- bounds are cast back to DATE (DuckDB's DATE_ADD gives a TIMESTAMP), so joins compare dates.
 -- Rows per day, cohort and N: the all-users row (platform and country '(all)'), one per platform
 -- and one per country, from each user's segment (user_segments.sql, '(unknown)' when NULL).
 WITH retention_n AS (
@@ -47,7 +48,7 @@ last_seen AS (
   SELECT d.date, a.user_id, MAX(a.date) AS last_date
   FROM run_days AS d
   JOIN cohort_active AS a
-    ON a.date BETWEEN DATE_ADD(d.date, INTERVAL (-29) DAY) AND d.date
+    ON a.date BETWEEN CAST(DATE_ADD(d.date, INTERVAL (-29) DAY) AS DATE) AND d.date
   GROUP BY d.date, a.user_id
 ),
 cells AS (
@@ -62,9 +63,9 @@ cells AS (
     c.country
   FROM run_days AS d
   JOIN cohorts AS c
-    ON c.cohort_date BETWEEN DATE_ADD(d.date, INTERVAL (-30) DAY) AND d.date
+    ON c.cohort_date BETWEEN CAST(DATE_ADD(d.date, INTERVAL (-30) DAY) AS DATE) AND d.date
   JOIN retention_n AS r
-    ON DATE_ADD(c.cohort_date, INTERVAL (r.n) DAY) <= d.date
+    ON CAST(DATE_ADD(c.cohort_date, INTERVAL (r.n) DAY) AS DATE) <= d.date
 ),
 per_user AS (
   SELECT
