@@ -6,11 +6,12 @@
 import { pipelineAlert, resolvedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { addDays, dayIn, daysBetween, startOfDayIn, type IsoDate } from '../dates';
+import { addDays, dayIn, daysBetween, type IsoDate } from '../dates';
 import type { EtlResult } from '../etl/run-etl';
 import { recordRun } from '../etl/run-log';
 import { TableNotFoundError } from '../errors';
 import { KPI_MONITOR_JOB, runKpiMonitor, type KpiMonitorOutcome } from '../monitor/kpi-monitor';
+import { completeAt as dayCompleteAt } from '../monitor/complete-days';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 
@@ -108,7 +109,7 @@ export function judgedDays(checks: KpiCheck[], built: IsoDate[], now: Date, time
   for (const check of checks) {
     const grace = check.complete_after_hours ?? 0;
     const heldBack = grace === 0 ? [] : daysBetween(addDays(first, -(Math.ceil(grace / 24) + 1)), addDays(first, -1));
-    const completeAt = (day: IsoDate) => startOfDayIn(addDays(day, 1), timeZone).getTime() + grace * 3_600_000;
+    const completeAt = (day: IsoDate) => dayCompleteAt(day, grace, timeZone).getTime();
     // A held-back day is judged by the daily run after it completed: the one of the next 24 hours.
     const caughtUp = heldBack.filter((day) => completeAt(day) <= now.getTime() && completeAt(day) > now.getTime() - DAY_MS);
     const dates = [...new Set([...caughtUp, ...built.filter((day) => completeAt(day) <= now.getTime())])].sort();
