@@ -23,7 +23,8 @@ export type SourceSql = ReadonlyMap<string, string>;
  * The warehouse's table names with each source named by its rendering: what the planner (plan.ts)
  * and tableQueryValues are given, so `{{source}}` (and a `{{dataset.table}}` naming the source)
  * reads the canonical columns. Only the planner's table names change; every other call goes to
- * the warehouse itself.
+ * the warehouse itself. A view of the port rather than a parameter of planEtl: the planner and
+ * every caller of tableQueryValues stay as they are.
  */
 export function readingSources(warehouse: Pick<Warehouse, 'tableRef'>, sources: SourceSql): Pick<Warehouse, 'tableRef'> {
   if (sources.size === 0) return warehouse;
