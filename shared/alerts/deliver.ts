@@ -12,7 +12,7 @@
  * a crash between a send and its mark sends that alert twice, which consumers dedupe on alert_id.
  */
 import { randomUUID } from 'node:crypto';
-import { chunk, groupBy } from 'lodash';
+import { chunk } from 'lodash';
 import { DEFAULT_CHANNEL } from '../config/monitor-config';
 import { toError } from '../errors';
 import type { Logger } from '../log';
@@ -128,9 +128,14 @@ async function postAlertsToSlack(
     if (!webhooks.has(named)) logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', { alert_id: alert.alert_id, channel: named });
     return DEFAULT_CHANNEL;
   };
-  const byChannel = groupBy(pending, channelOf);
+  // A Map: channel names come from the config and from stored payloads (a channel named constructor).
+  const byChannel = new Map<string, Alert[]>();
+  for (const alert of pending) {
+    const channel = channelOf(alert);
+    byChannel.set(channel, [...(byChannel.get(channel) ?? []), alert]);
+  }
   const outcomes: ChannelPost[] = unreadable.map((error) => ({ slack: 'failed', posted: [], error: error.message }));
-  for (const [channel, webhook] of on) outcomes.push(await postChannel(deps, channel, webhook, byChannel[channel] ?? [], claimId, context));
+  for (const [channel, webhook] of on) outcomes.push(await postChannel(deps, channel, webhook, byChannel.get(channel) ?? [], claimId, context));
   const posted = outcomes.flatMap((outcome) => outcome.posted);
   const errors = outcomes.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
   if (posted.length > 0) logger.info('alerts posted to Slack', { alert_ids: posted });

@@ -117,6 +117,24 @@ test("each check's post goes to its channel's webhook with its owners mentioned;
   expect(growth.map((message) => (message.data as Alert).channel)).toEqual(['growth', 'growth', 'growth', 'growth']);
 });
 
+const lostAlert = {
+  alert_id: 'kpi:dau:2026-10-05',
+  kind: 'kpi',
+  check: 'dau',
+  segment: null,
+  date: '2026-10-05',
+  metric: 0,
+  previous_metric: 5,
+  change: -1,
+  threshold: 0.1,
+  method: 'pct_change',
+  message: 'dau lost',
+  table: null,
+  run_id: 'r',
+  raised_at: '2026-10-06T06:00:00.000Z',
+  severity: 'error',
+} satisfies Alert;
+
 test('an owner id that is not one of Slack id shapes never becomes markup, even from a stored payload', () => {
   const alert = {
     alert_id: 'kpi:dau:2026-10-05',
@@ -199,5 +217,30 @@ test('a channel whose post fails gives its alerts back for the next run; the oth
     expect(posts(ops)[1]).toContain('panel_rows lost');
   } finally {
     await Promise.all([growth.stop(), ops.stop(), warehouse.close()]);
+  }
+});
+
+test('a channel named like an Object property (constructor) is a channel like any other', async () => {
+  const warehouse = await openMemoryWarehouse();
+  const [main, named] = [new HttpRecorder(), new HttpRecorder()];
+  const hooks = new Map([
+    ['default', `${await main.start()}/services/T0/B0/main-token`],
+    ['constructor', `${await named.start()}/services/T0/B3/named-token`],
+  ]);
+  try {
+    const deps = {
+      warehouse,
+      publisher: new LocalTopicPublisher(tempDir('kpis-routing-topics-')),
+      slackWebhook: async (channel?: string) => hooks.get(channel ?? 'default') ?? null,
+      slackChannels: async () => ['constructor'],
+      clock: () => new Date('2026-10-09T06:00:00Z'),
+      logger: silentLogger,
+    };
+    const alert = { ...(JSON.parse(JSON.stringify(lostAlert)) as Alert), channel: 'default' };
+    const report = await deliverAlerts(deps, [alert], { ...context, source: 'test' });
+    expect(report).toMatchObject({ slack: 'posted', slack_alerts: [alert.alert_id] });
+    expect([posts(main).length, posts(named).length]).toEqual([1, 0]);
+  } finally {
+    await Promise.all([main.stop(), named.stop(), warehouse.close()]);
   }
 });
