@@ -8,7 +8,7 @@ import { ConfigError } from '../errors';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile, splitStatements } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
-import { forgetRunLogShape, standardType } from './run-log-shape';
+import { forgetRunLogShape } from './run-log-shape';
 
 export const MIGRATED_TABLE = `${RUN_LOG_TABLE.table}_migrated`;
 export const BACKUP_TABLE = `${RUN_LOG_TABLE.table}_cron_backup`;
@@ -19,7 +19,7 @@ export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boo
   const { dataset, table } = RUN_LOG_TABLE;
   const columns = await warehouse.columnsOf(dataset, table);
   if (columns === null) return { action: 'none', reason: `there is no run log ${dataset}.${table} yet: the first run (or \`kpis init\`) creates it in daily-kpis' shape` };
-  const types = new Map(columns.map((column) => [column.name, standardType(column.type)]));
+  const types = new Map(columns.map((column) => [column.name, column.type]));
   const missingRequired = RUN_LOG_TABLE.columns.filter((column) => column.required && !types.has(column.name)).map((column) => column.name);
   if (missingRequired.length > 0) throw new ConfigError(`${dataset}.${table} lacks ${missingRequired.join(', ')}: there is nothing to convert them from, so it cannot be migrated`);
   const converted = RUN_LOG_TABLE.columns.filter((column) => types.get(column.name) !== column.type).map((column) => column.name);

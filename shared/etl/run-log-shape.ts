@@ -7,7 +7,7 @@
  */
 import { ConfigError } from '../errors';
 import { RUN_LOG_TABLE } from '../schema';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { ColumnInfo, Warehouse } from '../warehouse/warehouse';
 
 export type RunLogShapeKind = 'daily-kpis' | 'pandas';
 
@@ -20,18 +20,6 @@ export interface RunLogShape {
   /** The table's columns with a type other than daily-kpis' own: what `kpis migrate-run-log` casts. */
   converted: string[];
 }
-
-/** Types the engines report, in BigQuery's standard names (DuckDB: VARCHAR, BIGINT; REST: INTEGER). */
-const TYPE_NAMES: Record<string, string> = {
-  VARCHAR: 'STRING',
-  BIGINT: 'INT64',
-  INTEGER: 'INT64',
-  DOUBLE: 'FLOAT64',
-  FLOAT: 'FLOAT64',
-  BOOLEAN: 'BOOL',
-  'TIMESTAMP WITH TIME ZONE': 'TIMESTAMP',
-};
-export const standardType = (type: string): string => TYPE_NAMES[type.toUpperCase()] ?? type.toUpperCase();
 
 /** The cron job's types for the two columns pandas typed otherwise; DuckDB reports DATETIME as TIMESTAMP. */
 const PANDAS_TYPES: Record<string, string> = { ts: 'DATETIME', dt: 'STRING' };
@@ -47,9 +35,9 @@ export const DAILY_KPIS_SHAPE: RunLogShape = {
  * The shape of existing columns (null: no table yet, daily-kpis' shape will be created). Throws a
  * ConfigError naming every column that fits neither shape.
  */
-export function shapeOf(columns: { name: string; type: string }[] | null): RunLogShape {
+export function shapeOf(columns: ColumnInfo[] | null): RunLogShape {
   if (columns === null) return DAILY_KPIS_SHAPE;
-  const types = new Map(columns.map((column) => [column.name, standardType(column.type)]));
+  const types = new Map(columns.map((column) => [column.name, column.type]));
   const problems: string[] = [];
   const converted: string[] = [];
   for (const column of RUN_LOG_TABLE.columns) {

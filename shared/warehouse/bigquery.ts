@@ -18,7 +18,7 @@ import type { TableSchema } from '../schema';
 import { addDays, daysBetween, startOfDayIn, toIsoDate, type DateRange, type IsoDate } from '../dates';
 import { describeStatement, isReadOnly, renderSqlFile } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
-import type { Cell, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
+import type { Cell, ColumnInfo, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -32,17 +32,19 @@ export interface BigQueryWarehouseOptions {
   logger?: Logger;
 }
 
-/** The project's names for the types a query's schema reports (the REST API still says INTEGER, FLOAT, BOOLEAN). */
-const BIGQUERY_TYPES: Record<string, string> = {
-  INTEGER: 'INT64',
-  INT64: 'INT64',
-  FLOAT: 'FLOAT64',
-  FLOAT64: 'FLOAT64',
-  BOOLEAN: 'BOOL',
-  BOOL: 'BOOL',
-  NUMERIC: 'NUMERIC',
-  BIGNUMERIC: 'NUMERIC',
-};
+/** The project's names for the legacy type names a REST schema still reports (INTEGER, FLOAT, BOOLEAN); BIGNUMERIC reads as NUMERIC. */
+const LEGACY_TYPES = new Map([
+  ['INTEGER', 'INT64'],
+  ['FLOAT', 'FLOAT64'],
+  ['BOOLEAN', 'BOOL'],
+  ['BIGNUMERIC', 'NUMERIC'],
+]);
+
+/** A schema field's type in the project's names (shared/warehouse/warehouse.ts ColumnInfo). */
+function columnInfo(field: TableField): ColumnInfo {
+  const type = String(field.type).toUpperCase();
+  return { name: String(field.name), type: LEGACY_TYPES.get(type) ?? type };
+}
 
 /** Generations of one write's job id before giving up: each is a job that ran and failed. */
 const MAX_JOB_GENERATIONS = 50;
@@ -133,7 +135,7 @@ export class BigQueryWarehouse implements Warehouse {
       throw new QueryError(`BigQuery rejected the query: ${message}`, { cause: error, position: at ? { line: Number(at[1]), column: Number(at[2]) } : null });
     }
     const fields = (job.metadata?.statistics?.query?.schema?.fields ?? []) as TableField[];
-    return { columns: fields.map((field) => ({ name: String(field.name), type: BIGQUERY_TYPES[String(field.type)] ?? String(field.type) })), bytesProcessed: bytesOf(job) };
+    return { columns: fields.map(columnInfo), bytesProcessed: bytesOf(job) };
   }
 
   /** A multi-statement query; BEGIN/COMMIT TRANSACTION makes it all-or-nothing across tables. */
@@ -207,6 +209,7 @@ export class BigQueryWarehouse implements Warehouse {
     );
   }
 
+  /** Creates the dataset if missing, in the warehouse's location; ensureTable calls it first. */
   async ensureDataset(dataset: string): Promise<void> {
     if (this.ensured.has(dataset)) return;
     const ref = this.client.dataset(dataset, { location: this.options.location });
@@ -215,7 +218,7 @@ export class BigQueryWarehouse implements Warehouse {
     this.ensured.add(dataset);
   }
 
-  async columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null> {
+  async columnsOf(dataset: string, table: string): Promise<ColumnInfo[] | null> {
     const ref = this.client.dataset(dataset, { location: this.options.location }).table(table);
     // One request: the table's metadata, or a 404 that says it does not exist.
     const metadata = await withRetry(() => ref.getMetadata(), isTransientBigQueryError, this.retry).then(
@@ -227,7 +230,7 @@ export class BigQueryWarehouse implements Warehouse {
     );
     if (metadata === null) return null;
     const fields = ((metadata as { schema?: { fields?: TableField[] } }).schema?.fields ?? []) as TableField[];
-    return fields.map((field) => ({ name: String(field.name), type: String(field.type) }));
+    return fields.map(columnInfo);
   }
 
   async ensureTable(table: TableSchema): Promise<void> {

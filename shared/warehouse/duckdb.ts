@@ -28,7 +28,7 @@ import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { describeStatement, paramNames, renderSqlFile, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
 import { duckDbType, GA4_EVENT_FIELDS, shardRanges, versionsByDay, type NestedField } from '../events/ga4-export';
-import type { Cell, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
+import type { Cell, ColumnInfo, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
 
 /**
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
@@ -307,22 +307,14 @@ export class DuckDbWarehouse implements Warehouse {
     return (options.atomic ? ['BEGIN TRANSACTION;', ...body, 'COMMIT;'] : body).join('\n\n') + '\n';
   }
 
-  ensureDataset(dataset: string): Promise<void> {
-    if (this.ensured.has(dataset)) return Promise.resolve();
-    return this.exclusive(async () => {
-      await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
-      this.ensured.add(dataset);
-    });
-  }
-
-  columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null> {
+  columnsOf(dataset: string, table: string): Promise<ColumnInfo[] | null> {
     return this.exclusive(async () => {
       const reader = await this.connection.runAndReadAll(
         'SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = $dataset AND table_name = $table ORDER BY column_index',
         { dataset, table },
       );
       const rows = reader.getRowObjectsJS();
-      return rows.length === 0 ? null : rows.map((row) => ({ name: String(row.column_name), type: String(row.data_type) }));
+      return rows.length === 0 ? null : rows.map((row) => ({ name: String(row.column_name), type: columnTypeOf(String(row.data_type)) }));
     });
   }
 

@@ -47,10 +47,20 @@ export interface DryRunResult {
   bytesProcessed: number | null;
 }
 
+/**
+ * A column as the warehouse reports it. `type` is the project's name (COLUMN_TYPES in
+ * shared/schema.ts: INT64, not DuckDB's BIGINT or the REST API's INTEGER) whatever the engine; a
+ * type the project has no name for keeps the engine's own, in capitals (BigQuery's DATETIME).
+ */
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
 /** What a query would return, found without reading data. */
 export interface QueryShape {
-  /** Its columns in order; `type` is the project's name for the engine's type (INT64, ...), or the engine's own when it has none. */
-  columns: { name: string; type: string }[];
+  /** Its columns in order. */
+  columns: ColumnInfo[];
   /** Bytes it would read (BigQuery's dry run); null where the engine does not estimate. */
   bytesProcessed: number | null;
 }
@@ -110,9 +120,8 @@ export interface Warehouse {
     fields: NestedField[],
     into: { table: string } | { prefix: string; by: string; pattern: string },
   ): Promise<Map<string, number>>;
-  ensureDataset(dataset: string): Promise<void>;
-  /** The columns of an existing table, in order, with their types as the engine names them; null when the table does not exist. */
-  columnsOf(dataset: string, table: string): Promise<{ name: string; type: string }[] | null>;
+  /** The columns of an existing table, in order (types in the project's names); null when the table does not exist. */
+  columnsOf(dataset: string, table: string): Promise<ColumnInfo[] | null>;
   /** Creates the table, and its dataset, if missing, with partitioning, clustering and descriptions where supported. */
   ensureTable(table: TableSchema): Promise<void>;
   /** Appends rows atomically: all of them or none. */

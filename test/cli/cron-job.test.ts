@@ -128,7 +128,7 @@ describe('the cron job, switched over to kpis', () => {
     expect(run.code).toBe(0);
     const log = await runLogColumns(file);
     expect(typeOf(log.columns, 'ts')).toBe('TIMESTAMP');
-    expect(typeOf(log.columns, 'dt')).toBe('VARCHAR');
+    expect(typeOf(log.columns, 'dt')).toBe('STRING');
     expect(log.rows.filter((row) => row.job_name === GROUP).at(-1)).toEqual({ dt: '2026-11-27', job_name: GROUP, log_type: 'end' });
   });
 

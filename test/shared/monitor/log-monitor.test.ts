@@ -33,7 +33,6 @@ async function etlRun(uid: string, at: string, outcome: 'end' | 'error', jobName
       ? { step: 'end', logType: 'end', at: new Date(new Date(at).getTime() + 60_000), message: 'ETL succeeded' }
       : { step: 'error', logType: 'error', at: new Date(new Date(at).getTime() + 60_000), message: 'Binder Error: table gamepltx.fact does not exist' },
   ];
-  await warehouse.ensureDataset('logs');
   await warehouse.ensureTable(RUN_LOG_TABLE);
   await writeRunLog(warehouse, { runId: uid, jobName, jobType: 'etl', username: 'test' }, steps);
 }
@@ -95,7 +94,6 @@ test('a check without job_name follows the ETL under a crontab name (the job tha
       { step: 'installs', logType: 'info', at: new Date(at), message },
       { step: 'end', logType: 'end', at: new Date(at), message: 'ETL succeeded' },
     ]);
-  await warehouse.ensureDataset('logs');
   await warehouse.ensureTable(RUN_LOG_TABLE);
   await wrote('renamed', 'cron_etl', '2026-11-27T05:00:00Z', 'wrote daily_kpis.installs for 2026-11-26..2026-11-26');
   await wrote('other', 'other_etl', '2026-11-27T08:00:00Z', 'wrote marketing.spend for 2026-11-26..2026-11-26');
