@@ -2,12 +2,15 @@
  * Every table daily-kpis reads or writes, declared once. `kpis init`, `load-events`, the ETL and
  * deploy.sh all create tables from these declarations, on BigQuery and on DuckDB.
  */
-import type { TableDefinition } from './config/etl-config';
-import type { ParamType } from './warehouse/warehouse';
+// Imports nothing of the project: the config, the warehouse port and the adapters all build on it.
+
+/** The types a table's columns may have, as BigQuery names them. */
+export const COLUMN_TYPES = ['STRING', 'INT64', 'FLOAT64', 'NUMERIC', 'BOOL', 'DATE', 'TIMESTAMP'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface ColumnSchema {
   name: string;
-  type: ParamType;
+  type: ColumnType;
   /** REQUIRED columns reject NULL. */
   required?: boolean;
   description: string;
@@ -50,12 +53,18 @@ export function sourceTable(dataset: string, table: string): TableSchema {
   };
 }
 
-/** The types a table's columns may have, as BigQuery names them. */
-export const COLUMN_TYPES = ['STRING', 'INT64', 'FLOAT64', 'NUMERIC', 'BOOL', 'DATE', 'TIMESTAMP'] as const;
-export type ColumnType = (typeof COLUMN_TYPES)[number];
+/** What kpiTable reads of a KPI table's config entry (TableDefinition in shared/config/etl-config.ts). */
+export interface KpiTableEntry {
+  name: string;
+  dataset_dst: string;
+  description: string;
+  columns: ColumnSchema[];
+  partition_column: string | null;
+  cluster_by: string[];
+}
 
-/** A KPI table as the warehouse creates it, from its config entry (shared/config/etl-config.ts). */
-export function kpiTable(definition: TableDefinition): TableSchema {
+/** A KPI table as the warehouse creates it, from its config entry. */
+export function kpiTable(definition: KpiTableEntry): TableSchema {
   return {
     dataset: definition.dataset_dst,
     table: definition.name,
