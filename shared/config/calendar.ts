@@ -16,14 +16,14 @@ import path from 'node:path';
 import Joi from 'joi';
 import { addDays, startOfDay, type IsoDate } from '../dates';
 import { ConfigError } from '../errors';
+import { CALENDAR_KINDS, type CalendarEntry, type CalendarKind } from './calendar-entry';
 import { CONFIG_DIR } from './etl-config';
 import { loadKpiChecks, type KpiCheck } from './monitor-config';
 import { oneOf, readJsonConfig, validateConfig } from './validate';
 
-export const DEFAULT_CALENDAR = path.join(CONFIG_DIR, 'calendar.json');
+export { CALENDAR_KINDS, type CalendarEntry, type CalendarKind } from './calendar-entry';
 
-export const CALENDAR_KINDS = ['one_off', 'new_normal'] as const;
-export type CalendarKind = (typeof CALENDAR_KINDS)[number];
+export const DEFAULT_CALENDAR = path.join(CONFIG_DIR, 'calendar.json');
 
 /** What the file holds, one entry as written. */
 export interface CalendarEntryInput {
@@ -36,21 +36,6 @@ export interface CalendarEntryInput {
   kind: CalendarKind;
   note: string;
   recurring?: 'yearly';
-}
-
-/** One entry after loading: always a span of days, both ends included. */
-export interface CalendarEntry {
-  start: IsoDate;
-  /** The last day; for an open new_normal (a `date` alone), the same as start. */
-  end: IsoDate;
-  /** Whether a new_normal lasts (no end given) or ends after `end`. */
-  open: boolean;
-  checks: string[] | 'all';
-  /** Only these segments of the checks; null for every segment and the whole check. */
-  segments: string[] | null;
-  kind: CalendarKind;
-  note: string;
-  recurring: boolean;
 }
 
 const DAY = Joi.string()

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import Joi from 'joi';
-import type { CalendarEntry } from './calendar';
+import type { CalendarEntry } from './calendar-entry';
 import { ConfigError, UsageError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
