@@ -98,7 +98,7 @@ export class DuckDbWarehouse implements Warehouse {
   readonly engine = 'duckdb';
   /** One connection, used by one call at a time, so a transaction never interleaves with another call. */
   private queue: Promise<unknown> = Promise.resolve();
-  /** Schemas and tables known to exist; this process is the file's only writer. */
+  /** Tables known to exist; this process is the file's only writer. */
   private readonly ensured = new Set<string>();
   /** Scripts run with a work key, running or succeeded, by key (see runScript). */
   private readonly scripts = new Map<string, Promise<void>>();
@@ -594,7 +594,7 @@ function scaledNumeric(value: Exclude<QueryParam['value'], null>): bigint {
   return sign === '-' ? -scaled : scaled;
 }
 
-/** The project's name for a DuckDB result type; BigQuery's integers are all INT64, its decimals NUMERIC. */
+/** The project's name for a DuckDB column or result type (columnsOf, describeQuery); BigQuery's integers are all INT64, its decimals NUMERIC. */
 export function columnTypeOf(type: string): string {
   if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(type)) return 'INT64';
   if (/^(FLOAT|DOUBLE)$/.test(type)) return 'FLOAT64';
