@@ -43,11 +43,11 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
     const job = loadCliJob(values, io);
     const yesterday = addDays(configuredToday(job, io), -1);
     const range = monitorRange(values, yesterday);
-    const checks = selectChecks(
-      loadMonitorChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined), configPath('calendar', io.env, values.calendar as string | undefined)),
-      listFlag(values.checks),
-    );
-    return withJobRuntime(job, values, io, async (runtime) => {
+    const kpisConfig = configPath('kpis', io.env, values['kpis-config'] as string | undefined);
+    const checks = selectChecks(loadMonitorChecks(kpisConfig, configPath('calendar', io.env, values.calendar as string | undefined)), listFlag(values.checks));
+    // The ports read the alerts' Slack channels (slack_webhooks) from the file the checks came from.
+    const portsIo = { ...io, env: { ...io.env, KPIS_MONITOR_CONFIG: kpisConfig } };
+    return withJobRuntime(job, values, portsIo, async (runtime) => {
       const outcome = await monitorCompleteDays(runtime, checks, {
         dates: daysBetween(range.start, range.end),
         timeZone: runtime.job.timeZone,
