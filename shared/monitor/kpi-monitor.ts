@@ -120,9 +120,7 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
       // A day without any events raises once per check, not once per segment: the segments say nothing more.
       perCheck.push(
         dates.flatMap((date) =>
-          segments.length === 0 || !checkCoverage.activeDays.has(date)
-            ? [wholeCheck.get(date) as CheckResult]
-            : bySegment.map((results) => results.get(date) as CheckResult),
+          segments.length === 0 || !checkCoverage.activeDays.has(date) ? [wholeCheck.get(date) as CheckResult] : bySegment.map((results) => results.get(date) as CheckResult),
         ),
       );
     } catch (thrown) {
