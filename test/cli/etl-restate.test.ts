@@ -33,7 +33,7 @@ beforeAll(async () => {
     // b's event of the 20th arrives late.
     await appendEvents(duckdb, SOURCE, [event('b', '2026-11-20T12:00:00Z')], context);
   } finally {
-    duckdb.close();
+    await duckdb.close();
   }
 });
 

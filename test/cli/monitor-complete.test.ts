@@ -35,7 +35,7 @@ beforeAll(async () => {
     });
     expect(built.failure).toBeUndefined();
   } finally {
-    duckdb.close();
+    await duckdb.close();
   }
   // dau waits 30 hours after a day's end (its events arrive late); installs judges at once.
   const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };

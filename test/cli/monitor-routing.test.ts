@@ -37,7 +37,7 @@ beforeAll(async () => {
     });
     expect(built.failure).toBeUndefined();
   } finally {
-    duckdb.close();
+    await duckdb.close();
   }
   const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };
   writeFileSync(
