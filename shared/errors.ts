@@ -15,6 +15,41 @@ export class UsageError extends KpisError {}
 /** A config file that does not match its schema; the message names the file and the path. */
 export class ConfigError extends KpisError {}
 
+/**
+ * One problem in a config file: the JSON path it is at (`$.kpis.dau.key`), what is wrong, and for a
+ * SQL file's problem the file as the config wrote it (`sqlLabel`).
+ */
+export interface ConfigProblem {
+  path: string;
+  problem: string;
+  sqlLabel?: string;
+}
+
+/** A config file's problems as fields; the message is formatted once, by formatConfigProblems. */
+export class InvalidConfigError extends ConfigError {
+  readonly file: string;
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: ConfigProblem | readonly ConfigProblem[], options?: { cause?: unknown }) {
+    const list = Array.isArray(problems) ? problems : [problems as ConfigProblem];
+    super(formatConfigProblems(file, list), options);
+    this.file = file;
+    this.problems = list;
+  }
+  /** The first problem's path and text: most configs fail on one. */
+  get path(): string {
+    return this.problems[0]?.path ?? '$';
+  }
+  get problem(): string {
+    return this.problems[0]?.problem ?? '';
+  }
+}
+
+/** `FILE: invalid config` and one indented `PATH: PROBLEM` line per problem. */
+export function formatConfigProblems(file: string, problems: readonly ConfigProblem[]): string {
+  const lines = problems.map(({ path, problem, sqlLabel }) => `  ${path}${sqlLabel === undefined ? '' : ` (${sqlLabel})`}: ${problem}`);
+  return `${file}: invalid config\n${lines.join('\n')}`;
+}
+
 /** An input file that cannot be loaded; the message names the file, line and column. */
 export class InputFileError extends KpisError {}
 

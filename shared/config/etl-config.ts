@@ -7,7 +7,7 @@
 import path from 'node:path';
 import Joi from 'joi';
 import { checkTimeZone, DEFAULT_TIME_ZONE } from '../dates';
-import { ConfigError } from '../errors';
+import { InvalidConfigError } from '../errors';
 import { COLUMN_TYPES, type ColumnSchema, type ColumnType } from '../schema';
 import { readSqlTemplate, SQL_DIR } from '../sql';
 import type { Ga4Source } from '../events/ga4-export';
@@ -209,12 +209,11 @@ export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
   type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number; source_freshness_hours?: number; source?: GroupSource };
   const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
   const [jobName, group] = Object.entries(config)[0] as [string, Group];
-  const tables = Object.entries(group.kpis).map(([name, entry]) => tableDefinition(name, entry, file, group.source));
-  linkTables(tables, file);
+  const specs = Object.entries(group.kpis).map(([name, entry]) => tableSpec(name, entry, file, group.source));
   return {
     jobName,
     file,
-    tables,
+    tables: linkTables(specs, file),
     timeZone: group.time_zone ?? DEFAULT_TIME_ZONE,
     restateDays: group.restate_days ?? RESTATE_DAYS.default,
     sourceFreshnessHours: group.source_freshness_hours ?? SOURCE_FRESHNESS_HOURS.default,
@@ -236,33 +235,43 @@ export function etlDataset(job: Pick<EtlJob, 'tables'>): string {
 }
 
 /** `dataset.table` of every configured table, by entry name. */
-export function configuredTables(job: Pick<EtlJob, 'tables'>): Map<string, string> {
+export function configuredTables(job: { tables: readonly Pick<TableDefinition, 'name' | 'dataset_dst'>[] }): Map<string, string> {
   return new Map(job.tables.map((table) => [table.name, `${table.dataset_dst}.${table.name}`]));
 }
 
+/** A table entry checked and after defaults, before its query is read: what linkTables completes. */
+type TableSpec = Omit<TableDefinition, 'query' | 'reads'>;
+
 /** Reads each table's query, finds what it reads, and rejects cycles and reads of disabled tables. */
-function linkTables(tables: TableDefinition[], file: string): void {
-  const configured = configuredTables({ tables });
-  const byQualified = new Map(tables.map((table) => [`${table.dataset_dst}.${table.name}`, table.name]));
-  for (const table of tables) {
-    const location = { file, path: `$.kpis.${table.name}`, sqlLabel: table.sqlLabel };
-    table.query = readQueryFile(table.sql, location);
-    const names = checkPlaceholders(table.query, location, ['source']).filter((name) => name !== 'source');
+function linkTables(specs: TableSpec[], file: string): TableDefinition[] {
+  const configured = configuredTables({ tables: specs });
+  const byQualified = new Map(specs.map((table) => [`${table.dataset_dst}.${table.name}`, table.name]));
+  const tables = specs.map((spec): TableDefinition => {
+    const location = { file, path: `$.kpis.${spec.name}`, sqlLabel: spec.sqlLabel };
+    const query = readQueryFile(spec.sql, location);
+    const names = checkPlaceholders(query, location, ['source']).filter((name) => name !== 'source');
     const reads = names
-      .map((name) => byQualified.get(resolveTableName(name, table.dataset_dst, configured)))
-      .filter((name): name is string => name !== undefined && name !== table.name);
-    table.reads = [...new Set(reads)];
-  }
+      .map((name) => byQualified.get(resolveTableName(name, spec.dataset_dst, configured)))
+      .filter((name): name is string => name !== undefined && name !== spec.name);
+    return { ...spec, query, reads: [...new Set(reads)] };
+  });
+  checkEnabledReads(tables, file);
+  orderByDependencies(tables, file);
+  return tables;
+}
+
+/** An enabled table cannot read a disabled one: a run would read rows nobody writes. */
+function checkEnabledReads(tables: TableDefinition[], file: string): void {
   const byName = new Map(tables.map((table) => [table.name, table]));
   for (const table of tables.filter((t) => t.isEnable)) {
     const disabled = table.reads.filter((name) => !byName.get(name)?.isEnable);
-    if (disabled.length > 0) {
-      throw new ConfigError(
-        `${file}: invalid config\n  $.kpis.${table.name}: reads ${disabled.join(', ')}, which ${disabled.length === 1 ? 'is' : 'are'} disabled (isEnable: false): enable ${disabled.length === 1 ? 'it' : 'them'} or disable ${table.name}`,
-      );
-    }
+    if (disabled.length === 0) continue;
+    const [verb, pronoun] = disabled.length === 1 ? ['is', 'it'] : ['are', 'them'];
+    throw new InvalidConfigError(file, {
+      path: `$.kpis.${table.name}`,
+      problem: `reads ${disabled.join(', ')}, which ${verb} disabled (isEnable: false): enable ${pronoun} or disable ${table.name}`,
+    });
   }
-  orderByDependencies(tables, file);
 }
 
 /** The tables in an order where each comes after what it reads (config order otherwise); a cycle is a config error. */
@@ -274,7 +283,7 @@ export function orderByDependencies<T extends Pick<TableDefinition, 'name' | 're
     if (state.get(table.name) === 'done') return;
     if (state.get(table.name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(table.name)), table.name];
-      throw new ConfigError(`${file}: invalid config\n  $.kpis: the tables ${cycle.join(' -> ')} read each other in a cycle; a run could not write either first`);
+      throw new InvalidConfigError(file, { path: '$.kpis', problem: `the tables ${cycle.join(' -> ')} read each other in a cycle; a run could not write either first` });
     }
     state.set(table.name, 'visiting');
     for (const name of table.reads) {
@@ -288,74 +297,121 @@ export function orderByDependencies<T extends Pick<TableDefinition, 'name' | 're
   return ordered;
 }
 
-function tableDefinition(name: string, entry: TableEntry, file: string, source?: GroupSource): TableDefinition {
-  const where = `$.${'kpis'}.${name}`;
-  const fail = (field: string, problem: string): never => {
-    throw new ConfigError(`${file}: invalid config\n  ${where}${field ? `.${field}` : ''}: ${problem}`);
+/** Reports a problem at one field of a table entry (the entry itself when field is ''). */
+type FieldFail = (field: string, problem: string) => never;
+
+function tableSpec(name: string, entry: TableEntry, file: string, source?: GroupSource): TableSpec {
+  const fail: FieldFail = (field, problem) => {
+    throw new InvalidConfigError(file, { path: `$.kpis.${name}${field ? `.${field}` : ''}`, problem });
   };
-  const builtin = builtinTables().get(name);
-  const custom = entry.sql !== undefined;
-  if (!builtin && !custom) {
-    fail('sql', `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`);
-  }
-  // A built-in entry either keeps every built-in field or gives its own SQL, strategy and schema.
-  const merged: TableEntry = custom ? entry : { ...builtin, ...entry };
-  const sql = custom ? configSqlFile(file, merged.sql as string, (problem) => fail('sql', problem)) : path.join(SQL_DIR, 'etl', merged.sql as string);
-  // Built-in files are named from sql/ (etl/installs.sql), the user's as the config wrote them.
-  const sqlLabel = custom ? (merged.sql as string) : path.relative(SQL_DIR, sql);
+  const { merged, builtin } = mergedEntry(name, entry, fail);
+  const { sql, sqlLabel } = sqlFileOf(merged, builtin === undefined, file, fail);
   if (!merged.strategy) fail('strategy', `is required; one of ${STRATEGIES.join(', ')}`);
-  if (!merged.schema) fail('schema', `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`);
-  const columns = Object.entries(merged.schema as NonNullable<TableEntry['schema']>).map(([column, spec]): ColumnSchema => {
-    const typed = typeof spec === 'string' ? { type: spec } : spec;
-    return { name: column, type: typed.type, description: typed.description ?? '', ...(typed.required ? { required: true } : {}) };
-  });
-  const names = columns.map((column) => column.name);
-  const need = (field: string, column: string): void => {
-    if (!names.includes(column)) fail(field, `${JSON.stringify(column)} is not a column of the schema (${names.join(', ')})`);
-  };
-  const asList = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-  const strategy = merged.strategy as Strategy;
-  let partition: string | null = null;
-  let key: string[] = [];
-  let dateColumn: string | null = null;
-  if (strategy === 'replace_days') {
-    partition = merged.partition_column ?? 'date';
-    need('partition_column', partition);
-    if (columns.find((column) => column.name === partition)?.type !== 'DATE') fail('partition_column', `${partition} must be a DATE column: a run replaces its days`);
-  } else {
-    // Optional here: only how BigQuery partitions the table (installs by install_date).
-    partition = merged.partition_column ?? null;
-    if (partition !== null) {
-      need('partition_column', partition);
-      if (columns.find((column) => column.name === partition)?.type !== 'DATE') fail('partition_column', `${partition} must be a DATE column`);
-    }
-    key = asList(merged.key);
-    if (key.length === 0) fail('key', `is required for ${strategy}: the column or columns that identify one row`);
-    for (const column of key) need('key', column);
-    dateColumn = merged.date_column ?? null;
-    if (dateColumn === null) fail('date_column', `is required for ${strategy}: the DATE column that only moves ${strategy === 'keep_earliest' ? 'earlier' : 'later'}`);
-    need('date_column', dateColumn as string);
-    if (key.includes(dateColumn as string)) fail('date_column', `${dateColumn} is part of the key; it must be another column`);
-    if (columns.find((column) => column.name === dateColumn)?.type !== 'DATE') fail('date_column', `${dateColumn} must be a DATE column`);
-  }
+  const columns = columnsOf(merged.schema, fail);
+  const check = columnCheck(columns, fail);
+  const strategy = merged.strategy;
+  const keys = STRATEGY_RULES[strategy](merged, check, strategy);
   const clusterBy = asList(merged.cluster_by);
-  for (const column of clusterBy) need('cluster_by', column);
+  for (const column of clusterBy) check.exists('cluster_by', column);
   return {
     name,
     ...entrySource(entry, source, fail),
     dataset_dst: entry.dataset_dst,
-    description: entry.description || (custom ? '' : (builtin?.description ?? '')),
+    description: entry.description || (builtin?.description ?? ''),
     isEnable: entry.isEnable,
     sql,
     sqlLabel,
-    query: '',
-    reads: [],
     strategy,
     columns,
-    partition_column: partition,
-    key,
-    date_column: dateColumn,
+    ...keys,
     cluster_by: clusterBy,
     readsDaysBefore: merged.reads_days_before ?? 0,
   };
+}
+
+/**
+ * The entry with a built-in table's fields under it. A built-in entry either keeps every built-in
+ * field or gives its own SQL, strategy and schema; `builtin` is set only when it keeps them.
+ */
+function mergedEntry(name: string, entry: TableEntry, fail: FieldFail): { merged: TableEntry; builtin?: Partial<TableEntry> } {
+  if (entry.sql !== undefined) return { merged: entry };
+  const builtin = builtinTables().get(name);
+  if (!builtin) {
+    fail('sql', `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`);
+  }
+  return { merged: { ...builtin, ...entry }, builtin };
+}
+
+/** The SQL file, absolute, and as messages name it: built-in files from sql/ (etl/installs.sql), the user's as the config wrote them. */
+function sqlFileOf(merged: TableEntry, custom: boolean, file: string, fail: FieldFail): { sql: string; sqlLabel: string } {
+  const written = merged.sql as string;
+  if (custom) return { sql: configSqlFile(file, written, (problem) => fail('sql', problem)), sqlLabel: written };
+  const sql = path.join(SQL_DIR, 'etl', written);
+  return { sql, sqlLabel: path.relative(SQL_DIR, sql) };
+}
+
+function columnsOf(schema: TableEntry['schema'], fail: FieldFail): ColumnSchema[] {
+  if (!schema) fail('schema', `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`);
+  return Object.entries(schema).map(([column, spec]): ColumnSchema => {
+    const typed = typeof spec === 'string' ? { type: spec } : spec;
+    return { name: column, type: typed.type, description: typed.description ?? '', ...(typed.required ? { required: true } : {}) };
+  });
+}
+
+/** Checks that a field names a column of the schema, and that it is a DATE column. */
+interface ColumnCheck {
+  fail: FieldFail;
+  exists(field: string, column: string): void;
+  isDate(field: string, column: string, why?: string): void;
+}
+
+function columnCheck(columns: ColumnSchema[], fail: FieldFail): ColumnCheck {
+  const types = new Map(columns.map((column) => [column.name, column.type]));
+  const exists = (field: string, column: string): void => {
+    if (!types.has(column)) fail(field, `${JSON.stringify(column)} is not a column of the schema (${[...types.keys()].join(', ')})`);
+  };
+  const isDate = (field: string, column: string, why = ''): void => {
+    if (types.get(column) !== 'DATE') fail(field, `${column} must be a DATE column${why}`);
+  };
+  return { fail, exists, isDate };
+}
+
+type StrategyKeys = Pick<TableDefinition, 'partition_column' | 'key' | 'date_column'>;
+
+/**
+ * What each strategy needs to know which rows a run writes. replace_days replaces the run's days of
+ * a DATE partition column (default `date`); keep_earliest / keep_latest merge on `key` and move
+ * `date_column` only earlier / later, with a partition column optional (only how BigQuery
+ * partitions the table: installs by install_date).
+ */
+const STRATEGY_RULES: Record<Strategy, (entry: TableEntry, check: ColumnCheck, strategy: Strategy) => StrategyKeys> = {
+  replace_days: (entry, check) => {
+    const partition = entry.partition_column ?? 'date';
+    check.exists('partition_column', partition);
+    check.isDate('partition_column', partition, ': a run replaces its days');
+    return { partition_column: partition, key: [], date_column: null };
+  },
+  keep_earliest: (entry, check, strategy) => keepKeys(entry, check, strategy, 'earlier'),
+  keep_latest: (entry, check, strategy) => keepKeys(entry, check, strategy, 'later'),
+};
+
+function keepKeys(entry: TableEntry, check: ColumnCheck, strategy: Strategy, moves: 'earlier' | 'later'): StrategyKeys {
+  const partition = entry.partition_column ?? null;
+  if (partition !== null) {
+    check.exists('partition_column', partition);
+    check.isDate('partition_column', partition);
+  }
+  const key = asList(entry.key);
+  if (key.length === 0) check.fail('key', `is required for ${strategy}: the column or columns that identify one row`);
+  for (const column of key) check.exists('key', column);
+  const dateColumn = entry.date_column;
+  if (dateColumn === undefined) return check.fail('date_column', `is required for ${strategy}: the DATE column that only moves ${moves}`);
+  check.exists('date_column', dateColumn);
+  if (key.includes(dateColumn)) check.fail('date_column', `${dateColumn} is part of the key; it must be another column`);
+  check.isDate('date_column', dateColumn);
+  return { partition_column: partition, key, date_column: dateColumn };
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import Joi from 'joi';
 import type { CalendarEntry } from './calendar-entry';
-import { ConfigError, UsageError } from '../errors';
+import { InvalidConfigError, UsageError } from '../errors';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import { CONFIG_DIR } from './etl-config';
 import { expressionProblem } from './expression';
@@ -417,8 +417,7 @@ function shortFormQuery(table: string, dateColumn: string, value: string, segmen
 }
 
 function loadFail(file: string, jsonPath: string, problem: string): never {
-  // Same wording as validateConfig's errors, for checks that span two fields.
-  throw new ConfigError(`${file}: invalid config\n  ${jsonPath}: ${problem}`);
+  throw new InvalidConfigError(file, { path: jsonPath, problem });
 }
 
 /** One run-log check (config/log_config.json). */

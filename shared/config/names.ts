@@ -35,7 +35,12 @@ export function reservedKeyPath(value: unknown): string | null {
 
 /** What to say about a reserved name found at `path`. */
 export function reservedNameProblem(path: string): string {
-  return `${path}: ${JSON.stringify(path.slice(path.lastIndexOf('.') + 1))} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype): rename it`;
+  return `${path}: ${reservedNameRule(path)}`;
+}
+
+/** What is wrong with the reserved name at `path`, without the path. */
+export function reservedNameRule(path: string): string {
+  return `${JSON.stringify(path.slice(path.lastIndexOf('.') + 1))} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype): rename it`;
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type SqlPosition } from '../errors';
+import { InvalidConfigError, type ConfigError, type SqlPosition } from '../errors';
 import { isReservedName, RESERVED_NAMES } from './names';
 import { paramNames, placeholders, renderTemplate, splitStatements } from '../sql';
 import type { Warehouse } from '../warehouse/warehouse';
@@ -26,7 +26,7 @@ export interface EntryLocation {
 }
 
 export function entryError(location: EntryLocation, problem: string): ConfigError {
-  return new ConfigError(`${location.file}: invalid config\n  ${location.path}.sql (${location.sqlLabel}): ${problem}`);
+  return new InvalidConfigError(location.file, { path: `${location.path}.sql`, sqlLabel: location.sqlLabel, problem });
 }
 
 /**

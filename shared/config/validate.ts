@@ -1,8 +1,8 @@
 /** Joi validation that fails with the file name, the JSON path and what was expected. */
 import { readFileSync } from 'node:fs';
 import Joi from 'joi';
-import { ConfigError } from '../errors';
-import { reservedKeyPath, reservedNameProblem } from './names';
+import { ConfigError, InvalidConfigError } from '../errors';
+import { reservedKeyPath, reservedNameRule } from './names';
 
 /** Reads and validates one JSON config file; defaults from the schema are applied. */
 export function loadJsonConfig<T>(file: string, schema: Joi.Schema<T>): T {
@@ -25,15 +25,15 @@ export function readJsonConfig(file: string): unknown {
   }
   // Before joi, whose copy of an object silently drops an own __proto__ key (and the check in it).
   const reserved = reservedKeyPath(parsed);
-  if (reserved !== null) throw new ConfigError(`${file}: invalid config\n  ${reservedNameProblem(reserved)}`);
+  if (reserved !== null) throw new InvalidConfigError(file, { path: reserved, problem: reservedNameRule(reserved) });
   return parsed;
 }
 
 export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string): T {
   const { error, value: validated } = schema.validate(value, { abortEarly: false, convert: false });
   if (error) {
-    const problems = error.details.map((detail) => `${jsonPath(detail.path)}: ${detail.message.replace(/^"[^"]*" /, '')}`);
-    throw new ConfigError(`${file}: invalid config\n  ${problems.join('\n  ')}`, { cause: error });
+    const problems = error.details.map((detail) => ({ path: jsonPath(detail.path), problem: detail.message.replace(/^"[^"]*" /, '') }));
+    throw new InvalidConfigError(file, problems, { cause: error });
   }
   return validated;
 }

@@ -2,7 +2,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_ETL_CONFIG, loadEtlConfig } from '../../../shared/config/etl-config';
-import { ConfigError } from '../../../shared/errors';
+import { ConfigError, InvalidConfigError } from '../../../shared/errors';
+
+function catchError(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
 
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-config-'));
 function configFile(content: unknown): string {
@@ -117,6 +126,17 @@ describe('user-defined tables in the config', () => {
       { coins: { ...coins, strategy: 'keep_latest', key: ['user_id'], date_column: 'date' } },
       '$.kpis.coins.key: "user_id" is not a column of the schema',
     ],
+    [
+      'a date column that is part of the key',
+      { coins: { ...coins, strategy: 'keep_earliest', key: ['date'], date_column: 'date' } },
+      '$.kpis.coins.date_column: date is part of the key; it must be another column',
+    ],
+    ['a date column that is no DATE', { coins: { ...coins, strategy: 'keep_latest', key: 'date', date_column: 'coins' } }, '$.kpis.coins.date_column: coins must be a DATE column'],
+    [
+      'a replace_days partition column that is no DATE',
+      { coins: { ...coins, strategy: 'replace_days', partition_column: 'coins' } },
+      '$.kpis.coins.partition_column: coins must be a DATE column: a run replaces its days',
+    ],
     ['a cluster column not in the schema', { coins: { ...coins, cluster_by: ['platform'] } }, '$.kpis.coins.cluster_by: "platform" is not a column of the schema'],
     ['a file of two statements', { coins: { ...coins, sql: 'custom/two.sql' } }, '$.kpis.coins.sql (custom/two.sql): must hold exactly one SELECT statement, found 2'],
     [
@@ -137,5 +157,18 @@ describe('user-defined tables in the config', () => {
     expect(() => loadEtlConfig(file)).toThrow(ConfigError);
     expect(() => loadEtlConfig(file)).toThrow(`${file}: invalid config`);
     expect(() => loadEtlConfig(file)).toThrow(message);
+  });
+
+  test('a config error carries the file, the path and the problem as fields, and its message is formatted from them', () => {
+    const file = config({ coins: { ...coins, strategy: 'keep_latest', key: 'coins' } });
+    const error = catchError(() => loadEtlConfig(file));
+    expect(error).toBeInstanceOf(InvalidConfigError);
+    expect(error).toMatchObject({ file, path: '$.kpis.coins.date_column', problem: 'is required for keep_latest: the DATE column that only moves later' });
+    expect((error as Error).message).toBe(`${file}: invalid config\n  $.kpis.coins.date_column: is required for keep_latest: the DATE column that only moves later`);
+  });
+
+  test("a problem in an entry's SQL file carries the file as the config wrote it", () => {
+    const file = config({ coins: { ...coins, sql: 'custom/two.sql' } });
+    expect(catchError(() => loadEtlConfig(file))).toMatchObject({ file, path: '$.kpis.coins.sql', problems: [expect.objectContaining({ sqlLabel: 'custom/two.sql' })] });
   });
 });
