@@ -2,7 +2,6 @@
 import type { KpiCheck, Severity } from '../config/monitor-config';
 import type { IsoDate } from '../dates';
 import { formatChange } from '../format';
-import type { CheckResult } from '../monitor/detect';
 
 export const ALERT_KINDS = ['kpi', 'pipeline'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -56,10 +55,20 @@ export interface Alert {
 }
 
 /**
+ * A judged day of a KPI check, the fields a KPI alert is made of: shared/monitor/detect.ts's
+ * CheckResult has them all, and this module does not reach up into the monitor for it.
+ */
+export type JudgedDay = Pick<Alert, 'check' | 'segment' | 'date' | 'metric' | 'previous_metric' | 'change' | 'message' | 'table' | 'severity'> & {
+  threshold: number;
+  method: string;
+  trend: (number | null)[] | null;
+};
+
+/**
  * The follow-up of a published KPI alert whose day, built again from late events, no longer
  * raises: the same alert_id, the new value, and what changed.
  */
-export function resolvedAlert(raised: Alert, now: CheckResult, runId: string, at: Date): Alert {
+export function resolvedAlert(raised: Alert, now: JudgedDay, runId: string, at: Date): Alert {
   const was = raised.metric === null ? 'no value' : String(raised.metric);
   return {
     ...raised,
@@ -98,7 +107,7 @@ export function alertId(kind: AlertKind, check: string, date: IsoDate, qualifier
   return [kind, check, ...(qualifier ? [qualifier] : []), date].join(':');
 }
 
-export function kpiAlert(result: CheckResult, runId: string, raisedAt: Date): Alert {
+export function kpiAlert(result: JudgedDay, runId: string, raisedAt: Date): Alert {
   return {
     alert_id: alertId('kpi', result.check, result.date, result.segment),
     kind: 'kpi',

@@ -8,9 +8,8 @@
 import { configuredTables, type EtlJob, type TableDefinition } from './etl-config';
 import type { KpiCheck } from './monitor-config';
 import { readingSources, sourceRenderings } from '../etl/sources';
-import { checkQueryValues, tableQueryValues, templatePosition } from './table-sql';
+import { checkQueryValues, rangeParams, tableQueryValues, templatePosition } from './table-sql';
 import { QueryError, toError, type SqlPosition } from '../errors';
-import { rangeParams } from '../etl/plan';
 import { kpiTable } from '../schema';
 import { renderTemplate } from '../sql';
 import type { JobContext, QueryParams, QueryShape, Warehouse } from '../warehouse/warehouse';

@@ -13,8 +13,9 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { InvalidConfigError, type ConfigError, type SqlPosition } from '../errors';
 import { isReservedName, RESERVED_NAMES } from './names';
+import { addDays, startOfDayIn, type DateRange } from '../dates';
 import { paramNames, placeholders, renderTemplate, splitStatements } from '../sql';
-import type { Warehouse } from '../warehouse/warehouse';
+import type { QueryParams, Warehouse } from '../warehouse/warehouse';
 
 const TABLE_PLACEHOLDER = /^(?:[A-Za-z_]\w*|[A-Za-z_]\w*\.[A-Za-z_]\w*)$/;
 
@@ -61,8 +62,23 @@ export function readQueryFile(file: string, location: EntryLocation): string {
   return query;
 }
 
-/** The parameters every table and check query gets (rangeParams in shared/etl/plan.ts). */
+/** The parameters every table and check query gets (rangeParams below). */
 export const QUERY_PARAMS: readonly string[] = ['start_date', 'end_date', 'start_ts', 'end_ts', 'time_zone'];
+
+/**
+ * The parameters every table and check query may use: the run's days, the instants that bound
+ * them (local midnights in the business zone, so a daylight-saving day spans 23 or 25 hours), and
+ * the zone itself for `DATE(DATETIME(time, @time_zone))`.
+ */
+export function rangeParams(range: DateRange, timeZone: string): QueryParams {
+  return {
+    start_date: { type: 'DATE', value: range.start },
+    end_date: { type: 'DATE', value: range.end },
+    start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
+    end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
+    time_zone: { type: 'STRING', value: timeZone },
+  };
+}
 
 /**
  * The placeholders of a query, checked: `source` only where allowed, the rest table names. Its

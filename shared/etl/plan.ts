@@ -4,8 +4,8 @@
  * can be compared with golden files.
  */
 import { configuredTables, orderByDependencies, type EtlJob, type TableDefinition } from '../config/etl-config';
-import { tableQueryValues } from '../config/table-sql';
-import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
+import { rangeParams, tableQueryValues } from '../config/table-sql';
+import { addDays, type DateRange, type IsoDate } from '../dates';
 import { UsageError } from '../errors';
 import { kpiTable, type TableSchema } from '../schema';
 import { renderSqlFile, renderTemplate, splitStatements, suffixParams } from '../sql';
@@ -51,21 +51,6 @@ export function selectTables(job: EtlJob, requested?: string[]): TableDefinition
     job.tables.filter((table) => requested.includes(table.name)),
     job.file,
   );
-}
-
-/**
- * The parameters every table and check query may use: the run's days, the instants that bound
- * them (local midnights in the business zone, so a daylight-saving day spans 23 or 25 hours), and
- * the zone itself for `DATE(DATETIME(time, @time_zone))`.
- */
-export function rangeParams(range: DateRange, timeZone: string): QueryParams {
-  return {
-    start_date: { type: 'DATE', value: range.start },
-    end_date: { type: 'DATE', value: range.end },
-    start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
-    end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
-    time_zone: { type: 'STRING', value: timeZone },
-  };
 }
 
 /** A table's query with its placeholders rendered for this engine. */

@@ -8,10 +8,9 @@
 import { pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { checkQueryValues, renderQuery } from '../config/table-sql';
+import { checkQueryValues, rangeParams, renderQuery } from '../config/table-sql';
 import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
 import { isTransientFailure, QueryError, TableNotFoundError, toError } from '../errors';
-import { rangeParams } from '../etl/plan';
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import type { JobContext, QueryParams, Row, Warehouse } from '../warehouse/warehouse';

@@ -12,11 +12,15 @@ import { loadKpiChecks } from '../../../shared/config/monitor-config';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
+import type { CheckResult } from '../../../shared/monitor/detect';
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import { openPorts, type Ports } from '../../../shared/ports';
 import { HttpRecorder } from '../../fakes/http-recorder';
 import { tempDir, topicMessages } from '../../helpers/history';
 import { context, openMemoryWarehouse } from '../../helpers/warehouse';
+
+/** A whole result of the monitor, as kpiAlert gets it in production. */
+const lostDay = (result: CheckResult): CheckResult => result;
 
 const FIRST = '2026-10-01';
 const LOST = ['2026-10-05', '2026-10-06', '2026-10-07'];
@@ -179,7 +183,7 @@ test('a channel whose post fails gives its alerts back for the next run; the oth
     const raised = (check: string, channel: string): Alert =>
       routedAlert(
         kpiAlert(
-          {
+          lostDay({
             check,
             segment: null,
             date: '2026-10-08',
@@ -198,7 +202,7 @@ test('a channel whose post fails gives its alerts back for the next run; the oth
             severity: 'error',
             message: `${check} lost`,
             table: null,
-          },
+          }),
           'r1',
           new Date('2026-10-09T06:00:00Z'),
         ),

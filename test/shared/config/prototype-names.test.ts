@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadEtlConfig } from '../../../shared/config/etl-config';
 import { loadKpiChecks, loadLogChecks } from '../../../shared/config/monitor-config';
-import { placeholderValues, QUERY_PARAMS, renderQuery } from '../../../shared/config/table-sql';
-import { rangeParams } from '../../../shared/etl/plan';
+import { placeholderValues, QUERY_PARAMS, rangeParams, renderQuery } from '../../../shared/config/table-sql';
 import { ConfigError } from '../../../shared/errors';
 import { renderTemplate } from '../../../shared/sql';
 

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { loadEtlConfig, type EtlJob } from '../../../shared/config/etl-config';
 import { addDays, dayIn, startOfDayIn } from '../../../shared/dates';
 import { ConfigError, UsageError } from '../../../shared/errors';
-import { rangeParams } from '../../../shared/etl/plan';
+import { rangeParams } from '../../../shared/config/table-sql';
 import { runEtl } from '../../../shared/etl/run-etl';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { tempDir } from '../../helpers/history';
