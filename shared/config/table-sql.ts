@@ -102,7 +102,7 @@ export function checkPlaceholders(query: string, location: EntryLocation, allowe
 }
 
 /** The name of each placeholder's table, as `dataset.table`. */
-export function resolveTableName(name: string, ownDataset: string, configured: Map<string, string>): string {
+export function resolveTableName(name: string, ownDataset: string, configured: ReadonlyMap<string, string>): string {
   if (name.includes('.')) return name;
   return configured.get(name) ?? `${ownDataset}.${name}`;
 }
@@ -112,7 +112,7 @@ export function placeholderValues(
   warehouse: Pick<Warehouse, 'tableRef'>,
   query: string,
   ownDataset: string,
-  configured: Map<string, string>,
+  configured: ReadonlyMap<string, string>,
   special: Record<string, string> = {},
 ): Record<string, string> {
   // A Map: a placeholder's name is the config's, and `{{toString}}` must not find Object's.
@@ -149,7 +149,7 @@ export function renderQuery(
   warehouse: Pick<Warehouse, 'tableRef'>,
   query: string,
   ownDataset: string,
-  configured: Map<string, string>,
+  configured: ReadonlyMap<string, string>,
   special: Record<string, string> = {},
   label = 'query',
 ): string {

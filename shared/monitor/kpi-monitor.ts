@@ -8,7 +8,7 @@
 import { pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/monitor-config';
-import { checkQueryValues, rangeParams, renderQuery } from '../config/table-sql';
+import { checkQueryValues, rangeParams, renderQuery, resolveTableName } from '../config/table-sql';
 import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
 import { isTransientFailure, QueryError, TableNotFoundError, toError } from '../errors';
 import { recordRun } from '../etl/run-log';
@@ -34,6 +34,11 @@ export interface MonitorRequest {
   dryRun?: boolean;
   /** The run log's job_name for this run (a crontab line's --etl-name); default kpi_monitor. */
   jobName?: string;
+  /**
+   * The ETL config's tables (configuredTables): where the daily user panel that says which days had
+   * events is, whatever dataset a check reads. Absent: each check's own dataset's.
+   */
+  tables?: ReadonlyMap<string, string>;
 }
 
 export interface KpiMonitorOutcome {
@@ -51,7 +56,7 @@ export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request
   const logger = deps.logger.child({ run_id: runId });
   const span = dates.length === 1 ? dates[0] : `${dates[0]}..${dates.at(-1)}`;
   const judge = async () => {
-    const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone);
+    const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone, request.tables);
     const raisedAt = deps.clock();
     // Consecutive raised days are one incident: its first day alerts, later days update, the day after recovers (./incidents.ts).
     const byName = new Map(enabled.map((check) => [check.name, check]));
@@ -93,7 +98,14 @@ function checkFailedAlert(result: CheckResult, runId: string, raisedAt: Date): A
  * Every check on every day, in the order of the days, then of the config, then of the segments.
  * A transient failure throws (the run is retried); any other failure of a check is its result.
  */
-export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates: IsoDate[], context: JobContext, timeZone = DEFAULT_TIME_ZONE): Promise<CheckResult[]> {
+export async function checkKpis(
+  warehouse: Warehouse,
+  checks: KpiCheck[],
+  dates: IsoDate[],
+  context: JobContext,
+  timeZone = DEFAULT_TIME_ZONE,
+  tables: ReadonlyMap<string, string> = new Map(),
+): Promise<CheckResult[]> {
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
   const first = sorted[0] as IsoDate;
@@ -103,8 +115,10 @@ export async function checkKpis(warehouse: Warehouse, checks: KpiCheck[], dates:
   const reach = Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
   const coverage = new Map<string, Promise<Coverage>>();
   const coverageOf = (dataset: string): Promise<Coverage> => {
-    if (!coverage.has(dataset)) coverage.set(dataset, readCoverage(warehouse, dataset, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context));
-    return coverage.get(dataset) as Promise<Coverage>;
+    // By the panel's table: checks of several datasets share the one the ETL writes.
+    const panel = resolveTableName(PANEL, dataset, tables);
+    if (!coverage.has(panel)) coverage.set(panel, readCoverage(warehouse, dataset, tables, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context));
+    return coverage.get(panel) as Promise<Coverage>;
   };
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
@@ -171,9 +185,12 @@ interface Coverage {
   activeDays: Set<IsoDate>;
 }
 
-/** Which days had any events, from the daily user panel of the check's dataset (sql/monitors/coverage.sql). */
-async function readCoverage(warehouse: Warehouse, dataset: string, window: QueryParams, context: JobContext): Promise<Coverage> {
-  const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, new Map(), {}, 'monitors/coverage.sql');
+/** The table sql/monitors/coverage.sql reads: the ETL config's, else the one in the check's dataset. */
+const PANEL = 'daily_user_panel';
+
+/** Which days had any events, from the daily user panel (sql/monitors/coverage.sql). */
+async function readCoverage(warehouse: Warehouse, dataset: string, tables: ReadonlyMap<string, string>, window: QueryParams, context: JobContext): Promise<Coverage> {
+  const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, tables, {}, 'monitors/coverage.sql');
   const rows = await warehouse.query(sql, window, context);
   const activeDays = rows
     .filter((row) => Number(row.value) > 0)

@@ -24,7 +24,7 @@ export async function checkCompletedRun(
   deps: AlertDeps,
   checks: KpiCheck[],
   completion: EtlResult,
-  request: { runId: string; username: string; timeZone: string },
+  request: { runId: string; username: string; timeZone: string; tables?: ReadonlyMap<string, string> },
 ): Promise<CompletedRunChecks> {
   if (completion.dry_run) return { action: 'skipped', reason: `run ${completion.run_id} was a dry run: nothing was written` };
   if (completion.status === 'failed') {
@@ -58,7 +58,7 @@ export async function checkCompletedRun(
   // Checks with the same days run together; most share complete_after_hours 0, so one run.
   for (const [index, group] of groups.entries()) {
     const runId = index === 0 ? request.runId : `${request.runId}:${index}`;
-    const checked = await runKpiMonitor(deps, group.checks, { dates: group.dates, timeZone: request.timeZone, runId, username: request.username });
+    const checked = await runKpiMonitor(deps, group.checks, { dates: group.dates, timeZone: request.timeZone, tables: request.tables, runId, username: request.username });
     outcome = outcome ? { ...checked, results: [...outcome.results, ...checked.results], alerts: [...outcome.alerts, ...checked.alerts] } : checked;
   }
   const dates = [...new Set(groups.flatMap((group) => group.dates))].sort();

@@ -5,7 +5,7 @@
  * run log, the alerts from the alert history. Missing tables make a report that says so.
  */
 import { createHash } from 'node:crypto';
-import type { EtlJob } from '../config/etl-config';
+import { configuredTables, type EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/monitor-config';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError } from '../errors';
@@ -81,7 +81,7 @@ export interface ReportData {
 
 export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiCheck[], request: ReportRequest, context: JobContext): Promise<ReportData> {
   const days = daysBetween(request.range.start, request.range.end);
-  const results = await checkKpis(warehouse, checks, days, context, job.timeZone);
+  const results = await checkKpis(warehouse, checks, days, context, job.timeZone, configuredTables(job));
   const sections = checks.map((check) =>
     section(
       check,

@@ -8,6 +8,7 @@ import { deliveryKey } from '../../../shared/alerts/alert';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { checkKpis, runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
+import { configuredTables } from '../../../shared/config/etl-config';
 import { loadKpiChecks } from '../../../shared/config/monitor-config';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, poolHistory, tempDir, topicMessages } from '../../helpers/history';
@@ -206,4 +207,20 @@ test("the seed's kpis_config.json runs as it is: its three checks judge the same
   expect(results[2]?.message).toMatch(
     /\(table_id last_activity is not read: last_activity is watched as returning users, from daily_user_panel and installs \(README: Monitoring\)\)$/,
   );
+});
+
+test("a check in another dataset finds which days had events through the ETL config's daily user panel", async () => {
+  await warehouse.query('CREATE SCHEMA IF NOT EXISTS analytics', {}, context);
+  await warehouse.query('CREATE OR REPLACE TABLE analytics.dau_copy AS SELECT date, COUNT(*) AS users FROM daily_kpis.daily_user_panel GROUP BY date', {}, context);
+  const dir = tempDir();
+  const file = path.join(dir, 'kpis_config.json');
+  writeFileSync(file, JSON.stringify({ kpis: { dau_elsewhere: { dataset: 'analytics', table_id: 'dau_copy', date_column: 'date', value: 'SUM(users)', method: 'pct_change' } } }));
+  const elsewhere = loadKpiChecks(file);
+  const results = await checkKpis(warehouse, elsewhere, CHECKED, context, 'UTC', configuredTables(job));
+  expect(results.filter((result) => result.verdict === 'error')).toEqual([]);
+  // The day without events raises, as the built-in dau does: the panel said it had none.
+  expect(results.filter((result) => result.raise_flag).map((result) => result.date)).toContain('2026-11-19');
+  // Without the ETL config's tables, the panel is looked for in the check's own dataset, where there is none.
+  const alone = await checkKpis(warehouse, elsewhere, CHECKED, context, 'UTC');
+  expect(alone.map((result) => result.failure)).toEqual(['missing_table']);
 });
