@@ -107,14 +107,21 @@ export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defa
     const day = checkSaneDay(parseIsoDate(request.date, names.date), today, names.date);
     return { start: day, end: day };
   }
-  if (request.from !== undefined || request.to !== undefined) {
-    if (request.from === undefined || request.to === undefined) throw new UsageError(`${names.from} and ${names.to} go together`);
-    const start = checkSaneDay(parseIsoDate(request.from, names.from), today, names.from);
-    const end = checkSaneDay(parseIsoDate(request.to, names.to), today, names.to);
-    if (start > end) throw new UsageError(`${names.from} ${start} is after ${names.to} ${end}`);
-    return { start, end };
-  }
-  const daysBack = request.daysBack ?? defaultDaysBack;
+  if (request.from !== undefined || request.to !== undefined) return fromToRange(request.from, request.to, today, names);
+  return daysBackRange(request.daysBack ?? defaultDaysBack, today, names);
+}
+
+/** --from D --to D: both given, each a sane day, in order. */
+function fromToRange(from: string | undefined, to: string | undefined, today: IsoDate, names: DateRangeFieldNames): DateRange {
+  if (from === undefined || to === undefined) throw new UsageError(`${names.from} and ${names.to} go together`);
+  const start = checkSaneDay(parseIsoDate(from, names.from), today, names.from);
+  const end = checkSaneDay(parseIsoDate(to, names.to), today, names.to);
+  if (start > end) throw new UsageError(`${names.from} ${start} is after ${names.to} ${end}`);
+  return { start, end };
+}
+
+/** today-N to today, N a whole number of days that stays after MIN_DATE. */
+function daysBackRange(daysBack: number, today: IsoDate, names: DateRangeFieldNames): DateRange {
   if (!Number.isSafeInteger(daysBack) || daysBack < 0 || daysBack > dayCount(MIN_DATE, today)) {
     throw new UsageError(`${names.daysBack} must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`);
   }

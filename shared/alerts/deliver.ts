@@ -216,21 +216,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
   for (const batch of chunk(alerts, CLAIM_BATCH)) {
     const rows = numberedRows(
       columns,
-      batch.map((alert) => ({
-        alert_id: deliveryKey(alert),
-        date: alert.date,
-        channel,
-        claim_id: claimId,
-        kind: alert.kind,
-        check_name: alert.check,
-        severity: alert.severity,
-        message: alert.message,
-        run_id: alert.run_id,
-        raised_at: new Date(alert.raised_at),
-        sent_at: sentAt,
-        payload: JSON.stringify(alert),
-        delivered_at: null,
-      })),
+      batch.map((alert) => claimRow(alert, channel, claimId, sentAt)),
     );
     const sql = renderSqlFile('alerts/claim.sql', {
       alerts: table,
@@ -240,6 +226,30 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
     });
     await warehouse.query(sql, { ...rows.params, stale_before: { type: 'TIMESTAMP', value: staleBefore } }, context);
   }
+  return claimedIds(warehouse, table, channel, alerts, claimId, context);
+}
+
+/** An alert as a row of the alerts table, claimed by claimId and not delivered yet. */
+function claimRow(alert: Alert, channel: Channel, claimId: string, sentAt: Date) {
+  return {
+    alert_id: deliveryKey(alert),
+    date: alert.date,
+    channel,
+    claim_id: claimId,
+    kind: alert.kind,
+    check_name: alert.check,
+    severity: alert.severity,
+    message: alert.message,
+    run_id: alert.run_id,
+    raised_at: new Date(alert.raised_at),
+    sent_at: sentAt,
+    payload: JSON.stringify(alert),
+    delivered_at: null,
+  };
+}
+
+/** The ids of the alerts' rows that claimId holds on the channel, after the claim. */
+async function claimedIds(warehouse: Warehouse, table: string, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {
   const dates = alerts.map((alert) => alert.date).sort();
   const rows = await warehouse.query(
     renderSqlFile('alerts/claimed.sql', { alerts: table }),

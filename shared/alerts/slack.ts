@@ -83,41 +83,41 @@ export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   const errors = sorted.filter((alert) => alert.severity === 'error').length;
   const from = slackText(source, DISPLAY_WIDTH.label);
   const title = `${titleOf(alerts)} from ${from}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
-  const blocks: Block[] = [];
-  for (const [kind, group] of Object.entries(groupBy(sorted, sectionOf))) {
-    const trends = group.some((alert) => alert.trend);
-    const header = ['severity', 'check', 'date', 'value', 'baseline', 'change', ...(trends ? ['last 14 days'] : [])];
-    // Every cell escaped and cut: a name or a number from data cannot widen the table past a fixed width.
-    const cells = (alert: Alert) =>
-      [
-        alert.severity,
-        alertLabel(alert),
-        alert.date,
-        formatNumber(alert.metric),
-        formatNumber(alert.previous_metric),
-        alertChange(alert),
-        ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
-      ].map((cell) => slackText(cell, DISPLAY_WIDTH.label));
-    const rows = new Map(group.map((alert) => [alert, cells(alert)]));
-    const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => shownWidth(rows.get(alert)?.[i] as string))));
-    const line = (row: string[]): string =>
-      row
-        .map((cell, i) => cell + ' '.repeat((widths[i] as number) - shownWidth(cell)))
-        .join('  ')
-        .trimEnd();
-    const heading = `*${kind}*\n${line(header)}`;
-    for (const [, checkAlerts] of Object.entries(groupBy(group, 'check'))) {
-      blocks.push({
-        heading,
-        entries: checkAlerts.map((alert) => ({
-          alert_id: deliveryKey(alert),
-          rows: [line(rows.get(alert) as string[]), ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : [])],
-          note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}${mentions(alert.owner ?? [])}`,
-        })),
-      });
-    }
-  }
+  const blocks = Object.entries(groupBy(sorted, sectionOf)).flatMap(([kind, group]) => kindBlocks(kind, group));
   return pack(title, blocks);
+}
+
+/** One kind's table: its heading and header line, then a block per check. */
+function kindBlocks(kind: string, group: Alert[]): Block[] {
+  const trends = group.some((alert) => alert.trend);
+  const header = ['severity', 'check', 'date', 'value', 'baseline', 'change', ...(trends ? ['last 14 days'] : [])];
+  // Every cell escaped and cut: a name or a number from data cannot widen the table past a fixed width.
+  const cells = (alert: Alert) =>
+    [
+      alert.severity,
+      alertLabel(alert),
+      alert.date,
+      formatNumber(alert.metric),
+      formatNumber(alert.previous_metric),
+      alertChange(alert),
+      ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
+    ].map((cell) => slackText(cell, DISPLAY_WIDTH.label));
+  const rows = new Map(group.map((alert) => [alert, cells(alert)]));
+  const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => shownWidth(rows.get(alert)?.[i] as string))));
+  const line = (row: string[]): string =>
+    row
+      .map((cell, i) => cell + ' '.repeat((widths[i] as number) - shownWidth(cell)))
+      .join('  ')
+      .trimEnd();
+  const heading = `*${kind}*\n${line(header)}`;
+  return Object.entries(groupBy(group, 'check')).map(([, checkAlerts]) => ({
+    heading,
+    entries: checkAlerts.map((alert) => ({
+      alert_id: deliveryKey(alert),
+      rows: [line(rows.get(alert) as string[]), ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : [])],
+      note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}${mentions(alert.owner ?? [])}`,
+    })),
+  }));
 }
 
 /** The heading an alert's row comes under: new KPI anomalies, ongoing incidents, recoveries, pipeline. */

@@ -86,25 +86,33 @@ export interface StageResult {
   packages: number;
 }
 
-/** Writes the deployable folder for the project at `root` into `dir` (emptied first). */
-export function stageFunctions(root: string, dir: string): StageResult {
-  const compiled = path.join(root, 'dist', 'functions', 'index.js');
-  if (!existsSync(compiled)) throw new ConfigError(`${compiled} is missing: run \`npm run build\` first`);
-  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-    name: string;
-    version: string;
-    license?: string;
-    engines?: unknown;
-    dependencies: Record<string, string>;
-  };
-  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as Lock;
-  const dependencies = Object.fromEntries(
+/** The fields of package.json the staged one keeps or derives. */
+interface Manifest {
+  name: string;
+  version: string;
+  license?: string;
+  engines?: unknown;
+  dependencies: Record<string, string>;
+}
+
+/** The cloud dependencies with the project's version ranges; each must be one of its dependencies. */
+function cloudDependencies(manifest: Manifest): Record<string, string> {
+  return Object.fromEntries(
     CLOUD_DEPENDENCIES.map((name) => {
       const range = manifest.dependencies[name];
       if (!range) throw new ConfigError(`package.json does not depend on ${name}, which the functions need`);
       return [name, range];
     }),
   );
+}
+
+/** Writes the deployable folder for the project at `root` into `dir` (emptied first). */
+export function stageFunctions(root: string, dir: string): StageResult {
+  const compiled = path.join(root, 'dist', 'functions', 'index.js');
+  if (!existsSync(compiled)) throw new ConfigError(`${compiled} is missing: run \`npm run build\` first`);
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+  const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as Lock;
+  const dependencies = cloudDependencies(manifest);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config']) {

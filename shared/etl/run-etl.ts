@@ -13,8 +13,8 @@ import { staleSourcesNote } from './freshness';
 import { laterDays, laterSteps, tableReach } from './reach';
 import { decideRestate, restateSteps, versionsNote } from './restate';
 import { readingSources, sourceRenderings } from './sources';
-import { runLogStatement, writeRunLog, type RunLogStep } from './run-log';
-import { forgetRunLogShape, runLogShape } from './run-log-shape';
+import { runLogStatement, writeRunLog, type RunLogIdentity, type RunLogStep } from './run-log';
+import { forgetRunLogShape, runLogShape, type RunLogShape } from './run-log-shape';
 
 export interface EtlDeps {
   warehouse: Warehouse;
@@ -89,12 +89,15 @@ export function etlResult(
   };
 }
 
-/** Builds the requested days (or, with dryRun, validates and estimates them) and says how it went; never throws for a failed run. */
-export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest): Promise<EtlOutcome> {
+/**
+ * Builds the requested days (or, with dryRun, validates and estimates them) and says how it went;
+ * never throws for a failed run. `planned`: the request's plan when the caller already made it.
+ */
+export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, planned?: EtlPlan): Promise<EtlOutcome> {
   const tables = selectTables(job, request.kpis);
-  const plan = planEtl(deps.warehouse, job, tables, request.range);
+  const plan = planned ?? planEtl(deps.warehouse, job, tables, request.range);
   const result = resultOf(deps, job, request, plan);
-  return request.dryRun ? dryRunEtl(deps, job, request, tables, plan, result) : writeEtl(deps, job, request, tables, result);
+  return request.dryRun ? dryRunEtl(deps, job, request, tables, plan, result) : writeEtl(deps, job, request, tables, plan, result);
 }
 
 /** The completion event of this run, made when the run ends; carries when it started. */
@@ -133,69 +136,21 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
 }
 
 /** The real run: one script, one transaction, the run-log rows committed with the data. */
-async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], result: ResultOf): Promise<EtlOutcome> {
+async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], planned: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
   const { warehouse, clock } = deps;
   const logger = deps.logger.child({ run_id: request.runId });
-  const context = { job: job.jobName, runId: request.runId };
-  const { startedAt } = result;
-  const identity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
+  const identity: RunLogIdentity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
   const range = `${request.range.start}..${request.range.end}`;
-  let plan = planEtl(warehouse, job, tables, request.range);
-  const startStep: RunLogStep = { step: 'start', logType: 'start', at: startedAt, message: `ETL for ${range}: ${plan.targets.map((t) => t.name).join(', ')}` };
+  const startStep: RunLogStep = { step: 'start', logType: 'start', at: result.startedAt, message: `ETL for ${range}: ${planned.targets.map((t) => t.name).join(', ')}` };
   try {
-    // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
-    let shape = await runLogShape(warehouse);
-    await ensureTables(warehouse, plan);
-    plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, request.range)), job, tables, request.range);
-    const wholeRun = request.kpis === undefined || request.kpis.length === 0;
-    const restate = await restating(warehouse, job, tables, request.range, context);
-    const restatedDays = restate.days;
-    // The guard reads only when the run builds everything, as the scheduled runs do.
-    const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
-    if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
-    if (restatedDays.length > 0) {
-      // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
-      const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
-      plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, request.range, restatedDays, restate.later);
-      logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
-    }
-    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: plan.targets.map((t) => t.name) });
+    const run = await prepareRun(warehouse, logger, job, request, tables, planned, result.startedAt);
+    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: run.plan.targets.map((t) => t.name) });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.
-    const submittedAt = clock();
-    const logSteps: RunLogStep[] = [
-      startStep,
-      ...plan.targets.map((target) => ({
-        step: target.name,
-        logType: 'info' as const,
-        at: submittedAt,
-        fileName: target.sqlFile,
-        message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
-      })),
-      ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
-      ...laterSteps(restate.later, restatedDays, submittedAt),
-      // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
-      { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range)}` },
-    ];
-    // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
-    // this message re-attaches to the job the first delivery started.
-    const restated = restate.all.length > 0 ? `:restating ${restate.all.join(',')}` : '';
-    const workKey = `etl:${request.runId}:${range}${restated}:${targetNames(plan).join(',')}`;
-    const runScript = () => {
-      const logRows = runLogStatement(warehouse, shape, identity, logSteps);
-      return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
-    };
-    await runScript().catch(async (error: unknown) => {
-      // A target or the run log dropped under a warm instance: create it again and run once more.
-      // A missing source fails the same way twice and stays a permanent failure.
-      if (!(error instanceof TableNotFoundError)) throw error;
-      forgetRunLogShape(warehouse);
-      await ensureTables(warehouse, plan);
-      shape = await runLogShape(warehouse);
-      await runScript();
-    });
+    const logSteps = [startStep, ...runSteps(run, request, tables, clock())];
+    await commitRun(warehouse, identity, run, logSteps, request.range, { job: job.jobName, runId: request.runId });
     logger.info('ETL succeeded', { start_date: request.range.start, end_date: request.range.end });
-    return { result: result('succeeded', null, restate.all.length > 0 ? { restated_dates: restate.all } : {}) };
+    return { result: result('succeeded', null, run.restate.all.length > 0 ? { restated_dates: run.restate.all } : {}) };
   } catch (thrown) {
     const error = toError(thrown);
     logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
@@ -205,6 +160,86 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     });
     return { result: result('failed', error), failure: error };
   }
+}
+
+/** What a real run writes, decided before its script is submitted. */
+interface PreparedRun {
+  shape: RunLogShape;
+  plan: EtlPlan;
+  restate: Awaited<ReturnType<typeof restating>>;
+  wholeRun: boolean;
+  staleNote: string;
+}
+
+/** Checks the run log's shape, creates the tables, and plans the run with the days it restates. */
+async function prepareRun(
+  warehouse: Warehouse,
+  logger: Logger,
+  job: EtlJob,
+  request: EtlRequest,
+  tables: TableDefinition[],
+  planned: EtlPlan,
+  startedAt: Date,
+): Promise<PreparedRun> {
+  const context = { job: job.jobName, runId: request.runId };
+  // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
+  const shape = await runLogShape(warehouse);
+  await ensureTables(warehouse, planned);
+  let plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, request.range)), job, tables, request.range);
+  const wholeRun = request.kpis === undefined || request.kpis.length === 0;
+  const restate = await restating(warehouse, job, tables, request.range, context);
+  // The guard reads only when the run builds everything, as the scheduled runs do.
+  const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
+  if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
+  if (restate.days.length > 0) {
+    // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
+    const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
+    plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, request.range, restate.days, restate.later);
+    logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
+  }
+  return { shape, plan, restate, wholeRun, staleNote };
+}
+
+/** The run-log rows after the start row: one per table written, the restated days, and the end row. */
+function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition[], submittedAt: Date): RunLogStep[] {
+  const { plan, restate, wholeRun } = run;
+  const range = `${request.range.start}..${request.range.end}`;
+  return [
+    ...plan.targets.map((target) => ({
+      step: target.name,
+      logType: 'info' as const,
+      at: submittedAt,
+      fileName: target.sqlFile,
+      message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
+    })),
+    ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
+    ...laterSteps(restate.later, restate.days, submittedAt),
+    // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
+    { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${run.staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range)}` },
+  ];
+}
+
+/** Runs the plan's statements and the run-log rows as one atomic script. */
+async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: PreparedRun, logSteps: RunLogStep[], range: DateRange, context: JobContext): Promise<void> {
+  const { plan } = run;
+  let { shape } = run;
+  // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
+  // this message re-attaches to the job the first delivery started.
+  const restated = run.restate.all.length > 0 ? `:restating ${run.restate.all.join(',')}` : '';
+  const workKey = `etl:${identity.runId}:${range.start}..${range.end}${restated}:${targetNames(plan).join(',')}`;
+  const runScript = () => {
+    const logRows = runLogStatement(warehouse, shape, identity, logSteps);
+    return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+  };
+  await runScript().catch(async (error: unknown) => {
+    // A target or the run log dropped under a warm instance: create it again and run once more.
+    // A missing source fails the same way twice and stays a permanent failure.
+    if (!(error instanceof TableNotFoundError)) throw error;
+    forgetRunLogShape(warehouse);
+    await ensureTables(warehouse, plan);
+    shape = await runLogShape(warehouse);
+    await runScript();
+  });
 }
 
 /**
