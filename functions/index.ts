@@ -1,13 +1,11 @@
 /**
- * The package's main: registers the functions with the functions-framework. A deployed function
- * (FUNCTION_TARGET set) loads only its own; locally and in tests all three are registered. Their
- * use-cases, configs and clients load on the first event.
+ * The package's main: registers the functions with the functions-framework, on a runtime built
+ * from process.env at the first event (so a bad setting fails that event, as it always has, not the
+ * instance's start). A deployed function (FUNCTION_TARGET set) registers only its own; locally all
+ * three are. Their use-cases, configs and clients load on the first event.
  */
-export const TARGETS = { etl: 'etl', 'kpi-monitor': 'kpiMonitor', 'log-monitor': 'logMonitor' } as const;
+import { createFunctionRuntime, type FunctionRuntime } from '../shared/pipeline/function-runtime';
+import { registerFunctions } from './register';
 
-const target = process.env.FUNCTION_TARGET;
-/* eslint-disable @typescript-eslint/no-require-imports -- a conditional load is the point: one target's module, not three */
-if (!target || target === TARGETS.etl) require('./etl');
-if (!target || target === TARGETS['kpi-monitor']) require('./kpi-monitor');
-if (!target || target === TARGETS['log-monitor']) require('./log-monitor');
-/* eslint-enable @typescript-eslint/no-require-imports */
+let runtime: FunctionRuntime | undefined;
+registerFunctions(() => (runtime ??= createFunctionRuntime({ env: process.env })), process.env.FUNCTION_TARGET || undefined);

@@ -16,10 +16,11 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Logger } from '../shared/log';
 import { DEFAULT_TOPICS_DIR, TOPICS } from '../shared/messaging/publisher';
 import { LOCAL_PROJECT } from '../shared/messaging/router-publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionName, type FunctionRuntime } from '../shared/pipeline/function-runtime';
+import type { PublisherSpec } from '../shared/ports';
+import { createFunctionRuntime, type FunctionName, type FunctionRuntime } from '../shared/pipeline/function-runtime';
 import { EmulatorAdmin, startPubSubEmulator, type PubSubEmulator } from '../shared/local/emulator';
 import { DEAD_LETTER_TOPIC, LocalRouter, localSubscriptions } from '../shared/local/router';
-import { TARGETS } from './index';
+import { registerFunctions, TARGETS } from './register';
 
 export interface StackPorts {
   router: number;
@@ -44,6 +45,8 @@ export interface LocalStack {
   emulator?: PubSubEmulator;
   emulatorAdmin?: EmulatorAdmin;
   urls: Record<FunctionName, string>;
+  /** The functions' runtime: its ports are the warehouse and publisher they use. */
+  runtime: FunctionRuntime;
   close(): Promise<void>;
 }
 
@@ -77,18 +80,22 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     await broker?.close().catch(() => undefined);
   };
   try {
+    // The servers listen before the broker that pushes to them, which tells the runtime where to
+    // publish: the handlers find the runtime at each delivery, once it is built.
+    registerFunctions(() => runtime ?? notStarted());
     const urls = await serveFunctions(options.ports, servers);
     const pushUrls = { ...urls, ...options.pushTo };
     broker = await startBroker(options, pushUrls);
     // The functions' runtime, built from this stack's arguments; process.env is left as it is.
-    runtime = createFunctionRuntime({ env: { ...options.env, ...broker.env } });
-    installFunctionRuntime(runtime);
+    const started = createFunctionRuntime({ env: options.env, publisher: broker.publisher });
+    runtime = started;
     return {
       ...broker.parts,
       urls,
+      runtime: started,
       async close() {
         await closeStarted();
-        await closeFunctionRuntime();
+        await started.close();
       },
     };
   } catch (error) {
@@ -137,10 +144,15 @@ function stopper(server: Server): () => Promise<void> {
   };
 }
 
+/** A delivery before the stack has built its runtime (a caller's emulator pushing early) fails, and comes again. */
+function notStarted(): never {
+  throw new Error('the local stack is still starting: deliver again');
+}
+
 interface Broker {
   parts: Pick<LocalStack, 'router' | 'routerUrl' | 'emulator' | 'emulatorAdmin'>;
-  /** What the functions' environment gains: where they publish. */
-  env: NodeJS.ProcessEnv;
+  /** Where the functions publish; none: where the environment says ($KPIS_PUBLISHER, $PUBSUB_EMULATOR_HOST). */
+  publisher?: PublisherSpec;
   /** Resolves once it has nothing left to deliver (the router; the emulator cannot say). */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -150,7 +162,7 @@ function startBroker(options: StackOptions, pushUrls: Record<FunctionName, strin
   if (options.pubsub === 'router') return startRouter(options, pushUrls);
   if (options.pubsub === 'emulator') return startEmulator(options, pushUrls);
   // The caller's emulator: the real client finds it through PUBSUB_EMULATOR_HOST.
-  return Promise.resolve({ parts: {}, env: {}, drain: async () => undefined, close: async () => undefined });
+  return Promise.resolve({ parts: {}, drain: async () => undefined, close: async () => undefined });
 }
 
 async function startRouter(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
@@ -165,7 +177,7 @@ async function startRouter(options: StackOptions, pushUrls: Record<FunctionName,
   const routerUrl = await router.listen(options.ports.router);
   return {
     parts: { router, routerUrl },
-    env: { KPIS_PUBLISHER: `router:${routerUrl}` },
+    publisher: { kind: 'router', url: routerUrl },
     drain: () => router.idle(60_000),
     close: () => router.close(),
   };
@@ -180,8 +192,8 @@ async function startEmulator(options: StackOptions, pushUrls: Record<FunctionNam
     options.logger.info('Pub/Sub emulator ready', { host: emulator.host, started_in_ms: emulator.startedInMs, log: emulator.logFile });
     return {
       parts: { emulator, emulatorAdmin: admin },
-      // The real client, pointed at the emulator; KPIS_PUBLISHER says so even if the user set another.
-      env: { PUBSUB_EMULATOR_HOST: emulator.host, PUBSUB_PROJECT_ID: project, KPIS_PUBLISHER: `pubsub:${project}` },
+      // The real client, pointed at the emulator, whatever $KPIS_PUBLISHER says.
+      publisher: { kind: 'pubsub', projectId: project, emulatorHost: emulator.host },
       drain: async () => undefined,
       close: () => emulator.stop(),
     };

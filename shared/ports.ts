@@ -46,13 +46,15 @@ export async function openPorts(options: {
   clock: () => Date;
   /** The named Slack webhooks; by default the KPI config's slack_webhooks, read on first use. */
   slackWebhooks?: () => Promise<Map<string, SlackWebhookRef>>;
+  /** Where to publish, instead of what $KPIS_PUBLISHER says (the local stack's router or emulator). */
+  publisher?: PublisherSpec;
 }): Promise<Ports> {
   const { env, logger } = options;
   // Parse every setting before opening anything, so a typo fails fast and leaves nothing open.
   const spec = resolveWarehouseSpec(options.warehouse, env);
-  const publisherSpec = parsePublisherSpec(env);
+  const publisherSpec = options.publisher ?? parsePublisherSpec(env);
   parseSecretsSpec(env);
-  const publisher = await openPublisher(publisherSpec, options.clock, env.PUBSUB_EMULATOR_HOST || undefined);
+  const publisher = await openPublisher(publisherSpec, options.clock, emulatorHostOf(publisherSpec, env));
   const warehouse = await openWarehouse(spec, logger, env);
   const slackSecret = env.KPIS_SLACK_SECRET || DEFAULT_SLACK_SECRET;
   let named: Promise<Map<string, SlackWebhookRef>> | undefined;
@@ -82,9 +84,14 @@ export async function openPorts(options: {
   };
 }
 
-type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'router'; url: string } | { kind: 'pubsub'; projectId: string };
+/** Where messages go; a `pubsub` spec may name the emulator it reaches (else $PUBSUB_EMULATOR_HOST does). */
+type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'router'; url: string } | { kind: 'pubsub'; projectId: string; emulatorHost?: string };
 
 export type { PublisherSpec };
+
+function emulatorHostOf(spec: PublisherSpec, env: NodeJS.ProcessEnv): string | undefined {
+  return (spec.kind === 'pubsub' ? spec.emulatorHost : undefined) || env.PUBSUB_EMULATOR_HOST || undefined;
+}
 
 export function parsePublisherSpec(env: NodeJS.ProcessEnv): PublisherSpec {
   const value = env.KPIS_PUBLISHER || (env.PUBSUB_EMULATOR_HOST ? `pubsub:${env.PUBSUB_PROJECT_ID || 'local-project'}` : 'local');

@@ -11,7 +11,6 @@ import { loadEtlConfig } from '../../shared/config/etl-config';
 import { configPath } from '../../shared/config/files';
 import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../shared/local/demo-chain';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { functionPorts } from '../../shared/pipeline/function-runtime';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
 import { EMULATOR_PULL_SUBSCRIPTIONS, startLocalStack } from '../../functions/local';
 import { emulatorBroker, routerBroker } from '../../shared/local/chain-brokers';
@@ -125,7 +124,7 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
     if (pubsub === 'emulator') for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, exitOnSignal);
     const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, pubsub });
     try {
-      const ports = await functionPorts();
+      const ports = await stack.runtime.ports();
       const broker = stack.router
         ? routerBroker(stack.router)
         : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, { ...EMULATOR_PULL_SUBSCRIPTIONS, completions: 'kpis-start-completions' });

@@ -1,6 +1,5 @@
 /** etl: a trigger message -> one ETL run -> the completion event on daily-kpis-completed. */
-import * as functions from '@google-cloud/functions-framework';
-import { pubsubHandler, type FunctionWork } from '../../shared/pipeline/function-runtime';
+import type { FunctionWork } from '../../shared/pipeline/pubsub-handler';
 
 /** What the function does with one message, under the runtime's policy (pubsubHandler). */
 export const etlWork: FunctionWork = async (message, context) => {
@@ -16,5 +15,3 @@ export const etlWork: FunctionWork = async (message, context) => {
   const trigger = parseTrigger(message.data, dayIn(message.publishTime, job.timeZone), context.settings.maxRangeDays);
   await runTriggeredEtl(context, job, { trigger, runId: context.runId, username: context.username, publishedAt: message.publishTime });
 };
-
-functions.cloudEvent('etl', pubsubHandler('etl', etlWork));

@@ -1,6 +1,5 @@
 /** kpiMonitor: a completion event -> KPI checks for the run's complete days -> alerts. */
-import * as functions from '@google-cloud/functions-framework';
-import { pubsubHandler, type FunctionWork } from '../../shared/pipeline/function-runtime';
+import type { FunctionWork } from '../../shared/pipeline/pubsub-handler';
 
 /** What the function does with one message, under the runtime's policy (pubsubHandler). */
 export const kpiMonitorWork: FunctionWork = async (message, context) => {
@@ -11,5 +10,3 @@ export const kpiMonitorWork: FunctionWork = async (message, context) => {
   const outcome = await checkCompletedRun(context, checks, completion, { runId: context.runId, username: context.username, timeZone: job.timeZone });
   context.logger.info('kpi-monitor done', { action: outcome.action, etl_run_id: completion.run_id });
 };
-
-functions.cloudEvent('kpiMonitor', pubsubHandler('kpi-monitor', kpiMonitorWork));

@@ -1,6 +1,5 @@
 /** logMonitor: a completion event or the hourly heartbeat -> run-log checks -> alerts. */
-import * as functions from '@google-cloud/functions-framework';
-import { pubsubHandler, type FunctionWork } from '../../shared/pipeline/function-runtime';
+import type { FunctionWork } from '../../shared/pipeline/pubsub-handler';
 
 /** What the function does with one message, under the runtime's policy (pubsubHandler). */
 export const logMonitorWork: FunctionWork = async (message, context) => {
@@ -11,5 +10,3 @@ export const logMonitorWork: FunctionWork = async (message, context) => {
   const outcome = await runLogMonitor(context, checks, { runId: context.runId, username: context.username, timeZone: job.timeZone });
   context.logger.info('log-monitor done', { trigger: event.kind, raised: outcome.alerts.length });
 };
-
-functions.cloudEvent('logMonitor', pubsubHandler('log-monitor', logMonitorWork));

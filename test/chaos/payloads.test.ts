@@ -7,9 +7,8 @@
  */
 import path from 'node:path';
 import fc from 'fast-check';
-import '../../functions';
 import { appendEvents } from '../../shared/events/load-events';
-import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import { pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
@@ -20,14 +19,15 @@ const NOW = '2026-11-27T06:00:00.000Z';
 const ANSWER_WITHIN_MS = 2000;
 
 let env: NodeJS.ProcessEnv;
+let runtime: FunctionRuntime;
 beforeAll(async () => {
   const dir = tempDir('kpis-chaos-');
   env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
-  useFunctionRuntime(env);
-  await appendEvents((await functionPorts()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
+  runtime = useFunctionRuntime(env);
+  await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
 afterAll(async () => {
-  await closeFunctionRuntime();
+  await runtime.close();
   process.stdout.write(`\nchaos: generated payloads per contract (${RUNS} each)\n${figures.map((row) => row.join('  ')).join('\n')}\n`);
 });
 

@@ -13,7 +13,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import '../../functions';
 import { configuredTables, loadEtlConfig } from '../../shared/config/etl-config';
 import { loadKpiChecks, loadLogChecks, selectChecks } from '../../shared/config/monitor-config';
 import { isReservedName } from '../../shared/config/names';
@@ -22,9 +21,9 @@ import { ConfigError } from '../../shared/errors';
 import { appendEvents } from '../../shared/events/load-events';
 import { createLogger, silentLogger } from '../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import { renderTemplate } from '../../shared/sql';
-import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
+import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, etlDeps, openMemoryWarehouse, shippedJob, SOURCE } from '../helpers/warehouse';
 import { runEtl } from '../../shared/etl/run-etl';
@@ -138,11 +137,10 @@ describe('generated messages with prototype names as keys, over HTTP', () => {
   beforeAll(async () => {
     dir = tempDir('kpis-chaos-names-');
     const env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW };
-    runtime = createFunctionRuntime({ env, logger: createLogger({ level: 'WARNING', write: (line) => logged.push(JSON.parse(line) as (typeof logged)[number]) }) });
-    installFunctionRuntime(runtime);
+    runtime = useFunctionRuntime(env, { logger: createLogger({ level: 'WARNING', write: (line) => logged.push(JSON.parse(line) as (typeof logged)[number]) }) });
     await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
   });
-  afterAll(() => closeFunctionRuntime());
+  afterAll(() => runtime.close());
 
   // Keys from the prototype's names and the contract's own, nested; a message is any such object.
   const key = fc.oneof({ weight: 3, arbitrary: prototypeName }, { weight: 1, arbitrary: fc.constantFrom('dry_run', 'date', 'kpis', 'run_id', 'status') });

@@ -4,12 +4,11 @@
  * acknowledged (204), and writes nothing: no run-log row, no completion event, no alert.
  */
 import path from 'node:path';
-import '../../functions';
 import { appendEvents } from '../../shared/events/load-events';
 import { createLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
-import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 
@@ -22,11 +21,10 @@ beforeAll(async () => {
   dir = tempDir();
   const env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW };
   const logger = createLogger({ level: 'WARNING', write: (line) => logged.push(JSON.parse(line) as (typeof logged)[number]) });
-  runtime = createFunctionRuntime({ env, logger });
-  installFunctionRuntime(runtime);
+  runtime = useFunctionRuntime(env, { logger });
   await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
-afterAll(() => closeFunctionRuntime());
+afterAll(() => runtime.close());
 
 /** A Pub/Sub CloudEvent whose message fields are replaced as given (wrong types included). */
 function eventWith(data: unknown, message: Record<string, unknown>) {

@@ -1,12 +1,11 @@
 /** The kpiMonitor function over HTTP with a calendar ($KPIS_CALENDAR): a known campaign day is muted, recorded, and not published. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import '../../functions';
 import { appendEvents } from '../../shared/events/load-events';
 import { runEtl, type EtlResult } from '../../shared/etl/run-etl';
 import { silentLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
@@ -16,6 +15,7 @@ const NOW = '2026-11-27T06:00:00.000Z';
 const CAMPAIGN = '2026-11-26';
 let dir: string;
 let warehouse: Warehouse;
+let runtime: FunctionRuntime;
 
 const completion: EtlResult = {
   run_id: 'etl-calendar',
@@ -37,7 +37,7 @@ beforeAll(async () => {
   writeFileSync(kpis, JSON.stringify({ kpis: { dau: { method: 'weekday', thresh_in_percent: 0.15 }, installs: { method: 'weekday', thresh_in_percent: 0.3, min_value: 10 } } }));
   const calendar = path.join(dir, 'calendar.json');
   writeFileSync(calendar, JSON.stringify({ entries: [{ date: CAMPAIGN, checks: 'all', kind: 'one_off', note: 'launch campaign' }] }));
-  useFunctionRuntime({
+  runtime = useFunctionRuntime({
     KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
     KPIS_PUBLISHER: 'local',
     KPIS_TOPICS_DIR: dir,
@@ -46,7 +46,7 @@ beforeAll(async () => {
     KPIS_MONITOR_CONFIG: kpis,
     KPIS_CALENDAR: calendar,
   });
-  warehouse = (await functionPorts()).warehouse;
+  warehouse = (await runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 42, { [CAMPAIGN]: 'new_users_spike' }), context);
   const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
     range: { start: '2026-10-17', end: '2026-11-27' },
@@ -56,7 +56,7 @@ beforeAll(async () => {
   expect(result.status).toBe('succeeded');
 });
 
-afterAll(() => closeFunctionRuntime());
+afterAll(() => runtime.close());
 
 test('the campaign day raises dau and installs, muted: nothing on the alerts topic, both in the alert history with the note', async () => {
   const event = pubsubEvent(completion, { publishTime: NOW, topic: TOPICS.completed });

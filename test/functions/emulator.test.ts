@@ -13,7 +13,6 @@ import { post, pubsubEvent, setEnv } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 import { appendEvents } from '../../shared/events/load-events';
-import { functionPorts } from '../../shared/pipeline/function-runtime';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let fake: PubSubFake;
@@ -39,7 +38,7 @@ beforeAll(async () => {
     logger: silentLogger,
     pubsub: 'running-emulator',
   });
-  await appendEvents((await functionPorts()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
+  await appendEvents((await stack.runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
 afterAll(async () => {
   await stack.close();

@@ -1,9 +1,8 @@
 /** The etl function over HTTP: trigger messages in, KPI tables and a completion event out. */
 import path from 'node:path';
-import '../../functions';
 import { appendEvents } from '../../shared/events/load-events';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
@@ -12,17 +11,18 @@ import { context, SOURCE } from '../helpers/warehouse';
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let runtime: FunctionRuntime;
 let warehouse: Warehouse;
 
 beforeAll(async () => {
   dir = tempDir();
   env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
-  useFunctionRuntime(env);
-  warehouse = (await functionPorts()).warehouse;
+  runtime = useFunctionRuntime(env);
+  warehouse = (await runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 14, {}), context);
 });
 afterAll(async () => {
-  await closeFunctionRuntime();
+  await runtime.close();
 });
 
 const completions = () => topicMessages(dir, TOPICS.completed);

@@ -14,7 +14,6 @@ import { RouterPublisher } from '../../shared/messaging/router-publisher';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEAD_LETTER_TOPIC, LocalRouter, pushEndpoint } from '../../shared/local/router';
-import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
@@ -35,7 +34,7 @@ beforeAll(async () => {
     maxAttempts: 2,
     retryDelayMs: 10,
   });
-  warehouse = (await functionPorts()).warehouse;
+  warehouse = (await stack.runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
   await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, { range: { start: '2026-10-03', end: '2026-11-27' }, runId: 'history', username: 'test' });
 });

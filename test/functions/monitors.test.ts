@@ -1,12 +1,11 @@
 /** kpiMonitor and logMonitor over HTTP: completion events and heartbeats in, alerts out. */
 import path from 'node:path';
-import '../../functions';
 import type { Alert } from '../../shared/alerts/alert';
 import { appendEvents } from '../../shared/events/load-events';
 import { runEtl, type EtlResult } from '../../shared/etl/run-etl';
 import { silentLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, functionPorts } from '../../shared/pipeline/function-runtime';
+import type { FunctionRuntime } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
@@ -15,6 +14,7 @@ import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let runtime: FunctionRuntime;
 let warehouse: Warehouse;
 
 function completion(fields: Partial<EtlResult> = {}): EtlResult {
@@ -41,8 +41,8 @@ const runLog = (uid: string) =>
 beforeAll(async () => {
   dir = tempDir();
   env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
-  useFunctionRuntime(env);
-  warehouse = (await functionPorts()).warehouse;
+  runtime = useFunctionRuntime(env);
+  warehouse = (await runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
   const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
     range: { start: '2026-10-03', end: '2026-11-27' },
@@ -52,7 +52,7 @@ beforeAll(async () => {
   expect(result.status).toBe('succeeded');
 });
 afterAll(async () => {
-  await closeFunctionRuntime();
+  await runtime.close();
 });
 
 describe('kpiMonitor', () => {
@@ -153,16 +153,16 @@ describe('kpiMonitor', () => {
   });
 
   test('an alert the broker does not take is a transient failure: the function fails, so Pub/Sub delivers the message again', async () => {
-    await closeFunctionRuntime();
-    useFunctionRuntime({ ...env, KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
+    await runtime.close();
+    runtime = useFunctionRuntime({ ...env, KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
     try {
       const failed = completion({ run_id: 'etl-unpublished', status: 'failed', error: 'boom', dates: ['2026-11-20'], start_date: '2026-11-20', end_date: '2026-11-20' });
       const event = pubsubEvent(failed, { publishTime: NOW });
       expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(500);
     } finally {
-      await closeFunctionRuntime();
-      useFunctionRuntime(env);
-      warehouse = (await functionPorts()).warehouse;
+      await runtime.close();
+      runtime = useFunctionRuntime(env);
+      warehouse = (await runtime.ports()).warehouse;
     }
   });
 });

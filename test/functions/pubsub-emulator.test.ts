@@ -26,7 +26,6 @@ import { LocalRouter, pushEndpoint } from '../../shared/local/router';
 import { silentLogger } from '../../shared/log';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { LOCAL_PROJECT } from '../../shared/messaging/router-publisher';
-import { functionPorts } from '../../shared/pipeline/function-runtime';
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { waitFor } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
@@ -66,7 +65,7 @@ beforeAll(async () => {
   kpiMonitorProxy.target = stack.urls['kpi-monitor'];
   admin = stack.emulatorAdmin as EmulatorAdmin;
   await admin.createPullSubscription(COMPLETIONS, TOPICS.completed);
-  warehouse = (await functionPorts()).warehouse;
+  warehouse = (await stack.runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies(today, 56, { [yesterday]: 'new_users_spike' }), context);
   await runEtl({ warehouse, clock: () => new Date(), logger: silentLogger }, job, {
     range: { start: addDays(today, -55), end: today },

@@ -6,19 +6,20 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as functions from '@google-cloud/functions-framework';
-import '../../functions';
 import { ConfigError } from '../../shared/errors';
 import { appendEvents } from '../../shared/events/load-events';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { closeFunctionRuntime, createFunctionRuntime, installFunctionRuntime, pubsubHandler } from '../../shared/pipeline/function-runtime';
+import { createFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { pubsubHandler } from '../../shared/pipeline/pubsub-handler';
 import { envValue, logLevelFromEnv, positiveNumberFromEnv } from '../../shared/settings';
-import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
+import { post, pubsubEvent, useFunctionRuntime, withFunctionServer } from '../helpers/functions';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 
-afterEach(() => closeFunctionRuntime());
+let runtime: FunctionRuntime | undefined;
+afterEach(() => runtime?.close());
 
 test('a broken kpis_config.json does not stop the etl function; the kpi-monitor says what is wrong; process.env is not touched', async () => {
   const dir = tempDir();
@@ -33,8 +34,7 @@ test('a broken kpis_config.json does not stop the etl function; the kpi-monitor 
     KPIS_MONITOR_CONFIG: broken,
   };
   const before = { ...process.env };
-  const runtime = createFunctionRuntime({ env });
-  installFunctionRuntime(runtime);
+  runtime = useFunctionRuntime(env);
   await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 
   expect(await withFunctionServer('etl', (url) => post(url, pubsubEvent({ date: '2026-11-25' }, { publishTime: NOW })))).toBe(204);

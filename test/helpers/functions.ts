@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createFunctionRuntime, installFunctionRuntime, type FunctionRuntime } from '../../shared/pipeline/function-runtime';
+import { registerFunctions } from '../../functions/register';
+import { createFunctionRuntime, type FunctionRuntime, type RuntimeOptions } from '../../shared/pipeline/function-runtime';
 
 export interface EventOptions {
   messageId?: string;
@@ -66,12 +67,12 @@ export function setEnv(values: Record<string, string>): () => void {
 }
 
 /**
- * Builds the functions' runtime from this environment and installs it: the registered functions
- * use it until closeFunctionRuntime(). process.env is left alone.
+ * Builds the functions' runtime from this environment (and the options given) and registers the
+ * three functions on it; close it when done. process.env is left alone.
  */
-export function useFunctionRuntime(env: NodeJS.ProcessEnv): FunctionRuntime {
-  const runtime = createFunctionRuntime({ env });
-  installFunctionRuntime(runtime);
+export function useFunctionRuntime(env: NodeJS.ProcessEnv, options: Omit<RuntimeOptions, 'env'> = {}): FunctionRuntime {
+  const runtime = createFunctionRuntime({ env, ...options });
+  registerFunctions(runtime);
   return runtime;
 }
 
