@@ -1,7 +1,7 @@
 /** `kpis monitor-logs`: the run-log checks, and their alerts. */
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { etlDataset } from '../../shared/config/etl-config';
-import { loadLogChecks } from '../../shared/config/monitor-config';
+import { loadLogChecks } from '../../shared/config/log-checks';
 import { configPath } from '../../shared/config/files';
 import { LOG_LOOKBACK_DAYS, runLogMonitor } from '../../shared/monitor/log-monitor';
 import { printJson, table, withRuntime, type Command } from '../command';

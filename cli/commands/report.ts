@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { UsageError } from '../../shared/errors';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
-import { selectChecks } from '../../shared/config/monitor-config';
+import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
 import { addDays } from '../../shared/dates';

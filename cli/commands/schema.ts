@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../../shared/errors';
 import { tablesReadByChecks, tablesWithRoles } from '../../shared/etl/init';
 import { loadEtlConfig } from '../../shared/config/etl-config';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { configPath } from '../../shared/config/files';
 import { printJson, type Command } from '../command';
 

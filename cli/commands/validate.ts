@@ -1,5 +1,6 @@
 /** `kpis validate`: every table and check query checked on the warehouse. */
-import { loadKpiChecks, loadLogChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../shared/config/kpi-checks';
+import { loadLogChecks } from '../../shared/config/log-checks';
 import { configPath } from '../../shared/config/files';
 import { loadCalendar } from '../../shared/config/calendar';
 import { checkQueries, describeProblems } from '../../shared/config/check-queries';

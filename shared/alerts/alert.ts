@@ -1,5 +1,5 @@
 /** The alert message contract (DESIGN.md: daily-kpis-alerts) and how checks become alerts. */
-import type { KpiCheck, Severity } from '../config/monitor-config';
+import type { KpiCheck, Severity } from '../config/kpi-checks';
 import type { IsoDate } from '../dates';
 import { formatChange } from '../format';
 

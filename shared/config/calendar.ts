@@ -18,7 +18,7 @@ import { addDays, startOfDay, type IsoDate } from '../dates';
 import { ConfigError } from '../errors';
 import { CALENDAR_KINDS, type CalendarEntry, type CalendarKind } from './calendar-entry';
 import { CONFIG_DIR } from './etl-config';
-import { loadKpiChecks, type KpiCheck } from './monitor-config';
+import { loadKpiChecks, type KpiCheck } from './kpi-checks';
 import { oneOf, readJsonConfig, validateConfig } from './validate';
 
 export { CALENDAR_KINDS, type CalendarEntry, type CalendarKind } from './calendar-entry';

@@ -1,7 +1,8 @@
 /** Where each config file comes from: one rule for the CLI, the functions and the local stack. */
 import { DEFAULT_CALENDAR } from './calendar';
 import { DEFAULT_ETL_CONFIG } from './etl-config';
-import { DEFAULT_KPIS_CONFIG, DEFAULT_LOG_CONFIG } from './monitor-config';
+import { DEFAULT_KPIS_CONFIG } from './kpi-checks';
+import { DEFAULT_LOG_CONFIG } from './log-checks';
 
 export const CONFIG_FILES = {
   etl: { variable: 'KPIS_CONFIG', file: DEFAULT_ETL_CONFIG },

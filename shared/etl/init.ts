@@ -2,7 +2,7 @@
 import { configuredTables, type EtlJob } from '../config/etl-config';
 import { resolveTableName } from '../config/table-sql';
 import { ALERTS_TABLE, kpiTable, RUN_LOG_TABLE, sourceTable, type TableSchema } from '../schema';
-import type { KpiCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
 import { placeholders, readSqlTemplate } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 

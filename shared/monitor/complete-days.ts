@@ -9,7 +9,7 @@
  */
 import { NOT_DELIVERED } from '../alerts/deliver';
 import type { AlertDeps } from '../alerts/deliver';
-import type { KpiCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
 import { addDays, DEFAULT_TIME_ZONE, startOfDayIn, type IsoDate } from '../dates';
 import { runKpiMonitor, type KpiMonitorOutcome, type MonitorRequest } from './kpi-monitor';
 

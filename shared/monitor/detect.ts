@@ -29,7 +29,7 @@
  *   lasting shift as it always did (one run of raised days), instead of raising on it forever.
  */
 import { addDays, daysBetween, startOfDay, type IsoDate } from '../dates';
-import type { Direction, KpiCheck, Method, Severity } from '../config/monitor-config';
+import type { Direction, KpiCheck, Method, Severity } from '../config/kpi-checks';
 import { NO_CALENDAR, restartOn, type SeriesCalendar } from '../config/calendar';
 import { formatChange, formatNumber, formatPercent } from '../format';
 

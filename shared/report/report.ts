@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { configuredTables, type EtlJob } from '../config/etl-config';
-import type { KpiCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError } from '../errors';
 import { runLogValues, shapeOf } from '../etl/run-log-shape';

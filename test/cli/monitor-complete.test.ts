@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_KPIS_CONFIG } from '../../shared/config/monitor-config';
+import { DEFAULT_KPIS_CONFIG } from '../../shared/config/kpi-checks';
 import { appendEvents } from '../../shared/events/load-events';
 import { runEtl } from '../../shared/etl/run-etl';
 import { silentLogger } from '../../shared/log';

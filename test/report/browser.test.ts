@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { parseCalendar, withCalendar } from '../../shared/config/calendar';
 import { campaignDay, campaignEntry, plantCampaign } from '../../shared/events/demo-campaign';
 import { addDays, daysBetween } from '../../shared/dates';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { kpiAlert, routedAlert, type Alert } from '../../../shared/alerts/alert';
 import { deliverAlerts } from '../../../shared/alerts/deliver';
 import { slackMessages } from '../../../shared/alerts/slack';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';

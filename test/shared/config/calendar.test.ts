@@ -13,7 +13,7 @@ import {
   type CalendarEntryInput,
 } from '../../../shared/config/calendar';
 import { configPath } from '../../../shared/config/files';
-import { DEFAULT_KPIS_CONFIG, loadKpiChecks } from '../../../shared/config/monitor-config';
+import { DEFAULT_KPIS_CONFIG, loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { silentLogger } from '../../../shared/log';
 import { createFunctionRuntime } from '../../../shared/pipeline/function-runtime';
 import { tempDir } from '../../helpers/history';

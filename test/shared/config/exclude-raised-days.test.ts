@@ -1,7 +1,7 @@
 /** exclude_raised_days in config/kpis_config.json: on by default, off for the whole config or one check. */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { tempDir } from '../../helpers/history';
 
 const dau = { dataset: 'daily_kpis', table_id: 'daily_user_panel' };

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expressionProblem } from '../../../shared/config/expression';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { ConfigError } from '../../../shared/errors';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-expression-'));

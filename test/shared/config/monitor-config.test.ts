@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DETECTION_DEFAULTS, loadKpiChecks, loadLogChecks, METHOD_DEFAULTS } from '../../../shared/config/monitor-config';
+import { DETECTION_DEFAULTS, loadKpiChecks, METHOD_DEFAULTS } from '../../../shared/config/kpi-checks';
+import { loadLogChecks } from '../../../shared/config/log-checks';
 import { ConfigError } from '../../../shared/errors';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-monitor-config-'));

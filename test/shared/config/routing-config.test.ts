@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadKpiChecks, loadSlackWebhooks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, loadSlackWebhooks } from '../../../shared/config/kpi-checks';
 import { ConfigError } from '../../../shared/errors';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-routing-config-'));

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { ConfigError } from '../../../shared/errors';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kpis-sql-files-'));

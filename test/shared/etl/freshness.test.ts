@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadEtlConfig } from '../../../shared/config/etl-config';
-import { loadLogChecks } from '../../../shared/config/monitor-config';
+import { loadLogChecks } from '../../../shared/config/log-checks';
 import { ConfigError } from '../../../shared/errors';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';

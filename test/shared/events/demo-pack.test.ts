@@ -4,7 +4,7 @@
  * IOS although the all-users revenue does not. What `npm start` shows, on the real DuckDB engine.
  */
 import { addDays, daysBetween } from '../../../shared/dates';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { generateDemoEvents } from '../../../shared/events/demo';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';

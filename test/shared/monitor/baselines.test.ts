@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { parseCalendar, seriesCalendar, type CalendarEntryInput } from '../../../shared/config/calendar';
-import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/monitor-config';
+import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween, startOfDay } from '../../../shared/dates';
 import { prng } from '../../../shared/events/demo';
 import { judgeSeries, type CheckResult, type KpiSeries } from '../../../shared/monitor/detect';

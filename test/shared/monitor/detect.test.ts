@@ -1,4 +1,4 @@
-import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/monitor-config';
+import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween, startOfDay } from '../../../shared/dates';
 import { prng } from '../../../shared/events/demo';
 import { evaluate, type KpiSeries } from '../../../shared/monitor/detect';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { Alert } from '../../../shared/alerts/alert';
-import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';

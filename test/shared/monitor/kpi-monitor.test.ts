@@ -9,7 +9,7 @@ import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { checkKpis, runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import { configuredTables } from '../../../shared/config/etl-config';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { historyWithAnomalies, poolHistory, tempDir, topicMessages } from '../../helpers/history';
 import { builtinChecks, context, etlDeps, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';

@@ -4,7 +4,7 @@
  * day it becomes final, as a ratio with min_denominator, its alert showing numerator and
  * denominator.
  */
-import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';

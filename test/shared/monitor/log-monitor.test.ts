@@ -1,5 +1,5 @@
 /** The log monitor on DuckDB: a missing, a stale, a failed and a fresh run of the ETL. */
-import { loadLogChecks, type LogCheck } from '../../../shared/config/monitor-config';
+import { loadLogChecks, type LogCheck } from '../../../shared/config/log-checks';
 import { writeRunLog, type RunLogStep } from '../../../shared/etl/run-log';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';

@@ -2,7 +2,7 @@
  * Segmented checks on the real DuckDB engine: each segment judged on its own series, a segment
  * outage raised while the total stays quiet, a lost segment, max_segments and (other).
  */
-import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';

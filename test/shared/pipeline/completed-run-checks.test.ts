@@ -6,7 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../../shared/config/kpi-checks';
 import { ConfigError } from '../../../shared/errors';
 import { judgedDays } from '../../../shared/pipeline/completed-run-checks';
 

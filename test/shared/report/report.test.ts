@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadKpiChecks, type KpiCheck } from '../../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../../shared/config/kpi-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { evaluate, type KpiSeries } from '../../../shared/monitor/detect';
