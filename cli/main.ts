@@ -91,31 +91,43 @@ export async function run(argv: string[], rawIo: Io): Promise<number> {
     return 2;
   }
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-    }
+    const parsed = parseCommandLine(name, command, rest);
     if (parsed.values.help) {
       io.stdout(commandHelp(name, command));
       return 0;
     }
-    const expected = command.positionals ?? { min: 0, max: 0, name: '' };
-    if (parsed.positionals.length > expected.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
-    if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}; see \`kpis ${name} --help\``);
     return await command.run(parsed.values as Values, parsed.positionals, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr(`kpis ${name}: ${error.message}\nRun \`kpis ${name} --help\` for usage.\n`);
-      return 2;
-    }
-    const message = error instanceof KpisError ? error.message : ((error as Error).stack ?? String(error));
-    // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
-    const hint = name.startsWith('monitor') && error instanceof TableNotFoundError ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
-    io.stderr(`kpis ${name}: ${message}${hint}\n`);
-    return 1;
+    return reportFailure(io, name, error);
   }
+}
+
+/** The command's flags and positionals, checked against what it declares. */
+function parseCommandLine(name: string, command: Command, rest: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  if (parsed.values.help) return parsed;
+  const expected = command.positionals ?? { min: 0, max: 0, name: '' };
+  if (parsed.positionals.length > expected.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
+  if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}; see \`kpis ${name} --help\``);
+  return parsed;
+}
+
+/** Exit code 2 for a usage or config error (with where to read the usage), 1 for a failure. */
+function reportFailure(io: Io, name: string, error: unknown): number {
+  if (error instanceof UsageError || error instanceof ConfigError) {
+    io.stderr(`kpis ${name}: ${error.message}\nRun \`kpis ${name} --help\` for usage.\n`);
+    return 2;
+  }
+  const message = error instanceof KpisError ? error.message : ((error as Error).stack ?? String(error));
+  // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
+  const hint = name.startsWith('monitor') && error instanceof TableNotFoundError ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
+  io.stderr(`kpis ${name}: ${message}${hint}\n`);
+  return 1;
 }
 
 /** The entry point of bin/kpis.js. */

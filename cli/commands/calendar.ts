@@ -82,25 +82,48 @@ function sortedEntries(entries: CalendarEntryInput[]): CalendarEntryInput[] {
 
 function entryFrom(values: Values): CalendarEntryInput {
   const text = (name: string): string | undefined => values[name] as string | undefined;
+  requireAddFlags(text);
+  const segments = listFlag(text('segments'));
+  const entry: CalendarEntryInput = {
+    ...optionalFlags(text, ['date', 'start', 'end']),
+    checks: checksFrom(text('checks')),
+    ...(segments ? { segments } : {}),
+    kind: kindFrom(text('kind') as string),
+    note: text('note') as string,
+  };
+  return withRecurring(entry, text('recurring'));
+}
+
+function requireAddFlags(text: (name: string) => string | undefined): void {
   const missing = ['checks', 'kind', 'note'].filter((name) => text(name) === undefined);
   if (text('date') === undefined && text('start') === undefined) missing.unshift('date (or start and end)');
   if (missing.length > 0) throw new UsageError(`add needs --${missing.join(', --')}`);
-  const kind = text('kind') as string;
+}
+
+/** The flags given, as fields of the same names. */
+function optionalFlags(text: (name: string) => string | undefined, names: string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((name) => {
+      const value = text(name);
+      return value !== undefined ? [[name, value] as const] : [];
+    }),
+  );
+}
+
+function kindFrom(kind: string): CalendarKind {
   if (!(CALENDAR_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${CALENDAR_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
-  const checks = text('checks') === 'all' ? 'all' : (listFlag(text('checks')) ?? []);
+  return kind as CalendarKind;
+}
+
+function checksFrom(flag: string | undefined): CalendarEntryInput['checks'] {
+  const checks = flag === 'all' ? 'all' : (listFlag(flag) ?? []);
   if (checks !== 'all' && checks.length === 0) throw new UsageError('--checks must name at least one check, or be all');
-  const segments = listFlag(text('segments'));
-  const entry: CalendarEntryInput = {
-    ...(text('date') !== undefined ? { date: text('date') } : {}),
-    ...(text('start') !== undefined ? { start: text('start') } : {}),
-    ...(text('end') !== undefined ? { end: text('end') } : {}),
-    checks,
-    ...(segments ? { segments } : {}),
-    kind: kind as CalendarKind,
-    note: text('note') as string,
-  };
-  if (text('recurring') === undefined) return entry;
-  if (text('recurring') !== 'yearly') throw new UsageError(`--recurring must be yearly, got ${JSON.stringify(text('recurring'))}`);
+  return checks;
+}
+
+function withRecurring(entry: CalendarEntryInput, recurring: string | undefined): CalendarEntryInput {
+  if (recurring === undefined) return entry;
+  if (recurring !== 'yearly') throw new UsageError(`--recurring must be yearly, got ${JSON.stringify(recurring)}`);
   return { ...entry, recurring: 'yearly' };
 }
 

@@ -7,7 +7,7 @@ import { addDays, daysBetween } from '../../shared/dates';
 import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
-import { configuredToday, describeWarehouse, loadCliJob } from '../context';
+import { configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output';
 
@@ -61,34 +61,43 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
       if (values.json) {
         printJson(io, outcome.results);
         if (outcome.held.length > 0) io.stderr(heldNote(outcome.held));
-      } else {
-        const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
-        io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
-        // A long range shows only what needs attention; --json has every result.
-        const shown = outcome.results.length <= 40 ? outcome.results : outcome.results.filter((r) => r.verdict !== 'ok');
-        if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
-        const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
-        if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
-        for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${messageLine(result.message)}\n`);
-        // Raised on a known event: said, with the calendar's note, but not sent.
-        for (const result of outcome.results.filter((r) => r.verdict === 'muted')) io.stdout(`~ ${messageLine(result.message)}\n`);
-        const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
-        if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
-        io.stdout(`\n${deliveryLine(outcome.delivery, outcome.results.filter((r) => r.raise_flag).length, localTopicsDir(runtime))}\n`);
-        if (outcome.held.length > 0) io.stdout(`\n${heldNote(outcome.held)}`);
-      }
-      // A check that could not run is a failure of the run; raised checks are its normal output.
-      const failed = outcome.results.filter((result) => result.verdict === 'error');
-      if (failed.length === 0) return 0;
-      // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
-      const unbuilt = failed.length === outcome.results.length && failed.every((result) => result.failure === 'missing_table');
-      io.stderr(
-        `kpis monitor: ${failed.length} check(s) failed, e.g. ${messageLine(failed[0]?.message ?? '')}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
-      );
-      return 1;
+      } else printOutcome(io, outcome, range, runtime);
+      return exitCode(io, outcome.results);
     });
   },
 };
+
+type MonitorOutcome = Awaited<ReturnType<typeof monitorCompleteDays>>;
+
+/** The table of results, the raised, muted and undecided checks, the deliveries and the held days. */
+function printOutcome(io: Io, outcome: MonitorOutcome, range: { start: string; end: string }, runtime: Runtime): void {
+  const span = range.start === range.end ? range.start : `${range.start}..${range.end}`;
+  io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
+  // A long range shows only what needs attention; --json has every result.
+  const shown = outcome.results.length <= 40 ? outcome.results : outcome.results.filter((r) => r.verdict !== 'ok');
+  if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
+  const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
+  if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
+  for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${messageLine(result.message)}\n`);
+  // Raised on a known event: said, with the calendar's note, but not sent.
+  for (const result of outcome.results.filter((r) => r.verdict === 'muted')) io.stdout(`~ ${messageLine(result.message)}\n`);
+  const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
+  if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
+  io.stdout(`\n${deliveryLine(outcome.delivery, outcome.results.filter((r) => r.raise_flag).length, localTopicsDir(runtime))}\n`);
+  if (outcome.held.length > 0) io.stdout(`\n${heldNote(outcome.held)}`);
+}
+
+/** A check that could not run is a failure of the run; raised checks are its normal output. */
+function exitCode(io: Io, results: MonitorOutcome['results']): number {
+  const failed = results.filter((result) => result.verdict === 'error');
+  if (failed.length === 0) return 0;
+  // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
+  const unbuilt = failed.length === results.length && failed.every((result) => result.failure === 'missing_table');
+  io.stderr(
+    `kpis monitor: ${failed.length} check(s) failed, e.g. ${messageLine(failed[0]?.message ?? '')}${unbuilt ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : ''}\n`,
+  );
+  return 1;
+}
 
 /** The days not judged because they are not complete yet, by check, and how to judge them anyway. */
 function heldNote(held: HeldDay[]): string {

@@ -23,14 +23,7 @@ Examples:
   async run(values, positionals, io) {
     const [topic, message] = positionals as [string, string];
     if (!/^[A-Za-z][\w.~+%-]{2,254}$/.test(topic)) throw new UsageError(`TOPIC must be a Pub/Sub topic name such as ${TOPICS.trigger}, got ${JSON.stringify(topic)}`);
-    const attributes: Attributes = {};
-    for (const pair of (values.attribute as unknown as string[] | undefined) ?? []) {
-      const equals = pair.indexOf('=');
-      if (equals < 1) throw new UsageError(`--attribute must be KEY=VALUE, got ${JSON.stringify(pair)}`);
-      const key = pair.slice(0, equals);
-      if (isReservedName(key)) throw new UsageError(`--attribute ${JSON.stringify(key)}: ${RESERVED_NAMES.join(', ')} are reserved names, rename it`);
-      attributes[key] = pair.slice(equals + 1);
-    }
+    const attributes = attributesFrom((values.attribute as unknown as string[] | undefined) ?? []);
     try {
       JSON.parse(message);
     } catch {
@@ -52,3 +45,16 @@ Examples:
     }
   },
 };
+
+/** --attribute KEY=VALUE flags as message attributes; reserved names are refused. */
+function attributesFrom(pairs: string[]): Attributes {
+  const attributes: Attributes = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals < 1) throw new UsageError(`--attribute must be KEY=VALUE, got ${JSON.stringify(pair)}`);
+    const key = pair.slice(0, equals);
+    if (isReservedName(key)) throw new UsageError(`--attribute ${JSON.stringify(key)}: ${RESERVED_NAMES.join(', ')} are reserved names, rename it`);
+    attributes[key] = pair.slice(equals + 1);
+  }
+  return attributes;
+}

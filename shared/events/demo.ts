@@ -86,49 +86,100 @@ const RETENTION_DECAY = 0.93;
 const WARM_UP_DAYS = 35;
 
 export function generateDemoEvents(options: DemoOptions): Row[] {
-  const seed = options.seed ?? 20261127;
-  const random = prng(seed);
-  // A stream of its own, so a user's platform and country leave every other draw (and every
-  // figure of the demo) as it was before they existed.
-  const traits = prng(seed ^ 0x5eed);
-  const baseInstalls = options.baseInstalls ?? 120;
-  const anomalyDay = options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay;
-  const growth = options.growth ?? 0.002;
-  const outageEvent = options.outageEvent === undefined ? 'ad_watched' : options.outageEvent;
-  const storeOutage = options.storeOutagePlatform === undefined ? 'IOS' : options.storeOutagePlatform;
+  const run = demoRun(options);
   const days = daysBetween(addDays(options.today, -(options.days - 1 + WARM_UP_DAYS)), options.today);
   const users: DemoUser[] = [];
   const rows: Row[] = [];
+  // The draws keep their order (installs' noise, returning users, new users, events): the same
+  // seed gives the same events.
   days.forEach((day, index) => {
-    const dayStart = startOfDay(day).getTime();
     const weekday = WEEKDAY_FACTOR[startOfDay(day).getUTCDay()] as number;
-    const noise = 0.97 + random() * 0.06;
-    let installs = Math.round(baseInstalls * (1 + growth) ** (index - WARM_UP_DAYS) * weekday * noise);
-    if (day === anomalyDay) installs = Math.round(installs * (options.anomalyFactor ?? 3));
-    const active: DemoUser[] = [];
-    for (const user of users) {
-      if (random() < user.engagement * weekday * RETENTION_DECAY ** (index - user.installIndex)) active.push(user);
-    }
-    for (let n = 0; n < installs; n += 1) {
-      const id = `u${String(users.length + 1).padStart(6, '0')}`;
-      const user = { id, engagement: 0.2 + random() * 0.5, installIndex: index, platform: pick(PLATFORMS, traits()), country: pick(COUNTRIES, traits()) };
-      users.push(user);
-      active.push(user);
-    }
+    const installs = dayInstalls(run, day, index, weekday);
+    const active = returningUsers(run, users, index, weekday);
+    active.push(...newUsers(run, users, installs, index));
     if (index < WARM_UP_DAYS) return;
-    for (const user of active) {
-      const events = 1 + Math.floor(random() * 8);
-      for (let e = 0; e < events; e += 1) {
-        const time = new Date(dayStart + Math.floor(random() * 86_400_000));
-        if (time > options.now) continue;
-        const name = EVENTS[Math.floor(random() * EVENTS.length)] as (typeof EVENTS)[number];
-        if (day === anomalyDay && name === outageEvent) continue;
-        const coins = name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
-        // After the coins' draw, so every other event stays as it was without the outage.
-        if (day === anomalyDay && name === 'purchase' && user.platform === storeOutage) continue;
-        rows.push({ user_id: user.id, time, event_name: name, coins_added: coins, platform: user.platform, country: user.country });
-      }
-    }
+    for (const user of active) rows.push(...userEvents(run, day, user));
   });
   return rows;
+}
+
+/** The options with their defaults, and the two random streams. */
+interface DemoRun {
+  random: () => number;
+  traits: () => number;
+  baseInstalls: number;
+  growth: number;
+  anomalyDay: IsoDate | null;
+  anomalyFactor: number;
+  outageEvent: string | null;
+  storeOutage: string | null;
+  now: Date;
+}
+
+function demoRun(options: DemoOptions): DemoRun {
+  const seed = options.seed ?? 20261127;
+  return {
+    random: prng(seed),
+    // A stream of its own, so a user's platform and country leave every other draw (and every
+    // figure of the demo) as it was before they existed.
+    traits: prng(seed ^ 0x5eed),
+    baseInstalls: options.baseInstalls ?? 120,
+    growth: options.growth ?? 0.002,
+    anomalyDay: options.anomalyDay === undefined ? addDays(options.today, -1) : options.anomalyDay,
+    anomalyFactor: options.anomalyFactor ?? 3,
+    outageEvent: options.outageEvent === undefined ? 'ad_watched' : options.outageEvent,
+    storeOutage: options.storeOutagePlatform === undefined ? 'IOS' : options.storeOutagePlatform,
+    now: options.now,
+  };
+}
+
+/** A day's installs: growing, weekly, a little noisy, multiplied on the anomaly day. */
+function dayInstalls(run: DemoRun, day: IsoDate, index: number, weekday: number): number {
+  const noise = 0.97 + run.random() * 0.06;
+  const installs = Math.round(run.baseInstalls * (1 + run.growth) ** (index - WARM_UP_DAYS) * weekday * noise);
+  return day === run.anomalyDay ? Math.round(installs * run.anomalyFactor) : installs;
+}
+
+/** The earlier users who come back on the day: less likely the longer ago they installed. */
+function returningUsers(run: DemoRun, users: DemoUser[], index: number, weekday: number): DemoUser[] {
+  const active: DemoUser[] = [];
+  for (const user of users) {
+    if (run.random() < user.engagement * weekday * RETENTION_DECAY ** (index - user.installIndex)) active.push(user);
+  }
+  return active;
+}
+
+/** The day's installs as new users, added to `users`. */
+function newUsers(run: DemoRun, users: DemoUser[], installs: number, index: number): DemoUser[] {
+  const added: DemoUser[] = [];
+  for (let n = 0; n < installs; n += 1) {
+    const id = `u${String(users.length + 1).padStart(6, '0')}`;
+    const user = { id, engagement: 0.2 + run.random() * 0.5, installIndex: index, platform: pick(PLATFORMS, run.traits()), country: pick(COUNTRIES, run.traits()) };
+    users.push(user);
+    added.push(user);
+  }
+  return added;
+}
+
+/** A user's events of the day, up to `now`, without the anomaly day's outages. */
+function userEvents(run: DemoRun, day: IsoDate, user: DemoUser): Row[] {
+  const dayStart = startOfDay(day).getTime();
+  const rows: Row[] = [];
+  const events = 1 + Math.floor(run.random() * 8);
+  for (let e = 0; e < events; e += 1) {
+    const time = new Date(dayStart + Math.floor(run.random() * 86_400_000));
+    if (time > run.now) continue;
+    const name = EVENTS[Math.floor(run.random() * EVENTS.length)] as (typeof EVENTS)[number];
+    if (day === run.anomalyDay && name === run.outageEvent) continue;
+    const coins = coinsOf(name, run.random);
+    // After the coins' draw, so every other event stays as it was without the outage.
+    if (day === run.anomalyDay && name === 'purchase' && user.platform === run.storeOutage) continue;
+    rows.push({ user_id: user.id, time, event_name: name, coins_added: coins, platform: user.platform, country: user.country });
+  }
+  return rows;
+}
+
+/** The coins an event adds; a purchase draws its amount. */
+function coinsOf(name: (typeof EVENTS)[number], random: () => number): number | null {
+  return name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
 }

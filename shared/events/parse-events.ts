@@ -74,6 +74,39 @@ function longerThan(text: string, max: number): boolean {
   return false;
 }
 
+/** Records a problem with a record's value. */
+type ValueProblem = (name: string, message: string) => void;
+
+/** An optional text column: null when empty, or when it is not text or too long (a problem). */
+function textValue(record: Record<string, unknown>, name: string, problem: ValueProblem): string | null {
+  const value = Object.hasOwn(record, name) ? record[name] : undefined;
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') problem(name, `expected text, got ${shown(value)}`);
+  else if (longerThan(value, MAX_TEXT_LENGTH.get(name) as number)) problem(name, `longer than ${MAX_TEXT_LENGTH.get(name)} characters (see the README's limits)`);
+  else return value;
+  return null;
+}
+
+/** The required time, normalised; undefined with a problem when missing or not a timestamp. */
+function timeValue(record: Record<string, unknown>, problem: ValueProblem): string | undefined {
+  const timeText = Object.hasOwn(record, 'time') ? record.time : undefined;
+  let time: string | undefined;
+  if (timeText === undefined || timeText === null || timeText === '') problem('time', 'is required');
+  else if (typeof timeText !== 'string' || (time = parseTimestamp(timeText)) === undefined) {
+    problem('time', `expected a timestamp such as 2026-11-20T10:00:00Z, got ${shown(timeText)}`);
+  }
+  return time;
+}
+
+/** The optional coins_added: a whole number (from a number or its text), else a problem. */
+function coinsValue(record: Record<string, unknown>, problem: ValueProblem): number | null {
+  const value = Object.hasOwn(record, 'coins_added') ? record.coins_added : undefined;
+  if (value === undefined || value === null || value === '') return null;
+  const coins = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${shown(value)}`);
+  return coins;
+}
+
 /** The problems of one file, and its records turned into rows. */
 class EventChecker {
   readonly problems: Problem[] = [];
@@ -93,32 +126,14 @@ class EventChecker {
   /** Checks one record's values, returning the row, or undefined when it has a problem. */
   row(record: Record<string, unknown>, where: Where, line: number): Row | undefined {
     const before = this.problems.length;
-    const problem = (name: string, message: string): void => this.add(line, where(name), `${name}: ${message}`);
-    const text = (name: string): string | null => {
-      const value = Object.hasOwn(record, name) ? record[name] : undefined;
-      if (value === undefined || value === null || value === '') return null;
-      if (typeof value !== 'string') problem(name, `expected text, got ${shown(value)}`);
-      else if (longerThan(value, MAX_TEXT_LENGTH.get(name) as number)) problem(name, `longer than ${MAX_TEXT_LENGTH.get(name)} characters (see the README's limits)`);
-      else return value;
-      return null;
-    };
-    const userId = text('user_id');
+    const problem: ValueProblem = (name, message) => this.add(line, where(name), `${name}: ${message}`);
+    const userId = textValue(record, 'user_id', problem);
     if (userId === null && this.problems.length === before) problem('user_id', 'is required');
-    const timeText = Object.hasOwn(record, 'time') ? record.time : undefined;
-    let time: string | undefined;
-    if (timeText === undefined || timeText === null || timeText === '') problem('time', 'is required');
-    else if (typeof timeText !== 'string' || (time = parseTimestamp(timeText)) === undefined) {
-      problem('time', `expected a timestamp such as 2026-11-20T10:00:00Z, got ${shown(timeText)}`);
-    }
-    const eventName = text('event_name');
-    let coins: number | null = null;
-    const coinsValue = Object.hasOwn(record, 'coins_added') ? record.coins_added : undefined;
-    if (coinsValue !== undefined && coinsValue !== null && coinsValue !== '') {
-      coins = typeof coinsValue === 'number' ? coinsValue : typeof coinsValue === 'string' && /^\s*-?\d+\s*$/.test(coinsValue) ? Number(coinsValue) : NaN;
-      if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${shown(coinsValue)}`);
-    }
-    const platform = text('platform');
-    const country = text('country');
+    const time = timeValue(record, problem);
+    const eventName = textValue(record, 'event_name', problem);
+    const coins = coinsValue(record, problem);
+    const platform = textValue(record, 'platform', problem);
+    const country = textValue(record, 'country', problem);
     if (this.problems.length > before) return undefined;
     return { user_id: userId, time: time as string, event_name: eventName, coins_added: coins, platform, country };
   }
