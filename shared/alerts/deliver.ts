@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { chunk } from 'lodash';
-import { DEFAULT_CHANNEL } from '../config/monitor-config';
+import { DEFAULT_CHANNEL } from '../config/kpi-checks';
 import { toError } from '../errors';
 import type { Logger } from '../log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
@@ -202,7 +202,7 @@ async function ensureAlertsTable(warehouse: Warehouse, context: JobContext): Pro
   if (columns === null) await warehouse.ensureTable(ALERTS_TABLE);
   else if (!columns.some((column) => column.name === 'delivered_at')) {
     const sql = renderSqlFile('alerts/add_delivered_at.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
-    await warehouse.runScript(splitStatements(sql), {}, context, { atomic: false });
+    await warehouse.runScript(splitStatements(sql), {}, { ...context, sqlFile: 'alerts/add_delivered_at.sql' }, { atomic: false });
   }
 }
 
@@ -224,7 +224,7 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
       columns: columns.map((column) => column.name).join(', '),
       source_columns: columns.map((column) => `s.${column.name}`).join(', '),
     });
-    await warehouse.query(sql, { ...rows.params, stale_before: { type: 'TIMESTAMP', value: staleBefore } }, context);
+    await warehouse.query(sql, { ...rows.params, stale_before: { type: 'TIMESTAMP', value: staleBefore } }, { ...context, sqlFile: 'alerts/claim.sql' });
   }
   return claimedIds(warehouse, table, channel, alerts, claimId, context);
 }
@@ -259,7 +259,7 @@ async function claimedIds(warehouse: Warehouse, table: string, channel: Channel,
       start_date: { type: 'DATE', value: dates[0] as string },
       end_date: { type: 'DATE', value: dates.at(-1) as string },
     },
-    context,
+    { ...context, sqlFile: 'alerts/claimed.sql' },
   );
   return new Set(rows.map((row) => String(row.alert_id)));
 }
@@ -286,7 +286,7 @@ async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[],
         start_date: { type: 'DATE', value: dates[0] as string },
         end_date: { type: 'DATE', value: dates.at(-1) as string },
       },
-      context,
+      { ...context, sqlFile: 'alerts/mark_delivered.sql' },
     );
   }
 }
@@ -302,7 +302,7 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
         alert_id: { type: 'STRING', value: deliveryKey(alert) },
         date: { type: 'DATE', value: alert.date },
       },
-      context,
+      { ...context, sqlFile: 'alerts/release.sql' },
     )
     .catch((error: unknown) =>
       deps.logger.error(`cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`, {
@@ -316,6 +316,6 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
 async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> {
   const sql = renderSqlFile('alerts/unposted.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
   const since = new Date(deps.clock().getTime() - SLACK_RETRY_DAYS * 86_400_000);
-  const rows = await deps.warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, context);
+  const rows = await deps.warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, { ...context, sqlFile: 'alerts/unposted.sql' });
   return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }

@@ -6,7 +6,7 @@
  * with the line and column the engine pointed at.
  */
 import { configuredTables, type EtlJob, type TableDefinition } from './etl-config';
-import type { KpiCheck } from './monitor-config';
+import type { KpiCheck } from './kpi-checks';
 import { readingSources, sourceRenderings } from '../etl/sources';
 import { checkQueryValues, rangeParams, tableQueryValues, templatePosition } from './table-sql';
 import { QueryError, toError, type SqlPosition } from '../errors';
@@ -96,7 +96,7 @@ async function describe(
   report: QueryCheck,
 ): Promise<QueryShape | null> {
   try {
-    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, context);
+    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, { ...context, sqlFile: report.sql });
     report.bytes_processed = shape.bytesProcessed;
     return shape;
   } catch (thrown) {

@@ -34,7 +34,7 @@ export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables
   for (const source of sources) {
     const [dataset, table] = source.split('.') as [string, string];
     const sql = renderSqlFile('etl/newest_event.sql', { source: reading.tableRef(dataset, table) });
-    const [row] = await warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, context);
+    const [row] = await warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, { ...context, sqlFile: 'etl/newest_event.sql' });
     const newest = row?.newest == null ? null : canonicalTimestamp(row.newest as string | Date);
     const age = newest === null ? null : (at.getTime() - Date.parse(newest)) / HOUR_MS;
     if (age !== null && age <= hours) continue;

@@ -111,7 +111,7 @@ async function recordedVersions(warehouse: Warehouse, job: EtlJob, firstDay: Iso
   const shape = await runLogShape(warehouse);
   const sql = renderSqlFile('logs/day_versions.sql', runLogValues(warehouse, shape));
   const params = { since: { type: 'DATE' as const, value: addDays(firstDay, -1) }, job_name: { type: 'STRING' as const, value: job.jobName } };
-  const rows = await warehouse.query(sql, params, context).catch((error: unknown) => {
+  const rows = await warehouse.query(sql, params, { ...context, sqlFile: 'logs/day_versions.sql' }).catch((error: unknown) => {
     if (error instanceof TableNotFoundError) return [];
     throw error;
   });

@@ -68,7 +68,7 @@ export function runLogStatement(
  * A run log dropped under a warm instance is created again, and the rows written to it.
  */
 export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): Promise<void> {
-  const context = { job: identity.jobName, runId: identity.runId };
+  const context = { job: identity.jobName, runId: identity.runId, sqlFile: 'logs/insert_log_rows.sql' };
   const statement = (shape: RunLogShape) => runLogStatement(warehouse, shape, identity, steps, firstStepId);
   const first = statement(await runLogShape(warehouse));
   try {

@@ -163,7 +163,7 @@ export async function readIncidentDays(warehouse: Warehouse, dates: IsoDate[], c
     end_date: { type: 'DATE' as const, value: addDays(sorted.at(-1) as IsoDate, -1) },
   };
   try {
-    const rows = await warehouse.query(sql, params, context);
+    const rows = await warehouse.query(sql, params, { ...context, sqlFile: 'alerts/incident_days.sql' });
     return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
   } catch (error) {
     if (error instanceof TableNotFoundError) return [];
@@ -201,7 +201,7 @@ export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPla
       columns: columns.map((column) => column.name).join(', '),
       source_columns: columns.map((column) => `s.${column.name}`).join(', '),
     });
-    await warehouse.query(sql, rows.params, context);
+    await warehouse.query(sql, rows.params, { ...context, sqlFile: 'alerts/record_incident_days.sql' });
   }
   for (const batch of chunk(plan.clearedDays, BATCH)) {
     const ids = Object.fromEntries(batch.map((day, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: day.alert_id }]));
@@ -213,6 +213,6 @@ export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPla
         .join(', '),
     });
     const range = { start_date: { type: 'DATE' as const, value: dates[0] as string }, end_date: { type: 'DATE' as const, value: dates.at(-1) as string } };
-    await warehouse.query(sql, { ...ids, ...range }, context);
+    await warehouse.query(sql, { ...ids, ...range }, { ...context, sqlFile: 'alerts/forget_incident_days.sql' });
   }
 }

@@ -7,7 +7,7 @@
  */
 import { pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
-import type { KpiCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
 import { checkQueryValues, rangeParams, renderQuery, resolveTableName } from '../config/table-sql';
 import { addDays, daysBetween, DEFAULT_TIME_ZONE, type IsoDate } from '../dates';
 import { isTransientFailure, QueryError, TableNotFoundError, toError } from '../errors';
@@ -191,7 +191,7 @@ const PANEL = 'daily_user_panel';
 /** Which days had any events, from the daily user panel (sql/monitors/coverage.sql). */
 async function readCoverage(warehouse: Warehouse, dataset: string, tables: ReadonlyMap<string, string>, window: QueryParams, context: JobContext): Promise<Coverage> {
   const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, tables, {}, 'monitors/coverage.sql');
-  const rows = await warehouse.query(sql, window, context);
+  const rows = await warehouse.query(sql, window, { ...context, sqlFile: 'monitors/coverage.sql' });
   const activeDays = rows
     .filter((row) => Number(row.value) > 0)
     .map((row) => String(row.day))
@@ -211,7 +211,7 @@ async function readCheckSeries(
 ): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const start = addDays(windowStart(check, first), -readAhead(check));
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
-  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), context)).map(checkedRow);
+  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), { ...context, sqlFile: check.sqlLabel })).map(checkedRow);
   const days = daysBetween(start, last);
   // A ratio check's day without a row has a denominator of 0: below any min_denominator, so it is
   // no baseline (a D30 series starts 30 days after the others).

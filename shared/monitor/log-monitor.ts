@@ -4,7 +4,7 @@
  * the run log as job log_monitor.
  */
 import { runLogShape, runLogValues } from '../etl/run-log-shape';
-import type { LogCheck } from '../config/monitor-config';
+import type { LogCheck } from '../config/log-checks';
 import { DEFAULT_TIME_ZONE, addDays, dayIn, toIsoDate, type IsoDate } from '../dates';
 import { pipelineAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
@@ -127,7 +127,7 @@ export async function checkLog(
       // LIKE has no escape both engines share: a `_` of the dataset matches any one character.
       etl_writes: { type: 'STRING', value: check.follows_etl_dataset === null ? null : `wrote ${check.follows_etl_dataset}.% for %` },
     },
-    context,
+    { ...context, sqlFile: 'monitors/log_status.sql' },
   );
   // A check that follows the ETL names the job as its newest run wrote it.
   const named = check.follows_etl_dataset !== null && row?.newest_job_name != null ? { ...check, job_name: String(row.newest_job_name) } : check;

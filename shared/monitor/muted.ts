@@ -51,6 +51,6 @@ export async function recordMuted(warehouse: Warehouse, alerts: MutedAlert[], cl
       columns: columns.map((column) => column.name).join(', '),
       source_columns: columns.map((column) => `s.${column.name}`).join(', '),
     });
-    await warehouse.query(sql, rows.params, context);
+    await warehouse.query(sql, rows.params, { ...context, sqlFile: 'monitors/record_muted.sql' });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { pipelineAlert, resolvedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
-import type { KpiCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
 import { addDays, dayIn, daysBetween, type IsoDate } from '../dates';
 import type { EtlResult } from '../etl/run-etl';
 import { recordRun } from '../etl/run-log';
@@ -81,7 +81,7 @@ async function resolvedFollowUps(deps: AlertDeps, restated: IsoDate[], outcome: 
   const sorted = [...restated].sort();
   const sql = renderSqlFile('alerts/for_dates.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
   const params = { start_date: { type: 'DATE' as const, value: sorted[0] as string }, end_date: { type: 'DATE' as const, value: sorted.at(-1) as string } };
-  const rows = await deps.warehouse.query(sql, params, { job: KPI_MONITOR_JOB, runId }).catch((error: unknown) => {
+  const rows = await deps.warehouse.query(sql, params, { job: KPI_MONITOR_JOB, runId, sqlFile: 'alerts/for_dates.sql' }).catch((error: unknown) => {
     if (error instanceof TableNotFoundError) return [];
     throw error;
   });

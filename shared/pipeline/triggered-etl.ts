@@ -32,7 +32,7 @@ export interface TriggeredEtlRequest {
 export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest): Promise<EtlResult> {
   const { trigger, runId } = request;
   const logger = deps.logger.child({ run_id: runId });
-  // Unknown or disabled KPIs fail here, before anything is written.
+  // Unknown or disabled KPIs fail here, before anything is written; runEtl takes this plan.
   const plan = planEtl(deps.warehouse, job, selectTables(job, trigger.kpis), trigger.range);
   const earlier = trigger.dryRun ? null : await finishedRun(deps, job, request);
   let result: EtlResult;
@@ -57,7 +57,8 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
       ...(earlier.restated.length > 0 ? { restated_dates: earlier.restated } : {}),
     };
   } else {
-    const outcome = await runEtl({ ...deps, logger }, job, { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username });
+    const etlRequest = { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username };
+    const outcome = await runEtl({ ...deps, logger }, job, etlRequest, plan);
     result = outcome.result;
     failure = outcome.failure;
   }
@@ -76,7 +77,7 @@ async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEt
     uid: { type: 'STRING' as const, value: request.runId },
     job_name: { type: 'STRING' as const, value: job.jobName },
   };
-  const rows = await warehouse.query(sql, params, { job: job.jobName, runId: request.runId }).catch(async (error: unknown) => {
+  const rows = await warehouse.query(sql, params, { job: job.jobName, runId: request.runId, sqlFile: 'logs/finished_run.sql' }).catch(async (error: unknown) => {
     // A run log dropped under a warm instance holds no finished run; the ETL creates it again.
     if (!(error instanceof TableNotFoundError)) throw error;
     return [];

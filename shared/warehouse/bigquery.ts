@@ -84,6 +84,19 @@ function labelValue(text: string): string {
     .slice(0, 63);
 }
 
+/**
+ * A SQL file as a label value: `monitors/coverage.sql` -> `monitors-coverage`. Folders become `-`,
+ * anything else outside the label alphabet `_`; a name too long keeps its end, the file's own name.
+ */
+export function sqlFileLabel(file: string): string {
+  return labelValue(
+    file
+      .replace(/\.sql$/i, '')
+      .replace(/\//g, '-')
+      .slice(-63),
+  );
+}
+
 export class BigQueryWarehouse implements Warehouse {
   readonly engine = 'bigquery';
   private readonly retry: RetryPolicy;
@@ -161,7 +174,7 @@ export class BigQueryWarehouse implements Warehouse {
         first_partition: { type: 'STRING', value: compact(from) },
         last_partition: { type: 'STRING', value: `${compact(new Date(to.getTime() - 1))}99` },
       },
-      context,
+      { ...context, sqlFile: 'etl/source_partitions.sql' },
     );
     const partitions = rows.map((row) => ({ span: partitionSpan(row.partition_id as string | null), modified: canonicalTimestamp(row.last_modified_time as string | Date) }));
     const versions = new Map<IsoDate, string>();
@@ -186,7 +199,7 @@ export class BigQueryWarehouse implements Warehouse {
     const rows = await this.query(
       renderSqlFile('etl/shard_versions.sql', { tables: this.tableRef(source.dataset, '__TABLES__') }),
       { first_shard: text(first), last_shard: text(last), first_intraday: text(firstIntraday), last_intraday: text(lastIntraday) },
-      context,
+      { ...context, sqlFile: 'etl/shard_versions.sql' },
     );
     const shards = rows.map((row) => ({ suffix: String(row.table_id).slice(prefix.length), stamp: `modified ${new Date(Number(row.last_modified_time)).toISOString()}` }));
     return versionsByDay(shards, range);
@@ -420,7 +433,9 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   private labels(context: JobContext): Record<string, string> {
-    return { job: labelValue(context.job), run_id: labelValue(context.runId) };
+    const labels: Record<string, string> = { job: labelValue(context.job), run_id: labelValue(context.runId) };
+    if (context.sqlFile !== undefined) labels.sql_file = sqlFileLabel(context.sqlFile);
+    return labels;
   }
 
   private jobIdPrefix(context: JobContext): string {

@@ -40,6 +40,12 @@ export interface JobContext {
    * to the job the first delivery started. Without it the id comes from the SQL and its parameters.
    */
   workKey?: string;
+  /**
+   * The SQL file the statement was rendered from, as named under sql/ (`alerts/claim.sql`) or by
+   * the config (`custom/coins.sql`): BigQuery labels the job with it (`sql_file`), so logs, the
+   * console and tests tell jobs apart by their file rather than by their SQL text.
+   */
+  sqlFile?: string;
 }
 
 export interface DryRunResult {

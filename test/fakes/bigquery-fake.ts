@@ -53,8 +53,11 @@ export class BigQueryFake {
   metadataFailures: number[] = [];
   /** HTTP statuses the next results requests answer with, in order, as if their responses were lost. */
   resultsFailures: number[] = [];
-  /** Rows a query job returns, by its SQL text. */
-  results: (sql: string) => QueryResult = () => ({ fields: [], rows: [] });
+  /**
+   * Rows a query job returns, by its SQL file (`labels.sql_file`, e.g. monitors-coverage: see
+   * sqlFileLabel) or, for a statement without one, its SQL text.
+   */
+  results: (sql: string, labels: Readonly<Record<string, string>>) => QueryResult = () => ({ fields: [], rows: [] });
   bytesProcessed = 123_456_789;
   /** The message of the next injected http-error, when a test needs BigQuery's exact words. */
   errorMessage: string | undefined;
@@ -173,7 +176,7 @@ export class BigQueryFake {
           ...job,
           statistics: {
             ...job.statistics,
-            query: { ...(job.statistics.query as object), schema: { fields: this.results(String(configuration.query)).fields } },
+            query: { ...(job.statistics.query as object), schema: { fields: this.results(String(configuration.query), jobLabels(body.configuration)).fields } },
           },
         },
       ];
@@ -188,7 +191,9 @@ export class BigQueryFake {
         // As on BigQuery, a job's result is fixed when it runs.
         this.jobResults.set(
           jobId,
-          this.tableStore ? await this.tableStore.run(configuration.query, configuration.queryParameters ?? []) : this.results(String(configuration.query)),
+          this.tableStore
+            ? await this.tableStore.run(configuration.query, configuration.queryParameters ?? [])
+            : this.results(String(configuration.query), jobLabels(body.configuration)),
         );
       } catch (error) {
         if (!(error instanceof JobFailure)) throw error;
@@ -273,4 +278,9 @@ function apiError(code: number, reason: string, message: string) {
 
 function notFound(what: string): [number, unknown] {
   return [404, apiError(404, 'notFound', `Not found: ${what}`)];
+}
+
+/** A job's labels, as the client sent them in its configuration. */
+export function jobLabels(configuration: Record<string, unknown>): Readonly<Record<string, string>> {
+  return (configuration.labels ?? {}) as Record<string, string>;
 }

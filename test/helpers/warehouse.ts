@@ -1,9 +1,6 @@
 /** Real DuckDB warehouses for tests, and readers that dump tables in a stable order. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { SQL_DIR } from '../../shared/sql';
 import { builtinTableNames, loadEtlConfig } from '../../shared/config/etl-config';
-import { loadKpiChecks, type KpiCheck } from '../../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../../shared/config/kpi-checks';
 import type { Logger } from '../../shared/log';
 import { silentLogger } from '../../shared/log';
 import { appendEvents } from '../../shared/events/load-events';
@@ -78,14 +75,4 @@ export async function expectedFromSource(warehouse: DuckDbWarehouse, start: stri
 
 export function etlDeps(warehouse: DuckDbWarehouse, now = '2026-11-27T06:00:00Z', logger: Logger = silentLogger) {
   return { warehouse, clock: () => new Date(now), logger };
-}
-
-/**
- * Whether a statement sent to an engine was rendered from this SQL file (`alerts/claim.sql`): it
- * starts with the file's opening comment, whatever that comment says.
- */
-export function renderedFrom(file: string, statement: string): boolean {
-  const opening = readFileSync(path.join(SQL_DIR, file), 'utf8').split('\n')[0] as string;
-  if (!opening.startsWith('--')) throw new Error(`sql/${file} does not open with a comment line to recognise it by`);
-  return statement.trimStart().startsWith(opening);
 }

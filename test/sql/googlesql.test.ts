@@ -9,7 +9,8 @@ import { deliverAlerts } from '../../shared/alerts/deliver';
 import { checkQueries } from '../../shared/config/check-queries';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_KPIS_CONFIG, loadKpiChecks, loadLogChecks, type KpiCheck } from '../../shared/config/monitor-config';
+import { DEFAULT_KPIS_CONFIG, loadKpiChecks, type KpiCheck } from '../../shared/config/kpi-checks';
+import { loadLogChecks } from '../../shared/config/log-checks';
 import { seedDemo } from '../../shared/events/seed-demo';
 import { GA4_EVENT_FIELDS } from '../../shared/events/ga4-export';
 import { tablesWithRoles } from '../../shared/etl/init';
@@ -19,6 +20,7 @@ import { MIGRATED_TABLE, migrateRunLog } from '../../shared/etl/migrate-run-log'
 import { silentLogger } from '../../shared/log';
 import { LocalTopicPublisher } from '../../shared/messaging/publisher';
 import { readIncidentDays, recordIncidentDays } from '../../shared/monitor/incidents';
+import type { CheckResult } from '../../shared/monitor/detect';
 import { runKpiMonitor } from '../../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../../shared/monitor/log-monitor';
 import { runTriggeredEtl } from '../../shared/pipeline/triggered-etl';
@@ -113,8 +115,8 @@ beforeAll(async () => {
   slack = new HttpRecorder();
   const slackUrl = await slack.start();
   // Answers that lead each use-case down all of its paths: a raised check, a stale run, an alert to claim.
-  fake.results = (sql) => {
-    if (/AS day\b/.test(sql))
+  fake.results = (_sql, labels) => {
+    if (labels.sql_file === 'monitors-coverage' || labels.sql_file === 'monitors-dau')
       return {
         fields: [
           { name: 'day', type: 'DATE' },
@@ -122,8 +124,8 @@ beforeAll(async () => {
         ],
         rows: [['2026-11-26', 100]],
       };
-    if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
-    if (sql.includes('SELECT published.payload')) return { fields: [{ name: 'payload', type: 'STRING' }], rows: [[JSON.stringify(alert)]] };
+    if (labels.sql_file === 'alerts-claimed') return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
+    if (labels.sql_file === 'alerts-unposted') return { fields: [{ name: 'payload', type: 'STRING' }], rows: [[JSON.stringify(alert)]] };
     return { fields: [], rows: [] };
   };
   const warehouse = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), {
@@ -189,30 +191,28 @@ afterAll(async () => {
   await slack?.stop();
 });
 
-const alert = kpiAlert(
-  {
-    check: 'dau',
-    segment: null,
-    date: '2026-11-26',
-    metric: 1500,
-    previous_metric: 1000,
-    change: 0.5,
-    score: null,
-    raise_flag: true,
-    verdict: 'raised',
-    method: 'weekday',
-    direction: 'both',
-    threshold: 0.15,
-    band: { low: 850, high: 1150 },
-    trend: [1000, 1020, 990, 1500],
-    failure: null,
-    severity: 'warn',
-    message: 'dau spiked',
-    table: 'daily_kpis.daily_user_panel',
-  },
-  'kpi-run',
-  NOW,
-);
+const raisedDay: CheckResult = {
+  check: 'dau',
+  segment: null,
+  date: '2026-11-26',
+  metric: 1500,
+  previous_metric: 1000,
+  change: 0.5,
+  score: null,
+  raise_flag: true,
+  verdict: 'raised',
+  method: 'weekday',
+  direction: 'both',
+  threshold: 0.15,
+  band: { low: 850, high: 1150 },
+  trend: [1000, 1020, 990, 1500],
+  failure: null,
+  severity: 'warn',
+  message: 'dau spiked',
+  table: 'daily_kpis.daily_user_panel',
+};
+
+const alert = kpiAlert(raisedDay, 'kpi-run', NOW);
 
 /** The short form with a segment, which the shipped checks do not use. */
 function segmentedShortForm() {

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkQueries, describeProblems } from '../../../shared/config/check-queries';
 import { loadEtlConfig } from '../../../shared/config/etl-config';
-import { loadKpiChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { BigQueryFake } from '../../fakes/bigquery-fake';
@@ -143,8 +143,9 @@ describe('on BigQuery (the REST fake)', () => {
 
   test('every query is dry-run: what it would read, its schema compared, nothing run', async () => {
     fake.bytesProcessed = 5 * 1024 ** 2;
-    fake.results = (sql) =>
-      sql.includes('AS day')
+    // By each query's SQL file: the short-form check, the built-in panel, and custom/totals.sql.
+    fake.results = (_sql, labels) =>
+      labels.sql_file === 'the_short_form'
         ? {
             fields: [
               { name: 'day', type: 'DATE' },
@@ -152,7 +153,7 @@ describe('on BigQuery (the REST fake)', () => {
             ],
             rows: [],
           }
-        : sql.includes('total_coins_added')
+        : labels.sql_file === 'etl-daily_user_panel'
           ? {
               fields: [
                 { name: 'user_id', type: 'STRING' },

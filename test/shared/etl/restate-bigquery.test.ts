@@ -7,15 +7,16 @@ import { addDays, daysBetween } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
+import { sqlFileLabel } from '../../../shared/warehouse/bigquery';
 import type { Row } from '../../../shared/warehouse/warehouse';
 import { bigQueryWithEvents, type BigQueryWithTables } from '../../helpers/bigquery';
-import { context, job, renderedFrom, shippedJob, SOURCE } from '../../helpers/warehouse';
+import { context, job, shippedJob, SOURCE } from '../../helpers/warehouse';
 
 const BUILT_IN = ['daily_user_panel', 'installs', 'last_activity'];
 const restating = { ...job, restateDays: 7 };
 
 interface InsertedJob {
-  configuration: { query: { query: string; queryParameters?: { name: string; parameterValue: { value?: string } }[] } };
+  configuration: { labels?: Record<string, string>; query: { query: string; queryParameters?: { name: string; parameterValue: { value?: string } }[] } };
 }
 
 function events(day: string, users: string[], hour = 10): Row[] {
@@ -50,15 +51,16 @@ test('an unchanged source: no day restated, and no job reads events beyond the d
   const jobs = bq.fake
     .jobInserts()
     .slice(before)
-    .map((request) => (request.body as InsertedJob).configuration.query);
+    .map((request) => (request.body as InsertedJob).configuration);
+  const fromFile = (file: string) => jobs.filter((job) => job.labels?.sql_file === sqlFileLabel(file));
   // The change check reads metadata and the run log; the script alone reads the events, for its day.
-  expect(jobs.map((query) => query.query).filter((sql) => renderedFrom('etl/source_partitions.sql', sql))).toHaveLength(1);
-  expect(jobs.map((query) => query.query).filter((sql) => renderedFrom('logs/day_versions.sql', sql))).toHaveLength(1);
-  const reading = jobs.filter((query) => query.query.includes('`demo-project.gamepltx.fact`'));
+  expect(fromFile('etl/source_partitions.sql')).toHaveLength(1);
+  expect(fromFile('logs/day_versions.sql')).toHaveLength(1);
+  const reading = jobs.filter((job) => job.query.query.includes('`demo-project.gamepltx.fact`')).map((job) => job.query);
   expect(reading).toHaveLength(2);
   // The freshness guard's MAX(time) of the day before the run (source_freshness_hours 6).
   const [guard, script] = reading;
-  expect(renderedFrom('etl/newest_event.sql', guard?.query ?? '')).toBe(true);
+  expect(fromFile('etl/newest_event.sql').map((job) => job.query)).toEqual([guard]);
   expect(guard?.queryParameters?.map((p) => p.parameterValue.value)).toEqual(['2026-11-24T06:00:00.000Z']);
   const params = Object.fromEntries((script?.queryParameters ?? []).map((p) => [p.name, p.parameterValue.value]));
   expect(params).toMatchObject({ start_ts: '2026-11-24T00:00:00.000Z', end_ts: '2026-11-25T00:00:00.000Z' });

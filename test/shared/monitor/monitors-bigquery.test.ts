@@ -3,17 +3,17 @@
  * SQL BigQuery receives (backticked tables), typed parameters
  * (typed NULLs included), labels, and the alert claims in monitoring.alerts.
  */
-import { loadKpiChecks, loadLogChecks } from '../../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../../shared/config/kpi-checks';
+import { loadLogChecks } from '../../../shared/config/log-checks';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { silentLogger } from '../../../shared/log';
 import { LocalTopicPublisher, TOPICS } from '../../../shared/messaging/publisher';
 import { runKpiMonitor } from '../../../shared/monitor/kpi-monitor';
 import { runLogMonitor } from '../../../shared/monitor/log-monitor';
-import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
+import { BigQueryWarehouse, sqlFileLabel } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { BigQueryFake } from '../../fakes/bigquery-fake';
 import { tempDir, topicMessages } from '../../helpers/history';
-import { renderedFrom } from '../../helpers/warehouse';
 
 const NOW = new Date('2026-11-27T06:00:00Z');
 let fake: BigQueryFake;
@@ -40,14 +40,20 @@ beforeEach(async () => {
 afterEach(() => fake.stop());
 
 const queries = () => fake.jobInserts().map((request) => (request.body as QueryJob).configuration);
+/** The one job sent from this SQL file, found by its sql_file label. */
+function fromFile(jobs: QueryJob['configuration'][], file: string): QueryJob['configuration'] {
+  const found = jobs.filter((job) => job.labels.sql_file === sqlFileLabel(file));
+  if (found.length !== 1) throw new Error(`expected one job from ${file}, got ${found.length}`);
+  return found[0] as QueryJob['configuration'];
+}
 const params = (job: QueryJob['configuration']) =>
   Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
 
 test('kpi monitor: the coverage and the series, typed dates, and the raised alert claimed before it is published', async () => {
   const dau = loadKpiChecks().filter((check) => check.name === 'dau');
-  fake.results = (sql) => {
+  fake.results = (_sql, labels) => {
     const days = daysBetween('2026-10-15', '2026-11-26');
-    if (sql.includes('AS day'))
+    if (labels.sql_file === 'monitors-coverage' || labels.sql_file === 'monitors-dau')
       return {
         fields: [
           { name: 'day', type: 'DATE' },
@@ -55,7 +61,7 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
         ],
         rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]),
       };
-    if (sql.includes('WHERE claim_id = @claim_id')) return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
+    if (labels.sql_file === 'alerts-claimed') return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
   };
   const outcome = await runKpiMonitor(deps, dau, { dates: ['2026-11-26'], timeZone: 'America/Los_Angeles', runId: 'bq-monitor', username: 'test' });
@@ -64,11 +70,10 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
   expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toEqual(['kpi:dau:2026-11-26']);
 
   const sent = queries();
-  for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor' });
-  const [coverage, series] = sent.filter((job) => job.query.query.includes('AS day'));
-  if (!coverage || !series) throw new Error('expected the coverage and the dau series queries');
-  expect(renderedFrom('monitors/coverage.sql', coverage.query.query)).toBe(true);
-  expect(renderedFrom('monitors/dau.sql', series.query.query)).toBe(true);
+  // Every job names its SQL file in a label, sanitised to BigQuery's label alphabet.
+  for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor', sql_file: expect.stringMatching(/^[a-z0-9_-]{1,63}$/) });
+  const coverage = fromFile(sent, 'monitors/coverage.sql');
+  const series = fromFile(sent, 'monitors/dau.sql');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
   // 28 training days, 28 more for those days' own windows (exclude_raised_days judges them too, to
   // know which raised), and the check's warm-up of 1 day before the checked day.
@@ -90,7 +95,7 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
     time_zone: zone,
   });
 
-  const claim = sent.find((job) => renderedFrom('alerts/claim.sql', job.query.query)) as QueryJob['configuration'];
+  const claim = fromFile(sent, 'alerts/claim.sql');
   expect(claim.query.query).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
   expect(params(claim)).toMatchObject({
     alert_id_1: ['STRING', 'kpi:dau:2026-11-26'],
@@ -102,8 +107,8 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
 });
 
 test('log monitor: a typed NULL file_name, and no finished run raises no_run', async () => {
-  fake.results = (sql) =>
-    sql.includes('last_finished_at')
+  fake.results = (_sql, labels) =>
+    labels.sql_file === 'monitors-log_status'
       ? {
           fields: ['last_finished_at', 'newest_run_id', 'newest_job_name', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({
             name,
@@ -111,12 +116,12 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
           })),
           rows: [[null, null, null, null, null, null]],
         }
-      : sql.includes('WHERE claim_id = @claim_id')
+      : labels.sql_file === 'alerts-claimed'
         ? { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['pipeline:daily_kpis_etl:no_run:2026-11-27']] }
         : { fields: [], rows: [] };
   const outcome = await runLogMonitor(deps, loadLogChecks(), { runId: 'bq-logs', username: 'test' });
   expect(outcome.alerts.map((alert) => alert.alert_id)).toEqual(['pipeline:daily_kpis_etl:no_run:2026-11-27']);
-  const status = queries().find((job) => job.query.query.includes('last_finished_at')) as QueryJob['configuration'];
+  const status = fromFile(queries(), 'monitors/log_status.sql');
   expect(status.query.query).toContain('FROM `demo-project.logs.daily_logs`');
   expect(params(status)).toEqual({
     since: ['DATE', '2026-10-28'],

@@ -2,7 +2,7 @@
  * The BigQuery adapter through the real @google-cloud/bigquery client against a local HTTP fake
  * of the REST API: what reaches BigQuery, and how failures are retried.
  */
-import { BigQueryWarehouse } from '../../../shared/warehouse/bigquery';
+import { BigQueryWarehouse, sqlFileLabel } from '../../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../../shared/warehouse/factory';
 import { WarehouseError } from '../../../shared/errors';
 import { sourceTable } from '../../../shared/schema';
@@ -38,6 +38,21 @@ const insertBodies = (): QueryJobBody[] => fake.jobInserts().map((r) => r.body a
 describe('BigQueryWarehouse', () => {
   test('names tables as backticked project.dataset.table', () => {
     expect(warehouse.tableRef('daily_kpis', 'installs')).toBe('`demo-project.daily_kpis.installs`');
+  });
+
+  test.each([
+    ['alerts/claim.sql', 'alerts-claim'],
+    ['custom/My Coins.v2.SQL', 'custom-my_coins_v2'],
+    [`custom/${'deep/'.repeat(20)}retention_by_cohort.sql`, expect.stringMatching(/^[a-z0-9_-]{1,63}$/)],
+  ])('labels a job with its SQL file %s, in the label alphabet', async (file, label) => {
+    await warehouse.query('SELECT 1', {}, { ...context, sqlFile: file });
+    expect(insertBodies()[0]?.configuration.labels).toEqual({ job: 'daily_kpis', run_id: 'run-42', sql_file: label });
+  });
+
+  test('a long SQL file path keeps its end, the file name, in the label', () => {
+    const label = sqlFileLabel(`custom/${'deep/'.repeat(20)}retention_by_cohort.sql`);
+    expect(label.length).toBeLessThanOrEqual(63);
+    expect(label.endsWith('-retention_by_cohort')).toBe(true);
   });
 
   test('sends the query with typed named parameters, labels, location and the byte cap', async () => {
