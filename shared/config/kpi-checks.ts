@@ -314,10 +314,13 @@ export function loadSlackWebhooks(file: string = DEFAULT_KPIS_CONFIG): Map<strin
   );
 }
 
+type RoutingKey = 'owner' | 'channel' | 'tags' | 'remind_after_hours' | 'exclude_raised_days';
+
 /** The check's owner, channel, tags and reminder interval: its own, else the config's defaults, else DETECTION_DEFAULTS. */
 function withRouting(check: KpiCheck, entry: CheckEntry, defaults: RoutingEntry, channels: string[], file: string): KpiCheck {
-  const owner = entry.owner ?? defaults.owner ?? DETECTION_DEFAULTS.owner;
-  const channel = entry.channel ?? defaults.channel ?? DETECTION_DEFAULTS.channel;
+  const pick = <K extends RoutingKey>(key: K) => entry[key] ?? defaults[key] ?? DETECTION_DEFAULTS[key];
+  const owner = pick('owner');
+  const channel = pick('channel');
   if (channel !== DEFAULT_CHANNEL && !channels.includes(channel)) {
     const where = entry.channel === undefined ? '$.defaults.channel' : `$.kpis.${check.name}.channel`;
     loadFail(file, where, `must be ${[DEFAULT_CHANNEL, ...channels].join(', ')} (the names in slack_webhooks, or default), got ${channel}`);
@@ -326,9 +329,9 @@ function withRouting(check: KpiCheck, entry: CheckEntry, defaults: RoutingEntry,
     ...check,
     owner: typeof owner === 'string' ? [owner] : [...owner],
     channel,
-    tags: [...(entry.tags ?? defaults.tags ?? DETECTION_DEFAULTS.tags)],
-    remind_after_hours: entry.remind_after_hours ?? defaults.remind_after_hours ?? DETECTION_DEFAULTS.remind_after_hours,
-    exclude_raised_days: entry.exclude_raised_days ?? defaults.exclude_raised_days ?? DETECTION_DEFAULTS.exclude_raised_days,
+    tags: [...pick('tags')],
+    remind_after_hours: pick('remind_after_hours'),
+    exclude_raised_days: pick('exclude_raised_days'),
   };
 }
 
@@ -345,17 +348,8 @@ interface CheckQuery {
 function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
   const where = `$.kpis.${name}`;
   const method = entry.method ?? DETECTION_DEFAULTS.method;
-  const { sql, date_column: dateColumn, value, segment, metric, ...rest } = entry;
-  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metric !== undefined && 'metric'].filter(Boolean);
-  if (forms.length > 1) loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
-  if ((dateColumn !== undefined || segment !== undefined) && value === undefined) loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
-  const tableId = entry.table_id ?? null;
-  const read: CheckQuery =
-    sql !== undefined
-      ? sqlCheck(file, where, sql, tableId)
-      : value !== undefined
-        ? shortFormCheck(file, where, tableId, dateColumn, value, segment)
-        : builtinCheck(file, where, name, metric, tableId);
+  const { sql: _sql, date_column: _dateColumn, value: _value, segment: _segment, metric: _metric, ...rest } = entry;
+  const read = checkQuery(file, where, name, entry);
   checkPlaceholders(read.query, { file, path: where, sqlLabel: read.sqlLabel }, read.table_id === null ? [] : ['table']);
   const check: KpiCheck = {
     ...DETECTION_DEFAULTS,
@@ -370,6 +364,18 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
     loadFail(file, `${where}.min_training_days`, `(${check.min_training_days}) must not exceed training_days (${check.training_days})`);
   }
   return check;
+}
+
+/** The one form the entry gives its query in: a SQL file, the short form, or a built-in series. */
+function checkQuery(file: string, where: string, name: string, entry: CheckEntry): CheckQuery {
+  const { sql, date_column: dateColumn, value, segment, metric } = entry;
+  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metric !== undefined && 'metric'].filter(Boolean);
+  if (forms.length > 1) loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
+  if ((dateColumn !== undefined || segment !== undefined) && value === undefined) loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
+  const tableId = entry.table_id ?? null;
+  if (sql !== undefined) return sqlCheck(file, where, sql, tableId);
+  if (value !== undefined) return shortFormCheck(file, where, tableId, dateColumn, value, segment);
+  return builtinCheck(file, where, name, metric, tableId);
 }
 
 /** A SQL file relative to the config's folder. */
