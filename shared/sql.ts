@@ -58,22 +58,9 @@ function mapCode(sql: string, onCode: (code: string) => string, onOther: (text: 
     code = '';
   };
   while (i < sql.length) {
-    const ch = sql[i] as string;
-    const next = sql[i + 1];
-    let end = -1;
-    if (ch === "'" || ch === '"' || ch === '`') {
-      end = i + 1;
-      while (end < sql.length && sql[end] !== ch) end += sql[end] === '\\' ? 2 : 1;
-      end += 1;
-    } else if (ch === '-' && next === '-') {
-      end = sql.indexOf('\n', i);
-      if (end === -1) end = sql.length;
-    } else if (ch === '/' && next === '*') {
-      end = sql.indexOf('*/', i + 2);
-      end = end === -1 ? sql.length : end + 2;
-    }
+    const end = literalOrCommentEnd(sql, i);
     if (end === -1) {
-      code += ch;
+      code += sql[i] as string;
       i += 1;
     } else {
       flush();
@@ -83,6 +70,30 @@ function mapCode(sql: string, onCode: (code: string) => string, onOther: (text: 
   }
   flush();
   return out;
+}
+
+/** Where the string literal, quoted identifier or comment starting at `i` ends; -1 when none starts there. */
+function literalOrCommentEnd(sql: string, i: number): number {
+  const ch = sql[i];
+  const next = sql[i + 1];
+  if (ch === "'" || ch === '"' || ch === '`') return quotedEnd(sql, i);
+  if (ch === '-' && next === '-') {
+    const end = sql.indexOf('\n', i);
+    return end === -1 ? sql.length : end;
+  }
+  if (ch === '/' && next === '*') {
+    const end = sql.indexOf('*/', i + 2);
+    return end === -1 ? sql.length : end + 2;
+  }
+  return -1;
+}
+
+/** Just past the quote closing the one at `i`, skipping backslash escapes. */
+function quotedEnd(sql: string, i: number): number {
+  const quote = sql[i];
+  let end = i + 1;
+  while (end < sql.length && sql[end] !== quote) end += sql[end] === '\\' ? 2 : 1;
+  return end + 1;
 }
 
 /** Splits a script on semicolons outside literals and comments; drops empty statements. */

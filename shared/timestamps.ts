@@ -12,21 +12,30 @@ export function parseTimestamp(text: string): string | undefined {
   const match = TIMESTAMP.exec(text.trim());
   if (!match) return undefined;
   const [, day, hh = '00', mm = '00', ss = '00', fraction = '', zone] = match;
-  let offset = 'Z';
-  if (zone && !/^(z|utc)$/i.test(zone)) {
-    const digits = zone.replace(':', '');
-    offset = `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
-  }
-  // Date() rolls 2026-02-30 or 24:00 over to the next day, with or without an offset: every field
-  // is checked on its own, the day as a calendar day.
-  const calendarDay = new Date(`${day}T00:00:00Z`);
-  if (Number.isNaN(calendarDay.getTime()) || !calendarDay.toISOString().startsWith(day as string)) return undefined;
-  if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return undefined;
-  if (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(4, 6)) > 59) return undefined;
+  const offset = offsetOf(zone);
+  if (!fieldsInRange(day as string, hh, mm, ss, offset)) return undefined;
   const micros = fraction.padEnd(6, '0');
   const parsed = new Date(`${day}T${hh}:${mm}:${ss}.${micros.slice(0, 3)}${offset}`);
   if (Number.isNaN(parsed.getTime())) return undefined;
   return withMicros(parsed, Number(micros.slice(3, 6)));
+}
+
+/** A zone as an ISO offset: Z for none, Z or UTC, else +HH:MM. */
+function offsetOf(zone: string | undefined): string {
+  if (!zone || /^(z|utc)$/i.test(zone)) return 'Z';
+  const digits = zone.replace(':', '');
+  return `${digits.slice(0, 3)}:${digits.slice(3, 5) || '00'}`;
+}
+
+/**
+ * Date() rolls 2026-02-30 or 24:00 over to the next day, with or without an offset: every field
+ * is checked on its own, the day as a calendar day.
+ */
+function fieldsInRange(day: string, hh: string, mm: string, ss: string, offset: string): boolean {
+  const calendarDay = new Date(`${day}T00:00:00Z`);
+  if (Number.isNaN(calendarDay.getTime()) || !calendarDay.toISOString().startsWith(day)) return false;
+  if (Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return false;
+  return Number(offset.slice(1, 3)) <= 14 && Number(offset.slice(4, 6)) <= 59;
 }
 
 /** The canonical form of a Date, or of an already canonical (or any parseable) string. */

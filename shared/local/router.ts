@@ -227,7 +227,7 @@ function decodeTopic(encoded: string): string | null {
 }
 
 /** The messages of a publish body, or what is wrong with it. */
-function parsePublishBody(text: string): { data: string; attributes: Attributes }[] | string {
+function parsePublishBody(text: string): PublishedMessage[] | string {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -236,17 +236,29 @@ function parsePublishBody(text: string): { data: string; attributes: Attributes 
   }
   const messages = (body as { messages?: unknown } | null)?.messages;
   if (!Array.isArray(messages) || messages.length === 0) return `messages must be a non-empty array; ${PUBLISH_SHAPE}`;
-  const parsed: { data: string; attributes: Attributes }[] = [];
+  const parsed: PublishedMessage[] = [];
   for (const [index, message] of messages.entries()) {
-    const { data = '', attributes = {} } = (message ?? {}) as { data?: unknown; attributes?: unknown };
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${index}] must be an object`;
-    if (typeof data !== 'string' || !BASE64.test(data)) return `messages[${index}].data must be base64 text`;
-    if (jsonDepth(Buffer.from(data, 'base64').toString('utf8')) > MAX_DATA_DEPTH) return `messages[${index}].data is JSON nested more than ${MAX_DATA_DEPTH} levels deep`;
-    const valid = typeof attributes === 'object' && attributes !== null && !Array.isArray(attributes) && Object.values(attributes).every((value) => typeof value === 'string');
-    if (!valid) return `messages[${index}].attributes must be an object of strings`;
-    parsed.push({ data, attributes: attributes as Attributes });
+    const one = parseMessage(message, index);
+    if (typeof one === 'string') return one;
+    parsed.push(one);
   }
   return parsed;
+}
+
+type PublishedMessage = { data: string; attributes: Attributes };
+
+/** One message of a publish body, or what is wrong with it. */
+function parseMessage(message: unknown, index: number): PublishedMessage | string {
+  const { data = '', attributes = {} } = (message ?? {}) as { data?: unknown; attributes?: unknown };
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${index}] must be an object`;
+  if (typeof data !== 'string' || !BASE64.test(data)) return `messages[${index}].data must be base64 text`;
+  if (jsonDepth(Buffer.from(data, 'base64').toString('utf8')) > MAX_DATA_DEPTH) return `messages[${index}].data is JSON nested more than ${MAX_DATA_DEPTH} levels deep`;
+  if (!isStringMap(attributes)) return `messages[${index}].attributes must be an object of strings`;
+  return { data, attributes };
+}
+
+function isStringMap(value: unknown): value is Attributes {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {

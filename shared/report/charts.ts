@@ -74,13 +74,7 @@ const utcDay = (field: string, title: string | null = null) => ({
  */
 export function checkChartSpec(title: string, points: SeriesPoint[], calendar: CalendarSpan[] = []): Record<string, unknown> {
   const days = points.map((point) => point.date);
-  const rows = points.map((point) => ({
-    ...point,
-    // Where a direction never raises, the band has no end on that side: draw it to the axis.
-    band_low: point.baseline === null ? null : (point.low ?? 0),
-    band_high: point.baseline === null ? null : (point.high ?? Math.max(point.value ?? 0, point.baseline) * 1.25),
-    description: `${point.date}: ${point.value === null ? 'no value' : point.value.toLocaleString('en-US')}${point.baseline === null ? '' : ` against ${point.baseline.toLocaleString('en-US')}`}, ${point.status}${point.label ? ` ${point.label}` : ''}`,
-  }));
+  const rows = chartRows(points);
   const x = utcDay('date');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -98,61 +92,85 @@ export function checkChartSpec(title: string, points: SeriesPoint[], calendar: C
       ...calendarLayers(calendar),
       {
         data: { values: rows },
-        layer: [
-          {
-            name: 'band',
-            transform: [{ filter: 'datum.band_low !== null' }],
-            mark: { type: 'area', color: COLORS.band, opacity: 0.35 },
-            encoding: { x, y: { field: 'band_low', type: 'quantitative', title: null }, y2: { field: 'band_high' } },
-          },
-          {
-            name: 'baseline',
-            transform: [{ filter: 'datum.baseline !== null' }],
-            mark: { type: 'line', color: COLORS.baseline, strokeDash: [4, 3], strokeWidth: 1 },
-            encoding: { x, y: { field: 'baseline', type: 'quantitative' } },
-          },
-          {
-            name: 'series',
-            transform: [{ filter: 'datum.value !== null' }],
-            mark: { type: 'line', color: COLORS.value, strokeWidth: 1.5 },
-            encoding: { x, y: { field: 'value', type: 'quantitative' } },
-          },
-          {
-            name: 'days',
-            transform: [{ filter: 'datum.value !== null' }],
-            mark: { type: 'point', filled: true, size: 18 },
-            encoding: {
-              x,
-              y: { field: 'value', type: 'quantitative' },
-              description: { field: 'description' },
-              color: {
-                field: 'status',
-                type: 'nominal',
-                legend: null,
-                scale: {
-                  domain: ['ok', 'raised', 'lost', 'muted', 'no_verdict', 'error'],
-                  range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
-                },
-              },
-              size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
-            },
-          },
-          {
-            name: 'labels',
-            transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
-            mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
-            encoding: {
-              x,
-              y: { field: 'value', type: 'quantitative' },
-              text: { field: 'label' },
-              color: { condition: { test: "datum.status === 'muted'", value: COLORS.muted }, value: COLORS.raised },
-            },
-          },
-        ],
+        layer: [...lineLayers(x), ...dayLayers(x)],
       },
     ],
     config: { view: { stroke: null }, axis: { labelFontSize: 10 } },
   };
+}
+
+/** Each point with its band's ends and a description for screen readers. */
+function chartRows(points: SeriesPoint[]) {
+  return points.map((point) => ({
+    ...point,
+    // Where a direction never raises, the band has no end on that side: draw it to the axis.
+    band_low: point.baseline === null ? null : (point.low ?? 0),
+    band_high: point.baseline === null ? null : (point.high ?? Math.max(point.value ?? 0, point.baseline) * 1.25),
+    description: `${point.date}: ${point.value === null ? 'no value' : point.value.toLocaleString('en-US')}${point.baseline === null ? '' : ` against ${point.baseline.toLocaleString('en-US')}`}, ${point.status}${point.label ? ` ${point.label}` : ''}`,
+  }));
+}
+
+type DayAxis = ReturnType<typeof utcDay>;
+
+/** The band, the baseline and the values as lines. */
+function lineLayers(x: DayAxis): Record<string, unknown>[] {
+  return [
+    {
+      name: 'band',
+      transform: [{ filter: 'datum.band_low !== null' }],
+      mark: { type: 'area', color: COLORS.band, opacity: 0.35 },
+      encoding: { x, y: { field: 'band_low', type: 'quantitative', title: null }, y2: { field: 'band_high' } },
+    },
+    {
+      name: 'baseline',
+      transform: [{ filter: 'datum.baseline !== null' }],
+      mark: { type: 'line', color: COLORS.baseline, strokeDash: [4, 3], strokeWidth: 1 },
+      encoding: { x, y: { field: 'baseline', type: 'quantitative' } },
+    },
+    {
+      name: 'series',
+      transform: [{ filter: 'datum.value !== null' }],
+      mark: { type: 'line', color: COLORS.value, strokeWidth: 1.5 },
+      encoding: { x, y: { field: 'value', type: 'quantitative' } },
+    },
+  ];
+}
+
+/** Each day's point, coloured by its status; raised, lost and muted days larger and labelled. */
+function dayLayers(x: DayAxis): Record<string, unknown>[] {
+  return [
+    {
+      name: 'days',
+      transform: [{ filter: 'datum.value !== null' }],
+      mark: { type: 'point', filled: true, size: 18 },
+      encoding: {
+        x,
+        y: { field: 'value', type: 'quantitative' },
+        description: { field: 'description' },
+        color: {
+          field: 'status',
+          type: 'nominal',
+          legend: null,
+          scale: {
+            domain: ['ok', 'raised', 'lost', 'muted', 'no_verdict', 'error'],
+            range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
+          },
+        },
+        size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
+      },
+    },
+    {
+      name: 'labels',
+      transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
+      mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
+      encoding: {
+        x,
+        y: { field: 'value', type: 'quantitative' },
+        text: { field: 'label' },
+        color: { condition: { test: "datum.status === 'muted'", value: COLORS.muted }, value: COLORS.raised },
+      },
+    },
+  ];
 }
 
 /** The calendar's spans, [start, end + 1 day) so a one-day entry is a day wide, each with its note at the top. */

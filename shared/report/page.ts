@@ -53,12 +53,16 @@ function triangleOf(series: ReportData['checks'][number]['series']): string {
 
 export async function renderReportPage(data: ReportData): Promise<string> {
   const { range } = data;
+  const parts = [...summaryParts(data), ...emptyNotes(data), ...(await pipelineParts(data)), ...(await checkParts(data)), ...alertParts(data)];
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>daily-kpis report ${escape(range.start)}..${escape(range.end)}</title><style>${STYLE}</style></head><body><main>${parts.join('\n')}</main></body></html>\n`;
+}
+
+/** The title, the range and the summary's tiles. */
+function summaryParts(data: ReportData): string[] {
+  const { range } = data;
+  const parts: string[] = [];
   const raisedDays = data.checks.reduce((sum, check) => sum + check.raised, 0);
   const failed = data.checks.filter((check) => check.error !== null);
-  const noData =
-    data.checks.length > 0 &&
-    data.checks.every((check) => check.error === null && check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)));
-  const parts: string[] = [];
   parts.push(
     `<header><h1>daily-kpis report</h1><div class="meta">${escape(range.start)} to ${escape(range.end)} (days in ${escape(data.timeZone)}) · ${escape(data.source)} · generated ${escape(data.generatedAt)}</div></header>`,
   );
@@ -78,19 +82,39 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       .map(([label, value]) => `<div class="tile"><b>${escape(value as string)}</b>${escape(label as string)}</div>`)
       .join('')}</section>`,
   );
+  return parts;
+}
+
+/** Says why the page holds no chart: no check enabled, or no data in the range. */
+function emptyNotes(data: ReportData): string[] {
+  const { range } = data;
+  const parts: string[] = [];
+  const noData =
+    data.checks.length > 0 &&
+    data.checks.every((check) => check.error === null && check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)));
   if (data.checks.length === 0) parts.push('<p class="error">No check is enabled in the config: there is nothing to chart.</p>');
   if (noData)
     parts.push(
       `<p class="error">No data in this range: every check reads 0 or nothing from ${escape(range.start)} to ${escape(range.end)}. Has the ETL built these days (<code>kpis etl --from ${escape(range.start)} --to ${escape(range.end)}</code>)?</p>`,
     );
+  return parts;
+}
 
+/** The ETL runs' chart, with the days no run built. */
+async function pipelineParts(data: ReportData): Promise<string[]> {
+  const parts: string[] = [];
   parts.push('<h2 id="pipeline">Pipeline</h2>');
   if (data.runLogError) parts.push(`<p class="note">No runs to show: ${escape(data.runLogError)}.</p>`);
   else
     parts.push(
       `<div class="chart">${await renderSvg(pipelineChartSpec(data.runs, data.missingDays, data.pipelineRange))}</div>${data.missingDays.length > 0 ? `<p class="note">Days no successful run built: ${escape(data.missingDays.join(', '))}</p>` : ''}`,
     );
+  return parts;
+}
 
+/** The legend, then each check's charts (or its error) and cohort triangle. */
+async function checkParts(data: ReportData): Promise<string[]> {
+  const parts: string[] = [];
   parts.push('<h2 id="checks">Checks</h2>');
   parts.push(
     `<p class="legend note"><span><i class="swatch" style="background:#1f4e79"></i>value</span><span><i class="swatch" style="background:#7f7f7f"></i>baseline (dashed)</span><span><i class="swatch" style="background:#9ecae1"></i>band: no alert inside it</span><span><i class="swatch" style="background:#c0392b"></i>raised, labelled with the change</span><span><i class="swatch" style="background:#6c3483"></i>lost day or segment</span><span><i class="swatch" style="background:#e67e22"></i>muted: raised on a known event</span><span><i class="swatch" style="background:#f5cba7"></i>calendar: known event (with its note)</span><span><i class="swatch" style="background:#a9dfbf"></i>calendar: new normal</span><span><i class="swatch" style="background:#b3b3b3"></i>no verdict (warm-up, too little history)</span><span><i class="swatch" style="background:#e6e6e6"></i>weekend</span></p>`,
@@ -107,7 +131,12 @@ export async function renderReportPage(data: ReportData): Promise<string> {
       }</article>`,
     );
   }
+  return parts;
+}
 
+/** The alerts sent about the range, each linking to its chart. */
+function alertParts(data: ReportData): string[] {
+  const parts: string[] = [];
   parts.push('<h2 id="alerts">Alerts</h2>');
   if (data.alertsError) parts.push(`<p class="note">No alerts to show: ${escape(data.alertsError)}.</p>`);
   else if (data.alerts.length === 0) parts.push('<p class="note">No alert was sent about these days.</p>');
@@ -126,7 +155,7 @@ export async function renderReportPage(data: ReportData): Promise<string> {
     });
     parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
   }
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>daily-kpis report ${escape(range.start)}..${escape(range.end)}</title><style>${STYLE}</style></head><body><main>${parts.join('\n')}</main></body></html>\n`;
+  return parts;
 }
 
 /** Reads, renders and writes the report to `file`; returns what it holds, for the caller to print. */
