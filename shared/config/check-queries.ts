@@ -69,21 +69,25 @@ async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, w
   const report: QueryCheck = { file, entry: `$.kpis.${check.name}`, kind: 'check', sql: check.sqlLabel, bytes_processed: null, problems: [] };
   const shape = await describe(warehouse, check.query, values, window, context, report);
   if (!shape) return report;
-  const byName = new Map(shape.columns.map((column) => [column.name, column.type]));
-  // A ratio check returns numerator and denominator in place of value.
-  const ratio = byName.has('numerator') || byName.has('denominator');
-  const measures = ratio ? ['numerator', 'denominator'] : ['value'];
-  const extra = shape.columns.filter((column) => !['day', ...measures, 'segment'].includes(column.name)).map((column) => column.name);
-  const problem = (message: string): void => {
-    report.problems.push({ position: null, message });
-  };
-  if (!byName.has('day') || measures.some((name) => !byName.has(name)) || extra.length > 0)
-    problem(`must return the columns day, value (or numerator and denominator) and optionally segment; it returns ${shape.columns.map((column) => column.name).join(', ')}`);
-  if (byName.has('day') && byName.get('day') !== 'DATE') problem(`day must be a DATE, it is ${byName.get('day')}`);
-  for (const name of measures)
-    if (byName.has(name) && !NUMBER_TYPES.includes(byName.get(name) as string)) problem(`${name} must be a number (INT64, FLOAT64 or NUMERIC), it is ${byName.get(name)}`);
-  if (byName.has('segment') && byName.get('segment') !== 'STRING') problem(`segment must be a STRING, it is ${byName.get('segment')}: CAST it AS STRING`);
+  for (const message of checkColumnProblems(shape.columns)) report.problems.push({ position: null, message });
   return report;
+}
+
+/** What is wrong with the columns a check's query returns: day, value (or numerator and denominator), optionally segment. */
+function checkColumnProblems(columns: readonly { name: string; type: string }[]): string[] {
+  const byName = new Map(columns.map((column) => [column.name, column.type]));
+  // A ratio check returns numerator and denominator in place of value.
+  const measures = byName.has('numerator') || byName.has('denominator') ? ['numerator', 'denominator'] : ['value'];
+  const extra = columns.filter((column) => !['day', ...measures, 'segment'].includes(column.name));
+  const problems: string[] = [];
+  if (!byName.has('day') || measures.some((name) => !byName.has(name)) || extra.length > 0)
+    problems.push(`must return the columns day, value (or numerator and denominator) and optionally segment; it returns ${columns.map((column) => column.name).join(', ')}`);
+  const typeOf = (name: string): string | undefined => byName.get(name);
+  if (byName.has('day') && typeOf('day') !== 'DATE') problems.push(`day must be a DATE, it is ${typeOf('day')}`);
+  for (const name of measures.filter((measure) => byName.has(measure) && !NUMBER_TYPES.includes(typeOf(measure) as string)))
+    problems.push(`${name} must be a number (INT64, FLOAT64 or NUMERIC), it is ${typeOf(name)}`);
+  if (byName.has('segment') && typeOf('segment') !== 'STRING') problems.push(`segment must be a STRING, it is ${typeOf('segment')}: CAST it AS STRING`);
+  return problems;
 }
 
 /** The engine's description of the rendered query, or null after recording why it has none. */
