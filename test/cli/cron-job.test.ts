@@ -11,7 +11,7 @@ import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import { BigQueryFake } from '../fakes/bigquery-fake';
 import { runKpis, type Run } from '../helpers/cli';
 import { historyWithAnomalies } from '../helpers/history';
-import { renderedFrom } from '../helpers/warehouse';
+import { sqlFileLabel } from '../../shared/warehouse/bigquery';
 
 const NOW = '2026-11-27T06:30:00Z';
 const GROUP = 'gamepltx_kpis';
@@ -386,13 +386,16 @@ describe('the project-id form on BigQuery (the local REST fake)', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Dry run of daily_kpis.daily_user_panel');
-    const jobs = fake.jobInserts().map((insert) => ({ path: insert.path, ...(insert.body as { configuration: { dryRun?: boolean; query: { query: string } } }).configuration }));
+    const jobs = fake.jobInserts().map((insert) => ({
+      path: insert.path,
+      ...(insert.body as { configuration: { dryRun?: boolean; labels: Record<string, string>; query: { query: string } } }).configuration,
+    }));
     expect(jobs.map((job) => job.path)).toEqual(Array(3).fill('/bigquery/v2/projects/my-project-1/jobs'));
     // What it would restate (restate_days): partition metadata and the run log, read; then the script, dry.
-    expect(jobs.map((job) => [renderedFrom('etl/source_partitions.sql', job.query.query) || renderedFrom('logs/day_versions.sql', job.query.query), job.dryRun === true])).toEqual([
-      [true, false],
-      [true, false],
-      [false, true],
+    expect(jobs.map((job) => [job.labels.sql_file ?? null, job.dryRun === true])).toEqual([
+      [sqlFileLabel('etl/source_partitions.sql'), false],
+      [sqlFileLabel('logs/day_versions.sql'), false],
+      [null, true],
     ]);
   });
 });

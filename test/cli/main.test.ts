@@ -7,7 +7,7 @@ import { BigQueryFake } from '../fakes/bigquery-fake';
 import { BIN, runKpis, type Run } from '../helpers/cli';
 import { HttpRecorder } from '../fakes/http-recorder';
 import { historyWithAnomalies, topicMessages } from '../helpers/history';
-import { renderedFrom } from '../helpers/warehouse';
+import { sqlFileLabel } from '../../shared/warehouse/bigquery';
 
 const NOW = '2026-11-27T06:00:00Z';
 
@@ -259,14 +259,16 @@ describe('kpis on BigQuery (the local REST fake)', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain('would process 3.0 GiB');
     expect(readFileSync(path.join(dir, '.data/sql/etl_2026-11-20_2026-11-20.bigquery.sql'), 'utf8')).toContain('MERGE INTO `demo-project.daily_kpis.installs` AS t');
-    const inserts = fake.jobInserts().map((insert) => insert.body as { configuration: { dryRun?: boolean; query: { query: string } }; jobReference: { jobId: string } });
+    const inserts = fake
+      .jobInserts()
+      .map((insert) => insert.body as { configuration: { dryRun?: boolean; labels: Record<string, string>; query: { query: string } }; jobReference: { jobId: string } });
     expect(inserts.find((body) => body.configuration.dryRun === true)).toMatchObject({
       configuration: { dryRun: true, query: { maximumBytesBilled: '1000000000' } },
       jobReference: { location: 'EU' },
     });
     // It runs only the two reads that decide what it would restate (restate_days): nothing that writes.
-    const ran = inserts.filter((body) => fake.executed.includes(body.jobReference.jobId)).map((body) => body.configuration.query.query);
-    expect(ran.map((sql) => renderedFrom('etl/source_partitions.sql', sql) || renderedFrom('logs/day_versions.sql', sql))).toEqual([true, true]);
+    const ran = inserts.filter((body) => fake.executed.includes(body.jobReference.jobId)).map((body) => body.configuration.labels.sql_file);
+    expect(ran).toEqual([sqlFileLabel('etl/source_partitions.sql'), sqlFileLabel('logs/day_versions.sql')]);
     expect(fake.executed).toHaveLength(2);
   });
 });
