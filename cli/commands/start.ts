@@ -40,6 +40,17 @@ const MESSAGES_NOTE = {
 
 function startReport(result: DemoChainResult, where: string, timeZone: string, pubsub: keyof typeof MESSAGES_NOTE): string {
   const note = MESSAGES_NOTE[pubsub];
+  const lines: string[] = [...chainLines(result, where)];
+  lines.push(`KPIs of ${result.date}, the last complete day (${timeZone}):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
+  if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
+  lines.push(...alertLines(result));
+  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and ${note.deadLetters}.`);
+  lines.push('', ...note.next(result.date), '');
+  return lines.join('\n');
+}
+
+/** What the chain did: the history built, the trigger published, the ETL's outcome, the monitors. */
+function chainLines(result: DemoChainResult, where: string): string[] {
   const lines: string[] = [];
   if (result.history_build) {
     const build = result.history_build;
@@ -56,35 +67,37 @@ function startReport(result: DemoChainResult, where: string, timeZone: string, p
     result.dead_letters === 0 ? 'kpi-monitor and log-monitor: done.' : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`,
     '',
   );
-  lines.push(`KPIs of ${result.date}, the last complete day (${timeZone}):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
-  if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
+  return lines;
+}
+
+/** The alerts about the day and today, marking the ones this run published. */
+function alertLines(result: DemoChainResult): string[] {
+  if (result.alerts.length === 0) return [`No alerts about ${result.date}.`];
   const fresh = new Set(result.new_alert_ids);
-  if (result.alerts.length === 0) lines.push(`No alerts about ${result.date}.`);
-  else {
-    const earlier = result.alerts.length - fresh.size;
-    const origin =
-      earlier === 0
-        ? 'all published by this run'
-        : fresh.size === 0
-          ? 'all published by an earlier run, so not again'
-          : `${fresh.size} published by this run, ${earlier} by an earlier one`;
-    lines.push(`Alerts about ${result.date} and today (${result.alerts.length}, ${origin}):`, '');
-    const rows = result.alerts.map((alert) => [
-      alert.severity,
-      alert.kind,
-      displayText(alertLabel(alert), DISPLAY_WIDTH.label),
-      alert.date,
-      formatNumber(alert.metric),
-      formatNumber(alert.previous_metric),
-      alertChange(alert),
-      fresh.has(alert.alert_id) ? 'new' : '',
-    ]);
-    lines.push(table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]), '');
-    for (const alert of result.alerts) lines.push(`! ${messageLine(alert.message)}`);
-  }
-  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and ${note.deadLetters}.`);
-  lines.push('', ...note.next(result.date), '');
-  return lines.join('\n');
+  const earlier = result.alerts.length - fresh.size;
+  const origin =
+    earlier === 0
+      ? 'all published by this run'
+      : fresh.size === 0
+        ? 'all published by an earlier run, so not again'
+        : `${fresh.size} published by this run, ${earlier} by an earlier one`;
+  const rows = result.alerts.map((alert) => [
+    alert.severity,
+    alert.kind,
+    displayText(alertLabel(alert), DISPLAY_WIDTH.label),
+    alert.date,
+    formatNumber(alert.metric),
+    formatNumber(alert.previous_metric),
+    alertChange(alert),
+    fresh.has(alert.alert_id) ? 'new' : '',
+  ]);
+  return [
+    `Alerts about ${result.date} and today (${result.alerts.length}, ${origin}):`,
+    '',
+    table(['severity', 'kind', 'check', 'date', 'value', 'baseline', 'change', ''], rows, [0, 1, 2, 3, 7]),
+    '',
+    ...result.alerts.map((alert) => `! ${messageLine(alert.message)}`),
+  ];
 }
 
 function summaryTable(previousDate: string, date: string, previous: DailySummary, current: DailySummary): string {

@@ -15,6 +15,7 @@ import { plantCampaign, writeDemoCalendar } from '../events/demo-campaign';
 import { dailySummary, type DailySummary } from '../report/daily-summary';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
+import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import type { ChainBroker } from './chain-brokers';
 
 /** What Cloud Scheduler publishes every morning. */
@@ -64,12 +65,7 @@ export async function runDemoChain(
 
   const date = addDays(request.today, -1);
   const previousDate = addDays(date, -1);
-  await warehouse.ensureTable(ALERTS_TABLE);
-  const rows = await warehouse.query(
-    renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
-    { start_date: { type: 'DATE', value: date }, end_date: { type: 'DATE', value: request.today } },
-    context,
-  );
+  const alerts = await alertsOf(warehouse, date, request.today, context);
   return {
     seeded_events: seeded.rows,
     history_build: historyBuild,
@@ -79,8 +75,19 @@ export async function runDemoChain(
     kpis: await dailySummary(warehouse, job, date, context),
     previous_date: previousDate,
     previous_kpis: await dailySummary(warehouse, job, previousDate, context),
-    alerts: rows.map((row) => JSON.parse(String(row.payload)) as Alert),
+    alerts,
     new_alert_ids: outcome.alertIds,
     dead_letters: outcome.deadLetters,
   };
+}
+
+/** The alerts about the days from `start` to `end`, as published. */
+async function alertsOf(warehouse: Warehouse, start: IsoDate, end: IsoDate, context: JobContext): Promise<Alert[]> {
+  await warehouse.ensureTable(ALERTS_TABLE);
+  const rows = await warehouse.query(
+    renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
+    { start_date: { type: 'DATE', value: start }, end_date: { type: 'DATE', value: end } },
+    context,
+  );
+  return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }
