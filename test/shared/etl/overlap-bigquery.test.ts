@@ -16,9 +16,17 @@ const BACKFILL: EtlRequest = { range: { start: '2026-11-14', end: '2026-11-26' }
 const SCHEDULED: EtlRequest = { range: { start: '2026-11-26', end: '2026-11-26' }, runId: 'scheduled', username: 'scheduler' };
 const events = historyWithAnomalies('2026-11-27', 14, {});
 
-/** Waits, a few milliseconds at a time, until `condition` holds. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * Waits, a few milliseconds at a time, until `condition` holds; fails naming `what` after a
+ * generous deadline (as test/helpers/functions.ts waitFor does), so a run that never gets there
+ * fails the test instead of hanging it.
+ */
+async function until(what: string, condition: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 const run = (warehouse: BigQueryWarehouse, request: EtlRequest) => runEtl({ warehouse, clock: () => NOW, logger: silentLogger }, shippedJob, request);
@@ -34,6 +42,7 @@ afterEach(async () => {
   await shared.fake.stop();
 });
 
+// The test's timeout outlasts until's deadline, so a stuck run fails with its message, not jest's timeout.
 test('a backfill held at its commit while the scheduled run writes the same tables: one is aborted, runs again, and both succeed with the tables of the two runs in turn', async () => {
   for (const request of [SCHEDULED, BACKFILL]) expect((await run(await reference.warehouse(), request)).result.status).toBe('succeeded');
   const sequential = await reference.checksum();
@@ -46,7 +55,7 @@ test('a backfill held at its commit while the scheduled run writes the same tabl
   const jobsBefore = shared.fake.jobs.size;
   const scheduled = run(await shared.warehouse(), SCHEDULED);
   // The scheduled run's first script ends (aborted on the rows the backfill holds, or committed) before the backfill commits.
-  await until(() =>
+  await until("the scheduled run's script to end", () =>
     [...shared.fake.jobs.values()].slice(jobsBefore).some(
       (job) =>
         (job.configuration.labels as Record<string, string> | undefined)?.run_id === 'scheduled' &&
@@ -70,7 +79,7 @@ test('a backfill held at its commit while the scheduled run writes the same tabl
     expect(logTypes.filter((type) => type === 'start')).toHaveLength(1);
     expect(logTypes.filter((type) => type === 'end')).toHaveLength(1);
   }
-});
+}, 240_000);
 
 test('ten runs of the same days at once from ten clients, each with its own run id: every one succeeds and the tables are those of one run', async () => {
   expect((await run(await reference.warehouse(), SCHEDULED)).result.status).toBe('succeeded');
