@@ -108,18 +108,11 @@ export async function checkKpis(
 ): Promise<CheckResult[]> {
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
-  const first = sorted[0] as IsoDate;
-  const last = sorted.at(-1) as IsoDate;
+  const [first, last] = [sorted[0], sorted.at(-1)] as [IsoDate, IsoDate];
   // Coverage reaches back past the training windows by the longest warm-up: the first day with
   // data in that reach is either the true first day, or far enough back not to matter.
   const reach = Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
-  const coverage = new Map<string, Promise<Coverage>>();
-  const coverageOf = (dataset: string): Promise<Coverage> => {
-    // By the panel's table: checks of several datasets share the one the ETL writes.
-    const panel = resolveTableName(PANEL, dataset, tables);
-    if (!coverage.has(panel)) coverage.set(panel, readCoverage(warehouse, dataset, tables, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context));
-    return coverage.get(panel) as Promise<Coverage>;
-  };
+  const coverageOf = coverageReader(warehouse, tables, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context);
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
     try {
@@ -183,6 +176,16 @@ function failedCheck(check: KpiCheck, date: IsoDate, error: Error): CheckResult 
 interface Coverage {
   firstDay: IsoDate | null;
   activeDays: Set<IsoDate>;
+}
+
+/** Each check's coverage, read once per daily user panel: checks of several datasets share the one the ETL writes. */
+function coverageReader(warehouse: Warehouse, tables: ReadonlyMap<string, string>, window: QueryParams, context: JobContext): (dataset: string) => Promise<Coverage> {
+  const coverage = new Map<string, Promise<Coverage>>();
+  return (dataset) => {
+    const panel = resolveTableName(PANEL, dataset, tables);
+    if (!coverage.has(panel)) coverage.set(panel, readCoverage(warehouse, dataset, tables, window, context));
+    return coverage.get(panel) as Promise<Coverage>;
+  };
 }
 
 /** The table sql/monitors/coverage.sql reads: the ETL config's, else the one in the check's dataset. */
