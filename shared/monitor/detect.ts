@@ -180,7 +180,17 @@ function formatRate(value: number): string {
 
 /** The verdicts that need no baseline, or the day's point and the training days a baseline is taken from. */
 function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result, context: BaselineContext): CheckResult | { point: DayPoint; training: IsoDate[] } {
-  const segment = series.segment ?? null;
+  const point = dayGuards(check, series, date, result);
+  if ('verdict' in point) return point;
+  const warmUp = warmUpGuard(check, series, date, point.value, result, context.restart);
+  if ('verdict' in warmUp) return warmUp;
+  const echo = firstSeenGuard(check, series, date, point.value, result);
+  if (echo) return echo;
+  return trainingGuards(check, series, date, point, result, context.excluded, warmUp);
+}
+
+/** No data at all, a day before the first, a day without events, a ratio on too few: the day's point otherwise. */
+function dayGuards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result): CheckResult | DayPoint {
   if (series.firstDay === null) {
     return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, { metric: 0, severity: 'error' });
   }
@@ -189,25 +199,53 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
   if (!point.active) {
     return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
   }
-
   if (point.ratio && point.ratio.denominator < check.min_denominator) {
     return result('no_verdict', `${formatRatio(point)}: a denominator below min_denominator (${formatNumber(check.min_denominator)}), no verdict`, { metric: point.value });
   }
+  return point;
+}
+
+/** The warm-up after the first day of data, or after a new normal: the day it ends, and how messages name the restart. */
+function warmUpGuard(
+  check: KpiCheck,
+  series: KpiSeries,
+  date: IsoDate,
+  value: number,
+  result: Result,
+  restartOf: BaselineContext['restart'],
+): CheckResult | { warmedUp: IsoDate; since: string } {
+  const firstDay = series.firstDay as IsoDate;
   // A new normal is a first day of data again: warm-up, and training only from it.
-  const restart = context.restart !== null && context.restart.day > series.firstDay ? context.restart : null;
+  const restart = restartOf !== null && restartOf.day > firstDay ? restartOf : null;
   const since = restart === null ? '' : ` since the baseline restarted on ${restart.day} (${restart.note})`;
-  const warmedUp = addDays(restart?.day ?? series.firstDay, check.warm_up_days);
+  const warmedUp = addDays(restart?.day ?? firstDay, check.warm_up_days);
   if (date < warmedUp) {
-    const what = restart === null ? `of data (warm-up, from ${series.firstDay})` : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
-    return result('no_verdict', `in the first ${check.warm_up_days} days ${what}: no verdict`, { metric: point.value });
+    const what = restart === null ? `of data (warm-up, from ${firstDay})` : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
+    return result('no_verdict', `in the first ${check.warm_up_days} days ${what}: no verdict`, { metric: value });
   }
-  if (check.first_seen) {
-    const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
-    if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: point.value });
-  }
+  return { warmedUp, since };
+}
+
+/** A first_seen count after a lost day counts the users the lost day did not see: no verdict. */
+function firstSeenGuard(check: KpiCheck, series: KpiSeries, date: IsoDate, value: number, result: Result): CheckResult | undefined {
+  if (!check.first_seen) return undefined;
+  const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
+  if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: value });
+  return undefined;
+}
+
+/** The training days, enough of them for the method, and a segment lost after a full window. */
+function trainingGuards(
+  check: KpiCheck,
+  series: KpiSeries,
+  date: IsoDate,
+  point: DayPoint,
+  result: Result,
+  excluded: ReadonlySet<IsoDate>,
+  { warmedUp, since }: { warmedUp: IsoDate; since: string },
+): CheckResult | { point: DayPoint; training: IsoDate[] } {
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
-  const training =
-    firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day)) && !context.excluded.has(day)) : [];
+  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day)) && !excluded.has(day)) : [];
   // A standard deviation needs two values, whatever the config says.
   const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);
   if (training.length < needed) {
@@ -216,7 +254,7 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
   }
   // A segment that had rows on every day of its training window and has none today is lost, like
   // a day without events for the whole product: it raises whatever the method would say of a 0.
-  if (segment !== null && !point.present && training.every((day) => series.points.get(day)?.present)) {
+  if ((series.segment ?? null) !== null && !point.present && training.every((day) => series.points.get(day)?.present)) {
     return result('raised', `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`, { metric: 0, severity: 'error' });
   }
   return { point, training };
@@ -237,26 +275,35 @@ export function judgeSeries(check: KpiCheck, series: KpiSeries, dates: readonly 
   let lastRaised: CheckResult | null = null;
   const judged = new Map<IsoDate, CheckResult>();
   for (const day of [...new Set([...series.points.keys(), ...dates])].filter((day) => day <= last).sort()) {
-    const point = series.points.get(day);
     const note = calendar.oneOff.get(day);
     // A one_off day's value decides nothing, not even whether a raised level held.
-    if (note === undefined) {
-      // Left out for good only if the series came back; a level that held is the KPI's, and trains.
-      if (lastRaised !== null && point?.active && heldLevel(lastRaised, point.value)) excluded.delete(lastRaised.date);
-      lastRaised = null;
+    if (note !== undefined) {
+      const result = evaluate(check, series, day, { excluded, restart: restartOn(calendar, day) });
+      judged.set(day, result.verdict === 'raised' ? muted(result, note) : { ...result, calendar_note: note });
+      continue;
     }
+    // Left out for good only if the series came back; a level that held is the KPI's, and trains.
+    if (lastRaised !== null && heldLevelOn(lastRaised, series.points.get(day))) excluded.delete(lastRaised.date);
     const result = evaluate(check, series, day, { excluded, restart: restartOn(calendar, day) });
-    if (note !== undefined) judged.set(day, result.verdict === 'raised' ? muted(result, note) : { ...result, calendar_note: note });
-    else {
-      judged.set(day, result);
-      if (check.exclude_raised_days && result.verdict === 'raised') {
-        excluded.add(day);
-        // Only a spike or drop against a baseline can become a level; a lost day cannot.
-        if (result.previous_metric !== null && result.metric !== null) lastRaised = result;
-      }
-    }
+    judged.set(day, result);
+    lastRaised = leftOut(check, result, excluded);
   }
   return dates.filter((date) => wanted.has(date)).map((date) => judged.get(date) as CheckResult);
+}
+
+/** Whether the day has events at a raised day's level. */
+function heldLevelOn(raised: CheckResult, point: DayPoint | undefined): boolean {
+  return point?.active === true && heldLevel(raised, point.value);
+}
+
+/**
+ * With exclude_raised_days, a raised day leaves the baseline; returns it when a later day may find
+ * its level held. Only a spike or drop against a baseline can become a level; a lost day cannot.
+ */
+function leftOut(check: KpiCheck, result: CheckResult, excluded: Set<IsoDate>): CheckResult | null {
+  if (!check.exclude_raised_days || result.verdict !== 'raised') return null;
+  excluded.add(result.date);
+  return result.previous_metric !== null && result.metric !== null ? result : null;
 }
 
 /**
@@ -288,20 +335,34 @@ function verdict(check: KpiCheck, point: DayPoint, baseline: { value: number; la
     return result('ok', `${versus}: a change below the floor of ${formatNumber(check.min_value)} (min_value)`, fields);
   }
   const up = value > baseline.value;
-  const allowed = check.direction === 'both' || (check.direction === 'spike') === up;
-  const word = up ? 'spike' : 'drop';
+  const judged: Judged = { versus, word: up ? 'spike' : 'drop', allowed: check.direction === 'both' || (check.direction === 'spike') === up, fields, result };
+  if (check.method === 'zscore') return zscoreVerdict(check, value - baseline.value, deviation, judged);
+  return changeVerdict(check, change, judged);
+}
 
-  if (check.method === 'zscore') {
-    if (deviation === 0) {
-      const message = `${versus}: the history is constant, so any change is unusual (${word})`;
-      return result(allowed ? 'raised' : 'ok', message, fields);
-    }
-    const score = (value - baseline.value) / deviation;
-    const beyond = Math.abs(score) > check.sensitivity;
-    const message = `${versus}, z = ${score.toFixed(2)} against ±${check.sensitivity}${beyond ? ` (${word})` : ''}`;
-    return result(beyond && allowed ? 'raised' : 'ok', message, { ...fields, score: round(score) });
+/** What a verdict's message and fields start from, and whether the change's direction may raise. */
+interface Judged {
+  versus: string;
+  word: 'spike' | 'drop';
+  allowed: boolean;
+  fields: Partial<CheckResult>;
+  result: Result;
+}
+
+/** zscore: raised beyond `sensitivity` standard deviations; on a constant history, any change is. */
+function zscoreVerdict(check: KpiCheck, difference: number, deviation: number, { versus, word, allowed, fields, result }: Judged): CheckResult {
+  if (deviation === 0) {
+    const message = `${versus}: the history is constant, so any change is unusual (${word})`;
+    return result(allowed ? 'raised' : 'ok', message, fields);
   }
+  const score = difference / deviation;
+  const beyond = Math.abs(score) > check.sensitivity;
+  const message = `${versus}, z = ${score.toFixed(2)} against ±${check.sensitivity}${beyond ? ` (${word})` : ''}`;
+  return result(beyond && allowed ? 'raised' : 'ok', message, { ...fields, score: round(score) });
+}
 
+/** The other methods: raised beyond thresh_in_percent; a rise from 0 always is. */
+function changeVerdict(check: KpiCheck, change: number | null, { versus, word, allowed, fields, result }: Judged): CheckResult {
   if (change === null) return result(allowed ? 'raised' : 'ok', `${versus}: rose from 0 (${word})`, fields);
   const beyond = Math.abs(change) > check.thresh_in_percent;
   const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
