@@ -15,8 +15,11 @@ import { context, SOURCE } from '../helpers/warehouse';
 
 const RUNS = Number(process.env.CHAOS_RUNS ?? 150);
 const NOW = '2026-11-27T06:00:00.000Z';
-/** A delivery not answered within this is a hang. */
-const ANSWER_WITHIN_MS = 2000;
+/**
+ * A delivery not answered within this is a hang. Generous: the machine may be busy, and a slow
+ * answer is not a failure (speed goals live in `npm run bench`); only one that never comes is.
+ */
+const ANSWER_WITHIN_MS = 60_000;
 
 let env: NodeJS.ProcessEnv;
 let runtime: FunctionRuntime;
@@ -114,7 +117,8 @@ test.each([
     const count = (test: (outcome: number | 'hung') => boolean) => String(outcomes.filter(test).length);
     figures.push([name.padEnd(24), String(outcomes.length), count((o) => o === 204), count((o) => typeof o === 'number' && o >= 500), count((o) => o === 'hung')]);
     expect(outcomes.filter((outcome) => outcome !== 204)).toEqual([]);
-    // A valid heartbeat or trigger runs the whole monitor or ETL: allow for it at every size.
+    // A valid heartbeat or trigger runs the whole monitor or ETL: allow for it at every size, and
+    // for one delivery waiting out the hang bound.
   },
-  30_000 + RUNS * 60,
+  30_000 + ANSWER_WITHIN_MS + RUNS * 300,
 );
