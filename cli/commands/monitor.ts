@@ -1,6 +1,7 @@
 /** `kpis monitor`: the KPI checks of days, and their alerts. */
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
-import { selectChecks } from '../../shared/config/monitor-config';
+import { configuredTables } from '../../shared/config/etl-config';
+import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
@@ -51,6 +52,7 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
       const outcome = await monitorCompleteDays(runtime, checks, {
         dates: daysBetween(range.start, range.end),
         timeZone: runtime.job.timeZone,
+        tables: configuredTables(runtime.job),
         runId: runtime.newRunId(),
         username: runtime.username,
         dryRun: Boolean(values['dry-run']),
