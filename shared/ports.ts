@@ -18,7 +18,7 @@ import { UsageError } from './errors';
 import type { Logger } from './log';
 import { DEFAULT_TOPICS_DIR, LocalTopicPublisher, type Publisher } from './messaging/publisher';
 import { RouterPublisher } from './messaging/router-publisher';
-import type { SlackWebhookRef } from './config/monitor-config';
+import type { SlackWebhookRef } from './config/kpi-checks';
 import { EnvSecrets, type Secrets } from './secrets/secrets';
 import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from './warehouse/factory';
 import type { Warehouse } from './warehouse/warehouse';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { CALENDAR_KINDS, parseCalendar, readCalendarFile, writeCalendarFile, type CalendarEntryInput, type CalendarKind } from '../../shared/config/calendar';
 import { configPath } from '../../shared/config/files';
-import { loadKpiChecks } from '../../shared/config/monitor-config';
+import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { UsageError } from '../../shared/errors';
 import { printJson, table, type Command, type Values } from '../command';
 import type { Io } from '../context';

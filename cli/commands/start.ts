@@ -1,7 +1,7 @@
 /** `kpis start`. */
 import path from 'node:path';
 import { alertChange, alertLabel } from '../../shared/alerts/alert';
-import { selectChecks } from '../../shared/config/monitor-config';
+import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
 import { CAMPAIGN_DAYS_AGO, DEMO_CALENDAR } from '../../shared/events/demo-campaign';
 import { addDays } from '../../shared/dates';
