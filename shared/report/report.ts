@@ -15,7 +15,7 @@ import { checkKpis } from '../monitor/kpi-monitor';
 import { ALERTS_TABLE, RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
-import type { JobContext, Warehouse } from '../warehouse/warehouse';
+import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { DISPLAY_WIDTH, displayText, formatChange } from '../format';
 import { occurrences } from '../config/calendar';
 import type { CalendarSpan, RunBar, SeriesPoint } from './charts';
@@ -153,11 +153,29 @@ function calendarSpans(check: KpiCheck, segment: string | null, range: DateRange
 }
 
 function point(result: CheckResult): SeriesPoint {
+  const status = pointStatus(result);
+  return {
+    date: result.date,
+    value: result.metric,
+    baseline: result.previous_metric,
+    low: result.band?.low ?? null,
+    high: result.band?.high ?? null,
+    status,
+    label: pointLabel(result, status),
+  };
+}
+
+/** A raised day without events and without a baseline is a lost day (or segment). */
+function pointStatus(result: CheckResult): SeriesPoint['status'] {
   const lost = result.raise_flag && result.metric === 0 && result.previous_metric === null;
-  const status = result.verdict === 'raised' ? (lost ? 'lost' : 'raised') : result.verdict;
-  const change = result.change === null ? 'from 0' : formatChange(result.change);
-  const label = status === 'lost' ? 'lost' : status === 'raised' || status === 'muted' ? change : null;
-  return { date: result.date, value: result.metric, baseline: result.previous_metric, low: result.band?.low ?? null, high: result.band?.high ?? null, status, label };
+  return result.verdict === 'raised' ? (lost ? 'lost' : 'raised') : result.verdict;
+}
+
+/** A raised or muted day is labelled with its change, a lost one as lost. */
+function pointLabel(result: CheckResult, status: SeriesPoint['status']): string | null {
+  if (status === 'lost') return 'lost';
+  if (status !== 'raised' && status !== 'muted') return null;
+  return result.change === null ? 'from 0' : formatChange(result.change);
 }
 
 function methodText(check: KpiCheck): string {
@@ -185,25 +203,32 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
   for (const row of rows) {
     const start = new Date(canonicalTimestamp(row.started_at as string | Date));
     if (start.getTime() < from || start.getTime() >= until) continue;
-    const end = new Date(canonicalTimestamp(row.finished_at as string | Date));
-    const status = Number(row.errors) > 0 ? 'failed' : Number(row.ends) > 0 ? 'succeeded' : 'running';
-    const built = /(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})/.exec(String(row.start_message ?? ''));
-    // A run whose start row does not name its days (the cron job's) built the day before it ran, and that day.
-    const startDay = dayIn(start, job.timeZone);
-    const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
-    const restated = [...String(row.restate_messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate).sort();
-    if (status === 'succeeded') for (const day of [...days, ...restated]) covered.add(day);
-    if (status === 'succeeded') for (const day of restated) restatedDays.add(day);
-    const span = (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) + (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
-    runs.push({
-      run_id: String(row.run_id),
-      start: start.toISOString(),
-      end: end.toISOString(),
-      status,
-      label: `run ${displayText(String(row.run_id), DISPLAY_WIDTH.label)}: ${status}, ${span}, started ${start.toISOString()}`,
-    });
+    const run = runOf(row, start, job.timeZone);
+    if (run.bar.status === 'succeeded') for (const day of [...run.days, ...run.restated]) covered.add(day);
+    if (run.bar.status === 'succeeded') for (const day of run.restated) restatedDays.add(day);
+    runs.push(run.bar);
   }
   return { runs, covered, restated: restatedDays };
+}
+
+/** One run-log summary row as a bar of the chart, with the days it built and restated. */
+function runOf(row: Row, start: Date, timeZone: string): { bar: RunBar; days: IsoDate[]; restated: IsoDate[] } {
+  const end = new Date(canonicalTimestamp(row.finished_at as string | Date));
+  const status = Number(row.errors) > 0 ? 'failed' : Number(row.ends) > 0 ? 'succeeded' : 'running';
+  const built = /(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})/.exec(String(row.start_message ?? ''));
+  // A run whose start row does not name its days (the cron job's) built the day before it ran, and that day.
+  const startDay = dayIn(start, timeZone);
+  const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
+  const restated = [...String(row.restate_messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate).sort();
+  const span = (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) + (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
+  const bar: RunBar = {
+    run_id: String(row.run_id),
+    start: start.toISOString(),
+    end: end.toISOString(),
+    status,
+    label: `run ${displayText(String(row.run_id), DISPLAY_WIDTH.label)}: ${status}, ${span}, started ${start.toISOString()}`,
+  };
+  return { bar, days, restated };
 }
 
 /**
