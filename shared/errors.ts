@@ -25,13 +25,16 @@ export interface ConfigProblem {
   sqlLabel?: string;
 }
 
-/** A config file's problems as fields; the message is formatted once, by formatConfigProblems. */
+/**
+ * A config file's problems as fields; the message is formatted once, by formatConfigProblems.
+ * `what` names the file's kind in it (`invalid calendar`); config by default.
+ */
 export class InvalidConfigError extends ConfigError {
   readonly file: string;
   readonly problems: readonly ConfigProblem[];
-  constructor(file: string, problems: ConfigProblem | readonly ConfigProblem[], options?: { cause?: unknown }) {
+  constructor(file: string, problems: ConfigProblem | readonly ConfigProblem[], options: { cause?: unknown; what?: string } = {}) {
     const list = Array.isArray(problems) ? problems : [problems as ConfigProblem];
-    super(formatConfigProblems(file, list), options);
+    super(formatConfigProblems(file, list, options.what), { cause: options.cause });
     this.file = file;
     this.problems = list;
   }
@@ -45,9 +48,9 @@ export class InvalidConfigError extends ConfigError {
 }
 
 /** `FILE: invalid config` and one indented `PATH: PROBLEM` line per problem. */
-export function formatConfigProblems(file: string, problems: readonly ConfigProblem[]): string {
+export function formatConfigProblems(file: string, problems: readonly ConfigProblem[], what = 'config'): string {
   const lines = problems.map(({ path, problem, sqlLabel }) => `  ${path}${sqlLabel === undefined ? '' : ` (${sqlLabel})`}: ${problem}`);
-  return `${file}: invalid config\n${lines.join('\n')}`;
+  return `${file}: invalid ${what}\n${lines.join('\n')}`;
 }
 
 /** An input file that cannot be loaded; the message names the file, line and column. */

@@ -15,7 +15,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Joi from 'joi';
 import { addDays, startOfDay, type IsoDate } from '../dates';
-import { ConfigError } from '../errors';
+import { InvalidConfigError, type ConfigProblem } from '../errors';
 import { CALENDAR_KINDS, type CalendarEntry, type CalendarKind } from './calendar-entry';
 import { CONFIG_DIR } from './etl-config';
 import { loadKpiChecks, type KpiCheck } from './kpi-checks';
@@ -108,17 +108,19 @@ export function readCalendarFile(file: string): CalendarEntryInput[] {
 export function parseCalendar(inputs: CalendarEntryInput[], file: string, checkNames: readonly string[]): CalendarEntry[] {
   validateConfig({ entries: inputs }, calendarSchema, file);
   const known = new Set(checkNames);
-  const problems: string[] = [];
+  const problems: ConfigProblem[] = [];
   const entries = inputs.map((input, index) => {
     const where = `$.entries[${index}]`;
     const start = (input.date ?? input.start) as IsoDate;
     const end = input.end ?? start;
-    if (end < start) problems.push(`${where}.end: ${end} is before start ${start}`);
+    if (end < start) problems.push({ path: `${where}.end`, problem: `${end} is before start ${start}` });
     if (input.checks !== 'all') {
       for (const name of input.checks.filter((name) => !known.has(name)))
-        problems.push(`${where}.checks: no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}`);
+        problems.push({ path: `${where}.checks`, problem: `no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}` });
     }
-    if (input.recurring !== undefined && input.kind === 'new_normal') problems.push(`${where}.recurring: a new_normal happens once; recurring is for one_off entries (holidays)`);
+    if (input.recurring !== undefined && input.kind === 'new_normal') {
+      problems.push({ path: `${where}.recurring`, problem: 'a new_normal happens once; recurring is for one_off entries (holidays)' });
+    }
     return {
       start,
       end,
@@ -131,20 +133,20 @@ export function parseCalendar(inputs: CalendarEntryInput[], file: string, checkN
     };
   });
   problems.push(...overlappingNewNormals(entries, checkNames));
-  if (problems.length > 0) throw new ConfigError(`${file}: invalid calendar\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new InvalidConfigError(file, problems, { what: 'calendar' });
   return entries;
 }
 
 /** Two new_normal entries of one check that cover a common day (and segment) leave no single day its baseline starts again on. */
-function overlappingNewNormals(entries: CalendarEntry[], checkNames: readonly string[]): string[] {
-  const problems: string[] = [];
+function overlappingNewNormals(entries: CalendarEntry[], checkNames: readonly string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   entries.forEach((a, i) => {
     entries.forEach((b, j) => {
       if (j <= i || a.kind !== 'new_normal' || b.kind !== 'new_normal') return;
       const checks = checkNames.filter((name) => names(a, name) && names(b, name));
       const segmentsMeet = a.segments === null || b.segments === null || a.segments.some((segment) => (b.segments as string[]).includes(segment));
       if (checks.length > 0 && segmentsMeet && a.start <= b.end && b.start <= a.end) {
-        problems.push(`$.entries[${j}]: new_normal ${b.start}..${b.end} overlaps $.entries[${i}] (${a.start}..${a.end}) for ${checks.join(', ')}`);
+        problems.push({ path: `$.entries[${j}]`, problem: `new_normal ${b.start}..${b.end} overlaps $.entries[${i}] (${a.start}..${a.end}) for ${checks.join(', ')}` });
       }
     });
   });

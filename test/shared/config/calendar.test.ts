@@ -14,6 +14,7 @@ import {
 } from '../../../shared/config/calendar';
 import { configPath } from '../../../shared/config/files';
 import { DEFAULT_KPIS_CONFIG, loadKpiChecks } from '../../../shared/config/kpi-checks';
+import { InvalidConfigError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/log';
 import { createFunctionRuntime } from '../../../shared/pipeline/function-runtime';
 import { tempDir } from '../../helpers/history';
@@ -67,6 +68,19 @@ describe('loading', () => {
     [[{ ...entry({}), note: undefined as never }], '$.entries[0].note: is required'],
   ])('refused, with where and why: %j', (entries, message) => {
     expect(() => parseCalendar(entries, 'calendar.json', CHECKS)).toThrow(message);
+  });
+
+  test("the calendar's own problems are fields of one error, under the calendar's header", () => {
+    const entries = [entry({ date: undefined, start: '2026-11-27', end: '2026-11-20' }), entry({ checks: ['nope'] })];
+    let thrown: unknown;
+    try {
+      parseCalendar(entries, 'calendar.json', CHECKS);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidConfigError);
+    expect(thrown).toMatchObject({ file: 'calendar.json', problems: [{ path: '$.entries[0].end' }, { path: '$.entries[1].checks' }] });
+    expect((thrown as Error).message.split('\n')[0]).toBe('calendar.json: invalid calendar');
   });
 
   test('new_normal entries of one check on different days, or of different segments, are fine', () => {
