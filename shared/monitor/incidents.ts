@@ -179,21 +179,7 @@ export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPla
   for (const batch of chunk(plan.raisedDays, BATCH)) {
     const rows = numberedRows(
       columns,
-      batch.map((day) => ({
-        alert_id: day.alert_id,
-        date: day.date,
-        channel: INCIDENT_CHANNEL,
-        claim_id: context.runId,
-        kind: day.kind,
-        check_name: day.check,
-        severity: day.severity,
-        message: day.message,
-        run_id: day.run_id,
-        raised_at: new Date(day.raised_at),
-        sent_at: at,
-        payload: JSON.stringify(day),
-        delivered_at: at,
-      })),
+      batch.map((day) => incidentRow(day, at, context.runId)),
     );
     const sql = renderSqlFile('alerts/record_incident_days.sql', {
       alerts: table,
@@ -203,16 +189,38 @@ export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPla
     });
     await warehouse.query(sql, rows.params, { ...context, sqlFile: 'alerts/record_incident_days.sql' });
   }
-  for (const batch of chunk(plan.clearedDays, BATCH)) {
-    const ids = Object.fromEntries(batch.map((day, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: day.alert_id }]));
-    const dates = batch.map((day) => day.date).sort();
-    const sql = renderSqlFile('alerts/forget_incident_days.sql', {
-      alerts: table,
-      alert_ids: Object.keys(ids)
-        .map((name) => `@${name}`)
-        .join(', '),
-    });
-    const range = { start_date: { type: 'DATE' as const, value: dates[0] as string }, end_date: { type: 'DATE' as const, value: dates.at(-1) as string } };
-    await warehouse.query(sql, { ...ids, ...range }, { ...context, sqlFile: 'alerts/forget_incident_days.sql' });
-  }
+  for (const batch of chunk(plan.clearedDays, BATCH)) await forgetIncidentDays(warehouse, table, batch, context);
+}
+
+/** A raised day as a row of the alerts table on the incident channel, delivered at once. */
+function incidentRow(day: IncidentPlan['raisedDays'][number], at: Date, runId: string) {
+  return {
+    alert_id: day.alert_id,
+    date: day.date,
+    channel: INCIDENT_CHANNEL,
+    claim_id: runId,
+    kind: day.kind,
+    check_name: day.check,
+    severity: day.severity,
+    message: day.message,
+    run_id: day.run_id,
+    raised_at: new Date(day.raised_at),
+    sent_at: at,
+    payload: JSON.stringify(day),
+    delivered_at: at,
+  };
+}
+
+/** Deletes the records of a batch of cleared days. */
+async function forgetIncidentDays(warehouse: Warehouse, table: string, batch: IncidentPlan['clearedDays'], context: JobContext): Promise<void> {
+  const ids = Object.fromEntries(batch.map((day, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: day.alert_id }]));
+  const dates = batch.map((day) => day.date).sort();
+  const sql = renderSqlFile('alerts/forget_incident_days.sql', {
+    alerts: table,
+    alert_ids: Object.keys(ids)
+      .map((name) => `@${name}`)
+      .join(', '),
+  });
+  const range = { start_date: { type: 'DATE' as const, value: dates[0] as string }, end_date: { type: 'DATE' as const, value: dates.at(-1) as string } };
+  await warehouse.query(sql, { ...ids, ...range }, { ...context, sqlFile: 'alerts/forget_incident_days.sql' });
 }

@@ -251,17 +251,23 @@ interface ParsedRow extends DaySum {
  * `numerator` and `denominator`), `segment` (if any) a string.
  */
 function checkedRow(row: Row): ParsedRow {
-  const measures = 'numerator' in row || 'denominator' in row ? ['numerator', 'denominator'] : ['value'];
-  const extra = Object.keys(row).filter((column) => !['day', ...measures, 'segment'].includes(column));
-  if (!('day' in row) || measures.some((name) => !(name in row)) || extra.length > 0) {
-    throw new Error(`the query must return the columns day, value (or numerator and denominator) and optionally segment; it returned ${Object.keys(row).join(', ')}`);
-  }
+  const measures = measureColumns(row);
   if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day)) throw new Error(`day must be a DATE, got ${JSON.stringify(row.day)}`);
   const [first, second] = measures.map((name) => numberOf(row, name));
   const measured: DaySum = second === undefined ? { value: first as number } : ratioOf(first as number, second);
   if (!('segment' in row)) return { day: row.day, ...measured };
   if (row.segment !== null && typeof row.segment !== 'string') throw new Error(`segment must be a STRING, got ${JSON.stringify(row.segment)} on ${row.day}: CAST it AS STRING`);
   return { day: row.day, ...measured, segment: row.segment ?? '(null)' };
+}
+
+/** The row's measure columns (value, or numerator and denominator), once its columns are checked. */
+function measureColumns(row: Row): string[] {
+  const measures = 'numerator' in row || 'denominator' in row ? ['numerator', 'denominator'] : ['value'];
+  const extra = Object.keys(row).filter((column) => !['day', ...measures, 'segment'].includes(column));
+  if (!('day' in row) || measures.some((name) => !(name in row)) || extra.length > 0) {
+    throw new Error(`the query must return the columns day, value (or numerator and denominator) and optionally segment; it returned ${Object.keys(row).join(', ')}`);
+  }
+  return measures;
 }
 
 function numberOf(row: Row, name: string): number {

@@ -13,7 +13,8 @@ import { recordRun } from '../etl/run-log';
 import { RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
-import type { JobContext, Warehouse } from '../warehouse/warehouse';
+import type { Logger } from '../log';
+import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 
 export const LOG_MONITOR_JOB = 'log_monitor';
 /** How far back the run log is read: a job with no matching row in this many days raises no_run. */
@@ -61,30 +62,7 @@ export async function runLogMonitor(
   const context = { job: jobName, runId };
   const identity = { runId, jobName, jobType: 'monitor', username: request.username };
   const logger = deps.logger.child({ run_id: runId });
-  const judge = async () => {
-    const now = deps.clock();
-    const results: LogCheckResult[] = [];
-    for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, context, request.lookbackDays, request.timeZone)));
-    const alerts = results
-      .filter((result) => result.raise_flag)
-      .map((result) =>
-        pipelineAlert(
-          {
-            check: result.check,
-            date: result.date,
-            reason: result.reason as string,
-            message: result.message,
-            table: `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`,
-            metric: result.metric,
-            threshold: result.threshold,
-          },
-          runId,
-          now,
-        ),
-      );
-    logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
-    return { results, alerts };
-  };
+  const judge = () => judgeLogChecks(deps, checks, { ...request, context }, logger);
   if (request.dryRun) return { ...(await judge()), delivery: NOT_DELIVERED };
   return recordRun(
     deps,
@@ -99,6 +77,38 @@ export async function runLogMonitor(
       };
     },
     { bestEffort: true },
+  );
+}
+
+/** Every check's results, and the alerts of those that raised. */
+async function judgeLogChecks(
+  deps: AlertDeps,
+  checks: LogCheck[],
+  request: { runId: string; lookbackDays?: number; timeZone?: string; context: JobContext },
+  logger: Logger,
+): Promise<{ results: LogCheckResult[]; alerts: Alert[] }> {
+  const now = deps.clock();
+  const results: LogCheckResult[] = [];
+  for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, request.context, request.lookbackDays, request.timeZone)));
+  const alerts = results.filter((result) => result.raise_flag).map((result) => alertOf(result, request.runId, now));
+  logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
+  return { results, alerts };
+}
+
+/** A raised result as a pipeline alert about the run log. */
+function alertOf(result: LogCheckResult, runId: string, now: Date): Alert {
+  return pipelineAlert(
+    {
+      check: result.check,
+      date: result.date,
+      reason: result.reason as string,
+      message: result.message,
+      table: `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`,
+      metric: result.metric,
+      threshold: result.threshold,
+    },
+    runId,
+    now,
   );
 }
 
@@ -131,13 +141,17 @@ export async function checkLog(
   );
   // A check that follows the ETL names the job as its newest run wrote it.
   const named = check.follows_etl_dataset !== null && row?.newest_job_name != null ? { ...check, job_name: String(row.newest_job_name) } : check;
-  const status: LogStatus = {
+  return judgeLog(named, statusOf(row), now, lookbackDays, timeZone);
+}
+
+/** log_status.sql's row (none when the run log has no row of the job) as a LogStatus. */
+function statusOf(row: Row | undefined): LogStatus {
+  return {
     lastFinished: row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date)),
     newestRunId: row?.newest_run_id == null ? null : String(row.newest_run_id),
     failed: row?.newest_log_type === 'error',
     newestMessage: String(row?.newest_message ?? ''),
   };
-  return judgeLog(named, status, now, lookbackDays, timeZone);
 }
 
 /** Where a job stands in the run log, as log_status.sql reads it. */
@@ -165,6 +179,14 @@ export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookback
   };
 
   const hours = lastFinished === null ? null : Math.round(((now.getTime() - lastFinished.getTime()) / 3_600_000) * 10) / 10;
+  return [freshnessResult(check, base, hours, lookbackDays), lastRunResult(check, base, status), ...sourceFreshness(check, status, base)];
+}
+
+/** What judgeLog's results share: the check, today, the job and where its runs stand. */
+type LogBase = Omit<LogCheckResult, 'method' | 'raise_flag' | 'metric' | 'threshold' | 'message' | 'reason'>;
+
+/** Freshness: raised when no run finished within thresh_in_hours (or in the lookback at all). */
+function freshnessResult(check: LogCheck, base: LogBase, hours: number | null, lookbackDays: number): LogCheckResult {
   const stale = hours === null || hours > check.thresh_in_hours;
   const freshnessMessage =
     hours === null
@@ -172,7 +194,7 @@ export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookback
       : stale
         ? `${check.name}: ${check.message.replaceAll('{job_name}', check.job_name).replaceAll('{hours}', String(hours))} (last at ${base.last_finished_at}, threshold ${check.thresh_in_hours} h)`
         : `${check.name}: ${check.job_name} finished ${hours} h ago (threshold ${check.thresh_in_hours} h)`;
-  const freshness: LogCheckResult = {
+  return {
     ...base,
     method: 'freshness',
     raise_flag: stale,
@@ -181,20 +203,23 @@ export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookback
     message: freshnessMessage,
     reason: stale ? (hours === null ? 'no_run' : 'stale') : null,
   };
-  const lastRun: LogCheckResult = {
+}
+
+/** Last run: raised when the newest finished run failed. */
+function lastRunResult(check: LogCheck, base: LogBase, { newestRunId, failed, newestMessage }: LogStatus): LogCheckResult {
+  return {
     ...base,
     method: 'last_run',
     raise_flag: failed,
     metric: null,
     threshold: null,
     message: failed
-      ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${status.newestMessage.slice(0, 500)}`
+      ? `${check.name}: the newest run of ${check.job_name} (${newestRunId}) failed: ${newestMessage.slice(0, 500)}`
       : newestRunId === null
         ? `${check.name}: no finished run of ${check.job_name} to judge`
         : `${check.name}: the newest run of ${check.job_name} (${newestRunId}) succeeded`,
     reason: failed ? 'failed_run' : null,
   };
-  return [freshness, lastRun, ...sourceFreshness(check, status, base)];
 }
 
 /**

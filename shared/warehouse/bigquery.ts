@@ -72,8 +72,12 @@ export function isTransientBigQueryError(error: unknown): boolean {
   if (error instanceof WarehouseError) return error.transient;
   const api = error as ApiErrorLike;
   if (typeof api?.code === 'number' && TRANSIENT_STATUS.has(api.code)) return true;
-  if (api?.errors?.some((detail) => TRANSIENT_REASONS.has(detail.reason ?? '') || TRANSIENT_MESSAGE.test(detail.message ?? ''))) return true;
-  return TRANSIENT_MESSAGE.test(api?.message ?? '') || (typeof api?.code === 'string' && TRANSIENT_MESSAGE.test(api.code));
+  return transientDetail(api) || TRANSIENT_MESSAGE.test(api?.message ?? '') || (typeof api?.code === 'string' && TRANSIENT_MESSAGE.test(api.code));
+}
+
+/** One of the error's details has a transient reason or message. */
+function transientDetail(api: ApiErrorLike | undefined): boolean {
+  return Boolean(api?.errors?.some((detail) => TRANSIENT_REASONS.has(detail.reason ?? '') || TRANSIENT_MESSAGE.test(detail.message ?? '')));
 }
 
 /** Label values allow lowercase letters, digits, '_' and '-', up to 63 characters. */
