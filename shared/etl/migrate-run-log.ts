@@ -45,7 +45,7 @@ export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boo
   await warehouse.ensureTable({ ...RUN_LOG_TABLE, table: MIGRATED_TABLE });
   // Not one transaction: BigQuery runs no DDL (the renames) inside one. The copy is replaced, not
   // appended, so running the command again after a failure midway gives the same table.
-  await warehouse.runScript(statements, {}, context, { atomic: false });
+  await warehouse.runScript(statements, {}, { ...context, sqlFile: 'logs/migrate_run_log.sql' }, { atomic: false });
   forgetRunLogShape(warehouse);
   return { action: 'migrated', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };
 }

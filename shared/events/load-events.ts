@@ -92,7 +92,11 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
   const shape = await ensureRunLog(warehouse);
   if (!options.force) {
     const sql = renderSqlFile('logs/loaded_file.sql', runLogValues(warehouse, shape));
-    const [row] = await warehouse.query(sql, { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } }, context);
+    const [row] = await warehouse.query(
+      sql,
+      { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } },
+      { ...context, sqlFile: 'logs/loaded_file.sql' },
+    );
     if (row?.loaded_at) {
       throw new UsageError(
         `${file}: a file with the same content was loaded into ${tableName} on ${String(row.loaded_at)}; loading it again would count its events twice (use --force to load it anyway)`,

@@ -31,7 +31,7 @@ function sourceSql(warehouse: Warehouse, table: TableSchema, file: string): stri
 }
 
 export async function countEvents(warehouse: Warehouse, table: TableSchema, context: JobContext): Promise<number> {
-  const [row] = await warehouse.query(sourceSql(warehouse, table, 'events/count_events.sql'), {}, context);
+  const [row] = await warehouse.query(sourceSql(warehouse, table, 'events/count_events.sql'), {}, { ...context, sqlFile: 'events/count_events.sql' });
   return Number(row?.events ?? 0);
 }
 
@@ -45,7 +45,7 @@ export async function seedDemo(warehouse: Warehouse, table: TableSchema, options
     const whenNotEmpty = options.whenNotEmpty ?? 'refuse';
     if (whenNotEmpty === 'skip') return result;
     if (whenNotEmpty === 'refuse') throw new UsageError(`${name} already holds ${existing} events; add --replace to delete them and seed anew`);
-    await warehouse.query(sourceSql(warehouse, table, 'events/delete_events.sql'), {}, context);
+    await warehouse.query(sourceSql(warehouse, table, 'events/delete_events.sql'), {}, { ...context, sqlFile: 'events/delete_events.sql' });
   }
   const rows = generateDemoEvents({ today: options.today, now: options.now, days });
   return { ...result, rows: await appendEvents(warehouse, table, rows, context) };

@@ -100,7 +100,7 @@ async function monitorsDone(warehouse: Warehouse, completionId: string, deadline
   const sql = renderSqlFile('logs/runs_ended.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
   const params = { first_uid: { type: 'STRING', value: `kpi-monitor-${completionId}` }, second_uid: { type: 'STRING', value: `log-monitor-${completionId}` } } as const;
   while (Date.now() < deadline) {
-    if ((await warehouse.query(sql, params, { job: 'start', runId: completionId })).length === 2) return;
+    if ((await warehouse.query(sql, params, { job: 'start', runId: completionId, sqlFile: 'logs/runs_ended.sql' })).length === 2) return;
     await sleep(250);
   }
 }

@@ -87,7 +87,7 @@ async function alertsOf(warehouse: Warehouse, start: IsoDate, end: IsoDate, cont
   const rows = await warehouse.query(
     renderSqlFile('alerts/for_dates.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
     { start_date: { type: 'DATE', value: start }, end_date: { type: 'DATE', value: end } },
-    context,
+    { ...context, sqlFile: 'alerts/for_dates.sql' },
   );
   return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }

@@ -17,6 +17,6 @@ export async function dailySummary(warehouse: Warehouse, job: EtlJob, date: IsoD
   const missing = placeholders(template).filter((name) => !configured.has(name));
   if (missing.length > 0) throw new UsageError(`the daily summary needs the ${missing.join(', ')} table(s), which the config does not define`);
   const sql = renderQuery(warehouse, template, '', configured, {}, 'reports/daily_summary.sql');
-  const [row] = await warehouse.query(sql, { date: { type: 'DATE', value: date } }, context);
+  const [row] = await warehouse.query(sql, { date: { type: 'DATE', value: date } }, { ...context, sqlFile: 'reports/daily_summary.sql' });
   return Object.fromEntries(SUMMARY_METRICS.map((metric) => [metric, Number(row?.[metric] ?? 0)])) as DailySummary;
 }
