@@ -193,7 +193,7 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
   const rows = await warehouse.query(
     renderSqlFile('reports/etl_runs.sql', runLogValues(warehouse, shape)),
     { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 1) }, job_name: { type: 'STRING', value: job.jobName } },
-    context,
+    { ...context, sqlFile: 'reports/etl_runs.sql' },
   );
   const from = startOfDayIn(range.start, job.timeZone).getTime();
   const until = startOfDayIn(addDays(range.end, 1), job.timeZone).getTime();
@@ -242,7 +242,7 @@ async function readJudgedEarly(warehouse: Warehouse, checks: KpiCheck[], range: 
   const rows = await warehouse.query(
     renderSqlFile('reports/kpi_monitor_runs.sql', runLogValues(warehouse, shapeOf(columns))),
     { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 60) } },
-    context,
+    { ...context, sqlFile: 'reports/kpi_monitor_runs.sql' },
   );
   const grace = new Map(checks.map((check) => [check.name, check.complete_after_hours ?? 0]));
   const early = new Set<IsoDate>();
@@ -269,7 +269,7 @@ async function readAlerts(warehouse: Warehouse, range: DateRange, context: JobCo
     warehouse.query(
       renderSqlFile(file, { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) }),
       { start_date: { type: 'DATE', value: range.start }, end_date: { type: 'DATE', value: range.end } },
-      context,
+      { ...context, sqlFile: file },
     );
   const rows = [...(await read('alerts/for_dates.sql')), ...(await read('reports/muted_alerts.sql'))];
   return rows.map((row) => {
