@@ -384,69 +384,16 @@ function loadLines(load: Awaited<ReturnType<typeof loadBench>>): string[] {
 
 async function main(): Promise<void> {
   const folder = mkdtempSync(path.join(tmpdir(), 'kpis-bench-'));
-  if (values['load-only']) {
-    try {
-      const load = await loadBench(folder);
-      const result = {
-        load_ratio: round(load.ratio),
-        load_cpu_ratio: round(load.cpuRatio),
-        load_ms: round(load.loadMs),
-        bare_read_csv_ms: round(load.bareMs),
-        load_peak_rss_mib: Math.round(load.maxRssMib),
-      };
-      process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${loadLines(load).join('\n')}\n`);
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
-    return;
-  }
-  if (values['restate-only']) {
-    const short = await prepare(30, folder);
-    try {
-      const restate = await restateBench(short, job, LAST_DAY, RUNS);
-      process.stdout.write(values.json ? `${JSON.stringify(restateFields(restate))}\n` : `${restateLines(restate).join('\n')}\n`);
-    } finally {
-      await short.close();
-      rmSync(folder, { recursive: true, force: true });
-    }
-    return;
-  }
-  if (values['cold-start-only']) {
-    const cold = await coldStart(folder);
-    process.stdout.write(
-      `cold_start_ratio ${round(cold.ratio)} (${round(cold.entryMs)} ms against ${round(cold.helloMs)} ms); first event ${round(cold.firstEventMs)} ms against ${round(cold.helloFirstEventMs)} ms\n`,
-    );
-    rmSync(folder, { recursive: true, force: true });
-    return;
-  }
+  if (values['load-only']) return loadOnly(folder);
+  if (values['restate-only']) return restateOnly(folder);
+  if (values['cold-start-only']) return coldStartOnly(folder);
   const warehouses: DuckDbWarehouse[] = [];
   try {
     const short = await prepare(30, folder);
     warehouses.push(short);
     const long = await prepare(HISTORY_DAYS, folder);
     warehouses.push(long);
-    // Interleaved, so both warehouses see the same moments of a noisy machine; each ratio is
-    // taken within one round, then the median over the rounds.
-    log(`[bench] timing the daily run on both warehouses and the bare GROUP BY, ${RUNS} rounds`);
-    const rounds: { short: number; long: number; bare: number; pack: Map<string, number> }[] = [];
-    for (let run = 0; run < RUNS; run += 1) {
-      const shortMs = await dailyRun(short, run);
-      const longRun = await dailyRunByTable(long, run);
-      rounds.push({ short: shortMs, long: longRun.total, pack: longRun.pack, bare: await bareGroupBy(long) });
-    }
-    const dailyLong = median(rounds.map((r) => r.long));
-    const packMs = (r: (typeof rounds)[number]) => [...r.pack.values()].reduce((sum, ms) => sum + ms, 0);
-    const etl = {
-      history_ratio: round(median(rounds.map((r) => r.long / r.short))),
-      engine_overhead_ratio: round(median(rounds.map((r) => r.long / r.bare))),
-      engine_overhead_ratio_without_pack: round(median(rounds.map((r) => (r.long - packMs(r)) / r.bare))),
-      pack_share: round(median(rounds.map((r) => packMs(r) / r.long))),
-      pack_ms: round(median(rounds.map(packMs))),
-      pack_table_ms: Object.fromEntries(PACK_TABLES.map((name) => [name, round(median(rounds.map((r) => r.pack.get(name) as number)))])),
-      daily_run_ms_30_days: round(median(rounds.map((r) => r.short))),
-      daily_run_ms_long_history: round(dailyLong),
-      bare_group_by_ms: round(median(rounds.map((r) => r.bare))),
-    };
+    const { etl, dailyLong } = await etlBench(short, long);
     const etlLines = [
       `daily ETL run on DuckDB, ${EVENTS_PER_DAY.toLocaleString('en-US')} events a day, ${EVENTS_PER_USER} per active user (median of ${RUNS} rounds)`,
       `  history_ratio          ${etl.history_ratio}  (${HISTORY_DAYS} days of history / 30 days; goal <= 1.5)`,
@@ -462,72 +409,167 @@ async function main(): Promise<void> {
       );
       return;
     }
-    log(`[bench] restate_days: the daily run with the change check on and off, then after late events on 3 days, ${RUNS} rounds`);
-    const restate = await restateBench(short, job, LAST_DAY, RUNS);
-    const year = await prepare(REPORT_DAYS, folder, REPORT_EVENTS_PER_DAY);
-    warehouses.push(year);
-    log(`[bench] timing the report: ${REPORT_DAYS} days, ${REPORT_CHECKS} checks`);
-    const report = await reportTimes(year, folder);
-    log('[bench] timing cold starts: the deployed entry against a hello-world function, 9 interleaved rounds');
-    const cold = await coldStart(folder);
+    await otherBenches(short, folder, warehouses, etl, dailyLong, etlLines);
+  } finally {
+    for (const warehouse of warehouses) await warehouse.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** --load-only: kpis load-events against DuckDB's bare read_csv. */
+async function loadOnly(folder: string): Promise<void> {
+  try {
     const load = await loadBench(folder);
     const result = {
-      ...etl,
-      events_per_second: Math.round(EVENTS_PER_DAY / (dailyLong / 1000)),
-      peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
-      events_per_day: EVENTS_PER_DAY,
-      events_per_user: EVENTS_PER_USER,
-      history_days: [30, HISTORY_DAYS],
-      runs: RUNS,
-      cold_start_ratio: round(cold.ratio),
-      cold_start_ms: round(cold.entryMs),
-      hello_world_ms: round(cold.helloMs),
-      first_event_ms: round(cold.firstEventMs),
-      hello_world_first_event_ms: round(cold.helloFirstEventMs),
-      report_ratio: round(report.ratio),
-      report_ms: round(report.report),
-      report_read_ms: round(report.read),
       load_ratio: round(load.ratio),
       load_cpu_ratio: round(load.cpuRatio),
       load_ms: round(load.loadMs),
       bare_read_csv_ms: round(load.bareMs),
       load_peak_rss_mib: Math.round(load.maxRssMib),
-      load_file_mib: Math.round(load.fileMib),
-      ...restateFields(restate),
-      goals: {
-        history_ratio: 1.5,
-        engine_overhead_ratio: 3,
-        report_ms: 5000,
-        cold_start_ratio: 1.5,
-        load_ratio: 1.5,
-        load_peak_rss_mib: 1024,
-        restate_overhead_ratio: 1.2,
-        restate_3_days_ratio: 4,
-      },
     };
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      return;
-    }
-    process.stdout.write(
-      [
-        ...etlLines.slice(0, 4),
-        `  cold_start_ratio       ${result.cold_start_ratio}  (a process loading the etl function / one loading a hello-world function; goal <= 1.5)`,
-        `  cold start             ${result.cold_start_ms} ms against ${result.hello_world_ms} ms; first event ${result.first_event_ms} ms (log-monitor heartbeat on DuckDB) against ${result.hello_world_first_event_ms} ms`,
-        `  report_ratio           ${result.report_ratio}  (kpis report, ${REPORT_DAYS} days x ${REPORT_CHECKS} checks / reading and judging the same series)`,
-        `  report                 ${result.report_ms} ms (goal < 5000 ms); reading and judging ${result.report_read_ms} ms`,
-        ...loadLines(load),
-        ...restateLines(restate),
-        `  events per second      ${result.events_per_second.toLocaleString('en-US')}`,
-        `  peak memory            ${result.peak_rss_mib} MiB`,
-        etlLines[4],
-        '',
-      ].join('\n'),
-    );
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${loadLines(load).join('\n')}\n`);
   } finally {
-    for (const warehouse of warehouses) await warehouse.close();
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/** --restate-only: the daily run with the change check, and after late events. */
+async function restateOnly(folder: string): Promise<void> {
+  const short = await prepare(30, folder);
+  try {
+    const restate = await restateBench(short, job, LAST_DAY, RUNS);
+    process.stdout.write(values.json ? `${JSON.stringify(restateFields(restate))}\n` : `${restateLines(restate).join('\n')}\n`);
+  } finally {
+    await short.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** --cold-start-only: the deployed entry against a hello-world function. */
+async function coldStartOnly(folder: string): Promise<void> {
+  const cold = await coldStart(folder);
+  process.stdout.write(
+    `cold_start_ratio ${round(cold.ratio)} (${round(cold.entryMs)} ms against ${round(cold.helloMs)} ms); first event ${round(cold.firstEventMs)} ms against ${round(cold.helloFirstEventMs)} ms\n`,
+  );
+  rmSync(folder, { recursive: true, force: true });
+}
+
+type EtlFigures = Awaited<ReturnType<typeof etlBench>>['etl'];
+
+/**
+ * The daily run on both warehouses and the bare GROUP BY. Interleaved, so both warehouses see the
+ * same moments of a noisy machine; each ratio is taken within one round, then the median over the rounds.
+ */
+async function etlBench(short: DuckDbWarehouse, long: DuckDbWarehouse) {
+  log(`[bench] timing the daily run on both warehouses and the bare GROUP BY, ${RUNS} rounds`);
+  const rounds: { short: number; long: number; bare: number; pack: Map<string, number> }[] = [];
+  for (let run = 0; run < RUNS; run += 1) {
+    const shortMs = await dailyRun(short, run);
+    const longRun = await dailyRunByTable(long, run);
+    rounds.push({ short: shortMs, long: longRun.total, pack: longRun.pack, bare: await bareGroupBy(long) });
+  }
+  const dailyLong = median(rounds.map((r) => r.long));
+  const packMs = (r: (typeof rounds)[number]) => [...r.pack.values()].reduce((sum, ms) => sum + ms, 0);
+  const etl = {
+    history_ratio: round(median(rounds.map((r) => r.long / r.short))),
+    engine_overhead_ratio: round(median(rounds.map((r) => r.long / r.bare))),
+    engine_overhead_ratio_without_pack: round(median(rounds.map((r) => (r.long - packMs(r)) / r.bare))),
+    pack_share: round(median(rounds.map((r) => packMs(r) / r.long))),
+    pack_ms: round(median(rounds.map(packMs))),
+    pack_table_ms: Object.fromEntries(PACK_TABLES.map((name) => [name, round(median(rounds.map((r) => r.pack.get(name) as number)))])),
+    daily_run_ms_30_days: round(median(rounds.map((r) => r.short))),
+    daily_run_ms_long_history: round(dailyLong),
+    bare_group_by_ms: round(median(rounds.map((r) => r.bare))),
+  };
+  return { etl, dailyLong };
+}
+
+/** The restate, report, cold start and load benches, then every figure printed. */
+async function otherBenches(short: DuckDbWarehouse, folder: string, warehouses: DuckDbWarehouse[], etl: EtlFigures, dailyLong: number, etlLines: string[]): Promise<void> {
+  log(`[bench] restate_days: the daily run with the change check on and off, then after late events on 3 days, ${RUNS} rounds`);
+  const restate = await restateBench(short, job, LAST_DAY, RUNS);
+  const year = await prepare(REPORT_DAYS, folder, REPORT_EVENTS_PER_DAY);
+  warehouses.push(year);
+  log(`[bench] timing the report: ${REPORT_DAYS} days, ${REPORT_CHECKS} checks`);
+  const report = await reportTimes(year, folder);
+  log('[bench] timing cold starts: the deployed entry against a hello-world function, 9 interleaved rounds');
+  const cold = await coldStart(folder);
+  const load = await loadBench(folder);
+  const result = allFigures(etl, dailyLong, cold, report, load, restate);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  printFigures(result, etlLines, load, restate);
+}
+
+/** Each figure's goal, which --json prints beside the figures. */
+const GOALS = {
+  history_ratio: 1.5,
+  engine_overhead_ratio: 3,
+  report_ms: 5000,
+  cold_start_ratio: 1.5,
+  load_ratio: 1.5,
+  load_peak_rss_mib: 1024,
+  restate_overhead_ratio: 1.2,
+  restate_3_days_ratio: 4,
+};
+
+type Measured<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+
+/** Every figure with its goal, as --json prints them. */
+function allFigures(
+  etl: EtlFigures,
+  dailyLong: number,
+  cold: Measured<typeof coldStart>,
+  report: Measured<typeof reportTimes>,
+  load: Measured<typeof loadBench>,
+  restate: Measured<typeof restateBench>,
+) {
+  return {
+    ...etl,
+    events_per_second: Math.round(EVENTS_PER_DAY / (dailyLong / 1000)),
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    events_per_day: EVENTS_PER_DAY,
+    events_per_user: EVENTS_PER_USER,
+    history_days: [30, HISTORY_DAYS],
+    runs: RUNS,
+    cold_start_ratio: round(cold.ratio),
+    cold_start_ms: round(cold.entryMs),
+    hello_world_ms: round(cold.helloMs),
+    first_event_ms: round(cold.firstEventMs),
+    hello_world_first_event_ms: round(cold.helloFirstEventMs),
+    report_ratio: round(report.ratio),
+    report_ms: round(report.report),
+    report_read_ms: round(report.read),
+    load_ratio: round(load.ratio),
+    load_cpu_ratio: round(load.cpuRatio),
+    load_ms: round(load.loadMs),
+    bare_read_csv_ms: round(load.bareMs),
+    load_peak_rss_mib: Math.round(load.maxRssMib),
+    load_file_mib: Math.round(load.fileMib),
+    ...restateFields(restate),
+    goals: GOALS,
+  };
+}
+
+/** The figures as the lines `npm run bench` prints. */
+function printFigures(result: ReturnType<typeof allFigures>, etlLines: string[], load: Measured<typeof loadBench>, restate: Measured<typeof restateBench>): void {
+  process.stdout.write(
+    [
+      ...etlLines.slice(0, 4),
+      `  cold_start_ratio       ${result.cold_start_ratio}  (a process loading the etl function / one loading a hello-world function; goal <= 1.5)`,
+      `  cold start             ${result.cold_start_ms} ms against ${result.hello_world_ms} ms; first event ${result.first_event_ms} ms (log-monitor heartbeat on DuckDB) against ${result.hello_world_first_event_ms} ms`,
+      `  report_ratio           ${result.report_ratio}  (kpis report, ${REPORT_DAYS} days x ${REPORT_CHECKS} checks / reading and judging the same series)`,
+      `  report                 ${result.report_ms} ms (goal < 5000 ms); reading and judging ${result.report_read_ms} ms`,
+      ...loadLines(load),
+      ...restateLines(restate),
+      `  events per second      ${result.events_per_second.toLocaleString('en-US')}`,
+      `  peak memory            ${result.peak_rss_mib} MiB`,
+      etlLines[4],
+      '',
+    ].join('\n'),
+  );
 }
 
 function round(value: number): number {
