@@ -20,32 +20,11 @@ export type CompletedRunChecks =
   | { action: 'checked'; dates: IsoDate[]; outcome: KpiMonitorOutcome; resolved: DeliveryReport }
   | { action: 'pipeline_alert'; delivery: DeliveryReport };
 
-// eslint-disable-next-line max-lines-per-function -- 44 lines: left to the pipeline refactor (issue 23, item 2) that owns this file; split the failed-run alert from the complete-day checks there
-export async function checkCompletedRun(
-  deps: AlertDeps,
-  checks: KpiCheck[],
-  completion: EtlResult,
-  request: { runId: string; username: string; timeZone: string; tables?: ReadonlyMap<string, string> },
-): Promise<CompletedRunChecks> {
+type CheckRequest = { runId: string; username: string; timeZone: string; tables?: ReadonlyMap<string, string> };
+
+export async function checkCompletedRun(deps: AlertDeps, checks: KpiCheck[], completion: EtlResult, request: CheckRequest): Promise<CompletedRunChecks> {
   if (completion.dry_run) return { action: 'skipped', reason: `run ${completion.run_id} was a dry run: nothing was written` };
-  if (completion.status === 'failed') {
-    const identity = { runId: request.runId, jobName: KPI_MONITOR_JOB, jobType: 'monitor', username: request.username };
-    return recordRun(deps, identity, `pipeline alert for failed run ${completion.run_id}`, async () => {
-      const alert = pipelineAlert(
-        {
-          check: completion.job_name,
-          date: completion.end_date,
-          reason: 'failed_run',
-          message: `${completion.job_name}: ETL run ${completion.run_id} for ${completion.start_date}..${completion.end_date} failed: ${completion.error ?? 'no error given'}`,
-          table: null,
-        },
-        request.runId,
-        deps.clock(),
-      );
-      const delivery = await deliverAlerts(deps, [alert], { job: KPI_MONITOR_JOB, runId: request.runId, source: 'kpi-monitor' });
-      return { value: { action: 'pipeline_alert' as const, delivery }, summary: `failed run ${completion.run_id}: ${delivery.published.length} alert published` };
-    });
-  }
+  if (completion.status === 'failed') return alertFailedRun(deps, completion, request);
   // A day the run started before the end of was still in progress when the ETL read it: its KPIs
   // would read as a drop. The run's own start decides, not when the event was published or arrived
   // (a run that ends after midnight is published on the next day; its reads began on the first).
@@ -55,20 +34,51 @@ export async function checkCompletedRun(
   if (built.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no complete day (only ${completion.dates.join(', ')})` };
   const groups = judgedDays(checks, built, deps.clock(), request.timeZone);
   if (groups.length === 0) return { action: 'skipped', reason: `run ${completion.run_id} built no day complete yet for any check (complete_after_hours)` };
+  const judged = await judgeGroups(deps, groups, request);
+  const dates = [...new Set(groups.flatMap((group) => group.dates))].sort();
+  const restated = (completion.restated_dates ?? []).filter((date) => dates.includes(date));
+  const resolved = await resolveDisproved(deps, restated, judged, request.runId);
+  return { action: 'checked', dates, outcome: judged, resolved };
+}
+
+/** A failed run's tables are stale: one pipeline alert instead of judging them. */
+function alertFailedRun(deps: AlertDeps, completion: EtlResult, request: CheckRequest): Promise<CompletedRunChecks> {
+  const identity = { runId: request.runId, jobName: KPI_MONITOR_JOB, jobType: 'monitor', username: request.username };
+  return recordRun(deps, identity, `pipeline alert for failed run ${completion.run_id}`, async () => {
+    const alert = pipelineAlert(
+      {
+        check: completion.job_name,
+        date: completion.end_date,
+        reason: 'failed_run',
+        message: `${completion.job_name}: ETL run ${completion.run_id} for ${completion.start_date}..${completion.end_date} failed: ${completion.error ?? 'no error given'}`,
+        table: null,
+      },
+      request.runId,
+      deps.clock(),
+    );
+    const delivery = await deliverAlerts(deps, [alert], { job: KPI_MONITOR_JOB, runId: request.runId, source: 'kpi-monitor' });
+    return { value: { action: 'pipeline_alert' as const, delivery }, summary: `failed run ${completion.run_id}: ${delivery.published.length} alert published` };
+  });
+}
+
+/** Checks with the same days run together (most share complete_after_hours 0, so one run); their outcomes merged. */
+async function judgeGroups(deps: AlertDeps, groups: { checks: KpiCheck[]; dates: IsoDate[] }[], request: CheckRequest): Promise<KpiMonitorOutcome> {
   let outcome: KpiMonitorOutcome | undefined;
-  // Checks with the same days run together; most share complete_after_hours 0, so one run.
   for (const [index, group] of groups.entries()) {
     const runId = index === 0 ? request.runId : `${request.runId}:${index}`;
     const checked = await runKpiMonitor(deps, group.checks, { dates: group.dates, timeZone: request.timeZone, tables: request.tables, runId, username: request.username });
     outcome = outcome ? { ...checked, results: [...outcome.results, ...checked.results], alerts: [...outcome.alerts, ...checked.alerts] } : checked;
   }
-  const dates = [...new Set(groups.flatMap((group) => group.dates))].sort();
-  const judged = outcome as KpiMonitorOutcome;
-  const restated = (completion.restated_dates ?? []).filter((date) => dates.includes(date));
-  const followUps = await resolvedFollowUps(deps, restated, judged, request.runId);
-  const resolved = followUps.length === 0 ? NOT_DELIVERED : await deliverAlerts(deps, followUps, { job: KPI_MONITOR_JOB, runId: request.runId, source: 'kpi-monitor' });
-  if (followUps.length > 0) deps.logger.info('alerts resolved by late data', { run_id: request.runId, alert_ids: resolved.published });
-  return { action: 'checked', dates, outcome: judged, resolved };
+  return outcome as KpiMonitorOutcome;
+}
+
+/** Publishes the follow-ups of the alerts that the restated days' new verdicts disprove. */
+async function resolveDisproved(deps: AlertDeps, restated: IsoDate[], judged: KpiMonitorOutcome, runId: string): Promise<DeliveryReport> {
+  const followUps = await resolvedFollowUps(deps, restated, judged, runId);
+  if (followUps.length === 0) return NOT_DELIVERED;
+  const resolved = await deliverAlerts(deps, followUps, { job: KPI_MONITOR_JOB, runId, source: 'kpi-monitor' });
+  deps.logger.info('alerts resolved by late data', { run_id: runId, alert_ids: resolved.published });
+  return resolved;
 }
 
 /**
