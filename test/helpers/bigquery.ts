@@ -29,9 +29,10 @@ export async function bigQueryWithEvents(events: Row[]): Promise<BigQueryWithTab
       projectId: 'demo-project',
       location: 'US',
       retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
-      // Production's CONCURRENCY_RETRY (10 tries, 2 s growing to 60 s, for runs of minutes) scaled
-      // to the fake's runs of a few hundred ms (the shipped config's nine tables).
-      concurrencyRetry: { attempts: 10, baseDelayMs: 50, maxDelayMs: 1500 },
+      // Production's CONCURRENCY_RETRY (10 tries over about six minutes, for runs of minutes) scaled
+      // to the fake's runs: a few hundred ms each on an idle machine, seconds on a loaded one, where
+      // ten runs at once can abort one run nine times within 10 tries of 1.5 s. Up to about 90 s here.
+      concurrencyRetry: { attempts: 30, baseDelayMs: 50, maxDelayMs: 3000 },
     });
   const loader = await warehouse();
   await loader.ensureTable(SOURCE);

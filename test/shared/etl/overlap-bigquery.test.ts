@@ -91,4 +91,4 @@ test('ten runs of the same days at once from ten clients, each with its own run 
   expect(outcomes.map((outcome) => outcome.result.error)).toEqual(Array.from({ length: 10 }, () => null));
   expect(outcomes.map((outcome) => outcome.result.status)).toEqual(Array.from({ length: 10 }, () => 'succeeded'));
   expect(await shared.checksum()).toBe(once);
-});
+}, 240_000);
