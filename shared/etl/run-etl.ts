@@ -123,9 +123,7 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
   try {
     const context = { job: job.jobName, runId: request.runId };
     const restate = await restating(deps.warehouse, job, tables, request.range, context);
-    // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
-    const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
-    plan = planEtl(readingSources(deps.warehouse, await sourceRenderings(deps.warehouse, tables, reach)), job, tables, request.range, restate.days, restate.later);
+    plan = await planRun(deps.warehouse, job, tables, request.range, restate);
     script = deps.warehouse.renderScript(plan.statements, { atomic: true });
     const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, context);
     return { result: result('succeeded', null, { bytes_processed: bytesProcessed, ...(restate.all.length > 0 ? { restated_dates: restate.all } : {}) }), script };
@@ -185,19 +183,23 @@ async function prepareRun(
   // A run log of a shape daily-kpis cannot write stops the run here, before anything is created or written.
   const shape = await runLogShape(warehouse);
   await ensureTables(warehouse, planned);
-  let plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, request.range)), job, tables, request.range);
   const wholeRun = request.kpis === undefined || request.kpis.length === 0;
   const restate = await restating(warehouse, job, tables, request.range, context);
   // The guard reads only when the run builds everything, as the scheduled runs do.
   const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
   if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
-  if (restate.days.length > 0) {
-    // The source's rendering reaches back to the oldest day built again (a GA4 export's shards).
-    const reach = { start: [request.range.start, ...restate.all].sort()[0] as IsoDate, end: request.range.end };
-    plan = planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, request.range, restate.days, restate.later);
-    logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
-  }
+  const plan = await planRun(warehouse, job, tables, request.range, restate);
+  if (restate.days.length > 0) logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
   return { shape, plan, restate, wholeRun, staleNote };
+}
+
+/**
+ * The run's plan with the days it restates, planned once, `{{source}}` rendered (one catalog read)
+ * over every day the run builds: a GA4 export's shards reach back to the oldest restated day.
+ */
+async function planRun(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, restate: Awaited<ReturnType<typeof restating>>): Promise<EtlPlan> {
+  const reach = { start: [range.start, ...restate.all].sort()[0] as IsoDate, end: range.end };
+  return planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, range, restate.days, restate.later);
 }
 
 /** The run-log rows after the start row: one per table written, the restated days, and the end row. */
