@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEtlConfig } from '../shared/config/etl-config';
-import { loadKpiChecks, type KpiCheck } from '../shared/config/monitor-config';
+import { loadKpiChecks, type KpiCheck } from '../shared/config/kpi-checks';
 import { addDays, daysBetween, startOfDay } from '../shared/dates';
 import { checkKpis } from '../shared/monitor/kpi-monitor';
 import { writeReport } from '../shared/report/page';

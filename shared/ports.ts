@@ -24,7 +24,7 @@ import { openWarehouse, resolveWarehouseSpec, type WarehouseSpec } from './wareh
 import type { Warehouse } from './warehouse/warehouse';
 
 export const DEFAULT_SLACK_SECRET = 'daily-kpis-slack-webhook';
-/** monitor-config's DEFAULT_CHANNEL, not imported: the etl function loads the ports, never the checks' config. */
+/** kpi-checks' DEFAULT_CHANNEL, not imported: the etl function loads the ports, never the checks' config. */
 const DEFAULT_CHANNEL = 'default';
 const PROJECT_ID = /^[a-z][a-z0-9.:-]{4,}$/;
 
@@ -134,7 +134,7 @@ export function parseSecretsSpec(env: NodeJS.ProcessEnv): SecretsSpec {
 /** The KPI config's slack_webhooks; a config that cannot be read leaves the default channel only (the monitor that loads it says why). */
 async function configuredWebhooks(env: NodeJS.ProcessEnv, logger: Logger): Promise<Map<string, SlackWebhookRef>> {
   try {
-    const [{ configPath }, { loadSlackWebhooks }] = await Promise.all([import('./config/files'), import('./config/monitor-config')]);
+    const [{ configPath }, { loadSlackWebhooks }] = await Promise.all([import('./config/files'), import('./config/kpi-checks')]);
     return loadSlackWebhooks(configPath('kpis', env));
   } catch (error) {
     logger.error('cannot read slack_webhooks from the KPI config: only the default Slack channel posts', { error: (error as Error).message });

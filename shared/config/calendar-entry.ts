@@ -1,6 +1,6 @@
 /**
  * A calendar entry as loaded (shared/config/calendar.ts loads and checks them): apart, so the KPI
- * checks that carry their entries (monitor-config.ts) need not import the loader, which reads them.
+ * checks that carry their entries (kpi-checks.ts) need not import the loader, which reads them.
  */
 import type { IsoDate } from '../dates';
 

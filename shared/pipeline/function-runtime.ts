@@ -7,7 +7,8 @@
  */
 import { clockFromEnv } from '../clock';
 import type { EtlJob } from '../config/etl-config';
-import type { KpiCheck, LogCheck } from '../config/monitor-config';
+import type { KpiCheck } from '../config/kpi-checks';
+import type { LogCheck } from '../config/log-checks';
 import { createLogger, type Logger } from '../log';
 import type { Ports, PublisherSpec } from '../ports';
 import { logLevelFromEnv, positiveNumberFromEnv } from '../settings';
@@ -122,7 +123,7 @@ function lazyConfigs(env: NodeJS.ProcessEnv): FunctionConfigs {
     logChecks: once(async () => {
       const job = await etlJob();
       const { etlDataset } = await import('../config/etl-config');
-      return (await import('../config/monitor-config')).loadLogChecks((await files()).configPath('logs', env), job.jobName, etlDataset(job));
+      return (await import('../config/log-checks')).loadLogChecks((await files()).configPath('logs', env), job.jobName, etlDataset(job));
     }),
   };
 }

@@ -11,6 +11,7 @@ import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate
 import { TableNotFoundError, toError } from '../errors';
 import { runLogValues, shapeOf } from '../etl/run-log-shape';
 import { checkLabel, type CheckResult } from '../monitor/detect';
+import { completeAt } from '../monitor/complete-days';
 import { checkKpis } from '../monitor/kpi-monitor';
 import { ALERTS_TABLE, RUN_LOG_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
@@ -257,7 +258,7 @@ async function readJudgedEarly(warehouse: Warehouse, checks: KpiCheck[], range: 
         .map((name) => grace.get(name) ?? 0),
     );
     for (const day of daysBetween(parsed[1] as IsoDate, (parsed[2] ?? parsed[1]) as IsoDate)) {
-      if (day >= range.start && day <= range.end && at < startOfDayIn(addDays(day, 1), timeZone).getTime() + hours * 3_600_000) early.add(day);
+      if (day >= range.start && day <= range.end && at < completeAt(day, hours, timeZone).getTime()) early.add(day);
     }
   }
   return [...early].sort();
