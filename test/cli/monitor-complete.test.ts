@@ -7,13 +7,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_KPIS_CONFIG } from '../../shared/config/kpi-checks';
-import { appendEvents } from '../../shared/events/load-events';
-import { runEtl } from '../../shared/etl/run-etl';
-import { silentLogger } from '../../shared/log';
-import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import { runKpis, type Run } from '../helpers/cli';
 import { historyWithAnomalies } from '../helpers/history';
-import { context, job, SOURCE } from '../helpers/warehouse';
+import { buildHistoryFile } from '../helpers/warehouse';
 
 // The morning after 2026-11-26: that day ended 6 hours ago.
 const NOW = '2026-11-27T06:00:00Z';
@@ -24,19 +20,7 @@ const config = path.join(dir, 'kpis_config.json');
 const kpis = (args: string[]): Promise<Run> => runKpis(['monitor', '--kpis-config', config, '--warehouse', warehouse, '--dry-run', ...args], dir, NOW);
 
 beforeAll(async () => {
-  const duckdb = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
-  try {
-    await duckdb.ensureTable(SOURCE);
-    await appendEvents(duckdb, SOURCE, historyWithAnomalies('2026-11-26', 35, {}), context);
-    const built = await runEtl({ warehouse: duckdb, clock: () => new Date(NOW), logger: silentLogger }, job, {
-      range: { start: '2026-10-23', end: '2026-11-26' },
-      runId: 'build',
-      username: 'tester',
-    });
-    expect(built.failure).toBeUndefined();
-  } finally {
-    await duckdb.close();
-  }
+  await buildHistoryFile(path.join(dir, 'w.duckdb'), historyWithAnomalies('2026-11-26', 35, {}), { start: '2026-10-23', end: '2026-11-26' }, NOW);
   // dau waits 30 hours after a day's end (its events arrive late); installs judges at once.
   const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };
   writeFileSync(config, JSON.stringify({ kpis: { dau: { ...shipped.kpis.dau, complete_after_hours: 30 }, installs: shipped.kpis.installs } }));

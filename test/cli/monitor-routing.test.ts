@@ -7,14 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_KPIS_CONFIG } from '../../shared/config/kpi-checks';
-import { appendEvents } from '../../shared/events/load-events';
-import { runEtl } from '../../shared/etl/run-etl';
-import { silentLogger } from '../../shared/log';
-import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import { HttpRecorder } from '../fakes/http-recorder';
 import { runKpis } from '../helpers/cli';
 import { historyWithAnomalies } from '../helpers/history';
-import { context, job, SOURCE } from '../helpers/warehouse';
+import { buildHistoryFile } from '../helpers/warehouse';
 
 const NOW = '2026-11-27T06:00:00Z';
 const dir = mkdtempSync(path.join(tmpdir(), 'kpis-monitor-routing-'));
@@ -25,20 +21,8 @@ let growthUrl = '';
 
 beforeAll(async () => {
   growthUrl = await growth.start();
-  const duckdb = await DuckDbWarehouse.open(path.join(dir, 'w.duckdb'));
-  try {
-    await duckdb.ensureTable(SOURCE);
-    // No events at all on the 26th: every check raises that day.
-    await appendEvents(duckdb, SOURCE, historyWithAnomalies('2026-11-26', 35, { '2026-11-26': 'empty' }), context);
-    const built = await runEtl({ warehouse: duckdb, clock: () => new Date(NOW), logger: silentLogger }, job, {
-      range: { start: '2026-10-23', end: '2026-11-26' },
-      runId: 'build',
-      username: 'tester',
-    });
-    expect(built.failure).toBeUndefined();
-  } finally {
-    await duckdb.close();
-  }
+  // No events at all on the 26th: every check raises that day.
+  await buildHistoryFile(path.join(dir, 'w.duckdb'), historyWithAnomalies('2026-11-26', 35, { '2026-11-26': 'empty' }), { start: '2026-10-23', end: '2026-11-26' }, NOW);
   const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };
   writeFileSync(
     config,

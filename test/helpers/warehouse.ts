@@ -4,6 +4,8 @@ import { loadKpiChecks, type KpiCheck } from '../../shared/config/kpi-checks';
 import type { Logger } from '../../shared/log';
 import { silentLogger } from '../../shared/log';
 import { appendEvents } from '../../shared/events/load-events';
+import type { DateRange } from '../../shared/dates';
+import { runEtl } from '../../shared/etl/run-etl';
 import { kpiTable, sourceTable, type TableSchema } from '../../shared/schema';
 import { DuckDbWarehouse } from '../../shared/warehouse/duckdb';
 import type { Row } from '../../shared/warehouse/warehouse';
@@ -75,4 +77,17 @@ export async function expectedFromSource(warehouse: DuckDbWarehouse, start: stri
 
 export function etlDeps(warehouse: DuckDbWarehouse, now = '2026-11-27T06:00:00Z', logger: Logger = silentLogger) {
   return { warehouse, clock: () => new Date(now), logger };
+}
+
+/** A DuckDB file holding `events` and the built-in KPI tables of `range` built from them: where a CLI test starts. */
+export async function buildHistoryFile(file: string, events: Row[], range: DateRange, now = '2026-11-27T06:00:00Z'): Promise<void> {
+  const duckdb = await DuckDbWarehouse.open(file);
+  try {
+    await duckdb.ensureTable(SOURCE);
+    await appendEvents(duckdb, SOURCE, events, context);
+    const built = await runEtl(etlDeps(duckdb, now), job, { range, runId: 'build', username: 'tester' });
+    if (built.failure) throw built.failure;
+  } finally {
+    await duckdb.close();
+  }
 }

@@ -4,33 +4,15 @@
  */
 import fc from 'fast-check';
 import { parseCalendar, seriesCalendar, type CalendarEntryInput } from '../../../shared/config/calendar';
-import { DETECTION_DEFAULTS, METHOD_DEFAULTS, type KpiCheck, type Method } from '../../../shared/config/kpi-checks';
+import type { KpiCheck, Method } from '../../../shared/config/kpi-checks';
+import { check, WEEKLY } from '../../helpers/checks';
 import { addDays, daysBetween, startOfDay } from '../../../shared/dates';
 import { prng } from '../../../shared/events/demo';
 import { judgeSeries, type CheckResult, type KpiSeries } from '../../../shared/monitor/detect';
 
 const FIRST = '2026-06-01';
 const LAST = '2026-11-26';
-const WEEKLY = [1.25, 0.95, 0.95, 1.0, 1.0, 1.05, 1.3]; // Sunday first
 const METHODS: Method[] = ['pct_change', 'weekday', 'zscore'];
-
-function check(method: Method, overrides: Partial<KpiCheck> = {}): KpiCheck {
-  return {
-    ...DETECTION_DEFAULTS,
-    ...METHOD_DEFAULTS[method],
-    name: 'dau',
-    metric: 'dau',
-    query: 'SELECT 1',
-    sqlLabel: 'monitors/dau.sql',
-    dataset: 'daily_kpis',
-    table_id: 'daily_user_panel',
-    first_seen: false,
-    note: null,
-    description: '',
-    method,
-    ...overrides,
-  };
-}
 
 interface HistoryOptions {
   level?: number;
