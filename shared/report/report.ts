@@ -9,7 +9,7 @@ import { configuredTables, type EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/kpi-checks';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError } from '../errors';
-import { runLogValues, shapeOf } from '../etl/run-log-shape';
+import { runLogValues, shapeOf, type RunLogShape } from '../etl/run-log-shape';
 import { checkLabel, type CheckResult } from '../monitor/detect';
 import { completeAt } from '../monitor/complete-days';
 import { checkKpis } from '../monitor/kpi-monitor';
@@ -98,7 +98,8 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), restated: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
   );
   const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
-  const judgedEarly = runs.error === null ? await readJudgedEarly(warehouse, checks, request.range, job.timeZone, context) : [];
+  // The run log's shape as readRuns found it: its columns are read once.
+  const judgedEarly = runs.error === null ? await readJudgedEarly(warehouse, runs.shape, checks, request.range, job.timeZone, context) : [];
   const alerts = await readAlerts(warehouse, request.range, context).then(
     (value) => ({ value, error: null }),
     (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
@@ -185,7 +186,12 @@ function methodText(check: KpiCheck): string {
 }
 
 /** Each run of the ETL job that started in the range (in the business zone), and the days the succeeded ones built. */
-async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext): Promise<{ runs: RunBar[]; covered: Set<IsoDate>; restated: Set<IsoDate> }> {
+async function readRuns(
+  warehouse: Warehouse,
+  job: EtlJob,
+  range: DateRange,
+  context: JobContext,
+): Promise<{ runs: RunBar[]; covered: Set<IsoDate>; restated: Set<IsoDate>; shape: RunLogShape }> {
   // One read of the table's columns says both whether it exists and which shape it has.
   const columns = await warehouse.columnsOf(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table);
   if (columns === null) throw new TableNotFoundError('the run log does not exist');
@@ -209,7 +215,7 @@ async function readRuns(warehouse: Warehouse, job: EtlJob, range: DateRange, con
     if (run.bar.status === 'succeeded') for (const day of run.restated) restatedDays.add(day);
     runs.push(run.bar);
   }
-  return { runs, covered, restated: restatedDays };
+  return { runs, covered, restated: restatedDays, shape };
 }
 
 /** One run-log summary row as a bar of the chart, with the days it built and restated. */
@@ -237,11 +243,9 @@ function runOf(row: Row, start: Date, timeZone: string): { bar: RunBar; days: Is
  * checks) is older than the day's end in the zone plus the grace of one of its checks. A range of
  * days in the message is taken whole.
  */
-async function readJudgedEarly(warehouse: Warehouse, checks: KpiCheck[], range: DateRange, timeZone: string, context: JobContext): Promise<IsoDate[]> {
-  const columns = await warehouse.columnsOf(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table);
-  if (columns === null) return [];
+async function readJudgedEarly(warehouse: Warehouse, shape: RunLogShape, checks: KpiCheck[], range: DateRange, timeZone: string, context: JobContext): Promise<IsoDate[]> {
   const rows = await warehouse.query(
-    renderSqlFile('reports/kpi_monitor_runs.sql', runLogValues(warehouse, shapeOf(columns))),
+    renderSqlFile('reports/kpi_monitor_runs.sql', runLogValues(warehouse, shape)),
     { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 60) } },
     { ...context, sqlFile: 'reports/kpi_monitor_runs.sql' },
   );
