@@ -20,7 +20,7 @@ const WORK = new Map<FunctionName, FunctionWork>([
 ]);
 
 /** A runtime, or what gives it at each delivery (built on first use, or not yet built). */
-export type RuntimeSource = FunctionRuntime | (() => FunctionRuntime);
+type RuntimeSource = FunctionRuntime | (() => FunctionRuntime);
 
 /**
  * Registers the functions on `runtime`: all three, or only the one whose target `onlyTarget` names

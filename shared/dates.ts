@@ -92,7 +92,7 @@ export interface DateRangeFieldNames {
   to: string;
 }
 
-export const CLI_DATE_FLAGS: DateRangeFieldNames = { date: '--date', daysBack: '--days-back', from: '--from', to: '--to' };
+const CLI_DATE_FLAGS: DateRangeFieldNames = { date: '--date', daysBack: '--days-back', from: '--from', to: '--to' };
 
 /**
  * Resolves a request to an inclusive UTC range. `daysBack` keeps the seed's meaning: today-N to

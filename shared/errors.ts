@@ -48,7 +48,7 @@ export class InvalidConfigError extends ConfigError {
 }
 
 /** `FILE: invalid config` and one indented `PATH: PROBLEM` line per problem. */
-export function formatConfigProblems(file: string, problems: readonly ConfigProblem[], what = 'config'): string {
+function formatConfigProblems(file: string, problems: readonly ConfigProblem[], what = 'config'): string {
   const lines = problems.map(({ path, problem, sqlLabel }) => `  ${path}${sqlLabel === undefined ? '' : ` (${sqlLabel})`}: ${problem}`);
   return `${file}: invalid ${what}\n${lines.join('\n')}`;
 }

@@ -12,10 +12,10 @@ import type { Logger } from '../log';
 
 export const REJECTED = 'message rejected and acknowledged: it can never succeed';
 
-export type FailureVerdict = 'rejected' | 'permanent' | 'transient';
+type FailureVerdict = 'rejected' | 'permanent' | 'transient';
 
 /** Which of the three a failure is. */
-export function classifyFailure(failure: Error): FailureVerdict {
+function classifyFailure(failure: Error): FailureVerdict {
   if (failure instanceof InvalidMessageError || failure instanceof UsageError) return 'rejected';
   return isTransientFailure(failure) ? 'transient' : 'permanent';
 }
