@@ -353,7 +353,7 @@ fi
 CHANNEL_SECRETS_JS='
 const dist = process.argv[1];
 const { configPath } = require(dist + "/shared/config/files.js");
-const { loadSlackWebhooks } = require(dist + "/shared/config/monitor-config.js");
+const { loadSlackWebhooks } = require(dist + "/shared/config/kpi-checks.js");
 const secrets = new Set([...loadSlackWebhooks(configPath("kpis", process.env)).values()].map((ref) => ref.secret));
 for (const secret of secrets) console.log(secret);
 '
