@@ -54,6 +54,12 @@ export interface TableDefinition {
    * 30-day MAU reads 29). A run that restates a day also rebuilds the later days this reaches.
    */
   readsDaysBefore: number;
+  /**
+   * `reads_days_after` (default 0): how many days after its day a row of this table reads (a
+   * session that starts at 23:50 is measured up to 00:30: 1). A run that restates a day also
+   * rebuilds the earlier days this reaches.
+   */
+  readsDaysAfter: number;
 }
 
 export interface EtlJob {
@@ -106,12 +112,18 @@ const restateDays = Joi.number()
 /** Up to a year back: further than any window a daily KPI reads. */
 export const READS_DAYS_BEFORE = { max: 366 } as const;
 
-const readsDaysRule = `{{#label}} must be a whole number of days from 0 to ${READS_DAYS_BEFORE.max}: how many days before its day a row reads, got {{#value}}`;
-const readsDaysBefore = Joi.number()
-  .integer()
-  .min(0)
-  .max(READS_DAYS_BEFORE.max)
-  .messages({ 'number.base': readsDaysRule, 'number.integer': readsDaysRule, 'number.min': readsDaysRule, 'number.max': readsDaysRule, 'number.infinity': readsDaysRule });
+/** A whole number of days from 0 to `max`, its error naming what the field counts. */
+function readsDays(max: number, what: string) {
+  const rule = `{{#label}} must be a whole number of days from 0 to ${max}: ${what}, got {{#value}}`;
+  return Joi.number().integer().min(0).max(max).messages({ 'number.base': rule, 'number.integer': rule, 'number.min': rule, 'number.max': rule, 'number.infinity': rule });
+}
+
+const readsDaysBefore = readsDays(READS_DAYS_BEFORE.max, 'how many days before its day a row reads');
+
+/** Up to a year ahead, as reads_days_before: a cohort's row may read its year. */
+export const READS_DAYS_AFTER = { max: 366 } as const;
+
+const readsDaysAfter = readsDays(READS_DAYS_AFTER.max, 'how many days after its day a row reads');
 
 const columnType = oneOf(COLUMN_TYPES);
 
@@ -145,6 +157,7 @@ const tableEntrySchema = Joi.object({
   date_column: identifier,
   cluster_by: columnList,
   reads_days_before: readsDaysBefore,
+  reads_days_after: readsDaysAfter,
 });
 
 export const etlConfigSchema = Joi.object()
@@ -181,6 +194,7 @@ type TableEntry = {
   date_column?: string;
   cluster_by?: string | string[];
   reads_days_before?: number;
+  reads_days_after?: number;
 };
 
 /** The built-in tables' definitions: the same fields a user-defined entry gives, with SQL under sql/etl/. */
@@ -326,6 +340,7 @@ function tableSpec(name: string, entry: TableEntry, file: string, source?: Group
     ...keys,
     cluster_by: clusterBy,
     readsDaysBefore: merged.reads_days_before ?? 0,
+    readsDaysAfter: merged.reads_days_after ?? 0,
   };
 }
 

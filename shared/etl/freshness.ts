@@ -28,8 +28,9 @@ export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables
   const sources = [...new Set(tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`))].sort();
   const notes: string[] = [];
   // The source as the ETL reads it (a GA4 export's shards of those days, by their mapping).
-  // Only the newest event is read: no day before `since` (a table's reads_days_before) is needed.
-  const newestOnly = tables.map((table) => ({ ...table, readsDaysBefore: 0 }));
+  // Only the newest event is read: no day before `since` (a table's reads_days_before) is needed,
+  // and none after `at` (reads_days_after) exists yet.
+  const newestOnly = tables.map((table) => ({ ...table, readsDaysBefore: 0, readsDaysAfter: 0 }));
   const reading = readingSources(warehouse, await sourceRenderings(warehouse, newestOnly, { start: toIsoDate(since), end: toIsoDate(at) }));
   for (const source of sources) {
     const [dataset, table] = source.split('.') as [string, string];

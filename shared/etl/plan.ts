@@ -96,11 +96,12 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
 /**
  * The run's script: each restated range first (oldest first, its range parameters renamed
  * `@start_date_r1`, ...), then the requested range, every table dependencies first, so a restated
- * day converges on what a run of that day alone gives. A table with later days to rebuild
- * (`laterDays`: it reads a restated day) leaves the restated ranges and runs once, in the
- * requested range's place, over one wide range from the oldest restated day to the range's end
- * (`@start_date_l1`, ...): its inputs are final by then, and one run over the days reads its
- * window (30 days of the panel) once, not once per day.
+ * day converges on what a run of that day alone gives. A table with other days to rebuild
+ * (`laterDays`: it reads a restated day, from a later or an earlier day; reach.ts) leaves the
+ * restated ranges and runs once, in the requested range's place, over one wide range from the
+ * oldest restated or reached day to the range's end (`@start_date_l1`, ...): its inputs are
+ * final by then, and one run over the days reads its window (30 days of the panel) once, not
+ * once per day.
  */
 export function planEtl(
   warehouse: Pick<Warehouse, 'tableRef'>,
@@ -120,9 +121,10 @@ export function planEtl(
     for (const name of RANGE_PARAMS) params[`${name}_${suffix}`] = extraParams[name] as QueryParams[string];
     return of.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
   };
-  // A table that reaches later days reaches from the oldest restated day: every table reading it does too (reach.ts).
+  // A table that reaches other days reaches from the oldest restated or reached day: every table reading it does too (reach.ts).
   const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
-  const wide = restated.length > 0 && widened.size > 0 ? { start: (restated[0] as DateRange).start, end: range.end } : null;
+  const reached = [...widened].flatMap((name) => laterDays.get(name) ?? []).filter(outside);
+  const wide = restated.length > 0 && widened.size > 0 ? { start: [(restated[0] as DateRange).start, ...reached].sort()[0] as IsoDate, end: range.end } : null;
   const narrow = perTable.filter((_, index) => !widened.has((tables[index] as TableDefinition).name)).flat();
   const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, narrow));
   const requested = perTable.flatMap((statements, index) => (wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements));

@@ -10,7 +10,7 @@ import { RUN_LOG_TABLE } from '../schema';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { planEtl, selectTables, type EtlPlan } from './plan';
 import { staleSourcesNote } from './freshness';
-import { laterDays, laterSteps, tableReach } from './reach';
+import { earlierDays, earlierSteps, laterDays, laterSteps, mergeDays, tableReach, tableReachBack } from './reach';
 import { decideRestate, restateSteps, versionsNote } from './restate';
 import { readingSources, sourceRenderings } from './sources';
 import { runLogStatement, writeRunLog, type RunLogIdentity, type RunLogStep } from './run-log';
@@ -49,7 +49,7 @@ export interface EtlResult {
   bytes_processed?: number | null;
   /**
    * Earlier days the run wrote again (a dry run: would): their source changed (restate_days), or a
-   * table reads one that did (reads_days_before); absent when none.
+   * table reads one that did (reads_days_before, reads_days_after); absent when none.
    */
   restated_dates?: string[];
 }
@@ -189,7 +189,13 @@ async function prepareRun(
   const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
   if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
   const plan = await planRun(warehouse, job, tables, request.range, restate);
-  if (restate.days.length > 0) logger.info('restating days whose source changed', { restated: restate.decision?.restated, later: Object.fromEntries(restate.later) });
+  if (restate.days.length > 0) {
+    logger.info('restating days whose source changed', {
+      restated: restate.decision?.restated,
+      later: Object.fromEntries(restate.later),
+      earlier: Object.fromEntries(restate.earlier),
+    });
+  }
   return { shape, plan, restate, wholeRun, staleNote };
 }
 
@@ -199,7 +205,8 @@ async function prepareRun(
  */
 async function planRun(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, restate: Awaited<ReturnType<typeof restating>>): Promise<EtlPlan> {
   const reach = { start: [range.start, ...restate.all].sort()[0] as IsoDate, end: range.end };
-  return planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, range, restate.days, restate.later);
+  const rebuilt = mergeDays(restate.earlier, restate.later);
+  return planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, range, restate.days, rebuilt);
 }
 
 /** The run-log rows after the start row: one per table written, the restated days, and the end row. */
@@ -215,6 +222,7 @@ function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition
       message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
     })),
     ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
+    ...earlierSteps(restate.earlier, restate.days, submittedAt),
     ...laterSteps(restate.later, restate.days, submittedAt),
     // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
     { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${run.staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range)}` },
@@ -245,15 +253,17 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
 }
 
 /**
- * What a run restates: the earlier days whose source changed (restate.ts), and the later days of
- * the tables that read them (reach.ts); `all` is every earlier day it writes again, for the KPI
- * monitor to judge again.
+ * What a run restates: the earlier days whose source changed (restate.ts), and the later and
+ * earlier days of the tables that read them (reach.ts); `all` is every earlier day it writes
+ * again, for the KPI monitor to judge again.
  */
 async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext) {
   const decision = await decideRestate(warehouse, job, range, context);
   const days = decision?.restated.map(({ day }) => day) ?? [];
-  const later = laterDays(tables, tableReach(job.tables), days, decision?.built ?? new Set<IsoDate>(), range);
-  return { decision, days, later, all: [...new Set([...days, ...[...later.values()].flat()])].sort() };
+  const built = decision?.built ?? new Set<IsoDate>();
+  const later = laterDays(tables, tableReach(job.tables), days, built, range);
+  const earlier = earlierDays(tables, tableReachBack(job.tables), days, built, range);
+  return { decision, days, later, earlier, all: [...new Set([...days, ...[...later.values(), ...earlier.values()].flat()])].sort() };
 }
 
 /**

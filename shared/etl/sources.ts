@@ -65,13 +65,15 @@ export async function sourceRenderings(warehouse: SourceWarehouse, tables: Table
 }
 
 /**
- * The days the source's readers may read: the window, and the days before it that one says it
- * reads (`reads_days_before`: daily_sessions reads the evening before), so their shards are in
- * the GA4 mapping. Tables that read only KPI tables (a 30-day MAU) widen nothing.
+ * The days the source's readers may read: the window, and the days before and after it that one
+ * says it reads (`reads_days_before` and `reads_days_after`: daily_sessions reads the evening
+ * before and the first half hour after), so their shards are in the GA4 mapping. Tables that read
+ * only KPI tables (a 30-day MAU) widen nothing.
  */
 function readWindow(tables: TableDefinition[], window: DateRange): DateRange {
   const before = Math.max(0, ...tables.map((table) => table.readsDaysBefore));
-  return { start: addDays(window.start, -before), end: window.end };
+  const after = Math.max(0, ...tables.map((table) => table.readsDaysAfter));
+  return { start: addDays(window.start, -before), end: addDays(window.end, after) };
 }
 
 /** The GA4 export's mapping over the window's shards (sql/sources/ga4_export.sql), in parentheses, its comment lines left out. */

@@ -220,6 +220,21 @@ test('the run reads only the shards of its window, a day wider on each side', as
   expect(outcome.script).toContain('WHERE p.key = NULL');
 });
 
+test('a table that reads the day after its own (reads_days_after 1) widens the shards read by a day after the window', async () => {
+  await loadAll();
+  const dryRun = async (readsDaysAfter: number) => {
+    const file = ga4Config({ format: 'ga4_export', dataset: 'analytics_1' });
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { game: { kpis: { by_platform: Record<string, unknown> } } };
+    config.game.kpis.by_platform.reads_days_after = readsDaysAfter;
+    writeFileSync(file, JSON.stringify(config));
+    const deps = { warehouse, clock: () => new Date('2026-12-01T03:00:00Z'), logger: silentLogger };
+    return (await runEtl(deps, loadEtlConfig(file), { range: { start: '2026-11-29', end: '2026-11-29' }, runId: 'dry', username: 'test', dryRun: true })).script;
+  };
+  // The 30th's events (in Tokyo) may sit in the shards of the 29th to the 1st.
+  expect(await dryRun(0)).not.toContain('events_intraday_20261201');
+  expect(await dryRun(1)).toContain('FROM analytics_1.events_intraday_20261201');
+});
+
 test('a day without shards is an empty day (the export writes none for a day without events); a dataset without any export table is an error naming it', async () => {
   await loadAll();
   const empty = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-12-10', '2026-12-10');

@@ -1,16 +1,17 @@
 /**
  * Tables whose row of a day reads earlier days (reads_days_before, or a keep_* table): a run that
  * restates a day also rebuilds those tables, and only those, on the later days already built, up
- * to the day before its range. Real DuckDB, values counted by hand.
+ * to the day before its range; tables whose row reads later days (reads_days_after: a session
+ * that begins at 23:50) likewise on the earlier days. Real DuckDB, values counted by hand.
  */
 import path from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadEtlConfig, type EtlJob } from '../../../shared/config/etl-config';
+import { loadEtlConfig, type EtlJob, type TableDefinition } from '../../../shared/config/etl-config';
 import { addDays, daysBetween } from '../../../shared/dates';
 import { ConfigError } from '../../../shared/errors';
 import { planEtl } from '../../../shared/etl/plan';
-import { laterDays, tableReach } from '../../../shared/etl/reach';
+import { earlierDays, laterDays, tableReach, tableReachBack } from '../../../shared/etl/reach';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
@@ -140,12 +141,14 @@ test('the plan runs a table with later days once, over the oldest restated day t
   expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-19' }, end_date_l1: { value: '2026-11-26' } });
 });
 
+function configWithField(field: string, value: unknown): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpis-reach-')), 'daily_kpis_config.json');
+  writeFileSync(file, JSON.stringify({ daily_kpis: { kpis: { daily_user_panel: {}, installs: { [field]: value } } } }));
+  return file;
+}
+
 describe('reads_days_before in the config', () => {
-  function configWith(value: unknown): string {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpis-reach-')), 'daily_kpis_config.json');
-    writeFileSync(file, JSON.stringify({ daily_kpis: { kpis: { daily_user_panel: {}, installs: { reads_days_before: value } } } }));
-    return file;
-  }
+  const configWith = (value: unknown) => configWithField('reads_days_before', value);
 
   test('defaults to 0 and takes a whole number of days', () => {
     expect(loadEtlConfig(configWith(undefined)).tables.map((table) => table.readsDaysBefore)).toEqual([0, 0]);
@@ -160,6 +163,64 @@ describe('reads_days_before in the config', () => {
   });
 });
 
+describe('reads_days_after in the config', () => {
+  test('defaults to 0 and takes a whole number of days; the shipped daily_sessions reads the day after', () => {
+    expect(loadEtlConfig(configWithField('reads_days_after', undefined)).tables.map((table) => table.readsDaysAfter)).toEqual([0, 0]);
+    expect(loadEtlConfig(configWithField('reads_days_after', 366)).tables.find((table) => table.name === 'installs')?.readsDaysAfter).toBe(366);
+    expect(shippedJob.tables.find((table) => table.name === 'daily_sessions')?.readsDaysAfter).toBe(1);
+  });
+
+  test.each([-1, 0.5, 367, '1', null])('reads_days_after %p is refused, naming the file, the entry and the allowed values', (value) => {
+    const file = configWithField('reads_days_after', value);
+    expect(() => loadEtlConfig(file)).toThrow(ConfigError);
+    expect(() => loadEtlConfig(file)).toThrow(file);
+    expect(() => loadEtlConfig(file)).toThrow(
+      /\$\.daily_kpis\.kpis\.installs\.reads_days_after: must be a whole number of days from 0 to 366: how many days after its day a row reads/,
+    );
+  });
+});
+
+describe('the reach back: tables whose row reads later days', () => {
+  const sessions = shippedJob.tables.find((table) => table.name === 'daily_sessions') as TableDefinition;
+  /** A table of a week of daily_sessions (reads_days_before 6), and one of users by last activity (keep_latest). */
+  const weekly: TableDefinition = { ...sessions, name: 'weekly_sessions', reads: ['daily_sessions'], readsDaysBefore: 6, readsDaysAfter: 0 };
+  const lapsed: TableDefinition = { ...sessions, name: 'lapsed', reads: ['last_activity'], readsDaysBefore: 0, readsDaysAfter: 0 };
+
+  test('its own reads_days_after plus what it reads; every earlier day through a keep_latest table, none through keep_earliest', () => {
+    const tables = [...shippedJob.tables, weekly, lapsed];
+    expect(Object.fromEntries(tableReachBack(tables))).toEqual({
+      ...Object.fromEntries(shippedJob.tables.map((table) => [table.name, 0])),
+      // user_segments, which it reads, is keep_earliest: a late event moves a row only from a later day.
+      daily_sessions: 1,
+      // Its row of a day sums the week of daily_sessions ending that day: a rebuilt evening changes it too.
+      weekly_sessions: 1,
+      // A late event moves a user's last activity from an earlier day to the restated one.
+      lapsed: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  test('earlier days: within the reach before each restated day, built, not restated, before the range', () => {
+    const tables = [...jobOf('daily_user_panel', 'user_segments', 'daily_sessions').tables, weekly];
+    const built = new Set(daysBetween('2026-11-15', '2026-11-25').filter((day) => day !== '2026-11-20'));
+    const restated = ['2026-11-19', '2026-11-21', '2026-11-22'];
+    const earlier = earlierDays(tables, tableReachBack(tables), restated, built, { start: '2026-11-26', end: '2026-11-26' });
+    // The 18th: the day before the 19th; the 20th was never built; the 21st was restated itself.
+    expect(Object.fromEntries(earlier)).toEqual({ daily_sessions: ['2026-11-18'], weekly_sessions: ['2026-11-18'] });
+    // The day before the range is the run's: a day in the range reaches none.
+    expect(earlierDays(tables, tableReachBack(tables), [], built, { start: '2026-11-26', end: '2026-11-26' })).toEqual(new Map());
+  });
+
+  test('the plan runs daily_sessions once over the reached day to the range end, the restated day in the middle', () => {
+    const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+    const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
+    const range = { start: '2026-11-26', end: '2026-11-26' };
+    const plan = planEtl(warehouseRef, job, job.tables, range, ['2026-11-23'], new Map([['daily_sessions', ['2026-11-22', '2026-11-24', '2026-11-25']]]));
+    expect(plan.later).toEqual(new Map([['daily_sessions', [{ start: '2026-11-22', end: '2026-11-26' }]]]));
+    expect(plan.restated).toEqual([{ start: '2026-11-23', end: '2026-11-23' }]);
+    expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-22' }, end_date_l1: { value: '2026-11-26' } });
+  });
+});
+
 test('restated days between later days: the table runs once over all of them, not once a range', () => {
   const job = jobOf('daily_user_panel', 'user_segments', 'daily_engagement');
   const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
@@ -169,4 +230,54 @@ test('restated days between later days: the table runs once over all of them, no
   const plan = planEtl(warehouseRef, job, job.tables, { start: '2026-11-26', end: '2026-11-26' }, restated, later);
   expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-20', end: '2026-11-26' }]]]));
   expect(plan.restated).toEqual(restated.map((day) => ({ start: day, end: day })));
+});
+
+/** Every row of a table, in a stable order, as plain values: what a full rebuild is compared by. */
+async function dump(target: DuckDbWarehouse, table: string, orderBy: string) {
+  const found = await target.query(`SELECT * FROM daily_kpis.${table} ORDER BY ${orderBy}`, {}, context);
+  return found.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, value === null ? null : String(value)])));
+}
+
+test('a late event after midnight continuing a session of the evening before: daily_sessions (reads_days_after 1) is rebuilt on that evening too, and equals a full rebuild', async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  // b's session starts on the 22nd at 23:50; its event of the 23rd at 00:10 arrives late.
+  const onTime = [...everyDay, { user_id: 'b', time: '2026-11-22T23:50:00Z' }];
+  const late = [{ user_id: 'b', time: '2026-11-23T00:10:00Z' }];
+  await insertEvents(warehouse, onTime);
+  for (const today of daysBetween('2026-11-20', '2026-11-26')) await dailyRun(job, today);
+  await insertEvents(warehouse, late);
+  const result = await dailyRun(job, '2026-11-27');
+  // The 22nd: daily_sessions reads the 23rd's first 30 minutes; the 23rd changed; the 24th and 25th read user_segments.
+  expect(result.restated_dates).toEqual(daysBetween('2026-11-22', '2026-11-25'));
+  const sessions = await rows(
+    "SELECT CAST(date AS VARCHAR) AS date, sessions, median_session_seconds FROM daily_kpis.daily_sessions WHERE platform = '(all)' AND country = '(all)' AND date IN ('2026-11-22', '2026-11-23') ORDER BY date",
+  );
+  // By hand: on the 22nd a's session of 0 s and b's of 1200 s (23:50 to 00:10); the 23rd has no session of b's start.
+  expect(sessions.map((row) => [row.date, Number(row.sessions), row.median_session_seconds])).toEqual([
+    ['2026-11-22', 2, 600],
+    ['2026-11-23', 1, 0],
+  ]);
+  expect((await restateRows('daily-2026-11-27')).filter((message) => message.startsWith('restated 2026-11-22'))).toEqual([
+    'restated 2026-11-22: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-23 was restated',
+  ]);
+
+  const full = await openMemoryWarehouse();
+  try {
+    await insertEvents(full, [...onTime, ...late]);
+    const rebuild = await runEtl({ warehouse: full, clock: () => new Date('2026-11-27T06:00:00Z'), logger: silentLogger }, job, {
+      range: { start: '2026-11-19', end: '2026-11-26' },
+      runId: 'full',
+      username: 'tester',
+    });
+    expect(rebuild.failure).toBeUndefined();
+    for (const [table, orderBy] of [
+      ['daily_user_panel', 'date, user_id'],
+      ['user_segments', 'user_id'],
+      ['daily_sessions', 'date, platform, country'],
+    ] as const) {
+      expect(await dump(warehouse, table, orderBy)).toEqual(await dump(full, table, orderBy));
+    }
+  } finally {
+    await full.close();
+  }
 });
