@@ -352,9 +352,9 @@ fi
 #   printf '%s' "$URL" | gcloud secrets versions add SECRET --data-file=- --project=PROJECT
 CHANNEL_SECRETS_JS='
 const dist = process.argv[1];
-const { configPath } = require(dist + "/shared/config/files.js");
+const { parseSettings } = require(dist + "/shared/settings.js");
 const { loadSlackWebhooks } = require(dist + "/shared/config/kpi-checks.js");
-const secrets = new Set([...loadSlackWebhooks(configPath("kpis", process.env)).values()].map((ref) => ref.secret));
+const secrets = new Set([...loadSlackWebhooks(parseSettings({}, process.env).kpisConfig).values()].map((ref) => ref.secret));
 for (const secret of secrets) console.log(secret);
 '
 CHANNEL_SECRETS="$(node -e "$CHANNEL_SECRETS_JS" "$ROOT/dist")" || fail "cannot read slack_webhooks from the KPI config (above)"

@@ -2,6 +2,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { EtlJob } from '../shared/config/etl-config';
 import { DISPLAY_WIDTH, displayText } from '../shared/format';
+import type { Settings } from '../shared/settings';
 import { openRuntime, type Io, type Runtime, type Values } from './context';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -36,18 +37,14 @@ export const COMMON_HELP = `Common options:
   --verbose          print JSON log lines on stderr
   -h, --help         this help`;
 
-/** Opens the runtime for `work` and closes it after. */
-export function withRuntime<T>(values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  return withJobRuntime(undefined, values, io, work);
+/** Opens the runtime the settings describe for `work` (--verbose from `values`) and closes it after. */
+export function withRuntime<T>(settings: Settings, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  return withJobRuntime(undefined, settings, values, io, work);
 }
 
 /** The same, for a command that loaded the ETL config already (to know today in its zone): it is not read twice. */
-export async function withJobRuntime<T>(job: EtlJob | undefined, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(
-    { warehouse: values.warehouse as string | undefined, config: values.config as string | undefined, verbose: values.verbose as boolean | undefined },
-    io,
-    job,
-  );
+export async function withJobRuntime<T>(job: EtlJob | undefined, settings: Settings, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(settings, io, { verbose: values.verbose as boolean | undefined, job });
   try {
     return await work(runtime);
   } finally {

@@ -2,11 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
-import { configPath } from '../shared/config/files';
 import { dayIn } from '../shared/dates';
-import { clockFromEnv } from '../shared/clock';
+import { clockFrom } from '../shared/clock';
 import { createLogger, type Logger } from '../shared/log';
-import { logLevelFromEnv } from '../shared/settings';
+import { parseSettings, type Settings } from '../shared/settings';
 import type { Publisher } from '../shared/messaging/publisher';
 import { openPorts } from '../shared/ports';
 import type { WarehouseSpec } from '../shared/warehouse/factory';
@@ -18,13 +17,8 @@ export type Values = Record<string, string | boolean | undefined>;
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** The settings are parsed from it once per command (cliSettings); secrets named by a variable are read from it. */
   env: NodeJS.ProcessEnv;
-}
-
-export interface CommonFlags {
-  warehouse?: string;
-  config?: string;
-  verbose?: boolean;
 }
 
 export interface Runtime {
@@ -46,26 +40,36 @@ export function today(clock: () => Date, timeZone: string): string {
   return dayIn(clock(), timeZone);
 }
 
-/** The ETL config the flags and environment name. */
-export function loadCliJob(flags: CommonFlags, io: Io): EtlJob {
-  return loadEtlConfig(configPath('etl', io.env, flags.config));
+/**
+ * A command's settings: its flags, else io.env's variables, else `defaults` (the command's own),
+ * else the declared defaults (shared/settings.ts). A command parses them once, after folding its
+ * own forms into flags (a cron line's PROJECT_ID), and passes them on.
+ */
+export function cliSettings(values: Values, io: Io, defaults?: Partial<Settings>): Settings {
+  return parseSettings(values, io.env, defaults);
+}
+
+/** The ETL config the settings name. */
+export function loadCliJob(settings: Settings): EtlJob {
+  return loadEtlConfig(settings.etlConfig);
 }
 
 /** Today in the job's zone, before anything opens. */
-export function configuredToday(job: EtlJob, io: Io): string {
-  return today(clockFromEnv(io.env), job.timeZone);
+export function configuredToday(job: EtlJob, settings: Settings): string {
+  return today(clockFrom(settings.now), job.timeZone);
 }
 
-export function createCliLogger(io: Io, verbose: boolean | undefined): Logger {
+export function createCliLogger(io: Io, settings: Settings, verbose: boolean | undefined): Logger {
   // Quiet by default: a person reads stdout; --verbose or KPIS_LOG_LEVEL shows the JSON log lines.
-  return createLogger({ level: verbose ? 'DEBUG' : (logLevelFromEnv(io.env) ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
+  return createLogger({ level: verbose ? 'DEBUG' : (settings.logLevel ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
 }
 
 /** Loads the config (unless the caller already did) and opens the ports; the caller closes them. */
-export async function openRuntime(flags: CommonFlags, io: Io, job: EtlJob = loadCliJob(flags, io)): Promise<Runtime> {
-  const clock = clockFromEnv(io.env);
-  const logger = createCliLogger(io, flags.verbose);
-  const ports = await openPorts({ warehouse: flags.warehouse, env: io.env, logger, clock });
+export async function openRuntime(settings: Settings, io: Io, options: { verbose?: boolean; job?: EtlJob } = {}): Promise<Runtime> {
+  const job = options.job ?? loadCliJob(settings);
+  const clock = clockFrom(settings.now);
+  const logger = createCliLogger(io, settings, options.verbose);
+  const ports = await openPorts({ settings, env: io.env, logger, clock });
   let username = 'daily-kpis';
   try {
     username = userInfo().username;
@@ -77,14 +81,4 @@ export async function openRuntime(flags: CommonFlags, io: Io, job: EtlJob = load
 
 export function describeWarehouse(spec: WarehouseSpec): string {
   return spec.engine === 'duckdb' ? `DuckDB ${spec.path}` : `BigQuery project ${spec.projectId}`;
-}
-
-/** The functions' environment: the caller's, with the command's flags in place of their variables. */
-export function functionEnv(values: Values, io: Io, defaults: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return {
-    ...defaults,
-    ...io.env,
-    ...(typeof values.warehouse === 'string' ? { KPIS_WAREHOUSE: values.warehouse } : {}),
-    ...(typeof values.config === 'string' ? { KPIS_CONFIG: values.config } : {}),
-  };
 }

@@ -1,6 +1,5 @@
 /** Flags several commands share: the days to work on, and how they are checked. */
 import { dayCount, resolveDateRange, type DateRange } from '../shared/dates';
-import { positiveNumberFromEnv } from '../shared/settings';
 import { DEFAULT_REPORT_DAYS } from '../shared/report/report';
 import { UsageError } from '../shared/errors';
 import { addDays } from '../shared/dates';
@@ -50,13 +49,12 @@ function monitorRange(values: Values, yesterday: string): DateRange {
   return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
 }
 
-export /** A report's days: --from/--to, or the default weeks up to yesterday; longer than the maximum is refused before any work. */
-function reportRange(values: Values, yesterday: string, env: NodeJS.ProcessEnv): DateRange {
+export /** A report's days: --from/--to, or the default weeks up to yesterday; longer than `maximum` ($KPIS_MAX_RANGE_DAYS) is refused before any work. */
+function reportRange(values: Values, yesterday: string, maximum: number): DateRange {
   const range =
     values.from === undefined && values.to === undefined
       ? { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday }
       : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
-  const maximum = positiveNumberFromEnv(env, 'KPIS_MAX_RANGE_DAYS', 366);
   const days = dayCount(range.start, range.end) + 1;
   if (days > maximum)
     throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);

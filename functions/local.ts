@@ -14,9 +14,9 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { Logger } from '../shared/log';
-import { DEFAULT_TOPICS_DIR, TOPICS } from '../shared/messaging/publisher';
+import { TOPICS } from '../shared/messaging/publisher';
 import { LOCAL_PROJECT } from '../shared/messaging/router-publisher';
-import type { PublisherSpec } from '../shared/ports';
+import type { PublisherSpec, Settings } from '../shared/settings';
 import { createFunctionRuntime, type FunctionName, type FunctionRuntime } from '../shared/pipeline/function-runtime';
 import { EmulatorAdmin, startPubSubEmulator, type PubSubEmulator } from '../shared/local/emulator';
 import { DEAD_LETTER_TOPIC, LocalRouter, localSubscriptions } from '../shared/local/router';
@@ -28,8 +28,6 @@ export interface StackPorts {
   'kpi-monitor': number;
   'log-monitor': number;
 }
-
-export const DEFAULT_PORTS: StackPorts = { router: 8080, etl: 8081, 'kpi-monitor': 8082, 'log-monitor': 8083 };
 
 export const PUBSUB_KINDS = ['router', 'emulator', 'running-emulator'] as const;
 export type PubSubKind = (typeof PUBSUB_KINDS)[number];
@@ -52,6 +50,9 @@ export interface LocalStack {
 
 export interface StackOptions {
   ports: StackPorts;
+  /** The functions' settings (the command's flags and environment, parsed once). */
+  settings: Settings;
+  /** Where the functions read secrets named by a variable (shared/ports.ts). */
   env: NodeJS.ProcessEnv;
   clock: () => Date;
   logger: Logger;
@@ -87,7 +88,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     const pushUrls = { ...urls, ...options.pushTo };
     broker = await startBroker(options, pushUrls);
     // The functions' runtime, built from this stack's arguments; process.env is left as it is.
-    const started = createFunctionRuntime({ env: options.env, publisher: broker.publisher });
+    const started = createFunctionRuntime({ env: options.env, settings: options.settings, publisher: broker.publisher });
     runtime = started;
     return {
       ...broker.parts,
@@ -151,7 +152,7 @@ function notStarted(): never {
 
 interface Broker {
   parts: Pick<LocalStack, 'router' | 'routerUrl' | 'emulator' | 'emulatorAdmin'>;
-  /** Where the functions publish; none: where the environment says ($KPIS_PUBLISHER, $PUBSUB_EMULATOR_HOST). */
+  /** Where the functions publish; none: where the settings say ($KPIS_PUBLISHER, $PUBSUB_EMULATOR_HOST). */
   publisher?: PublisherSpec;
   /** Resolves once it has nothing left to deliver (the router; the emulator cannot say). */
   drain(): Promise<void>;
@@ -167,7 +168,7 @@ function startBroker(options: StackOptions, pushUrls: Record<FunctionName, strin
 
 async function startRouter(options: StackOptions, pushUrls: Record<FunctionName, string>): Promise<Broker> {
   const router = new LocalRouter({
-    topicsDir: options.env.KPIS_TOPICS_DIR || DEFAULT_TOPICS_DIR,
+    topicsDir: options.settings.topicsDir,
     clock: options.clock,
     logger: options.logger.child({ component: 'router' }),
     subscriptions: localSubscriptions(pushUrls, LOCAL_PROJECT),

@@ -16,6 +16,15 @@ export class UsageError extends KpisError {}
 export class ConfigError extends KpisError {}
 
 /**
+ * A setting with a bad value, named by where it came from: a flag (`--warehouse`, a UsageError)
+ * or an environment variable (`KPIS_WAREHOUSE`, a ConfigError). `problem` says what it accepts.
+ */
+export function settingError(source: string, problem: string): UsageError | ConfigError {
+  const message = `${source} ${problem}`;
+  return source.startsWith('--') ? new UsageError(message) : new ConfigError(message);
+}
+
+/**
  * One problem in a config file: the JSON path it is at (`$.kpis.dau.key`), what is wrong, and for a
  * SQL file's problem the file as the config wrote it (`sqlLabel`).
  */

@@ -16,13 +16,14 @@ export interface Logger {
 }
 
 export interface LoggerOptions {
+  /** The lowest severity written (default INFO); the entry points pass $KPIS_LOG_LEVEL's (shared/settings.ts). */
   level?: Severity;
   write?: (line: string) => void;
   fields?: Record<string, unknown>;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? parseSeverity(process.env.KPIS_LOG_LEVEL) ?? 'INFO';
+  const level = options.level ?? 'INFO';
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const base = options.fields ?? {};
   const emit = (severity: Severity, message: string, fields?: Record<string, unknown>): void => {

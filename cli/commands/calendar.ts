@@ -1,11 +1,10 @@
 /** `kpis calendar add|list|remove`: the calendar of known events, edited without writing JSON by hand. */
 import { existsSync } from 'node:fs';
 import { CALENDAR_KINDS, parseCalendar, readCalendarFile, writeCalendarFile, type CalendarEntryInput, type CalendarKind } from '../../shared/config/calendar';
-import { configPath } from '../../shared/config/files';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { UsageError } from '../../shared/errors';
 import { printJson, table, type Command, type Values } from '../command';
-import type { Io } from '../context';
+import { cliSettings, type Io } from '../context';
 import { listFlag } from '../options';
 
 const ACTIONS = ['add', 'list', 'remove'] as const;
@@ -44,8 +43,9 @@ fails (an unknown check, an end before its start, two new_normal entries of a ch
     const [action, argument] = positionals as [string, string | undefined];
     if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`the action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
     if (action !== 'remove' && argument !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(argument)}`);
-    const file = configPath('calendar', io.env, values.calendar as string | undefined);
-    const checkNames = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)).map((check) => check.name);
+    const settings = cliSettings(values, io);
+    const file = settings.calendar;
+    const checkNames = loadKpiChecks(settings.kpisConfig).map((check) => check.name);
     // A file named for the first entry is created by add; list and remove need it to exist.
     const entries = action === 'add' && !existsSync(file) ? [] : readCalendarFile(file);
     if (action === 'list') return Promise.resolve(list(io, values, entries));

@@ -7,9 +7,8 @@ import { runEtl, type EtlOutcome } from '../../shared/etl/run-etl';
 import { dropKpiTables } from '../../shared/etl/init';
 import { CRON_HELP, CRON_OPTIONS, CRON_POSITIONALS, ETL_ACTIONS, fromCronLine } from '../cron-line';
 import { namedJob } from '../../shared/config/etl-config';
-import { configPath } from '../../shared/config/files';
 import { printJson, withJobRuntime, type Command, type Values } from '../command';
-import { configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
+import { cliSettings, configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
 import { DATE_HELP, DATE_OPTIONS, dateRangeFrom, listFlag } from '../options';
 import { formatBytes } from '../output';
 import { initCommand } from './init';
@@ -53,8 +52,9 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
 
 /** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
 async function deleteTablesCommand(values: Values, io: Io, jobName: string | undefined): Promise<number> {
-  const file = configPath('etl', io.env, values.config as string | undefined);
-  const job = namedJob(loadCliJob(values, io), jobName);
+  const settings = cliSettings(values, io);
+  const file = settings.etlConfig;
+  const job = namedJob(loadCliJob(settings), jobName);
   const names = job.tables.map((t) => `${t.dataset_dst}.${t.name}`).join(', ');
   const what = `drops the KPI tables of ${file} (${names}); never the source events, the run log or the alert history. The next run builds them again from the events.`;
   if (!values.yes || values['dry-run']) {
@@ -66,7 +66,7 @@ async function deleteTablesCommand(values: Values, io: Io, jobName: string | und
     io.stderr(`kpis etl: ${told}`);
     return 2;
   }
-  return withJobRuntime(job, values, io, async (runtime) => {
+  return withJobRuntime(job, settings, values, io, async (runtime) => {
     const dropped = await dropKpiTables(runtime.warehouse, runtime.job, { job: runtime.job.jobName, runId: runtime.newRunId() });
     if (values.json) printJson(io, { dropped });
     else io.stdout(`Dropped ${dropped.join(', ')} on ${describeWarehouse(runtime.spec)}.\n`);
@@ -91,8 +91,9 @@ ${CRON_HELP}
     if (action === 'init') return initCommand.run(values, [], io);
     if (action === 'delete') return deleteTablesCommand(values, io, jobName);
     // Flags are checked before the warehouse is opened, so a typo costs nothing.
-    const job = namedJob(loadCliJob(values, io), jobName);
-    const range = dateRangeFrom(values, configuredToday(job, io));
-    return withJobRuntime(job, values, io, (runtime) => buildDays(values, io, runtime, range));
+    const settings = cliSettings(values, io);
+    const job = namedJob(loadCliJob(settings), jobName);
+    const range = dateRangeFrom(values, configuredToday(job, settings));
+    return withJobRuntime(job, settings, values, io, (runtime) => buildDays(values, io, runtime, range));
   },
 };

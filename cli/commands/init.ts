@@ -1,7 +1,7 @@
 /** `kpis init`: create the datasets and tables. */
 import { initWarehouse } from '../../shared/etl/init';
 import { printJson, withRuntime, type Command } from '../command';
-import { describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse } from '../context';
 
 export const initCommand: Command = {
   summary: 'create the datasets and tables (idempotent)',
@@ -9,7 +9,7 @@ export const initCommand: Command = {
   details: 'Creates every dataset and table of the config and the run log, with partitioning, clustering\nand descriptions on BigQuery. Safe to run again.',
   options: {},
   async run(values, _positionals, io) {
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
       const tables = await initWarehouse(runtime.warehouse, runtime.job);
       const names = tables.map((table) => `${table.dataset}.${table.table}`);
       if (values.json) printJson(io, { tables: names });

@@ -4,7 +4,7 @@ import { configuredSource, loadEvents } from '../../shared/events/load-events';
 import { configuredGa4, loadGa4Export } from '../../shared/events/load-ga4';
 import { EVENT_FORMATS, type EventFormat } from '../../shared/events/parse-events';
 import { printJson, withRuntime, type Command } from '../command';
-import { describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse } from '../context';
 
 export const loadEventsCommand: Command = {
   summary: 'append a CSV, JSON-lines or Parquet file of events to the source table',
@@ -34,7 +34,7 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
     if (format === 'ga4_export' && (values.table !== undefined || values.force)) {
       throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table and --force do not apply");
     }
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
       if (format === 'ga4_export') {
         const file = positionals[0] as string;
         const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file);

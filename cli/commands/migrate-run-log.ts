@@ -1,7 +1,7 @@
 /** `kpis migrate-run-log`: convert the cron job's run log. */
 import { BACKUP_TABLE, MIGRATED_TABLE, migrateRunLog } from '../../shared/etl/migrate-run-log';
 import { printJson, withRuntime, type Command } from '../command';
-import { describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse } from '../context';
 
 export const migrateRunLogCommand: Command = {
   summary: "convert the run log (the cron job's pandas table) to daily-kpis' shape",
@@ -13,7 +13,7 @@ clustered by job_name, keeps the old one as logs.${BACKUP_TABLE}, and puts the n
   --dry-run          print the SQL and change nothing`,
   options: { 'dry-run': { type: 'boolean' } },
   run(values, _positionals, io) {
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
       const outcome = await migrateRunLog(runtime.warehouse, { dryRun: Boolean(values['dry-run']) }, { job: 'migrate_run_log', runId: runtime.newRunId() });
       if (values.json) printJson(io, outcome);
       else if (outcome.action === 'none') io.stdout(`Nothing to do: ${outcome.reason}.\n`);

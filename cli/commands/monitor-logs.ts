@@ -2,10 +2,9 @@
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { etlDataset } from '../../shared/config/etl-config';
 import { loadLogChecks } from '../../shared/config/log-checks';
-import { configPath } from '../../shared/config/files';
 import { LOG_LOOKBACK_DAYS, runLogMonitor } from '../../shared/monitor/log-monitor';
 import { printJson, table, withRuntime, type Command } from '../command';
-import { describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse } from '../context';
 import { wholeDays } from '../options';
 import { deliveryLine, localTopicsDir } from '../output';
 
@@ -22,10 +21,11 @@ all, and when its newest run ended in error.`,
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
-    const file = configPath('logs', io.env, values['log-config'] as string | undefined);
+    const settings = cliSettings(values, io);
+    const file = settings.logConfig;
     loadLogChecks(file);
     const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(settings, values, io, async (runtime) => {
       const checks = loadLogChecks(file, runtime.job.jobName, etlDataset(runtime.job), jobName);
       const outcome = await runLogMonitor(runtime, checks, {
         runId: runtime.newRunId(),

@@ -3,12 +3,11 @@ import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { configuredTables } from '../../shared/config/etl-config';
 import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
-import { configPath } from '../../shared/config/files';
 import { addDays, daysBetween } from '../../shared/dates';
 import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
-import { configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
+import { cliSettings, configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output';
 
@@ -41,14 +40,13 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
-    const job = loadCliJob(values, io);
-    const yesterday = addDays(configuredToday(job, io), -1);
+    const settings = cliSettings(values, io);
+    const job = loadCliJob(settings);
+    const yesterday = addDays(configuredToday(job, settings), -1);
     const range = monitorRange(values, yesterday);
-    const kpisConfig = configPath('kpis', io.env, values['kpis-config'] as string | undefined);
-    const checks = selectChecks(loadMonitorChecks(kpisConfig, configPath('calendar', io.env, values.calendar as string | undefined)), listFlag(values.checks));
-    // The ports read the alerts' Slack channels (slack_webhooks) from the file the checks came from.
-    const portsIo = { ...io, env: { ...io.env, KPIS_MONITOR_CONFIG: kpisConfig } };
-    return withJobRuntime(job, values, portsIo, async (runtime) => {
+    // The ports read the alerts' Slack channels (slack_webhooks) from the same settings.kpisConfig.
+    const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
+    return withJobRuntime(job, settings, values, io, async (runtime) => {
       const outcome = await monitorCompleteDays(runtime, checks, {
         dates: daysBetween(range.start, range.end),
         timeZone: runtime.job.timeZone,

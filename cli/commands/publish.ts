@@ -5,6 +5,7 @@ import { TOPICS, type Attributes, type Publisher } from '../../shared/messaging/
 import { DEFAULT_ROUTER_URL, RouterPublisher } from '../../shared/messaging/router-publisher';
 import { openPublisher } from '../../shared/ports';
 import { printJson, type Command } from '../command';
+import { cliSettings } from '../context';
 
 export const publishCommand: Command = {
   summary: 'publish a message to a topic: the local twin of `gcloud pubsub topics publish`',
@@ -29,11 +30,12 @@ Examples:
     } catch {
       io.stderr(`kpis publish: warning: the message is not valid JSON; the functions will reject it\n`);
     }
+    const settings = cliSettings(values, io);
     const project = values.project as string | undefined;
     // Pub/Sub (or the emulator at PUBSUB_EMULATOR_HOST) through the one place that builds clients.
     const publisher: Publisher = project
-      ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), io.env.PUBSUB_EMULATOR_HOST || undefined)
-      : new RouterPublisher((values.router as string | undefined) ?? (io.env.KPIS_ROUTER_URL || DEFAULT_ROUTER_URL));
+      ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), settings.pubsubEmulatorHost)
+      : new RouterPublisher(settings.routerUrl);
     try {
       const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes);
       const where = project ? `Pub/Sub in ${project}` : `the local router ${(publisher as RouterPublisher).url}`;

@@ -5,10 +5,9 @@ import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
 import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
-import { configPath } from '../../shared/config/files';
 import { addDays } from '../../shared/dates';
 import { printJson, withJobRuntime, type Command } from '../command';
-import { configuredToday, describeWarehouse, loadCliJob } from '../context';
+import { cliSettings, configuredToday, describeWarehouse, loadCliJob } from '../context';
 import { listFlag, reportRange } from '../options';
 
 export const reportCommand: Command = {
@@ -33,18 +32,16 @@ opens offline, from a mail or a bucket.`,
     out: { type: 'string' },
   },
   run(values, _positionals, io) {
-    const job = loadCliJob(values, io);
-    const yesterday = addDays(configuredToday(job, io), -1);
-    const range = reportRange(values, yesterday, io.env);
-    const checks = selectChecks(
-      loadMonitorChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined), configPath('calendar', io.env, values.calendar as string | undefined)),
-      listFlag(values.checks),
-    );
+    const settings = cliSettings(values, io);
+    const job = loadCliJob(settings);
+    const yesterday = addDays(configuredToday(job, settings), -1);
+    const range = reportRange(values, yesterday, settings.maxRangeDays);
+    const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
     // Said before the report is computed, which takes a while: a place it can never be written to.
     if (out === '') throw new UsageError('--out must name a file, got ""');
     if (isDirectory(out)) throw new UsageError(`cannot write the report to ${out}: it is a directory`);
-    return withJobRuntime(job, values, io, async (runtime) => {
+    return withJobRuntime(job, settings, values, io, async (runtime) => {
       const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {
         job: 'report',
         runId: runtime.newRunId(),

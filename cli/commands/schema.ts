@@ -5,8 +5,8 @@ import { UsageError } from '../../shared/errors';
 import { tablesReadByChecks, tablesWithRoles } from '../../shared/etl/init';
 import { loadEtlConfig } from '../../shared/config/etl-config';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
-import { configPath } from '../../shared/config/files';
 import { printJson, type Command } from '../command';
+import { cliSettings } from '../context';
 
 export const schemaCommand: Command = {
   summary: 'write the BigQuery schema file of every table, and list them for deploy.sh',
@@ -22,8 +22,9 @@ reference and check_read ones) from these with \`bq mk\`, and grants access by r
   options: { dir: { type: 'string' }, 'kpis-config': { type: 'string' } },
   async run(values, _positionals, io) {
     if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
-    const job = loadEtlConfig(configPath('etl', io.env, values.config as string | undefined));
-    const checks = loadKpiChecks(configPath('kpis', io.env, values['kpis-config'] as string | undefined)).filter((check) => check.isEnable);
+    const settings = cliSettings(values, io);
+    const job = loadEtlConfig(settings.etlConfig);
+    const checks = loadKpiChecks(settings.kpisConfig).filter((check) => check.isEnable);
     mkdirSync(values.dir, { recursive: true });
     const rows = tablesWithRoles(job).map(({ table, role }) => {
       const file = path.join(values.dir as string, `${table.dataset}.${table.table}.json`);

@@ -4,7 +4,7 @@ import { configuredSource } from '../../shared/events/load-events';
 import { configuredGa4, seedGa4Demo } from '../../shared/events/load-ga4';
 import { DEMO_DAYS, seedDemo } from '../../shared/events/seed-demo';
 import { printJson, withRuntime, type Command } from '../command';
-import { today } from '../context';
+import { cliSettings, today } from '../context';
 
 export const seedDemoCommand: Command = {
   summary: 'generate deterministic synthetic game events into the source table',
@@ -24,7 +24,7 @@ export const seedDemoCommand: Command = {
     if (!Number.isInteger(days) || days < 2 || days > 3660) throw new UsageError(`--days must be a whole number from 2 to 3660, got ${JSON.stringify(values.days)}`);
     const format = (values.format as string | undefined) ?? 'events';
     if (format !== 'events' && format !== 'ga4_export') throw new UsageError(`--format must be one of events, ga4_export, got ${JSON.stringify(format)}`);
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
       if (format === 'ga4_export') {
         const options = { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, replace: Boolean(values.replace) };
         const result = await seedGa4Demo(runtime.warehouse, configuredGa4(runtime.job), options);

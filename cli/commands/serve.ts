@@ -1,41 +1,26 @@
 /** `kpis serve`. */
 import { UsageError } from '../../shared/errors';
 import { TOPICS } from '../../shared/messaging/publisher';
-import { DEFAULT_PORTS, EMULATOR_PULL_SUBSCRIPTIONS, PUBSUB_KINDS, startLocalStack, type LocalStack, type PubSubKind, type StackPorts } from '../../functions/local';
+import { DEFAULT_PORTS, type Settings } from '../../shared/settings';
+import { EMULATOR_PULL_SUBSCRIPTIONS, PUBSUB_KINDS, startLocalStack, type LocalStack, type PubSubKind, type StackPorts } from '../../functions/local';
 import { type Command, type Values } from '../command';
-import { createCliLogger } from '../context';
-import { clockFromEnv } from '../../shared/clock';
-import { functionEnv } from '../context';
+import { cliSettings, createCliLogger } from '../context';
+import { clockFrom } from '../../shared/clock';
 
-const PORT_FLAGS: Record<keyof StackPorts, { flag: string; env: string }> = {
-  router: { flag: 'router-port', env: 'KPIS_ROUTER_PORT' },
-  etl: { flag: 'etl-port', env: 'KPIS_ETL_PORT' },
-  'kpi-monitor': { flag: 'kpi-monitor-port', env: 'KPIS_KPI_MONITOR_PORT' },
-  'log-monitor': { flag: 'log-monitor-port', env: 'KPIS_LOG_MONITOR_PORT' },
-};
-
-function portsFrom(values: Values, env: NodeJS.ProcessEnv): StackPorts {
-  const ports = { ...DEFAULT_PORTS };
-  for (const [name, { flag, env: variable }] of Object.entries(PORT_FLAGS) as [keyof StackPorts, { flag: string; env: string }][]) {
-    const raw = (values[flag] as string | undefined) ?? (env[variable] || undefined);
-    if (raw === undefined) continue;
-    const port = Number(raw);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--${flag} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
-    ports[name] = port;
-  }
-  return ports;
+function portsFrom(settings: Settings): StackPorts {
+  return { router: settings.routerPort, etl: settings.etlPort, 'kpi-monitor': settings.kpiMonitorPort, 'log-monitor': settings.logMonitorPort };
 }
 
-/** `--pubsub router|emulator`; without it, an emulator the user runs (PUBSUB_EMULATOR_HOST) or the router. */
-export function pubsubFrom(values: Values, env: NodeJS.ProcessEnv): PubSubKind {
+/** `--pubsub router|emulator`; without it, an emulator the user runs (at `emulatorHost`, PUBSUB_EMULATOR_HOST) or the router. */
+export function pubsubFrom(values: Values, emulatorHost: string | undefined): PubSubKind {
   const raw = values.pubsub as string | undefined;
-  if (raw === undefined) return env.PUBSUB_EMULATOR_HOST ? 'running-emulator' : 'router';
+  if (raw === undefined) return emulatorHost ? 'running-emulator' : 'router';
   const allowed: readonly string[] = PUBSUB_KINDS.filter((kind) => kind !== 'running-emulator');
   if (!allowed.includes(raw)) throw new UsageError(`--pubsub must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw as PubSubKind;
 }
 
-function brokerLines(stack: LocalStack, env: NodeJS.ProcessEnv): string[] {
+function brokerLines(stack: LocalStack, emulatorHost: string | undefined): string[] {
   if (stack.routerUrl) return [`  ${'router'.padEnd(12)} ${stack.routerUrl}  (messages also go to .data/topics/<topic>.jsonl)`];
   if (stack.emulator) {
     const { emulator } = stack;
@@ -44,7 +29,7 @@ function brokerLines(stack: LocalStack, env: NodeJS.ProcessEnv): string[] {
       `  ${''.padEnd(12)} push subscriptions to the functions above; alerts kept in the pull subscription ${EMULATOR_PULL_SUBSCRIPTIONS.alerts}`,
     ];
   }
-  return [`  publishing to the Pub/Sub emulator at ${env.PUBSUB_EMULATOR_HOST}; create push subscriptions to the URLs above (README)`];
+  return [`  publishing to the Pub/Sub emulator at ${emulatorHost}; create push subscriptions to the URLs above (README)`];
 }
 
 function triggerLines(stack: LocalStack): string[] {
@@ -78,11 +63,10 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
     'log-monitor-port': { type: 'string' },
   },
   async run(values, _positionals, io) {
-    const env = functionEnv(values, io);
-    const ports = portsFrom(values, env);
-    const clock = clockFromEnv(env);
-    const logger = createCliLogger(io, true);
-    const pubsub = pubsubFrom(values, env);
+    const settings = cliSettings(values, io);
+    const clock = clockFrom(settings.now);
+    const logger = createCliLogger(io, settings, true);
+    const pubsub = pubsubFrom(values, settings.pubsubEmulatorHost);
     // Listening before the start: a Ctrl-C while the emulator starts must still stop it (it runs in
     // its own process group, which the terminal's signal does not reach).
     const stopped = new Promise<void>((resolve) => {
@@ -90,11 +74,11 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
       process.once('SIGTERM', resolve);
     });
     if (pubsub === 'emulator') io.stdout('Starting the Pub/Sub emulator (a few seconds)...\n');
-    const stack = await startLocalStack({ ports, env, clock, logger, pubsub });
+    const stack = await startLocalStack({ ports: portsFrom(settings), settings, env: io.env, clock, logger, pubsub });
     const lines = [
       'daily-kpis functions are up:',
       ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
-      ...brokerLines(stack, env),
+      ...brokerLines(stack, settings.pubsubEmulatorHost),
       '',
       'Trigger a run:',
       ...triggerLines(stack),

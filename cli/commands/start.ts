@@ -8,7 +8,6 @@ import { addDays } from '../../shared/dates';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
 import { loadEtlConfig } from '../../shared/config/etl-config';
-import { configPath } from '../../shared/config/files';
 import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../shared/local/demo-chain';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
@@ -19,9 +18,8 @@ import { pubsubFrom } from './serve';
 import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
 import { messageLine } from '../output';
-import { createCliLogger, describeWarehouse, today } from '../context';
-import { clockFromEnv } from '../../shared/clock';
-import { functionEnv } from '../context';
+import { cliSettings, createCliLogger, describeWarehouse, today } from '../context';
+import { clockFrom } from '../../shared/clock';
 
 /** Where the messages of a run can be read afterwards, by Pub/Sub kind. */
 const MESSAGES_NOTE = {
@@ -126,16 +124,16 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
   async run(values, _positionals, io) {
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
     // The demo's calendar (the shipped entries and its campaign day) unless $KPIS_CALENDAR names one.
-    const env = functionEnv(values, io, { KPIS_CALENDAR: DEMO_CALENDAR, ...(values.verbose ? {} : { KPIS_LOG_LEVEL: 'WARNING' }) });
-    const clock = clockFromEnv(env);
-    const logger = createCliLogger(io, values.verbose as boolean | undefined);
-    const job = loadEtlConfig(configPath('etl', env));
+    const settings = cliSettings(values, io, { calendar: DEMO_CALENDAR, ...(values.verbose ? {} : { logLevel: 'WARNING' }) });
+    const clock = clockFrom(settings.now);
+    const logger = createCliLogger(io, settings, values.verbose as boolean | undefined);
+    const job = loadEtlConfig(settings.etlConfig);
     // The emulator's own environment variable does not choose it here: only the flag does.
-    const pubsub = pubsubFrom(values, {}) === 'emulator' ? 'emulator' : 'router';
+    const pubsub = pubsubFrom(values, undefined) === 'emulator' ? 'emulator' : 'router';
     // The emulator runs in its own process group, out of the terminal's Ctrl-C: exiting kills it.
     const exitOnSignal = () => process.exit(130);
     if (pubsub === 'emulator') for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, exitOnSignal);
-    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, env, clock, logger, pubsub });
+    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, settings, env: io.env, clock, logger, pubsub });
     try {
       const ports = await stack.runtime.ports();
       const broker = stack.router
@@ -145,11 +143,11 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
         today: today(clock, job.timeZone),
         runId: `start-${clock().getTime().toString(36)}`,
         username: 'kpis start',
-        ...(configPath('calendar', env) === DEMO_CALENDAR ? { demoCalendar: DEMO_CALENDAR } : {}),
+        ...(settings.calendar === DEMO_CALENDAR ? { demoCalendar: DEMO_CALENDAR } : {}),
       });
       // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
       const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-      const checks = selectChecks(loadMonitorChecks(configPath('kpis', env), configPath('calendar', env)));
+      const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar));
       const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
         job: 'report',
         runId: `report-${clock().getTime().toString(36)}`,

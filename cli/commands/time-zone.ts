@@ -1,7 +1,7 @@
 /** `kpis time-zone`: the business day's zone. */
 import { loadEtlConfig } from '../../shared/config/etl-config';
-import { configPath } from '../../shared/config/files';
 import { type Command } from '../command';
+import { cliSettings } from '../context';
 
 export const timeZoneCommand: Command = {
   summary: "print the business day's time zone of the ETL config (deploy.sh schedules in it)",
@@ -9,7 +9,7 @@ export const timeZoneCommand: Command = {
   details: "Prints the IANA name the config's time_zone gives (UTC when it gives none): KPI days are calendar days there.",
   options: {},
   run(values, _positionals, io) {
-    io.stdout(`${loadEtlConfig(configPath('etl', io.env, values.config as string | undefined)).timeZone}\n`);
+    io.stdout(`${loadEtlConfig(cliSettings(values, io).etlConfig).timeZone}\n`);
     return Promise.resolve(0);
   },
 };

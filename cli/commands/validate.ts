@@ -1,11 +1,10 @@
 /** `kpis validate`: every table and check query checked on the warehouse. */
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { loadLogChecks } from '../../shared/config/log-checks';
-import { configPath } from '../../shared/config/files';
 import { loadCalendar } from '../../shared/config/calendar';
 import { checkQueries, describeProblems } from '../../shared/config/check-queries';
 import { printJson, table, withRuntime, type Command } from '../command';
-import { describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse } from '../context';
 import { formatBytes } from '../output';
 
 export const validateCommand: Command = {
@@ -22,14 +21,15 @@ config file, the entry, and the SQL file with line and column. Exit code 2 on an
   --calendar FILE    the known events (default config/calendar.json, or $KPIS_CALENDAR)`,
   options: { 'kpis-config': { type: 'string' }, 'log-config': { type: 'string' }, calendar: { type: 'string' } },
   run(values, _positionals, io) {
-    const kpisFile = configPath('kpis', io.env, values['kpis-config'] as string | undefined);
+    const settings = cliSettings(values, io);
+    const kpisFile = settings.kpisConfig;
     const checks = loadKpiChecks(kpisFile);
-    loadLogChecks(configPath('logs', io.env, values['log-config'] as string | undefined));
+    loadLogChecks(settings.logConfig);
     loadCalendar(
-      configPath('calendar', io.env, values.calendar as string | undefined),
+      settings.calendar,
       checks.map((check) => check.name),
     );
-    return withRuntime(values, io, async (runtime) => {
+    return withRuntime(settings, values, io, async (runtime) => {
       const results = await checkQueries(runtime.warehouse, runtime.job, { file: kpisFile, checks }, { job: 'validate', runId: runtime.newRunId() });
       const problems = describeProblems(results);
       if (values.json) printJson(io, results);

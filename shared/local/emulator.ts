@@ -58,7 +58,9 @@ export async function startPubSubEmulator(options: EmulatorOptions): Promise<Pub
     options.gcloud ?? 'gcloud',
     ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${options.project}`, `--data-dir=${path.join(home, 'data')}`],
     {
-      // Its own process group, so stop() can signal gcloud, the script and Java at once.
+      // Its own process group, so stop() can signal gcloud, the script and Java at once. The child
+      // inherits the whole environment (PATH, JAVA_HOME, gcloud's own variables): a pass-through,
+      // not settings of ours.
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, CLOUDSDK_CONFIG: path.join(home, 'gcloud-config'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },

@@ -1,36 +1,33 @@
 /**
  * What the three Cloud Functions share, built once per instance from explicit arguments: the
- * settings, the clock and the logger (read from the environment here, the one place), the ports
+ * settings (parsed from the environment here, once: shared/settings.ts), the clock and the
+ * logger they describe, the ports
  * (shared/ports.ts, opened at the first event) and the configs (loaded when first asked for).
  * Nothing is global: the entry points pass a runtime to registerFunctions (functions/register.ts),
  * and pubsubHandler (./pubsub-handler.ts) runs each delivery on it under the failure policy.
  */
-import { clockFromEnv } from '../clock';
+import { clockFrom } from '../clock';
 import type { EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/kpi-checks';
 import type { LogCheck } from '../config/log-checks';
 import { createLogger, type Logger } from '../log';
-import type { Ports, PublisherSpec } from '../ports';
-import { logLevelFromEnv, positiveNumberFromEnv } from '../settings';
+import type { Ports } from '../ports';
+import { parseSettings, type PublisherSpec, type Settings } from '../settings';
 import { Deliveries, InFlight } from './in-flight';
 
 export const FUNCTION_NAMES = ['etl', 'kpi-monitor', 'log-monitor'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-export interface FunctionSettings {
-  /** Older events are acknowledged without running. */
-  maxEventAgeHours: number;
-  /** The longest range one trigger may ask for. */
-  maxRangeDays: number;
-}
-
 /**
- * What a runtime is built from: the environment it reads (once, here), and optionally the ports,
- * clock and logger to use instead of the ones the environment describes (the local stack and the
- * tests pass theirs), or only where the functions publish (the local stack's router or emulator).
+ * What a runtime is built from: the environment (its settings are parsed from it, once, here,
+ * unless `settings` gives them already parsed, as `kpis serve` does from its flags; its secrets
+ * are read from it by name), and optionally the ports, clock and logger to use instead of the ones
+ * the settings describe (the local stack and the tests pass theirs), or only where the functions
+ * publish (the local stack's router or emulator).
  */
 export interface RuntimeOptions {
   env: NodeJS.ProcessEnv;
+  settings?: Settings;
   clock?: () => Date;
   logger?: Logger;
   openPorts?: () => Promise<Ports>;
@@ -51,7 +48,7 @@ export interface FunctionConfigs {
 /** What a handler's work receives: the ports flattened, the configs, and this message's run id. */
 export type FunctionContext = Omit<Ports, 'close' | 'spec'> &
   FunctionConfigs & {
-    settings: FunctionSettings;
+    settings: Settings;
     clock: () => Date;
     logger: Logger;
     runId: string;
@@ -59,7 +56,7 @@ export type FunctionContext = Omit<Ports, 'close' | 'spec'> &
   };
 
 export interface FunctionRuntime {
-  settings: FunctionSettings;
+  settings: Settings;
   clock: () => Date;
   logger: Logger;
   configs: FunctionConfigs;
@@ -78,18 +75,18 @@ export interface FunctionRuntime {
 /** Builds a runtime from explicit arguments; nothing is opened or loaded until an event needs it. */
 export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime {
   const { env } = options;
-  const logger = options.logger ?? createLogger({ level: logLevelFromEnv(env) ?? 'INFO' });
-  const clock = options.clock ?? clockFromEnv(env);
-  const settings = settingsFrom(env);
+  const settings = options.settings ?? parseSettings({}, env);
+  const logger = options.logger ?? createLogger({ level: settings.logLevel ?? 'INFO' });
+  const clock = options.clock ?? clockFrom(settings.now);
   // Loaded on first use: the client libraries, joi and the configs cost a cold start nothing.
-  const openPorts = options.openPorts ?? (async () => (await import('../ports')).openPorts({ env, logger, clock, publisher: options.publisher }));
+  const openPorts = options.openPorts ?? (async () => (await import('../ports')).openPorts({ settings, env, logger, clock, publisher: options.publisher }));
   const ports = memoized(openPorts);
   const deliveries = new Deliveries();
   return {
     settings,
     clock,
     logger,
-    configs: lazyConfigs(env),
+    configs: lazyConfigs(settings),
     ports: () => ports.get(),
     inFlight: new InFlight(),
     deliveries,
@@ -103,27 +100,16 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   };
 }
 
-function settingsFrom(env: NodeJS.ProcessEnv): FunctionSettings {
-  return {
-    maxEventAgeHours: positiveNumberFromEnv(env, 'KPIS_MAX_EVENT_AGE_HOURS', 24),
-    maxRangeDays: positiveNumberFromEnv(env, 'KPIS_MAX_RANGE_DAYS', 366),
-  };
-}
-
-/** The three configs from the files the environment names, each loaded (with its module) on first use. */
-function lazyConfigs(env: NodeJS.ProcessEnv): FunctionConfigs {
-  const files = once(() => import('../config/files'));
-  const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig((await files()).configPath('etl', env)));
+/** The three configs from the files the settings name, each loaded (with its module) on first use. */
+function lazyConfigs(settings: Settings): FunctionConfigs {
+  const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig(settings.etlConfig));
   return {
     etlJob,
-    kpiChecks: once(async () => {
-      const { configPath } = await files();
-      return (await import('../config/calendar')).loadMonitorChecks(configPath('kpis', env), configPath('calendar', env));
-    }),
+    kpiChecks: once(async () => (await import('../config/calendar')).loadMonitorChecks(settings.kpisConfig, settings.calendar)),
     logChecks: once(async () => {
       const job = await etlJob();
       const { etlDataset } = await import('../config/etl-config');
-      return (await import('../config/log-checks')).loadLogChecks((await files()).configPath('logs', env), job.jobName, etlDataset(job));
+      return (await import('../config/log-checks')).loadLogChecks(settings.logConfig, job.jobName, etlDataset(job));
     }),
   };
 }

@@ -5,7 +5,12 @@ export interface Secrets {
   get(name: string): Promise<string | null>;
 }
 
-/** Secrets from environment variables: `variables` maps a secret name to the variable holding it. */
+/**
+ * Secrets from environment variables: `variables` maps a secret name to the variable holding it.
+ * It keeps the environment itself: the variables are named by the KPI config (slack_webhooks), so
+ * they cannot be declared settings (shared/settings.ts), and like Secret Manager's they are read
+ * when asked for.
+ */
 export class EnvSecrets implements Secrets {
   constructor(
     private readonly env: NodeJS.ProcessEnv,

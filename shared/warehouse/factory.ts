@@ -2,8 +2,7 @@
  * The one place that turns a warehouse spec into a real client and adapter. Engines are loaded on
  * first use, so a deployed function never loads DuckDB and the CLI on DuckDB never loads BigQuery.
  */
-import { envValue } from '../settings';
-import { ConfigError, UsageError } from '../errors';
+import { settingError } from '../errors';
 import type { Logger } from '../log';
 import type { Warehouse } from './warehouse';
 
@@ -12,45 +11,35 @@ export const DEFAULT_MAX_BYTES_BILLED = 100 * 1024 ** 3;
 
 export type WarehouseSpec = { engine: 'duckdb'; path: string } | { engine: 'bigquery'; projectId: string };
 
-/** Parses `duckdb:PATH`, `duckdb::memory:` or `bigquery:PROJECT_ID`. */
-export function parseWarehouseSpec(spec: string): WarehouseSpec {
+/** Parses `duckdb:PATH`, `duckdb::memory:` or `bigquery:PROJECT_ID`; errors name `source` (the flag, or the variable it came from). */
+export function parseWarehouseSpec(spec: string, source = '--warehouse'): WarehouseSpec {
   const colon = spec.indexOf(':');
   const engine = colon === -1 ? spec : spec.slice(0, colon);
   const target = colon === -1 ? '' : spec.slice(colon + 1);
   if (engine === 'duckdb') return { engine, path: target || DEFAULT_WAREHOUSE.slice('duckdb:'.length) };
   if (engine === 'bigquery' && /^[a-z][a-z0-9.:-]{4,}$/.test(target)) return { engine, projectId: target };
-  if (engine === 'bigquery') throw new UsageError(`--warehouse bigquery:PROJECT_ID needs a Google Cloud project id, got ${JSON.stringify(target)}`);
-  throw new UsageError(`--warehouse must be duckdb:PATH or bigquery:PROJECT_ID, got ${JSON.stringify(spec)}`);
+  if (engine === 'bigquery') throw settingError(source, `bigquery:PROJECT_ID needs a Google Cloud project id, got ${JSON.stringify(target)}`);
+  throw settingError(source, `must be duckdb:PATH or bigquery:PROJECT_ID, got ${JSON.stringify(spec)}`);
 }
 
-export interface WarehouseEnv {
-  KPIS_WAREHOUSE?: string;
+/** What a BigQuery warehouse is opened with (shared/settings.ts reads them: KPIS_BQ_LOCATION, KPIS_MAX_BYTES_BILLED, KPIS_BQ_API_ENDPOINT). */
+export interface BigQuerySettings {
   /** BigQuery dataset and job location. */
-  KPIS_BQ_LOCATION?: string;
-  KPIS_MAX_BYTES_BILLED?: string;
+  bqLocation: string;
+  maxBytesBilled: number;
   /** Another BigQuery endpoint, e.g. a local fake in tests. */
-  KPIS_BQ_API_ENDPOINT?: string;
+  bqApiEndpoint: string | undefined;
 }
 
-/** The spec from a flag, else the environment, else the local DuckDB file. */
-export function resolveWarehouseSpec(flag: string | undefined, env: WarehouseEnv = process.env): WarehouseSpec {
-  // An empty variable counts as unset, as shells and CI configs often leave them.
-  return parseWarehouseSpec(flag ?? (env.KPIS_WAREHOUSE || undefined) ?? DEFAULT_WAREHOUSE);
-}
-
-export async function openWarehouse(spec: WarehouseSpec, logger: Logger, env: WarehouseEnv = process.env): Promise<Warehouse> {
+export async function openWarehouse(spec: WarehouseSpec, logger: Logger, bigQuery: BigQuerySettings): Promise<Warehouse> {
   if (spec.engine === 'duckdb') {
     const { DuckDbWarehouse } = await import('./duckdb');
     return DuckDbWarehouse.open(spec.path);
   }
-  // Empty counts as unset, as for every variable (shared/settings.ts).
-  const rawBytes = envValue(env, 'KPIS_MAX_BYTES_BILLED');
-  const maxBytes = rawBytes === undefined ? DEFAULT_MAX_BYTES_BILLED : Number(rawBytes);
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new ConfigError(`KPIS_MAX_BYTES_BILLED must be a positive whole number of bytes, got ${JSON.stringify(rawBytes)}`);
-  const location = envValue(env, 'KPIS_BQ_LOCATION') ?? 'US';
-  const client = await createBigQueryClient(spec.projectId, location, envValue(env, 'KPIS_BQ_API_ENDPOINT'));
+  const location = bigQuery.bqLocation;
+  const client = await createBigQueryClient(spec.projectId, location, bigQuery.bqApiEndpoint);
   const { BigQueryWarehouse } = await import('./bigquery');
-  return new BigQueryWarehouse(client, { projectId: spec.projectId, location, maximumBytesBilled: maxBytes, logger });
+  return new BigQueryWarehouse(client, { projectId: spec.projectId, location, maximumBytesBilled: bigQuery.maxBytesBilled, logger });
 }
 
 /**

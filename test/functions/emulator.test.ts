@@ -13,6 +13,7 @@ import { post, pubsubEvent, setEnv } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, SOURCE } from '../helpers/warehouse';
 import { appendEvents } from '../../shared/events/load-events';
+import { parseSettings } from '../../shared/settings';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let fake: PubSubFake;
@@ -33,6 +34,7 @@ beforeAll(async () => {
   });
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
+    settings: parseSettings({}, process.env),
     env: process.env,
     clock: () => new Date(NOW),
     logger: silentLogger,

@@ -17,6 +17,7 @@ import { DEAD_LETTER_TOPIC, LocalRouter, pushEndpoint } from '../../shared/local
 import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { historyWithAnomalies, tempDir, topicMessages } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
+import { parseSettings } from '../../shared/settings';
 
 const NOW = '2026-11-27T06:00:00.000Z';
 let dir: string;
@@ -28,9 +29,11 @@ beforeAll(async () => {
   // other test's temp folders may come and go there (the suite runs two workers).
   dir = path.join(tempDir(), 'up', 'topics');
   mkdirSync(dir, { recursive: true });
+  const env = { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' };
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
-    env: { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' },
+    settings: parseSettings({}, env),
+    env,
     clock: () => new Date(NOW),
     logger: silentLogger,
     pubsub: 'router',

@@ -30,6 +30,7 @@ import type { Warehouse } from '../../shared/warehouse/warehouse';
 import { waitFor } from '../helpers/functions';
 import { historyWithAnomalies, tempDir } from '../helpers/history';
 import { context, shippedJob as job, SOURCE } from '../helpers/warehouse';
+import { parseSettings } from '../../shared/settings';
 
 /** Everything here waits on events with this bound; the emulator alone may take 20 s to listen. */
 const DEADLINE_MS = 120_000;
@@ -53,9 +54,11 @@ beforeAll(async () => {
   // Every delivery to kpi-monitor runs; the first of each message is then answered 500, as if the
   // instance had died before acknowledging.
   kpiMonitorProxy = await recordingProxy((entry, seen) => (seen === 1 ? 500 : entry.forwardedStatus));
+  const env = { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_LOG_LEVEL: 'ERROR', KPIS_NOW: '', KPIS_PUBLISHER: '' };
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
-    env: { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_LOG_LEVEL: 'ERROR', KPIS_NOW: '', KPIS_PUBLISHER: '' },
+    settings: parseSettings({}, env),
+    env,
     clock: () => new Date(),
     logger: silentLogger,
     pubsub: 'emulator',

@@ -11,6 +11,7 @@ import { createFunctionRuntime, type FunctionRuntime } from '../../shared/pipeli
 import { openPorts } from '../../shared/ports';
 import { post, pubsubEvent, withFunctionServer } from '../helpers/functions';
 import { tempDir, topicMessages } from '../helpers/history';
+import { parseSettings } from '../../shared/settings';
 
 /** A runtime that writes its log lines to `lines` and opens no ports. */
 function runtimeLogging(lines: { function?: string; message: string }[]): FunctionRuntime {
@@ -40,8 +41,9 @@ test('a named target registers that function alone; registering again moves the 
 
 test('a publisher spec given as a value wins over $KPIS_PUBLISHER (the local stack passes its router so)', async () => {
   const dir = tempDir();
-  const options = { env: { KPIS_WAREHOUSE: 'duckdb::memory:', KPIS_PUBLISHER: 'not-a-publisher' }, logger: createLogger({ level: 'ERROR' }), clock: () => new Date() };
-  await expect(openPorts(options)).rejects.toThrow('KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got "not-a-publisher"');
+  const env = { KPIS_WAREHOUSE: 'duckdb::memory:', KPIS_PUBLISHER: 'router:http://127.0.0.1:9' };
+  const options = { settings: parseSettings({}, env), env, logger: createLogger({ level: 'ERROR' }), clock: () => new Date() };
+  expect(options.settings.publisher).toEqual({ kind: 'router', url: 'http://127.0.0.1:9' });
   const ports = await openPorts({ ...options, publisher: { kind: 'local', dir } });
   try {
     await ports.publisher.publish(TOPICS.alerts, { hello: 1 });

@@ -18,6 +18,7 @@ import { openPorts, type Ports } from '../../../shared/ports';
 import { HttpRecorder } from '../../fakes/http-recorder';
 import { tempDir, topicMessages } from '../../helpers/history';
 import { context, openMemoryWarehouse } from '../../helpers/warehouse';
+import { parseSettings } from '../../../shared/settings';
 
 /** A whole result of the monitor, as kpiAlert gets it in production. */
 const lostDay = (result: CheckResult): CheckResult => result;
@@ -66,7 +67,7 @@ beforeAll(async () => {
     KPIS_SLACK_WEBHOOK_URL_GROWTH: urls.growth,
     OPS_SLACK_HOOK: urls.ops,
   };
-  ports = await openPorts({ env, logger: silentLogger, clock: () => new Date('2026-10-09T06:00:00Z') });
+  ports = await openPorts({ settings: parseSettings({}, env), env, logger: silentLogger, clock: () => new Date('2026-10-09T06:00:00Z') });
   await ports.warehouse.query('CREATE SCHEMA IF NOT EXISTS daily_kpis', {}, context);
   await ports.warehouse.query('CREATE TABLE daily_kpis.daily_user_panel (date DATE, user_id VARCHAR)', {}, context);
   // Test-made dates only, so a literal list is safe here.

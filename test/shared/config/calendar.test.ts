@@ -12,11 +12,11 @@ import {
   seriesCalendar,
   type CalendarEntryInput,
 } from '../../../shared/config/calendar';
-import { configPath } from '../../../shared/config/files';
 import { DEFAULT_KPIS_CONFIG, loadKpiChecks } from '../../../shared/config/kpi-checks';
 import { InvalidConfigError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/log';
 import { createFunctionRuntime } from '../../../shared/pipeline/function-runtime';
+import { parseSettings } from '../../../shared/settings';
 import { tempDir } from '../../helpers/history';
 
 const CHECKS = ['dau', 'installs', 'events'];
@@ -31,9 +31,9 @@ describe('loading', () => {
   });
 
   test('the path: --calendar, else $KPIS_CALENDAR (empty is unset), else config/calendar.json', () => {
-    expect(configPath('calendar', {}, 'mine.json')).toBe('mine.json');
-    expect(configPath('calendar', { KPIS_CALENDAR: 'env.json' })).toBe('env.json');
-    expect(configPath('calendar', { KPIS_CALENDAR: '' })).toBe(DEFAULT_CALENDAR);
+    expect(parseSettings({ calendar: 'mine.json' }, { KPIS_CALENDAR: 'env.json' }).calendar).toBe('mine.json');
+    expect(parseSettings({}, { KPIS_CALENDAR: 'env.json' }).calendar).toBe('env.json');
+    expect(parseSettings({}, { KPIS_CALENDAR: '' }).calendar).toBe(DEFAULT_CALENDAR);
   });
 
   test('the kpi-monitor function loads the calendar $KPIS_CALENDAR names with its checks', async () => {

@@ -2,7 +2,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../../../shared/log';
 import { PubSubPublisher } from '../../../shared/messaging/pubsub';
-import { openPorts, parsePublisherSpec } from '../../../shared/ports';
+import { openPorts } from '../../../shared/ports';
+import { parseSettings } from '../../../shared/settings';
+
+const parsePublisherSpec = (env: NodeJS.ProcessEnv) => parseSettings({}, env).publisher;
 import { PubSubFake } from '../../fakes/grpc-fakes';
 
 let fake: PubSubFake;
@@ -22,7 +25,8 @@ afterEach(async () => {
 
 test('PUBSUB_EMULATOR_HOST sends the ports to the emulator, and each publish carries JSON data and attributes', async () => {
   expect(parsePublisherSpec({ PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: 'demo-project' })).toEqual({ kind: 'pubsub', projectId: 'demo-project' });
-  const ports = await openPorts({ warehouse: 'duckdb::memory:', env: { ...process.env, PUBSUB_PROJECT_ID: 'demo-project' }, logger: silentLogger, clock: () => new Date() });
+  const env = { ...process.env, PUBSUB_PROJECT_ID: 'demo-project' };
+  const ports = await openPorts({ settings: parseSettings({ warehouse: 'duckdb::memory:' }, env), env, logger: silentLogger, clock: () => new Date() });
   try {
     expect(ports.publisher).toBeInstanceOf(PubSubPublisher);
     const id = await ports.publisher.publish('daily-kpis-alerts', { alert_id: 'kpi:dau:2026-11-26', metric: 1500 }, { kind: 'kpi', check: 'dau', severity: 'warn' });

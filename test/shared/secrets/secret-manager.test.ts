@@ -4,6 +4,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { SecretManagerSecrets } from '../../../shared/secrets/secret-manager';
 import { EnvSecrets } from '../../../shared/secrets/secrets';
 import { openSecrets } from '../../../shared/ports';
+import { parseSettings } from '../../../shared/settings';
 import { SecretManagerFake } from '../../fakes/grpc-fakes';
 
 const LATEST = 'projects/my-project/secrets/daily-kpis-slack-webhook/versions/latest';
@@ -43,11 +44,12 @@ test('any other failure names the secret and is not cached', async () => {
 });
 
 test('locally the webhook comes from KPIS_SLACK_WEBHOOK_URL; KPIS_SECRETS picks Secret Manager', async () => {
-  const env = await openSecrets({ KPIS_SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
+  const open = (env: NodeJS.ProcessEnv) => openSecrets(parseSettings({}, env), env);
+  const env = await open({ KPIS_SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
   expect(env).toBeInstanceOf(EnvSecrets);
   expect(await env.get('daily-kpis-slack-webhook')).toBe('http://127.0.0.1:9/hook');
-  expect(await (await openSecrets({ KPIS_SLACK_SECRET: 'other', KPIS_SLACK_WEBHOOK_URL: 'http://x' })).get('other')).toBe('http://x');
-  expect(await (await openSecrets({})).get('daily-kpis-slack-webhook')).toBeNull();
-  expect(await openSecrets({ KPIS_SECRETS: 'secret-manager:my-project' })).toBeInstanceOf(SecretManagerSecrets);
-  await expect(openSecrets({ KPIS_SECRETS: 'vault' })).rejects.toThrow('KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got "vault"');
+  expect(await (await open({ KPIS_SLACK_SECRET: 'other', KPIS_SLACK_WEBHOOK_URL: 'http://x' })).get('other')).toBe('http://x');
+  expect(await (await open({})).get('daily-kpis-slack-webhook')).toBeNull();
+  expect(await open({ KPIS_SECRETS: 'secret-manager:my-project' })).toBeInstanceOf(SecretManagerSecrets);
+  expect(() => parseSettings({}, { KPIS_SECRETS: 'vault' })).toThrow('KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got "vault"');
 });

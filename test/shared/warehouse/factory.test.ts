@@ -4,7 +4,9 @@ import { UsageError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/log';
 import { BigQueryWarehouse, isTransientBigQueryError } from '../../../shared/warehouse/bigquery';
 import { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { openWarehouse, parseWarehouseSpec, resolveWarehouseSpec } from '../../../shared/warehouse/factory';
+import { DEFAULT_MAX_BYTES_BILLED, openWarehouse, parseWarehouseSpec, type BigQuerySettings } from '../../../shared/warehouse/factory';
+
+const FAKE_ENDPOINT: BigQuerySettings = { bqLocation: 'US', maxBytesBilled: DEFAULT_MAX_BYTES_BILLED, bqApiEndpoint: 'http://127.0.0.1:9' };
 
 describe('warehouse specs', () => {
   test.each([
@@ -25,27 +27,17 @@ describe('warehouse specs', () => {
     expect(() => parseWarehouseSpec(spec)).toThrow(message);
   });
 
-  test('the flag wins over KPIS_WAREHOUSE, which wins over the default; an empty variable is unset', () => {
-    expect(resolveWarehouseSpec('duckdb:a.duckdb', { KPIS_WAREHOUSE: 'bigquery:proj-one' })).toEqual({ engine: 'duckdb', path: 'a.duckdb' });
-    expect(resolveWarehouseSpec(undefined, { KPIS_WAREHOUSE: 'bigquery:proj-one' })).toEqual({ engine: 'bigquery', projectId: 'proj-one' });
-    expect(resolveWarehouseSpec(undefined, { KPIS_WAREHOUSE: '' })).toEqual({ engine: 'duckdb', path: '.data/warehouse.duckdb' });
-  });
+  // Flag, else KPIS_WAREHOUSE, else the default: test/shared/settings.test.ts.
 });
 
 describe('openWarehouse', () => {
   test('builds the adapter the spec names', async () => {
-    const duck = await openWarehouse({ engine: 'duckdb', path: ':memory:' }, silentLogger, {});
+    const duck = await openWarehouse({ engine: 'duckdb', path: ':memory:' }, silentLogger, FAKE_ENDPOINT);
     expect(duck).toBeInstanceOf(DuckDbWarehouse);
     await duck.close();
-    const bq = await openWarehouse({ engine: 'bigquery', projectId: 'demo-project' }, silentLogger, { KPIS_BQ_API_ENDPOINT: 'http://127.0.0.1:9' });
+    const bq = await openWarehouse({ engine: 'bigquery', projectId: 'demo-project' }, silentLogger, FAKE_ENDPOINT);
     expect(bq).toBeInstanceOf(BigQueryWarehouse);
     expect(bq.tableRef('d', 't')).toBe('`demo-project.d.t`');
-  });
-
-  test.each(['0', '-5', '1.5', 'lots'])('refuses KPIS_MAX_BYTES_BILLED=%s', async (value) => {
-    await expect(openWarehouse({ engine: 'bigquery', projectId: 'demo-project' }, silentLogger, { KPIS_MAX_BYTES_BILLED: value })).rejects.toThrow(
-      'KPIS_MAX_BYTES_BILLED must be a positive whole number of bytes',
-    );
   });
 });
 
@@ -71,7 +63,7 @@ test('a BigQuery warehouse never loads DuckDB, and a DuckDB one never loads BigQ
     const script = `
       const { openWarehouse, parseWarehouseSpec } = require('./dist/shared/warehouse/factory');
       const { silentLogger } = require('./dist/shared/log');
-      openWarehouse(parseWarehouseSpec(${JSON.stringify(spec)}), silentLogger, { KPIS_BQ_API_ENDPOINT: 'http://127.0.0.1:9' })
+      openWarehouse(parseWarehouseSpec(${JSON.stringify(spec)}), silentLogger, ${JSON.stringify(FAKE_ENDPOINT)})
         .then((w) => w.close())
         .then(() => console.log(JSON.stringify(Object.keys(require.cache))));`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
