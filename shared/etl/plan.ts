@@ -124,7 +124,7 @@ export function planEtl(
   // A table that reaches other days reaches from the oldest restated or reached day: every table reading it does too (reach.ts).
   const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
   const reached = [...widened].flatMap((name) => laterDays.get(name) ?? []).filter(outside);
-  const wide = restated.length > 0 && widened.size > 0 ? { start: [(restated[0] as DateRange).start, ...reached].sort()[0] as IsoDate, end: range.end } : null;
+  const wide = widened.size > 0 ? { start: [...restated.map((extra) => extra.start), ...reached].sort()[0] as IsoDate, end: range.end } : null;
   const narrow = perTable.filter((_, index) => !widened.has((tables[index] as TableDefinition).name)).flat();
   const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, narrow));
   const requested = perTable.flatMap((statements, index) => (wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements));

@@ -86,8 +86,9 @@ export function laterDays(
 
 /**
  * The earlier days each of `tables` is rebuilt on, by table name (tables with none left out):
- * within its reach back (tableReachBack) before a restated day, before `range`, among the `built`
- * days, not restated.
+ * within its reach back (tableReachBack) before a restated day, or before a day whose source
+ * changed since it was built (`readAhead`, restate.ts); before `range`, among the `built` days,
+ * not restated.
  */
 export function earlierDays(
   tables: readonly TableDefinition[],
@@ -95,14 +96,15 @@ export function earlierDays(
   restated: readonly IsoDate[],
   built: ReadonlySet<IsoDate>,
   range: DateRange,
+  readAhead: ReadonlyMap<IsoDate, readonly IsoDate[]> = new Map(),
 ): Map<string, IsoDate[]> {
   const earlier = new Map<string, IsoDate[]>();
-  const candidates = [...built].filter((day) => day < range.start && !restated.includes(day)).sort();
+  const candidates = [...new Set([...built, ...readAhead.keys()])].filter((day) => day < range.start && !restated.includes(day)).sort();
   for (const table of tables) {
     const days = reachBack.get(table.name) ?? 0;
     if (days === 0) continue;
     const reaches = (changed: IsoDate, day: IsoDate) => day < changed && (days === Number.POSITIVE_INFINITY || addDays(day, days) >= changed);
-    const reached = candidates.filter((day) => restated.some((changed) => reaches(changed, day)));
+    const reached = candidates.filter((day) => [...restated, ...(readAhead.get(day) ?? [])].some((changed) => reaches(changed, day)));
     if (reached.length > 0) earlier.set(table.name, reached);
   }
   return earlier;
@@ -123,27 +125,37 @@ export function laterSteps(later: ReadonlyMap<string, IsoDate[]>, restated: read
   }));
 }
 
-/** The run-log rows that say why each earlier day is rebuilt, and for which tables, as laterSteps. */
-export function earlierSteps(earlier: ReadonlyMap<string, IsoDate[]>, restated: readonly IsoDate[], at: Date): RunLogStep[] {
-  return reachSteps(earlier, at, (day) => ({
-    reads: 'days after it (reads_days_after)',
-    changed: restated.filter((restatedDay) => restatedDay > day).sort(),
-  }));
+/**
+ * The run-log rows that say why each earlier day is rebuilt, and for which tables, as laterSteps:
+ * the restated days after it, else the days after it whose source changed since it was built.
+ */
+export function earlierSteps(
+  earlier: ReadonlyMap<string, IsoDate[]>,
+  restated: readonly IsoDate[],
+  at: Date,
+  readAhead: ReadonlyMap<IsoDate, readonly IsoDate[]> = new Map(),
+): RunLogStep[] {
+  return reachSteps(earlier, at, (day) => {
+    const after = restated.filter((restatedDay) => restatedDay > day).sort();
+    const reads = 'days after it (reads_days_after)';
+    return after.length > 0 ? { reads, changed: after } : { reads, changed: [...(readAhead.get(day) ?? [])], since: true };
+  });
 }
 
 /** One `restate` row per day reached, oldest first: its tables, what they read, and the restated days that reach it. */
-function reachSteps(reached: ReadonlyMap<string, IsoDate[]>, at: Date, why: (day: IsoDate) => { reads: string; changed: IsoDate[] }): RunLogStep[] {
+function reachSteps(reached: ReadonlyMap<string, IsoDate[]>, at: Date, why: (day: IsoDate) => { reads: string; changed: IsoDate[]; since?: boolean }): RunLogStep[] {
   const byDay = new Map<IsoDate, string[]>();
   for (const [table, days] of reached) for (const day of days) byDay.set(day, [...(byDay.get(day) ?? []), table]);
   return [...byDay]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([day, tables]) => {
-      const { reads, changed } = why(day);
+      const { reads, changed, since } = why(day);
+      const what = since ? 'changed since it was built' : `${changed.length === 1 ? 'was' : 'were'} restated`;
       return {
         step: 'restate',
         logType: 'info' as const,
         at,
-        message: `restated ${day}: ${tables.join(', ')} only: ${tables.length === 1 ? 'it reads' : 'they read'} ${reads}, and ${changed.join(', ')} ${changed.length === 1 ? 'was' : 'were'} restated`,
+        message: `restated ${day}: ${tables.join(', ')} only: ${tables.length === 1 ? 'it reads' : 'they read'} ${reads}, and ${changed.join(', ')} ${what}`,
       };
     });
 }

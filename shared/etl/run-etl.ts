@@ -222,10 +222,15 @@ function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition
       message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
     })),
     ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
-    ...earlierSteps(restate.earlier, restate.days, submittedAt),
+    ...earlierSteps(restate.earlier, restate.days, submittedAt, restate.decision?.readAhead),
     ...laterSteps(restate.later, restate.days, submittedAt),
     // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
-    { step: 'end', logType: 'end', at: submittedAt, message: `ETL succeeded for ${range}${run.staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range)}` },
+    {
+      step: 'end',
+      logType: 'end',
+      at: submittedAt,
+      message: `ETL succeeded for ${range}${run.staleNote}${versionsNote(wholeRun ? restate.decision : null, request.range, [...restate.earlier.values()].flat())}`,
+    },
   ];
 }
 
@@ -258,12 +263,19 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
  * again, for the KPI monitor to judge again.
  */
 async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext) {
-  const decision = await decideRestate(warehouse, job, range, context);
+  const reachBack = tableReachBack(job.tables);
+  const decision = await decideRestate(warehouse, job, range, context, aheadDays(job, reachBack));
   const days = decision?.restated.map(({ day }) => day) ?? [];
   const built = decision?.built ?? new Set<IsoDate>();
   const later = laterDays(tables, tableReach(job.tables), days, built, range);
-  const earlier = earlierDays(tables, tableReachBack(job.tables), days, built, range);
+  const earlier = earlierDays(tables, reachBack, days, built, range, decision?.readAhead);
   return { decision, days, later, earlier, all: [...new Set([...days, ...[...later.values(), ...earlier.values()].flat()])].sort() };
+}
+
+/** How many days after its own an enabled table reads at most (through what it reads too); a keep_latest reach (every day) reads none ahead. */
+function aheadDays(job: EtlJob, reachBack: ReadonlyMap<string, number>): number {
+  const finite = job.tables.filter((table) => table.isEnable).map((table) => reachBack.get(table.name) ?? 0);
+  return Math.max(0, ...finite.filter(Number.isFinite));
 }
 
 /**

@@ -15,7 +15,8 @@ import { earlierDays, laterDays, tableReach, tableReachBack } from '../../../sha
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { context, insertEvents, openMemoryWarehouse, shippedJob } from '../../helpers/warehouse';
+import { context, insertEvents, openMemoryWarehouse, shippedJob, type Event } from '../../helpers/warehouse';
+import { kpiTable } from '../../../shared/schema';
 
 /** The shipped config's tables of these names (and restate_days 7). */
 function jobOf(...names: string[]): EtlJob {
@@ -261,23 +262,47 @@ test('a late event after midnight continuing a session of the evening before: da
     'restated 2026-11-22: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-23 was restated',
   ]);
 
+  await expectFullRebuild(job, [...onTime, ...late], { start: '2026-11-19', end: '2026-11-26' });
+});
+
+/** The tables of `job` equal what one run over `range` builds from `events` in a fresh warehouse. */
+async function expectFullRebuild(job: EtlJob, events: Event[], range: { start: string; end: string }) {
   const full = await openMemoryWarehouse();
   try {
-    await insertEvents(full, [...onTime, ...late]);
-    const rebuild = await runEtl({ warehouse: full, clock: () => new Date('2026-11-27T06:00:00Z'), logger: silentLogger }, job, {
-      range: { start: '2026-11-19', end: '2026-11-26' },
+    await insertEvents(full, events);
+    const rebuild = await runEtl({ warehouse: full, clock: () => new Date(`${addDays(range.end, 1)}T06:00:00Z`), logger: silentLogger }, job, {
+      range,
       runId: 'full',
       username: 'tester',
     });
     expect(rebuild.failure).toBeUndefined();
-    for (const [table, orderBy] of [
-      ['daily_user_panel', 'date, user_id'],
-      ['user_segments', 'user_id'],
-      ['daily_sessions', 'date, platform, country'],
-    ] as const) {
-      expect(await dump(warehouse, table, orderBy)).toEqual(await dump(full, table, orderBy));
+    for (const table of job.tables) {
+      const orderBy = kpiTable(table)
+        .columns.map((column) => column.name)
+        .join(', ');
+      expect(await dump(warehouse, table.name, orderBy)).toEqual(await dump(full, table.name, orderBy));
     }
   } finally {
     await full.close();
   }
+}
+
+test('the event at 00:10 lands after the evening was built, before its own day is: the run building that day rebuilds daily_sessions on the evening, and only once', async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  const onTime = [...everyDay, { user_id: 'b', time: '2026-11-22T23:50:00Z' }];
+  const late = [{ user_id: 'b', time: '2026-11-23T00:10:00Z' }];
+  await insertEvents(warehouse, onTime);
+  // The run of the 23rd builds the 22nd; b's event of 00:10 arrives after it, before the run of the 24th.
+  for (const today of daysBetween('2026-11-20', '2026-11-23')) await dailyRun(job, today);
+  await insertEvents(warehouse, late);
+  // The 23rd is the run's own day, built for the first time: nothing is restated by its source.
+  expect((await dailyRun(job, '2026-11-24')).restated_dates).toEqual(['2026-11-22']);
+  expect(await restateRows('daily-2026-11-24')).toEqual([
+    'restated 2026-11-22: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-23 changed since it was built',
+  ]);
+  const evening = await rows("SELECT sessions, median_session_seconds FROM daily_kpis.daily_sessions WHERE platform = '(all)' AND country = '(all)' AND date = '2026-11-22'");
+  expect(evening.map((row) => [Number(row.sessions), row.median_session_seconds])).toEqual([[2, 600]]);
+  // Rebuilt once: the next runs find the evening built with what it reads.
+  for (const today of ['2026-11-25', '2026-11-26']) expect((await dailyRun(job, today)).restated_dates).toBeUndefined();
+  await expectFullRebuild(job, [...onTime, ...late], { start: '2026-11-19', end: '2026-11-25' });
 });
