@@ -148,6 +148,27 @@ function configWithField(field: string, value: unknown): string {
   return file;
 }
 
+test('on the daily schedule each day of daily_sessions is built once more, by the run after, when the next day it reads has arrived', async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  const restated = new Map<string, string[] | undefined>();
+  for (const today of daysBetween('2026-11-20', '2026-11-24')) {
+    // Yesterday's events arrived during yesterday: today's are still to come when the run starts.
+    await insertEvents(
+      warehouse,
+      everyDay.filter((event) => event.time.startsWith(addDays(today, -1))),
+    );
+    restated.set(today, (await dailyRun(job, today)).restated_dates);
+  }
+  // The run of the 21st builds the 20th, and the 19th again: built before the 20th's events came.
+  expect(Object.fromEntries(restated)).toEqual({
+    '2026-11-20': undefined,
+    '2026-11-21': ['2026-11-19'],
+    '2026-11-22': ['2026-11-20'],
+    '2026-11-23': ['2026-11-21'],
+    '2026-11-24': ['2026-11-22'],
+  });
+});
+
 describe('reads_days_before in the config', () => {
   const configWith = (value: unknown) => configWithField('reads_days_before', value);
 
