@@ -206,10 +206,20 @@ export class FakeTables {
     return this.withConnection(async (connection) => JSON.stringify((await connection.runAndReadAll(`SELECT * FROM ${dataset}.${table} ORDER BY ALL`)).getRowsJson()));
   }
 
-  /** A load job's rows appended in one transaction, the way a load job lands whole or not at all. */
+  /**
+   * A load job's rows appended in one transaction, the way a load job lands whole or not at all.
+   * A key the table has no column for fails the job, as BigQuery's JSON load does unless the job
+   * sets ignoreUnknownValues (not modelled: the adapter never sets it).
+   */
   async load(dataset: string, table: string, rows: Record<string, unknown>[]): Promise<number> {
     const fields = await this.fields(dataset, table);
     if (!fields) throw new JobFailure('notFound', `Not found: Table ${this.projectId}:${dataset}.${table}`);
+    const known = new Set(fields.map((field) => field.name));
+    const unknown = rows.findIndex((row) => Object.keys(row).some((key) => !known.has(key)));
+    if (unknown >= 0) {
+      const key = Object.keys(rows[unknown] as object).find((name) => !known.has(name));
+      throw new JobFailure('invalid', `Error while reading data, error message: JSON parsing error in row starting at position 0: No such field: ${key}.`);
+    }
     const folder = mkdtempSync(path.join(tmpdir(), 'kpis-fake-load-'));
     const file = path.join(folder, 'rows.jsonl');
     try {
