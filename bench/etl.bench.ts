@@ -43,7 +43,7 @@ import { runEtl } from '../shared/etl/run-etl';
 import { silentLogger } from '../shared/log';
 import { sourceTable } from '../shared/schema';
 import { DuckDbWarehouse } from '../shared/warehouse/duckdb';
-import { textbookPack } from './pack-textbook';
+import { assertSameFigures, textbookPack } from './pack-textbook';
 import { restateBench, restateFields, restateLines } from './restate';
 
 const { values } = parseArgs({
@@ -473,6 +473,7 @@ async function etlBench(short: DuckDbWarehouse, long: DuckDbWarehouse) {
     const longRun = await dailyRunByTable(long, run);
     rounds.push({ short: shortMs, long: longRun.total, pack: longRun.pack, bare: await bareGroupBy(long), textbook: await textbookPack(long, day) });
   }
+  await assertSameFigures(long, LAST_DAY);
   const dailyLong = median(rounds.map((r) => r.long));
   const sum = (times: Map<string, number>) => [...times.values()].reduce((total, ms) => total + ms, 0);
   const packMs = (r: (typeof rounds)[number]) => sum(r.pack);

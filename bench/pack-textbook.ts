@@ -44,7 +44,7 @@ export const TEXTBOOK_QUERIES: ReadonlyMap<string, string> = new Map([
        WHERE time >= @start_ts AND time < @end_ts AND event_name = 'purchase'
        GROUP BY user_id
      )
-     SELECT s.platform, s.country, COUNT(*) AS dau, SUM(x.revenue) AS revenue, COUNT(x.user_id) AS payers,
+     SELECT GROUPING(s.platform, s.country) AS level, s.platform, s.country, COUNT(*) AS dau, SUM(x.revenue) AS revenue, COUNT(x.user_id) AS payers,
        COUNT(f.user_id) AS first_time_payers, SUM(x.revenue) / COUNT(*) AS arpdau
      FROM daily_kpis.daily_user_panel AS d
      LEFT JOIN purchases AS x ON x.user_id = d.user_id
@@ -71,7 +71,7 @@ export const TEXTBOOK_QUERIES: ReadonlyMap<string, string> = new Map([
        FROM numbered
        GROUP BY user_id, session
      )
-     SELECT s.platform, s.country, COUNT(*) AS sessions, MEDIAN(x.seconds) AS median_session_seconds
+     SELECT GROUPING(s.platform, s.country) AS level, s.platform, s.country, COUNT(*) AS sessions, MEDIAN(x.seconds) AS median_session_seconds
      FROM sessions AS x
      LEFT JOIN daily_kpis.user_segments AS s ON s.user_id = x.user_id
      WHERE x.started >= @start_ts AND x.started < @end_ts
@@ -80,7 +80,7 @@ export const TEXTBOOK_QUERIES: ReadonlyMap<string, string> = new Map([
   [
     'daily_engagement',
     `CREATE OR REPLACE TEMP TABLE textbook_engagement AS
-     SELECT s.platform, s.country,
+     SELECT GROUPING(s.platform, s.country) AS level, s.platform, s.country,
        COUNT(DISTINCT p.user_id) FILTER (WHERE p.date = @start_date) AS dau,
        COUNT(DISTINCT p.user_id) FILTER (WHERE p.date > @start_date - 7) AS wau,
        COUNT(DISTINCT p.user_id) AS mau
@@ -102,7 +102,7 @@ export const TEXTBOOK_QUERIES: ReadonlyMap<string, string> = new Map([
        FROM daily_kpis.daily_user_panel AS p
        WHERE p.date BETWEEN @start_date - 29 AND @start_date AND p.user_id IN (SELECT user_id FROM cells)
      )
-     SELECT c.install_date, c.n, s.platform, s.country, COUNT(*) AS cohort_size,
+     SELECT GROUPING(s.platform, s.country) AS level, c.install_date, c.n, s.platform, s.country, COUNT(*) AS cohort_size,
        COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM active AS a WHERE a.user_id = c.user_id AND a.date = c.maturity)) AS retained,
        COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM active AS a WHERE a.user_id = c.user_id AND a.date >= c.maturity)) AS retained_rolling
      FROM cells AS c
@@ -126,4 +126,29 @@ export async function textbookPack(warehouse: DuckDbWarehouse, day: { start: Dat
     times.set(table, Number(process.hrtime.bigint() - started) / 1e6);
   }
   return times;
+}
+
+/** The all-users figures of the textbook queries (GROUPING 3: neither platform nor country) and of the pack's tables for `date`. */
+const SAME_FIGURES = `
+  SELECT 'textbook' AS side,
+    (SELECT revenue FROM textbook_revenue WHERE level = 3) AS revenue,
+    (SELECT first_time_payers FROM textbook_revenue WHERE level = 3) AS first_time_payers,
+    (SELECT sessions FROM textbook_sessions WHERE level = 3) AS sessions,
+    (SELECT mau FROM textbook_engagement WHERE level = 3) AS mau,
+    (SELECT SUM(cohort_size) FROM textbook_retention WHERE level = 3) AS cohort_sizes,
+    (SELECT SUM(retained_rolling) FROM textbook_retention WHERE level = 3) AS retained_rolling
+  UNION ALL
+  SELECT 'pack',
+    (SELECT revenue FROM daily_kpis.daily_revenue WHERE date = @start_date AND platform = '(all)' AND country = '(all)'),
+    (SELECT first_time_payers FROM daily_kpis.daily_revenue WHERE date = @start_date AND platform = '(all)' AND country = '(all)'),
+    (SELECT sessions FROM daily_kpis.daily_sessions WHERE date = @start_date AND platform = '(all)' AND country = '(all)'),
+    (SELECT mau FROM daily_kpis.daily_engagement WHERE date = @start_date AND platform = '(all)' AND country = '(all)'),
+    (SELECT SUM(cohort_size) FROM daily_kpis.retention WHERE date = @start_date AND platform = '(all)' AND country = '(all)'),
+    (SELECT SUM(retained_rolling) FROM daily_kpis.retention WHERE date = @start_date AND platform = '(all)' AND country = '(all)')`;
+
+/** Throws when the textbook queries and the pack's tables disagree on `date`: the ratio would compare different work. */
+export async function assertSameFigures(warehouse: DuckDbWarehouse, date: string): Promise<void> {
+  const rows = await warehouse.query(SAME_FIGURES, { start_date: { type: 'DATE', value: date } }, { job: 'bench', runId: 'textbook' });
+  const [textbook, pack] = rows.map(({ side: _side, ...figures }) => JSON.stringify(figures));
+  if (textbook !== pack) throw new Error(`the textbook queries and the KPI pack disagree on ${date}: ${textbook} against ${pack}`);
 }
