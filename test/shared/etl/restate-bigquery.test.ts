@@ -125,3 +125,39 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
     await full.fake.stop();
   }
 });
+
+test('a late event at 00:10 continuing a session of 23:50, landing after the evening was built: daily_sessions (reads_days_after 1) is rebuilt on it, and equals a full rebuild', async () => {
+  const names = ['daily_user_panel', 'user_segments', 'daily_sessions'];
+  const sessions = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => names.includes(table.name)) };
+  const evening = { user_id: 'b', time: new Date('2026-11-22T23:50:00Z'), event_name: 'session_start', coins_added: null };
+  const lateEvent = { user_id: 'b', time: new Date('2026-11-23T00:10:00Z'), event_name: 'level_start', coins_added: null };
+  const run = async (today: string) => {
+    const yesterday = addDays(today, -1);
+    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, sessions, {
+      range: { start: yesterday, end: yesterday },
+      runId: `daily-${today}`,
+      username: 'scheduler',
+    });
+    expect(outcome.failure).toBeUndefined();
+    return outcome.result;
+  };
+  await appendEvents(await bq.warehouse(), SOURCE, [evening], context);
+  // Every day's events are in the source before the runs: only the late event changes anything.
+  for (const today of daysBetween('2026-11-21', '2026-11-23')) await run(today);
+  await appendEvents(await bq.warehouse(), SOURCE, [lateEvent], context);
+  expect((await run('2026-11-24')).restated_dates).toEqual(['2026-11-22']);
+  expect((await run('2026-11-25')).restated_dates).toBeUndefined();
+  const afterDaily = await bq.checksum(names);
+  const full = await bigQueryWithEvents([...ON_TIME, evening, lateEvent]);
+  try {
+    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger }, sessions, {
+      range: { start: '2026-11-20', end: '2026-11-24' },
+      runId: 'full',
+      username: 'tester',
+    });
+    expect(rebuild.result.status).toBe('succeeded');
+    expect(afterDaily).toBe(await full.checksum(names));
+  } finally {
+    await full.fake.stop();
+  }
+});
