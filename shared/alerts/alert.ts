@@ -1,6 +1,7 @@
 /** The alert message contract (DESIGN.md: daily-kpis-alerts) and how checks become alerts. */
 import type { KpiCheck, Severity } from '../config/kpi-checks';
 import type { IsoDate } from '../dates';
+import { createHash } from 'node:crypto';
 import { formatChange } from '../format';
 
 export const ALERT_KINDS = ['kpi', 'pipeline'] as const;
@@ -107,12 +108,29 @@ export function alertId(kind: AlertKind, check: string, date: IsoDate, qualifier
   return [kind, check, ...(qualifier ? [qualifier] : []), date].join(':');
 }
 
+/** Segment names longer than this are cut in alerts (ids included), with their length and a hash. */
+export const ALERT_SEGMENT_MAX = 256;
+
+/**
+ * A segment as alerts carry it. Segments are data (an event name, a country): one of megabytes
+ * would make every alert of its check as large, past Pub/Sub's 10 MB message limit, and its id a
+ * key of that size in monitoring.alerts. Cut, it keeps its start, its length and a hash of the
+ * whole, so two long names that share a start keep apart, and a redelivery gets the same id.
+ */
+export function alertSegment(segment: string | null): string | null {
+  if (segment === null || segment.length <= ALERT_SEGMENT_MAX) return segment;
+  const hash = createHash('sha256').update(segment).digest('hex').slice(0, 12);
+  const marker = `… (${segment.length} characters, sha256 ${hash})`;
+  return `${segment.slice(0, ALERT_SEGMENT_MAX - marker.length)}${marker}`;
+}
+
 export function kpiAlert(result: JudgedDay, runId: string, raisedAt: Date): Alert {
+  const segment = alertSegment(result.segment);
   return {
-    alert_id: alertId('kpi', result.check, result.date, result.segment),
+    alert_id: alertId('kpi', result.check, result.date, segment),
     kind: 'kpi',
     check: result.check,
-    segment: result.segment,
+    segment,
     date: result.date,
     metric: result.metric,
     previous_metric: result.previous_metric,

@@ -5,7 +5,7 @@
  * that check's result and one pipeline alert; the other checks still run. The run is recorded in
  * the run log as job kpi_monitor.
  */
-import { pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
+import { alertSegment, pipelineAlert, routedAlert, type Alert } from '../alerts/alert';
 import { deliverAlerts, NOT_DELIVERED, type AlertDeps, type DeliveryReport } from '../alerts/deliver';
 import type { KpiCheck } from '../config/kpi-checks';
 import { checkQueryValues, rangeParams, renderQuery, resolveTableName } from '../config/table-sql';
@@ -221,7 +221,8 @@ async function readCheckSeries(
   const absent: DaySum = rows.some((row) => row.ratio) ? ratioOf(0, 0) : { value: 0 };
   const series = (segment: string | null, values: Map<IsoDate, DaySum>): KpiSeries => ({
     firstDay: coverage.firstDay,
-    segment,
+    // Cut here, once, so the results, their alerts, incidents and the report name it alike.
+    segment: alertSegment(segment),
     points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { ...(values.get(day) ?? absent), active: coverage.activeDays.has(day), present: values.has(day) }])),
   });
   const total = series(null, sumByDay(rows));

@@ -1,5 +1,5 @@
 /** Alert delivery: once per alert on Pub/Sub, one grouped Slack message, failures that lose nothing. */
-import { kpiAlert, pipelineAlert, type Alert } from '../../../shared/alerts/alert';
+import { ALERT_SEGMENT_MAX, kpiAlert, pipelineAlert, type Alert } from '../../../shared/alerts/alert';
 import { CLAIM_TIMEOUT_MS, deliverAlerts, type AlertDeps } from '../../../shared/alerts/deliver';
 import { SLACK_MESSAGE_LIMIT, slackMessages, sparkline } from '../../../shared/alerts/slack';
 import { DISPLAY_WIDTH } from '../../../shared/format';
@@ -233,6 +233,22 @@ test("Slack keeps a check's segments together in its table, and marks a lost one
     'warn      events_by_name[ios]      2026-11-26  1,300  800       +62.5%',
     'warn      dau                      2026-11-26  1,500  1,000     +50.0%  ▁▁▁▁▄▄▁▁▁▁▁▄▄[█]',
   ]);
+});
+
+test('a segment name of megabytes is cut in the alert and its id, which stay apart for names sharing a start and equal across redeliveries', async () => {
+  const name = (end: string) => `${'x'.repeat(5_000_000)}${end}`;
+  const alert = (end: string) => kpiAlert({ ...result('events_by_name', '2026-11-26', 0, 800), segment: name(end), severity: 'error' }, 'r1', NOW);
+  const [a, b] = [alert('a'), alert('b')];
+  expect(a.segment?.length).toBe(ALERT_SEGMENT_MAX);
+  expect(a.segment).toMatch(/^x+… \(5000001 characters, sha256 [0-9a-f]{12}\)$/);
+  expect(a.alert_id.length).toBeLessThan(ALERT_SEGMENT_MAX + 40);
+  expect(a.alert_id).not.toBe(b.alert_id);
+  expect(alert('a').alert_id).toBe(a.alert_id);
+  const report = await deliverAlerts(deps(), [a], context);
+  expect(report.published).toEqual([a.alert_id]);
+  const published = topicMessages(dir, TOPICS.alerts).at(-1)?.data as Alert;
+  expect(published.alert_id).toBe(a.alert_id);
+  expect(JSON.stringify(published).length).toBeLessThan(2000);
 });
 
 describe('Slack message size', () => {

@@ -151,3 +151,43 @@ test('a segmented check that raised as a whole on a day without events recovers 
     await warehouse.close();
   }
 });
+
+test('a segment name of megabytes keeps one incident across days: results, alerts and incidents name it alike', async () => {
+  const warehouse = await openMemoryWarehouse();
+  const dir = tempDir('kpis-incidents-topics-');
+  const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
+  const perUser = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', segment: 'user_id', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  writeFileSync(file, JSON.stringify({ defaults: { remind_after_hours: 24 }, kpis: { per_user: perUser } }));
+  const long = 'L'.repeat(1_000_000);
+  const days = daysBetween(FIRST, addDays(FIRST, 5));
+  // Ten short users every day; the long one on the steady days and the last, lost on the two between.
+  const present = [true, true, true, false, false, true];
+  try {
+    await warehouse.query('CREATE SCHEMA IF NOT EXISTS daily_kpis', {}, context);
+    await warehouse.query('CREATE TABLE daily_kpis.daily_user_panel (date DATE, user_id VARCHAR)', {}, context);
+    for (const [index, day] of days.entries()) {
+      await warehouse.query(
+        "INSERT INTO daily_kpis.daily_user_panel SELECT CAST(@day AS DATE), 'u' || CAST(r.u AS VARCHAR) FROM range(10) AS r(u)",
+        { day: { type: 'DATE', value: day } },
+        context,
+      );
+      if (present[index])
+        await warehouse.query(
+          'INSERT INTO daily_kpis.daily_user_panel VALUES (CAST(@day AS DATE), @user)',
+          { day: { type: 'DATE', value: day }, user: { type: 'STRING', value: long } },
+          context,
+        );
+    }
+    const deps = { warehouse, publisher: new LocalTopicPublisher(dir), slackWebhook: async () => null, clock: () => new Date(`${days.at(-1)}T12:00:00Z`), logger: silentLogger };
+    for (const day of days.slice(STEADY)) await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
+    const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+    expect(published.map((alert) => [alert.status, alert.date, alert.segment?.length])).toEqual([
+      ['raised', days[3], 256],
+      ['ongoing', days[4], 256],
+      ['recovered', days[5], 256],
+    ]);
+    expect(new Set(published.map((alert) => alert.incident_id))).toEqual(new Set([published[0]?.alert_id]));
+  } finally {
+    await warehouse.close();
+  }
+});
