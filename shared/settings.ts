@@ -22,7 +22,7 @@ export type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'router'; u
 /** Where secrets come from: environment variables, or Secret Manager in a project. */
 export type SecretsSpec = { kind: 'env' } | { kind: 'secret-manager'; projectId: string };
 
-export const DEFAULT_SLACK_SECRET = 'daily-kpis-slack-webhook';
+const DEFAULT_SLACK_SECRET = 'daily-kpis-slack-webhook';
 
 /** The local stack's ports (`kpis serve`): the router's, then each function's. */
 export const DEFAULT_PORTS = { router: 8080, etl: 8081, 'kpi-monitor': 8082, 'log-monitor': 8083 } as const;
@@ -108,7 +108,7 @@ const SETTINGS: { [K in keyof Settings]: Declaration<Settings[K]> } = {
 };
 
 /** A command's parsed flags (node:util parseArgs values); only the declared flags are read. */
-export type SettingFlags = Readonly<Record<string, unknown>>;
+type SettingFlags = Readonly<Record<string, unknown>>;
 
 /**
  * Every setting from the flags, else the environment, else `defaults` (an entry point's own, such
@@ -136,7 +136,7 @@ function settingValue(
 }
 
 /** The variable's value, or undefined when it is unset or empty. */
-export function envValue<E extends object>(env: E, name: string): string | undefined {
+function envValue<E extends object>(env: E, name: string): string | undefined {
   const value = (env as Record<string, string | undefined>)[name];
   return value === undefined || value === '' ? undefined : value;
 }
