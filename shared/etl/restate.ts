@@ -63,14 +63,10 @@ export async function decideRestate(warehouse: Warehouse, job: EtlJob, range: Da
   for (const day of daysBetween(window.start, addDays(range.start, -1))) {
     const seen = built.get(day) ?? new Map<IsoDate, Set<string>>();
     const was = seen.get(day);
-    const changed = changedSince(seen, now, daysBetween(addDays(day, 1), addDays(day, aheadDays)));
-    if (was !== undefined && !was.has(now(day))) restated.push({ day, was: [...was].join(' or '), now: now(day) });
     // Days after the range are left for the run that builds them: today's keep changing.
-    else if (changed.some((later) => later <= range.end))
-      readAhead.set(
-        day,
-        changed.filter((later) => later <= range.end),
-      );
+    const changed = changedSince(seen, now, daysBetween(addDays(day, 1), addDays(day, aheadDays))).filter((later) => later <= range.end);
+    if (was !== undefined && !was.has(now(day))) restated.push({ day, was: [...was].join(' or '), now: now(day) });
+    else if (changed.length > 0) readAhead.set(day, changed);
   }
   return { versions, restated, built: new Set(built.keys()), aheadDays, readAhead };
 }

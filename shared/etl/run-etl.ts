@@ -189,8 +189,8 @@ async function prepareRun(
   const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
   if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
   const plan = await planRun(warehouse, job, tables, request.range, restate);
-  if (restate.days.length > 0) {
-    logger.info('restating days whose source changed', {
+  if (restate.all.length > 0) {
+    logger.info('restating days whose source changed, or what their tables read', {
       restated: restate.decision?.restated,
       later: Object.fromEntries(restate.later),
       earlier: Object.fromEntries(restate.earlier),
