@@ -125,9 +125,25 @@ type Result = (verdict: Verdict, message: string, fields?: Partial<CheckResult>)
  * too little history, a lost day or segment), then the method's baseline, then the verdict.
  */
 export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate, context: BaselineContext = NO_CONTEXT): CheckResult {
+  const result = resultOf(check, series, date);
+  const guarded = guards(check, series, date, result, context);
+  if ('verdict' in guarded) return guarded;
+  const { point, training } = guarded;
+  const values = training.map((day) => (series.points.get(day) as DayPoint).value);
+  const baseline = baselineOf(check.method, date, training, values, point.value);
+  if (baseline === null) {
+    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
+      metric: point.value,
+    });
+  }
+  return verdict(check, point, baseline, values, result);
+}
+
+/** The day's result of a verdict and its message; `fields` adds what the verdict measured. */
+function resultOf(check: KpiCheck, series: KpiSeries, date: IsoDate): Result {
   const threshold = check.method === 'zscore' ? check.sensitivity : check.thresh_in_percent;
   const segment = series.segment ?? null;
-  const result: Result = (verdict, message, fields = {}) => ({
+  return (verdict, message, fields = {}) => ({
     check: check.name,
     segment,
     date,
@@ -148,18 +164,6 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate, cont
     table: check.table_id === null ? null : `${check.dataset}.${check.table_id}`,
     ...fields,
   });
-
-  const guarded = guards(check, series, date, result, context);
-  if ('verdict' in guarded) return guarded;
-  const { point, training } = guarded;
-  const values = training.map((day) => (series.points.get(day) as DayPoint).value);
-  const baseline = baselineOf(check.method, date, training, values, point.value);
-  if (baseline === null) {
-    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
-      metric: point.value,
-    });
-  }
-  return verdict(check, point, baseline, values, result);
 }
 
 /** A training day: one with events, and for a ratio a denominator of at least min_denominator. */

@@ -14,7 +14,7 @@ import { isTransientFailure, QueryError, TableNotFoundError, toError } from '../
 import { recordRun } from '../etl/run-log';
 import { readSqlTemplate, renderTemplate } from '../sql';
 import type { JobContext, QueryParams, Row, Warehouse } from '../warehouse/warehouse';
-import { planIncidents, readIncidentDays, recordIncidentDays } from './incidents';
+import { planIncidents, readIncidentDays, recordIncidentDays, type IncidentPlan } from './incidents';
 import { seriesCalendar } from '../config/calendar';
 import { judgeSeries, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 import { mutedAlert, recordMuted } from './muted';
@@ -50,43 +50,58 @@ export interface KpiMonitorOutcome {
 export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request: MonitorRequest): Promise<KpiMonitorOutcome> {
   const { dates, runId } = request;
   const jobName = request.jobName ?? KPI_MONITOR_JOB;
-  const identity = { runId, jobName, jobType: 'monitor', username: request.username };
-  const context = { job: jobName, runId };
-  const enabled = checks.filter((check) => check.isEnable);
-  const logger = deps.logger.child({ run_id: runId });
-  const span = dates.length === 1 ? dates[0] : `${dates[0]}..${dates.at(-1)}`;
-  const judge = async () => {
-    const results = await checkKpis(deps.warehouse, enabled, dates, context, request.timeZone, request.tables);
-    const raisedAt = deps.clock();
-    // Consecutive raised days are one incident: its first day alerts, later days update, the day after recovers (./incidents.ts).
-    const byName = new Map(enabled.map((check) => [check.name, check]));
-    const remindAfterHours = (name: string) => byName.get(name)?.remind_after_hours ?? 24;
-    const incidents = planIncidents(results, await readIncidentDays(deps.warehouse, dates, context), { remindAfterHours, runId, at: raisedAt });
-    const failures = results.filter((result) => result.raise_flag && result.verdict === 'error').map((result) => checkFailedAlert(result, runId, raisedAt));
-    const alerts = [...incidents.alerts, ...failures].map((alert) => routedAlert(alert, byName.get(alert.check)));
-    return { results, alerts, incidents };
-  };
+  const span = dates.length === 1 ? (dates[0] as IsoDate) : `${dates[0]}..${dates.at(-1)}`;
+  const run: MonitorRun = { enabled: checks.filter((check) => check.isEnable), request, context: { job: jobName, runId }, span };
   if (request.dryRun) {
-    const { results, alerts } = await judge();
+    const { results, alerts } = await judgeRun(deps, run);
     return { results, alerts, delivery: NOT_DELIVERED };
   }
-  return recordRun(deps, identity, `KPI checks for ${span}: ${enabled.map((check) => check.name).join(', ')}`, async () => {
-    const { results, alerts, incidents } = await judge();
-    const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
-    if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
-    // Raised counts days that raise; alerts also holds an incident's updates and recoveries.
-    const raised = results.filter((result) => result.raise_flag).length;
-    logger.info('KPI checks done', { checks: results.length, raised, alerts: alerts.length });
-    const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
-    // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
-    await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
-    // Raised on a calendar one_off day: in the alert history as muted, with the note, and sent nowhere.
-    const muted = results.filter((result) => result.verdict === 'muted').map((result) => mutedAlert(result, runId, deps.clock()));
-    await recordMuted(deps.warehouse, muted, runId, deps.clock(), context);
-    if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
-    const summary = `${results.length} checks for ${span}: ${raised} raised${failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : ''}, ${delivery.published.length} published, Slack ${delivery.slack}`;
-    return { value: { results, alerts, delivery }, summary };
-  });
+  const identity = { runId, jobName, jobType: 'monitor', username: request.username };
+  return recordRun(deps, identity, `KPI checks for ${span}: ${run.enabled.map((check) => check.name).join(', ')}`, () => deliverRun(deps, run));
+}
+
+/** One monitor run: its enabled checks, what was asked, its job context, and the days it covers as a label. */
+interface MonitorRun {
+  enabled: KpiCheck[];
+  request: MonitorRequest;
+  context: JobContext;
+  span: string;
+}
+
+/** Every check judged, and the alerts the run would send: incidents' alerts and one per broken check. */
+async function judgeRun(deps: AlertDeps, run: MonitorRun): Promise<{ results: CheckResult[]; alerts: Alert[]; incidents: IncidentPlan }> {
+  const { enabled, request, context } = run;
+  const results = await checkKpis(deps.warehouse, enabled, request.dates, context, request.timeZone, request.tables);
+  const raisedAt = deps.clock();
+  // Consecutive raised days are one incident: its first day alerts, later days update, the day after recovers (./incidents.ts).
+  const byName = new Map(enabled.map((check) => [check.name, check]));
+  const remindAfterHours = (name: string) => byName.get(name)?.remind_after_hours ?? 24;
+  const incidents = planIncidents(results, await readIncidentDays(deps.warehouse, request.dates, context), { remindAfterHours, runId: request.runId, at: raisedAt });
+  const failures = results.filter((result) => result.raise_flag && result.verdict === 'error').map((result) => checkFailedAlert(result, request.runId, raisedAt));
+  const alerts = [...incidents.alerts, ...failures].map((alert) => routedAlert(alert, byName.get(alert.check)));
+  return { results, alerts, incidents };
+}
+
+/** The recorded run: judge, send the alerts, then record the incidents' days and the muted results. */
+async function deliverRun(deps: AlertDeps, run: MonitorRun): Promise<{ value: KpiMonitorOutcome; summary: string }> {
+  const { context, span } = run;
+  const logger = deps.logger.child({ run_id: context.runId });
+  const { results, alerts, incidents } = await judgeRun(deps, run);
+  const failed = results.filter((result) => result.verdict === 'error').map((result) => result.check);
+  if (failed.length > 0) logger.error('KPI checks failed; the others ran', { checks: failed });
+  // Raised counts days that raise; alerts also holds an incident's updates and recoveries.
+  const raised = results.filter((result) => result.raise_flag).length;
+  logger.info('KPI checks done', { checks: results.length, raised, alerts: alerts.length });
+  const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: `kpi-monitor (${span})` });
+  // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
+  await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
+  // Raised on a calendar one_off day: in the alert history as muted, with the note, and sent nowhere.
+  const muted = results.filter((result) => result.verdict === 'muted').map((result) => mutedAlert(result, context.runId, deps.clock()));
+  await recordMuted(deps.warehouse, muted, context.runId, deps.clock(), context);
+  if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
+  const failures = failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : '';
+  const summary = `${results.length} checks for ${span}: ${raised} raised${failures}, ${delivery.published.length} published, Slack ${delivery.slack}`;
+  return { value: { results, alerts, delivery }, summary };
 }
 
 /** A broken check raises once, as a pipeline alert naming it: its KPI was not watched. */
@@ -108,33 +123,56 @@ export async function checkKpis(
 ): Promise<CheckResult[]> {
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
-  const [first, last] = [sorted[0], sorted.at(-1)] as [IsoDate, IsoDate];
-  // Coverage reaches back past the training windows by the longest warm-up: the first day with
-  // data in that reach is either the true first day, or far enough back not to matter.
-  const reach = Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
-  const coverageOf = coverageReader(warehouse, tables, rangeParams({ start: addDays(first, -reach), end: last }, timeZone), context);
+  const span: CheckSpan = { dates, first: sorted[0] as IsoDate, last: sorted.at(-1) as IsoDate, timeZone, context };
+  const coverageOf = coverageReader(warehouse, tables, rangeParams({ start: addDays(span.first, -coverageReach(checks)), end: span.last }, timeZone), context);
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
     try {
-      const checkCoverage = await coverageOf(check.dataset);
-      const { total, segments } = await readCheckSeries(warehouse, check, checkCoverage, first, last, timeZone, context);
-      const judged = (series: KpiSeries): Map<IsoDate, CheckResult> => {
-        const calendar = seriesCalendar(check.calendar ?? [], check.name, series.segment ?? null, addDays(windowStart(check, first), -readAhead(check)), last);
-        return new Map(judgeSeries(check, series, dates, calendar).map((result) => [result.date, result]));
-      };
-      const [wholeCheck, bySegment] = [judged(total), segments.map(judged)];
-      // A day without any events raises once per check, not once per segment: the segments say nothing more.
-      perCheck.push(
-        dates.flatMap((date) =>
-          segments.length === 0 || !checkCoverage.activeDays.has(date) ? [wholeCheck.get(date) as CheckResult] : bySegment.map((results) => results.get(date) as CheckResult),
-        ),
-      );
+      perCheck.push(await judgeCheck(warehouse, check, await coverageOf(check.dataset), span));
     } catch (thrown) {
       const error = toError(thrown);
       if (isTransientFailure(error)) throw error;
-      perCheck.push([failedCheck(check, last, error)]);
+      perCheck.push([failedCheck(check, span.last, error)]);
     }
   }
+  return inDayOrder(perCheck, dates);
+}
+
+/** The days to judge (as asked, and their first and last) and where the checks' queries run. */
+interface CheckSpan {
+  dates: IsoDate[];
+  first: IsoDate;
+  last: IsoDate;
+  timeZone: string;
+  context: JobContext;
+}
+
+/**
+ * Days of coverage read before the first day. It reaches back past the training windows by the
+ * longest warm-up: the first day with data in that reach is either the true first day, or far
+ * enough back not to matter.
+ */
+function coverageReach(checks: KpiCheck[]): number {
+  return Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
+}
+
+/** One check's results on every day: its whole series', or each segment's on a day with events. */
+async function judgeCheck(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, span: CheckSpan): Promise<CheckResult[]> {
+  const { dates, first, last } = span;
+  const { total, segments } = await readCheckSeries(warehouse, check, coverage, span);
+  const judged = (series: KpiSeries): Map<IsoDate, CheckResult> => {
+    const calendar = seriesCalendar(check.calendar ?? [], check.name, series.segment ?? null, addDays(windowStart(check, first), -readAhead(check)), last);
+    return new Map(judgeSeries(check, series, dates, calendar).map((result) => [result.date, result]));
+  };
+  const [wholeCheck, bySegment] = [judged(total), segments.map(judged)];
+  // A day without any events raises once per check, not once per segment: the segments say nothing more.
+  return dates.flatMap((date) =>
+    segments.length === 0 || !coverage.activeDays.has(date) ? [wholeCheck.get(date) as CheckResult] : bySegment.map((results) => results.get(date) as CheckResult),
+  );
+}
+
+/** The checks' results in the order of the days, then of the config (perCheck's order), then of the segments. */
+function inDayOrder(perCheck: CheckResult[][], dates: IsoDate[]): CheckResult[] {
   const dayIndex = new Map(dates.map((date, index) => [date, index]));
   return perCheck
     .flatMap((results, order) => results.map((result) => ({ result, order })))
@@ -203,40 +241,40 @@ async function readCoverage(warehouse: Warehouse, dataset: string, tables: Reado
 }
 
 /** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
-async function readCheckSeries(
-  warehouse: Warehouse,
-  check: KpiCheck,
-  coverage: Coverage,
-  first: IsoDate,
-  last: IsoDate,
-  timeZone: string,
-  context: JobContext,
-): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
+async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, span: CheckSpan): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
+  const { first, last } = span;
   const start = addDays(windowStart(check, first), -readAhead(check));
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
-  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, timeZone), { ...context, sqlFile: check.sqlLabel })).map(checkedRow);
-  const days = daysBetween(start, last);
+  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, span.timeZone), { ...span.context, sqlFile: check.sqlLabel })).map(checkedRow);
   // A ratio check's day without a row has a denominator of 0: below any min_denominator, so it is
   // no baseline (a D30 series starts 30 days after the others).
   const absent: DaySum = rows.some((row) => row.ratio) ? ratioOf(0, 0) : { value: 0 };
-  const series = (segment: string | null, values: Map<IsoDate, DaySum>): KpiSeries => ({
+  const series = seriesOf(coverage, daysBetween(start, last), absent);
+  const total = series(null, sumByDay(rows));
+  if (!rows.some((row) => row.segment !== undefined)) return { total, segments: [] };
+  const { kept, rest } = rankSegments(check, first, rows);
+  const segments = [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
+  return { total, segments };
+}
+
+/** Builds a segment's series (null: the total) over the days, with each day's coverage and `absent` for a day without a row. */
+function seriesOf(coverage: Coverage, days: IsoDate[], absent: DaySum): (segment: string | null, values: Map<IsoDate, DaySum>) => KpiSeries {
+  return (segment, values) => ({
     firstDay: coverage.firstDay,
     // Cut here, once, so the results, their alerts, incidents and the report name it alike.
     segment: alertSegment(segment),
     points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { ...(values.get(day) ?? absent), active: coverage.activeDays.has(day), present: values.has(day) }])),
   });
-  const total = series(null, sumByDay(rows));
-  if (!rows.some((row) => row.segment !== undefined)) return { total, segments: [] };
+}
+
+/** The largest segments by volume over the training window are judged on their own (kept), the rest as one. */
+function rankSegments(check: KpiCheck, first: IsoDate, rows: ParsedRow[]): { kept: [string, ParsedRow[]][]; rest: ParsedRow[] } {
   const bySegment = new Map<string, ParsedRow[]>();
   for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
-  // The largest segments by volume over the training window are judged on their own, the rest as one.
   const volume = (segmentRows: ParsedRow[]): number =>
     segmentRows.filter((row) => row.day >= windowStart(check, first) && row.day < first).reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
   const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
-  const kept = ranked.slice(0, check.max_segments);
-  const rest = ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows);
-  const segments = [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
-  return { total, segments };
+  return { kept: ranked.slice(0, check.max_segments), rest: ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows) };
 }
 
 /** A day's value; a ratio check's also its parts, so segments judged together add up parts, not ratios. */
