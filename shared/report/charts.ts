@@ -138,39 +138,46 @@ function lineLayers(x: DayAxis): Record<string, unknown>[] {
 
 /** Each day's point, coloured by its status; raised, lost and muted days larger and labelled. */
 function dayLayers(x: DayAxis): Record<string, unknown>[] {
-  return [
-    {
-      name: 'days',
-      transform: [{ filter: 'datum.value !== null' }],
-      mark: { type: 'point', filled: true, size: 18 },
-      encoding: {
-        x,
-        y: { field: 'value', type: 'quantitative' },
-        description: { field: 'description' },
-        color: {
-          field: 'status',
-          type: 'nominal',
-          legend: null,
-          scale: {
-            domain: ['ok', 'raised', 'lost', 'muted', 'no_verdict', 'error'],
-            range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
-          },
+  return [dayPointsLayer(x), dayLabelsLayer(x)];
+}
+
+/** A point per day with a value, in its status's colour; raised, lost and muted ones larger. */
+function dayPointsLayer(x: DayAxis): Record<string, unknown> {
+  return {
+    name: 'days',
+    transform: [{ filter: 'datum.value !== null' }],
+    mark: { type: 'point', filled: true, size: 18 },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative' },
+      description: { field: 'description' },
+      color: {
+        field: 'status',
+        type: 'nominal',
+        legend: null,
+        scale: {
+          domain: ['ok', 'raised', 'lost', 'muted', 'no_verdict', 'error'],
+          range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
         },
-        size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
       },
+      size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
     },
-    {
-      name: 'labels',
-      transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
-      mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
-      encoding: {
-        x,
-        y: { field: 'value', type: 'quantitative' },
-        text: { field: 'label' },
-        color: { condition: { test: "datum.status === 'muted'", value: COLORS.muted }, value: COLORS.raised },
-      },
+  };
+}
+
+/** The label of a raised, lost or muted day, above its point. */
+function dayLabelsLayer(x: DayAxis): Record<string, unknown> {
+  return {
+    name: 'labels',
+    transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
+    mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative' },
+      text: { field: 'label' },
+      color: { condition: { test: "datum.status === 'muted'", value: COLORS.muted }, value: COLORS.raised },
     },
-  ];
+  };
 }
 
 /** The calendar's spans, [start, end + 1 day) so a one-day entry is a day wide, each with its note at the top. */
@@ -216,31 +223,38 @@ export function pipelineChartSpec(runs: RunBar[], missingDays: IsoDate[], range:
     width: WIDTH,
     height: 60,
     background: 'white',
-    layer: [
-      {
-        name: 'missing',
-        data: { values: missingDays.map((day) => ({ start: `${day}T00:00:00Z`, end: `${addDays(day, 1)}T00:00:00Z`, description: `${day}: no successful run` })) },
-        mark: { type: 'rect', color: COLORS.missing, opacity: 0.18 },
-        encoding: { x, x2: { field: 'end' }, description: { field: 'description' } },
-      },
-      {
-        data: { values: runs.map((run) => ({ ...run, description: run.label })) },
-        encoding: {
-          x: { field: 'start', type: 'temporal' },
-          color: {
-            field: 'status',
-            type: 'nominal',
-            legend: { orient: 'right', title: null },
-            scale: { domain: ['succeeded', 'failed', 'running'], range: [COLORS.succeeded, COLORS.failed, COLORS.running] },
-          },
-        },
-        layer: [
-          // From start to end; a run lasts seconds to minutes, so a tick at its start keeps it visible on a scale of weeks.
-          { name: 'runs', mark: { type: 'bar', height: 24 }, encoding: { x2: { field: 'end' } } },
-          { name: 'run_starts', mark: { type: 'tick', thickness: 3, size: 30 }, encoding: { description: { field: 'description' } } },
-        ],
-      },
-    ],
+    layer: [missingDaysLayer(missingDays, x), runsLayer(runs)],
     config: { view: { stroke: null } },
+  };
+}
+
+/** A faint band over each day no run succeeded on. */
+function missingDaysLayer(missingDays: IsoDate[], x: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name: 'missing',
+    data: { values: missingDays.map((day) => ({ start: `${day}T00:00:00Z`, end: `${addDays(day, 1)}T00:00:00Z`, description: `${day}: no successful run` })) },
+    mark: { type: 'rect', color: COLORS.missing, opacity: 0.18 },
+    encoding: { x, x2: { field: 'end' }, description: { field: 'description' } },
+  };
+}
+
+/** Each run as a bar and a tick at its start, coloured by its outcome. */
+function runsLayer(runs: RunBar[]): Record<string, unknown> {
+  return {
+    data: { values: runs.map((run) => ({ ...run, description: run.label })) },
+    encoding: {
+      x: { field: 'start', type: 'temporal' },
+      color: {
+        field: 'status',
+        type: 'nominal',
+        legend: { orient: 'right', title: null },
+        scale: { domain: ['succeeded', 'failed', 'running'], range: [COLORS.succeeded, COLORS.failed, COLORS.running] },
+      },
+    },
+    layer: [
+      // From start to end; a run lasts seconds to minutes, so a tick at its start keeps it visible on a scale of weeks.
+      { name: 'runs', mark: { type: 'bar', height: 24 }, encoding: { x2: { field: 'end' } } },
+      { name: 'run_starts', mark: { type: 'tick', thickness: 3, size: 30 }, encoding: { description: { field: 'description' } } },
+    ],
   };
 }

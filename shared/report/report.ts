@@ -90,6 +90,37 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
       request.range,
     ),
   );
+  const pipeline = await pipelineData(warehouse, job, checks, request, context);
+  const alerts = await readAlerts(warehouse, request.range, context).then(
+    (value) => ({ value, error: null }),
+    (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
+  );
+  return {
+    range: request.range,
+    pipelineRange: pipeline.pipelineRange,
+    timeZone: job.timeZone,
+    generatedAt: request.generatedAt.toISOString(),
+    source: request.source,
+    checks: sections,
+    runs: pipeline.runs,
+    missingDays: pipeline.missingDays,
+    restatedDays: pipeline.restatedDays,
+    judgedEarly: pipeline.judgedEarly,
+    runLogError: pipeline.runLogError,
+    alerts: alerts.value,
+    alertsError: alerts.error,
+  };
+}
+
+/** The pipeline chart's part of the report, from the run log: its runs, and the days missing, restated or judged early. */
+async function pipelineData(
+  warehouse: Warehouse,
+  job: EtlJob,
+  checks: KpiCheck[],
+  request: ReportRequest,
+  context: JobContext,
+): Promise<Pick<ReportData, 'pipelineRange' | 'runs' | 'missingDays' | 'restatedDays' | 'judgedEarly' | 'runLogError'>> {
+  const days = daysBetween(request.range.start, request.range.end);
   const today = dayIn(request.generatedAt, job.timeZone);
   // The pipeline's runs up to now: the days of the range are often built after they end.
   const shownUntil = today > request.range.end ? today : request.range.end;
@@ -97,27 +128,15 @@ export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiC
     (value) => ({ ...value, error: null }),
     (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), restated: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
   );
-  const missingDays = runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [];
   // The run log's shape as readRuns found it: its columns are read once.
   const judgedEarly = runs.error === null ? await readJudgedEarly(warehouse, runs.shape, checks, request.range, job.timeZone, context) : [];
-  const alerts = await readAlerts(warehouse, request.range, context).then(
-    (value) => ({ value, error: null }),
-    (error: unknown) => ({ value: [] as ReportAlert[], error: readFailure(error, 'the alert history') }),
-  );
   return {
-    range: request.range,
     pipelineRange: { start: request.range.start, end: shownUntil },
-    timeZone: job.timeZone,
-    generatedAt: request.generatedAt.toISOString(),
-    source: request.source,
-    checks: sections,
     runs: runs.runs,
-    missingDays,
+    missingDays: runs.error === null ? days.filter((day) => day < today && !runs.covered.has(day)) : [],
     restatedDays: days.filter((day) => runs.restated.has(day)),
     judgedEarly,
     runLogError: runs.error,
-    alerts: alerts.value,
-    alertsError: alerts.error,
   };
 }
 
