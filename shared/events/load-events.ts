@@ -8,7 +8,7 @@
  * 4. anything else, or a CSV the engine did not take, is checked here as it streams, each problem
  *    named by line and column, and its rows handed to the warehouse in batches, all or none.
  */
-import { runLogValues } from '../etl/run-log-shape';
+import { runLogValues, type RunLogShape } from '../etl/run-log-shape';
 import type { EtlJob } from '../config/etl-config';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -90,25 +90,29 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
   const sha256 = await fileSha256(file);
   const message = `sha256:${sha256} into ${tableName}`;
   const shape = await ensureRunLog(warehouse);
-  if (!options.force) {
-    const sql = renderSqlFile('logs/loaded_file.sql', runLogValues(warehouse, shape));
-    const [row] = await warehouse.query(
-      sql,
-      { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } },
-      { ...context, sqlFile: 'logs/loaded_file.sql' },
-    );
-    if (row?.loaded_at) {
-      throw new UsageError(
-        `${file}: a file with the same content was loaded into ${tableName} on ${String(row.loaded_at)}; loading it again would count its events twice (use --force to load it anyway)`,
-      );
-    }
-  }
+  if (!options.force) await refuseLoadedBefore(warehouse, shape, { file, tableName, message }, context);
   await warehouse.ensureTable(table);
   const rows = await appendFile(warehouse, await sourceAsItIs(warehouse, table), file, format, context);
   // After the load: a crash in between leaves the file unrecorded, so a retry loads it again.
   const identity = { runId: context.runId, jobName: LOAD_EVENTS_JOB, jobType: 'load', username: options.username ?? 'cli' };
   await writeRunLog(warehouse, identity, [{ step: 'loaded', logType: 'end', at: (options.clock ?? (() => new Date()))(), fileName: path.basename(file), message }]);
   return { file, format, table: tableName, rows, sha256 };
+}
+
+/** A file of the same content loaded before into the table (the run log's `message` names both) is refused: appending it again would count its events twice. */
+async function refuseLoadedBefore(warehouse: Warehouse, shape: RunLogShape, load: { file: string; tableName: string; message: string }, context: JobContext): Promise<void> {
+  const { file, tableName, message } = load;
+  const sql = renderSqlFile('logs/loaded_file.sql', runLogValues(warehouse, shape));
+  const [row] = await warehouse.query(
+    sql,
+    { job_name: { type: 'STRING', value: LOAD_EVENTS_JOB }, message: { type: 'STRING', value: message } },
+    { ...context, sqlFile: 'logs/loaded_file.sql' },
+  );
+  if (row?.loaded_at) {
+    throw new UsageError(
+      `${file}: a file with the same content was loaded into ${tableName} on ${String(row.loaded_at)}; loading it again would count its events twice (use --force to load it anyway)`,
+    );
+  }
 }
 
 async function appendFile(warehouse: Warehouse, table: TableSchema, file: string, format: EventFormat, context: JobContext): Promise<number> {

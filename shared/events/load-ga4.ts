@@ -81,30 +81,12 @@ export interface SeedGa4Options {
  */
 export async function seedGa4Demo(warehouse: Warehouse, source: Ga4Source, options: SeedGa4Options): Promise<LoadGa4Result & { first_date: IsoDate; last_date: IsoDate }> {
   const days = options.days ?? DEMO_DAYS;
-  const existing = await warehouse.wildcardTable(source.dataset, GA4_PREFIX, [], GA4_EVENT_FIELDS).then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof TableNotFoundError) return false;
-      throw error;
-    },
-  );
-  if (existing && !options.replace) throw new UsageError(`${source.dataset} already holds export tables (${GA4_PREFIX}...); add --replace to write the demo's days over them`);
+  if ((await holdsExportTables(warehouse, source)) && !options.replace) {
+    throw new UsageError(`${source.dataset} already holds export tables (${GA4_PREFIX}...); add --replace to write the demo's days over them`);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'kpis-ga4-demo-'));
   try {
-    const final = path.join(dir, 'events.json');
-    const intraday = path.join(dir, `events_intraday_${options.today.replaceAll('-', '')}.json`);
-    const outs = { final: createWriteStream(final), intraday: createWriteStream(intraday) };
-    let today = 0;
-    for (const row of generateDemoEvents({ today: options.today, now: options.now, days })) {
-      const isToday = dayIn(row.time as Date, 'UTC') === options.today;
-      today += isToday ? 1 : 0;
-      const out = isToday ? outs.intraday : outs.final;
-      if (!out.write(`${JSON.stringify(exportEvent(row, source.value_param ?? 'coins'))}\n`)) await once(out, 'drain');
-    }
-    for (const out of [outs.final, outs.intraday]) {
-      out.end();
-      await finished(out);
-    }
+    const { final, intraday, today } = await writeDemoExport(dir, source, { ...options, days });
     // Before the day's first event (now is just past midnight) there is no intraday shard yet.
     const loaded = [await loadGa4Export(warehouse, source.dataset, final), ...(today > 0 ? [await loadGa4Export(warehouse, source.dataset, intraday)] : [])];
     const tables = loaded.flatMap((result) => result.tables);
@@ -113,4 +95,34 @@ export async function seedGa4Demo(warehouse: Warehouse, source: Ga4Source, optio
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether the source's dataset already holds export shards (events_*). */
+function holdsExportTables(warehouse: Warehouse, source: Ga4Source): Promise<boolean> {
+  return warehouse.wildcardTable(source.dataset, GA4_PREFIX, [], GA4_EVENT_FIELDS).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof TableNotFoundError) return false;
+      throw error;
+    },
+  );
+}
+
+/** The demo's events written into `dir` as export lines: today's into an intraday file, the rest into one file; `today` counts today's events. */
+async function writeDemoExport(dir: string, source: Ga4Source, options: SeedGa4Options & { days: number }): Promise<{ final: string; intraday: string; today: number }> {
+  const final = path.join(dir, 'events.json');
+  const intraday = path.join(dir, `events_intraday_${options.today.replaceAll('-', '')}.json`);
+  const outs = { final: createWriteStream(final), intraday: createWriteStream(intraday) };
+  let today = 0;
+  for (const row of generateDemoEvents({ today: options.today, now: options.now, days: options.days })) {
+    const isToday = dayIn(row.time as Date, 'UTC') === options.today;
+    today += isToday ? 1 : 0;
+    const out = isToday ? outs.intraday : outs.final;
+    if (!out.write(`${JSON.stringify(exportEvent(row, source.value_param ?? 'coins'))}\n`)) await once(out, 'drain');
+  }
+  for (const out of [outs.final, outs.intraday]) {
+    out.end();
+    await finished(out);
+  }
+  return { final, intraday, today };
 }

@@ -223,38 +223,48 @@ export class DuckDbWarehouse implements Warehouse {
     into: { table: string } | { prefix: string; by: string; pattern: string },
   ): Promise<Map<string, number>> {
     const stage = 'kpis_json_stage';
-    const columns = fields.map((field) => `${quote(field.name)}: '${duckDbType(field.type)}'`).join(', ');
     return this.exclusive(() =>
       this.withLoadMemory(async () => {
-        try {
-          await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM read_json($path, format = 'newline_delimited', columns = {${columns}})`, {
-            path: file,
-          });
-        } catch (error) {
-          throw new InputFileError(`${file}: not newline-delimited JSON of the expected fields: ${(error as Error).message.split('\n')[0]}`, { cause: error });
-        }
+        await this.stageJsonLines(stage, file, fields);
         try {
           const tables = 'table' in into ? new Map([[into.table, 'TRUE']]) : await this.tablesBy(stage, file, into);
-          const counts = new Map<string, number>();
-          await this.connection.run('BEGIN TRANSACTION');
-          try {
-            await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
-            for (const [table, where] of tables) {
-              await this.connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM temp.main.${stage} WHERE ${where}`);
-              const reader = await this.connection.runAndReadAll(`SELECT COUNT(*) AS n FROM ${dataset}.${table}`);
-              counts.set(table, Number(reader.getRowObjectsJS()[0]?.n ?? 0));
-            }
-            await this.connection.run('COMMIT');
-          } catch (error) {
-            await this.rollbackQuietly();
-            throw asWarehouseError(error, `load ${file} into ${dataset}`);
-          }
-          return counts;
+          return await this.replaceTablesFromStage(stage, file, dataset, tables);
         } finally {
           await this.connection.run(`DROP TABLE IF EXISTS temp.main.${stage}`);
         }
       }),
     );
+  }
+
+  /** The file's lines as a temp table of the declared fields; a file that does not parse is the caller's to fix (InputFileError). */
+  private async stageJsonLines(stage: string, file: string, fields: NestedField[]): Promise<void> {
+    const columns = fields.map((field) => `${quote(field.name)}: '${duckDbType(field.type)}'`).join(', ');
+    try {
+      await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM read_json($path, format = 'newline_delimited', columns = {${columns}})`, {
+        path: file,
+      });
+    } catch (error) {
+      throw new InputFileError(`${file}: not newline-delimited JSON of the expected fields: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    }
+  }
+
+  /** Each table replaced by its filter of the staged rows, all in one transaction; each table's row count. */
+  private async replaceTablesFromStage(stage: string, file: string, dataset: string, tables: Map<string, string>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
+      for (const [table, where] of tables) {
+        await this.connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM temp.main.${stage} WHERE ${where}`);
+        const reader = await this.connection.runAndReadAll(`SELECT COUNT(*) AS n FROM ${dataset}.${table}`);
+        counts.set(table, Number(reader.getRowObjectsJS()[0]?.n ?? 0));
+      }
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.rollbackQuietly();
+      throw asWarehouseError(error, `load ${file} into ${dataset}`);
+    }
+    return counts;
   }
 
   /** The staged rows' tables by their `by` value, each with its filter; a value not matching `pattern` refuses the file. */
