@@ -107,34 +107,44 @@ export function readCalendarFile(file: string): CalendarEntryInput[] {
 /** Checks entries as written against the check names: the problems a schema cannot see, with where each is. */
 export function parseCalendar(inputs: CalendarEntryInput[], file: string, checkNames: readonly string[]): CalendarEntry[] {
   validateConfig({ entries: inputs }, calendarSchema, file);
-  const known = new Set(checkNames);
   const problems: ConfigProblem[] = [];
   const entries = inputs.map((input, index) => {
-    const where = `$.entries[${index}]`;
-    const start = (input.date ?? input.start) as IsoDate;
-    const end = input.end ?? start;
-    if (end < start) problems.push({ path: `${where}.end`, problem: `${end} is before start ${start}` });
-    if (input.checks !== 'all') {
-      for (const name of input.checks.filter((name) => !known.has(name)))
-        problems.push({ path: `${where}.checks`, problem: `no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}` });
-    }
-    if (input.recurring !== undefined && input.kind === 'new_normal') {
-      problems.push({ path: `${where}.recurring`, problem: 'a new_normal happens once; recurring is for one_off entries (holidays)' });
-    }
-    return {
-      start,
-      end,
-      open: input.kind === 'new_normal' && input.end === undefined,
-      checks: input.checks,
-      segments: input.segments ?? null,
-      kind: input.kind,
-      note: input.note,
-      recurring: input.recurring === 'yearly',
-    };
+    const entry = calendarEntry(input);
+    problems.push(...entryProblems(input, entry, `$.entries[${index}]`, checkNames));
+    return entry;
   });
   problems.push(...overlappingNewNormals(entries, checkNames));
   if (problems.length > 0) throw new InvalidConfigError(file, problems, { what: 'calendar' });
   return entries;
+}
+
+/** An entry as written, as the monitor reads it: a single `date` is a one-day span; a new_normal without an end stays open. */
+function calendarEntry(input: CalendarEntryInput): CalendarEntry {
+  const start = (input.date ?? input.start) as IsoDate;
+  return {
+    start,
+    end: input.end ?? start,
+    open: input.kind === 'new_normal' && input.end === undefined,
+    checks: input.checks,
+    segments: input.segments ?? null,
+    kind: input.kind,
+    note: input.note,
+    recurring: input.recurring === 'yearly',
+  };
+}
+
+/** One entry's own problems: an end before its start, an unknown check, a recurring new_normal. */
+function entryProblems(input: CalendarEntryInput, entry: CalendarEntry, where: string, checkNames: readonly string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (entry.end < entry.start) problems.push({ path: `${where}.end`, problem: `${entry.end} is before start ${entry.start}` });
+  if (input.checks !== 'all') {
+    for (const name of input.checks.filter((name) => !checkNames.includes(name)))
+      problems.push({ path: `${where}.checks`, problem: `no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}` });
+  }
+  if (input.recurring !== undefined && input.kind === 'new_normal') {
+    problems.push({ path: `${where}.recurring`, problem: 'a new_normal happens once; recurring is for one_off entries (holidays)' });
+  }
+  return problems;
 }
 
 /** Two new_normal entries of one check that cover a common day (and segment) leave no single day its baseline starts again on. */

@@ -40,25 +40,18 @@ export interface DemoChainResult {
   dead_letters: number;
 }
 
-export async function runDemoChain(
-  deps: EtlDeps,
-  broker: ChainBroker,
-  job: EtlJob,
-  request: { today: IsoDate; runId: string; username: string; /** The demo's own calendar file, written with the planted campaign's entry. */ demoCalendar?: string },
-): Promise<DemoChainResult> {
-  const { warehouse, clock } = deps;
+export interface DemoChainRequest {
+  today: IsoDate;
+  runId: string;
+  username: string;
+  /** The demo's own calendar file, written with the planted campaign's entry. */
+  demoCalendar?: string;
+}
+
+export async function runDemoChain(deps: EtlDeps, broker: ChainBroker, job: EtlJob, request: DemoChainRequest): Promise<DemoChainResult> {
+  const { warehouse } = deps;
   const context = { job: job.jobName, runId: request.runId };
-  await initWarehouse(warehouse, job);
-  const seeded = await seedDemo(warehouse, configuredSource(job), { today: request.today, now: clock(), whenNotEmpty: 'skip' }, context);
-  let historyBuild: EtlResult | undefined;
-  // A campaign day the demo's calendar names: the report shows it raised and muted.
-  if (seeded.rows > 0 && request.demoCalendar !== undefined) await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
-  if (request.demoCalendar !== undefined) writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
-  if (seeded.rows > 0) {
-    // Installs and last activity need every day once; from then on the daily trigger keeps them.
-    const range = { start: addDays(request.today, -(DEMO_DAYS - 1)), end: request.today };
-    historyBuild = (await runEtl(deps, job, { range, runId: `${request.runId}-history`, username: request.username })).result;
-  }
+  const { seededRows, historyBuild } = await prepareDemoWarehouse(deps, job, request, context);
 
   const triggerId = await broker.publishTrigger(SCHEDULER_TRIGGER);
   const outcome = await broker.settle(triggerId);
@@ -67,7 +60,7 @@ export async function runDemoChain(
   const previousDate = addDays(date, -1);
   const alerts = await alertsOf(warehouse, date, request.today, context);
   return {
-    seeded_events: seeded.rows,
+    seeded_events: seededRows,
     history_build: historyBuild,
     trigger_message_id: triggerId,
     etl: outcome.completion,
@@ -79,6 +72,28 @@ export async function runDemoChain(
     new_alert_ids: outcome.alertIds,
     dead_letters: outcome.deadLetters,
   };
+}
+
+/** The warehouse initialised and, if empty, seeded with the demo (and its campaign) and its history built once. */
+async function prepareDemoWarehouse(
+  deps: EtlDeps,
+  job: EtlJob,
+  request: DemoChainRequest,
+  context: JobContext,
+): Promise<{ seededRows: number; historyBuild: EtlResult | undefined }> {
+  const { warehouse, clock } = deps;
+  await initWarehouse(warehouse, job);
+  const seeded = await seedDemo(warehouse, configuredSource(job), { today: request.today, now: clock(), whenNotEmpty: 'skip' }, context);
+  let historyBuild: EtlResult | undefined;
+  // A campaign day the demo's calendar names: the report shows it raised and muted.
+  if (seeded.rows > 0 && request.demoCalendar !== undefined) await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
+  if (request.demoCalendar !== undefined) writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
+  if (seeded.rows > 0) {
+    // Installs and last activity need every day once; from then on the daily trigger keeps them.
+    const range = { start: addDays(request.today, -(DEMO_DAYS - 1)), end: request.today };
+    historyBuild = (await runEtl(deps, job, { range, runId: `${request.runId}-history`, username: request.username })).result;
+  }
+  return { seededRows: seeded.rows, historyBuild };
 }
 
 /** The alerts about the days from `start` to `end`, as published. */

@@ -52,21 +52,8 @@ export async function startPubSubEmulator(options: EmulatorOptions): Promise<Pub
   const logFile = options.logFile ?? path.join(home, 'emulator.log');
   mkdirSync(path.dirname(logFile), { recursive: true });
   mkdirSync(path.join(home, 'data'), { recursive: true });
-  const log = openSync(logFile, 'a');
   const began = Date.now();
-  const child = spawn(
-    options.gcloud ?? 'gcloud',
-    ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${options.project}`, `--data-dir=${path.join(home, 'data')}`],
-    {
-      // Its own process group, so stop() can signal gcloud, the script and Java at once. The child
-      // inherits the whole environment (PATH, JAVA_HOME, gcloud's own variables): a pass-through,
-      // not settings of ours.
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, CLOUDSDK_CONFIG: path.join(home, 'gcloud-config'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
-    },
-  );
-  closeSync(log);
+  const child = spawnEmulator(options, port, home, logFile);
   const group = new ProcessGroup(child);
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -87,6 +74,25 @@ export async function startPubSubEmulator(options: EmulatorOptions): Promise<Pub
       rmSync(path.join(home, 'gcloud-config'), { recursive: true, force: true });
     },
   };
+}
+
+/** gcloud's emulator on 127.0.0.1:port, its data and gcloud config under `home`, its output appended to logFile. */
+function spawnEmulator(options: EmulatorOptions, port: number, home: string, logFile: string): ChildProcess {
+  const log = openSync(logFile, 'a');
+  const child = spawn(
+    options.gcloud ?? 'gcloud',
+    ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${options.project}`, `--data-dir=${path.join(home, 'data')}`],
+    {
+      // Its own process group, so stop() can signal gcloud, the script and Java at once. The child
+      // inherits the whole environment (PATH, JAVA_HOME, gcloud's own variables): a pass-through,
+      // not settings of ours.
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, CLOUDSDK_CONFIG: path.join(home, 'gcloud-config'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+    },
+  );
+  closeSync(log);
+  return child;
 }
 
 /** A detached child and everything it starts: signalled together, and killed if this process exits first. */

@@ -119,34 +119,44 @@ export class LocalRouter implements Publisher {
     const logger = this.options.logger.child({ subscription: subscription.name, message_id: record.message_id });
     let lastProblem = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      try {
-        const response = await fetch(subscription.endpoint, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: pushBody(record, data, `projects/${LOCAL_PROJECT}/subscriptions/${subscription.name}`),
-          // An unanswered push counts as failed once the ack deadline passes, and is delivered again.
-          signal: AbortSignal.timeout(ACK_DEADLINE_MS),
-        });
-        await response.arrayBuffer();
-        if (PUSH_ACK_STATUSES.has(response.status)) {
-          logger.debug('delivered', { attempt, status: response.status });
-          return;
-        }
-        lastProblem = `HTTP ${response.status}`;
-      } catch (error) {
-        lastProblem = toError(error).message;
+      const response = await this.push(subscription, record, data);
+      if (typeof response === 'number') {
+        logger.debug('delivered', { attempt, status: response });
+        return;
       }
+      lastProblem = response.problem;
       if (attempt < maxAttempts) {
         logger.info('delivery failed; retrying', { attempt, problem: lastProblem });
         await new Promise((resolve) => setTimeout(resolve, Math.min((this.options.retryDelayMs ?? 1000) * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)));
       }
     }
     logger.error('delivery failed on every attempt: message moved to the dead-letter topic', { attempts: maxAttempts, problem: lastProblem });
+    this.deadLetter(subscription, record, maxAttempts);
+  }
+
+  /** One push of the message to the subscription's endpoint: the acknowledging status, or what went wrong. */
+  private async push(subscription: Subscription, record: TopicRecord, data: Buffer): Promise<number | { problem: string }> {
+    try {
+      const response = await fetch(subscription.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: pushBody(record, data, `projects/${LOCAL_PROJECT}/subscriptions/${subscription.name}`),
+        // An unanswered push counts as failed once the ack deadline passes, and is delivered again.
+        signal: AbortSignal.timeout(ACK_DEADLINE_MS),
+      });
+      await response.arrayBuffer();
+      return PUSH_ACK_STATUSES.has(response.status) ? response.status : { problem: `HTTP ${response.status}` };
+    } catch (error) {
+      return { problem: toError(error).message };
+    }
+  }
+
+  private deadLetter(subscription: Subscription, record: TopicRecord, attempts: number): void {
     this.deadLettered.push(record);
     // The attributes Pub/Sub (and its emulator) add to a dead-lettered message.
     this.files.append(DEAD_LETTER_TOPIC, record.data, {
       ...record.attributes,
-      CloudPubSubDeadLetterSourceDeliveryCount: String(maxAttempts),
+      CloudPubSubDeadLetterSourceDeliveryCount: String(attempts),
       CloudPubSubDeadLetterSourceSubscription: subscription.name,
       CloudPubSubDeadLetterSourceSubscriptionProject: LOCAL_PROJECT,
       CloudPubSubDeadLetterSourceTopicPublishTime: record.publish_time,

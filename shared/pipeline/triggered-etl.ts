@@ -8,7 +8,7 @@ import { runLogValues } from '../etl/run-log-shape';
 import type { EtlJob } from '../config/etl-config';
 import { addDays, toIsoDate } from '../dates';
 import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
-import { planEtl, selectTables } from '../etl/plan';
+import { planEtl, selectTables, type EtlPlan } from '../etl/plan';
 import { ensureRunLog, writeRunLog } from '../etl/run-log';
 import { TableNotFoundError } from '../errors';
 import { TOPICS, type Publisher } from '../messaging/publisher';
@@ -39,23 +39,7 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   let failure: Error | undefined;
   if (earlier) {
     logger.warn('redelivered trigger: the run already committed, so its completion event is published again', { finished_at: earlier.finished_at });
-    const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
-    await writeRunLog(
-      deps.warehouse,
-      identity,
-      [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }],
-      earlier.lastStepId + 1,
-    );
-    result = {
-      ...etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, {
-        status: 'succeeded',
-        error: null,
-        started_at: earlier.started_at,
-        finished_at: earlier.finished_at,
-      }),
-      // The KPI monitor judges them again: a redelivery must not lose them.
-      ...(earlier.restated.length > 0 ? { restated_dates: earlier.restated } : {}),
-    };
+    result = await redeliveredResult(deps, job, request, plan, earlier);
   } else {
     const etlRequest = { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username };
     const outcome = await runEtl({ ...deps, logger }, job, etlRequest, plan);
@@ -68,7 +52,37 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   return result;
 }
 
-async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest) {
+/** The run that already committed, as its result again; the redelivery recorded in the run log after its last step. */
+async function redeliveredResult(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest, plan: EtlPlan, earlier: FinishedRun): Promise<EtlResult> {
+  const { trigger, runId } = request;
+  const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
+  await writeRunLog(
+    deps.warehouse,
+    identity,
+    [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }],
+    earlier.lastStepId + 1,
+  );
+  return {
+    ...etlResult(job, { range: trigger.range, runId, dryRun: false }, plan, {
+      status: 'succeeded',
+      error: null,
+      started_at: earlier.started_at,
+      finished_at: earlier.finished_at,
+    }),
+    // The KPI monitor judges them again: a redelivery must not lose them.
+    ...(earlier.restated.length > 0 ? { restated_dates: earlier.restated } : {}),
+  };
+}
+
+/** A run of this id that committed: when it ran, its last step in the run log, and the days it restated. */
+interface FinishedRun {
+  started_at: string;
+  finished_at: string;
+  lastStepId: number;
+  restated: string[];
+}
+
+async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest): Promise<FinishedRun | null> {
   const { warehouse } = deps;
   const shape = await ensureRunLog(warehouse);
   const sql = renderSqlFile('logs/finished_run.sql', runLogValues(warehouse, shape));
