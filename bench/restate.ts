@@ -37,29 +37,10 @@ export async function restateBench(warehouse: DuckDbWarehouse, job: EtlJob, day:
   const on = { ...job, restateDays: 7 };
   const off = { ...job, restateDays: 0 };
   const rounds: { off: number; on: number; three: number }[] = [];
-  const context = { job: 'bench', runId: 'bench' };
   for (let run = 0; run < runs; run += 1) {
-    // Each first in turn, and every run after a checkpoint, so neither pays for the other's writes.
-    const pair = [async () => timedRun(warehouse, on, day, `restate-on-${run}`), async () => timedRun(warehouse, off, day, `restate-off-${run}`)];
-    const times = [];
-    for (const timed of run % 2 === 0 ? pair : [...pair].reverse()) {
-      await warehouse.query('CHECKPOINT', {}, context);
-      times.push(await timed());
-    }
-    const [unchanged, plain] = (run % 2 === 0 ? times : [...times].reverse()) as [{ ms: number; restated: string[] }, { ms: number; restated: string[] }];
+    const { unchanged, plain } = await onAndOff(warehouse, { on, off }, day, run);
     if (unchanged.restated.length !== 0) throw new Error(`an unchanged source restated ${unchanged.restated.join(', ')}`);
-    for (const back of [2, 4, 6]) {
-      await warehouse.query(
-        "INSERT INTO gamepltx.fact (user_id, time, event_name, coins_added) VALUES (@user_id, @time, 'session_start', NULL)",
-        { user_id: { type: 'STRING', value: `late_${run}_${back}` }, time: { type: 'TIMESTAMP', value: new Date(`${addDays(day, -back)}T12:00:00Z`) } },
-        context,
-      );
-    }
-    await warehouse.query('CHECKPOINT', {}, context);
-    const three = await timedRun(warehouse, on, day, `restate-three-${run}`);
-    // The three changed days, and (shipped KPI pack) the days between them of the tables that read earlier days.
-    const changed = [2, 4, 6].map((back) => addDays(day, -back));
-    if (!changed.every((changedDay) => three.restated.includes(changedDay))) throw new Error(`three changed days restated ${three.restated.join(', ')}`);
+    const three = await afterThreeLateDays(warehouse, on, day, run);
     rounds.push({ off: plain.ms, on: unchanged.ms, three: three.ms });
   }
   return {
@@ -69,6 +50,40 @@ export async function restateBench(warehouse: DuckDbWarehouse, job: EtlJob, day:
     onMs: median(rounds.map((r) => r.on)),
     threeDaysMs: median(rounds.map((r) => r.three)),
   };
+}
+
+const CONTEXT = { job: 'bench', runId: 'bench' };
+
+type TimedRun = { ms: number; restated: string[] };
+
+/** The daily run with the change check on (unchanged source) and off (plain), in the round's order. */
+async function onAndOff(warehouse: DuckDbWarehouse, jobs: { on: EtlJob; off: EtlJob }, day: string, run: number): Promise<{ unchanged: TimedRun; plain: TimedRun }> {
+  // Each first in turn, and every run after a checkpoint, so neither pays for the other's writes.
+  const pair = [async () => timedRun(warehouse, jobs.on, day, `restate-on-${run}`), async () => timedRun(warehouse, jobs.off, day, `restate-off-${run}`)];
+  const times = [];
+  for (const timed of run % 2 === 0 ? pair : [...pair].reverse()) {
+    await warehouse.query('CHECKPOINT', {}, CONTEXT);
+    times.push(await timed());
+  }
+  const [unchanged, plain] = (run % 2 === 0 ? times : [...times].reverse()) as [TimedRun, TimedRun];
+  return { unchanged, plain };
+}
+
+/** Late events land on three earlier days (apart), then the daily run with the check on, which must restate them. */
+async function afterThreeLateDays(warehouse: DuckDbWarehouse, on: EtlJob, day: string, run: number): Promise<TimedRun> {
+  for (const back of [2, 4, 6]) {
+    await warehouse.query(
+      "INSERT INTO gamepltx.fact (user_id, time, event_name, coins_added) VALUES (@user_id, @time, 'session_start', NULL)",
+      { user_id: { type: 'STRING', value: `late_${run}_${back}` }, time: { type: 'TIMESTAMP', value: new Date(`${addDays(day, -back)}T12:00:00Z`) } },
+      CONTEXT,
+    );
+  }
+  await warehouse.query('CHECKPOINT', {}, CONTEXT);
+  const three = await timedRun(warehouse, on, day, `restate-three-${run}`);
+  // The three changed days, and (shipped KPI pack) the days between them of the tables that read earlier days.
+  const changed = [2, 4, 6].map((back) => addDays(day, -back));
+  if (!changed.every((changedDay) => three.restated.includes(changedDay))) throw new Error(`three changed days restated ${three.restated.join(', ')}`);
+  return three;
 }
 
 const round = (value: number): number => Math.round(value * 100) / 100;
