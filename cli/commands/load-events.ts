@@ -4,7 +4,7 @@ import { configuredSource, loadEvents } from '../../shared/events/load-events';
 import { configuredGa4, loadGa4Export } from '../../shared/events/load-ga4';
 import { EVENT_FORMATS, type EventFormat } from '../../shared/events/parse-events';
 import { printJson, withRuntime, type Command } from '../command';
-import { cliSettings, describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse, type Io, type Runtime, type Values } from '../context';
 
 export const loadEventsCommand: Command = {
   summary: 'append a CSV, JSON-lines or Parquet file of events to the source table',
@@ -27,36 +27,48 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
   options: { format: { type: 'string' }, table: { type: 'string' }, force: { type: 'boolean' } },
   positionals: { min: 1, max: 1, name: 'one FILE' },
   async run(values, positionals, io) {
-    const format = values.format as string | undefined;
-    if (format !== undefined && format !== 'ga4_export' && !EVENT_FORMATS.includes(format as EventFormat)) {
-      throw new UsageError(`--format must be one of ${[...EVENT_FORMATS, 'ga4_export'].join(', ')}, got ${JSON.stringify(format)}`);
-    }
-    if (format === 'ga4_export' && (values.table !== undefined || values.force)) {
-      throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table and --force do not apply");
-    }
-    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
-      if (format === 'ga4_export') {
-        const file = positionals[0] as string;
-        const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file);
-        if (values.json) printJson(io, result);
-        else {
-          const shards = result.tables.map(({ table, rows }) => `${table} (${rows.toLocaleString('en-US')})`).join(', ');
-          io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${file} into ${result.dataset}: ${shards} (${describeWarehouse(runtime.spec)}).\n`);
-        }
-        return 0;
-      }
-      const table = configuredSource(runtime.job, values.table as string | undefined);
-      const file = positionals[0] as string;
-      const result = await loadEvents(
-        runtime.warehouse,
-        table,
-        file,
-        { job: runtime.job.jobName, runId: runtime.newRunId() },
-        { format: format as EventFormat | undefined, force: Boolean(values.force), username: runtime.username, clock: runtime.clock },
-      );
-      if (values.json) printJson(io, result);
-      else io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${file} into ${result.table} (${describeWarehouse(runtime.spec)}).\n`);
-      return 0;
-    });
+    const format = checkedFormat(values);
+    const file = positionals[0] as string;
+    return withRuntime(cliSettings(values, io), values, io, (runtime) =>
+      format === 'ga4_export' ? loadGa4Shard(runtime, values, io, file) : loadEventFile(runtime, values, io, { file, format }),
+    );
   },
 };
+
+/** --format, if given, one of the event formats or ga4_export; ga4_export without --table and --force. */
+function checkedFormat(values: Values): EventFormat | 'ga4_export' | undefined {
+  const format = values.format as string | undefined;
+  if (format !== undefined && format !== 'ga4_export' && !EVENT_FORMATS.includes(format as EventFormat)) {
+    throw new UsageError(`--format must be one of ${[...EVENT_FORMATS, 'ga4_export'].join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  if (format === 'ga4_export' && (values.table !== undefined || values.force)) {
+    throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table and --force do not apply");
+  }
+  return format as EventFormat | 'ga4_export' | undefined;
+}
+
+/** A shard of the GA4 export into the config's copy of the export, replacing what it holds. */
+async function loadGa4Shard(runtime: Runtime, values: Values, io: Io, file: string): Promise<number> {
+  const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file);
+  if (values.json) printJson(io, result);
+  else {
+    const shards = result.tables.map(({ table, rows }) => `${table} (${rows.toLocaleString('en-US')})`).join(', ');
+    io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${file} into ${result.dataset}: ${shards} (${describeWarehouse(runtime.spec)}).\n`);
+  }
+  return 0;
+}
+
+/** A file of events appended to the source table (the config's, or --table). */
+async function loadEventFile(runtime: Runtime, values: Values, io: Io, load: { file: string; format: EventFormat | undefined }): Promise<number> {
+  const table = configuredSource(runtime.job, values.table as string | undefined);
+  const result = await loadEvents(
+    runtime.warehouse,
+    table,
+    load.file,
+    { job: runtime.job.jobName, runId: runtime.newRunId() },
+    { format: load.format, force: Boolean(values.force), username: runtime.username, clock: runtime.clock },
+  );
+  if (values.json) printJson(io, result);
+  else io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${load.file} into ${result.table} (${describeWarehouse(runtime.spec)}).\n`);
+  return 0;
+}

@@ -2,7 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../shared/errors';
-import { tablesReadByChecks, tablesWithRoles } from '../../shared/etl/init';
+import { tablesReadByChecks, tablesWithRoles, type TableRole } from '../../shared/etl/init';
+import type { TableSchema } from '../../shared/schema';
 import { loadEtlConfig } from '../../shared/config/etl-config';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { printJson, type Command } from '../command';
@@ -26,27 +27,44 @@ reference and check_read ones) from these with \`bq mk\`, and grants access by r
     const job = loadEtlConfig(settings.etlConfig);
     const checks = loadKpiChecks(settings.kpisConfig).filter((check) => check.isEnable);
     mkdirSync(values.dir, { recursive: true });
-    const rows = tablesWithRoles(job).map(({ table, role }) => {
-      const file = path.join(values.dir as string, `${table.dataset}.${table.table}.json`);
-      const fields = table.columns.map((column) => ({ name: column.name, type: column.type, mode: column.required ? 'REQUIRED' : 'NULLABLE', description: column.description }));
-      writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
-      // '-' for none: a shell reading tab-separated fields would merge two tabs into one.
-      return {
-        role,
-        dataset: table.dataset,
-        table: table.table,
-        partition: table.partitionBy ?? '-',
-        clustering: table.clusterBy?.join(',') || '-',
-        description: table.description,
-        file,
-      };
-    });
-    for (const name of tablesReadByChecks(checks)) {
-      const [dataset, table] = name.split('.') as [string, string];
-      rows.push({ role: 'check_read', dataset, table, partition: '-', clustering: '-', description: 'Read by a KPI check.', file: '-' });
-    }
+    const rows = [...tablesWithRoles(job).map(({ table, role }) => writeSchemaFile(values.dir as string, table, role)), ...checkReadLines(tablesReadByChecks(checks))];
     if (values.json) printJson(io, rows);
     else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');
     return 0;
   },
 };
+
+/** One line of the listing deploy.sh reads; '-' for none: a shell reading tab-separated fields would merge two tabs into one. */
+interface SchemaLine {
+  role: TableRole;
+  dataset: string;
+  table: string;
+  partition: string;
+  clustering: string;
+  description: string;
+  file: string;
+}
+
+/** The table's BigQuery schema file, DIR/DATASET.TABLE.json, and its line. */
+function writeSchemaFile(dir: string, table: TableSchema, role: TableRole): SchemaLine {
+  const file = path.join(dir, `${table.dataset}.${table.table}.json`);
+  const fields = table.columns.map((column) => ({ name: column.name, type: column.type, mode: column.required ? 'REQUIRED' : 'NULLABLE', description: column.description }));
+  writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
+  return {
+    role,
+    dataset: table.dataset,
+    table: table.table,
+    partition: table.partitionBy ?? '-',
+    clustering: table.clusterBy?.join(',') || '-',
+    description: table.description,
+    file,
+  };
+}
+
+/** The lines of the tables the checks read (DATASET.TABLE names), with no schema file. */
+function checkReadLines(names: Iterable<string>): SchemaLine[] {
+  return [...names].map((name) => {
+    const [dataset, table] = name.split('.') as [string, string];
+    return { role: 'check_read', dataset, table, partition: '-', clustering: '-', description: 'Read by a KPI check.', file: '-' };
+  });
+}

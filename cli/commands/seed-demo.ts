@@ -4,7 +4,7 @@ import { configuredSource } from '../../shared/events/load-events';
 import { configuredGa4, seedGa4Demo } from '../../shared/events/load-ga4';
 import { DEMO_DAYS, seedDemo } from '../../shared/events/seed-demo';
 import { printJson, withRuntime, type Command } from '../command';
-import { cliSettings, today } from '../context';
+import { cliSettings, today, type Io, type Runtime, type Values } from '../context';
 
 export const seedDemoCommand: Command = {
   summary: 'generate deterministic synthetic game events into the source table',
@@ -24,26 +24,31 @@ export const seedDemoCommand: Command = {
     if (!Number.isInteger(days) || days < 2 || days > 3660) throw new UsageError(`--days must be a whole number from 2 to 3660, got ${JSON.stringify(values.days)}`);
     const format = (values.format as string | undefined) ?? 'events';
     if (format !== 'events' && format !== 'ga4_export') throw new UsageError(`--format must be one of events, ga4_export, got ${JSON.stringify(format)}`);
-    return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
-      if (format === 'ga4_export') {
-        const options = { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, replace: Boolean(values.replace) };
-        const result = await seedGa4Demo(runtime.warehouse, configuredGa4(runtime.job), options);
-        if (values.json) printJson(io, { ...result, days });
-        else
-          io.stdout(
-            `Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.tables.length} shards of ${result.dataset}.\n`,
-          );
-        return 0;
-      }
-      const result = await seedDemo(
-        runtime.warehouse,
-        configuredSource(runtime.job),
-        { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
-        { job: runtime.job.jobName, runId: runtime.newRunId() },
-      );
-      if (values.json) printJson(io, { ...result, days });
-      else io.stdout(`Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`);
-      return 0;
-    });
+    return withRuntime(cliSettings(values, io), values, io, (runtime) => (format === 'ga4_export' ? seedExport(runtime, values, io, days) : seedEvents(runtime, values, io, days)));
   },
 };
+
+/** The demo's events as GA4 export shards in the config's source dataset. */
+async function seedExport(runtime: Runtime, values: Values, io: Io, days: number): Promise<number> {
+  const options = { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, replace: Boolean(values.replace) };
+  const result = await seedGa4Demo(runtime.warehouse, configuredGa4(runtime.job), options);
+  if (values.json) printJson(io, { ...result, days });
+  else
+    io.stdout(
+      `Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.tables.length} shards of ${result.dataset}.\n`,
+    );
+  return 0;
+}
+
+/** The demo's events into the source table. */
+async function seedEvents(runtime: Runtime, values: Values, io: Io, days: number): Promise<number> {
+  const result = await seedDemo(
+    runtime.warehouse,
+    configuredSource(runtime.job),
+    { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
+    { job: runtime.job.jobName, runId: runtime.newRunId() },
+  );
+  if (values.json) printJson(io, { ...result, days });
+  else io.stdout(`Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`);
+  return 0;
+}

@@ -7,18 +7,20 @@ import { CAMPAIGN_DAYS_AGO, DEMO_CALENDAR } from '../../shared/events/demo-campa
 import { addDays } from '../../shared/dates';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
-import { loadEtlConfig } from '../../shared/config/etl-config';
+import { loadEtlConfig, type EtlJob } from '../../shared/config/etl-config';
 import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../shared/local/demo-chain';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
-import { EMULATOR_PULL_SUBSCRIPTIONS, startLocalStack } from '../../functions/local';
+import { EMULATOR_PULL_SUBSCRIPTIONS, startLocalStack, type LocalStack } from '../../functions/local';
 import { emulatorBroker, routerBroker } from '../../shared/local/chain-brokers';
 import type { EmulatorAdmin } from '../../shared/local/emulator';
 import { pubsubFrom } from './serve';
 import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
 import { messageLine } from '../output';
-import { cliSettings, createCliLogger, describeWarehouse, today } from '../context';
+import { cliSettings, createCliLogger, describeWarehouse, today, type Io, type Values } from '../context';
+import type { Logger } from '../../shared/log';
+import type { Settings } from '../../shared/settings';
 import { clockFrom } from '../../shared/clock';
 
 /** Where the messages of a run can be read afterwards, by Pub/Sub kind. */
@@ -127,40 +129,62 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
     const settings = cliSettings(values, io, { calendar: DEMO_CALENDAR, ...(values.verbose ? {} : { logLevel: 'WARNING' }) });
     const clock = clockFrom(settings.now);
     const logger = createCliLogger(io, settings, values.verbose as boolean | undefined);
-    const job = loadEtlConfig(settings.etlConfig);
     // The emulator's own environment variable does not choose it here: only the flag does.
     const pubsub = pubsubFrom(values, undefined) === 'emulator' ? 'emulator' : 'router';
-    // The emulator runs in its own process group, out of the terminal's Ctrl-C: exiting kills it.
-    const exitOnSignal = () => process.exit(130);
-    if (pubsub === 'emulator') for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, exitOnSignal);
+    const start: StartRun = { settings, job: loadEtlConfig(settings.etlConfig), clock, logger, pubsub };
+    const stopExitingOnSignals = exitOnSignals(pubsub);
     const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, settings, env: io.env, clock, logger, pubsub });
     try {
-      const ports = await stack.runtime.ports();
-      const broker = stack.router
-        ? routerBroker(stack.router)
-        : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, { ...EMULATOR_PULL_SUBSCRIPTIONS, completions: 'kpis-start-completions' });
-      const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, broker, job, {
-        today: today(clock, job.timeZone),
-        runId: `start-${clock().getTime().toString(36)}`,
-        username: 'kpis start',
-        ...(settings.calendar === DEMO_CALENDAR ? { demoCalendar: DEMO_CALENDAR } : {}),
-      });
-      // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
-      const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-      const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar));
-      const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
-        job: 'report',
-        runId: `report-${clock().getTime().toString(36)}`,
-      });
-      if (values.json) printJson(io, { ...result, report: report.file });
-      else
-        io.stdout(
-          `${startReport(result, describeWarehouse(ports.spec), job.timeZone, pubsub)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`,
-        );
-      return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
+      return await runChainAndReport(stack, start, values, io);
     } finally {
       await stack.close();
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, exitOnSignal);
+      stopExitingOnSignals();
     }
   },
 };
+
+/** What one `kpis start` runs with. */
+interface StartRun {
+  settings: Settings;
+  job: EtlJob;
+  clock: () => Date;
+  logger: Logger;
+  pubsub: 'router' | 'emulator';
+}
+
+/** The emulator runs in its own process group, out of the terminal's Ctrl-C: exiting kills it. Returns the undo. */
+function exitOnSignals(pubsub: StartRun['pubsub']): () => void {
+  const exitOnSignal = () => process.exit(130);
+  if (pubsub === 'emulator') for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, exitOnSignal);
+  return () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, exitOnSignal);
+  };
+}
+
+/** The demo chain through the stack, then the report; prints both; 0 if the ETL succeeded and nothing was dead-lettered. */
+async function runChainAndReport(stack: LocalStack, start: StartRun, values: Values, io: Io): Promise<number> {
+  const { settings, job, clock, logger } = start;
+  const ports = await stack.runtime.ports();
+  const broker = stack.router
+    ? routerBroker(stack.router)
+    : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, { ...EMULATOR_PULL_SUBSCRIPTIONS, completions: 'kpis-start-completions' });
+  const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, broker, job, {
+    today: today(clock, job.timeZone),
+    runId: `start-${clock().getTime().toString(36)}`,
+    username: 'kpis start',
+    ...(settings.calendar === DEMO_CALENDAR ? { demoCalendar: DEMO_CALENDAR } : {}),
+  });
+  // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
+  const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
+  const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar));
+  const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
+    job: 'report',
+    runId: `report-${clock().getTime().toString(36)}`,
+  });
+  if (values.json) printJson(io, { ...result, report: report.file });
+  else
+    io.stdout(
+      `${startReport(result, describeWarehouse(ports.spec), job.timeZone, start.pubsub)}\nReport of ${reportRange.start}..${reportRange.end}, with charts of every check: ${path.resolve(report.file)}\n`,
+    );
+  return result.etl?.status === 'succeeded' && result.dead_letters === 0 ? 0 : 1;
+}
