@@ -1,5 +1,5 @@
 /** Rows of logs.daily_logs: one run's steps, numbered and sharing the run id as uid. */
-import { toIsoDate } from '../dates';
+import { toIsoDate, type IsoDate } from '../dates';
 import { TableNotFoundError, toError } from '../errors';
 import type { Logger } from '../log';
 import { RUN_LOG_TABLE } from '../schema';
@@ -24,6 +24,16 @@ export interface RunLogStep {
   /** When the step happened; the ts column. */
   at: Date;
   fileName?: string;
+}
+
+/**
+ * The days a run wrote again, from its `restate` rows' messages (`restated YYYY-MM-DD: why`,
+ * written by restate.ts and reach.ts) as sql/logs/finished_run.sql and sql/reports/etl_runs.sql
+ * read them: joined by newlines, NULL when the run restated nothing. Oldest first, once each.
+ */
+export function restatedDaysOf(messages: unknown): IsoDate[] {
+  const days = [...String(messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate);
+  return [...new Set(days)].sort();
 }
 
 /**

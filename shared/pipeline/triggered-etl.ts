@@ -9,7 +9,7 @@ import type { EtlJob } from '../config/etl-config';
 import { addDays, toIsoDate } from '../dates';
 import { etlResult, runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
 import { planEtl, selectTables, type EtlPlan } from '../etl/plan';
-import { ensureRunLog, writeRunLog } from '../etl/run-log';
+import { ensureRunLog, restatedDaysOf, writeRunLog } from '../etl/run-log';
 import { TableNotFoundError } from '../errors';
 import { TOPICS, type Publisher } from '../messaging/publisher';
 import { renderSqlFile } from '../sql';
@@ -102,6 +102,6 @@ async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEt
     started_at: new Date(canonicalTimestamp(row.started_at as string | Date)).toISOString(),
     finished_at: new Date(canonicalTimestamp(row.finished_at as string | Date)).toISOString(),
     lastStepId: Number(row.last_step_id),
-    restated: [...String(row.restated ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as string).sort(),
+    restated: restatedDaysOf(row.restated),
   };
 }

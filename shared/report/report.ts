@@ -9,6 +9,7 @@ import { configuredTables, type EtlJob } from '../config/etl-config';
 import type { KpiCheck } from '../config/kpi-checks';
 import { addDays, dayIn, daysBetween, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { TableNotFoundError, toError } from '../errors';
+import { restatedDaysOf } from '../etl/run-log';
 import { runLogValues, shapeOf, type RunLogShape } from '../etl/run-log-shape';
 import { checkLabel, type CheckResult } from '../monitor/detect';
 import { completeAt } from '../monitor/complete-days';
@@ -245,7 +246,7 @@ function runOf(row: Row, start: Date, timeZone: string): { bar: RunBar; days: Is
   // A run whose start row does not name its days (the cron job's) built the day before it ran, and that day.
   const startDay = dayIn(start, timeZone);
   const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
-  const restated = [...String(row.restate_messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate).sort();
+  const restated = restatedDaysOf(row.restate_messages);
   const span = (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) + (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
   const bar: RunBar = {
     run_id: String(row.run_id),
