@@ -122,7 +122,7 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
   let script = deps.warehouse.renderScript(plan.statements, { atomic: true });
   try {
     const context = { job: job.jobName, runId: request.runId };
-    const restate = await restating(deps.warehouse, job, tables, request.range, context);
+    const restate = await restating(deps.warehouse, job, tables, request.range, context, result.startedAt);
     plan = await planRun(deps.warehouse, job, tables, request.range, restate);
     script = deps.warehouse.renderScript(plan.statements, { atomic: true });
     const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, context);
@@ -184,7 +184,7 @@ async function prepareRun(
   const shape = await runLogShape(warehouse);
   await ensureTables(warehouse, planned);
   const wholeRun = request.kpis === undefined || request.kpis.length === 0;
-  const restate = await restating(warehouse, job, tables, request.range, context);
+  const restate = await restating(warehouse, job, tables, request.range, context, startedAt);
   // The guard reads only when the run builds everything, as the scheduled runs do.
   const staleNote = wholeRun ? await staleSourcesNote(warehouse, job, tables, startedAt, context) : '';
   if (staleNote !== '') logger.warn('the source is stale: building anyway', { note: staleNote });
@@ -260,11 +260,12 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
 /**
  * What a run restates: the earlier days whose source changed (restate.ts), and the later and
  * earlier days of the tables that read them (reach.ts); `all` is every earlier day it writes
- * again, for the KPI monitor to judge again.
+ * again, for the KPI monitor to judge again. `at`: the run's time, the bound of the days it
+ * reads ahead (only their events before it are in what it builds).
  */
-async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext) {
+async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext, at: Date) {
   const reachBack = tableReachBack(job.tables);
-  const decision = await decideRestate(warehouse, job, range, context, aheadDays(job, reachBack));
+  const decision = await decideRestate(warehouse, job, range, context, { aheadDays: aheadDays(job, reachBack), at });
   const days = decision?.restated.map(({ day }) => day) ?? [];
   const built = decision?.built ?? new Set<IsoDate>();
   const later = laterDays(tables, tableReach(job.tables), days, built, range);

@@ -195,6 +195,25 @@ export class BigQueryWarehouse implements Warehouse {
     return versions;
   }
 
+  /**
+   * The count and newest time of each day's events timed before `before` (sql/etl/source_events_before.sql):
+   * reads the time column of the range's partitions, at least 10 MB billed. Null for a wildcard source.
+   */
+  async sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string, context: JobContext): Promise<Map<IsoDate, string> | null> {
+    if (source.table.endsWith('*')) return null;
+    const rows = await this.query(
+      renderSqlFile('etl/source_events_before.sql', { source: this.tableRef(source.dataset, source.table) }),
+      {
+        start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
+        end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
+        before: { type: 'TIMESTAMP', value: before },
+        time_zone: { type: 'STRING', value: timeZone },
+      },
+      { ...context, sqlFile: 'etl/source_events_before.sql' },
+    );
+    return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest ${canonicalTimestamp(row.newest as string | Date)}`]));
+  }
+
   /** A wildcard source's shards' last_modified_time (sql/etl/shard_versions.sql, the dataset's __TABLES__), as each day's version. */
   private async shardVersions(source: SourceRef, range: DateRange, context: JobContext): Promise<Map<IsoDate, string>> {
     const prefix = source.table.slice(0, -1);

@@ -170,10 +170,20 @@ export class DuckDbWarehouse implements Warehouse {
   /** Each day's count and newest row id (sql/etl/source_fingerprints.sql): DuckDB keeps no change times. */
   async sourceVersions(source: SourceRef, range: DateRange, timeZone: string): Promise<Map<IsoDate, string>> {
     if (source.table.endsWith('*')) return this.shardVersions(source, range);
+    return this.fingerprints(source, range, startOfDayIn(addDays(range.end, 1), timeZone), timeZone);
+  }
+
+  /** The same fingerprints of the events timed before `before` only (a day read ahead: reads_days_after). */
+  async sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string): Promise<Map<IsoDate, string> | null> {
+    return source.table.endsWith('*') ? null : this.fingerprints(source, range, before, timeZone);
+  }
+
+  private async fingerprints(source: SourceRef, range: DateRange, before: Date, timeZone: string): Promise<Map<IsoDate, string>> {
     const sql = renderSqlFile('etl/source_fingerprints.sql', { source: this.tableRef(source.dataset, source.table) });
     const rows = await this.query(sql, {
       start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
       end_ts: { type: 'TIMESTAMP', value: startOfDayIn(addDays(range.end, 1), timeZone) },
+      before: { type: 'TIMESTAMP', value: before },
       time_zone: { type: 'STRING', value: timeZone },
     });
     return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest row ${String(row.newest_row)}`]));

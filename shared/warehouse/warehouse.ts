@@ -104,6 +104,14 @@ export interface Warehouse {
    */
   sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>>;
   /**
+   * As sourceVersions, counting only the events timed before `before` (a build's time): the
+   * version of a day a table reads ahead (reads_days_after) that the day's later events leave
+   * alone. DuckDB: the same fingerprint, bounded; BigQuery: the count and newest time of those
+   * events (sql/etl/source_events_before.sql, the time column of the range's partitions, at least
+   * 10 MB billed). Null for a wildcard source: its days are compared whole.
+   */
+  sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string, context: JobContext): Promise<Map<IsoDate, string> | null>;
+  /**
    * A wildcard table in FROM, with its `_TABLE_SUFFIX` column: the tables of `dataset` named
    * `prefix` + a suffix. BigQuery names its own wildcard table (the query's filter on
    * `_TABLE_SUFFIX` picks the tables it scans); DuckDB, which has none, unions the tables whose

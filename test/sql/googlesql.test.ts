@@ -146,6 +146,8 @@ beforeAll(async () => {
   await runEtl(deps, shippedJob, { range, runId: 'etl-run', username: 'test' });
   await runEtl(deps, shippedJob, { range, runId: 'etl-dry', username: 'test', dryRun: true });
   await runTriggeredEtl(deps, shippedJob, { trigger: { range, dryRun: false }, runId: 'etl-triggered', username: 'test', publishedAt: NOW });
+  // The read-ahead check's count before a build's time (the demo has no event of the 27th before NOW, so the run sent none).
+  await warehouse.sourceVersionsBefore(SOURCE, { start: '2026-11-26', end: '2026-11-27' }, NOW, 'Europe/Berlin', context);
   await runKpiMonitor(deps, [...loadKpiChecks(), segmentedShortForm()], { dates: ['2026-11-26'], runId: 'kpi-run', username: 'test' });
   await runLogMonitor(deps, loadLogChecks(), { runId: 'log-run', username: 'test' });
   await deliverAlerts(deps, [alert], { ...context, source: 'test' });
@@ -246,6 +248,8 @@ test('the use-cases sent every kind of statement: the ETL script, the monitors, 
     'FROM `demo-project.gamepltx.INFORMATION_SCHEMA.PARTITIONS`',
     "message LIKE '%; source versions {%'",
     'SELECT MAX(time) AS newest',
+    // The read-ahead check (reads_days_after): a day's events before a build's time.
+    'AND time < @before',
     "WHERE channel = 'incident' AND date BETWEEN @start_date AND @end_date AND alert_id IN (@alert_id_1)",
     // The run's days 25..26, a day each side, and daily_sessions' day before and day after.
     "FROM `demo-project.analytics_1.events_*`\n  WHERE _TABLE_SUFFIX BETWEEN '20261123' AND '20261128'",

@@ -161,3 +161,64 @@ test('a late event at 00:10 continuing a session of 23:50, landing after the eve
     await full.fake.stop();
   }
 });
+
+test('on the daily schedule daily_sessions is rebuilt on no evening but the one the late 00:10 event continues; the count before the build time is read only where the partition changed', async () => {
+  const names = ['daily_user_panel', 'user_segments', 'daily_sessions'];
+  const sessions = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => names.includes(table.name)) };
+  // a and c at 02:00 and 10:00 every day: each day has events before and after a 06:00 run.
+  const aroundTheClock = daysBetween('2026-11-20', '2026-11-25').flatMap((day) => [...events(day, ['a', 'c'], 2), ...events(day, ['a', 'c'])]);
+  const evening = { user_id: 'b', time: new Date('2026-11-22T23:50:00Z'), event_name: 'session_start', coins_added: null };
+  const lateEvent = { user_id: 'b', time: new Date('2026-11-23T00:10:00Z'), event_name: 'level_start', coins_added: null };
+  const all = [...aroundTheClock, evening];
+  await bq.fake.stop();
+  bq = await bigQueryWithEvents(all.filter((event) => (event.time as Date).toISOString() < '2026-11-21T06:00:00Z'));
+  const restated = new Map<string, string[] | undefined>();
+  const countsBefore = new Map<string, string[]>();
+  for (const today of daysBetween('2026-11-21', '2026-11-25')) {
+    const arrived = (event: Row) =>
+      (event.time as Date).getTime() >= Date.parse(`${addDays(today, -1)}T06:00:00Z`) && (event.time as Date).getTime() < Date.parse(`${today}T06:00:00Z`);
+    if (today !== '2026-11-21') await appendEvents(await bq.warehouse(), SOURCE, all.filter(arrived), context);
+    // b's event of 00:10 lands during the 23rd, after the run of 06:00 built the 22nd.
+    if (today === '2026-11-24') await appendEvents(await bq.warehouse(), SOURCE, [lateEvent], context);
+    const before = bq.fake.jobInserts().length;
+    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, sessions, {
+      range: { start: addDays(today, -1), end: addDays(today, -1) },
+      runId: `daily-${today}`,
+      username: 'scheduler',
+    });
+    expect(outcome.failure).toBeUndefined();
+    restated.set(today, outcome.result.restated_dates);
+    const counts = bq.fake
+      .jobInserts()
+      .slice(before)
+      .map((request) => (request.body as InsertedJob).configuration)
+      .filter((job) => job.labels?.sql_file === sqlFileLabel('etl/source_events_before.sql'));
+    countsBefore.set(today, counts.map((job) => job.query.queryParameters?.find((p) => p.name === 'before')?.parameterValue.value ?? '').sort());
+  }
+  expect(Object.fromEntries(restated)).toEqual({
+    '2026-11-21': undefined,
+    '2026-11-22': undefined,
+    '2026-11-23': undefined,
+    '2026-11-24': ['2026-11-22'],
+    '2026-11-25': undefined,
+  });
+  // Each run counts today's events so far (its own time), and the day before, whose partition changed
+  // since the evening before it was built (that build's time); the days confirmed before are not read again.
+  expect(Object.fromEntries(countsBefore)).toEqual({
+    '2026-11-21': ['2026-11-21T06:00:00.000Z'],
+    ...Object.fromEntries(daysBetween('2026-11-22', '2026-11-25').map((today) => [today, [`${addDays(today, -1)}T06:00:00.000Z`, `${today}T06:00:00.000Z`]])),
+  });
+  const afterDaily = await bq.checksum(names);
+  const full = await bigQueryWithEvents([...all.filter((event) => (event.time as Date).toISOString() < '2026-11-25T06:00:00Z'), lateEvent]);
+  try {
+    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger }, sessions, {
+      range: { start: '2026-11-20', end: '2026-11-24' },
+      runId: 'full',
+      username: 'tester',
+    });
+    expect(rebuild.result.status).toBe('succeeded');
+    expect(afterDaily).toBe(await full.checksum(names));
+  } finally {
+    await full.fake.stop();
+  }
+});

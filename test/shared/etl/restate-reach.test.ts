@@ -148,25 +148,78 @@ function configWithField(field: string, value: unknown): string {
   return file;
 }
 
-test('on the daily schedule each day of daily_sessions is built once more, by the run after, when the next day it reads has arrived', async () => {
-  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+/** Users a and c at 02:00 and 10:00 on every day from 2026-11-19 to 2026-11-24: each day has events before and after a 06:00 run. */
+const aroundTheClock = daysBetween('2026-11-19', '2026-11-24').flatMap((day) =>
+  ['a', 'c'].flatMap((user) => [
+    { user_id: user, time: `${day}T02:00:00Z` },
+    { user_id: user, time: `${day}T10:00:00Z` },
+  ]),
+);
+
+/** The daily runs of `days`, each after the events timed before it arrived (as they do on time); what each restated. */
+async function onSchedule(job: EtlJob, days: string[], events: Event[], between: (today: string) => Promise<void> = async () => undefined) {
   const restated = new Map<string, string[] | undefined>();
-  for (const today of daysBetween('2026-11-20', '2026-11-24')) {
-    // Yesterday's events arrived during yesterday: today's are still to come when the run starts.
+  let arrived = '';
+  for (const today of days) {
+    const now = `${today}T06:00:00Z`;
     await insertEvents(
       warehouse,
-      everyDay.filter((event) => event.time.startsWith(addDays(today, -1))),
+      events.filter((event) => new Date(event.time).toISOString() >= arrived && new Date(event.time).toISOString() < now),
     );
+    arrived = now;
+    await between(today);
     restated.set(today, (await dailyRun(job, today)).restated_dates);
   }
-  // The run of the 21st builds the 20th, and the 19th again: built before the 20th's events came.
-  expect(Object.fromEntries(restated)).toEqual({
-    '2026-11-20': undefined,
-    '2026-11-21': ['2026-11-19'],
-    '2026-11-22': ['2026-11-20'],
-    '2026-11-23': ['2026-11-21'],
-    '2026-11-24': ['2026-11-22'],
+  return Object.fromEntries(restated);
+}
+
+const endRow = async (runId: string) =>
+  JSON.parse(
+    String((await rows(`SELECT message FROM logs.daily_logs WHERE step_name = 'end' AND uid = '${runId}'`))[0]?.message).split('; source versions ')[1] as string,
+  ) as Record<string, unknown>;
+
+test('on the daily schedule no day of daily_sessions is built again: the day it reads ahead changed only after the build time', async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  const restated = await onSchedule(job, daysBetween('2026-11-20', '2026-11-24'), aroundTheClock);
+  // Before: each run rebuilt the day before its range, the day after it having changed (its 10:00 events).
+  expect(restated).toEqual(Object.fromEntries(daysBetween('2026-11-20', '2026-11-24').map((day) => [day, undefined])));
+  // The run of the 22nd built the 21st at 06:00, when the 22nd had its events of 02:00 (a's and c's): as whole, and before 06:00.
+  expect(await endRow('daily-2026-11-22')).toMatchObject({
+    read_ahead: { '2026-11-22': '2 events, newest row 13' },
+    read_ahead_before: { at: '2026-11-22T06:00:00.000Z', versions: { '2026-11-22': '2 events, newest row 13' } },
   });
+  // The next run found the 22nd changed only after that time, and recorded it as seen by the 21st's build.
+  expect(await endRow('daily-2026-11-23')).toMatchObject({ read_ahead_checked: { '2026-11-21': { '2026-11-22': '4 events, newest row 15' } } });
+  await expectFullRebuild(
+    job,
+    aroundTheClock.filter((event) => event.time < '2026-11-24T06:00:00Z'),
+    { start: '2026-11-19', end: '2026-11-23' },
+  );
+});
+
+test('on the daily schedule, the event of 00:10 landing after the evening was built rebuilds daily_sessions on it once, and equals a full rebuild', async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  const evening = { user_id: 'b', time: '2026-11-21T23:50:00Z' };
+  const late = { user_id: 'b', time: '2026-11-22T00:10:00Z' };
+  // b's event of 00:10 arrives during the 22nd, after the run of 06:00 built the 21st.
+  const arrive = async (today: string) => (today === '2026-11-23' ? insertEvents(warehouse, [late]) : undefined);
+  const restated = await onSchedule(job, daysBetween('2026-11-20', '2026-11-24'), [...aroundTheClock, evening], arrive);
+  expect(restated).toEqual({ '2026-11-20': undefined, '2026-11-21': undefined, '2026-11-22': undefined, '2026-11-23': ['2026-11-21'], '2026-11-24': undefined });
+  expect(await restateRows('daily-2026-11-23')).toEqual([
+    'restated 2026-11-21: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-22 changed since it was built',
+  ]);
+  const events = [...aroundTheClock, evening, late].filter((event) => event.time < '2026-11-24T06:00:00Z');
+  await expectFullRebuild(job, events, { start: '2026-11-19', end: '2026-11-23' });
+});
+
+test("an end row without the versions before the build's time (written before they were): the day read ahead is compared whole, as then", async () => {
+  const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
+  // The runs of the 20th and the 21st wrote their end rows as the code before did: no read_ahead_before.
+  const asBefore = async (today: string) => {
+    if (today === '2026-11-22') await rows("UPDATE logs.daily_logs SET message = replace(message, '\"read_ahead_before\"', '\"older\"') WHERE step_name = 'end'");
+  };
+  const restated = await onSchedule(job, daysBetween('2026-11-20', '2026-11-23'), aroundTheClock, asBefore);
+  expect(restated).toEqual({ '2026-11-20': undefined, '2026-11-21': undefined, '2026-11-22': ['2026-11-20'], '2026-11-23': undefined });
 });
 
 describe('reads_days_before in the config', () => {
