@@ -17,11 +17,11 @@ import { DEFAULT_CHANNEL } from '../config/kpi-checks';
 import { toError } from '../errors';
 import type { Logger } from '../log';
 import { TOPICS, type Publisher } from '../messaging/publisher';
-import { numberedRows, selectList } from '../rows';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile, splitStatements } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import { alertAttributes, deliveryKey, type Alert } from './alert';
+import { alertsTableRow, mergeAlertRows } from './alerts-table';
 import { postToSlack, redact, slackMessages } from './slack';
 
 export interface AlertDeps {
@@ -210,42 +210,11 @@ async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId
   const { warehouse } = deps;
   if (alerts.length === 0) return new Set();
   const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
-  const columns = ALERTS_TABLE.columns;
   const sentAt = deps.clock();
   const staleBefore = new Date(sentAt.getTime() - CLAIM_TIMEOUT_MS);
-  for (const batch of chunk(alerts, CLAIM_BATCH)) {
-    const rows = numberedRows(
-      columns,
-      batch.map((alert) => claimRow(alert, channel, claimId, sentAt)),
-    );
-    const sql = renderSqlFile('alerts/claim.sql', {
-      alerts: table,
-      rows: selectList(columns, rows),
-      columns: columns.map((column) => column.name).join(', '),
-      source_columns: columns.map((column) => `s.${column.name}`).join(', '),
-    });
-    await warehouse.query(sql, { ...rows.params, stale_before: { type: 'TIMESTAMP', value: staleBefore } }, { ...context, sqlFile: 'alerts/claim.sql' });
-  }
+  const rows = alerts.map((alert) => alertsTableRow(alert, { alertId: deliveryKey(alert), channel, claimId, sentAt, deliveredAt: null }));
+  await mergeAlertRows(warehouse, 'alerts/claim.sql', rows, context, { stale_before: { type: 'TIMESTAMP', value: staleBefore } });
   return claimedIds(warehouse, table, channel, alerts, claimId, context);
-}
-
-/** An alert as a row of the alerts table, claimed by claimId and not delivered yet. */
-function claimRow(alert: Alert, channel: Channel, claimId: string, sentAt: Date) {
-  return {
-    alert_id: deliveryKey(alert),
-    date: alert.date,
-    channel,
-    claim_id: claimId,
-    kind: alert.kind,
-    check_name: alert.check,
-    severity: alert.severity,
-    message: alert.message,
-    run_id: alert.run_id,
-    raised_at: new Date(alert.raised_at),
-    sent_at: sentAt,
-    payload: JSON.stringify(alert),
-    delivered_at: null,
-  };
 }
 
 /** The ids of the alerts' rows that claimId holds on the channel, after the claim. */

@@ -20,9 +20,9 @@
  */
 import { chunk } from 'lodash';
 import { alertId, alertLabel, kpiAlert, type Alert } from '../alerts/alert';
+import { alertsTableRow, mergeAlertRows } from '../alerts/alerts-table';
 import { addDays, daysBetween, type IsoDate } from '../dates';
 import { TableNotFoundError } from '../errors';
-import { numberedRows, selectList } from '../rows';
 import { ALERTS_TABLE } from '../schema';
 import { renderSqlFile } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
@@ -174,41 +174,10 @@ export async function readIncidentDays(warehouse: Warehouse, dates: IsoDate[], c
 /** Writes a plan's records: its raised days (replacing earlier records of them), and forgets its cleared days. */
 export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPlan, at: Date, context: JobContext & { runId: string }): Promise<void> {
   if (plan.raisedDays.length === 0 && plan.clearedDays.length === 0) return;
+  const rows = plan.raisedDays.map((day) => alertsTableRow(day, { channel: INCIDENT_CHANNEL, claimId: context.runId, sentAt: at, deliveredAt: at }));
+  await mergeAlertRows(warehouse, 'alerts/record_incident_days.sql', rows, context);
   const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
-  const columns = ALERTS_TABLE.columns;
-  for (const batch of chunk(plan.raisedDays, BATCH)) {
-    const rows = numberedRows(
-      columns,
-      batch.map((day) => incidentRow(day, at, context.runId)),
-    );
-    const sql = renderSqlFile('alerts/record_incident_days.sql', {
-      alerts: table,
-      rows: selectList(columns, rows),
-      columns: columns.map((column) => column.name).join(', '),
-      source_columns: columns.map((column) => `s.${column.name}`).join(', '),
-    });
-    await warehouse.query(sql, rows.params, { ...context, sqlFile: 'alerts/record_incident_days.sql' });
-  }
   for (const batch of chunk(plan.clearedDays, BATCH)) await forgetIncidentDays(warehouse, table, batch, context);
-}
-
-/** A raised day as a row of the alerts table on the incident channel, delivered at once. */
-function incidentRow(day: IncidentPlan['raisedDays'][number], at: Date, runId: string) {
-  return {
-    alert_id: day.alert_id,
-    date: day.date,
-    channel: INCIDENT_CHANNEL,
-    claim_id: runId,
-    kind: day.kind,
-    check_name: day.check,
-    severity: day.severity,
-    message: day.message,
-    run_id: day.run_id,
-    raised_at: new Date(day.raised_at),
-    sent_at: at,
-    payload: JSON.stringify(day),
-    delivered_at: at,
-  };
 }
 
 /** Deletes the records of a batch of cleared days. */
