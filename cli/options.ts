@@ -39,22 +39,28 @@ function wholeDays(raw: string | boolean | undefined, min: number): number {
   return Number(raw);
 }
 
-export /** The days a monitor checks: --date, --from/--to, or the --days-back N complete days before today (default yesterday). */
-function monitorRange(values: Values, yesterday: string): DateRange {
+export /**
+ * The days a monitor checks: --date, --from/--to, or the --days-back N complete days before today
+ * (default yesterday). Dates given are checked against today, as every command's are.
+ */
+function monitorRange(values: Values, today: string): DateRange {
+  const yesterday = addDays(today, -1);
   if (values['days-back'] !== undefined) {
     if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError('give only one of --date, --days-back, or --from with --to');
     const days = wholeDays(values['days-back'], 1);
-    return resolveDateRange({ from: addDays(yesterday, -(days - 1)), to: yesterday }, yesterday, 0);
+    return resolveDateRange({ from: addDays(yesterday, -(days - 1)), to: yesterday }, today, 0);
   }
-  return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+  if (values.date === undefined && values.from === undefined && values.to === undefined) return { start: yesterday, end: yesterday };
+  return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, today, 0);
 }
 
 export /** A report's days: --from/--to, or the default weeks up to yesterday; longer than `maximum` ($KPIS_MAX_RANGE_DAYS) is refused before any work. */
-function reportRange(values: Values, yesterday: string, maximum: number): DateRange {
+function reportRange(values: Values, today: string, maximum: number): DateRange {
+  const yesterday = addDays(today, -1);
   const range =
     values.from === undefined && values.to === undefined
       ? { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday }
-      : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, yesterday, 0);
+      : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, today, 0);
   const days = dayCount(range.start, range.end) + 1;
   if (days > maximum)
     throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);

@@ -3,7 +3,7 @@ import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { configuredTables } from '../../shared/config/etl-config';
 import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
-import { addDays, daysBetween } from '../../shared/dates';
+import { daysBetween } from '../../shared/dates';
 import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
@@ -42,8 +42,7 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
     const settings = cliSettings(values, io);
     const job = loadCliJob(settings);
-    const yesterday = addDays(configuredToday(job, settings), -1);
-    const range = monitorRange(values, yesterday);
+    const range = monitorRange(values, configuredToday(job, settings));
     // The ports read the alerts' Slack channels (slack_webhooks) from the same settings.kpisConfig.
     const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
     return withJobRuntime(job, settings, values, io, async (runtime) => {

@@ -5,7 +5,6 @@ import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
 import { selectChecks } from '../../shared/config/kpi-checks';
 import { loadMonitorChecks } from '../../shared/config/calendar';
-import { addDays } from '../../shared/dates';
 import { printJson, withJobRuntime, type Command } from '../command';
 import { cliSettings, configuredToday, describeWarehouse, loadCliJob } from '../context';
 import { listFlag, reportRange } from '../options';
@@ -34,8 +33,7 @@ opens offline, from a mail or a bucket.`,
   run(values, _positionals, io) {
     const settings = cliSettings(values, io);
     const job = loadCliJob(settings);
-    const yesterday = addDays(configuredToday(job, settings), -1);
-    const range = reportRange(values, yesterday, settings.maxRangeDays);
+    const range = reportRange(values, configuredToday(job, settings), settings.maxRangeDays);
     const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
     // Said before the report is computed, which takes a while: a place it can never be written to.
