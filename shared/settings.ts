@@ -182,9 +182,18 @@ function publisherSpec(raw: string, source: Source, earlier: Settings): Publishe
   throw settingError(source, `must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got ${JSON.stringify(raw)}`);
 }
 
+/**
+ * Derived, not set: so a bad project id is said of PUBSUB_PROJECT_ID, the variable the user wrote,
+ * with the variables that made it count.
+ */
 function defaultPublisher(earlier: Settings): PublisherSpec {
   if (earlier.pubsubEmulatorHost === undefined) return { kind: 'local', dir: earlier.topicsDir };
-  return publisherSpec(`pubsub:${earlier.pubsubProjectId}`, 'KPIS_PUBLISHER', earlier);
+  if (PROJECT_ID.test(earlier.pubsubProjectId)) return { kind: 'pubsub', projectId: earlier.pubsubProjectId };
+  throw settingError(
+    'PUBSUB_PROJECT_ID',
+    `must be a Google Cloud project id such as my-project (a lowercase letter, then 4 or more lowercase letters, digits or hyphens), ` +
+      `got ${JSON.stringify(earlier.pubsubProjectId)} (the emulator's project: PUBSUB_EMULATOR_HOST is set and KPIS_PUBLISHER is not)`,
+  );
 }
 
 /** `env` or `secret-manager:PROJECT_ID`. */
