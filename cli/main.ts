@@ -4,7 +4,7 @@
  * shared/. Exit codes: 0 done, 1 failed, 2 bad flags, dates or config.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, KpisError, TableNotFoundError, UsageError } from '../shared/errors';
+import { ConfigError, KpisError, LocalResourceError, TableNotFoundError, UsageError } from '../shared/errors';
 import { escapeControls } from '../shared/format';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
@@ -117,10 +117,14 @@ function parseCommandLine(name: string, command: Command, rest: string[]) {
   return parsed;
 }
 
-/** Exit code 2 for a usage or config error (with where to read the usage), 1 for a failure. */
+/** Exit code 2 for a usage or config error (with where to read the usage) or a local file, folder or port in the way (one line), 1 for a failure. */
 function reportFailure(io: Io, name: string, error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) {
     io.stderr(`kpis ${name}: ${error.message}\nRun \`kpis ${name} --help\` for usage.\n`);
+    return 2;
+  }
+  if (error instanceof LocalResourceError) {
+    io.stderr(`kpis ${name}: ${error.message}\n`);
     return 2;
   }
   const message = error instanceof KpisError ? error.message : ((error as Error).stack ?? String(error));

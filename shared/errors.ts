@@ -62,6 +62,13 @@ function formatConfigProblems(file: string, problems: readonly ConfigProblem[], 
   return `${file}: invalid ${what}\n${lines.join('\n')}`;
 }
 
+/**
+ * A file, folder or port of this machine the command cannot use (in the way, missing, not
+ * writable, taken): the same command fails the same way until the user changes it, so exit 2, but
+ * its usage would not help. The message names the thing and, where the command knows it, the flag.
+ */
+export class LocalResourceError extends KpisError {}
+
 /** An input file that cannot be loaded; the message names the file, line and column. */
 export class InputFileError extends KpisError {}
 

@@ -1,12 +1,12 @@
 /** `kpis stage`: the folder deploy.sh deploys. */
 import path from 'node:path';
-import { CLOUD_DEPENDENCIES, stageFunctions } from '../../shared/deploy/stage';
+import { CLOUD_DEPENDENCIES, STAGE_MARKER, stageFunctions } from '../../shared/deploy/stage';
 import { printJson, type Command } from '../command';
 
 export const stageCommand: Command = {
   summary: 'write the folder deploy.sh deploys: compiled functions, sql/, config/, cloud dependencies only',
   usage: 'kpis stage DIR [--json]',
-  details: `Empties DIR and writes the compiled functions and shared code, sql/ and config/, with a
+  details: `Empties DIR (only a new or empty folder, or one an earlier \`kpis stage\` wrote: it holds ${STAGE_MARKER}) and writes the compiled functions and shared code, sql/ and config/, with a
 package.json and package-lock.json whose dependencies are the cloud ones only (${CLOUD_DEPENDENCIES.join(', ')}),
 pruned from this project's lock file: Cloud Build installs no DuckDB and compiles nothing.`,
   options: {},

@@ -4,9 +4,9 @@
  * no DuckDB, no Vega, no TypeScript, and compiles nothing. The lock file is the project's own,
  * pruned to what those dependencies reach, so the deployed versions are the tested ones.
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../errors';
+import { ConfigError, LocalResourceError } from '../errors';
 
 /** What runs in the cloud; everything else in package.json (DuckDB, Vega, the CSV parser) is for the local tools. */
 export const CLOUD_DEPENDENCIES = [
@@ -106,8 +106,31 @@ function cloudDependencies(manifest: Manifest): Record<string, string> {
   );
 }
 
-/** Writes the deployable folder for the project at `root` into `dir` (emptied first). */
-export function stageFunctions(root: string, dir: string): StageResult {
+/** The file a staged folder holds so that a later `kpis stage` knows it may empty it. */
+export const STAGE_MARKER = '.kpis-stage';
+
+/** `inner` is `outer` or inside it (both resolved through symlinks where they exist). */
+function isWithin(inner: string, outer: string): boolean {
+  const relative = path.relative(outer, inner);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** Why `dir` must not be emptied, or null: only a missing, empty or earlier staged folder may be, and never the project or the current folder. */
+export function stageRefusal(root: string, dir: string, cwd: string): string | null {
+  if (!existsSync(dir)) return null;
+  const real = realpathSync(dir);
+  if (isWithin(realpathSync(root), real)) return 'it holds this project';
+  if (isWithin(realpathSync(cwd), real)) return 'it is or holds the current folder';
+  if (!statSync(real).isDirectory()) return 'it is a file, not a folder';
+  const names = readdirSync(real);
+  if (names.length === 0 || names.includes(STAGE_MARKER)) return null;
+  return `it holds files kpis stage did not write (no ${STAGE_MARKER}): give a new or empty folder`;
+}
+
+/** Writes the deployable folder for the project at `root` into `dir`: emptied first if stageRefusal allows it, refused otherwise. */
+export function stageFunctions(root: string, dir: string, cwd = process.cwd()): StageResult {
+  const refusal = stageRefusal(root, dir, cwd);
+  if (refusal !== null) throw new LocalResourceError(`will not empty ${dir}: ${refusal}`);
   const compiled = path.join(root, 'dist', 'functions', 'index.js');
   if (!existsSync(compiled)) throw new ConfigError(`${compiled} is missing: run \`npm run build\` first`);
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
@@ -133,7 +156,8 @@ export function stageFunctions(root: string, dir: string): StageResult {
   pruned.name = staged.name;
   (pruned.packages[''] as LockPackage).name = staged.name;
   writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(pruned, null, 2)}\n`);
-  // Nothing to leave out: the folder holds only what is deployed.
-  writeFileSync(path.join(dir, '.gcloudignore'), '# Staged by deploy.sh: everything here is deployed.\n');
+  // Everything but the marker is deployed.
+  writeFileSync(path.join(dir, '.gcloudignore'), `# Staged by deploy.sh: everything here but the marker is deployed.\n${STAGE_MARKER}\n`);
+  writeFileSync(path.join(dir, STAGE_MARKER), 'Written by `kpis stage`: a later `kpis stage` into this folder empties it first.\n');
   return { dir, dependencies, packages: Object.keys(pruned.packages).length - 1 };
 }

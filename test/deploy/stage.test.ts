@@ -5,9 +5,9 @@
  * fake.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLOUD_DEPENDENCIES, pruneLock, stageFunctions } from '../../shared/deploy/stage';
+import { CLOUD_DEPENDENCIES, pruneLock, STAGE_MARKER, stageFunctions } from '../../shared/deploy/stage';
 import { BigQueryFake } from '../fakes/bigquery-fake';
 import { tempDir } from '../helpers/history';
 
@@ -35,6 +35,58 @@ test('the staged package.json and lock file hold the cloud dependencies and what
   for (const local of ['@duckdb/node-api', 'vega', 'vega-lite', 'typescript', 'jest', 'csv-parse']) expect(installed).not.toContain(`node_modules/${local}`);
   expect(installed.some((key) => rootLock.packages[key]?.dev)).toBe(false);
   expect(installed).toEqual(expect.arrayContaining(CLOUD_DEPENDENCIES.map((name) => `node_modules/${name}`)));
+});
+
+/** A project folder stageFunctions can stage from: the real manifest and lock, and empty compiled folders. */
+function fakeProject(): { base: string; root: string } {
+  const base = tempDir('kpis-stage-guard-');
+  const root = path.join(base, 'project');
+  for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config', '.git']) mkdirSync(path.join(root, folder), { recursive: true });
+  writeFileSync(path.join(root, 'dist/functions/index.js'), '');
+  writeFileSync(path.join(root, 'README.md'), 'mine');
+  for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(ROOT, file), path.join(root, file));
+  return { base, root };
+}
+
+describe('stage empties only a folder it may: missing, empty, or staged before', () => {
+  test.each([
+    ['the project folder', (root: string) => root, 'it holds this project'],
+    ['a folder holding the project', (root: string) => path.dirname(root), 'it holds this project'],
+    ['the project folder by a relative path', (root: string) => path.join(root, 'dist', '..'), 'it holds this project'],
+  ])('%s is refused and left whole', (_name, target, why) => {
+    const { root } = fakeProject();
+    const dir = target(root);
+    expect(() => stageFunctions(root, dir, tempDir())).toThrow(`will not empty ${dir}: ${why}`);
+    expect(readdirSync(root).sort()).toEqual(['.git', 'README.md', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
+  });
+
+  test('a folder holding files of its own is refused and keeps them; so is the current folder and a file', () => {
+    const { base, root } = fakeProject();
+    const mine = path.join(base, 'mine');
+    mkdirSync(mine);
+    writeFileSync(path.join(mine, 'important.txt'), 'keep me');
+    expect(() => stageFunctions(root, mine)).toThrow(`will not empty ${mine}: it holds files kpis stage did not write (no ${STAGE_MARKER})`);
+    expect(readFileSync(path.join(mine, 'important.txt'), 'utf8')).toBe('keep me');
+    expect(() => stageFunctions(root, mine, path.join(mine))).toThrow(`will not empty ${mine}: it is or holds the current folder`);
+    const file = path.join(mine, 'important.txt');
+    expect(() => stageFunctions(root, file)).toThrow(`will not empty ${file}: it is a file, not a folder`);
+    expect(existsSync(file)).toBe(true);
+  });
+
+  test('a new folder, an empty one, and a folder staged before are (re)staged', () => {
+    const { base, root } = fakeProject();
+    const empty = path.join(base, 'empty');
+    mkdirSync(empty);
+    for (const dir of [path.join(base, 'new', 'functions'), empty]) {
+      stageFunctions(root, dir);
+      expect(existsSync(path.join(dir, STAGE_MARKER))).toBe(true);
+      writeFileSync(path.join(dir, 'left-over.txt'), 'from an older stage');
+      stageFunctions(root, dir);
+      expect(existsSync(path.join(dir, 'left-over.txt'))).toBe(false);
+    }
+    // The marker stays out of the upload.
+    expect(readFileSync(path.join(empty, '.gcloudignore'), 'utf8').split('\n')).toContain(STAGE_MARKER);
+  });
 });
 
 test('pruning follows Node resolution: a nested version wins over the top-level one', () => {
