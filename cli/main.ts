@@ -1,10 +1,10 @@
 /**
  * `kpis`: the command line of daily-kpis. This file only dispatches: each command is a file of its
  * own under cli/commands/, which parses its flags, opens the runtime and calls one use-case from
- * shared/. Exit codes: 0 done, 1 failed, 2 bad flags, dates or config.
+ * shared/. Exit codes: 0 done, 1 failed, 2 bad flags, dates or config, or a file, folder or port in the way.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, KpisError, LocalResourceError, TableNotFoundError, UsageError } from '../shared/errors';
+import { asLocalResourceError, ConfigError, KpisError, LocalResourceError, TableNotFoundError, UsageError } from '../shared/errors';
 import { escapeControls } from '../shared/format';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
@@ -118,7 +118,9 @@ function parseCommandLine(name: string, command: Command, rest: string[]) {
 }
 
 /** Exit code 2 for a usage or config error (with where to read the usage) or a local file, folder or port in the way (one line), 1 for a failure. */
-function reportFailure(io: Io, name: string, error: unknown): number {
+function reportFailure(io: Io, name: string, thrown: unknown): number {
+  // A file or port in the way (ENOTDIR, EADDRINUSE...) is said in one line, not with a stack.
+  const error = asLocalResourceError(thrown);
   if (error instanceof UsageError || error instanceof ConfigError) {
     io.stderr(`kpis ${name}: ${error.message}\nRun \`kpis ${name} --help\` for usage.\n`);
     return 2;

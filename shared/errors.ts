@@ -69,6 +69,39 @@ function formatConfigProblems(file: string, problems: readonly ConfigProblem[], 
  */
 export class LocalResourceError extends KpisError {}
 
+/** What a Node system error's code means, in the words a user acts on. */
+const SYSTEM_ERROR_REASONS = new Map<string, string>([
+  ['ENOENT', 'no such file or directory'],
+  ['EEXIST', 'a file of that name is in the way'],
+  ['ENOTDIR', 'not a directory'],
+  ['EISDIR', 'it is a directory'],
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'operation not permitted'],
+  ['EROFS', 'read-only file system'],
+  ['EADDRINUSE', 'in use'],
+]);
+
+/** The few words for a Node system error (a file call, a listen) a user can act on; null for any other error. */
+export function systemErrorReason(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && typeof syscall === 'string' ? (SYSTEM_ERROR_REASONS.get(code) ?? null) : null;
+}
+
+/**
+ * A Node system error as a LocalResourceError of one line: `DOING: REASON` where the caller says what
+ * it was doing (`cannot write to DIR (--dir)`), else from the call (`cannot mkdir /x`, `port
+ * 127.0.0.1:80 is in use`). Any other error comes back as it is.
+ */
+export function asLocalResourceError(error: unknown, doing?: string): unknown {
+  const reason = systemErrorReason(error);
+  if (reason === null) return error;
+  const { code, syscall, path, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (doing === undefined && code === 'EADDRINUSE') return new LocalResourceError(`port ${address}:${port} is in use`, { cause: error });
+  const where = path ?? (address === undefined ? '' : `${address}:${port}`);
+  return new LocalResourceError(`${doing ?? `cannot ${syscall} ${where}`}: ${reason}`, { cause: error });
+}
+
 /** An input file that cannot be loaded; the message names the file, line and column. */
 export class InputFileError extends KpisError {}
 

@@ -1,7 +1,7 @@
 /** `kpis schema`: the BigQuery schema files, listed for deploy.sh. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../../shared/errors';
+import { asLocalResourceError, UsageError } from '../../shared/errors';
 import { tablesReadByChecks, tablesWithRoles, type TableRole } from '../../shared/etl/init';
 import type { TableSchema } from '../../shared/schema';
 import { loadEtlConfig } from '../../shared/config/etl-config';
@@ -26,8 +26,7 @@ reference and check_read ones) from these with \`bq mk\`, and grants access by r
     const settings = cliSettings(values, io);
     const job = loadEtlConfig(settings.etlConfig);
     const checks = loadKpiChecks(settings.kpisConfig).filter((check) => check.isEnable);
-    mkdirSync(values.dir, { recursive: true });
-    const rows = [...tablesWithRoles(job).map(({ table, role }) => writeSchemaFile(values.dir as string, table, role)), ...checkReadLines(tablesReadByChecks(checks))];
+    const rows = [...writeSchemaFiles(values.dir, tablesWithRoles(job)), ...checkReadLines(tablesReadByChecks(checks))];
     if (values.json) printJson(io, rows);
     else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');
     return 0;
@@ -43,6 +42,16 @@ interface SchemaLine {
   clustering: string;
   description: string;
   file: string;
+}
+
+/** Every table's schema file in `dir` (created if missing); a folder it cannot write is said in one line naming --dir. */
+function writeSchemaFiles(dir: string, tables: { table: TableSchema; role: TableRole }[]): SchemaLine[] {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return tables.map(({ table, role }) => writeSchemaFile(dir, table, role));
+  } catch (error) {
+    throw asLocalResourceError(error, `cannot write to ${dir} (--dir)`);
+  }
 }
 
 /** The table's BigQuery schema file, DIR/DATASET.TABLE.json, and its line. */

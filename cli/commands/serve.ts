@@ -1,5 +1,5 @@
 /** `kpis serve`. */
-import { UsageError } from '../../shared/errors';
+import { LocalResourceError, UsageError } from '../../shared/errors';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { DEFAULT_PORTS, type Settings } from '../../shared/settings';
 import { EMULATOR_PULL_SUBSCRIPTIONS, PUBSUB_KINDS, startLocalStack, type LocalStack, type PubSubKind, type StackPorts } from '../../functions/local';
@@ -42,6 +42,15 @@ function triggerLines(stack: LocalStack): string[] {
   ];
 }
 
+/** A listen that failed on a port in use, as one line naming the flag that sets it; null for any other error. */
+function portInUse(error: unknown, ports: StackPorts): LocalResourceError | null {
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (code !== 'EADDRINUSE') return null;
+  const name = (Object.keys(ports) as (keyof StackPorts)[]).find((key) => ports[key] === port);
+  const flag = name === undefined ? 'its flag' : `--${name}-port`;
+  return new LocalResourceError(`port ${address}:${port} is in use: stop what holds it or pick another with ${flag}`, { cause: error });
+}
+
 export const serveCommand: Command = {
   summary: "serve the three functions and a local Pub/Sub (the push router, or Google's emulator) until stopped (Ctrl-C)",
   usage: 'kpis serve [--pubsub router|emulator] [--router-port N] [--etl-port N] [--kpi-monitor-port N] [--log-monitor-port N]',
@@ -74,7 +83,10 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
       process.once('SIGTERM', resolve);
     });
     if (pubsub === 'emulator') io.stdout('Starting the Pub/Sub emulator (a few seconds)...\n');
-    const stack = await startLocalStack({ ports: portsFrom(settings), settings, env: io.env, clock, logger, pubsub });
+    const ports = portsFrom(settings);
+    const stack = await startLocalStack({ ports, settings, env: io.env, clock, logger, pubsub }).catch((error: unknown) => {
+      throw portInUse(error, ports) ?? error;
+    });
     const lines = [
       'daily-kpis functions are up:',
       ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),

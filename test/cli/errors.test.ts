@@ -3,6 +3,8 @@
  * it cannot write, a port in use): one line naming the thing, exit 2, no stack.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { runKpis, type Run } from '../helpers/cli';
 import { tempDir } from '../helpers/history';
@@ -29,5 +31,34 @@ describe('kpis stage', () => {
   test('the current folder is refused, even when empty', async () => {
     const dir = tempDir('kpis-cli-stage-');
     expectOneLine(await kpis(['stage', '.'], dir), `kpis stage: will not empty ${dir}: it is or holds the current folder`);
+  });
+});
+
+describe('a path or port the command cannot use', () => {
+  test('schema --dir under a file, or naming a file: the folder and why, no stack', async () => {
+    const dir = tempDir('kpis-cli-schema-');
+    writeFileSync(path.join(dir, 'README.md'), 'mine');
+    expectOneLine(await kpis(['schema', '--dir', '/dev/null/x'], dir), 'kpis schema: cannot write to /dev/null/x (--dir): not a directory');
+    expectOneLine(await kpis(['schema', '--dir', 'README.md'], dir), 'kpis schema: cannot write to README.md (--dir): a file of that name is in the way');
+    expect(readFileSync(path.join(dir, 'README.md'), 'utf8')).toBe('mine');
+  });
+
+  test('any command: a system error from a file call is the call, the path and why, no stack', async () => {
+    const dir = tempDir('kpis-cli-init-');
+    expectOneLine(await kpis(['init', '--warehouse', 'duckdb:/dev/null/w.duckdb'], dir), 'kpis init: cannot mkdir /dev/null: a file of that name is in the way');
+  });
+
+  test.each([['router-port'], ['etl-port'], ['log-monitor-port']])('serve with its --%s in use: the port and the flag to change, no stack', async (flag) => {
+    const dir = tempDir('kpis-cli-serve-');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const ports = ['router-port', 'etl-port', 'kpi-monitor-port', 'log-monitor-port'].flatMap((name) => [`--${name}`, name === flag ? String(port) : '0']);
+      const run = await kpis(['serve', ...ports, '--warehouse', `duckdb:${path.join(dir, 'w.duckdb')}`], dir, { KPIS_LOG_LEVEL: 'ERROR' });
+      expectOneLine(run, `kpis serve: port 127.0.0.1:${port} is in use: stop what holds it or pick another with --${flag}`);
+    } finally {
+      taken.close();
+    }
   });
 });
