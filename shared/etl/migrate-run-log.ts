@@ -27,11 +27,24 @@ export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boo
   if ((await warehouse.columnsOf(dataset, BACKUP_TABLE)) !== null) {
     throw new ConfigError(`${dataset}.${BACKUP_TABLE} exists from an earlier migration: drop or rename it first, so this one can keep the current table as its backup`);
   }
+  const statements = migrationStatements(warehouse, types, converted);
+  if (options.dryRun) return { action: 'planned', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };
+  await warehouse.ensureTable({ ...RUN_LOG_TABLE, table: MIGRATED_TABLE });
+  // Not one transaction: BigQuery runs no DDL (the renames) inside one. The copy is replaced, not
+  // appended, so running the command again after a failure midway gives the same table.
+  await warehouse.runScript(statements, {}, { ...context, sqlFile: 'logs/migrate_run_log.sql' }, { atomic: false });
+  forgetRunLogShape(warehouse);
+  return { action: 'migrated', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };
+}
+
+/** The migration's statements: copy every column (cast where its type differs, NULL where missing), keep the old table as the backup. */
+function migrationStatements(warehouse: Warehouse, types: Map<string, string>, converted: string[]): string[] {
+  const { dataset, table } = RUN_LOG_TABLE;
   const expressions = RUN_LOG_TABLE.columns.map((column) => {
     if (!types.has(column.name)) return `CAST(NULL AS ${column.type}) AS ${column.name}`;
     return converted.includes(column.name) ? `CAST(${column.name} AS ${column.type}) AS ${column.name}` : column.name;
   });
-  const statements = splitStatements(
+  return splitStatements(
     renderSqlFile('logs/migrate_run_log.sql', {
       daily_logs: warehouse.tableRef(dataset, table),
       migrated: warehouse.tableRef(dataset, MIGRATED_TABLE),
@@ -41,11 +54,4 @@ export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boo
       table_name: table,
     }),
   );
-  if (options.dryRun) return { action: 'planned', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };
-  await warehouse.ensureTable({ ...RUN_LOG_TABLE, table: MIGRATED_TABLE });
-  // Not one transaction: BigQuery runs no DDL (the renames) inside one. The copy is replaced, not
-  // appended, so running the command again after a failure midway gives the same table.
-  await warehouse.runScript(statements, {}, { ...context, sqlFile: 'logs/migrate_run_log.sql' }, { atomic: false });
-  forgetRunLogShape(warehouse);
-  return { action: 'migrated', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };
 }

@@ -121,10 +121,7 @@ export function planEtl(
     for (const name of RANGE_PARAMS) params[`${name}_${suffix}`] = extraParams[name] as QueryParams[string];
     return of.map((statement) => suffixParams(statement, RANGE_PARAMS, suffix));
   };
-  // A table that reaches other days reaches from the oldest restated or reached day: every table reading it does too (reach.ts).
-  const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
-  const reached = [...widened].flatMap((name) => laterDays.get(name) ?? []).filter(outside);
-  const wide = widened.size > 0 ? { start: [...restated.map((extra) => extra.start), ...reached].sort()[0] as IsoDate, end: range.end } : null;
+  const { widened, wide } = wideRange(tables, laterDays, restated, range);
   const narrow = perTable.filter((_, index) => !widened.has((tables[index] as TableDefinition).name)).flat();
   const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, narrow));
   const requested = perTable.flatMap((statements, index) => (wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements));
@@ -136,6 +133,24 @@ export function planEtl(
     restated,
     later: new Map(wide ? [...widened].map((name) => [name, [wide]]) : []),
   };
+}
+
+/**
+ * The tables that reach other days than their own, and the one wide range they run over: from the
+ * oldest restated or reached day to the range's end (null when none does). A table that reaches
+ * other days reaches from there: every table reading it does too (reach.ts).
+ */
+function wideRange(
+  tables: TableDefinition[],
+  laterDays: ReadonlyMap<string, readonly IsoDate[]>,
+  restated: DateRange[],
+  range: DateRange,
+): { widened: Set<string>; wide: DateRange | null } {
+  const outside = (day: IsoDate) => day < range.start || day > range.end;
+  const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
+  const reached = [...widened].flatMap((name) => laterDays.get(name) ?? []).filter(outside);
+  const wide = widened.size > 0 ? { start: [...restated.map((extra) => extra.start), ...reached].sort()[0] as IsoDate, end: range.end } : null;
+  return { widened, wide };
 }
 
 /** Days as ranges of consecutive days, oldest first. */

@@ -151,13 +151,18 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
     return { result: result('succeeded', null, run.restate.all.length > 0 ? { restated_dates: run.restate.all } : {}) };
   } catch (thrown) {
     const error = toError(thrown);
-    logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
-    const errorStep: RunLogStep = { step: 'error', logType: 'error', at: clock(), message: error.message.slice(0, 10_000) };
-    await writeRunLog(warehouse, identity, [startStep, errorStep]).catch((logError: unknown) => {
-      logger.error('could not write the error row to the run log', { error: toError(logError).message });
-    });
+    await recordFailure(deps, logger, identity, startStep, error);
     return { result: result('failed', error), failure: error };
   }
+}
+
+/** A failed run's log: the error, and the start and error rows (the script's own rows rolled back with it). */
+async function recordFailure(deps: EtlDeps, logger: Logger, identity: RunLogIdentity, startStep: RunLogStep, error: Error): Promise<void> {
+  logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
+  const errorStep: RunLogStep = { step: 'error', logType: 'error', at: deps.clock(), message: error.message.slice(0, 10_000) };
+  await writeRunLog(deps.warehouse, identity, [startStep, errorStep]).catch((logError: unknown) => {
+    logger.error('could not write the error row to the run log', { error: toError(logError).message });
+  });
 }
 
 /** What a real run writes, decided before its script is submitted. */
@@ -234,6 +239,12 @@ function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition
   ];
 }
 
+/**
+ * The job label of a run's one script (BigQuery `sql_file: etl-run`): it holds every table's SQL
+ * file, which the run log's rows name one by one (file_name).
+ */
+export const ETL_SCRIPT_LABEL = 'etl/run';
+
 /** Runs the plan's statements and the run-log rows as one atomic script. */
 async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: PreparedRun, logSteps: RunLogStep[], range: DateRange, context: JobContext): Promise<void> {
   const { plan } = run;
@@ -244,7 +255,7 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
   const workKey = `etl:${identity.runId}:${range.start}..${range.end}${restated}:${targetNames(plan).join(',')}`;
   const runScript = () => {
     const logRows = runLogStatement(warehouse, shape, identity, logSteps);
-    return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey }, { atomic: true });
+    return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey, sqlFile: ETL_SCRIPT_LABEL }, { atomic: true });
   };
   await runScript().catch(async (error: unknown) => {
     // A target or the run log dropped under a warm instance: create it again and run once more.

@@ -112,14 +112,7 @@ export async function recordRun<T>(
   options: { bestEffort?: boolean } = {},
 ): Promise<T> {
   const { warehouse, clock, logger } = deps;
-  const write = async (steps: RunLogStep[], firstStepId: number): Promise<void> => {
-    try {
-      await writeRunLog(warehouse, identity, steps, firstStepId);
-    } catch (error) {
-      if (!options.bestEffort) throw error;
-      logger.error(`could not write the ${steps[0]?.step ?? ''} row of this run to the run log; carrying on`, { run_id: identity.runId, error: toError(error).message });
-    }
-  };
+  const write = runLogWriter(deps, identity, options.bestEffort === true);
   if (!options.bestEffort) await ensureRunLog(warehouse);
   else await ensureRunLog(warehouse).catch((error: unknown) => logger.error('could not create the run log', { error: toError(error).message }));
   await write([{ step: 'start', logType: 'start', at: clock(), message: startMessage }], 1);
@@ -135,4 +128,16 @@ export async function recordRun<T>(
   }
   await write([{ step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
   return outcome.value;
+}
+
+/** Writes a run's rows; best effort logs a failed write and carries on (the log monitor must alert even when the run log cannot be written). */
+function runLogWriter(deps: { warehouse: Warehouse; logger: Logger }, identity: RunLogIdentity, bestEffort: boolean) {
+  return async (steps: RunLogStep[], firstStepId: number): Promise<void> => {
+    try {
+      await writeRunLog(deps.warehouse, identity, steps, firstStepId);
+    } catch (error) {
+      if (!bestEffort) throw error;
+      deps.logger.error(`could not write the ${steps[0]?.step ?? ''} row of this run to the run log; carrying on`, { run_id: identity.runId, error: toError(error).message });
+    }
+  };
 }

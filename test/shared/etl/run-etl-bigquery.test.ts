@@ -49,7 +49,7 @@ test('a run is one transactional script job, with typed parameters and labels, a
   expect(sql).toContain('FROM `demo-project.gamepltx.fact`\nWHERE time >= @start_ts\n  AND time < @end_ts');
   expect(sql).toContain('MERGE INTO `demo-project.daily_kpis.installs` AS t');
   expect(sql).toContain('INSERT INTO `demo-project.logs.daily_logs`');
-  expect(script?.configuration.labels).toEqual({ job: 'daily_kpis', run_id: 'evt-123' });
+  expect(script?.configuration.labels).toEqual({ job: 'daily_kpis', run_id: 'evt-123', sql_file: 'etl-run' });
 
   const params = Object.fromEntries((script?.configuration.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue.value]]));
   expect(params).toMatchObject({
