@@ -145,6 +145,16 @@ export function toError(thrown: unknown): Error {
 /** A message the broker did not accept; the caller's retry (Pub/Sub redelivery) may succeed. */
 export class PublishError extends KpisError {}
 
+/** A publish to a topic the broker does not have (Pub/Sub's NOT_FOUND): the same publish fails again, so it is not a PublishError. */
+export class TopicNotFoundError extends KpisError {
+  constructor(
+    readonly topic: string,
+    where: string,
+  ) {
+    super(`${where} has no topic ${topic} (NOT_FOUND)`);
+  }
+}
+
 /** A Pub/Sub message that can never succeed (not JSON, bad date, unknown field): acknowledged, never retried. */
 export class InvalidMessageError extends KpisError {}
 

@@ -1,5 +1,6 @@
 /** `kpis publish`. */
-import { UsageError } from '../../shared/errors';
+import { TopicNotFoundError, UsageError } from '../../shared/errors';
+import { LOCAL_TOPICS } from '../../shared/local/router';
 import { isReservedName, RESERVED_NAMES } from '../../shared/config/names';
 import { TOPICS, type Attributes, type Publisher } from '../../shared/messaging/publisher';
 import { DEFAULT_ROUTER_URL, RouterPublisher } from '../../shared/messaging/router-publisher';
@@ -37,7 +38,10 @@ Examples:
       ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), settings.pubsubEmulatorHost)
       : new RouterPublisher(settings.routerUrl);
     try {
-      const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes);
+      const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes).catch((error: unknown) => {
+        // A typo in TOPIC: say which topics there are, as a usage error.
+        throw error instanceof TopicNotFoundError && !project ? new UsageError(`${error.message}; its topics: ${LOCAL_TOPICS.join(', ')}`) : error;
+      });
       const where = project ? `Pub/Sub in ${project}` : `the local router ${(publisher as RouterPublisher).url}`;
       if (values.json) printJson(io, { message_id: messageId, topic, to: project ? `pubsub:${project}` : (publisher as RouterPublisher).url });
       else io.stdout(`Published message ${messageId} to ${topic} on ${where}.\n`);

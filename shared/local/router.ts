@@ -36,9 +36,14 @@ export interface RouterOptions {
   maxAttempts?: number;
   /** The first retry's wait (default 1 s); it doubles with each attempt, up to 10 s: the retry policy of the emulator stack's subscriptions. */
   retryDelayMs?: number;
+  /** The topics its publish call accepts, besides the subscriptions' (default LOCAL_TOPICS); any other is NOT_FOUND. */
+  topics?: readonly string[];
 }
 
 export const DEAD_LETTER_TOPIC = 'daily-kpis-dead-letter';
+
+/** The topics deploy.sh creates, which the router knows: a publish to any other is NOT_FOUND, as on Pub/Sub. */
+export const LOCAL_TOPICS: readonly string[] = [...Object.values(TOPICS), DEAD_LETTER_TOPIC];
 
 /**
  * Where a subscription pushes: the function server, at `/projects/P/topics/T`. The
@@ -86,9 +91,11 @@ export class LocalRouter implements Publisher {
   private readonly files: LocalTopicPublisher;
   private readonly pending = new Set<Promise<void>>();
   private server?: Server;
+  private readonly topics: ReadonlySet<string>;
 
   constructor(private readonly options: RouterOptions) {
     this.files = new LocalTopicPublisher(options.topicsDir, options.clock);
+    this.topics = new Set([...(options.topics ?? LOCAL_TOPICS), ...options.subscriptions.map((subscription) => subscription.topic)]);
   }
 
   publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
@@ -180,6 +187,8 @@ export class LocalRouter implements Publisher {
     if (request.method !== 'POST' || !match) return reply(response, 404, { error: 'only POST /v1/projects/PROJECT/topics/TOPIC:publish is served here' });
     const topic = decodeTopic(match[1] as string);
     if (topic === null) return reply(response, 400, { error: 'not a Pub/Sub topic name: a letter, then 2 to 254 letters, digits or -_.~+%' });
+    // Pub/Sub's own answer for a topic that does not exist: a typo must not look published.
+    if (!this.topics.has(topic)) return reply(response, 404, { error: { code: 404, message: `Resource not found (resource=${topic}).`, status: 'NOT_FOUND' } });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {

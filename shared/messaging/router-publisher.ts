@@ -3,7 +3,7 @@
  * (`POST /v1/projects/P/topics/T:publish`), so `kpis publish`, curl and the functions served by
  * `npm run serve` all reach the same router.
  */
-import { PublishError } from '../errors';
+import { PublishError, TopicNotFoundError } from '../errors';
 import type { Attributes, Publisher } from './publisher';
 
 export const LOCAL_PROJECT = 'local-project';
@@ -29,8 +29,12 @@ export class RouterPublisher implements Publisher {
     } catch (error) {
       throw new PublishError(`no local router answers at ${this.url}: start it with \`npm run serve\` (or set KPIS_ROUTER_URL)`, { cause: error });
     }
-    const body = (await response.json().catch(() => ({}))) as { messageIds?: string[]; error?: string };
-    if (!response.ok || !body.messageIds?.[0]) throw new PublishError(`the local router refused the message for ${topic}: HTTP ${response.status} ${body.error ?? ''}`.trim());
+    const body = (await response.json().catch(() => ({}))) as { messageIds?: string[]; error?: string | { status?: string } };
+    if (typeof body.error === 'object' && body.error?.status === 'NOT_FOUND') throw new TopicNotFoundError(topic, `the local router ${this.url}`);
+    if (!response.ok || !body.messageIds?.[0])
+      throw new PublishError(
+        `the local router refused the message for ${topic}: HTTP ${response.status} ${typeof body.error === 'string' ? body.error : JSON.stringify(body.error ?? '')}`.trim(),
+      );
     return body.messageIds[0];
   }
 

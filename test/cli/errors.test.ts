@@ -6,6 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { LocalRouter } from '../../shared/local/router';
+import { silentLogger } from '../../shared/log';
 import { runKpis, type Run } from '../helpers/cli';
 import { tempDir } from '../helpers/history';
 
@@ -59,6 +61,25 @@ describe('a path or port the command cannot use', () => {
       expectOneLine(run, `kpis serve: port 127.0.0.1:${port} is in use: stop what holds it or pick another with --${flag}`);
     } finally {
       taken.close();
+    }
+  });
+});
+
+describe('kpis publish to a topic the local router does not know', () => {
+  test('a typo is an error naming the topics, and nothing is published', async () => {
+    const dir = tempDir('kpis-cli-publish-');
+    const router = new LocalRouter({ topicsDir: path.join(dir, 'topics'), clock: () => new Date(NOW), logger: silentLogger, subscriptions: [] });
+    const url = await router.listen(0);
+    try {
+      const run = await kpis(['publish', 'daily-kpis-triger', '{}', '--router', url], dir);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.split('\n')[0]).toBe(
+        `kpis publish: the local router ${url} has no topic daily-kpis-triger (NOT_FOUND); its topics: daily-kpis-trigger, daily-kpis-completed, daily-kpis-heartbeat, daily-kpis-alerts, daily-kpis-dead-letter`,
+      );
+      expect(router.published).toEqual([]);
+    } finally {
+      await router.close();
     }
   });
 });

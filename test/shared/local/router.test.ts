@@ -35,3 +35,18 @@ describe('a 100,000-level nested JSON is refused with 400 and a reason, not a 50
     expect(router.published).toEqual([]);
   });
 });
+
+describe('a topic the router does not know is NOT_FOUND, as Pub/Sub answers', () => {
+  test('404 with Pub/Sub error shape, nothing written; a known topic is published', async () => {
+    const publish = (topic: string) => fetch(`${url}/v1/projects/any/topics/${topic}:publish`, { method: 'POST', body: JSON.stringify({ messages: [{ data: '' }] }) });
+    const missing = await publish('daily-kpis-triger');
+    expect({ status: missing.status, body: await missing.json() }).toEqual({
+      status: 404,
+      body: { error: { code: 404, message: 'Resource not found (resource=daily-kpis-triger).', status: 'NOT_FOUND' } },
+    });
+    expect(readdirSync(dir)).toEqual([]);
+    expect(router.published).toEqual([]);
+    expect((await publish('daily-kpis-heartbeat')).status).toBe(200);
+    expect(router.published.map((record) => record.topic)).toEqual(['daily-kpis-heartbeat']);
+  });
+});
