@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG_FILES } from './config/defaults';
 import { settingError } from './errors';
 import { parseSeverity, type Severity } from './log';
 import { DEFAULT_TOPICS_DIR } from './messaging/publisher';
-import { DEFAULT_ROUTER_URL } from './messaging/router-publisher';
+import { DEFAULT_ROUTER_URL, parseRouterUrl } from './messaging/router-publisher';
 import { DEFAULT_MAX_BYTES_BILLED, DEFAULT_WAREHOUSE, parseWarehouseSpec, type BigQuerySettings, type WarehouseSpec } from './warehouse/factory';
 
 /** Where messages go; a `pubsub` spec may name the emulator it reaches (else $PUBSUB_EMULATOR_HOST does). */
@@ -100,7 +100,7 @@ const SETTINGS: { [K in keyof Settings]: Declaration<Settings[K]> } = {
   publisher: { env: 'KPIS_PUBLISHER', default: defaultPublisher, parse: publisherSpec },
   secrets: { env: 'KPIS_SECRETS', default: { kind: 'env' }, parse: secretsSpec },
   slackSecret: { env: 'KPIS_SLACK_SECRET', default: DEFAULT_SLACK_SECRET, parse: text },
-  routerUrl: { flag: 'router', env: 'KPIS_ROUTER_URL', default: DEFAULT_ROUTER_URL, parse: text },
+  routerUrl: { flag: 'router', env: 'KPIS_ROUTER_URL', default: DEFAULT_ROUTER_URL, parse: parseRouterUrl },
   routerPort: { flag: 'router-port', env: 'KPIS_ROUTER_PORT', default: DEFAULT_PORTS.router, parse: portNumber },
   etlPort: { flag: 'etl-port', env: 'KPIS_ETL_PORT', default: DEFAULT_PORTS.etl, parse: portNumber },
   kpiMonitorPort: { flag: 'kpi-monitor-port', env: 'KPIS_KPI_MONITOR_PORT', default: DEFAULT_PORTS['kpi-monitor'], parse: portNumber },

@@ -36,7 +36,7 @@ Examples:
     // Pub/Sub (or the emulator at PUBSUB_EMULATOR_HOST) through the one place that builds clients.
     const publisher: Publisher = project
       ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), settings.pubsubEmulatorHost)
-      : new RouterPublisher(settings.routerUrl);
+      : new RouterPublisher(settings.routerUrl, '--router or KPIS_ROUTER_URL');
     try {
       const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes).catch((error: unknown) => {
         // A typo in TOPIC: say which topics there are, as a usage error.

@@ -3,14 +3,27 @@
  * (`POST /v1/projects/P/topics/T:publish`), so `kpis publish`, curl and the functions served by
  * `npm run serve` all reach the same router.
  */
-import { PublishError, TopicNotFoundError } from '../errors';
+import { PublishError, settingError, TopicNotFoundError } from '../errors';
 import type { Attributes, Publisher } from './publisher';
 
 export const LOCAL_PROJECT = 'local-project';
 export const DEFAULT_ROUTER_URL = 'http://127.0.0.1:8080';
 
+/** `--router`'s or KPIS_ROUTER_URL's value, http://HOST:PORT (a trailing slash dropped); else a settingError naming `source`. */
+export function parseRouterUrl(raw: string, source: string): string {
+  const url = raw.replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s?#]+$/.test(url) || !URL.canParse(url)) {
+    throw settingError(source, `must be a router URL, http://HOST:PORT such as ${DEFAULT_ROUTER_URL}, got ${JSON.stringify(raw)}`);
+  }
+  return url;
+}
+
 export class RouterPublisher implements Publisher {
-  constructor(readonly url: string = DEFAULT_ROUTER_URL) {}
+  /** `setBy` names what chose the URL (KPIS_PUBLISHER, --router): the hint when no router answers says to change it. */
+  constructor(
+    readonly url: string = DEFAULT_ROUTER_URL,
+    private readonly setBy = 'KPIS_PUBLISHER',
+  ) {}
 
   publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
     return this.publishRaw(topic, Buffer.from(JSON.stringify(data)), attributes);
@@ -27,7 +40,7 @@ export class RouterPublisher implements Publisher {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new PublishError(`no local router answers at ${this.url}: start it with \`npm run serve\` (or set KPIS_ROUTER_URL)`, { cause: error });
+      throw new PublishError(`no local router answers at ${this.url}: start it with \`npm run serve\`, or point ${this.setBy} at one that runs`, { cause: error });
     }
     const body = (await response.json().catch(() => ({}))) as { messageIds?: string[]; error?: string | { status?: string } };
     if (typeof body.error === 'object' && body.error?.status === 'NOT_FOUND') throw new TopicNotFoundError(topic, `the local router ${this.url}`);

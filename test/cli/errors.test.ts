@@ -81,5 +81,15 @@ describe('kpis publish to a topic the local router does not know', () => {
     } finally {
       await router.close();
     }
+    // Stopped: the hint names how this command chose the router.
+    const refused = await kpis(['publish', 'daily-kpis-trigger', '{}', '--router', url], dir);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`kpis publish: no local router answers at ${url}: start it with \`npm run serve\`, or point --router or KPIS_ROUTER_URL at one that runs\n`);
+  });
+
+  test('--router must be http://HOST:PORT', async () => {
+    const run = await kpis(['publish', 'daily-kpis-trigger', '{}', '--router', 'notaurl'], tempDir('kpis-cli-publish-'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('kpis publish: --router must be a router URL, http://HOST:PORT such as http://127.0.0.1:8080, got "notaurl"');
   });
 });
