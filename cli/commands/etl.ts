@@ -39,15 +39,24 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
     const restated = result.restated_dates ? `, and ${result.restated_dates.join(', ')} again (late events: restate_days)` : '';
     const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}${restated}`;
     if (result.status === 'failed') {
-      // A dry run changes nothing, so it cannot create the tables a first real run would.
-      const hint = result.dry_run && outcome.failure instanceof TableNotFoundError ? '\nCreate the tables first with `kpis init`.' : '';
-      io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${hint}\n`);
+      io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${missingTableHint(outcome, runtime)}\n`);
     } else if (result.dry_run) {
       const bytes = result.bytes_processed == null ? 'no byte estimate on this engine' : `would process ${formatBytes(result.bytes_processed)}`;
       io.stdout(`Dry run of ${what}: valid, ${bytes}. SQL written to ${sqlFile}\n`);
     } else io.stdout(`ETL succeeded (run ${result.run_id}): ${what} on ${describeWarehouse(runtime.spec)}\n`);
   }
   return outcome.result.status === 'succeeded' ? 0 : 1;
+}
+
+/**
+ * What to do about a missing table. A dry run changes nothing, so it cannot create the tables a
+ * first real run would; a real run creates its own, so what is missing is the events (or the
+ * warehouse named is not the one meant: a mistyped path opens a new, empty file).
+ */
+function missingTableHint(outcome: { result: { dry_run: boolean }; failure?: Error }, runtime: Runtime): string {
+  if (!(outcome.failure instanceof TableNotFoundError)) return '';
+  if (outcome.result.dry_run) return '\nCreate the tables first with `kpis init`.';
+  return `\nNo events to build from on ${describeWarehouse(runtime.spec)}: load some with \`kpis load-events FILE\` or \`kpis seed-demo\`, or name the warehouse that holds them (--warehouse, $KPIS_WAREHOUSE).`;
 }
 
 /** The cron job's --etl-action delete: says what it drops, and drops it only with --yes. */
