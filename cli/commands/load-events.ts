@@ -23,7 +23,8 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
                      mapping does not read are ignored; the file is loaded whole or not at all.
   --table D.T        the source table (default: the one the config reads)
   --force            load a file whose content was loaded into the table before (a second load
-                     refuses it by its SHA-256, which the run log records: its events would count twice)`,
+                     refuses it by its SHA-256, which the run log records: its events would count twice);
+                     with ga4_export, load a file without events over the shard it names (empties it)`,
   options: { format: { type: 'string' }, table: { type: 'string' }, force: { type: 'boolean' } },
   positionals: { min: 1, max: 1, name: 'one FILE' },
   async run(values, positionals, io) {
@@ -35,21 +36,22 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
   },
 };
 
-/** --format, if given, one of the event formats or ga4_export; ga4_export without --table and --force. */
+/** --format, if given, one of the event formats or ga4_export; ga4_export without --table. */
 function checkedFormat(values: Values): EventFormat | 'ga4_export' | undefined {
   const format = values.format as string | undefined;
   if (format !== undefined && format !== 'ga4_export' && !EVENT_FORMATS.includes(format as EventFormat)) {
     throw new UsageError(`--format must be one of ${[...EVENT_FORMATS, 'ga4_export'].join(', ')}, got ${JSON.stringify(format)}`);
   }
-  if (format === 'ga4_export' && (values.table !== undefined || values.force)) {
-    throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table and --force do not apply");
+  if (format === 'ga4_export' && values.table !== undefined) {
+    throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table does not apply");
   }
   return format as EventFormat | 'ga4_export' | undefined;
 }
 
 /** A shard of the GA4 export into the config's copy of the export, replacing what it holds. */
 async function loadGa4Shard(runtime: Runtime, values: Values, io: Io, file: string): Promise<number> {
-  const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file);
+  const context = { job: runtime.job.jobName, runId: runtime.newRunId() };
+  const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file, { force: Boolean(values.force), context });
   if (values.json) printJson(io, result);
   else {
     const shards = result.tables.map(({ table, rows }) => `${table} (${rows.toLocaleString('en-US')})`).join(', ');

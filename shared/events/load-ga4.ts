@@ -4,8 +4,11 @@
  * into the export's per-day tables, and `kpis seed-demo --format ga4_export` writes the demo's
  * events in the export's shape. The file's name says its shard (`events_20261130.json`,
  * `events_intraday_20261130.json`, as `bq extract` names it); else each event goes to the final
- * shard of its `event_date`. A shard loaded again is replaced, as the export rewrites a day.
+ * shard of its `event_date`. A shard loaded again is replaced, as the export rewrites a day: so a
+ * file is checked line by line first, and one the mapping cannot read (an event without
+ * event_timestamp or a user), or one without events, replaces nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -13,10 +16,12 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { EtlJob } from '../config/etl-config';
 import { addDays, dayIn, type IsoDate } from '../dates';
-import { TableNotFoundError, UsageError } from '../errors';
-import type { Row, Warehouse } from '../warehouse/warehouse';
+import { InputFileError, TableNotFoundError, UsageError } from '../errors';
+import { renderSqlFile } from '../sql';
+import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
 import { generateDemoEvents } from './demo';
 import { GA4_EVENT_FIELDS, GA4_PREFIX, type Ga4Source } from './ga4-export';
+import { fieldColumn, FileProblems, jsonObjectLine, shown, splitLines } from './parse-events';
 import { DEMO_DAYS } from './seed-demo';
 
 /** A shard's table name at the start of a file's name. */
@@ -42,14 +47,90 @@ export function configuredGa4(job: EtlJob): Ga4Source {
   return source;
 }
 
-/** Loads one export file into its shard, or into the final shards of its events' days. */
-export async function loadGa4Export(warehouse: Warehouse, dataset: string, file: string): Promise<LoadGa4Result> {
+export interface LoadGa4Options {
+  /** Load a file without events over the shard it names (the export rewrote the day as empty). */
+  force?: boolean;
+  /** The job the shard's row count is read under (an empty file's refusal says what it would replace). */
+  context?: JobContext;
+}
+
+/**
+ * Loads one export file into its shard, or into the final shards of its events' days. Each line is
+ * checked first (checkExportLines): a shard is replaced whole, so a file the mapping cannot read,
+ * or one without events, would wipe a day that was there.
+ */
+export async function loadGa4Export(warehouse: Warehouse, dataset: string, file: string, options: LoadGa4Options = {}): Promise<LoadGa4Result> {
   const shard = SHARD_FILE.exec(path.basename(file))?.[1];
+  const events = await checkExportLines(file, shard === undefined);
+  if (events === 0) await refuseEmptyFile(warehouse, { dataset, file, shard }, options);
   const into = shard !== undefined ? { table: shard } : { prefix: GA4_PREFIX, by: 'event_date', pattern: '[0-9]{8}' };
   const counts = await warehouse.replaceFromJsonLines(dataset, file, GA4_EVENT_FIELDS, into);
   const tables = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([table, rows]) => ({ table, rows }));
-  if (tables.length === 0) throw new UsageError(`${file}: the file holds no events; nothing loaded`);
   return { file, format: 'ga4_export', dataset, tables, rows: tables.reduce((sum, { rows }) => sum + rows, 0) };
+}
+
+/** DuckDB's read_json refuses a longer object (its maximum_object_size): the line checks hold no more either. */
+const MAX_EXPORT_LINE = 16 * 1024 * 1024;
+/** An event's day as the export writes it; a file not named after a shard goes by it. */
+const EVENT_DATE = /^[0-9]{8}$/;
+/** INT64 as `bq extract` writes it (text) or as a number: BIGINT's range, whole. */
+const WHOLE_NUMBER = /^-?[0-9]{1,18}$/;
+const NO_SHARD = "the file's name names no shard, so each event goes to its event_date's";
+
+/**
+ * Each line of an export file checked as it streams (the same contract as the other event
+ * formats: problems with line and column, nothing loaded); returns how many events it holds.
+ */
+async function checkExportLines(file: string, byEventDate: boolean): Promise<number> {
+  const problems = new FileProblems(file);
+  let events = 0;
+  for await (const { text, line, cut } of splitLines(file, MAX_EXPORT_LINE)) {
+    if (text.trim() !== '' || cut) events += 1;
+    if (cut) problems.add(line, MAX_EXPORT_LINE, `the line is longer than ${MAX_EXPORT_LINE} bytes`);
+    const record = cut ? undefined : jsonObjectLine(text, line, problems);
+    if (record === undefined) continue;
+    const where = fieldColumn(text);
+    for (const { field, message } of exportEventProblems(record, byEventDate)) problems.add(line, where(field), message);
+  }
+  problems.check();
+  return events;
+}
+
+/** What the mapping needs of an event: its time, a user, and (routed by it) its day; each problem at its field. */
+function exportEventProblems(record: Record<string, unknown>, byEventDate: boolean): { field: string; message: string }[] {
+  const value = (name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
+  const missing = (name: string): boolean => [undefined, null, ''].includes(value(name) as string | null | undefined);
+  const found = [timeProblem(value('event_timestamp'), missing('event_timestamp'))];
+  if (missing('user_pseudo_id') && missing('user_id')) found.push({ field: 'user_pseudo_id', message: 'user_pseudo_id or user_id is required' });
+  if (byEventDate) found.push(dayProblem(value('event_date')));
+  return found.filter((problem): problem is { field: string; message: string } => problem !== undefined);
+}
+
+function timeProblem(time: unknown, missing: boolean): { field: string; message: string } | undefined {
+  if (missing) return { field: 'event_timestamp', message: 'event_timestamp: is required' };
+  if (typeof time === 'number' ? Number.isSafeInteger(time) : typeof time === 'string' && WHOLE_NUMBER.test(time)) return undefined;
+  return { field: 'event_timestamp', message: `event_timestamp: expected a whole number of microseconds since 1970, got ${shown(time)}` };
+}
+
+function dayProblem(day: unknown): { field: string; message: string } | undefined {
+  if (day === undefined) return { field: 'event_date', message: `event_date: is required (${NO_SHARD})` };
+  if (typeof day === 'string' && EVENT_DATE.test(day)) return undefined;
+  return { field: 'event_date', message: `event_date: expected YYYYMMDD (${NO_SHARD}), got ${shown(day)}` };
+}
+
+/**
+ * A file without events loads nothing unless forced, and then only over the shard it names: as a
+ * replacement it would empty the day. The refusal says how many rows the shard holds.
+ */
+async function refuseEmptyFile(warehouse: Warehouse, load: { dataset: string; file: string; shard: string | undefined }, options: LoadGa4Options): Promise<void> {
+  const { dataset, file, shard } = load;
+  if (shard === undefined) throw new InputFileError(`no events in ${file}: nothing loaded`);
+  if (options.force) return;
+  if ((await warehouse.columnsOf(dataset, shard)) === null) throw new InputFileError(`no events in ${file}: nothing loaded (--force creates an empty shard ${shard})`);
+  const context = { ...(options.context ?? { job: 'load-events', runId: randomUUID() }), sqlFile: 'events/count_events.sql' };
+  const [row] = await warehouse.query(renderSqlFile('events/count_events.sql', { source: warehouse.tableRef(dataset, shard) }), {}, context);
+  const rows = Number(row?.events ?? 0).toLocaleString('en-US');
+  throw new InputFileError(`no events in ${file}: it would replace shard ${shard} holding ${rows} rows; nothing loaded (--force empties the shard)`);
 }
 
 /** A demo event in the export's shape: the property's zone is UTC here, the coins in `param`. */

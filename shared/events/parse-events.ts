@@ -57,10 +57,10 @@ const COLUMN_NAMES = SOURCE_COLUMNS.map((column) => column.name);
 const BATCH_ROWS = 10_000;
 
 type Problem = { line: number; column: number | string; message: string };
-type Where = (name: string) => number | string;
+export type Where = (name: string) => number | string;
 
 /** A value as an error message shows it: JSON, cut short (the line holding it may be 64 KiB). */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -107,8 +107,8 @@ function coinsValue(record: Record<string, unknown>, problem: ValueProblem): num
   return coins;
 }
 
-/** The problems of one file, and its records turned into rows. */
-class EventChecker {
+/** A file's problems, thrown together once it is read: the first MAX_PROBLEMS listed, the rest counted. */
+export class FileProblems {
   readonly problems: Problem[] = [];
 
   constructor(readonly file: string) {}
@@ -117,6 +117,18 @@ class EventChecker {
     this.problems.push({ line, column, message });
   }
 
+  /** Throws the file's problems, if it has any. */
+  check(): void {
+    const { file, problems } = this;
+    if (problems.length === 0) return;
+    const listed = problems.slice(0, MAX_PROBLEMS).map((p) => `${file}:${p.line}: column ${p.column}: ${p.message}`);
+    const more = problems.length > MAX_PROBLEMS ? [`... and ${problems.length - MAX_PROBLEMS} more problems`] : [];
+    throw new InputFileError([`${file}: nothing loaded, the file has ${problems.length} problem(s):`, ...listed, ...more].join('\n  '));
+  }
+}
+
+/** The problems of one file, and its records turned into rows. */
+class EventChecker extends FileProblems {
   unknownColumns(names: string[], line: number, where: Where): void {
     for (const name of names) {
       if (!COLUMN_NAMES.includes(name)) this.add(line, where(name), `unknown column ${JSON.stringify(name)}; the source table has ${COLUMN_NAMES.join(', ')}`);
@@ -136,15 +148,6 @@ class EventChecker {
     const country = textValue(record, 'country', problem);
     if (this.problems.length > before) return undefined;
     return { user_id: userId, time: time as string, event_name: eventName, coins_added: coins, platform, country };
-  }
-
-  /** Throws the file's problems, if it has any. */
-  check(): void {
-    const { file, problems } = this;
-    if (problems.length === 0) return;
-    const listed = problems.slice(0, MAX_PROBLEMS).map((p) => `${file}:${p.line}: column ${p.column}: ${p.message}`);
-    const more = problems.length > MAX_PROBLEMS ? [`... and ${problems.length - MAX_PROBLEMS} more problems`] : [];
-    throw new InputFileError([`${file}: nothing loaded, the file has ${problems.length} problem(s):`, ...listed, ...more].join('\n  '));
   }
 }
 
@@ -243,6 +246,33 @@ function jsonErrorColumn(text: string, firstError: Error): number | undefined {
   return failure(low) ?? undefined;
 }
 
+/** A JSON line's object; undefined for a blank line, or with a problem for one that is not a JSON object. */
+export function jsonObjectLine(lineText: string, line: number, problems: FileProblems): Record<string, unknown> | undefined {
+  if (lineText.trim() === '') return undefined;
+  let record: unknown;
+  try {
+    record = JSON.parse(lineText);
+  } catch (error) {
+    // Only the problems that will be shown are located: a file of bad lines fails fast.
+    const column = problems.problems.length < MAX_PROBLEMS ? (jsonErrorColumn(lineText, error as Error) ?? '?') : '?';
+    problems.add(line, column, `not valid JSON: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    problems.add(line, 1, 'expected one JSON object per line');
+    return undefined;
+  }
+  return record as Record<string, unknown>;
+}
+
+/** Where a field is on a JSON line: the column of its name's first mention, else the name (a field left out). */
+export function fieldColumn(lineText: string): Where {
+  return (name) => {
+    const at = lineText.indexOf(`"${name}"`);
+    return at === -1 ? name : at + 1;
+  };
+}
+
 /** JSON lines, one at a time: each a whole line, or the first MAX_LINE_LENGTH characters of a longer one. */
 class JsonLines {
   readonly checker: EventChecker;
@@ -256,26 +286,11 @@ class JsonLines {
       this.tooLong(lineText, line);
       return undefined;
     }
-    if (lineText.trim() === '') return undefined;
-    let record: unknown;
-    try {
-      record = JSON.parse(lineText);
-    } catch (error) {
-      // Only the problems that will be shown are located: a file of bad lines fails fast.
-      const column = this.checker.problems.length < MAX_PROBLEMS ? (jsonErrorColumn(lineText, error as Error) ?? '?') : '?';
-      this.checker.add(line, column, `not valid JSON: ${(error as Error).message}`);
-      return undefined;
-    }
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      this.checker.add(line, 1, 'expected one JSON object per line');
-      return undefined;
-    }
-    const where = (name: string): number | string => {
-      const at = lineText.indexOf(`"${name}"`);
-      return at === -1 ? name : at + 1;
-    };
+    const record = jsonObjectLine(lineText, line, this.checker);
+    if (record === undefined) return undefined;
+    const where = fieldColumn(lineText);
     this.checker.unknownColumns(Object.keys(record), line, where);
-    return this.checker.row(record as Record<string, unknown>, where, line);
+    return this.checker.row(record, where, line);
   }
 
   /** A line cut at MAX_LINE_LENGTH: the field being read where it was cut is the one too long. */
@@ -363,14 +378,14 @@ async function* jsonLineRows(file: string): AsyncGenerator<Checked> {
   lines.checker.check();
 }
 
-/** A file's lines as they stream, each cut at MAX_LINE_LENGTH bytes: a longer line is never held. */
-async function* splitLines(file: string): AsyncGenerator<{ text: string; line: number; cut: boolean }> {
+/** A file's lines as they stream, each cut at `maxBytes` (MAX_LINE_LENGTH by default): a longer line is never held. */
+export async function* splitLines(file: string, maxBytes = MAX_LINE_LENGTH): AsyncGenerator<{ text: string; line: number; cut: boolean }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let cut = false;
   let line = 0;
   const take = (piece: Buffer): void => {
-    const room = MAX_LINE_LENGTH - pendingBytes;
+    const room = maxBytes - pendingBytes;
     if (piece.length > room) cut = true;
     const kept = piece.subarray(0, Math.max(0, room));
     pending.push(kept);

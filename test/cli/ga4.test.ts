@@ -45,8 +45,28 @@ test("seed-demo --format ga4_export writes final shards and today's intraday one
   expect(JSON.parse(rebuilt.stdout)).toMatchObject({ status: 'succeeded' });
 });
 
+test('a shard file the mapping cannot read, or without events, replaces nothing: the line is named, an empty file needs --force', async () => {
+  const seeded = await kpis('seed-demo', '--format', 'ga4_export', '--days', '3', '--replace', '--config', config);
+  expect(seeded.code).toBe(0);
+  const noTime = path.join(dir, 'events_20261125.json');
+  writeFileSync(noTime, '{"event_name":"x"}\n');
+  const refused = await kpis('load-events', '--format', 'ga4_export', noTime, '--config', config);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain(`${noTime}:1: column event_timestamp: event_timestamp: is required`);
+  expect(refused.stderr).toContain(`${noTime}:1: column user_pseudo_id: user_pseudo_id or user_id is required`);
+  const empty = path.join(dir, 'events_20261126.json');
+  writeFileSync(empty, '');
+  const emptyRefused = await kpis('load-events', '--format', 'ga4_export', empty, '--config', config);
+  expect(emptyRefused.code).toBe(1);
+  expect(emptyRefused.stderr).toMatch(new RegExp(`no events in ${empty}: it would replace shard events_20261126 holding [\\d,]+ rows; nothing loaded`));
+  const forced = await kpis('load-events', '--format', 'ga4_export', empty, '--force', '--config', config);
+  expect(forced.stderr).toBe('');
+  expect(forced.stdout).toContain('Loaded 0 events from');
+  expect(forced.stdout).toContain('into analytics_demo: events_20261126 (0)');
+});
+
 test.each([
-  [['load-events', 'x.json', '--format', 'ga4_export', '--table', 'a.b', '--config', config], '--table and --force do not apply'],
+  [['load-events', 'x.json', '--format', 'ga4_export', '--table', 'a.b', '--config', config], '--table does not apply'],
   [['load-events', 'x.json', '--format', 'ga4'], '--format must be one of csv, jsonl, parquet, ga4_export, got "ga4"'],
   [['seed-demo', '--format', 'firebase'], '--format must be one of events, ga4_export, got "firebase"'],
   [['load-events', 'x.csv', '--config', config], "the config's source is the GA4 export (dataset analytics_demo): load or seed it with --format ga4_export"],

@@ -270,8 +270,8 @@ test('the freshness guard reads the newest event through the mapping: the intrad
 });
 
 test.each([
-  ['an event without event_date', [{ event_timestamp: '1', event_name: 'x' }], /1 line\(s\) have no event_date of the form \[0-9\]\{8\}/],
-  ['a line that is not JSON', ['{"event_date": "20261130", '], /not newline-delimited JSON of the expected fields/],
+  ['an event without event_date', [{ event_timestamp: '1', event_name: 'x', user_pseudo_id: 'p1' }], /bad\.json:1: column event_date: event_date: is required/],
+  ['a line that is not JSON', ['{"event_date": "20261130", '], /bad\.json:1: column .+: not valid JSON/],
 ])('a file with %s loads nothing', async (_name, lines, message) => {
   const file = path.join(dir, 'bad.json');
   writeFileSync(file, lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n') + '\n');
