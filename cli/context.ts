@@ -1,7 +1,10 @@
 /** What every command needs, built once from flags and the environment. */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { loadMonitorChecks } from '../shared/config/calendar';
 import { loadEtlConfig, type EtlJob } from '../shared/config/etl-config';
+import type { KpiCheck } from '../shared/config/kpi-checks';
+import { namingSettingFiles } from '../shared/config/validate';
 import { dayIn } from '../shared/dates';
 import { clockFrom } from '../shared/clock';
 import { createLogger, type Logger } from '../shared/log';
@@ -51,7 +54,12 @@ export function cliSettings(values: Values, io: Io, defaults?: Partial<Settings>
 
 /** The ETL config the settings name. */
 export function loadCliJob(settings: Settings): EtlJob {
-  return loadEtlConfig(settings.etlConfig);
+  return namingSettingFiles(settings, () => loadEtlConfig(settings.etlConfig));
+}
+
+/** The KPI checks the settings name, with their calendar entries. */
+export function loadCliChecks(settings: Settings): KpiCheck[] {
+  return namingSettingFiles(settings, () => loadMonitorChecks(settings.kpisConfig, settings.calendar));
 }
 
 /** Today in the job's zone, before anything opens. */

@@ -56,10 +56,18 @@ export interface Settings extends BigQuerySettings {
   etlPort: number;
   kpiMonitorPort: number;
   logMonitorPort: number;
+  /** The flag or variable each setting given by one came from (absent: a default), for messages. */
+  sources: SettingSources;
 }
+
+/** The settings that name config files, which a command reads later (errors then say where the name came from). */
+export const FILE_SETTINGS = ['etlConfig', 'kpisConfig', 'logConfig', 'calendar'] as const;
 
 /** Where a value came from: `--flag` or `VARIABLE`; errors name it. */
 type Source = string;
+
+type SettingName = Exclude<keyof Settings, 'sources'>;
+type SettingSources = Readonly<Partial<Record<SettingName, Source>>>;
 
 interface Declaration<T> {
   /** The flag's name without its dashes; only commands that declare it take it. */
@@ -80,15 +88,15 @@ const text = (raw: string): string => raw;
  * The declarations, in the order they are read: one whose default or parse reads others comes
  * after them (the publisher after the emulator's host, project and the topics folder).
  */
-const SETTINGS: { [K in keyof Settings]: Declaration<Settings[K]> } = {
+const SETTINGS: { [K in SettingName]: Declaration<Settings[K]> } = {
   warehouse: { flag: 'warehouse', env: 'KPIS_WAREHOUSE', default: parseWarehouseSpec(DEFAULT_WAREHOUSE), parse: parseWarehouseSpec },
   bqLocation: { env: 'KPIS_BQ_LOCATION', default: 'US', parse: text },
   maxBytesBilled: { env: 'KPIS_MAX_BYTES_BILLED', default: DEFAULT_MAX_BYTES_BILLED, parse: wholeBytes },
   bqApiEndpoint: { env: 'KPIS_BQ_API_ENDPOINT', default: undefined, parse: text },
-  etlConfig: { flag: 'config', env: 'KPIS_CONFIG', default: DEFAULT_CONFIG_FILES.etl, parse: text },
-  kpisConfig: { flag: 'kpis-config', env: 'KPIS_MONITOR_CONFIG', default: DEFAULT_CONFIG_FILES.kpis, parse: text },
-  logConfig: { flag: 'log-config', env: 'KPIS_LOG_CONFIG', default: DEFAULT_CONFIG_FILES.logs, parse: text },
-  calendar: { flag: 'calendar', env: 'KPIS_CALENDAR', default: DEFAULT_CONFIG_FILES.calendar, parse: text },
+  etlConfig: { flag: 'config', env: 'KPIS_CONFIG', default: DEFAULT_CONFIG_FILES.etl, parse: filePath },
+  kpisConfig: { flag: 'kpis-config', env: 'KPIS_MONITOR_CONFIG', default: DEFAULT_CONFIG_FILES.kpis, parse: filePath },
+  logConfig: { flag: 'log-config', env: 'KPIS_LOG_CONFIG', default: DEFAULT_CONFIG_FILES.logs, parse: filePath },
+  calendar: { flag: 'calendar', env: 'KPIS_CALENDAR', default: DEFAULT_CONFIG_FILES.calendar, parse: filePath },
   logLevel: { env: 'KPIS_LOG_LEVEL', default: undefined, parse: logLevel },
   now: { env: 'KPIS_NOW', default: undefined, parse: isoInstant },
   maxEventAgeHours: { env: 'KPIS_MAX_EVENT_AGE_HOURS', default: 24, parse: positiveNumber },
@@ -115,22 +123,31 @@ type SettingFlags = Readonly<Record<string, unknown>>;
  * as `kpis start`'s demo calendar), else the declared default.
  */
 export function parseSettings(flags: SettingFlags, env: object, defaults: Partial<Settings> = {}): Settings {
-  const settings = {} as Record<keyof Settings, unknown>;
-  for (const [name, declaration] of Object.entries(SETTINGS) as [keyof Settings, Declaration<unknown>][]) {
-    settings[name] = settingValue(name, declaration, { flags, env, defaults, earlier: settings as Settings });
+  const sources: Partial<Record<SettingName, Source>> = {};
+  const settings = { sources } as Record<keyof Settings, unknown>;
+  for (const [name, declaration] of Object.entries(SETTINGS) as [SettingName, Declaration<unknown>][]) {
+    const source = settingSource(declaration, flags, env);
+    if (source !== undefined) sources[name] = source;
+    settings[name] = settingValue(name, declaration, source, { flags, env, defaults, earlier: settings as Settings });
   }
   return settings as Settings;
 }
 
+/** The flag or variable that gives a setting, if one does: a flag beats its variable; an empty variable is unset. */
+function settingSource(declaration: Declaration<unknown>, flags: SettingFlags, env: object): Source | undefined {
+  if (declaration.flag !== undefined && typeof flags[declaration.flag] === 'string') return `--${declaration.flag}`;
+  if (declaration.env !== undefined && envValue(env, declaration.env) !== undefined) return declaration.env;
+  return undefined;
+}
+
 function settingValue(
-  name: keyof Settings,
+  name: SettingName,
   declaration: Declaration<unknown>,
+  source: Source | undefined,
   from: { flags: SettingFlags; env: object; defaults: Partial<Settings>; earlier: Settings },
 ): unknown {
-  const flag = declaration.flag === undefined ? undefined : from.flags[declaration.flag];
-  if (typeof flag === 'string') return declaration.parse(flag, `--${declaration.flag}`, from.earlier);
-  const variable = declaration.env === undefined ? undefined : envValue(from.env, declaration.env);
-  if (variable !== undefined) return declaration.parse(variable, declaration.env as string, from.earlier);
+  if (source?.startsWith('--')) return declaration.parse(from.flags[declaration.flag as string] as string, source, from.earlier);
+  if (source !== undefined) return declaration.parse(envValue(from.env, source) as string, source, from.earlier);
   if (Object.hasOwn(from.defaults, name)) return from.defaults[name];
   return typeof declaration.default === 'function' ? (declaration.default as (earlier: Settings) => unknown)(from.earlier) : declaration.default;
 }
@@ -139,6 +156,12 @@ function settingValue(
 function envValue<E extends object>(env: E, name: string): string | undefined {
   const value = (env as Record<string, string | undefined>)[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** A config file's path: a blank one names no file (`--config ''`), which reading would only report as ENOENT on "". */
+function filePath(raw: string, source: Source): string {
+  if (raw.trim() === '') throw settingError(source, `must name a file, got ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 function positiveNumber(raw: string, source: Source): number {

@@ -4,6 +4,7 @@ import { CALENDAR_KINDS, parseCalendar, readCalendarFile, writeCalendarFile, typ
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { UsageError } from '../../shared/errors';
 import { printJson, table, type Command, type Values } from '../command';
+import { namingSettingFiles } from '../../shared/config/validate';
 import { cliSettings, type Io } from '../context';
 import { listFlag } from '../options';
 
@@ -45,9 +46,9 @@ fails (an unknown check, an end before its start, two new_normal entries of a ch
     if (action !== 'remove' && argument !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(argument)}`);
     const settings = cliSettings(values, io);
     const file = settings.calendar;
-    const checkNames = loadKpiChecks(settings.kpisConfig).map((check) => check.name);
+    const checkNames = namingSettingFiles(settings, () => loadKpiChecks(settings.kpisConfig).map((check) => check.name));
     // A file named for the first entry is created by add; list and remove need it to exist.
-    const entries = action === 'add' && !existsSync(file) ? [] : readCalendarFile(file);
+    const entries = action === 'add' && !existsSync(file) ? [] : namingSettingFiles(settings, () => readCalendarFile(file));
     if (action === 'list') return Promise.resolve(list(io, values, entries));
     const next = action === 'add' ? [...entries, entryFrom(values)] : withoutEntry(entries, argument);
     parseCalendar(next, file, checkNames);

@@ -1,6 +1,7 @@
 /** `kpis monitor-logs`: the run-log checks, and their alerts. */
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { etlDataset } from '../../shared/config/etl-config';
+import { namingSettingFiles } from '../../shared/config/validate';
 import { loadLogChecks } from '../../shared/config/log-checks';
 import { LOG_LOOKBACK_DAYS, runLogMonitor } from '../../shared/monitor/log-monitor';
 import { printJson, table, withRuntime, type Command } from '../command';
@@ -23,7 +24,7 @@ all, and when its newest run ended in error.`,
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
     const settings = cliSettings(values, io);
     const file = settings.logConfig;
-    loadLogChecks(file);
+    namingSettingFiles(settings, () => loadLogChecks(file));
     const lookbackDays = values['days-back'] === undefined ? undefined : wholeDays(values['days-back'], 1);
     return withRuntime(settings, values, io, async (runtime) => {
       const checks = loadLogChecks(file, runtime.job.jobName, etlDataset(runtime.job), jobName);

@@ -2,12 +2,11 @@
 import { CRON_OPTIONS, CRON_POSITIONALS, fromCronLine } from '../cron-line';
 import { configuredTables } from '../../shared/config/etl-config';
 import { selectChecks } from '../../shared/config/kpi-checks';
-import { loadMonitorChecks } from '../../shared/config/calendar';
 import { daysBetween } from '../../shared/dates';
 import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
-import { cliSettings, configuredToday, describeWarehouse, loadCliJob, type Io, type Runtime } from '../context';
+import { cliSettings, configuredToday, describeWarehouse, loadCliChecks, loadCliJob, type Io, type Runtime } from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output';
 
@@ -44,7 +43,7 @@ that raises on a calendar one_off day is muted: recorded with the entry's note, 
     const job = loadCliJob(settings);
     const range = monitorRange(values, configuredToday(job, settings));
     // The ports read the alerts' Slack channels (slack_webhooks) from the same settings.kpisConfig.
-    const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
+    const checks = selectChecks(loadCliChecks(settings), listFlag(values.checks));
     return withJobRuntime(job, settings, values, io, async (runtime) => {
       const outcome = await monitorCompleteDays(runtime, checks, {
         dates: daysBetween(range.start, range.end),

@@ -4,9 +4,8 @@ import { UsageError } from '../../shared/errors';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
 import { selectChecks } from '../../shared/config/kpi-checks';
-import { loadMonitorChecks } from '../../shared/config/calendar';
 import { printJson, withJobRuntime, type Command } from '../command';
-import { cliSettings, configuredToday, describeWarehouse, loadCliJob } from '../context';
+import { cliSettings, configuredToday, describeWarehouse, loadCliChecks, loadCliJob } from '../context';
 import { listFlag, reportRange } from '../options';
 
 export const reportCommand: Command = {
@@ -34,7 +33,7 @@ opens offline, from a mail or a bucket.`,
     const settings = cliSettings(values, io);
     const job = loadCliJob(settings);
     const range = reportRange(values, configuredToday(job, settings), settings.maxRangeDays);
-    const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar), listFlag(values.checks));
+    const checks = selectChecks(loadCliChecks(settings), listFlag(values.checks));
     const out = (values.out as string | undefined) ?? DEFAULT_REPORT_FILE;
     // Said before the report is computed, which takes a while: a place it can never be written to.
     if (out === '') throw new UsageError('--out must name a file, got ""');

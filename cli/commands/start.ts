@@ -2,12 +2,11 @@
 import path from 'node:path';
 import { alertChange, alertLabel } from '../../shared/alerts/alert';
 import { selectChecks } from '../../shared/config/kpi-checks';
-import { loadMonitorChecks } from '../../shared/config/calendar';
 import { CAMPAIGN_DAYS_AGO, DEMO_CALENDAR } from '../../shared/events/demo-campaign';
 import { addDays } from '../../shared/dates';
 import { writeReport } from '../../shared/report/page';
 import { DEFAULT_REPORT_DAYS, DEFAULT_REPORT_FILE } from '../../shared/report/report';
-import { loadEtlConfig, type EtlJob } from '../../shared/config/etl-config';
+import { type EtlJob } from '../../shared/config/etl-config';
 import { runDemoChain, SCHEDULER_TRIGGER, type DemoChainResult } from '../../shared/local/demo-chain';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { SUMMARY_METRICS, type DailySummary } from '../../shared/report/daily-summary';
@@ -18,7 +17,7 @@ import { pubsubFrom } from './serve';
 import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
 import { messageLine } from '../output';
-import { cliSettings, createCliLogger, describeWarehouse, today, type Io, type Values } from '../context';
+import { cliSettings, createCliLogger, describeWarehouse, loadCliChecks, loadCliJob, today, type Io, type Values } from '../context';
 import type { Logger } from '../../shared/log';
 import type { Settings } from '../../shared/settings';
 import { clockFrom } from '../../shared/clock';
@@ -131,7 +130,7 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
     const logger = createCliLogger(io, settings, values.verbose as boolean | undefined);
     // The emulator's own environment variable does not choose it here: only the flag does.
     const pubsub = pubsubFrom(values, undefined) === 'emulator' ? 'emulator' : 'router';
-    const start: StartRun = { settings, job: loadEtlConfig(settings.etlConfig), clock, logger, pubsub };
+    const start: StartRun = { settings, job: loadCliJob(settings), clock, logger, pubsub };
     const stopExitingOnSignals = exitOnSignals(pubsub);
     const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, settings, env: io.env, clock, logger, pubsub });
     try {
@@ -176,7 +175,7 @@ async function runChainAndReport(stack: LocalStack, start: StartRun, values: Val
   });
   // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
   const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
-  const checks = selectChecks(loadMonitorChecks(settings.kpisConfig, settings.calendar));
+  const checks = selectChecks(loadCliChecks(settings));
   const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
     job: 'report',
     runId: `report-${clock().getTime().toString(36)}`,

@@ -1,7 +1,6 @@
 /** `kpis time-zone`: the business day's zone. */
-import { loadEtlConfig } from '../../shared/config/etl-config';
 import { type Command } from '../command';
-import { cliSettings } from '../context';
+import { cliSettings, loadCliJob } from '../context';
 
 export const timeZoneCommand: Command = {
   summary: "print the business day's time zone of the ETL config (deploy.sh schedules in it)",
@@ -9,7 +8,7 @@ export const timeZoneCommand: Command = {
   details: "Prints the IANA name the config's time_zone gives (UTC when it gives none): KPI days are calendar days there.",
   options: {},
   run(values, _positionals, io) {
-    io.stdout(`${loadEtlConfig(cliSettings(values, io).etlConfig).timeZone}\n`);
+    io.stdout(`${loadCliJob(cliSettings(values, io)).timeZone}\n`);
     return Promise.resolve(0);
   },
 };

@@ -2,6 +2,7 @@
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { loadLogChecks } from '../../shared/config/log-checks';
 import { loadCalendar } from '../../shared/config/calendar';
+import { namingSettingFiles } from '../../shared/config/validate';
 import { checkQueries, describeProblems } from '../../shared/config/check-queries';
 import { printJson, table, withRuntime, type Command } from '../command';
 import { cliSettings, describeWarehouse } from '../context';
@@ -23,12 +24,15 @@ config file, the entry, and the SQL file with line and column. Exit code 2 on an
   run(values, _positionals, io) {
     const settings = cliSettings(values, io);
     const kpisFile = settings.kpisConfig;
-    const checks = loadKpiChecks(kpisFile);
-    loadLogChecks(settings.logConfig);
-    loadCalendar(
-      settings.calendar,
-      checks.map((check) => check.name),
-    );
+    const checks = namingSettingFiles(settings, () => {
+      const kpiChecks = loadKpiChecks(kpisFile);
+      loadLogChecks(settings.logConfig);
+      loadCalendar(
+        settings.calendar,
+        kpiChecks.map((check) => check.name),
+      );
+      return kpiChecks;
+    });
     return withRuntime(settings, values, io, async (runtime) => {
       const results = await checkQueries(runtime.warehouse, runtime.job, { file: kpisFile, checks }, { job: 'validate', runId: runtime.newRunId() });
       const problems = describeProblems(results);

@@ -2,7 +2,39 @@
 import { readFileSync } from 'node:fs';
 import Joi from 'joi';
 import { ConfigError, InvalidConfigError } from '../errors';
+import { FILE_SETTINGS, type Settings } from '../settings';
 import { reservedKeyPath, reservedNameRule } from './names';
+
+/** A config file that cannot be read; `source` is the flag or variable that named it, when one did. */
+export class UnreadableConfigError extends ConfigError {
+  readonly file: string;
+  readonly code: string;
+  constructor(file: string, code: string, options: { cause?: unknown; source?: string } = {}) {
+    super(`${file}: cannot read config file (${code})${options.source === undefined ? '' : ` (from ${options.source})`}`, { cause: options.cause });
+    this.file = file;
+    this.code = code;
+  }
+}
+
+/**
+ * Runs `load`, which reads config files the settings name: a file it cannot read is said with the
+ * flag or variable that named it (a default file needs no such note).
+ */
+export function namingSettingFiles<T>(settings: Settings, load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    throw withSettingSource(settings, error);
+  }
+}
+
+/** The error, or for a file the settings name from a flag or variable, the same error saying which. */
+export function withSettingSource(settings: Settings, error: unknown): unknown {
+  if (!(error instanceof UnreadableConfigError)) return error;
+  const name = FILE_SETTINGS.find((setting) => settings[setting] === error.file && settings.sources[setting] !== undefined);
+  if (name === undefined) return error;
+  return new UnreadableConfigError(error.file, error.code, { cause: error.cause, source: settings.sources[name] });
+}
 
 /** Reads and validates one JSON config file; defaults from the schema are applied. */
 export function loadJsonConfig<T>(file: string, schema: Joi.Schema<T>): T {
@@ -15,7 +47,7 @@ export function readJsonConfig(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`${file}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+    throw new UnreadableConfigError(file, (error as NodeJS.ErrnoException).code ?? String(error), { cause: error });
   }
   let parsed: unknown;
   try {

@@ -102,15 +102,28 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
 
 /** The three configs from the files the settings name, each loaded (with its module) on first use. */
 function lazyConfigs(settings: Settings): FunctionConfigs {
-  const etlJob = once(async () => (await import('../config/etl-config')).loadEtlConfig(settings.etlConfig));
+  const etlJob = once(namingFiles(settings, async () => (await import('../config/etl-config')).loadEtlConfig(settings.etlConfig)));
   return {
     etlJob,
-    kpiChecks: once(async () => (await import('../config/calendar')).loadMonitorChecks(settings.kpisConfig, settings.calendar)),
-    logChecks: once(async () => {
-      const job = await etlJob();
-      const { etlDataset } = await import('../config/etl-config');
-      return (await import('../config/log-checks')).loadLogChecks(settings.logConfig, job.jobName, etlDataset(job));
-    }),
+    kpiChecks: once(namingFiles(settings, async () => (await import('../config/calendar')).loadMonitorChecks(settings.kpisConfig, settings.calendar))),
+    logChecks: once(
+      namingFiles(settings, async () => {
+        const job = await etlJob();
+        const { etlDataset } = await import('../config/etl-config');
+        return (await import('../config/log-checks')).loadLogChecks(settings.logConfig, job.jobName, etlDataset(job));
+      }),
+    ),
+  };
+}
+
+/** `load`, whose unreadable config file is said with the variable that named it (as the CLI says it). */
+function namingFiles<T>(settings: Settings, load: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await load();
+    } catch (error) {
+      throw (await import('../config/validate')).withSettingSource(settings, error);
+    }
   };
 }
 

@@ -34,3 +34,32 @@ describe('a day past the last one a run may cover names tomorrow as tomorrow', (
     expect(monitor.stdout).not.toContain('2026-12-01');
   });
 });
+
+describe('a config file setting names the flag or variable it came from', () => {
+  test.each([
+    [['time-zone', '--config', ''], {}, /^kpis time-zone: --config must name a file, got ""\n/],
+    [['monitor', '--calendar', '', '--dry-run'], {}, /^kpis monitor: --calendar must name a file, got ""\n/],
+    [['monitor', '--kpis-config', '', '--dry-run'], {}, /^kpis monitor: --kpis-config must name a file, got ""\n/],
+    [['monitor-logs', '--log-config', '', '--dry-run'], {}, /^kpis monitor-logs: --log-config must name a file, got ""\n/],
+    [['time-zone'], { KPIS_CONFIG: ' ' }, /^kpis time-zone: KPIS_CONFIG must name a file, got " "\n/],
+  ])('blank: %j %j', async (args, env, message) => {
+    const failed = await kpis(args, env);
+    expect(failed.stderr).toMatch(message);
+    expect(failed.code).toBe(2);
+  });
+
+  test.each([
+    [['etl', '--dry-run'], { KPIS_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)'],
+    [['time-zone', '--config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --config)'],
+    [['monitor', '--dry-run'], { KPIS_MONITOR_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_MONITOR_CONFIG)'],
+    [['monitor', '--dry-run', '--calendar', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)'],
+    [['report', '--calendar', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)'],
+    [['validate'], { KPIS_LOG_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_LOG_CONFIG)'],
+    [['calendar', 'list'], { KPIS_CALENDAR: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CALENDAR)'],
+    [['monitor-logs', '--dry-run', '--log-config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --log-config)'],
+  ])('missing: %j %j', async (args, env, message) => {
+    const failed = await kpis([...args, '--warehouse', warehouse], env);
+    expect(failed.stderr).toContain(message);
+    expect(failed.code).toBe(2);
+  });
+});

@@ -58,7 +58,7 @@ test('nothing is loaded or opened before the first event', async () => {
     },
   });
   expect(opened).toBe(0);
-  await expect(runtime.configs.etlJob()).rejects.toThrow('/nonexistent/daily_kpis_config.json: cannot read config file (ENOENT)');
+  await expect(runtime.configs.etlJob()).rejects.toThrow('/nonexistent/daily_kpis_config.json: cannot read config file (ENOENT) (from KPIS_CONFIG)');
   await expect(runtime.ports()).rejects.toThrow('not now');
   // A failure is not kept: the next event tries again.
   await expect(runtime.ports()).rejects.toThrow('not now');
