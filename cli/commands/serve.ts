@@ -20,8 +20,9 @@ export function pubsubFrom(values: Values, emulatorHost: string | undefined): Pu
   return raw as PubSubKind;
 }
 
-function brokerLines(stack: LocalStack, emulatorHost: string | undefined): string[] {
-  if (stack.routerUrl) return [`  ${'router'.padEnd(12)} ${stack.routerUrl}  (messages also go to .data/topics/<topic>.jsonl)`];
+function brokerLines(stack: LocalStack, settings: Settings): string[] {
+  const emulatorHost = settings.pubsubEmulatorHost;
+  if (stack.routerUrl) return [`  ${'router'.padEnd(12)} ${stack.routerUrl}  (messages also go to ${settings.topicsDir}/<topic>.jsonl)`];
   if (stack.emulator) {
     const { emulator } = stack;
     return [
@@ -32,8 +33,10 @@ function brokerLines(stack: LocalStack, emulatorHost: string | undefined): strin
   return [`  publishing to the Pub/Sub emulator at ${emulatorHost}; create push subscriptions to the URLs above (README)`];
 }
 
-function triggerLines(stack: LocalStack): string[] {
-  if (!stack.emulator) return [`  npx kpis publish ${TOPICS.trigger} '{"days_back":1}'`];
+/** Commands that reach this stack's broker: `--router` unless this router is where kpis publish goes by default (KPIS_ROUTER_URL, else port 8080). */
+function triggerLines(stack: LocalStack, settings: Settings): string[] {
+  const router = stack.routerUrl === undefined || stack.routerUrl === settings.routerUrl ? '' : ` --router ${stack.routerUrl}`;
+  if (!stack.emulator) return [`  npx kpis publish ${TOPICS.trigger} '{"days_back":1}'${router}`];
   const { host, project } = stack.emulator;
   return [
     `  PUBSUB_EMULATOR_HOST=${host} npx kpis publish ${TOPICS.trigger} '{"days_back":1}' --project ${project}`,
@@ -55,7 +58,7 @@ export const serveCommand: Command = {
   summary: "serve the three functions and a local Pub/Sub (the push router, or Google's emulator) until stopped (Ctrl-C)",
   usage: 'kpis serve [--pubsub router|emulator] [--router-port N] [--etl-port N] [--kpi-monitor-port N] [--log-monitor-port N]',
   details: `What \`npm run serve\` runs. The router (default port ${DEFAULT_PORTS.router}) takes Pub/Sub REST publish calls,
-appends each message to .data/topics/<topic>.jsonl and pushes it, as Pub/Sub and its emulator do, to
+appends each message to .data/topics/<topic>.jsonl (or $KPIS_TOPICS_DIR) and pushes it, as Pub/Sub and its emulator do, to
 the functions subscribed to its topic: etl (${DEFAULT_PORTS.etl}) on ${TOPICS.trigger}, kpi-monitor (${DEFAULT_PORTS['kpi-monitor']}) on
 ${TOPICS.completed}, log-monitor (${DEFAULT_PORTS['log-monitor']}) on ${TOPICS.completed} and ${TOPICS.heartbeat}.
 With --pubsub emulator, Google's Pub/Sub emulator (\`gcloud beta emulators pubsub start\`, packages
@@ -90,10 +93,10 @@ Ports also come from KPIS_ROUTER_PORT, KPIS_ETL_PORT, KPIS_KPI_MONITOR_PORT, KPI
     const lines = [
       'daily-kpis functions are up:',
       ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(12)} ${url}`),
-      ...brokerLines(stack, settings.pubsubEmulatorHost),
+      ...brokerLines(stack, settings),
       '',
       'Trigger a run:',
-      ...triggerLines(stack),
+      ...triggerLines(stack, settings),
       'Stop with Ctrl-C.',
       '',
     ];
