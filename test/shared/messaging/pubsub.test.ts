@@ -58,6 +58,32 @@ test('a publish the broker refuses becomes a PublishError that names the topic',
   expect(fake.published).toEqual([]);
 });
 
+test('credentials that cannot load: each publish fails with one PublishError saying what to do, nothing is sent, and no rejection is left unhandled', async () => {
+  const { PubSub } = await import('@google-cloud/pubsub');
+  delete process.env.PUBSUB_EMULATOR_HOST;
+  // The real endpoint, never reached: the client fails on the key file before any request.
+  const publisher = new PubSubPublisher(new PubSub({ projectId: 'my-project-123', keyFilename: '/nonexistent/key.json' }));
+  const unhandled: unknown[] = [];
+  const listener = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    const publishes = [publisher.publish('daily-kpis-alerts', {}), publisher.publish('daily-kpis-alerts', {}), publisher.publishRaw('daily-kpis-trigger', Buffer.from('{}'))];
+    for (const publish of publishes) {
+      await expect(publish).rejects.toMatchObject({
+        name: 'PublishError',
+        message: expect.stringMatching(/^no Google credentials for Pub\/Sub: run gcloud auth application-default login, or set KPIS_PUBLISHER=local \(.*key\.json/),
+      });
+    }
+    await publisher.close();
+    // The client's floating promise would be reported once the current tasks are done.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  expect(unhandled).toEqual([]);
+  expect(fake.published).toEqual([]);
+});
+
 test('KPIS_PUBLISHER decides where messages go, and a typo is a clear error', () => {
   expect(parsePublisherSpec({})).toEqual({ kind: 'local', dir: '.data/topics' });
   expect(parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub:my-project', PUBSUB_EMULATOR_HOST: host })).toEqual({ kind: 'pubsub', projectId: 'my-project' });
