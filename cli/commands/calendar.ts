@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { CALENDAR_KINDS, parseCalendar, readCalendarFile, writeCalendarFile, type CalendarEntryInput, type CalendarKind } from '../../shared/config/calendar';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
+import { parseIsoDate } from '../../shared/dates';
 import { UsageError } from '../../shared/errors';
 import { printJson, table, type Command, type Values } from '../command';
 import { namingSettingFiles } from '../../shared/config/validate';
@@ -86,7 +87,7 @@ function entryFrom(values: Values): CalendarEntryInput {
   requireAddFlags(text);
   const segments = listFlag(text('segments'));
   const entry: CalendarEntryInput = {
-    ...optionalFlags(text, ['date', 'start', 'end']),
+    ...dayFlags(text, ['date', 'start', 'end']),
     checks: checksFrom(text('checks')),
     ...(segments ? { segments } : {}),
     kind: kindFrom(text('kind') as string),
@@ -101,12 +102,12 @@ function requireAddFlags(text: (name: string) => string | undefined): void {
   if (missing.length > 0) throw new UsageError(`add needs --${missing.join(', --')}`);
 }
 
-/** The flags given, as fields of the same names. */
-function optionalFlags(text: (name: string) => string | undefined, names: string[]): Record<string, string> {
+/** The day flags given, as fields of the same names; a day that does not exist is said of its flag. */
+function dayFlags(text: (name: string) => string | undefined, names: string[]): Record<string, string> {
   return Object.fromEntries(
     names.flatMap((name) => {
       const value = text(name);
-      return value !== undefined ? [[name, value] as const] : [];
+      return value !== undefined ? [[name, parseIsoDate(value, `--${name}`)] as const] : [];
     }),
   );
 }

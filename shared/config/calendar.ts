@@ -101,12 +101,12 @@ export function loadCalendar(file: string, checkNames: readonly string[]): Calen
 /** The file's entries as written (for `kpis calendar`), validated in shape; a missing default file has none. */
 export function readCalendarFile(file: string): CalendarEntryInput[] {
   if (file === DEFAULT_CALENDAR && !existsSync(file)) return [];
-  return validateConfig(readJsonConfig(file), calendarSchema, file).entries as CalendarEntryInput[];
+  return validateConfig(readJsonConfig(file), calendarSchema, file, 'calendar').entries as CalendarEntryInput[];
 }
 
 /** Checks entries as written against the check names: the problems a schema cannot see, with where each is. */
 export function parseCalendar(inputs: CalendarEntryInput[], file: string, checkNames: readonly string[]): CalendarEntry[] {
-  validateConfig({ entries: inputs }, calendarSchema, file);
+  validateConfig({ entries: inputs }, calendarSchema, file, 'calendar');
   const problems: ConfigProblem[] = [];
   const entries = inputs.map((input, index) => {
     const entry = calendarEntry(input);

@@ -61,11 +61,12 @@ export function readJsonConfig(file: string): unknown {
   return parsed;
 }
 
-export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string): T {
+/** `what` names the kind of file in the error (`FILE: invalid calendar`); a config by default. */
+export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string, what?: string): T {
   const { error, value: validated } = schema.validate(value, { abortEarly: false, convert: false });
   if (error) {
     const problems = error.details.map((detail) => ({ path: jsonPath(detail.path), problem: detail.message.replace(/^"[^"]*" /, '') }));
-    throw new InvalidConfigError(file, problems, { cause: error });
+    throw new InvalidConfigError(file, problems, { cause: error, what });
   }
   return validated;
 }

@@ -63,3 +63,24 @@ describe('a config file setting names the flag or variable it came from', () => 
     expect(failed.code).toBe(2);
   });
 });
+
+describe('small words', () => {
+  test('time-zone --json prints JSON', async () => {
+    const shown = await kpis(['time-zone', '--json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual({ time_zone: 'UTC' });
+  });
+
+  test('calendar add names the flag of a day that does not exist, and a bad file is an invalid calendar', async () => {
+    const file = `${tempDir('kpis-messages-calendar-')}/calendar.json`;
+    const add = ['calendar', 'add', '--calendar', file, '--checks', 'dau', '--kind', 'one_off', '--note', 'x'];
+    expect((await kpis([...add, '--date', '2026-02-27'])).code).toBe(0);
+    const failed = await kpis([...add, '--date', '2026-02-30']);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/^kpis calendar: --date must be a calendar day as YYYY-MM-DD, got "2026-02-30"\n/);
+    const ended = await kpis([...add, '--start', '2026-02-27', '--end', '2026-02-31']);
+    expect(ended.stderr).toMatch(/^kpis calendar: --end must be a calendar day as YYYY-MM-DD, got "2026-02-31"\n/);
+    const noted = await kpis([...add.slice(0, -1), '', '--date', '2026-02-28']);
+    expect(noted.stderr).toContain(`${file}: invalid calendar\n  $.entries[1].note: is not allowed to be empty`);
+  });
+});
