@@ -5,9 +5,14 @@ export function formatNumber(value: number | null): string {
   return value === null ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 
-/** A fraction as a percentage: 0.1 is '10.0%'. */
+/**
+ * A fraction as a percentage: 0.1 is '10.0%'. Halves round away from zero, on the decimal value:
+ * toFixed rounds the binary one, so a change stored rounded (1.9685) printed 196.8% beside the
+ * 196.9% of the same change unrounded (1.968503) in the message next to it.
+ */
 export function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
+  const tenths = Math.round(Math.abs(fraction) * 1000 * (1 + Number.EPSILON) + 1e-9);
+  return `${((Math.sign(fraction) * tenths) / 10).toFixed(1)}%`;
 }
 
 /** A relative change with its sign: 0.25 is '+25.0%', -0.5 is '-50.0%'. */
@@ -18,7 +23,8 @@ export function formatChange(fraction: number): string {
 /**
  * Display widths, in characters, of text that comes from data or config (an event name, a
  * segment, a check's message): what a table cell, a chart title or a Slack note shows of it. The
- * full value stays where it is stored (the warehouse, the Pub/Sub alert, --json); a display cuts it
+ * full value stays where it is stored (the warehouse, the Pub/Sub alert, --json; a segment name over
+ * 256 characters is cut there too, shared/alerts/alert.ts alertSegment); a display cuts it
  * here with an ellipsis, so a warehouse filled by something else cannot grow a command's output.
  */
 export const DISPLAY_WIDTH = {

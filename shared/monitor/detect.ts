@@ -369,7 +369,8 @@ function zscoreVerdict(check: KpiCheck, difference: number, deviation: number, {
 function changeVerdict(check: KpiCheck, change: number | null, { versus, word, allowed, fields, result }: Judged): CheckResult {
   if (change === null) return result(allowed ? 'raised' : 'ok', `${versus}: rose from 0 (${word})`, fields);
   const beyond = Math.abs(change) > check.thresh_in_percent;
-  const message = `${versus}, ${formatChange(change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
+  // The change as stored (rounded), so the message reads like every table that shows the change.
+  const message = `${versus}, ${formatChange(fields.change ?? change)} against ±${formatPercent(check.thresh_in_percent)}${beyond ? ` (${word})` : ''}`;
   return result(beyond && allowed ? 'raised' : 'ok', message, fields);
 }
 

@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { table } from '../../cli/command';
+import { alertSegment } from '../../shared/alerts/alert';
 import type { Io } from '../../cli/context';
 import { run } from '../../cli/main';
 import { checkRows, messageLine } from '../../cli/output';
@@ -91,11 +92,12 @@ describe('kpis monitor on a warehouse whose event names try to drive the termina
     for (const line of shown.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(DISPLAY_WIDTH.message + 2);
   });
 
-  test('--json keeps every name whole: the same values, parsed back', async () => {
+  test('--json keeps every name whole up to 256 characters, the same values parsed back; a longer one keeps its start, length and hash, as alerts do', async () => {
     const shown = await kpis([...args, '--dry-run', '--json'], env);
     expect(shown.stdout.match(TERMINAL_CONTROL)).toBeNull();
     const results = JSON.parse(shown.stdout) as CheckResult[];
-    expect(new Set(results.map((r) => r.segment))).toEqual(new Set(NAMES));
+    expect(new Set(results.map((r) => r.segment))).toEqual(new Set(NAMES.map(alertSegment)));
+    expect(NAMES.filter((name) => alertSegment(name) !== name).map((name) => name.length)).toEqual([5000]);
   });
 
   test('a KPIS_TOPICS_DIR that is a file: one clear line, exit 1, no stack trace', async () => {
