@@ -5,6 +5,7 @@ import { configuredGa4, loadGa4Export } from '../../shared/events/load-ga4';
 import { EVENT_FORMATS, type EventFormat } from '../../shared/events/parse-events';
 import { printJson, withRuntime, type Command } from '../command';
 import { cliSettings, describeWarehouse, type Io, type Runtime, type Values } from '../context';
+import { counted } from '../../shared/plural';
 
 export const loadEventsCommand: Command = {
   summary: 'append a CSV, JSON-lines or Parquet file of events to the source table',
@@ -55,7 +56,9 @@ async function loadGa4Shard(runtime: Runtime, values: Values, io: Io, file: stri
   if (values.json) printJson(io, result);
   else {
     const shards = result.tables.map(({ table, rows }) => `${table} (${rows.toLocaleString('en-US')})`).join(', ');
-    io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${file} into ${result.dataset}: ${shards} (${describeWarehouse(runtime.spec)}).\n`);
+    io.stdout(
+      `Loaded ${counted(result.rows, 'event', 'events', result.rows.toLocaleString('en-US'))} from ${file} into ${result.dataset}: ${shards} (${describeWarehouse(runtime.spec)}).\n`,
+    );
   }
   return 0;
 }
@@ -71,6 +74,9 @@ async function loadEventFile(runtime: Runtime, values: Values, io: Io, load: { f
     { format: load.format, force: Boolean(values.force), username: runtime.username, clock: runtime.clock },
   );
   if (values.json) printJson(io, result);
-  else io.stdout(`Loaded ${result.rows.toLocaleString('en-US')} events from ${load.file} into ${result.table} (${describeWarehouse(runtime.spec)}).\n`);
+  else
+    io.stdout(
+      `Loaded ${counted(result.rows, 'event', 'events', result.rows.toLocaleString('en-US'))} from ${load.file} into ${result.table} (${describeWarehouse(runtime.spec)}).\n`,
+    );
   return 0;
 }

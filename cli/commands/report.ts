@@ -7,6 +7,7 @@ import { selectChecks } from '../../shared/config/kpi-checks';
 import { printJson, withJobRuntime, type Command } from '../command';
 import { cliSettings, configuredToday, describeWarehouse, loadCliChecks, loadCliJob } from '../context';
 import { listFlag, reportRange } from '../options';
+import { counted } from '../../shared/plural';
 
 export const reportCommand: Command = {
   summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
@@ -45,9 +46,9 @@ opens offline, from a mail or a bucket.`,
       });
       if (values.json) printJson(io, { ...written, start_date: range.start, end_date: range.end });
       else {
-        const failed = written.failed.length > 0 ? `; ${written.failed.length} check(s) could not be judged: ${written.failed.join(', ')}` : '';
+        const failed = written.failed.length > 0 ? `; ${counted(written.failed.length, 'check')} could not be judged: ${written.failed.join(', ')}` : '';
         io.stdout(
-          `Report of ${range.start}..${range.end}: ${written.checks} checks, ${written.raised} raised check-days, ${written.alerts} alerts, ${written.runs} ETL runs${failed}.\nWritten to ${out}\n`,
+          `Report of ${range.start}..${range.end}: ${counted(written.checks, 'check')}, ${counted(written.raised, 'raised check-day')}, ${counted(written.alerts, 'alert')}, ${counted(written.runs, 'ETL run')}${failed}.\nWritten to ${out}\n`,
         );
       }
       return 0;

@@ -5,6 +5,7 @@ import { configuredGa4, seedGa4Demo } from '../../shared/events/load-ga4';
 import { DEMO_DAYS, seedDemo } from '../../shared/events/seed-demo';
 import { printJson, withRuntime, type Command } from '../command';
 import { cliSettings, today, type Io, type Runtime, type Values } from '../context';
+import { counted } from '../../shared/plural';
 
 export const seedDemoCommand: Command = {
   summary: 'generate deterministic synthetic game events into the source table',
@@ -35,7 +36,7 @@ async function seedExport(runtime: Runtime, values: Values, io: Io, days: number
   if (values.json) printJson(io, { ...result, days });
   else
     io.stdout(
-      `Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.tables.length} shards of ${result.dataset}.\n`,
+      `Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${counted(result.tables.length, 'shard')} of ${result.dataset}.\n`,
     );
   return 0;
 }

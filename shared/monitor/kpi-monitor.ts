@@ -18,6 +18,7 @@ import { planIncidents, readIncidentDays, recordIncidentDays, type IncidentPlan 
 import { seriesCalendar } from '../config/calendar';
 import { judgeSeries, windowStart, type CheckResult, type DayPoint, type KpiSeries } from './detect';
 import { mutedAlert, recordMuted } from './muted';
+import { counted } from '../plural';
 
 export const KPI_MONITOR_JOB = 'kpi_monitor';
 /** The segment that stands for every segment beyond a check's max_segments. */
@@ -100,7 +101,7 @@ async function deliverRun(deps: AlertDeps, run: MonitorRun): Promise<{ value: Kp
   await recordMuted(deps.warehouse, muted, context.runId, deps.clock(), context);
   if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
   const failures = failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : '';
-  const summary = `${results.length} checks for ${span}: ${raised} raised${failures}, ${delivery.published.length} published, Slack ${delivery.slack}`;
+  const summary = `${counted(results.length, 'check')} for ${span}: ${raised} raised${failures}, ${delivery.published.length} published, Slack ${delivery.slack}`;
   return { value: { results, alerts, delivery }, summary };
 }
 

@@ -15,6 +15,7 @@ import { renderSqlFile } from '../sql';
 import { canonicalTimestamp } from '../timestamps';
 import type { Logger } from '../log';
 import type { JobContext, Row, Warehouse } from '../warehouse/warehouse';
+import { counted } from '../plural';
 
 export const LOG_MONITOR_JOB = 'log_monitor';
 /** How far back the run log is read: a job with no matching row in this many days raises no_run. */
@@ -73,7 +74,7 @@ export async function runLogMonitor(
       const delivery = await deliverAlerts({ ...deps, logger }, alerts, { ...context, source: 'log-monitor' });
       return {
         value: { results, alerts, delivery },
-        summary: `${results.length} checks: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}`,
+        summary: `${counted(results.length, 'check')}: ${alerts.length} raised, ${delivery.published.length} published, Slack ${delivery.slack}`,
       };
     },
     { bestEffort: true },

@@ -39,7 +39,7 @@ test("seed-demo --format ga4_export writes final shards and today's intraday one
   writeFileSync(shard, `${JSON.stringify({ ...event, event_params: [{ key: 'coins', value: { int_value: '9' } }] })}\n`);
   const loaded = await kpis('load-events', shard, '--format', 'ga4_export', '--config', config);
   expect(loaded.stderr).toBe('');
-  expect(loaded.stdout).toContain('Loaded 1 events from');
+  expect(loaded.stdout).toContain('Loaded 1 event from');
   expect(loaded.stdout).toContain('into analytics_demo: events_20261126 (1)');
   const rebuilt = await kpis('etl', '--date', '2026-11-26', '--config', config, '--json');
   expect(JSON.parse(rebuilt.stdout)).toMatchObject({ status: 'succeeded' });

@@ -1,4 +1,5 @@
 /** What the CLI says when a date or a setting is wrong: the bound it names, and the flag or variable the value came from. */
+import { writeFileSync } from 'node:fs';
 import type { Io } from '../../cli/context';
 import { run } from '../../cli/main';
 import { tempDir } from '../helpers/history';
@@ -82,5 +83,16 @@ describe('small words', () => {
     expect(ended.stderr).toMatch(/^kpis calendar: --end must be a calendar day as YYYY-MM-DD, got "2026-02-31"\n/);
     const noted = await kpis([...add.slice(0, -1), '', '--date', '2026-02-28']);
     expect(noted.stderr).toContain(`${file}: invalid calendar\n  $.entries[1].note: is not allowed to be empty`);
+  });
+
+  test('one of a thing is said in the singular', async () => {
+    const folder = tempDir('kpis-messages-one-');
+    const events = `${folder}/events.csv`;
+    writeFileSync(events, 'user_id,time,event_name\nu1,2026-11-30T12:00:00Z,session_start\n');
+    const own = `duckdb:${folder}/w.duckdb`;
+    const loaded = await kpis(['load-events', events, '--warehouse', own]);
+    expect(loaded.stdout).toMatch(/^Loaded 1 event from /);
+    const reported = await kpis(['report', '--checks', 'dau', '--warehouse', own, '--out', `${folder}/report.html`]);
+    expect(reported.stdout).toMatch(/: 1 check, 0 raised check-days, 0 alerts, 0 ETL runs/);
   });
 });
