@@ -1,6 +1,6 @@
 /** How numbers read: a change reads the same in the monitor's message and in every table that shows it. */
 import fc from 'fast-check';
-import { formatChange, formatPercent } from '../../shared/format';
+import { formatChange, formatNumber, formatPercent } from '../../shared/format';
 import { evaluate } from '../../shared/monitor/detect';
 import { check } from '../helpers/checks';
 
@@ -26,4 +26,16 @@ test("the monitor's message gives the change as its result stores it, so the mes
       expect(result.message).toContain(formatChange(result.change as number));
     }),
   );
+});
+
+test('a number keeps one decimal and thousands separators, a fraction under 10 three significant digits (a rate of 0.0833 read 0.1)', () => {
+  expect(formatNumber(null)).toBe('-');
+  expect(formatNumber(180_000)).toBe('180,000');
+  expect(formatNumber(1234.56)).toBe('1,234.6');
+  expect(formatNumber(12.34)).toBe('12.3');
+  expect(formatNumber(3.2432)).toBe('3.24');
+  expect(formatNumber(0.0833)).toBe('0.0833');
+  expect(formatNumber(-0.2514)).toBe('-0.251');
+  expect(formatNumber(7)).toBe('7');
+  expect(formatNumber(0)).toBe('0');
 });
