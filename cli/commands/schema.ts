@@ -4,10 +4,10 @@ import path from 'node:path';
 import { asLocalResourceError, UsageError } from '../../shared/errors';
 import { tablesReadByChecks, tablesWithRoles, type TableRole } from '../../shared/etl/init';
 import type { TableSchema } from '../../shared/schema';
-import { loadEtlConfig } from '../../shared/config/etl-config';
+import { namingSettingFiles } from '../../shared/config/validate';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { printJson, type Command } from '../command';
-import { cliSettings } from '../context';
+import { cliSettings, loadCliJob } from '../context';
 
 export const schemaCommand: Command = {
   summary: 'write the BigQuery schema file of every table, and list them for deploy.sh',
@@ -24,8 +24,8 @@ reference and check_read ones) from these with \`bq mk\`, and grants access by r
   async run(values, _positionals, io) {
     if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
     const settings = cliSettings(values, io);
-    const job = loadEtlConfig(settings.etlConfig);
-    const checks = loadKpiChecks(settings.kpisConfig).filter((check) => check.isEnable);
+    const job = loadCliJob(settings);
+    const checks = namingSettingFiles(settings, () => loadKpiChecks(settings.kpisConfig)).filter((check) => check.isEnable);
     const rows = [...writeSchemaFiles(values.dir, tablesWithRoles(job)), ...checkReadLines(tablesReadByChecks(checks))];
     if (values.json) printJson(io, rows);
     else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');

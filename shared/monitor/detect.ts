@@ -225,7 +225,8 @@ function warmUpGuard(
   const warmedUp = addDays(restart?.day ?? firstDay, check.warm_up_days);
   if (date < warmedUp) {
     const what = restart === null ? `of data (warm-up, from ${firstDay})` : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
-    return result('no_verdict', `in the first ${check.warm_up_days} days ${what}: no verdict`, { metric: value });
+    const days = check.warm_up_days === 1 ? 'day' : `${check.warm_up_days} days`;
+    return result('no_verdict', `in the first ${days} ${what}: no verdict`, { metric: value });
   }
   return { warmedUp, since };
 }

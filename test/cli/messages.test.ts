@@ -58,6 +58,8 @@ describe('a config file setting names the flag or variable it came from', () => 
     [['validate'], { KPIS_LOG_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_LOG_CONFIG)'],
     [['calendar', 'list'], { KPIS_CALENDAR: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CALENDAR)'],
     [['monitor-logs', '--dry-run', '--log-config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --log-config)'],
+    [['schema', '--dir', `${dir}/schema`], { KPIS_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)'],
+    [['schema', '--dir', `${dir}/schema`, '--kpis-config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --kpis-config)'],
   ])('missing: %j %j', async (args, env, message) => {
     const failed = await kpis([...args, '--warehouse', warehouse], env);
     expect(failed.stderr).toContain(message);

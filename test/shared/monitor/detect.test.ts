@@ -216,6 +216,7 @@ describe('guards', () => {
     const early = evaluate(check('pct_change', { warm_up_days: 7 }), series, '2026-10-02');
     expect(early).toMatchObject({ verdict: 'no_verdict', metric: 15000 });
     expect(early.message).toContain('in the first 7 days of data (warm-up, from 2026-10-01)');
+    expect(evaluate(check('pct_change'), series, '2026-10-01').message).toContain('in the first day of data (warm-up, from 2026-10-01)');
     // By default only the first day is left out, so the next day already has a verdict.
     expect(evaluate(check('pct_change'), series, '2026-10-03')).toMatchObject({ verdict: 'raised', previous_metric: 15000 });
     // 2026-10-29 is a Thursday; 2026-10-01 is one too, and would pull the median up.
