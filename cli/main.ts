@@ -3,6 +3,8 @@
  * own under cli/commands/, which parses its flags, opens the runtime and calls one use-case from
  * shared/. Exit codes: 0 done, 1 failed, 2 bad flags, dates or config, or a file, folder or port in the way.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { asLocalResourceError, ConfigError, KpisError, LocalResourceError, TableNotFoundError, UsageError } from '../shared/errors';
 import { escapeControls } from '../shared/format';
@@ -57,7 +59,7 @@ ${Object.entries(COMMANDS)
   .map(([name, command]) => `  ${name.padEnd(width)}   ${command.summary}`)
   .join('\n')}
 
-Run \`kpis COMMAND --help\` for a command's options.
+Run \`kpis COMMAND --help\` for a command's options; \`kpis --version\` prints the version.
 ${COMMON_HELP}
 `;
 }
@@ -76,6 +78,12 @@ function terminalSafe(io: Io): Io {
   return { ...io, stdout: (text) => io.stdout(escapeControls(text)), stderr: (text) => io.stderr(escapeControls(text)) };
 }
 
+/** The version in the project's package.json (two folders up from dist/cli, one from cli/). */
+function packageVersion(): string {
+  const root = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** Runs one command line and returns the exit code; never calls process.exit. */
 export async function run(argv: string[], rawIo: Io): Promise<number> {
   const io = terminalSafe(rawIo);
@@ -83,6 +91,10 @@ export async function run(argv: string[], rawIo: Io): Promise<number> {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.stdout(mainHelp());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`kpis ${packageVersion()}\n`);
+    return 0;
   }
   // Own names only: `kpis constructor` is an unknown command, not Object's constructor.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
