@@ -125,7 +125,7 @@ function parseCommandLine(name: string, command: Command, rest: string[]) {
   if (parsed.values.help) return parsed;
   const expected = command.positionals ?? { min: 0, max: 0, name: '' };
   if (parsed.positionals.length > expected.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
-  if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}; see \`kpis ${name} --help\``);
+  if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}`);
   return parsed;
 }
 
