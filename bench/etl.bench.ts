@@ -104,7 +104,11 @@ async function generateHistory(warehouse: DuckDbWarehouse, days: number, eventsP
        CASE e % 5 WHEN 0 THEN 'session_start' WHEN 1 THEN 'level_start' WHEN 2 THEN 'level_complete' WHEN 3 THEN 'ad_watched' ELSE 'purchase' END AS event_name,
        CASE e % 5 WHEN 4 THEN 100 + e % 900 WHEN 3 THEN 5 ELSE NULL END AS coins_added
      FROM range(7) AS w(weekday), range(@events) AS r(e)`,
-    { per_user: { type: 'INT64', value: EVENTS_PER_USER }, dau: { type: 'INT64', value: dau }, events: { type: 'INT64', value: eventsPerDay } },
+    {
+      per_user: { type: 'INT64', value: EVENTS_PER_USER },
+      dau: { type: 'INT64', value: dau },
+      events: { type: 'INT64', value: eventsPerDay },
+    },
     context,
   );
   for (let d = 0; d < days; d += 1) {
@@ -148,7 +152,11 @@ async function prepare(days: number, folder: string, eventsPerDay = EVENTS_PER_D
   log(`[bench] ${days} days: backfilling the KPI tables, 30 days a run`);
   for (let start = addDays(LAST_DAY, -(days - 1)); start < LAST_DAY; start = addDays(start, 30)) {
     const end = addDays(start, 29) < LAST_DAY ? addDays(start, 29) : addDays(LAST_DAY, -1);
-    const { failure } = await runEtl(deps(warehouse), job, { range: { start, end }, runId: `backfill-${start}`, username: 'bench' });
+    const { failure } = await runEtl(deps(warehouse), job, {
+      range: { start, end },
+      runId: `backfill-${start}`,
+      username: 'bench',
+    });
     if (failure) throw failure;
   }
   // Start the timed runs from a clean file, so a checkpoint left over from the backfill does not land in one of them.
@@ -157,19 +165,30 @@ async function prepare(days: number, folder: string, eventsPerDay = EVENTS_PER_D
 }
 
 /** The game KPI pack's tables (config/custom, README "KPI pack"). */
-const PACK_TABLES = ['user_segments', 'first_purchase', 'daily_revenue', 'daily_sessions', 'daily_engagement', 'retention'];
+const PACK_TABLES = [
+  'user_segments',
+  'first_purchase',
+  'daily_revenue',
+  'daily_sessions',
+  'daily_engagement',
+  'retention',
+];
 
 /** Each statement of the daily run, to the table it writes (the plan is pure: the run sends these same strings). */
 function statementOwners(warehouse: DuckDbWarehouse): Map<string, string> {
   const owners = new Map<string, string>();
   for (const table of selectTables(job)) {
-    for (const statement of planEtl(warehouse, job, [table], { start: LAST_DAY, end: LAST_DAY }).statements) owners.set(statement, table.name);
+    for (const statement of planEtl(warehouse, job, [table], { start: LAST_DAY, end: LAST_DAY }).statements)
+      owners.set(statement, table.name);
   }
   return owners;
 }
 
 /** One daily run, with the time its statements of each pack table took within it. */
-async function dailyRunByTable(warehouse: DuckDbWarehouse, run: number): Promise<{ total: number; pack: Map<string, number> }> {
+async function dailyRunByTable(
+  warehouse: DuckDbWarehouse,
+  run: number,
+): Promise<{ total: number; pack: Map<string, number> }> {
   const owners = statementOwners(warehouse);
   const pack = new Map(PACK_TABLES.map((name) => [name, 0]));
   warehouse.onScriptStatement = (statement, ms) => {
@@ -185,7 +204,11 @@ async function dailyRunByTable(warehouse: DuckDbWarehouse, run: number): Promise
 
 async function dailyRun(warehouse: DuckDbWarehouse, run: number): Promise<number> {
   return timed(async () => {
-    const { failure } = await runEtl(deps(warehouse), job, { range: { start: LAST_DAY, end: LAST_DAY }, runId: `daily-${run}`, username: 'bench' });
+    const { failure } = await runEtl(deps(warehouse), job, {
+      range: { start: LAST_DAY, end: LAST_DAY },
+      runId: `daily-${run}`,
+      username: 'bench',
+    });
     if (failure) throw failure;
   });
 }
@@ -197,7 +220,10 @@ function bareGroupBy(warehouse: DuckDbWarehouse): Promise<number> {
       `CREATE OR REPLACE TEMP TABLE bare AS
        SELECT user_id, DATE(time) AS date, COUNT(*) AS total_events, SUM(coins_added) AS total_coins_added
        FROM gamepltx.fact WHERE time >= @start AND time < @end GROUP BY ALL`,
-      { start: { type: 'TIMESTAMP', value: startOfDay(LAST_DAY) }, end: { type: 'TIMESTAMP', value: startOfDay(addDays(LAST_DAY, 1)) } },
+      {
+        start: { type: 'TIMESTAMP', value: startOfDay(LAST_DAY) },
+        end: { type: 'TIMESTAMP', value: startOfDay(addDays(LAST_DAY, 1)) },
+      },
       context,
     ),
   );
@@ -241,20 +267,34 @@ function childRun(
   writeFileSync(script, CHILD);
   const start = process.hrtime.bigint();
   const testing = require.resolve('@google-cloud/functions-framework/testing');
-  const child = spawnSync(process.execPath, [script, entry, target, testing, ...(event ? [event] : [])], { env: { ...env, FUNCTION_TARGET: target }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, [script, entry, target, testing, ...(event ? [event] : [])], {
+    env: { ...env, FUNCTION_TARGET: target },
+    encoding: 'utf8',
+  });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   if (child.status !== 0) throw new Error(`cold-start child failed: ${child.stderr}`);
   return { wall, report: JSON.parse(child.stdout) as { load_ms: number; first_event_ms?: number; status?: number } };
 }
 
-async function coldStart(folder: string): Promise<{ ratio: number; entryMs: number; helloMs: number; firstEventMs: number; helloFirstEventMs: number }> {
+async function coldStart(
+  folder: string,
+): Promise<{ ratio: number; entryMs: number; helloMs: number; firstEventMs: number; helloFirstEventMs: number }> {
   const hello = path.join(folder, 'hello.js');
   const framework = require.resolve('@google-cloud/functions-framework');
-  writeFileSync(hello, `const functions = require(${JSON.stringify(framework)});\nfunctions.cloudEvent('hello', () => undefined);\n`);
+  writeFileSync(
+    hello,
+    `const functions = require(${JSON.stringify(framework)});\nfunctions.cloudEvent('hello', () => undefined);\n`,
+  );
   const entry = path.resolve(__dirname, '../functions/index.js');
-  const env = { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(folder, 'cold.duckdb')}`, KPIS_TOPICS_DIR: path.join(folder, 'topics'), KPIS_LOG_LEVEL: 'ERROR' };
+  const env = {
+    ...process.env,
+    KPIS_WAREHOUSE: `duckdb:${path.join(folder, 'cold.duckdb')}`,
+    KPIS_TOPICS_DIR: path.join(folder, 'topics'),
+    KPIS_LOG_LEVEL: 'ERROR',
+  };
   const rounds: { entry: number; hello: number }[] = [];
-  for (let run = 0; run < 9; run += 1) rounds.push({ hello: childRun(folder, hello, 'hello', env).wall, entry: childRun(folder, entry, 'etl', env).wall });
+  for (let run = 0; run < 9; run += 1)
+    rounds.push({ hello: childRun(folder, hello, 'hello', env).wall, entry: childRun(folder, entry, 'etl', env).wall });
   const firstHello = childRun(folder, hello, 'hello', env, '{}');
   const first = childRun(folder, entry, 'logMonitor', env, '{}');
   if (first.report.status !== 204) throw new Error(`log-monitor's first event answered ${String(first.report.status)}`);
@@ -283,17 +323,33 @@ function reportChecks(): KpiCheck[] {
 }
 
 /** Reading and judging the report's series, then the whole report, interleaved; the median of each. */
-async function reportTimes(warehouse: DuckDbWarehouse, folder: string): Promise<{ read: number; report: number; ratio: number }> {
+async function reportTimes(
+  warehouse: DuckDbWarehouse,
+  folder: string,
+): Promise<{ read: number; report: number; ratio: number }> {
   const checks = reportChecks();
   const range = { start: addDays(LAST_DAY, -(REPORT_DAYS - 1)), end: LAST_DAY };
   const dates = daysBetween(range.start, range.end);
   const rounds: { read: number; report: number }[] = [];
   for (let run = 0; run < 5; run += 1) {
     const read = await timed(() => checkKpis(warehouse, checks, dates, context, job.timeZone));
-    const report = await timed(() => writeReport(warehouse, job, checks, { range, generatedAt: new Date(), source: 'bench' }, path.join(folder, 'report.html'), context));
+    const report = await timed(() =>
+      writeReport(
+        warehouse,
+        job,
+        checks,
+        { range, generatedAt: new Date(), source: 'bench' },
+        path.join(folder, 'report.html'),
+        context,
+      ),
+    );
     rounds.push({ read, report });
   }
-  return { read: median(rounds.map((r) => r.read)), report: median(rounds.map((r) => r.report)), ratio: median(rounds.map((r) => r.report / r.read)) };
+  return {
+    read: median(rounds.map((r) => r.read)),
+    report: median(rounds.map((r) => r.report)),
+    ratio: median(rounds.map((r) => r.report / r.read)),
+  };
 }
 
 /** The CSV load_ratio loads: BENCH_LOAD_MB MiB (a whole number, at least 1). */
@@ -350,11 +406,27 @@ async function bareReadCsv(folder: string, file: string): Promise<{ ms: number; 
 function loadEventsChild(folder: string, file: string, rows: number): { ms: number; cpuMs: number; maxRssMib: number } {
   const preload = path.join(folder, 'max-rss.js');
   const rssFile = path.join(folder, 'load.rss');
-  writeFileSync(preload, "process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(process.env.MAX_RSS_FILE, JSON.stringify(u)); });\n");
+  writeFileSync(
+    preload,
+    "process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(process.env.MAX_RSS_FILE, JSON.stringify(u)); });\n",
+  );
   const bin = path.resolve(__dirname, '../../bin/kpis.js');
-  const args = ['--require', preload, bin, 'load-events', file, '--json', '--warehouse', `duckdb:${path.join(folder, 'load.duckdb')}`];
+  const args = [
+    '--require',
+    preload,
+    bin,
+    'load-events',
+    file,
+    '--json',
+    '--warehouse',
+    `duckdb:${path.join(folder, 'load.duckdb')}`,
+  ];
   const start = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, args, { cwd: folder, env: { ...process.env, KPIS_WAREHOUSE: '', MAX_RSS_FILE: rssFile }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, args, {
+    cwd: folder,
+    env: { ...process.env, KPIS_WAREHOUSE: '', MAX_RSS_FILE: rssFile },
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (child.status !== 0) throw new Error(`kpis load-events failed: ${child.stderr}`);
   const loaded = (JSON.parse(child.stdout) as { rows: number }).rows;
@@ -368,14 +440,30 @@ function loadEventsChild(folder: string, file: string, rows: number): { ms: numb
  * average of 8 on 2 cores is common), so the CPU time of each (all its threads) is printed too:
  * it moves less with the neighbours than the wall time does.
  */
-async function loadBench(folder: string): Promise<{ ratio: number; cpuRatio: number; loadMs: number; bareMs: number; maxRssMib: number; fileMib: number; rows: number }> {
+async function loadBench(folder: string): Promise<{
+  ratio: number;
+  cpuRatio: number;
+  loadMs: number;
+  bareMs: number;
+  maxRssMib: number;
+  fileMib: number;
+  rows: number;
+}> {
   log(`[bench] load: generating a CSV of ${LOAD_MIB.toLocaleString('en-US')} MiB`);
   const { file, bytes, rows } = await generateCsv(folder);
   log(`[bench] load: DuckDB's bare read_csv, then kpis load-events, of ${rows.toLocaleString('en-US')} events`);
   const bare = await bareReadCsv(folder, file);
   const load = loadEventsChild(folder, file, rows);
   rmSync(file, { force: true });
-  return { ratio: load.ms / bare.ms, cpuRatio: load.cpuMs / bare.cpuMs, loadMs: load.ms, bareMs: bare.ms, maxRssMib: load.maxRssMib, fileMib: bytes / (1024 * 1024), rows };
+  return {
+    ratio: load.ms / bare.ms,
+    cpuRatio: load.cpuMs / bare.cpuMs,
+    loadMs: load.ms,
+    bareMs: bare.ms,
+    maxRssMib: load.maxRssMib,
+    fileMib: bytes / (1024 * 1024),
+    rows,
+  };
 }
 
 function loadLines(load: Awaited<ReturnType<typeof loadBench>>): string[] {
@@ -442,7 +530,9 @@ async function restateOnly(folder: string): Promise<void> {
   const short = await prepare(30, folder);
   try {
     const restate = await restateBench(short, job, LAST_DAY, RUNS);
-    process.stdout.write(values.json ? `${JSON.stringify(restateFields(restate))}\n` : `${restateLines(restate).join('\n')}\n`);
+    process.stdout.write(
+      values.json ? `${JSON.stringify(restateFields(restate))}\n` : `${restateLines(restate).join('\n')}\n`,
+    );
   } finally {
     await short.close();
     rmSync(folder, { recursive: true, force: true });
@@ -471,7 +561,13 @@ async function etlBench(short: DuckDbWarehouse, long: DuckDbWarehouse) {
   for (let run = 0; run < RUNS; run += 1) {
     const shortMs = await dailyRun(short, run);
     const longRun = await dailyRunByTable(long, run);
-    rounds.push({ short: shortMs, long: longRun.total, pack: longRun.pack, bare: await bareGroupBy(long), textbook: await textbookPack(long, day) });
+    rounds.push({
+      short: shortMs,
+      long: longRun.total,
+      pack: longRun.pack,
+      bare: await bareGroupBy(long),
+      textbook: await textbookPack(long, day),
+    });
   }
   await assertSameFigures(long, LAST_DAY);
   return { etl: etlFigures(rounds), dailyLong: median(rounds.map((r) => r.long)) };
@@ -484,7 +580,8 @@ type EtlRound = { short: number; long: number; bare: number; pack: Map<string, n
 function etlFigures(rounds: EtlRound[]) {
   const sum = (times: Map<string, number>) => [...times.values()].reduce((total, ms) => total + ms, 0);
   const packMs = (r: EtlRound) => sum(r.pack);
-  const tableRatio = (name: string) => round(median(rounds.map((r) => (r.pack.get(name) as number) / (r.textbook.get(name) as number))));
+  const tableRatio = (name: string) =>
+    round(median(rounds.map((r) => (r.pack.get(name) as number) / (r.textbook.get(name) as number))));
   return {
     history_ratio: round(median(rounds.map((r) => r.long / r.short))),
     engine_overhead_ratio: round(median(rounds.map((r) => r.long / r.bare))),
@@ -494,7 +591,9 @@ function etlFigures(rounds: EtlRound[]) {
     pack_overhead_ratio_by_table: Object.fromEntries(PACK_TABLES.map((name) => [name, tableRatio(name)])),
     textbook_pack_ms: round(median(rounds.map((r) => sum(r.textbook)))),
     pack_ms: round(median(rounds.map(packMs))),
-    pack_table_ms: Object.fromEntries(PACK_TABLES.map((name) => [name, round(median(rounds.map((r) => r.pack.get(name) as number)))])),
+    pack_table_ms: Object.fromEntries(
+      PACK_TABLES.map((name) => [name, round(median(rounds.map((r) => r.pack.get(name) as number)))]),
+    ),
     daily_run_ms_30_days: round(median(rounds.map((r) => r.short))),
     daily_run_ms_long_history: round(median(rounds.map((r) => r.long))),
     bare_group_by_ms: round(median(rounds.map((r) => r.bare))),
@@ -502,8 +601,17 @@ function etlFigures(rounds: EtlRound[]) {
 }
 
 /** The restate, report, cold start and load benches, then every figure printed. */
-async function otherBenches(short: DuckDbWarehouse, folder: string, warehouses: DuckDbWarehouse[], etl: EtlFigures, dailyLong: number, etlLines: string[]): Promise<void> {
-  log(`[bench] restate_days: the daily run with the change check on and off, then after late events on 3 days, ${RUNS} rounds`);
+async function otherBenches(
+  short: DuckDbWarehouse,
+  folder: string,
+  warehouses: DuckDbWarehouse[],
+  etl: EtlFigures,
+  dailyLong: number,
+  etlLines: string[],
+): Promise<void> {
+  log(
+    `[bench] restate_days: the daily run with the change check on and off, then after late events on 3 days, ${RUNS} rounds`,
+  );
   const restate = await restateBench(short, job, LAST_DAY, RUNS);
   const year = await prepare(REPORT_DAYS, folder, REPORT_EVENTS_PER_DAY);
   warehouses.push(year);
@@ -572,7 +680,12 @@ function allFigures(
 }
 
 /** The figures as the lines `npm run bench` prints. */
-function printFigures(result: ReturnType<typeof allFigures>, etlLines: string[], load: Measured<typeof loadBench>, restate: Measured<typeof restateBench>): void {
+function printFigures(
+  result: ReturnType<typeof allFigures>,
+  etlLines: string[],
+  load: Measured<typeof loadBench>,
+  restate: Measured<typeof restateBench>,
+): void {
   process.stdout.write(
     [
       ...etlLines.slice(0, 5),

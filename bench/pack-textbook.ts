@@ -112,7 +112,10 @@ export const TEXTBOOK_QUERIES: ReadonlyMap<string, string> = new Map([
 ]);
 
 /** Each textbook query's time in ms for `day`, by pack table, in the order above (first_purchase before revenue reads it). */
-export async function textbookPack(warehouse: DuckDbWarehouse, day: { start: Date; end: Date; date: string }): Promise<Map<string, number>> {
+export async function textbookPack(
+  warehouse: DuckDbWarehouse,
+  day: { start: Date; end: Date; date: string },
+): Promise<Map<string, number>> {
   const params: QueryParams = {
     start_ts: { type: 'TIMESTAMP', value: day.start },
     end_ts: { type: 'TIMESTAMP', value: day.end },
@@ -148,7 +151,12 @@ const SAME_FIGURES = `
 
 /** Throws when the textbook queries and the pack's tables disagree on `date`: the ratio would compare different work. */
 export async function assertSameFigures(warehouse: DuckDbWarehouse, date: string): Promise<void> {
-  const rows = await warehouse.query(SAME_FIGURES, { start_date: { type: 'DATE', value: date } }, { job: 'bench', runId: 'textbook' });
+  const rows = await warehouse.query(
+    SAME_FIGURES,
+    { start_date: { type: 'DATE', value: date } },
+    { job: 'bench', runId: 'textbook' },
+  );
   const [textbook, pack] = rows.map(({ side: _side, ...figures }) => JSON.stringify(figures));
-  if (textbook !== pack) throw new Error(`the textbook queries and the KPI pack disagree on ${date}: ${textbook} against ${pack}`);
+  if (textbook !== pack)
+    throw new Error(`the textbook queries and the KPI pack disagree on ${date}: ${textbook} against ${pack}`);
 }

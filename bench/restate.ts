@@ -22,9 +22,18 @@ export interface RestateFigures {
   threeDaysMs: number;
 }
 
-async function timedRun(warehouse: DuckDbWarehouse, job: EtlJob, day: string, runId: string): Promise<{ ms: number; restated: string[] }> {
+async function timedRun(
+  warehouse: DuckDbWarehouse,
+  job: EtlJob,
+  day: string,
+  runId: string,
+): Promise<{ ms: number; restated: string[] }> {
   const start = process.hrtime.bigint();
-  const { failure, result } = await runEtl({ warehouse, clock: () => new Date(), logger: silentLogger }, job, { range: { start: day, end: day }, runId, username: 'bench' });
+  const { failure, result } = await runEtl({ warehouse, clock: () => new Date(), logger: silentLogger }, job, {
+    range: { start: day, end: day },
+    runId,
+    username: 'bench',
+  });
   if (failure) throw failure;
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, restated: result.restated_dates ?? [] };
 }
@@ -33,13 +42,19 @@ function median(samples: number[]): number {
   return [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
 }
 
-export async function restateBench(warehouse: DuckDbWarehouse, job: EtlJob, day: string, runs: number): Promise<RestateFigures> {
+export async function restateBench(
+  warehouse: DuckDbWarehouse,
+  job: EtlJob,
+  day: string,
+  runs: number,
+): Promise<RestateFigures> {
   const on = { ...job, restateDays: 7 };
   const off = { ...job, restateDays: 0 };
   const rounds: { off: number; on: number; three: number }[] = [];
   for (let run = 0; run < runs; run += 1) {
     const { unchanged, plain } = await onAndOff(warehouse, { on, off }, day, run);
-    if (unchanged.restated.length !== 0) throw new Error(`an unchanged source restated ${unchanged.restated.join(', ')}`);
+    if (unchanged.restated.length !== 0)
+      throw new Error(`an unchanged source restated ${unchanged.restated.join(', ')}`);
     const three = await afterThreeLateDays(warehouse, on, day, run);
     rounds.push({ off: plain.ms, on: unchanged.ms, three: three.ms });
   }
@@ -57,9 +72,17 @@ const CONTEXT = { job: 'bench', runId: 'bench' };
 type TimedRun = { ms: number; restated: string[] };
 
 /** The daily run with the change check on (unchanged source) and off (plain), in the round's order. */
-async function onAndOff(warehouse: DuckDbWarehouse, jobs: { on: EtlJob; off: EtlJob }, day: string, run: number): Promise<{ unchanged: TimedRun; plain: TimedRun }> {
+async function onAndOff(
+  warehouse: DuckDbWarehouse,
+  jobs: { on: EtlJob; off: EtlJob },
+  day: string,
+  run: number,
+): Promise<{ unchanged: TimedRun; plain: TimedRun }> {
   // Each first in turn, and every run after a checkpoint, so neither pays for the other's writes.
-  const pair = [async () => timedRun(warehouse, jobs.on, day, `restate-on-${run}`), async () => timedRun(warehouse, jobs.off, day, `restate-off-${run}`)];
+  const pair = [
+    async () => timedRun(warehouse, jobs.on, day, `restate-on-${run}`),
+    async () => timedRun(warehouse, jobs.off, day, `restate-off-${run}`),
+  ];
   const times = [];
   for (const timed of run % 2 === 0 ? pair : [...pair].reverse()) {
     await warehouse.query('CHECKPOINT', {}, CONTEXT);
@@ -74,7 +97,10 @@ async function afterThreeLateDays(warehouse: DuckDbWarehouse, on: EtlJob, day: s
   for (const back of [2, 4, 6]) {
     await warehouse.query(
       "INSERT INTO gamepltx.fact (user_id, time, event_name, coins_added) VALUES (@user_id, @time, 'session_start', NULL)",
-      { user_id: { type: 'STRING', value: `late_${run}_${back}` }, time: { type: 'TIMESTAMP', value: new Date(`${addDays(day, -back)}T12:00:00Z`) } },
+      {
+        user_id: { type: 'STRING', value: `late_${run}_${back}` },
+        time: { type: 'TIMESTAMP', value: new Date(`${addDays(day, -back)}T12:00:00Z`) },
+      },
       CONTEXT,
     );
   }
@@ -82,7 +108,8 @@ async function afterThreeLateDays(warehouse: DuckDbWarehouse, on: EtlJob, day: s
   const three = await timedRun(warehouse, on, day, `restate-three-${run}`);
   // The three changed days, and (shipped KPI pack) the days between them of the tables that read earlier days.
   const changed = [2, 4, 6].map((back) => addDays(day, -back));
-  if (!changed.every((changedDay) => three.restated.includes(changedDay))) throw new Error(`three changed days restated ${three.restated.join(', ')}`);
+  if (!changed.every((changedDay) => three.restated.includes(changedDay)))
+    throw new Error(`three changed days restated ${three.restated.join(', ')}`);
   return three;
 }
 

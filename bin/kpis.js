@@ -4,8 +4,11 @@ let cli;
 try {
   ({ cli } = require('../dist/cli/main.js'));
 } catch (error) {
-  if (error.code !== 'MODULE_NOT_FOUND' || !error.message.startsWith("Cannot find module '../dist/cli/main.js'")) throw error;
-  process.stderr.write('kpis: the compiled code is missing; run `npm run build` (npm install does it) and try again.\n');
+  if (error.code !== 'MODULE_NOT_FOUND' || !error.message.startsWith("Cannot find module '../dist/cli/main.js'"))
+    throw error;
+  process.stderr.write(
+    'kpis: the compiled code is missing; run `npm run build` (npm install does it) and try again.\n',
+  );
   process.exit(1);
 }
 cli();

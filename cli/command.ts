@@ -38,12 +38,23 @@ export const COMMON_HELP = `Common options:
   -h, --help         this help`;
 
 /** Opens the runtime the settings describe for `work` (--verbose from `values`) and closes it after. */
-export function withRuntime<T>(settings: Settings, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export function withRuntime<T>(
+  settings: Settings,
+  values: Values,
+  io: Io,
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
   return withJobRuntime(undefined, settings, values, io, work);
 }
 
 /** The same, for a command that loaded the ETL config already (to know today in its zone): it is not read twice. */
-export async function withJobRuntime<T>(job: EtlJob | undefined, settings: Settings, values: Values, io: Io, work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function withJobRuntime<T>(
+  job: EtlJob | undefined,
+  settings: Settings,
+  values: Values,
+  io: Io,
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
   const runtime = await openRuntime(settings, io, { verbose: values.verbose as boolean | undefined, job });
   try {
     return await work(runtime);
@@ -66,7 +77,9 @@ export function table(header: string[], cells: string[][], leftAligned: number[]
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
-      .map((cell, i) => (leftAligned.includes(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .map((cell, i) =>
+        leftAligned.includes(i) ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -69,11 +69,18 @@ export function configuredToday(job: EtlJob, settings: Settings): string {
 
 export function createCliLogger(io: Io, settings: Settings, verbose: boolean | undefined): Logger {
   // Quiet by default: a person reads stdout; --verbose or KPIS_LOG_LEVEL shows the JSON log lines.
-  return createLogger({ level: verbose ? 'DEBUG' : (settings.logLevel ?? 'WARNING'), write: (line) => io.stderr(`${line}\n`) });
+  return createLogger({
+    level: verbose ? 'DEBUG' : (settings.logLevel ?? 'WARNING'),
+    write: (line) => io.stderr(`${line}\n`),
+  });
 }
 
 /** Loads the config (unless the caller already did) and opens the ports; the caller closes them. */
-export async function openRuntime(settings: Settings, io: Io, options: { verbose?: boolean; job?: EtlJob } = {}): Promise<Runtime> {
+export async function openRuntime(
+  settings: Settings,
+  io: Io,
+  options: { verbose?: boolean; job?: EtlJob } = {},
+): Promise<Runtime> {
   const job = options.job ?? loadCliJob(settings);
   const clock = clockFrom(settings.now);
   const logger = createCliLogger(io, settings, options.verbose);

@@ -39,13 +39,25 @@ export function fromCronLine(values: Values, positionals: string[], allowed: rea
   const [project] = positionals;
   let folded = values;
   if (project !== undefined) {
-    if (!PROJECT_ID.test(project)) throw new UsageError(`PROJECT_ID must be a Google Cloud project id such as my-project-123, got ${JSON.stringify(project)}`);
-    if (values.warehouse !== undefined) throw new UsageError(`give the project as PROJECT_ID or as --warehouse, not both (got ${project} and ${String(values.warehouse)})`);
+    if (!PROJECT_ID.test(project))
+      throw new UsageError(
+        `PROJECT_ID must be a Google Cloud project id such as my-project-123, got ${JSON.stringify(project)}`,
+      );
+    if (values.warehouse !== undefined)
+      throw new UsageError(
+        `give the project as PROJECT_ID or as --warehouse, not both (got ${project} and ${String(values.warehouse)})`,
+      );
     folded = { ...values, warehouse: `bigquery:${project}` };
   }
   const action = (values['etl-action'] ?? 'daily') as EtlAction;
-  if (!ETL_ACTIONS.includes(action)) throw new UsageError(`--etl-action must be one of ${ETL_ACTIONS.join(', ')}, got ${JSON.stringify(values['etl-action'])}`);
-  if (!allowed.includes(action)) throw new UsageError(`--etl-action ${action} applies to \`kpis etl\` only; this command takes ${allowed.join(', ')}`);
+  if (!ETL_ACTIONS.includes(action))
+    throw new UsageError(
+      `--etl-action must be one of ${ETL_ACTIONS.join(', ')}, got ${JSON.stringify(values['etl-action'])}`,
+    );
+  if (!allowed.includes(action))
+    throw new UsageError(
+      `--etl-action ${action} applies to \`kpis etl\` only; this command takes ${allowed.join(', ')}`,
+    );
   return { values: folded, action, jobName: etlName(values['etl-name']) };
 }
 

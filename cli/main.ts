@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { asLocalResourceError, ConfigError, KpisError, LocalResourceError, TableNotFoundError, UsageError } from '../shared/errors';
+import {
+  asLocalResourceError,
+  ConfigError,
+  KpisError,
+  LocalResourceError,
+  TableNotFoundError,
+  UsageError,
+} from '../shared/errors';
 import { escapeControls } from '../shared/format';
 import { COMMON, COMMON_HELP, type Command } from './command';
 import type { Io } from './context';
@@ -75,7 +82,11 @@ function commandHelp(name: string, command: Command): string {
  * escapes C0 itself, and `\uXXXX` is JSON's own escape for the rest.
  */
 function terminalSafe(io: Io): Io {
-  return { ...io, stdout: (text) => io.stdout(escapeControls(text)), stderr: (text) => io.stderr(escapeControls(text)) };
+  return {
+    ...io,
+    stdout: (text) => io.stdout(escapeControls(text)),
+    stderr: (text) => io.stderr(escapeControls(text)),
+  };
 }
 
 /** The version in the project's package.json (two folders up from dist/cli, one from cli/). */
@@ -118,13 +129,19 @@ export async function run(argv: string[], rawIo: Io): Promise<number> {
 function parseCommandLine(name: string, command: Command, rest: string[]) {
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...COMMON, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   if (parsed.values.help) return parsed;
   const expected = command.positionals ?? { min: 0, max: 0, name: '' };
-  if (parsed.positionals.length > expected.max) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
+  if (parsed.positionals.length > expected.max)
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[expected.max])}`);
   if (parsed.positionals.length < expected.min) throw new UsageError(`${name} takes ${expected.name}`);
   return parsed;
 }
@@ -143,7 +160,10 @@ function reportFailure(io: Io, name: string, thrown: unknown): number {
   }
   const message = error instanceof KpisError ? error.message : ((error as Error).stack ?? String(error));
   // The monitors read what the ETL writes: on a fresh warehouse, say what to run first.
-  const hint = name.startsWith('monitor') && error instanceof TableNotFoundError ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.' : '';
+  const hint =
+    name.startsWith('monitor') && error instanceof TableNotFoundError
+      ? '\nThe KPI tables are not built yet: run `kpis etl` (or `npm start`) first.'
+      : '';
   io.stderr(`kpis ${name}: ${message}${hint}\n`);
   return 1;
 }
@@ -155,7 +175,11 @@ export function cli(): void {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
-  const io: Io = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), env: process.env };
+  const io: Io = {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+  };
   run(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;

@@ -46,12 +46,22 @@ export /**
 function monitorRange(values: Values, today: string): DateRange {
   const yesterday = addDays(today, -1);
   if (values['days-back'] !== undefined) {
-    if (values.date !== undefined || values.from !== undefined || values.to !== undefined) throw new UsageError('give only one of --date, --days-back, or --from with --to');
+    if (values.date !== undefined || values.from !== undefined || values.to !== undefined)
+      throw new UsageError('give only one of --date, --days-back, or --from with --to');
     const days = wholeDays(values['days-back'], 1);
     return resolveDateRange({ from: addDays(yesterday, -(days - 1)), to: yesterday }, today, 0);
   }
-  if (values.date === undefined && values.from === undefined && values.to === undefined) return { start: yesterday, end: yesterday };
-  return resolveDateRange({ date: values.date as string | undefined, from: values.from as string | undefined, to: values.to as string | undefined }, today, 0);
+  if (values.date === undefined && values.from === undefined && values.to === undefined)
+    return { start: yesterday, end: yesterday };
+  return resolveDateRange(
+    {
+      date: values.date as string | undefined,
+      from: values.from as string | undefined,
+      to: values.to as string | undefined,
+    },
+    today,
+    0,
+  );
 }
 
 export /** A report's days: --from/--to, or the default weeks up to yesterday; longer than `maximum` ($KPIS_MAX_RANGE_DAYS) is refused before any work. */
@@ -63,7 +73,9 @@ function reportRange(values: Values, today: string, maximum: number): DateRange 
       : resolveDateRange({ from: values.from as string | undefined, to: values.to as string | undefined }, today, 0);
   const days = dayCount(range.start, range.end) + 1;
   if (days > maximum)
-    throw new UsageError(`--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`);
+    throw new UsageError(
+      `--from ${range.start} --to ${range.end} is ${days} days, more than the ${maximum} a report may cover (KPIS_MAX_RANGE_DAYS): narrow the range`,
+    );
   return range;
 }
 

@@ -20,7 +20,13 @@ export function checkRows(results: CheckResult[]): string[][] {
       formatNumber(result.previous_metric),
       result.change === null ? '-' : formatChange(result.change),
       result.method,
-      { raised: `RAISED (${result.severity})`, no_verdict: 'no verdict', error: 'FAILED', ok: 'ok', muted: 'muted (calendar)' }[result.verdict],
+      {
+        raised: `RAISED (${result.severity})`,
+        no_verdict: 'no verdict',
+        error: 'FAILED',
+        ok: 'ok',
+        muted: 'muted (calendar)',
+      }[result.verdict],
     ].map((cell) => displayText(cell, DISPLAY_WIDTH.label)),
   );
 }
@@ -33,7 +39,8 @@ export function messageLine(message: string): string {
 export function deliveryLine(delivery: DeliveryReport, raised: number, publisherDir: string | undefined): string {
   const where = publisherDir ? ` (${path.join(publisherDir, `${TOPICS.alerts}.jsonl`)})` : '';
   const parts = [`${raised} raised`, `${delivery.published.length} published to ${TOPICS.alerts}${where}`];
-  if (delivery.already_published.length > 0) parts.push(`${delivery.already_published.length} already published earlier`);
+  if (delivery.already_published.length > 0)
+    parts.push(`${delivery.already_published.length} already published earlier`);
   if (delivery.slack === 'posted') parts.push(`${delivery.slack_alerts.length} posted to Slack`);
   if (delivery.slack === 'failed') parts.push(`Slack failed: ${messageLine(delivery.slack_error ?? '')}`);
   return `${parts.join(', ')}.`;

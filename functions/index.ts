@@ -8,4 +8,7 @@ import { createFunctionRuntime, type FunctionRuntime } from '../shared/pipeline/
 import { registerFunctions } from './register';
 
 let runtime: FunctionRuntime | undefined;
-registerFunctions(() => (runtime ??= createFunctionRuntime({ env: process.env })), process.env.FUNCTION_TARGET || undefined);
+registerFunctions(
+  () => (runtime ??= createFunctionRuntime({ env: process.env })),
+  process.env.FUNCTION_TARGET || undefined,
+);

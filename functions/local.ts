@@ -33,7 +33,10 @@ export const PUBSUB_KINDS = ['router', 'emulator', 'running-emulator'] as const;
 export type PubSubKind = (typeof PUBSUB_KINDS)[number];
 
 /** The pull subscriptions the emulator stack adds, so a person or a test can read what came out. */
-export const EMULATOR_PULL_SUBSCRIPTIONS = { alerts: 'daily-kpis-alerts-pull', deadLetter: 'daily-kpis-dead-letter-keep' } as const;
+export const EMULATOR_PULL_SUBSCRIPTIONS = {
+  alerts: 'daily-kpis-alerts-pull',
+  deadLetter: 'daily-kpis-dead-letter-keep',
+} as const;
 
 export interface LocalStack {
   /** Only with `pubsub: 'router'`. */
@@ -88,7 +91,11 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     const pushUrls = { ...urls, ...options.pushTo };
     broker = await startBroker(options, pushUrls);
     // The functions' runtime, built from this stack's arguments; process.env is left as it is.
-    const started = createFunctionRuntime({ env: options.env, settings: options.settings, publisher: broker.publisher });
+    const started = createFunctionRuntime({
+      env: options.env,
+      settings: options.settings,
+      publisher: broker.publisher,
+    });
     runtime = started;
     return {
       ...broker.parts,
@@ -190,7 +197,11 @@ async function startEmulator(options: StackOptions, pushUrls: Record<FunctionNam
   try {
     const admin = new EmulatorAdmin(emulator.url, project);
     await createEmulatorTopology(admin, pushUrls, options.maxAttempts ?? 5);
-    options.logger.info('Pub/Sub emulator ready', { host: emulator.host, started_in_ms: emulator.startedInMs, log: emulator.logFile });
+    options.logger.info('Pub/Sub emulator ready', {
+      host: emulator.host,
+      started_in_ms: emulator.startedInMs,
+      log: emulator.logFile,
+    });
     return {
       parts: { emulator, emulatorAdmin: admin },
       // The real client, pointed at the emulator, whatever $KPIS_PUBLISHER says.
@@ -205,7 +216,11 @@ async function startEmulator(options: StackOptions, pushUrls: Record<FunctionNam
 }
 
 /** The topics and subscriptions deploy.sh makes, on the emulator, pushing to the local servers. */
-export async function createEmulatorTopology(admin: EmulatorAdmin, pushUrls: Record<FunctionName, string>, maxDeliveryAttempts: number): Promise<void> {
+export async function createEmulatorTopology(
+  admin: EmulatorAdmin,
+  pushUrls: Record<FunctionName, string>,
+  maxDeliveryAttempts: number,
+): Promise<void> {
   for (const topic of [...Object.values(TOPICS), DEAD_LETTER_TOPIC]) await admin.createTopic(topic);
   for (const subscription of localSubscriptions(pushUrls, admin.project)) {
     await admin.createPushSubscription(subscription, { topic: DEAD_LETTER_TOPIC, maxDeliveryAttempts });

@@ -30,6 +30,7 @@ export function registerFunctions(runtime: RuntimeSource, onlyTarget?: string): 
   const source = typeof runtime === 'function' ? runtime : () => runtime;
   for (const [name, work] of WORK) {
     const target = TARGETS[name];
-    if (onlyTarget === undefined || onlyTarget === target) functions.cloudEvent(target, pubsubHandler(name, work, source));
+    if (onlyTarget === undefined || onlyTarget === target)
+      functions.cloudEvent(target, pubsubHandler(name, work, source));
   }
 }

@@ -33,7 +33,10 @@ export function toIsoDate(instant: Date): IsoDate {
   const time = instant.getTime();
   if (Number.isNaN(time)) throw new UsageError('not a valid instant');
   const day = instant.toISOString().slice(0, 10);
-  if (!ISO_DATE.test(day)) throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold (${MIN_DATE}..${MAX_DATE})`);
+  if (!ISO_DATE.test(day))
+    throw new UsageError(
+      `${instant.toISOString()} is outside the days a warehouse can hold (${MIN_DATE}..${MAX_DATE})`,
+    );
   return day;
 }
 
@@ -56,7 +59,8 @@ export function dayCount(start: IsoDate, end: IsoDate): number {
 export function daysBetween(start: IsoDate, end: IsoDate): IsoDate[] {
   const count = dayCount(start, end) + 1;
   if (count <= 0) return [];
-  if (count > MAX_DAYS_LISTED) throw new UsageError(`${start}..${end} is ${count} days, more than ${MAX_DAYS_LISTED} can be listed`);
+  if (count > MAX_DAYS_LISTED)
+    throw new UsageError(`${start}..${end} is ${count} days, more than ${MAX_DAYS_LISTED} can be listed`);
   const first = startOfDay(start).getTime();
   return Array.from({ length: count }, (_unused, index) => new Date(first + index * DAY_MS).toISOString().slice(0, 10));
 }
@@ -67,7 +71,8 @@ export function daysBetween(start: IsoDate, end: IsoDate): IsoDate[] {
  */
 export function checkSaneDay(day: IsoDate, today: IsoDate, what: string): IsoDate {
   const latest = addDays(today, 1);
-  if (day < MIN_DATE || day > latest) throw new UsageError(`${what} ${day} is outside the days a run may cover (${MIN_DATE}..${latest}, tomorrow)`);
+  if (day < MIN_DATE || day > latest)
+    throw new UsageError(`${what} ${day} is outside the days a run may cover (${MIN_DATE}..${latest}, tomorrow)`);
   return day;
 }
 
@@ -98,8 +103,17 @@ const CLI_DATE_FLAGS: DateRangeFieldNames = { date: '--date', daysBack: '--days-
  * Resolves a request to an inclusive UTC range. `daysBack` keeps the seed's meaning: today-N to
  * today, so 1 is yesterday and today. Errors name the fields as `names` does (the CLI's flags by default).
  */
-export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defaultDaysBack = 1, names: DateRangeFieldNames = CLI_DATE_FLAGS): DateRange {
-  const forms = [request.date !== undefined, request.daysBack !== undefined, request.from !== undefined || request.to !== undefined];
+export function resolveDateRange(
+  request: DateRangeRequest,
+  today: IsoDate,
+  defaultDaysBack = 1,
+  names: DateRangeFieldNames = CLI_DATE_FLAGS,
+): DateRange {
+  const forms = [
+    request.date !== undefined,
+    request.daysBack !== undefined,
+    request.from !== undefined || request.to !== undefined,
+  ];
   if (forms.filter(Boolean).length > 1) {
     throw new UsageError(`give only one of ${names.date}, ${names.daysBack}, or ${names.from} with ${names.to}`);
   }
@@ -107,12 +121,18 @@ export function resolveDateRange(request: DateRangeRequest, today: IsoDate, defa
     const day = checkSaneDay(parseIsoDate(request.date, names.date), today, names.date);
     return { start: day, end: day };
   }
-  if (request.from !== undefined || request.to !== undefined) return fromToRange(request.from, request.to, today, names);
+  if (request.from !== undefined || request.to !== undefined)
+    return fromToRange(request.from, request.to, today, names);
   return daysBackRange(request.daysBack ?? defaultDaysBack, today, names);
 }
 
 /** --from D --to D: both given, each a sane day, in order. */
-function fromToRange(from: string | undefined, to: string | undefined, today: IsoDate, names: DateRangeFieldNames): DateRange {
+function fromToRange(
+  from: string | undefined,
+  to: string | undefined,
+  today: IsoDate,
+  names: DateRangeFieldNames,
+): DateRange {
   if (from === undefined || to === undefined) throw new UsageError(`${names.from} and ${names.to} go together`);
   const start = checkSaneDay(parseIsoDate(from, names.from), today, names.from);
   const end = checkSaneDay(parseIsoDate(to, names.to), today, names.to);
@@ -123,7 +143,9 @@ function fromToRange(from: string | undefined, to: string | undefined, today: Is
 /** today-N to today, N a whole number of days that stays after MIN_DATE. */
 function daysBackRange(daysBack: number, today: IsoDate, names: DateRangeFieldNames): DateRange {
   if (!Number.isSafeInteger(daysBack) || daysBack < 0 || daysBack > dayCount(MIN_DATE, today)) {
-    throw new UsageError(`${names.daysBack} must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`);
+    throw new UsageError(
+      `${names.daysBack} must be a whole number of days from 0 to ${dayCount(MIN_DATE, today)}, got ${String(daysBack)}`,
+    );
   }
   return { start: addDays(today, -daysBack), end: today };
 }
@@ -138,9 +160,17 @@ function dayFormat(timeZone: string): Intl.DateTimeFormat {
   let format = dayFormats.get(timeZone);
   if (!format) {
     try {
-      format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', era: 'short' });
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        era: 'short',
+      });
     } catch {
-      throw new UsageError(`unknown time zone ${JSON.stringify(timeZone)}: give an IANA name such as UTC, Europe/Berlin or America/Los_Angeles`);
+      throw new UsageError(
+        `unknown time zone ${JSON.stringify(timeZone)}: give an IANA name such as UTC, Europe/Berlin or America/Los_Angeles`,
+      );
     }
     dayFormats.set(timeZone, format);
   }
@@ -149,7 +179,8 @@ function dayFormat(timeZone: string): Intl.DateTimeFormat {
 
 /** Checks a time zone name (IANA, e.g. Europe/Berlin) and returns it. */
 export function checkTimeZone(timeZone: unknown, what = 'time_zone'): string {
-  if (typeof timeZone !== 'string' || timeZone === '') throw new UsageError(`${what} must be an IANA time zone name such as Europe/Berlin`);
+  if (typeof timeZone !== 'string' || timeZone === '')
+    throw new UsageError(`${what} must be an IANA time zone name such as Europe/Berlin`);
   dayFormat(timeZone);
   return timeZone;
 }
@@ -164,7 +195,8 @@ export function dayIn(instant: Date, timeZone: string): IsoDate {
       .map((part) => [part.type, part.value]),
   );
   const year = Number(parts.year);
-  if (parts.era !== 'AD' || !(year >= 1 && year <= 9999)) throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold in ${timeZone}`);
+  if (parts.era !== 'AD' || !(year >= 1 && year <= 9999))
+    throw new UsageError(`${instant.toISOString()} is outside the days a warehouse can hold in ${timeZone}`);
   return `${String(year).padStart(4, '0')}-${parts.month}-${parts.day}`;
 }
 

@@ -41,7 +41,11 @@ export interface ConfigProblem {
 export class InvalidConfigError extends ConfigError {
   readonly file: string;
   readonly problems: readonly ConfigProblem[];
-  constructor(file: string, problems: ConfigProblem | readonly ConfigProblem[], options: { cause?: unknown; what?: string } = {}) {
+  constructor(
+    file: string,
+    problems: ConfigProblem | readonly ConfigProblem[],
+    options: { cause?: unknown; what?: string } = {},
+  ) {
     const list = Array.isArray(problems) ? problems : [problems as ConfigProblem];
     super(formatConfigProblems(file, list, options.what), { cause: options.cause });
     this.file = file;
@@ -58,7 +62,9 @@ export class InvalidConfigError extends ConfigError {
 
 /** `FILE: invalid config` and one indented `PATH: PROBLEM` line per problem. */
 function formatConfigProblems(file: string, problems: readonly ConfigProblem[], what = 'config'): string {
-  const lines = problems.map(({ path, problem, sqlLabel }) => `  ${path}${sqlLabel === undefined ? '' : ` (${sqlLabel})`}: ${problem}`);
+  const lines = problems.map(
+    ({ path, problem, sqlLabel }) => `  ${path}${sqlLabel === undefined ? '' : ` (${sqlLabel})`}: ${problem}`,
+  );
   return `${file}: invalid ${what}\n${lines.join('\n')}`;
 }
 
@@ -97,7 +103,8 @@ export function asLocalResourceError(error: unknown, doing?: string): unknown {
   const reason = systemErrorReason(error);
   if (reason === null) return error;
   const { code, syscall, path, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (doing === undefined && code === 'EADDRINUSE') return new LocalResourceError(`port ${address}:${port} is in use`, { cause: error });
+  if (doing === undefined && code === 'EADDRINUSE')
+    return new LocalResourceError(`port ${address}:${port} is in use`, { cause: error });
   const where = path ?? (address === undefined ? '' : `${address}:${port}`);
   return new LocalResourceError(`${doing ?? `cannot ${syscall} ${where}`}: ${reason}`, { cause: error });
 }
@@ -173,5 +180,7 @@ export function isTransientFailure(error: unknown): boolean {
   if (error instanceof PublishError) return true;
   if (error instanceof KpisError) return false;
   const code = (error as { code?: unknown } | null)?.code;
-  return NETWORK_FAILURE.test(`${typeof code === 'string' ? code : ''} ${error instanceof Error ? error.message : String(error)}`);
+  return NETWORK_FAILURE.test(
+    `${typeof code === 'string' ? code : ''} ${error instanceof Error ? error.message : String(error)}`,
+  );
 }

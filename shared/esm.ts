@@ -10,7 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-const nativeImport = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as (specifier: string) => Promise<unknown>;
+const nativeImport = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as (
+  specifier: string,
+) => Promise<unknown>;
 
 export function importEsm<T>(specifier: string): Promise<T> {
   return nativeImport(specifier) as Promise<T>;

@@ -7,7 +7,8 @@
  */
 export function formatNumber(value: number | null): string {
   if (value === null) return '-';
-  if (Math.abs(value) < 10 && !Number.isInteger(value)) return value.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  if (Math.abs(value) < 10 && !Number.isInteger(value))
+    return value.toLocaleString('en-US', { maximumSignificantDigits: 3 });
   return value.toLocaleString('en-US', { maximumFractionDigits: 1 });
 }
 

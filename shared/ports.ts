@@ -49,7 +49,8 @@ export async function openPorts(options: {
   const publisher = await openPublisher(publisherSpec, options.clock, emulatorHostOf(publisherSpec, settings));
   const warehouse = await openWarehouse(settings.warehouse, logger, settings);
   let named: Promise<Map<string, SlackWebhookRef>> | undefined;
-  const namedWebhooks = () => (named ??= (options.slackWebhooks ?? (() => configuredWebhooks(settings.kpisConfig, logger)))());
+  const namedWebhooks = () =>
+    (named ??= (options.slackWebhooks ?? (() => configuredWebhooks(settings.kpisConfig, logger)))());
   let secrets: Promise<Secrets> | undefined;
   return {
     warehouse,
@@ -86,8 +87,13 @@ function emulatorHostOf(spec: PublisherSpec, settings: Settings): string | undef
 export async function openPublisher(spec: PublisherSpec, clock: () => Date, emulatorHost?: string): Promise<Publisher> {
   if (spec.kind === 'local') return new LocalTopicPublisher(spec.dir, clock);
   if (spec.kind === 'router') return new RouterPublisher(spec.url);
-  const [{ PubSub }, { PubSubPublisher }] = await Promise.all([import('@google-cloud/pubsub'), import('./messaging/pubsub')]);
-  return new PubSubPublisher(new PubSub({ projectId: spec.projectId, ...(emulatorHost ? emulatorOptions(emulatorHost) : {}) }));
+  const [{ PubSub }, { PubSubPublisher }] = await Promise.all([
+    import('@google-cloud/pubsub'),
+    import('./messaging/pubsub'),
+  ]);
+  return new PubSubPublisher(
+    new PubSub({ projectId: spec.projectId, ...(emulatorHost ? emulatorOptions(emulatorHost) : {}) }),
+  );
 }
 
 /**
@@ -104,7 +110,9 @@ async function configuredWebhooks(file: string, logger: Logger): Promise<Map<str
     const { loadSlackWebhooks } = await import('./config/kpi-checks');
     return loadSlackWebhooks(file);
   } catch (error) {
-    logger.error('cannot read slack_webhooks from the KPI config: only the default Slack channel posts', { error: (error as Error).message });
+    logger.error('cannot read slack_webhooks from the KPI config: only the default Slack channel posts', {
+      error: (error as Error).message,
+    });
     return new Map();
   }
 }
@@ -113,12 +121,22 @@ async function configuredWebhooks(file: string, logger: Logger): Promise<Map<str
  * Secrets from Secret Manager, or locally from variables of `env`: the default webhook's, and each
  * named webhook's own (read by name when asked for, as Secret Manager is).
  */
-export async function openSecrets(settings: Pick<Settings, 'secrets' | 'slackSecret'>, env: NodeJS.ProcessEnv, webhooks: SlackWebhookRef[] = []): Promise<Secrets> {
+export async function openSecrets(
+  settings: Pick<Settings, 'secrets' | 'slackSecret'>,
+  env: NodeJS.ProcessEnv,
+  webhooks: SlackWebhookRef[] = [],
+): Promise<Secrets> {
   const spec = settings.secrets;
   if (spec.kind === 'env') {
-    return new EnvSecrets(env, { ...Object.fromEntries(webhooks.map((ref) => [ref.secret, ref.env])), [settings.slackSecret]: 'KPIS_SLACK_WEBHOOK_URL' });
+    return new EnvSecrets(env, {
+      ...Object.fromEntries(webhooks.map((ref) => [ref.secret, ref.env])),
+      [settings.slackSecret]: 'KPIS_SLACK_WEBHOOK_URL',
+    });
   }
   const { projectId } = spec;
-  const [{ SecretManagerServiceClient }, { SecretManagerSecrets }] = await Promise.all([import('@google-cloud/secret-manager'), import('./secrets/secret-manager')]);
+  const [{ SecretManagerServiceClient }, { SecretManagerSecrets }] = await Promise.all([
+    import('@google-cloud/secret-manager'),
+    import('./secrets/secret-manager'),
+  ]);
   return new SecretManagerSecrets(new SecretManagerServiceClient(), projectId);
 }

@@ -11,7 +11,10 @@ export interface NumberedRows {
   refs: string[][];
 }
 
-export function numberedRows(columns: ColumnSchema[], rows: Record<string, QueryParam['value'] | undefined>[]): NumberedRows {
+export function numberedRows(
+  columns: ColumnSchema[],
+  rows: Record<string, QueryParam['value'] | undefined>[],
+): NumberedRows {
   const params: QueryParams = {};
   const refs = rows.map((row, index) =>
     columns.map((column) => {
@@ -30,5 +33,7 @@ export function valuesList(rows: NumberedRows): string {
 
 /** `SELECT @a_1 AS a, ... UNION ALL SELECT ...`: the rows as a query, for a MERGE source. */
 export function selectList(columns: ColumnSchema[], rows: NumberedRows): string {
-  return rows.refs.map((refs) => `SELECT ${refs.map((ref, i) => `${ref} AS ${(columns[i] as ColumnSchema).name}`).join(', ')}`).join('\nUNION ALL\n');
+  return rows.refs
+    .map((refs) => `SELECT ${refs.map((ref, i) => `${ref} AS ${(columns[i] as ColumnSchema).name}`).join(', ')}`)
+    .join('\nUNION ALL\n');
 }

@@ -31,8 +31,16 @@ export const SOURCE_COLUMNS: ColumnSchema[] = [
   { name: 'time', type: 'TIMESTAMP', required: true, description: 'When the event happened (UTC).' },
   { name: 'event_name', type: 'STRING', description: 'What happened, e.g. session_start.' },
   { name: 'coins_added', type: 'INT64', description: 'Coins the event added to the balance; NULL or 0 for none.' },
-  { name: 'platform', type: 'STRING', description: 'Where the event came from, e.g. ANDROID, IOS, WEB; NULL when unknown.' },
-  { name: 'country', type: 'STRING', description: "The user's country, e.g. United States (GA4 geo.country); NULL when unknown." },
+  {
+    name: 'platform',
+    type: 'STRING',
+    description: 'Where the event came from, e.g. ANDROID, IOS, WEB; NULL when unknown.',
+  },
+  {
+    name: 'country',
+    type: 'STRING',
+    description: "The user's country, e.g. United States (GA4 geo.country); NULL when unknown.",
+  },
 ];
 
 /**
@@ -118,9 +126,18 @@ export const ALERTS_TABLE: TableSchema = {
     { name: 'message', type: 'STRING', description: 'What happened, in words.' },
     { name: 'run_id', type: 'STRING', description: 'Run id of the monitor run.' },
     { name: 'raised_at', type: 'TIMESTAMP', required: true, description: 'When the check raised it.' },
-    { name: 'sent_at', type: 'TIMESTAMP', required: true, description: 'When it was claimed for sending on this channel.' },
+    {
+      name: 'sent_at',
+      type: 'TIMESTAMP',
+      required: true,
+      description: 'When it was claimed for sending on this channel.',
+    },
     { name: 'payload', type: 'STRING', required: true, description: 'The alert message as published (JSON).' },
-    { name: 'delivered_at', type: 'TIMESTAMP', description: 'When the channel took it; NULL while a claim is in flight.' },
+    {
+      name: 'delivered_at',
+      type: 'TIMESTAMP',
+      description: 'When the channel took it; NULL while a claim is in flight.',
+    },
   ],
   partitionBy: 'date',
   clusterBy: ['alert_id'],

@@ -14,10 +14,19 @@ import { settingError } from './errors';
 import { parseSeverity, type Severity } from './log';
 import { DEFAULT_TOPICS_DIR } from './messaging/publisher';
 import { DEFAULT_ROUTER_URL, parseRouterUrl } from './messaging/router-publisher';
-import { DEFAULT_MAX_BYTES_BILLED, DEFAULT_WAREHOUSE, parseWarehouseSpec, type BigQuerySettings, type WarehouseSpec } from './warehouse/factory';
+import {
+  DEFAULT_MAX_BYTES_BILLED,
+  DEFAULT_WAREHOUSE,
+  parseWarehouseSpec,
+  type BigQuerySettings,
+  type WarehouseSpec,
+} from './warehouse/factory';
 
 /** Where messages go; a `pubsub` spec may name the emulator it reaches (else $PUBSUB_EMULATOR_HOST does). */
-export type PublisherSpec = { kind: 'local'; dir: string } | { kind: 'router'; url: string } | { kind: 'pubsub'; projectId: string; emulatorHost?: string };
+export type PublisherSpec =
+  | { kind: 'local'; dir: string }
+  | { kind: 'router'; url: string }
+  | { kind: 'pubsub'; projectId: string; emulatorHost?: string };
 
 /** Where secrets come from: environment variables, or Secret Manager in a project. */
 export type SecretsSpec = { kind: 'env' } | { kind: 'secret-manager'; projectId: string };
@@ -89,7 +98,12 @@ const text = (raw: string): string => raw;
  * after them (the publisher after the emulator's host, project and the topics folder).
  */
 const SETTINGS: { [K in SettingName]: Declaration<Settings[K]> } = {
-  warehouse: { flag: 'warehouse', env: 'KPIS_WAREHOUSE', default: parseWarehouseSpec(DEFAULT_WAREHOUSE), parse: parseWarehouseSpec },
+  warehouse: {
+    flag: 'warehouse',
+    env: 'KPIS_WAREHOUSE',
+    default: parseWarehouseSpec(DEFAULT_WAREHOUSE),
+    parse: parseWarehouseSpec,
+  },
   bqLocation: { env: 'KPIS_BQ_LOCATION', default: 'US', parse: text },
   maxBytesBilled: { env: 'KPIS_MAX_BYTES_BILLED', default: DEFAULT_MAX_BYTES_BILLED, parse: wholeBytes },
   bqApiEndpoint: { env: 'KPIS_BQ_API_ENDPOINT', default: undefined, parse: text },
@@ -111,8 +125,18 @@ const SETTINGS: { [K in SettingName]: Declaration<Settings[K]> } = {
   routerUrl: { flag: 'router', env: 'KPIS_ROUTER_URL', default: DEFAULT_ROUTER_URL, parse: parseRouterUrl },
   routerPort: { flag: 'router-port', env: 'KPIS_ROUTER_PORT', default: DEFAULT_PORTS.router, parse: portNumber },
   etlPort: { flag: 'etl-port', env: 'KPIS_ETL_PORT', default: DEFAULT_PORTS.etl, parse: portNumber },
-  kpiMonitorPort: { flag: 'kpi-monitor-port', env: 'KPIS_KPI_MONITOR_PORT', default: DEFAULT_PORTS['kpi-monitor'], parse: portNumber },
-  logMonitorPort: { flag: 'log-monitor-port', env: 'KPIS_LOG_MONITOR_PORT', default: DEFAULT_PORTS['log-monitor'], parse: portNumber },
+  kpiMonitorPort: {
+    flag: 'kpi-monitor-port',
+    env: 'KPIS_KPI_MONITOR_PORT',
+    default: DEFAULT_PORTS['kpi-monitor'],
+    parse: portNumber,
+  },
+  logMonitorPort: {
+    flag: 'log-monitor-port',
+    env: 'KPIS_LOG_MONITOR_PORT',
+    default: DEFAULT_PORTS['log-monitor'],
+    parse: portNumber,
+  },
 };
 
 /** A command's parsed flags (node:util parseArgs values); only the declared flags are read. */
@@ -146,10 +170,13 @@ function settingValue(
   source: Source | undefined,
   from: { flags: SettingFlags; env: object; defaults: Partial<Settings>; earlier: Settings },
 ): unknown {
-  if (source?.startsWith('--')) return declaration.parse(from.flags[declaration.flag as string] as string, source, from.earlier);
+  if (source?.startsWith('--'))
+    return declaration.parse(from.flags[declaration.flag as string] as string, source, from.earlier);
   if (source !== undefined) return declaration.parse(envValue(from.env, source) as string, source, from.earlier);
   if (Object.hasOwn(from.defaults, name)) return from.defaults[name];
-  return typeof declaration.default === 'function' ? (declaration.default as (earlier: Settings) => unknown)(from.earlier) : declaration.default;
+  return typeof declaration.default === 'function'
+    ? (declaration.default as (earlier: Settings) => unknown)(from.earlier)
+    : declaration.default;
 }
 
 /** The variable's value, or undefined when it is unset or empty. */
@@ -166,19 +193,22 @@ function filePath(raw: string, source: Source): string {
 
 function positiveNumber(raw: string, source: Source): number {
   const value = Number(raw);
-  if (!(value > 0) || !Number.isFinite(value)) throw settingError(source, `must be a positive number, got ${JSON.stringify(raw)}`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw settingError(source, `must be a positive number, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 function wholeBytes(raw: string, source: Source): number {
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw settingError(source, `must be a positive whole number of bytes, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw settingError(source, `must be a positive whole number of bytes, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 function portNumber(raw: string, source: Source): number {
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw settingError(source, `must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw settingError(source, `must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -191,7 +221,8 @@ function logLevel(raw: string, source: Source): Severity {
 
 function isoInstant(raw: string, source: Source): Date {
   const instant = new Date(raw);
-  if (Number.isNaN(instant.getTime())) throw settingError(source, `must be an ISO timestamp such as 2026-11-27T06:00:00Z, got ${JSON.stringify(raw)}`);
+  if (Number.isNaN(instant.getTime()))
+    throw settingError(source, `must be an ISO timestamp such as 2026-11-27T06:00:00Z, got ${JSON.stringify(raw)}`);
   return instant;
 }
 
@@ -223,6 +254,7 @@ function defaultPublisher(earlier: Settings): PublisherSpec {
 function secretsSpec(raw: string, source: Source): SecretsSpec {
   if (raw === 'env') return { kind: 'env' };
   const projectId = raw.startsWith('secret-manager:') ? raw.slice('secret-manager:'.length) : '';
-  if (!PROJECT_ID.test(projectId)) throw settingError(source, `must be env or secret-manager:PROJECT_ID, got ${JSON.stringify(raw)}`);
+  if (!PROJECT_ID.test(projectId))
+    throw settingError(source, `must be env or secret-manager:PROJECT_ID, got ${JSON.stringify(raw)}`);
   return { kind: 'secret-manager', projectId };
 }

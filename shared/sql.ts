@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The repository's sql/ folder, found from both the sources and the compiled dist/. */
-export const SQL_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../sql' : '../sql');
+export const SQL_DIR = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../sql' : '../sql',
+);
 
 const templateCache = new Map<string, string>();
 
@@ -49,7 +52,11 @@ export function placeholders(template: string): string[] {
  * Walks SQL text, calling `onCode` for each run outside string literals, quoted identifiers and
  * comments, so rewrites never touch a literal.
  */
-function mapCode(sql: string, onCode: (code: string) => string, onOther: (text: string) => string = (text) => text): string {
+function mapCode(
+  sql: string,
+  onCode: (code: string) => string,
+  onOther: (text: string) => string = (text) => text,
+): string {
   let out = '';
   let code = '';
   let i = 0;
@@ -132,7 +139,9 @@ export function rewriteParams(sql: string, marker: string): string {
 
 /** Renames the given `@name` parameters to `@name_suffix`, so one script can run a query for several ranges. */
 export function suffixParams(sql: string, names: readonly string[], suffix: string): string {
-  return mapCode(sql, (code) => code.replace(PARAM, (match, name: string) => (names.includes(name) ? `@${name}_${suffix}` : match)));
+  return mapCode(sql, (code) =>
+    code.replace(PARAM, (match, name: string) => (names.includes(name) ? `@${name}_${suffix}` : match)),
+  );
 }
 
 /** The first line of code in a statement, to name it in errors and logs. */

@@ -5,7 +5,8 @@
  */
 
 /** 2026-11-20T10:00:00Z, 2026-11-20 10:00:00.123456, 2026-11-20 10:00:00+02:00, 2026-11-20 10:00 UTC, 2026-11-20 */
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
+const TIMESTAMP =
+  /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** Parses a timestamp as BigQuery would, reading one without a zone as UTC; undefined if it is not one. */
 export function parseTimestamp(text: string): string | undefined {

@@ -1,6 +1,13 @@
 /** `kpis calendar add|list|remove`: the calendar of known events, edited without writing JSON by hand. */
 import { existsSync } from 'node:fs';
-import { CALENDAR_KINDS, parseCalendar, readCalendarFile, writeCalendarFile, type CalendarEntryInput, type CalendarKind } from '../../shared/config/calendar';
+import {
+  CALENDAR_KINDS,
+  parseCalendar,
+  readCalendarFile,
+  writeCalendarFile,
+  type CalendarEntryInput,
+  type CalendarKind,
+} from '../../shared/config/calendar';
 import { loadKpiChecks } from '../../shared/config/kpi-checks';
 import { parseIsoDate } from '../../shared/dates';
 import { UsageError } from '../../shared/errors';
@@ -13,7 +20,8 @@ const ACTIONS = ['add', 'list', 'remove'] as const;
 
 export const calendarCommand: Command = {
   summary: 'list, add or remove the known events the KPI monitor mutes or restarts its baselines on',
-  usage: 'kpis calendar list | add (--date D | --start D --end D) --checks a,b|all --kind KIND --note TEXT [--segments x,y] [--recurring yearly] | remove N',
+  usage:
+    'kpis calendar list | add (--date D | --start D --end D) --checks a,b|all --kind KIND --note TEXT [--segments x,y] [--recurring yearly] | remove N',
   details: `  list               the entries, numbered, oldest first (--json: the file's entries)
   add                one entry, checked with the rest against the KPI config before it is written
     --date D | --start D --end D   the days, in the config's time_zone (both ends included)
@@ -43,18 +51,25 @@ fails (an unknown check, an end before its start, two new_normal entries of a ch
   positionals: { min: 1, max: 2, name: 'add, list or remove' },
   run(values, positionals, io) {
     const [action, argument] = positionals as [string, string | undefined];
-    if (!(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`the action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
-    if (action !== 'remove' && argument !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(argument)}`);
+    if (!(ACTIONS as readonly string[]).includes(action))
+      throw new UsageError(`the action must be one of ${ACTIONS.join(', ')}, got ${JSON.stringify(action)}`);
+    if (action !== 'remove' && argument !== undefined)
+      throw new UsageError(`unexpected argument ${JSON.stringify(argument)}`);
     const settings = cliSettings(values, io);
     const file = settings.calendar;
-    const checkNames = namingSettingFiles(settings, () => loadKpiChecks(settings.kpisConfig).map((check) => check.name));
+    const checkNames = namingSettingFiles(settings, () =>
+      loadKpiChecks(settings.kpisConfig).map((check) => check.name),
+    );
     // A file named for the first entry is created by add; list and remove need it to exist.
-    const entries = action === 'add' && !existsSync(file) ? [] : namingSettingFiles(settings, () => readCalendarFile(file));
+    const entries =
+      action === 'add' && !existsSync(file) ? [] : namingSettingFiles(settings, () => readCalendarFile(file));
     if (action === 'list') return Promise.resolve(list(io, values, entries));
     const next = action === 'add' ? [...entries, entryFrom(values)] : withoutEntry(entries, argument);
     parseCalendar(next, file, checkNames);
     writeCalendarFile(file, next);
-    io.stdout(`${action === 'add' ? 'Added to' : 'Removed from'} ${file}; it has ${next.length} entr${next.length === 1 ? 'y' : 'ies'}.\n`);
+    io.stdout(
+      `${action === 'add' ? 'Added to' : 'Removed from'} ${file}; it has ${next.length} entr${next.length === 1 ? 'y' : 'ies'}.\n`,
+    );
     return Promise.resolve(0);
   },
 };
@@ -113,7 +128,8 @@ function dayFlags(text: (name: string) => string | undefined, names: string[]): 
 }
 
 function kindFrom(kind: string): CalendarKind {
-  if (!(CALENDAR_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${CALENDAR_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  if (!(CALENDAR_KINDS as readonly string[]).includes(kind))
+    throw new UsageError(`--kind must be one of ${CALENDAR_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
   return kind as CalendarKind;
 }
 
@@ -132,7 +148,9 @@ function withRecurring(entry: CalendarEntryInput, recurring: string | undefined)
 function withoutEntry(entries: CalendarEntryInput[], argument: string | undefined): CalendarEntryInput[] {
   const sorted = sortedEntries(entries);
   if (argument === undefined || !/^\d+$/.test(argument) || Number(argument) < 1 || Number(argument) > sorted.length) {
-    throw new UsageError(`remove takes the number of an entry as list shows it (1 to ${sorted.length}), got ${JSON.stringify(argument ?? '')}`);
+    throw new UsageError(
+      `remove takes the number of an entry as list shows it (1 to ${sorted.length}), got ${JSON.stringify(argument ?? '')}`,
+    );
   }
   return sorted.filter((_entry, index) => index !== Number(argument) - 1);
 }

@@ -36,12 +36,17 @@ async function buildDays(values: Values, io: Io, runtime: Runtime, range: DateRa
     printJson(io, sqlFile ? { ...outcome.result, sql_file: sqlFile } : outcome.result);
   } else {
     const { result } = outcome;
-    const restated = result.restated_dates ? `, and ${result.restated_dates.join(', ')} again (late events: restate_days)` : '';
+    const restated = result.restated_dates
+      ? `, and ${result.restated_dates.join(', ')} again (late events: restate_days)`
+      : '';
     const what = `${result.tables.join(', ')} for ${result.start_date}..${result.end_date}${restated}`;
     if (result.status === 'failed') {
       io.stderr(`ETL failed (run ${result.run_id}): ${result.error}${missingTableHint(outcome, runtime)}\n`);
     } else if (result.dry_run) {
-      const bytes = result.bytes_processed == null ? 'no byte estimate on this engine' : `would process ${formatBytes(result.bytes_processed)}`;
+      const bytes =
+        result.bytes_processed == null
+          ? 'no byte estimate on this engine'
+          : `would process ${formatBytes(result.bytes_processed)}`;
       io.stdout(`Dry run of ${what}: valid, ${bytes}. SQL written to ${sqlFile}\n`);
     } else io.stdout(`ETL succeeded (run ${result.run_id}): ${what} on ${describeWarehouse(runtime.spec)}\n`);
   }
@@ -76,7 +81,10 @@ async function deleteTablesCommand(values: Values, io: Io, jobName: string | und
     return 2;
   }
   return withJobRuntime(job, settings, values, io, async (runtime) => {
-    const dropped = await dropKpiTables(runtime.warehouse, runtime.job, { job: runtime.job.jobName, runId: runtime.newRunId() });
+    const dropped = await dropKpiTables(runtime.warehouse, runtime.job, {
+      job: runtime.job.jobName,
+      runId: runtime.newRunId(),
+    });
     if (values.json) printJson(io, { dropped });
     else io.stdout(`Dropped ${dropped.join(', ')} on ${describeWarehouse(runtime.spec)}.\n`);
     return 0;
@@ -85,7 +93,8 @@ async function deleteTablesCommand(values: Values, io: Io, jobName: string | und
 
 export const etlCommand: Command = {
   summary: 'build the KPI tables for a day or a range of days',
-  usage: 'kpis etl [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--etl-name NAME] [--etl-action daily|init|delete [--yes]] [--json]',
+  usage:
+    'kpis etl [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--kpis a,b] [--dry-run] [--etl-name NAME] [--etl-action daily|init|delete [--yes]] [--json]',
   details: `${DATE_HELP}
   --kpis a,b         only these tables (default: every enabled one in the config)
   --dry-run          validate and estimate without writing; the SQL goes to .data/sql/
@@ -93,7 +102,13 @@ ${CRON_HELP}
   --etl-action A     daily (default): build the days; init: \`kpis init\`; delete: drop the
                      config's KPI tables (never the events, the run log or the alerts), which
                      asks for --yes first`,
-  options: { ...DATE_OPTIONS, kpis: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS, yes: { type: 'boolean' } },
+  options: {
+    ...DATE_OPTIONS,
+    kpis: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    ...CRON_OPTIONS,
+    yes: { type: 'boolean' },
+  },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, action, jobName } = fromCronLine(flags, positionals, ETL_ACTIONS);

@@ -6,7 +6,8 @@ import { cliSettings, describeWarehouse } from '../context';
 export const initCommand: Command = {
   summary: 'create the datasets and tables (idempotent)',
   usage: 'kpis init [--warehouse SPEC] [--json]',
-  details: 'Creates every dataset and table of the config and the run log, with partitioning, clustering\nand descriptions on BigQuery. Safe to run again.',
+  details:
+    'Creates every dataset and table of the config and the run log, with partitioning, clustering\nand descriptions on BigQuery. Safe to run again.',
   options: {},
   async run(values, _positionals, io) {
     return withRuntime(cliSettings(values, io), values, io, async (runtime) => {

@@ -32,7 +32,9 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
     const format = checkedFormat(values);
     const file = positionals[0] as string;
     return withRuntime(cliSettings(values, io), values, io, (runtime) =>
-      format === 'ga4_export' ? loadGa4Shard(runtime, values, io, file) : loadEventFile(runtime, values, io, { file, format }),
+      format === 'ga4_export'
+        ? loadGa4Shard(runtime, values, io, file)
+        : loadEventFile(runtime, values, io, { file, format }),
     );
   },
 };
@@ -41,10 +43,14 @@ streams (DuckDB reads a plain CSV itself), so memory stays bounded whatever its 
 function checkedFormat(values: Values): EventFormat | 'ga4_export' | undefined {
   const format = values.format as string | undefined;
   if (format !== undefined && format !== 'ga4_export' && !EVENT_FORMATS.includes(format as EventFormat)) {
-    throw new UsageError(`--format must be one of ${[...EVENT_FORMATS, 'ga4_export'].join(', ')}, got ${JSON.stringify(format)}`);
+    throw new UsageError(
+      `--format must be one of ${[...EVENT_FORMATS, 'ga4_export'].join(', ')}, got ${JSON.stringify(format)}`,
+    );
   }
   if (format === 'ga4_export' && values.table !== undefined) {
-    throw new UsageError("--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table does not apply");
+    throw new UsageError(
+      "--format ga4_export loads into the config's GA4 export dataset and replaces the shards it holds: --table does not apply",
+    );
   }
   return format as EventFormat | 'ga4_export' | undefined;
 }
@@ -52,7 +58,10 @@ function checkedFormat(values: Values): EventFormat | 'ga4_export' | undefined {
 /** A shard of the GA4 export into the config's copy of the export, replacing what it holds. */
 async function loadGa4Shard(runtime: Runtime, values: Values, io: Io, file: string): Promise<number> {
   const context = { job: runtime.job.jobName, runId: runtime.newRunId() };
-  const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file, { force: Boolean(values.force), context });
+  const result = await loadGa4Export(runtime.warehouse, configuredGa4(runtime.job).dataset, file, {
+    force: Boolean(values.force),
+    context,
+  });
   if (values.json) printJson(io, result);
   else {
     const shards = result.tables.map(({ table, rows }) => `${table} (${rows.toLocaleString('en-US')})`).join(', ');
@@ -64,7 +73,12 @@ async function loadGa4Shard(runtime: Runtime, values: Values, io: Io, file: stri
 }
 
 /** A file of events appended to the source table (the config's, or --table). */
-async function loadEventFile(runtime: Runtime, values: Values, io: Io, load: { file: string; format: EventFormat | undefined }): Promise<number> {
+async function loadEventFile(
+  runtime: Runtime,
+  values: Values,
+  io: Io,
+  load: { file: string; format: EventFormat | undefined },
+): Promise<number> {
   const table = configuredSource(runtime.job, values.table as string | undefined);
   const result = await loadEvents(
     runtime.warehouse,

@@ -14,7 +14,11 @@ clustered by job_name, keeps the old one as logs.${BACKUP_TABLE}, and puts the n
   options: { 'dry-run': { type: 'boolean' } },
   run(values, _positionals, io) {
     return withRuntime(cliSettings(values, io), values, io, async (runtime) => {
-      const outcome = await migrateRunLog(runtime.warehouse, { dryRun: Boolean(values['dry-run']) }, { job: 'migrate_run_log', runId: runtime.newRunId() });
+      const outcome = await migrateRunLog(
+        runtime.warehouse,
+        { dryRun: Boolean(values['dry-run']) },
+        { job: 'migrate_run_log', runId: runtime.newRunId() },
+      );
       if (values.json) printJson(io, outcome);
       else if (outcome.action === 'none') io.stdout(`Nothing to do: ${outcome.reason}.\n`);
       else {
@@ -23,7 +27,9 @@ clustered by job_name, keeps the old one as logs.${BACKUP_TABLE}, and puts the n
           `${verb} ${outcome.converted.join(', ')} of logs.daily_logs on ${describeWarehouse(runtime.spec)}; the old table ${outcome.action === 'planned' ? 'would be' : 'is'} kept as ${outcome.backup}.\n`,
         );
         if (outcome.action === 'planned')
-          io.stdout(`\n-- first: create logs.${MIGRATED_TABLE} as \`kpis init\` creates the run log\n${outcome.statements.map((statement) => `${statement};`).join('\n')}\n`);
+          io.stdout(
+            `\n-- first: create logs.${MIGRATED_TABLE} as \`kpis init\` creates the run log\n${outcome.statements.map((statement) => `${statement};`).join('\n')}\n`,
+          );
       }
       return 0;
     });

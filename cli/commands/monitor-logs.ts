@@ -18,7 +18,12 @@ export const monitorLogsCommand: Command = {
   --dry-run          judge and print only: publish nothing, write nothing
 Raises when a job's newest finished run is older than its thresh_in_hours, when it has no run at
 all, and when its newest run ended in error.`,
-  options: { 'log-config': { type: 'string' }, 'days-back': { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CRON_OPTIONS },
+  options: {
+    'log-config': { type: 'string' },
+    'days-back': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    ...CRON_OPTIONS,
+  },
   positionals: CRON_POSITIONALS,
   run(flags, positionals, io) {
     const { values, jobName } = fromCronLine(flags, positionals, ['daily']);
@@ -38,8 +43,15 @@ all, and when its newest run ended in error.`,
       });
       if (values.json) printJson(io, outcome.results);
       else {
-        const rows = outcome.results.map((result) => [result.check, result.method, result.raise_flag ? `RAISED (${result.reason})` : 'ok', result.message]);
-        io.stdout(`Run-log checks on ${describeWarehouse(runtime.spec)}:\n\n${table(['check', 'method', 'result', 'detail'], rows, [0, 1, 2, 3])}\n\n`);
+        const rows = outcome.results.map((result) => [
+          result.check,
+          result.method,
+          result.raise_flag ? `RAISED (${result.reason})` : 'ok',
+          result.message,
+        ]);
+        io.stdout(
+          `Run-log checks on ${describeWarehouse(runtime.spec)}:\n\n${table(['check', 'method', 'result', 'detail'], rows, [0, 1, 2, 3])}\n\n`,
+        );
         io.stdout(`${deliveryLine(outcome.delivery, outcome.alerts.length, localTopicsDir(runtime))}\n`);
       }
       return 0;

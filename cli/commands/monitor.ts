@@ -6,13 +6,22 @@ import { daysBetween } from '../../shared/dates';
 import { monitorCompleteDays, type HeldDay } from '../../shared/monitor/complete-days';
 import { TOPICS } from '../../shared/messaging/publisher';
 import { printJson, table, withJobRuntime, type Command } from '../command';
-import { cliSettings, configuredToday, describeWarehouse, loadCliChecks, loadCliJob, type Io, type Runtime } from '../context';
+import {
+  cliSettings,
+  configuredToday,
+  describeWarehouse,
+  loadCliChecks,
+  loadCliJob,
+  type Io,
+  type Runtime,
+} from '../context';
 import { DATE_OPTIONS, listFlag, monitorRange } from '../options';
 import { checkRows, deliveryLine, localTopicsDir, messageLine } from '../output';
 
 export const monitorCommand: Command = {
   summary: 'check the KPIs for spikes, drops and missing days, and publish the alerts',
-  usage: 'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--dry-run] [--judge-incomplete] [--json]',
+  usage:
+    'kpis monitor [PROJECT_ID] [--date D | --days-back N | --from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--dry-run] [--judge-incomplete] [--json]',
   details: `  --date D           the day to check (default: yesterday, the last complete day)
   --days-back N      the N complete days before today, each on its own
   --from D --to D    check every day of an inclusive range, each on its own
@@ -73,15 +82,23 @@ function printOutcome(io: Io, outcome: MonitorOutcome, range: { start: string; e
   io.stdout(`KPI checks for ${span} on ${describeWarehouse(runtime.spec)}:\n\n`);
   // A long range shows only what needs attention; --json has every result.
   const shown = outcome.results.length <= 40 ? outcome.results : outcome.results.filter((r) => r.verdict !== 'ok');
-  if (shown.length > 0) io.stdout(`${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`);
+  if (shown.length > 0)
+    io.stdout(
+      `${table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(shown), [0, 1, 5, 6])}\n\n`,
+    );
   const ok = outcome.results.filter((r) => r.verdict === 'ok').length;
   if (shown.length < outcome.results.length) io.stdout(`${ok} of ${outcome.results.length} checks ok (not listed).\n`);
-  for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error')) io.stdout(`! ${messageLine(result.message)}\n`);
+  for (const result of outcome.results.filter((r) => r.verdict === 'raised' || r.verdict === 'error'))
+    io.stdout(`! ${messageLine(result.message)}\n`);
   // Raised on a known event: said, with the calendar's note, but not sent.
-  for (const result of outcome.results.filter((r) => r.verdict === 'muted')) io.stdout(`~ ${messageLine(result.message)}\n`);
+  for (const result of outcome.results.filter((r) => r.verdict === 'muted'))
+    io.stdout(`~ ${messageLine(result.message)}\n`);
   const undecided = outcome.results.filter((r) => r.verdict === 'no_verdict');
-  if (undecided.length > 0) io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
-  io.stdout(`\n${deliveryLine(outcome.delivery, outcome.results.filter((r) => r.raise_flag).length, localTopicsDir(runtime))}\n`);
+  if (undecided.length > 0)
+    io.stdout(`? ${undecided.length} check(s) gave no verdict, e.g. ${messageLine(undecided[0]?.message ?? '')}\n`);
+  io.stdout(
+    `\n${deliveryLine(outcome.delivery, outcome.results.filter((r) => r.raise_flag).length, localTopicsDir(runtime))}\n`,
+  );
   if (outcome.held.length > 0) io.stdout(`\n${heldNote(outcome.held)}`);
 }
 
@@ -99,6 +116,9 @@ function exitCode(io: Io, results: MonitorOutcome['results']): number {
 
 /** The days not judged because they are not complete yet, by check, and how to judge them anyway. */
 function heldNote(held: HeldDay[]): string {
-  const lines = held.map(({ check, day, graceHours, completeAt }) => `  ${check} ${day}: complete at ${completeAt.toISOString()} (complete_after_hours ${graceHours})`);
+  const lines = held.map(
+    ({ check, day, graceHours, completeAt }) =>
+      `  ${check} ${day}: complete at ${completeAt.toISOString()} (complete_after_hours ${graceHours})`,
+  );
   return `Not judged, not complete yet:\n${lines.join('\n')}\nA later run judges them; --judge-incomplete judges them now.\n`;
 }

@@ -24,7 +24,10 @@ Examples:
   positionals: { min: 2, max: 2, name: "TOPIC and 'MESSAGE'" },
   async run(values, positionals, io) {
     const [topic, message] = positionals as [string, string];
-    if (!/^[A-Za-z][\w.~+%-]{2,254}$/.test(topic)) throw new UsageError(`TOPIC must be a Pub/Sub topic name such as ${TOPICS.trigger}, got ${JSON.stringify(topic)}`);
+    if (!/^[A-Za-z][\w.~+%-]{2,254}$/.test(topic))
+      throw new UsageError(
+        `TOPIC must be a Pub/Sub topic name such as ${TOPICS.trigger}, got ${JSON.stringify(topic)}`,
+      );
     const attributes = attributesFrom((values.attribute as unknown as string[] | undefined) ?? []);
     try {
       JSON.parse(message);
@@ -38,12 +41,21 @@ Examples:
       ? await openPublisher({ kind: 'pubsub', projectId: project }, () => new Date(), settings.pubsubEmulatorHost)
       : new RouterPublisher(settings.routerUrl, '--router or KPIS_ROUTER_URL');
     try {
-      const messageId = await publisher.publishRaw(topic, Buffer.from(message, 'utf8'), attributes).catch((error: unknown) => {
-        // A typo in TOPIC: say which topics there are, as a usage error.
-        throw error instanceof TopicNotFoundError && !project ? new UsageError(`${error.message}; its topics: ${LOCAL_TOPICS.join(', ')}`) : error;
-      });
+      const messageId = await publisher
+        .publishRaw(topic, Buffer.from(message, 'utf8'), attributes)
+        .catch((error: unknown) => {
+          // A typo in TOPIC: say which topics there are, as a usage error.
+          throw error instanceof TopicNotFoundError && !project
+            ? new UsageError(`${error.message}; its topics: ${LOCAL_TOPICS.join(', ')}`)
+            : error;
+        });
       const where = project ? `Pub/Sub in ${project}` : `the local router ${(publisher as RouterPublisher).url}`;
-      if (values.json) printJson(io, { message_id: messageId, topic, to: project ? `pubsub:${project}` : (publisher as RouterPublisher).url });
+      if (values.json)
+        printJson(io, {
+          message_id: messageId,
+          topic,
+          to: project ? `pubsub:${project}` : (publisher as RouterPublisher).url,
+        });
       else io.stdout(`Published message ${messageId} to ${topic} on ${where}.\n`);
       return 0;
     } finally {
@@ -59,7 +71,10 @@ function attributesFrom(pairs: string[]): Attributes {
     const equals = pair.indexOf('=');
     if (equals < 1) throw new UsageError(`--attribute must be KEY=VALUE, got ${JSON.stringify(pair)}`);
     const key = pair.slice(0, equals);
-    if (isReservedName(key)) throw new UsageError(`--attribute ${JSON.stringify(key)}: ${RESERVED_NAMES.join(', ')} are reserved names, rename it`);
+    if (isReservedName(key))
+      throw new UsageError(
+        `--attribute ${JSON.stringify(key)}: ${RESERVED_NAMES.join(', ')} are reserved names, rename it`,
+      );
     attributes[key] = pair.slice(equals + 1);
   }
   return attributes;

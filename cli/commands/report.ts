@@ -10,7 +10,8 @@ import { listFlag, reportRange } from '../options';
 import { counted } from '../../shared/plural';
 
 export const reportCommand: Command = {
-  summary: 'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
+  summary:
+    'write one self-contained HTML report: each check charted with its baseline and band, the ETL runs, the alerts',
   usage: 'kpis report [--from D --to D] [--checks a,b] [--kpis-config FILE] [--calendar FILE] [--out FILE] [--json]',
   details: `  --from D --to D    the days to show (default the ${DEFAULT_REPORT_DAYS} days up to yesterday; at most $KPIS_MAX_RANGE_DAYS, default 366)
   --checks a,b       only these checks (default every enabled one)
@@ -40,13 +41,23 @@ opens offline, from a mail or a bucket.`,
     if (out === '') throw new UsageError('--out must name a file, got ""');
     if (isDirectory(out)) throw new UsageError(`cannot write the report to ${out}: it is a directory`);
     return withJobRuntime(job, settings, values, io, async (runtime) => {
-      const written = await writeReport(runtime.warehouse, runtime.job, checks, { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) }, out, {
-        job: 'report',
-        runId: runtime.newRunId(),
-      });
+      const written = await writeReport(
+        runtime.warehouse,
+        runtime.job,
+        checks,
+        { range, generatedAt: runtime.clock(), source: describeWarehouse(runtime.spec) },
+        out,
+        {
+          job: 'report',
+          runId: runtime.newRunId(),
+        },
+      );
       if (values.json) printJson(io, { ...written, start_date: range.start, end_date: range.end });
       else {
-        const failed = written.failed.length > 0 ? `; ${counted(written.failed.length, 'check')} could not be judged: ${written.failed.join(', ')}` : '';
+        const failed =
+          written.failed.length > 0
+            ? `; ${counted(written.failed.length, 'check')} could not be judged: ${written.failed.join(', ')}`
+            : '';
         io.stdout(
           `Report of ${range.start}..${range.end}: ${counted(written.checks, 'check')}, ${counted(written.raised, 'raised check-day')}, ${counted(written.alerts, 'alert')}, ${counted(written.runs, 'ETL run')}${failed}.\nWritten to ${out}\n`,
         );

@@ -25,10 +25,19 @@ reference and check_read ones) from these with \`bq mk\`, and grants access by r
     if (typeof values.dir !== 'string') throw new UsageError('schema needs --dir DIR');
     const settings = cliSettings(values, io);
     const job = loadCliJob(settings);
-    const checks = namingSettingFiles(settings, () => loadKpiChecks(settings.kpisConfig)).filter((check) => check.isEnable);
+    const checks = namingSettingFiles(settings, () => loadKpiChecks(settings.kpisConfig)).filter(
+      (check) => check.isEnable,
+    );
     const rows = [...writeSchemaFiles(values.dir, tablesWithRoles(job)), ...checkReadLines(tablesReadByChecks(checks))];
     if (values.json) printJson(io, rows);
-    else io.stdout(rows.map((row) => [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t')).join('\n') + '\n');
+    else
+      io.stdout(
+        rows
+          .map((row) =>
+            [row.role, row.dataset, row.table, row.partition, row.clustering, row.description, row.file].join('\t'),
+          )
+          .join('\n') + '\n',
+      );
     return 0;
   },
 };
@@ -57,7 +66,12 @@ function writeSchemaFiles(dir: string, tables: { table: TableSchema; role: Table
 /** The table's BigQuery schema file, DIR/DATASET.TABLE.json, and its line. */
 function writeSchemaFile(dir: string, table: TableSchema, role: TableRole): SchemaLine {
   const file = path.join(dir, `${table.dataset}.${table.table}.json`);
-  const fields = table.columns.map((column) => ({ name: column.name, type: column.type, mode: column.required ? 'REQUIRED' : 'NULLABLE', description: column.description }));
+  const fields = table.columns.map((column) => ({
+    name: column.name,
+    type: column.type,
+    mode: column.required ? 'REQUIRED' : 'NULLABLE',
+    description: column.description,
+  }));
   writeFileSync(file, `${JSON.stringify(fields, null, 2)}\n`);
   return {
     role,
@@ -74,6 +88,14 @@ function writeSchemaFile(dir: string, table: TableSchema, role: TableRole): Sche
 function checkReadLines(names: Iterable<string>): SchemaLine[] {
   return [...names].map((name) => {
     const [dataset, table] = name.split('.') as [string, string];
-    return { role: 'check_read', dataset, table, partition: '-', clustering: '-', description: 'Read by a KPI check.', file: '-' };
+    return {
+      role: 'check_read',
+      dataset,
+      table,
+      partition: '-',
+      clustering: '-',
+      description: 'Read by a KPI check.',
+      file: '-',
+    };
   });
 }

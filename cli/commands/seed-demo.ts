@@ -22,16 +22,25 @@ export const seedDemoCommand: Command = {
   options: { days: { type: 'string' }, replace: { type: 'boolean' }, format: { type: 'string' } },
   async run(values, _positionals, io) {
     const days = values.days === undefined ? DEMO_DAYS : Number(values.days);
-    if (!Number.isInteger(days) || days < 2 || days > 3660) throw new UsageError(`--days must be a whole number from 2 to 3660, got ${JSON.stringify(values.days)}`);
+    if (!Number.isInteger(days) || days < 2 || days > 3660)
+      throw new UsageError(`--days must be a whole number from 2 to 3660, got ${JSON.stringify(values.days)}`);
     const format = (values.format as string | undefined) ?? 'events';
-    if (format !== 'events' && format !== 'ga4_export') throw new UsageError(`--format must be one of events, ga4_export, got ${JSON.stringify(format)}`);
-    return withRuntime(cliSettings(values, io), values, io, (runtime) => (format === 'ga4_export' ? seedExport(runtime, values, io, days) : seedEvents(runtime, values, io, days)));
+    if (format !== 'events' && format !== 'ga4_export')
+      throw new UsageError(`--format must be one of events, ga4_export, got ${JSON.stringify(format)}`);
+    return withRuntime(cliSettings(values, io), values, io, (runtime) =>
+      format === 'ga4_export' ? seedExport(runtime, values, io, days) : seedEvents(runtime, values, io, days),
+    );
   },
 };
 
 /** The demo's events as GA4 export shards in the config's source dataset. */
 async function seedExport(runtime: Runtime, values: Values, io: Io, days: number): Promise<number> {
-  const options = { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, replace: Boolean(values.replace) };
+  const options = {
+    today: today(runtime.clock, runtime.job.timeZone),
+    now: runtime.clock(),
+    days,
+    replace: Boolean(values.replace),
+  };
   const result = await seedGa4Demo(runtime.warehouse, configuredGa4(runtime.job), options);
   if (values.json) printJson(io, { ...result, days });
   else
@@ -46,10 +55,18 @@ async function seedEvents(runtime: Runtime, values: Values, io: Io, days: number
   const result = await seedDemo(
     runtime.warehouse,
     configuredSource(runtime.job),
-    { today: today(runtime.clock, runtime.job.timeZone), now: runtime.clock(), days, whenNotEmpty: values.replace ? 'replace' : 'refuse' },
+    {
+      today: today(runtime.clock, runtime.job.timeZone),
+      now: runtime.clock(),
+      days,
+      whenNotEmpty: values.replace ? 'replace' : 'refuse',
+    },
     { job: runtime.job.jobName, runId: runtime.newRunId() },
   );
   if (values.json) printJson(io, { ...result, days });
-  else io.stdout(`Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`);
+  else
+    io.stdout(
+      `Seeded ${result.rows.toLocaleString('en-US')} demo events for ${result.first_date}..${result.last_date} into ${result.table}.\n`,
+    );
   return 0;
 }

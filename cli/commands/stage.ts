@@ -14,7 +14,10 @@ pruned from this project's lock file: Cloud Build installs no DuckDB and compile
   run(values, positionals, io) {
     const result = stageFunctions(path.resolve(__dirname, '../../..'), path.resolve(positionals[0] as string));
     if (values.json) printJson(io, result);
-    else io.stdout(`Staged the functions in ${result.dir}: ${Object.keys(result.dependencies).length} dependencies, ${result.packages} packages in the lock file.\n`);
+    else
+      io.stdout(
+        `Staged the functions in ${result.dir}: ${Object.keys(result.dependencies).length} dependencies, ${result.packages} packages in the lock file.\n`,
+      );
     return Promise.resolve(0);
   },
 };

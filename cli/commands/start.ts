@@ -17,7 +17,16 @@ import { pubsubFrom } from './serve';
 import { DISPLAY_WIDTH, displayText, formatChange, formatNumber } from '../../shared/format';
 import { printJson, table, type Command } from '../command';
 import { messageLine } from '../output';
-import { cliSettings, createCliLogger, describeWarehouse, loadCliChecks, loadCliJob, today, type Io, type Values } from '../context';
+import {
+  cliSettings,
+  createCliLogger,
+  describeWarehouse,
+  loadCliChecks,
+  loadCliJob,
+  today,
+  type Io,
+  type Values,
+} from '../context';
 import type { Logger } from '../../shared/log';
 import type { Settings } from '../../shared/settings';
 import { clockFrom } from '../../shared/clock';
@@ -33,17 +42,34 @@ const MESSAGES_NOTE = {
   },
   emulator: {
     deadLetters: "went to the emulator's dead-letter topic",
-    next: () => ['The emulator stopped with the run. Keep the chain running with `npm run serve -- --pubsub emulator`: it prints how to publish to it.'],
+    next: () => [
+      'The emulator stopped with the run. Keep the chain running with `npm run serve -- --pubsub emulator`: it prints how to publish to it.',
+    ],
   },
 } as const;
 
-function startReport(result: DemoChainResult, where: string, timeZone: string, pubsub: keyof typeof MESSAGES_NOTE): string {
+function startReport(
+  result: DemoChainResult,
+  where: string,
+  timeZone: string,
+  pubsub: keyof typeof MESSAGES_NOTE,
+): string {
   const note = MESSAGES_NOTE[pubsub];
   const lines: string[] = [...chainLines(result, where)];
-  lines.push(`KPIs of ${result.date}, the last complete day (${timeZone}):`, '', summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis), '');
-  if (result.kpis.dau === 0) lines.push(`No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`, '');
+  lines.push(
+    `KPIs of ${result.date}, the last complete day (${timeZone}):`,
+    '',
+    summaryTable(result.previous_date, result.date, result.previous_kpis, result.kpis),
+    '',
+  );
+  if (result.kpis.dau === 0)
+    lines.push(
+      `No events on ${result.date}. Load some with \`kpis load-events FILE\`, or reseed with \`kpis seed-demo --replace\`.`,
+      '',
+    );
   lines.push(...alertLines(result));
-  if (result.dead_letters > 0) lines.push('', `${result.dead_letters} message(s) could not be delivered and ${note.deadLetters}.`);
+  if (result.dead_letters > 0)
+    lines.push('', `${result.dead_letters} message(s) could not be delivered and ${note.deadLetters}.`);
   lines.push('', ...note.next(result.date), '');
   return lines.join('\n');
 }
@@ -57,13 +83,19 @@ function chainLines(result: DemoChainResult, where: string): string[] {
       `Seeded ${result.seeded_events.toLocaleString('en-US')} demo events into ${where} and built their history (${build.start_date}..${build.end_date}): ${build.status}.`,
     );
   }
-  lines.push(`Published the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)} to ${TOPICS.trigger} (message ${result.trigger_message_id}).`);
-  const etl = result.etl;
-  if (!etl) lines.push('etl: no completion event arrived; see the log lines above (run with --verbose for all of them).');
-  else if (etl.status === 'failed') lines.push(`etl: FAILED (run ${etl.run_id}): ${etl.error}`);
-  else lines.push(`etl: succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.`);
   lines.push(
-    result.dead_letters === 0 ? 'kpi-monitor and log-monitor: done.' : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`,
+    `Published the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)} to ${TOPICS.trigger} (message ${result.trigger_message_id}).`,
+  );
+  const etl = result.etl;
+  if (!etl)
+    lines.push('etl: no completion event arrived; see the log lines above (run with --verbose for all of them).');
+  else if (etl.status === 'failed') lines.push(`etl: FAILED (run ${etl.run_id}): ${etl.error}`);
+  else
+    lines.push(`etl: succeeded (run ${etl.run_id}): ${etl.tables.join(', ')} for ${etl.start_date}..${etl.end_date}.`);
+  lines.push(
+    result.dead_letters === 0
+      ? 'kpi-monitor and log-monitor: done.'
+      : `${result.dead_letters} delivery(ies) failed on every attempt (see the log lines above, or --verbose).`,
     '',
   );
   return lines;
@@ -110,7 +142,8 @@ function summaryTable(previousDate: string, date: string, previous: DailySummary
 }
 
 export const startCommand: Command = {
-  summary: 'the whole chain once: demo data if empty, the functions and the router, the daily trigger, the KPIs and alerts',
+  summary:
+    'the whole chain once: demo data if empty, the functions and the router, the daily trigger, the KPIs and alerts',
   usage: 'kpis start [--pubsub router|emulator] [--warehouse SPEC] [--json]',
   details: `What \`npm start\` runs. Seeds the demo events only into an empty source table (never over your
 own) and builds their history once; starts the three functions and the push router on free local
@@ -125,14 +158,24 @@ With --pubsub emulator the chain runs through Google's Pub/Sub emulator instead 
   async run(values, _positionals, io) {
     // The functions log at INFO; a person running the demo wants the summary, unless --verbose.
     // The demo's calendar (the shipped entries and its campaign day) unless $KPIS_CALENDAR names one.
-    const settings = cliSettings(values, io, { calendar: DEMO_CALENDAR, ...(values.verbose ? {} : { logLevel: 'WARNING' }) });
+    const settings = cliSettings(values, io, {
+      calendar: DEMO_CALENDAR,
+      ...(values.verbose ? {} : { logLevel: 'WARNING' }),
+    });
     const clock = clockFrom(settings.now);
     const logger = createCliLogger(io, settings, values.verbose as boolean | undefined);
     // The emulator's own environment variable does not choose it here: only the flag does.
     const pubsub = pubsubFrom(values, undefined) === 'emulator' ? 'emulator' : 'router';
     const start: StartRun = { settings, job: loadCliJob(settings), clock, logger, pubsub };
     const stopExitingOnSignals = exitOnSignals(pubsub);
-    const stack = await startLocalStack({ ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 }, settings, env: io.env, clock, logger, pubsub });
+    const stack = await startLocalStack({
+      ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
+      settings,
+      env: io.env,
+      clock,
+      logger,
+      pubsub,
+    });
     try {
       return await runChainAndReport(stack, start, values, io);
     } finally {
@@ -166,7 +209,10 @@ async function runChainAndReport(stack: LocalStack, start: StartRun, values: Val
   const ports = await stack.runtime.ports();
   const broker = stack.router
     ? routerBroker(stack.router)
-    : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, { ...EMULATOR_PULL_SUBSCRIPTIONS, completions: 'kpis-start-completions' });
+    : emulatorBroker(stack.emulatorAdmin as EmulatorAdmin, ports.warehouse, {
+        ...EMULATOR_PULL_SUBSCRIPTIONS,
+        completions: 'kpis-start-completions',
+      });
   const result = await runDemoChain({ warehouse: ports.warehouse, clock, logger }, broker, job, {
     today: today(clock, job.timeZone),
     runId: `start-${clock().getTime().toString(36)}`,
@@ -176,10 +222,17 @@ async function runChainAndReport(stack: LocalStack, start: StartRun, values: Val
   // The report of the weeks up to the last complete day, with the run just made; its path is printed last.
   const reportRange = { start: addDays(result.date, -(DEFAULT_REPORT_DAYS - 1)), end: result.date };
   const checks = selectChecks(loadCliChecks(settings));
-  const report = await writeReport(ports.warehouse, job, checks, { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) }, DEFAULT_REPORT_FILE, {
-    job: 'report',
-    runId: `report-${clock().getTime().toString(36)}`,
-  });
+  const report = await writeReport(
+    ports.warehouse,
+    job,
+    checks,
+    { range: reportRange, generatedAt: clock(), source: describeWarehouse(ports.spec) },
+    DEFAULT_REPORT_FILE,
+    {
+      job: 'report',
+      runId: `report-${clock().getTime().toString(36)}`,
+    },
+  );
   if (values.json) printJson(io, { ...result, report: report.file });
   else
     io.stdout(

@@ -5,7 +5,7 @@ import { loadCalendar } from '../../shared/config/calendar';
 import { namingSettingFiles } from '../../shared/config/validate';
 import { checkQueries, describeProblems } from '../../shared/config/check-queries';
 import { printJson, table, withRuntime, type Command } from '../command';
-import { cliSettings, describeWarehouse } from '../context';
+import { cliSettings, describeWarehouse, type Io, type Runtime } from '../context';
 import { formatBytes } from '../output';
 
 export const validateCommand: Command = {
@@ -34,23 +34,38 @@ config file, the entry, and the SQL file with line and column. Exit code 2 on an
       return kpiChecks;
     });
     return withRuntime(settings, values, io, async (runtime) => {
-      const results = await checkQueries(runtime.warehouse, runtime.job, { file: kpisFile, checks }, { job: 'validate', runId: runtime.newRunId() });
+      const results = await checkQueries(
+        runtime.warehouse,
+        runtime.job,
+        { file: kpisFile, checks },
+        { job: 'validate', runId: runtime.newRunId() },
+      );
       const problems = describeProblems(results);
       if (values.json) printJson(io, results);
-      else {
-        const rows = results.map((result) => [
-          result.kind,
-          result.entry.replace(/^\$\.kpis\./, ''),
-          result.sql,
-          result.problems.length === 0 ? 'ok' : `${result.problems.length} problem(s)`,
-          result.bytes_processed === null ? '-' : formatBytes(result.bytes_processed),
-        ]);
-        io.stdout(`Queries on ${describeWarehouse(runtime.spec)}:\n\n${table(['kind', 'entry', 'sql', 'result', 'reads'], rows, [0, 1, 2, 3])}\n\n`);
-        io.stdout(problems.length === 0 ? `All ${results.length} queries are valid.\n` : `${problems.length} problem(s): see below.\n`);
-      }
+      else printResults(io, runtime, results, problems.length);
       if (problems.length === 0) return 0;
       io.stderr(`${problems.join('\n')}\n`);
       return 2;
     });
   },
 };
+
+/** The human output: one row per query, then whether every one is valid. */
+function printResults(
+  io: Io,
+  runtime: Runtime,
+  results: Awaited<ReturnType<typeof checkQueries>>,
+  problems: number,
+): void {
+  const rows = results.map((result) => [
+    result.kind,
+    result.entry.replace(/^\$\.kpis\./, ''),
+    result.sql,
+    result.problems.length === 0 ? 'ok' : `${result.problems.length} problem(s)`,
+    result.bytes_processed === null ? '-' : formatBytes(result.bytes_processed),
+  ]);
+  io.stdout(
+    `Queries on ${describeWarehouse(runtime.spec)}:\n\n${table(['kind', 'entry', 'sql', 'result', 'reads'], rows, [0, 1, 2, 3])}\n\n`,
+  );
+  io.stdout(problems === 0 ? `All ${results.length} queries are valid.\n` : `${problems} problem(s): see below.\n`);
+}

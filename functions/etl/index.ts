@@ -13,5 +13,10 @@ export const etlWork: FunctionWork = async (message, context) => {
   // days_back counts from the day (in the business zone) the scheduler published, so a late
   // redelivery builds the same days.
   const trigger = parseTrigger(message.data, dayIn(message.publishTime, job.timeZone), context.settings.maxRangeDays);
-  await runTriggeredEtl(context, job, { trigger, runId: context.runId, username: context.username, publishedAt: message.publishTime });
+  await runTriggeredEtl(context, job, {
+    trigger,
+    runId: context.runId,
+    username: context.username,
+    publishedAt: message.publishTime,
+  });
 };

@@ -59,7 +59,10 @@ export interface Alert {
  * A judged day of a KPI check, the fields a KPI alert is made of: shared/monitor/detect.ts's
  * CheckResult has them all, and this module does not reach up into the monitor for it.
  */
-export type JudgedDay = Pick<Alert, 'check' | 'segment' | 'date' | 'metric' | 'previous_metric' | 'change' | 'message' | 'table' | 'severity'> & {
+export type JudgedDay = Pick<
+  Alert,
+  'check' | 'segment' | 'date' | 'metric' | 'previous_metric' | 'change' | 'message' | 'table' | 'severity'
+> & {
   threshold: number;
   method: string;
   trend: (number | null)[] | null;
@@ -88,7 +91,9 @@ export function resolvedAlert(raised: Alert, now: JudgedDay, runId: string, at: 
 /** The key an alert is claimed and marked delivered under: its follow-up is sent once too, apart from it. */
 export function deliveryKey(alert: Alert): string {
   // An ongoing update is its day's alert (alert_id is per day); a recovery is about a day that did not raise.
-  return alert.status === 'resolved' || alert.status === 'recovered' ? `${alert.alert_id}:${alert.status}` : alert.alert_id;
+  return alert.status === 'resolved' || alert.status === 'recovered'
+    ? `${alert.alert_id}:${alert.status}`
+    : alert.alert_id;
 }
 
 /**
@@ -97,7 +102,13 @@ export function deliveryKey(alert: Alert): string {
  */
 export function alertAttributes(alert: Alert): Record<string, string> {
   const tags = Object.fromEntries((alert.tags ?? []).map((tag) => [`tag_${tag}`, 'true']));
-  return { kind: alert.kind, check: alert.check, severity: alert.severity, ...(alert.status ? { status: alert.status } : {}), ...tags };
+  return {
+    kind: alert.kind,
+    check: alert.check,
+    severity: alert.severity,
+    ...(alert.status ? { status: alert.status } : {}),
+    ...tags,
+  };
 }
 
 /**

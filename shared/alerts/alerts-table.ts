@@ -25,7 +25,10 @@ export interface AlertsTableFields {
 }
 
 /** What a row needs of an alert: the published ones and the recorded (muted) ones alike. */
-type RecordedAlert = Pick<Alert, 'alert_id' | 'date' | 'kind' | 'check' | 'severity' | 'message' | 'run_id' | 'raised_at'>;
+type RecordedAlert = Pick<
+  Alert,
+  'alert_id' | 'date' | 'kind' | 'check' | 'severity' | 'message' | 'run_id' | 'raised_at'
+>;
 
 /** An alert (its whole message in `payload`) as a row of the alerts table. */
 export function alertsTableRow(alert: RecordedAlert, fields: AlertsTableFields) {

@@ -62,7 +62,11 @@ const CLAIM_BATCH = 100;
 /** A claim not marked delivered after this long belongs to an invocation that died: far above a function's run time. */
 export const CLAIM_TIMEOUT_MS = 15 * 60_000;
 
-export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: JobContext & { source: string }): Promise<DeliveryReport> {
+export async function deliverAlerts(
+  deps: AlertDeps,
+  alerts: Alert[],
+  context: JobContext & { source: string },
+): Promise<DeliveryReport> {
   const claimId = (deps.newClaimId ?? randomUUID)();
   if (alerts.length > 0) await ensureAlertsTable(deps.warehouse, context);
   const pubsub = await publishAlerts(deps, alerts, claimId, context);
@@ -72,12 +76,20 @@ export async function deliverAlerts(deps: AlertDeps, alerts: Alert[], context: J
 }
 
 /** Each alert not published before to the alerts topic: claimed, published, then marked delivered. */
-async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, context: JobContext): Promise<Pick<DeliveryReport, 'published' | 'already_published'>> {
+async function publishAlerts(
+  deps: AlertDeps,
+  alerts: Alert[],
+  claimId: string,
+  context: JobContext,
+): Promise<Pick<DeliveryReport, 'published' | 'already_published'>> {
   const { publisher, logger } = deps;
   const claimed = await claim(deps, 'pubsub', alerts, claimId, context);
   // Claimed under deliveryKey: a resolved follow-up is sent once, apart from the alert it resolves.
   const toPublish = alerts.filter((alert) => claimed.has(deliveryKey(alert)));
-  const report = { published: [] as string[], already_published: alerts.filter((alert) => !claimed.has(deliveryKey(alert))).map(deliveryKey) };
+  const report = {
+    published: [] as string[],
+    already_published: alerts.filter((alert) => !claimed.has(deliveryKey(alert))).map(deliveryKey),
+  };
   try {
     for (const alert of toPublish) {
       await publisher.publish(TOPICS.alerts, alert, alertAttributes(alert));
@@ -92,11 +104,13 @@ async function publishAlerts(deps: AlertDeps, alerts: Alert[], claimId: string, 
       claimId,
       context,
     );
-    for (const a of toPublish.filter((a) => !report.published.includes(deliveryKey(a)))) await release(deps, 'pubsub', a, claimId, context);
+    for (const a of toPublish.filter((a) => !report.published.includes(deliveryKey(a))))
+      await release(deps, 'pubsub', a, claimId, context);
     throw error;
   }
   await markDelivered(deps, 'pubsub', toPublish, claimId, context);
-  if (report.already_published.length > 0) logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
+  if (report.already_published.length > 0)
+    logger.info('alerts already published by an earlier run', { alert_ids: report.already_published });
   logger.info('alerts published', { topic: TOPICS.alerts, alert_ids: report.published });
   return report;
 }
@@ -118,14 +132,20 @@ async function postAlertsToSlack(
   const unreadable = [...webhooks.values()].filter((webhook): webhook is Error => webhook instanceof Error);
   const on = [...webhooks.entries()].filter((entry): entry is [string, string] => typeof entry[1] === 'string');
   if (on.length === 0)
-    return unreadable.length > 0 ? { slack: 'failed', slack_alerts: [], slack_error: unreadable.map((error) => error.message).join('; ') } : { slack: 'off', slack_alerts: [] };
+    return unreadable.length > 0
+      ? { slack: 'failed', slack_alerts: [], slack_error: unreadable.map((error) => error.message).join('; ') }
+      : { slack: 'off', slack_alerts: [] };
   if (!tableEnsured) await ensureAlertsTable(deps.warehouse, context);
   const pending = await unposted(deps, context);
   // A channel without a webhook yet (its secret has no version) posts to the default one: nothing goes unseen.
   const channelOf = (alert: Alert): string => {
     const named = alert.channel ?? DEFAULT_CHANNEL;
     if (webhooks.get(named) !== null && webhooks.has(named)) return named;
-    if (!webhooks.has(named)) logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', { alert_id: alert.alert_id, channel: named });
+    if (!webhooks.has(named))
+      logger.warn('an alert names a Slack channel the config does not have: posted to the default channel', {
+        alert_id: alert.alert_id,
+        channel: named,
+      });
     return DEFAULT_CHANNEL;
   };
   // A Map: channel names come from the config and from stored payloads (a channel named constructor).
@@ -135,7 +155,8 @@ async function postAlertsToSlack(
     byChannel.set(channel, [...(byChannel.get(channel) ?? []), alert]);
   }
   const outcomes: ChannelPost[] = unreadable.map((error) => ({ slack: 'failed', posted: [], error: error.message }));
-  for (const [channel, webhook] of on) outcomes.push(await postChannel(deps, channel, webhook, byChannel.get(channel) ?? [], claimId, context));
+  for (const [channel, webhook] of on)
+    outcomes.push(await postChannel(deps, channel, webhook, byChannel.get(channel) ?? [], claimId, context));
   const posted = outcomes.flatMap((outcome) => outcome.posted);
   const errors = outcomes.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
   if (posted.length > 0) logger.info('alerts posted to Slack', { alert_ids: posted });
@@ -159,7 +180,10 @@ async function readWebhooks(deps: AlertDeps): Promise<Map<string, string | null 
     } catch (error) {
       const named = channel === DEFAULT_CHANNEL ? '' : ` of channel ${channel}`;
       const slackError = new Error(`cannot read the Slack webhook${named}: ${toError(error).message}`);
-      deps.logger.error('Slack webhook unavailable; its alerts wait for the next run', { error: slackError.message, channel });
+      deps.logger.error('Slack webhook unavailable; its alerts wait for the next run', {
+        error: slackError.message,
+        channel,
+      });
       webhooks.set(channel, slackError);
     }
   }
@@ -167,7 +191,14 @@ async function readWebhooks(deps: AlertDeps): Promise<Map<string, string | null 
 }
 
 /** One channel's pending alerts: claimed, posted in as few messages as fit, then marked posted. */
-async function postChannel(deps: AlertDeps, channel: string, webhook: string, pending: Alert[], claimId: string, context: JobContext & { source: string }): Promise<ChannelPost> {
+async function postChannel(
+  deps: AlertDeps,
+  channel: string,
+  webhook: string,
+  pending: Alert[],
+  claimId: string,
+  context: JobContext & { source: string },
+): Promise<ChannelPost> {
   const { logger } = deps;
   const claimedForSlack = await claim(deps, 'slack', pending, claimId, context);
   const claimed = pending.filter((alert) => claimedForSlack.has(deliveryKey(alert)));
@@ -182,14 +213,20 @@ async function postChannel(deps: AlertDeps, channel: string, webhook: string, pe
     for (const message of messages) await postToSlack(webhook, message);
   } catch (error) {
     const slackError = redact(toError(error).message, webhook);
-    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', { error: slackError, channel });
+    logger.error('Slack post failed; the alerts are on Pub/Sub, and the next run posts them', {
+      error: slackError,
+      channel,
+    });
     for (const alert of toPost) await release(deps, 'slack', alert, claimId, context);
     return { slack: 'failed', posted: [], error: slackError };
   }
   // Delivered is what a posted message carried; anything else goes back for the next run.
   const carried = new Set(messages.flatMap((message) => message.alert_ids));
   const missed = toPost.filter((alert) => !carried.has(deliveryKey(alert)));
-  if (missed.length > 0) logger.error('alerts left out of every Slack message; the next run posts them', { alert_ids: missed.map((alert) => alert.alert_id) });
+  if (missed.length > 0)
+    logger.error('alerts left out of every Slack message; the next run posts them', {
+      alert_ids: missed.map((alert) => alert.alert_id),
+    });
   for (const alert of missed) await release(deps, 'slack', alert, claimId, context);
   const posted = toPost.filter((alert) => carried.has(deliveryKey(alert)));
   await markDelivered(deps, 'slack', posted, claimId, context);
@@ -201,24 +238,48 @@ async function ensureAlertsTable(warehouse: Warehouse, context: JobContext): Pro
   const columns = await warehouse.columnsOf(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
   if (columns === null) await warehouse.ensureTable(ALERTS_TABLE);
   else if (!columns.some((column) => column.name === 'delivered_at')) {
-    const sql = renderSqlFile('alerts/add_delivered_at.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
-    await warehouse.runScript(splitStatements(sql), {}, { ...context, sqlFile: 'alerts/add_delivered_at.sql' }, { atomic: false });
+    const sql = renderSqlFile('alerts/add_delivered_at.sql', {
+      alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
+    });
+    await warehouse.runScript(
+      splitStatements(sql),
+      {},
+      { ...context, sqlFile: 'alerts/add_delivered_at.sql' },
+      { atomic: false },
+    );
   }
 }
 
-async function claim(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {
+async function claim(
+  deps: AlertDeps,
+  channel: Channel,
+  alerts: Alert[],
+  claimId: string,
+  context: JobContext,
+): Promise<Set<string>> {
   const { warehouse } = deps;
   if (alerts.length === 0) return new Set();
   const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
   const sentAt = deps.clock();
   const staleBefore = new Date(sentAt.getTime() - CLAIM_TIMEOUT_MS);
-  const rows = alerts.map((alert) => alertsTableRow(alert, { alertId: deliveryKey(alert), channel, claimId, sentAt, deliveredAt: null }));
-  await mergeAlertRows(warehouse, 'alerts/claim.sql', rows, context, { stale_before: { type: 'TIMESTAMP', value: staleBefore } });
+  const rows = alerts.map((alert) =>
+    alertsTableRow(alert, { alertId: deliveryKey(alert), channel, claimId, sentAt, deliveredAt: null }),
+  );
+  await mergeAlertRows(warehouse, 'alerts/claim.sql', rows, context, {
+    stale_before: { type: 'TIMESTAMP', value: staleBefore },
+  });
   return claimedIds(warehouse, table, channel, alerts, claimId, context);
 }
 
 /** The ids of the alerts' rows that claimId holds on the channel, after the claim. */
-async function claimedIds(warehouse: Warehouse, table: string, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<Set<string>> {
+async function claimedIds(
+  warehouse: Warehouse,
+  table: string,
+  channel: Channel,
+  alerts: Alert[],
+  claimId: string,
+  context: JobContext,
+): Promise<Set<string>> {
   const dates = alerts.map((alert) => alert.date).sort();
   const rows = await warehouse.query(
     renderSqlFile('alerts/claimed.sql', { alerts: table }),
@@ -234,10 +295,18 @@ async function claimedIds(warehouse: Warehouse, table: string, channel: Channel,
 }
 
 /** Marks alerts this invocation sent as delivered on the channel. */
-async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[], claimId: string, context: JobContext): Promise<void> {
+async function markDelivered(
+  deps: AlertDeps,
+  channel: Channel,
+  alerts: Alert[],
+  claimId: string,
+  context: JobContext,
+): Promise<void> {
   const deliveredAt = deps.clock();
   for (const batch of chunk(alerts, CLAIM_BATCH)) {
-    const ids = Object.fromEntries(batch.map((alert, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: deliveryKey(alert) }]));
+    const ids = Object.fromEntries(
+      batch.map((alert, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: deliveryKey(alert) }]),
+    );
     const dates = batch.map((alert) => alert.date).sort();
     const sql = renderSqlFile('alerts/mark_delivered.sql', {
       alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
@@ -260,8 +329,16 @@ async function markDelivered(deps: AlertDeps, channel: Channel, alerts: Alert[],
   }
 }
 
-async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId: string, context: JobContext): Promise<void> {
-  const sql = renderSqlFile('alerts/release.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+async function release(
+  deps: AlertDeps,
+  channel: Channel,
+  alert: Alert,
+  claimId: string,
+  context: JobContext,
+): Promise<void> {
+  const sql = renderSqlFile('alerts/release.sql', {
+    alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
+  });
   await deps.warehouse
     .query(
       sql,
@@ -274,17 +351,26 @@ async function release(deps: AlertDeps, channel: Channel, alert: Alert, claimId:
       { ...context, sqlFile: 'alerts/release.sql' },
     )
     .catch((error: unknown) =>
-      deps.logger.error(`cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`, {
-        alert_id: alert.alert_id,
-        channel,
-        error: toError(error).message,
-      }),
+      deps.logger.error(
+        `cannot give back an alert claim; it is sent again once the claim is ${CLAIM_TIMEOUT_MS / 60_000} minutes old`,
+        {
+          alert_id: alert.alert_id,
+          channel,
+          error: toError(error).message,
+        },
+      ),
     );
 }
 
 async function unposted(deps: AlertDeps, context: JobContext): Promise<Alert[]> {
-  const sql = renderSqlFile('alerts/unposted.sql', { alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+  const sql = renderSqlFile('alerts/unposted.sql', {
+    alerts: deps.warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
+  });
   const since = new Date(deps.clock().getTime() - SLACK_RETRY_DAYS * 86_400_000);
-  const rows = await deps.warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, { ...context, sqlFile: 'alerts/unposted.sql' });
+  const rows = await deps.warehouse.query(
+    sql,
+    { since: { type: 'TIMESTAMP', value: since } },
+    { ...context, sqlFile: 'alerts/unposted.sql' },
+  );
   return rows.map((row) => JSON.parse(String(row.payload)) as Alert);
 }

@@ -35,7 +35,10 @@ export function sparkline(values: (number | null)[]): string {
   if (known.length === 0) return '';
   const low = Math.min(...known);
   const high = Math.max(...known);
-  const bar = (value: number | null): string => (value === null ? ' ' : (BARS[high === low ? 3 : Math.round(((value - low) / (high - low)) * (BARS.length - 1))] as string));
+  const bar = (value: number | null): string =>
+    value === null
+      ? ' '
+      : (BARS[high === low ? 3 : Math.round(((value - low) / (high - low)) * (BARS.length - 1))] as string);
   return `${values.slice(0, -1).map(bar).join('')}[${bar(values.at(-1) ?? null)}]`;
 }
 
@@ -78,8 +81,14 @@ interface Block {
 export function slackMessages(alerts: Alert[], source: string): SlackMessage[] {
   // Errors first; a check's segments stay together, so they read as one block of the table.
   const checkSeverity = new Map<string, number>();
-  for (const alert of alerts) checkSeverity.set(alert.check, Math.min(checkSeverity.get(alert.check) ?? 1, SEVERITY_ORDER[alert.severity]));
-  const sorted = sortBy(alerts, [(alert) => checkSeverity.get(alert.check), 'date', 'check', (alert) => alert.segment ?? '']);
+  for (const alert of alerts)
+    checkSeverity.set(alert.check, Math.min(checkSeverity.get(alert.check) ?? 1, SEVERITY_ORDER[alert.severity]));
+  const sorted = sortBy(alerts, [
+    (alert) => checkSeverity.get(alert.check),
+    'date',
+    'check',
+    (alert) => alert.segment ?? '',
+  ]);
   const errors = sorted.filter((alert) => alert.severity === 'error').length;
   const from = slackText(source, DISPLAY_WIDTH.label);
   const title = `${titleOf(alerts)} from ${from}${errors > 0 ? ` (${plural(errors, 'error')})` : ''}`;
@@ -103,7 +112,9 @@ function kindBlocks(kind: string, group: Alert[]): Block[] {
       ...(trends ? [alert.trend ? sparkline(alert.trend) : ''] : []),
     ].map((cell) => slackText(cell, DISPLAY_WIDTH.label));
   const rows = new Map(group.map((alert) => [alert, cells(alert)]));
-  const widths = header.map((name, i) => Math.max(name.length, ...group.map((alert) => shownWidth(rows.get(alert)?.[i] as string))));
+  const widths = header.map((name, i) =>
+    Math.max(name.length, ...group.map((alert) => shownWidth(rows.get(alert)?.[i] as string))),
+  );
   const line = (row: string[]): string =>
     row
       .map((cell, i) => cell + ' '.repeat((widths[i] as number) - shownWidth(cell)))
@@ -114,7 +125,10 @@ function kindBlocks(kind: string, group: Alert[]): Block[] {
     heading,
     entries: checkAlerts.map((alert) => ({
       alert_id: deliveryKey(alert),
-      rows: [line(rows.get(alert) as string[]), ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : [])],
+      rows: [
+        line(rows.get(alert) as string[]),
+        ...(alert.trend ? [slackText(`  values: ${trendValues(alert.trend)}`, DISPLAY_WIDTH.message)] : []),
+      ],
       note: `• ${slackText(alert.message, DISPLAY_WIDTH.message)}${mentions(alert.owner ?? [])}`,
     })),
   }));
@@ -132,7 +146,11 @@ function titleOf(alerts: Alert[]): string {
   const ongoing = alerts.filter((alert) => alert.status === 'ongoing').length;
   const recovered = alerts.filter((alert) => alert.status === 'recovered').length;
   const fresh = alerts.length - ongoing - recovered;
-  const parts = [fresh > 0 ? plural(fresh, 'alert') : '', ongoing > 0 ? `${ongoing} ongoing` : '', recovered > 0 ? `${recovered} recovered` : ''].filter(Boolean);
+  const parts = [
+    fresh > 0 ? plural(fresh, 'alert') : '',
+    ongoing > 0 ? `${ongoing} ongoing` : '',
+    recovered > 0 ? `${recovered} recovered` : '',
+  ].filter(Boolean);
   return `${recovered === alerts.length ? ':white_check_mark:' : ':rotating_light:'} *daily-kpis: ${parts.join(', ')}*`;
 }
 
@@ -142,7 +160,9 @@ const GROUP_ID = /^S[A-Z0-9]{2,20}$/;
 
 /** ` cc <@U0123> <!subteam^S0456>`, or nothing. */
 export function mentions(owner: readonly string[]): string {
-  const marks = owner.flatMap((id) => (MEMBER_ID.test(id) ? [`<@${id}>`] : GROUP_ID.test(id) ? [`<!subteam^${id}>`] : [])).slice(0, 10);
+  const marks = owner
+    .flatMap((id) => (MEMBER_ID.test(id) ? [`<@${id}>`] : GROUP_ID.test(id) ? [`<!subteam^${id}>`] : []))
+    .slice(0, 10);
   return marks.length === 0 ? '' : ` cc ${marks.join(' ')}`;
 }
 
@@ -160,11 +180,17 @@ function pack(title: string, blocks: Block[]): SlackMessage[] {
     const parts = [prefix];
     for (const [index, block] of group.entries()) {
       const [kindLine, ...headerLines] = block.heading.split('\n');
-      if (index === 0 || block.heading !== group[index - 1]?.heading) parts.push(kindLine as string, '```', ...headerLines);
+      if (index === 0 || block.heading !== group[index - 1]?.heading)
+        parts.push(kindLine as string, '```', ...headerLines);
       parts.push(...block.entries.flatMap((entry) => entry.rows));
       const next = group[index + 1];
       if (!next || next.heading !== block.heading) {
-        parts.push('```', ...group.filter((other) => other.heading === block.heading).flatMap((other) => other.entries.map((entry) => entry.note)));
+        parts.push(
+          '```',
+          ...group
+            .filter((other) => other.heading === block.heading)
+            .flatMap((other) => other.entries.map((entry) => entry.note)),
+        );
       }
     }
     return parts.join('\n');
@@ -206,7 +232,11 @@ function splitBlock(block: Block, fits: (piece: Block) => boolean): Block[] {
  * Posts to an incoming webhook; throws an error that names neither the URL nor its path. A
  * redirect is a failure, not followed: the message (and the URL's path) would go to another host.
  */
-export async function postToSlack(webhookUrl: string, message: Pick<SlackMessage, 'text'>, timeoutMs = 10_000): Promise<void> {
+export async function postToSlack(
+  webhookUrl: string,
+  message: Pick<SlackMessage, 'text'>,
+  timeoutMs = 10_000,
+): Promise<void> {
   let response: Response;
   try {
     response = await fetch(webhookUrl, {
@@ -225,7 +255,12 @@ export async function postToSlack(webhookUrl: string, message: Pick<SlackMessage
   if (response.status >= 300) {
     const body = (await response.text().catch(() => '')).slice(0, 200);
     const moved = response.status < 400 ? ' (a redirect, not followed)' : '';
-    throw new Error(redact(`Slack webhook answered HTTP ${response.status}${moved}${body ? `: ${escapeControls(body)}` : ''}`, webhookUrl));
+    throw new Error(
+      redact(
+        `Slack webhook answered HTTP ${response.status}${moved}${body ? `: ${escapeControls(body)}` : ''}`,
+        webhookUrl,
+      ),
+    );
   }
 }
 

@@ -41,7 +41,8 @@ export interface CalendarEntryInput {
 const DAY = Joi.string()
   .pattern(/^\d{4}-\d{2}-\d{2}$/)
   .custom((value: string) => {
-    if (Number.isNaN(startOfDay(value).getTime()) || startOfDay(value).toISOString().slice(0, 10) !== value) throw new Error('not a day of the calendar');
+    if (Number.isNaN(startOfDay(value).getTime()) || startOfDay(value).toISOString().slice(0, 10) !== value)
+      throw new Error('not a day of the calendar');
     return value;
   })
   .messages({
@@ -105,7 +106,11 @@ export function readCalendarFile(file: string): CalendarEntryInput[] {
 }
 
 /** Checks entries as written against the check names: the problems a schema cannot see, with where each is. */
-export function parseCalendar(inputs: CalendarEntryInput[], file: string, checkNames: readonly string[]): CalendarEntry[] {
+export function parseCalendar(
+  inputs: CalendarEntryInput[],
+  file: string,
+  checkNames: readonly string[],
+): CalendarEntry[] {
   validateConfig({ entries: inputs }, calendarSchema, file, 'calendar');
   const problems: ConfigProblem[] = [];
   const entries = inputs.map((input, index) => {
@@ -134,15 +139,27 @@ function calendarEntry(input: CalendarEntryInput): CalendarEntry {
 }
 
 /** One entry's own problems: an end before its start, an unknown check, a recurring new_normal. */
-function entryProblems(input: CalendarEntryInput, entry: CalendarEntry, where: string, checkNames: readonly string[]): ConfigProblem[] {
+function entryProblems(
+  input: CalendarEntryInput,
+  entry: CalendarEntry,
+  where: string,
+  checkNames: readonly string[],
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (entry.end < entry.start) problems.push({ path: `${where}.end`, problem: `${entry.end} is before start ${entry.start}` });
+  if (entry.end < entry.start)
+    problems.push({ path: `${where}.end`, problem: `${entry.end} is before start ${entry.start}` });
   if (input.checks !== 'all') {
     for (const name of input.checks.filter((name) => !checkNames.includes(name)))
-      problems.push({ path: `${where}.checks`, problem: `no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}` });
+      problems.push({
+        path: `${where}.checks`,
+        problem: `no check named ${JSON.stringify(name)}; the KPI config has ${checkNames.join(', ')}`,
+      });
   }
   if (input.recurring !== undefined && input.kind === 'new_normal') {
-    problems.push({ path: `${where}.recurring`, problem: 'a new_normal happens once; recurring is for one_off entries (holidays)' });
+    problems.push({
+      path: `${where}.recurring`,
+      problem: 'a new_normal happens once; recurring is for one_off entries (holidays)',
+    });
   }
   return problems;
 }
@@ -154,9 +171,15 @@ function overlappingNewNormals(entries: CalendarEntry[], checkNames: readonly st
     entries.forEach((b, j) => {
       if (j <= i || a.kind !== 'new_normal' || b.kind !== 'new_normal') return;
       const checks = checkNames.filter((name) => names(a, name) && names(b, name));
-      const segmentsMeet = a.segments === null || b.segments === null || a.segments.some((segment) => (b.segments as string[]).includes(segment));
+      const segmentsMeet =
+        a.segments === null ||
+        b.segments === null ||
+        a.segments.some((segment) => (b.segments as string[]).includes(segment));
       if (checks.length > 0 && segmentsMeet && a.start <= b.end && b.start <= a.end) {
-        problems.push({ path: `$.entries[${j}]`, problem: `new_normal ${b.start}..${b.end} overlaps $.entries[${i}] (${a.start}..${a.end}) for ${checks.join(', ')}` });
+        problems.push({
+          path: `$.entries[${j}]`,
+          problem: `new_normal ${b.start}..${b.end} overlaps $.entries[${i}] (${a.start}..${a.end}) for ${checks.join(', ')}`,
+        });
       }
     });
   });
@@ -178,17 +201,25 @@ export interface SeriesCalendar {
 export const NO_CALENDAR: SeriesCalendar = { oneOff: new Map(), restarts: [] };
 
 /** The entries that apply to a check's series, with recurring ones repeated in every year of `from`..`to`. */
-export function seriesCalendar(entries: readonly CalendarEntry[], check: string, segment: string | null, from: IsoDate, to: IsoDate): SeriesCalendar {
+export function seriesCalendar(
+  entries: readonly CalendarEntry[],
+  check: string,
+  segment: string | null,
+  from: IsoDate,
+  to: IsoDate,
+): SeriesCalendar {
   const calendar: SeriesCalendar = { oneOff: new Map(), restarts: [] };
   for (const entry of entries) {
-    if (!names(entry, check) || (entry.segments !== null && (segment === null || !entry.segments.includes(segment)))) continue;
+    if (!names(entry, check) || (entry.segments !== null && (segment === null || !entry.segments.includes(segment))))
+      continue;
     if (entry.kind === 'new_normal') {
       calendar.restarts.push({ day: entry.start, note: entry.note });
       if (!entry.open) calendar.restarts.push({ day: addDays(entry.end, 1), note: `after ${entry.note}` });
       continue;
     }
     for (const span of occurrences(entry, from, to)) {
-      for (let day = span.start; day <= span.end; day = addDays(day, 1)) if (day >= from && day <= to) calendar.oneOff.set(day, entry.note);
+      for (let day = span.start; day <= span.end; day = addDays(day, 1))
+        if (day >= from && day <= to) calendar.oneOff.set(day, entry.note);
     }
   }
   calendar.restarts.sort((a, b) => a.day.localeCompare(b.day));
@@ -196,7 +227,11 @@ export function seriesCalendar(entries: readonly CalendarEntry[], check: string,
 }
 
 /** A recurring entry's span moved to each year that may meet from..to (a 29 February only in leap years). */
-export function occurrences(entry: Pick<CalendarEntry, 'start' | 'end' | 'recurring'>, from: IsoDate, to: IsoDate): { start: IsoDate; end: IsoDate }[] {
+export function occurrences(
+  entry: Pick<CalendarEntry, 'start' | 'end' | 'recurring'>,
+  from: IsoDate,
+  to: IsoDate,
+): { start: IsoDate; end: IsoDate }[] {
   if (!entry.recurring) return [{ start: entry.start, end: entry.end }];
   const spans: { start: IsoDate; end: IsoDate }[] = [];
   const first = Number(entry.start.slice(0, 4));

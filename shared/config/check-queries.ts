@@ -32,7 +32,12 @@ const NUMBER_TYPES = ['INT64', 'FLOAT64', 'NUMERIC'];
 /** A window with no day in it: the queries read nothing. */
 const EMPTY_WINDOW = { start: '2000-01-02', end: '2000-01-01' };
 
-export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { file: string; checks: KpiCheck[] }, context: JobContext): Promise<QueryCheck[]> {
+export async function checkQueries(
+  warehouse: Warehouse,
+  job: EtlJob,
+  checks: { file: string; checks: KpiCheck[] },
+  context: JobContext,
+): Promise<QueryCheck[]> {
   // Queries may read the KPI tables: they must exist (empty is enough), as `kpis init` makes them.
   for (const table of job.tables) await warehouse.ensureTable(kpiTable(table));
   const results: QueryCheck[] = [];
@@ -42,31 +47,63 @@ export async function checkQueries(warehouse: Warehouse, job: EtlJob, checks: { 
   return results;
 }
 
-async function checkTable(warehouse: Warehouse, job: EtlJob, table: TableDefinition, window: QueryParams, context: JobContext): Promise<QueryCheck> {
+async function checkTable(
+  warehouse: Warehouse,
+  job: EtlJob,
+  table: TableDefinition,
+  window: QueryParams,
+  context: JobContext,
+): Promise<QueryCheck> {
   // The source as a run reads it (a GA4 export's mapping, a canonical column an old table lacks).
   const reading = readingSources(warehouse, await sourceRenderings(warehouse, [table], EMPTY_WINDOW));
   const values = tableQueryValues(reading, table, configuredTables(job));
-  const report: QueryCheck = { file: job.file, entry: `$.kpis.${table.name}`, kind: 'table', sql: table.sqlLabel, bytes_processed: null, problems: [] };
+  const report: QueryCheck = {
+    file: job.file,
+    entry: `$.kpis.${table.name}`,
+    kind: 'table',
+    sql: table.sqlLabel,
+    bytes_processed: null,
+    problems: [],
+  };
   const shape = await describe(warehouse, table.query, values, window, context, report);
   if (!shape) return report;
   const got = shape.columns;
   const expected = table.columns;
   const names = (columns: { name: string }[]) => columns.map((column) => column.name).join(', ');
   if (names(got) !== names(expected)) {
-    report.problems.push({ position: null, message: `returns the columns (${names(got)}) but its schema says (${names(expected)}), in that order` });
+    report.problems.push({
+      position: null,
+      message: `returns the columns (${names(got)}) but its schema says (${names(expected)}), in that order`,
+    });
     return report;
   }
   expected.forEach((column, index) => {
     const type = (got[index] as { type: string }).type;
     if (!(ACCEPTS[column.type] ?? [column.type]).includes(type))
-      report.problems.push({ position: null, message: `column ${column.name} is ${type}, but its schema says ${column.type}` });
+      report.problems.push({
+        position: null,
+        message: `column ${column.name} is ${type}, but its schema says ${column.type}`,
+      });
   });
   return report;
 }
 
-async function checkCheck(warehouse: Warehouse, check: KpiCheck, file: string, window: QueryParams, context: JobContext): Promise<QueryCheck> {
+async function checkCheck(
+  warehouse: Warehouse,
+  check: KpiCheck,
+  file: string,
+  window: QueryParams,
+  context: JobContext,
+): Promise<QueryCheck> {
   const values = checkQueryValues(warehouse, check);
-  const report: QueryCheck = { file, entry: `$.kpis.${check.name}`, kind: 'check', sql: check.sqlLabel, bytes_processed: null, problems: [] };
+  const report: QueryCheck = {
+    file,
+    entry: `$.kpis.${check.name}`,
+    kind: 'check',
+    sql: check.sqlLabel,
+    bytes_processed: null,
+    problems: [],
+  };
   const shape = await describe(warehouse, check.query, values, window, context, report);
   if (!shape) return report;
   for (const message of checkColumnProblems(shape.columns)) report.problems.push({ position: null, message });
@@ -81,12 +118,17 @@ function checkColumnProblems(columns: readonly { name: string; type: string }[])
   const extra = columns.filter((column) => !['day', ...measures, 'segment'].includes(column.name));
   const problems: string[] = [];
   if (!byName.has('day') || measures.some((name) => !byName.has(name)) || extra.length > 0)
-    problems.push(`must return the columns day, value (or numerator and denominator) and optionally segment; it returns ${columns.map((column) => column.name).join(', ')}`);
+    problems.push(
+      `must return the columns day, value (or numerator and denominator) and optionally segment; it returns ${columns.map((column) => column.name).join(', ')}`,
+    );
   const typeOf = (name: string): string | undefined => byName.get(name);
   if (byName.has('day') && typeOf('day') !== 'DATE') problems.push(`day must be a DATE, it is ${typeOf('day')}`);
-  for (const name of measures.filter((measure) => byName.has(measure) && !NUMBER_TYPES.includes(typeOf(measure) as string)))
+  for (const name of measures.filter(
+    (measure) => byName.has(measure) && !NUMBER_TYPES.includes(typeOf(measure) as string),
+  ))
     problems.push(`${name} must be a number (INT64, FLOAT64 or NUMERIC), it is ${typeOf(name)}`);
-  if (byName.has('segment') && typeOf('segment') !== 'STRING') problems.push(`segment must be a STRING, it is ${typeOf('segment')}: CAST it AS STRING`);
+  if (byName.has('segment') && typeOf('segment') !== 'STRING')
+    problems.push(`segment must be a STRING, it is ${typeOf('segment')}: CAST it AS STRING`);
   return problems;
 }
 
@@ -100,13 +142,19 @@ async function describe(
   report: QueryCheck,
 ): Promise<QueryShape | null> {
   try {
-    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, { ...context, sqlFile: report.sql });
+    const shape = await warehouse.describeQuery(renderTemplate(template, values, report.sql), window, {
+      ...context,
+      sqlFile: report.sql,
+    });
     report.bytes_processed = shape.bytesProcessed;
     return shape;
   } catch (thrown) {
     const error = toError(thrown);
     if (!(error instanceof QueryError)) throw error;
-    report.problems.push({ position: error.position && templatePosition(template, values, error.position), message: error.message });
+    report.problems.push({
+      position: error.position && templatePosition(template, values, error.position),
+      message: error.message,
+    });
     return null;
   }
 }
@@ -114,6 +162,9 @@ async function describe(
 /** One line per problem: `FILE: ENTRY (SQL:LINE:COLUMN): message`. */
 export function describeProblems(results: QueryCheck[]): string[] {
   return results.flatMap((result) =>
-    result.problems.map(({ position, message }) => `${result.file}: ${result.entry} (${result.sql}${position ? `:${position.line}:${position.column}` : ''}): ${message}`),
+    result.problems.map(
+      ({ position, message }) =>
+        `${result.file}: ${result.entry} (${result.sql}${position ? `:${position.line}:${position.column}` : ''}): ${message}`,
+    ),
   );
 }

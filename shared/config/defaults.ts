@@ -5,7 +5,10 @@
 import path from 'node:path';
 
 /** The repository's config/ folder, from the sources (shared/config/) or the build (dist/shared/config/). */
-const CONFIG_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config');
+const CONFIG_DIR = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config',
+);
 
 export const DEFAULT_CONFIG_FILES = {
   etl: path.join(CONFIG_DIR, 'daily_kpis_config.json'),

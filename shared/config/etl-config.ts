@@ -15,7 +15,10 @@ import { entrySource, groupSourceSchema, type GroupSource } from './source-confi
 import { checkPlaceholders, configSqlFile, readQueryFile, resolveTableName } from './table-sql';
 import { identifier, loadJsonConfig, oneOf, validateConfig } from './validate';
 
-export const CONFIG_DIR = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config');
+export const CONFIG_DIR = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../config' : '../../config',
+);
 export const DEFAULT_ETL_CONFIG = path.join(CONFIG_DIR, 'daily_kpis_config.json');
 
 /** How a run's rows are written, idempotently, inside the run's one transaction. */
@@ -90,10 +93,12 @@ export interface EtlJob {
 export const SOURCE_FRESHNESS_HOURS = { default: 6, max: 8760 } as const;
 
 const freshnessRule = `{{#label}} must be a number of hours from 0 (off) to ${SOURCE_FRESHNESS_HOURS.max}, got {{#value}}`;
-const sourceFreshnessHours = Joi.number()
-  .min(0)
-  .max(SOURCE_FRESHNESS_HOURS.max)
-  .messages({ 'number.base': freshnessRule, 'number.min': freshnessRule, 'number.max': freshnessRule, 'number.infinity': freshnessRule });
+const sourceFreshnessHours = Joi.number().min(0).max(SOURCE_FRESHNESS_HOURS.max).messages({
+  'number.base': freshnessRule,
+  'number.min': freshnessRule,
+  'number.max': freshnessRule,
+  'number.infinity': freshnessRule,
+});
 
 /** Up to a quarter back: the change check reads this many days of metadata or fingerprints each run. */
 export const RESTATE_DAYS = { default: 7, max: 92 } as const;
@@ -115,7 +120,13 @@ export const READS_DAYS_BEFORE = { max: 366 } as const;
 /** A whole number of days from 0 to `max`, its error naming what the field counts. */
 function readsDays(max: number, what: string) {
   const rule = `{{#label}} must be a whole number of days from 0 to ${max}: ${what}, got {{#value}}`;
-  return Joi.number().integer().min(0).max(max).messages({ 'number.base': rule, 'number.integer': rule, 'number.min': rule, 'number.max': rule, 'number.infinity': rule });
+  return Joi.number().integer().min(0).max(max).messages({
+    'number.base': rule,
+    'number.integer': rule,
+    'number.min': rule,
+    'number.max': rule,
+    'number.infinity': rule,
+  });
 }
 
 const readsDaysBefore = readsDays(READS_DAYS_BEFORE.max, 'how many days before its day a row reads');
@@ -134,7 +145,11 @@ const schemaSchema = Joi.object()
     identifier,
     Joi.alternatives().conditional(Joi.string(), {
       then: columnType,
-      otherwise: Joi.object({ type: columnType.required(), description: Joi.string().allow(''), required: Joi.boolean() }),
+      otherwise: Joi.object({
+        type: columnType.required(),
+        description: Joi.string().allow(''),
+        required: Joi.boolean(),
+      }),
     }),
   )
   .min(1)
@@ -205,10 +220,11 @@ let builtins: Map<string, Partial<TableEntry>> | undefined;
 function builtinTables(): Map<string, Partial<TableEntry>> {
   builtins ??= new Map(
     Object.entries(
-      validateConfig(JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown, Joi.object().pattern(identifier, tableEntrySchema), BUILTIN_FILE) as Record<
-        string,
-        Partial<TableEntry>
-      >,
+      validateConfig(
+        JSON.parse(readSqlTemplate('etl/builtin.json')) as unknown,
+        Joi.object().pattern(identifier, tableEntrySchema),
+        BUILTIN_FILE,
+      ) as Record<string, Partial<TableEntry>>,
     ),
   );
   return builtins;
@@ -220,7 +236,13 @@ export function builtinTableNames(): string[] {
 }
 
 export function loadEtlConfig(file: string = DEFAULT_ETL_CONFIG): EtlJob {
-  type Group = { kpis: Record<string, TableEntry>; time_zone?: string; restate_days?: number; source_freshness_hours?: number; source?: GroupSource };
+  type Group = {
+    kpis: Record<string, TableEntry>;
+    time_zone?: string;
+    restate_days?: number;
+    source_freshness_hours?: number;
+    source?: GroupSource;
+  };
   const config = loadJsonConfig<Record<string, Group>>(file, etlConfigSchema);
   const [jobName, group] = Object.entries(config)[0] as [string, Group];
   const specs = Object.entries(group.kpis).map(([name, entry]) => tableSpec(name, entry, file, group.source));
@@ -249,7 +271,9 @@ export function etlDataset(job: Pick<EtlJob, 'tables'>): string {
 }
 
 /** `dataset.table` of every configured table, by entry name. */
-export function configuredTables(job: { tables: readonly Pick<TableDefinition, 'name' | 'dataset_dst'>[] }): Map<string, string> {
+export function configuredTables(job: {
+  tables: readonly Pick<TableDefinition, 'name' | 'dataset_dst'>[];
+}): Map<string, string> {
   return new Map(job.tables.map((table) => [table.name, `${table.dataset_dst}.${table.name}`]));
 }
 
@@ -297,7 +321,10 @@ export function orderByDependencies<T extends Pick<TableDefinition, 'name' | 're
     if (state.get(table.name) === 'done') return;
     if (state.get(table.name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(table.name)), table.name];
-      throw new InvalidConfigError(file, { path: '$.kpis', problem: `the tables ${cycle.join(' -> ')} read each other in a cycle; a run could not write either first` });
+      throw new InvalidConfigError(file, {
+        path: '$.kpis',
+        problem: `the tables ${cycle.join(' -> ')} read each other in a cycle; a run could not write either first`,
+      });
     }
     state.set(table.name, 'visiting');
     for (const name of table.reads) {
@@ -348,17 +375,29 @@ function tableSpec(name: string, entry: TableEntry, file: string, source?: Group
  * The entry with a built-in table's fields under it. A built-in entry either keeps every built-in
  * field or gives its own SQL, strategy and schema; `builtin` is set only when it keeps them.
  */
-function mergedEntry(name: string, entry: TableEntry, fail: FieldFail): { merged: TableEntry; builtin?: Partial<TableEntry> } {
+function mergedEntry(
+  name: string,
+  entry: TableEntry,
+  fail: FieldFail,
+): { merged: TableEntry; builtin?: Partial<TableEntry> } {
   if (entry.sql !== undefined) return { merged: entry };
   const builtin = builtinTables().get(name);
   if (!builtin) {
-    fail('sql', `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`);
+    fail(
+      'sql',
+      `is required: ${name} is not a built-in table (${builtinTableNames().join(', ')}), so the entry names its SQL file, strategy and schema`,
+    );
   }
   return { merged: { ...builtin, ...entry }, builtin };
 }
 
 /** The SQL file, absolute, and as messages name it: built-in files from sql/ (etl/installs.sql), the user's as the config wrote them. */
-function sqlFileOf(merged: TableEntry, custom: boolean, file: string, fail: FieldFail): { sql: string; sqlLabel: string } {
+function sqlFileOf(
+  merged: TableEntry,
+  custom: boolean,
+  file: string,
+  fail: FieldFail,
+): { sql: string; sqlLabel: string } {
   const written = merged.sql as string;
   if (custom) return { sql: configSqlFile(file, written, (problem) => fail('sql', problem)), sqlLabel: written };
   const sql = path.join(SQL_DIR, 'etl', written);
@@ -366,10 +405,19 @@ function sqlFileOf(merged: TableEntry, custom: boolean, file: string, fail: Fiel
 }
 
 function columnsOf(schema: TableEntry['schema'], fail: FieldFail): ColumnSchema[] {
-  if (!schema) fail('schema', `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`);
+  if (!schema)
+    fail(
+      'schema',
+      `is required: the columns the query returns, in order, e.g. {"date": "DATE", "payers": "INT64"}; types ${COLUMN_TYPES.join(', ')}`,
+    );
   return Object.entries(schema).map(([column, spec]): ColumnSchema => {
     const typed = typeof spec === 'string' ? { type: spec } : spec;
-    return { name: column, type: typed.type, description: typed.description ?? '', ...(typed.required ? { required: true } : {}) };
+    return {
+      name: column,
+      type: typed.type,
+      description: typed.description ?? '',
+      ...(typed.required ? { required: true } : {}),
+    };
   });
 }
 
@@ -383,7 +431,8 @@ interface ColumnCheck {
 function columnCheck(columns: ColumnSchema[], fail: FieldFail): ColumnCheck {
   const types = new Map(columns.map((column) => [column.name, column.type]));
   const exists = (field: string, column: string): void => {
-    if (!types.has(column)) fail(field, `${JSON.stringify(column)} is not a column of the schema (${[...types.keys()].join(', ')})`);
+    if (!types.has(column))
+      fail(field, `${JSON.stringify(column)} is not a column of the schema (${[...types.keys()].join(', ')})`);
   };
   const isDate = (field: string, column: string, why = ''): void => {
     if (types.get(column) !== 'DATE') fail(field, `${column} must be a DATE column${why}`);
@@ -420,9 +469,11 @@ function keepKeys(entry: TableEntry, check: ColumnCheck, strategy: Strategy, mov
   if (key.length === 0) check.fail('key', `is required for ${strategy}: the column or columns that identify one row`);
   for (const column of key) check.exists('key', column);
   const dateColumn = entry.date_column;
-  if (dateColumn === undefined) return check.fail('date_column', `is required for ${strategy}: the DATE column that only moves ${moves}`);
+  if (dateColumn === undefined)
+    return check.fail('date_column', `is required for ${strategy}: the DATE column that only moves ${moves}`);
   check.exists('date_column', dateColumn);
-  if (key.includes(dateColumn)) check.fail('date_column', `${dateColumn} is part of the key; it must be another column`);
+  if (key.includes(dateColumn))
+    check.fail('date_column', `${dateColumn} is part of the key; it must be another column`);
   check.isDate('date_column', dateColumn);
   return { partition_column: partition, key, date_column: dateColumn };
 }

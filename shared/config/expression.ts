@@ -12,7 +12,20 @@
  */
 
 /** Words that start or join a query: none may appear in an expression. */
-const QUERY_WORDS = new Set(['SELECT', 'FROM', 'TABLE', 'WITH', 'UNION', 'INTERSECT', 'EXCEPT', 'PIVOT', 'UNPIVOT', 'SUMMARIZE', 'DESCRIBE', 'SHOW']);
+const QUERY_WORDS = new Set([
+  'SELECT',
+  'FROM',
+  'TABLE',
+  'WITH',
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'PIVOT',
+  'UNPIVOT',
+  'SUMMARIZE',
+  'DESCRIBE',
+  'SHOW',
+]);
 /** Functions whose arguments take FROM as a separator, not as a query clause. */
 const FROM_FUNCTIONS = new Set(['EXTRACT', 'TRIM', 'SUBSTRING', 'POSITION']);
 
@@ -75,7 +88,8 @@ function bracket(scan: Scan, ch: string): string | null {
     if (scan.opened.length === 0) return 'unbalanced parentheses: a ) or ] closes more than the expression opened';
     scan.opened.pop();
   }
-  if (ch === ',' && scan.opened.length === 0) return 'a list of expressions: give one (a comma outside parentheses adds a column)';
+  if (ch === ',' && scan.opened.length === 0)
+    return 'a list of expressions: give one (a comma outside parentheses adds a column)';
   return null;
 }
 
@@ -88,7 +102,8 @@ function wordAt(text: string, i: number): string | undefined {
 function readWord(scan: Scan, word: string): string | null {
   const upper = word.toUpperCase();
   const fromAllowed = upper === 'FROM' && FROM_FUNCTIONS.has(scan.opened.at(-1) ?? '');
-  if (QUERY_WORDS.has(upper) && !fromAllowed) return `no ${upper}: a subquery or a second query could read other tables`;
+  if (QUERY_WORDS.has(upper) && !fromAllowed)
+    return `no ${upper}: a subquery or a second query could read other tables`;
   scan.previousWord = upper;
   scan.i += word.length;
   return null;
@@ -97,7 +112,8 @@ function readWord(scan: Scan, word: string): string | null {
 /** The index just past the literal or quoted identifier opening at `start`, or the problem with it. */
 function quotedEnd(text: string, start: number): number | string {
   const quote = text[start] as string;
-  if (quote !== '`' && text.startsWith(quote.repeat(3), start)) return 'no triple-quoted strings (BigQuery reads them, DuckDB does not): use one quote';
+  if (quote !== '`' && text.startsWith(quote.repeat(3), start))
+    return 'no triple-quoted strings (BigQuery reads them, DuckDB does not): use one quote';
   for (let j = start + 1; j < text.length; j += 1) {
     if (text[j] === '\\') return 'no backslash in a literal (an escape on BigQuery, a character on DuckDB)';
     // DuckDB has no backtick identifiers: what is inside one must not be a literal to it either.

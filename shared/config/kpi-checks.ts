@@ -149,15 +149,23 @@ const expression = Joi.string()
     if (problem !== null) throw new Error(problem);
     return value;
   })
-  .messages({ 'any.custom': '{{#label}} must be one SQL expression, such as SUM(coins): {{#error.message}}, got {{#value}}' });
+  .messages({
+    'any.custom': '{{#label}} must be one SQL expression, such as SUM(coins): {{#error.message}}, got {{#value}}',
+  });
 
 /** A Slack member (U…, W…) or user group (S…) id: mentioned as markup, so only this shape passes. */
 const slackId = Joi.string()
   .pattern(/^[UWS][A-Z0-9]{2,20}$/)
-  .messages({ 'string.pattern.base': '{{#label}} must be a Slack user id (U0123ABCD, W0123ABCD) or user group id (S0123ABCD), got {{#value}}' });
+  .messages({
+    'string.pattern.base':
+      '{{#label}} must be a Slack user id (U0123ABCD, W0123ABCD) or user group id (S0123ABCD), got {{#value}}',
+  });
 const channelName = Joi.string()
   .pattern(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/)
-  .messages({ 'string.pattern.base': '{{#label}} must be a channel name (letters, digits, _ and -, starting with a letter), got {{#value}}' });
+  .messages({
+    'string.pattern.base':
+      '{{#label}} must be a channel name (letters, digits, _ and -, starting with a letter), got {{#value}}',
+  });
 /** Tags become attribute names (tag_NAME) that a Pub/Sub filter can name unquoted. */
 const tag = Joi.string()
   .pattern(/^[a-z0-9_]{1,64}$/)
@@ -241,7 +249,9 @@ const seedKpisConfigSchema = Joi.object()
     }),
   )
   .length(1)
-  .messages({ 'object.length': "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis" });
+  .messages({
+    'object.length': "must hold the checks under kpis, or in the seed's shape exactly one group holding kpis",
+  });
 
 type CheckEntry = Partial<Omit<KpiCheck, 'metric' | 'owner'>> & { owner?: string | string[] } & {
   metric?: string;
@@ -263,7 +273,9 @@ let builtins: Map<string, BuiltinSeries> | undefined;
 
 /** By name, in a Map: a check named toString is not a built-in series. */
 function builtinSeries(): Map<string, BuiltinSeries> {
-  builtins ??= new Map(Object.entries(JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>));
+  builtins ??= new Map(
+    Object.entries(JSON.parse(readSqlTemplate('monitors/builtin.json')) as Record<string, BuiltinSeries>),
+  );
   return builtins;
 }
 
@@ -276,15 +288,26 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
     {
       name: "the cron job's shape",
       outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}',
-      schema: seedKpisConfigSchema as Joi.Schema<Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>>,
+      schema: seedKpisConfigSchema as Joi.Schema<
+        Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>
+      >,
     },
   );
   const checks: Record<string, CheckEntry & { d1?: string }> =
-    loaded.shape === 'first' ? loaded.value.kpis : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
+    loaded.shape === 'first'
+      ? loaded.value.kpis
+      : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
   if (loaded.shape === 'first' && Object.hasOwn(loaded.value.slack_webhooks ?? {}, DEFAULT_CHANNEL)) {
-    loadFail(file, `$.slack_webhooks.${DEFAULT_CHANNEL}`, 'is the webhook of KPIS_SLACK_SECRET (KPIS_SLACK_WEBHOOK_URL locally): name the others only');
+    loadFail(
+      file,
+      `$.slack_webhooks.${DEFAULT_CHANNEL}`,
+      'is the webhook of KPIS_SLACK_SECRET (KPIS_SLACK_WEBHOOK_URL locally): name the others only',
+    );
   }
-  const routing = loaded.shape === 'first' ? { defaults: loaded.value.defaults ?? {}, channels: Object.keys(loaded.value.slack_webhooks ?? {}) } : { defaults: {}, channels: [] };
+  const routing =
+    loaded.shape === 'first'
+      ? { defaults: loaded.value.defaults ?? {}, channels: Object.keys(loaded.value.slack_webhooks ?? {}) }
+      : { defaults: {}, channels: [] };
   return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) =>
     withRouting(withDefaults(name, entry, file), entry, routing.defaults, routing.channels, file),
   );
@@ -317,13 +340,23 @@ export function loadSlackWebhooks(file: string = DEFAULT_KPIS_CONFIG): Map<strin
 type RoutingKey = 'owner' | 'channel' | 'tags' | 'remind_after_hours' | 'exclude_raised_days';
 
 /** The check's owner, channel, tags and reminder interval: its own, else the config's defaults, else DETECTION_DEFAULTS. */
-function withRouting(check: KpiCheck, entry: CheckEntry, defaults: RoutingEntry, channels: string[], file: string): KpiCheck {
+function withRouting(
+  check: KpiCheck,
+  entry: CheckEntry,
+  defaults: RoutingEntry,
+  channels: string[],
+  file: string,
+): KpiCheck {
   const pick = <K extends RoutingKey>(key: K) => entry[key] ?? defaults[key] ?? DETECTION_DEFAULTS[key];
   const owner = pick('owner');
   const channel = pick('channel');
   if (channel !== DEFAULT_CHANNEL && !channels.includes(channel)) {
     const where = entry.channel === undefined ? '$.defaults.channel' : `$.kpis.${check.name}.channel`;
-    loadFail(file, where, `must be ${[DEFAULT_CHANNEL, ...channels].join(', ')} (the names in slack_webhooks, or default), got ${channel}`);
+    loadFail(
+      file,
+      where,
+      `must be ${[DEFAULT_CHANNEL, ...channels].join(', ')} (the names in slack_webhooks, or default), got ${channel}`,
+    );
   }
   return {
     ...check,
@@ -350,7 +383,11 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
   const method = entry.method ?? DETECTION_DEFAULTS.method;
   const { sql: _sql, date_column: _dateColumn, value: _value, segment: _segment, metric: _metric, ...rest } = entry;
   const read = checkQuery(file, where, name, entry);
-  checkPlaceholders(read.query, { file, path: where, sqlLabel: read.sqlLabel }, read.table_id === null ? [] : ['table']);
+  checkPlaceholders(
+    read.query,
+    { file, path: where, sqlLabel: read.sqlLabel },
+    read.table_id === null ? [] : ['table'],
+  );
   const check: KpiCheck = {
     ...DETECTION_DEFAULTS,
     ...METHOD_DEFAULTS[method],
@@ -361,7 +398,11 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
     method,
   } as KpiCheck;
   if (check.min_training_days > check.training_days) {
-    loadFail(file, `${where}.min_training_days`, `(${check.min_training_days}) must not exceed training_days (${check.training_days})`);
+    loadFail(
+      file,
+      `${where}.min_training_days`,
+      `(${check.min_training_days}) must not exceed training_days (${check.training_days})`,
+    );
   }
   return check;
 }
@@ -369,9 +410,13 @@ function withDefaults(name: string, entry: CheckEntry, file: string): KpiCheck {
 /** The one form the entry gives its query in: a SQL file, the short form, or a built-in series. */
 function checkQuery(file: string, where: string, name: string, entry: CheckEntry): CheckQuery {
   const { sql, date_column: dateColumn, value, segment, metric } = entry;
-  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metric !== undefined && 'metric'].filter(Boolean);
-  if (forms.length > 1) loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
-  if ((dateColumn !== undefined || segment !== undefined) && value === undefined) loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
+  const forms = [sql !== undefined && 'sql', value !== undefined && 'value', metric !== undefined && 'metric'].filter(
+    Boolean,
+  );
+  if (forms.length > 1)
+    loadFail(file, where, `give one of sql, value (the short form) or metric, not ${forms.join(' and ')}`);
+  if ((dateColumn !== undefined || segment !== undefined) && value === undefined)
+    loadFail(file, where, 'date_column and segment belong to the short form, which needs value too');
   const tableId = entry.table_id ?? null;
   if (sql !== undefined) return sqlCheck(file, where, sql, tableId);
   if (value !== undefined) return shortFormCheck(file, where, tableId, dateColumn, value, segment);
@@ -381,18 +426,55 @@ function checkQuery(file: string, where: string, name: string, entry: CheckEntry
 /** A SQL file relative to the config's folder. */
 function sqlCheck(file: string, where: string, sql: string, tableId: string | null): CheckQuery {
   const resolved = configSqlFile(file, sql, (problem) => loadFail(file, `${where}.sql`, problem));
-  return { query: readQueryFile(resolved, { file, path: where, sqlLabel: sql }), sqlLabel: sql, metric: null, table_id: tableId, first_seen: false, note: null };
+  return {
+    query: readQueryFile(resolved, { file, path: where, sqlLabel: sql }),
+    sqlLabel: sql,
+    metric: null,
+    table_id: tableId,
+    first_seen: false,
+    note: null,
+  };
 }
 
 /** `value` per `date_column` (and `segment`) of one table. */
-function shortFormCheck(file: string, where: string, tableId: string | null, dateColumn: string | undefined, value: string, segment: string | undefined): CheckQuery {
-  if (tableId === null) loadFail(file, `${where}.table_id`, 'is required by the short form (table_id, date_column, value, and optionally segment)');
-  if (dateColumn === undefined) loadFail(file, `${where}.date_column`, 'is required by the short form: the DATE column that says which day a row is about');
-  return { query: shortFormQuery(tableId, dateColumn, value, segment), sqlLabel: 'the short form', metric: null, table_id: tableId, first_seen: false, note: null };
+function shortFormCheck(
+  file: string,
+  where: string,
+  tableId: string | null,
+  dateColumn: string | undefined,
+  value: string,
+  segment: string | undefined,
+): CheckQuery {
+  if (tableId === null)
+    loadFail(
+      file,
+      `${where}.table_id`,
+      'is required by the short form (table_id, date_column, value, and optionally segment)',
+    );
+  if (dateColumn === undefined)
+    loadFail(
+      file,
+      `${where}.date_column`,
+      'is required by the short form: the DATE column that says which day a row is about',
+    );
+  return {
+    query: shortFormQuery(tableId, dateColumn, value, segment),
+    sqlLabel: 'the short form',
+    metric: null,
+    table_id: tableId,
+    first_seen: false,
+    note: null,
+  };
 }
 
 /** A built-in series: `metric`, or the check's own name. */
-function builtinCheck(file: string, where: string, name: string, metricField: string | undefined, tableId: string | null): CheckQuery {
+function builtinCheck(
+  file: string,
+  where: string,
+  name: string,
+  metricField: string | undefined,
+  tableId: string | null,
+): CheckQuery {
   const metric = metricField ?? name;
   const series = builtinSeries().get(metric);
   if (!series) {
@@ -406,19 +488,32 @@ function builtinCheck(file: string, where: string, name: string, metricField: st
   }
   const sqlLabel = `monitors/${series.sql}`;
   // The seed's config named last_activity's own table here: not an error, but said with each result.
-  const note = series.table_note !== undefined && tableId !== null && tableId !== series.table_id ? `table_id ${tableId} is not read: ${series.table_note}` : null;
+  const note =
+    series.table_note !== undefined && tableId !== null && tableId !== series.table_id
+      ? `table_id ${tableId} is not read: ${series.table_note}`
+      : null;
   const table = series.table_note !== undefined || tableId === null ? series.table_id : tableId;
-  return { query: readSqlTemplate(sqlLabel), sqlLabel, metric, table_id: table, first_seen: Boolean(series.first_seen), note };
+  return {
+    query: readSqlTemplate(sqlLabel),
+    sqlLabel,
+    metric,
+    table_id: table,
+    first_seen: Boolean(series.first_seen),
+    note,
+  };
 }
 
 /** The short form as a query: `value` per `date_column` (and `segment`) of one table. */
 function shortFormQuery(table: string, dateColumn: string, value: string, segment: string | undefined): string {
-  return renderTemplate(readSqlTemplate(segment === undefined ? 'monitors/short_form.sql' : 'monitors/short_form_segmented.sql'), {
-    date_column: dateColumn,
-    value,
-    segment: segment ?? '',
-    table_placeholder: '{{table}}',
-  });
+  return renderTemplate(
+    readSqlTemplate(segment === undefined ? 'monitors/short_form.sql' : 'monitors/short_form_segmented.sql'),
+    {
+      date_column: dateColumn,
+      value,
+      segment: segment ?? '',
+      table_placeholder: '{{table}}',
+    },
+  );
 }
 
 function loadFail(file: string, jsonPath: string, problem: string): never {
@@ -429,6 +524,9 @@ function loadFail(file: string, jsonPath: string, problem: string): never {
 export function selectChecks(checks: KpiCheck[], wanted?: string[]): KpiCheck[] {
   if (!wanted || wanted.length === 0) return checks.filter((check) => check.isEnable);
   const unknown = wanted.filter((name) => !checks.some((check) => check.name === name));
-  if (unknown.length > 0) throw new UsageError(`--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `--checks: no check named ${unknown.join(', ')}; the config has ${checks.map((check) => check.name).join(', ')}`,
+    );
   return checks.filter((check) => wanted.includes(check.name)).map((check) => ({ ...check, isEnable: true }));
 }

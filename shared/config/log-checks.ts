@@ -54,7 +54,10 @@ const logCheckSchema = Joi.object({
   description: Joi.string().allow('').default(''),
 });
 
-type LogEntry = Omit<LogCheck, 'name' | 'job_name' | 'follows_etl_dataset' | 'message_like' | 'counts_daily_kpis_runs'> & { job_name?: string; message_like?: string | null };
+type LogEntry = Omit<
+  LogCheck,
+  'name' | 'job_name' | 'follows_etl_dataset' | 'message_like' | 'counts_daily_kpis_runs'
+> & { job_name?: string; message_like?: string | null };
 
 const LOG_SHAPE: ConfigShape<{ logs: Record<string, LogEntry> }> = {
   name: "daily-kpis' shape",
@@ -83,7 +86,8 @@ interface CronLogEntry {
 }
 const CRON_LOG_SHAPE: ConfigShape<Record<string, { alerts: Record<string, CronLogEntry> }>> = {
   name: "the cron job's shape",
-  outline: '{GROUP: {"alerts": {NAME: {message, enable_message, step_name, file_name, job_name, thresh_in_hours, description}}}}',
+  outline:
+    '{GROUP: {"alerts": {NAME: {message, enable_message, step_name, file_name, job_name, thresh_in_hours, description}}}}',
   schema: Joi.object()
     .pattern(
       identifier,
@@ -116,7 +120,13 @@ function messageFilterOn(value: CronLogEntry['enable_message']): boolean {
 }
 
 function fromCronEntry(name: string, entry: CronLogEntry, etl: EtlIdentity): LogCheck {
-  const filter = entry.message !== undefined && entry.message !== null && entry.message !== '' && messageFilterOn(entry.enable_message) ? entry.message : null;
+  const filter =
+    entry.message !== undefined &&
+    entry.message !== null &&
+    entry.message !== '' &&
+    messageFilterOn(entry.enable_message)
+      ? entry.message
+      : null;
   return {
     name,
     job_name: entry.job_name ?? etl.jobName,
@@ -144,14 +154,24 @@ export interface EtlIdentity {
  * whose ETL rows say it wrote `etlDataset`). In the cron job's shape, `group` (the log monitor's
  * own --etl-name) runs only the group of that key when the file has one, else every group.
  */
-export function loadLogChecks(file: string = DEFAULT_LOG_CONFIG, etlJobName = 'daily_kpis', etlDataset = 'daily_kpis', group?: string): LogCheck[] {
+export function loadLogChecks(
+  file: string = DEFAULT_LOG_CONFIG,
+  etlJobName = 'daily_kpis',
+  etlDataset = 'daily_kpis',
+  group?: string,
+): LogCheck[] {
   const etl: EtlIdentity = { jobName: etlJobName, dataset: etlDataset };
   const loaded = validateEitherShape(readJsonConfig(file), file, LOG_SHAPE, CRON_LOG_SHAPE);
   if (loaded.shape === 'second') {
     // A crontab line's --etl-name (`group`) picks the group of that key, when there is one.
     const groups = new Map(Object.entries(loaded.value));
-    const picked = group !== undefined && groups.has(group) ? [groups.get(group) as { alerts: Record<string, CronLogEntry> }] : [...groups.values()];
-    return picked.flatMap(({ alerts }) => Object.entries(alerts).map(([name, entry]) => fromCronEntry(name, entry, etl)));
+    const picked =
+      group !== undefined && groups.has(group)
+        ? [groups.get(group) as { alerts: Record<string, CronLogEntry> }]
+        : [...groups.values()];
+    return picked.flatMap(({ alerts }) =>
+      Object.entries(alerts).map(([name, entry]) => fromCronEntry(name, entry, etl)),
+    );
   }
   return Object.entries(loaded.value.logs).map(([name, entry]) => ({
     name,

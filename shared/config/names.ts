@@ -48,7 +48,8 @@ export function reservedNameRule(path: string): string {
  * characters, not a reserved name. Returns the problem, or null for a valid name.
  */
 export function jobNameProblem(name: string): string | null {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(name)) return 'letters, digits, _, - and ., up to 128 characters, starting with a letter, digit or _';
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(name))
+    return 'letters, digits, _, - and ., up to 128 characters, starting with a letter, digit or _';
   if (isReservedName(name)) return `not ${RESERVED_NAMES.join(', ')}`;
   return null;
 }

@@ -18,13 +18,18 @@ export type GroupSource = { format: 'events'; dataset?: string; table?: string }
 
 const DEFAULT_SOURCE = { dataset: 'gamepltx', table: 'fact' } as const;
 
-const paramRule = '{{#label}} must be a GA4 event parameter name (a letter, then letters, digits or underscores, at most 40), got {{#value}}';
+const paramRule =
+  '{{#label}} must be a GA4 event parameter name (a letter, then letters, digits or underscores, at most 40), got {{#value}}';
 
 export const groupSourceSchema = Joi.object({
   format: oneOf(SOURCE_FORMATS).required(),
   dataset: identifier.when('format', { is: 'ga4_export', then: Joi.required() }),
   table: identifier.when('format', { is: 'ga4_export', then: Joi.forbidden() }),
-  user_key: oneOf(GA4_USER_KEYS).when('format', { is: 'ga4_export', then: Joi.optional().default('user_pseudo_id'), otherwise: Joi.forbidden() }),
+  user_key: oneOf(GA4_USER_KEYS).when('format', {
+    is: 'ga4_export',
+    then: Joi.optional().default('user_pseudo_id'),
+    otherwise: Joi.forbidden(),
+  }),
   value_param: Joi.string()
     .pattern(GA4_PARAM_NAME)
     .allow(null)
@@ -43,7 +48,11 @@ export function entrySource(
 ): { dataset_src: string; table_src: string; ga4?: Ga4Source } {
   if (group?.format === 'ga4_export') {
     const own = entry.dataset_src !== undefined ? 'dataset_src' : entry.table_src !== undefined ? 'table_src' : null;
-    if (own) fail(own, `the group's source is the GA4 export (dataset ${group.dataset}); an entry reads no other source: remove ${own}`);
+    if (own)
+      fail(
+        own,
+        `the group's source is the GA4 export (dataset ${group.dataset}); an entry reads no other source: remove ${own}`,
+      );
     return { dataset_src: group.dataset, table_src: GA4_WILDCARD, ga4: group };
   }
   return {

@@ -41,7 +41,8 @@ export function configSqlFile(configFile: string, sql: string, fail: (problem: s
   const outside = `${JSON.stringify(sql)} is outside the config's folder ${folder}`;
   if (!isInside(folder, resolved)) fail(outside);
   if (!existsSync(resolved)) fail(`${JSON.stringify(sql)}: no such file (${resolved})`);
-  if (!isInside(realpathSync(folder), realpathSync(resolved))) fail(`${outside} (a symbolic link to ${realpathSync(resolved)})`);
+  if (!isInside(realpathSync(folder), realpathSync(resolved)))
+    fail(`${outside} (a symbolic link to ${realpathSync(resolved)})`);
   return resolved;
 }
 
@@ -54,9 +55,12 @@ function isInside(folder: string, file: string): boolean {
 export function readQueryFile(file: string, location: EntryLocation): string {
   const text = readFileSync(file, 'utf8');
   const statements = splitStatements(text);
-  if (statements.length !== 1) throw entryError(location, `must hold exactly one SELECT statement, found ${statements.length}`);
+  if (statements.length !== 1)
+    throw entryError(location, `must hold exactly one SELECT statement, found ${statements.length}`);
   const query = text.replace(/;\s*$/, '').replace(/\s+$/, '');
-  if (!/^(SELECT|WITH)\b/i.test((statements[0] as string).replace(/^(\s*--[^\n]*\n|\s*\/\*[\s\S]*?\*\/)*/g, '').trim())) {
+  if (
+    !/^(SELECT|WITH)\b/i.test((statements[0] as string).replace(/^(\s*--[^\n]*\n|\s*\/\*[\s\S]*?\*\/)*/g, '').trim())
+  ) {
     throw entryError(location, 'must be a SELECT (or WITH ... SELECT) query; the strategy writes its rows');
   }
   return query;
@@ -87,10 +91,18 @@ export function rangeParams(range: DateRange, timeZone: string): QueryParams {
  */
 export function checkPlaceholders(query: string, location: EntryLocation, allowed: string[]): string[] {
   const unknown = paramNames(query).filter((param) => !QUERY_PARAMS.includes(param));
-  if (unknown.length > 0) throw entryError(location, `@${unknown.join(', @')}: a query gets only the parameters @${QUERY_PARAMS.join(', @')}`);
+  if (unknown.length > 0)
+    throw entryError(
+      location,
+      `@${unknown.join(', @')}: a query gets only the parameters @${QUERY_PARAMS.join(', @')}`,
+    );
   const names = placeholders(query);
   for (const name of names) {
-    if (name.split('.').some(isReservedName)) throw entryError(location, `{{${name}}} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype)`);
+    if (name.split('.').some(isReservedName))
+      throw entryError(
+        location,
+        `{{${name}}} is a reserved name (${RESERVED_NAMES.join(', ')} reach JavaScript's object prototype)`,
+      );
     if (allowed.includes(name)) continue;
     if (!TABLE_PLACEHOLDER.test(name))
       throw entryError(
@@ -135,12 +147,18 @@ export function tableQueryValues(
   table: { query: string; dataset_src: string; table_src: string; dataset_dst: string },
   configured: Map<string, string>,
 ): Record<string, string> {
-  return placeholderValues(warehouse, table.query, table.dataset_dst, configured, { source: warehouse.tableRef(table.dataset_src, table.table_src) });
+  return placeholderValues(warehouse, table.query, table.dataset_dst, configured, {
+    source: warehouse.tableRef(table.dataset_src, table.table_src),
+  });
 }
 
 /** What a check's placeholders render as: `{{table}}` is its own table, when it has one. */
-export function checkQueryValues(warehouse: Pick<Warehouse, 'tableRef'>, check: { query: string; dataset: string; table_id: string | null }): Record<string, string> {
-  const own: Record<string, string> = check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
+export function checkQueryValues(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  check: { query: string; dataset: string; table_id: string | null },
+): Record<string, string> {
+  const own: Record<string, string> =
+    check.table_id === null ? {} : { table: warehouse.tableRef(check.dataset, check.table_id) };
   return placeholderValues(warehouse, check.query, check.dataset, new Map(), own);
 }
 

@@ -10,7 +10,10 @@ export class UnreadableConfigError extends ConfigError {
   readonly file: string;
   readonly code: string;
   constructor(file: string, code: string, options: { cause?: unknown; source?: string } = {}) {
-    super(`${file}: cannot read config file (${code})${options.source === undefined ? '' : ` (from ${options.source})`}`, { cause: options.cause });
+    super(
+      `${file}: cannot read config file (${code})${options.source === undefined ? '' : ` (from ${options.source})`}`,
+      { cause: options.cause },
+    );
     this.file = file;
     this.code = code;
   }
@@ -31,7 +34,9 @@ export function namingSettingFiles<T>(settings: Settings, load: () => T): T {
 /** The error, or for a file the settings name from a flag or variable, the same error saying which. */
 export function withSettingSource(settings: Settings, error: unknown): unknown {
   if (!(error instanceof UnreadableConfigError)) return error;
-  const name = FILE_SETTINGS.find((setting) => settings[setting] === error.file && settings.sources[setting] !== undefined);
+  const name = FILE_SETTINGS.find(
+    (setting) => settings[setting] === error.file && settings.sources[setting] !== undefined,
+  );
   if (name === undefined) return error;
   return new UnreadableConfigError(error.file, error.code, { cause: error.cause, source: settings.sources[name] });
 }
@@ -65,7 +70,10 @@ export function readJsonConfig(file: string): unknown {
 export function validateConfig<T>(value: unknown, schema: Joi.Schema<T>, file: string, what?: string): T {
   const { error, value: validated } = schema.validate(value, { abortEarly: false, convert: false });
   if (error) {
-    const problems = error.details.map((detail) => ({ path: jsonPath(detail.path), problem: detail.message.replace(/^"[^"]*" /, '') }));
+    const problems = error.details.map((detail) => ({
+      path: jsonPath(detail.path),
+      problem: detail.message.replace(/^"[^"]*" /, ''),
+    }));
     throw new InvalidConfigError(file, problems, { cause: error, what });
   }
   return validated;
@@ -89,13 +97,20 @@ export function validateEitherShape<A, B>(
   first: ConfigShape<A>,
   second: ConfigShape<B>,
 ): { shape: 'first'; value: A } | { shape: 'second'; value: B } {
-  const attempts = [first, second].map((shape) => ({ shape, result: shape.schema.validate(value, { abortEarly: false, convert: false }) }));
+  const attempts = [first, second].map((shape) => ({
+    shape,
+    result: shape.schema.validate(value, { abortEarly: false, convert: false }),
+  }));
   const [a, b] = attempts as [(typeof attempts)[number], (typeof attempts)[number]];
   if (!a.result.error) return { shape: 'first', value: a.result.value as A };
   if (!b.result.error) return { shape: 'second', value: b.result.value as B };
-  const ranked = [...attempts].sort((x, y) => (x.result.error?.details.length ?? 0) - (y.result.error?.details.length ?? 0));
+  const ranked = [...attempts].sort(
+    (x, y) => (x.result.error?.details.length ?? 0) - (y.result.error?.details.length ?? 0),
+  );
   const lines = ranked.map(({ shape, result }, index) => {
-    const problems = (result.error?.details ?? []).map((detail) => `    ${jsonPath(detail.path)}: ${detail.message.replace(/^"[^"]*" /, '')}`);
+    const problems = (result.error?.details ?? []).map(
+      (detail) => `    ${jsonPath(detail.path)}: ${detail.message.replace(/^"[^"]*" /, '')}`,
+    );
     return `  ${index === 0 ? 'closest, ' : ''}as ${shape.name} ${shape.outline}, ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.join('\n')}`;
   });
   throw new ConfigError(`${file}: invalid config, in neither accepted shape\n${lines.join('\n')}`);
@@ -103,14 +118,18 @@ export function validateEitherShape<A, B>(
 
 /** ['a', 'kpis', 0] -> $.a.kpis[0] */
 function jsonPath(segments: (string | number)[]): string {
-  return segments.reduce<string>((acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : `${acc}.${segment}`), '$');
+  return segments.reduce<string>(
+    (acc, segment) => (typeof segment === 'number' ? `${acc}[${segment}]` : `${acc}.${segment}`),
+    '$',
+  );
 }
 
 /** Dataset, table and column names: letters, digits and underscores, as BigQuery and DuckDB both accept. */
 export const identifier = Joi.string()
   .pattern(/^[A-Za-z_][A-Za-z0-9_]{0,1023}$/)
   .messages({
-    'string.pattern.base': '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
+    'string.pattern.base':
+      '{{#label}} must be letters, digits and underscores, starting with a letter or underscore, got {{#value}}',
   });
 
 /** One of a fixed set of values; the error lists them. */

@@ -4,7 +4,17 @@
  * no DuckDB, no Vega, no TypeScript, and compiles nothing. The lock file is the project's own,
  * pruned to what those dependencies reach, so the deployed versions are the tested ones.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ConfigError, LocalResourceError } from '../errors';
 
@@ -55,7 +65,10 @@ export function pruneLock(lock: Lock, dependencies: Record<string, string>): Loc
     for (const name of names) {
       const found = resolveIn(lock.packages, from, name);
       if (found === null) {
-        if (required) throw new ConfigError(`package-lock.json has no ${name} (needed by ${from || 'the project'}): run npm install`);
+        if (required)
+          throw new ConfigError(
+            `package-lock.json has no ${name} (needed by ${from || 'the project'}): run npm install`,
+          );
         continue;
       }
       if (kept.has(found)) continue;
@@ -63,7 +76,11 @@ export function pruneLock(lock: Lock, dependencies: Record<string, string>): Loc
       const entry = lock.packages[found] as LockPackage;
       visit(found, Object.keys(entry.dependencies ?? {}), true);
       // Optional and peer dependencies are installed when the lock has them.
-      visit(found, [...Object.keys(entry.optionalDependencies ?? {}), ...Object.keys(entry.peerDependencies ?? {})], false);
+      visit(
+        found,
+        [...Object.keys(entry.optionalDependencies ?? {}), ...Object.keys(entry.peerDependencies ?? {})],
+        false,
+      );
     }
   };
   visit('', Object.keys(dependencies), true);
@@ -127,6 +144,18 @@ export function stageRefusal(root: string, dir: string, cwd: string): string | n
   return `it holds files kpis stage did not write (no ${STAGE_MARKER}): give a new or empty folder`;
 }
 
+/** Empties `dir` and copies in what the functions run: the compiled code, the SQL and the configs. */
+function copyDeployed(root: string, dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config']) {
+    cpSync(path.join(root, folder), path.join(dir, folder), {
+      recursive: true,
+      filter: (source) => !source.endsWith('.tsbuildinfo'),
+    });
+  }
+}
+
 /** Writes the deployable folder for the project at `root` into `dir`: emptied first if stageRefusal allows it, refused otherwise. */
 export function stageFunctions(root: string, dir: string, cwd = process.cwd()): StageResult {
   const refusal = stageRefusal(root, dir, cwd);
@@ -136,11 +165,7 @@ export function stageFunctions(root: string, dir: string, cwd = process.cwd()): 
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
   const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as Lock;
   const dependencies = cloudDependencies(manifest);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config']) {
-    cpSync(path.join(root, folder), path.join(dir, folder), { recursive: true, filter: (source) => !source.endsWith('.tsbuildinfo') });
-  }
+  copyDeployed(root, dir);
   const staged = {
     name: `${manifest.name}-functions`,
     version: manifest.version,
@@ -157,7 +182,13 @@ export function stageFunctions(root: string, dir: string, cwd = process.cwd()): 
   (pruned.packages[''] as LockPackage).name = staged.name;
   writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(pruned, null, 2)}\n`);
   // Everything but the marker is deployed.
-  writeFileSync(path.join(dir, '.gcloudignore'), `# Staged by deploy.sh: everything here but the marker is deployed.\n${STAGE_MARKER}\n`);
-  writeFileSync(path.join(dir, STAGE_MARKER), 'Written by `kpis stage`: a later `kpis stage` into this folder empties it first.\n');
+  writeFileSync(
+    path.join(dir, '.gcloudignore'),
+    `# Staged by deploy.sh: everything here but the marker is deployed.\n${STAGE_MARKER}\n`,
+  );
+  writeFileSync(
+    path.join(dir, STAGE_MARKER),
+    'Written by `kpis stage`: a later `kpis stage` into this folder empties it first.\n',
+  );
   return { dir, dependencies, packages: Object.keys(pruned.packages).length - 1 };
 }

@@ -21,7 +21,13 @@ const HOUR_MS = 3_600_000;
  * threshold at `at` ('' when all are fresh, or the guard is off). The read reaches back twice the
  * threshold, at least a day: an older newest event is named as "none since then".
  */
-export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], at: Date, context: JobContext): Promise<string> {
+export async function staleSourcesNote(
+  warehouse: Warehouse,
+  job: EtlJob,
+  tables: TableDefinition[],
+  at: Date,
+  context: JobContext,
+): Promise<string> {
   const hours = job.sourceFreshnessHours ?? 0;
   if (hours === 0) return '';
   const since = new Date(at.getTime() - Math.max(2 * hours, 24) * HOUR_MS);
@@ -31,7 +37,10 @@ export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables
     const newest = await newestEvent(warehouse, reading, source, since, context);
     const age = newest === null ? null : (at.getTime() - Date.parse(newest)) / HOUR_MS;
     if (age !== null && age <= hours) continue;
-    const what = newest === null ? `no event since ${since.toISOString()}` : `newest event ${newest}, ${Math.round(age as number)} h old`;
+    const what =
+      newest === null
+        ? `no event since ${since.toISOString()}`
+        : `newest event ${newest}, ${Math.round(age as number)} h old`;
     notes.push(`${source} ${what} at ${at.toISOString()} (source_freshness_hours ${hours})`);
   }
   return notes.length === 0 ? '' : `${SOURCE_STALE_MARKER}${notes.join('; ')}`;
@@ -39,7 +48,13 @@ export async function staleSourcesNote(warehouse: Warehouse, job: EtlJob, tables
 
 /** The source tables `tables` read through {{source}}, as dataset.table, sorted. */
 function sourcesRead(tables: TableDefinition[]): string[] {
-  return [...new Set(tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`))].sort();
+  return [
+    ...new Set(
+      tables
+        .filter((table) => placeholders(table.query).includes('source'))
+        .map((table) => `${table.dataset_src}.${table.table_src}`),
+    ),
+  ].sort();
 }
 
 /**
@@ -47,16 +62,34 @@ function sourcesRead(tables: TableDefinition[]): string[] {
  * newest event is read: no day before `since` (a table's reads_days_before) is needed, and none
  * after `at` (reads_days_after) exists yet.
  */
-async function newestOnlyReading(warehouse: Warehouse, tables: TableDefinition[], since: Date, at: Date): Promise<Pick<Warehouse, 'tableRef'>> {
+async function newestOnlyReading(
+  warehouse: Warehouse,
+  tables: TableDefinition[],
+  since: Date,
+  at: Date,
+): Promise<Pick<Warehouse, 'tableRef'>> {
   const newestOnly = tables.map((table) => ({ ...table, readsDaysBefore: 0, readsDaysAfter: 0 }));
-  return readingSources(warehouse, await sourceRenderings(warehouse, newestOnly, { start: toIsoDate(since), end: toIsoDate(at) }));
+  return readingSources(
+    warehouse,
+    await sourceRenderings(warehouse, newestOnly, { start: toIsoDate(since), end: toIsoDate(at) }),
+  );
 }
 
 /** The newest event time of `source` since `since`, canonical, or null when there is none. */
-async function newestEvent(warehouse: Warehouse, reading: Pick<Warehouse, 'tableRef'>, source: string, since: Date, context: JobContext): Promise<string | null> {
+async function newestEvent(
+  warehouse: Warehouse,
+  reading: Pick<Warehouse, 'tableRef'>,
+  source: string,
+  since: Date,
+  context: JobContext,
+): Promise<string | null> {
   const [dataset, table] = source.split('.') as [string, string];
   const sql = renderSqlFile('etl/newest_event.sql', { source: reading.tableRef(dataset, table) });
-  const [row] = await warehouse.query(sql, { since: { type: 'TIMESTAMP', value: since } }, { ...context, sqlFile: 'etl/newest_event.sql' });
+  const [row] = await warehouse.query(
+    sql,
+    { since: { type: 'TIMESTAMP', value: since } },
+    { ...context, sqlFile: 'etl/newest_event.sql' },
+  );
   return row?.newest == null ? null : canonicalTimestamp(row.newest as string | Date);
 }
 

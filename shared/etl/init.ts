@@ -22,17 +22,33 @@ export function tablesWithRoles(job: EtlJob): { table: TableSchema; role: TableR
   const configured = configuredTables(job);
   for (const definition of job.tables) {
     const names = placeholders(definition.query);
-    if (names.includes('source') && !definition.ga4) add(sourceTable(definition.dataset_src, definition.table_src), 'source');
+    if (names.includes('source') && !definition.ga4)
+      add(sourceTable(definition.dataset_src, definition.table_src), 'source');
     // A GA4 export's shards are the export's to create, not ours: only read (deploy.sh grants it).
     if (names.includes('source') && definition.ga4) {
-      add({ dataset: definition.dataset_src, table: definition.table_src, description: 'The Google Analytics (Firebase) export, read by {{source}}.', columns: [] }, 'reference');
+      add(
+        {
+          dataset: definition.dataset_src,
+          table: definition.table_src,
+          description: 'The Google Analytics (Firebase) export, read by {{source}}.',
+          columns: [],
+        },
+        'reference',
+      );
     }
     add(kpiTable(definition), 'kpi');
   }
   for (const definition of job.tables) {
     for (const name of placeholders(definition.query).filter((n) => n !== 'source')) {
-      const [dataset, table] = resolveTableName(name, definition.dataset_dst, configured).split('.') as [string, string];
-      if (!tables.has(`${dataset}.${table}`)) add({ dataset, table, description: 'Read by a KPI query; not written by daily-kpis.', columns: [] }, 'reference');
+      const [dataset, table] = resolveTableName(name, definition.dataset_dst, configured).split('.') as [
+        string,
+        string,
+      ];
+      if (!tables.has(`${dataset}.${table}`))
+        add(
+          { dataset, table, description: 'Read by a KPI query; not written by daily-kpis.', columns: [] },
+          'reference',
+        );
     }
   }
   add(RUN_LOG_TABLE, 'run_log');
@@ -48,8 +64,10 @@ export function tablesReadByChecks(checks: KpiCheck[]): string[] {
   const names = new Set<string>();
   for (const check of checks) {
     if (check.table_id !== null) names.add(`${check.dataset}.${check.table_id}`);
-    for (const name of placeholders(check.query).filter((n) => n !== 'table')) names.add(resolveTableName(name, check.dataset, new Map()));
-    for (const name of placeholders(readSqlTemplate('monitors/coverage.sql'))) names.add(resolveTableName(name, check.dataset, new Map()));
+    for (const name of placeholders(check.query).filter((n) => n !== 'table'))
+      names.add(resolveTableName(name, check.dataset, new Map()));
+    for (const name of placeholders(readSqlTemplate('monitors/coverage.sql')))
+      names.add(resolveTableName(name, check.dataset, new Map()));
   }
   return [...names];
 }
@@ -68,7 +86,9 @@ export async function initWarehouse(warehouse: Warehouse, job: EtlJob): Promise<
  */
 export async function dropKpiTables(warehouse: Warehouse, job: EtlJob, context: JobContext): Promise<string[]> {
   const names = job.tables.map((table) => `${table.dataset_dst}.${table.name}`);
-  const statements = job.tables.map((table) => `DROP TABLE IF EXISTS ${warehouse.tableRef(table.dataset_dst, table.name)}`);
+  const statements = job.tables.map(
+    (table) => `DROP TABLE IF EXISTS ${warehouse.tableRef(table.dataset_dst, table.name)}`,
+  );
   await warehouse.runScript(statements, {}, context, { atomic: false });
   return names;
 }

@@ -13,19 +13,38 @@ import { forgetRunLogShape } from './run-log-shape';
 export const MIGRATED_TABLE = `${RUN_LOG_TABLE.table}_migrated`;
 export const BACKUP_TABLE = `${RUN_LOG_TABLE.table}_cron_backup`;
 
-export type RunLogMigration = { action: 'none'; reason: string } | { action: 'migrated' | 'planned'; converted: string[]; statements: string[]; backup: string };
+export type RunLogMigration =
+  | { action: 'none'; reason: string }
+  | { action: 'migrated' | 'planned'; converted: string[]; statements: string[]; backup: string };
 
-export async function migrateRunLog(warehouse: Warehouse, options: { dryRun: boolean }, context: JobContext): Promise<RunLogMigration> {
+export async function migrateRunLog(
+  warehouse: Warehouse,
+  options: { dryRun: boolean },
+  context: JobContext,
+): Promise<RunLogMigration> {
   const { dataset, table } = RUN_LOG_TABLE;
   const columns = await warehouse.columnsOf(dataset, table);
-  if (columns === null) return { action: 'none', reason: `there is no run log ${dataset}.${table} yet: the first run (or \`kpis init\`) creates it in daily-kpis' shape` };
+  if (columns === null)
+    return {
+      action: 'none',
+      reason: `there is no run log ${dataset}.${table} yet: the first run (or \`kpis init\`) creates it in daily-kpis' shape`,
+    };
   const types = new Map(columns.map((column) => [column.name, column.type]));
-  const missingRequired = RUN_LOG_TABLE.columns.filter((column) => column.required && !types.has(column.name)).map((column) => column.name);
-  if (missingRequired.length > 0) throw new ConfigError(`${dataset}.${table} lacks ${missingRequired.join(', ')}: there is nothing to convert them from, so it cannot be migrated`);
-  const converted = RUN_LOG_TABLE.columns.filter((column) => types.get(column.name) !== column.type).map((column) => column.name);
+  const missingRequired = RUN_LOG_TABLE.columns
+    .filter((column) => column.required && !types.has(column.name))
+    .map((column) => column.name);
+  if (missingRequired.length > 0)
+    throw new ConfigError(
+      `${dataset}.${table} lacks ${missingRequired.join(', ')}: there is nothing to convert them from, so it cannot be migrated`,
+    );
+  const converted = RUN_LOG_TABLE.columns
+    .filter((column) => types.get(column.name) !== column.type)
+    .map((column) => column.name);
   if (converted.length === 0) return { action: 'none', reason: `${dataset}.${table} is already in daily-kpis' shape` };
   if ((await warehouse.columnsOf(dataset, BACKUP_TABLE)) !== null) {
-    throw new ConfigError(`${dataset}.${BACKUP_TABLE} exists from an earlier migration: drop or rename it first, so this one can keep the current table as its backup`);
+    throw new ConfigError(
+      `${dataset}.${BACKUP_TABLE} exists from an earlier migration: drop or rename it first, so this one can keep the current table as its backup`,
+    );
   }
   const statements = migrationStatements(warehouse, types, converted);
   if (options.dryRun) return { action: 'planned', converted, statements, backup: `${dataset}.${BACKUP_TABLE}` };

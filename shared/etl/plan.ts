@@ -69,7 +69,12 @@ function strategyStatements(warehouse: Pick<Warehouse, 'tableRef'>, job: EtlJob,
     query: renderTableQuery(warehouse, job, table),
   };
   if (table.strategy === 'replace_days') {
-    return splitStatements(renderSqlFile('etl/strategies/replace_days.sql', { ...common, partition_column: table.partition_column as string }));
+    return splitStatements(
+      renderSqlFile('etl/strategies/replace_days.sql', {
+        ...common,
+        partition_column: table.partition_column as string,
+      }),
+    );
   }
   const earliest = table.strategy === 'keep_earliest';
   const dateColumn = table.date_column as string;
@@ -124,12 +129,16 @@ export function planEtl(
   const { widened, wide } = wideRange(tables, laterDays, restated, range);
   const narrow = perTable.filter((_, index) => !widened.has((tables[index] as TableDefinition).name)).flat();
   const restating = restated.flatMap((extra, index) => suffixed(extra, `r${index + 1}`, narrow));
-  const requested = perTable.flatMap((statements, index) => (wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements));
+  const requested = perTable.flatMap((statements, index) =>
+    wide && widened.has((tables[index] as TableDefinition).name) ? suffixed(wide, 'l1', statements) : statements,
+  );
   return {
     statements: [...restating, ...requested],
     params,
     targets: tables.map((table) => ({ name: table.name, table: kpiTable(table), sqlFile: table.sqlLabel })),
-    reads: job.tables.filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name))).map(kpiTable),
+    reads: job.tables
+      .filter((other) => !tables.includes(other) && tables.some((table) => table.reads.includes(other.name)))
+      .map(kpiTable),
     restated,
     later: new Map(wide ? [...widened].map((name) => [name, [wide]]) : []),
   };
@@ -147,9 +156,14 @@ function wideRange(
   range: DateRange,
 ): { widened: Set<string>; wide: DateRange | null } {
   const outside = (day: IsoDate) => day < range.start || day > range.end;
-  const widened = new Set(tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name));
+  const widened = new Set(
+    tables.filter((table) => (laterDays.get(table.name) ?? []).some(outside)).map((table) => table.name),
+  );
   const reached = [...widened].flatMap((name) => laterDays.get(name) ?? []).filter(outside);
-  const wide = widened.size > 0 ? { start: [...restated.map((extra) => extra.start), ...reached].sort()[0] as IsoDate, end: range.end } : null;
+  const wide =
+    widened.size > 0
+      ? { start: [...restated.map((extra) => extra.start), ...reached].sort()[0] as IsoDate, end: range.end }
+      : null;
   return { widened, wide };
 }
 

@@ -36,7 +36,11 @@ export function tableReachBack(tables: readonly TableDefinition[]): Map<string, 
 }
 
 /** A table's own days plus the furthest reach of what it reads (`throughKeep` for a keep_* table), by name. */
-function reachOf(tables: readonly TableDefinition[], own: (table: TableDefinition) => number, throughKeep: (read: TableDefinition) => number): Map<string, number> {
+function reachOf(
+  tables: readonly TableDefinition[],
+  own: (table: TableDefinition) => number,
+  throughKeep: (read: TableDefinition) => number,
+): Map<string, number> {
   const byName = new Map(tables.map((table) => [table.name, table]));
   const reach = new Map<string, number>();
   const visit = (table: TableDefinition): number => {
@@ -77,7 +81,8 @@ export function laterDays(
   for (const table of tables) {
     const days = reach.get(table.name) ?? 0;
     if (days === 0) continue;
-    const reaches = (changed: IsoDate, day: IsoDate) => changed < day && (days === Number.POSITIVE_INFINITY || addDays(changed, days) >= day);
+    const reaches = (changed: IsoDate, day: IsoDate) =>
+      changed < day && (days === Number.POSITIVE_INFINITY || addDays(changed, days) >= day);
     const reached = candidates.filter((day) => restated.some((changed) => reaches(changed, day)));
     if (reached.length > 0) later.set(table.name, reached);
   }
@@ -99,12 +104,17 @@ export function earlierDays(
   readAhead: ReadonlyMap<IsoDate, readonly IsoDate[]> = new Map(),
 ): Map<string, IsoDate[]> {
   const earlier = new Map<string, IsoDate[]>();
-  const candidates = [...new Set([...built, ...readAhead.keys()])].filter((day) => day < range.start && !restated.includes(day)).sort();
+  const candidates = [...new Set([...built, ...readAhead.keys()])]
+    .filter((day) => day < range.start && !restated.includes(day))
+    .sort();
   for (const table of tables) {
     const days = reachBack.get(table.name) ?? 0;
     if (days === 0) continue;
-    const reaches = (changed: IsoDate, day: IsoDate) => day < changed && (days === Number.POSITIVE_INFINITY || addDays(day, days) >= changed);
-    const reached = candidates.filter((day) => [...restated, ...(readAhead.get(day) ?? [])].some((changed) => reaches(changed, day)));
+    const reaches = (changed: IsoDate, day: IsoDate) =>
+      day < changed && (days === Number.POSITIVE_INFINITY || addDays(day, days) >= changed);
+    const reached = candidates.filter((day) =>
+      [...restated, ...(readAhead.get(day) ?? [])].some((changed) => reaches(changed, day)),
+    );
     if (reached.length > 0) earlier.set(table.name, reached);
   }
   return earlier;
@@ -113,12 +123,17 @@ export function earlierDays(
 /** Both maps' days by table name, each table's sorted once: what the plan rebuilds beside the restated days. */
 export function mergeDays(...maps: ReadonlyMap<string, readonly IsoDate[]>[]): Map<string, IsoDate[]> {
   const merged = new Map<string, IsoDate[]>();
-  for (const map of maps) for (const [table, days] of map) merged.set(table, [...new Set([...(merged.get(table) ?? []), ...days])].sort());
+  for (const map of maps)
+    for (const [table, days] of map) merged.set(table, [...new Set([...(merged.get(table) ?? []), ...days])].sort());
   return merged;
 }
 
 /** The run-log rows that say why each later day is rebuilt, and for which tables (step `restate`, like a restated day's). */
-export function laterSteps(later: ReadonlyMap<string, IsoDate[]>, restated: readonly IsoDate[], at: Date): RunLogStep[] {
+export function laterSteps(
+  later: ReadonlyMap<string, IsoDate[]>,
+  restated: readonly IsoDate[],
+  at: Date,
+): RunLogStep[] {
   return reachSteps(later, at, (day) => ({
     reads: 'days before it (reads_days_before, or a keep_* table)',
     changed: restated.filter((restatedDay) => restatedDay < day).sort(),
@@ -138,12 +153,18 @@ export function earlierSteps(
   return reachSteps(earlier, at, (day) => {
     const after = restated.filter((restatedDay) => restatedDay > day).sort();
     const reads = 'days after it (reads_days_after)';
-    return after.length > 0 ? { reads, changed: after } : { reads, changed: [...(readAhead.get(day) ?? [])], since: true };
+    return after.length > 0
+      ? { reads, changed: after }
+      : { reads, changed: [...(readAhead.get(day) ?? [])], since: true };
   });
 }
 
 /** One `restate` row per day reached, oldest first: its tables, what they read, and the restated days that reach it. */
-function reachSteps(reached: ReadonlyMap<string, IsoDate[]>, at: Date, why: (day: IsoDate) => { reads: string; changed: IsoDate[]; since?: boolean }): RunLogStep[] {
+function reachSteps(
+  reached: ReadonlyMap<string, IsoDate[]>,
+  at: Date,
+  why: (day: IsoDate) => { reads: string; changed: IsoDate[]; since?: boolean },
+): RunLogStep[] {
   const byDay = new Map<IsoDate, string[]>();
   for (const [table, days] of reached) for (const day of days) byDay.set(day, [...(byDay.get(day) ?? []), table]);
   return [...byDay]

@@ -85,14 +85,22 @@ const NO_EVENTS = 'no events';
  * The decision for a run over `range`; null when restating is off (nothing read). `reading.aheadDays`:
  * how many days after its own a table of the job reads (reach.ts, tableReachBack).
  */
-export async function decideRestate(warehouse: Warehouse, job: EtlJob, range: DateRange, context: JobContext, reading: ReadingAhead): Promise<RestateDecision | null> {
+export async function decideRestate(
+  warehouse: Warehouse,
+  job: EtlJob,
+  range: DateRange,
+  context: JobContext,
+  reading: ReadingAhead,
+): Promise<RestateDecision | null> {
   const restateDays = job.restateDays ?? 0;
   const sources = sourcesOf(job.tables.filter((table) => table.isEnable));
   if (restateDays === 0 || sources.length === 0) return null;
   const { aheadDays } = reading;
   const window = { start: addDays(range.start, -restateDays), end: addDays(range.end, aheadDays) };
-  const whole = (days: DateRange) => combined(sources, days, (source) => warehouse.sourceVersions(source, days, job.timeZone, context));
-  const versionsBefore = (before: Date) => (days: DateRange) => combined(sources, days, (source) => warehouse.sourceVersionsBefore(source, days, before, job.timeZone, context));
+  const whole = (days: DateRange) =>
+    combined(sources, days, (source) => warehouse.sourceVersions(source, days, job.timeZone, context));
+  const versionsBefore = (before: Date) => (days: DateRange) =>
+    combined(sources, days, (source) => warehouse.sourceVersionsBefore(source, days, before, job.timeZone, context));
   const versions = (await whole(window)) ?? new Map<IsoDate, string>();
   const builds = await recordedVersions(warehouse, job, window.start, context);
   const now = (day: IsoDate) => versions.get(day) ?? NO_EVENTS;
@@ -102,7 +110,9 @@ export async function decideRestate(warehouse: Warehouse, job: EtlJob, range: Da
     const seen = builds.get(day)?.seen ?? new Map<IsoDate, Set<string>>();
     const was = seen.get(day);
     // Days after the range are left for the run that builds them: today's keep changing.
-    const changed = changedSince(seen, now, daysBetween(addDays(day, 1), addDays(day, aheadDays))).filter((later) => later <= range.end);
+    const changed = changedSince(seen, now, daysBetween(addDays(day, 1), addDays(day, aheadDays))).filter(
+      (later) => later <= range.end,
+    );
     if (was !== undefined && !was.has(now(day))) restated.push({ day, was: [...was].join(' or '), now: now(day) });
     else if (changed.length > 0) candidates.set(day, changed);
   }
@@ -131,8 +141,13 @@ async function beforeTheirBuilds(
     const counted = before === null ? [] : later.filter((other) => before.versions.has(other));
     const first = counted[0];
     const last = counted[counted.length - 1];
-    const stamps = before !== null && first !== undefined && last !== undefined ? await versionsBefore(before.at)({ start: first, end: last }) : null;
-    const moved = later.filter((other) => stamps === null || !(before?.versions.get(other)?.has(stamps.get(other) ?? NO_EVENTS) ?? false));
+    const stamps =
+      before !== null && first !== undefined && last !== undefined
+        ? await versionsBefore(before.at)({ start: first, end: last })
+        : null;
+    const moved = later.filter(
+      (other) => stamps === null || !(before?.versions.get(other)?.has(stamps.get(other) ?? NO_EVENTS) ?? false),
+    );
     if (moved.length > 0) readAhead.set(day, moved);
     else checked.set(day, new Map(later.map((other) => [other, now(other)])));
   }
@@ -140,17 +155,28 @@ async function beforeTheirBuilds(
 }
 
 /** The days after the range, their events timed before `at` (the run's time): none read when none has events; null when a source cannot tell. */
-async function soFar(days: IsoDate[], now: (day: IsoDate) => string, at: Date, read: ReadVersions): Promise<RestateDecision['aheadBefore']> {
+async function soFar(
+  days: IsoDate[],
+  now: (day: IsoDate) => string,
+  at: Date,
+  read: ReadVersions,
+): Promise<RestateDecision['aheadBefore']> {
   const first = days[0];
   const last = days[days.length - 1];
   if (first === undefined || last === undefined) return null;
-  const stamps = days.every((day) => now(day) === NO_EVENTS) ? new Map<IsoDate, string>() : await read({ start: first, end: last });
+  const stamps = days.every((day) => now(day) === NO_EVENTS)
+    ? new Map<IsoDate, string>()
+    : await read({ start: first, end: last });
   if (stamps === null) return null;
   return { at, versions: new Map(days.map((day) => [day, stamps.get(day) ?? NO_EVENTS])) };
 }
 
 /** Of `days`, those a build saw (`seen`) in another version than now; a day it did not record is left alone. */
-function changedSince(seen: ReadonlyMap<IsoDate, Set<string>>, now: (day: IsoDate) => string, days: IsoDate[]): IsoDate[] {
+function changedSince(
+  seen: ReadonlyMap<IsoDate, Set<string>>,
+  now: (day: IsoDate) => string,
+  days: IsoDate[],
+): IsoDate[] {
   return days.filter((day) => {
     const saw = seen.get(day);
     return saw !== undefined && !saw.has(now(day));
@@ -175,15 +201,33 @@ export function restateSteps(decision: RestateDecision | null, at: Date): RunLog
  * days whose read-ahead tables the run rebuilt (reach.ts): their source is unchanged (else they
  * were restated), and what they read ahead is now seen.
  */
-export function versionsNote(decision: RestateDecision | null, range: DateRange, reached: readonly IsoDate[] = []): string {
+export function versionsNote(
+  decision: RestateDecision | null,
+  range: DateRange,
+  reached: readonly IsoDate[] = [],
+): string {
   if (!decision) return '';
   const known = (day: IsoDate) => decision.versions.has(day);
-  const built = [...new Set([...decision.restated.map(({ day }) => day), ...reached.filter(known), ...daysBetween(range.start, range.end)])].sort();
+  const built = [
+    ...new Set([
+      ...decision.restated.map(({ day }) => day),
+      ...reached.filter(known),
+      ...daysBetween(range.start, range.end),
+    ]),
+  ].sort();
   const version = (day: IsoDate): [IsoDate, string] => [day, decision.versions.get(day) ?? NO_EVENTS];
-  const ahead = decision.aheadDays === 0 ? [] : built.flatMap((day) => daysBetween(addDays(day, 1), addDays(day, decision.aheadDays)));
+  const ahead =
+    decision.aheadDays === 0
+      ? []
+      : built.flatMap((day) => daysBetween(addDays(day, 1), addDays(day, decision.aheadDays)));
   const seen = [...new Set(ahead)].filter((day) => !built.includes(day) && known(day)).sort();
-  const readAhead = seen.length > 0 ? { [READ_AHEAD_KEY]: Object.fromEntries(seen.map(version)), ...beforeNote(decision.aheadBefore, seen) } : {};
-  const checked = [...decision.checked].filter(([day]) => !built.includes(day)).map(([day, later]) => [day, Object.fromEntries(later)]);
+  const readAhead =
+    seen.length > 0
+      ? { [READ_AHEAD_KEY]: Object.fromEntries(seen.map(version)), ...beforeNote(decision.aheadBefore, seen) }
+      : {};
+  const checked = [...decision.checked]
+    .filter(([day]) => !built.includes(day))
+    .map(([day, later]) => [day, Object.fromEntries(later)]);
   const checkedNote = checked.length > 0 ? { [CHECKED_KEY]: Object.fromEntries(checked) } : {};
   return `${VERSIONS_MARKER}${JSON.stringify({ ...Object.fromEntries(built.map(version)), ...readAhead, ...checkedNote })}`;
 }
@@ -208,7 +252,11 @@ const CHECKED_KEY = 'read_ahead_checked';
 
 /** The distinct source tables the run's tables read through `{{source}}`. */
 function sourcesOf(tables: TableDefinition[]): { dataset: string; table: string }[] {
-  const names = new Set(tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`));
+  const names = new Set(
+    tables
+      .filter((table) => placeholders(table.query).includes('source'))
+      .map((table) => `${table.dataset_src}.${table.table_src}`),
+  );
   return [...names].sort().map((name) => {
     const [dataset, table] = name.split('.') as [string, string];
     return { dataset, table };
@@ -216,7 +264,11 @@ function sourcesOf(tables: TableDefinition[]): { dataset: string; table: string 
 }
 
 /** Each day's version over every source: one source's stamp, or each source's named when there are several; null when a source cannot tell. */
-async function combined(sources: SourceRef[], window: DateRange, read: (source: SourceRef) => Promise<Map<IsoDate, string> | null>): Promise<Map<IsoDate, string> | null> {
+async function combined(
+  sources: SourceRef[],
+  window: DateRange,
+  read: (source: SourceRef) => Promise<Map<IsoDate, string> | null>,
+): Promise<Map<IsoDate, string> | null> {
   const perSource: Map<IsoDate, string>[] = [];
   for (const source of sources) {
     const stamps = await read(source);
@@ -226,7 +278,12 @@ async function combined(sources: SourceRef[], window: DateRange, read: (source: 
   const versions = new Map<IsoDate, string>();
   for (const day of daysBetween(window.start, window.end)) {
     const stamps = perSource.map((stamp) => stamp.get(day) ?? NO_EVENTS);
-    versions.set(day, sources.length === 1 ? (stamps[0] as string) : sources.map((s, i) => `${s.dataset}.${s.table}: ${stamps[i] as string}`).join('; '));
+    versions.set(
+      day,
+      sources.length === 1
+        ? (stamps[0] as string)
+        : sources.map((s, i) => `${s.dataset}.${s.table}: ${stamps[i] as string}`).join('; '),
+    );
   }
   return versions;
 }
@@ -238,15 +295,28 @@ async function combined(sources: SourceRef[], window: DateRange, read: (source: 
  * one instant are all kept (two runs under a frozen clock share one): a day matching any of them
  * is unchanged.
  */
-async function recordedVersions(warehouse: Warehouse, job: EtlJob, firstDay: IsoDate, context: JobContext): Promise<Map<IsoDate, Build>> {
+async function recordedVersions(
+  warehouse: Warehouse,
+  job: EtlJob,
+  firstDay: IsoDate,
+  context: JobContext,
+): Promise<Map<IsoDate, Build>> {
   const shape = await runLogShape(warehouse);
   const sql = renderSqlFile('logs/day_versions.sql', runLogValues(warehouse, shape));
-  const params = { since: { type: 'DATE' as const, value: addDays(firstDay, -1) }, job_name: { type: 'STRING' as const, value: job.jobName } };
-  const rows = await warehouse.query(sql, params, { ...context, sqlFile: 'logs/day_versions.sql' }).catch((error: unknown) => {
-    if (error instanceof TableNotFoundError) return [];
-    throw error;
-  });
-  const recorded = rows.map((row) => ({ at: timestampMicros(canonicalTimestamp(row.ts as string | Date)), ...parseVersions(row.message) }));
+  const params = {
+    since: { type: 'DATE' as const, value: addDays(firstDay, -1) },
+    job_name: { type: 'STRING' as const, value: job.jobName },
+  };
+  const rows = await warehouse
+    .query(sql, params, { ...context, sqlFile: 'logs/day_versions.sql' })
+    .catch((error: unknown) => {
+      if (error instanceof TableNotFoundError) return [];
+      throw error;
+    });
+  const recorded = rows.map((row) => ({
+    at: timestampMicros(canonicalTimestamp(row.ts as string | Date)),
+    ...parseVersions(row.message),
+  }));
   const newest = new Map<IsoDate, Build>();
   for (const row of recorded) for (const [day] of row.built) addBuild(newest, day, row);
   for (const row of recorded) {
@@ -291,8 +361,12 @@ function parseVersions(message: unknown): Omit<RecordedRow, 'at'> {
     return {
       built: strings(parsed),
       ahead: strings(field(parsed, READ_AHEAD_KEY)),
-      aheadBefore: at !== null && !Number.isNaN(at.getTime()) ? { at, versions: strings(field(before, 'versions')) } : null,
-      checked: entries(field(parsed, CHECKED_KEY)).map(([day, later]): [IsoDate, [IsoDate, string][]] => [day, strings(later)]),
+      aheadBefore:
+        at !== null && !Number.isNaN(at.getTime()) ? { at, versions: strings(field(before, 'versions')) } : null,
+      checked: entries(field(parsed, CHECKED_KEY)).map(([day, later]): [IsoDate, [IsoDate, string][]] => [
+        day,
+        strings(later),
+      ]),
     };
   } catch {
     return none;
@@ -301,7 +375,9 @@ function parseVersions(message: unknown): Omit<RecordedRow, 'at'> {
 
 /** An object's own entries; none for anything else. */
 function entries(value: unknown): [string, unknown][] {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value as Record<string, unknown>) : [];
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? Object.entries(value as Record<string, unknown>)
+    : [];
 }
 
 /** An object's entries whose value is a string. */
@@ -311,5 +387,7 @@ function strings(value: unknown): [IsoDate, string][] {
 
 /** An object's own field `key`; undefined for anything else. */
 function field(value: unknown, key: string): unknown {
-  return value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  return value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }

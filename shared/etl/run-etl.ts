@@ -97,16 +97,25 @@ export async function runEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, pl
   const tables = selectTables(job, request.kpis);
   const plan = planned ?? planEtl(deps.warehouse, job, tables, request.range);
   const result = resultOf(deps, job, request, plan);
-  return request.dryRun ? dryRunEtl(deps, job, request, tables, plan, result) : writeEtl(deps, job, request, tables, plan, result);
+  return request.dryRun
+    ? dryRunEtl(deps, job, request, tables, plan, result)
+    : writeEtl(deps, job, request, tables, plan, result);
 }
 
 /** The completion event of this run, made when the run ends; carries when it started. */
-type ResultOf = ((status: EtlResult['status'], error: Error | null, extra?: Partial<EtlResult>) => EtlResult) & { startedAt: Date };
+type ResultOf = ((status: EtlResult['status'], error: Error | null, extra?: Partial<EtlResult>) => EtlResult) & {
+  startedAt: Date;
+};
 
 function resultOf(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan): ResultOf {
   const startedAt = deps.clock();
   const make = (status: EtlResult['status'], error: Error | null, extra: Partial<EtlResult> = {}): EtlResult => ({
-    ...etlResult(job, request, plan, { status, error: error ? error.message : null, started_at: startedAt.toISOString(), finished_at: deps.clock().toISOString() }),
+    ...etlResult(job, request, plan, {
+      status,
+      error: error ? error.message : null,
+      started_at: startedAt.toISOString(),
+      finished_at: deps.clock().toISOString(),
+    }),
     ...extra,
   });
   return Object.assign(make, { startedAt });
@@ -117,7 +126,14 @@ function resultOf(deps: EtlDeps, job: EtlJob, request: EtlRequest, plan: EtlPlan
  * anything, with the earlier days the run would restate now (it reads what a real run reads to
  * decide: partition metadata or fingerprints, and the run log).
  */
-async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], planned: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+async function dryRunEtl(
+  deps: EtlDeps,
+  job: EtlJob,
+  request: EtlRequest,
+  tables: TableDefinition[],
+  planned: EtlPlan,
+  result: ResultOf,
+): Promise<EtlOutcome> {
   let plan = planned;
   let script = deps.warehouse.renderScript(plan.statements, { atomic: true });
   try {
@@ -126,7 +142,13 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
     plan = await planRun(deps.warehouse, job, tables, request.range, restate);
     script = deps.warehouse.renderScript(plan.statements, { atomic: true });
     const { bytesProcessed } = await deps.warehouse.dryRunScript(plan.statements, plan.params, context);
-    return { result: result('succeeded', null, { bytes_processed: bytesProcessed, ...(restate.all.length > 0 ? { restated_dates: restate.all } : {}) }), script };
+    return {
+      result: result('succeeded', null, {
+        bytes_processed: bytesProcessed,
+        ...(restate.all.length > 0 ? { restated_dates: restate.all } : {}),
+      }),
+      script,
+    };
   } catch (thrown) {
     const failure = toError(thrown);
     return { result: result('failed', failure), script, failure };
@@ -134,15 +156,36 @@ async function dryRunEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables
 }
 
 /** The real run: one script, one transaction, the run-log rows committed with the data. */
-async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables: TableDefinition[], planned: EtlPlan, result: ResultOf): Promise<EtlOutcome> {
+async function writeEtl(
+  deps: EtlDeps,
+  job: EtlJob,
+  request: EtlRequest,
+  tables: TableDefinition[],
+  planned: EtlPlan,
+  result: ResultOf,
+): Promise<EtlOutcome> {
   const { warehouse, clock } = deps;
   const logger = deps.logger.child({ run_id: request.runId });
-  const identity: RunLogIdentity = { runId: request.runId, jobName: job.jobName, jobType: 'etl', username: request.username };
+  const identity: RunLogIdentity = {
+    runId: request.runId,
+    jobName: job.jobName,
+    jobType: 'etl',
+    username: request.username,
+  };
   const range = `${request.range.start}..${request.range.end}`;
-  const startStep: RunLogStep = { step: 'start', logType: 'start', at: result.startedAt, message: `ETL for ${range}: ${planned.targets.map((t) => t.name).join(', ')}` };
+  const startStep: RunLogStep = {
+    step: 'start',
+    logType: 'start',
+    at: result.startedAt,
+    message: `ETL for ${range}: ${planned.targets.map((t) => t.name).join(', ')}`,
+  };
   try {
     const run = await prepareRun(warehouse, logger, job, request, tables, planned, result.startedAt);
-    logger.info('ETL started', { start_date: request.range.start, end_date: request.range.end, tables: run.plan.targets.map((t) => t.name) });
+    logger.info('ETL started', {
+      start_date: request.range.start,
+      end_date: request.range.end,
+      tables: run.plan.targets.map((t) => t.name),
+    });
     // The run's log rows commit with the data, in the same script (one job on BigQuery): an end
     // row means the tables were written. They are stamped when the script is submitted.
     const logSteps = [startStep, ...runSteps(run, request, tables, clock())];
@@ -157,9 +200,23 @@ async function writeEtl(deps: EtlDeps, job: EtlJob, request: EtlRequest, tables:
 }
 
 /** A failed run's log: the error, and the start and error rows (the script's own rows rolled back with it). */
-async function recordFailure(deps: EtlDeps, logger: Logger, identity: RunLogIdentity, startStep: RunLogStep, error: Error): Promise<void> {
-  logger.error('ETL failed', { error: error.message, transient: error instanceof WarehouseError ? error.transient : false });
-  const errorStep: RunLogStep = { step: 'error', logType: 'error', at: deps.clock(), message: error.message.slice(0, 10_000) };
+async function recordFailure(
+  deps: EtlDeps,
+  logger: Logger,
+  identity: RunLogIdentity,
+  startStep: RunLogStep,
+  error: Error,
+): Promise<void> {
+  logger.error('ETL failed', {
+    error: error.message,
+    transient: error instanceof WarehouseError ? error.transient : false,
+  });
+  const errorStep: RunLogStep = {
+    step: 'error',
+    logType: 'error',
+    at: deps.clock(),
+    message: error.message.slice(0, 10_000),
+  };
   await writeRunLog(deps.warehouse, identity, [startStep, errorStep]).catch((logError: unknown) => {
     logger.error('could not write the error row to the run log', { error: toError(logError).message });
   });
@@ -208,10 +265,23 @@ async function prepareRun(
  * The run's plan with the days it restates, planned once, `{{source}}` rendered (one catalog read)
  * over every day the run builds: a GA4 export's shards reach back to the oldest restated day.
  */
-async function planRun(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, restate: Awaited<ReturnType<typeof restating>>): Promise<EtlPlan> {
+async function planRun(
+  warehouse: Warehouse,
+  job: EtlJob,
+  tables: TableDefinition[],
+  range: DateRange,
+  restate: Awaited<ReturnType<typeof restating>>,
+): Promise<EtlPlan> {
   const reach = { start: [range.start, ...restate.all].sort()[0] as IsoDate, end: range.end };
   const rebuilt = mergeDays(restate.earlier, restate.later);
-  return planEtl(readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)), job, tables, range, restate.days, rebuilt);
+  return planEtl(
+    readingSources(warehouse, await sourceRenderings(warehouse, tables, reach)),
+    job,
+    tables,
+    range,
+    restate.days,
+    rebuilt,
+  );
 }
 
 /** The run-log rows after the start row: one per table written, the restated days, and the end row. */
@@ -226,7 +296,9 @@ function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition
       fileName: target.sqlFile,
       message: `wrote ${target.table.dataset}.${target.table.table} for ${range}`,
     })),
-    ...restateSteps(restate.decision, submittedAt).map((step) => (wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` })),
+    ...restateSteps(restate.decision, submittedAt).map((step) =>
+      wholeRun ? step : { ...step, message: `${step.message}${chosenOnly(tables)}` },
+    ),
     ...earlierSteps(restate.earlier, restate.days, submittedAt, restate.decision?.readAhead),
     ...laterSteps(restate.later, restate.days, submittedAt),
     // Only a run of every table records versions: after a run of chosen KPIs the others are still to restate.
@@ -246,7 +318,14 @@ function runSteps(run: PreparedRun, request: EtlRequest, tables: TableDefinition
 export const ETL_SCRIPT_LABEL = 'etl/run';
 
 /** Runs the plan's statements and the run-log rows as one atomic script. */
-async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: PreparedRun, logSteps: RunLogStep[], range: DateRange, context: JobContext): Promise<void> {
+async function commitRun(
+  warehouse: Warehouse,
+  identity: RunLogIdentity,
+  run: PreparedRun,
+  logSteps: RunLogStep[],
+  range: DateRange,
+  context: JobContext,
+): Promise<void> {
   const { plan } = run;
   let { shape } = run;
   // The script's job id comes from the work, not from its run-log timestamps, so a redelivery of
@@ -255,7 +334,12 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
   const workKey = `etl:${identity.runId}:${range.start}..${range.end}${restated}:${targetNames(plan).join(',')}`;
   const runScript = () => {
     const logRows = runLogStatement(warehouse, shape, identity, logSteps);
-    return warehouse.runScript([...plan.statements, logRows.sql], { ...plan.params, ...logRows.params }, { ...context, workKey, sqlFile: ETL_SCRIPT_LABEL }, { atomic: true });
+    return warehouse.runScript(
+      [...plan.statements, logRows.sql],
+      { ...plan.params, ...logRows.params },
+      { ...context, workKey, sqlFile: ETL_SCRIPT_LABEL },
+      { atomic: true },
+    );
   };
   await runScript().catch(async (error: unknown) => {
     // A target or the run log dropped under a warm instance: create it again and run once more.
@@ -274,14 +358,27 @@ async function commitRun(warehouse: Warehouse, identity: RunLogIdentity, run: Pr
  * again, for the KPI monitor to judge again. `at`: the run's time, the bound of the days it
  * reads ahead (only their events before it are in what it builds).
  */
-async function restating(warehouse: Warehouse, job: EtlJob, tables: TableDefinition[], range: DateRange, context: JobContext, at: Date) {
+async function restating(
+  warehouse: Warehouse,
+  job: EtlJob,
+  tables: TableDefinition[],
+  range: DateRange,
+  context: JobContext,
+  at: Date,
+) {
   const reachBack = tableReachBack(job.tables);
   const decision = await decideRestate(warehouse, job, range, context, { aheadDays: aheadDays(job, reachBack), at });
   const days = decision?.restated.map(({ day }) => day) ?? [];
   const built = decision?.built ?? new Set<IsoDate>();
   const later = laterDays(tables, tableReach(job.tables), days, built, range);
   const earlier = earlierDays(tables, reachBack, days, built, range, decision?.readAhead);
-  return { decision, days, later, earlier, all: [...new Set([...days, ...[...later.values(), ...earlier.values()].flat()])].sort() };
+  return {
+    decision,
+    days,
+    later,
+    earlier,
+    all: [...new Set([...days, ...[...later.values(), ...earlier.values()].flat()])].sort(),
+  };
 }
 
 /** How many days after its own an enabled table reads at most (through what it reads too); a keep_latest reach (every day) reads none ahead. */
@@ -297,7 +394,8 @@ function aheadDays(job: EtlJob, reachBack: ReadonlyMap<string, number>): number 
 function chosenOnly(tables: TableDefinition[]): string {
   const names = tables.map((table) => table.name);
   const inputs = [...new Set(tables.flatMap((table) => table.reads))].filter((name) => !names.includes(name));
-  const asTheyAre = inputs.length > 0 ? `, reading ${inputs.join(', ')} as ${inputs.length === 1 ? 'it is' : 'they are'}` : '';
+  const asTheyAre =
+    inputs.length > 0 ? `, reading ${inputs.join(', ')} as ${inputs.length === 1 ? 'it is' : 'they are'}` : '';
   return `; ${names.join(', ')} only (a run of chosen KPIs${asTheyAre}): the next run of every KPI restates the others`;
 }
 

@@ -45,7 +45,9 @@ export function shapeOf(columns: ColumnInfo[] | null): RunLogShape {
     if (type === undefined) problems.push(`${column.name} is missing (expected ${column.type})`);
     else if (type === PANDAS_TYPES[column.name]) converted.push(column.name);
     else if (type !== column.type)
-      problems.push(`${column.name} is ${type} (expected ${column.type}${PANDAS_TYPES[column.name] ? `, or ${PANDAS_TYPES[column.name]} as the cron job's pandas wrote it` : ''})`);
+      problems.push(
+        `${column.name} is ${type} (expected ${column.type}${PANDAS_TYPES[column.name] ? `, or ${PANDAS_TYPES[column.name]} as the cron job's pandas wrote it` : ''})`,
+      );
   }
   const table = `${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`;
   if (problems.length > 0) {
@@ -56,7 +58,10 @@ export function shapeOf(columns: ColumnInfo[] | null): RunLogShape {
   if (converted.length === 0) return DAILY_KPIS_SHAPE;
   return {
     kind: 'pandas',
-    read: { ...DAILY_KPIS_SHAPE.read, ...Object.fromEntries(converted.map((name) => [name, `CAST(${name} AS ${columnType(name)})`])) },
+    read: {
+      ...DAILY_KPIS_SHAPE.read,
+      ...Object.fromEntries(converted.map((name) => [name, `CAST(${name} AS ${columnType(name)})`])),
+    },
     write: (column, ref) => (converted.includes(column) ? `CAST(${ref} AS ${PANDAS_TYPES[column]})` : ref),
     converted,
   };
@@ -85,5 +90,9 @@ export function forgetRunLogShape(warehouse: object): void {
 
 /** The run log's placeholders for a SQL template: the table, and `ts`/`dt` read as TIMESTAMP/DATE. */
 export function runLogValues(warehouse: Pick<Warehouse, 'tableRef'>, shape: RunLogShape): Record<string, string> {
-  return { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table), ts: shape.read.ts as string, dt: shape.read.dt as string };
+  return {
+    daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
+    ts: shape.read.ts as string,
+    dt: shape.read.dt as string,
+  };
 }

@@ -32,7 +32,9 @@ export interface RunLogStep {
  * read them: joined by newlines, NULL when the run restated nothing. Oldest first, once each.
  */
 export function restatedDaysOf(messages: unknown): IsoDate[] {
-  const days = [...String(messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map((match) => match[1] as IsoDate);
+  const days = [...String(messages ?? '').matchAll(/^restated (\d{4}-\d{2}-\d{2}):/gm)].map(
+    (match) => match[1] as IsoDate,
+  );
   return [...new Set(days)].sort();
 }
 
@@ -64,7 +66,12 @@ export function runLogStatement(
     })),
   );
   // Each value in the table's own type: a pandas-made run log takes ts as DATETIME, dt as STRING.
-  const written = { ...rows, refs: rows.refs.map((refs) => refs.map((ref, index) => shape.write(RUN_LOG_TABLE.columns[index]?.name as string, ref))) };
+  const written = {
+    ...rows,
+    refs: rows.refs.map((refs) =>
+      refs.map((ref, index) => shape.write(RUN_LOG_TABLE.columns[index]?.name as string, ref)),
+    ),
+  };
   const sql = renderSqlFile('logs/insert_log_rows.sql', {
     daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
     columns: RUN_LOG_TABLE.columns.map((column) => column.name).join(', '),
@@ -77,7 +84,12 @@ export function runLogStatement(
  * Writes a run's steps, numbered from `firstStepId`, so later rows of a run continue its numbering.
  * A run log dropped under a warm instance is created again, and the rows written to it.
  */
-export async function writeRunLog(warehouse: Warehouse, identity: RunLogIdentity, steps: RunLogStep[], firstStepId = 1): Promise<void> {
+export async function writeRunLog(
+  warehouse: Warehouse,
+  identity: RunLogIdentity,
+  steps: RunLogStep[],
+  firstStepId = 1,
+): Promise<void> {
   const context = { job: identity.jobName, runId: identity.runId, sqlFile: 'logs/insert_log_rows.sql' };
   const statement = (shape: RunLogShape) => runLogStatement(warehouse, shape, identity, steps, firstStepId);
   const first = statement(await runLogShape(warehouse));
@@ -114,16 +126,24 @@ export async function recordRun<T>(
   const { warehouse, clock, logger } = deps;
   const write = runLogWriter(deps, identity, options.bestEffort === true);
   if (!options.bestEffort) await ensureRunLog(warehouse);
-  else await ensureRunLog(warehouse).catch((error: unknown) => logger.error('could not create the run log', { error: toError(error).message }));
+  else
+    await ensureRunLog(warehouse).catch((error: unknown) =>
+      logger.error('could not create the run log', { error: toError(error).message }),
+    );
   await write([{ step: 'start', logType: 'start', at: clock(), message: startMessage }], 1);
   let outcome: { value: T; summary: string };
   try {
     outcome = await work();
   } catch (error) {
     const message = toError(error).message.slice(0, 10_000);
-    await writeRunLog(warehouse, identity, [{ step: 'error', logType: 'error', at: clock(), message }], 2).catch((logError: unknown) => {
-      logger.error('could not write the error row of this run to the run log', { run_id: identity.runId, error: toError(logError).message });
-    });
+    await writeRunLog(warehouse, identity, [{ step: 'error', logType: 'error', at: clock(), message }], 2).catch(
+      (logError: unknown) => {
+        logger.error('could not write the error row of this run to the run log', {
+          run_id: identity.runId,
+          error: toError(logError).message,
+        });
+      },
+    );
     throw error;
   }
   await write([{ step: 'end', logType: 'end', at: clock(), message: outcome.summary }], 2);
@@ -137,7 +157,10 @@ function runLogWriter(deps: { warehouse: Warehouse; logger: Logger }, identity: 
       await writeRunLog(deps.warehouse, identity, steps, firstStepId);
     } catch (error) {
       if (!bestEffort) throw error;
-      deps.logger.error(`could not write the ${steps[0]?.step ?? ''} row of this run to the run log; carrying on`, { run_id: identity.runId, error: toError(error).message });
+      deps.logger.error(`could not write the ${steps[0]?.step ?? ''} row of this run to the run log; carrying on`, {
+        run_id: identity.runId,
+        error: toError(error).message,
+      });
     }
   };
 }

@@ -26,7 +26,10 @@ export type SourceSql = ReadonlyMap<string, string>;
  * the warehouse itself. A view of the port rather than a parameter of planEtl: the planner and
  * every caller of tableQueryValues stay as they are.
  */
-export function readingSources(warehouse: Pick<Warehouse, 'tableRef'>, sources: SourceSql): Pick<Warehouse, 'tableRef'> {
+export function readingSources(
+  warehouse: Pick<Warehouse, 'tableRef'>,
+  sources: SourceSql,
+): Pick<Warehouse, 'tableRef'> {
   if (sources.size === 0) return warehouse;
   return { tableRef: (dataset, table) => sources.get(`${dataset}.${table}`) ?? warehouse.tableRef(dataset, table) };
 }
@@ -42,7 +45,11 @@ type SourceWarehouse = Pick<Warehouse, 'tableRef' | 'columnsOf' | 'wildcardTable
  * The renderings of the sources `tables` read through `{{source}}` that are not the plain table,
  * for a run over `window` (the requested days and any restated ones).
  */
-export async function sourceRenderings(warehouse: SourceWarehouse, tables: TableDefinition[], window: DateRange): Promise<Map<string, string>> {
+export async function sourceRenderings(
+  warehouse: SourceWarehouse,
+  tables: TableDefinition[],
+  window: DateRange,
+): Promise<Map<string, string>> {
   const renderings = new Map<string, string>();
   const readers = tables.filter((t) => placeholders(t.query).includes('source'));
   for (const table of readers) {
@@ -56,7 +63,9 @@ export async function sourceRenderings(warehouse: SourceWarehouse, tables: Table
     // A missing table stays its name: the run then fails naming it, as before.
     if (columns === null) continue;
     const has = new Set(columns.map((column) => column.name.toLowerCase()));
-    const missing = SOURCE_COLUMNS.filter((column) => OPTIONAL_SOURCE_COLUMNS.includes(column.name) && !has.has(column.name));
+    const missing = SOURCE_COLUMNS.filter(
+      (column) => OPTIONAL_SOURCE_COLUMNS.includes(column.name) && !has.has(column.name),
+    );
     if (missing.length === 0) continue;
     const added = missing.map((column) => `CAST(NULL AS ${column.type}) AS ${column.name}`).join(', ');
     renderings.set(name, `(SELECT *, ${added} FROM ${warehouse.tableRef(table.dataset_src, table.table_src)})`);

@@ -24,7 +24,12 @@ export function campaignDay(today: IsoDate): IsoDate {
 
 /** The calendar entry that names the campaign: every check, one day, muted with its note. */
 export function campaignEntry(today: IsoDate): CalendarEntryInput {
-  return { date: campaignDay(today), checks: 'all', kind: 'one_off', note: 'Demo install campaign (planted by npm start): a known spike, not an incident' };
+  return {
+    date: campaignDay(today),
+    checks: 'all',
+    kind: 'one_off',
+    note: 'Demo install campaign (planted by npm start): a known spike, not an incident',
+  };
 }
 
 /** The campaign's events (a few per user during the day, before `now`), with the source's optional columns when it has them. */
@@ -51,7 +56,13 @@ export function campaignEvents(day: IsoDate, now: Date, columns: readonly string
 }
 
 /** Appends the campaign's events to the demo source; returns how many. */
-export function plantCampaign(warehouse: Warehouse, source: TableSchema, today: IsoDate, now: Date, context: JobContext): Promise<number> {
+export function plantCampaign(
+  warehouse: Warehouse,
+  source: TableSchema,
+  today: IsoDate,
+  now: Date,
+  context: JobContext,
+): Promise<number> {
   const columns = source.columns.map((column) => column.name);
   return appendEvents(warehouse, source, campaignEvents(campaignDay(today), now, columns), context);
 }
@@ -67,5 +78,8 @@ export const DEMO_CALENDAR = '.data/calendar.json';
 export function writeDemoCalendar(file: string, seededToday: IsoDate | null): void {
   if (seededToday === null && existsSync(file)) return;
   mkdirSync(path.dirname(file), { recursive: true });
-  writeCalendarFile(file, [...readCalendarFile(DEFAULT_CALENDAR), ...(seededToday === null ? [] : [campaignEntry(seededToday)])]);
+  writeCalendarFile(file, [
+    ...readCalendarFile(DEFAULT_CALENDAR),
+    ...(seededToday === null ? [] : [campaignEntry(seededToday)]),
+  ]);
 }

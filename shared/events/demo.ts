@@ -154,7 +154,13 @@ function newUsers(run: DemoRun, users: DemoUser[], installs: number, index: numb
   const added: DemoUser[] = [];
   for (let n = 0; n < installs; n += 1) {
     const id = `u${String(users.length + 1).padStart(6, '0')}`;
-    const user = { id, engagement: 0.2 + run.random() * 0.5, installIndex: index, platform: pick(PLATFORMS, run.traits()), country: pick(COUNTRIES, run.traits()) };
+    const user = {
+      id,
+      engagement: 0.2 + run.random() * 0.5,
+      installIndex: index,
+      platform: pick(PLATFORMS, run.traits()),
+      country: pick(COUNTRIES, run.traits()),
+    };
     users.push(user);
     added.push(user);
   }
@@ -174,12 +180,25 @@ function userEvents(run: DemoRun, day: IsoDate, user: DemoUser): Row[] {
     const coins = coinsOf(name, run.random);
     // After the coins' draw, so every other event stays as it was without the outage.
     if (day === run.anomalyDay && name === 'purchase' && user.platform === run.storeOutage) continue;
-    rows.push({ user_id: user.id, time, event_name: name, coins_added: coins, platform: user.platform, country: user.country });
+    rows.push({
+      user_id: user.id,
+      time,
+      event_name: name,
+      coins_added: coins,
+      platform: user.platform,
+      country: user.country,
+    });
   }
   return rows;
 }
 
 /** The coins an event adds; a purchase draws its amount. */
 function coinsOf(name: (typeof EVENTS)[number], random: () => number): number | null {
-  return name === 'purchase' ? 100 + Math.floor(random() * 900) : name === 'ad_watched' ? 5 : name === 'level_complete' ? 10 : null;
+  return name === 'purchase'
+    ? 100 + Math.floor(random() * 900)
+    : name === 'ad_watched'
+      ? 5
+      : name === 'level_complete'
+        ? 10
+        : null;
 }

@@ -55,7 +55,19 @@ export const GA4_EVENT_FIELDS: NestedField[] = [
     },
   },
   { name: 'user_first_touch_timestamp', type: 'INT64' },
-  { name: 'device', type: { struct: text('category', 'mobile_brand_name', 'mobile_model_name', 'operating_system', 'operating_system_version', 'language') } },
+  {
+    name: 'device',
+    type: {
+      struct: text(
+        'category',
+        'mobile_brand_name',
+        'mobile_model_name',
+        'operating_system',
+        'operating_system_version',
+        'language',
+      ),
+    },
+  },
   { name: 'geo', type: { struct: text('continent', 'sub_continent', 'country', 'region', 'city', 'metro') } },
   { name: 'app_info', type: { struct: text('id', 'version', 'install_store', 'firebase_app_id', 'install_source') } },
   { name: 'platform', type: 'STRING' },
@@ -107,7 +119,11 @@ export function shardDays(suffix: string): IsoDate[] {
 
 /** An export field's type in DuckDB's words (STRUCT(...), T[]). */
 export function duckDbType(type: NestedType): string {
-  if (typeof type === 'string') return ({ STRING: 'VARCHAR', INT64: 'BIGINT', FLOAT64: 'DOUBLE', BOOL: 'BOOLEAN' } as Record<string, string>)[type] ?? type;
+  if (typeof type === 'string')
+    return (
+      ({ STRING: 'VARCHAR', INT64: 'BIGINT', FLOAT64: 'DOUBLE', BOOL: 'BOOLEAN' } as Record<string, string>)[type] ??
+      type
+    );
   if ('array' in type) return `${duckDbType(type.array)}[]`;
   return `STRUCT(${type.struct.map((field) => `${field.name} ${duckDbType(field.type)}`).join(', ')})`;
 }
@@ -118,7 +134,9 @@ export function duckDbType(type: NestedType): string {
  */
 export function versionsByDay(shards: { suffix: string; stamp: string }[], range: DateRange): Map<IsoDate, string> {
   const byDay = new Map<IsoDate, string[]>();
-  for (const { suffix, stamp } of [...shards].sort((a, b) => (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0))) {
+  for (const { suffix, stamp } of [...shards].sort((a, b) =>
+    a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0,
+  )) {
     for (const day of shardDays(suffix)) {
       if (day < range.start || day > range.end) continue;
       byDay.set(day, [...(byDay.get(day) ?? []), `${suffix} ${stamp}`]);

@@ -32,10 +32,19 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
   }
   const ga4 = job.tables.find((table) => table.ga4)?.ga4;
   if (ga4)
-    throw new UsageError(`the config's source is the GA4 export (dataset ${ga4.dataset}): load or seed it with --format ga4_export, or name a table with --table DATASET.TABLE`);
+    throw new UsageError(
+      `the config's source is the GA4 export (dataset ${ga4.dataset}): load or seed it with --format ga4_export, or name a table with --table DATASET.TABLE`,
+    );
   // The tables whose SQL reads {{source}}: a table built only from other KPI tables reads none.
-  const sources = new Set(job.tables.filter((table) => placeholders(table.query).includes('source')).map((table) => `${table.dataset_src}.${table.table_src}`));
-  if (sources.size !== 1) throw new UsageError(`the config reads ${sources.size} source tables (${[...sources].join(', ')}); name one with --table DATASET.TABLE`);
+  const sources = new Set(
+    job.tables
+      .filter((table) => placeholders(table.query).includes('source'))
+      .map((table) => `${table.dataset_src}.${table.table_src}`),
+  );
+  if (sources.size !== 1)
+    throw new UsageError(
+      `the config reads ${sources.size} source tables (${[...sources].join(', ')}); name one with --table DATASET.TABLE`,
+    );
   return configuredSource(job, [...sources][0]);
 }
 
@@ -48,11 +57,19 @@ export async function sourceAsItIs(warehouse: Pick<Warehouse, 'columnsOf'>, tabl
   const existing = await warehouse.columnsOf(table.dataset, table.table);
   if (existing === null) return table;
   const names = new Set(existing.map((column) => column.name));
-  return { ...table, columns: table.columns.filter((column) => names.has(column.name) || !OPTIONAL_SOURCE_COLUMNS.includes(column.name)) };
+  return {
+    ...table,
+    columns: table.columns.filter((column) => names.has(column.name) || !OPTIONAL_SOURCE_COLUMNS.includes(column.name)),
+  };
 }
 
 /** Creates the source table if needed, then appends rows in time order (DuckDB prunes by it). */
-export async function appendEvents(warehouse: Warehouse, wanted: TableSchema, rows: Row[], context: JobContext): Promise<number> {
+export async function appendEvents(
+  warehouse: Warehouse,
+  wanted: TableSchema,
+  rows: Row[],
+  context: JobContext,
+): Promise<number> {
   await warehouse.ensureTable(wanted);
   const table = await sourceAsItIs(warehouse, wanted);
   const keyed = rows.map((row) => ({ row, key: timestampMicros(row.time as Date | string) }));
@@ -84,7 +101,13 @@ export interface LoadEventsOptions {
  * Appends a checked event file to the source table. A file of the same content loaded before into
  * the same table is refused (appending it again would count its events twice), unless `force`.
  */
-export async function loadEvents(warehouse: Warehouse, table: TableSchema, file: string, context: JobContext, options: LoadEventsOptions = {}): Promise<LoadEventsResult> {
+export async function loadEvents(
+  warehouse: Warehouse,
+  table: TableSchema,
+  file: string,
+  context: JobContext,
+  options: LoadEventsOptions = {},
+): Promise<LoadEventsResult> {
   const format = options.format ?? detectFormat(file);
   const tableName = `${table.dataset}.${table.table}`;
   const sha256 = await fileSha256(file);
@@ -94,13 +117,31 @@ export async function loadEvents(warehouse: Warehouse, table: TableSchema, file:
   await warehouse.ensureTable(table);
   const rows = await appendFile(warehouse, await sourceAsItIs(warehouse, table), file, format, context);
   // After the load: a crash in between leaves the file unrecorded, so a retry loads it again.
-  const identity = { runId: context.runId, jobName: LOAD_EVENTS_JOB, jobType: 'load', username: options.username ?? 'cli' };
-  await writeRunLog(warehouse, identity, [{ step: 'loaded', logType: 'end', at: (options.clock ?? (() => new Date()))(), fileName: path.basename(file), message }]);
+  const identity = {
+    runId: context.runId,
+    jobName: LOAD_EVENTS_JOB,
+    jobType: 'load',
+    username: options.username ?? 'cli',
+  };
+  await writeRunLog(warehouse, identity, [
+    {
+      step: 'loaded',
+      logType: 'end',
+      at: (options.clock ?? (() => new Date()))(),
+      fileName: path.basename(file),
+      message,
+    },
+  ]);
   return { file, format, table: tableName, rows, sha256 };
 }
 
 /** A file of the same content loaded before into the table (the run log's `message` names both) is refused: appending it again would count its events twice. */
-async function refuseLoadedBefore(warehouse: Warehouse, shape: RunLogShape, load: { file: string; tableName: string; message: string }, context: JobContext): Promise<void> {
+async function refuseLoadedBefore(
+  warehouse: Warehouse,
+  shape: RunLogShape,
+  load: { file: string; tableName: string; message: string },
+  context: JobContext,
+): Promise<void> {
   const { file, tableName, message } = load;
   const sql = renderSqlFile('logs/loaded_file.sql', runLogValues(warehouse, shape));
   const [row] = await warehouse.query(
@@ -115,7 +156,13 @@ async function refuseLoadedBefore(warehouse: Warehouse, shape: RunLogShape, load
   }
 }
 
-async function appendFile(warehouse: Warehouse, table: TableSchema, file: string, format: EventFormat, context: JobContext): Promise<number> {
+async function appendFile(
+  warehouse: Warehouse,
+  table: TableSchema,
+  file: string,
+  format: EventFormat,
+  context: JobContext,
+): Promise<number> {
   if (format === 'parquet') return warehouse.appendParquet(table, file, context, MAX_TEXT_LENGTH);
   const header = format === 'csv' ? await plainCsvHeader(file) : undefined;
   const taken = header ? await warehouse.appendCsvFile(table, file, header, MAX_TEXT_LENGTH, context) : null;
@@ -144,7 +191,9 @@ async function plainCsvHeader(file: string): Promise<string[] | undefined> {
       .map((name) => name.trim());
     const known = SOURCE_COLUMNS.map((column) => column.name);
     const plain =
-      names.every((name) => known.includes(name)) && new Set(names).size === names.length && SOURCE_COLUMNS.every((column) => !column.required || names.includes(column.name));
+      names.every((name) => known.includes(name)) &&
+      new Set(names).size === names.length &&
+      SOURCE_COLUMNS.every((column) => !column.required || names.includes(column.name));
     return plain ? names : undefined;
   } finally {
     await handle.close();
@@ -156,7 +205,10 @@ async function fileSha256(file: string): Promise<string> {
   try {
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   } catch (error) {
-    throw new InputFileError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+    throw new InputFileError(
+      `${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      { cause: error },
+    );
   }
   return hash.digest('hex');
 }

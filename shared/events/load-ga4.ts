@@ -59,7 +59,12 @@ export interface LoadGa4Options {
  * checked first (checkExportLines): a shard is replaced whole, so a file the mapping cannot read,
  * or one without events, would wipe a day that was there.
  */
-export async function loadGa4Export(warehouse: Warehouse, dataset: string, file: string, options: LoadGa4Options = {}): Promise<LoadGa4Result> {
+export async function loadGa4Export(
+  warehouse: Warehouse,
+  dataset: string,
+  file: string,
+  options: LoadGa4Options = {},
+): Promise<LoadGa4Result> {
   const shard = SHARD_FILE.exec(path.basename(file))?.[1];
   const events = await checkExportLines(file, shard === undefined);
   if (events === 0) await refuseEmptyFile(warehouse, { dataset, file, shard }, options);
@@ -90,26 +95,35 @@ async function checkExportLines(file: string, byEventDate: boolean): Promise<num
     const record = cut ? undefined : jsonObjectLine(text, line, problems);
     if (record === undefined) continue;
     const where = fieldColumn(text);
-    for (const { field, message } of exportEventProblems(record, byEventDate)) problems.add(line, where(field), message);
+    for (const { field, message } of exportEventProblems(record, byEventDate))
+      problems.add(line, where(field), message);
   }
   problems.check();
   return events;
 }
 
 /** What the mapping needs of an event: its time, a user, and (routed by it) its day; each problem at its field. */
-function exportEventProblems(record: Record<string, unknown>, byEventDate: boolean): { field: string; message: string }[] {
+function exportEventProblems(
+  record: Record<string, unknown>,
+  byEventDate: boolean,
+): { field: string; message: string }[] {
   const value = (name: string): unknown => (Object.hasOwn(record, name) ? record[name] : undefined);
   const missing = (name: string): boolean => [undefined, null, ''].includes(value(name) as string | null | undefined);
   const found = [timeProblem(value('event_timestamp'), missing('event_timestamp'))];
-  if (missing('user_pseudo_id') && missing('user_id')) found.push({ field: 'user_pseudo_id', message: 'user_pseudo_id or user_id is required' });
+  if (missing('user_pseudo_id') && missing('user_id'))
+    found.push({ field: 'user_pseudo_id', message: 'user_pseudo_id or user_id is required' });
   if (byEventDate) found.push(dayProblem(value('event_date')));
   return found.filter((problem): problem is { field: string; message: string } => problem !== undefined);
 }
 
 function timeProblem(time: unknown, missing: boolean): { field: string; message: string } | undefined {
   if (missing) return { field: 'event_timestamp', message: 'event_timestamp: is required' };
-  if (typeof time === 'number' ? Number.isSafeInteger(time) : typeof time === 'string' && WHOLE_NUMBER.test(time)) return undefined;
-  return { field: 'event_timestamp', message: `event_timestamp: expected a whole number of microseconds since 1970, got ${shown(time)}` };
+  if (typeof time === 'number' ? Number.isSafeInteger(time) : typeof time === 'string' && WHOLE_NUMBER.test(time))
+    return undefined;
+  return {
+    field: 'event_timestamp',
+    message: `event_timestamp: expected a whole number of microseconds since 1970, got ${shown(time)}`,
+  };
 }
 
 function dayProblem(day: unknown): { field: string; message: string } | undefined {
@@ -122,15 +136,29 @@ function dayProblem(day: unknown): { field: string; message: string } | undefine
  * A file without events loads nothing unless forced, and then only over the shard it names: as a
  * replacement it would empty the day. The refusal says how many rows the shard holds.
  */
-async function refuseEmptyFile(warehouse: Warehouse, load: { dataset: string; file: string; shard: string | undefined }, options: LoadGa4Options): Promise<void> {
+async function refuseEmptyFile(
+  warehouse: Warehouse,
+  load: { dataset: string; file: string; shard: string | undefined },
+  options: LoadGa4Options,
+): Promise<void> {
   const { dataset, file, shard } = load;
   if (shard === undefined) throw new InputFileError(`no events in ${file}: nothing loaded`);
   if (options.force) return;
-  if ((await warehouse.columnsOf(dataset, shard)) === null) throw new InputFileError(`no events in ${file}: nothing loaded (--force creates an empty shard ${shard})`);
-  const context = { ...(options.context ?? { job: 'load-events', runId: randomUUID() }), sqlFile: 'events/count_events.sql' };
-  const [row] = await warehouse.query(renderSqlFile('events/count_events.sql', { source: warehouse.tableRef(dataset, shard) }), {}, context);
+  if ((await warehouse.columnsOf(dataset, shard)) === null)
+    throw new InputFileError(`no events in ${file}: nothing loaded (--force creates an empty shard ${shard})`);
+  const context = {
+    ...(options.context ?? { job: 'load-events', runId: randomUUID() }),
+    sqlFile: 'events/count_events.sql',
+  };
+  const [row] = await warehouse.query(
+    renderSqlFile('events/count_events.sql', { source: warehouse.tableRef(dataset, shard) }),
+    {},
+    context,
+  );
   const rows = Number(row?.events ?? 0).toLocaleString('en-US');
-  throw new InputFileError(`no events in ${file}: it would replace shard ${shard} holding ${rows} rows; nothing loaded (--force empties the shard)`);
+  throw new InputFileError(
+    `no events in ${file}: it would replace shard ${shard} holding ${rows} rows; nothing loaded (--force empties the shard)`,
+  );
 }
 
 /** A demo event in the export's shape: the property's zone is UTC here, the coins in `param`. */
@@ -141,7 +169,10 @@ function exportEvent(row: Row, param: string): Record<string, unknown> {
     event_date: dayIn(time, 'UTC').replaceAll('-', ''),
     event_timestamp: String(time.getTime() * 1000),
     event_name: row.event_name,
-    event_params: [{ key: 'ga_session_id', value: { int_value: '1' } }, ...(coins === null ? [] : [{ key: param, value: { int_value: String(coins) } }])],
+    event_params: [
+      { key: 'ga_session_id', value: { int_value: '1' } },
+      ...(coins === null ? [] : [{ key: param, value: { int_value: String(coins) } }]),
+    ],
     user_pseudo_id: row.user_id,
     user_id: null,
     platform: row.platform,
@@ -160,18 +191,33 @@ export interface SeedGa4Options {
  * The demo's events as an export: final shards up to yesterday and today's as an intraday shard,
  * as the export stands during a day. Refuses a dataset that already holds shards, unless replace.
  */
-export async function seedGa4Demo(warehouse: Warehouse, source: Ga4Source, options: SeedGa4Options): Promise<LoadGa4Result & { first_date: IsoDate; last_date: IsoDate }> {
+export async function seedGa4Demo(
+  warehouse: Warehouse,
+  source: Ga4Source,
+  options: SeedGa4Options,
+): Promise<LoadGa4Result & { first_date: IsoDate; last_date: IsoDate }> {
   const days = options.days ?? DEMO_DAYS;
   if ((await holdsExportTables(warehouse, source)) && !options.replace) {
-    throw new UsageError(`${source.dataset} already holds export tables (${GA4_PREFIX}...); add --replace to write the demo's days over them`);
+    throw new UsageError(
+      `${source.dataset} already holds export tables (${GA4_PREFIX}...); add --replace to write the demo's days over them`,
+    );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'kpis-ga4-demo-'));
   try {
     const { final, intraday, today } = await writeDemoExport(dir, source, { ...options, days });
     // Before the day's first event (now is just past midnight) there is no intraday shard yet.
-    const loaded = [await loadGa4Export(warehouse, source.dataset, final), ...(today > 0 ? [await loadGa4Export(warehouse, source.dataset, intraday)] : [])];
+    const loaded = [
+      await loadGa4Export(warehouse, source.dataset, final),
+      ...(today > 0 ? [await loadGa4Export(warehouse, source.dataset, intraday)] : []),
+    ];
     const tables = loaded.flatMap((result) => result.tables);
-    const result = { file: dir, format: 'ga4_export' as const, dataset: source.dataset, tables, rows: tables.reduce((sum, { rows }) => sum + rows, 0) };
+    const result = {
+      file: dir,
+      format: 'ga4_export' as const,
+      dataset: source.dataset,
+      tables,
+      rows: tables.reduce((sum, { rows }) => sum + rows, 0),
+    };
     return { ...result, first_date: addDays(options.today, -(days - 1)), last_date: options.today };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -190,7 +236,11 @@ function holdsExportTables(warehouse: Warehouse, source: Ga4Source): Promise<boo
 }
 
 /** The demo's events written into `dir` as export lines: today's into an intraday file, the rest into one file; `today` counts today's events. */
-async function writeDemoExport(dir: string, source: Ga4Source, options: SeedGa4Options & { days: number }): Promise<{ final: string; intraday: string; today: number }> {
+async function writeDemoExport(
+  dir: string,
+  source: Ga4Source,
+  options: SeedGa4Options & { days: number },
+): Promise<{ final: string; intraday: string; today: number }> {
   const final = path.join(dir, 'events.json');
   const intraday = path.join(dir, `events_intraday_${options.today.replaceAll('-', '')}.json`);
   const outs = { final: createWriteStream(final), intraday: createWriteStream(intraday) };

@@ -28,7 +28,9 @@ const EXTENSIONS = new Map<string, EventFormat>([
 export function detectFormat(file: string): EventFormat {
   const format = EXTENSIONS.get(path.extname(file).toLowerCase());
   if (!format) {
-    throw new UsageError(`${file}: cannot tell the format from the extension; use one of ${[...EXTENSIONS.keys()].join(', ')} or --format ${EVENT_FORMATS.join('|')}`);
+    throw new UsageError(
+      `${file}: cannot tell the format from the extension; use one of ${[...EXTENSIONS.keys()].join(', ')} or --format ${EVENT_FORMATS.join('|')}`,
+    );
   }
   return format;
 }
@@ -82,7 +84,8 @@ function textValue(record: Record<string, unknown>, name: string, problem: Value
   const value = Object.hasOwn(record, name) ? record[name] : undefined;
   if (value === undefined || value === null || value === '') return null;
   if (typeof value !== 'string') problem(name, `expected text, got ${shown(value)}`);
-  else if (longerThan(value, MAX_TEXT_LENGTH.get(name) as number)) problem(name, `longer than ${MAX_TEXT_LENGTH.get(name)} characters (see the README's limits)`);
+  else if (longerThan(value, MAX_TEXT_LENGTH.get(name) as number))
+    problem(name, `longer than ${MAX_TEXT_LENGTH.get(name)} characters (see the README's limits)`);
   else return value;
   return null;
 }
@@ -102,7 +105,8 @@ function timeValue(record: Record<string, unknown>, problem: ValueProblem): stri
 function coinsValue(record: Record<string, unknown>, problem: ValueProblem): number | null {
   const value = Object.hasOwn(record, 'coins_added') ? record.coins_added : undefined;
   if (value === undefined || value === null || value === '') return null;
-  const coins = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  const coins =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(coins)) problem('coins_added', `expected a whole number, got ${shown(value)}`);
   return coins;
 }
@@ -123,7 +127,9 @@ export class FileProblems {
     if (problems.length === 0) return;
     const listed = problems.slice(0, MAX_PROBLEMS).map((p) => `${file}:${p.line}: column ${p.column}: ${p.message}`);
     const more = problems.length > MAX_PROBLEMS ? [`... and ${problems.length - MAX_PROBLEMS} more problems`] : [];
-    throw new InputFileError([`${file}: nothing loaded, the file has ${problems.length} problem(s):`, ...listed, ...more].join('\n  '));
+    throw new InputFileError(
+      [`${file}: nothing loaded, the file has ${problems.length} problem(s):`, ...listed, ...more].join('\n  '),
+    );
   }
 }
 
@@ -131,7 +137,12 @@ export class FileProblems {
 class EventChecker extends FileProblems {
   unknownColumns(names: string[], line: number, where: Where): void {
     for (const name of names) {
-      if (!COLUMN_NAMES.includes(name)) this.add(line, where(name), `unknown column ${JSON.stringify(name)}; the source table has ${COLUMN_NAMES.join(', ')}`);
+      if (!COLUMN_NAMES.includes(name))
+        this.add(
+          line,
+          where(name),
+          `unknown column ${JSON.stringify(name)}; the source table has ${COLUMN_NAMES.join(', ')}`,
+        );
     }
   }
 
@@ -153,7 +164,14 @@ class EventChecker extends FileProblems {
 
 /** csv-parse's options, with `on_record` turning each record into a row (or null to skip it). */
 function csvOptions(onRecord: (record: string[], context: { lines: number }) => Row | null): CsvOptions {
-  const options = { skip_empty_lines: true, relax_column_count: false, bom: true, trim: true, max_record_size: MAX_LINE_LENGTH, on_record: onRecord };
+  const options = {
+    skip_empty_lines: true,
+    relax_column_count: false,
+    bom: true,
+    trim: true,
+    max_record_size: MAX_LINE_LENGTH,
+    on_record: onRecord,
+  };
   return options as unknown as CsvOptions;
 }
 
@@ -176,7 +194,9 @@ class CsvRecords {
       return null;
     }
     const names = this.names;
-    return this.checker.row(Object.fromEntries(names.map((name, i) => [name, record[i]])), this.where, context.lines) ?? null;
+    return (
+      this.checker.row(Object.fromEntries(names.map((name, i) => [name, record[i]])), this.where, context.lines) ?? null
+    );
   };
 
   /** A parse error ends the reading: it is the file's last problem. */
@@ -185,7 +205,10 @@ class CsvRecords {
     if (code === 'CSV_MAX_RECORD_SIZE' && index !== undefined) {
       const name = this.names?.[index] ?? '';
       const limit = MAX_TEXT_LENGTH.get(name);
-      const what = limit === undefined ? `a record longer than ${MAX_LINE_LENGTH} characters` : `${name}: longer than ${limit} characters (see the README's limits)`;
+      const what =
+        limit === undefined
+          ? `a record longer than ${MAX_LINE_LENGTH} characters`
+          : `${name}: longer than ${limit} characters (see the README's limits)`;
       this.checker.add(lines ?? 0, index + 1, what);
       return;
     }
@@ -195,7 +218,9 @@ class CsvRecords {
   /** Throws the problems found, or that the file had no header. */
   end(): void {
     if (this.names === undefined && this.checker.problems.length === 0) {
-      throw new InputFileError(`${this.checker.file}: the file is empty; expected a header line with ${COLUMN_NAMES.join(', ')}`);
+      throw new InputFileError(
+        `${this.checker.file}: the file is empty; expected a header line with ${COLUMN_NAMES.join(', ')}`,
+      );
     }
     this.checker.check();
   }
@@ -209,7 +234,8 @@ class CsvRecords {
     this.names = names;
     this.checker.unknownColumns(names, line, this.where);
     for (const required of SOURCE_COLUMNS.filter((c) => c.required)) {
-      if (!names.includes(required.name)) this.checker.add(line, this.where(required.name), `missing required column ${required.name}`);
+      if (!names.includes(required.name))
+        this.checker.add(line, this.where(required.name), `missing required column ${required.name}`);
     }
     // A header problem is the file's only one: its rows would be read under the wrong names.
     this.checker.check();
@@ -229,7 +255,8 @@ function jsonErrorColumn(text: string, firstError: Error): number | undefined {
     } catch (error) {
       const message = (error as Error).message;
       const position = /position (\d+)/.exec(message)?.[1];
-      const cutShort = /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= end);
+      const cutShort =
+        /end of (JSON )?input|Unterminated/i.test(message) || (position !== undefined && Number(position) >= end);
       return cutShort ? null : position === undefined ? end : Number(position) + 1;
     }
   };
@@ -247,7 +274,11 @@ function jsonErrorColumn(text: string, firstError: Error): number | undefined {
 }
 
 /** A JSON line's object; undefined for a blank line, or with a problem for one that is not a JSON object. */
-export function jsonObjectLine(lineText: string, line: number, problems: FileProblems): Record<string, unknown> | undefined {
+export function jsonObjectLine(
+  lineText: string,
+  line: number,
+  problems: FileProblems,
+): Record<string, unknown> | undefined {
   if (lineText.trim() === '') return undefined;
   let record: unknown;
   try {
@@ -298,7 +329,8 @@ class JsonLines {
     const keys = [...start.matchAll(/"(\w+)"\s*:/g)];
     const last = keys[keys.length - 1];
     const limit = last ? MAX_TEXT_LENGTH.get(last[1] as string) : undefined;
-    if (last && limit !== undefined) this.checker.add(line, last.index + 1, `${last[1]}: longer than ${limit} characters (see the README's limits)`);
+    if (last && limit !== undefined)
+      this.checker.add(line, last.index + 1, `${last[1]}: longer than ${limit} characters (see the README's limits)`);
     else this.checker.add(line, MAX_LINE_LENGTH, `the line is longer than ${MAX_LINE_LENGTH} characters`);
   }
 }
@@ -329,7 +361,10 @@ export function parseJsonLinesEvents(file: string, text: string): Row[] {
 }
 
 function unreadable(file: string, error: unknown): InputFileError {
-  return new InputFileError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  return new InputFileError(
+    `${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    { cause: error },
+  );
 }
 
 /**
@@ -379,7 +414,10 @@ async function* jsonLineRows(file: string): AsyncGenerator<Checked> {
 }
 
 /** A file's lines as they stream, each cut at `maxBytes` (MAX_LINE_LENGTH by default): a longer line is never held. */
-export async function* splitLines(file: string, maxBytes = MAX_LINE_LENGTH): AsyncGenerator<{ text: string; line: number; cut: boolean }> {
+export async function* splitLines(
+  file: string,
+  maxBytes = MAX_LINE_LENGTH,
+): AsyncGenerator<{ text: string; line: number; cut: boolean }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let cut = false;

@@ -31,11 +31,20 @@ function sourceSql(warehouse: Warehouse, table: TableSchema, file: string): stri
 }
 
 export async function countEvents(warehouse: Warehouse, table: TableSchema, context: JobContext): Promise<number> {
-  const [row] = await warehouse.query(sourceSql(warehouse, table, 'events/count_events.sql'), {}, { ...context, sqlFile: 'events/count_events.sql' });
+  const [row] = await warehouse.query(
+    sourceSql(warehouse, table, 'events/count_events.sql'),
+    {},
+    { ...context, sqlFile: 'events/count_events.sql' },
+  );
   return Number(row?.events ?? 0);
 }
 
-export async function seedDemo(warehouse: Warehouse, table: TableSchema, options: SeedDemoOptions, context: JobContext): Promise<SeedDemoResult> {
+export async function seedDemo(
+  warehouse: Warehouse,
+  table: TableSchema,
+  options: SeedDemoOptions,
+  context: JobContext,
+): Promise<SeedDemoResult> {
   const days = options.days ?? DEMO_DAYS;
   const name = `${table.dataset}.${table.table}`;
   const result = { table: name, rows: 0, first_date: addDays(options.today, -(days - 1)), last_date: options.today };
@@ -44,8 +53,13 @@ export async function seedDemo(warehouse: Warehouse, table: TableSchema, options
   if (existing > 0) {
     const whenNotEmpty = options.whenNotEmpty ?? 'refuse';
     if (whenNotEmpty === 'skip') return result;
-    if (whenNotEmpty === 'refuse') throw new UsageError(`${name} already holds ${existing} events; add --replace to delete them and seed anew`);
-    await warehouse.query(sourceSql(warehouse, table, 'events/delete_events.sql'), {}, { ...context, sqlFile: 'events/delete_events.sql' });
+    if (whenNotEmpty === 'refuse')
+      throw new UsageError(`${name} already holds ${existing} events; add --replace to delete them and seed anew`);
+    await warehouse.query(
+      sourceSql(warehouse, table, 'events/delete_events.sql'),
+      {},
+      { ...context, sqlFile: 'events/delete_events.sql' },
+    );
   }
   const rows = generateDemoEvents({ today: options.today, now: options.now, days });
   return { ...result, rows: await appendEvents(warehouse, table, rows, context) };

@@ -42,10 +42,15 @@ export function routerBroker(router: LocalRouter): ChainBroker {
     async settle(triggerId) {
       await router.idle();
       const published = router.published.slice(firstNew);
-      const completion = published.find((record) => record.topic === TOPICS.completed && (record.data as EtlResult).run_id === runIdFor('etl', triggerId));
+      const completion = published.find(
+        (record) =>
+          record.topic === TOPICS.completed && (record.data as EtlResult).run_id === runIdFor('etl', triggerId),
+      );
       return {
         completion: completion ? (completion.data as EtlResult) : null,
-        alertIds: published.filter((record) => record.topic === TOPICS.alerts).map((record) => (record.data as Alert).alert_id),
+        alertIds: published
+          .filter((record) => record.topic === TOPICS.alerts)
+          .map((record) => (record.data as Alert).alert_id),
         deadLetters: router.deadLettered.length - firstDeadLetter,
       };
     },
@@ -63,7 +68,12 @@ export interface EmulatorSubscriptions {
  * On the emulator. `timeoutMs` bounds the whole wait: a run that neither completes nor is
  * dead-lettered (5 deliveries with backoff) within it is reported as missing.
  */
-export function emulatorBroker(admin: EmulatorAdmin, warehouse: Warehouse, subscriptions: EmulatorSubscriptions, timeoutMs = 10 * 60_000): ChainBroker {
+export function emulatorBroker(
+  admin: EmulatorAdmin,
+  warehouse: Warehouse,
+  subscriptions: EmulatorSubscriptions,
+  timeoutMs = 10 * 60_000,
+): ChainBroker {
   return {
     async publishTrigger(data) {
       await admin.createPullSubscription(subscriptions.completions, TOPICS.completed);
@@ -79,8 +89,13 @@ export function emulatorBroker(admin: EmulatorAdmin, warehouse: Warehouse, subsc
       while (!completion && deadLetters === 0 && Date.now() < deadline) {
         completions.push(...(await admin.pullAndAck(subscriptions.completions)));
         deadLetters += (await admin.pullAndAck(subscriptions.deadLetter)).length;
-        const found = completions.find((message) => (JSON.parse(message.data.toString('utf8')) as EtlResult).run_id === runIdFor('etl', triggerId));
-        completion = found && { messageId: found.messageId, result: JSON.parse(found.data.toString('utf8')) as EtlResult };
+        const found = completions.find(
+          (message) => (JSON.parse(message.data.toString('utf8')) as EtlResult).run_id === runIdFor('etl', triggerId),
+        );
+        completion = found && {
+          messageId: found.messageId,
+          result: JSON.parse(found.data.toString('utf8')) as EtlResult,
+        };
         if (!completion) await sleep(250);
       }
       if (completion) await monitorsDone(warehouse, completion.messageId, deadline);
@@ -97,10 +112,19 @@ export function emulatorBroker(admin: EmulatorAdmin, warehouse: Warehouse, subsc
 
 /** Waits for both monitors' last run-log row about the completion event (their run ids come from its message id). */
 async function monitorsDone(warehouse: Warehouse, completionId: string, deadline: number): Promise<void> {
-  const sql = renderSqlFile('logs/runs_ended.sql', { daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table) });
-  const params = { first_uid: { type: 'STRING', value: `kpi-monitor-${completionId}` }, second_uid: { type: 'STRING', value: `log-monitor-${completionId}` } } as const;
+  const sql = renderSqlFile('logs/runs_ended.sql', {
+    daily_logs: warehouse.tableRef(RUN_LOG_TABLE.dataset, RUN_LOG_TABLE.table),
+  });
+  const params = {
+    first_uid: { type: 'STRING', value: `kpi-monitor-${completionId}` },
+    second_uid: { type: 'STRING', value: `log-monitor-${completionId}` },
+  } as const;
   while (Date.now() < deadline) {
-    if ((await warehouse.query(sql, params, { job: 'start', runId: completionId, sqlFile: 'logs/runs_ended.sql' })).length === 2) return;
+    if (
+      (await warehouse.query(sql, params, { job: 'start', runId: completionId, sqlFile: 'logs/runs_ended.sql' }))
+        .length === 2
+    )
+      return;
     await sleep(250);
   }
 }

@@ -48,7 +48,12 @@ export interface DemoChainRequest {
   demoCalendar?: string;
 }
 
-export async function runDemoChain(deps: EtlDeps, broker: ChainBroker, job: EtlJob, request: DemoChainRequest): Promise<DemoChainResult> {
+export async function runDemoChain(
+  deps: EtlDeps,
+  broker: ChainBroker,
+  job: EtlJob,
+  request: DemoChainRequest,
+): Promise<DemoChainResult> {
   const { warehouse } = deps;
   const context = { job: job.jobName, runId: request.runId };
   const { seededRows, historyBuild } = await prepareDemoWarehouse(deps, job, request, context);
@@ -83,15 +88,23 @@ async function prepareDemoWarehouse(
 ): Promise<{ seededRows: number; historyBuild: EtlResult | undefined }> {
   const { warehouse, clock } = deps;
   await initWarehouse(warehouse, job);
-  const seeded = await seedDemo(warehouse, configuredSource(job), { today: request.today, now: clock(), whenNotEmpty: 'skip' }, context);
+  const seeded = await seedDemo(
+    warehouse,
+    configuredSource(job),
+    { today: request.today, now: clock(), whenNotEmpty: 'skip' },
+    context,
+  );
   let historyBuild: EtlResult | undefined;
   // A campaign day the demo's calendar names: the report shows it raised and muted.
-  if (seeded.rows > 0 && request.demoCalendar !== undefined) await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
-  if (request.demoCalendar !== undefined) writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
+  if (seeded.rows > 0 && request.demoCalendar !== undefined)
+    await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
+  if (request.demoCalendar !== undefined)
+    writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
   if (seeded.rows > 0) {
     // Installs and last activity need every day once; from then on the daily trigger keeps them.
     const range = { start: addDays(request.today, -(DEMO_DAYS - 1)), end: request.today };
-    historyBuild = (await runEtl(deps, job, { range, runId: `${request.runId}-history`, username: request.username })).result;
+    historyBuild = (await runEtl(deps, job, { range, runId: `${request.runId}-history`, username: request.username }))
+      .result;
   }
   return { seededRows: seeded.rows, historyBuild };
 }

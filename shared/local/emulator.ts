@@ -81,7 +81,15 @@ function spawnEmulator(options: EmulatorOptions, port: number, home: string, log
   const log = openSync(logFile, 'a');
   const child = spawn(
     options.gcloud ?? 'gcloud',
-    ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${options.project}`, `--data-dir=${path.join(home, 'data')}`],
+    [
+      'beta',
+      'emulators',
+      'pubsub',
+      'start',
+      `--host-port=127.0.0.1:${port}`,
+      `--project=${options.project}`,
+      `--data-dir=${path.join(home, 'data')}`,
+    ],
     {
       // Its own process group, so stop() can signal gcloud, the script and Java at once. The child
       // inherits the whole environment (PATH, JAVA_HOME, gcloud's own variables): a pass-through,
@@ -114,7 +122,10 @@ class ProcessGroup {
   async stop(): Promise<void> {
     process.removeListener('exit', this.onExit);
     this.signal('SIGTERM');
-    const gone = await Promise.race([this.exited.then(() => true), sleep(5_000, undefined, { ref: false }).then(() => false)]);
+    const gone = await Promise.race([
+      this.exited.then(() => true),
+      sleep(5_000, undefined, { ref: false }).then(() => false),
+    ]);
     // gcloud's wrapper may exit first and leave Java behind: the group gets a SIGKILL either way.
     this.signal('SIGKILL');
     if (!gone) await Promise.race([this.exited, sleep(5_000, undefined, { ref: false })]);
@@ -135,8 +146,14 @@ async function waitUntilListening(url: string, child: ChildProcess, timeoutMs: n
   let spawnError: Error | undefined;
   child.once('error', (error) => (spawnError = error));
   while (Date.now() < deadline) {
-    if (spawnError) throw new EmulatorError(`cannot run gcloud for the Pub/Sub emulator: ${spawnError.message} (install google-cloud-cli and google-cloud-cli-pubsub-emulator)`);
-    if (child.exitCode !== null) throw new EmulatorError(`the Pub/Sub emulator exited with code ${child.exitCode} before listening; its log, ${logFile}:\n${tail(logFile)}`);
+    if (spawnError)
+      throw new EmulatorError(
+        `cannot run gcloud for the Pub/Sub emulator: ${spawnError.message} (install google-cloud-cli and google-cloud-cli-pubsub-emulator)`,
+      );
+    if (child.exitCode !== null)
+      throw new EmulatorError(
+        `the Pub/Sub emulator exited with code ${child.exitCode} before listening; its log, ${logFile}:\n${tail(logFile)}`,
+      );
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
       await response.arrayBuffer();
@@ -145,7 +162,9 @@ async function waitUntilListening(url: string, child: ChildProcess, timeoutMs: n
       await sleep(200);
     }
   }
-  throw new EmulatorError(`the Pub/Sub emulator did not listen on ${url} within ${timeoutMs / 1000} s; its log, ${logFile}:\n${tail(logFile)}`);
+  throw new EmulatorError(
+    `the Pub/Sub emulator did not listen on ${url} within ${timeoutMs / 1000} s; its log, ${logFile}:\n${tail(logFile)}`,
+  );
 }
 
 function tail(file: string, lines = 15): string {
@@ -194,7 +213,10 @@ export class EmulatorAdmin {
    * does not wait minutes), and Pub/Sub's longest ack deadline, 600 s: a run takes longer than the
    * default 10 s, and the emulator pushes again, alongside the first, when the deadline passes.
    */
-  async createPushSubscription(subscription: PushSubscription, deadLetter?: { topic: string; maxDeliveryAttempts: number }): Promise<void> {
+  async createPushSubscription(
+    subscription: PushSubscription,
+    deadLetter?: { topic: string; maxDeliveryAttempts: number },
+  ): Promise<void> {
     await this.call(
       'PUT',
       `subscriptions/${subscription.name}`,
@@ -203,7 +225,14 @@ export class EmulatorAdmin {
         pushConfig: { pushEndpoint: subscription.endpoint },
         ackDeadlineSeconds: 600,
         retryPolicy: { minimumBackoff: '1s', maximumBackoff: '10s' },
-        ...(deadLetter ? { deadLetterPolicy: { deadLetterTopic: this.topicPath(deadLetter.topic), maxDeliveryAttempts: deadLetter.maxDeliveryAttempts } } : {}),
+        ...(deadLetter
+          ? {
+              deadLetterPolicy: {
+                deadLetterTopic: this.topicPath(deadLetter.topic),
+                maxDeliveryAttempts: deadLetter.maxDeliveryAttempts,
+              },
+            }
+          : {}),
       },
       [409],
     );
@@ -215,7 +244,9 @@ export class EmulatorAdmin {
 
   /** The REST publish call (what curl or `gcloud pubsub topics publish` sends); resolves with the message id. */
   async publish(topic: string, data: Buffer, attributes: Attributes = {}): Promise<string> {
-    const body = (await this.call('POST', `topics/${topic}:publish`, { messages: [{ data: data.toString('base64'), attributes }] })) as { messageIds?: string[] };
+    const body = (await this.call('POST', `topics/${topic}:publish`, {
+      messages: [{ data: data.toString('base64'), attributes }],
+    })) as { messageIds?: string[] };
     const [messageId] = body.messageIds ?? [];
     if (!messageId) throw new EmulatorError(`Pub/Sub emulator: the publish to ${topic} returned no message id`);
     return messageId;
@@ -223,9 +254,13 @@ export class EmulatorAdmin {
 
   /** Pulls what is there now and acknowledges it. */
   async pullAndAck(subscription: string, maxMessages = 100): Promise<ReceivedMessage[]> {
-    const body = (await this.call('POST', `subscriptions/${subscription}:pull`, { maxMessages, returnImmediately: true })) as { receivedMessages?: RawReceived[] };
+    const body = (await this.call('POST', `subscriptions/${subscription}:pull`, {
+      maxMessages,
+      returnImmediately: true,
+    })) as { receivedMessages?: RawReceived[] };
     const received = body.receivedMessages ?? [];
-    if (received.length > 0) await this.call('POST', `subscriptions/${subscription}:acknowledge`, { ackIds: received.map((r) => r.ackId) });
+    if (received.length > 0)
+      await this.call('POST', `subscriptions/${subscription}:acknowledge`, { ackIds: received.map((r) => r.ackId) });
     return received.map(({ message }) => ({
       messageId: message.messageId,
       publishTime: message.publishTime,
@@ -247,7 +282,9 @@ export class EmulatorAdmin {
     });
     const text = await response.text();
     if (!response.ok && !accepted.includes(response.status))
-      throw new EmulatorError(`Pub/Sub emulator: ${method} ${resource} answered HTTP ${response.status}: ${text.slice(0, 500)}`);
+      throw new EmulatorError(
+        `Pub/Sub emulator: ${method} ${resource} answered HTTP ${response.status}: ${text.slice(0, 500)}`,
+      );
     return text ? JSON.parse(text) : {};
   }
 }

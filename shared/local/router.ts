@@ -17,7 +17,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { toError } from '../errors';
 import type { Logger } from '../log';
-import { isTopicName, LocalTopicPublisher, readableData, TOPICS, type Attributes, type Publisher, type TopicRecord } from '../messaging/publisher';
+import {
+  isTopicName,
+  LocalTopicPublisher,
+  readableData,
+  TOPICS,
+  type Attributes,
+  type Publisher,
+  type TopicRecord,
+} from '../messaging/publisher';
 import { LOCAL_PROJECT } from '../messaging/router-publisher';
 
 export interface Subscription {
@@ -55,8 +63,15 @@ export function pushEndpoint(serverUrl: string, project: string, topic: string):
 }
 
 /** Which function listens to which topic: the local twin of deploy.sh's triggers. */
-export function localSubscriptions(urls: { etl: string; 'kpi-monitor': string; 'log-monitor': string }, project: string): Subscription[] {
-  const push = (name: string, topic: string, url: string) => ({ name, topic, endpoint: pushEndpoint(url, project, topic) });
+export function localSubscriptions(
+  urls: { etl: string; 'kpi-monitor': string; 'log-monitor': string },
+  project: string,
+): Subscription[] {
+  const push = (name: string, topic: string, url: string) => ({
+    name,
+    topic,
+    endpoint: pushEndpoint(url, project, topic),
+  });
   return [
     push('etl', TOPICS.trigger, urls.etl),
     push('kpi-monitor', TOPICS.completed, urls['kpi-monitor']),
@@ -95,7 +110,10 @@ export class LocalRouter implements Publisher {
 
   constructor(private readonly options: RouterOptions) {
     this.files = new LocalTopicPublisher(options.topicsDir, options.clock);
-    this.topics = new Set([...(options.topics ?? LOCAL_TOPICS), ...options.subscriptions.map((subscription) => subscription.topic)]);
+    this.topics = new Set([
+      ...(options.topics ?? LOCAL_TOPICS),
+      ...options.subscriptions.map((subscription) => subscription.topic),
+    ]);
   }
 
   publish(topic: string, data: unknown, attributes: Attributes = {}): Promise<string> {
@@ -116,7 +134,8 @@ export class LocalRouter implements Publisher {
   async idle(timeoutMs = 10 * 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.pending.size > 0) {
-      if (Date.now() > deadline) throw new Error(`the local router still has ${this.pending.size} deliveries running after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`the local router still has ${this.pending.size} deliveries running after ${timeoutMs} ms`);
       await Promise.race([Promise.allSettled([...this.pending]), new Promise((resolve) => setTimeout(resolve, 1000))]);
     }
   }
@@ -134,15 +153,24 @@ export class LocalRouter implements Publisher {
       lastProblem = response.problem;
       if (attempt < maxAttempts) {
         logger.info('delivery failed; retrying', { attempt, problem: lastProblem });
-        await new Promise((resolve) => setTimeout(resolve, Math.min((this.options.retryDelayMs ?? 1000) * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min((this.options.retryDelayMs ?? 1000) * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS)),
+        );
       }
     }
-    logger.error('delivery failed on every attempt: message moved to the dead-letter topic', { attempts: maxAttempts, problem: lastProblem });
+    logger.error('delivery failed on every attempt: message moved to the dead-letter topic', {
+      attempts: maxAttempts,
+      problem: lastProblem,
+    });
     this.deadLetter(subscription, record, maxAttempts);
   }
 
   /** One push of the message to the subscription's endpoint: the acknowledging status, or what went wrong. */
-  private async push(subscription: Subscription, record: TopicRecord, data: Buffer): Promise<number | { problem: string }> {
+  private async push(
+    subscription: Subscription,
+    record: TopicRecord,
+    data: Buffer,
+  ): Promise<number | { problem: string }> {
     try {
       const response = await fetch(subscription.endpoint, {
         method: 'POST',
@@ -184,22 +212,31 @@ export class LocalRouter implements Publisher {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const match = /^\/v1\/projects\/[^/]+\/topics\/([^/:]+):publish$/.exec(request.url ?? '');
-    if (request.method !== 'POST' || !match) return reply(response, 404, { error: 'only POST /v1/projects/PROJECT/topics/TOPIC:publish is served here' });
+    if (request.method !== 'POST' || !match)
+      return reply(response, 404, { error: 'only POST /v1/projects/PROJECT/topics/TOPIC:publish is served here' });
     const topic = decodeTopic(match[1] as string);
-    if (topic === null) return reply(response, 400, { error: 'not a Pub/Sub topic name: a letter, then 2 to 254 letters, digits or -_.~+%' });
+    if (topic === null)
+      return reply(response, 400, {
+        error: 'not a Pub/Sub topic name: a letter, then 2 to 254 letters, digits or -_.~+%',
+      });
     // Pub/Sub's own answer for a topic that does not exist: a typo must not look published.
-    if (!this.topics.has(topic)) return reply(response, 404, { error: { code: 404, message: `Resource not found (resource=${topic}).`, status: 'NOT_FOUND' } });
+    if (!this.topics.has(topic))
+      return reply(response, 404, {
+        error: { code: 404, message: `Resource not found (resource=${topic}).`, status: 'NOT_FOUND' },
+      });
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) return reply(response, 413, { error: `a publish request holds at most ${MAX_BODY_BYTES} bytes` });
+      if (size > MAX_BODY_BYTES)
+        return reply(response, 413, { error: `a publish request holds at most ${MAX_BODY_BYTES} bytes` });
       chunks.push(chunk as Buffer);
     }
     const messages = parsePublishBody(Buffer.concat(chunks).toString('utf8'));
     if (typeof messages === 'string') return reply(response, 400, { error: messages });
     const messageIds: string[] = [];
-    for (const message of messages) messageIds.push(await this.publishRaw(topic, Buffer.from(message.data, 'base64'), message.attributes));
+    for (const message of messages)
+      messageIds.push(await this.publishRaw(topic, Buffer.from(message.data, 'base64'), message.attributes));
     return reply(response, 200, { messageIds });
   }
 
@@ -269,15 +306,22 @@ type PublishedMessage = { data: string; attributes: Attributes };
 /** One message of a publish body, or what is wrong with it. */
 function parseMessage(message: unknown, index: number): PublishedMessage | string {
   const { data = '', attributes = {} } = (message ?? {}) as { data?: unknown; attributes?: unknown };
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return `messages[${index}] must be an object`;
+  if (typeof message !== 'object' || message === null || Array.isArray(message))
+    return `messages[${index}] must be an object`;
   if (typeof data !== 'string' || !BASE64.test(data)) return `messages[${index}].data must be base64 text`;
-  if (jsonDepth(Buffer.from(data, 'base64').toString('utf8')) > MAX_DATA_DEPTH) return `messages[${index}].data is JSON nested more than ${MAX_DATA_DEPTH} levels deep`;
+  if (jsonDepth(Buffer.from(data, 'base64').toString('utf8')) > MAX_DATA_DEPTH)
+    return `messages[${index}].data is JSON nested more than ${MAX_DATA_DEPTH} levels deep`;
   if (!isStringMap(attributes)) return `messages[${index}].attributes must be an object of strings`;
   return { data, attributes };
 }
 
 function isStringMap(value: unknown): value is Attributes {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((item) => typeof item === 'string')
+  );
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {

@@ -64,8 +64,17 @@ export class LocalTopicPublisher implements Publisher {
 
   /** Appends the message and returns the record, for callers that deliver it further (the local router). */
   append(topic: string, data: unknown, attributes: Attributes = {}): TopicRecord {
-    if (!isTopicName(topic)) throw new UsageError(`${JSON.stringify(topic)} is not a Pub/Sub topic name (a letter, then 2 to 254 letters, digits or -_.~+%)`);
-    const record: TopicRecord = { message_id: randomUUID(), publish_time: this.clock().toISOString(), topic, data, attributes };
+    if (!isTopicName(topic))
+      throw new UsageError(
+        `${JSON.stringify(topic)} is not a Pub/Sub topic name (a letter, then 2 to 254 letters, digits or -_.~+%)`,
+      );
+    const record: TopicRecord = {
+      message_id: randomUUID(),
+      publish_time: this.clock().toISOString(),
+      topic,
+      data,
+      attributes,
+    };
     const file = path.join(this.dir, `${topic}.jsonl`);
     try {
       mkdirSync(this.dir, { recursive: true });
@@ -73,7 +82,10 @@ export class LocalTopicPublisher implements Publisher {
       appendFileSync(file, `${JSON.stringify(record)}\n`);
     } catch (error) {
       // A folder that is a file, or one that cannot be written, fails the same way every time: not a publish to retry.
-      throw new KpisError(`cannot write the local topic file ${file} (folder $KPIS_TOPICS_DIR, default ${DEFAULT_TOPICS_DIR}): ${fileProblem(error)}`, { cause: error });
+      throw new KpisError(
+        `cannot write the local topic file ${file} (folder $KPIS_TOPICS_DIR, default ${DEFAULT_TOPICS_DIR}): ${fileProblem(error)}`,
+        { cause: error },
+      );
     }
     return record;
   }

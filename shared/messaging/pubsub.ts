@@ -12,7 +12,8 @@ import type { PubSub, Topic } from '@google-cloud/pubsub';
 import { PublishError, toError } from '../errors';
 import type { Attributes, Publisher } from './publisher';
 
-const NO_CREDENTIALS = 'no Google credentials for Pub/Sub: run gcloud auth application-default login, or set KPIS_PUBLISHER=local';
+const NO_CREDENTIALS =
+  'no Google credentials for Pub/Sub: run gcloud auth application-default login, or set KPIS_PUBLISHER=local';
 
 export class PubSubPublisher implements Publisher {
   /** Topic objects hold the client's batching queue: one per topic for the life of the instance. */

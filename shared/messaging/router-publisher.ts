@@ -13,7 +13,10 @@ export const DEFAULT_ROUTER_URL = 'http://127.0.0.1:8080';
 export function parseRouterUrl(raw: string, source: string): string {
   const url = raw.replace(/\/+$/, '');
   if (!/^https?:\/\/[^/\s?#]+$/.test(url) || !URL.canParse(url)) {
-    throw settingError(source, `must be a router URL, http://HOST:PORT such as ${DEFAULT_ROUTER_URL}, got ${JSON.stringify(raw)}`);
+    throw settingError(
+      source,
+      `must be a router URL, http://HOST:PORT such as ${DEFAULT_ROUTER_URL}, got ${JSON.stringify(raw)}`,
+    );
   }
   return url;
 }
@@ -40,10 +43,17 @@ export class RouterPublisher implements Publisher {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new PublishError(`no local router answers at ${this.url}: start it with \`npm run serve\`, or point ${this.setBy} at one that runs`, { cause: error });
+      throw new PublishError(
+        `no local router answers at ${this.url}: start it with \`npm run serve\`, or point ${this.setBy} at one that runs`,
+        { cause: error },
+      );
     }
-    const body = (await response.json().catch(() => ({}))) as { messageIds?: string[]; error?: string | { status?: string } };
-    if (typeof body.error === 'object' && body.error?.status === 'NOT_FOUND') throw new TopicNotFoundError(topic, `the local router ${this.url}`);
+    const body = (await response.json().catch(() => ({}))) as {
+      messageIds?: string[];
+      error?: string | { status?: string };
+    };
+    if (typeof body.error === 'object' && body.error?.status === 'NOT_FOUND')
+      throw new TopicNotFoundError(topic, `the local router ${this.url}`);
     if (!response.ok || !body.messageIds?.[0])
       throw new PublishError(
         `the local router refused the message for ${topic}: HTTP ${response.status} ${typeof body.error === 'string' ? body.error : JSON.stringify(body.error ?? '')}`.trim(),

@@ -27,7 +27,12 @@ export function completeAt(day: IsoDate, graceHours: number, timeZone: string): 
 }
 
 /** The asked days each enabled check may judge at `now`, grouped by days, and the days held back. */
-export function splitByCompleteness(checks: KpiCheck[], dates: IsoDate[], now: Date, timeZone: string): { groups: { dates: IsoDate[]; checks: KpiCheck[] }[]; held: HeldDay[] } {
+export function splitByCompleteness(
+  checks: KpiCheck[],
+  dates: IsoDate[],
+  now: Date,
+  timeZone: string,
+): { groups: { dates: IsoDate[]; checks: KpiCheck[] }[]; held: HeldDay[] } {
   const groups = new Map<string, { dates: IsoDate[]; checks: KpiCheck[] }>();
   const held: HeldDay[] = [];
   for (const check of checks.filter((c) => c.isEnable)) {
@@ -52,7 +57,9 @@ export async function monitorCompleteDays(
   request: MonitorRequest & { judgeIncomplete?: boolean },
 ): Promise<KpiMonitorOutcome & { held: HeldDay[] }> {
   const timeZone = request.timeZone ?? DEFAULT_TIME_ZONE;
-  const split = request.judgeIncomplete ? { groups: [{ dates: request.dates, checks }], held: [] } : splitByCompleteness(checks, request.dates, deps.clock(), timeZone);
+  const split = request.judgeIncomplete
+    ? { groups: [{ dates: request.dates, checks }], held: [] }
+    : splitByCompleteness(checks, request.dates, deps.clock(), timeZone);
   const outcomes: KpiMonitorOutcome[] = [];
   for (const [index, group] of split.groups.entries()) {
     const runId = index === 0 ? request.runId : `${request.runId}:${index}`;
@@ -68,7 +75,9 @@ function mergeOutcomes(outcomes: KpiMonitorOutcome[]): KpiMonitorOutcome {
   const deliveries = outcomes.map((outcome) => outcome.delivery);
   const slackStates = ['failed', 'posted', 'nothing_to_post', 'off'] as const;
   return {
-    results: outcomes.flatMap((outcome) => outcome.results).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
+    results: outcomes
+      .flatMap((outcome) => outcome.results)
+      .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)),
     alerts: outcomes.flatMap((outcome) => outcome.alerts),
     delivery: {
       published: deliveries.flatMap((delivery) => delivery.published),
@@ -76,7 +85,9 @@ function mergeOutcomes(outcomes: KpiMonitorOutcome[]): KpiMonitorOutcome {
       // The worst state said: a failed post matters more than another run's success.
       slack: slackStates.find((state) => deliveries.some((delivery) => delivery.slack === state)) ?? 'off',
       slack_alerts: deliveries.flatMap((delivery) => delivery.slack_alerts),
-      ...(deliveries.find((delivery) => delivery.slack_error) ? { slack_error: deliveries.find((delivery) => delivery.slack_error)?.slack_error } : {}),
+      ...(deliveries.find((delivery) => delivery.slack_error)
+        ? { slack_error: deliveries.find((delivery) => delivery.slack_error)?.slack_error }
+        : {}),
     },
   };
 }

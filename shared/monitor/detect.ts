@@ -124,7 +124,12 @@ type Result = (verdict: Verdict, message: string, fields?: Partial<CheckResult>)
  * Judges one day of a series: first the guards that decide without a baseline (no data, warm-up,
  * too little history, a lost day or segment), then the method's baseline, then the verdict.
  */
-export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate, context: BaselineContext = NO_CONTEXT): CheckResult {
+export function evaluate(
+  check: KpiCheck,
+  series: KpiSeries,
+  date: IsoDate,
+  context: BaselineContext = NO_CONTEXT,
+): CheckResult {
   const result = resultOf(check, series, date);
   const guarded = guards(check, series, date, result, context);
   if ('verdict' in guarded) return guarded;
@@ -132,9 +137,13 @@ export function evaluate(check: KpiCheck, series: KpiSeries, date: IsoDate, cont
   const values = training.map((day) => (series.points.get(day) as DayPoint).value);
   const baseline = baselineOf(check.method, date, training, values, point.value);
   if (baseline === null) {
-    return result('no_verdict', `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`, {
-      metric: point.value,
-    });
+    return result(
+      'no_verdict',
+      `no earlier ${WEEKDAYS[startOfDay(date).getUTCDay()]} with data in the last ${check.training_days} days (too little history, no verdict)`,
+      {
+        metric: point.value,
+      },
+    );
   }
   return verdict(check, point, baseline, values, result);
 }
@@ -183,7 +192,13 @@ function formatRate(value: number): string {
 }
 
 /** The verdicts that need no baseline, or the day's point and the training days a baseline is taken from. */
-function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result, context: BaselineContext): CheckResult | { point: DayPoint; training: IsoDate[] } {
+function guards(
+  check: KpiCheck,
+  series: KpiSeries,
+  date: IsoDate,
+  result: Result,
+  context: BaselineContext,
+): CheckResult | { point: DayPoint; training: IsoDate[] } {
   const point = dayGuards(check, series, date, result);
   if ('verdict' in point) return point;
   const warmUp = warmUpGuard(check, series, date, point.value, result, context.restart);
@@ -196,15 +211,26 @@ function guards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Resul
 /** No data at all, a day before the first, a day without events, a ratio on too few: the day's point otherwise. */
 function dayGuards(check: KpiCheck, series: KpiSeries, date: IsoDate, result: Result): CheckResult | DayPoint {
   if (series.firstDay === null) {
-    return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, { metric: 0, severity: 'error' });
+    return result('raised', `no events at all on this day, nor on any of the ${check.training_days} days before it`, {
+      metric: 0,
+      severity: 'error',
+    });
   }
-  if (date < series.firstDay) return result('no_verdict', `before the first day with data (${series.firstDay}): no verdict`);
+  if (date < series.firstDay)
+    return result('no_verdict', `before the first day with data (${series.firstDay}): no verdict`);
   const point: DayPoint = series.points.get(date) ?? { value: 0, active: false, present: false };
   if (!point.active) {
-    return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', { metric: 0, severity: 'error' });
+    return result('raised', 'no events at all on this day: the source lost it or the ETL did not build it', {
+      metric: 0,
+      severity: 'error',
+    });
   }
   if (point.ratio && point.ratio.denominator < check.min_denominator) {
-    return result('no_verdict', `${formatRatio(point)}: a denominator below min_denominator (${formatNumber(check.min_denominator)}), no verdict`, { metric: point.value });
+    return result(
+      'no_verdict',
+      `${formatRatio(point)}: a denominator below min_denominator (${formatNumber(check.min_denominator)}), no verdict`,
+      { metric: point.value },
+    );
   }
   return point;
 }
@@ -224,7 +250,10 @@ function warmUpGuard(
   const since = restart === null ? '' : ` since the baseline restarted on ${restart.day} (${restart.note})`;
   const warmedUp = addDays(restart?.day ?? firstDay, check.warm_up_days);
   if (date < warmedUp) {
-    const what = restart === null ? `of data (warm-up, from ${firstDay})` : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
+    const what =
+      restart === null
+        ? `of data (warm-up, from ${firstDay})`
+        : `of a new normal (warm-up, from ${restart.day}: ${restart.note})`;
     const days = check.warm_up_days === 1 ? 'day' : `${check.warm_up_days} days`;
     return result('no_verdict', `in the first ${days} ${what}: no verdict`, { metric: value });
   }
@@ -232,10 +261,23 @@ function warmUpGuard(
 }
 
 /** A first_seen count after a lost day counts the users the lost day did not see: no verdict. */
-function firstSeenGuard(check: KpiCheck, series: KpiSeries, date: IsoDate, value: number, result: Result): CheckResult | undefined {
+function firstSeenGuard(
+  check: KpiCheck,
+  series: KpiSeries,
+  date: IsoDate,
+  value: number,
+  result: Result,
+): CheckResult | undefined {
   if (!check.first_seen) return undefined;
-  const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find((day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active);
-  if (lost) return result('no_verdict', `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`, { metric: value });
+  const lost = daysBetween(addDays(date, -LOST_DAY_ECHO_DAYS), addDays(date, -1)).find(
+    (day) => day >= (series.firstDay as IsoDate) && !series.points.get(day)?.active,
+  );
+  if (lost)
+    return result(
+      'no_verdict',
+      `${lost} had no events, so this day's ${check.name} include users first seen late: no verdict`,
+      { metric: value },
+    );
   return undefined;
 }
 
@@ -250,17 +292,31 @@ function trainingGuards(
   { warmedUp, since }: { warmedUp: IsoDate; since: string },
 ): CheckResult | { point: DayPoint; training: IsoDate[] } {
   const firstTrainingDay = [windowStart(check, date), warmedUp].sort().at(-1) as IsoDate;
-  const training = firstTrainingDay < date ? daysBetween(firstTrainingDay, addDays(date, -1)).filter((day) => usable(check, series.points.get(day)) && !excluded.has(day)) : [];
+  const training =
+    firstTrainingDay < date
+      ? daysBetween(firstTrainingDay, addDays(date, -1)).filter(
+          (day) => usable(check, series.points.get(day)) && !excluded.has(day),
+        )
+      : [];
   // A standard deviation needs two values, whatever the config says.
   const needed = Math.max(check.min_training_days, check.method === 'zscore' ? 2 : 1);
   if (training.length < needed) {
-    const what = training.length === 0 ? 'no earlier day with data to compare with' : `only ${training.length} earlier day(s) with data in the last ${check.training_days}`;
-    return result('no_verdict', `${what}${since}; ${check.method} needs ${needed} (too little history, no verdict)`, { metric: point.value });
+    const what =
+      training.length === 0
+        ? 'no earlier day with data to compare with'
+        : `only ${training.length} earlier day(s) with data in the last ${check.training_days}`;
+    return result('no_verdict', `${what}${since}; ${check.method} needs ${needed} (too little history, no verdict)`, {
+      metric: point.value,
+    });
   }
   // A segment that had rows on every day of its training window and has none today is lost, like
   // a day without events for the whole product: it raises whatever the method would say of a 0.
   if ((series.segment ?? null) !== null && !point.present && training.every((day) => series.points.get(day)?.present)) {
-    return result('raised', `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`, { metric: 0, severity: 'error' });
+    return result(
+      'raised',
+      `no rows on this day after rows on each of the ${training.length} days before it (segment lost)`,
+      { metric: 0, severity: 'error' },
+    );
   }
   return { point, training };
 }
@@ -271,8 +327,14 @@ function trainingGuards(
  * calendar's entries apply. Days before the series' first point were not read: they count as not
  * raised (the monitor reads a training window more than the days it judges need, for this).
  */
-export function judgeSeries(check: KpiCheck, series: KpiSeries, dates: readonly IsoDate[], calendar: SeriesCalendar = NO_CALENDAR): CheckResult[] {
-  if (!check.exclude_raised_days && calendar.oneOff.size === 0 && calendar.restarts.length === 0) return dates.map((date) => evaluate(check, series, date));
+export function judgeSeries(
+  check: KpiCheck,
+  series: KpiSeries,
+  dates: readonly IsoDate[],
+  calendar: SeriesCalendar = NO_CALENDAR,
+): CheckResult[] {
+  if (!check.exclude_raised_days && calendar.oneOff.size === 0 && calendar.restarts.length === 0)
+    return dates.map((date) => evaluate(check, series, date));
   const last = [...dates].sort().at(-1);
   if (last === undefined) return [];
   const wanted = new Set(dates);
@@ -324,15 +386,32 @@ function heldLevel(raised: CheckResult, value: number): boolean {
 
 /** A verdict raised on a calendar one_off day: kept, with the entry's note, and never sent. */
 function muted(result: CheckResult, note: string): CheckResult {
-  return { ...result, verdict: 'muted', raise_flag: false, calendar_note: note, message: `${result.message}; muted by the calendar: ${note}` };
+  return {
+    ...result,
+    verdict: 'muted',
+    raise_flag: false,
+    calendar_note: note,
+    message: `${result.message}; muted by the calendar: ${note}`,
+  };
 }
 
 /** Against the baseline: ok within the threshold (or sensitivity) and min_value, raised beyond it in an allowed direction. */
-function verdict(check: KpiCheck, point: DayPoint, baseline: { value: number; label: string }, values: number[], result: Result): CheckResult {
+function verdict(
+  check: KpiCheck,
+  point: DayPoint,
+  baseline: { value: number; label: string },
+  values: number[],
+  result: Result,
+): CheckResult {
   const value = point.value;
   const change = baseline.value === 0 ? null : (value - baseline.value) / baseline.value;
   const deviation = check.method === 'zscore' ? standardDeviation(values, baseline.value) : 0;
-  const fields = { metric: value, previous_metric: round(baseline.value), change: change === null ? null : round(change), band: bandOf(check, baseline.value, deviation) };
+  const fields = {
+    metric: value,
+    previous_metric: round(baseline.value),
+    change: change === null ? null : round(change),
+    band: bandOf(check, baseline.value, deviation),
+  };
   const versus = `${formatRatio(point)} against ${(point.ratio ? formatRate : formatNumber)(baseline.value)} (${baseline.label})`;
 
   if (value === baseline.value) return result('ok', `${versus}: no change`, fields);
@@ -340,7 +419,13 @@ function verdict(check: KpiCheck, point: DayPoint, baseline: { value: number; la
     return result('ok', `${versus}: a change below the floor of ${formatNumber(check.min_value)} (min_value)`, fields);
   }
   const up = value > baseline.value;
-  const judged: Judged = { versus, word: up ? 'spike' : 'drop', allowed: check.direction === 'both' || (check.direction === 'spike') === up, fields, result };
+  const judged: Judged = {
+    versus,
+    word: up ? 'spike' : 'drop',
+    allowed: check.direction === 'both' || (check.direction === 'spike') === up,
+    fields,
+    result,
+  };
   if (check.method === 'zscore') return zscoreVerdict(check, value - baseline.value, deviation, judged);
   return changeVerdict(check, change, judged);
 }
@@ -355,7 +440,12 @@ interface Judged {
 }
 
 /** zscore: raised beyond `sensitivity` standard deviations; on a constant history, any change is. */
-function zscoreVerdict(check: KpiCheck, difference: number, deviation: number, { versus, word, allowed, fields, result }: Judged): CheckResult {
+function zscoreVerdict(
+  check: KpiCheck,
+  difference: number,
+  deviation: number,
+  { versus, word, allowed, fields, result }: Judged,
+): CheckResult {
   if (deviation === 0) {
     const message = `${versus}: the history is constant, so any change is unusual (${word})`;
     return result(allowed ? 'raised' : 'ok', message, fields);
@@ -367,7 +457,11 @@ function zscoreVerdict(check: KpiCheck, difference: number, deviation: number, {
 }
 
 /** The other methods: raised beyond thresh_in_percent; a rise from 0 always is. */
-function changeVerdict(check: KpiCheck, change: number | null, { versus, word, allowed, fields, result }: Judged): CheckResult {
+function changeVerdict(
+  check: KpiCheck,
+  change: number | null,
+  { versus, word, allowed, fields, result }: Judged,
+): CheckResult {
   if (change === null) return result(allowed ? 'raised' : 'ok', `${versus}: rose from 0 (${word})`, fields);
   const beyond = Math.abs(change) > check.thresh_in_percent;
   // The change as stored (rounded), so the message reads like every table that shows the change.
@@ -387,9 +481,13 @@ function trendOf(series: KpiSeries, date: IsoDate): (number | null)[] {
 
 /** What evaluate lets pass around a baseline: within the threshold, or closer than min_value. */
 function bandOf(check: KpiCheck, baseline: number, deviation: number): CheckResult['band'] {
-  const reach = check.method === 'zscore' ? check.sensitivity * deviation : Math.abs(baseline) * check.thresh_in_percent;
+  const reach =
+    check.method === 'zscore' ? check.sensitivity * deviation : Math.abs(baseline) * check.thresh_in_percent;
   const half = Math.max(reach, check.min_value);
-  return { low: check.direction === 'spike' ? null : round(baseline - half), high: check.direction === 'drop' ? null : round(baseline + half) };
+  return {
+    low: check.direction === 'spike' ? null : round(baseline - half),
+    high: check.direction === 'drop' ? null : round(baseline + half),
+  };
 }
 
 /** `check` or `check[segment]`, as messages and tables name a result. */
@@ -397,22 +495,37 @@ export function checkLabel(check: string, segment: string | null): string {
   return segment === null ? check : `${check}[${segment}]`;
 }
 
-function baselineOf(method: Method, date: IsoDate, training: IsoDate[], values: number[], value: number): { value: number; label: string } | null {
+function baselineOf(
+  method: Method,
+  date: IsoDate,
+  training: IsoDate[],
+  values: number[],
+  value: number,
+): { value: number; label: string } | null {
   switch (method) {
     case 'pct_change': {
       const last = training.length - 1;
       const day = training[last] as IsoDate;
-      return { value: values[last] as number, label: day === addDays(date, -1) ? 'the day before' : `${day}, the last earlier day with data` };
+      return {
+        value: values[last] as number,
+        label: day === addDays(date, -1) ? 'the day before' : `${day}, the last earlier day with data`,
+      };
     }
     case 'weekday': {
       // The median, so one anomalous week in the window does not move the baseline.
       const weekday = startOfDay(date).getUTCDay();
       const same = values.filter((_value, index) => startOfDay(training[index] as IsoDate).getUTCDay() === weekday);
       if (same.length === 0) return null;
-      return { value: robustMedian(same, value), label: `median of ${same.length} earlier ${WEEKDAYS[weekday]}${same.length === 1 ? '' : 's'}` };
+      return {
+        value: robustMedian(same, value),
+        label: `median of ${same.length} earlier ${WEEKDAYS[weekday]}${same.length === 1 ? '' : 's'}`,
+      };
     }
     case 'zscore':
-      return { value: values.reduce((sum, value) => sum + value, 0) / values.length, label: `mean of ${values.length} earlier days` };
+      return {
+        value: values.reduce((sum, value) => sum + value, 0) / values.length,
+        label: `mean of ${values.length} earlier days`,
+      };
   }
 }
 

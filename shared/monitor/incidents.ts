@@ -56,9 +56,13 @@ export interface IncidentOptions {
 export function planIncidents(results: CheckResult[], recorded: Alert[], options: IncidentOptions): IncidentPlan {
   const key = (check: string, segment: string | null, date: IsoDate) => JSON.stringify([check, segment, date]);
   // A day judged in this run replaces its record: null when it no longer raises.
-  const known = new Map<string, Alert | null>(recorded.map((record) => [key(record.check, record.segment, record.date), record]));
+  const known = new Map<string, Alert | null>(
+    recorded.map((record) => [key(record.check, record.segment, record.date), record]),
+  );
   const plan: IncidentPlan = { alerts: [], raisedDays: [], clearedDays: [] };
-  const inDayOrder = results.map((result, index) => ({ result, index })).sort((a, b) => a.result.date.localeCompare(b.result.date) || a.index - b.index);
+  const inDayOrder = results
+    .map((result, index) => ({ result, index }))
+    .sort((a, b) => a.result.date.localeCompare(b.result.date) || a.index - b.index);
   for (const { result } of inDayOrder) {
     if (SILENT_VERDICTS.has(result.verdict)) continue;
     const dayKey = key(result.check, result.segment, result.date);
@@ -89,12 +93,19 @@ export function planIncidents(results: CheckResult[], recorded: Alert[], options
  * A segmented check that raised as a whole (no events that day) and is judged per segment on the
  * next: its whole-check incident has no result of its own that day, and recovers.
  */
-function wholeCheckRecoveries(results: CheckResult[], wholeCheck: (check: string, date: IsoDate) => Alert | null, options: IncidentOptions): Alert[] {
+function wholeCheckRecoveries(
+  results: CheckResult[],
+  wholeCheck: (check: string, date: IsoDate) => Alert | null,
+  options: IncidentOptions,
+): Alert[] {
   const perSegment = new Map<string, { check: string; date: IsoDate }>();
-  const whole = new Set(results.filter((result) => result.segment === null).map((result) => JSON.stringify([result.check, result.date])));
+  const whole = new Set(
+    results.filter((result) => result.segment === null).map((result) => JSON.stringify([result.check, result.date])),
+  );
   for (const result of results) {
     const day = JSON.stringify([result.check, result.date]);
-    if (result.segment !== null && !SILENT_VERDICTS.has(result.verdict) && !whole.has(day)) perSegment.set(day, { check: result.check, date: result.date });
+    if (result.segment !== null && !SILENT_VERDICTS.has(result.verdict) && !whole.has(day))
+      perSegment.set(day, { check: result.check, date: result.date });
   }
   return [...perSegment.values()].flatMap(({ check, date }) => {
     const last = wholeCheck(check, addDays(date, -1));
@@ -123,15 +134,28 @@ function wholeCheckRecoveries(results: CheckResult[], wholeCheck: (check: string
 }
 
 /** A raised day: the incident's first (published), or a later one (published when a reminder is due). */
-function raisedDay(result: CheckResult, before: Alert | null, options: IncidentOptions): { record: Alert; publish: boolean } {
+function raisedDay(
+  result: CheckResult,
+  before: Alert | null,
+  options: IncidentOptions,
+): { record: Alert; publish: boolean } {
   const alert = kpiAlert(result, options.runId, options.at);
   const start = before?.incident_start ?? result.date;
   const days = daysBetween(start, result.date).length;
-  const incident = { incident_id: before?.incident_id ?? alertId('kpi', result.check, start, result.segment), incident_start: start, incident_days: days };
+  const incident = {
+    incident_id: before?.incident_id ?? alertId('kpi', result.check, start, result.segment),
+    incident_start: start,
+    incident_days: days,
+  };
   if (days === 1) return { record: { ...alert, status: 'raised', ...incident }, publish: true };
   const every = Math.max(1, Math.ceil(options.remindAfterHours(result.check) / 24));
   return {
-    record: { ...alert, status: 'ongoing', ...incident, message: `ongoing since ${start} (${days} days): ${result.message}` },
+    record: {
+      ...alert,
+      status: 'ongoing',
+      ...incident,
+      message: `ongoing since ${start} (${days} days): ${result.message}`,
+    },
     publish: (days - 1) % every === 0,
   };
 }
@@ -157,7 +181,9 @@ function recoveredAlert(result: CheckResult, last: Alert, options: IncidentOptio
 export async function readIncidentDays(warehouse: Warehouse, dates: IsoDate[], context: JobContext): Promise<Alert[]> {
   if (dates.length === 0) return [];
   const sorted = [...dates].sort();
-  const sql = renderSqlFile('alerts/incident_days.sql', { alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table) });
+  const sql = renderSqlFile('alerts/incident_days.sql', {
+    alerts: warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table),
+  });
   const params = {
     start_date: { type: 'DATE' as const, value: addDays(sorted[0] as IsoDate, -1) },
     end_date: { type: 'DATE' as const, value: addDays(sorted.at(-1) as IsoDate, -1) },
@@ -172,17 +198,31 @@ export async function readIncidentDays(warehouse: Warehouse, dates: IsoDate[], c
 }
 
 /** Writes a plan's records: its raised days (replacing earlier records of them), and forgets its cleared days. */
-export async function recordIncidentDays(warehouse: Warehouse, plan: IncidentPlan, at: Date, context: JobContext & { runId: string }): Promise<void> {
+export async function recordIncidentDays(
+  warehouse: Warehouse,
+  plan: IncidentPlan,
+  at: Date,
+  context: JobContext & { runId: string },
+): Promise<void> {
   if (plan.raisedDays.length === 0 && plan.clearedDays.length === 0) return;
-  const rows = plan.raisedDays.map((day) => alertsTableRow(day, { channel: INCIDENT_CHANNEL, claimId: context.runId, sentAt: at, deliveredAt: at }));
+  const rows = plan.raisedDays.map((day) =>
+    alertsTableRow(day, { channel: INCIDENT_CHANNEL, claimId: context.runId, sentAt: at, deliveredAt: at }),
+  );
   await mergeAlertRows(warehouse, 'alerts/record_incident_days.sql', rows, context);
   const table = warehouse.tableRef(ALERTS_TABLE.dataset, ALERTS_TABLE.table);
   for (const batch of chunk(plan.clearedDays, BATCH)) await forgetIncidentDays(warehouse, table, batch, context);
 }
 
 /** Deletes the records of a batch of cleared days. */
-async function forgetIncidentDays(warehouse: Warehouse, table: string, batch: IncidentPlan['clearedDays'], context: JobContext): Promise<void> {
-  const ids = Object.fromEntries(batch.map((day, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: day.alert_id }]));
+async function forgetIncidentDays(
+  warehouse: Warehouse,
+  table: string,
+  batch: IncidentPlan['clearedDays'],
+  context: JobContext,
+): Promise<void> {
+  const ids = Object.fromEntries(
+    batch.map((day, index) => [`alert_id_${index + 1}`, { type: 'STRING' as const, value: day.alert_id }]),
+  );
   const dates = batch.map((day) => day.date).sort();
   const sql = renderSqlFile('alerts/forget_incident_days.sql', {
     alerts: table,
@@ -190,6 +230,9 @@ async function forgetIncidentDays(warehouse: Warehouse, table: string, batch: In
       .map((name) => `@${name}`)
       .join(', '),
   });
-  const range = { start_date: { type: 'DATE' as const, value: dates[0] as string }, end_date: { type: 'DATE' as const, value: dates.at(-1) as string } };
+  const range = {
+    start_date: { type: 'DATE' as const, value: dates[0] as string },
+    end_date: { type: 'DATE' as const, value: dates.at(-1) as string },
+  };
   await warehouse.query(sql, { ...ids, ...range }, { ...context, sqlFile: 'alerts/forget_incident_days.sql' });
 }

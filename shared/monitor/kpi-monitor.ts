@@ -48,17 +48,28 @@ export interface KpiMonitorOutcome {
   delivery: DeliveryReport;
 }
 
-export async function runKpiMonitor(deps: AlertDeps, checks: KpiCheck[], request: MonitorRequest): Promise<KpiMonitorOutcome> {
+export async function runKpiMonitor(
+  deps: AlertDeps,
+  checks: KpiCheck[],
+  request: MonitorRequest,
+): Promise<KpiMonitorOutcome> {
   const { dates, runId } = request;
   const jobName = request.jobName ?? KPI_MONITOR_JOB;
   const span = dates.length === 1 ? (dates[0] as IsoDate) : `${dates[0]}..${dates.at(-1)}`;
-  const run: MonitorRun = { enabled: checks.filter((check) => check.isEnable), request, context: { job: jobName, runId }, span };
+  const run: MonitorRun = {
+    enabled: checks.filter((check) => check.isEnable),
+    request,
+    context: { job: jobName, runId },
+    span,
+  };
   if (request.dryRun) {
     const { results, alerts } = await judgeRun(deps, run);
     return { results, alerts, delivery: NOT_DELIVERED };
   }
   const identity = { runId, jobName, jobType: 'monitor', username: request.username };
-  return recordRun(deps, identity, `KPI checks for ${span}: ${run.enabled.map((check) => check.name).join(', ')}`, () => deliverRun(deps, run));
+  return recordRun(deps, identity, `KPI checks for ${span}: ${run.enabled.map((check) => check.name).join(', ')}`, () =>
+    deliverRun(deps, run),
+  );
 }
 
 /** One monitor run: its enabled checks, what was asked, its job context, and the days it covers as a label. */
@@ -70,15 +81,24 @@ interface MonitorRun {
 }
 
 /** Every check judged, and the alerts the run would send: incidents' alerts and one per broken check. */
-async function judgeRun(deps: AlertDeps, run: MonitorRun): Promise<{ results: CheckResult[]; alerts: Alert[]; incidents: IncidentPlan }> {
+async function judgeRun(
+  deps: AlertDeps,
+  run: MonitorRun,
+): Promise<{ results: CheckResult[]; alerts: Alert[]; incidents: IncidentPlan }> {
   const { enabled, request, context } = run;
   const results = await checkKpis(deps.warehouse, enabled, request.dates, context, request.timeZone, request.tables);
   const raisedAt = deps.clock();
   // Consecutive raised days are one incident: its first day alerts, later days update, the day after recovers (./incidents.ts).
   const byName = new Map(enabled.map((check) => [check.name, check]));
   const remindAfterHours = (name: string) => byName.get(name)?.remind_after_hours ?? 24;
-  const incidents = planIncidents(results, await readIncidentDays(deps.warehouse, request.dates, context), { remindAfterHours, runId: request.runId, at: raisedAt });
-  const failures = results.filter((result) => result.raise_flag && result.verdict === 'error').map((result) => checkFailedAlert(result, request.runId, raisedAt));
+  const incidents = planIncidents(results, await readIncidentDays(deps.warehouse, request.dates, context), {
+    remindAfterHours,
+    runId: request.runId,
+    at: raisedAt,
+  });
+  const failures = results
+    .filter((result) => result.raise_flag && result.verdict === 'error')
+    .map((result) => checkFailedAlert(result, request.runId, raisedAt));
   const alerts = [...incidents.alerts, ...failures].map((alert) => routedAlert(alert, byName.get(alert.check)));
   return { results, alerts, incidents };
 }
@@ -97,9 +117,12 @@ async function deliverRun(deps: AlertDeps, run: MonitorRun): Promise<{ value: Kp
   // After the publish: a day recorded raised is a day whose alert went out (a retry recomputes the same).
   await recordIncidentDays(deps.warehouse, incidents, deps.clock(), context);
   // Raised on a calendar one_off day: in the alert history as muted, with the note, and sent nowhere.
-  const muted = results.filter((result) => result.verdict === 'muted').map((result) => mutedAlert(result, context.runId, deps.clock()));
+  const muted = results
+    .filter((result) => result.verdict === 'muted')
+    .map((result) => mutedAlert(result, context.runId, deps.clock()));
   await recordMuted(deps.warehouse, muted, context.runId, deps.clock(), context);
-  if (muted.length > 0) logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
+  if (muted.length > 0)
+    logger.info('KPI checks muted by the calendar', { alert_ids: muted.map((alert) => alert.alert_id) });
   const failures = failed.length > 0 ? ` (${failed.length} failed: ${failed.join(', ')})` : '';
   const summary = `${counted(results.length, 'check')} for ${span}: ${raised} raised${failures}, ${delivery.published.length} published, Slack ${delivery.slack}`;
   return { value: { results, alerts, delivery }, summary };
@@ -107,7 +130,11 @@ async function deliverRun(deps: AlertDeps, run: MonitorRun): Promise<{ value: Kp
 
 /** A broken check raises once, as a pipeline alert naming it: its KPI was not watched. */
 function checkFailedAlert(result: CheckResult, runId: string, raisedAt: Date): Alert {
-  return pipelineAlert({ check: result.check, date: result.date, reason: 'check_failed', message: result.message, table: result.table }, runId, raisedAt);
+  return pipelineAlert(
+    { check: result.check, date: result.date, reason: 'check_failed', message: result.message, table: result.table },
+    runId,
+    raisedAt,
+  );
 }
 
 /**
@@ -125,7 +152,12 @@ export async function checkKpis(
   if (checks.length === 0 || dates.length === 0) return [];
   const sorted = [...dates].sort();
   const span: CheckSpan = { dates, first: sorted[0] as IsoDate, last: sorted.at(-1) as IsoDate, timeZone, context };
-  const coverageOf = coverageReader(warehouse, tables, rangeParams({ start: addDays(span.first, -coverageReach(checks)), end: span.last }, timeZone), context);
+  const coverageOf = coverageReader(
+    warehouse,
+    tables,
+    rangeParams({ start: addDays(span.first, -coverageReach(checks)), end: span.last }, timeZone),
+    context,
+  );
   const perCheck: CheckResult[][] = [];
   for (const check of checks) {
     try {
@@ -154,21 +186,37 @@ interface CheckSpan {
  * enough back not to matter.
  */
 function coverageReach(checks: KpiCheck[]): number {
-  return Math.max(...checks.map((check) => check.training_days + readAhead(check))) + Math.max(...checks.map((check) => check.warm_up_days));
+  return (
+    Math.max(...checks.map((check) => check.training_days + readAhead(check))) +
+    Math.max(...checks.map((check) => check.warm_up_days))
+  );
 }
 
 /** One check's results on every day: its whole series', or each segment's on a day with events. */
-async function judgeCheck(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, span: CheckSpan): Promise<CheckResult[]> {
+async function judgeCheck(
+  warehouse: Warehouse,
+  check: KpiCheck,
+  coverage: Coverage,
+  span: CheckSpan,
+): Promise<CheckResult[]> {
   const { dates, first, last } = span;
   const { total, segments } = await readCheckSeries(warehouse, check, coverage, span);
   const judged = (series: KpiSeries): Map<IsoDate, CheckResult> => {
-    const calendar = seriesCalendar(check.calendar ?? [], check.name, series.segment ?? null, addDays(windowStart(check, first), -readAhead(check)), last);
+    const calendar = seriesCalendar(
+      check.calendar ?? [],
+      check.name,
+      series.segment ?? null,
+      addDays(windowStart(check, first), -readAhead(check)),
+      last,
+    );
     return new Map(judgeSeries(check, series, dates, calendar).map((result) => [result.date, result]));
   };
   const [wholeCheck, bySegment] = [judged(total), segments.map(judged)];
   // A day without any events raises once per check, not once per segment: the segments say nothing more.
   return dates.flatMap((date) =>
-    segments.length === 0 || !coverage.activeDays.has(date) ? [wholeCheck.get(date) as CheckResult] : bySegment.map((results) => results.get(date) as CheckResult),
+    segments.length === 0 || !coverage.activeDays.has(date)
+      ? [wholeCheck.get(date) as CheckResult]
+      : bySegment.map((results) => results.get(date) as CheckResult),
   );
 }
 
@@ -177,7 +225,9 @@ function inDayOrder(perCheck: CheckResult[][], dates: IsoDate[]): CheckResult[] 
   const dayIndex = new Map(dates.map((date, index) => [date, index]));
   return perCheck
     .flatMap((results, order) => results.map((result) => ({ result, order })))
-    .sort((a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order)
+    .sort(
+      (a, b) => (dayIndex.get(a.result.date) as number) - (dayIndex.get(b.result.date) as number) || a.order - b.order,
+    )
     .map(({ result }) => result);
 }
 
@@ -218,7 +268,12 @@ interface Coverage {
 }
 
 /** Each check's coverage, read once per daily user panel: checks of several datasets share the one the ETL writes. */
-function coverageReader(warehouse: Warehouse, tables: ReadonlyMap<string, string>, window: QueryParams, context: JobContext): (dataset: string) => Promise<Coverage> {
+function coverageReader(
+  warehouse: Warehouse,
+  tables: ReadonlyMap<string, string>,
+  window: QueryParams,
+  context: JobContext,
+): (dataset: string) => Promise<Coverage> {
   const coverage = new Map<string, Promise<Coverage>>();
   return (dataset) => {
     const panel = resolveTableName(PANEL, dataset, tables);
@@ -231,8 +286,21 @@ function coverageReader(warehouse: Warehouse, tables: ReadonlyMap<string, string
 const PANEL = 'daily_user_panel';
 
 /** Which days had any events, from the daily user panel (sql/monitors/coverage.sql). */
-async function readCoverage(warehouse: Warehouse, dataset: string, tables: ReadonlyMap<string, string>, window: QueryParams, context: JobContext): Promise<Coverage> {
-  const sql = renderQuery(warehouse, readSqlTemplate('monitors/coverage.sql'), dataset, tables, {}, 'monitors/coverage.sql');
+async function readCoverage(
+  warehouse: Warehouse,
+  dataset: string,
+  tables: ReadonlyMap<string, string>,
+  window: QueryParams,
+  context: JobContext,
+): Promise<Coverage> {
+  const sql = renderQuery(
+    warehouse,
+    readSqlTemplate('monitors/coverage.sql'),
+    dataset,
+    tables,
+    {},
+    'monitors/coverage.sql',
+  );
   const rows = await warehouse.query(sql, window, { ...context, sqlFile: 'monitors/coverage.sql' });
   const activeDays = rows
     .filter((row) => Number(row.value) > 0)
@@ -242,11 +310,21 @@ async function readCoverage(warehouse: Warehouse, dataset: string, tables: Reado
 }
 
 /** The check's rows over the window its first day needs: their total, and one series per segment (none without segments). */
-async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: Coverage, span: CheckSpan): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
+async function readCheckSeries(
+  warehouse: Warehouse,
+  check: KpiCheck,
+  coverage: Coverage,
+  span: CheckSpan,
+): Promise<{ total: KpiSeries; segments: KpiSeries[] }> {
   const { first, last } = span;
   const start = addDays(windowStart(check, first), -readAhead(check));
   const sql = renderTemplate(check.query, checkQueryValues(warehouse, check), check.sqlLabel);
-  const rows = (await warehouse.query(sql, rangeParams({ start, end: last }, span.timeZone), { ...span.context, sqlFile: check.sqlLabel })).map(checkedRow);
+  const rows = (
+    await warehouse.query(sql, rangeParams({ start, end: last }, span.timeZone), {
+      ...span.context,
+      sqlFile: check.sqlLabel,
+    })
+  ).map(checkedRow);
   // A ratio check's day without a row has a denominator of 0: below any min_denominator, so it is
   // no baseline (a D30 series starts 30 days after the others).
   const absent: DaySum = rows.some((row) => row.ratio) ? ratioOf(0, 0) : { value: 0 };
@@ -254,28 +332,51 @@ async function readCheckSeries(warehouse: Warehouse, check: KpiCheck, coverage: 
   const total = series(null, sumByDay(rows));
   if (!rows.some((row) => row.segment !== undefined)) return { total, segments: [] };
   const { kept, rest } = rankSegments(check, first, rows);
-  const segments = [...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))), ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : [])];
+  const segments = [
+    ...kept.map(([segment, segmentRows]) => series(segment, sumByDay(segmentRows))),
+    ...(rest.length > 0 ? [series(OTHER_SEGMENT, sumByDay(rest))] : []),
+  ];
   return { total, segments };
 }
 
 /** Builds a segment's series (null: the total) over the days, with each day's coverage and `absent` for a day without a row. */
-function seriesOf(coverage: Coverage, days: IsoDate[], absent: DaySum): (segment: string | null, values: Map<IsoDate, DaySum>) => KpiSeries {
+function seriesOf(
+  coverage: Coverage,
+  days: IsoDate[],
+  absent: DaySum,
+): (segment: string | null, values: Map<IsoDate, DaySum>) => KpiSeries {
   return (segment, values) => ({
     firstDay: coverage.firstDay,
     // Cut here, once, so the results, their alerts, incidents and the report name it alike.
     segment: alertSegment(segment),
-    points: new Map(days.map((day): [IsoDate, DayPoint] => [day, { ...(values.get(day) ?? absent), active: coverage.activeDays.has(day), present: values.has(day) }])),
+    points: new Map(
+      days.map((day): [IsoDate, DayPoint] => [
+        day,
+        { ...(values.get(day) ?? absent), active: coverage.activeDays.has(day), present: values.has(day) },
+      ]),
+    ),
   });
 }
 
 /** The largest segments by volume over the training window are judged on their own (kept), the rest as one. */
-function rankSegments(check: KpiCheck, first: IsoDate, rows: ParsedRow[]): { kept: [string, ParsedRow[]][]; rest: ParsedRow[] } {
+function rankSegments(
+  check: KpiCheck,
+  first: IsoDate,
+  rows: ParsedRow[],
+): { kept: [string, ParsedRow[]][]; rest: ParsedRow[] } {
   const bySegment = new Map<string, ParsedRow[]>();
   for (const row of rows) bySegment.set(row.segment as string, [...(bySegment.get(row.segment as string) ?? []), row]);
   const volume = (segmentRows: ParsedRow[]): number =>
-    segmentRows.filter((row) => row.day >= windowStart(check, first) && row.day < first).reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
-  const ranked = [...bySegment.entries()].sort(([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b));
-  return { kept: ranked.slice(0, check.max_segments), rest: ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows) };
+    segmentRows
+      .filter((row) => row.day >= windowStart(check, first) && row.day < first)
+      .reduce((sum, row) => sum + Math.abs(row.ratio ? row.ratio.denominator : row.value), 0);
+  const ranked = [...bySegment.entries()].sort(
+    ([a, rowsA], [b, rowsB]) => volume(rowsB) - volume(rowsA) || a.localeCompare(b),
+  );
+  return {
+    kept: ranked.slice(0, check.max_segments),
+    rest: ranked.slice(check.max_segments).flatMap(([, segmentRows]) => segmentRows),
+  };
 }
 
 /** A day's value; a ratio check's also its parts, so segments judged together add up parts, not ratios. */
@@ -292,11 +393,13 @@ interface ParsedRow extends DaySum {
  */
 function checkedRow(row: Row): ParsedRow {
   const measures = measureColumns(row);
-  if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day)) throw new Error(`day must be a DATE, got ${JSON.stringify(row.day)}`);
+  if (typeof row.day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(row.day))
+    throw new Error(`day must be a DATE, got ${JSON.stringify(row.day)}`);
   const [first, second] = measures.map((name) => numberOf(row, name));
   const measured: DaySum = second === undefined ? { value: first as number } : ratioOf(first as number, second);
   if (!('segment' in row)) return { day: row.day, ...measured };
-  if (row.segment !== null && typeof row.segment !== 'string') throw new Error(`segment must be a STRING, got ${JSON.stringify(row.segment)} on ${row.day}: CAST it AS STRING`);
+  if (row.segment !== null && typeof row.segment !== 'string')
+    throw new Error(`segment must be a STRING, got ${JSON.stringify(row.segment)} on ${row.day}: CAST it AS STRING`);
   return { day: row.day, ...measured, segment: row.segment ?? '(null)' };
 }
 
@@ -305,14 +408,17 @@ function measureColumns(row: Row): string[] {
   const measures = 'numerator' in row || 'denominator' in row ? ['numerator', 'denominator'] : ['value'];
   const extra = Object.keys(row).filter((column) => !['day', ...measures, 'segment'].includes(column));
   if (!('day' in row) || measures.some((name) => !(name in row)) || extra.length > 0) {
-    throw new Error(`the query must return the columns day, value (or numerator and denominator) and optionally segment; it returned ${Object.keys(row).join(', ')}`);
+    throw new Error(
+      `the query must return the columns day, value (or numerator and denominator) and optionally segment; it returned ${Object.keys(row).join(', ')}`,
+    );
   }
   return measures;
 }
 
 function numberOf(row: Row, name: string): number {
   const value = row[name] === null ? 0 : Number(row[name]);
-  if (!Number.isFinite(value) || typeof row[name] === 'boolean') throw new Error(`${name} must be a number, got ${JSON.stringify(row[name])} on ${String(row.day)}`);
+  if (!Number.isFinite(value) || typeof row[name] === 'boolean')
+    throw new Error(`${name} must be a number, got ${JSON.stringify(row[name])} on ${String(row.day)}`);
   return value;
 }
 
@@ -325,8 +431,14 @@ function sumByDay(rows: ParsedRow[]): Map<IsoDate, DaySum> {
   const values = new Map<IsoDate, DaySum>();
   for (const row of rows) {
     const before = values.get(row.day);
-    const ratio = row.ratio && { numerator: row.ratio.numerator + (before?.ratio?.numerator ?? 0), denominator: row.ratio.denominator + (before?.ratio?.denominator ?? 0) };
-    values.set(row.day, ratio ? ratioOf(ratio.numerator, ratio.denominator) : { value: row.value + (before?.value ?? 0) });
+    const ratio = row.ratio && {
+      numerator: row.ratio.numerator + (before?.ratio?.numerator ?? 0),
+      denominator: row.ratio.denominator + (before?.ratio?.denominator ?? 0),
+    };
+    values.set(
+      row.day,
+      ratio ? ratioOf(ratio.numerator, ratio.denominator) : { value: row.value + (before?.value ?? 0) },
+    );
   }
   return values;
 }

@@ -56,7 +56,14 @@ export interface LogMonitorOutcome {
 export async function runLogMonitor(
   deps: AlertDeps,
   checks: LogCheck[],
-  request: { runId: string; username: string; dryRun?: boolean; lookbackDays?: number; timeZone?: string; jobName?: string },
+  request: {
+    runId: string;
+    username: string;
+    dryRun?: boolean;
+    lookbackDays?: number;
+    timeZone?: string;
+    jobName?: string;
+  },
 ): Promise<LogMonitorOutcome> {
   const { runId } = request;
   const jobName = request.jobName ?? LOG_MONITOR_JOB;
@@ -90,7 +97,10 @@ async function judgeLogChecks(
 ): Promise<{ results: LogCheckResult[]; alerts: Alert[] }> {
   const now = deps.clock();
   const results: LogCheckResult[] = [];
-  for (const check of checks) results.push(...(await checkLog(deps.warehouse, check, now, request.context, request.lookbackDays, request.timeZone)));
+  for (const check of checks)
+    results.push(
+      ...(await checkLog(deps.warehouse, check, now, request.context, request.lookbackDays, request.timeZone)),
+    );
   const alerts = results.filter((result) => result.raise_flag).map((result) => alertOf(result, request.runId, now));
   logger.info('run-log checks done', { checks: results.length, raised: alerts.length });
   return { results, alerts };
@@ -136,19 +146,26 @@ export async function checkLog(
       message_like: { type: 'STRING', value: check.message_like },
       daily_kpis_end: { type: 'BOOL', value: check.counts_daily_kpis_runs },
       // LIKE has no escape both engines share: a `_` of the dataset matches any one character.
-      etl_writes: { type: 'STRING', value: check.follows_etl_dataset === null ? null : `wrote ${check.follows_etl_dataset}.% for %` },
+      etl_writes: {
+        type: 'STRING',
+        value: check.follows_etl_dataset === null ? null : `wrote ${check.follows_etl_dataset}.% for %`,
+      },
     },
     { ...context, sqlFile: 'monitors/log_status.sql' },
   );
   // A check that follows the ETL names the job as its newest run wrote it.
-  const named = check.follows_etl_dataset !== null && row?.newest_job_name != null ? { ...check, job_name: String(row.newest_job_name) } : check;
+  const named =
+    check.follows_etl_dataset !== null && row?.newest_job_name != null
+      ? { ...check, job_name: String(row.newest_job_name) }
+      : check;
   return judgeLog(named, statusOf(row), now, lookbackDays, timeZone);
 }
 
 /** log_status.sql's row (none when the run log has no row of the job) as a LogStatus. */
 function statusOf(row: Row | undefined): LogStatus {
   return {
-    lastFinished: row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date)),
+    lastFinished:
+      row?.last_finished_at == null ? null : new Date(canonicalTimestamp(row.last_finished_at as string | Date)),
     newestRunId: row?.newest_run_id == null ? null : String(row.newest_run_id),
     failed: row?.newest_log_type === 'error',
     newestMessage: String(row?.newest_message ?? ''),
@@ -165,7 +182,13 @@ export interface LogStatus {
 }
 
 /** The two conditions of a check, from where its job stands: a recent finished run (freshness), and a newest run that succeeded. Pure. */
-export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookbackDays: number, timeZone = DEFAULT_TIME_ZONE): LogCheckResult[] {
+export function judgeLog(
+  check: LogCheck,
+  status: LogStatus,
+  now: Date,
+  lookbackDays: number,
+  timeZone = DEFAULT_TIME_ZONE,
+): LogCheckResult[] {
   const { lastFinished, newestRunId, failed } = status;
   // The alert is about today in the business zone.
   const today = dayIn(now, timeZone);
@@ -179,8 +202,13 @@ export function judgeLog(check: LogCheck, status: LogStatus, now: Date, lookback
     newest_run_status: newestRunId === null ? null : failed ? ('failed' as const) : ('succeeded' as const),
   };
 
-  const hours = lastFinished === null ? null : Math.round(((now.getTime() - lastFinished.getTime()) / 3_600_000) * 10) / 10;
-  return [freshnessResult(check, base, hours, lookbackDays), lastRunResult(check, base, status), ...sourceFreshness(check, status, base)];
+  const hours =
+    lastFinished === null ? null : Math.round(((now.getTime() - lastFinished.getTime()) / 3_600_000) * 10) / 10;
+  return [
+    freshnessResult(check, base, hours, lookbackDays),
+    lastRunResult(check, base, status),
+    ...sourceFreshness(check, status, base),
+  ];
 }
 
 /** What judgeLog's results share: the check, today, the job and where its runs stand. */
@@ -207,7 +235,11 @@ function freshnessResult(check: LogCheck, base: LogBase, hours: number | null, l
 }
 
 /** Last run: raised when the newest finished run failed. */
-function lastRunResult(check: LogCheck, base: LogBase, { newestRunId, failed, newestMessage }: LogStatus): LogCheckResult {
+function lastRunResult(
+  check: LogCheck,
+  base: LogBase,
+  { newestRunId, failed, newestMessage }: LogStatus,
+): LogCheckResult {
   return {
     ...base,
     method: 'last_run',
@@ -235,5 +267,15 @@ function sourceFreshness(
   const stale = status.failed ? null : staleSourceIn(status.newestMessage);
   if (stale === null) return [];
   const message = `${check.name}: the newest run of ${check.job_name} (${status.newestRunId}) built from a stale source: ${stale}`;
-  return [{ ...base, method: 'source_freshness', raise_flag: true, metric: null, threshold: null, message: message.slice(0, 1000), reason: 'source_stale' }];
+  return [
+    {
+      ...base,
+      method: 'source_freshness',
+      raise_flag: true,
+      metric: null,
+      threshold: null,
+      message: message.slice(0, 1000),
+      reason: 'source_stale',
+    },
+  ];
 }

@@ -19,9 +19,17 @@ export function mutedAlert(result: CheckResult, runId: string, at: Date): MutedA
 }
 
 /** Writes each muted alert once (a rerun adds nothing); the table is created if missing. */
-export async function recordMuted(warehouse: Warehouse, alerts: MutedAlert[], claimId: string, at: Date, context: JobContext): Promise<void> {
+export async function recordMuted(
+  warehouse: Warehouse,
+  alerts: MutedAlert[],
+  claimId: string,
+  at: Date,
+  context: JobContext,
+): Promise<void> {
   if (alerts.length === 0) return;
   await warehouse.ensureTable(ALERTS_TABLE);
-  const rows = alerts.map((alert) => alertsTableRow(alert, { channel: MUTED_CHANNEL, claimId, sentAt: at, deliveredAt: at }));
+  const rows = alerts.map((alert) =>
+    alertsTableRow(alert, { channel: MUTED_CHANNEL, claimId, sentAt: at, deliveredAt: at }),
+  );
   await mergeAlertRows(warehouse, 'monitors/record_muted.sql', rows, context);
 }

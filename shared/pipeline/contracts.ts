@@ -4,7 +4,14 @@
  * the functions acknowledge it with an error log instead of letting Pub/Sub retry it.
  */
 import Joi from 'joi';
-import { dayCount, parseIsoDate, resolveDateRange, type DateRange, type DateRangeFieldNames, type IsoDate } from '../dates';
+import {
+  dayCount,
+  parseIsoDate,
+  resolveDateRange,
+  type DateRange,
+  type DateRangeFieldNames,
+  type IsoDate,
+} from '../dates';
 import { reservedKeyPath, reservedNameProblem } from '../config/names';
 import { InvalidMessageError, UsageError } from '../errors';
 import type { EtlResult } from '../etl/run-etl';
@@ -15,7 +22,10 @@ const TRIGGER_KEYS: DateRangeFieldNames = { date: 'date', daysBack: 'days_back',
 const isoDate = Joi.string()
   .pattern(/^\d{4}-\d{2}-\d{2}$/)
   .custom((value: string) => parseIsoDate(value))
-  .messages({ 'string.pattern.base': '{{#label}} must be a day as YYYY-MM-DD, got {{#value}}', 'any.custom': '{{#label}} is not a calendar day: {{#value}}' });
+  .messages({
+    'string.pattern.base': '{{#label}} must be a day as YYYY-MM-DD, got {{#value}}',
+    'any.custom': '{{#label}} is not a calendar day: {{#value}}',
+  });
 
 /** daily-kpis-trigger: `{}` or one of date, days_back, start_date+end_date; kpis and dry_run. */
 export interface TriggerMessage {
@@ -53,14 +63,21 @@ export function parseTrigger(data: unknown, today: IsoDate, maxRangeDays: number
   const message = validate<TriggerMessage>(triggerSchema, data, 'trigger');
   let range: DateRange;
   try {
-    range = resolveDateRange({ date: message.date, daysBack: message.days_back, from: message.start_date, to: message.end_date }, today, 1, TRIGGER_KEYS);
+    range = resolveDateRange(
+      { date: message.date, daysBack: message.days_back, from: message.start_date, to: message.end_date },
+      today,
+      1,
+      TRIGGER_KEYS,
+    );
   } catch (error) {
     if (error instanceof UsageError) throw new InvalidMessageError(`trigger: ${error.message}`);
     throw error;
   }
   const days = dayCount(range.start, range.end) + 1;
   if (days > maxRangeDays)
-    throw new InvalidMessageError(`trigger: ${range.start}..${range.end} is ${days} days, more than the ${maxRangeDays} a run may cover (KPIS_MAX_RANGE_DAYS); split the backfill`);
+    throw new InvalidMessageError(
+      `trigger: ${range.start}..${range.end} is ${days} days, more than the ${maxRangeDays} a run may cover (KPIS_MAX_RANGE_DAYS); split the backfill`,
+    );
   return { range, kpis: message.kpis, dryRun: message.dry_run ?? false };
 }
 
@@ -89,18 +106,24 @@ export type LogMonitorEvent = { kind: 'heartbeat' } | { kind: 'completion'; comp
 
 /** log-monitor listens to both: the heartbeat is `{}`, anything else must be a completion event. */
 export function parseLogMonitorEvent(data: unknown): LogMonitorEvent {
-  if (data !== null && typeof data === 'object' && !Array.isArray(data) && Object.keys(data).length === 0) return { kind: 'heartbeat' };
+  if (data !== null && typeof data === 'object' && !Array.isArray(data) && Object.keys(data).length === 0)
+    return { kind: 'heartbeat' };
   return { kind: 'completion', completion: parseCompletion(data) };
 }
 
 function validate<T>(schema: Joi.ObjectSchema<T>, data: unknown, what: string): T {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new InvalidMessageError(`${what}: the message must be a JSON object, got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`);
+    throw new InvalidMessageError(
+      `${what}: the message must be a JSON object, got ${Array.isArray(data) ? 'an array' : JSON.stringify(data)}`,
+    );
   }
   // Checked before joi: its copy of the object drops an own __proto__ key instead of refusing it.
   const reserved = reservedKeyPath(data);
   if (reserved !== null) throw new InvalidMessageError(`${what}: ${reservedNameProblem(reserved)}`);
   const { error, value } = schema.validate(data, { abortEarly: false, convert: false });
-  if (error) throw new InvalidMessageError(`${what}: ${error.details.map((detail) => detail.message.replaceAll('"', '')).join('; ')}`);
+  if (error)
+    throw new InvalidMessageError(
+      `${what}: ${error.details.map((detail) => detail.message.replaceAll('"', '')).join('; ')}`,
+    );
   return value;
 }

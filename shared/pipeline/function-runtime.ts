@@ -79,7 +79,9 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
   const logger = options.logger ?? createLogger({ level: settings.logLevel ?? 'INFO' });
   const clock = options.clock ?? clockFrom(settings.now);
   // Loaded on first use: the client libraries, joi and the configs cost a cold start nothing.
-  const openPorts = options.openPorts ?? (async () => (await import('../ports')).openPorts({ settings, env, logger, clock, publisher: options.publisher }));
+  const openPorts =
+    options.openPorts ??
+    (async () => (await import('../ports')).openPorts({ settings, env, logger, clock, publisher: options.publisher }));
   const ports = memoized(openPorts);
   const deliveries = new Deliveries();
   return {
@@ -102,10 +104,16 @@ export function createFunctionRuntime(options: RuntimeOptions): FunctionRuntime 
 
 /** The three configs from the files the settings name, each loaded (with its module) on first use. */
 function lazyConfigs(settings: Settings): FunctionConfigs {
-  const etlJob = once(namingFiles(settings, async () => (await import('../config/etl-config')).loadEtlConfig(settings.etlConfig)));
+  const etlJob = once(
+    namingFiles(settings, async () => (await import('../config/etl-config')).loadEtlConfig(settings.etlConfig)),
+  );
   return {
     etlJob,
-    kpiChecks: once(namingFiles(settings, async () => (await import('../config/calendar')).loadMonitorChecks(settings.kpisConfig, settings.calendar))),
+    kpiChecks: once(
+      namingFiles(settings, async () =>
+        (await import('../config/calendar')).loadMonitorChecks(settings.kpisConfig, settings.calendar),
+      ),
+    ),
     logChecks: once(
       namingFiles(settings, async () => {
         const job = await etlJob();

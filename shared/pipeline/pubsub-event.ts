@@ -25,7 +25,14 @@ export interface PubSubCloudEvent {
 
 /** The fields as they arrive: JSON of any type, checked here before anything uses them. */
 interface MessagePublishedData {
-  message?: { data?: unknown; attributes?: unknown; messageId?: unknown; message_id?: unknown; publishTime?: unknown; publish_time?: unknown };
+  message?: {
+    data?: unknown;
+    attributes?: unknown;
+    messageId?: unknown;
+    message_id?: unknown;
+    publishTime?: unknown;
+    publish_time?: unknown;
+  };
 }
 
 /** A message id becomes the run id and the redelivery key: a bounded string, or the message is refused. */
@@ -34,7 +41,8 @@ export const MAX_MESSAGE_ID_LENGTH = 256;
 /** `now` stands in for a publish time the event does not carry (a hand-made curl may leave it out). */
 export function decodePubSubEvent(event: PubSubCloudEvent, now: Date = new Date()): PubSubMessage {
   const message = (event.data as MessagePublishedData | undefined)?.message;
-  if (!message || typeof message !== 'object') throw new InvalidMessageError('not a Pub/Sub message: the CloudEvent has no data.message');
+  if (!message || typeof message !== 'object')
+    throw new InvalidMessageError('not a Pub/Sub message: the CloudEvent has no data.message');
   const messageId = messageIdOf(message, event);
   return {
     messageId,
@@ -51,15 +59,18 @@ type RawMessage = NonNullable<MessagePublishedData['message']>;
 /** publishTime (or publish_time, or the ce-time header), else `now`: a valid date string. */
 function publishTimeOf(message: RawMessage, event: PubSubCloudEvent, now: Date, messageId: string): Date {
   const published = firstGiven(message.publishTime, message.publish_time, event.time);
-  if (published !== undefined && typeof published !== 'string') throw new InvalidMessageError(`message ${messageId}: publishTime must be a string, got ${typeof published}`);
+  if (published !== undefined && typeof published !== 'string')
+    throw new InvalidMessageError(`message ${messageId}: publishTime must be a string, got ${typeof published}`);
   const publishTime = published ? new Date(published) : now;
-  if (Number.isNaN(publishTime.getTime())) throw new InvalidMessageError(`message ${messageId}: no valid publishTime (${JSON.stringify(published)})`);
+  if (Number.isNaN(publishTime.getTime()))
+    throw new InvalidMessageError(`message ${messageId}: no valid publishTime (${JSON.stringify(published)})`);
   return publishTime;
 }
 
 /** The data: base64 of JSON (none reads as an empty string, which is not JSON either). */
 function dataOf(data: unknown, messageId: string): unknown {
-  if (data !== undefined && typeof data !== 'string') throw new InvalidMessageError(`message ${messageId}: data must be a base64 string`);
+  if (data !== undefined && typeof data !== 'string')
+    throw new InvalidMessageError(`message ${messageId}: data must be a base64 string`);
   const text = Buffer.from(data ?? '', 'base64').toString('utf8');
   try {
     return JSON.parse(text) as unknown;
@@ -80,10 +91,13 @@ function firstGiven(...values: unknown[]): unknown {
  */
 function messageIdOf(message: RawMessage, event: PubSubCloudEvent): string {
   const id = firstGiven(message.messageId, message.message_id, event.id);
-  if (id === undefined) throw new InvalidMessageError('not a Pub/Sub message: no message.messageId and no ce-id header');
+  if (id === undefined)
+    throw new InvalidMessageError('not a Pub/Sub message: no message.messageId and no ce-id header');
   if (typeof id !== 'string' || id === '' || id.length > MAX_MESSAGE_ID_LENGTH) {
     const got = typeof id === 'string' ? `${id.length} characters` : id === null ? 'null' : typeof id;
-    throw new InvalidMessageError(`not a Pub/Sub message: message.messageId must be a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters, got ${got}`);
+    throw new InvalidMessageError(
+      `not a Pub/Sub message: message.messageId must be a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters, got ${got}`,
+    );
   }
   return id;
 }

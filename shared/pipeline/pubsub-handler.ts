@@ -48,7 +48,9 @@ async function handle(event: PubSubCloudEvent, handler: Handler): Promise<void> 
     return running;
   }
   const context = await contextFor(handler, message, runLogger);
-  const run = handler.work(message, context).catch((error: unknown) => settleFailure(error, runLogger, message.messageId));
+  const run = handler
+    .work(message, context)
+    .catch((error: unknown) => settleFailure(error, runLogger, message.messageId));
   return runtime.inFlight.hold(key, run);
 }
 
@@ -76,7 +78,11 @@ function isTooOld(message: PubSubMessage, runtime: FunctionRuntime, logger: Logg
 }
 
 /** Step 4's context: the runtime's ports (opened at the first event) and configs, and this message's run. */
-async function contextFor({ functionName, runtime }: Handler, message: PubSubMessage, logger: Logger): Promise<FunctionContext> {
+async function contextFor(
+  { functionName, runtime }: Handler,
+  message: PubSubMessage,
+  logger: Logger,
+): Promise<FunctionContext> {
   const { warehouse, publisher, slackWebhook, slackChannels } = await runtime.ports();
   return {
     ...runtime.configs,

@@ -29,7 +29,11 @@ export interface TriggeredEtlRequest {
 }
 
 /** Publishes the completion event; resolves with the result, or throws the run's failure afterwards. */
-export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest): Promise<EtlResult> {
+export async function runTriggeredEtl(
+  deps: PipelineDeps,
+  job: EtlJob,
+  request: TriggeredEtlRequest,
+): Promise<EtlResult> {
   const { trigger, runId } = request;
   const logger = deps.logger.child({ run_id: runId });
   // Unknown or disabled KPIs fail here, before anything is written; runEtl takes this plan.
@@ -38,10 +42,18 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
   let result: EtlResult;
   let failure: Error | undefined;
   if (earlier) {
-    logger.warn('redelivered trigger: the run already committed, so its completion event is published again', { finished_at: earlier.finished_at });
+    logger.warn('redelivered trigger: the run already committed, so its completion event is published again', {
+      finished_at: earlier.finished_at,
+    });
     result = await redeliveredResult(deps, job, request, plan, earlier);
   } else {
-    const etlRequest = { range: trigger.range, kpis: trigger.kpis, dryRun: trigger.dryRun, runId, username: request.username };
+    const etlRequest = {
+      range: trigger.range,
+      kpis: trigger.kpis,
+      dryRun: trigger.dryRun,
+      runId,
+      username: request.username,
+    };
     const outcome = await runEtl({ ...deps, logger }, job, etlRequest, plan);
     result = outcome.result;
     failure = outcome.failure;
@@ -53,13 +65,26 @@ export async function runTriggeredEtl(deps: PipelineDeps, job: EtlJob, request: 
 }
 
 /** The run that already committed, as its result again; the redelivery recorded in the run log after its last step. */
-async function redeliveredResult(deps: PipelineDeps, job: EtlJob, request: TriggeredEtlRequest, plan: EtlPlan, earlier: FinishedRun): Promise<EtlResult> {
+async function redeliveredResult(
+  deps: PipelineDeps,
+  job: EtlJob,
+  request: TriggeredEtlRequest,
+  plan: EtlPlan,
+  earlier: FinishedRun,
+): Promise<EtlResult> {
   const { trigger, runId } = request;
   const identity = { runId, jobName: job.jobName, jobType: 'etl', username: request.username };
   await writeRunLog(
     deps.warehouse,
     identity,
-    [{ step: 'redelivery', logType: 'info', at: deps.clock(), message: 'trigger delivered again; the run had already committed, nothing rebuilt' }],
+    [
+      {
+        step: 'redelivery',
+        logType: 'info',
+        at: deps.clock(),
+        message: 'trigger delivered again; the run had already committed, nothing rebuilt',
+      },
+    ],
     earlier.lastStepId + 1,
   );
   return {
@@ -91,11 +116,13 @@ async function finishedRun(deps: PipelineDeps, job: EtlJob, request: TriggeredEt
     uid: { type: 'STRING' as const, value: request.runId },
     job_name: { type: 'STRING' as const, value: job.jobName },
   };
-  const rows = await warehouse.query(sql, params, { job: job.jobName, runId: request.runId, sqlFile: 'logs/finished_run.sql' }).catch(async (error: unknown) => {
-    // A run log dropped under a warm instance holds no finished run; the ETL creates it again.
-    if (!(error instanceof TableNotFoundError)) throw error;
-    return [];
-  });
+  const rows = await warehouse
+    .query(sql, params, { job: job.jobName, runId: request.runId, sqlFile: 'logs/finished_run.sql' })
+    .catch(async (error: unknown) => {
+      // A run log dropped under a warm instance holds no finished run; the ETL creates it again.
+      if (!(error instanceof TableNotFoundError)) throw error;
+      return [];
+    });
   const [row] = rows;
   if (!row) return null;
   return {

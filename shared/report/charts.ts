@@ -57,7 +57,9 @@ const COLORS = {
 
 /** Saturdays and Sundays of a range, as [day, next day) spans to shade. */
 export function weekendSpans(days: IsoDate[]): { start: IsoDate; end: IsoDate }[] {
-  return days.filter((day) => [0, 6].includes(new Date(`${day}T00:00:00Z`).getUTCDay())).map((day) => ({ start: day, end: addDays(day, 1) }));
+  return days
+    .filter((day) => [0, 6].includes(new Date(`${day}T00:00:00Z`).getUTCDay()))
+    .map((day) => ({ start: day, end: addDays(day, 1) }));
 }
 
 const utcDay = (field: string, title: string | null = null) => ({
@@ -72,7 +74,11 @@ const utcDay = (field: string, title: string | null = null) => ({
  * A check's (or one segment's) series: weekends and calendar entries shaded (an entry with its
  * note), the band, the baseline, the values, raised, lost and muted days marked and labelled.
  */
-export function checkChartSpec(title: string, points: SeriesPoint[], calendar: CalendarSpan[] = []): Record<string, unknown> {
+export function checkChartSpec(
+  title: string,
+  points: SeriesPoint[],
+  calendar: CalendarSpan[] = [],
+): Record<string, unknown> {
   const days = points.map((point) => point.date);
   const rows = chartRows(points);
   const x = utcDay('date');
@@ -160,7 +166,13 @@ function dayPointsLayer(x: DayAxis): Record<string, unknown> {
           range: [COLORS.value, COLORS.raised, COLORS.lost, COLORS.muted, COLORS.no_verdict, COLORS.raised],
         },
       },
-      size: { condition: { test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'", value: 70 }, value: 18 },
+      size: {
+        condition: {
+          test: "datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted'",
+          value: 70,
+        },
+        value: 18,
+      },
     },
   };
 }
@@ -169,7 +181,12 @@ function dayPointsLayer(x: DayAxis): Record<string, unknown> {
 function dayLabelsLayer(x: DayAxis): Record<string, unknown> {
   return {
     name: 'labels',
-    transform: [{ filter: "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')" }],
+    transform: [
+      {
+        filter:
+          "datum.label !== null && (datum.status === 'raised' || datum.status === 'lost' || datum.status === 'muted')",
+      },
+    ],
     mark: { type: 'text', dy: -10, fontSize: 10, fontWeight: 'bold' },
     encoding: {
       x,
@@ -200,7 +217,12 @@ function calendarLayers(calendar: CalendarSpan[]): Record<string, unknown>[] {
         x: utcDay('start'),
         x2: { field: 'until' },
         description: { field: 'description' },
-        color: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['one_off', 'new_normal'], range: [COLORS.calendar, COLORS.new_normal] } },
+        color: {
+          field: 'kind',
+          type: 'nominal',
+          legend: null,
+          scale: { domain: ['one_off', 'new_normal'], range: [COLORS.calendar, COLORS.new_normal] },
+        },
       },
     },
     {
@@ -213,10 +235,20 @@ function calendarLayers(calendar: CalendarSpan[]): Record<string, unknown>[] {
 }
 
 /** The ETL's runs as bars from start to end, coloured by outcome, and the days no run succeeded on marked. */
-export function pipelineChartSpec(runs: RunBar[], missingDays: IsoDate[], range: { start: IsoDate; end: IsoDate }): Record<string, unknown> {
+export function pipelineChartSpec(
+  runs: RunBar[],
+  missingDays: IsoDate[],
+  range: { start: IsoDate; end: IsoDate },
+): Record<string, unknown> {
   // The instants of the days shown (UTC, as the check charts draw days).
   const domain = [`${range.start}T00:00:00Z`, `${addDays(range.end, 1)}T00:00:00Z`];
-  const x = { field: 'start', type: 'temporal', title: null, scale: { type: 'utc', domain }, axis: { format: '%b %d', labelAngle: 0 } };
+  const x = {
+    field: 'start',
+    type: 'temporal',
+    title: null,
+    scale: { type: 'utc', domain },
+    axis: { format: '%b %d', labelAngle: 0 },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'ETL runs', anchor: 'start', fontSize: 13 },
@@ -232,7 +264,13 @@ export function pipelineChartSpec(runs: RunBar[], missingDays: IsoDate[], range:
 function missingDaysLayer(missingDays: IsoDate[], x: Record<string, unknown>): Record<string, unknown> {
   return {
     name: 'missing',
-    data: { values: missingDays.map((day) => ({ start: `${day}T00:00:00Z`, end: `${addDays(day, 1)}T00:00:00Z`, description: `${day}: no successful run` })) },
+    data: {
+      values: missingDays.map((day) => ({
+        start: `${day}T00:00:00Z`,
+        end: `${addDays(day, 1)}T00:00:00Z`,
+        description: `${day}: no successful run`,
+      })),
+    },
     mark: { type: 'rect', color: COLORS.missing, opacity: 0.18 },
     encoding: { x, x2: { field: 'end' }, description: { field: 'description' } },
   };
@@ -254,7 +292,11 @@ function runsLayer(runs: RunBar[]): Record<string, unknown> {
     layer: [
       // From start to end; a run lasts seconds to minutes, so a tick at its start keeps it visible on a scale of weeks.
       { name: 'runs', mark: { type: 'bar', height: 24 }, encoding: { x2: { field: 'end' } } },
-      { name: 'run_starts', mark: { type: 'tick', thickness: 3, size: 30 }, encoding: { description: { field: 'description' } } },
+      {
+        name: 'run_starts',
+        mark: { type: 'tick', thickness: 3, size: 30 },
+        encoding: { description: { field: 'description' } },
+      },
     ],
   };
 }

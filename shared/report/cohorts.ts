@@ -32,7 +32,10 @@ export function cohortTriangle(series: { segment: string | null; points: SeriesP
   });
   const sorted = [...new Set(ns as number[])].sort((a, b) => a - b);
   const cohorts = [...cells.keys()].sort().reverse();
-  return { ns: sorted, rows: cohorts.map((cohort) => ({ cohort, cells: sorted.map((n) => cells.get(cohort)?.get(n) ?? null) })) };
+  return {
+    ns: sorted,
+    rows: cohorts.map((cohort) => ({ cohort, cells: sorted.map((n) => cells.get(cohort)?.get(n) ?? null) })),
+  };
 }
 
 /** The triangle as an HTML table (dates and numbers only: nothing to escape). */

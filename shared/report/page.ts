@@ -12,7 +12,11 @@ import { renderSvg } from './render';
 import { DISPLAY_WIDTH, displayText } from '../format';
 import { chartAnchor, checkAnchor, reportData, type ReportData } from './report';
 
-const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+const escape = (text: string): string =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 
 /**
  * Text from data or config as the page shows it: cut to `width` (DISPLAY_WIDTH), control and bidi
@@ -23,7 +27,8 @@ const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&':
 const shown = (text: string, width: number): string => escape(displayText(text, width));
 
 /** A check's (or one segment's) label, cut for a heading or a chart title. */
-const labelText = (check: string, segment: string | null): string => displayText(checkLabel(check, segment), DISPLAY_WIDTH.label);
+const labelText = (check: string, segment: string | null): string =>
+  displayText(checkLabel(check, segment), DISPLAY_WIDTH.label);
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #fafafa; }
@@ -53,7 +58,13 @@ function triangleOf(series: ReportData['checks'][number]['series']): string {
 
 export async function renderReportPage(data: ReportData): Promise<string> {
   const { range } = data;
-  const parts = [...summaryParts(data), ...emptyNotes(data), ...(await pipelineParts(data)), ...(await checkParts(data)), ...alertParts(data)];
+  const parts = [
+    ...summaryParts(data),
+    ...emptyNotes(data),
+    ...(await pipelineParts(data)),
+    ...(await checkParts(data)),
+    ...alertParts(data),
+  ];
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>daily-kpis report ${escape(range.start)}..${escape(range.end)}</title><style>${STYLE}</style></head><body><main>${parts.join('\n')}</main></body></html>\n`;
 }
 
@@ -91,8 +102,13 @@ function emptyNotes(data: ReportData): string[] {
   const parts: string[] = [];
   const noData =
     data.checks.length > 0 &&
-    data.checks.every((check) => check.error === null && check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)));
-  if (data.checks.length === 0) parts.push('<p class="error">No check is enabled in the config: there is nothing to chart.</p>');
+    data.checks.every(
+      (check) =>
+        check.error === null &&
+        check.series.every((series) => series.points.every((point) => point.value === null || point.value === 0)),
+    );
+  if (data.checks.length === 0)
+    parts.push('<p class="error">No check is enabled in the config: there is nothing to chart.</p>');
   if (noData)
     parts.push(
       `<p class="error">No data in this range: every check reads 0 or nothing from ${escape(range.start)} to ${escape(range.end)}. Has the ETL built these days (<code>kpis etl --from ${escape(range.start)} --to ${escape(range.end)}</code>)?</p>`,
@@ -123,11 +139,15 @@ async function checkParts(data: ReportData): Promise<string[]> {
     const charts: string[] = [];
     for (const series of check.series) {
       const title = labelText(check.name, series.segment);
-      charts.push(`<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points, series.calendar))}</div>`);
+      charts.push(
+        `<div class="chart" id="${chartAnchor(check.name, series.segment)}">${await renderSvg(checkChartSpec(title, series.points, series.calendar))}</div>`,
+      );
     }
     parts.push(
       `<article class="check" id="${checkAnchor(check.name)}"><h3><bdi>${shown(check.name, DISPLAY_WIDTH.label)}</bdi>${check.raised > 0 ? ` <span class="raised">${check.raised} raised</span>` : ''}</h3><div class="note"><bdi>${shown(check.description, DISPLAY_WIDTH.message)}</bdi>${check.description ? ' · ' : ''}${escape(check.method)}</div>${
-        check.error ? `<p class="error">${shown(check.error, DISPLAY_WIDTH.message)}</p>` : `<div class="charts">${charts.join('')}</div>${triangleOf(check.series)}`
+        check.error
+          ? `<p class="error">${shown(check.error, DISPLAY_WIDTH.message)}</p>`
+          : `<div class="charts">${charts.join('')}</div>${triangleOf(check.series)}`
       }</article>`,
     );
   }
@@ -149,11 +169,14 @@ function alertParts(data: ReportData): string[] {
         : section.series.some((series) => series.segment === alert.segment)
           ? `#${chartAnchor(alert.check, alert.segment)}`
           : `#${checkAnchor(alert.check)}`;
-      const kind = alert.status === 'resolved' || alert.status === 'muted' ? `${alert.kind}, ${alert.status}` : alert.kind;
+      const kind =
+        alert.status === 'resolved' || alert.status === 'muted' ? `${alert.kind}, ${alert.status}` : alert.kind;
       const cells = [alert.date, kind, alert.severity].map((text) => shown(text, DISPLAY_WIDTH.label));
       return `<tr><td>${cells[0]}</td><td><a href="${target}"><bdi>${escape(labelText(alert.check, alert.segment))}</bdi></a></td><td>${cells[1]}</td><td>${cells[2]}</td><td>${shown(alert.message, DISPLAY_WIDTH.message)}</td></tr>`;
     });
-    parts.push(`<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+    parts.push(
+      `<table><thead><tr><th>date</th><th>check</th><th>kind</th><th>severity</th><th>message</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
+    );
   }
   return parts;
 }
@@ -166,7 +189,15 @@ export async function writeReport(
   request: Parameters<typeof reportData>[3],
   file: string,
   context: Parameters<typeof reportData>[4],
-): Promise<{ file: string; checks: number; raised: number; failed: string[]; alerts: number; runs: number; bytes: number }> {
+): Promise<{
+  file: string;
+  checks: number;
+  raised: number;
+  failed: string[];
+  alerts: number;
+  runs: number;
+  bytes: number;
+}> {
   const data = await reportData(warehouse, job, checks, request, context);
   const html = await renderReportPage(data);
   writeOut(file, html);
@@ -207,6 +238,8 @@ function writeOut(file: string, html: string): void {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     const why = WRITE_FAILURES.get(code);
     if (code === 'EISDIR') throw new UsageError(`cannot write the report to ${file}: ${why}`, { cause: error });
-    throw new KpisError(`cannot write the report to ${file}: ${why ? `${why} (${code})` : toError(error).message}`, { cause: error });
+    throw new KpisError(`cannot write the report to ${file}: ${why ? `${why} (${code})` : toError(error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -81,7 +81,13 @@ export interface ReportData {
   alertsError: string | null;
 }
 
-export async function reportData(warehouse: Warehouse, job: EtlJob, checks: KpiCheck[], request: ReportRequest, context: JobContext): Promise<ReportData> {
+export async function reportData(
+  warehouse: Warehouse,
+  job: EtlJob,
+  checks: KpiCheck[],
+  request: ReportRequest,
+  context: JobContext,
+): Promise<ReportData> {
   const days = daysBetween(request.range.start, request.range.end);
   const results = await checkKpis(warehouse, checks, days, context, job.timeZone, configuredTables(job));
   const sections = checks.map((check) =>
@@ -120,17 +126,27 @@ async function pipelineData(
   checks: KpiCheck[],
   request: ReportRequest,
   context: JobContext,
-): Promise<Pick<ReportData, 'pipelineRange' | 'runs' | 'missingDays' | 'restatedDays' | 'judgedEarly' | 'runLogError'>> {
+): Promise<
+  Pick<ReportData, 'pipelineRange' | 'runs' | 'missingDays' | 'restatedDays' | 'judgedEarly' | 'runLogError'>
+> {
   const days = daysBetween(request.range.start, request.range.end);
   const today = dayIn(request.generatedAt, job.timeZone);
   // The pipeline's runs up to now: the days of the range are often built after they end.
   const shownUntil = today > request.range.end ? today : request.range.end;
   const runs = await readRuns(warehouse, job, { start: request.range.start, end: shownUntil }, context).then(
     (value) => ({ ...value, error: null }),
-    (error: unknown) => ({ runs: [] as RunBar[], covered: new Set<IsoDate>(), restated: new Set<IsoDate>(), error: readFailure(error, 'the run log') }),
+    (error: unknown) => ({
+      runs: [] as RunBar[],
+      covered: new Set<IsoDate>(),
+      restated: new Set<IsoDate>(),
+      error: readFailure(error, 'the run log'),
+    }),
   );
   // The run log's shape as readRuns found it: its columns are read once.
-  const judgedEarly = runs.error === null ? await readJudgedEarly(warehouse, runs.shape, checks, request.range, job.timeZone, context) : [];
+  const judgedEarly =
+    runs.error === null
+      ? await readJudgedEarly(warehouse, runs.shape, checks, request.range, job.timeZone, context)
+      : [];
   return {
     pipelineRange: { start: request.range.start, end: shownUntil },
     runs: runs.runs,
@@ -169,9 +185,15 @@ function section(check: KpiCheck, results: CheckResult[], range: DateRange): Che
 function calendarSpans(check: KpiCheck, segment: string | null, range: DateRange): CalendarSpan[] {
   return (check.calendar ?? [])
     .filter((entry) => entry.segments === null || (segment !== null && entry.segments.includes(segment)))
-    .flatMap((entry) => occurrences(entry, range.start, range.end).map((span) => ({ ...span, kind: entry.kind, note: entry.note })))
+    .flatMap((entry) =>
+      occurrences(entry, range.start, range.end).map((span) => ({ ...span, kind: entry.kind, note: entry.note })),
+    )
     .filter((span) => span.start <= range.end && span.end >= range.start)
-    .map((span) => ({ ...span, start: span.start < range.start ? range.start : span.start, end: span.end > range.end ? range.end : span.end }));
+    .map((span) => ({
+      ...span,
+      start: span.start < range.start ? range.start : span.start,
+      end: span.end > range.end ? range.end : span.end,
+    }));
 }
 
 function point(result: CheckResult): SeriesPoint {
@@ -201,7 +223,10 @@ function pointLabel(result: CheckResult, status: SeriesPoint['status']): string 
 }
 
 function methodText(check: KpiCheck): string {
-  const threshold = check.method === 'zscore' ? `sensitivity ${check.sensitivity}` : `threshold ±${Math.round(check.thresh_in_percent * 1000) / 10}%`;
+  const threshold =
+    check.method === 'zscore'
+      ? `sensitivity ${check.sensitivity}`
+      : `threshold ±${Math.round(check.thresh_in_percent * 1000) / 10}%`;
   return `${check.method}, ${threshold}, ${check.direction === 'both' ? 'spikes and drops' : `${check.direction}s only`}, over ${check.training_days} days`;
 }
 
@@ -219,7 +244,11 @@ async function readRuns(
   // dt is the UTC day of a row: a day either side covers every zone.
   const rows = await warehouse.query(
     renderSqlFile('reports/etl_runs.sql', runLogValues(warehouse, shape)),
-    { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 1) }, job_name: { type: 'STRING', value: job.jobName } },
+    {
+      start_date: { type: 'DATE', value: addDays(range.start, -1) },
+      end_date: { type: 'DATE', value: addDays(range.end, 1) },
+      job_name: { type: 'STRING', value: job.jobName },
+    },
     { ...context, sqlFile: 'reports/etl_runs.sql' },
   );
   const from = startOfDayIn(range.start, job.timeZone).getTime();
@@ -247,7 +276,9 @@ function runOf(row: Row, start: Date, timeZone: string): { bar: RunBar; days: Is
   const startDay = dayIn(start, timeZone);
   const days = built ? daysBetween(built[1] as IsoDate, built[2] as IsoDate) : [addDays(startDay, -1), startDay];
   const restated = restatedDaysOf(row.restate_messages);
-  const span = (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) + (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
+  const span =
+    (days.length === 1 ? days[0] : `${days[0]}..${days.at(-1)}`) +
+    (restated.length > 0 ? ` (restated ${restated.join(', ')})` : '');
   const bar: RunBar = {
     run_id: String(row.run_id),
     start: start.toISOString(),
@@ -263,10 +294,20 @@ function runOf(row: Row, start: Date, timeZone: string): { bar: RunBar; days: Is
  * checks) is older than the day's end in the zone plus the grace of one of its checks. A range of
  * days in the message is taken whole.
  */
-async function readJudgedEarly(warehouse: Warehouse, shape: RunLogShape, checks: KpiCheck[], range: DateRange, timeZone: string, context: JobContext): Promise<IsoDate[]> {
+async function readJudgedEarly(
+  warehouse: Warehouse,
+  shape: RunLogShape,
+  checks: KpiCheck[],
+  range: DateRange,
+  timeZone: string,
+  context: JobContext,
+): Promise<IsoDate[]> {
   const rows = await warehouse.query(
     renderSqlFile('reports/kpi_monitor_runs.sql', runLogValues(warehouse, shape)),
-    { start_date: { type: 'DATE', value: addDays(range.start, -1) }, end_date: { type: 'DATE', value: addDays(range.end, 60) } },
+    {
+      start_date: { type: 'DATE', value: addDays(range.start, -1) },
+      end_date: { type: 'DATE', value: addDays(range.end, 60) },
+    },
     { ...context, sqlFile: 'reports/kpi_monitor_runs.sql' },
   );
   const grace = new Map(checks.map((check) => [check.name, check.complete_after_hours ?? 0]));

@@ -8,7 +8,14 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BigQueryTimestamp, type BigQuery, type Job, type JobLoadMetadata, type Query, type TableField } from '@google-cloud/bigquery';
+import {
+  BigQueryTimestamp,
+  type BigQuery,
+  type Job,
+  type JobLoadMetadata,
+  type Query,
+  type TableField,
+} from '@google-cloud/bigquery';
 import { QueryError, TableNotFoundError, UsageError, WarehouseError } from '../errors';
 import { shardRanges, versionsByDay } from '../events/ga4-export';
 import type { Logger } from '../log';
@@ -18,7 +25,18 @@ import type { TableSchema } from '../schema';
 import { addDays, daysBetween, startOfDayIn, toIsoDate, type DateRange, type IsoDate } from '../dates';
 import { describeStatement, isReadOnly, renderSqlFile } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
-import type { Cell, ColumnInfo, DryRunResult, JobContext, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
+import type {
+  Cell,
+  ColumnInfo,
+  DryRunResult,
+  JobContext,
+  QueryParam,
+  QueryParams,
+  QueryShape,
+  Row,
+  SourceRef,
+  Warehouse,
+} from './warehouse';
 
 export interface BigQueryWarehouseOptions {
   projectId: string;
@@ -51,14 +69,23 @@ const MAX_JOB_GENERATIONS = 50;
 
 /** HTTP statuses and BigQuery error reasons that say "try again later". */
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const TRANSIENT_REASONS = new Set(['rateLimitExceeded', 'backendError', 'internalError', 'jobRateLimitExceeded', 'jobBackendError']);
+const TRANSIENT_REASONS = new Set([
+  'rateLimitExceeded',
+  'backendError',
+  'internalError',
+  'jobRateLimitExceeded',
+  'jobBackendError',
+]);
 const CONCURRENT_UPDATE = /concurrent update|aborted due to concurrent/i;
 const TRANSIENT_MESSAGE = new RegExp(`${CONCURRENT_UPDATE.source}|ECONNRESET|ETIMEDOUT|EAI_AGAIN|socket hang up`, 'i');
 
 /** A transaction that another one on the same table aborted: worth waiting minutes for. */
 function isConcurrentUpdate(error: unknown): boolean {
   const api = error as ApiErrorLike;
-  return CONCURRENT_UPDATE.test(api?.message ?? '') || Boolean(api?.errors?.some((detail) => CONCURRENT_UPDATE.test(detail.message ?? '')));
+  return (
+    CONCURRENT_UPDATE.test(api?.message ?? '') ||
+    Boolean(api?.errors?.some((detail) => CONCURRENT_UPDATE.test(detail.message ?? '')))
+  );
 }
 
 interface ApiErrorLike {
@@ -72,12 +99,20 @@ export function isTransientBigQueryError(error: unknown): boolean {
   if (error instanceof WarehouseError) return error.transient;
   const api = error as ApiErrorLike;
   if (typeof api?.code === 'number' && TRANSIENT_STATUS.has(api.code)) return true;
-  return transientDetail(api) || TRANSIENT_MESSAGE.test(api?.message ?? '') || (typeof api?.code === 'string' && TRANSIENT_MESSAGE.test(api.code));
+  return (
+    transientDetail(api) ||
+    TRANSIENT_MESSAGE.test(api?.message ?? '') ||
+    (typeof api?.code === 'string' && TRANSIENT_MESSAGE.test(api.code))
+  );
 }
 
 /** One of the error's details has a transient reason or message. */
 function transientDetail(api: ApiErrorLike | undefined): boolean {
-  return Boolean(api?.errors?.some((detail) => TRANSIENT_REASONS.has(detail.reason ?? '') || TRANSIENT_MESSAGE.test(detail.message ?? '')));
+  return Boolean(
+    api?.errors?.some(
+      (detail) => TRANSIENT_REASONS.has(detail.reason ?? '') || TRANSIENT_MESSAGE.test(detail.message ?? ''),
+    ),
+  );
 }
 
 /** Label values allow lowercase letters, digits, '_' and '-', up to 63 characters. */
@@ -124,20 +159,31 @@ export class BigQueryWarehouse implements Warehouse {
     return this.runJob(sql, params, context);
   }
 
-  async runScript(statements: string[], params: QueryParams, context: JobContext, options: { atomic: boolean }): Promise<void> {
+  async runScript(
+    statements: string[],
+    params: QueryParams,
+    context: JobContext,
+    options: { atomic: boolean },
+  ): Promise<void> {
     await this.runJob(this.renderScript(statements, options), params, context);
   }
 
   async dryRunScript(statements: string[], params: QueryParams, context: JobContext): Promise<DryRunResult> {
-    const job = await this.dryRun(this.renderScript(statements, { atomic: true }), params, context).catch((error: unknown) => {
-      throw this.wrap(error, 'dry run');
-    });
+    const job = await this.dryRun(this.renderScript(statements, { atomic: true }), params, context).catch(
+      (error: unknown) => {
+        throw this.wrap(error, 'dry run');
+      },
+    );
     return { bytesProcessed: bytesOf(job) };
   }
 
   /** A dry-run job: BigQuery validates the SQL and estimates what it would read, running nothing. */
   private async dryRun(sql: string, params: QueryParams, context: JobContext): Promise<Job> {
-    const [job] = await withRetry(() => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }), isTransientBigQueryError, this.retry);
+    const [job] = await withRetry(
+      () => this.client.createQueryJob({ ...this.jobRequest(sql, params, context), dryRun: true }),
+      isTransientBigQueryError,
+      this.retry,
+    );
     return job;
   }
 
@@ -149,7 +195,10 @@ export class BigQueryWarehouse implements Warehouse {
       if (isTransientBigQueryError(error)) throw this.wrap(error, 'dry run');
       const message = errorMessage(error);
       const at = /\[(\d+):(\d+)\]/.exec(message);
-      throw new QueryError(`BigQuery rejected the query: ${message}`, { cause: error, position: at ? { line: Number(at[1]), column: Number(at[2]) } : null });
+      throw new QueryError(`BigQuery rejected the query: ${message}`, {
+        cause: error,
+        position: at ? { line: Number(at[1]), column: Number(at[2]) } : null,
+      });
     }
     const fields = (job.metadata?.statistics?.query?.schema?.fields ?? []) as TableField[];
     return { columns: fields.map(columnInfo), bytesProcessed: bytesOf(job) };
@@ -165,12 +214,19 @@ export class BigQueryWarehouse implements Warehouse {
    * Each day's newest partition change (sql/etl/source_partitions.sql): metadata only, no event
    * bytes. A KPI day in a zone other than UTC spans two UTC day partitions; either one counts.
    */
-  async sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>> {
+  async sourceVersions(
+    source: SourceRef,
+    range: DateRange,
+    timeZone: string,
+    context: JobContext,
+  ): Promise<Map<IsoDate, string>> {
     if (source.table.endsWith('*')) return this.shardVersions(source, range, context);
     const from = startOfDayIn(range.start, timeZone);
     const to = startOfDayIn(addDays(range.end, 1), timeZone);
     const compact = (instant: Date) => toIsoDate(instant).replaceAll('-', '');
-    const sql = renderSqlFile('etl/source_partitions.sql', { partitions: this.tableRef(source.dataset, 'INFORMATION_SCHEMA.PARTITIONS') });
+    const sql = renderSqlFile('etl/source_partitions.sql', {
+      partitions: this.tableRef(source.dataset, 'INFORMATION_SCHEMA.PARTITIONS'),
+    });
     const rows = await this.query(
       sql,
       {
@@ -180,7 +236,10 @@ export class BigQueryWarehouse implements Warehouse {
       },
       { ...context, sqlFile: 'etl/source_partitions.sql' },
     );
-    const partitions = rows.map((row) => ({ span: partitionSpan(row.partition_id as string | null), modified: canonicalTimestamp(row.last_modified_time as string | Date) }));
+    const partitions = rows.map((row) => ({
+      span: partitionSpan(row.partition_id as string | null),
+      modified: canonicalTimestamp(row.last_modified_time as string | Date),
+    }));
     const versions = new Map<IsoDate, string>();
     for (const day of daysBetween(range.start, range.end)) {
       const start = startOfDayIn(day, timeZone).getTime();
@@ -199,7 +258,13 @@ export class BigQueryWarehouse implements Warehouse {
    * The count and newest time of each day's events timed before `before` (sql/etl/source_events_before.sql):
    * reads the time column of the range's partitions, at least 10 MB billed. Null for a wildcard source.
    */
-  async sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string, context: JobContext): Promise<Map<IsoDate, string> | null> {
+  async sourceVersionsBefore(
+    source: SourceRef,
+    range: DateRange,
+    before: Date,
+    timeZone: string,
+    context: JobContext,
+  ): Promise<Map<IsoDate, string> | null> {
     if (source.table.endsWith('*')) return null;
     const rows = await this.query(
       renderSqlFile('etl/source_events_before.sql', { source: this.tableRef(source.dataset, source.table) }),
@@ -211,7 +276,12 @@ export class BigQueryWarehouse implements Warehouse {
       },
       { ...context, sqlFile: 'etl/source_events_before.sql' },
     );
-    return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest ${canonicalTimestamp(row.newest as string | Date)}`]));
+    return new Map(
+      rows.map((row) => [
+        String(row.day),
+        `${String(row.events)} events, newest ${canonicalTimestamp(row.newest as string | Date)}`,
+      ]),
+    );
   }
 
   /** A wildcard source's shards' last_modified_time (sql/etl/shard_versions.sql, the dataset's __TABLES__), as each day's version. */
@@ -221,10 +291,18 @@ export class BigQueryWarehouse implements Warehouse {
     const text = (value: string): QueryParam => ({ type: 'STRING', value: `${prefix}${value}` });
     const rows = await this.query(
       renderSqlFile('etl/shard_versions.sql', { tables: this.tableRef(source.dataset, '__TABLES__') }),
-      { first_shard: text(first), last_shard: text(last), first_intraday: text(firstIntraday), last_intraday: text(lastIntraday) },
+      {
+        first_shard: text(first),
+        last_shard: text(last),
+        first_intraday: text(firstIntraday),
+        last_intraday: text(lastIntraday),
+      },
       { ...context, sqlFile: 'etl/shard_versions.sql' },
     );
-    const shards = rows.map((row) => ({ suffix: String(row.table_id).slice(prefix.length), stamp: `modified ${new Date(Number(row.last_modified_time)).toISOString()}` }));
+    const shards = rows.map((row) => ({
+      suffix: String(row.table_id).slice(prefix.length),
+      stamp: `modified ${new Date(Number(row.last_modified_time)).toISOString()}`,
+    }));
     return versionsByDay(shards, range);
   }
 
@@ -250,7 +328,10 @@ export class BigQueryWarehouse implements Warehouse {
     if (this.ensured.has(dataset)) return;
     const ref = this.client.dataset(dataset, { location: this.options.location });
     const [exists] = await this.api(`look up dataset ${dataset}`, () => ref.exists());
-    if (!exists) await this.api(`create dataset ${dataset}`, () => ref.create({ location: this.options.location }).catch(ignoreAlreadyExists));
+    if (!exists)
+      await this.api(`create dataset ${dataset}`, () =>
+        ref.create({ location: this.options.location }).catch(ignoreAlreadyExists),
+      );
     this.ensured.add(dataset);
   }
 
@@ -367,7 +448,9 @@ export class BigQueryWarehouse implements Warehouse {
    * runs again once its cause is fixed.
    */
   private async runJob(sql: string, params: QueryParams, context: JobContext): Promise<Row[]> {
-    const base = isReadOnly(sql) ? `${this.jobIdPrefix(context)}_read_${randomUUID().replaceAll('-', '')}` : this.writeJobIdBase(context, sql, params);
+    const base = isReadOnly(sql)
+      ? `${this.jobIdPrefix(context)}_read_${randomUUID().replaceAll('-', '')}`
+      : this.writeJobIdBase(context, sql, params);
     const state = { generation: 0 };
     return withRetry(
       async () => {
@@ -383,7 +466,8 @@ export class BigQueryWarehouse implements Warehouse {
       },
       isTransientBigQueryError,
       (error) => (isConcurrentUpdate(error) ? (this.options.concurrencyRetry ?? CONCURRENCY_RETRY) : this.retry),
-      (error, attempt, delayMs) => this.logger.warn('BigQuery job failed, retrying', { attempt, delay_ms: delayMs, error: errorMessage(error) }),
+      (error, attempt, delayMs) =>
+        this.logger.warn('BigQuery job failed, retrying', { attempt, delay_ms: delayMs, error: errorMessage(error) }),
     ).catch((error: unknown) => {
       throw this.wrap(error, describeStatement(sql));
     });
@@ -393,7 +477,13 @@ export class BigQueryWarehouse implements Warehouse {
    * Inserts the job under the first generation whose id is free, or attaches to one running or
    * succeeded; `state.generation` moves past every job that ended in error.
    */
-  private async insertOrAttach(base: string, state: { generation: number }, sql: string, params: QueryParams, context: JobContext): Promise<Job> {
+  private async insertOrAttach(
+    base: string,
+    state: { generation: number },
+    sql: string,
+    params: QueryParams,
+    context: JobContext,
+  ): Promise<Job> {
     for (; state.generation < MAX_JOB_GENERATIONS; state.generation += 1) {
       const jobId = `${base}_g${state.generation}`;
       try {
@@ -410,14 +500,22 @@ export class BigQueryWarehouse implements Warehouse {
         const job = this.client.job(jobId, { location: this.options.location });
         const [metadata] = await job.getMetadata();
         if (metadata.status?.errorResult) {
-          this.logger.info('BigQuery job under this id failed before: running the work under the next id', { job_id: jobId, error: metadata.status.errorResult.message });
+          this.logger.info('BigQuery job under this id failed before: running the work under the next id', {
+            job_id: jobId,
+            error: metadata.status.errorResult.message,
+          });
           continue;
         }
-        this.logger.info('BigQuery job already existed, attaching to it', { job_id: jobId, console_url: this.consoleUrl(jobId) });
+        this.logger.info('BigQuery job already existed, attaching to it', {
+          job_id: jobId,
+          console_url: this.consoleUrl(jobId),
+        });
         return job;
       }
     }
-    throw new WarehouseError(`BigQuery: ${MAX_JOB_GENERATIONS} jobs under ${base} all failed; not trying again`, { transient: false });
+    throw new WarehouseError(`BigQuery: ${MAX_JOB_GENERATIONS} jobs under ${base} all failed; not trying again`, {
+      transient: false,
+    });
   }
 
   private async jobEndedInError(job: Job): Promise<boolean> {
@@ -444,7 +542,9 @@ export class BigQueryWarehouse implements Warehouse {
       useLegacySql: false,
       location: this.options.location,
       labels: this.labels(context),
-      ...(this.options.maximumBytesBilled === undefined ? {} : { maximumBytesBilled: String(this.options.maximumBytesBilled) }),
+      ...(this.options.maximumBytesBilled === undefined
+        ? {}
+        : { maximumBytesBilled: String(this.options.maximumBytesBilled) }),
     } as Query;
   }
 
@@ -452,7 +552,8 @@ export class BigQueryWarehouse implements Warehouse {
   private toQueryValue({ type, value }: QueryParam): unknown {
     if (value === null) return null;
     if (type === 'DATE') return this.client.date(String(value));
-    if (type === 'TIMESTAMP') return this.client.timestamp(canonicalTimestamp(value instanceof Date ? value : String(value)));
+    if (type === 'TIMESTAMP')
+      return this.client.timestamp(canonicalTimestamp(value instanceof Date ? value : String(value)));
     if (type === 'INT64') return String(value);
     return value;
   }
@@ -468,7 +569,10 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   private writeJobIdBase(context: JobContext, sql: string, params: QueryParams): string {
-    const work = context.workKey === undefined ? createHash('sha256').update(sql).update(JSON.stringify(params)) : createHash('sha256').update(context.workKey);
+    const work =
+      context.workKey === undefined
+        ? createHash('sha256').update(sql).update(JSON.stringify(params))
+        : createHash('sha256').update(context.workKey);
     return `${this.jobIdPrefix(context)}_${work.digest('hex').slice(0, 16)}`;
   }
 
@@ -504,7 +608,11 @@ function bytesOf(job: Job): number | null {
 /** A missing table or dataset, as a job error (`notFound`) or an HTTP 404 of a table call. */
 function isNotFound(error: unknown): boolean {
   const api = error as ApiErrorLike;
-  return api?.code === 404 || Boolean(api?.errors?.some((detail) => detail.reason === 'notFound')) || /^Not found: (Table|Dataset)/.test(api?.message ?? '');
+  return (
+    api?.code === 404 ||
+    Boolean(api?.errors?.some((detail) => detail.reason === 'notFound')) ||
+    /^Not found: (Table|Dataset)/.test(api?.message ?? '')
+  );
 }
 
 /** The job exists and ended in error, as opposed to a request that never reached BigQuery. */
@@ -539,7 +647,8 @@ function normalizeCell(value: unknown): Cell {
   // NUMERIC arrives as a big.js number: a number, as DuckDB's DECIMAL gives (String() would say "1e-9").
   if (isBigNumber(value)) return Number(String(value));
   if (typeof value === 'object' && 'value' in value) return String((value as { value: unknown }).value);
-  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value instanceof Date) return value;
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value instanceof Date)
+    return value;
   return String(value);
 }
 
@@ -555,6 +664,8 @@ function errorMessage(error: unknown): string {
 /** The instants a partition holds, from its id (YYYYMMDD or YYYYMMDDHH, UTC); null for an unpartitioned table's one row (every day). */
 function partitionSpan(id: string | null): { start: number; end: number } | null {
   if (id === null) return null;
-  const start = Date.parse(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.length === 10 ? id.slice(8, 10) : '00'}:00:00Z`);
+  const start = Date.parse(
+    `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.length === 10 ? id.slice(8, 10) : '00'}:00:00Z`,
+  );
   return { start, end: start + (id.length === 10 ? 3_600_000 : 86_400_000) };
 }

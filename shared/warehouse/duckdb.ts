@@ -28,7 +28,19 @@ import { addDays, startOfDayIn, type DateRange, type IsoDate } from '../dates';
 import { describeStatement, paramNames, renderSqlFile, rewriteParams } from '../sql';
 import { canonicalTimestamp, timestampMicros } from '../timestamps';
 import { duckDbType, GA4_EVENT_FIELDS, shardRanges, versionsByDay, type NestedField } from '../events/ga4-export';
-import type { Cell, ColumnInfo, DryRunResult, JobContext, ParamType, QueryParam, QueryParams, QueryShape, Row, SourceRef, Warehouse } from './warehouse';
+import type {
+  Cell,
+  ColumnInfo,
+  DryRunResult,
+  JobContext,
+  ParamType,
+  QueryParam,
+  QueryParams,
+  QueryShape,
+  Row,
+  SourceRef,
+  Warehouse,
+} from './warehouse';
 
 /**
  * What DuckDB lacks of BigQuery's dialect, run on every new connection:
@@ -125,7 +137,10 @@ export class DuckDbWarehouse implements Warehouse {
       const hint = /Could not set lock/i.test(message)
         ? '\nAnother process has this warehouse open (is `npm run serve` running?): stop it, or send it work with `npx kpis publish`.'
         : '';
-      throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${message}${hint}`, { cause: error, transient: false });
+      throw new WarehouseError(`cannot open DuckDB warehouse ${location}: ${message}${hint}`, {
+        cause: error,
+        transient: false,
+      });
     }
     const connection = await instance.connect();
     for (const statement of COMPATIBILITY_LAYER) await connection.run(statement);
@@ -143,7 +158,9 @@ export class DuckDbWarehouse implements Warehouse {
       const names = reader.columnNames();
       return reader.getRows().map((values) => {
         // Own properties, so a column aliased `__proto__` is a column, not the row's prototype.
-        return Object.fromEntries(values.map((value, index) => [names[index] as string, normalizeCell(value, types[index] as string)])) as Row;
+        return Object.fromEntries(
+          values.map((value, index) => [names[index] as string, normalizeCell(value, types[index] as string)]),
+        ) as Row;
       });
     });
   }
@@ -153,7 +170,12 @@ export class DuckDbWarehouse implements Warehouse {
    * same key while it runs, or after it succeeded, re-attaches to it; after a failure it runs again.
    * This process is the file's only writer, so the scripts it ran are all the jobs there are.
    */
-  runScript(statements: string[], params: QueryParams, context: JobContext | undefined, options: { atomic: boolean }): Promise<void> {
+  runScript(
+    statements: string[],
+    params: QueryParams,
+    context: JobContext | undefined,
+    options: { atomic: boolean },
+  ): Promise<void> {
     const key = context?.workKey;
     const earlier = key === undefined ? undefined : this.scripts.get(key);
     if (earlier) return earlier;
@@ -174,11 +196,21 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   /** The same fingerprints of the events timed before `before` only (a day read ahead: reads_days_after). */
-  async sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string): Promise<Map<IsoDate, string> | null> {
+  async sourceVersionsBefore(
+    source: SourceRef,
+    range: DateRange,
+    before: Date,
+    timeZone: string,
+  ): Promise<Map<IsoDate, string> | null> {
     return source.table.endsWith('*') ? null : this.fingerprints(source, range, before, timeZone);
   }
 
-  private async fingerprints(source: SourceRef, range: DateRange, before: Date, timeZone: string): Promise<Map<IsoDate, string>> {
+  private async fingerprints(
+    source: SourceRef,
+    range: DateRange,
+    before: Date,
+    timeZone: string,
+  ): Promise<Map<IsoDate, string>> {
     const sql = renderSqlFile('etl/source_fingerprints.sql', { source: this.tableRef(source.dataset, source.table) });
     const rows = await this.query(sql, {
       start_ts: { type: 'TIMESTAMP', value: startOfDayIn(range.start, timeZone) },
@@ -186,12 +218,19 @@ export class DuckDbWarehouse implements Warehouse {
       before: { type: 'TIMESTAMP', value: before },
       time_zone: { type: 'STRING', value: timeZone },
     });
-    return new Map(rows.map((row) => [String(row.day), `${String(row.events)} events, newest row ${String(row.newest_row)}`]));
+    return new Map(
+      rows.map((row) => [String(row.day), `${String(row.events)} events, newest row ${String(row.newest_row)}`]),
+    );
   }
 
   /** A wildcard source's shards' fingerprints (sql/etl/shard_fingerprints.sql), as each day's version. */
   private async shardVersions(source: SourceRef, range: DateRange): Promise<Map<IsoDate, string>> {
-    const shards = await this.wildcardTable(source.dataset, source.table.slice(0, -1), shardRanges(range), GA4_EVENT_FIELDS).catch((error: unknown) => {
+    const shards = await this.wildcardTable(
+      source.dataset,
+      source.table.slice(0, -1),
+      shardRanges(range),
+      GA4_EVENT_FIELDS,
+    ).catch((error: unknown) => {
       if (error instanceof TableNotFoundError) return null;
       throw error;
     });
@@ -204,14 +243,25 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   /** The shard tables whose suffix is in range, as one UNION ALL BY NAME (a shard may lack a newer field). */
-  async wildcardTable(dataset: string, prefix: string, suffixes: [string, string][], fields: NestedField[]): Promise<string> {
-    const rows = await this.query('SELECT table_name FROM duckdb_tables() WHERE schema_name = @dataset AND starts_with(table_name, @prefix) ORDER BY table_name', {
-      dataset: { type: 'STRING', value: dataset },
-      prefix: { type: 'STRING', value: prefix },
-    });
+  async wildcardTable(
+    dataset: string,
+    prefix: string,
+    suffixes: [string, string][],
+    fields: NestedField[],
+  ): Promise<string> {
+    const rows = await this.query(
+      'SELECT table_name FROM duckdb_tables() WHERE schema_name = @dataset AND starts_with(table_name, @prefix) ORDER BY table_name',
+      {
+        dataset: { type: 'STRING', value: dataset },
+        prefix: { type: 'STRING', value: prefix },
+      },
+    );
     // Word characters only: a suffix becomes a string literal and a table name below.
     const all = rows.map((row) => String(row.table_name).slice(prefix.length)).filter((suffix) => /^\w+$/.test(suffix));
-    if (all.length === 0) throw new TableNotFoundError(`Table ${dataset}.${prefix}* not found: the dataset ${dataset} holds no table named ${prefix}...`);
+    if (all.length === 0)
+      throw new TableNotFoundError(
+        `Table ${dataset}.${prefix}* not found: the dataset ${dataset} holds no table named ${prefix}...`,
+      );
     const chosen = all.filter((suffix) => suffixes.some(([first, last]) => suffix >= first && suffix <= last));
     if (chosen.length === 0) {
       const nulls = fields.map((field) => `CAST(NULL AS ${duckDbType(field.type)}) AS ${field.name}`);
@@ -250,22 +300,35 @@ export class DuckDbWarehouse implements Warehouse {
   private async stageJsonLines(stage: string, file: string, fields: NestedField[]): Promise<void> {
     const columns = fields.map((field) => `${quote(field.name)}: '${duckDbType(field.type)}'`).join(', ');
     try {
-      await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM read_json($path, format = 'newline_delimited', columns = {${columns}})`, {
-        path: file,
-      });
+      await this.connection.run(
+        `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM read_json($path, format = 'newline_delimited', columns = {${columns}})`,
+        {
+          path: file,
+        },
+      );
     } catch (error) {
-      throw new InputFileError(`${file}: not newline-delimited JSON of the expected fields: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      throw new InputFileError(
+        `${file}: not newline-delimited JSON of the expected fields: ${(error as Error).message.split('\n')[0]}`,
+        { cause: error },
+      );
     }
   }
 
   /** Each table replaced by its filter of the staged rows, all in one transaction; each table's row count. */
-  private async replaceTablesFromStage(stage: string, file: string, dataset: string, tables: Map<string, string>): Promise<Map<string, number>> {
+  private async replaceTablesFromStage(
+    stage: string,
+    file: string,
+    dataset: string,
+    tables: Map<string, string>,
+  ): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     await this.connection.run('BEGIN TRANSACTION');
     try {
       await this.connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
       for (const [table, where] of tables) {
-        await this.connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM temp.main.${stage} WHERE ${where}`);
+        await this.connection.run(
+          `CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM temp.main.${stage} WHERE ${where}`,
+        );
         const reader = await this.connection.runAndReadAll(`SELECT COUNT(*) AS n FROM ${dataset}.${table}`);
         counts.set(table, Number(reader.getRowObjectsJS()[0]?.n ?? 0));
       }
@@ -278,7 +341,11 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   /** The staged rows' tables by their `by` value, each with its filter; a value not matching `pattern` refuses the file. */
-  private async tablesBy(stage: string, file: string, into: { prefix: string; by: string; pattern: string }): Promise<Map<string, string>> {
+  private async tablesBy(
+    stage: string,
+    file: string,
+    into: { prefix: string; by: string; pattern: string },
+  ): Promise<Map<string, string>> {
     if (!/^[A-Za-z_]\w*$/.test(into.by)) throw new Error(`not a column name: ${JSON.stringify(into.by)}`);
     const column = into.by;
     const bad = await this.connection.runAndReadAll(
@@ -291,10 +358,20 @@ export class DuckDbWarehouse implements Warehouse {
         `${file}: ${String(problem?.n)} line(s) have no ${into.by} of the form ${into.pattern}, e.g. ${JSON.stringify(problem?.example ?? null)}; nothing loaded`,
       );
     }
-    const values = await this.connection.runAndReadAll(`SELECT DISTINCT ${column} AS value FROM temp.main.${stage} ORDER BY 1`);
-    const tables = values.getRowObjectsJS().map((row) => [`${into.prefix}${String(row.value)}`, `${column} = '${String(row.value).replaceAll("'", "''")}'`] as const);
+    const values = await this.connection.runAndReadAll(
+      `SELECT DISTINCT ${column} AS value FROM temp.main.${stage} ORDER BY 1`,
+    );
+    const tables = values
+      .getRowObjectsJS()
+      .map(
+        (row) =>
+          [`${into.prefix}${String(row.value)}`, `${column} = '${String(row.value).replaceAll("'", "''")}'`] as const,
+      );
     const unnamed = tables.find(([table]) => !/^\w+$/.test(table));
-    if (unnamed) throw new InputFileError(`${file}: ${into.by} ${JSON.stringify(unnamed[0].slice(into.prefix.length))} cannot name a table; nothing loaded`);
+    if (unnamed)
+      throw new InputFileError(
+        `${file}: ${into.by} ${JSON.stringify(unnamed[0].slice(into.prefix.length))} cannot name a table; nothing loaded`,
+      );
     return new Map(tables);
   }
 
@@ -305,13 +382,22 @@ export class DuckDbWarehouse implements Warehouse {
       let reader;
       try {
         const { values, types } = bind(sql, params);
-        reader = await this.connection.runAndReadAll(`${prefix}${rewriteParams(sql, '$')}\n) AS q LIMIT 0`, values, types);
+        reader = await this.connection.runAndReadAll(
+          `${prefix}${rewriteParams(sql, '$')}\n) AS q LIMIT 0`,
+          values,
+          types,
+        );
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        throw new QueryError(`DuckDB rejected the query: ${message}`, { cause: error, position: duckDbPosition(message, sql, prefix.length) });
+        throw new QueryError(`DuckDB rejected the query: ${message}`, {
+          cause: error,
+          position: duckDbPosition(message, sql, prefix.length),
+        });
       }
       const names = reader.columnNames();
-      const columns = reader.columnTypes().map((type, index) => ({ name: names[index] as string, type: columnTypeOf(type.toString()) }));
+      const columns = reader
+        .columnTypes()
+        .map((type, index) => ({ name: names[index] as string, type: columnTypeOf(type.toString()) }));
       return { columns, bytesProcessed: null };
     });
   }
@@ -334,20 +420,27 @@ export class DuckDbWarehouse implements Warehouse {
         { dataset, table },
       );
       const rows = reader.getRowObjectsJS();
-      return rows.length === 0 ? null : rows.map((row) => ({ name: String(row.column_name), type: columnTypeOf(String(row.data_type)) }));
+      return rows.length === 0
+        ? null
+        : rows.map((row) => ({ name: String(row.column_name), type: columnTypeOf(String(row.data_type)) }));
     });
   }
 
   ensureTable(table: TableSchema): Promise<void> {
     const ref = this.tableRef(table.dataset, table.table);
-    const columns = table.columns.map((column) => `${column.name} ${DUCKDB_TYPES[column.type].sql}${column.required ? ' NOT NULL' : ''}`);
+    const columns = table.columns.map(
+      (column) => `${column.name} ${DUCKDB_TYPES[column.type].sql}${column.required ? ' NOT NULL' : ''}`,
+    );
     return this.exclusive(async () => {
       // Every run ensures its tables: remember what exists rather than write the catalog each time.
       if (this.ensured.has(ref)) return;
-      const existing = await this.connection.runAndReadAll('SELECT 1 FROM duckdb_tables() WHERE schema_name = $dataset AND table_name = $table', {
-        dataset: table.dataset,
-        table: table.table,
-      });
+      const existing = await this.connection.runAndReadAll(
+        'SELECT 1 FROM duckdb_tables() WHERE schema_name = $dataset AND table_name = $table',
+        {
+          dataset: table.dataset,
+          table: table.table,
+        },
+      );
       if (existing.currentRowCount > 0) {
         this.ensured.add(ref);
         return;
@@ -387,17 +480,23 @@ export class DuckDbWarehouse implements Warehouse {
     const columns = appendersOf(table);
     return this.exclusive(() =>
       this.withLoadMemory(async () => {
-        await this.connection.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${this.tableRef(table.dataset, table.table)} LIMIT 0`);
+        await this.connection.run(
+          `CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${this.tableRef(table.dataset, table.table)} LIMIT 0`,
+        );
         const appender = await this.connection.createAppender(stage, 'main', 'temp');
         let open = true;
         try {
           for await (const rows of batches) appendTo(appender, columns, rows);
           appender.closeSync();
           open = false;
-          const result = await this.connection.run(`INSERT INTO ${this.tableRef(table.dataset, table.table)} SELECT * FROM temp.main.${stage}${orderBy(table)}`);
+          const result = await this.connection.run(
+            `INSERT INTO ${this.tableRef(table.dataset, table.table)} SELECT * FROM temp.main.${stage}${orderBy(table)}`,
+          );
           return Number(result.rowsChanged);
         } catch (error) {
-          throw error instanceof InputFileError ? error : asWarehouseError(error, `append to ${table.dataset}.${table.table}`);
+          throw error instanceof InputFileError
+            ? error
+            : asWarehouseError(error, `append to ${table.dataset}.${table.table}`);
         } finally {
           // An appender left open would flush its rows when collected, after the stage is gone.
           if (open) appender.closeSync();
@@ -422,10 +521,17 @@ export class DuckDbWarehouse implements Warehouse {
     const total = Number(rows[0]?.total);
     const max = new Map(limits);
     const listed = rows.map(
-      (row) => `${file}:${String(row.row)}: column ${String(row.name)}: ${String(row.name)}: longer than ${max.get(String(row.name))} characters (see the README's limits)`,
+      (row) =>
+        `${file}:${String(row.row)}: column ${String(row.name)}: ${String(row.name)}: longer than ${max.get(String(row.name))} characters (see the README's limits)`,
     );
     const more = total > rows.length ? [`... and ${total - rows.length} more problems`] : [];
-    throw new InputFileError([`${file}: nothing loaded, the file has ${total} problem(s) (rows of a Parquet file count as lines):`, ...listed, ...more].join('\n  '));
+    throw new InputFileError(
+      [
+        `${file}: nothing loaded, the file has ${total} problem(s) (rows of a Parquet file count as lines):`,
+        ...listed,
+        ...more,
+      ].join('\n  '),
+    );
   }
 
   /**
@@ -446,17 +552,33 @@ export class DuckDbWarehouse implements Warehouse {
    * One INSERT from DuckDB's own CSV reader, each cell read as text and checked by plainValue:
    * a cell outside the rules stops the statement with error(), which appends nothing.
    */
-  appendCsvFile(table: TableSchema, file: string, columns: string[], maxLength: ReadonlyMap<string, number>, _context?: JobContext): Promise<number | null> {
+  appendCsvFile(
+    table: TableSchema,
+    file: string,
+    columns: string[],
+    maxLength: ReadonlyMap<string, number>,
+    _context?: JobContext,
+  ): Promise<number | null> {
     const present = new Set(columns);
     const values = table.columns.map((column) =>
-      present.has(column.name) ? plainValue(column, maxLength.get(column.name)) : column.required ? undefined : `NULL AS ${column.name}`,
+      present.has(column.name)
+        ? plainValue(column, maxLength.get(column.name))
+        : column.required
+          ? undefined
+          : `NULL AS ${column.name}`,
     );
-    if (values.includes(undefined) || present.size !== columns.length || columns.some((name) => !table.columns.some((c) => c.name === name))) {
+    if (
+      values.includes(undefined) ||
+      present.size !== columns.length ||
+      columns.some((name) => !table.columns.some((c) => c.name === name))
+    ) {
       return Promise.resolve(null);
     }
     const types = columns.map((name) => `${quote(name)}: 'VARCHAR'`).join(', ');
     const read = `read_csv($path, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false, columns = {${types}})`;
-    const casts = table.columns.filter((c) => c.type === 'TIMESTAMP' && present.has(c.name)).map((c) => `, try_cast(${c.name} AS TIMESTAMP) AS ${castOnce(c.name)}`);
+    const casts = table.columns
+      .filter((c) => c.type === 'TIMESTAMP' && present.has(c.name))
+      .map((c) => `, try_cast(${c.name} AS TIMESTAMP) AS ${castOnce(c.name)}`);
     const sql = `INSERT INTO ${this.tableRef(table.dataset, table.table)} (${table.columns.map((c) => c.name).join(', ')})
       SELECT ${values.join(',\n        ')}
       FROM (SELECT *${casts.join('')} FROM ${read})${orderBy(table)}`;
@@ -472,7 +594,12 @@ export class DuckDbWarehouse implements Warehouse {
     );
   }
 
-  appendParquet(table: TableSchema, file: string, _context?: JobContext, maxLength: ReadonlyMap<string, number> = new Map()): Promise<number> {
+  appendParquet(
+    table: TableSchema,
+    file: string,
+    _context?: JobContext,
+    maxLength: ReadonlyMap<string, number> = new Map(),
+  ): Promise<number> {
     return this.exclusive(async () => {
       let described;
       try {
@@ -481,13 +608,17 @@ export class DuckDbWarehouse implements Warehouse {
         throw new InputFileError(`${file}: not a readable Parquet file: ${(error as Error).message}`, { cause: error });
       }
       const present = new Set(described.getRowObjectsJS().map((row) => String(row.column_name)));
-      const missing = table.columns.filter((column) => column.required && !present.has(column.name)).map((column) => column.name);
+      const missing = table.columns
+        .filter((column) => column.required && !present.has(column.name))
+        .map((column) => column.name);
       if (missing.length > 0) throw new InputFileError(`${file}: missing required column(s) ${missing.join(', ')}`);
       await this.refuseLongText(
         file,
         [...maxLength].filter(([name]) => present.has(name)),
       );
-      const select = table.columns.map((column) => (present.has(column.name) ? castColumn(column) : `NULL AS ${column.name}`));
+      const select = table.columns.map((column) =>
+        present.has(column.name) ? castColumn(column) : `NULL AS ${column.name}`,
+      );
       try {
         const result = await this.connection.run(
           `INSERT INTO ${this.tableRef(table.dataset, table.table)} (${table.columns.map((c) => c.name).join(', ')})
@@ -515,14 +646,19 @@ export class DuckDbWarehouse implements Warehouse {
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     // Transient: a delivery cut short by a stop is one Pub/Sub should deliver again.
-    if (this.closed) return Promise.reject(new WarehouseError(`the DuckDB warehouse ${this.location} is closed`, { transient: true }));
+    if (this.closed)
+      return Promise.reject(new WarehouseError(`the DuckDB warehouse ${this.location} is closed`, { transient: true }));
     const result = this.queue.then(work, work);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   /** Runs statements one by one; with `finish`, inside a transaction closed by COMMIT or ROLLBACK. */
-  private async runStatements(statements: string[], params: QueryParams, finish?: 'COMMIT' | 'ROLLBACK'): Promise<void> {
+  private async runStatements(
+    statements: string[],
+    params: QueryParams,
+    finish?: 'COMMIT' | 'ROLLBACK',
+  ): Promise<void> {
     if (finish) await this.connection.run('BEGIN TRANSACTION');
     try {
       for (const statement of statements) {
@@ -537,7 +673,8 @@ export class DuckDbWarehouse implements Warehouse {
     } finally {
       // BigQuery drops a script's temp tables when the script ends; this connection lives on.
       for (const statement of statements) {
-        for (const [, name] of statement.matchAll(CREATE_TEMP_TABLE)) await this.connection.run(`DROP TABLE IF EXISTS temp.main.${name}`);
+        for (const [, name] of statement.matchAll(CREATE_TEMP_TABLE))
+          await this.connection.run(`DROP TABLE IF EXISTS temp.main.${name}`);
       }
     }
   }
@@ -561,7 +698,10 @@ export class DuckDbWarehouse implements Warehouse {
 }
 
 /** Binds only the parameters a statement uses: DuckDB rejects values it has no marker for. */
-function bind(sql: string, params: QueryParams): { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> } {
+function bind(
+  sql: string,
+  params: QueryParams,
+): { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> } {
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const name of paramNames(sql)) {
@@ -608,7 +748,8 @@ function normalizeCell(value: unknown, type: string): Cell {
 function scaledNumeric(value: Exclude<QueryParam['value'], null>): bigint {
   const text = typeof value === 'number' ? value.toFixed(9) : String(value).trim();
   const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
-  if (!match || (match[2] === '' && !match[3])) throw new WarehouseError(`not a NUMERIC value: ${JSON.stringify(text)}`, { transient: false });
+  if (!match || (match[2] === '' && !match[3]))
+    throw new WarehouseError(`not a NUMERIC value: ${JSON.stringify(text)}`, { transient: false });
   const [, sign, whole, fraction = ''] = match;
   const scaled = BigInt(`${whole || '0'}${fraction.padEnd(9, '0').slice(0, 9)}`);
   return sign === '-' ? -scaled : scaled;
@@ -649,7 +790,8 @@ function orderBy(table: TableSchema): string {
 }
 
 /** A timestamp appendCsvFile takes (see the port): RE2 syntax, years 1000 to 9999. */
-const PLAIN_TIMESTAMP = '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?| UTC)?)?';
+const PLAIN_TIMESTAMP =
+  '[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?| UTC)?)?';
 
 /**
  * Plain text: printable ASCII other than `"` at both ends (so nothing csv-parse would trim, and
@@ -702,8 +844,12 @@ function quote(text: string): string {
 function asWarehouseError(error: unknown, what: string): WarehouseError {
   if (error instanceof WarehouseError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (/Catalog Error: (Table|Schema) with name \S+ does not exist/i.test(message)) return new TableNotFoundError(`DuckDB failed on ${what}: ${message}`, { cause: error });
-  return new WarehouseError(`DuckDB failed on ${what}: ${message}`, { cause: error, transient: /Conflict|Could not set lock/i.test(message) });
+  if (/Catalog Error: (Table|Schema) with name \S+ does not exist/i.test(message))
+    return new TableNotFoundError(`DuckDB failed on ${what}: ${message}`, { cause: error });
+  return new WarehouseError(`DuckDB failed on ${what}: ${message}`, {
+    cause: error,
+    transient: /Conflict|Could not set lock/i.test(message),
+  });
 }
 
 type ColumnAppender = { name: string; append: (typeof APPEND)[ParamType] };

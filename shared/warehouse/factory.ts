@@ -18,7 +18,8 @@ export function parseWarehouseSpec(spec: string, source = '--warehouse'): Wareho
   const target = colon === -1 ? '' : spec.slice(colon + 1);
   if (engine === 'duckdb') return { engine, path: target || DEFAULT_WAREHOUSE.slice('duckdb:'.length) };
   if (engine === 'bigquery' && /^[a-z][a-z0-9.:-]{4,}$/.test(target)) return { engine, projectId: target };
-  if (engine === 'bigquery') throw settingError(source, `bigquery:PROJECT_ID needs a Google Cloud project id, got ${JSON.stringify(target)}`);
+  if (engine === 'bigquery')
+    throw settingError(source, `bigquery:PROJECT_ID needs a Google Cloud project id, got ${JSON.stringify(target)}`);
   throw settingError(source, `must be duckdb:PATH or bigquery:PROJECT_ID, got ${JSON.stringify(spec)}`);
 }
 
@@ -31,7 +32,11 @@ export interface BigQuerySettings {
   bqApiEndpoint: string | undefined;
 }
 
-export async function openWarehouse(spec: WarehouseSpec, logger: Logger, bigQuery: BigQuerySettings): Promise<Warehouse> {
+export async function openWarehouse(
+  spec: WarehouseSpec,
+  logger: Logger,
+  bigQuery: BigQuerySettings,
+): Promise<Warehouse> {
   if (spec.engine === 'duckdb') {
     const { DuckDbWarehouse } = await import('./duckdb');
     return DuckDbWarehouse.open(spec.path);
@@ -39,7 +44,12 @@ export async function openWarehouse(spec: WarehouseSpec, logger: Logger, bigQuer
   const location = bigQuery.bqLocation;
   const client = await createBigQueryClient(spec.projectId, location, bigQuery.bqApiEndpoint);
   const { BigQueryWarehouse } = await import('./bigquery');
-  return new BigQueryWarehouse(client, { projectId: spec.projectId, location, maximumBytesBilled: bigQuery.maxBytesBilled, logger });
+  return new BigQueryWarehouse(client, {
+    projectId: spec.projectId,
+    location,
+    maximumBytesBilled: bigQuery.maxBytesBilled,
+    logger,
+  });
 }
 
 /**

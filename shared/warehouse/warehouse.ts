@@ -82,7 +82,12 @@ export interface Warehouse {
    * Runs statements in order as one script. With `atomic`, all of them commit together or none
    * does. Temporary tables live until the script ends.
    */
-  runScript(statements: string[], params: QueryParams, context: JobContext, options: { atomic: boolean }): Promise<void>;
+  runScript(
+    statements: string[],
+    params: QueryParams,
+    context: JobContext,
+    options: { atomic: boolean },
+  ): Promise<void>;
   /**
    * The columns one SELECT returns and what it would read, without reading any data (DuckDB runs
    * it limited to no rows, BigQuery dry-runs it). A statement the engine rejects throws a
@@ -102,7 +107,12 @@ export interface Warehouse {
    * day's and the ones either side, final and intraday): BigQuery reads their tables'
    * last_modified_time (`__TABLES__`), DuckDB counts their rows and sums their event times.
    */
-  sourceVersions(source: SourceRef, range: DateRange, timeZone: string, context: JobContext): Promise<Map<IsoDate, string>>;
+  sourceVersions(
+    source: SourceRef,
+    range: DateRange,
+    timeZone: string,
+    context: JobContext,
+  ): Promise<Map<IsoDate, string>>;
   /**
    * As sourceVersions, counting only the events timed before `before` (a build's time): the
    * version of a day a table reads ahead (reads_days_after) that the day's later events leave
@@ -110,7 +120,13 @@ export interface Warehouse {
    * events (sql/etl/source_events_before.sql, the time column of the range's partitions, at least
    * 10 MB billed). Null for a wildcard source: its days are compared whole.
    */
-  sourceVersionsBefore(source: SourceRef, range: DateRange, before: Date, timeZone: string, context: JobContext): Promise<Map<IsoDate, string> | null>;
+  sourceVersionsBefore(
+    source: SourceRef,
+    range: DateRange,
+    before: Date,
+    timeZone: string,
+    context: JobContext,
+  ): Promise<Map<IsoDate, string> | null>;
   /**
    * A wildcard table in FROM, with its `_TABLE_SUFFIX` column: the tables of `dataset` named
    * `prefix` + a suffix. BigQuery names its own wildcard table (the query's filter on
@@ -158,12 +174,23 @@ export interface Warehouse {
    * caller reads the file itself: to name its problems, or to load what a closer reading (quoted
    * values, other spellings) accepts. These rules may refuse more than the caller does, never less.
    */
-  appendCsvFile(table: TableSchema, file: string, columns: string[], maxLength: ReadonlyMap<string, number>, context: JobContext): Promise<number | null>;
+  appendCsvFile(
+    table: TableSchema,
+    file: string,
+    columns: string[],
+    maxLength: ReadonlyMap<string, number>,
+    context: JobContext,
+  ): Promise<number | null>;
   /**
    * Appends a Parquet file atomically, casting its columns to the table's types. A text cell
    * longer than its column's `maxLength` (code points) refuses the file, naming row and column,
    * where the engine can check it before the load (DuckDB; BigQuery's load job cannot).
    */
-  appendParquet(table: TableSchema, path: string, context: JobContext, maxLength?: ReadonlyMap<string, number>): Promise<number>;
+  appendParquet(
+    table: TableSchema,
+    path: string,
+    context: JobContext,
+    maxLength?: ReadonlyMap<string, number>,
+  ): Promise<number>;
   close(): Promise<void>;
 }

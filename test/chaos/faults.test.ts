@@ -64,13 +64,23 @@ async function faultedRun(inserts: InsertBehaviour[], metadataFailures: number[]
       concurrencyRetry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
     });
     const topics = tempDir('kpis-faults-');
-    const deps = { warehouse, clock: () => NOW, logger: silentLogger, publisher: new LocalTopicPublisher(topics, () => NOW) };
+    const deps = {
+      warehouse,
+      clock: () => NOW,
+      logger: silentLogger,
+      publisher: new LocalTopicPublisher(topics, () => NOW),
+    };
     let result: EtlResult | null = null;
     let deliveries = 0;
     while (deliveries < DELIVERIES) {
       deliveries += 1;
       try {
-        result = await runTriggeredEtl(deps, job, { trigger: { range: RANGE, dryRun: false }, runId: 'etl-faulted', username: 'test', publishedAt: NOW });
+        result = await runTriggeredEtl(deps, job, {
+          trigger: { range: RANGE, dryRun: false },
+          runId: 'etl-faulted',
+          username: 'test',
+          publishedAt: NOW,
+        });
         break;
       } catch (error) {
         // A transient failure throws, and Pub/Sub delivers again; the function acknowledges any other,
@@ -84,7 +94,12 @@ async function faultedRun(inserts: InsertBehaviour[], metadataFailures: number[]
     const committed = fake.executed
       .map((id) => fake.jobs.get(id))
       .filter(
-        (resource) => resource && !resource.status.errorResult && String((resource.configuration.query as { query?: string } | undefined)?.query).startsWith('BEGIN TRANSACTION'),
+        (resource) =>
+          resource &&
+          !resource.status.errorResult &&
+          String((resource.configuration.query as { query?: string } | undefined)?.query).startsWith(
+            'BEGIN TRANSACTION',
+          ),
       )
       .map((resource) => {
         const query = resource?.configuration.query as { query: string; queryParameters: unknown };
@@ -96,7 +111,8 @@ async function faultedRun(inserts: InsertBehaviour[], metadataFailures: number[]
   }
 }
 
-const datasetRequests = (fake: BigQueryFake): number => fake.requests.filter((request) => /\/projects\/[^/]+\/datasets/.test(request.path)).length;
+const datasetRequests = (fake: BigQueryFake): number =>
+  fake.requests.filter((request) => /\/projects\/[^/]+\/datasets/.test(request.path)).length;
 
 let reference: Outcome;
 let inserts = 0;
@@ -108,12 +124,21 @@ beforeAll(async () => {
   const before = { inserts: counting.fake.jobInserts().length, lookups: datasetRequests(counting.fake) };
   try {
     const warehouse = await counting.warehouse();
-    await runTriggeredEtl({ warehouse, clock: () => NOW, logger: silentLogger, publisher: new LocalTopicPublisher(tempDir('kpis-faults-'), () => NOW) }, job, {
-      trigger: { range: RANGE, dryRun: false },
-      runId: 'etl-faulted',
-      username: 'test',
-      publishedAt: NOW,
-    });
+    await runTriggeredEtl(
+      {
+        warehouse,
+        clock: () => NOW,
+        logger: silentLogger,
+        publisher: new LocalTopicPublisher(tempDir('kpis-faults-'), () => NOW),
+      },
+      job,
+      {
+        trigger: { range: RANGE, dryRun: false },
+        runId: 'etl-faulted',
+        username: 'test',
+        publishedAt: NOW,
+      },
+    );
     inserts = counting.fake.jobInserts().length - before.inserts;
     lookups = datasetRequests(counting.fake) - before.lookups;
   } finally {
@@ -135,16 +160,24 @@ test('a fault-free run commits one script', () => {
   expect(inserts).toBeGreaterThanOrEqual(2);
 });
 
-test.each(Object.keys(FAULTS))('%s at each job insert of a run, alone: the run succeeds, its script committed once, the tables those of a fault-free run', async (name) => {
-  const fault = FAULTS[name] as InsertBehaviour;
-  let deliveries = 0;
-  for (let at = 0; at < inserts; at += 1) {
-    const outcome = await faultedRun([...Array.from({ length: at }, (): InsertBehaviour => ({ kind: 'none' })), fault], []);
-    expectLikeReference(outcome);
-    deliveries += outcome.deliveries;
-  }
-  figures.push(`${name} at each of ${inserts} inserts: ${inserts} runs succeeded, ${deliveries} deliveries, each script committed once and the tables those of a fault-free run`);
-});
+test.each(Object.keys(FAULTS))(
+  '%s at each job insert of a run, alone: the run succeeds, its script committed once, the tables those of a fault-free run',
+  async (name) => {
+    const fault = FAULTS[name] as InsertBehaviour;
+    let deliveries = 0;
+    for (let at = 0; at < inserts; at += 1) {
+      const outcome = await faultedRun(
+        [...Array.from({ length: at }, (): InsertBehaviour => ({ kind: 'none' })), fault],
+        [],
+      );
+      expectLikeReference(outcome);
+      deliveries += outcome.deliveries;
+    }
+    figures.push(
+      `${name} at each of ${inserts} inserts: ${inserts} runs succeeded, ${deliveries} deliveries, each script committed once and the tables those of a fault-free run`,
+    );
+  },
+);
 
 test('a 503 at each dataset or table lookup and creation, alone: the run succeeds, its script committed once, the tables those of a fault-free run', async () => {
   expect(lookups).toBeGreaterThan(0);
@@ -153,7 +186,9 @@ test('a 503 at each dataset or table lookup and creation, alone: the run succeed
     const outcome = await faultedRun([], [...Array.from({ length: at }, () => 0), 503]);
     expectLikeReference(outcome);
   }
-  figures.push(`503 at each of ${lookups} dataset and table requests: ${lookups} runs succeeded, each script committed once and the tables those of a fault-free run`);
+  figures.push(
+    `503 at each of ${lookups} dataset and table requests: ${lookups} runs succeeded, each script committed once and the tables those of a fault-free run`,
+  );
 });
 
 test(
@@ -161,7 +196,10 @@ test(
   async () => {
     const plans = fc.sample(
       fc.record({
-        inserts: fc.array(fc.oneof(fc.constant<InsertBehaviour>({ kind: 'none' }), fc.constantFrom(...Object.values(FAULTS))), { maxLength: inserts * 2 }),
+        inserts: fc.array(
+          fc.oneof(fc.constant<InsertBehaviour>({ kind: 'none' }), fc.constantFrom(...Object.values(FAULTS))),
+          { maxLength: inserts * 2 },
+        ),
         metadata: fc.array(fc.constantFrom(503, 500), { maxLength: 3 }),
       }),
       { numRuns: RUNS, seed: 20261128 },
@@ -187,7 +225,13 @@ afterAll(() => {
 });
 
 test('a permanent failure of the script (a SQL error) is not retried: one delivery, a failed completion, acknowledged', async () => {
-  const outcome = await faultedRun([{ kind: 'none' }, { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword at [3:1]' }], []);
+  const outcome = await faultedRun(
+    [
+      { kind: 'none' },
+      { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword at [3:1]' },
+    ],
+    [],
+  );
   expect(outcome.deliveries).toBe(1);
   expect(outcome.result).toMatchObject({ status: 'failed', error: expect.stringContaining('Syntax error') });
   expect(outcome.committed).toEqual([]);

@@ -112,15 +112,22 @@ const PIECES = [
 const piece = fc.constantFrom(...PIECES);
 const hostileName = fc.oneof(
   { weight: 12, arbitrary: fc.array(piece, { maxLength: 12 }).map((parts) => parts.join('')) },
-  { weight: 1, arbitrary: fc.tuple(piece, fc.integer({ min: 1_000, max: 100_000 })).map(([part, length]) => part.repeat(Math.ceil(length / part.length)).slice(0, length)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(piece, fc.integer({ min: 1_000, max: 100_000 }))
+      .map(([part, length]) => part.repeat(Math.ceil(length / part.length)).slice(0, length)),
+  },
 );
 /** A few distinct names: segments of one check. */
 const nameSet = (max: number) => fc.uniqueArray(hostileName, { minLength: 1, maxLength: max });
 
 /** What Slack would read as markup: any `<` or `>` (all we send are escapes), an `&` starting no escape. */
-const slackLeaks = (text: string): number => (text.match(/[<>]/g) ?? []).length + (text.match(/&(?!amp;|lt;|gt;)/g) ?? []).length;
+const slackLeaks = (text: string): number =>
+  (text.match(/[<>]/g) ?? []).length + (text.match(/&(?!amp;|lt;|gt;)/g) ?? []).length;
 /** A code block closed or opened by data: three backticks anywhere but on a line of their own. */
-const fenceLeaks = (text: string): number => text.split('\n').filter((line) => line !== '```' && line.includes('```')).length;
+const fenceLeaks = (text: string): number =>
+  text.split('\n').filter((line) => line !== '```' && line.includes('```')).length;
 
 function result(segment: string, index: number): CheckResult {
   return {
@@ -180,7 +187,11 @@ describe('the display functions', () => {
       fc.property(nameSet(8), (names) => {
         const results = names.map(result);
         const shown = [
-          ...table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], checkRows(results), [0, 1, 5, 6]).split('\n'),
+          ...table(
+            ['date', 'check', 'value', 'baseline', 'change', 'method', 'result'],
+            checkRows(results),
+            [0, 1, 5, 6],
+          ).split('\n'),
           ...results.map((r) => `! ${messageLine(r.message)}`),
         ];
         lines += shown.length;
@@ -209,7 +220,9 @@ describe('the display functions', () => {
       expect(links(hostile).filter((link) => !link.startsWith('#'))).toEqual([]);
       expect(hostile.split('<style>').length).toBe(2);
     }
-    figures.push(`report pages: ${PAGES} rendered with hostile names and with plain ones, ${leaks} with an element or attribute of their own, 0 crashes`);
+    figures.push(
+      `report pages: ${PAGES} rendered with hostile names and with plain ones, ${leaks} with an element or attribute of their own, 0 crashes`,
+    );
   });
 });
 
@@ -235,12 +248,23 @@ function pageOf(names: string[]): ReportData {
         name: 'events_by_name',
         description: 'events per name',
         method: 'weekday',
-        series: names.map((segment) => ({ segment, points: [point('2026-11-24', 40), point('2026-11-25', 41), point('2026-11-26', 400)] })),
+        series: names.map((segment) => ({
+          segment,
+          points: [point('2026-11-24', 40), point('2026-11-25', 41), point('2026-11-26', 400)],
+        })),
         error: null,
         raised: names.length,
       },
     ],
-    runs: [{ run_id: 'r1', start: '2026-11-26T01:00:00.000Z', end: '2026-11-26T01:01:00.000Z', status: 'succeeded', label: 'run r1' }],
+    runs: [
+      {
+        run_id: 'r1',
+        start: '2026-11-26T01:00:00.000Z',
+        end: '2026-11-26T01:01:00.000Z',
+        status: 'succeeded',
+        label: 'run r1',
+      },
+    ],
     missingDays: [],
     runLogError: null,
     alerts: names.map((segment) => ({
@@ -265,21 +289,39 @@ const TAG = /<(\/?[A-Za-z][\w:-]*)((?:\s+[\w:-]+(?:="[^"]*")?)*)\s*\/?>/g;
 
 /** The values of the page's link attributes (href, src, xlink:href), read inside tags only. */
 function links(html: string): string[] {
-  return [...html.matchAll(TAG)].flatMap((tag) => [...(tag[2] ?? '').matchAll(/\s(?:href|src|xlink:href)="([^"]*)"/g)].map((match) => match[1] as string));
+  return [...html.matchAll(TAG)].flatMap((tag) =>
+    [...(tag[2] ?? '').matchAll(/\s(?:href|src|xlink:href)="([^"]*)"/g)].map((match) => match[1] as string),
+  );
 }
 
 function structure(html: string): string {
-  return [...html.matchAll(TAG)].map((match) => `${match[1]}(${[...(match[2] ?? '').matchAll(/([\w:-]+)(?:="[^"]*")?/g)].map((attribute) => attribute[1]).join(' ')})`).join('\n');
+  return [...html.matchAll(TAG)]
+    .map(
+      (match) =>
+        `${match[1]}(${[...(match[2] ?? '').matchAll(/([\w:-]+)(?:="[^"]*")?/g)].map((attribute) => attribute[1]).join(' ')})`,
+    )
+    .join('\n');
 }
 
 describe('warehouses of hostile names, through the commands', () => {
   let browser: Browser;
   let slack: HttpRecorder;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`,
+      );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     slack = new HttpRecorder();
   }, 120_000);
@@ -290,9 +332,22 @@ describe('warehouses of hostile names, through the commands', () => {
 
   test(`${WAREHOUSES} warehouses: load, etl, monitor to Slack, CLI output, the report in Chromium`, async () => {
     const slackUrl = `${await slack.start()}/services/T0/B0/chaos-token`;
-    const totals = { names: 0, alerts: 0, posts: 0, crashes: 0, slackLeaks: 0, missing: 0, cliLeaks: 0, reportLeaks: 0, requests: 0 };
+    const totals = {
+      names: 0,
+      alerts: 0,
+      posts: 0,
+      crashes: 0,
+      slackLeaks: 0,
+      missing: 0,
+      cliLeaks: 0,
+      reportLeaks: 0,
+      requests: 0,
+    };
     // The first holds the hand-picked names and one of 100,000 characters; the others are generated.
-    const samples = [[...HOSTILE_NAMES, '<!channel>'.repeat(10_000)], ...fc.sample(nameSet(4), { numRuns: WAREHOUSES - 1, seed: SEED })];
+    const samples = [
+      [...HOSTILE_NAMES, '<!channel>'.repeat(10_000)],
+      ...fc.sample(nameSet(4), { numRuns: WAREHOUSES - 1, seed: SEED }),
+    ];
     for (const names of samples) {
       const dir = tempDir('kpis-hostile-');
       const warehouse = `duckdb:${path.join(dir, 'w.duckdb')}`;
@@ -351,7 +406,11 @@ describe('warehouses of hostile names, through the commands', () => {
 async function kpis(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW.toISOString(), ...env } };
+  const io: Io = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW.toISOString(), ...env },
+  };
   return { code: await run(args, io), stdout, stderr };
 }
 
@@ -372,7 +431,8 @@ async function openInChromium(browser: Browser, file: string): Promise<{ request
           for (const attribute of element.getAttributeNames()) {
             const value = element.getAttribute(attribute) ?? '';
             if (!attributes.includes(attribute)) found.push(`${name}[${attribute}]`);
-            if (['href', 'src', 'xlink:href'].includes(attribute) && !value.startsWith('#')) found.push(`${name}[${attribute}=${value.slice(0, 40)}]`);
+            if (['href', 'src', 'xlink:href'].includes(attribute) && !value.startsWith('#'))
+              found.push(`${name}[${attribute}=${value.slice(0, 40)}]`);
           }
         }
         return found;

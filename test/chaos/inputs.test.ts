@@ -29,8 +29,13 @@ interface GeneratedRow {
   bad: string | null;
 }
 
-const text = fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', ',', '"', ';', "'", 'é', '\\', '{', '}'), maxLength: 12 });
-const goodTime = fc.date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2026-11-27T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString());
+const text = fc.string({
+  unit: fc.constantFrom('a', 'Z', '0', ' ', ',', '"', ';', "'", 'é', '\\', '{', '}'),
+  maxLength: 12,
+});
+const goodTime = fc
+  .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2026-11-27T00:00:00Z'), noInvalidDate: true })
+  .map((date) => date.toISOString());
 const goodRow: fc.Arbitrary<GeneratedRow> = fc
   .record({
     user_id: fc.string({ unit: fc.constantFrom('u', 'x', '1', '9', '_'), minLength: 1, maxLength: 8 }),
@@ -42,24 +47,38 @@ const goodRow: fc.Arbitrary<GeneratedRow> = fc
     coins_added: fc.option(fc.integer({ min: -1000, max: 1_000_000 }).map(String), { nil: null }),
   })
   .map((fields) => ({ fields, bad: null }));
-const badRow: fc.Arbitrary<GeneratedRow> = fc.tuple(goodRow, fc.constantFrom('no user', 'bad time', 'impossible date', 'fractional coins', 'word coins')).map(([row, kind]) => {
-  const fields = { ...row.fields };
-  if (kind === 'no user') fields.user_id = '';
-  if (kind === 'bad time') fields.time = 'yesterday at noon';
-  if (kind === 'impossible date') fields.time = '2026-02-30T10:00:00+01:00';
-  if (kind === 'fractional coins') fields.coins_added = '1.5';
-  if (kind === 'word coins') fields.coins_added = 'lots';
-  return { fields, bad: kind };
+const badRow: fc.Arbitrary<GeneratedRow> = fc
+  .tuple(goodRow, fc.constantFrom('no user', 'bad time', 'impossible date', 'fractional coins', 'word coins'))
+  .map(([row, kind]) => {
+    const fields = { ...row.fields };
+    if (kind === 'no user') fields.user_id = '';
+    if (kind === 'bad time') fields.time = 'yesterday at noon';
+    if (kind === 'impossible date') fields.time = '2026-02-30T10:00:00+01:00';
+    if (kind === 'fractional coins') fields.coins_added = '1.5';
+    if (kind === 'word coins') fields.coins_added = 'lots';
+    return { fields, bad: kind };
+  });
+const rows = fc.array(fc.oneof({ weight: 9, arbitrary: goodRow }, { weight: 1, arbitrary: badRow }), {
+  minLength: 1,
+  maxLength: 25,
 });
-const rows = fc.array(fc.oneof({ weight: 9, arbitrary: goodRow }, { weight: 1, arbitrary: badRow }), { minLength: 1, maxLength: 25 });
 
-const csvCell = (value: string | null): string => (value === null ? '' : /[",\n\r]/.test(value) || value.trim() !== value ? `"${value.replaceAll('"', '""')}"` : value);
+const csvCell = (value: string | null): string =>
+  value === null ? '' : /[",\n\r]/.test(value) || value.trim() !== value ? `"${value.replaceAll('"', '""')}"` : value;
 const toCsv = (generated: GeneratedRow[]): string =>
   `user_id,time,event_name,coins_added\n${generated.map(({ fields }) => [fields.user_id, fields.time, fields.event_name, fields.coins_added].map(csvCell).join(',')).join('\n')}\n`;
 const toJsonLines = (generated: GeneratedRow[]): string =>
   `${generated
     .map(({ fields }) =>
-      JSON.stringify({ ...fields, coins_added: fields.coins_added === null ? null : /^-?\d+$/.test(fields.coins_added) ? Number(fields.coins_added) : fields.coins_added }),
+      JSON.stringify({
+        ...fields,
+        coins_added:
+          fields.coins_added === null
+            ? null
+            : /^-?\d+$/.test(fields.coins_added)
+              ? Number(fields.coins_added)
+              : fields.coins_added,
+      }),
     )
     .join('\n')}\n`;
 
@@ -107,8 +126,15 @@ describe('loading generated files into DuckDB', () => {
 
   test('nothing is loaded from a file with any bad row; every row of a good one is', async () => {
     const dir = tempDir('kpis-chaos-files-');
-    const count = async () => Number((await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context).catch(() => [{ n: 0 }]))[0]?.n ?? 0);
-    const samples = fc.sample(fc.tuple(rows, fc.constantFrom('csv', 'jsonl')), { numRuns: Math.min(FILES, 40), seed: 20261128 });
+    const count = async () =>
+      Number(
+        (await warehouse.query('SELECT COUNT(*) AS n FROM gamepltx.fact', {}, context).catch(() => [{ n: 0 }]))[0]?.n ??
+          0,
+      );
+    const samples = fc.sample(fc.tuple(rows, fc.constantFrom('csv', 'jsonl')), {
+      numRuns: Math.min(FILES, 40),
+      seed: 20261128,
+    });
     for (const [index, [generated, format]] of samples.entries()) {
       const file = path.join(dir, `events-${index}.${format}`);
       writeFileSync(file, format === 'csv' ? toCsv(generated) : toJsonLines(generated));
@@ -135,14 +161,17 @@ describe('generated config files', () => {
   );
   const etlConfig = fc.oneof(
     fc.jsonValue(),
-    fc
-      .constantFrom('UTC', 'America/Los_Angeles')
-      .map((zone) => ({ my_game: { time_zone: zone, kpis: { daily_user_panel: {}, installs: { isEnable: false }, last_activity: {} } } })),
+    fc.constantFrom('UTC', 'America/Los_Angeles').map((zone) => ({
+      my_game: { time_zone: zone, kpis: { daily_user_panel: {}, installs: { isEnable: false }, last_activity: {} } },
+    })),
     fc.record({
       daily_kpis: fc.record(
         {
           time_zone: fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Base', 3),
-          kpis: fc.dictionary(fc.constantFrom('daily_user_panel', 'installs', 'last_activity', 'coins', 'bad name'), table),
+          kpis: fc.dictionary(
+            fc.constantFrom('daily_user_panel', 'installs', 'last_activity', 'coins', 'bad name'),
+            table,
+          ),
         },
         { requiredKeys: [] },
       ),
@@ -169,7 +198,14 @@ describe('generated config files', () => {
       g: fc.record({
         kpis: fc.dictionary(
           fc.constantFrom('dau', 'installs'),
-          fc.record({ dataset: fc.constantFrom('daily_kpis'), thresh_in_percent: fc.constantFrom(0.1, 'x'), d1: fc.constantFrom('a') }, { requiredKeys: [] }),
+          fc.record(
+            {
+              dataset: fc.constantFrom('daily_kpis'),
+              thresh_in_percent: fc.constantFrom(0.1, 'x'),
+              d1: fc.constantFrom('a'),
+            },
+            { requiredKeys: [] },
+          ),
         ),
       }),
     }),
@@ -177,14 +213,24 @@ describe('generated config files', () => {
   const logConfig = fc.oneof(
     fc.jsonValue(),
     fc.record({
-      logs: fc.dictionary(fc.constantFrom('etl', 'x'), fc.record({ thresh_in_hours: fc.constantFrom(26, 0, 'a'), step_name: fc.constantFrom('end', 5) }, { requiredKeys: [] })),
+      logs: fc.dictionary(
+        fc.constantFrom('etl', 'x'),
+        fc.record(
+          { thresh_in_hours: fc.constantFrom(26, 0, 'a'), step_name: fc.constantFrom('end', 5) },
+          { requiredKeys: [] },
+        ),
+      ),
     }),
     fc.record({
       g: fc.record({
         alerts: fc.dictionary(
           fc.constantFrom('etl'),
           fc.record(
-            { thresh_in_hours: fc.constantFrom(26, -1), message: fc.constantFrom('', '%x%', 7), enable_message: fc.constantFrom(true, 0, 'yes', null) },
+            {
+              thresh_in_hours: fc.constantFrom(26, -1),
+              message: fc.constantFrom('', '%x%', 7),
+              enable_message: fc.constantFrom(true, 0, 'yes', null),
+            },
             { requiredKeys: [] },
           ),
         ),
@@ -196,27 +242,38 @@ describe('generated config files', () => {
     ['daily_kpis_config.json', etlConfig, (file: string) => loadEtlConfig(file)],
     ['kpis_config.json', kpisConfig, (file: string) => loadKpiChecks(file)],
     ['log_config.json', logConfig, (file: string) => loadLogChecks(file)],
-  ] as const)(`${FILES * 3 + 1} generated %s files, a third of them not JSON: each loads, or is refused naming the file and where`, (name, config, load) => {
-    let refused = 0;
-    let loaded = 0;
-    fc.assert(
-      fc.property(fc.oneof({ weight: 2, arbitrary: config.map((value) => JSON.stringify(value)) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) }), (content) => {
-        const file = path.join(dir, name);
-        writeFileSync(file, content);
-        try {
-          load(file);
-          loaded += 1;
-        } catch (error) {
-          refused += 1;
-          expect(error).toBeInstanceOf(ConfigError);
-          expect((error as Error).message.startsWith(`${file}: `)).toBe(true);
-          expect((error as Error).message).toMatch(/\$|not valid JSON|invalid config/);
-        }
-      }),
-      { numRuns: FILES * 3 + 1, seed: 20261128 },
-    );
-    figures.push(`${name}: ${FILES * 3 + 1} generated, ${loaded} loaded, ${refused} refused with file and path, 0 crashes`);
-  });
+  ] as const)(
+    `${FILES * 3 + 1} generated %s files, a third of them not JSON: each loads, or is refused naming the file and where`,
+    (name, config, load) => {
+      let refused = 0;
+      let loaded = 0;
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            { weight: 2, arbitrary: config.map((value) => JSON.stringify(value)) },
+            { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+          ),
+          (content) => {
+            const file = path.join(dir, name);
+            writeFileSync(file, content);
+            try {
+              load(file);
+              loaded += 1;
+            } catch (error) {
+              refused += 1;
+              expect(error).toBeInstanceOf(ConfigError);
+              expect((error as Error).message.startsWith(`${file}: `)).toBe(true);
+              expect((error as Error).message).toMatch(/\$|not valid JSON|invalid config/);
+            }
+          },
+        ),
+        { numRuns: FILES * 3 + 1, seed: 20261128 },
+      );
+      figures.push(
+        `${name}: ${FILES * 3 + 1} generated, ${loaded} loaded, ${refused} refused with file and path, 0 crashes`,
+      );
+    },
+  );
 });
 
 afterAll(() => {

@@ -25,19 +25,43 @@ let env: NodeJS.ProcessEnv;
 let runtime: FunctionRuntime;
 beforeAll(async () => {
   const dir = tempDir('kpis-chaos-');
-  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  env = {
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_PUBLISHER: 'local',
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+  };
   runtime = useFunctionRuntime(env);
   await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
 afterAll(async () => {
   await runtime.close();
-  process.stdout.write(`\nchaos: generated payloads per contract (${RUNS} each)\n${figures.map((row) => row.join('  ')).join('\n')}\n`);
+  process.stdout.write(
+    `\nchaos: generated payloads per contract (${RUNS} each)\n${figures.map((row) => row.join('  ')).join('\n')}\n`,
+  );
 });
 
 const figures: string[][] = [['contract'.padEnd(24), 'sent', 'answered 204', 'crashed (5xx)', 'hung']];
 
-const day = fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
-const nearDay = fc.oneof(day, fc.constantFrom('2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29', '9999-12-31', '0000-01-01', '2026-02-29', '2026-13-01', '26-11-2026', ''));
+const day = fc
+  .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10));
+const nearDay = fc.oneof(
+  day,
+  fc.constantFrom(
+    '2026-11-26',
+    '2026-11-27',
+    '2026-11-28',
+    '2026-11-29',
+    '9999-12-31',
+    '0000-01-01',
+    '2026-02-29',
+    '2026-13-01',
+    '26-11-2026',
+    '',
+  ),
+);
 const anyJson = fc.jsonValue();
 const rawBytes = fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes));
 
@@ -84,10 +108,20 @@ const completions = fc.oneof(anyJson, rawBytes, completion);
 
 async function deliver(url: string, payload: unknown): Promise<number | 'hung'> {
   const event =
-    payload instanceof Buffer ? pubsubEvent('', { publishTime: NOW }) : pubsubEvent(typeof payload === 'string' ? JSON.stringify(payload) : payload, { publishTime: NOW });
-  const body = payload instanceof Buffer ? event.body.replace(/"data":"[^"]*"/, `"data":"${payload.toString('base64')}"`) : event.body;
+    payload instanceof Buffer
+      ? pubsubEvent('', { publishTime: NOW })
+      : pubsubEvent(typeof payload === 'string' ? JSON.stringify(payload) : payload, { publishTime: NOW });
+  const body =
+    payload instanceof Buffer
+      ? event.body.replace(/"data":"[^"]*"/, `"data":"${payload.toString('base64')}"`)
+      : event.body;
   try {
-    const response = await fetch(url, { method: 'POST', headers: event.headers, body, signal: AbortSignal.timeout(ANSWER_WITHIN_MS) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: event.headers,
+      body,
+      signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
+    });
     await response.arrayBuffer();
     return response.status;
   } catch (error) {
@@ -115,7 +149,13 @@ test.each([
       return seen;
     });
     const count = (test: (outcome: number | 'hung') => boolean) => String(outcomes.filter(test).length);
-    figures.push([name.padEnd(24), String(outcomes.length), count((o) => o === 204), count((o) => typeof o === 'number' && o >= 500), count((o) => o === 'hung')]);
+    figures.push([
+      name.padEnd(24),
+      String(outcomes.length),
+      count((o) => o === 204),
+      count((o) => typeof o === 'number' && o >= 500),
+      count((o) => o === 'hung'),
+    ]);
     expect(outcomes.filter((outcome) => outcome !== 204)).toEqual([]);
     // A valid heartbeat or trigger runs the whole monitor or ETL: allow for it at every size, and
     // for one delivery waiting out the hang bound.

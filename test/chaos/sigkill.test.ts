@@ -17,7 +17,12 @@ const BIN = path.resolve(__dirname, '../../bin/kpis.js');
 const KILLS = Math.min(50, Math.max(3, Math.round(Number(process.env.CHAOS_RUNS ?? 150) / 30)));
 const NOW = '2026-11-27T06:00:00Z';
 const LATER = '2026-11-27T07:00:00Z';
-const ANOMALIES = { '2026-11-10': 'new_users_spike', '2026-11-14': 'returning_drop', '2026-11-19': 'empty', '2026-11-23': 'event_burst' } as const;
+const ANOMALIES = {
+  '2026-11-10': 'new_users_spike',
+  '2026-11-14': 'returning_drop',
+  '2026-11-19': 'empty',
+  '2026-11-23': 'event_burst',
+} as const;
 const figures: string[] = [];
 
 function kpis(args: string[], dir: string, now = NOW): Promise<{ code: number; stderr: string }> {
@@ -123,7 +128,9 @@ test(
       expect([...new Set(published)].sort()).toEqual(expected);
       duplicates += published.length - new Set(published).size;
     }
-    figures.push(`monitor: ${KILLS} runs, ${killed} killed mid-run, 0 alerts lost, ${duplicates} published twice (killed between the publish and its mark; same alert_id)`);
+    figures.push(
+      `monitor: ${KILLS} runs, ${killed} killed mid-run, 0 alerts lost, ${duplicates} published twice (killed between the publish and its mark; same alert_id)`,
+    );
   },
   KILLS * 20_000 + 30_000,
 );

@@ -16,19 +16,52 @@ import { sqlFileLabel } from '../../shared/warehouse/bigquery';
 const NOW = '2026-11-27T06:30:00Z';
 const GROUP = 'gamepltx_kpis';
 
-const kpis = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> => runKpis(args, cwd, NOW, env);
+const kpis = (args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> =>
+  runKpis(args, cwd, NOW, env);
 
 /** The cron job's three config files, exactly in its shapes, with a group not called daily_kpis. */
 function oldConfigs(dir: string): Record<'KPIS_CONFIG' | 'KPIS_MONITOR_CONFIG' | 'KPIS_LOG_CONFIG', string> {
   const folder = path.join(dir, 'old-config');
   mkdirSync(folder);
-  const table = (description: string) => ({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', description, isEnable: true });
-  const check = (table_id: string, d1: string) => ({ dataset: 'daily_kpis', table_id, thresh_in_percent: 0.3, d1, description: `${table_id} day over day`, isEnable: true });
+  const table = (description: string) => ({
+    dataset_src: 'gamepltx',
+    table_src: 'fact',
+    dataset_dst: 'daily_kpis',
+    description,
+    isEnable: true,
+  });
+  const check = (table_id: string, d1: string) => ({
+    dataset: 'daily_kpis',
+    table_id,
+    thresh_in_percent: 0.3,
+    d1,
+    description: `${table_id} day over day`,
+    isEnable: true,
+  });
   const files = {
-    KPIS_CONFIG: ['daily_kpis_config.json', { [GROUP]: { kpis: { daily_user_panel: table('panel'), installs: table('installs'), last_activity: table('last activity') } } }],
+    KPIS_CONFIG: [
+      'daily_kpis_config.json',
+      {
+        [GROUP]: {
+          kpis: {
+            daily_user_panel: table('panel'),
+            installs: table('installs'),
+            last_activity: table('last activity'),
+          },
+        },
+      },
+    ],
     KPIS_MONITOR_CONFIG: [
       'kpis_config.json',
-      { [GROUP]: { kpis: { dau: check('daily_user_panel', 'dau_d1'), installs: check('installs', 'installs_d1'), last_activity: check('last_activity', 'last_activity_d1') } } },
+      {
+        [GROUP]: {
+          kpis: {
+            dau: check('daily_user_panel', 'dau_d1'),
+            installs: check('installs', 'installs_d1'),
+            last_activity: check('last_activity', 'last_activity_d1'),
+          },
+        },
+      },
     ],
     KPIS_LOG_CONFIG: [
       'log_config.json',
@@ -73,7 +106,10 @@ async function pandasRunLog(file: string, finishedAt: string): Promise<void> {
         ts: { type: 'STRING', value: finishedAt.replace('Z', '') },
         dt: { type: 'STRING', value: finishedAt.slice(0, 10) },
         job: { type: 'STRING', value: GROUP },
-        message: { type: 'STRING', value: `daily_kpis_etl.py my-project-1 --etl-name ${GROUP} --etl-action daily --days-back 1` },
+        message: {
+          type: 'STRING',
+          value: `daily_kpis_etl.py my-project-1 --etl-name ${GROUP} --etl-action daily --days-back 1`,
+        },
       },
       { job: 'test', runId: 'setup' },
     );
@@ -87,14 +123,19 @@ async function runLogColumns(file: string, table = 'daily_logs') {
   try {
     return {
       columns: await warehouse.columnsOf('logs', table),
-      rows: await warehouse.query(`SELECT CAST(dt AS VARCHAR) AS dt, job_name, log_type FROM logs.${table} ORDER BY ts, step_id`, {}, { job: 'test', runId: 'read' }),
+      rows: await warehouse.query(
+        `SELECT CAST(dt AS VARCHAR) AS dt, job_name, log_type FROM logs.${table} ORDER BY ts, step_id`,
+        {},
+        { job: 'test', runId: 'read' },
+      ),
     };
   } finally {
     await warehouse.close();
   }
 }
 
-const typeOf = (columns: { name: string; type: string }[] | null, name: string) => columns?.find((column) => column.name === name)?.type;
+const typeOf = (columns: { name: string; type: string }[] | null, name: string) =>
+  columns?.find((column) => column.name === name)?.type;
 
 describe('the cron job, switched over to kpis', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kpis-cron-'));
@@ -106,34 +147,71 @@ describe('the cron job, switched over to kpis', () => {
     env = oldConfigs(dir);
     await pandasRunLog(file, '2026-11-26T06:10:00Z');
     const rows = historyWithAnomalies('2026-11-27', 40, {});
-    const csv = ['user_id,time,event_name,coins_added', ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`)];
+    const csv = [
+      'user_id,time,event_name,coins_added',
+      ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`),
+    ];
     writeFileSync(path.join(dir, 'events.csv'), `${csv.join('\n')}\n`);
     expect((await kpis(['load-events', 'events.csv', '--warehouse', warehouse], dir, env)).code).toBe(0);
   });
 
   test("the old script's fresh run satisfies the old log check; its crontab line's monitor form runs dry", async () => {
-    const run = await kpis(['monitor-logs', '--etl-name', GROUP, '--etl-action', 'daily', '--dry-run', '--json', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      ['monitor-logs', '--etl-name', GROUP, '--etl-action', 'daily', '--dry-run', '--json', '--warehouse', warehouse],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([
-      expect.objectContaining({ check: 'daily_etl', job_name: GROUP, method: 'freshness', raise_flag: false, last_finished_at: '2026-11-26T06:10:00.000Z' }),
+      expect.objectContaining({
+        check: 'daily_etl',
+        job_name: GROUP,
+        method: 'freshness',
+        raise_flag: false,
+        last_finished_at: '2026-11-26T06:10:00.000Z',
+      }),
       // The old rows have no end/error log_type: no run of it is known to have failed.
       expect.objectContaining({ check: 'daily_etl', method: 'last_run', raise_flag: false }),
     ]);
   });
 
   test('the crontab ETL line builds the tables and writes its run-log rows in the pandas types', async () => {
-    const run = await kpis(['etl', '--etl-name', GROUP, '--etl-action', 'daily', '--days-back', '40', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      ['etl', '--etl-name', GROUP, '--etl-action', 'daily', '--days-back', '40', '--warehouse', warehouse],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const log = await runLogColumns(file);
     expect(typeOf(log.columns, 'ts')).toBe('TIMESTAMP');
     expect(typeOf(log.columns, 'dt')).toBe('STRING');
-    expect(log.rows.filter((row) => row.job_name === GROUP).at(-1)).toEqual({ dt: '2026-11-27', job_name: GROUP, log_type: 'end' });
+    expect(log.rows.filter((row) => row.job_name === GROUP).at(-1)).toEqual({
+      dt: '2026-11-27',
+      job_name: GROUP,
+      log_type: 'end',
+    });
   });
 
   test('the old kpis_config judges the same three KPIs, last_activity read as returning users without an error', async () => {
-    const run = await kpis(['monitor', '--etl-name', GROUP, '--etl-action', 'daily', '--days-back', '3', '--dry-run', '--json', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      [
+        'monitor',
+        '--etl-name',
+        GROUP,
+        '--etl-action',
+        'daily',
+        '--days-back',
+        '3',
+        '--dry-run',
+        '--json',
+        '--warehouse',
+        warehouse,
+      ],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const results = JSON.parse(run.stdout) as { check: string; date: string; verdict: string; message: string }[];
@@ -147,13 +225,23 @@ describe('the cron job, switched over to kpis', () => {
   });
 
   test('once the old script is off, the runs daily-kpis logs keep the old check quiet; a missed day raises', async () => {
-    const healthy = await kpis(['monitor-logs', '--json', '--warehouse', warehouse], dir, { ...env, KPIS_NOW: '2026-11-28T05:00:00Z' });
+    const healthy = await kpis(['monitor-logs', '--json', '--warehouse', warehouse], dir, {
+      ...env,
+      KPIS_NOW: '2026-11-28T05:00:00Z',
+    });
     // The old script's row is 47 hours old by now; the ETL run daily-kpis logged is what counts.
     expect(JSON.parse(healthy.stdout)).toEqual([
-      expect.objectContaining({ method: 'freshness', raise_flag: false, last_finished_at: expect.stringMatching(/^2026-11-27T06:30:00/) }),
+      expect.objectContaining({
+        method: 'freshness',
+        raise_flag: false,
+        last_finished_at: expect.stringMatching(/^2026-11-27T06:30:00/),
+      }),
       expect.objectContaining({ method: 'last_run', raise_flag: false }),
     ]);
-    const missed = await kpis(['monitor-logs', '--json', '--dry-run', '--warehouse', warehouse], dir, { ...env, KPIS_NOW: '2026-11-29T12:00:00Z' });
+    const missed = await kpis(['monitor-logs', '--json', '--dry-run', '--warehouse', warehouse], dir, {
+      ...env,
+      KPIS_NOW: '2026-11-29T12:00:00Z',
+    });
     expect(JSON.parse(missed.stdout)).toEqual([
       expect.objectContaining({ method: 'freshness', raise_flag: true, reason: 'stale' }),
       expect.objectContaining({ method: 'last_run', raise_flag: false }),
@@ -162,7 +250,12 @@ describe('the cron job, switched over to kpis', () => {
 
   test('a failed run raises through the old log check', async () => {
     const other = path.join(dir, 'broken-source.json');
-    writeFileSync(other, JSON.stringify({ [GROUP]: { kpis: { daily_user_panel: { dataset_src: 'gamepltx', table_src: 'no_such_table' } } } }));
+    writeFileSync(
+      other,
+      JSON.stringify({
+        [GROUP]: { kpis: { daily_user_panel: { dataset_src: 'gamepltx', table_src: 'no_such_table' } } },
+      }),
+    );
     const later = { ...env, KPIS_NOW: '2026-11-27T07:00:00Z' };
     const failed = await kpis(['etl', '--config', other, '--date', '2026-11-26', '--warehouse', warehouse], dir, later);
     expect(failed.code).toBe(1);
@@ -191,7 +284,9 @@ describe('the cron job, switched over to kpis', () => {
     expect(typeOf(after.columns, 'dt')).toBe('DATE');
     expect(after.rows).toEqual(before.rows);
     expect((await runLogColumns(file, 'daily_logs_cron_backup')).rows).toEqual(before.rows);
-    expect((await kpis(['migrate-run-log', '--warehouse', warehouse], dir, env)).stdout).toContain("already in daily-kpis' shape");
+    expect((await kpis(['migrate-run-log', '--warehouse', warehouse], dir, env)).stdout).toContain(
+      "already in daily-kpis' shape",
+    );
 
     const later = { ...env, KPIS_NOW: '2026-11-27T08:00:00Z' };
     expect((await kpis(['etl', '--date', '2026-11-26', '--warehouse', warehouse], dir, later)).code).toBe(0);
@@ -203,8 +298,14 @@ describe('the cron job, switched over to kpis', () => {
   });
 
   test('--etl-action init creates the tables; delete says what it drops and asks for --yes first', async () => {
-    expect((await kpis(['etl', '--etl-action', 'init', '--warehouse', warehouse], dir, env)).stdout).toContain('Ready on DuckDB');
-    const asked = await kpis(['etl', '--etl-name', GROUP, '--etl-action', 'delete', '--warehouse', warehouse], dir, env);
+    expect((await kpis(['etl', '--etl-action', 'init', '--warehouse', warehouse], dir, env)).stdout).toContain(
+      'Ready on DuckDB',
+    );
+    const asked = await kpis(
+      ['etl', '--etl-name', GROUP, '--etl-action', 'delete', '--warehouse', warehouse],
+      dir,
+      env,
+    );
     expect(asked.code).toBe(2);
     expect(asked.stderr).toContain('--etl-action delete drops the KPI tables of');
     expect(asked.stderr).toContain('daily_kpis.daily_user_panel, daily_kpis.installs, daily_kpis.last_activity');
@@ -213,7 +314,13 @@ describe('the cron job, switched over to kpis', () => {
     const tables = async () => {
       const opened = await DuckDbWarehouse.open(file);
       try {
-        return (await opened.query("SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() ORDER BY 1", {}, { job: 'test', runId: 'read' })).map((row) => row.name);
+        return (
+          await opened.query(
+            "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables() ORDER BY 1",
+            {},
+            { job: 'test', runId: 'read' },
+          )
+        ).map((row) => row.name);
       } finally {
         await opened.close();
       }
@@ -241,7 +348,11 @@ describe("the predecessor's crontab lines with config groups named unlike the li
   const jobRows = async () => {
     const opened = await DuckDbWarehouse.open(file);
     try {
-      const rows = await opened.query('SELECT DISTINCT job_name, job_type FROM logs.daily_logs ORDER BY 1', {}, { job: 'test', runId: 'read' });
+      const rows = await opened.query(
+        'SELECT DISTINCT job_name, job_type FROM logs.daily_logs ORDER BY 1',
+        {},
+        { job: 'test', runId: 'read' },
+      );
       return rows.map((row) => `${String(row.job_name)}/${String(row.job_type)}`);
     } finally {
       await opened.close();
@@ -250,39 +361,96 @@ describe("the predecessor's crontab lines with config groups named unlike the li
 
   beforeAll(async () => {
     mkdirSync(folder);
-    const table = { dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', description: '', isEnable: true };
-    const check = (table_id: string) => ({ dataset: 'daily_kpis', table_id, thresh_in_percent: 0.3, d1: `${table_id}_d1`, description: '', isEnable: true });
+    const table = {
+      dataset_src: 'gamepltx',
+      table_src: 'fact',
+      dataset_dst: 'daily_kpis',
+      description: '',
+      isEnable: true,
+    };
+    const check = (table_id: string) => ({
+      dataset: 'daily_kpis',
+      table_id,
+      thresh_in_percent: 0.3,
+      d1: `${table_id}_d1`,
+      description: '',
+      isEnable: true,
+    });
     const alert = { message: '', enable_message: false, step_name: 'end', thresh_in_hours: 26, description: '' };
-    writeFileSync(env.KPIS_CONFIG, JSON.stringify({ acme_daily_kpis: { kpis: { daily_user_panel: table, installs: table, last_activity: table } } }));
-    writeFileSync(env.KPIS_MONITOR_CONFIG, JSON.stringify({ acme_kpis: { kpis: { dau: check('daily_user_panel'), installs: check('installs') } } }));
+    writeFileSync(
+      env.KPIS_CONFIG,
+      JSON.stringify({ acme_daily_kpis: { kpis: { daily_user_panel: table, installs: table, last_activity: table } } }),
+    );
+    writeFileSync(
+      env.KPIS_MONITOR_CONFIG,
+      JSON.stringify({ acme_kpis: { kpis: { dau: check('daily_user_panel'), installs: check('installs') } } }),
+    );
     // One check names the job as the ETL line writes it; one leaves it out (it follows the ETL).
-    writeFileSync(env.KPIS_LOG_CONFIG, JSON.stringify({ acme_logs: { alerts: { etl_named: { ...alert, job_name: 'daily_kpis' }, etl_default: alert } } }));
+    writeFileSync(
+      env.KPIS_LOG_CONFIG,
+      JSON.stringify({
+        acme_logs: { alerts: { etl_named: { ...alert, job_name: 'daily_kpis' }, etl_default: alert } },
+      }),
+    );
     const rows = historyWithAnomalies('2026-11-27', 20, {});
-    const csv = ['user_id,time,event_name,coins_added', ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`)];
+    const csv = [
+      'user_id,time,event_name,coins_added',
+      ...rows.map((r) => `${r.user_id},${(r.time as Date).toISOString()},${r.event_name ?? ''},${r.coins_added ?? ''}`),
+    ];
     writeFileSync(path.join(dir, 'events.csv'), `${csv.join('\n')}\n`);
     expect((await kpis(['load-events', 'events.csv', '--warehouse', warehouse], dir, env)).code).toBe(0);
   });
 
   test("the ETL line builds the days and writes its --etl-name as the run log's job_name", async () => {
-    const run = await kpis(['etl', '--etl-name', 'daily_kpis', '--etl-action', 'daily', '--days-back', '20', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      ['etl', '--etl-name', 'daily_kpis', '--etl-action', 'daily', '--days-back', '20', '--warehouse', warehouse],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(await jobRows()).toEqual(['daily_kpis/etl', 'load_events/load']);
   });
 
   test('the KPI monitor line runs its checks and records itself as kpis', async () => {
-    const run = await kpis(['monitor', '--etl-name', 'kpis', '--etl-action', 'daily', '--days-back', '2', '--json', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      [
+        'monitor',
+        '--etl-name',
+        'kpis',
+        '--etl-action',
+        'daily',
+        '--days-back',
+        '2',
+        '--json',
+        '--warehouse',
+        warehouse,
+      ],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(new Set((JSON.parse(run.stdout) as { check: string }[]).map((result) => result.check))).toEqual(new Set(['dau', 'installs']));
+    expect(new Set((JSON.parse(run.stdout) as { check: string }[]).map((result) => result.check))).toEqual(
+      new Set(['dau', 'installs']),
+    );
     expect(await jobRows()).toContain('kpis/monitor');
   });
 
   test("the log monitor line finds the ETL line's runs, by its name and by default, and records itself as log", async () => {
-    const run = await kpis(['monitor-logs', '--etl-name', 'log', '--etl-action', 'daily', '--json', '--warehouse', warehouse], dir, env);
+    const run = await kpis(
+      ['monitor-logs', '--etl-name', 'log', '--etl-action', 'daily', '--json', '--warehouse', warehouse],
+      dir,
+      env,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const results = JSON.parse(run.stdout) as { check: string; method: string; raise_flag: boolean; job_name: string }[];
+    const results = JSON.parse(run.stdout) as {
+      check: string;
+      method: string;
+      raise_flag: boolean;
+      job_name: string;
+    }[];
     expect(results.filter((result) => result.method === 'freshness')).toEqual([
       expect.objectContaining({ check: 'etl_named', raise_flag: false, job_name: 'daily_kpis' }),
       expect.objectContaining({ check: 'etl_default', raise_flag: false, job_name: 'daily_kpis' }),
@@ -301,11 +469,17 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
     [['etl', '--etl-name', 'no spaces'], '--etl-name must be a job name'],
     [['monitor', '--etl-name', '__proto__'], '--etl-name must be a job name'],
     [['etl', 'Not_A_Project'], 'PROJECT_ID must be a Google Cloud project id'],
-    [['etl', 'my-project-1', '--warehouse', 'duckdb:x.duckdb'], 'give the project as PROJECT_ID or as --warehouse, not both'],
+    [
+      ['etl', 'my-project-1', '--warehouse', 'duckdb:x.duckdb'],
+      'give the project as PROJECT_ID or as --warehouse, not both',
+    ],
     [['monitor', '--days-back', '0'], '--days-back must be a whole number of days from 1'],
     [['etl', 'a-project-1', 'another-one'], 'unexpected argument "another-one"'],
   ])('kpis %j', async (args, message) => {
-    const run = await kpis([...args, ...(args.includes('--warehouse') || /^[a-z]/.test(args[1] ?? '') ? [] : ['--warehouse', warehouse])], dir);
+    const run = await kpis(
+      [...args, ...(args.includes('--warehouse') || /^[a-z]/.test(args[1] ?? '') ? [] : ['--warehouse', warehouse])],
+      dir,
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
     expect(existsSync(path.join(dir, 'w.duckdb'))).toBe(false);
@@ -313,7 +487,10 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
 
   test('a log_config in neither shape says which it almost matched and what to change', async () => {
     const file = path.join(dir, 'log_config.json');
-    writeFileSync(file, JSON.stringify({ daily_kpis: { alerts: { etl: { message: '', thresh_in_hours: 26, step: 'end' } } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ daily_kpis: { alerts: { etl: { message: '', thresh_in_hours: 26, step: 'end' } } } }),
+    );
     const run = await kpis(['monitor-logs', '--log-config', file, '--warehouse', warehouse], dir);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`${file}: invalid config, in neither accepted shape`);
@@ -340,7 +517,10 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
 
   test('an unknown time zone in the ETL config', async () => {
     const file = path.join(dir, 'zone.json');
-    writeFileSync(file, JSON.stringify({ daily_kpis: { time_zone: 'Europe/Atlantis', kpis: { daily_user_panel: {} } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ daily_kpis: { time_zone: 'Europe/Atlantis', kpis: { daily_user_panel: {} } } }),
+    );
     const run = await kpis(['etl', '--config', file, '--warehouse', warehouse], dir);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(file);
@@ -366,7 +546,13 @@ describe('bad crontab lines and configs: a clear error naming the flag or file, 
     expect(run.stderr).toContain('kpis migrate-run-log');
     const after = await DuckDbWarehouse.open(file);
     try {
-      expect(await after.query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'daily_kpis'", {}, { job: 'test', runId: 'read' })).toEqual([]);
+      expect(
+        await after.query(
+          "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'daily_kpis'",
+          {},
+          { job: 'test', runId: 'read' },
+        ),
+      ).toEqual([]);
     } finally {
       await after.close();
     }
@@ -382,13 +568,19 @@ describe('the project-id form on BigQuery (the local REST fake)', () => {
 
   test('`kpis etl PROJECT_ID --etl-name ... --days-back 1 --dry-run` dry-runs on that project', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kpis-cron-bq-'));
-    const run = await kpis(['etl', 'my-project-1', '--etl-name', 'daily_kpis', '--etl-action', 'daily', '--days-back', '1', '--dry-run'], dir, { KPIS_BQ_API_ENDPOINT: fake.url });
+    const run = await kpis(
+      ['etl', 'my-project-1', '--etl-name', 'daily_kpis', '--etl-action', 'daily', '--days-back', '1', '--dry-run'],
+      dir,
+      { KPIS_BQ_API_ENDPOINT: fake.url },
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Dry run of daily_kpis.daily_user_panel');
     const jobs = fake.jobInserts().map((insert) => ({
       path: insert.path,
-      ...(insert.body as { configuration: { dryRun?: boolean; labels: Record<string, string>; query: { query: string } } }).configuration,
+      ...(
+        insert.body as { configuration: { dryRun?: boolean; labels: Record<string, string>; query: { query: string } } }
+      ).configuration,
     }));
     expect(jobs.map((job) => job.path)).toEqual(Array(3).fill('/bigquery/v2/projects/my-project-1/jobs'));
     // What it would restate (restate_days): partition metadata and the run log, read; then the script, dry.

@@ -10,9 +10,15 @@ const ROOT = path.resolve(__dirname, '../..');
 
 test('a run on a warehouse without events says to load or seed them, or to name the right warehouse', async () => {
   const file = path.join(tempDir('kpis-etl-missing-'), 'typo.duckdb');
-  const run = await runKpis(['etl', '--date', '2026-11-20', '--warehouse', `duckdb:${file}`], ROOT, '2026-11-21T06:00:00Z');
+  const run = await runKpis(
+    ['etl', '--date', '2026-11-20', '--warehouse', `duckdb:${file}`],
+    ROOT,
+    '2026-11-21T06:00:00Z',
+  );
   expect(run.code).toBe(1);
   expect(run.stderr).toContain('ETL failed');
-  expect(run.stderr).toContain(`No events to build from on DuckDB ${file}: load some with \`kpis load-events FILE\` or \`kpis seed-demo\``);
+  expect(run.stderr).toContain(
+    `No events to build from on DuckDB ${file}: load some with \`kpis load-events FILE\` or \`kpis seed-demo\``,
+  );
   expect(run.stderr).toContain('(--warehouse, $KPIS_WAREHOUSE)');
 });

@@ -25,7 +25,9 @@ const kpis = (...args: string[]): Promise<Run> => runKpis([...args, '--warehouse
 test("seed-demo --format ga4_export writes final shards and today's intraday one; the ETL builds from them; a shard loads as bq extract writes it", async () => {
   const seeded = await kpis('seed-demo', '--format', 'ga4_export', '--days', '3', '--config', config);
   expect(seeded.stderr).toBe('');
-  expect(seeded.stdout).toMatch(/^Seeded [\d,]+ demo events for 2026-11-25\.\.2026-11-27 into 3 shards of analytics_demo\.\n$/);
+  expect(seeded.stdout).toMatch(
+    /^Seeded [\d,]+ demo events for 2026-11-25\.\.2026-11-27 into 3 shards of analytics_demo\.\n$/,
+  );
   const again = await kpis('seed-demo', '--format', 'ga4_export', '--config', config);
   expect(again.code).toBe(2);
   expect(again.stderr).toContain('analytics_demo already holds export tables (events_...); add --replace');
@@ -35,8 +37,16 @@ test("seed-demo --format ga4_export writes final shards and today's intraday one
   expect(JSON.parse(built.stdout)).toMatchObject({ status: 'succeeded', dates: ['2026-11-26'] });
 
   const shard = path.join(dir, 'events_20261126.json');
-  const event = { event_date: '20261126', event_timestamp: String(Date.parse('2026-11-26T12:00:00Z') * 1000), event_name: 'purchase', user_pseudo_id: 'p1' };
-  writeFileSync(shard, `${JSON.stringify({ ...event, event_params: [{ key: 'coins', value: { int_value: '9' } }] })}\n`);
+  const event = {
+    event_date: '20261126',
+    event_timestamp: String(Date.parse('2026-11-26T12:00:00Z') * 1000),
+    event_name: 'purchase',
+    user_pseudo_id: 'p1',
+  };
+  writeFileSync(
+    shard,
+    `${JSON.stringify({ ...event, event_params: [{ key: 'coins', value: { int_value: '9' } }] })}\n`,
+  );
   const loaded = await kpis('load-events', shard, '--format', 'ga4_export', '--config', config);
   expect(loaded.stderr).toBe('');
   expect(loaded.stdout).toContain('Loaded 1 event from');
@@ -58,7 +68,9 @@ test('a shard file the mapping cannot read, or without events, replaces nothing:
   writeFileSync(empty, '');
   const emptyRefused = await kpis('load-events', '--format', 'ga4_export', empty, '--config', config);
   expect(emptyRefused.code).toBe(1);
-  expect(emptyRefused.stderr).toMatch(new RegExp(`no events in ${empty}: it would replace shard events_20261126 holding [\\d,]+ rows; nothing loaded`));
+  expect(emptyRefused.stderr).toMatch(
+    new RegExp(`no events in ${empty}: it would replace shard events_20261126 holding [\\d,]+ rows; nothing loaded`),
+  );
   const forced = await kpis('load-events', '--format', 'ga4_export', empty, '--force', '--config', config);
   expect(forced.stderr).toBe('');
   expect(forced.stdout).toContain('Loaded 0 events from');
@@ -69,10 +81,19 @@ test.each([
   [['load-events', 'x.json', '--format', 'ga4_export', '--table', 'a.b', '--config', config], '--table does not apply'],
   [['load-events', 'x.json', '--format', 'ga4'], '--format must be one of csv, jsonl, parquet, ga4_export, got "ga4"'],
   [['seed-demo', '--format', 'firebase'], '--format must be one of events, ga4_export, got "firebase"'],
-  [['load-events', 'x.csv', '--config', config], "the config's source is the GA4 export (dataset analytics_demo): load or seed it with --format ga4_export"],
-  [['seed-demo', '--config', config], "the config's source is the GA4 export (dataset analytics_demo): load or seed it with --format ga4_export"],
+  [
+    ['load-events', 'x.csv', '--config', config],
+    "the config's source is the GA4 export (dataset analytics_demo): load or seed it with --format ga4_export",
+  ],
+  [
+    ['seed-demo', '--config', config],
+    "the config's source is the GA4 export (dataset analytics_demo): load or seed it with --format ga4_export",
+  ],
   // The shipped config reads a table of events, not an export.
-  [['load-events', 'x.json', '--format', 'ga4_export'], 'the config\'s source is not the GA4 export; add "source": {"format": "ga4_export"'],
+  [
+    ['load-events', 'x.json', '--format', 'ga4_export'],
+    'the config\'s source is not the GA4 export; add "source": {"format": "ga4_export"',
+  ],
 ])('kpis %j: %s', async (args, message) => {
   const run = await kpis(...args);
   expect(run.code).toBe(2);
@@ -81,5 +102,7 @@ test.each([
 
 test('--help says what the GA4 formats do', async () => {
   expect((await kpis('load-events', '--help')).stdout).toContain('ga4_export: a\n');
-  expect((await kpis('seed-demo', '--help')).stdout).toContain('--format F         events (default): the source table; ga4_export');
+  expect((await kpis('seed-demo', '--help')).stdout).toContain(
+    '--format F         events (default): the source table; ga4_export',
+  );
 });

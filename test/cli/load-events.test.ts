@@ -16,7 +16,10 @@ const MIB = 1024 * 1024;
 const dir = tempDir('kpis-load-memory-');
 /** Writes the child's peak resident memory (KiB on Linux) to a file when it exits. */
 const PRELOAD = path.join(dir, 'max-rss.js');
-writeFileSync(PRELOAD, "process.on('exit', () => require('node:fs').writeFileSync(process.env.MAX_RSS_FILE, String(process.resourceUsage().maxRSS)));\n");
+writeFileSync(
+  PRELOAD,
+  "process.on('exit', () => require('node:fs').writeFileSync(process.env.MAX_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+);
 // The files and warehouses weigh about 700 MB: gone after the tests.
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -40,11 +43,30 @@ async function generate(file: string, rows: number, options: string): Promise<nu
 
 function loadInChild(file: string): Promise<{ code: number; stdout: string; stderr: string; maxRssMib: number }> {
   const rssFile = path.join(dir, `${path.basename(file)}.rss`);
-  const args = ['--require', PRELOAD, BIN, 'load-events', file, '--json', '--warehouse', `duckdb:${path.join(dir, `${path.basename(file)}.duckdb`)}`];
+  const args = [
+    '--require',
+    PRELOAD,
+    BIN,
+    'load-events',
+    file,
+    '--json',
+    '--warehouse',
+    `duckdb:${path.join(dir, `${path.basename(file)}.duckdb`)}`,
+  ];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd: dir, env: { ...process.env, KPIS_WAREHOUSE: '', MAX_RSS_FILE: rssFile } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, maxRssMib: Number(readFileSync(rssFile, 'utf8')) / 1024 });
-    });
+    execFile(
+      process.execPath,
+      args,
+      { cwd: dir, env: { ...process.env, KPIS_WAREHOUSE: '', MAX_RSS_FILE: rssFile } },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error ? Number(error.code ?? 1) : 0,
+          stdout,
+          stderr,
+          maxRssMib: Number(readFileSync(rssFile, 'utf8')) / 1024,
+        });
+      },
+    );
   });
 }
 

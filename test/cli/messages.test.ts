@@ -7,10 +7,17 @@ import { tempDir } from '../helpers/history';
 /** 2026-12-01 in UTC: today; 2026-12-02 is tomorrow. */
 const NOW = '2026-12-01T10:00:00Z';
 
-async function kpis(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function kpis(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW, ...env } };
+  const io: Io = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW, ...env },
+  };
   return { code: await run(args, io), stdout, stderr };
 }
 
@@ -41,7 +48,11 @@ describe('a config file setting names the flag or variable it came from', () => 
     [['time-zone', '--config', ''], {}, /^kpis time-zone: --config must name a file, got ""\n/],
     [['monitor', '--calendar', '', '--dry-run'], {}, /^kpis monitor: --calendar must name a file, got ""\n/],
     [['monitor', '--kpis-config', '', '--dry-run'], {}, /^kpis monitor: --kpis-config must name a file, got ""\n/],
-    [['monitor-logs', '--log-config', '', '--dry-run'], {}, /^kpis monitor-logs: --log-config must name a file, got ""\n/],
+    [
+      ['monitor-logs', '--log-config', '', '--dry-run'],
+      {},
+      /^kpis monitor-logs: --log-config must name a file, got ""\n/,
+    ],
     [['time-zone'], { KPIS_CONFIG: ' ' }, /^kpis time-zone: KPIS_CONFIG must name a file, got " "\n/],
   ])('blank: %j %j', async (args, env, message) => {
     const failed = await kpis(args, env);
@@ -50,16 +61,56 @@ describe('a config file setting names the flag or variable it came from', () => 
   });
 
   test.each([
-    [['etl', '--dry-run'], { KPIS_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)'],
-    [['time-zone', '--config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --config)'],
-    [['monitor', '--dry-run'], { KPIS_MONITOR_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_MONITOR_CONFIG)'],
-    [['monitor', '--dry-run', '--calendar', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)'],
-    [['report', '--calendar', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)'],
-    [['validate'], { KPIS_LOG_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_LOG_CONFIG)'],
-    [['calendar', 'list'], { KPIS_CALENDAR: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CALENDAR)'],
-    [['monitor-logs', '--dry-run', '--log-config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --log-config)'],
-    [['schema', '--dir', `${dir}/schema`], { KPIS_CONFIG: '/tmp/nope.json' }, '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)'],
-    [['schema', '--dir', `${dir}/schema`, '--kpis-config', '/tmp/nope.json'], {}, '/tmp/nope.json: cannot read config file (ENOENT) (from --kpis-config)'],
+    [
+      ['etl', '--dry-run'],
+      { KPIS_CONFIG: '/tmp/nope.json' },
+      '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)',
+    ],
+    [
+      ['time-zone', '--config', '/tmp/nope.json'],
+      {},
+      '/tmp/nope.json: cannot read config file (ENOENT) (from --config)',
+    ],
+    [
+      ['monitor', '--dry-run'],
+      { KPIS_MONITOR_CONFIG: '/tmp/nope.json' },
+      '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_MONITOR_CONFIG)',
+    ],
+    [
+      ['monitor', '--dry-run', '--calendar', '/tmp/nope.json'],
+      {},
+      '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)',
+    ],
+    [
+      ['report', '--calendar', '/tmp/nope.json'],
+      {},
+      '/tmp/nope.json: cannot read config file (ENOENT) (from --calendar)',
+    ],
+    [
+      ['validate'],
+      { KPIS_LOG_CONFIG: '/tmp/nope.json' },
+      '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_LOG_CONFIG)',
+    ],
+    [
+      ['calendar', 'list'],
+      { KPIS_CALENDAR: '/tmp/nope.json' },
+      '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CALENDAR)',
+    ],
+    [
+      ['monitor-logs', '--dry-run', '--log-config', '/tmp/nope.json'],
+      {},
+      '/tmp/nope.json: cannot read config file (ENOENT) (from --log-config)',
+    ],
+    [
+      ['schema', '--dir', `${dir}/schema`],
+      { KPIS_CONFIG: '/tmp/nope.json' },
+      '/tmp/nope.json: cannot read config file (ENOENT) (from KPIS_CONFIG)',
+    ],
+    [
+      ['schema', '--dir', `${dir}/schema`, '--kpis-config', '/tmp/nope.json'],
+      {},
+      '/tmp/nope.json: cannot read config file (ENOENT) (from --kpis-config)',
+    ],
   ])('missing: %j %j', async (args, env, message) => {
     const failed = await kpis([...args, '--warehouse', warehouse], env);
     expect(failed.stderr).toContain(message);

@@ -17,16 +17,30 @@ const dir = mkdtempSync(path.join(tmpdir(), 'kpis-complete-'));
 const warehouse = `duckdb:${path.join(dir, 'w.duckdb')}`;
 const config = path.join(dir, 'kpis_config.json');
 
-const kpis = (args: string[]): Promise<Run> => runKpis(['monitor', '--kpis-config', config, '--warehouse', warehouse, '--dry-run', ...args], dir, NOW);
+const kpis = (args: string[]): Promise<Run> =>
+  runKpis(['monitor', '--kpis-config', config, '--warehouse', warehouse, '--dry-run', ...args], dir, NOW);
 
 beforeAll(async () => {
-  await buildHistoryFile(path.join(dir, 'w.duckdb'), historyWithAnomalies('2026-11-26', 35, {}), { start: '2026-10-23', end: '2026-11-26' }, NOW);
+  await buildHistoryFile(
+    path.join(dir, 'w.duckdb'),
+    historyWithAnomalies('2026-11-26', 35, {}),
+    { start: '2026-10-23', end: '2026-11-26' },
+    NOW,
+  );
   // dau waits 30 hours after a day's end (its events arrive late); installs judges at once.
-  const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };
-  writeFileSync(config, JSON.stringify({ kpis: { dau: { ...shipped.kpis.dau, complete_after_hours: 30 }, installs: shipped.kpis.installs } }));
+  const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as {
+    kpis: Record<string, Record<string, unknown>>;
+  };
+  writeFileSync(
+    config,
+    JSON.stringify({
+      kpis: { dau: { ...shipped.kpis.dau, complete_after_hours: 30 }, installs: shipped.kpis.installs },
+    }),
+  );
 });
 
-const judged = (run: Run) => (JSON.parse(run.stdout) as { check: string; date: string }[]).map((result) => `${result.check} ${result.date}`);
+const judged = (run: Run) =>
+  (JSON.parse(run.stdout) as { check: string; date: string }[]).map((result) => `${result.check} ${result.date}`);
 
 test('a day not complete for a check is not judged by it, and the CLI says when it completes', async () => {
   const run = await kpis(['--date', '2026-11-26', '--json']);
@@ -39,7 +53,9 @@ test('a day not complete for a check is not judged by it, and the CLI says when 
   expect(human.code).toBe(0);
   expect(human.stdout).toMatch(/2026-11-26 +installs/);
   expect(human.stdout).not.toMatch(/2026-11-26 +dau/);
-  expect(human.stdout).toContain('Not judged, not complete yet:\n  dau 2026-11-26: complete at 2026-11-28T06:00:00.000Z (complete_after_hours 30)');
+  expect(human.stdout).toContain(
+    'Not judged, not complete yet:\n  dau 2026-11-26: complete at 2026-11-28T06:00:00.000Z (complete_after_hours 30)',
+  );
 });
 
 test('--judge-incomplete judges it anyway; a day complete for every check is judged by all, with nothing said', async () => {

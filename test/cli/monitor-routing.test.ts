@@ -22,8 +22,15 @@ let growthUrl = '';
 beforeAll(async () => {
   growthUrl = await growth.start();
   // No events at all on the 26th: every check raises that day.
-  await buildHistoryFile(path.join(dir, 'w.duckdb'), historyWithAnomalies('2026-11-26', 35, { '2026-11-26': 'empty' }), { start: '2026-10-23', end: '2026-11-26' }, NOW);
-  const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as { kpis: Record<string, Record<string, unknown>> };
+  await buildHistoryFile(
+    path.join(dir, 'w.duckdb'),
+    historyWithAnomalies('2026-11-26', 35, { '2026-11-26': 'empty' }),
+    { start: '2026-10-23', end: '2026-11-26' },
+    NOW,
+  );
+  const shipped = JSON.parse(readFileSync(DEFAULT_KPIS_CONFIG, 'utf8')) as {
+    kpis: Record<string, Record<string, unknown>>;
+  };
   writeFileSync(
     config,
     JSON.stringify({
@@ -37,11 +44,16 @@ afterAll(() => growth.stop());
 
 test("--kpis-config FILE: the alert goes to FILE's channel, with its owner mentioned", async () => {
   // No default webhook: a post can only reach the growth channel's own variable.
-  const run = await runKpis(['monitor', '--kpis-config', config, '--warehouse', warehouse, '--date', '2026-11-26'], dir, NOW, {
-    KPIS_TOPICS_DIR: path.join(dir, 'topics'),
-    KPIS_SLACK_WEBHOOK_URL: '',
-    GROWTH_HOOK: growthUrl,
-  });
+  const run = await runKpis(
+    ['monitor', '--kpis-config', config, '--warehouse', warehouse, '--date', '2026-11-26'],
+    dir,
+    NOW,
+    {
+      KPIS_TOPICS_DIR: path.join(dir, 'topics'),
+      KPIS_SLACK_WEBHOOK_URL: '',
+      GROWTH_HOOK: growthUrl,
+    },
+  );
   expect(run.stderr).not.toContain('slack_webhooks');
   expect(run.stdout).toContain('! dau on 2026-11-26');
   expect(growth.requests).toHaveLength(1);

@@ -45,14 +45,20 @@ function result(segment: string): CheckResult {
 async function kpis(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW, ...env } };
+  const io: Io = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: NOW, ...env },
+  };
   const code = await run(args, io);
   return { code, stdout, stderr };
 }
 
 test('a table of results is as wide as its fixed widths, whatever the names: a 100,000-character one is cut with an ellipsis', () => {
   const rows = checkRows([result('n'.repeat(100_000)), result('short')]);
-  const lines = table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], rows, [0, 1, 5, 6]).split('\n');
+  const lines = table(['date', 'check', 'value', 'baseline', 'change', 'method', 'result'], rows, [0, 1, 5, 6]).split(
+    '\n',
+  );
   for (const line of lines) expect(line.length).toBeLessThan(DISPLAY_WIDTH.label + 80);
   expect(rows[0]?.[1]).toBe(`events_by_name[${'n'.repeat(DISPLAY_WIDTH.label - 'events_by_name['.length - 1)}…`);
 });

@@ -18,9 +18,19 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 async function start(pubsub: 'router' | 'emulator') {
   const dir = tempDir();
-  const run = await runKpis(['start', '--pubsub', pubsub, '--json', '--warehouse', `duckdb:${path.join(dir, 'w.duckdb')}`], dir, NOW);
+  const run = await runKpis(
+    ['start', '--pubsub', pubsub, '--json', '--warehouse', `duckdb:${path.join(dir, 'w.duckdb')}`],
+    dir,
+    NOW,
+  );
   expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-  return JSON.parse(run.stdout) as { etl: { status: string; dates: string[] }; kpis: unknown; alerts: { alert_id: string }[]; new_alert_ids: string[]; dead_letters: number };
+  return JSON.parse(run.stdout) as {
+    etl: { status: string; dates: string[] };
+    kpis: unknown;
+    alerts: { alert_id: string }[];
+    new_alert_ids: string[];
+    dead_letters: number;
+  };
 }
 
 test('the same KPIs and alerts on the emulator as on the router', async () => {
@@ -48,19 +58,40 @@ test('serve --pubsub emulator: a trigger published to the emulator runs the ETL;
   const dir = tempDir();
   const warehouse = `duckdb:${path.join(dir, 'w.duckdb')}`;
   expect((await runKpis(['seed-demo', '--days', '14', '--warehouse', warehouse], dir, NOW)).code).toBe(0);
-  const child = spawn(process.execPath, [BIN, 'serve', '--pubsub', 'emulator', '--etl-port', '0', '--kpi-monitor-port', '0', '--log-monitor-port', '0', '--warehouse', warehouse], {
-    cwd: dir,
-    // As a user runs it: without the test setup's METADATA_SERVER_DETECTION=none.
-    env: { ...withoutMetadataDetection(process.env), KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'WARNING' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'serve',
+      '--pubsub',
+      'emulator',
+      '--etl-port',
+      '0',
+      '--kpi-monitor-port',
+      '0',
+      '--log-monitor-port',
+      '0',
+      '--warehouse',
+      warehouse,
+    ],
+    {
+      cwd: dir,
+      // As a user runs it: without the test setup's METADATA_SERVER_DETECTION=none.
+      env: { ...withoutMetadataDetection(process.env), KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'WARNING' },
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   try {
     await waitFor('the banner', async () => stdout.includes('Stop with Ctrl-C.') || undefined);
-    const host = /emulator\s+Google's Pub\/Sub emulator at (127\.0\.0\.1:\d+), project local-project/.exec(stdout)?.[1] as string;
+    const host = /emulator\s+Google's Pub\/Sub emulator at (127\.0\.0\.1:\d+), project local-project/.exec(
+      stdout,
+    )?.[1] as string;
     expect(host).toBeDefined();
     const api = `http://${host}/v1/projects/local-project`;
     expect(
@@ -91,9 +122,14 @@ test('serve --pubsub emulator: a trigger published to the emulator runs the ETL;
         headers: JSON_TYPE,
         body: JSON.stringify({ maxMessages: 10, returnImmediately: true }),
       });
-      const { receivedMessages = [] } = (await response.json()) as { receivedMessages?: { message: { data: string } }[] };
+      const { receivedMessages = [] } = (await response.json()) as {
+        receivedMessages?: { message: { data: string } }[];
+      };
       return receivedMessages
-        .map((m) => JSON.parse(Buffer.from(m.message.data, 'base64').toString('utf8')) as { run_id: string; status: string })
+        .map(
+          (m) =>
+            JSON.parse(Buffer.from(m.message.data, 'base64').toString('utf8')) as { run_id: string; status: string },
+        )
         .find((c) => c.run_id === `etl-${messageId}`);
     });
     expect(completion.status).toBe('succeeded');
@@ -103,7 +139,11 @@ test('serve --pubsub emulator: a trigger published to the emulator runs the ETL;
   // Stopped during the monitors' deliveries, it used to die of SIGSEGV: DuckDB closed under them.
   // On a failure, the signal and the end of what it wrote say why.
   const exit = await exited;
-  expect({ ...exit, stderr: exit.code === 0 ? '' : stderr.slice(-2000) }).toEqual({ code: 0, signal: null, stderr: '' });
+  expect({ ...exit, stderr: exit.code === 0 ? '' : stderr.slice(-2000) }).toEqual({
+    code: 0,
+    signal: null,
+    stderr: '',
+  });
   // The functions' client needs no credentials for the emulator, so it looks for none on a GCE metadata server.
   expect(stderr).not.toContain('MetadataLookupWarning');
   const host = /at (127\.0\.0\.1:\d+)/.exec(stdout)?.[1] as string;

@@ -5,10 +5,17 @@ import type { Io } from '../../cli/context';
 import { run } from '../../cli/main';
 import { tempDir } from '../helpers/history';
 
-async function kpis(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function kpis(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: Io = { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: '2026-11-27T06:00:00Z', ...env } };
+  const io: Io = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: { ...process.env, KPIS_WAREHOUSE: '', KPIS_NOW: '2026-11-27T06:00:00Z', ...env },
+  };
   return { code: await run(args, io), stdout, stderr };
 }
 
@@ -26,7 +33,11 @@ test.each([
   ['', 2, /^kpis report: --out must name a file, got ""\n/],
   [dir, 2, /^kpis report: cannot write the report to .*: it is a directory\n/],
   ['/dev/full', 1, /^kpis report: cannot write the report to \/dev\/full: no space left on the device \(ENOSPC\)\n$/],
-  [path.join(dir, 'w.duckdb', 'report.html'), 1, /^kpis report: cannot write the report to .*: a part of the path is a file \((ENOTDIR|EEXIST)\)\n$/],
+  [
+    path.join(dir, 'w.duckdb', 'report.html'),
+    1,
+    /^kpis report: cannot write the report to .*: a part of the path is a file \((ENOTDIR|EEXIST)\)\n$/,
+  ],
 ])('--out %j: exit %d with one clear line', async (out, code, message) => {
   const failed = await kpis(['report', '--warehouse', warehouse, '--out', out]);
   expect(failed.code).toBe(code);

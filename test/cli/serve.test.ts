@@ -18,11 +18,25 @@ async function waitFor(condition: () => boolean, timeoutMs = 45_000): Promise<vo
 test('with KPIS_TOPICS_DIR and another router port: the banner names that folder, and its publish command reaches this router', async () => {
   const dir = tempDir('kpis-cli-serve-banner-');
   const topicsDir = path.join(dir, 'elsewhere');
-  const ports = ['router-port', 'etl-port', 'kpi-monitor-port', 'log-monitor-port'].flatMap((flag) => [`--${flag}`, '0']);
-  const child = spawn(process.execPath, [BIN, 'serve', ...ports, '--warehouse', `duckdb:${path.join(dir, 'w.duckdb')}`], {
-    cwd: dir,
-    env: { ...process.env, KPIS_NOW: NOW, KPIS_WAREHOUSE: '', KPIS_LOG_LEVEL: 'ERROR', KPIS_TOPICS_DIR: topicsDir, KPIS_ROUTER_URL: '' },
-  });
+  const ports = ['router-port', 'etl-port', 'kpi-monitor-port', 'log-monitor-port'].flatMap((flag) => [
+    `--${flag}`,
+    '0',
+  ]);
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', ...ports, '--warehouse', `duckdb:${path.join(dir, 'w.duckdb')}`],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        KPIS_NOW: NOW,
+        KPIS_WAREHOUSE: '',
+        KPIS_LOG_LEVEL: 'ERROR',
+        KPIS_TOPICS_DIR: topicsDir,
+        KPIS_ROUTER_URL: '',
+      },
+    },
+  );
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));

@@ -107,8 +107,17 @@ class Deployer {
     };
     const from = this.fake.requests.length;
     return new Promise((resolve) => {
-      execFile('bash', [path.join(ROOT, 'deploy.sh'), ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr, requests: this.fake.requests.slice(from) }),
+      execFile(
+        'bash',
+        [path.join(ROOT, 'deploy.sh'), ...args],
+        { env, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({
+            code: error ? Number(error.code ?? 1) : 0,
+            stdout,
+            stderr,
+            requests: this.fake.requests.slice(from),
+          }),
       );
     });
   }
@@ -117,10 +126,18 @@ class Deployer {
 /** The top-level names of a zip archive and the text of one of its files (read from the central directory). */
 function zipEntries(zip: Buffer): { names: string[]; read: (name: string) => string } {
   const entries = new Map<string, { method: number; size: number; offset: number }>();
-  for (let at = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])), i = zip.readUInt32LE(at + 16), n = 0; n < zip.readUInt16LE(at + 10); n++) {
+  for (
+    let at = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])), i = zip.readUInt32LE(at + 16), n = 0;
+    n < zip.readUInt16LE(at + 10);
+    n++
+  ) {
     const nameLength = zip.readUInt16LE(i + 28);
     const name = zip.toString('utf8', i + 46, i + 46 + nameLength);
-    entries.set(name, { method: zip.readUInt16LE(i + 10), size: zip.readUInt32LE(i + 20), offset: zip.readUInt32LE(i + 42) });
+    entries.set(name, {
+      method: zip.readUInt16LE(i + 10),
+      size: zip.readUInt32LE(i + 20),
+      offset: zip.readUInt32LE(i + 42),
+    });
     i += 46 + nameLength + zip.readUInt16LE(i + 30) + zip.readUInt16LE(i + 32);
   }
   const read = (name: string) => {
@@ -154,7 +171,10 @@ beforeAll(async () => {
   const config = path.join(tempDir('kpis-deploy-config-'), 'config');
   cpSync(path.join(ROOT, 'config'), config, { recursive: true });
   const kpis = JSON.parse(readFileSync(path.join(config, 'kpis_config.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(path.join(config, 'kpis_config.json'), JSON.stringify({ ...kpis, slack_webhooks: { growth: { secret: CHANNEL_SECRET } } }));
+  writeFileSync(
+    path.join(config, 'kpis_config.json'),
+    JSON.stringify({ ...kpis, slack_webhooks: { growth: { secret: CHANNEL_SECRET } } }),
+  );
   const channels = { KPIS_MONITOR_CONFIG: path.join(config, 'kpis_config.json') };
   const chain = async () => {
     // The queries of the config in this checkout are validated by kpis validate's own tests; here
@@ -194,19 +214,31 @@ test('a failure midway stops the deploy; the rerun completes, whatever the gclou
 
 test("the scheduler jobs publish to the deploy's project, with another default project or none", () => {
   const job = (name: string) =>
-    fake.resource(`projects/${PROJECT}/locations/${REGION}/jobs/${name}`) as { schedule: string; timeZone: string; pubsubTarget: { topicName: string; data: string } };
+    fake.resource(`projects/${PROJECT}/locations/${REGION}/jobs/${name}`) as {
+      schedule: string;
+      timeZone: string;
+      pubsubTarget: { topicName: string; data: string };
+    };
   const daily = job('daily-kpis-daily');
   expect(daily.pubsubTarget.topicName).toBe(topic('trigger'));
   expect(Buffer.from(daily.pubsubTarget.data, 'base64').toString()).toBe('{"days_back":1}');
   expect([daily.schedule, daily.timeZone]).toEqual(['30 5 * * *', 'Europe/Berlin']);
   const heartbeat = job('daily-kpis-heartbeat');
   expect(heartbeat.pubsubTarget.topicName).toBe(topic('heartbeat'));
-  expect([heartbeat.schedule, Buffer.from(heartbeat.pubsubTarget.data, 'base64').toString()]).toEqual(['0 * * * *', '{}']);
+  expect([heartbeat.schedule, Buffer.from(heartbeat.pubsubTarget.data, 'base64').toString()]).toEqual([
+    '0 * * * *',
+    '{}',
+  ]);
   // Created under a config whose default project is another one, updated under one with none.
   const [, completed, rescheduled] = runs as [Run, Run, Run];
-  expect(completed.requests.filter((r) => r.api === 'cloudscheduler' && isMutating(r)).map((r) => r.method)).toEqual(['POST', 'POST']);
+  expect(completed.requests.filter((r) => r.api === 'cloudscheduler' && isMutating(r)).map((r) => r.method)).toEqual([
+    'POST',
+    'POST',
+  ]);
   const updates = rescheduled.requests.filter(isMutating);
-  expect(updates.map(describe_)).toEqual([`PATCH cloudscheduler/v1/projects/${PROJECT}/locations/${REGION}/jobs/daily-kpis-daily`]);
+  expect(updates.map(describe_)).toEqual([
+    `PATCH cloudscheduler/v1/projects/${PROJECT}/locations/${REGION}/jobs/daily-kpis-daily`,
+  ]);
   expect(updates[0]?.body).toContain(topic('trigger'));
   expect(fake.list(/^projects\/someone-elses-project\//)).toEqual([]);
 });
@@ -219,9 +251,20 @@ test('each function: its topic, retries, runtime, accounts, environment and limi
   ] as const;
   for (const [fn, entryPoint, trigger, timeout, memory, maxInstances] of expected) {
     const deployed = fake.resource(`projects/${PROJECT}/locations/${REGION}/functions/daily-kpis-${fn}`) as {
-      buildConfig: { runtime: string; entryPoint: string; serviceAccount: string; source: { storageSource: { object: string } } };
+      buildConfig: {
+        runtime: string;
+        entryPoint: string;
+        serviceAccount: string;
+        source: { storageSource: { object: string } };
+      };
       eventTrigger: { pubsubTopic: string; retryPolicy: string; serviceAccountEmail: string; eventType: string };
-      serviceConfig: { serviceAccountEmail: string; environmentVariables: Record<string, string>; timeoutSeconds: number; availableMemory: string; maxInstanceCount: number };
+      serviceConfig: {
+        serviceAccountEmail: string;
+        environmentVariables: Record<string, string>;
+        timeoutSeconds: number;
+        availableMemory: string;
+        maxInstanceCount: number;
+      };
     };
     expect({
       runtime: deployed.buildConfig.runtime,
@@ -258,10 +301,14 @@ test('each function: its topic, retries, runtime, accounts, environment and limi
     const upload = fake.uploads.get(deployed.buildConfig.source.storageSource.object.replace(/\.zip$/, ''));
     const zip = zipEntries(upload as Buffer);
     expect(zip.names).toEqual(['.gcloudignore', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
-    expect(Object.keys((JSON.parse(zip.read('package.json')) as { dependencies: Record<string, string> }).dependencies)).toEqual(CLOUD_DEPENDENCIES);
+    expect(
+      Object.keys((JSON.parse(zip.read('package.json')) as { dependencies: Record<string, string> }).dependencies),
+    ).toEqual(CLOUD_DEPENDENCIES);
   }
   // log-monitor's second trigger: completion events, as its own account, to its service.
-  const completed = fake.resource(`projects/${PROJECT}/locations/${REGION}/triggers/daily-kpis-log-monitor-completed`) as {
+  const completed = fake.resource(
+    `projects/${PROJECT}/locations/${REGION}/triggers/daily-kpis-log-monitor-completed`,
+  ) as {
     serviceAccount: string;
     transport: { pubsub: { topic: string } };
   };
@@ -269,7 +316,9 @@ test('each function: its topic, retries, runtime, accounts, environment and limi
 });
 
 test("every function trigger's subscription: bounded deliveries, then the dead-letter topic; dead letters and alerts are kept", () => {
-  const triggers = fake.list(/\/triggers\/[^/]+$/).map(([, trigger]) => (trigger.transport as { pubsub: { subscription: string } }).pubsub.subscription);
+  const triggers = fake
+    .list(/\/triggers\/[^/]+$/)
+    .map(([, trigger]) => (trigger.transport as { pubsub: { subscription: string } }).pubsub.subscription);
   expect(triggers).toHaveLength(4);
   for (const name of triggers) {
     const subscription = fake.resource(name) as Record<string, unknown>;
@@ -294,7 +343,9 @@ test("the Pub/Sub service agent: publisher on the dead-letter topic, subscriber 
     ?.bindings.filter((b) => b.members.includes(PUBSUB_AGENT))
     .map((b) => b.role);
   expect(projectRoles?.sort()).toEqual(['roles/iam.serviceAccountTokenCreator', 'roles/pubsub.serviceAgent']);
-  expect(fake.policy(topic('dead-letter'))?.bindings).toEqual([{ role: 'roles/pubsub.publisher', members: [PUBSUB_AGENT] }]);
+  expect(fake.policy(topic('dead-letter'))?.bindings).toEqual([
+    { role: 'roles/pubsub.publisher', members: [PUBSUB_AGENT] },
+  ]);
 });
 
 /** Every grant to a daily-kpis account, as `account role on`, read back from the fake's policies. */
@@ -360,18 +411,32 @@ test("least privilege: the policies hold exactly the README's grant table, and n
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   for (const account of ['kpis-etl', 'kpis-kpi-monitor', 'kpis-log-monitor', 'kpis-build']) {
     const row = readme.split('\n').find((line) => line.trim().startsWith(`| \`${account}\` |`)) ?? '';
-    const held = new Set(grants.filter((grant) => grant.startsWith(`${account} `)).flatMap((grant) => grant.split(' ')[1]?.replace('roles/', '').split('.') ?? []));
+    const held = new Set(
+      grants
+        .filter((grant) => grant.startsWith(`${account} `))
+        .flatMap((grant) => grant.split(' ')[1]?.replace('roles/', '').split('.') ?? []),
+    );
     const named = [...row.matchAll(/`([a-z]+\.)?([a-z]+[A-Z]\w*)`/g)].map((match) => match[2] as string);
     expect(named.length).toBeGreaterThan(0);
     for (const role of named) expect(held).toContain(role);
   }
-  expect(fake.policy(`projects/${PROJECT}`)?.bindings.filter((b) => b.role === 'roles/owner')).toEqual([{ role: 'roles/owner', members: ['user:deployer@example.com'] }]);
+  expect(fake.policy(`projects/${PROJECT}`)?.bindings.filter((b) => b.role === 'roles/owner')).toEqual([
+    { role: 'roles/owner', members: ['user:deployer@example.com'] },
+  ]);
 });
 
 test('BigQuery datasets and tables from their declarations: partitioned, clustered, described', () => {
-  const tables = fake.list(/^projects\/[^/]+\/datasets\/[^/]+\/tables\/[^/]+$/).map(([name]) => name.replace(`projects/${PROJECT}/datasets/`, ''));
+  const tables = fake
+    .list(/^projects\/[^/]+\/datasets\/[^/]+\/tables\/[^/]+$/)
+    .map(([name]) => name.replace(`projects/${PROJECT}/datasets/`, ''));
   expect(tables).toEqual(
-    expect.arrayContaining(['gamepltx/tables/fact', 'daily_kpis/tables/installs', 'daily_kpis/tables/daily_coins', 'logs/tables/daily_logs', 'monitoring/tables/alerts']),
+    expect.arrayContaining([
+      'gamepltx/tables/fact',
+      'daily_kpis/tables/installs',
+      'daily_kpis/tables/daily_coins',
+      'logs/tables/daily_logs',
+      'monitoring/tables/alerts',
+    ]),
   );
   const installs = fake.resource(`projects/${PROJECT}/datasets/daily_kpis/tables/installs`) as {
     timePartitioning: { field: string; type: string };
@@ -379,7 +444,10 @@ test('BigQuery datasets and tables from their declarations: partitioned, cluster
     description: string;
     schema: { fields: { name: string; type: string; mode: string }[] };
   };
-  expect([installs.timePartitioning, installs.clustering.fields]).toEqual([{ field: 'install_date', type: 'DAY' }, ['user_id']]);
+  expect([installs.timePartitioning, installs.clustering.fields]).toEqual([
+    { field: 'install_date', type: 'DAY' },
+    ['user_id'],
+  ]);
   expect(installs.description).toMatch(/^One row per user/);
   expect(installs.schema.fields.map(({ name, type, mode }) => [name, type, mode])).toEqual([
     ['user_id', 'STRING', 'REQUIRED'],
@@ -392,8 +460,12 @@ test('the Slack URL reaches Secret Manager once, on stdin, and nothing else: no 
   const versions = fake.list(/\/secrets\/daily-kpis-slack-webhook\/versions\//);
   expect(versions).toHaveLength(1);
   expect(Buffer.from((versions[0]?.[1].payload as { data: string }).data, 'base64').toString()).toBe(SLACK_URL);
-  const carrying = fake.requests.filter((request) => SECRET_FORMS.some((form) => request.body.includes(form) || request.path.includes(form)));
-  expect(carrying.map(describe_)).toEqual([`POST secretmanager/v1/projects/${PROJECT}/secrets/daily-kpis-slack-webhook:addVersion`]);
+  const carrying = fake.requests.filter((request) =>
+    SECRET_FORMS.some((form) => request.body.includes(form) || request.path.includes(form)),
+  );
+  expect(carrying.map(describe_)).toEqual([
+    `POST secretmanager/v1/projects/${PROJECT}/secrets/daily-kpis-slack-webhook:addVersion`,
+  ]);
   const argv = readFileSync(deployer.argvLog, 'utf8');
   expect(argv).toContain('secrets\0versions\0add');
   for (const form of SECRET_FORMS) {
@@ -405,12 +477,16 @@ test('the Slack URL reaches Secret Manager once, on stdin, and nothing else: no 
 test("a named Slack channel's secret is created without a value (it is added by hand) and readable by both monitors", () => {
   expect(fake.resource(`projects/${PROJECT}/secrets/${CHANNEL_SECRET}`)).toBeDefined();
   expect(fake.list(new RegExp(`/secrets/${CHANNEL_SECRET}/versions/`))).toEqual([]);
-  expect(dry.stdout).toContain(`+ gcloud secrets create ${CHANNEL_SECRET} --replication-policy=automatic --project=${PROJECT}`);
+  expect(dry.stdout).toContain(
+    `+ gcloud secrets create ${CHANNEL_SECRET} --replication-policy=automatic --project=${PROJECT}`,
+  );
 });
 
 test('a second run changes nothing but what its options changed: no create, and no other update or policy write', () => {
   const again = runs[2] as Run;
-  expect(again.requests.filter(isMutating).map(describe_)).toEqual([`PATCH cloudscheduler/v1/projects/${PROJECT}/locations/${REGION}/jobs/daily-kpis-daily`]);
+  expect(again.requests.filter(isMutating).map(describe_)).toEqual([
+    `PATCH cloudscheduler/v1/projects/${PROJECT}/locations/${REGION}/jobs/daily-kpis-daily`,
+  ]);
   expect(again.requests.length).toBeGreaterThan(20);
 });
 
@@ -425,9 +501,13 @@ test('a query BigQuery rejects stops the deploy at kpis validate, before any top
 test('--dry-run prints every command and sends no request', () => {
   expect(dry.code).toBe(0);
   expect(dryFake.requests).toEqual([]);
-  expect(dry.stdout).toContain('+ gcloud functions deploy daily-kpis-etl --gen2 --runtime=nodejs22 --region=europe-west1');
+  expect(dry.stdout).toContain(
+    '+ gcloud functions deploy daily-kpis-etl --gen2 --runtime=nodejs22 --region=europe-west1',
+  );
   expect(dry.stdout).toContain(`--topic=projects/${PROJECT}/topics/daily-kpis-trigger`);
-  expect(dry.stdout).toMatch(/\+ env KPIS_BQ_LOCATION=US node \S+\/bin\/kpis\.js validate --warehouse=bigquery:game-studio-1/);
+  expect(dry.stdout).toMatch(
+    /\+ env KPIS_BQ_LOCATION=US node \S+\/bin\/kpis\.js validate --warehouse=bigquery:game-studio-1/,
+  );
   expect(dry.stdout).toContain('Would deploy daily-kpis in game-studio-1 (europe-west1).');
 });
 
@@ -451,11 +531,18 @@ test('--help explains; missing or bad options exit 2 and send nothing', async ()
 
 test("the schedules run in the ETL config's time_zone unless --time-zone says otherwise", async () => {
   const config = path.join(tempDir('kpis-deploy-zone-'), 'daily_kpis_config.json');
-  writeFileSync(config, JSON.stringify({ daily_kpis: { time_zone: 'America/Los_Angeles', kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } } }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      daily_kpis: { time_zone: 'America/Los_Angeles', kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } },
+    }),
+  );
   const region = ['--project', PROJECT, '--region', REGION, '--dry-run'];
   const zoned = await dryDeployer.run(region, undefined, { KPIS_CONFIG: config });
   expect(zoned.code).toBe(0);
-  expect(zoned.stdout).toMatch(/\+ gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 .* --time-zone=America\/Los_Angeles /);
+  expect(zoned.stdout).toMatch(
+    /\+ gcloud scheduler jobs create pubsub daily-kpis-daily --location=europe-west1 .* --time-zone=America\/Los_Angeles /,
+  );
   const told = await dryDeployer.run([...region, '--time-zone', 'Asia/Tokyo'], undefined, { KPIS_CONFIG: config });
   expect(told.stdout).toContain('--time-zone=Asia/Tokyo');
   expect(told.stdout).not.toContain('America/Los_Angeles');

@@ -12,7 +12,9 @@ import { BigQueryFake } from '../fakes/bigquery-fake';
 import { tempDir } from '../helpers/history';
 
 const ROOT = path.resolve(__dirname, '../..');
-const rootLock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+const rootLock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { dev?: boolean }>;
+};
 
 test('the staged package.json and lock file hold the cloud dependencies and what they reach, nothing local', () => {
   const dir = path.join(tempDir('kpis-stage-'), 'functions');
@@ -28,11 +30,14 @@ test('the staged package.json and lock file hold the cloud dependencies and what
   // No build step for Cloud Build: the code is compiled already.
   expect(manifest.scripts).toBeUndefined();
   expect(manifest.devDependencies).toBeUndefined();
-  const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
   const installed = Object.keys(lock.packages).filter((key) => key !== '');
   expect(installed.length).toBe(result.packages);
   for (const key of installed) expect(lock.packages[key]).toEqual(rootLock.packages[key]);
-  for (const local of ['@duckdb/node-api', 'vega', 'vega-lite', 'typescript', 'jest', 'csv-parse']) expect(installed).not.toContain(`node_modules/${local}`);
+  for (const local of ['@duckdb/node-api', 'vega', 'vega-lite', 'typescript', 'jest', 'csv-parse'])
+    expect(installed).not.toContain(`node_modules/${local}`);
   expect(installed.some((key) => rootLock.packages[key]?.dev)).toBe(false);
   expect(installed).toEqual(expect.arrayContaining(CLOUD_DEPENDENCIES.map((name) => `node_modules/${name}`)));
 });
@@ -41,7 +46,8 @@ test('the staged package.json and lock file hold the cloud dependencies and what
 function fakeProject(): { base: string; root: string } {
   const base = tempDir('kpis-stage-guard-');
   const root = path.join(base, 'project');
-  for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config', '.git']) mkdirSync(path.join(root, folder), { recursive: true });
+  for (const folder of ['dist/functions', 'dist/shared', 'sql', 'config', '.git'])
+    mkdirSync(path.join(root, folder), { recursive: true });
   writeFileSync(path.join(root, 'dist/functions/index.js'), '');
   writeFileSync(path.join(root, 'README.md'), 'mine');
   for (const file of ['package.json', 'package-lock.json']) copyFileSync(path.join(ROOT, file), path.join(root, file));
@@ -57,7 +63,15 @@ describe('stage empties only a folder it may: missing, empty, or staged before',
     const { root } = fakeProject();
     const dir = target(root);
     expect(() => stageFunctions(root, dir, tempDir())).toThrow(`will not empty ${dir}: ${why}`);
-    expect(readdirSync(root).sort()).toEqual(['.git', 'README.md', 'config', 'dist', 'package-lock.json', 'package.json', 'sql']);
+    expect(readdirSync(root).sort()).toEqual([
+      '.git',
+      'README.md',
+      'config',
+      'dist',
+      'package-lock.json',
+      'package.json',
+      'sql',
+    ]);
   });
 
   test('a folder holding files of its own is refused and keeps them; so is the current folder and a file', () => {
@@ -65,9 +79,13 @@ describe('stage empties only a folder it may: missing, empty, or staged before',
     const mine = path.join(base, 'mine');
     mkdirSync(mine);
     writeFileSync(path.join(mine, 'important.txt'), 'keep me');
-    expect(() => stageFunctions(root, mine)).toThrow(`will not empty ${mine}: it holds files kpis stage did not write (no ${STAGE_MARKER})`);
+    expect(() => stageFunctions(root, mine)).toThrow(
+      `will not empty ${mine}: it holds files kpis stage did not write (no ${STAGE_MARKER})`,
+    );
     expect(readFileSync(path.join(mine, 'important.txt'), 'utf8')).toBe('keep me');
-    expect(() => stageFunctions(root, mine, path.join(mine))).toThrow(`will not empty ${mine}: it is or holds the current folder`);
+    expect(() => stageFunctions(root, mine, path.join(mine))).toThrow(
+      `will not empty ${mine}: it is or holds the current folder`,
+    );
     const file = path.join(mine, 'important.txt');
     expect(() => stageFunctions(root, file)).toThrow(`will not empty ${file}: it is a file, not a folder`);
     expect(existsSync(file)).toBe(true);
@@ -102,7 +120,11 @@ test('pruning follows Node resolution: a nested version wins over the top-level 
       'node_modules/local': { version: '1.0.0', dependencies: { b: '^1' } },
     },
   };
-  expect(Object.keys(pruneLock(lock, { a: '^1' }).packages)).toEqual(['', 'node_modules/a', 'node_modules/a/node_modules/b']);
+  expect(Object.keys(pruneLock(lock, { a: '^1' }).packages)).toEqual([
+    '',
+    'node_modules/a',
+    'node_modules/a/node_modules/b',
+  ]);
   expect(() => pruneLock(lock, { missing: '^1' })).toThrow('package-lock.json has no missing');
 });
 
@@ -118,7 +140,9 @@ describe('the staged functions run without the local packages', () => {
     const dir = path.join(base, 'functions');
     stageFunctions(ROOT, dir);
     // The lock file's top-level packages, and nothing else, where Node looks for them from the staged code.
-    const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+    const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, unknown>;
+    };
     mkdirSync(path.join(dir, 'node_modules', '@google-cloud'), { recursive: true });
     for (const key of Object.keys(lock.packages).filter((k) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(k))) {
       const target = path.join(dir, key);
@@ -159,7 +183,9 @@ server.listen(0, '127.0.0.1', async () => {
           KPIS_LOG_LEVEL: 'ERROR',
           METADATA_SERVER_DETECTION: 'none',
         };
-        execFile(process.execPath, [child, dir, target], { env, cwd: base }, (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }));
+        execFile(process.execPath, [child, dir, target], { env, cwd: base }, (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
       });
     for (const target of ['etl', 'kpiMonitor']) {
       const loaded = await run(target);

@@ -84,7 +84,10 @@ export class BigQueryFake {
         this.requests.push(recorded);
         // A fault of the fake itself still answers, as a 500, so no client waits for ever.
         void this.route(recorded)
-          .catch((error: unknown): [number, unknown] => [500, apiError(500, 'internalError', `fake: ${error instanceof Error ? error.message : String(error)}`)])
+          .catch((error: unknown): [number, unknown] => [
+            500,
+            apiError(500, 'internalError', `fake: ${error instanceof Error ? error.message : String(error)}`),
+          ])
           .then(([status, payload]) => {
             res.writeHead(status, { 'content-type': 'application/json' });
             res.end(JSON.stringify(payload));
@@ -112,15 +115,21 @@ export class BigQueryFake {
     const [, project, rest] = match as unknown as [string, string, string];
     if (rest.startsWith('datasets')) {
       const failure = this.metadataFailures.shift();
-      if (failure !== undefined && failure !== 0) return [failure, apiError(failure, failure >= 500 ? 'backendError' : 'accessDenied', 'injected metadata failure')];
+      if (failure !== undefined && failure !== 0)
+        return [
+          failure,
+          apiError(failure, failure >= 500 ? 'backendError' : 'accessDenied', 'injected metadata failure'),
+        ];
     }
-    if (req.method === 'POST' && rest === 'jobs') return req.path.startsWith('/upload') ? this.insertLoad(project, req) : this.insertQuery(req);
+    if (req.method === 'POST' && rest === 'jobs')
+      return req.path.startsWith('/upload') ? this.insertLoad(project, req) : this.insertQuery(req);
     let m: RegExpExecArray | null;
     if ((m = /^jobs\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
       const job = this.jobs.get(m[1] as string);
       return job ? [200, job] : notFound(`job ${m[1]}`);
     }
-    if ((m = /^queries\/([^/]+)$/.exec(rest)) && req.method === 'GET') return this.queryResults(m[1] as string, req.query);
+    if ((m = /^queries\/([^/]+)$/.exec(rest)) && req.method === 'GET')
+      return this.queryResults(m[1] as string, req.query);
     if (rest === 'datasets' && req.method === 'POST') {
       const id = (req.body as { datasetReference: { datasetId: string } }).datasetReference.datasetId;
       if (this.datasets.has(id)) return [409, apiError(409, 'duplicate', `Already Exists: Dataset ${project}:${id}`)];
@@ -129,19 +138,33 @@ export class BigQueryFake {
       return [200, req.body];
     }
     if ((m = /^datasets\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
-      return this.datasets.has(m[1] as string) ? [200, { datasetReference: { projectId: project, datasetId: m[1] } }] : notFound(`Dataset ${m[1]}`);
+      return this.datasets.has(m[1] as string)
+        ? [200, { datasetReference: { projectId: project, datasetId: m[1] } }]
+        : notFound(`Dataset ${m[1]}`);
     }
     if ((m = /^datasets\/([^/]+)\/tables$/.exec(rest)) && req.method === 'POST') {
       const id = `${m[1]}.${(req.body as { tableReference: { tableId: string } }).tableReference.tableId}`;
-      const metadata = req.body as { tableReference: { tableId: string }; schema?: { fields: RestField[] }; timePartitioning?: { field?: string } };
+      const metadata = req.body as {
+        tableReference: { tableId: string };
+        schema?: { fields: RestField[] };
+        timePartitioning?: { field?: string };
+      };
       if (this.tableStore) {
-        if (!(await this.tableStore.createTable(m[1] as string, metadata.tableReference.tableId, metadata.schema?.fields ?? [], metadata.timePartitioning?.field)))
+        if (
+          !(await this.tableStore.createTable(
+            m[1] as string,
+            metadata.tableReference.tableId,
+            metadata.schema?.fields ?? [],
+            metadata.timePartitioning?.field,
+          ))
+        )
           return [409, apiError(409, 'duplicate', `Already Exists: Table ${id}`)];
       } else if (this.tables.has(id)) return [409, apiError(409, 'duplicate', `Already Exists: Table ${id}`)];
       this.tables.set(id, req.body as Record<string, unknown>);
       return [200, req.body];
     }
-    if ((m = /^datasets\/([^/]+)\/tables\/([^/]+)$/.exec(rest)) && req.method === 'GET') return this.tableMetadata(project, m[1] as string, m[2] as string);
+    if ((m = /^datasets\/([^/]+)\/tables\/([^/]+)$/.exec(rest)) && req.method === 'GET')
+      return this.tableMetadata(project, m[1] as string, m[2] as string);
     return notFound(req.path);
   }
 
@@ -151,22 +174,40 @@ export class BigQueryFake {
     if (!this.tableStore) return stored ? [200, stored] : notFound(`Table ${dataset}.${table}`);
     const fields = await this.tableStore.fields(dataset, table);
     if (!fields) return notFound(`Table ${project}:${dataset}.${table}`);
-    return [200, { ...stored, tableReference: { projectId: project, datasetId: dataset, tableId: table }, schema: { fields } }];
+    return [
+      200,
+      { ...stored, tableReference: { projectId: project, datasetId: dataset, tableId: table }, schema: { fields } },
+    ];
   }
 
   private async insertQuery(req: RecordedRequest): Promise<[number, unknown]> {
     const body = req.body as { jobReference: JobResource['jobReference']; configuration: Record<string, unknown> };
     const { jobId } = body.jobReference;
-    if (this.jobs.has(jobId)) return [409, apiError(409, 'duplicate', `Already Exists: Job ${body.jobReference.projectId}:${body.jobReference.location}.${jobId}`)];
+    if (this.jobs.has(jobId))
+      return [
+        409,
+        apiError(
+          409,
+          'duplicate',
+          `Already Exists: Job ${body.jobReference.projectId}:${body.jobReference.location}.${jobId}`,
+        ),
+      ];
     const behaviour = this.insertBehaviours.shift();
-    if (behaviour?.kind === 'http-error') return [behaviour.status, apiError(behaviour.status, behaviour.reason, this.errorMessage ?? `injected ${behaviour.reason}`)];
+    if (behaviour?.kind === 'http-error')
+      return [
+        behaviour.status,
+        apiError(behaviour.status, behaviour.reason, this.errorMessage ?? `injected ${behaviour.reason}`),
+      ];
     const configuration = body.configuration.query as { query: string; queryParameters?: RestParameter[] };
     const dryRun = body.configuration.dryRun === true;
     const job: JobResource = {
       jobReference: body.jobReference,
       configuration: body.configuration,
       status: { state: 'DONE' },
-      statistics: { totalBytesProcessed: String(this.bytesProcessed), query: { totalBytesProcessed: String(this.bytesProcessed) } },
+      statistics: {
+        totalBytesProcessed: String(this.bytesProcessed),
+        query: { totalBytesProcessed: String(this.bytesProcessed) },
+      },
     };
     // A dry run says what the query would return, as BigQuery's does.
     if (dryRun)
@@ -176,7 +217,10 @@ export class BigQueryFake {
           ...job,
           statistics: {
             ...job.statistics,
-            query: { ...(job.statistics.query as object), schema: { fields: this.results(String(configuration.query), jobLabels(body.configuration)).fields } },
+            query: {
+              ...(job.statistics.query as object),
+              schema: { fields: this.results(String(configuration.query), jobLabels(body.configuration)).fields },
+            },
           },
         },
       ];
@@ -185,7 +229,8 @@ export class BigQueryFake {
     job.status = { state: 'RUNNING' };
     this.jobs.set(jobId, job);
     this.executed.push(jobId);
-    let failure: { reason: string; message: string } | null = behaviour?.kind === 'job-error' ? { reason: behaviour.reason, message: behaviour.message } : null;
+    let failure: { reason: string; message: string } | null =
+      behaviour?.kind === 'job-error' ? { reason: behaviour.reason, message: behaviour.message } : null;
     if (!failure) {
       try {
         // As on BigQuery, a job's result is fixed when it runs.
@@ -201,17 +246,24 @@ export class BigQueryFake {
       }
     }
     job.status = failure ? { state: 'DONE', errorResult: failure, errors: [failure] } : { state: 'DONE' };
-    if (behaviour?.kind === 'lose-response') return [503, apiError(503, 'backendError', 'injected: the job was created but the response was lost')];
+    if (behaviour?.kind === 'lose-response')
+      return [503, apiError(503, 'backendError', 'injected: the job was created but the response was lost')];
     return [200, job];
   }
 
   /** A multipart upload: the first part is the job's JSON metadata, the second the file. */
   private async insertLoad(project: string, req: RecordedRequest): Promise<[number, unknown]> {
-    const metadataText = /\{[\s\S]*?"configuration"[\s\S]*?\}\s*\r?\n--/.exec(req.text)?.[0].replace(/\r?\n--$/, '') ?? '{}';
-    const metadata = JSON.parse(metadataText) as { jobReference?: { jobId: string; location?: string }; configuration: Record<string, unknown> };
+    const metadataText =
+      /\{[\s\S]*?"configuration"[\s\S]*?\}\s*\r?\n--/.exec(req.text)?.[0].replace(/\r?\n--$/, '') ?? '{}';
+    const metadata = JSON.parse(metadataText) as {
+      jobReference?: { jobId: string; location?: string };
+      configuration: Record<string, unknown>;
+    };
     const jobId = metadata.jobReference?.jobId ?? `load_${this.jobs.size}`;
     const parts = req.text.split(/\r?\n--[^\r\n]+/);
-    const data = parts.find((part) => part.includes('application/octet-stream') || part.includes('application/json') === false) ?? '';
+    const data =
+      parts.find((part) => part.includes('application/octet-stream') || part.includes('application/json') === false) ??
+      '';
     const lines = data
       .split(/\r?\n\r?\n/)
       .slice(1)
@@ -226,7 +278,9 @@ export class BigQueryFake {
     };
     this.jobs.set(jobId, job);
     this.executed.push(jobId);
-    const destination = (metadata.configuration.load as { destinationTable?: { datasetId: string; tableId: string } } | undefined)?.destinationTable;
+    const destination = (
+      metadata.configuration.load as { destinationTable?: { datasetId: string; tableId: string } } | undefined
+    )?.destinationTable;
     if (this.tableStore && destination) {
       try {
         await this.tableStore.load(
@@ -252,7 +306,8 @@ export class BigQueryFake {
       const error = job.status.errorResult as { reason: string; message: string };
       return [400, apiError(400, error.reason, error.message)];
     }
-    if (job.status.state === 'RUNNING') return [200, { kind: 'bigquery#getQueryResultsResponse', jobReference: job.jobReference, jobComplete: false }];
+    if (job.status.state === 'RUNNING')
+      return [200, { kind: 'bigquery#getQueryResultsResponse', jobReference: job.jobReference, jobComplete: false }];
     const { fields, rows } = this.jobResults.get(jobId) ?? { fields: [], rows: [] };
     // The table store gives TIMESTAMP as int64 microseconds; without that format option, float seconds.
     const seconds = this.tableStore !== null && query.get('formatOptions.useInt64Timestamp') !== 'true';
@@ -264,7 +319,9 @@ export class BigQueryFake {
         jobComplete: true,
         schema: { fields },
         rows: rows.map((row) => ({
-          f: row.map((v, index) => ({ v: v === null ? null : seconds && fields[index]?.type === 'TIMESTAMP' ? String(Number(v) / 1e6) : String(v) })),
+          f: row.map((v, index) => ({
+            v: v === null ? null : seconds && fields[index]?.type === 'TIMESTAMP' ? String(Number(v) / 1e6) : String(v),
+          })),
         })),
         totalRows: String(rows.length),
       },

@@ -81,7 +81,10 @@ function duckDbType(restName: string): { sql: string; type: DuckDBType } {
 /** DuckDB's result types in the REST API's names: the embedded warehouse's reading, in the legacy names (INTEGER, FLOAT, BOOLEAN). */
 function restType(engineType: string): string {
   const name = columnTypeOf(engineType);
-  return Object.entries(LEGACY_NAMES).find(([, standard]) => standard === name)?.[0] ?? (name in DUCKDB_TYPES ? name : 'STRING');
+  return (
+    Object.entries(LEGACY_NAMES).find(([, standard]) => standard === name)?.[0] ??
+    (name in DUCKDB_TYPES ? name : 'STRING')
+  );
 }
 
 /**
@@ -97,7 +100,9 @@ function statementWrites(statement: string): { table: string; mutating: boolean 
     );
   if (!match) return null;
   const verb = (match[1] as string).toUpperCase();
-  const insertOnly = verb.startsWith('INSERT') || (verb.startsWith('MERGE') && !/WHEN\s+MATCHED|NOT\s+MATCHED\s+BY\s+SOURCE/i.test(code));
+  const insertOnly =
+    verb.startsWith('INSERT') ||
+    (verb.startsWith('MERGE') && !/WHEN\s+MATCHED|NOT\s+MATCHED\s+BY\s+SOURCE/i.test(code));
   return { table: (match[2] as string).toLowerCase(), mutating: !insertOnly };
 }
 
@@ -175,7 +180,9 @@ export class FakeTables {
   /** Creates the table; false when it already exists (two clients may create one table at once). */
   async createTable(dataset: string, table: string, fields: RestField[], partitionColumn?: string): Promise<boolean> {
     if (partitionColumn !== undefined) this.partitionColumns.set(`${dataset}.${table}`.toLowerCase(), partitionColumn);
-    const columns = fields.map((field) => `${field.name} ${duckDbType(field.type).sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`);
+    const columns = fields.map(
+      (field) => `${field.name} ${duckDbType(field.type).sql}${field.mode === 'REQUIRED' ? ' NOT NULL' : ''}`,
+    );
     return this.withConnection(async (connection) => {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
       try {
@@ -197,13 +204,19 @@ export class FakeTables {
       );
       const rows = reader.getRowObjectsJS();
       if (rows.length === 0) return null;
-      return rows.map((row) => ({ name: String(row.column_name), type: restType(String(row.data_type)), mode: row.is_nullable ? 'NULLABLE' : 'REQUIRED' }));
+      return rows.map((row) => ({
+        name: String(row.column_name),
+        type: restType(String(row.data_type)),
+        mode: row.is_nullable ? 'NULLABLE' : 'REQUIRED',
+      }));
     });
   }
 
   /** Every row of a table, ordered, as one string: equal checksums mean equal tables. */
   async checksum(dataset: string, table: string): Promise<string> {
-    return this.withConnection(async (connection) => JSON.stringify((await connection.runAndReadAll(`SELECT * FROM ${dataset}.${table} ORDER BY ALL`)).getRowsJson()));
+    return this.withConnection(async (connection) =>
+      JSON.stringify((await connection.runAndReadAll(`SELECT * FROM ${dataset}.${table} ORDER BY ALL`)).getRowsJson()),
+    );
   }
 
   /**
@@ -218,7 +231,10 @@ export class FakeTables {
     const unknown = rows.findIndex((row) => Object.keys(row).some((key) => !known.has(key)));
     if (unknown >= 0) {
       const key = Object.keys(rows[unknown] as object).find((name) => !known.has(name));
-      throw new JobFailure('invalid', `Error while reading data, error message: JSON parsing error in row starting at position 0: No such field: ${key}.`);
+      throw new JobFailure(
+        'invalid',
+        `Error while reading data, error message: JSON parsing error in row starting at position 0: No such field: ${key}.`,
+      );
     }
     const folder = mkdtempSync(path.join(tmpdir(), 'kpis-fake-load-'));
     const file = path.join(folder, 'rows.jsonl');
@@ -230,7 +246,10 @@ export class FakeTables {
       await this.withConnection(async (connection) => {
         const start = this.commits;
         await connection.run('BEGIN TRANSACTION');
-        await connection.run(`INSERT INTO ${written} SELECT ${casts} FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`, { file });
+        await connection.run(
+          `INSERT INTO ${written} SELECT ${casts} FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`,
+          { file },
+        );
         await this.commit(connection, { start, written: new Set([written]), mutated: new Set() });
       });
       return rows.length;
@@ -248,7 +267,10 @@ export class FakeTables {
   async replaceShard(dataset: string, table: string, file: string, columns: string): Promise<void> {
     await this.withConnection(async (connection) => {
       await connection.run(`CREATE SCHEMA IF NOT EXISTS ${dataset}`);
-      await connection.run(`CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`, { file });
+      await connection.run(
+        `CREATE OR REPLACE TABLE ${dataset}.${table} AS SELECT * FROM read_json($file, format = 'newline_delimited', columns = {${columns}})`,
+        { file },
+      );
     });
     this.lastModified += 1;
     this.shardModified.set(`${dataset}.${table}`.toLowerCase(), this.lastModified);
@@ -256,7 +278,9 @@ export class FakeTables {
 
   /** `dataset.prefix*` as the union of the dataset's shards of that prefix, each with its `_TABLE_SUFFIX`. */
   private wildcardView(dataset: string, prefix: string): string {
-    const shards = [...this.shardModified.keys()].filter((name) => name.startsWith(`${dataset.toLowerCase()}.${prefix.toLowerCase()}`)).sort();
+    const shards = [...this.shardModified.keys()]
+      .filter((name) => name.startsWith(`${dataset.toLowerCase()}.${prefix.toLowerCase()}`))
+      .sort();
     if (shards.length === 0) return `${dataset}.${prefix}_no_such_table`;
     const suffix = (name: string) => name.slice(dataset.length + 1 + prefix.length);
     return `(${shards.map((name) => `SELECT *, '${suffix(name)}' AS _TABLE_SUFFIX FROM ${name}`).join(' UNION ALL BY NAME ')})`;
@@ -276,7 +300,8 @@ export class FakeTables {
     const bound = bindParameters(parameters);
     return this.withConnection(async (connection) => {
       for (const [, dataset] of sql.matchAll(/`(?:[\w-]+\.)?(\w+)\.INFORMATION_SCHEMA\.PARTITIONS`/g)) {
-        for (const table of this.partitionColumns.keys()) if (table.startsWith(`${(dataset as string).toLowerCase()}.`)) await this.touchPartitions(connection, table);
+        for (const table of this.partitionColumns.keys())
+          if (table.startsWith(`${(dataset as string).toLowerCase()}.`)) await this.touchPartitions(connection, table);
       }
       let transaction: Writes | null = null;
       let result: TableResult = { fields: [], rows: [] };
@@ -315,7 +340,11 @@ export class FakeTables {
               const start = this.commits;
               await connection.run('BEGIN TRANSACTION');
               const reader = await connection.runAndReadAll(rewriteParams(statement, '$'), values, types);
-              await this.commit(connection, { start, written: new Set([writes.table]), mutated: new Set(writes.mutating ? [writes.table] : []) });
+              await this.commit(connection, {
+                start,
+                written: new Set([writes.table]),
+                mutated: new Set(writes.mutating ? [writes.table] : []),
+              });
               return restResult(reader);
             };
             result = writes.mutating ? await this.queued(writes.table, alone) : await alone();
@@ -328,7 +357,11 @@ export class FakeTables {
           }
           result = restResult(reader);
         }
-        if (transaction) throw new JobFailure('invalidQuery', 'Transaction was not committed or rolled back before the end of the script');
+        if (transaction)
+          throw new JobFailure(
+            'invalidQuery',
+            'Transaction was not committed or rolled back before the end of the script',
+          );
         return result;
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
@@ -344,10 +377,15 @@ export class FakeTables {
   private async commit(connection: DuckDBConnection, transaction: Writes): Promise<void> {
     await this.beforeCommit?.([...transaction.written]);
     const run = this.commitQueue.then(async () => {
-      const conflict = [...transaction.mutated].find((table) => (this.lastMutation.get(table) ?? 0) > transaction.start);
+      const conflict = [...transaction.mutated].find(
+        (table) => (this.lastMutation.get(table) ?? 0) > transaction.start,
+      );
       if (conflict) {
         await connection.run('ROLLBACK');
-        throw new JobFailure('invalidQuery', `Transaction is aborted due to concurrent update against table ${this.projectId}.${conflict}.`);
+        throw new JobFailure(
+          'invalidQuery',
+          `Transaction is aborted due to concurrent update against table ${this.projectId}.${conflict}.`,
+        );
       }
       await connection.run('COMMIT');
       this.commits += 1;
@@ -378,7 +416,12 @@ export class FakeTables {
   private partitionsView(dataset: string): string {
     const rows = [...this.partitions]
       .filter(([table]) => table.startsWith(`${dataset.toLowerCase()}.`))
-      .flatMap(([table, partitions]) => [...partitions].map(([id, { modified }]) => `('${table.split('.')[1] as string}', '${id}', make_timestamp(${modified * 1000}::BIGINT))`));
+      .flatMap(([table, partitions]) =>
+        [...partitions].map(
+          ([id, { modified }]) =>
+            `('${table.split('.')[1] as string}', '${id}', make_timestamp(${modified * 1000}::BIGINT))`,
+        ),
+      );
     const values = rows.length > 0 ? rows.join(', ') : "('', '', NULL::TIMESTAMP)";
     return `(SELECT * FROM (VALUES ${values}) AS p(table_name, partition_id, last_modified_time) WHERE table_name <> '')`;
   }
@@ -474,6 +517,10 @@ function asJobFailure(error: unknown): JobFailure {
   const message = error instanceof Error ? error.message : String(error);
   const missing = /Catalog Error: (Table|Schema) with name (\S+) does not exist/i.exec(message);
   if (missing) return new JobFailure('notFound', `Not found: ${missing[1]} ${missing[2]} was not found in location US`);
-  if (/Conflict/i.test(message)) return new JobFailure('invalidQuery', `Transaction is aborted due to concurrent update against table (${message}).`);
+  if (/Conflict/i.test(message))
+    return new JobFailure(
+      'invalidQuery',
+      `Transaction is aborted due to concurrent update against table (${message}).`,
+    );
   return new JobFailure('invalidQuery', message);
 }

@@ -53,7 +53,17 @@ export interface Policy {
 type Resource = Record<string, unknown>;
 
 /** The APIs gcloud calls for deploy.sh, by the name of its endpoint override. */
-export const GCLOUD_APIS = ['serviceusage', 'cloudresourcemanager', 'iam', 'pubsub', 'cloudfunctions', 'eventarc', 'run', 'cloudscheduler', 'secretmanager'] as const;
+export const GCLOUD_APIS = [
+  'serviceusage',
+  'cloudresourcemanager',
+  'iam',
+  'pubsub',
+  'cloudfunctions',
+  'eventarc',
+  'run',
+  'cloudscheduler',
+  'secretmanager',
+] as const;
 
 /** A request that changes something (what a second deploy must not send). */
 export function isMutating(request: AdminRequest): boolean {
@@ -107,7 +117,11 @@ export class GcpAdminFake {
         lifecycleState: 'ACTIVE',
         createTime: project.createTime ?? '2024-03-01T10:00:00.000Z',
       });
-      this.policies.set(`projects/${id}`, { version: 1, etag: 'BwYAAAAAAAA=', bindings: [{ role: 'roles/owner', members: ['user:deployer@example.com'] }] });
+      this.policies.set(`projects/${id}`, {
+        version: 1,
+        etag: 'BwYAAAAAAAA=',
+        bindings: [{ role: 'roles/owner', members: ['user:deployer@example.com'] }],
+      });
       this.services.set(id, new Set());
     }
   }
@@ -130,7 +144,9 @@ export class GcpAdminFake {
 
   /** The environment that points the real gcloud at this fake, API by API. */
   gcloudEnv(): Record<string, string> {
-    return Object.fromEntries(GCLOUD_APIS.map((api) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`, `${this.url}/${api}/`]));
+    return Object.fromEntries(
+      GCLOUD_APIS.map((api) => [`CLOUDSDK_API_ENDPOINT_OVERRIDES_${api.toUpperCase()}`, `${this.url}/${api}/`]),
+    );
   }
 
   policy(resource: string): Policy | undefined {
@@ -173,13 +189,27 @@ export class GcpAdminFake {
       send(200, this.route(api, method, rest, json, raw));
     } catch (error) {
       const failure = error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', String(error));
-      const errors = [{ reason: failure.status === 404 ? 'notFound' : failure.status === 409 ? 'duplicate' : 'backendError', message: failure.message }];
-      send(failure.status, { error: { code: failure.status, message: failure.message, status: failure.code, ...(api === 'bigquery' ? { errors } : {}) } });
+      const errors = [
+        {
+          reason: failure.status === 404 ? 'notFound' : failure.status === 409 ? 'duplicate' : 'backendError',
+          message: failure.message,
+        },
+      ];
+      send(failure.status, {
+        error: {
+          code: failure.status,
+          message: failure.message,
+          status: failure.code,
+          ...(api === 'bigquery' ? { errors } : {}),
+        },
+      });
     }
   }
 
   private route(api: string, method: string, rest: string, body: Resource, raw: Buffer): unknown {
-    const iam = /^v\d\w*\/(.+):(getIamPolicy|setIamPolicy)$/.exec(rest) ?? /^bigquery\/v2\/(.+):(getIamPolicy|setIamPolicy)$/.exec(rest);
+    const iam =
+      /^v\d\w*\/(.+):(getIamPolicy|setIamPolicy)$/.exec(rest) ??
+      /^bigquery\/v2\/(.+):(getIamPolicy|setIamPolicy)$/.exec(rest);
     if (iam) return this.iam(iam[1] as string, iam[2] as string, body);
     switch (api) {
       case 'serviceusage':
@@ -193,11 +223,17 @@ export class GcpAdminFake {
       case 'cloudfunctions':
         return this.functions(method, rest.replace(/^v2\//, ''), body);
       case 'eventarc':
-        return this.crud(method, rest.replace(/^v1\//, ''), body, 'triggerId', (trigger, name) => this.eventarcTrigger(trigger, name));
+        return this.crud(method, rest.replace(/^v1\//, ''), body, 'triggerId', (trigger, name) =>
+          this.eventarcTrigger(trigger, name),
+        );
       case 'run':
         return this.get(rest.replace(/^v\d\//, ''));
       case 'cloudscheduler':
-        return this.crud(method, rest.replace(/^v1\//, ''), body, 'jobId', (job, name) => ({ ...job, name, state: 'ENABLED' }));
+        return this.crud(method, rest.replace(/^v1\//, ''), body, 'jobId', (job, name) => ({
+          ...job,
+          name,
+          state: 'ENABLED',
+        }));
       case 'secretmanager':
         return this.secrets(method, rest.replace(/^v1\//, ''), body);
       case 'bigquery':
@@ -231,10 +267,19 @@ export class GcpAdminFake {
   }
 
   /** A collection whose create is `POST parent/collection?idParam=ID` and whose update is PATCH. */
-  private crud(method: string, rest: string, body: Resource, idParam: string, shape = (resource: Resource, name: string): Resource => ({ ...resource, name })): unknown {
+  private crud(
+    method: string,
+    rest: string,
+    body: Resource,
+    idParam: string,
+    shape = (resource: Resource, name: string): Resource => ({ ...resource, name }),
+  ): unknown {
     if (rest.includes('/operations/')) return this.get(rest);
     if (method === 'GET') {
-      if (/\/(triggers|jobs)$/.test(rest)) return { [rest.endsWith('jobs') ? 'jobs' : 'triggers']: this.list(new RegExp(`^${rest}/[^/]+$`)).map(([, r]) => r) };
+      if (/\/(triggers|jobs)$/.test(rest))
+        return {
+          [rest.endsWith('jobs') ? 'jobs' : 'triggers']: this.list(new RegExp(`^${rest}/[^/]+$`)).map(([, r]) => r),
+        };
       return this.get(rest);
     }
     if (method === 'POST') {
@@ -280,9 +325,17 @@ export class GcpAdminFake {
     if (verb === 'getIamPolicy') return current;
     const next = (body.policy ?? {}) as Partial<Policy>;
     if (next.etag !== undefined && next.etag !== current.etag) {
-      throw new HttpError(409, 'ABORTED', 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+      throw new HttpError(
+        409,
+        'ABORTED',
+        'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+      );
     }
-    const stored = { version: next.version ?? 1, etag: Buffer.from(`etag-${++this.sequence}`).toString('base64'), bindings: next.bindings ?? [] };
+    const stored = {
+      version: next.version ?? 1,
+      etag: Buffer.from(`etag-${++this.sequence}`).toString('base64'),
+      bindings: next.bindings ?? [],
+    };
     this.policies.set(name, stored);
     return stored;
   }
@@ -297,7 +350,14 @@ export class GcpAdminFake {
     if (batch && method === 'POST') {
       for (const service of (body.serviceIds ?? []) as string[]) this.enable(project, service);
       const name = `operations/batch-enable-${++this.sequence}`;
-      const operation = { name, done: true, response: { '@type': 'type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse', services: [] } };
+      const operation = {
+        name,
+        done: true,
+        response: {
+          '@type': 'type.googleapis.com/google.api.serviceusage.v1.BatchEnableServicesResponse',
+          services: [],
+        },
+      };
       this.resources.set(name, operation);
       return operation;
     }
@@ -305,7 +365,12 @@ export class GcpAdminFake {
     if (method === 'GET') {
       const number = this.get(`projects/${project}`).projectNumber as string;
       return {
-        services: [...enabled].map((service) => ({ name: `projects/${number}/services/${service}`, config: { name: service }, state: 'ENABLED', parent: `projects/${number}` })),
+        services: [...enabled].map((service) => ({
+          name: `projects/${number}/services/${service}`,
+          config: { name: service },
+          state: 'ENABLED',
+          parent: `projects/${number}`,
+        })),
       };
     }
     throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${rest}`);
@@ -317,7 +382,10 @@ export class GcpAdminFake {
     if (service !== 'pubsub.googleapis.com') return;
     const number = this.get(`projects/${project}`).projectNumber as string;
     const policy = this.policies.get(`projects/${project}`) as Policy;
-    policy.bindings.push({ role: 'roles/pubsub.serviceAgent', members: [`serviceAccount:service-${number}@gcp-sa-pubsub.iam.gserviceaccount.com`] });
+    policy.bindings.push({
+      role: 'roles/pubsub.serviceAgent',
+      members: [`serviceAccount:service-${number}@gcp-sa-pubsub.iam.gserviceaccount.com`],
+    });
     policy.etag = Buffer.from(`etag-${++this.sequence}`).toString('base64');
   }
 
@@ -326,10 +394,16 @@ export class GcpAdminFake {
     if (collection && method === 'POST') {
       const project = collection[1] as string;
       const email = `${String(body.accountId)}@${project}.iam.gserviceaccount.com`;
-      const account = { name: `projects/${project}/serviceAccounts/${email}`, projectId: project, email, ...(body.serviceAccount as Resource) };
+      const account = {
+        name: `projects/${project}/serviceAccounts/${email}`,
+        projectId: project,
+        email,
+        ...(body.serviceAccount as Resource),
+      };
       return this.create(account.name, account);
     }
-    if (collection) return { accounts: this.list(new RegExp(`^projects/${collection[1]}/serviceAccounts/`)).map(([, r]) => r) };
+    if (collection)
+      return { accounts: this.list(new RegExp(`^projects/${collection[1]}/serviceAccounts/`)).map(([, r]) => r) };
     const single = /^v1\/projects\/([^/]+)\/serviceAccounts\/([^/]+)$/.exec(rest);
     if (single && method === 'GET') {
       const found = this.list(/\/serviceAccounts\//).find(([name]) => name.endsWith(`/${single[2]}`));
@@ -343,7 +417,8 @@ export class GcpAdminFake {
 
   private pubsub(method: string, rest: string, body: Resource): unknown {
     const list = /^projects\/([^/]+)\/(topics|subscriptions)$/.exec(rest);
-    if (list) return { [list[2] as string]: this.list(new RegExp(`^projects/${list[1]}/${list[2]}/[^/]+$`)).map(([, r]) => r) };
+    if (list)
+      return { [list[2] as string]: this.list(new RegExp(`^projects/${list[1]}/${list[2]}/[^/]+$`)).map(([, r]) => r) };
     if (method === 'GET') return this.get(rest);
     if (method === 'PUT' && /\/topics\/[^/]+$/.test(rest)) return this.create(rest, { ...body, name: rest });
     if (method === 'PUT' && /\/subscriptions\/[^/]+$/.test(rest)) {
@@ -352,8 +427,13 @@ export class GcpAdminFake {
     }
     if (method === 'PATCH' && /\/subscriptions\/[^/]+$/.test(rest)) {
       const update = body as { subscription: Resource; updateMask: string };
-      if (update.subscription.deadLetterPolicy) this.get(String((update.subscription.deadLetterPolicy as Resource).deadLetterTopic));
-      const fields = Object.fromEntries(update.updateMask.split(',').map((field) => [field.split('.')[0] as string, update.subscription[field.split('.')[0] as string]]));
+      if (update.subscription.deadLetterPolicy)
+        this.get(String((update.subscription.deadLetterPolicy as Resource).deadLetterTopic));
+      const fields = Object.fromEntries(
+        update.updateMask
+          .split(',')
+          .map((field) => [field.split('.')[0] as string, update.subscription[field.split('.')[0] as string]]),
+      );
       return this.patch(rest, fields);
     }
     throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${rest}`);
@@ -363,14 +443,24 @@ export class GcpAdminFake {
 
   private functions(method: string, rest: string, body: Resource): unknown {
     if (method === 'GET' && /\/runtimes$/.test(rest)) {
-      return { runtimes: ['nodejs20', 'nodejs22'].map((name) => ({ name, displayName: name, stage: 'GA', environment: 'GEN_2' })) };
+      return {
+        runtimes: ['nodejs20', 'nodejs22'].map((name) => ({
+          name,
+          displayName: name,
+          stage: 'GA',
+          environment: 'GEN_2',
+        })),
+      };
     }
     if (method === 'GET' && rest.includes('/operations/')) return this.get(rest);
     if (method === 'GET') return this.get(rest);
     const location = /^(projects\/[^/]+\/locations\/[^/]+)\/functions/.exec(rest)?.[1] ?? '';
     if (method === 'POST' && rest.endsWith('functions:generateUploadUrl')) {
       const id = randomUUID();
-      return { uploadUrl: `${this.url}/upload/${id}`, storageSource: { bucket: `gcf-v2-uploads-${location.split('/')[1]}`, object: `${id}.zip` } };
+      return {
+        uploadUrl: `${this.url}/upload/${id}`,
+        storageSource: { bucket: `gcf-v2-uploads-${location.split('/')[1]}`, object: `${id}.zip` },
+      };
     }
     if (method === 'POST' && rest.endsWith('/functions')) {
       const name = `${rest}/${this.lastQuery?.functionId ?? ''}`;
@@ -393,7 +483,9 @@ export class GcpAdminFake {
     const service = `projects/${project}/locations/${region}/services/${id}`;
     const event = (body.eventTrigger ?? {}) as Resource;
     const previous = this.resources.get(name)?.eventTrigger as Resource | undefined;
-    const trigger = (previous?.trigger as string | undefined) ?? `projects/${project}/locations/${region}/triggers/${id}-${this.sequence++}`;
+    const trigger =
+      (previous?.trigger as string | undefined) ??
+      `projects/${project}/locations/${region}/triggers/${id}-${this.sequence++}`;
     const subscription = `projects/${project}/subscriptions/eventarc-${region}-${trigger.split('/').pop()}-sub-${100 + this.sequence}`;
     const uri = `https://${id}-${createHash('md5').update(name).digest('hex').slice(0, 10)}-ew.a.run.app`;
     const stored: Resource = {
@@ -437,7 +529,9 @@ export class GcpAdminFake {
     this.get(topic);
     const subscription = `projects/${project}/subscriptions/eventarc-${region}-${name.split('/').pop()}-sub-${100 + ++this.sequence}`;
     const run = ((trigger.destination ?? {}) as { cloudRun?: { service?: string } }).cloudRun?.service;
-    const uri = (this.resources.get(`projects/${project}/locations/${region}/services/${run}`)?.uri as string | undefined) ?? 'https://unknown.a.run.app';
+    const uri =
+      (this.resources.get(`projects/${project}/locations/${region}/services/${run}`)?.uri as string | undefined) ??
+      'https://unknown.a.run.app';
     this.resources.set(subscription, {
       name: subscription,
       topic,
@@ -462,16 +556,22 @@ export class GcpAdminFake {
       const version = { name: `${secret}/versions/${number}`, state: 'ENABLED', payload: body.payload };
       this.resources.set(version.name, version);
       // gcloud refuses a version whose checksum the service did not confirm.
-      return { name: version.name, state: 'ENABLED', clientSpecifiedPayloadChecksum: Boolean((body.payload as Resource | undefined)?.dataCrc32c) };
+      return {
+        name: version.name,
+        state: 'ENABLED',
+        clientSpecifiedPayloadChecksum: Boolean((body.payload as Resource | undefined)?.dataCrc32c),
+      };
     }
     const access = /^(projects\/[^/]+\/secrets\/[^/]+)\/versions\/([^/:]+):access$/.exec(rest);
     if (access && method === 'GET') {
       const versions = this.list(new RegExp(`^${access[1]}/versions/\\d+$`));
-      const found = access[2] === 'latest' ? versions.at(-1) : versions.find(([name]) => name.endsWith(`/${access[2]}`));
+      const found =
+        access[2] === 'latest' ? versions.at(-1) : versions.find(([name]) => name.endsWith(`/${access[2]}`));
       if (!found) throw notFound(rest);
       return { name: found[0], payload: found[1].payload };
     }
-    if (method === 'GET' && /^projects\/[^/]+\/secrets$/.test(rest)) return { secrets: this.list(new RegExp(`^${rest}/[^/]+$`)).map(([, r]) => r) };
+    if (method === 'GET' && /^projects\/[^/]+\/secrets$/.test(rest))
+      return { secrets: this.list(new RegExp(`^${rest}/[^/]+$`)).map(([, r]) => r) };
     if (method === 'GET') return this.get(rest);
     throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${rest}`);
   }
@@ -485,7 +585,12 @@ export class GcpAdminFake {
     if (datasets && method === 'POST') {
       const reference = body.datasetReference as { projectId: string; datasetId: string };
       const full = `${name}/${reference.datasetId}`;
-      return this.create(full, { ...body, id: `${reference.projectId}:${reference.datasetId}`, kind: 'bigquery#dataset', location: body.location ?? 'US' });
+      return this.create(full, {
+        ...body,
+        id: `${reference.projectId}:${reference.datasetId}`,
+        kind: 'bigquery#dataset',
+        location: body.location ?? 'US',
+      });
     }
     const tables = /^projects\/([^/]+)\/datasets\/([^/]+)\/tables$/.exec(name);
     if (tables && method === 'POST') {
@@ -498,15 +603,23 @@ export class GcpAdminFake {
         type: 'TABLE',
       });
     }
-    if (datasets && method === 'GET') return { kind: 'bigquery#datasetList', datasets: this.list(new RegExp(`^${name}/[^/]+$`)).map(([, r]) => r) };
-    if (tables && method === 'GET') return { kind: 'bigquery#tableList', tables: this.list(new RegExp(`^${name}/[^/]+$`)).map(([, r]) => r), totalItems: 0 };
+    if (datasets && method === 'GET')
+      return { kind: 'bigquery#datasetList', datasets: this.list(new RegExp(`^${name}/[^/]+$`)).map(([, r]) => r) };
+    if (tables && method === 'GET')
+      return {
+        kind: 'bigquery#tableList',
+        tables: this.list(new RegExp(`^${name}/[^/]+$`)).map(([, r]) => r),
+        totalItems: 0,
+      };
     if (method === 'GET') return this.get(name);
     throw new HttpError(405, 'UNIMPLEMENTED', `${method} ${rest}`);
   }
 
   /** The SDK's own discovery document, its root pointed here (bq reads it before any call). */
   private discovery(): unknown {
-    const document = JSON.parse(readFileSync(path.join(sdkRoot(), 'platform/bq/discovery_next/bigquery.json'), 'utf8')) as Resource;
+    const document = JSON.parse(
+      readFileSync(path.join(sdkRoot(), 'platform/bq/discovery_next/bigquery.json'), 'utf8'),
+    ) as Resource;
     return { ...document, rootUrl: `${this.url}/`, baseUrl: `${this.url}/bigquery/v2/` };
   }
 }
@@ -515,7 +628,9 @@ let cachedSdkRoot: string | undefined;
 /** The Cloud SDK's folder (`gcloud info --format='value(installation.sdk_root)'`), from gcloud's own path. */
 function sdkRoot(): string {
   if (cachedSdkRoot) return cachedSdkRoot;
-  const candidates = [process.env.CLOUDSDK_ROOT_DIR, '/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk'].filter(Boolean) as string[];
+  const candidates = [process.env.CLOUDSDK_ROOT_DIR, '/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk'].filter(
+    Boolean,
+  ) as string[];
   cachedSdkRoot = candidates.find((dir) => {
     try {
       readFileSync(path.join(dir, 'platform/bq/discovery_next/bigquery.json'));
@@ -529,7 +644,12 @@ function sdkRoot(): string {
 }
 
 function getPath(object: Resource, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Resource)[key] : undefined), object);
+  return dotted
+    .split('.')
+    .reduce<unknown>(
+      (value, key) => (value && typeof value === 'object' ? (value as Resource)[key] : undefined),
+      object,
+    );
 }
 
 function setPath(object: Resource, dotted: string, value: unknown): void {

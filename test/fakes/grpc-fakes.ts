@@ -11,7 +11,14 @@ const pubsubProtos = path.join(path.dirname(require.resolve('@google-cloud/pubsu
 const secretProtos = path.join(path.dirname(require.resolve('@google-cloud/secret-manager')), '..', 'protos');
 
 function loadService(includeDir: string, file: string, servicePath: string[]): grpc.ServiceDefinition {
-  const definition = protoLoader.loadSync(file, { includeDirs: [includeDir, gaxProtos], keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  const definition = protoLoader.loadSync(file, {
+    includeDirs: [includeDir, gaxProtos],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   let node: unknown = grpc.loadPackageDefinition(definition);
   for (const key of servicePath) node = (node as Record<string, unknown>)[key];
   return (node as { service: grpc.ServiceDefinition }).service;
@@ -23,7 +30,9 @@ abstract class GrpcFake {
 
   async start(): Promise<string> {
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      ),
     );
     return `127.0.0.1:${this.port}`;
   }
@@ -50,7 +59,10 @@ export class PubSubFake extends GrpcFake {
     const service = loadService(pubsubProtos, 'google/pubsub/v1/pubsub.proto', ['google', 'pubsub', 'v1', 'Publisher']);
     this.server.addService(service, {
       Publish: (
-        call: grpc.ServerUnaryCall<{ topic: string; messages: { data: Buffer; attributes: Record<string, string> }[] }, unknown>,
+        call: grpc.ServerUnaryCall<
+          { topic: string; messages: { data: Buffer; attributes: Record<string, string> }[] },
+          unknown
+        >,
         callback: grpc.sendUnaryData<unknown>,
       ) => {
         if (this.failWith !== null) {
@@ -58,7 +70,11 @@ export class PubSubFake extends GrpcFake {
           return;
         }
         const ids = call.request.messages.map((message) => {
-          this.published.push({ topic: call.request.topic, data: JSON.parse(Buffer.from(message.data).toString('utf8')), attributes: { ...message.attributes } });
+          this.published.push({
+            topic: call.request.topic,
+            data: JSON.parse(Buffer.from(message.data).toString('utf8')),
+            attributes: { ...message.attributes },
+          });
           return String(this.nextId++);
         });
         callback(null, { messageIds: ids });
@@ -74,9 +90,18 @@ export class SecretManagerFake extends GrpcFake {
 
   constructor(private readonly secrets: Record<string, string>) {
     super();
-    const service = loadService(secretProtos, 'google/cloud/secretmanager/v1/service.proto', ['google', 'cloud', 'secretmanager', 'v1', 'SecretManagerService']);
+    const service = loadService(secretProtos, 'google/cloud/secretmanager/v1/service.proto', [
+      'google',
+      'cloud',
+      'secretmanager',
+      'v1',
+      'SecretManagerService',
+    ]);
     this.server.addService(service, {
-      AccessSecretVersion: (call: grpc.ServerUnaryCall<{ name: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      AccessSecretVersion: (
+        call: grpc.ServerUnaryCall<{ name: string }, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
         const { name } = call.request;
         this.accessed.push(name);
         if (this.failWith !== null) {
@@ -84,7 +109,8 @@ export class SecretManagerFake extends GrpcFake {
           return;
         }
         const value = this.secrets[name];
-        if (value === undefined) callback({ code: grpc.status.NOT_FOUND, details: `Secret [${name}] not found or has no versions.` });
+        if (value === undefined)
+          callback({ code: grpc.status.NOT_FOUND, details: `Secret [${name}] not found or has no versions.` });
         else callback(null, { name, payload: { data: Buffer.from(value, 'utf8') } });
       },
     });

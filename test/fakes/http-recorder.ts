@@ -21,7 +21,12 @@ export class HttpRecorder {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        this.requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+        this.requests.push({
+          method: request.method ?? '',
+          url: request.url ?? '',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         if (this.hang) return;
         response.writeHead(this.status, { 'content-type': 'text/plain' });
         response.end(this.status === 200 ? 'ok' : 'invalid_token');

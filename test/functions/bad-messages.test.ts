@@ -19,8 +19,16 @@ const logged: { severity: string; message: string; reason?: string }[] = [];
 
 beforeAll(async () => {
   dir = tempDir();
-  const env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW };
-  const logger = createLogger({ level: 'WARNING', write: (line) => logged.push(JSON.parse(line) as (typeof logged)[number]) });
+  const env = {
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_PUBLISHER: 'local',
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+  };
+  const logger = createLogger({
+    level: 'WARNING',
+    write: (line) => logged.push(JSON.parse(line) as (typeof logged)[number]),
+  });
   runtime = useFunctionRuntime(env, { logger });
   await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 });
@@ -33,10 +41,16 @@ function eventWith(data: unknown, message: Record<string, unknown>) {
   return { ...event, body: JSON.stringify({ ...body, message: { ...body.message, ...message } }) };
 }
 
-const runLogRows = async () => (await (await runtime.ports()).warehouse.query('SELECT uid FROM logs.daily_logs', {}, context).catch(() => [])).map((row) => String(row.uid));
+const runLogRows = async () =>
+  (await (await runtime.ports()).warehouse.query('SELECT uid FROM logs.daily_logs', {}, context).catch(() => [])).map(
+    (row) => String(row.uid),
+  );
 
 /** Posts the events to a function and returns the reasons it logged for rejecting them. */
-async function rejected(target: string, events: { headers: Record<string, string>; body: string }[]): Promise<string[]> {
+async function rejected(
+  target: string,
+  events: { headers: Record<string, string>; body: string }[],
+): Promise<string[]> {
   const before = logged.length;
   const statuses = await withFunctionServer(target, async (url) => {
     const codes: number[] = [];
@@ -59,7 +73,9 @@ describe('a message id must be a non-empty string of at most 256 characters', ()
     ['null', null],
   ])('%s: rejected, logged, acknowledged; nothing written', async (_name, messageId) => {
     const reasons = await rejected('etl', [eventWith({ date: '2026-11-25' }, { messageId })]);
-    expect(reasons).toEqual([expect.stringContaining('message.messageId must be a non-empty string of at most 256 characters')]);
+    expect(reasons).toEqual([
+      expect.stringContaining('message.messageId must be a non-empty string of at most 256 characters'),
+    ]);
     expect(topicMessages(dir, TOPICS.completed)).toEqual([]);
     expect(await runLogRows()).toEqual([]);
   });

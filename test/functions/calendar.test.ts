@@ -34,9 +34,20 @@ const completion: EtlResult = {
 beforeAll(async () => {
   dir = tempDir();
   const kpis = path.join(dir, 'kpis_config.json');
-  writeFileSync(kpis, JSON.stringify({ kpis: { dau: { method: 'weekday', thresh_in_percent: 0.15 }, installs: { method: 'weekday', thresh_in_percent: 0.3, min_value: 10 } } }));
+  writeFileSync(
+    kpis,
+    JSON.stringify({
+      kpis: {
+        dau: { method: 'weekday', thresh_in_percent: 0.15 },
+        installs: { method: 'weekday', thresh_in_percent: 0.3, min_value: 10 },
+      },
+    }),
+  );
   const calendar = path.join(dir, 'calendar.json');
-  writeFileSync(calendar, JSON.stringify({ entries: [{ date: CAMPAIGN, checks: 'all', kind: 'one_off', note: 'launch campaign' }] }));
+  writeFileSync(
+    calendar,
+    JSON.stringify({ entries: [{ date: CAMPAIGN, checks: 'all', kind: 'one_off', note: 'launch campaign' }] }),
+  );
   runtime = useFunctionRuntime({
     KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
     KPIS_PUBLISHER: 'local',
@@ -47,7 +58,12 @@ beforeAll(async () => {
     KPIS_CALENDAR: calendar,
   });
   warehouse = (await runtime.ports()).warehouse;
-  await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 42, { [CAMPAIGN]: 'new_users_spike' }), context);
+  await appendEvents(
+    warehouse,
+    SOURCE,
+    historyWithAnomalies('2026-11-27', 42, { [CAMPAIGN]: 'new_users_spike' }),
+    context,
+  );
   const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
     range: { start: '2026-10-17', end: '2026-11-27' },
     runId: 'etl-calendar',
@@ -62,11 +78,18 @@ test('the campaign day raises dau and installs, muted: nothing on the alerts top
   const event = pubsubEvent(completion, { publishTime: NOW, topic: TOPICS.completed });
   expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
   expect(topicMessages(dir, TOPICS.alerts)).toEqual([]);
-  const rows = await warehouse.query("SELECT alert_id, channel, payload FROM monitoring.alerts WHERE channel = 'muted' ORDER BY alert_id", {}, context);
+  const rows = await warehouse.query(
+    "SELECT alert_id, channel, payload FROM monitoring.alerts WHERE channel = 'muted' ORDER BY alert_id",
+    {},
+    context,
+  );
   expect(rows.map((row) => row.alert_id)).toEqual([`kpi:dau:${CAMPAIGN}`, `kpi:installs:${CAMPAIGN}`]);
-  for (const row of rows) expect(JSON.parse(String(row.payload))).toMatchObject({ status: 'muted', note: 'launch campaign', date: CAMPAIGN });
+  for (const row of rows)
+    expect(JSON.parse(String(row.payload))).toMatchObject({ status: 'muted', note: 'launch campaign', date: CAMPAIGN });
   // Delivered again: nothing new recorded, nothing published.
   expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
-  expect(await warehouse.query("SELECT alert_id FROM monitoring.alerts WHERE channel = 'muted'", {}, context)).toHaveLength(2);
+  expect(
+    await warehouse.query("SELECT alert_id FROM monitoring.alerts WHERE channel = 'muted'", {}, context),
+  ).toHaveLength(2);
   expect(topicMessages(dir, TOPICS.alerts)).toEqual([]);
 });

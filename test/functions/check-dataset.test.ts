@@ -24,7 +24,17 @@ beforeAll(async () => {
   const config = path.join(dir, 'kpis_config.json');
   writeFileSync(
     config,
-    JSON.stringify({ kpis: { dau_elsewhere: { dataset: 'analytics', table_id: 'dau_copy', date_column: 'date', value: 'SUM(users)', method: 'pct_change' } } }),
+    JSON.stringify({
+      kpis: {
+        dau_elsewhere: {
+          dataset: 'analytics',
+          table_id: 'dau_copy',
+          date_column: 'date',
+          value: 'SUM(users)',
+          method: 'pct_change',
+        },
+      },
+    }),
   );
   const env = {
     KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
@@ -45,7 +55,11 @@ beforeAll(async () => {
   });
   expect(result.status).toBe('succeeded');
   await warehouse.query('CREATE SCHEMA IF NOT EXISTS analytics', {}, context);
-  await warehouse.query('CREATE OR REPLACE TABLE analytics.dau_copy AS SELECT date, COUNT(*) AS users FROM daily_kpis.daily_user_panel GROUP BY date', {}, context);
+  await warehouse.query(
+    'CREATE OR REPLACE TABLE analytics.dau_copy AS SELECT date, COUNT(*) AS users FROM daily_kpis.daily_user_panel GROUP BY date',
+    {},
+    context,
+  );
 });
 afterAll(() => runtime.close());
 

@@ -40,7 +40,12 @@ beforeAll(async () => {
     logger: silentLogger,
     pubsub: 'running-emulator',
   });
-  await appendEvents((await stack.runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
+  await appendEvents(
+    (await stack.runtime.ports()).warehouse,
+    SOURCE,
+    historyWithAnomalies('2026-11-27', 7, {}),
+    context,
+  );
 });
 afterAll(async () => {
   await stack.close();
@@ -64,10 +69,17 @@ test('no router; the etl function publishes its completion event to the emulator
 test('kpis publish --project sends the message through the real client', async () => {
   const bin = path.resolve(__dirname, '../../bin/kpis.js');
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [bin, 'publish', TOPICS.heartbeat, '{}', '--project', 'local-project', '--attribute', 'origin=test'], { env: process.env }, (error, out) =>
-      error ? reject(error) : resolve(out),
+    execFile(
+      process.execPath,
+      [bin, 'publish', TOPICS.heartbeat, '{}', '--project', 'local-project', '--attribute', 'origin=test'],
+      { env: process.env },
+      (error, out) => (error ? reject(error) : resolve(out)),
     ),
   );
   expect(stdout).toMatch(/^Published message \d+ to daily-kpis-heartbeat on Pub\/Sub in local-project\.$/m);
-  expect(fake.published.at(-1)).toEqual({ topic: `projects/local-project/topics/${TOPICS.heartbeat}`, data: {}, attributes: { origin: 'test' } });
+  expect(fake.published.at(-1)).toEqual({
+    topic: `projects/local-project/topics/${TOPICS.heartbeat}`,
+    data: {},
+    attributes: { origin: 'test' },
+  });
 });

@@ -16,7 +16,13 @@ let warehouse: Warehouse;
 
 beforeAll(async () => {
   dir = tempDir();
-  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  env = {
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_PUBLISHER: 'local',
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+  };
   runtime = useFunctionRuntime(env);
   warehouse = (await runtime.ports()).warehouse;
   await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 14, {}), context);
@@ -27,8 +33,17 @@ afterAll(async () => {
 
 const completions = () => topicMessages(dir, TOPICS.completed);
 const runLog = (uid: string) =>
-  warehouse.query('SELECT step_name, log_type, step_id FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
-const panel = () => warehouse.query('SELECT user_id, date, total_events FROM daily_kpis.daily_user_panel ORDER BY date, user_id', {}, context);
+  warehouse.query(
+    'SELECT step_name, log_type, step_id FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id',
+    { uid: { type: 'STRING', value: uid } },
+    context,
+  );
+const panel = () =>
+  warehouse.query(
+    'SELECT user_id, date, total_events FROM daily_kpis.daily_user_panel ORDER BY date, user_id',
+    {},
+    context,
+  );
 
 test('a trigger builds its days and publishes the completion event in the contract', async () => {
   const event = pubsubEvent({ date: '2026-11-25' }, { publishTime: NOW });
@@ -60,7 +75,11 @@ test('a trigger builds its days and publishes the completion event in the contra
     finished_at: expect.stringMatching(/^2026-11-27T06:00:/),
     dry_run: false,
   });
-  expect((await runLog(`etl-${event.messageId}`)).map((row) => row.log_type)).toEqual(['start', ...Array<string>(10).fill('info'), 'end']);
+  expect((await runLog(`etl-${event.messageId}`)).map((row) => row.log_type)).toEqual([
+    'start',
+    ...Array<string>(10).fill('info'),
+    'end',
+  ]);
 });
 
 test('days_back counts from the day the message was published, not the day it arrives', async () => {
@@ -93,7 +112,10 @@ test('the same event delivered twice, one after the other: one run in the log, t
     { step_name: 'redelivery', log_type: 'info', step_id: 13 },
   ]);
   const published = completions().slice(before);
-  expect(published.map((m) => (m.data as { run_id: string }).run_id)).toEqual([`etl-${event.messageId}`, `etl-${event.messageId}`]);
+  expect(published.map((m) => (m.data as { run_id: string }).run_id)).toEqual([
+    `etl-${event.messageId}`,
+    `etl-${event.messageId}`,
+  ]);
 });
 
 test('the same event delivered twice at the same time runs once', async () => {
@@ -125,7 +147,9 @@ test('the same trigger delivered 10 times in a row and 10 times at once: the tab
     for (let i = 0; i < 10; i += 1) codes.push(await post(url, repeated));
     return codes;
   });
-  const atOnce = await withFunctionServer('etl', (url) => Promise.all(Array.from({ length: 10 }, () => post(url, repeated))));
+  const atOnce = await withFunctionServer('etl', (url) =>
+    Promise.all(Array.from({ length: 10 }, () => post(url, repeated))),
+  );
   expect([...inRow, ...atOnce].every((code) => code === 204)).toBe(true);
   expect(await checksum()).toBe(single);
   const rows = await runLog(`etl-${repeated.messageId}`);
@@ -142,7 +166,11 @@ test('the same trigger delivered 10 times in a row and 10 times at once: the tab
 test('a dry run writes nothing and says so in its completion event', async () => {
   const event = pubsubEvent({ date: '2026-11-22', dry_run: true }, { publishTime: NOW });
   expect(await withFunctionServer('etl', (url) => post(url, event))).toBe(204);
-  expect(completions().at(-1)?.data).toMatchObject({ run_id: `etl-${event.messageId}`, status: 'succeeded', dry_run: true });
+  expect(completions().at(-1)?.data).toMatchObject({
+    run_id: `etl-${event.messageId}`,
+    status: 'succeeded',
+    dry_run: true,
+  });
   expect(await runLog(`etl-${event.messageId}`)).toEqual([]);
 });
 
@@ -153,13 +181,19 @@ describe('every way a Pub/Sub message reaches a function runs it', () => {
       'a raw push subscription body (the emulator, an old subscription)',
       '/',
       { 'content-type': 'application/json' },
-      (id: string) => ({ message: { data: data('2026-11-21'), messageId: id, publishTime: NOW }, subscription: 'projects/p/subscriptions/s' }),
+      (id: string) => ({
+        message: { data: data('2026-11-21'), messageId: id, publishTime: NOW },
+        subscription: 'projects/p/subscriptions/s',
+      }),
     ],
     [
       'a raw push to the topic path',
       '/projects/local-project/topics/daily-kpis-trigger',
       { 'content-type': 'application/json' },
-      (id: string) => ({ message: { data: data('2026-11-21'), messageId: id }, subscription: 'projects/p/subscriptions/s' }),
+      (id: string) => ({
+        message: { data: data('2026-11-21'), messageId: id },
+        subscription: 'projects/p/subscriptions/s',
+      }),
     ],
     [
       'a structured-mode CloudEvent',
@@ -182,7 +216,10 @@ describe('every way a Pub/Sub message reaches a function runs it', () => {
     });
     expect(status).toBe(204);
     // Two of them carry no publishTime: the time the message arrived stands in for it.
-    expect(completions().find((m) => (m.data as { run_id: string }).run_id === `etl-${id}`)?.data).toMatchObject({ status: 'succeeded', start_date: '2026-11-21' });
+    expect(completions().find((m) => (m.data as { run_id: string }).run_id === `etl-${id}`)?.data).toMatchObject({
+      status: 'succeeded',
+      start_date: '2026-11-21',
+    });
   });
 });
 
@@ -207,11 +244,17 @@ describe('a message that can never succeed is acknowledged, with nothing written
     ['days_back reaching before year 1', { days_back: 1e9 }],
   ])('%s', async (_name, data) => {
     const before = completions().length;
-    const [{ rows: logRows }] = (await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context)) as [{ rows: number }];
+    const [{ rows: logRows }] = (await warehouse.query(
+      'SELECT COUNT(*) AS rows FROM logs.daily_logs',
+      {},
+      context,
+    )) as [{ rows: number }];
     const event = pubsubEvent(data, { publishTime: NOW });
     expect(await withFunctionServer('etl', (url) => post(url, event))).toBe(204);
     expect(completions()).toHaveLength(before);
-    expect(await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context)).toEqual([{ rows: logRows }]);
+    expect(await warehouse.query('SELECT COUNT(*) AS rows FROM logs.daily_logs', {}, context)).toEqual([
+      { rows: logRows },
+    ]);
   });
 
   test('an event older than KPIS_MAX_EVENT_AGE_HOURS (24) is acknowledged with a warning instead of run', async () => {

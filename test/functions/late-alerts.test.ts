@@ -40,9 +40,16 @@ function writeConfigs(): { etl: string; kpis: string } {
   const etl = path.join(dir, 'daily_kpis_config.json');
   const kpisTables = Object.fromEntries(job.tables.map((table) => [table.name, {}]));
   writeFileSync(etl, JSON.stringify({ daily_kpis: { restate_days: 7, source_freshness_hours: 0, kpis: kpisTables } }));
-  const shipped = JSON.parse(readFileSync(path.join(__dirname, '../../config/kpis_config.json'), 'utf8')) as { kpis: Record<string, unknown> };
+  const shipped = JSON.parse(readFileSync(path.join(__dirname, '../../config/kpis_config.json'), 'utf8')) as {
+    kpis: Record<string, unknown>;
+  };
   const kpis = path.join(dir, 'kpis_config.json');
-  writeFileSync(kpis, JSON.stringify({ kpis: Object.fromEntries(['dau', 'installs', 'events'].map((name) => [name, shipped.kpis[name]])) }));
+  writeFileSync(
+    kpis,
+    JSON.stringify({
+      kpis: Object.fromEntries(['dau', 'installs', 'events'].map((name) => [name, shipped.kpis[name]])),
+    }),
+  );
   return { etl, kpis };
 }
 
@@ -84,7 +91,9 @@ async function morningOf<T>(today: string, work: (stack: LocalStack) => Promise<
 /** Loads `rows`, then publishes the daily trigger (yesterday) to the router and waits for the chain to finish. */
 async function dailyRun(stack: LocalStack, today: string, rows: Row[]): Promise<string> {
   await appendEvents((await stack.runtime.ports()).warehouse, SOURCE, rows, context);
-  const messageId = await new RouterPublisher(stack.routerUrl as string).publish(TOPICS.trigger, { date: addDays(today, -1) });
+  const messageId = await new RouterPublisher(stack.routerUrl as string).publish(TOPICS.trigger, {
+    date: addDays(today, -1),
+  });
   await stack.router?.idle();
   return messageId;
 }
@@ -128,7 +137,9 @@ test('a false drop raised over HTTP is resolved by the next day run through the 
   // The 27th: the late half lands with the real drop's events; the run restates the 25th.
   await morningOf('2026-11-27', async (stack) => {
     const trigger = await dailyRun(stack, '2026-11-27', [...late, ...partial.filter((row) => dayOf(row) === DROP)]);
-    const completion = messages(TOPICS.completed).find((message) => (message.data as { run_id: string }).run_id === `etl-${trigger}`);
+    const completion = messages(TOPICS.completed).find(
+      (message) => (message.data as { run_id: string }).run_id === `etl-${trigger}`,
+    );
     expect(completion?.data).toMatchObject({ status: 'succeeded', dates: [DROP], restated_dates: [HALF] });
     const resolved = kpiAlerts().filter((alert) => alert.status === 'resolved');
     expect(resolved.map((alert) => alert.alert_id)).toContain('kpi:dau:2026-11-25');
@@ -142,12 +153,25 @@ test('a false drop raised over HTTP is resolved by the next day run through the 
     // Pub/Sub delivers the completion to kpi-monitor again, and the trigger to etl again (which
     // publishes its completion again): no alert is sent twice.
     const sent = messages(TOPICS.alerts).length;
-    const again = pubsubEvent(completion?.data, { messageId: completion?.message_id, topic: TOPICS.completed, attributes: completion?.attributes });
+    const again = pubsubEvent(completion?.data, {
+      messageId: completion?.message_id,
+      topic: TOPICS.completed,
+      attributes: completion?.attributes,
+    });
     expect(await post(stack.urls['kpi-monitor'], again)).toBe(204);
-    expect(await post(stack.urls.etl, pubsubEvent({ date: DROP }, { messageId: trigger, publishTime: '2026-11-27T06:00:00.000Z' }))).toBe(204);
+    expect(
+      await post(
+        stack.urls.etl,
+        pubsubEvent({ date: DROP }, { messageId: trigger, publishTime: '2026-11-27T06:00:00.000Z' }),
+      ),
+    ).toBe(204);
     await stack.router?.idle();
-    expect(messages(TOPICS.completed).filter((message) => (message.data as { run_id: string }).run_id === `etl-${trigger}`)).toHaveLength(2);
+    expect(
+      messages(TOPICS.completed).filter((message) => (message.data as { run_id: string }).run_id === `etl-${trigger}`),
+    ).toHaveLength(2);
     expect(messages(TOPICS.alerts)).toHaveLength(sent);
   });
-  expect(kpiAlerts().filter((alert) => alert.alert_id === 'kpi:dau:2026-11-25' && alert.status === 'resolved')).toHaveLength(1);
+  expect(
+    kpiAlerts().filter((alert) => alert.alert_id === 'kpi:dau:2026-11-25' && alert.status === 'resolved'),
+  ).toHaveLength(1);
 });

@@ -29,7 +29,14 @@ beforeAll(async () => {
   // other test's temp folders may come and go there (the suite runs two workers).
   dir = path.join(tempDir(), 'up', 'topics');
   mkdirSync(dir, { recursive: true });
-  const env = { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR', KPIS_PUBLISHER: 'local' };
+  const env = {
+    ...process.env,
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+    KPIS_PUBLISHER: 'local',
+  };
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
     settings: parseSettings({}, env),
@@ -41,8 +48,17 @@ beforeAll(async () => {
     retryDelayMs: 10,
   });
   warehouse = (await stack.runtime.ports()).warehouse;
-  await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
-  await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, { range: { start: '2026-10-03', end: '2026-11-27' }, runId: 'history', username: 'test' });
+  await appendEvents(
+    warehouse,
+    SOURCE,
+    historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }),
+    context,
+  );
+  await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
+    range: { start: '2026-10-03', end: '2026-11-27' },
+    runId: 'history',
+    username: 'test',
+  });
 });
 afterAll(async () => {
   await stack.close();
@@ -50,14 +66,20 @@ afterAll(async () => {
 
 const messages = (topic: string) => topicMessages(dir, topic);
 const jobsOf = async (uids: string[]) =>
-  (await warehouse.query('SELECT uid, job_name, log_type FROM logs.daily_logs ORDER BY ts, step_id', {}, context)).filter((row) => uids.includes(String(row.uid)));
+  (
+    await warehouse.query('SELECT uid, job_name, log_type FROM logs.daily_logs ORDER BY ts, step_id', {}, context)
+  ).filter((row) => uids.includes(String(row.uid)));
 
 test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', async () => {
   const messageId = await new RouterPublisher(stack.routerUrl).publish(TOPICS.trigger, { days_back: 1 });
   await stack.router?.idle();
   expect(messages(TOPICS.trigger).map((m) => m.message_id)).toEqual([messageId]);
   const [completion] = messages(TOPICS.completed);
-  expect(completion?.data).toMatchObject({ run_id: `etl-${messageId}`, status: 'succeeded', dates: ['2026-11-26', '2026-11-27'] });
+  expect(completion?.data).toMatchObject({
+    run_id: `etl-${messageId}`,
+    status: 'succeeded',
+    dates: ['2026-11-26', '2026-11-27'],
+  });
   const alerts = messages(TOPICS.alerts)
     .map((m) => (m.data as Alert).alert_id)
     .sort();
@@ -74,7 +96,15 @@ test('trigger -> etl -> completion -> kpi-monitor and log-monitor -> alerts', as
   const completionId = completion?.message_id as string;
   const rows = await jobsOf([`etl-${messageId}`, `kpi-monitor-${completionId}`, `log-monitor-${completionId}`]);
   expect(new Set(rows.map((row) => `${row.job_name}:${row.log_type}`))).toEqual(
-    new Set(['daily_kpis:start', 'daily_kpis:info', 'daily_kpis:end', 'kpi_monitor:start', 'kpi_monitor:end', 'log_monitor:start', 'log_monitor:end']),
+    new Set([
+      'daily_kpis:start',
+      'daily_kpis:info',
+      'daily_kpis:end',
+      'kpi_monitor:start',
+      'kpi_monitor:end',
+      'log_monitor:start',
+      'log_monitor:end',
+    ]),
   );
   expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
 });
@@ -86,15 +116,22 @@ test('a failed ETL run reaches the monitors as pipeline alerts; a missing source
     const messageId = await new RouterPublisher(stack.routerUrl).publish(TOPICS.trigger, { date: '2026-11-25' });
     await stack.router?.idle();
     // One delivery, acknowledged after publishing its failed completion event.
-    const failed = messages(TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
-    expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([['failed', 'failed']]);
+    const failed = messages(TOPICS.completed).filter(
+      (m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`,
+    );
+    expect(failed.map((m) => [m.attributes.status, (m.data as { status: string }).status])).toEqual([
+      ['failed', 'failed'],
+    ]);
     expect((failed[0]?.data as { error: string }).error).toMatch(/fact/);
     // Each alert once, although the monitors saw two completion events.
     const added = messages(TOPICS.alerts)
       .slice(before)
       .map((m) => (m.data as Alert).alert_id)
       .sort();
-    expect(added).toEqual(['pipeline:daily_kpis:failed_run:2026-11-25', 'pipeline:daily_kpis_etl:failed_run:2026-11-27']);
+    expect(added).toEqual([
+      'pipeline:daily_kpis:failed_run:2026-11-25',
+      'pipeline:daily_kpis_etl:failed_run:2026-11-27',
+    ]);
     expect(messages(DEAD_LETTER_TOPIC)).toEqual([]);
   } finally {
     await warehouse.query('ALTER TABLE gamepltx.fact_away RENAME TO fact', {}, context);
@@ -112,7 +149,15 @@ test('a function that keeps failing transiently has its message retried, then de
     clock: () => new Date(NOW),
     logger: silentLogger,
     subscriptions: [
-      { name: 'flaky', topic: 'flaky-topic', endpoint: pushEndpoint(`http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`, 'local-project', 'flaky-topic') },
+      {
+        name: 'flaky',
+        topic: 'flaky-topic',
+        endpoint: pushEndpoint(
+          `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}`,
+          'local-project',
+          'flaky-topic',
+        ),
+      },
     ],
     maxAttempts: 3,
     retryDelayMs: 1,
@@ -123,7 +168,10 @@ test('a function that keeps failing transiently has its message retried, then de
     expect(messages(DEAD_LETTER_TOPIC)).toEqual([
       expect.objectContaining({
         data: { n: 1 },
-        attributes: expect.objectContaining({ CloudPubSubDeadLetterSourceSubscription: 'flaky', CloudPubSubDeadLetterSourceDeliveryCount: '3' }),
+        attributes: expect.objectContaining({
+          CloudPubSubDeadLetterSourceSubscription: 'flaky',
+          CloudPubSubDeadLetterSourceDeliveryCount: '3',
+        }),
       }),
     ]);
   } finally {
@@ -134,12 +182,18 @@ test('a function that keeps failing transiently has its message retried, then de
 test('the router answers the Pub/Sub REST publish call, and refuses what is not one', async () => {
   const response = await fetch(`${stack.routerUrl}/v1/projects/any/topics/${TOPICS.heartbeat}:publish`, {
     method: 'POST',
-    body: JSON.stringify({ messages: [{ data: Buffer.from('{}').toString('base64'), attributes: { origin: 'curl' } }] }),
+    body: JSON.stringify({
+      messages: [{ data: Buffer.from('{}').toString('base64'), attributes: { origin: 'curl' } }],
+    }),
   });
   expect(response.status).toBe(200);
   const { messageIds } = (await response.json()) as { messageIds: string[] };
   await stack.router?.idle();
-  expect(messages(TOPICS.heartbeat).at(-1)).toMatchObject({ message_id: messageIds[0], data: {}, attributes: { origin: 'curl' } });
+  expect(messages(TOPICS.heartbeat).at(-1)).toMatchObject({
+    message_id: messageIds[0],
+    data: {},
+    attributes: { origin: 'curl' },
+  });
   expect((await fetch(`${stack.routerUrl}/anything`)).status).toBe(404);
 });
 
@@ -160,7 +214,10 @@ describe('the router refuses a topic that is not a Pub/Sub name and a body that 
   ])('%s', async (_name, topic, body) => {
     const folders = [dir, path.dirname(dir), path.dirname(path.dirname(dir))];
     const before = folders.map((folder) => readdirSync(folder).sort());
-    const response = await fetch(`${stack.routerUrl}/v1/projects/any/topics/${topic}:publish`, { method: 'POST', body });
+    const response = await fetch(`${stack.routerUrl}/v1/projects/any/topics/${topic}:publish`, {
+      method: 'POST',
+      body,
+    });
     expect(response.status).toBe(400);
     expect(folders.map((folder) => readdirSync(folder).sort())).toEqual(before);
   });

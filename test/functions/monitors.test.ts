@@ -25,7 +25,12 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
     start_date: '2026-11-26',
     end_date: '2026-11-27',
     dates: ['2026-11-26', '2026-11-27'],
-    tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs', 'daily_kpis.last_activity', 'daily_kpis.daily_coins'],
+    tables: [
+      'daily_kpis.daily_user_panel',
+      'daily_kpis.installs',
+      'daily_kpis.last_activity',
+      'daily_kpis.daily_coins',
+    ],
     error: null,
     started_at: NOW,
     finished_at: NOW,
@@ -34,16 +39,32 @@ function completion(fields: Partial<EtlResult> = {}): EtlResult {
   };
 }
 
-const alerts = () => topicMessages(dir, TOPICS.alerts).map((message) => ({ ...(message.data as Alert), attributes: message.attributes }));
+const alerts = () =>
+  topicMessages(dir, TOPICS.alerts).map((message) => ({ ...(message.data as Alert), attributes: message.attributes }));
 const runLog = (uid: string) =>
-  warehouse.query('SELECT job_name, log_type FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id', { uid: { type: 'STRING', value: uid } }, context);
+  warehouse.query(
+    'SELECT job_name, log_type FROM logs.daily_logs WHERE uid = @uid ORDER BY step_id',
+    { uid: { type: 'STRING', value: uid } },
+    context,
+  );
 
 beforeAll(async () => {
   dir = tempDir();
-  env = { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' };
+  env = {
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_PUBLISHER: 'local',
+    KPIS_TOPICS_DIR: dir,
+    KPIS_NOW: NOW,
+    KPIS_LOG_LEVEL: 'ERROR',
+  };
   runtime = useFunctionRuntime(env);
   warehouse = (await runtime.ports()).warehouse;
-  await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }), context);
+  await appendEvents(
+    warehouse,
+    SOURCE,
+    historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }),
+    context,
+  );
   const { result } = await runEtl({ warehouse, clock: () => new Date(NOW), logger: silentLogger }, job, {
     range: { start: '2026-10-03', end: '2026-11-27' },
     runId: 'etl-123',
@@ -70,21 +91,32 @@ describe('kpiMonitor', () => {
       'kpi:installs:2026-11-26',
       'kpi:stickiness:2026-11-26',
     ]);
-    expect(raised[0]).toMatchObject({ run_id: `kpi-monitor-${event.messageId}`, attributes: { kind: 'kpi', severity: 'warn' } });
+    expect(raised[0]).toMatchObject({
+      run_id: `kpi-monitor-${event.messageId}`,
+      attributes: { kind: 'kpi', severity: 'warn' },
+    });
     expect(await runLog(`kpi-monitor-${event.messageId}`)).toEqual([
       { job_name: 'kpi_monitor', log_type: 'start' },
       { job_name: 'kpi_monitor', log_type: 'end' },
     ]);
     // Delivered again, or the ETL's completion published again: nothing new goes out.
     expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(204);
-    expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion(), { publishTime: NOW })))).toBe(204);
+    expect(
+      await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion(), { publishTime: NOW }))),
+    ).toBe(204);
     expect(alerts()).toHaveLength(7);
   });
 
   test('a failed run raises one pipeline alert instead of checking stale KPIs', async () => {
     const before = alerts().length;
-    const failed = completion({ status: 'failed', error: 'Binder Error: Table gamepltx.fact does not exist', run_id: 'etl-failed' });
-    expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(failed, { publishTime: NOW })))).toBe(204);
+    const failed = completion({
+      status: 'failed',
+      error: 'Binder Error: Table gamepltx.fact does not exist',
+      run_id: 'etl-failed',
+    });
+    expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(failed, { publishTime: NOW })))).toBe(
+      204,
+    );
     const added = alerts().slice(before);
     expect(added).toEqual([
       expect.objectContaining({
@@ -93,7 +125,8 @@ describe('kpiMonitor', () => {
         check: 'daily_kpis',
         method: 'failed_run',
         severity: 'error',
-        message: 'daily_kpis: ETL run etl-failed for 2026-11-26..2026-11-27 failed: Binder Error: Table gamepltx.fact does not exist',
+        message:
+          'daily_kpis: ETL run etl-failed for 2026-11-26..2026-11-27 failed: Binder Error: Table gamepltx.fact does not exist',
         attributes: { kind: 'pipeline', check: 'daily_kpis', severity: 'error' },
       }),
     ]);
@@ -118,8 +151,12 @@ describe('kpiMonitor', () => {
   test('a dry run, or a run of today only, has nothing to check', async () => {
     const before = alerts().length;
     const dry = pubsubEvent(completion({ dry_run: true }), { publishTime: NOW });
-    const todayOnly = pubsubEvent(completion({ start_date: '2026-11-27', dates: ['2026-11-27'] }), { publishTime: NOW });
-    expect(await withFunctionServer('kpiMonitor', async (url) => [await post(url, dry), await post(url, todayOnly)])).toEqual([204, 204]);
+    const todayOnly = pubsubEvent(completion({ start_date: '2026-11-27', dates: ['2026-11-27'] }), {
+      publishTime: NOW,
+    });
+    expect(
+      await withFunctionServer('kpiMonitor', async (url) => [await post(url, dry), await post(url, todayOnly)]),
+    ).toEqual([204, 204]);
     expect(alerts()).toHaveLength(before);
     expect(await runLog(`kpi-monitor-${dry.messageId}`)).toEqual([]);
   });
@@ -146,7 +183,10 @@ describe('kpiMonitor', () => {
       const failed = alerts()
         .slice(before)
         .filter((alert) => alert.kind === 'pipeline');
-      expect(failed.map((alert) => alert.alert_id).sort()).toEqual(['pipeline:installs:check_failed:2026-11-26', 'pipeline:last_activity:check_failed:2026-11-26']);
+      expect(failed.map((alert) => alert.alert_id).sort()).toEqual([
+        'pipeline:installs:check_failed:2026-11-26',
+        'pipeline:last_activity:check_failed:2026-11-26',
+      ]);
     } finally {
       await warehouse.query('ALTER TABLE daily_kpis.installs_away RENAME TO installs', {}, context);
     }
@@ -156,7 +196,14 @@ describe('kpiMonitor', () => {
     await runtime.close();
     runtime = useFunctionRuntime({ ...env, KPIS_PUBLISHER: 'router:http://127.0.0.1:9' });
     try {
-      const failed = completion({ run_id: 'etl-unpublished', status: 'failed', error: 'boom', dates: ['2026-11-20'], start_date: '2026-11-20', end_date: '2026-11-20' });
+      const failed = completion({
+        run_id: 'etl-unpublished',
+        status: 'failed',
+        error: 'boom',
+        dates: ['2026-11-20'],
+        start_date: '2026-11-20',
+        end_date: '2026-11-20',
+      });
       const event = pubsubEvent(failed, { publishTime: NOW });
       expect(await withFunctionServer('kpiMonitor', (url) => post(url, event))).toBe(500);
     } finally {
@@ -199,7 +246,11 @@ describe('logMonitor', () => {
 describe('a run log dropped under a warm instance', () => {
   test('log-monitor still checks (and raises no_run), recreating the table; the etl function then runs as usual', async () => {
     // Warm the instance: every table is ensured and remembered.
-    expect(await withFunctionServer('logMonitor', (url) => post(url, pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat })))).toBe(204);
+    expect(
+      await withFunctionServer('logMonitor', (url) =>
+        post(url, pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat })),
+      ),
+    ).toBe(204);
     await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
 
     const before = alerts().length;
@@ -218,14 +269,22 @@ describe('a run log dropped under a warm instance', () => {
     await warehouse.query('DROP TABLE logs.daily_logs', {}, context);
     const trigger = pubsubEvent({ date: '2026-11-26' }, { publishTime: NOW });
     expect(await withFunctionServer('etl', (url) => post(url, trigger))).toBe(204);
-    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual(['start', ...Array<string>(10).fill('info'), 'end']);
+    expect((await runLog(`etl-${trigger.messageId}`)).map((row) => row.log_type)).toEqual([
+      'start',
+      ...Array<string>(10).fill('info'),
+      'end',
+    ]);
   });
 
   test('log-monitor runs its checks even when it cannot record its own run', async () => {
     // A run log nobody can insert into: a view over an empty copy of it.
     await warehouse.query('ALTER TABLE logs.daily_logs RENAME TO daily_logs_real', {}, context);
     await warehouse.query('CREATE VIEW logs.daily_logs AS SELECT * FROM logs.daily_logs_real WHERE FALSE', {}, context);
-    await warehouse.query("DELETE FROM monitoring.alerts WHERE alert_id = 'pipeline:daily_kpis_etl:no_run:2026-11-27'", {}, context);
+    await warehouse.query(
+      "DELETE FROM monitoring.alerts WHERE alert_id = 'pipeline:daily_kpis_etl:no_run:2026-11-27'",
+      {},
+      context,
+    );
     try {
       const before = alerts().length;
       const heartbeat = pubsubEvent({}, { publishTime: NOW, topic: TOPICS.heartbeat });

@@ -54,7 +54,13 @@ beforeAll(async () => {
   // Every delivery to kpi-monitor runs; the first of each message is then answered 500, as if the
   // instance had died before acknowledging.
   kpiMonitorProxy = await recordingProxy((entry, seen) => (seen === 1 ? 500 : entry.forwardedStatus));
-  const env = { ...process.env, KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_LOG_LEVEL: 'ERROR', KPIS_NOW: '', KPIS_PUBLISHER: '' };
+  const env = {
+    ...process.env,
+    KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+    KPIS_LOG_LEVEL: 'ERROR',
+    KPIS_NOW: '',
+    KPIS_PUBLISHER: '',
+  };
   stack = await startLocalStack({
     ports: { router: 0, etl: 0, 'kpi-monitor': 0, 'log-monitor': 0 },
     settings: parseSettings({}, env),
@@ -84,11 +90,16 @@ afterAll(async () => {
 
 test('the emulator stack: topics, push subscriptions with the dead-letter policy, and the functions on the real client', async () => {
   expect(stack.router).toBeUndefined();
-  const subscription = (await (await fetch(`${stack.emulator?.url}/v1/projects/${LOCAL_PROJECT}/subscriptions/kpi-monitor`)).json()) as Record<string, unknown>;
+  const subscription = (await (
+    await fetch(`${stack.emulator?.url}/v1/projects/${LOCAL_PROJECT}/subscriptions/kpi-monitor`)
+  ).json()) as Record<string, unknown>;
   expect(subscription).toMatchObject({
     topic: `projects/${LOCAL_PROJECT}/topics/${TOPICS.completed}`,
     pushConfig: { pushEndpoint: pushEndpoint(kpiMonitorProxy.url, LOCAL_PROJECT, TOPICS.completed) },
-    deadLetterPolicy: { deadLetterTopic: `projects/${LOCAL_PROJECT}/topics/daily-kpis-dead-letter`, maxDeliveryAttempts: 5 },
+    deadLetterPolicy: {
+      deadLetterTopic: `projects/${LOCAL_PROJECT}/topics/daily-kpis-dead-letter`,
+      maxDeliveryAttempts: 5,
+    },
   });
 });
 
@@ -114,8 +125,14 @@ test('a trigger from the client library: etl, both monitors, alerts pulled once 
   const builtin = ['kpi:dau', 'kpi:events', 'kpi:events_by_name:session_start', 'kpi:installs'];
   const expected = builtin.map((check) => `${check}:${yesterday}`);
   const ofBuiltin = (ids: string[]) =>
-    ids.filter((id) => ['kpi:dau:', 'kpi:events:', 'kpi:events_by_name:', 'kpi:installs:', 'kpi:last_activity:', 'kpi:coins:'].some((prefix) => id.startsWith(prefix)));
-  await waitFor('the alerts', async () => (ofBuiltin(await pulledAlertIds()).length >= expected.length ? true : undefined));
+    ids.filter((id) =>
+      ['kpi:dau:', 'kpi:events:', 'kpi:events_by_name:', 'kpi:installs:', 'kpi:last_activity:', 'kpi:coins:'].some(
+        (prefix) => id.startsWith(prefix),
+      ),
+    );
+  await waitFor('the alerts', async () =>
+    ofBuiltin(await pulledAlertIds()).length >= expected.length ? true : undefined,
+  );
   const pulled = await pulledAlertIds();
   expect(new Set(pulled).size).toBe(pulled.length);
   expect(ofBuiltin(pulled).sort()).toEqual(expected);
@@ -123,7 +140,15 @@ test('a trigger from the client library: etl, both monitors, alerts pulled once 
 
 test('a trigger from `gcloud pubsub topics publish` pointed at the emulator builds the day and reaches both monitors', async () => {
   const day = addDays(today, -3);
-  const stdout = await gcloud(['pubsub', 'topics', 'publish', TOPICS.trigger, `--message={"date":"${day}"}`, '--attribute=origin=gcloud', `--project=${LOCAL_PROJECT}`]);
+  const stdout = await gcloud([
+    'pubsub',
+    'topics',
+    'publish',
+    TOPICS.trigger,
+    `--message={"date":"${day}"}`,
+    '--attribute=origin=gcloud',
+    `--project=${LOCAL_PROJECT}`,
+  ]);
   const triggerId = /messageIds:\s*- '?(\w+)'?/.exec(stdout)?.[1];
   expect(triggerId).toBeDefined();
 
@@ -171,15 +196,24 @@ describe('the router delivers as the emulator does', () => {
 
   test('the same push body and headers, the same CloudEvent, and a redelivery after a 500', async () => {
     const topic = 'compare-topic';
-    const message = { data: { date: yesterday, dry_run: true }, attributes: { origin: 'compare', status: 'succeeded' } };
+    const message = {
+      data: { date: yesterday, dry_run: true },
+      attributes: { origin: 'compare', status: 'succeeded' },
+    };
 
     route = 'emulator';
     await admin.createTopic(topic);
-    await admin.createPushSubscription({ name: 'compare', topic, endpoint: pushEndpoint(proxy.url, LOCAL_PROJECT, topic) });
+    await admin.createPushSubscription({
+      name: 'compare',
+      topic,
+      endpoint: pushEndpoint(proxy.url, LOCAL_PROJECT, topic),
+    });
     const client = new PubSub({ projectId: LOCAL_PROJECT, apiEndpoint: stack.emulator?.host, emulatorMode: true });
     await client.topic(topic).publishMessage({ json: message.data, attributes: message.attributes });
     await client.close();
-    await waitFor('two deliveries from the emulator', async () => (received.filter((r) => r.route === 'emulator').length >= 2 ? true : undefined));
+    await waitFor('two deliveries from the emulator', async () =>
+      received.filter((r) => r.route === 'emulator').length >= 2 ? true : undefined,
+    );
 
     route = 'router';
     const router = new LocalRouter({
@@ -195,7 +229,10 @@ describe('the router delivers as the emulator does', () => {
     const seenBy = (name: string) => received.filter((r) => r.route === name).map(normalized);
     const emulator = seenBy('emulator');
     expect(emulator).toHaveLength(2);
-    expect(emulator[0]).toMatchObject({ answered: 500, event: { data: { message: { attributes: message.attributes, data: message.data } } } });
+    expect(emulator[0]).toMatchObject({
+      answered: 500,
+      event: { data: { message: { attributes: message.attributes, data: message.data } } },
+    });
     expect(emulator[1]).toMatchObject({ answered: 204 });
     expect(seenBy('router')).toEqual(emulator);
   });
@@ -283,9 +320,19 @@ async function recordingProxy(answer: (entry: RecordedEntry, seen: number) => nu
       for await (const chunk of request) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks).toString('utf8');
       const messageId = (JSON.parse(body) as { message?: { messageId?: string } }).message?.messageId ?? null;
-      const entry: RecordedEntry = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, messageId, forwardedStatus: 0, answered: 0 };
+      const entry: RecordedEntry = {
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers,
+        body,
+        messageId,
+        forwardedStatus: 0,
+        answered: 0,
+      };
       entries.push(entry);
-      const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name))) as Record<string, string>;
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).filter(([name]) => !['host', 'content-length', 'connection'].includes(name)),
+      ) as Record<string, string>;
       const forwarded = await fetch(`${proxy.target}${request.url}`, { method: request.method, headers, body });
       await forwarded.arrayBuffer();
       entry.forwardedStatus = forwarded.status;
@@ -309,7 +356,10 @@ function normalized({ http, event }: { http: RecordedEntry; event: functions.Clo
     cloudEventHeaders: Object.keys(http.headers).filter((name) => name.startsWith('ce-')),
     bodyKeys: Object.keys(body).sort(),
     messageKeys: Object.keys(body.message).sort(),
-    idsAgree: new Set([ids.messageId, ids.message_id, event.id]).size === 1 && ids.publishTime === ids.publish_time && ids.publishTime === event.time,
+    idsAgree:
+      new Set([ids.messageId, ids.message_id, event.id]).size === 1 &&
+      ids.publishTime === ids.publish_time &&
+      ids.publishTime === event.time,
     subscription: body.subscription,
     answered: http.answered,
     event: {

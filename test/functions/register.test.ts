@@ -28,7 +28,12 @@ test('a named target registers that function alone; registering again moves the 
   expect(getFunction(TARGETS.etl)).toBeUndefined();
   expect(getFunction(TARGETS['kpi-monitor'])).toBeUndefined();
   expect(await withFunctionServer(TARGETS['log-monitor'], (url) => post(url, pubsubEvent('not json')))).toBe(204);
-  expect(first).toEqual([expect.objectContaining({ function: 'log-monitor', message: 'message rejected and acknowledged: it can never succeed' })]);
+  expect(first).toEqual([
+    expect.objectContaining({
+      function: 'log-monitor',
+      message: 'message rejected and acknowledged: it can never succeed',
+    }),
+  ]);
 
   const second: { function?: string; message: string }[] = [];
   registerFunctions(runtimeLogging(second));
@@ -42,7 +47,12 @@ test('a named target registers that function alone; registering again moves the 
 test('a publisher spec given as a value wins over $KPIS_PUBLISHER (the local stack passes its router so)', async () => {
   const dir = tempDir();
   const env = { KPIS_WAREHOUSE: 'duckdb::memory:', KPIS_PUBLISHER: 'router:http://127.0.0.1:9' };
-  const options = { settings: parseSettings({}, env), env, logger: createLogger({ level: 'ERROR' }), clock: () => new Date() };
+  const options = {
+    settings: parseSettings({}, env),
+    env,
+    logger: createLogger({ level: 'ERROR' }),
+    clock: () => new Date(),
+  };
   expect(options.settings.publisher).toEqual({ kind: 'router', url: 'http://127.0.0.1:9' });
   const ports = await openPorts({ ...options, publisher: { kind: 'local', dir } });
   try {

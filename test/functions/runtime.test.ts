@@ -36,14 +36,20 @@ test('a broken kpis_config.json does not stop the etl function; the kpi-monitor 
   runtime = useFunctionRuntime(env);
   await appendEvents((await runtime.ports()).warehouse, SOURCE, historyWithAnomalies('2026-11-27', 7, {}), context);
 
-  expect(await withFunctionServer('etl', (url) => post(url, pubsubEvent({ date: '2026-11-25' }, { publishTime: NOW })))).toBe(204);
+  expect(
+    await withFunctionServer('etl', (url) => post(url, pubsubEvent({ date: '2026-11-25' }, { publishTime: NOW }))),
+  ).toBe(204);
   const [completion] = topicMessages(dir, TOPICS.completed);
   expect(completion?.data).toMatchObject({ status: 'succeeded', start_date: '2026-11-25' });
 
   // The kpi-monitor needs the checks: a config error is permanent, so it is logged and acknowledged.
   await expect(runtime.configs.kpiChecks()).rejects.toThrow(ConfigError);
   await expect(runtime.configs.kpiChecks()).rejects.toThrow(`${broken}: invalid config`);
-  expect(await withFunctionServer('kpiMonitor', (url) => post(url, pubsubEvent(completion?.data, { publishTime: NOW, topic: TOPICS.completed })))).toBe(204);
+  expect(
+    await withFunctionServer('kpiMonitor', (url) =>
+      post(url, pubsubEvent(completion?.data, { publishTime: NOW, topic: TOPICS.completed })),
+    ),
+  ).toBe(204);
   expect(topicMessages(dir, TOPICS.alerts)).toEqual([]);
   expect(process.env).toEqual(before);
 });
@@ -58,7 +64,9 @@ test('nothing is loaded or opened before the first event', async () => {
     },
   });
   expect(opened).toBe(0);
-  await expect(runtime.configs.etlJob()).rejects.toThrow('/nonexistent/daily_kpis_config.json: cannot read config file (ENOENT) (from KPIS_CONFIG)');
+  await expect(runtime.configs.etlJob()).rejects.toThrow(
+    '/nonexistent/daily_kpis_config.json: cannot read config file (ENOENT) (from KPIS_CONFIG)',
+  );
   await expect(runtime.ports()).rejects.toThrow('not now');
   // A failure is not kept: the next event tries again.
   await expect(runtime.ports()).rejects.toThrow('not now');
@@ -68,7 +76,13 @@ test('nothing is loaded or opened before the first event', async () => {
 test('closing the runtime waits for the deliveries being handled: they end on open ports (`kpis serve` stopped during a run crashed in DuckDB)', async () => {
   const dir = tempDir();
   const runtime = createFunctionRuntime({
-    env: { KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`, KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: dir, KPIS_NOW: NOW, KPIS_LOG_LEVEL: 'ERROR' },
+    env: {
+      KPIS_WAREHOUSE: `duckdb:${path.join(dir, 'w.duckdb')}`,
+      KPIS_PUBLISHER: 'local',
+      KPIS_TOPICS_DIR: dir,
+      KPIS_NOW: NOW,
+      KPIS_LOG_LEVEL: 'ERROR',
+    },
   });
   let started!: () => void;
   let release!: () => void;
@@ -112,8 +126,12 @@ describe('environment variables: empty means unset; a bad value names the variab
   });
 
   test('empty values fall back to the defaults', () => {
-    const runtime = createFunctionRuntime({ env: { KPIS_LOG_LEVEL: '', KPIS_MAX_EVENT_AGE_HOURS: '', KPIS_MAX_RANGE_DAYS: '' } });
+    const runtime = createFunctionRuntime({
+      env: { KPIS_LOG_LEVEL: '', KPIS_MAX_EVENT_AGE_HOURS: '', KPIS_MAX_RANGE_DAYS: '' },
+    });
     expect(runtime.settings).toMatchObject({ logLevel: undefined, maxEventAgeHours: 24, maxRangeDays: 366 });
-    expect(createFunctionRuntime({ env: { KPIS_LOG_LEVEL: 'warn', KPIS_MAX_RANGE_DAYS: '2.5' } }).settings).toMatchObject({ logLevel: 'WARNING', maxRangeDays: 2.5 });
+    expect(
+      createFunctionRuntime({ env: { KPIS_LOG_LEVEL: 'warn', KPIS_MAX_RANGE_DAYS: '2.5' } }).settings,
+    ).toMatchObject({ logLevel: 'WARNING', maxRangeDays: 2.5 });
   });
 });

@@ -57,7 +57,9 @@ async function deliverToBoth(
   );
   const event = pubsubEvent(data, { publishTime: NOW });
   const codes = await withFunctionServer(`${name}A${suffix}`, (urlA) =>
-    withFunctionServer(`${name}B${suffix}`, (urlB) => Promise.all(Array.from({ length: 10 }, (_unused, index) => post(index % 2 === 0 ? urlA : urlB, event)))),
+    withFunctionServer(`${name}B${suffix}`, (urlB) =>
+      Promise.all(Array.from({ length: 10 }, (_unused, index) => post(index % 2 === 0 ? urlA : urlB, event))),
+    ),
   );
   return { codes, messageId: event.messageId };
 }
@@ -77,18 +79,29 @@ test('on one DuckDB file: the tables of a single run, one set of run-log rows, a
   try {
     await appendEvents(reference, SOURCE, events, context);
     await appendEvents(shared, SOURCE, events, context);
-    const single = await deliverToBoth(instance(reference, path.join(dir, 'ref-topics')), instance(reference, path.join(dir, 'ref-topics')), 'Ref', { date: '2026-11-20' }).then(
-      async () => checksum(reference),
-    );
+    const single = await deliverToBoth(
+      instance(reference, path.join(dir, 'ref-topics')),
+      instance(reference, path.join(dir, 'ref-topics')),
+      'Ref',
+      { date: '2026-11-20' },
+    ).then(async () => checksum(reference));
 
     const topics = path.join(dir, 'topics');
-    const { codes, messageId } = await deliverToBoth(instance(shared, topics), instance(shared, topics), 'Duck', { date: '2026-11-20' });
+    const { codes, messageId } = await deliverToBoth(instance(shared, topics), instance(shared, topics), 'Duck', {
+      date: '2026-11-20',
+    });
     expect(codes).toEqual(Array.from({ length: 10 }, () => 204));
     expect(await checksum(shared)).toBe(single);
-    const rows = await shared.query('SELECT log_type FROM logs.daily_logs WHERE uid = @uid', { uid: { type: 'STRING', value: `etl-${messageId}` } }, context);
+    const rows = await shared.query(
+      'SELECT log_type FROM logs.daily_logs WHERE uid = @uid',
+      { uid: { type: 'STRING', value: `etl-${messageId}` } },
+      context,
+    );
     expect(rows.filter((row) => row.log_type === 'start')).toHaveLength(1);
     expect(rows.filter((row) => row.log_type === 'end')).toHaveLength(1);
-    const completions = topicMessages(topics, TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
+    const completions = topicMessages(topics, TOPICS.completed).filter(
+      (m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`,
+    );
     expect(completions.length).toBeGreaterThanOrEqual(2);
     expect(completions.every((m) => (m.data as { status: string }).status === 'succeeded')).toBe(true);
   } finally {
@@ -103,7 +116,12 @@ test('on the BigQuery fake with tables: ten deliveries at once to two clients, t
   const shared = await bigQueryWithEvents(events);
   try {
     const refTopics = tempDir('kpis-two-instances-bq-ref-');
-    await deliverToBoth(instance(await reference.warehouse(), refTopics), instance(await reference.warehouse(), refTopics), 'BqRef', { date: '2026-11-20' });
+    await deliverToBoth(
+      instance(await reference.warehouse(), refTopics),
+      instance(await reference.warehouse(), refTopics),
+      'BqRef',
+      { date: '2026-11-20' },
+    );
     const single = await reference.checksum();
     expect(single).toContain('2026-11-20');
 
@@ -130,7 +148,9 @@ test('on the BigQuery fake with tables: ten deliveries at once to two clients, t
     const runRows = await shared.runLogRows(`etl-${messageId}`);
     expect(runRows.filter((row) => row.includes('start'))).toHaveLength(1);
     expect(runRows.filter((row) => row.includes('end'))).toHaveLength(1);
-    const completions = topicMessages(topics, TOPICS.completed).filter((m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`);
+    const completions = topicMessages(topics, TOPICS.completed).filter(
+      (m) => (m.data as { run_id: string }).run_id === `etl-${messageId}`,
+    );
     expect(completions.length).toBeGreaterThanOrEqual(2);
     expect(completions.every((m) => (m.data as { status: string }).status === 'succeeded')).toBe(true);
   } finally {
@@ -140,21 +160,32 @@ test('on the BigQuery fake with tables: ten deliveries at once to two clients, t
 });
 
 test('kpi-monitor on the BigQuery fake with tables: one completion event ten times at once to two instances, and each alert is published once', async () => {
-  const bigquery = await bigQueryWithEvents(historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }));
+  const bigquery = await bigQueryWithEvents(
+    historyWithAnomalies('2026-11-27', 56, { '2026-11-26': 'new_users_spike' }),
+  );
   try {
-    const { result } = await runEtl({ warehouse: await bigquery.warehouse(), clock: () => new Date(NOW), logger: silentLogger }, shippedJob, {
-      range: { start: '2026-10-03', end: '2026-11-26' },
-      runId: 'etl-history',
-      username: 'test',
-    });
+    const { result } = await runEtl(
+      { warehouse: await bigquery.warehouse(), clock: () => new Date(NOW), logger: silentLogger },
+      shippedJob,
+      {
+        range: { start: '2026-10-03', end: '2026-11-26' },
+        runId: 'etl-history',
+        username: 'test',
+      },
+    );
     expect(result.status).toBe('succeeded');
     const topics = tempDir('kpis-two-instances-alerts-');
-    const { codes } = await deliverToBoth(instance(await bigquery.warehouse(), topics), instance(await bigquery.warehouse(), topics), 'Bq', result, [
-      'kpi-monitor',
-      kpiMonitorWork,
-    ]);
+    const { codes } = await deliverToBoth(
+      instance(await bigquery.warehouse(), topics),
+      instance(await bigquery.warehouse(), topics),
+      'Bq',
+      result,
+      ['kpi-monitor', kpiMonitorWork],
+    );
     expect(codes).toEqual(Array.from({ length: 10 }, () => 204));
-    const published = topicMessages(topics, TOPICS.alerts).map((message) => (message.data as { alert_id: string }).alert_id);
+    const published = topicMessages(topics, TOPICS.alerts).map(
+      (message) => (message.data as { alert_id: string }).alert_id,
+    );
     expect(published).toContain('kpi:installs:2026-11-26');
     expect(published.length).toBeGreaterThanOrEqual(3);
     expect(new Set(published).size).toBe(published.length);

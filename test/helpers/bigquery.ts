@@ -46,6 +46,7 @@ export async function bigQueryWithEvents(events: Row[]): Promise<BigQueryWithTab
       for (const table of names) parts.push(await tables.checksum('daily_kpis', table));
       return parts.join('\n');
     },
-    runLogRows: async (runId) => (JSON.parse(await tables.checksum('logs', 'daily_logs')) as unknown[][]).filter((row) => row.includes(runId)),
+    runLogRows: async (runId) =>
+      (JSON.parse(await tables.checksum('logs', 'daily_logs')) as unknown[][]).filter((row) => row.includes(runId)),
   };
 }

@@ -13,8 +13,13 @@ export interface Run {
 /** Runs `kpis ARGS` in `cwd` at `now` (KPIS_NOW), with no warehouse from the environment unless `env` gives one. */
 export function runKpis(args: string[], cwd: string, now: string, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KPIS_NOW: now, KPIS_WAREHOUSE: '', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { ...process.env, KPIS_NOW: now, KPIS_WAREHOUSE: '', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -6,7 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { registerFunctions } from '../../functions/register';
-import { createFunctionRuntime, type FunctionRuntime, type RuntimeOptions } from '../../shared/pipeline/function-runtime';
+import {
+  createFunctionRuntime,
+  type FunctionRuntime,
+  type RuntimeOptions,
+} from '../../shared/pipeline/function-runtime';
 
 export interface EventOptions {
   messageId?: string;
@@ -30,7 +34,12 @@ export function pubsubEvent(data: unknown, options: EventOptions = {}) {
       'ce-time': publishTime,
     },
     body: JSON.stringify({
-      message: { data: Buffer.from(raw).toString('base64'), attributes: options.attributes ?? {}, messageId, publishTime },
+      message: {
+        data: Buffer.from(raw).toString('base64'),
+        attributes: options.attributes ?? {},
+        messageId,
+        publishTime,
+      },
       subscription: 'projects/test-project/subscriptions/test',
     }),
     messageId,

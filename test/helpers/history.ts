@@ -26,7 +26,12 @@ export function historyWithAnomalies(today: string, days: number, anomalies: Rec
     const anomaly = anomalies[day];
     if (anomaly === 'empty') continue;
     // Keep new users and one returning user in three: a source that lost part of the day.
-    if (anomaly === 'returning_drop' && firstDay.get(row.user_id as string) !== day && hash(row.user_id as string) % 3 !== 0) continue;
+    if (
+      anomaly === 'returning_drop' &&
+      firstDay.get(row.user_id as string) !== day &&
+      hash(row.user_id as string) % 3 !== 0
+    )
+      continue;
     out.push(row);
     // The same events three times over: a client that resends, with the users unchanged.
     if (anomaly === 'event_burst') {
@@ -77,7 +82,12 @@ export function topicMessages(dir: string, topic: string): TopicRecord[] {
  * each day, so the product is steady. Anomalies by day index: a campaign of 800 one-day users, half
  * of the day's activity lost, a day with nothing, every event sent three times.
  */
-export function poolHistory(seed: number, start: string, days: number, anomalies: Record<number, 'spike' | 'drop' | 'empty' | 'burst'>): Row[] {
+export function poolHistory(
+  seed: number,
+  start: string,
+  days: number,
+  anomalies: Record<number, 'spike' | 'drop' | 'empty' | 'burst'>,
+): Row[] {
   let state = seed;
   const random = (): number => {
     state = (state * 1103515245 + 12345) % 2147483648;
@@ -92,7 +102,8 @@ export function poolHistory(seed: number, start: string, days: number, anomalies
     const weekday = new Date(midnight).getUTCDay();
     const lift = weekday === 0 || weekday === 6 ? 1.2 : 1;
     const newcomers = 60 + Math.floor(random() * 10);
-    for (let k = 0; k < newcomers; k += 1) users.push({ id: `n${day}_${k}`, chance: 0.1 + random() * 0.4, born: day, gone: false });
+    for (let k = 0; k < newcomers; k += 1)
+      users.push({ id: `n${day}_${k}`, chance: 0.1 + random() * 0.4, born: day, gone: false });
     const anomaly = anomalies[day];
     if (anomaly === 'empty') continue;
     for (const user of users) {
@@ -105,9 +116,21 @@ export function poolHistory(seed: number, start: string, days: number, anomalies
       if (anomaly === 'drop' && random() < 0.5) continue;
       const events = (1 + Math.floor(random() * 6)) * (anomaly === 'burst' ? 3 : 1);
       for (let e = 0; e < events; e += 1)
-        rows.push({ user_id: user.id, time: new Date(midnight + Math.floor(random() * 86_400_000)), event_name: 'play', coins_added: random() < 0.1 ? 50 : null });
+        rows.push({
+          user_id: user.id,
+          time: new Date(midnight + Math.floor(random() * 86_400_000)),
+          event_name: 'play',
+          coins_added: random() < 0.1 ? 50 : null,
+        });
     }
-    if (anomaly === 'spike') for (let k = 0; k < 800; k += 1) rows.push({ user_id: `c${day}_${k}`, time: new Date(midnight + k * 1000), event_name: 'open', coins_added: null });
+    if (anomaly === 'spike')
+      for (let k = 0; k < 800; k += 1)
+        rows.push({
+          user_id: `c${day}_${k}`,
+          time: new Date(midnight + k * 1000),
+          event_name: 'open',
+          coins_added: null,
+        });
   }
   return rows;
 }

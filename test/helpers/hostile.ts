@@ -27,7 +27,13 @@ export const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\
  * on the last day (a spike); with `lost`, that name has events every day but the last (a lost
  * segment).
  */
-export function hostileHistory(names: string[], today: string, days: number, lost: string | null = null, base = 40): Row[] {
+export function hostileHistory(
+  names: string[],
+  today: string,
+  days: number,
+  lost: string | null = null,
+  base = 40,
+): Row[] {
   const rows: Row[] = [];
   const last = addDays(today, -1);
   for (let back = days; back >= 1; back -= 1) {

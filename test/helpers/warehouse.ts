@@ -17,7 +17,10 @@ export const shippedJob = loadEtlConfig();
  * The shipped config's three built-in tables only: what most tests build, so their expectations
  * stay about the built-in tables (the shipped examples have tests of their own).
  */
-export const job = { ...shippedJob, tables: shippedJob.tables.filter((table) => builtinTableNames().includes(table.name)) };
+export const job = {
+  ...shippedJob,
+  tables: shippedJob.tables.filter((table) => builtinTableNames().includes(table.name)),
+};
 
 /** The shipped checks of the built-in series only, for the same reason. */
 export const builtinChecks = (): KpiCheck[] => loadKpiChecks().filter((check) => check.metric !== null);
@@ -43,7 +46,12 @@ export interface Event {
 }
 
 export async function insertEvents(warehouse: DuckDbWarehouse, events: Event[]): Promise<void> {
-  const rows: Row[] = events.map((e) => ({ user_id: e.user_id, time: new Date(e.time), event_name: e.event_name ?? null, coins_added: e.coins_added ?? null }));
+  const rows: Row[] = events.map((e) => ({
+    user_id: e.user_id,
+    time: new Date(e.time),
+    event_name: e.event_name ?? null,
+    coins_added: e.coins_added ?? null,
+  }));
   await appendEvents(warehouse, SOURCE, rows, context);
 }
 
@@ -55,9 +63,21 @@ export interface KpiTables {
 
 export async function dumpKpiTables(warehouse: DuckDbWarehouse): Promise<KpiTables> {
   return {
-    installs: await warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context),
-    last_activity: await warehouse.query('SELECT user_id, last_activity FROM daily_kpis.last_activity ORDER BY user_id', {}, context),
-    daily_user_panel: await warehouse.query('SELECT user_id, date, total_events, total_coins_added FROM daily_kpis.daily_user_panel ORDER BY date, user_id', {}, context),
+    installs: await warehouse.query(
+      'SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id',
+      {},
+      context,
+    ),
+    last_activity: await warehouse.query(
+      'SELECT user_id, last_activity FROM daily_kpis.last_activity ORDER BY user_id',
+      {},
+      context,
+    ),
+    daily_user_panel: await warehouse.query(
+      'SELECT user_id, date, total_events, total_coins_added FROM daily_kpis.daily_user_panel ORDER BY date, user_id',
+      {},
+      context,
+    ),
   };
 }
 
@@ -65,8 +85,16 @@ export async function dumpKpiTables(warehouse: DuckDbWarehouse): Promise<KpiTabl
 export async function expectedFromSource(warehouse: DuckDbWarehouse, start: string, end: string): Promise<KpiTables> {
   const window = `FROM gamepltx.fact WHERE CAST(time AS DATE) BETWEEN DATE '${start}' AND DATE '${end}'`;
   return {
-    installs: await warehouse.query(`SELECT user_id, MIN(CAST(time AS DATE)) AS install_date ${window} GROUP BY user_id ORDER BY user_id`, {}, context),
-    last_activity: await warehouse.query(`SELECT user_id, MAX(CAST(time AS DATE)) AS last_activity ${window} GROUP BY user_id ORDER BY user_id`, {}, context),
+    installs: await warehouse.query(
+      `SELECT user_id, MIN(CAST(time AS DATE)) AS install_date ${window} GROUP BY user_id ORDER BY user_id`,
+      {},
+      context,
+    ),
+    last_activity: await warehouse.query(
+      `SELECT user_id, MAX(CAST(time AS DATE)) AS last_activity ${window} GROUP BY user_id ORDER BY user_id`,
+      {},
+      context,
+    ),
     daily_user_panel: await warehouse.query(
       `SELECT user_id, CAST(time AS DATE) AS date, COUNT(*) AS total_events, SUM(COALESCE(coins_added, 0)) AS total_coins_added ${window} GROUP BY 1, 2 ORDER BY date, user_id`,
       {},
@@ -80,7 +108,12 @@ export function etlDeps(warehouse: DuckDbWarehouse, now = '2026-11-27T06:00:00Z'
 }
 
 /** A DuckDB file holding `events` and the built-in KPI tables of `range` built from them: where a CLI test starts. */
-export async function buildHistoryFile(file: string, events: Row[], range: DateRange, now = '2026-11-27T06:00:00Z'): Promise<void> {
+export async function buildHistoryFile(
+  file: string,
+  events: Row[],
+  range: DateRange,
+  now = '2026-11-27T06:00:00Z',
+): Promise<void> {
   const duckdb = await DuckDbWarehouse.open(file);
   try {
     await duckdb.ensureTable(SOURCE);

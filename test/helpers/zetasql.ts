@@ -47,20 +47,29 @@ export interface Analyzer {
  * daily-kpis have, or nested (the GA4 export's STRUCT and ARRAY fields); a pseudo-column
  * (a wildcard table's `_TABLE_SUFFIX`) is read by name only, not by `SELECT *`.
  */
-export type CatalogTable = Omit<TableSchema, 'columns'> & { columns: { name: string; type: NestedType | 'DATETIME'; pseudo?: boolean }[] };
+export type CatalogTable = Omit<TableSchema, 'columns'> & {
+  columns: { name: string; type: NestedType | 'DATETIME'; pseudo?: boolean }[];
+};
 
 /** A column type as ZetaSQL's TypeProto. */
 function typeProto(type: NestedType | 'DATETIME'): TypeProto {
   if (typeof type === 'string') return { typeKind: KINDS[type] };
   if ('array' in type) return { typeKind: 'TYPE_ARRAY', arrayType: { elementType: typeProto(type.array) } };
-  return { typeKind: 'TYPE_STRUCT', structType: { field: type.struct.map((field) => ({ fieldName: field.name, fieldType: typeProto(field.type) })) } };
+  return {
+    typeKind: 'TYPE_STRUCT',
+    structType: { field: type.struct.map((field) => ({ fieldName: field.name, fieldType: typeProto(field.type) })) },
+  };
 }
 
 /**
  * Starts the analyzer with a catalog of `project.dataset.table` tables (one name to ZetaSQL, as
  * backticks make it); `others` adds tables of other projects, by project.
  */
-export async function startAnalyzer(project: string, tables: CatalogTable[], others: Record<string, CatalogTable[]> = {}): Promise<Analyzer> {
+export async function startAnalyzer(
+  project: string,
+  tables: CatalogTable[],
+  others: Record<string, CatalogTable[]> = {},
+): Promise<Analyzer> {
   const port = await freePort();
   void runServer(port);
   ZetaSQLClient.init(port);
@@ -70,13 +79,21 @@ export async function startAnalyzer(project: string, tables: CatalogTable[], oth
     if (Date.now() > deadline) throw new Error('the ZetaSQL server did not start within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const language: LanguageOptionsProto = { ...(await new LanguageOptions().enableMaximumLanguageFeatures()).serialize(), supportedStatementKinds: [...STATEMENT_KINDS] };
+  const language: LanguageOptionsProto = {
+    ...(await new LanguageOptions().enableMaximumLanguageFeatures()).serialize(),
+    supportedStatementKinds: [...STATEMENT_KINDS],
+  };
   const catalog: SimpleCatalogProto = {
     name: 'daily_kpis',
     table: Object.entries({ ...others, [project]: tables }).flatMap(([owner, list]) =>
       list.map((table) => ({
         name: `${owner}.${table.dataset}.${table.table}`,
-        column: table.columns.map((column) => ({ name: column.name, type: typeProto(column.type), isWritableColumn: !column.pseudo, isPseudoColumn: column.pseudo ?? false })),
+        column: table.columns.map((column) => ({
+          name: column.name,
+          type: typeProto(column.type),
+          isWritableColumn: !column.pseudo,
+          isPseudoColumn: column.pseudo ?? false,
+        })),
       })),
     ),
     builtinFunctionOptions: { languageOptions: language },
@@ -95,7 +112,11 @@ export async function startAnalyzer(project: string, tables: CatalogTable[], oth
       let position = 0;
       while (text(position).replace(/^(--[^\n]*\n?|\s)*/, '') !== '') {
         try {
-          const response = await client.analyze({ simpleCatalog: catalog, parseResumeLocation: { input: script, bytePosition: position }, options });
+          const response = await client.analyze({
+            simpleCatalog: catalog,
+            parseResumeLocation: { input: script, bytePosition: position },
+            options,
+          });
           const next = response?.resumeBytePosition ?? bytes.length;
           results.push({ statement: text(position, next), error: null });
           if (next <= position) break;

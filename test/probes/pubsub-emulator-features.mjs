@@ -24,11 +24,23 @@ const port = await new Promise((resolve) => {
 const home = mkdtempSync(path.join(tmpdir(), 'emulator-probe-'));
 mkdirSync(path.join(home, 'data'));
 const began = Date.now();
-const emulator = spawn('gcloud', ['beta', 'emulators', 'pubsub', 'start', `--host-port=127.0.0.1:${port}`, `--project=${P}`, `--data-dir=${path.join(home, 'data')}`], {
-  detached: true,
-  stdio: 'ignore',
-  env: { ...process.env, CLOUDSDK_CONFIG: path.join(home, 'config'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
-});
+const emulator = spawn(
+  'gcloud',
+  [
+    'beta',
+    'emulators',
+    'pubsub',
+    'start',
+    `--host-port=127.0.0.1:${port}`,
+    `--project=${P}`,
+    `--data-dir=${path.join(home, 'data')}`,
+  ],
+  {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, CLOUDSDK_CONFIG: path.join(home, 'config'), CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
+  },
+);
 const stop = () => {
   try {
     process.kill(-emulator.pid, 'SIGKILL');
@@ -50,16 +62,26 @@ const report = (feature, verdict, detail) => console.log(JSON.stringify({ featur
 report('start', 'measured', { listening_after_s: (Date.now() - began) / 1000 });
 
 const api = async (method, resource, body) => {
-  const response = await fetch(`${E}/v1/projects/${P}/${resource}`, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  const response = await fetch(`${E}/v1/projects/${P}/${resource}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
 };
 const topic = (name) => `projects/${P}/topics/${name}`;
 const publish = (name, messages) =>
   api('POST', `topics/${name}:publish`, {
-    messages: messages.map((m) => ({ data: Buffer.from(m.data ?? '{}').toString('base64'), attributes: m.attributes, orderingKey: m.orderingKey })),
+    messages: messages.map((m) => ({
+      data: Buffer.from(m.data ?? '{}').toString('base64'),
+      attributes: m.attributes,
+      orderingKey: m.orderingKey,
+    })),
   });
-const pull = async (sub) => (await api('POST', `subscriptions/${sub}:pull`, { maxMessages: 10, returnImmediately: true })).body?.receivedMessages ?? [];
+const pull = async (sub) =>
+  (await api('POST', `subscriptions/${sub}:pull`, { maxMessages: 10, returnImmediately: true })).body
+    ?.receivedMessages ?? [];
 const text = (message) => Buffer.from(message.data ?? '', 'base64').toString();
 
 // One push endpoint for every probe: it records each request and answers what the probe's path says.
@@ -78,7 +100,11 @@ const endpoint = (name) => `http://127.0.0.1:${server.address().port}/${name}`;
 const pushed = (name) => requests.filter((r) => r.path === `/${name}`);
 async function pushSubscription(name, settings = {}) {
   await api('PUT', `topics/${name}`);
-  const created = await api('PUT', `subscriptions/${name}`, { topic: topic(name), pushConfig: { pushEndpoint: endpoint(name) }, ...settings });
+  const created = await api('PUT', `subscriptions/${name}`, {
+    topic: topic(name),
+    pushConfig: { pushEndpoint: endpoint(name) },
+    ...settings,
+  });
   if (created.status !== 200) throw new Error(`${name}: ${JSON.stringify(created.body)}`);
   return created.body;
 }
@@ -88,7 +114,10 @@ await pushSubscription('push');
 await publish('push', [{ data: '{"a":1}', attributes: { k: 'v' } }]);
 await sleep(2000);
 const [first] = pushed('push');
-report('push', first ? 'honoured' : 'NOT honoured', { headers: first && Object.keys(first.headers), body: first?.body });
+report('push', first ? 'honoured' : 'NOT honoured', {
+  headers: first && Object.keys(first.headers),
+  body: first?.body,
+});
 
 // Which answers acknowledge a push: each path answers its code once, then 204.
 const codes = [200, 201, 202, 203, 204, 206, 302, 400, 429, 500];
@@ -117,15 +146,23 @@ await publish('retry-default', [{}]);
 await publish('retry-policy', [{ data: '{"dead":1}' }]);
 await sleep(45_000);
 const gaps = (list) => list.slice(1).map((r, i) => Math.round((r.at - list[i].at) / 100) / 10);
-report('retry without a policy', 'measured', { deliveries_in_45_s: pushed('retry-default').length, gaps_s: gaps(pushed('retry-default')).slice(0, 5) });
-report('retry policy 5s..20s', 'measured', { gaps_s: gaps(pushed('retry-policy')), delivery_attempt_in_body: pushed('retry-policy').map((r) => r.body.deliveryAttempt ?? null) });
+report('retry without a policy', 'measured', {
+  deliveries_in_45_s: pushed('retry-default').length,
+  gaps_s: gaps(pushed('retry-default')).slice(0, 5),
+});
+report('retry policy 5s..20s', 'measured', {
+  gaps_s: gaps(pushed('retry-policy')),
+  delivery_attempt_in_body: pushed('retry-policy').map((r) => r.body.deliveryAttempt ?? null),
+});
 // The emulator moves the message when its next delivery would be due: wait for it, bounded.
 let dead = [];
 for (const waitUntil = Date.now() + 60_000; dead.length === 0 && Date.now() < waitUntil;)
   dead = await pull('dead-pull').then(async (got) => (got.length ? got : (await sleep(1000), [])));
 report('dead-letter policy', dead.length === 1 && pushed('retry-policy').length === 5 ? 'honoured' : 'NOT honoured', {
   deliveries: pushed('retry-policy').length,
-  dead_lettered_after_first_delivery_s: dead.length ? Math.round((Date.now() - pushed('retry-policy')[0].at) / 1000) : null,
+  dead_lettered_after_first_delivery_s: dead.length
+    ? Math.round((Date.now() - pushed('retry-policy')[0].at) / 1000)
+    : null,
   dead_lettered: dead.map((m) => ({ data: text(m.message), attributes: m.message.attributes })),
 });
 
@@ -155,15 +192,29 @@ report('nack', (await pull('nack')).length === 1 ? 'honoured' : 'NOT honoured', 
 
 // Filter: only status=failed should arrive.
 await api('PUT', 'topics/filter');
-const filtered = await api('PUT', 'subscriptions/filter', { topic: topic('filter'), filter: 'attributes.status = "failed"' });
-await publish('filter', [{ data: '1', attributes: { status: 'succeeded' } }, { data: '2', attributes: { status: 'failed' } }, { data: '3' }]);
+const filtered = await api('PUT', 'subscriptions/filter', {
+  topic: topic('filter'),
+  filter: 'attributes.status = "failed"',
+});
+await publish('filter', [
+  { data: '1', attributes: { status: 'succeeded' } },
+  { data: '2', attributes: { status: 'failed' } },
+  { data: '3' },
+]);
 await sleep(1000);
 const arrived = (await pull('filter')).map((m) => text(m.message));
-report('filter', arrived.join() === '2' ? 'honoured' : 'NOT honoured', { accepted: filtered.body.filter, delivered: arrived });
+report('filter', arrived.join() === '2' ? 'honoured' : 'NOT honoured', {
+  accepted: filtered.body.filter,
+  delivered: arrived,
+});
 
 // Ordering: key A's first message fails once; A's second must wait for it, key B need not.
 for (const name of ['ordered', 'unordered'])
-  answers.set(`/${name}`, (entry, _seen) => (text(entry.body.message) === '1' && !answers.get(`failed-${name}`) ? (answers.set(`failed-${name}`, true), 500) : 204));
+  answers.set(`/${name}`, (entry, _seen) =>
+    text(entry.body.message) === '1' && !answers.get(`failed-${name}`)
+      ? (answers.set(`failed-${name}`, true), 500)
+      : 204,
+  );
 await pushSubscription('ordered', { enableMessageOrdering: true });
 await pushSubscription('unordered');
 await publish('ordered', [
@@ -185,14 +236,24 @@ const lateAcks = {};
 for (const exactlyOnce of [false, true]) {
   const name = `late-${exactlyOnce}`;
   await api('PUT', `topics/${name}`);
-  await api('PUT', `subscriptions/${name}`, { topic: topic(name), ackDeadlineSeconds: 10, enableExactlyOnceDelivery: exactlyOnce });
+  await api('PUT', `subscriptions/${name}`, {
+    topic: topic(name),
+    ackDeadlineSeconds: 10,
+    enableExactlyOnceDelivery: exactlyOnce,
+  });
   await publish(name, [{}]);
   const [held] = await pull(name);
   await sleep(11_500);
   await pull(name);
-  lateAcks[exactlyOnce ? 'exactly_once' : 'normal'] = (await api('POST', `subscriptions/${name}:acknowledge`, { ackIds: [held.ackId] })).status;
+  lateAcks[exactlyOnce ? 'exactly_once' : 'normal'] = (
+    await api('POST', `subscriptions/${name}:acknowledge`, { ackIds: [held.ackId] })
+  ).status;
 }
-report('exactly-once', lateAcks.exactly_once !== 200 && lateAcks.normal === 200 ? 'partly (expired ack ids refused)' : 'NOT honoured', { late_ack_status: lateAcks });
+report(
+  'exactly-once',
+  lateAcks.exactly_once !== 200 && lateAcks.normal === 200 ? 'partly (expired ack ids refused)' : 'NOT honoured',
+  { late_ack_status: lateAcks },
+);
 
 server.close();
 process.exit(0);

@@ -35,21 +35,32 @@ let browser: Browser;
 let reportFile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`,
+    );
   warehouse = await openMemoryWarehouse();
   // The demo history npm start builds: ten weeks, with the demo's anomaly on the last complete day.
   await appendEvents(warehouse, SOURCE, generateDemoEvents({ today: TODAY, now: NOW, days: 70 }), context);
   // And npm start's campaign day, which the demo's calendar mutes.
   await plantCampaign(warehouse, SOURCE, TODAY, NOW, context);
   const deps = { warehouse, clock: () => NOW, logger: silentLogger };
-  const built = await runEtl(deps, shippedJob, { range: { start: addDays(TODAY, -69), end: TODAY }, runId: 'demo-history', username: 'test' });
-  expect(built.failure).toBeUndefined();
-  const yesterday = addDays(TODAY, -1);
-  await runKpiMonitor({ ...deps, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => null }, loadKpiChecks(), {
-    dates: daysBetween(addDays(yesterday, -6), yesterday),
-    runId: 'demo-monitor',
+  const built = await runEtl(deps, shippedJob, {
+    range: { start: addDays(TODAY, -69), end: TODAY },
+    runId: 'demo-history',
     username: 'test',
   });
+  expect(built.failure).toBeUndefined();
+  const yesterday = addDays(TODAY, -1);
+  await runKpiMonitor(
+    { ...deps, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => null },
+    loadKpiChecks(),
+    {
+      dates: daysBetween(addDays(yesterday, -6), yesterday),
+      runId: 'demo-monitor',
+      username: 'test',
+    },
+  );
   reportFile = path.join(tempDir('kpis-report-browser-'), 'report.html');
   const range = { start: addDays(yesterday, -(DEFAULT_REPORT_DAYS - 1)), end: yesterday };
   await writeReport(
@@ -66,7 +77,15 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // No background traffic of the browser's own: only what the page asks for is recorded.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -82,7 +101,8 @@ test('the report opens with no console error and no request but itself, and ever
   const problems: string[] = [];
   page.on('request', (request) => requests.push(request.url()));
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+    if (message.type() === 'error' || message.type() === 'warning')
+      problems.push(`${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   const response = await page.goto(url, { waitUntil: 'load' });
@@ -94,7 +114,11 @@ test('the report opens with no console error and no request but itself, and ever
     .filter((check) => check.isEnable)
     .map((check) => check.name);
   const sections = await page.$$eval('article.check', (articles) =>
-    articles.map((article) => ({ id: article.id, charts: article.querySelectorAll('.chart svg').length, error: article.querySelector('.error')?.textContent ?? null })),
+    articles.map((article) => ({
+      id: article.id,
+      charts: article.querySelectorAll('.chart svg').length,
+      error: article.querySelector('.error')?.textContent ?? null,
+    })),
   );
   expect(sections.map((section) => section.id)).toEqual(enabled.map((name) => `check-${name}`));
   for (const section of sections) {
@@ -102,25 +126,37 @@ test('the report opens with no console error and no request but itself, and ever
     expect(section.charts).toBeGreaterThan(0);
   }
   // Each chart is drawn, not empty: it has a visible size and a point per day of the range.
-  const sizes = await page.$$eval('.chart svg', (svgs) => svgs.map((svg) => svg.getBoundingClientRect()).map((box) => box.width * box.height));
+  const sizes = await page.$$eval('.chart svg', (svgs) =>
+    svgs.map((svg) => svg.getBoundingClientRect()).map((box) => box.width * box.height),
+  );
   expect(sizes.every((area) => area > 10_000)).toBe(true);
   const dauDays = await page.$$eval(
     '#chart-dau svg [aria-label]',
-    (marks) => marks.map((mark) => mark.getAttribute('aria-label') ?? '').filter((label) => /^\d{4}-\d{2}-\d{2}: /.test(label)).length,
+    (marks) =>
+      marks.map((mark) => mark.getAttribute('aria-label') ?? '').filter((label) => /^\d{4}-\d{2}-\d{2}: /.test(label))
+        .length,
   );
   expect(dauDays).toBe(DEFAULT_REPORT_DAYS);
   // The campaign day is shaded with its note, and its raised point is drawn as muted.
-  const calendar = await page.$$eval('#chart-dau svg [aria-label^="known event"]', (marks) => marks.map((mark) => mark.getAttribute('aria-label')));
+  const calendar = await page.$$eval('#chart-dau svg [aria-label^="known event"]', (marks) =>
+    marks.map((mark) => mark.getAttribute('aria-label')),
+  );
   expect(calendar).toEqual([`known event ${campaignDay(TODAY)}: ${campaignEntry(TODAY).note}`]);
-  const campaign = await page.$$eval(`#chart-dau svg [aria-label^="${campaignDay(TODAY)}: "]`, (marks) => marks.map((mark) => mark.getAttribute('aria-label')));
+  const campaign = await page.$$eval(`#chart-dau svg [aria-label^="${campaignDay(TODAY)}: "]`, (marks) =>
+    marks.map((mark) => mark.getAttribute('aria-label')),
+  );
   expect(campaign).toEqual([expect.stringMatching(/, muted \+[\d.,]+%$/)]);
   expect(await page.locator('.tile', { hasText: 'muted by the calendar' }).locator('b').textContent()).not.toBe('0');
   // The alerts table links each alert to its chart, and the link lands on it.
-  const links = await page.$$eval('#alerts ~ table a', (anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
+  const links = await page.$$eval('#alerts ~ table a', (anchors) =>
+    anchors.map((anchor) => anchor.getAttribute('href')),
+  );
   expect(links.length).toBeGreaterThan(0);
   for (const link of new Set(links)) expect(await page.locator(link as string).count()).toBe(1);
 
-  const screenshot = process.env.UPDATE_SCREENSHOTS ? path.resolve(__dirname, '../../docs/report.png') : path.join(path.dirname(reportFile), 'report.png');
+  const screenshot = process.env.UPDATE_SCREENSHOTS
+    ? path.resolve(__dirname, '../../docs/report.png')
+    : path.join(path.dirname(reportFile), 'report.png');
   mkdirSync(path.dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: false });
   expect(statSync(screenshot).size).toBeGreaterThan(20_000);

@@ -10,7 +10,11 @@ describe('resolveDateRange', () => {
     ['--days-back 0: today only', { daysBack: 0 }, { start: TODAY, end: TODAY }],
     ['--days-back 7: a week back to today', { daysBack: 7 }, { start: '2026-11-20', end: TODAY }],
     ['--date: one day', { date: '2026-02-28' }, { start: '2026-02-28', end: '2026-02-28' }],
-    ['--from/--to: inclusive range across a month', { from: '2026-10-30', to: '2026-11-02' }, { start: '2026-10-30', end: '2026-11-02' }],
+    [
+      '--from/--to: inclusive range across a month',
+      { from: '2026-10-30', to: '2026-11-02' },
+      { start: '2026-10-30', end: '2026-11-02' },
+    ],
   ])('%s', (_name, request, expected) => {
     expect(resolveDateRange(request, TODAY)).toEqual(expected);
   });
@@ -40,7 +44,9 @@ test('day arithmetic crosses months, years and leap days in UTC', () => {
 describe('every date helper is total: it returns or throws a UsageError at once, for any input', () => {
   const anyDay = fc.oneof(
     fc.string(),
-    fc.date({ min: new Date(-70_000_000_000_000), max: new Date(300_000_000_000_000), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+    fc
+      .date({ min: new Date(-70_000_000_000_000), max: new Date(300_000_000_000_000), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10)),
     fc
       .tuple(fc.integer({ min: 0, max: 99_999 }), fc.integer({ min: 0, max: 99 }), fc.integer({ min: 0, max: 99 }))
       .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`),
@@ -88,9 +94,14 @@ describe('every date helper is total: it returns or throws a UsageError at once,
   });
 
   test('the edges of the sane window', () => {
-    expect(() => resolveDateRange({ date: '9999-12-31' }, TODAY)).toThrow('--date 9999-12-31 is outside the days a run may cover (0001-01-01..2026-11-28, tomorrow)');
+    expect(() => resolveDateRange({ date: '9999-12-31' }, TODAY)).toThrow(
+      '--date 9999-12-31 is outside the days a run may cover (0001-01-01..2026-11-28, tomorrow)',
+    );
     expect(resolveDateRange({ date: '2026-11-28' }, TODAY)).toEqual({ start: '2026-11-28', end: '2026-11-28' });
-    expect(resolveDateRange({ from: '0001-01-01', to: '0001-01-02' }, TODAY)).toEqual({ start: '0001-01-01', end: '0001-01-02' });
+    expect(resolveDateRange({ from: '0001-01-01', to: '0001-01-02' }, TODAY)).toEqual({
+      start: '0001-01-01',
+      end: '0001-01-02',
+    });
     expect(() => addDays('9999-12-31', 1)).toThrow('outside the days a warehouse can hold');
     expect(daysBetween('2026-11-02', '2026-11-01')).toEqual([]);
   });

@@ -2,7 +2,14 @@
  * The failure classification of README "Failure classification", row by row, on errors the real
  * adapters raise: transient ones are retried (the function throws), permanent ones acknowledged.
  */
-import { ConfigError, InputFileError, InvalidMessageError, isTransientFailure, PublishError, UsageError } from '../../shared/errors';
+import {
+  ConfigError,
+  InputFileError,
+  InvalidMessageError,
+  isTransientFailure,
+  PublishError,
+  UsageError,
+} from '../../shared/errors';
 import { BigQueryWarehouse } from '../../shared/warehouse/bigquery';
 import { createBigQueryClient } from '../../shared/warehouse/factory';
 import { BigQueryFake, type InsertBehaviour } from '../fakes/bigquery-fake';
@@ -26,17 +33,49 @@ describe('BigQuery failures, as the real client raises them against the REST fak
     ['HTTP 429 rate limit', { kind: 'http-error', status: 429, reason: 'rateLimitExceeded' }, true],
     ['HTTP 500 internal error', { kind: 'http-error', status: 500, reason: 'internalError' }, true],
     ['HTTP 503 backend error', { kind: 'http-error', status: 503, reason: 'backendError' }, true],
-    ['a job that failed with backendError', { kind: 'job-error', reason: 'backendError', message: 'Backend error' }, true],
-    ['a job aborted by a concurrent update', { kind: 'job-error', reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table t' }, true],
-    ['a SQL syntax error', { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' }, false],
-    ['a missing table or dataset', { kind: 'job-error', reason: 'notFound', message: 'Not found: Table p:gamepltx.fact was not found in location US' }, false],
+    [
+      'a job that failed with backendError',
+      { kind: 'job-error', reason: 'backendError', message: 'Backend error' },
+      true,
+    ],
+    [
+      'a job aborted by a concurrent update',
+      {
+        kind: 'job-error',
+        reason: 'invalidQuery',
+        message: 'Transaction is aborted due to concurrent update against table t',
+      },
+      true,
+    ],
+    [
+      'a SQL syntax error',
+      { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' },
+      false,
+    ],
+    [
+      'a missing table or dataset',
+      {
+        kind: 'job-error',
+        reason: 'notFound',
+        message: 'Not found: Table p:gamepltx.fact was not found in location US',
+      },
+      false,
+    ],
     [
       'a schema mismatch',
-      { kind: 'job-error', reason: 'invalidQuery', message: 'Query column 2 has type STRING which cannot be inserted into column n, which has type INT64' },
+      {
+        kind: 'job-error',
+        reason: 'invalidQuery',
+        message: 'Query column 2 has type STRING which cannot be inserted into column n, which has type INT64',
+      },
       false,
     ],
     ['access denied', { kind: 'http-error', status: 403, reason: 'accessDenied' }, false],
-    ['a bytes-billed cap exceeded', { kind: 'job-error', reason: 'bytesBilledLimitExceeded', message: 'Query exceeded limit for bytes billed' }, false],
+    [
+      'a bytes-billed cap exceeded',
+      { kind: 'job-error', reason: 'bytesBilledLimitExceeded', message: 'Query exceeded limit for bytes billed' },
+      false,
+    ],
   ])('%s', async (_name, behaviour, transient) => {
     fake.insertBehaviours = [behaviour];
     const failure = await warehouse.query('INSERT INTO t SELECT 1', {}, context).then(
@@ -65,7 +104,11 @@ describe('DuckDB failures', () => {
 });
 
 test.each<[string, unknown, boolean]>([
-  ['a publish the broker did not take', new PublishError('cannot publish to daily-kpis-completed: 14 UNAVAILABLE'), true],
+  [
+    'a publish the broker did not take',
+    new PublishError('cannot publish to daily-kpis-completed: 14 UNAVAILABLE'),
+    true,
+  ],
   ['a network failure below any API', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), true],
   ["fetch's network failure", new TypeError('fetch failed'), true],
   ['a config error', new ConfigError('config/kpis_config.json: invalid config'), false],

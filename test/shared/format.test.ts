@@ -21,7 +21,11 @@ test("the monitor's message gives the change as its result stores it, so the mes
         ['2026-11-25', { value: before, active: true }],
         ['2026-11-26', { value: now, active: true }],
       ]);
-      const result = evaluate(check('pct_change', { warm_up_days: 0, min_training_days: 1, min_value: 0 }), { firstDay: '2026-11-25', points }, '2026-11-26');
+      const result = evaluate(
+        check('pct_change', { warm_up_days: 0, min_training_days: 1, min_value: 0 }),
+        { firstDay: '2026-11-25', points },
+        '2026-11-26',
+      );
       expect(result.change).not.toBeNull();
       expect(result.message).toContain(formatChange(result.change as number));
     }),

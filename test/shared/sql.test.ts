@@ -2,8 +2,12 @@ import { describeStatement, paramNames, renderTemplate, rewriteParams, splitStat
 
 describe('SQL text helpers', () => {
   test('splits on semicolons outside literals and comments, dropping empty statements', () => {
-    const script = '-- header; not a split\nSELECT \'a;b\' AS x;\n/* c; */ SELECT "q;" FROM `p.d.t`;\n-- trailing comment only\n';
-    expect(splitStatements(script)).toEqual(["-- header; not a split\nSELECT 'a;b' AS x", '/* c; */ SELECT "q;" FROM `p.d.t`']);
+    const script =
+      '-- header; not a split\nSELECT \'a;b\' AS x;\n/* c; */ SELECT "q;" FROM `p.d.t`;\n-- trailing comment only\n';
+    expect(splitStatements(script)).toEqual([
+      "-- header; not a split\nSELECT 'a;b' AS x",
+      '/* c; */ SELECT "q;" FROM `p.d.t`',
+    ]);
   });
 
   test('finds and rewrites @params but not inside literals, comments or @@system variables', () => {
@@ -13,7 +17,9 @@ describe('SQL text helpers', () => {
   });
 
   test('renders placeholders and refuses a missing one', () => {
-    expect(renderTemplate('FROM {{source}} JOIN {{ target }}', { source: 'a.b', target: 'c.d' })).toBe('FROM a.b JOIN c.d');
+    expect(renderTemplate('FROM {{source}} JOIN {{ target }}', { source: 'a.b', target: 'c.d' })).toBe(
+      'FROM a.b JOIN c.d',
+    );
     expect(() => renderTemplate('FROM {{nope}}', {}, 'x.sql')).toThrow('x.sql: no value for placeholder {{nope}}');
   });
 

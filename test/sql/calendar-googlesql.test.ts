@@ -46,8 +46,20 @@ beforeAll(async () => {
     table: 'daily_kpis.daily_user_panel',
     calendar_note: 'campaign',
   };
-  await recordMuted(warehouse, [mutedAlert(result, 'run', NOW), mutedAlert({ ...result, check: 'installs' }, 'run', NOW)], 'run', NOW, context);
-  await reportData(warehouse, shippedJob, [], { range: { start: '2026-11-20', end: '2026-11-26' }, generatedAt: NOW, source: 'fake' }, context);
+  await recordMuted(
+    warehouse,
+    [mutedAlert(result, 'run', NOW), mutedAlert({ ...result, check: 'installs' }, 'run', NOW)],
+    'run',
+    NOW,
+    context,
+  );
+  await reportData(
+    warehouse,
+    shippedJob,
+    [],
+    { range: { start: '2026-11-20', end: '2026-11-26' }, generatedAt: NOW, source: 'fake' },
+    context,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -57,8 +69,23 @@ afterAll(async () => {
 
 test('GoogleSQL accepts the muted alerts MERGE and the report read, with their typed parameters', async () => {
   const jobs = fake.jobInserts().flatMap((request) => {
-    const query = (request.body as { configuration?: { query?: { query: string; queryParameters?: { name: string; parameterType: { type: string } }[] } } })?.configuration?.query;
-    return query ? [{ sql: query.query, params: Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType])) }] : [];
+    const query = (
+      request.body as {
+        configuration?: {
+          query?: { query: string; queryParameters?: { name: string; parameterType: { type: string } }[] };
+        };
+      }
+    )?.configuration?.query;
+    return query
+      ? [
+          {
+            sql: query.query,
+            params: Object.fromEntries(
+              (query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType]),
+            ),
+          },
+        ]
+      : [];
   });
   expect(jobs.length).toBeGreaterThanOrEqual(3);
   const sql = jobs.map((job) => job.sql).join('\n');
@@ -66,6 +93,7 @@ test('GoogleSQL accepts the muted alerts MERGE and the report read, with their t
   expect(sql).toContain('MERGE INTO `demo-project.monitoring.alerts` AS t');
   const problems: string[] = [];
   for (const job of jobs)
-    for (const analyzed of await analyzer.analyze(job.sql, job.params)) if (analyzed.error) problems.push(`${analyzed.error}\n    in: ${analyzed.statement.slice(0, 200)}`);
+    for (const analyzed of await analyzer.analyze(job.sql, job.params))
+      if (analyzed.error) problems.push(`${analyzed.error}\n    in: ${analyzed.statement.slice(0, 200)}`);
   expect(problems).toEqual([]);
 });

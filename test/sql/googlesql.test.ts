@@ -38,7 +38,10 @@ const PROJECT = 'demo-project';
 const NOW = new Date('2026-11-27T06:00:00Z');
 
 interface Job {
-  configuration: { dryRun?: boolean; query: { query: string; queryParameters?: { name: string; parameterType: { type: string } }[] } };
+  configuration: {
+    dryRun?: boolean;
+    query: { query: string; queryParameters?: { name: string; parameterType: { type: string } }[] };
+  };
 }
 
 let analyzer: Analyzer;
@@ -47,7 +50,10 @@ let fake: BigQueryFake;
 const CRON_PROJECT = 'cron-project';
 const PANDAS_RUN_LOG: CatalogTable = {
   ...RUN_LOG_TABLE,
-  columns: RUN_LOG_TABLE.columns.map((c) => ({ name: c.name, type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type })),
+  columns: RUN_LOG_TABLE.columns.map((c) => ({
+    name: c.name,
+    type: c.name === 'ts' ? 'DATETIME' : c.name === 'dt' ? 'STRING' : c.type,
+  })),
 };
 /** The source dataset's partition metadata view, with BigQuery's columns: the ETL's change check (restate_days) reads it. */
 const SOURCE_PARTITIONS: CatalogTable = {
@@ -55,7 +61,10 @@ const SOURCE_PARTITIONS: CatalogTable = {
   table: 'INFORMATION_SCHEMA.PARTITIONS',
   description: 'BigQuery partition metadata',
   columns: [
-    ...['table_catalog', 'table_schema', 'table_name', 'partition_id'].map((name) => ({ name, type: 'STRING' as const })),
+    ...['table_catalog', 'table_schema', 'table_name', 'partition_id'].map((name) => ({
+      name,
+      type: 'STRING' as const,
+    })),
     ...['total_rows', 'total_logical_bytes', 'total_billable_bytes'].map((name) => ({ name, type: 'INT64' as const })),
     { name: 'last_modified_time', type: 'TIMESTAMP' },
     { name: 'storage_tier', type: 'STRING' },
@@ -64,14 +73,22 @@ const SOURCE_PARTITIONS: CatalogTable = {
 /** A GA4 export's dataset: its wildcard table with the `_TABLE_SUFFIX` pseudo-column, and its tables' metadata. */
 const GA4_DATASET = 'analytics_1';
 const GA4_TABLES: CatalogTable[] = [
-  { dataset: GA4_DATASET, table: 'events_*', description: 'GA4 export', columns: [...GA4_EVENT_FIELDS, { name: '_TABLE_SUFFIX', type: 'STRING', pseudo: true }] },
+  {
+    dataset: GA4_DATASET,
+    table: 'events_*',
+    description: 'GA4 export',
+    columns: [...GA4_EVENT_FIELDS, { name: '_TABLE_SUFFIX', type: 'STRING', pseudo: true }],
+  },
   {
     dataset: GA4_DATASET,
     table: '__TABLES__',
     description: 'BigQuery table metadata',
     columns: [
       ...['project_id', 'dataset_id', 'table_id'].map((name) => ({ name, type: 'STRING' as const })),
-      ...['creation_time', 'last_modified_time', 'row_count', 'size_bytes', 'type'].map((name) => ({ name, type: 'INT64' as const })),
+      ...['creation_time', 'last_modified_time', 'row_count', 'size_bytes', 'type'].map((name) => ({
+        name,
+        type: 'INT64' as const,
+      })),
     ],
   },
 ];
@@ -84,7 +101,12 @@ const ga4Job = {
           ...table,
           dataset_src: GA4_DATASET,
           table_src: 'events_*',
-          ga4: { format: 'ga4_export' as const, dataset: GA4_DATASET, user_key: 'user_pseudo_id' as const, value_param: 'coins' },
+          ga4: {
+            format: 'ga4_export' as const,
+            dataset: GA4_DATASET,
+            user_key: 'user_pseudo_id' as const,
+            value_param: 'coins',
+          },
         }
       : table,
   ),
@@ -93,7 +115,9 @@ const ga4Job = {
 const OLD_SOURCE: CatalogTable = { ...SOURCE, table: 'fact_before_platform', columns: SOURCE.columns.slice(0, 4) };
 const oldSourceJob = {
   ...shippedJob,
-  tables: shippedJob.tables.map((table) => (placeholders(table.query).includes('source') ? { ...table, table_src: OLD_SOURCE.table } : table)),
+  tables: shippedJob.tables.map((table) =>
+    placeholders(table.query).includes('source') ? { ...table, table_src: OLD_SOURCE.table } : table,
+  ),
 };
 let cronFake: BigQueryFake;
 let slack: HttpRecorder;
@@ -108,7 +132,11 @@ beforeAll(async () => {
     OLD_SOURCE,
   ];
 
-  const cronTables = [...tables.filter((table) => table.table !== RUN_LOG_TABLE.table), PANDAS_RUN_LOG, { ...RUN_LOG_TABLE, table: MIGRATED_TABLE }];
+  const cronTables = [
+    ...tables.filter((table) => table.table !== RUN_LOG_TABLE.table),
+    PANDAS_RUN_LOG,
+    { ...RUN_LOG_TABLE, table: MIGRATED_TABLE },
+  ];
   analyzer = await startAnalyzer(PROJECT, tables, { [CRON_PROJECT]: cronTables });
   fake = await new BigQueryFake().start();
   cronFake = await new BigQueryFake().start();
@@ -124,8 +152,10 @@ beforeAll(async () => {
         ],
         rows: [['2026-11-26', 100]],
       };
-    if (labels.sql_file === 'alerts-claimed') return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
-    if (labels.sql_file === 'alerts-unposted') return { fields: [{ name: 'payload', type: 'STRING' }], rows: [[JSON.stringify(alert)]] };
+    if (labels.sql_file === 'alerts-claimed')
+      return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
+    if (labels.sql_file === 'alerts-unposted')
+      return { fields: [{ name: 'payload', type: 'STRING' }], rows: [[JSON.stringify(alert)]] };
     return { fields: [], rows: [] };
   };
   const warehouse = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), {
@@ -136,24 +166,62 @@ beforeAll(async () => {
   // An alerts table from before delivered_at, so the migration statement is sent too.
   fake.datasets.add(ALERTS_TABLE.dataset);
   fake.tables.set(`${ALERTS_TABLE.dataset}.${ALERTS_TABLE.table}`, {
-    schema: { fields: ALERTS_TABLE.columns.filter((c) => c.name !== 'delivered_at').map((c) => ({ name: c.name, type: c.type })) },
+    schema: {
+      fields: ALERTS_TABLE.columns
+        .filter((c) => c.name !== 'delivered_at')
+        .map((c) => ({ name: c.name, type: c.type })),
+    },
   });
   const context = { job: 'zetasql', runId: 'analyzer' };
-  const deps = { warehouse, clock: () => NOW, logger: silentLogger, publisher: new LocalTopicPublisher(tempDir(), () => NOW), slackWebhook: async () => `${slackUrl}/hook` };
+  const deps = {
+    warehouse,
+    clock: () => NOW,
+    logger: silentLogger,
+    publisher: new LocalTopicPublisher(tempDir(), () => NOW),
+    slackWebhook: async () => `${slackUrl}/hook`,
+  };
   const range = { start: '2026-11-25', end: '2026-11-26' };
 
-  await seedDemo(warehouse, SOURCE, { today: '2026-11-27', now: NOW, days: 3, whenNotEmpty: 'replace' }, context).catch(() => undefined);
+  await seedDemo(warehouse, SOURCE, { today: '2026-11-27', now: NOW, days: 3, whenNotEmpty: 'replace' }, context).catch(
+    () => undefined,
+  );
   await runEtl(deps, shippedJob, { range, runId: 'etl-run', username: 'test' });
   await runEtl(deps, shippedJob, { range, runId: 'etl-dry', username: 'test', dryRun: true });
-  await runTriggeredEtl(deps, shippedJob, { trigger: { range, dryRun: false }, runId: 'etl-triggered', username: 'test', publishedAt: NOW });
+  await runTriggeredEtl(deps, shippedJob, {
+    trigger: { range, dryRun: false },
+    runId: 'etl-triggered',
+    username: 'test',
+    publishedAt: NOW,
+  });
   // The read-ahead check's count before a build's time (the demo has no event of the 27th before NOW, so the run sent none).
-  await warehouse.sourceVersionsBefore(SOURCE, { start: '2026-11-26', end: '2026-11-27' }, NOW, 'Europe/Berlin', context);
-  await runKpiMonitor(deps, [...loadKpiChecks(), segmentedShortForm()], { dates: ['2026-11-26'], runId: 'kpi-run', username: 'test' });
+  await warehouse.sourceVersionsBefore(
+    SOURCE,
+    { start: '2026-11-26', end: '2026-11-27' },
+    NOW,
+    'Europe/Berlin',
+    context,
+  );
+  await runKpiMonitor(deps, [...loadKpiChecks(), segmentedShortForm()], {
+    dates: ['2026-11-26'],
+    runId: 'kpi-run',
+    username: 'test',
+  });
   await runLogMonitor(deps, loadLogChecks(), { runId: 'log-run', username: 'test' });
   await deliverAlerts(deps, [alert], { ...context, source: 'test' });
   // An incident's records: a raised day written, a day that no longer raises forgotten, and read back.
-  const raisedDay = { ...alert, status: 'raised' as const, incident_id: alert.alert_id, incident_start: alert.date, incident_days: 1 };
-  await recordIncidentDays(warehouse, { alerts: [], raisedDays: [raisedDay], clearedDays: [{ alert_id: alert.alert_id, date: alert.date }] }, NOW, context);
+  const raisedDay = {
+    ...alert,
+    status: 'raised' as const,
+    incident_id: alert.alert_id,
+    incident_start: alert.date,
+    incident_days: 1,
+  };
+  await recordIncidentDays(
+    warehouse,
+    { alerts: [], raisedDays: [raisedDay], clearedDays: [{ alert_id: alert.alert_id, date: alert.date }] },
+    NOW,
+    context,
+  );
   await readIncidentDays(warehouse, ['2026-11-27'], context);
   await dailySummary(warehouse, shippedJob, '2026-11-26', context);
   await checkQueries(warehouse, shippedJob, { file: DEFAULT_KPIS_CONFIG, checks: loadKpiChecks() }, context);
@@ -161,12 +229,16 @@ beforeAll(async () => {
   await runEtl(deps, ga4Job, { range, runId: 'ga4-run', username: 'test' });
   await runEtl(deps, ga4Job, { range, runId: 'ga4-dry', username: 'test', dryRun: true });
   await checkQueries(warehouse, ga4Job, { file: DEFAULT_KPIS_CONFIG, checks: [] }, context);
-  fake.tables.set(`${OLD_SOURCE.dataset}.${OLD_SOURCE.table}`, { schema: { fields: OLD_SOURCE.columns.map((c) => ({ name: c.name, type: c.type })) } });
+  fake.tables.set(`${OLD_SOURCE.dataset}.${OLD_SOURCE.table}`, {
+    schema: { fields: OLD_SOURCE.columns.map((c) => ({ name: c.name, type: c.type })) },
+  });
   await runEtl(deps, oldSourceJob, { range, runId: 'old-source-run', username: 'test' });
 
   // The same use-cases on a project whose run log is the cron job's, then its conversion.
   cronFake.datasets.add(RUN_LOG_TABLE.dataset);
-  cronFake.tables.set(`${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, { schema: { fields: PANDAS_RUN_LOG.columns.map((c) => ({ name: c.name, type: c.type })) } });
+  cronFake.tables.set(`${RUN_LOG_TABLE.dataset}.${RUN_LOG_TABLE.table}`, {
+    schema: { fields: PANDAS_RUN_LOG.columns.map((c) => ({ name: c.name, type: c.type })) },
+  });
   const cron = new BigQueryWarehouse(await createBigQueryClient(CRON_PROJECT, 'US', cronFake.url), {
     projectId: CRON_PROJECT,
     location: 'US',
@@ -177,11 +249,27 @@ beforeAll(async () => {
   writeFileSync(
     oldLogConfig,
     JSON.stringify({
-      daily_kpis: { alerts: { etl: { message: '%daily%', enable_message: true, step_name: 'end', file_name: 'daily_kpis_etl.py', job_name: 'daily_kpis', thresh_in_hours: 26 } } },
+      daily_kpis: {
+        alerts: {
+          etl: {
+            message: '%daily%',
+            enable_message: true,
+            step_name: 'end',
+            file_name: 'daily_kpis_etl.py',
+            job_name: 'daily_kpis',
+            thresh_in_hours: 26,
+          },
+        },
+      },
     }),
   );
   await runEtl(cronDeps, shippedJob, { range, runId: 'cron-etl', username: 'test' });
-  await runTriggeredEtl(cronDeps, shippedJob, { trigger: { range, dryRun: false }, runId: 'cron-triggered', username: 'test', publishedAt: NOW });
+  await runTriggeredEtl(cronDeps, shippedJob, {
+    trigger: { range, dryRun: false },
+    runId: 'cron-triggered',
+    username: 'test',
+    publishedAt: NOW,
+  });
   await runLogMonitor(cronDeps, loadLogChecks(oldLogConfig), { runId: 'cron-log-run', username: 'test' });
   await migrateRunLog(cron, { dryRun: false }, context);
 }, 120_000);
@@ -221,15 +309,32 @@ function segmentedShortForm() {
   const file = path.join(tempDir(), 'kpis_config.json');
   writeFileSync(
     file,
-    JSON.stringify({ kpis: { events_per_user: { dataset: 'daily_kpis', table_id: 'daily_user_panel', date_column: 'date', value: 'SUM(total_events)', segment: 'user_id' } } }),
+    JSON.stringify({
+      kpis: {
+        events_per_user: {
+          dataset: 'daily_kpis',
+          table_id: 'daily_user_panel',
+          date_column: 'date',
+          value: 'SUM(total_events)',
+          segment: 'user_id',
+        },
+      },
+    }),
   );
   return loadKpiChecks(file)[0] as KpiCheck;
 }
 
 function sentJobs(): { sql: string; params: Record<string, ColumnType> }[] {
   // Load jobs (the demo's events) carry no SQL.
-  const queries = fake.jobInserts().flatMap((request) => ((request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : []));
-  return queries.map((query) => ({ sql: query.query, params: Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType])) }));
+  const queries = fake
+    .jobInserts()
+    .flatMap((request) =>
+      (request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : [],
+    );
+  return queries.map((query) => ({
+    sql: query.query,
+    params: Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType])),
+  }));
 }
 
 test('the use-cases sent every kind of statement: the ETL script, the monitors, the alert claims, the migration', () => {
@@ -282,15 +387,24 @@ test('GoogleSQL accepts every statement, with its typed parameters', async () =>
 });
 
 test('the analyzer is not lenient: a DuckDB-only construct, an unknown column and a type error are rejected', async () => {
-  const rejects = async (sql: string, params: Record<string, ColumnType> = {}) => (await analyzer.analyze(sql, params)).find((result) => result.error)?.error;
+  const rejects = async (sql: string, params: Record<string, ColumnType> = {}) =>
+    (await analyzer.analyze(sql, params)).find((result) => result.error)?.error;
   expect(await rejects('SELECT user_id FROM `demo-project.daily_kpis.installs` GROUP BY ALL')).toMatch(/GROUP BY ALL/);
-  expect(await rejects('SELECT user_idd FROM `demo-project.daily_kpis.installs`')).toMatch(/Unrecognized name: user_idd/);
-  expect(await rejects('SELECT * FROM `demo-project.daily_kpis.installs` WHERE install_date = @n', { n: 'INT64' })).toMatch(/No matching signature|operator =/);
+  expect(await rejects('SELECT user_idd FROM `demo-project.daily_kpis.installs`')).toMatch(
+    /Unrecognized name: user_idd/,
+  );
+  expect(
+    await rejects('SELECT * FROM `demo-project.daily_kpis.installs` WHERE install_date = @n', { n: 'INT64' }),
+  ).toMatch(/No matching signature|operator =/);
   expect(await rejects('SELECT $1 FROM `demo-project.daily_kpis.installs`')).toBeDefined();
 });
 
 test("on the cron job's run log (ts DATETIME, dt STRING), every statement, its conversion included, is valid against those types", async () => {
-  const jobs = cronFake.jobInserts().flatMap((request) => ((request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : []));
+  const jobs = cronFake
+    .jobInserts()
+    .flatMap((request) =>
+      (request.body as Job | undefined)?.configuration?.query ? [(request.body as Job).configuration.query] : [],
+    );
   const sql = jobs.map((query) => query.query).join('\n');
   for (const piece of [
     'CAST(@ts_1 AS DATETIME)',
@@ -304,8 +418,11 @@ test("on the cron job's run log (ts DATETIME, dt STRING), every statement, its c
     expect(sql).toContain(piece);
   const problems: string[] = [];
   for (const query of jobs) {
-    const params = Object.fromEntries((query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType]));
-    for (const result of await analyzer.analyze(query.query, params)) if (result.error) problems.push(`${result.error}\n    in: ${result.statement.slice(0, 200)}`);
+    const params = Object.fromEntries(
+      (query.queryParameters ?? []).map((p) => [p.name, p.parameterType.type as ColumnType]),
+    );
+    for (const result of await analyzer.analyze(query.query, params))
+      if (result.error) problems.push(`${result.error}\n    in: ${result.statement.slice(0, 200)}`);
   }
   expect(problems).toEqual([]);
 });

@@ -42,7 +42,17 @@ function result(check: string, date: string, metric: number, baseline: number): 
 const TREND = [1000, 980, 1010, 990, 1200, 1210, 1000, 1005, 985, 1000, 995, 1190, 1200, 1500];
 const dauSpike = kpiAlert({ ...result('dau', '2026-11-26', 1500, 1000), trend: TREND }, 'r1', NOW);
 const installsSpike = kpiAlert(result('installs', '2026-11-26', 400, 130), 'r1', NOW);
-const etlFailed = pipelineAlert({ check: 'daily_kpis_etl', date: '2026-11-27', reason: 'failed_run', message: 'the newest run failed', table: 'logs.daily_logs' }, 'r1', NOW);
+const etlFailed = pipelineAlert(
+  {
+    check: 'daily_kpis_etl',
+    date: '2026-11-27',
+    reason: 'failed_run',
+    message: 'the newest run failed',
+    table: 'logs.daily_logs',
+  },
+  'r1',
+  NOW,
+);
 
 let warehouse: DuckDbWarehouse;
 let slack: HttpRecorder;
@@ -75,7 +85,10 @@ function deps(overrides: Partial<AlertDeps> = {}): AlertDeps {
 
 test('one Slack message per run groups its alerts into a table, errors first', async () => {
   const report = await deliverAlerts(deps(), [dauSpike, installsSpike, etlFailed], context);
-  expect(report).toMatchObject({ slack: 'posted', published: [dauSpike.alert_id, installsSpike.alert_id, etlFailed.alert_id] });
+  expect(report).toMatchObject({
+    slack: 'posted',
+    published: [dauSpike.alert_id, installsSpike.alert_id, etlFailed.alert_id],
+  });
   expect(slack.requests).toHaveLength(1);
   const request = slack.requests[0];
   expect(request?.url).toBe(SECRET_PATH);
@@ -107,14 +120,23 @@ test('one Slack message per run groups its alerts into a table, errors first', a
 test('a failed Slack post is logged without the URL, keeps the Pub/Sub alerts, and the next run posts it', async () => {
   slack.status = 500;
   const failed = await deliverAlerts(deps(), [dauSpike], context);
-  expect(failed).toMatchObject({ slack: 'failed', published: [dauSpike.alert_id], slack_error: 'Slack webhook answered HTTP 500: invalid_token' });
+  expect(failed).toMatchObject({
+    slack: 'failed',
+    published: [dauSpike.alert_id],
+    slack_error: 'Slack webhook answered HTTP 500: invalid_token',
+  });
   expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(1);
   expect(logLines.some((line) => line.includes('Slack post failed'))).toBe(true);
 
   // The next run has nothing new to raise, and still posts what Slack missed; Pub/Sub gets nothing twice.
   slack.status = 200;
   const next = await deliverAlerts(deps(), [dauSpike], { ...context, runId: 'r2' });
-  expect(next).toMatchObject({ slack: 'posted', published: [], already_published: [dauSpike.alert_id], slack_alerts: [dauSpike.alert_id] });
+  expect(next).toMatchObject({
+    slack: 'posted',
+    published: [],
+    already_published: [dauSpike.alert_id],
+    slack_alerts: [dauSpike.alert_id],
+  });
   const quiet = await deliverAlerts(deps(), [], { ...context, runId: 'r3' });
   expect(quiet).toMatchObject({ slack: 'nothing_to_post', published: [] });
   expect(slack.requests).toHaveLength(2);
@@ -132,7 +154,11 @@ test('an unreachable webhook fails with a message that does not name it', async 
 });
 
 test('a secret that cannot be read turns Slack off for the run; the alerts still go out', async () => {
-  const report = await deliverAlerts(deps({ slackWebhook: () => Promise.reject(new Error('PERMISSION_DENIED on secret daily-kpis-slack-webhook')) }), [dauSpike], context);
+  const report = await deliverAlerts(
+    deps({ slackWebhook: () => Promise.reject(new Error('PERMISSION_DENIED on secret daily-kpis-slack-webhook')) }),
+    [dauSpike],
+    context,
+  );
   expect(report).toMatchObject({ slack: 'failed', published: [dauSpike.alert_id] });
   expect(report.slack_error).toContain('PERMISSION_DENIED');
   expect(slack.requests).toHaveLength(0);
@@ -157,9 +183,14 @@ test('a publish that fails gives its claims back and throws; the retry publishes
     close: async () => undefined,
   };
   const alerts: Alert[] = [dauSpike, installsSpike, etlFailed];
-  await expect(deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, context)).rejects.toThrow('UNAVAILABLE');
+  await expect(
+    deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, context),
+  ).rejects.toThrow('UNAVAILABLE');
   expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as Alert).alert_id)).toEqual([dauSpike.alert_id]);
-  const retry = await deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, { ...context, runId: 'r1-retry' });
+  const retry = await deliverAlerts(deps({ publisher: flaky, slackWebhook: async () => null }), alerts, {
+    ...context,
+    runId: 'r1-retry',
+  });
   expect(retry.published).toEqual([installsSpike.alert_id, etlFailed.alert_id]);
   expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(3);
 });
@@ -170,21 +201,37 @@ describe('at least once: a claim never marked delivered is taken again after the
 
   test('an invocation that died between the claim and the publish: nothing goes out while its claim is fresh, everything once it is stale', async () => {
     // The publish never returns: the function instance was killed while waiting for the broker.
-    const dying: Publisher = { publish: () => new Promise<string>(() => undefined), publishRaw: () => new Promise<string>(() => undefined), close: async () => undefined };
+    const dying: Publisher = {
+      publish: () => new Promise<string>(() => undefined),
+      publishRaw: () => new Promise<string>(() => undefined),
+      close: async () => undefined,
+    };
     void deliverAlerts(deps({ publisher: dying, slackWebhook: async () => null }), [dauSpike, installsSpike], context);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(published()).toEqual([]);
 
-    const soon = await deliverAlerts(deps({ clock: () => minutes(5), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r2' });
+    const soon = await deliverAlerts(
+      deps({ clock: () => minutes(5), slackWebhook: async () => null }),
+      [dauSpike, installsSpike],
+      { ...context, runId: 'r2' },
+    );
     expect(soon).toMatchObject({ published: [], already_published: [dauSpike.alert_id, installsSpike.alert_id] });
 
-    const late = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1), slackWebhook: async () => null }), [dauSpike, installsSpike], {
-      ...context,
-      runId: 'r3',
-    });
+    const late = await deliverAlerts(
+      deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1), slackWebhook: async () => null }),
+      [dauSpike, installsSpike],
+      {
+        ...context,
+        runId: 'r3',
+      },
+    );
     expect(late.published).toEqual([dauSpike.alert_id, installsSpike.alert_id]);
     // Delivered now: no later run sends them again, however late.
-    const later = await deliverAlerts(deps({ clock: () => minutes(600), slackWebhook: async () => null }), [dauSpike, installsSpike], { ...context, runId: 'r4' });
+    const later = await deliverAlerts(
+      deps({ clock: () => minutes(600), slackWebhook: async () => null }),
+      [dauSpike, installsSpike],
+      { ...context, runId: 'r4' },
+    );
     expect(later.published).toEqual([]);
     expect(published()).toEqual([dauSpike.alert_id, installsSpike.alert_id]);
   });
@@ -197,9 +244,16 @@ describe('at least once: a claim never marked delivered is taken again after the
     while (slack.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     slack.hang = false;
     const fresh = await deliverAlerts(deps({ clock: () => minutes(1) }), [], { ...context, runId: 'r2' });
-    const stale = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1) }), [], { ...context, runId: 'r3' });
+    const stale = await deliverAlerts(deps({ clock: () => minutes(CLAIM_TIMEOUT_MS / 60_000 + 1) }), [], {
+      ...context,
+      runId: 'r3',
+    });
     const after = await deliverAlerts(deps({ clock: () => minutes(30) }), [], { ...context, runId: 'r4' });
-    expect([fresh.slack, stale.slack_alerts, after.slack]).toEqual(['nothing_to_post', [dauSpike.alert_id], 'nothing_to_post']);
+    expect([fresh.slack, stale.slack_alerts, after.slack]).toEqual([
+      'nothing_to_post',
+      [dauSpike.alert_id],
+      'nothing_to_post',
+    ]);
     expect(slack.requests).toHaveLength(2);
   });
 
@@ -224,7 +278,16 @@ describe('at least once: a claim never marked delivered is taken again after the
 
 test("Slack keeps a check's segments together in its table, and marks a lost one", async () => {
   const segment = (name: string, metric: number, severity: 'warn' | 'error') =>
-    kpiAlert({ ...result('events_by_name', '2026-11-26', metric, 800), segment: name, severity, change: metric === 0 ? null : (metric - 800) / 800 }, 'r1', NOW);
+    kpiAlert(
+      {
+        ...result('events_by_name', '2026-11-26', metric, 800),
+        segment: name,
+        severity,
+        change: metric === 0 ? null : (metric - 800) / 800,
+      },
+      'r1',
+      NOW,
+    );
   await deliverAlerts(deps(), [dauSpike, segment('ios', 1300, 'warn'), segment('android', 0, 'error')], context);
   const { text } = JSON.parse(slack.requests[0]?.body ?? '{}') as { text: string };
   const rows = text.split('\n').filter((line) => /^(warn|error) /.test(line));
@@ -237,7 +300,8 @@ test("Slack keeps a check's segments together in its table, and marks a lost one
 
 test('a segment name of megabytes is cut in the alert and its id, which stay apart for names sharing a start and equal across redeliveries', async () => {
   const name = (end: string) => `${'x'.repeat(5_000_000)}${end}`;
-  const alert = (end: string) => kpiAlert({ ...result('events_by_name', '2026-11-26', 0, 800), segment: name(end), severity: 'error' }, 'r1', NOW);
+  const alert = (end: string) =>
+    kpiAlert({ ...result('events_by_name', '2026-11-26', 0, 800), segment: name(end), severity: 'error' }, 'r1', NOW);
   const [a, b] = [alert('a'), alert('b')];
   expect(a.segment?.length).toBe(ALERT_SEGMENT_MAX);
   expect(a.segment).toMatch(/^x+… \(5000001 characters, sha256 [0-9a-f]{12}\)$/);
@@ -274,7 +338,11 @@ describe('Slack message size', () => {
     expect(messages.length).toBeGreaterThan(1);
     for (const [index, message] of messages.entries()) {
       expect(message.text.length).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
-      expect(message.text.startsWith(`:rotating_light: *daily-kpis: 61 alerts* from kpi-monitor (2026-11-26) (1 error) (${index + 1}/${messages.length})`)).toBe(true);
+      expect(
+        message.text.startsWith(
+          `:rotating_light: *daily-kpis: 61 alerts* from kpi-monitor (2026-11-26) (1 error) (${index + 1}/${messages.length})`,
+        ),
+      ).toBe(true);
       expect((message.text.match(/```/g) ?? []).length % 2).toBe(0);
     }
     const all = messages.map((message) => message.text).join('\n');
@@ -288,7 +356,9 @@ describe('Slack message size', () => {
     // 22 checks whose messages grow a character at a time: some sizes fill a part to the last few characters.
     let longest = 0;
     for (let length = 100; length <= 260; length += 1) {
-      const alerts = Array.from({ length: 22 }, (_unused, index) => kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: 'x'.repeat(length) }, 'r1', NOW));
+      const alerts = Array.from({ length: 22 }, (_unused, index) =>
+        kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: 'x'.repeat(length) }, 'r1', NOW),
+      );
       for (const message of slackMessages(alerts, 'kpi-monitor')) longest = Math.max(longest, message.text.length);
     }
     expect(longest).toBeGreaterThan(SLACK_MESSAGE_LIMIT - 50);
@@ -296,7 +366,11 @@ describe('Slack message size', () => {
   });
 
   test('a check message longer than a whole Slack message is cut to a fixed width with an ellipsis, in one message', () => {
-    const huge = kpiAlert({ ...result('dau', '2026-11-26', 1500, 1000), message: `dau: ${'x'.repeat(SLACK_MESSAGE_LIMIT * 2)}` }, 'r1', NOW);
+    const huge = kpiAlert(
+      { ...result('dau', '2026-11-26', 1500, 1000), message: `dau: ${'x'.repeat(SLACK_MESSAGE_LIMIT * 2)}` },
+      'r1',
+      NOW,
+    );
     const messages = slackMessages([huge], 'kpi-monitor');
     expect(messages).toHaveLength(1);
     const note = messages[0]?.text.split('\n').at(-1);
@@ -305,14 +379,18 @@ describe('Slack message size', () => {
 
   test('deliverAlerts posts every part, in order', async () => {
     const many = Array.from({ length: 40 }, (_unused, index) =>
-      kpiAlert({ ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: `check_${index}: ${'y'.repeat(300)}` }, 'r1', NOW),
+      kpiAlert(
+        { ...result(`check_${index}`, '2026-11-26', 1500, 1000), message: `check_${index}: ${'y'.repeat(300)}` },
+        'r1',
+        NOW,
+      ),
     );
     const report = await deliverAlerts(deps(), many, context);
     expect(report.slack).toBe('posted');
     expect(slack.requests.length).toBe(slackMessages(many, context.source).length);
     expect(slack.requests.length).toBeGreaterThan(1);
-    expect(slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text.match(/\((\d+)\/\d+\)/)?.[1])).toEqual(
-      slack.requests.map((_request, index) => String(index + 1)),
-    );
+    expect(
+      slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text.match(/\((\d+)\/\d+\)/)?.[1]),
+    ).toEqual(slack.requests.map((_request, index) => String(index + 1)));
   });
 });

@@ -40,7 +40,14 @@ beforeAll(async () => {
   };
   const dir = tempDir('kpis-routing-');
   configFile = path.join(dir, 'kpis_config.json');
-  const users = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  const users = {
+    table_id: 'daily_user_panel',
+    date_column: 'date',
+    value: 'COUNT(*)',
+    method: 'pct_change',
+    warm_up_days: 0,
+    min_training_days: 1,
+  };
   writeFileSync(
     configFile,
     JSON.stringify({
@@ -67,7 +74,12 @@ beforeAll(async () => {
     KPIS_SLACK_WEBHOOK_URL_GROWTH: urls.growth,
     OPS_SLACK_HOOK: urls.ops,
   };
-  ports = await openPorts({ settings: parseSettings({}, env), env, logger: silentLogger, clock: () => new Date('2026-10-09T06:00:00Z') });
+  ports = await openPorts({
+    settings: parseSettings({}, env),
+    env,
+    logger: silentLogger,
+    clock: () => new Date('2026-10-09T06:00:00Z'),
+  });
   await ports.warehouse.query('CREATE SCHEMA IF NOT EXISTS daily_kpis', {}, context);
   await ports.warehouse.query('CREATE TABLE daily_kpis.daily_user_panel (date DATE, user_id VARCHAR)', {}, context);
   // Test-made dates only, so a literal list is safe here.
@@ -84,22 +96,37 @@ afterAll(async () => {
   await Promise.all(Object.values(servers).map((server) => server.stop()));
 });
 
-const posts = (server: HttpRecorder): string[] => server.requests.map((request) => (JSON.parse(request.body) as { text: string }).text);
+const posts = (server: HttpRecorder): string[] =>
+  server.requests.map((request) => (JSON.parse(request.body) as { text: string }).text);
 
 test("each check's post goes to its channel's webhook with its owners mentioned; ongoing days say since when; the recovery closes them", async () => {
   const checks = loadKpiChecks(configFile);
   const dir = tempDir('kpis-routing-topics-');
-  const deps = { ...ports, publisher: new LocalTopicPublisher(dir), clock: () => new Date('2026-10-09T06:00:00Z'), logger: silentLogger };
-  for (const day of DAYS.slice(3)) await runKpiMonitor(deps, checks, { dates: [day], runId: `run-${day}`, username: 'test' });
+  const deps = {
+    ...ports,
+    publisher: new LocalTopicPublisher(dir),
+    clock: () => new Date('2026-10-09T06:00:00Z'),
+    logger: silentLogger,
+  };
+  for (const day of DAYS.slice(3))
+    await runKpiMonitor(deps, checks, { dates: [day], runId: `run-${day}`, username: 'test' });
 
   // The lost days raise every check: each channel got one post a day, for its own check only.
   const [fresh, second, third, recovered] = posts(servers.growth);
   expect(posts(servers.growth)).toHaveLength(4);
   expect(posts(servers.ops)).toHaveLength(4);
   expect(posts(servers.default)).toHaveLength(4);
-  expect(posts(servers.growth).every((text) => text.includes('active_users') && !text.includes('panel_rows') && !/\busers\[|\n\S*users {2}/.test(text))).toBe(true);
+  expect(
+    posts(servers.growth).every(
+      (text) => text.includes('active_users') && !text.includes('panel_rows') && !/\busers\[|\n\S*users {2}/.test(text),
+    ),
+  ).toBe(true);
   expect(posts(servers.ops).every((text) => text.includes('panel_rows') && !text.includes('active_users'))).toBe(true);
-  expect(posts(servers.default).every((text) => text.includes('user_rows') && !text.includes('active_users') && !text.includes('panel_rows'))).toBe(true);
+  expect(
+    posts(servers.default).every(
+      (text) => text.includes('user_rows') && !text.includes('active_users') && !text.includes('panel_rows'),
+    ),
+  ).toBe(true);
 
   // Owners as Slack markup, after the note, outside the code block; the default's group on the others.
   expect(fresh).toMatch(/^:rotating_light: \*daily-kpis: 1 alert\* /);
@@ -112,12 +139,23 @@ test("each check's post goes to its channel's webhook with its owners mentioned;
   expect(second).toContain(`• ongoing since ${LOST[0]} (2 days): `);
   expect(third).toContain(`• ongoing since ${LOST[0]} (3 days): `);
   expect(recovered).toMatch(/^:white_check_mark: \*daily-kpis: 1 recovered\* /);
-  expect(recovered).toContain(`recovered: active_users no longer raises on ${addDays(LOST[2] as string, 1)}, after 3 days since ${LOST[0]}`);
+  expect(recovered).toContain(
+    `recovered: active_users no longer raises on ${addDays(LOST[2] as string, 1)}, after 3 days since ${LOST[0]}`,
+  );
 
   // Pub/Sub carries every state, with the tags as attributes for subscription filters.
-  const growth = topicMessages(dir, TOPICS.alerts).filter((message) => (message.data as Alert).check === 'active_users');
+  const growth = topicMessages(dir, TOPICS.alerts).filter(
+    (message) => (message.data as Alert).check === 'active_users',
+  );
   expect(growth.map((message) => message.attributes)).toEqual(
-    ['raised', 'ongoing', 'ongoing', 'recovered'].map((status) => ({ kind: 'kpi', check: 'active_users', severity: 'error', status, tag_growth: 'true', tag_exec: 'true' })),
+    ['raised', 'ongoing', 'ongoing', 'recovered'].map((status) => ({
+      kind: 'kpi',
+      check: 'active_users',
+      severity: 'error',
+      status,
+      tag_growth: 'true',
+      tag_exec: 'true',
+    })),
   );
   expect(growth.map((message) => (message.data as Alert).channel)).toEqual(['growth', 'growth', 'growth', 'growth']);
 });
@@ -210,7 +248,10 @@ test('a channel whose post fails gives its alerts back for the next run; the oth
         { owner: [], channel, tags: [] },
       );
     ops.status = 500;
-    const first = await deliverAlerts(deps, [raised('revenue', 'growth'), raised('panel_rows', 'ops')], { ...context, source: 'test' });
+    const first = await deliverAlerts(deps, [raised('revenue', 'growth'), raised('panel_rows', 'ops')], {
+      ...context,
+      source: 'test',
+    });
     expect(first).toMatchObject({ slack: 'failed', slack_alerts: ['kpi:revenue:2026-10-08'] });
     expect(first.slack_error).toContain('HTTP 500');
     expect(first.slack_error).not.toContain('ops-token');

@@ -59,7 +59,15 @@ function fencesOnOwnLines(text: string): boolean {
 }
 
 describe('Slack escapes what data says', () => {
-  const hostile = ['<!channel>', '<!here>', '<@U123>', '<https://evil.example|click here>', 'a & b', '```\n<!channel>\n```', 'x`y``z'];
+  const hostile = [
+    '<!channel>',
+    '<!here>',
+    '<@U123>',
+    '<https://evil.example|click here>',
+    'a & b',
+    '```\n<!channel>\n```',
+    'x`y``z',
+  ];
 
   test.each(hostile)('a segment named %j shows as text, in the table and in the notes', (name) => {
     const [message] = slackMessages([segmentAlert(name)], 'kpi-monitor <b> & co');
@@ -80,18 +88,25 @@ describe('Slack escapes what data says', () => {
 describe('Slack bounds every label', () => {
   test('a 5,000-character segment name: all 18 alerts are shown, each post within the limit, the name cut with an ellipsis', () => {
     const long = 'n'.repeat(5_000);
-    const alerts = Array.from({ length: 18 }, (_unused, index) => segmentAlert(`${long}${index}`, { check: `check_${index}` }));
+    const alerts = Array.from({ length: 18 }, (_unused, index) =>
+      segmentAlert(`${long}${index}`, { check: `check_${index}` }),
+    );
     const messages = slackMessages(alerts, 'kpi-monitor');
     for (const message of messages) expect(message.text.length).toBeLessThanOrEqual(SLACK_MESSAGE_LIMIT);
     const rows = messages.flatMap((message) => message.text.split('\n').filter((line) => line.startsWith('warn ')));
     expect(rows).toHaveLength(18);
     for (const row of rows) expect(row).toContain('…');
-    expect(new Set(messages.flatMap((message) => message.alert_ids))).toEqual(new Set(alerts.map((alert) => alert.alert_id)));
+    expect(new Set(messages.flatMap((message) => message.alert_ids))).toEqual(
+      new Set(alerts.map((alert) => alert.alert_id)),
+    );
   });
 
   test('property: any alerts with any labels end up in posts of at most 4,000 characters that carry every alert, with no raw markup from data', () => {
     const label = fc.oneof(
-      fc.string({ unit: fc.constantFrom('<', '>', '&', '`', '!', '@', '|', '*', '\n', '\u001b', '\u202e', 'a', ' ', '💥'), maxLength: 200 }),
+      fc.string({
+        unit: fc.constantFrom('<', '>', '&', '`', '!', '@', '|', '*', '\n', '\u001b', '\u202e', 'a', ' ', '💥'),
+        maxLength: 200,
+      }),
       fc.string({ unit: 'grapheme', maxLength: 50 }),
       fc.nat({ max: 20_000 }).map((length) => '<'.repeat(length)),
     );
@@ -105,8 +120,17 @@ describe('Slack bounds every label', () => {
       fc.property(fc.array(alert, { maxLength: 40 }), label, (specs, source) => {
         const alerts = specs.map((spec, index) =>
           index % 5 === 4
-            ? pipelineAlert({ check: spec.check, date: '2026-11-27', reason: `r${index}`, message: spec.message, table: null }, 'r1', NOW)
-            : segmentAlert(`${spec.segment}${index}`, { check: spec.check, severity: spec.severity, message: spec.message, trend: index % 2 ? [1, null, 1e300, -5] : null }),
+            ? pipelineAlert(
+                { check: spec.check, date: '2026-11-27', reason: `r${index}`, message: spec.message, table: null },
+                'r1',
+                NOW,
+              )
+            : segmentAlert(`${spec.segment}${index}`, {
+                check: spec.check,
+                severity: spec.severity,
+                message: spec.message,
+                trend: index % 2 ? [1, null, 1e300, -5] : null,
+              }),
         );
         const messages = slackMessages(alerts, source);
         const carried = new Set(messages.flatMap((message) => message.alert_ids));
@@ -145,7 +169,9 @@ describe('delivery marks only what a post carried', () => {
       clock: () => NOW,
       logger: createLogger({ level: 'ERROR', write: () => undefined }),
     };
-    const alerts = Array.from({ length: 18 }, (_unused, index) => segmentAlert(`${'<!channel>'.repeat(500)}${index}`, { check: `check_${index % 3}` }));
+    const alerts = Array.from({ length: 18 }, (_unused, index) =>
+      segmentAlert(`${'<!channel>'.repeat(500)}${index}`, { check: `check_${index % 3}` }),
+    );
     const report = await deliverAlerts(deps, alerts, { job: 'kpi_monitor', runId: 'r1', source: 'kpi-monitor' });
     expect(report.slack).toBe('posted');
     const texts = slack.requests.map((request) => (JSON.parse(request.body) as { text: string }).text);
@@ -158,7 +184,9 @@ describe('delivery marks only what a post carried', () => {
     }
     // The body Slack gets is its message and nothing else; the full name stays in the Pub/Sub alert.
     for (const request of slack.requests) expect(Object.keys(JSON.parse(request.body) as object)).toEqual(['text']);
-    expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as Alert).segment)).toEqual(alerts.map((alert) => alert.segment));
+    expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as Alert).segment)).toEqual(
+      alerts.map((alert) => alert.segment),
+    );
   });
 });
 
@@ -190,7 +218,10 @@ describe('the webhook client', () => {
   });
 
   test('a 307 to another host is a failure, and is not followed', async () => {
-    answer = (url) => (url.startsWith('/services') ? { status: 307, headers: { location: `${base.replace('127.0.0.1', 'localhost')}/elsewhere` } } : { status: 200, body: 'ok' });
+    answer = (url) =>
+      url.startsWith('/services')
+        ? { status: 307, headers: { location: `${base.replace('127.0.0.1', 'localhost')}/elsewhere` } }
+        : { status: 200, body: 'ok' };
     await expect(postToSlack(`${base}/services/T0/B0/token-abcdef123`, { text: 'hi' })).rejects.toThrow(/HTTP 307/);
     expect(hits).toEqual(['/services/T0/B0/token-abcdef123']);
   });

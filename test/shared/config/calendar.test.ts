@@ -20,7 +20,13 @@ import { parseSettings } from '../../../shared/settings';
 import { tempDir } from '../../helpers/history';
 
 const CHECKS = ['dau', 'installs', 'events'];
-const entry = (fields: Partial<CalendarEntryInput>): CalendarEntryInput => ({ date: '2026-11-27', checks: ['dau'], kind: 'one_off', note: 'campaign', ...fields });
+const entry = (fields: Partial<CalendarEntryInput>): CalendarEntryInput => ({
+  date: '2026-11-27',
+  checks: ['dau'],
+  kind: 'one_off',
+  note: 'campaign',
+  ...fields,
+});
 
 describe('loading', () => {
   test('the shipped calendar loads against the shipped checks, and every check gets the entries that name it', () => {
@@ -39,30 +45,56 @@ describe('loading', () => {
   test('the kpi-monitor function loads the calendar $KPIS_CALENDAR names with its checks', async () => {
     const file = path.join(tempDir(), 'calendar.json');
     writeFileSync(file, JSON.stringify({ entries: [entry({ checks: ['dau'] })] }));
-    const runtime = createFunctionRuntime({ env: { KPIS_CALENDAR: file }, logger: silentLogger, openPorts: () => Promise.reject(new Error('not opened')) });
+    const runtime = createFunctionRuntime({
+      env: { KPIS_CALENDAR: file },
+      logger: silentLogger,
+      openPorts: () => Promise.reject(new Error('not opened')),
+    });
     const checks = await runtime.configs.kpiChecks();
-    expect(checks.find((check) => check.name === 'dau')?.calendar).toEqual([expect.objectContaining({ start: '2026-11-27', kind: 'one_off', note: 'campaign' })]);
+    expect(checks.find((check) => check.name === 'dau')?.calendar).toEqual([
+      expect.objectContaining({ start: '2026-11-27', kind: 'one_off', note: 'campaign' }),
+    ]);
     expect(checks.find((check) => check.name === 'installs')?.calendar).toEqual([]);
   });
 
   test('a named file that is missing is an error; invalid JSON names the file', () => {
     const dir = tempDir();
-    expect(() => loadCalendar(path.join(dir, 'nope.json'), CHECKS)).toThrow('nope.json: cannot read config file (ENOENT)');
+    expect(() => loadCalendar(path.join(dir, 'nope.json'), CHECKS)).toThrow(
+      'nope.json: cannot read config file (ENOENT)',
+    );
     writeFileSync(path.join(dir, 'bad.json'), '{"entries": [');
     expect(() => readCalendarFile(path.join(dir, 'bad.json'))).toThrow('bad.json: not valid JSON');
   });
 
   test.each([
-    [[entry({ checks: ['dau', 'retention_d99'] })], '$.entries[0].checks: no check named "retention_d99"; the KPI config has dau, installs, events'],
-    [[entry({ date: undefined, start: '2026-11-27', end: '2026-11-20' })], '$.entries[0].end: 2026-11-20 is before start 2026-11-27'],
     [
-      [entry({ kind: 'new_normal', date: undefined, start: '2026-11-01', end: '2026-11-30' }), entry({ kind: 'new_normal', date: '2026-11-15', checks: 'all' })],
+      [entry({ checks: ['dau', 'retention_d99'] })],
+      '$.entries[0].checks: no check named "retention_d99"; the KPI config has dau, installs, events',
+    ],
+    [
+      [entry({ date: undefined, start: '2026-11-27', end: '2026-11-20' })],
+      '$.entries[0].end: 2026-11-20 is before start 2026-11-27',
+    ],
+    [
+      [
+        entry({ kind: 'new_normal', date: undefined, start: '2026-11-01', end: '2026-11-30' }),
+        entry({ kind: 'new_normal', date: '2026-11-15', checks: 'all' }),
+      ],
       '$.entries[1]: new_normal 2026-11-15..2026-11-15 overlaps $.entries[0] (2026-11-01..2026-11-30) for dau',
     ],
-    [[entry({ kind: 'new_normal', recurring: 'yearly' })], '$.entries[0].recurring: a new_normal happens once; recurring is for one_off entries (holidays)'],
+    [
+      [entry({ kind: 'new_normal', recurring: 'yearly' })],
+      '$.entries[0].recurring: a new_normal happens once; recurring is for one_off entries (holidays)',
+    ],
     [[entry({ date: '2026-02-30' })], '$.entries[0].date: must be a day, YYYY-MM-DD, got 2026-02-30'],
-    [[entry({ start: '2026-11-01', end: '2026-11-02' })], '$.entries[0]: must give either date (one day) or start and end, not both'],
-    [[entry({ date: undefined, start: '2026-11-01' })], '$.entries[0]: must give start and end together (or date for one day)'],
+    [
+      [entry({ start: '2026-11-01', end: '2026-11-02' })],
+      '$.entries[0]: must give either date (one day) or start and end, not both',
+    ],
+    [
+      [entry({ date: undefined, start: '2026-11-01' })],
+      '$.entries[0]: must give start and end together (or date for one day)',
+    ],
     [[entry({ kind: 'holiday' as never })], '$.entries[0].kind: must be one of one_off, new_normal, got holiday'],
     [[entry({ checks: 'most' as never })], '$.entries[0].checks: must be "all" or a list of check names, got most'],
     [[{ ...entry({}), note: undefined as never }], '$.entries[0].note: is required'],
@@ -79,7 +111,10 @@ describe('loading', () => {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(InvalidConfigError);
-    expect(thrown).toMatchObject({ file: 'calendar.json', problems: [{ path: '$.entries[0].end' }, { path: '$.entries[1].checks' }] });
+    expect(thrown).toMatchObject({
+      file: 'calendar.json',
+      problems: [{ path: '$.entries[0].end' }, { path: '$.entries[1].checks' }],
+    });
     expect((thrown as Error).message.split('\n')[0]).toBe('calendar.json: invalid calendar');
   });
 
@@ -103,21 +138,33 @@ describe('what an entry means for a series', () => {
   const load = (entries: CalendarEntryInput[]) => parseCalendar(entries, 'calendar.json', CHECKS);
 
   test('one_off days of a span, for the checks and segments it names only', () => {
-    const entries = load([entry({ date: undefined, start: '2026-11-26', end: '2026-11-28', checks: ['dau'], segments: ['IOS'] })]);
-    expect([...seriesCalendar(entries, 'dau', 'IOS', '2026-11-01', '2026-11-30').oneOff.keys()]).toEqual(['2026-11-26', '2026-11-27', '2026-11-28']);
+    const entries = load([
+      entry({ date: undefined, start: '2026-11-26', end: '2026-11-28', checks: ['dau'], segments: ['IOS'] }),
+    ]);
+    expect([...seriesCalendar(entries, 'dau', 'IOS', '2026-11-01', '2026-11-30').oneOff.keys()]).toEqual([
+      '2026-11-26',
+      '2026-11-27',
+      '2026-11-28',
+    ]);
     expect(seriesCalendar(entries, 'dau', 'ANDROID', '2026-11-01', '2026-11-30').oneOff.size).toBe(0);
     expect(seriesCalendar(entries, 'dau', null, '2026-11-01', '2026-11-30').oneOff.size).toBe(0);
     expect(seriesCalendar(entries, 'installs', 'IOS', '2026-11-01', '2026-11-30').oneOff.size).toBe(0);
   });
 
   test('a yearly entry comes back every year from its own, across a new year, and a 29 February only in leap years', () => {
-    expect(occurrences({ start: '2025-12-31', end: '2026-01-01', recurring: true }, '2027-01-01', '2028-12-31')).toEqual([
+    expect(
+      occurrences({ start: '2025-12-31', end: '2026-01-01', recurring: true }, '2027-01-01', '2028-12-31'),
+    ).toEqual([
       { start: '2026-12-31', end: '2027-01-01' },
       { start: '2027-12-31', end: '2028-01-01' },
       { start: '2028-12-31', end: '2029-01-01' },
     ]);
-    expect(occurrences({ start: '2024-02-29', end: '2024-02-29', recurring: true }, '2025-01-01', '2028-12-31')).toEqual([{ start: '2028-02-29', end: '2028-02-29' }]);
-    expect(occurrences({ start: '2027-01-01', end: '2027-01-01', recurring: true }, '2026-01-01', '2026-12-31')).toEqual([]);
+    expect(
+      occurrences({ start: '2024-02-29', end: '2024-02-29', recurring: true }, '2025-01-01', '2028-12-31'),
+    ).toEqual([{ start: '2028-02-29', end: '2028-02-29' }]);
+    expect(
+      occurrences({ start: '2027-01-01', end: '2027-01-01', recurring: true }, '2026-01-01', '2026-12-31'),
+    ).toEqual([]);
   });
 
   test('a new_normal restarts on its day; a temporary one again on the day after its end', () => {

@@ -21,15 +21,24 @@ function configs(tableSql: string, schema: Record<string, string>, checkSql?: st
   mkdirSync(path.join(dir, 'custom'), { recursive: true });
   writeFileSync(path.join(dir, 'custom', 'totals.sql'), tableSql);
   const etl = path.join(dir, 'daily_kpis_config.json');
-  writeFileSync(etl, JSON.stringify({ game: { kpis: { daily_user_panel: {}, totals: { sql: 'custom/totals.sql', strategy: 'replace_days', schema } } } }));
+  writeFileSync(
+    etl,
+    JSON.stringify({
+      game: { kpis: { daily_user_panel: {}, totals: { sql: 'custom/totals.sql', strategy: 'replace_days', schema } } },
+    }),
+  );
   const kpis = path.join(dir, 'kpis_config.json');
-  const check = checkSql === undefined ? { dataset: 'daily_kpis', table_id: 'totals', date_column: 'date', value: 'SUM(events)' } : { sql: 'custom/check.sql' };
+  const check =
+    checkSql === undefined
+      ? { dataset: 'daily_kpis', table_id: 'totals', date_column: 'date', value: 'SUM(events)' }
+      : { sql: 'custom/check.sql' };
   if (checkSql !== undefined) writeFileSync(path.join(dir, 'custom', 'check.sql'), checkSql);
   writeFileSync(kpis, JSON.stringify({ kpis: { totals_check: check } }));
   return { job: loadEtlConfig(etl), kpis: { file: kpis, checks: loadKpiChecks(kpis) }, etl };
 }
 
-const GOOD = 'SELECT\n  DATE(time) AS date,\n  COUNT(*) AS events\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY DATE(time)\n';
+const GOOD =
+  'SELECT\n  DATE(time) AS date,\n  COUNT(*) AS events\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY DATE(time)\n';
 
 describe('on DuckDB', () => {
   test('valid queries: no problem, no byte estimate', async () => {
@@ -80,7 +89,9 @@ describe('on DuckDB', () => {
       const { job, kpis, etl } = configs(sql, schema);
       const problems = describeProblems(await checkQueries(warehouse, job, kpis, context));
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(new RegExp(`^${etl.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\$\\.kpis\\.totals \\(`));
+      expect(problems[0]).toMatch(
+        new RegExp(`^${etl.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\$\\.kpis\\.totals \\(`),
+      );
       expect(problems[0]).toMatch(message);
     } finally {
       await warehouse.close();
@@ -93,7 +104,11 @@ describe('on DuckDB', () => {
       'SELECT date AS day, 1 AS segment, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
       'segment must be a STRING, it is INT64: CAST it AS STRING',
     ],
-    ['a day that is no DATE', 'SELECT CAST(date AS STRING) AS day, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY 1\n', 'day must be a DATE, it is STRING'],
+    [
+      'a day that is no DATE',
+      'SELECT CAST(date AS STRING) AS day, COUNT(*) AS value\nFROM {{daily_kpis.totals}}\nGROUP BY 1\n',
+      'day must be a DATE, it is STRING',
+    ],
     [
       'a missing value column',
       'SELECT date AS day, COUNT(*) AS n\nFROM {{daily_kpis.totals}}\nGROUP BY date\n',
@@ -125,7 +140,8 @@ describe('on DuckDB', () => {
     const warehouse = await openMemoryWarehouse();
     try {
       await appendEvents(warehouse, SOURCE, [], context);
-      const ratio = "SELECT date AS day, 'all' AS segment, SUM(events) AS numerator, COUNT(*) AS denominator\nFROM {{daily_kpis.totals}}\nGROUP BY date\n";
+      const ratio =
+        "SELECT date AS day, 'all' AS segment, SUM(events) AS numerator, COUNT(*) AS denominator\nFROM {{daily_kpis.totals}}\nGROUP BY date\n";
       const { job, kpis } = configs(GOOD, { date: 'DATE', events: 'INT64' }, ratio);
       expect(describeProblems(await checkQueries(warehouse, job, kpis, context))).toEqual([]);
     } finally {
@@ -178,10 +194,18 @@ describe('on BigQuery (the REST fake)', () => {
     const { job, kpis, etl } = configs(GOOD, { date: 'DATE', events: 'INT64' });
     const results = await checkQueries(warehouse, job, kpis, context);
     expect(results.map((r) => r.bytes_processed)).toEqual([5 * 1024 ** 2, 5 * 1024 ** 2, 5 * 1024 ** 2]);
-    expect(describeProblems(results)).toEqual([`${etl}: $.kpis.totals (custom/totals.sql): column events is FLOAT64, but its schema says INT64`]);
-    expect(fake.jobInserts().every((request) => (request.body as { configuration: { dryRun?: boolean } }).configuration.dryRun === true)).toBe(true);
+    expect(describeProblems(results)).toEqual([
+      `${etl}: $.kpis.totals (custom/totals.sql): column events is FLOAT64, but its schema says INT64`,
+    ]);
+    expect(
+      fake
+        .jobInserts()
+        .every((request) => (request.body as { configuration: { dryRun?: boolean } }).configuration.dryRun === true),
+    ).toBe(true);
     expect(fake.executed).toEqual([]);
-    const sent = fake.jobInserts().map((request) => (request.body as { configuration: { query: { query: string } } }).configuration.query.query);
+    const sent = fake
+      .jobInserts()
+      .map((request) => (request.body as { configuration: { query: { query: string } } }).configuration.query.query);
     expect(sent[1]).toContain('FROM `demo-project.gamepltx.fact`');
   });
 
@@ -194,7 +218,14 @@ describe('on BigQuery (the REST fake)', () => {
       retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
     });
     const { job, kpis, etl } = configs(GOOD, { date: 'DATE', events: 'INT64' });
-    const results = await checkQueries(warehouse, { ...job, tables: job.tables.filter((t) => t.name === 'totals') }, { ...kpis, checks: [] }, context);
-    expect(describeProblems(results)).toEqual([`${etl}: $.kpis.totals (custom/totals.sql:5:1): BigQuery rejected the query: Syntax error: Unexpected identifier "WHER" at [5:1]`]);
+    const results = await checkQueries(
+      warehouse,
+      { ...job, tables: job.tables.filter((t) => t.name === 'totals') },
+      { ...kpis, checks: [] },
+      context,
+    );
+    expect(describeProblems(results)).toEqual([
+      `${etl}: $.kpis.totals (custom/totals.sql:5:1): BigQuery rejected the query: Syntax error: Unexpected identifier "WHER" at [5:1]`,
+    ]);
   });
 });

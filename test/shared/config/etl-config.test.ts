@@ -24,9 +24,17 @@ describe('loadEtlConfig', () => {
   test('the shipped config: job daily_kpis, the three built-in tables from gamepltx.fact into daily_kpis', () => {
     const job = loadEtlConfig(DEFAULT_ETL_CONFIG);
     expect(job.jobName).toBe('daily_kpis');
-    const builtins = job.tables.filter((table) => ['installs', 'last_activity', 'daily_user_panel'].includes(table.name));
+    const builtins = job.tables.filter((table) =>
+      ['installs', 'last_activity', 'daily_user_panel'].includes(table.name),
+    );
     expect(builtins.map((table) => table.name)).toEqual(['daily_user_panel', 'installs', 'last_activity']);
-    for (const table of builtins) expect(table).toMatchObject({ dataset_src: 'gamepltx', table_src: 'fact', dataset_dst: 'daily_kpis', isEnable: true });
+    for (const table of builtins)
+      expect(table).toMatchObject({
+        dataset_src: 'gamepltx',
+        table_src: 'fact',
+        dataset_dst: 'daily_kpis',
+        isEnable: true,
+      });
   });
 
   test('a built-in entry takes its SQL, strategy and schema from sql/etl/builtin.json, and defaults for fields left out', () => {
@@ -45,12 +53,23 @@ describe('loadEtlConfig', () => {
       partition_column: 'install_date',
       reads: ['daily_user_panel'],
     });
-    expect(job.tables[0]?.columns.map((column) => `${column.name} ${column.type}`)).toEqual(['user_id STRING', 'install_date DATE']);
+    expect(job.tables[0]?.columns.map((column) => `${column.name} ${column.type}`)).toEqual([
+      'user_id STRING',
+      'install_date DATE',
+    ]);
   });
 
   test.each([
-    ['a wrong type', { daily_kpis: { kpis: { installs: { isEnable: 'yes' } } } }, '$.daily_kpis.kpis.installs.isEnable: must be a boolean'],
-    ['a bad identifier', { daily_kpis: { kpis: { installs: { dataset_dst: 'my-dataset' } } } }, '$.daily_kpis.kpis.installs.dataset_dst: must be letters, digits and underscores'],
+    [
+      'a wrong type',
+      { daily_kpis: { kpis: { installs: { isEnable: 'yes' } } } },
+      '$.daily_kpis.kpis.installs.isEnable: must be a boolean',
+    ],
+    [
+      'a bad identifier',
+      { daily_kpis: { kpis: { installs: { dataset_dst: 'my-dataset' } } } },
+      '$.daily_kpis.kpis.installs.dataset_dst: must be letters, digits and underscores',
+    ],
     [
       'an entry that is neither built in nor names its SQL',
       { daily_kpis: { kpis: { dau: {} } } },
@@ -68,23 +87,39 @@ describe('loadEtlConfig', () => {
   test('bad JSON and a missing file name the file', () => {
     const broken = configFile('{"daily_kpis": ');
     expect(() => loadEtlConfig(broken)).toThrow(`${broken}: not valid JSON`);
-    expect(() => loadEtlConfig(path.join(folder, 'missing.json'))).toThrow(`${path.join(folder, 'missing.json')}: cannot read config file (ENOENT)`);
+    expect(() => loadEtlConfig(path.join(folder, 'missing.json'))).toThrow(
+      `${path.join(folder, 'missing.json')}: cannot read config file (ENOENT)`,
+    );
   });
 });
 
 describe('user-defined tables in the config', () => {
   const sqlDir = path.join(folder, 'custom');
   mkdirSync(sqlDir, { recursive: true });
-  writeFileSync(path.join(sqlDir, 'coins.sql'), 'SELECT DATE(time) AS date, SUM(coins_added) AS coins FROM {{source}} GROUP BY 1\n');
+  writeFileSync(
+    path.join(sqlDir, 'coins.sql'),
+    'SELECT DATE(time) AS date, SUM(coins_added) AS coins FROM {{source}} GROUP BY 1\n',
+  );
   writeFileSync(path.join(sqlDir, 'a.sql'), 'SELECT date, n FROM {{b}}\n');
   writeFileSync(path.join(sqlDir, 'b.sql'), 'SELECT date, n FROM {{daily_kpis.a}}\n');
   writeFileSync(path.join(sqlDir, 'two.sql'), 'SELECT 1 AS date; SELECT 2 AS date;\n');
-  writeFileSync(path.join(sqlDir, 'panel_reader.sql'), 'SELECT date, COUNT(*) AS n FROM {{daily_user_panel}} GROUP BY date\n');
+  writeFileSync(
+    path.join(sqlDir, 'panel_reader.sql'),
+    'SELECT date, COUNT(*) AS n FROM {{daily_user_panel}} GROUP BY date\n',
+  );
   const coins = { sql: 'custom/coins.sql', strategy: 'replace_days', schema: { date: 'DATE', coins: 'INT64' } };
   const config = (kpis: Record<string, unknown>) => configFile({ daily_kpis: { kpis } });
 
   test('a valid entry: SQL relative to the config folder, its schema in order, what it reads', () => {
-    const job = loadEtlConfig(config({ coins: { ...coins, cluster_by: 'date', schema: { date: { type: 'DATE', description: 'The day.' }, coins: 'NUMERIC' } } }));
+    const job = loadEtlConfig(
+      config({
+        coins: {
+          ...coins,
+          cluster_by: 'date',
+          schema: { date: { type: 'DATE', description: 'The day.' }, coins: 'NUMERIC' },
+        },
+      }),
+    );
     expect(job.tables[0]).toMatchObject({
       name: 'coins',
       sql: path.join(sqlDir, 'coins.sql'),
@@ -101,9 +136,21 @@ describe('user-defined tables in the config', () => {
   });
 
   test.each([
-    ['a sql path outside the config folder', { coins: { ...coins, sql: '../coins.sql' } }, '$.kpis.coins.sql: "../coins.sql" is outside the config\'s folder'],
-    ['a missing sql file', { coins: { ...coins, sql: 'custom/nope.sql' } }, '$.kpis.coins.sql: "custom/nope.sql": no such file'],
-    ['a table name that is no identifier', { 'daily-coins': coins }, '$.daily_kpis.kpis.daily-coins: is not a table name: names are letters, digits and underscores'],
+    [
+      'a sql path outside the config folder',
+      { coins: { ...coins, sql: '../coins.sql' } },
+      '$.kpis.coins.sql: "../coins.sql" is outside the config\'s folder',
+    ],
+    [
+      'a missing sql file',
+      { coins: { ...coins, sql: 'custom/nope.sql' } },
+      '$.kpis.coins.sql: "custom/nope.sql": no such file',
+    ],
+    [
+      'a table name that is no identifier',
+      { 'daily-coins': coins },
+      '$.daily_kpis.kpis.daily-coins: is not a table name: names are letters, digits and underscores',
+    ],
     [
       'a column name that is no identifier',
       { coins: { ...coins, schema: { 'the date': 'DATE' } } },
@@ -114,13 +161,37 @@ describe('user-defined tables in the config', () => {
       { coins: { ...coins, schema: { date: 'DATE', coins: 'INTEGER' } } },
       '$.daily_kpis.kpis.coins.schema.coins: must be one of STRING, INT64, FLOAT64, NUMERIC, BOOL, DATE, TIMESTAMP, got INTEGER',
     ],
-    ['an unknown strategy', { coins: { ...coins, strategy: 'upsert' } }, '$.daily_kpis.kpis.coins.strategy: must be one of replace_days, keep_earliest, keep_latest, got upsert'],
-    ['no strategy', { coins: { sql: 'custom/coins.sql', schema: coins.schema } }, '$.kpis.coins.strategy: is required; one of replace_days, keep_earliest, keep_latest'],
+    [
+      'an unknown strategy',
+      { coins: { ...coins, strategy: 'upsert' } },
+      '$.daily_kpis.kpis.coins.strategy: must be one of replace_days, keep_earliest, keep_latest, got upsert',
+    ],
+    [
+      'no strategy',
+      { coins: { sql: 'custom/coins.sql', schema: coins.schema } },
+      '$.kpis.coins.strategy: is required; one of replace_days, keep_earliest, keep_latest',
+    ],
     ['no schema', { coins: { sql: 'custom/coins.sql', strategy: 'replace_days' } }, '$.kpis.coins.schema: is required'],
-    ['a partition column not in the schema', { coins: { ...coins, partition_column: 'day' } }, '$.kpis.coins.partition_column: "day" is not a column of the schema (date, coins)'],
-    ['a partition column that is no DATE', { coins: { ...coins, partition_column: 'coins' } }, '$.kpis.coins.partition_column: coins must be a DATE column'],
-    ['keep_earliest without a key', { coins: { ...coins, strategy: 'keep_earliest', date_column: 'date' } }, '$.kpis.coins.key: is required for keep_earliest'],
-    ['keep_latest without a date column', { coins: { ...coins, strategy: 'keep_latest', key: 'coins' } }, '$.kpis.coins.date_column: is required for keep_latest'],
+    [
+      'a partition column not in the schema',
+      { coins: { ...coins, partition_column: 'day' } },
+      '$.kpis.coins.partition_column: "day" is not a column of the schema (date, coins)',
+    ],
+    [
+      'a partition column that is no DATE',
+      { coins: { ...coins, partition_column: 'coins' } },
+      '$.kpis.coins.partition_column: coins must be a DATE column',
+    ],
+    [
+      'keep_earliest without a key',
+      { coins: { ...coins, strategy: 'keep_earliest', date_column: 'date' } },
+      '$.kpis.coins.key: is required for keep_earliest',
+    ],
+    [
+      'keep_latest without a date column',
+      { coins: { ...coins, strategy: 'keep_latest', key: 'coins' } },
+      '$.kpis.coins.date_column: is required for keep_latest',
+    ],
     [
       'a key column not in the schema',
       { coins: { ...coins, strategy: 'keep_latest', key: ['user_id'], date_column: 'date' } },
@@ -131,14 +202,26 @@ describe('user-defined tables in the config', () => {
       { coins: { ...coins, strategy: 'keep_earliest', key: ['date'], date_column: 'date' } },
       '$.kpis.coins.date_column: date is part of the key; it must be another column',
     ],
-    ['a date column that is no DATE', { coins: { ...coins, strategy: 'keep_latest', key: 'date', date_column: 'coins' } }, '$.kpis.coins.date_column: coins must be a DATE column'],
+    [
+      'a date column that is no DATE',
+      { coins: { ...coins, strategy: 'keep_latest', key: 'date', date_column: 'coins' } },
+      '$.kpis.coins.date_column: coins must be a DATE column',
+    ],
     [
       'a replace_days partition column that is no DATE',
       { coins: { ...coins, strategy: 'replace_days', partition_column: 'coins' } },
       '$.kpis.coins.partition_column: coins must be a DATE column: a run replaces its days',
     ],
-    ['a cluster column not in the schema', { coins: { ...coins, cluster_by: ['platform'] } }, '$.kpis.coins.cluster_by: "platform" is not a column of the schema'],
-    ['a file of two statements', { coins: { ...coins, sql: 'custom/two.sql' } }, '$.kpis.coins.sql (custom/two.sql): must hold exactly one SELECT statement, found 2'],
+    [
+      'a cluster column not in the schema',
+      { coins: { ...coins, cluster_by: ['platform'] } },
+      '$.kpis.coins.cluster_by: "platform" is not a column of the schema',
+    ],
+    [
+      'a file of two statements',
+      { coins: { ...coins, sql: 'custom/two.sql' } },
+      '$.kpis.coins.sql (custom/two.sql): must hold exactly one SELECT statement, found 2',
+    ],
     [
       'two tables that read each other',
       {
@@ -149,7 +232,10 @@ describe('user-defined tables in the config', () => {
     ],
     [
       'an enabled table reading a disabled one',
-      { daily_user_panel: { isEnable: false }, reader: { sql: 'custom/panel_reader.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } } },
+      {
+        daily_user_panel: { isEnable: false },
+        reader: { sql: 'custom/panel_reader.sql', strategy: 'replace_days', schema: { date: 'DATE', n: 'INT64' } },
+      },
       '$.kpis.reader: reads daily_user_panel, which is disabled (isEnable: false): enable it or disable reader',
     ],
   ])('%s is a config error naming the file and the entry', (_name, kpis, message) => {
@@ -163,12 +249,22 @@ describe('user-defined tables in the config', () => {
     const file = config({ coins: { ...coins, strategy: 'keep_latest', key: 'coins' } });
     const error = catchError(() => loadEtlConfig(file));
     expect(error).toBeInstanceOf(InvalidConfigError);
-    expect(error).toMatchObject({ file, path: '$.kpis.coins.date_column', problem: 'is required for keep_latest: the DATE column that only moves later' });
-    expect((error as Error).message).toBe(`${file}: invalid config\n  $.kpis.coins.date_column: is required for keep_latest: the DATE column that only moves later`);
+    expect(error).toMatchObject({
+      file,
+      path: '$.kpis.coins.date_column',
+      problem: 'is required for keep_latest: the DATE column that only moves later',
+    });
+    expect((error as Error).message).toBe(
+      `${file}: invalid config\n  $.kpis.coins.date_column: is required for keep_latest: the DATE column that only moves later`,
+    );
   });
 
   test("a problem in an entry's SQL file carries the file as the config wrote it", () => {
     const file = config({ coins: { ...coins, sql: 'custom/two.sql' } });
-    expect(catchError(() => loadEtlConfig(file))).toMatchObject({ file, path: '$.kpis.coins.sql', problems: [expect.objectContaining({ sqlLabel: 'custom/two.sql' })] });
+    expect(catchError(() => loadEtlConfig(file))).toMatchObject({
+      file,
+      path: '$.kpis.coins.sql',
+      problems: [expect.objectContaining({ sqlLabel: 'custom/two.sql' })],
+    });
   });
 });

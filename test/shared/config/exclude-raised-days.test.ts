@@ -15,11 +15,23 @@ function load(content: unknown) {
 
 test('on unless the defaults or the check say otherwise; the check wins', () => {
   expect(load({ kpis: { dau, installs } })).toEqual({ dau: true, installs: true });
-  expect(load({ defaults: { exclude_raised_days: false }, kpis: { dau, installs: { ...installs, exclude_raised_days: true } } })).toEqual({ dau: false, installs: true });
-  expect(load({ kpis: { dau: { ...dau, exclude_raised_days: false }, installs } })).toEqual({ dau: false, installs: true });
+  expect(
+    load({
+      defaults: { exclude_raised_days: false },
+      kpis: { dau, installs: { ...installs, exclude_raised_days: true } },
+    }),
+  ).toEqual({ dau: false, installs: true });
+  expect(load({ kpis: { dau: { ...dau, exclude_raised_days: false }, installs } })).toEqual({
+    dau: false,
+    installs: true,
+  });
 });
 
 test('a value other than true or false is refused with where it is', () => {
-  expect(() => load({ kpis: { dau: { ...dau, exclude_raised_days: 'yes' } } })).toThrow('$.kpis.dau.exclude_raised_days: must be a boolean');
-  expect(() => load({ defaults: { exclude_raised_days: 1 }, kpis: { dau } })).toThrow('$.defaults.exclude_raised_days: must be a boolean');
+  expect(() => load({ kpis: { dau: { ...dau, exclude_raised_days: 'yes' } } })).toThrow(
+    '$.kpis.dau.exclude_raised_days: must be a boolean',
+  );
+  expect(() => load({ defaults: { exclude_raised_days: 1 }, kpis: { dau } })).toThrow(
+    '$.defaults.exclude_raised_days: must be a boolean',
+  );
 });

@@ -13,7 +13,10 @@ import { ConfigError } from '../../../shared/errors';
 const folder = mkdtempSync(path.join(tmpdir(), 'kpis-expression-'));
 const shortForm = (value: string) => {
   const file = path.join(folder, `config-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(file, JSON.stringify({ kpis: { coins: { table_id: 'daily_user_panel', date_column: 'date', value } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ kpis: { coins: { table_id: 'daily_user_panel', date_column: 'date', value } } }),
+  );
   return () => loadKpiChecks(file);
 };
 

@@ -23,12 +23,30 @@ test('a check without routing posts to the default channel, mentions nobody, has
 test("the config's defaults apply to every check that does not set its own; a check's own win", () => {
   const file = configFile({
     defaults: { owner: 'S0GROWTH1', channel: 'growth', tags: ['growth'], remind_after_hours: 48 },
-    slack_webhooks: { growth: { secret: 'daily-kpis-slack-growth' }, 'live-ops': { secret: 'daily-kpis-slack-liveops', env: 'LIVEOPS_HOOK' } },
-    kpis: { dau, installs: { ...dau, table_id: 'installs', owner: ['U0ALICE1', 'W0BOB22'], channel: 'live-ops', tags: [], remind_after_hours: 12 } },
+    slack_webhooks: {
+      growth: { secret: 'daily-kpis-slack-growth' },
+      'live-ops': { secret: 'daily-kpis-slack-liveops', env: 'LIVEOPS_HOOK' },
+    },
+    kpis: {
+      dau,
+      installs: {
+        ...dau,
+        table_id: 'installs',
+        owner: ['U0ALICE1', 'W0BOB22'],
+        channel: 'live-ops',
+        tags: [],
+        remind_after_hours: 12,
+      },
+    },
   });
   const [first, second] = loadKpiChecks(file);
   expect(first).toMatchObject({ owner: ['S0GROWTH1'], channel: 'growth', tags: ['growth'], remind_after_hours: 48 });
-  expect(second).toMatchObject({ owner: ['U0ALICE1', 'W0BOB22'], channel: 'live-ops', tags: [], remind_after_hours: 12 });
+  expect(second).toMatchObject({
+    owner: ['U0ALICE1', 'W0BOB22'],
+    channel: 'live-ops',
+    tags: [],
+    remind_after_hours: 12,
+  });
   expect(loadSlackWebhooks(file)).toEqual(
     new Map([
       ['growth', { secret: 'daily-kpis-slack-growth', env: 'KPIS_SLACK_WEBHOOK_URL_GROWTH' }],
@@ -38,12 +56,24 @@ test("the config's defaults apply to every check that does not set its own; a ch
 });
 
 test.each([
-  [{ kpis: { dau: { ...dau, channel: 'ops' } } }, '$.kpis.dau.channel: must be default (the names in slack_webhooks, or default), got ops'],
+  [
+    { kpis: { dau: { ...dau, channel: 'ops' } } },
+    '$.kpis.dau.channel: must be default (the names in slack_webhooks, or default), got ops',
+  ],
   [{ defaults: { channel: 'ops' }, kpis: { dau } }, '$.defaults.channel: must be default'],
-  [{ kpis: { dau: { ...dau, owner: '<!channel>' } } }, 'must be a Slack user id (U0123ABCD, W0123ABCD) or user group id (S0123ABCD), got <!channel>'],
+  [
+    { kpis: { dau: { ...dau, owner: '<!channel>' } } },
+    'must be a Slack user id (U0123ABCD, W0123ABCD) or user group id (S0123ABCD), got <!channel>',
+  ],
   [{ kpis: { dau: { ...dau, owner: ['U0ALICE1', '@here'] } } }, 'got @here'],
-  [{ kpis: { dau: { ...dau, tags: ['Growth Team'] } } }, 'must be lower-case letters, digits and underscores, got Growth Team'],
-  [{ slack_webhooks: { default: { secret: 'x' } }, kpis: { dau } }, '$.slack_webhooks.default: is the webhook of KPIS_SLACK_SECRET'],
+  [
+    { kpis: { dau: { ...dau, tags: ['Growth Team'] } } },
+    'must be lower-case letters, digits and underscores, got Growth Team',
+  ],
+  [
+    { slack_webhooks: { default: { secret: 'x' } }, kpis: { dau } },
+    '$.slack_webhooks.default: is the webhook of KPIS_SLACK_SECRET',
+  ],
   [{ slack_webhooks: { ops: { secret: 'has/slash' } }, kpis: { dau } }, 'slack_webhooks.ops.secret'],
   [{ kpis: { dau: { ...dau, remind_after_hours: 0 } } }, '$.kpis.dau.remind_after_hours'],
 ])('%j is refused: %s', (content, problem) => {

@@ -28,11 +28,14 @@ const config = (dir: string, sql: string) => {
   return file;
 };
 
-test.each(['escapes.sql', 'sub/secret.sql', '../elsewhere/secret.sql'])('%s, a file outside the config folder: refused', (sql) => {
-  const file = config(folder, sql);
-  expect(() => loadKpiChecks(file)).toThrow(ConfigError);
-  expect(() => loadKpiChecks(file)).toThrow(`$.kpis.c.sql: ${JSON.stringify(sql)} is outside the config's folder`);
-});
+test.each(['escapes.sql', 'sub/secret.sql', '../elsewhere/secret.sql'])(
+  '%s, a file outside the config folder: refused',
+  (sql) => {
+    const file = config(folder, sql);
+    expect(() => loadKpiChecks(file)).toThrow(ConfigError);
+    expect(() => loadKpiChecks(file)).toThrow(`$.kpis.c.sql: ${JSON.stringify(sql)} is outside the config's folder`);
+  },
+);
 
 test('a link that stays inside, and a config folder reached through a link: accepted', () => {
   expect(loadKpiChecks(config(folder, 'stays.sql'))[0]?.query).toBe(query);

@@ -26,7 +26,13 @@ const micros = (iso: string): string => String(Date.parse(iso) * 1000);
 const param = (key: string, value: Record<string, unknown>) => ({ key, value });
 
 /** One export event as `bq extract` writes it: INT64 as text, nested params, more fields than read. */
-function event(user: string, iso: string, name: string, params: ReturnType<typeof param>[], extra: Record<string, unknown> = {}) {
+function event(
+  user: string,
+  iso: string,
+  name: string,
+  params: ReturnType<typeof param>[],
+  extra: Record<string, unknown> = {},
+) {
   return {
     event_date: iso.slice(0, 10).replaceAll('-', ''),
     event_timestamp: micros(iso),
@@ -53,7 +59,11 @@ const SHARDS: Record<string, object[]> = {
   ],
   'events_20261130.json': [
     event('p1', '2026-11-30T10:00:00Z', 'purchase', [param('coins', { string_value: '40' })]),
-    event('p3', '2026-11-30T14:00:00Z', 'purchase', [param('coins', { float_value: 1.4 })], { user_id: 'u-3', platform: 'IOS', geo: null }),
+    event('p3', '2026-11-30T14:00:00Z', 'purchase', [param('coins', { float_value: 1.4 })], {
+      user_id: 'u-3',
+      platform: 'IOS',
+      geo: null,
+    }),
     event('p2', '2026-11-30T15:00:00Z', 'purchase', [param('coins', { int_value: 5 })], IOS_US), // Tokyo 12-01 00:00
   ],
   // The day's intraday shard, still there beside its final one: the final one wins.
@@ -80,7 +90,8 @@ function writeShard(name: string, events: object[]): string {
 }
 
 async function loadAll(): Promise<void> {
-  for (const [name, events] of Object.entries(SHARDS)) await loadGa4Export(warehouse, 'analytics_1', writeShard(name, events));
+  for (const [name, events] of Object.entries(SHARDS))
+    await loadGa4Export(warehouse, 'analytics_1', writeShard(name, events));
 }
 
 /** A GA4 config: the built-in panel and a table by platform and country. */
@@ -96,10 +107,22 @@ GROUP BY DATE(DATETIME(time, @time_zone)), COALESCE(platform, 'unknown'), COALES
 `,
   );
   const file = path.join(dir, 'daily_kpis_config.json');
-  const byPlatform = { sql: 'custom/by_platform.sql', strategy: 'replace_days', schema: { date: 'DATE', platform: 'STRING', country: 'STRING', events: 'INT64' } };
+  const byPlatform = {
+    sql: 'custom/by_platform.sql',
+    strategy: 'replace_days',
+    schema: { date: 'DATE', platform: 'STRING', country: 'STRING', events: 'INT64' },
+  };
   writeFileSync(
     file,
-    JSON.stringify({ game: { time_zone: 'Asia/Tokyo', restate_days: 0, source_freshness_hours: 0, source, kpis: { daily_user_panel: {}, by_platform: byPlatform } } }),
+    JSON.stringify({
+      game: {
+        time_zone: 'Asia/Tokyo',
+        restate_days: 0,
+        source_freshness_hours: 0,
+        source,
+        kpis: { daily_user_panel: {}, by_platform: byPlatform },
+      },
+    }),
   );
   return file;
 }
@@ -109,7 +132,12 @@ async function build(configFile: string, start: string, end: string, on: Warehou
   return runEtl(deps, loadEtlConfig(configFile), { range: { start, end }, runId: `r-${start}`, username: 'test' });
 }
 
-const numbers = (rows: Row[]) => rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' || typeof v === 'number' ? Number(v) : v])));
+const numbers = (rows: Row[]) =>
+  rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' || typeof v === 'number' ? Number(v) : v]),
+    ),
+  );
 const panel = async (on: Warehouse = warehouse) =>
   numbers(
     await on.query(
@@ -120,18 +148,29 @@ const panel = async (on: Warehouse = warehouse) =>
   );
 const byPlatform = async (on: Warehouse = warehouse) =>
   numbers(
-    await on.query(`SELECT CAST(date AS STRING) AS date, platform, country, events FROM ${on.tableRef('daily_kpis', 'by_platform')} ORDER BY date, platform, country`, {}, context),
+    await on.query(
+      `SELECT CAST(date AS STRING) AS date, platform, country, events FROM ${on.tableRef('daily_kpis', 'by_platform')} ORDER BY date, platform, country`,
+      {},
+      context,
+    ),
   );
 
 test('the export loads into its shards as bq extract writes them', async () => {
   await loadAll();
-  const tables = await warehouse.query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics_1' ORDER BY 1", {}, context);
+  const tables = await warehouse.query(
+    "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'analytics_1' ORDER BY 1",
+    {},
+    context,
+  );
   expect(tables.map((row) => row.table_name)).toEqual(Object.keys(SHARDS).map((name) => name.replace('.json', '')));
   // A file not named after a shard goes to the final shards of its events' days.
   const mixed = await loadGa4Export(
     warehouse,
     'analytics_2',
-    writeShard('export.json', [...(SHARDS['events_20261129.json'] as object[]), ...(SHARDS['events_20261130.json'] as object[])]),
+    writeShard('export.json', [
+      ...(SHARDS['events_20261129.json'] as object[]),
+      ...(SHARDS['events_20261130.json'] as object[]),
+    ]),
   );
   expect(mixed.tables).toEqual([
     { table: 'events_20261129', rows: 3 },
@@ -159,7 +198,11 @@ const EXPECTED = {
 
 test('KPI days in Tokyo from UTC shards: final shards win over intraday, each value field of the coins parameter counts, a user with only user_pseudo_id is a user', async () => {
   await loadAll();
-  const outcome = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-11-30', '2026-12-01');
+  const outcome = await build(
+    ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }),
+    '2026-11-30',
+    '2026-12-01',
+  );
   expect(outcome.result.error).toBeNull();
   expect(await panel()).toEqual(EXPECTED.panel);
   expect(await byPlatform()).toEqual(EXPECTED.byPlatform);
@@ -170,7 +213,12 @@ describe('on the BigQuery fake (its wildcard tables, nested fields and __TABLES_
   let bq: Warehouse;
   const columns = GA4_EVENT_FIELDS.map((field) => `'${field.name}': '${duckDbType(field.type)}'`).join(', ');
   const replace = async (name: string, events: object[]) =>
-    (bigquery.tables as FakeTables).replaceShard('analytics_1', name.replace('.json', ''), writeShard(name, events), columns);
+    (bigquery.tables as FakeTables).replaceShard(
+      'analytics_1',
+      name.replace('.json', ''),
+      writeShard(name, events),
+      columns,
+    );
   beforeEach(async () => {
     bigquery = await bigQueryWithEvents([]);
     bq = await bigquery.warehouse();
@@ -179,30 +227,54 @@ describe('on the BigQuery fake (its wildcard tables, nested fields and __TABLES_
   afterEach(() => bigquery.fake.stop());
 
   test('the same tables as on DuckDB', async () => {
-    const outcome = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-11-30', '2026-12-01', bq);
+    const outcome = await build(
+      ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }),
+      '2026-11-30',
+      '2026-12-01',
+      bq,
+    );
     expect(outcome.result.error).toBeNull();
     expect(await panel(bq)).toEqual(EXPECTED.panel);
     expect(await byPlatform(bq)).toEqual(EXPECTED.byPlatform);
   });
 
   test('a rewritten shard changes the versions of the days it may hold (its last_modified_time in __TABLES__)', async () => {
-    const versions = () => bq.sourceVersions({ dataset: 'analytics_1', table: 'events_*' }, { start: '2026-11-27', end: '2026-12-02' }, 'Asia/Tokyo', context);
+    const versions = () =>
+      bq.sourceVersions(
+        { dataset: 'analytics_1', table: 'events_*' },
+        { start: '2026-11-27', end: '2026-12-02' },
+        'Asia/Tokyo',
+        context,
+      );
     const before = await versions();
     expect([...before.keys()].sort()).toEqual(['2026-11-28', '2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02']);
     await replace('events_20261130.json', SHARDS['events_20261130.json'] as object[]);
     const after = await versions();
-    expect([...after.keys()].filter((day) => after.get(day) !== before.get(day))).toEqual(['2026-11-29', '2026-11-30', '2026-12-01']);
+    expect([...after.keys()].filter((day) => after.get(day) !== before.get(day))).toEqual([
+      '2026-11-29',
+      '2026-11-30',
+      '2026-12-01',
+    ]);
   });
 
   test('a dataset without any export table fails the run, naming the wildcard table', async () => {
-    const missing = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_404' }), '2026-11-30', '2026-11-30', bq);
+    const missing = await build(
+      ga4Config({ format: 'ga4_export', dataset: 'analytics_404' }),
+      '2026-11-30',
+      '2026-11-30',
+      bq,
+    );
     expect(missing.result.error).toMatch(/analytics_404\.events_/);
   });
 });
 
 test('user_key user_id: only events of signed-in users count, under their user_id', async () => {
   await loadAll();
-  await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', user_key: 'user_id', value_param: 'coins' }), '2026-11-30', '2026-11-30');
+  await build(
+    ga4Config({ format: 'ga4_export', dataset: 'analytics_1', user_key: 'user_id', value_param: 'coins' }),
+    '2026-11-30',
+    '2026-11-30',
+  );
   expect(await panel()).toEqual([{ date: '2026-11-30', user_id: 'u-3', total_events: 1, total_coins_added: 1 }]);
 });
 
@@ -224,11 +296,20 @@ test('a table that reads the day after its own (reads_days_after 1) widens the s
   await loadAll();
   const dryRun = async (readsDaysAfter: number) => {
     const file = ga4Config({ format: 'ga4_export', dataset: 'analytics_1' });
-    const config = JSON.parse(readFileSync(file, 'utf8')) as { game: { kpis: { by_platform: Record<string, unknown> } } };
+    const config = JSON.parse(readFileSync(file, 'utf8')) as {
+      game: { kpis: { by_platform: Record<string, unknown> } };
+    };
     config.game.kpis.by_platform.reads_days_after = readsDaysAfter;
     writeFileSync(file, JSON.stringify(config));
     const deps = { warehouse, clock: () => new Date('2026-12-01T03:00:00Z'), logger: silentLogger };
-    return (await runEtl(deps, loadEtlConfig(file), { range: { start: '2026-11-29', end: '2026-11-29' }, runId: 'dry', username: 'test', dryRun: true })).script;
+    return (
+      await runEtl(deps, loadEtlConfig(file), {
+        range: { start: '2026-11-29', end: '2026-11-29' },
+        runId: 'dry',
+        username: 'test',
+        dryRun: true,
+      })
+    ).script;
   };
   // The 30th's events (in Tokyo) may sit in the shards of the 29th to the 1st.
   expect(await dryRun(0)).not.toContain('events_intraday_20261201');
@@ -237,22 +318,38 @@ test('a table that reads the day after its own (reads_days_after 1) widens the s
 
 test('a day without shards is an empty day (the export writes none for a day without events); a dataset without any export table is an error naming it', async () => {
   await loadAll();
-  const empty = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }), '2026-12-10', '2026-12-10');
+  const empty = await build(
+    ga4Config({ format: 'ga4_export', dataset: 'analytics_1', value_param: 'coins' }),
+    '2026-12-10',
+    '2026-12-10',
+  );
   expect(empty.result.error).toBeNull();
   expect(await panel()).toEqual([]);
-  const missing = await build(ga4Config({ format: 'ga4_export', dataset: 'analytics_404' }), '2026-11-30', '2026-11-30');
+  const missing = await build(
+    ga4Config({ format: 'ga4_export', dataset: 'analytics_404' }),
+    '2026-11-30',
+    '2026-11-30',
+  );
   expect(missing.result.error).toMatch(/analytics_404\.events_\* not found/);
 });
 
 test('a shard loaded again with other events changes the versions of the days it may hold (restate_days)', async () => {
   await loadAll();
-  const versions = () => warehouse.sourceVersions({ dataset: 'analytics_1', table: 'events_*' }, { start: '2026-11-27', end: '2026-12-02' }, 'Asia/Tokyo');
+  const versions = () =>
+    warehouse.sourceVersions(
+      { dataset: 'analytics_1', table: 'events_*' },
+      { start: '2026-11-27', end: '2026-12-02' },
+      'Asia/Tokyo',
+    );
   const before = await versions();
   expect([...before.keys()].sort()).toEqual(['2026-11-28', '2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02']);
   await loadGa4Export(
     warehouse,
     'analytics_1',
-    writeShard('events_20261130.json', [...(SHARDS['events_20261130.json'] as object[]), event('p5', '2026-11-30T09:00:00Z', 'x', [])]),
+    writeShard('events_20261130.json', [
+      ...(SHARDS['events_20261130.json'] as object[]),
+      event('p5', '2026-11-30T09:00:00Z', 'x', []),
+    ]),
   );
   const after = await versions();
   const changed = [...after.keys()].filter((day) => after.get(day) !== before.get(day));
@@ -261,7 +358,10 @@ test('a shard loaded again with other events changes the versions of the days it
 
 test('the freshness guard reads the newest event through the mapping: the intraday shard counts', async () => {
   await loadAll();
-  const job = { ...loadEtlConfig(ga4Config({ format: 'ga4_export', dataset: 'analytics_1' })), sourceFreshnessHours: 6 };
+  const job = {
+    ...loadEtlConfig(ga4Config({ format: 'ga4_export', dataset: 'analytics_1' })),
+    sourceFreshnessHours: 6,
+  };
   // The newest event is today's intraday one, 2026-12-01T00:30Z.
   expect(await staleSourcesNote(warehouse, job, job.tables, new Date('2026-12-01T03:00:00Z'), context)).toBe('');
   expect(await staleSourcesNote(warehouse, job, job.tables, new Date('2026-12-01T08:30:00Z'), context)).toBe(
@@ -270,20 +370,32 @@ test('the freshness guard reads the newest event through the mapping: the intrad
 });
 
 test.each([
-  ['an event without event_date', [{ event_timestamp: '1', event_name: 'x', user_pseudo_id: 'p1' }], /bad\.json:1: column event_date: event_date: is required/],
+  [
+    'an event without event_date',
+    [{ event_timestamp: '1', event_name: 'x', user_pseudo_id: 'p1' }],
+    /bad\.json:1: column event_date: event_date: is required/,
+  ],
   ['a line that is not JSON', ['{"event_date": "20261130", '], /bad\.json:1: column .+: not valid JSON/],
 ])('a file with %s loads nothing', async (_name, lines, message) => {
   const file = path.join(dir, 'bad.json');
   writeFileSync(file, lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n') + '\n');
   await expect(loadGa4Export(warehouse, 'analytics_1', file)).rejects.toThrow(InputFileError);
   await expect(loadGa4Export(warehouse, 'analytics_1', file)).rejects.toThrow(message);
-  expect(await warehouse.query("SELECT COUNT(*) AS n FROM duckdb_tables() WHERE schema_name = 'analytics_1'", {}, context)).toEqual([{ n: 0 }]);
+  expect(
+    await warehouse.query("SELECT COUNT(*) AS n FROM duckdb_tables() WHERE schema_name = 'analytics_1'", {}, context),
+  ).toEqual([{ n: 0 }]);
 });
 
 test.each([
   [{ format: 'ga4_export' }, /source\.dataset.*required/],
-  [{ format: 'ga4_export', dataset: 'a', user_key: 'email' }, /source\.user_key: must be one of user_pseudo_id, user_id, got email/],
-  [{ format: 'ga4_export', dataset: 'a', value_param: 'coins; DROP' }, /source\.value_param: must be a GA4 event parameter name/],
+  [
+    { format: 'ga4_export', dataset: 'a', user_key: 'email' },
+    /source\.user_key: must be one of user_pseudo_id, user_id, got email/,
+  ],
+  [
+    { format: 'ga4_export', dataset: 'a', value_param: 'coins; DROP' },
+    /source\.value_param: must be a GA4 event parameter name/,
+  ],
   [{ format: 'events', dataset: 'a', value_param: 'coins' }, /value_param.*not allowed/],
 ])('a GA4 source config is checked: %j', (source, message) => {
   expect(() => loadEtlConfig(ga4Config(source))).toThrow(ConfigError);
@@ -295,13 +407,17 @@ test('an entry naming its own source under a GA4 group source is a config error'
   const config = JSON.parse(readFileSync(file, 'utf8')) as { game: { kpis: Record<string, Record<string, unknown>> } };
   config.game.kpis.daily_user_panel = { dataset_src: 'raw' };
   writeFileSync(file, JSON.stringify(config));
-  expect(() => loadEtlConfig(file)).toThrow(/daily_user_panel\.dataset_src: the group's source is the GA4 export \(dataset analytics_1\)/);
+  expect(() => loadEtlConfig(file)).toThrow(
+    /daily_user_panel\.dataset_src: the group's source is the GA4 export \(dataset analytics_1\)/,
+  );
 });
 
 test('kpis init creates no table in the export dataset, and deploy.sh grants the ETL read access to it (a reference)', () => {
   const job = loadEtlConfig(ga4Config({ format: 'ga4_export', dataset: 'analytics_1' }));
   const roles = tablesWithRoles(job).filter(({ table }) => table.dataset === 'analytics_1');
-  expect(roles.map(({ table, role }) => [`${table.dataset}.${table.table}`, role])).toEqual([['analytics_1.events_*', 'reference']]);
+  expect(roles.map(({ table, role }) => [`${table.dataset}.${table.table}`, role])).toEqual([
+    ['analytics_1.events_*', 'reference'],
+  ]);
 });
 
 test('a shard rewritten after its day was built restates that day on the next run (restate_days), reading its shards again', async () => {
@@ -313,7 +429,11 @@ test('a shard rewritten after its day was built restates that day on the next ru
   expect((await build(file, '2026-11-29', '2026-11-29')).result.error).toBeNull();
   // The export rewrites 11-29's shard late: an event of p5 at 11-29T10:00Z, Tokyo's 11-29 19:00.
   const late = event('p5', '2026-11-29T10:00:00Z', 'purchase', [param('coins', { int_value: '11' })]);
-  await loadGa4Export(warehouse, 'analytics_1', writeShard('events_20261129.json', [...(SHARDS['events_20261129.json'] as object[]), late]));
+  await loadGa4Export(
+    warehouse,
+    'analytics_1',
+    writeShard('events_20261129.json', [...(SHARDS['events_20261129.json'] as object[]), late]),
+  );
   const next = await build(file, '2026-12-01', '2026-12-01');
   expect(next.result.error).toBeNull();
   // 11-30 was never built, so it is not restated (no backfill by stealth); 11-29's shards changed, so it is,

@@ -21,14 +21,19 @@ function expectGolden(name: string, actual: string): void {
 
 function rendered(warehouse: Warehouse): string {
   const plan = planEtl(warehouse, job, selectTables(job), range);
-  const params = Object.entries(plan.params).map(([name, p]) => `--   @${name} ${p.type} = ${p.value instanceof Date ? p.value.toISOString() : String(p.value)}`);
+  const params = Object.entries(plan.params).map(
+    ([name, p]) => `--   @${name} ${p.type} = ${p.value instanceof Date ? p.value.toISOString() : String(p.value)}`,
+  );
   return `-- parameters:\n${params.join('\n')}\n\n${warehouse.renderScript(plan.statements, { atomic: true })}`;
 }
 
 test('the BigQuery ETL script matches its golden file', async () => {
   // No request is sent: rendering needs only the project id.
   const client = await createBigQueryClient('demo-project', 'US', 'http://127.0.0.1:9');
-  expectGolden('etl.bigquery.sql', rendered(new BigQueryWarehouse(client, { projectId: 'demo-project', location: 'US' })));
+  expectGolden(
+    'etl.bigquery.sql',
+    rendered(new BigQueryWarehouse(client, { projectId: 'demo-project', location: 'US' })),
+  );
 });
 
 test('the DuckDB ETL script matches its golden file', async () => {

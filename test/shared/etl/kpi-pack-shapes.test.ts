@@ -14,7 +14,10 @@ import type { Row } from '../../../shared/warehouse/warehouse';
 import { context, etlDeps, insertEvents, openMemoryWarehouse, shippedJob, type Event } from '../../helpers/warehouse';
 
 const REFERENCE = new Map(
-  ['daily_sessions', 'daily_engagement', 'retention'].map((name) => [name, readFileSync(path.join(__dirname, 'kpi-pack-reference', `${name}.sql`), 'utf8')]),
+  ['daily_sessions', 'daily_engagement', 'retention'].map((name) => [
+    name,
+    readFileSync(path.join(__dirname, 'kpi-pack-reference', `${name}.sql`), 'utf8'),
+  ]),
 );
 /** A reference query's rows as the all-users rows of its table (the shipped tables add a row per platform and per country). */
 const allUsers = (query: string) => `SELECT q.*, '(all)' AS platform, '(all)' AS country FROM (\n${query}\n) AS q`;
@@ -38,11 +41,19 @@ async function build(job: EtlJob, events: Event[]): Promise<Record<string, Row[]
   const warehouse = await openMemoryWarehouse();
   try {
     await insertEvents(warehouse, events);
-    const outcome = await runEtl(etlDeps(warehouse, '2026-11-13T06:00:00Z'), job, { range: { start: FIRST, end: LAST }, runId: 'shapes', username: 'test' });
+    const outcome = await runEtl(etlDeps(warehouse, '2026-11-13T06:00:00Z'), job, {
+      range: { start: FIRST, end: LAST },
+      runId: 'shapes',
+      username: 'test',
+    });
     if (outcome.failure) throw outcome.failure;
     const tables: Record<string, Row[]> = {};
     for (const [table, order] of ORDER) {
-      tables[table] = await warehouse.query(`SELECT * FROM daily_kpis.${table} WHERE platform = '(all)' AND country = '(all)' ORDER BY ${order}`, {}, context);
+      tables[table] = await warehouse.query(
+        `SELECT * FROM daily_kpis.${table} WHERE platform = '(all)' AND country = '(all)' ORDER BY ${order}`,
+        {},
+        context,
+      );
     }
     return tables;
   } finally {
@@ -57,14 +68,18 @@ const gap = fc.oneof(
   fc.constantFrom(30 * MINUTE - 1000, 30 * MINUTE + 1000, 45_000),
 );
 const userEvents = (user: string) =>
-  fc.record({ start: fc.integer({ min: 0, max: 11 * 1440 }), gaps: fc.array(gap, { minLength: 1, maxLength: 12 }) }).map(({ start, gaps }) => {
-    let time = Date.parse(`${FIRST}T00:00:00Z`) + start * MINUTE - 20 * MINUTE;
-    return gaps.map((step) => {
-      time += step;
-      return { user_id: user, time: new Date(time).toISOString(), event_name: 'level_start' };
+  fc
+    .record({ start: fc.integer({ min: 0, max: 11 * 1440 }), gaps: fc.array(gap, { minLength: 1, maxLength: 12 }) })
+    .map(({ start, gaps }) => {
+      let time = Date.parse(`${FIRST}T00:00:00Z`) + start * MINUTE - 20 * MINUTE;
+      return gaps.map((step) => {
+        time += step;
+        return { user_id: user, time: new Date(time).toISOString(), event_name: 'level_start' };
+      });
     });
-  });
-const history = fc.tuple(userEvents('a'), userEvents('b'), userEvents('c'), userEvents('d')).map((users) => users.flat());
+const history = fc
+  .tuple(userEvents('a'), userEvents('b'), userEvents('c'), userEvents('d'))
+  .map((users) => users.flat());
 
 test('sessions, engagement and retention: the shipped shapes give the rows of the plain definitions', async () => {
   await fc.assert(

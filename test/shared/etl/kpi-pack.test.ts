@@ -47,7 +47,8 @@ const HISTORY = [
 const FIRST = '2026-11-01';
 const LAST = '2026-12-01';
 
-const columns = <T extends string>(names: T[], rows: unknown[][]): Row[] => rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])) as Row);
+const columns = <T extends string>(names: T[], rows: unknown[][]): Row[] =>
+  rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])) as Row);
 
 const EXPECTED = {
   daily_engagement: columns(
@@ -135,12 +136,19 @@ const ORDER: Record<keyof typeof EXPECTED, string> = {
 const SEGMENTED = new Set(['daily_engagement', 'daily_sessions', 'daily_revenue', 'retention']);
 
 /** Each table's all-users rows, with the columns EXPECTED gives. */
-async function dump(from: Warehouse = warehouse, name = (table: string) => `daily_kpis.${table}`): Promise<Record<string, Row[]>> {
+async function dump(
+  from: Warehouse = warehouse,
+  name = (table: string) => `daily_kpis.${table}`,
+): Promise<Record<string, Row[]>> {
   const tables: Record<string, Row[]> = {};
   for (const [table, order] of Object.entries(ORDER)) {
     const columns = Object.keys(EXPECTED[table as keyof typeof EXPECTED][0] as Row).join(', ');
     const allUsers = SEGMENTED.has(table) ? "WHERE platform = '(all)' AND country = '(all)'" : '';
-    tables[table] = await from.query(`SELECT ${columns} FROM ${name(table)} ${allUsers} ORDER BY ${order}`, {}, context);
+    tables[table] = await from.query(
+      `SELECT ${columns} FROM ${name(table)} ${allUsers} ORDER BY ${order}`,
+      {},
+      context,
+    );
   }
   return tables;
 }
@@ -188,23 +196,31 @@ const READ_EARLIER_DAYS = ['daily_revenue', 'daily_sessions', 'daily_engagement'
 
 async function firstBuildInReverse(from: Warehouse, runDays: string[]): Promise<void> {
   for (const day of [...runDays].reverse()) {
-    const outcome = await runEtl({ warehouse: from, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger }, shippedJob, {
-      range: { start: day, end: day },
-      runId: `reverse-${day}`,
-      username: 'test',
-    });
+    const outcome = await runEtl(
+      { warehouse: from, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger },
+      shippedJob,
+      {
+        range: { start: day, end: day },
+        runId: `reverse-${day}`,
+        username: 'test',
+      },
+    );
     if (outcome.failure) throw outcome.failure;
   }
 }
 
 /** The remedy the README gives: one run of the four tables over the range (kpis etl --from --to --kpis ...). */
 async function rebuildReadersOfEarlierDays(from: Warehouse): Promise<void> {
-  const outcome = await runEtl({ warehouse: from, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger }, shippedJob, {
-    range: { start: FIRST, end: LAST },
-    kpis: READ_EARLIER_DAYS,
-    runId: 'readers',
-    username: 'test',
-  });
+  const outcome = await runEtl(
+    { warehouse: from, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger },
+    shippedJob,
+    {
+      range: { start: FIRST, end: LAST },
+      kpis: READ_EARLIER_DAYS,
+      runId: 'readers',
+      username: 'test',
+    },
+  );
   if (outcome.failure) throw outcome.failure;
 }
 
@@ -223,14 +239,20 @@ test('a first build in reverse order: the tables that read earlier days are wron
 });
 
 test('on BigQuery (the REST fake with tables): the same rows from the SQL the BigQuery adapter sends', async () => {
-  const bigquery = await bigQueryWithEvents(HISTORY.map((e) => ({ ...e, time: new Date(e.time), coins_added: e.coins_added ?? null })));
+  const bigquery = await bigQueryWithEvents(
+    HISTORY.map((e) => ({ ...e, time: new Date(e.time), coins_added: e.coins_added ?? null })),
+  );
   try {
     const adapter = await bigquery.warehouse();
-    const outcome = await runEtl({ warehouse: adapter, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger }, shippedJob, {
-      range: { start: FIRST, end: LAST },
-      runId: 'bigquery',
-      username: 'test',
-    });
+    const outcome = await runEtl(
+      { warehouse: adapter, clock: () => new Date('2026-12-02T06:00:00Z'), logger: silentLogger },
+      shippedJob,
+      {
+        range: { start: FIRST, end: LAST },
+        runId: 'bigquery',
+        username: 'test',
+      },
+    );
     if (outcome.failure) throw outcome.failure;
     expect(await dump(adapter, (table) => `\`demo-project.daily_kpis.${table}\``)).toEqual(EXPECTED);
   } finally {
@@ -239,7 +261,9 @@ test('on BigQuery (the REST fake with tables): the same rows from the SQL the Bi
 });
 
 test('on BigQuery: a first build in reverse order of the days with events, then one run of the four readers of earlier days, gives the same rows', async () => {
-  const bigquery = await bigQueryWithEvents(HISTORY.map((e) => ({ ...e, time: new Date(e.time), coins_added: e.coins_added ?? null })));
+  const bigquery = await bigQueryWithEvents(
+    HISTORY.map((e) => ({ ...e, time: new Date(e.time), coins_added: e.coins_added ?? null })),
+  );
   try {
     const adapter = await bigquery.warehouse();
     const name = (table: string) => `\`demo-project.daily_kpis.${table}\``;
@@ -267,19 +291,35 @@ const SEGMENTS: Record<string, [string | null, string | null]> = {
 };
 
 async function segmentRows(table: string, columns: string, where: string): Promise<Row[]> {
-  return warehouse.query(`SELECT ${columns} FROM daily_kpis.${table} WHERE ${where} ORDER BY platform, country`, {}, context);
+  return warehouse.query(
+    `SELECT ${columns} FROM daily_kpis.${table} WHERE ${where} ORDER BY platform, country`,
+    {},
+    context,
+  );
 }
 
 test('segments: a row per platform and per country, NULL as (unknown), adding up to the all-users row', async () => {
   const rows = HISTORY.map((event) => {
     const [platform, country] = SEGMENTS[event.user_id] as [string | null, string | null];
     const later = event.user_id === 'e' && event.time >= '2026-11-02';
-    return { ...event, time: new Date(event.time), coins_added: event.coins_added ?? null, platform: later ? 'ANDROID' : platform, country };
+    return {
+      ...event,
+      time: new Date(event.time),
+      coins_added: event.coins_added ?? null,
+      platform: later ? 'ANDROID' : platform,
+      country,
+    };
   });
   await appendEvents(warehouse, SOURCE, rows, context);
   await build(FIRST, LAST, 'segments');
   expect(await dump()).toEqual(EXPECTED);
-  expect(await segmentRows('daily_revenue', 'platform, country, dau, revenue, payers, first_time_payers', "date = '2026-11-01'")).toEqual(
+  expect(
+    await segmentRows(
+      'daily_revenue',
+      'platform, country, dau, revenue, payers, first_time_payers',
+      "date = '2026-11-01'",
+    ),
+  ).toEqual(
     columns(
       ['platform', 'country', 'dau', 'revenue', 'payers', 'first_time_payers'],
       [
@@ -292,7 +332,13 @@ test('segments: a row per platform and per country, NULL as (unknown), adding up
       ],
     ),
   );
-  expect(await segmentRows('daily_sessions', 'platform, country, dau, sessions, median_session_seconds', "date = '2026-11-02'")).toEqual(
+  expect(
+    await segmentRows(
+      'daily_sessions',
+      'platform, country, dau, sessions, median_session_seconds',
+      "date = '2026-11-02'",
+    ),
+  ).toEqual(
     columns(
       ['platform', 'country', 'dau', 'sessions', 'median_session_seconds'],
       [
@@ -318,7 +364,13 @@ test('segments: a row per platform and per country, NULL as (unknown), adding up
       ],
     ),
   );
-  expect(await segmentRows('retention', 'platform, country, cohort_size, retained, retained_rolling', "date = '2026-11-04' AND cohort_date = '2026-11-01' AND n = 1")).toEqual(
+  expect(
+    await segmentRows(
+      'retention',
+      'platform, country, cohort_size, retained, retained_rolling',
+      "date = '2026-11-04' AND cohort_date = '2026-11-01' AND n = 1",
+    ),
+  ).toEqual(
     columns(
       ['platform', 'country', 'cohort_size', 'retained', 'retained_rolling'],
       [
@@ -347,8 +399,17 @@ test('segments: a row per platform and per country, NULL as (unknown), adding up
       {},
       context,
     );
-    for (const dimension of ["platform <> '(all)' AND country = '(all)'", "platform = '(all)' AND country <> '(all)'"]) {
-      expect(await warehouse.query(`SELECT ${keys}, ${sums} FROM daily_kpis.${table} WHERE ${dimension} GROUP BY ${keys} ORDER BY ${keys}`, {}, context)).toEqual(all);
+    for (const dimension of [
+      "platform <> '(all)' AND country = '(all)'",
+      "platform = '(all)' AND country <> '(all)'",
+    ]) {
+      expect(
+        await warehouse.query(
+          `SELECT ${keys}, ${sums} FROM daily_kpis.${table} WHERE ${dimension} GROUP BY ${keys} ORDER BY ${keys}`,
+          {},
+          context,
+        ),
+      ).toEqual(all);
     }
   }
 });

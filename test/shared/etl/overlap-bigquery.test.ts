@@ -12,8 +12,16 @@ import { historyWithAnomalies } from '../../helpers/history';
 import { shippedJob } from '../../helpers/warehouse';
 
 const NOW = new Date('2026-11-27T06:00:00Z');
-const BACKFILL: EtlRequest = { range: { start: '2026-11-14', end: '2026-11-26' }, runId: 'backfill', username: 'analyst' };
-const SCHEDULED: EtlRequest = { range: { start: '2026-11-26', end: '2026-11-26' }, runId: 'scheduled', username: 'scheduler' };
+const BACKFILL: EtlRequest = {
+  range: { start: '2026-11-14', end: '2026-11-26' },
+  runId: 'backfill',
+  username: 'analyst',
+};
+const SCHEDULED: EtlRequest = {
+  range: { start: '2026-11-26', end: '2026-11-26' },
+  runId: 'scheduled',
+  username: 'scheduler',
+};
 const events = historyWithAnomalies('2026-11-27', 14, {});
 
 /**
@@ -29,7 +37,8 @@ async function until(what: string, condition: () => boolean, timeoutMs = 120_000
   }
 }
 
-const run = (warehouse: BigQueryWarehouse, request: EtlRequest) => runEtl({ warehouse, clock: () => NOW, logger: silentLogger }, shippedJob, request);
+const run = (warehouse: BigQueryWarehouse, request: EtlRequest) =>
+  runEtl({ warehouse, clock: () => NOW, logger: silentLogger }, shippedJob, request);
 
 let reference: BigQueryWithTables;
 let shared: BigQueryWithTables;
@@ -44,7 +53,8 @@ afterEach(async () => {
 
 // The test's timeout outlasts until's deadline, so a stuck run fails with its message, not jest's timeout.
 test('a backfill held at its commit while the scheduled run writes the same tables: one is aborted, runs again, and both succeed with the tables of the two runs in turn', async () => {
-  for (const request of [SCHEDULED, BACKFILL]) expect((await run(await reference.warehouse(), request)).result.status).toBe('succeeded');
+  for (const request of [SCHEDULED, BACKFILL])
+    expect((await run(await reference.warehouse(), request)).result.status).toBe('succeeded');
   const sequential = await reference.checksum();
 
   // Tables exist before the runs, so the two race on the data, not on creating tables.
@@ -71,7 +81,10 @@ test('a backfill held at its commit while the scheduled run writes the same tabl
   expect(backfillOutcome.result).toMatchObject({ status: 'succeeded', error: null });
   const aborted = [...shared.fake.jobs.values()].filter((job) => job.status.errorResult);
   expect(aborted.length).toBeGreaterThanOrEqual(1);
-  for (const job of aborted) expect((job.status.errorResult as { message: string }).message).toMatch(/^Transaction is aborted due to concurrent update against table/);
+  for (const job of aborted)
+    expect((job.status.errorResult as { message: string }).message).toMatch(
+      /^Transaction is aborted due to concurrent update against table/,
+    );
   expect(await shared.checksum()).toBe(sequential);
   // An aborted transaction's run-log rows went with it: one start and one end per run.
   for (const runId of ['backfill', 'scheduled']) {
@@ -87,7 +100,9 @@ test('ten runs of the same days at once from ten clients, each with its own run 
   expect((await run(await shared.warehouse(), { ...SCHEDULED, runId: 'warm-up' })).result.status).toBe('succeeded');
 
   const clients = await Promise.all(Array.from({ length: 10 }, () => shared.warehouse()));
-  const outcomes = await Promise.all(clients.map((warehouse, index) => run(warehouse, { ...SCHEDULED, runId: `overlap-${index}` })));
+  const outcomes = await Promise.all(
+    clients.map((warehouse, index) => run(warehouse, { ...SCHEDULED, runId: `overlap-${index}` })),
+  );
   expect(outcomes.map((outcome) => outcome.result.error)).toEqual(Array.from({ length: 10 }, () => null));
   expect(outcomes.map((outcome) => outcome.result.status)).toEqual(Array.from({ length: 10 }, () => 'succeeded'));
   expect(await shared.checksum()).toBe(once);

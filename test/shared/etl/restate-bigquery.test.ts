@@ -16,11 +16,19 @@ const BUILT_IN = ['daily_user_panel', 'installs', 'last_activity'];
 const restating = { ...job, restateDays: 7 };
 
 interface InsertedJob {
-  configuration: { labels?: Record<string, string>; query: { query: string; queryParameters?: { name: string; parameterValue: { value?: string } }[] } };
+  configuration: {
+    labels?: Record<string, string>;
+    query: { query: string; queryParameters?: { name: string; parameterValue: { value?: string } }[] };
+  };
 }
 
 function events(day: string, users: string[], hour = 10): Row[] {
-  return users.map((user) => ({ user_id: user, time: new Date(`${day}T${String(hour).padStart(2, '0')}:00:00Z`), event_name: 'session_start', coins_added: 3 }));
+  return users.map((user) => ({
+    user_id: user,
+    time: new Date(`${day}T${String(hour).padStart(2, '0')}:00:00Z`),
+    event_name: 'session_start',
+    coins_added: 3,
+  }));
 }
 
 const ON_TIME = daysBetween('2026-11-20', '2026-11-25').flatMap((day, d) => events(day, ['a', 'b', 'c', `new${d}`]));
@@ -34,11 +42,15 @@ afterEach(() => bq.fake.stop());
 
 async function dailyRun(today: string) {
   const yesterday = addDays(today, -1);
-  const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, restating, {
-    range: { start: yesterday, end: yesterday },
-    runId: `daily-${today}`,
-    username: 'scheduler',
-  });
+  const outcome = await runEtl(
+    { warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger },
+    restating,
+    {
+      range: { start: yesterday, end: yesterday },
+      runId: `daily-${today}`,
+      username: 'scheduler',
+    },
+  );
   expect(outcome.failure).toBeUndefined();
   return outcome.result;
 }
@@ -56,7 +68,9 @@ test('an unchanged source: no day restated, and no job reads events beyond the d
   // The change check reads metadata and the run log; the script alone reads the events, for its day.
   expect(fromFile('etl/source_partitions.sql')).toHaveLength(1);
   expect(fromFile('logs/day_versions.sql')).toHaveLength(1);
-  const reading = jobs.filter((job) => job.query.query.includes('`demo-project.gamepltx.fact`')).map((job) => job.query);
+  const reading = jobs
+    .filter((job) => job.query.query.includes('`demo-project.gamepltx.fact`'))
+    .map((job) => job.query);
   expect(reading).toHaveLength(2);
   // The freshness guard's MAX(time) of the day before the run (source_freshness_hours 6).
   const [guard, script] = reading;
@@ -76,11 +90,15 @@ test('late events landing between runs: the next run restates exactly the change
 
   const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
   try {
-    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger }, job, {
-      range: { start: '2026-11-20', end: '2026-11-25' },
-      runId: 'full',
-      username: 'tester',
-    });
+    const rebuild = await runEtl(
+      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger },
+      job,
+      {
+        range: { start: '2026-11-20', end: '2026-11-25' },
+        runId: 'full',
+        username: 'tester',
+      },
+    );
     expect(rebuild.result.status).toBe('succeeded');
     expect(afterDaily).toBe(await full.checksum(BUILT_IN));
   } finally {
@@ -88,7 +106,9 @@ test('late events landing between runs: the next run restates exactly the change
   }
   const log = (await bq.runLogRows('daily-2026-11-26')).map((row) => [row[7], row[10]]);
   expect(log.filter(([step]) => step === 'restate').map(([, message]) => message)).toEqual([
-    expect.stringMatching(/^restated 2026-11-21: its source changed since it was built \(partitions modified \S+ -> partitions modified \S+\)$/),
+    expect.stringMatching(
+      /^restated 2026-11-21: its source changed since it was built \(partitions modified \S+ -> partitions modified \S+\)$/,
+    ),
     expect.stringMatching(/^restated 2026-11-23: /),
   ]);
   // And the run after that has nothing left to restate.
@@ -96,14 +116,24 @@ test('late events landing between runs: the next run restates exactly the change
 });
 
 test('a table that reads earlier days (daily_engagement, reads_days_before 29) is rebuilt on the later built days too, and equals a full rebuild', async () => {
-  const engagement = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => ['daily_user_panel', 'user_segments', 'daily_engagement'].includes(table.name)) };
+  const engagement = {
+    ...shippedJob,
+    restateDays: 7,
+    tables: shippedJob.tables.filter((table) =>
+      ['daily_user_panel', 'user_segments', 'daily_engagement'].includes(table.name),
+    ),
+  };
   const run = async (today: string) => {
     const yesterday = addDays(today, -1);
-    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, engagement, {
-      range: { start: yesterday, end: yesterday },
-      runId: `daily-${today}`,
-      username: 'scheduler',
-    });
+    const outcome = await runEtl(
+      { warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger },
+      engagement,
+      {
+        range: { start: yesterday, end: yesterday },
+        runId: `daily-${today}`,
+        username: 'scheduler',
+      },
+    );
     expect(outcome.failure).toBeUndefined();
     return outcome.result;
   };
@@ -114,11 +144,15 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
   const afterDaily = await bq.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']);
   const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
   try {
-    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger }, engagement, {
-      range: { start: '2026-11-20', end: '2026-11-25' },
-      runId: 'full',
-      username: 'tester',
-    });
+    const rebuild = await runEtl(
+      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger },
+      engagement,
+      {
+        range: { start: '2026-11-20', end: '2026-11-25' },
+        runId: 'full',
+        username: 'tester',
+      },
+    );
     expect(rebuild.result.status).toBe('succeeded');
     expect(afterDaily).toBe(await full.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']));
   } finally {
@@ -128,16 +162,34 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
 
 test('a late event at 00:10 continuing a session of 23:50, landing after the evening was built: daily_sessions (reads_days_after 1) is rebuilt on it, and equals a full rebuild', async () => {
   const names = ['daily_user_panel', 'user_segments', 'daily_sessions'];
-  const sessions = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => names.includes(table.name)) };
-  const evening = { user_id: 'b', time: new Date('2026-11-22T23:50:00Z'), event_name: 'session_start', coins_added: null };
-  const lateEvent = { user_id: 'b', time: new Date('2026-11-23T00:10:00Z'), event_name: 'level_start', coins_added: null };
+  const sessions = {
+    ...shippedJob,
+    restateDays: 7,
+    tables: shippedJob.tables.filter((table) => names.includes(table.name)),
+  };
+  const evening = {
+    user_id: 'b',
+    time: new Date('2026-11-22T23:50:00Z'),
+    event_name: 'session_start',
+    coins_added: null,
+  };
+  const lateEvent = {
+    user_id: 'b',
+    time: new Date('2026-11-23T00:10:00Z'),
+    event_name: 'level_start',
+    coins_added: null,
+  };
   const run = async (today: string) => {
     const yesterday = addDays(today, -1);
-    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, sessions, {
-      range: { start: yesterday, end: yesterday },
-      runId: `daily-${today}`,
-      username: 'scheduler',
-    });
+    const outcome = await runEtl(
+      { warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger },
+      sessions,
+      {
+        range: { start: yesterday, end: yesterday },
+        runId: `daily-${today}`,
+        username: 'scheduler',
+      },
+    );
     expect(outcome.failure).toBeUndefined();
     return outcome.result;
   };
@@ -150,11 +202,15 @@ test('a late event at 00:10 continuing a session of 23:50, landing after the eve
   const afterDaily = await bq.checksum(names);
   const full = await bigQueryWithEvents([...ON_TIME, evening, lateEvent]);
   try {
-    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger }, sessions, {
-      range: { start: '2026-11-20', end: '2026-11-24' },
-      runId: 'full',
-      username: 'tester',
-    });
+    const rebuild = await runEtl(
+      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger },
+      sessions,
+      {
+        range: { start: '2026-11-20', end: '2026-11-24' },
+        runId: 'full',
+        username: 'tester',
+      },
+    );
     expect(rebuild.result.status).toBe('succeeded');
     expect(afterDaily).toBe(await full.checksum(names));
   } finally {
@@ -164,11 +220,28 @@ test('a late event at 00:10 continuing a session of 23:50, landing after the eve
 
 test('on the daily schedule daily_sessions is rebuilt on no evening but the one the late 00:10 event continues; the count before the build time is read only where the partition changed', async () => {
   const names = ['daily_user_panel', 'user_segments', 'daily_sessions'];
-  const sessions = { ...shippedJob, restateDays: 7, tables: shippedJob.tables.filter((table) => names.includes(table.name)) };
+  const sessions = {
+    ...shippedJob,
+    restateDays: 7,
+    tables: shippedJob.tables.filter((table) => names.includes(table.name)),
+  };
   // a and c at 02:00 and 10:00 every day: each day has events before and after a 06:00 run.
-  const aroundTheClock = daysBetween('2026-11-20', '2026-11-25').flatMap((day) => [...events(day, ['a', 'c'], 2), ...events(day, ['a', 'c'])]);
-  const evening = { user_id: 'b', time: new Date('2026-11-22T23:50:00Z'), event_name: 'session_start', coins_added: null };
-  const lateEvent = { user_id: 'b', time: new Date('2026-11-23T00:10:00Z'), event_name: 'level_start', coins_added: null };
+  const aroundTheClock = daysBetween('2026-11-20', '2026-11-25').flatMap((day) => [
+    ...events(day, ['a', 'c'], 2),
+    ...events(day, ['a', 'c']),
+  ]);
+  const evening = {
+    user_id: 'b',
+    time: new Date('2026-11-22T23:50:00Z'),
+    event_name: 'session_start',
+    coins_added: null,
+  };
+  const lateEvent = {
+    user_id: 'b',
+    time: new Date('2026-11-23T00:10:00Z'),
+    event_name: 'level_start',
+    coins_added: null,
+  };
   const all = [...aroundTheClock, evening];
   await bq.fake.stop();
   bq = await bigQueryWithEvents(all.filter((event) => (event.time as Date).toISOString() < '2026-11-21T06:00:00Z'));
@@ -176,16 +249,21 @@ test('on the daily schedule daily_sessions is rebuilt on no evening but the one 
   const countsBefore = new Map<string, string[]>();
   for (const today of daysBetween('2026-11-21', '2026-11-25')) {
     const arrived = (event: Row) =>
-      (event.time as Date).getTime() >= Date.parse(`${addDays(today, -1)}T06:00:00Z`) && (event.time as Date).getTime() < Date.parse(`${today}T06:00:00Z`);
+      (event.time as Date).getTime() >= Date.parse(`${addDays(today, -1)}T06:00:00Z`) &&
+      (event.time as Date).getTime() < Date.parse(`${today}T06:00:00Z`);
     if (today !== '2026-11-21') await appendEvents(await bq.warehouse(), SOURCE, all.filter(arrived), context);
     // b's event of 00:10 lands during the 23rd, after the run of 06:00 built the 22nd.
     if (today === '2026-11-24') await appendEvents(await bq.warehouse(), SOURCE, [lateEvent], context);
     const before = bq.fake.jobInserts().length;
-    const outcome = await runEtl({ warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, sessions, {
-      range: { start: addDays(today, -1), end: addDays(today, -1) },
-      runId: `daily-${today}`,
-      username: 'scheduler',
-    });
+    const outcome = await runEtl(
+      { warehouse: await bq.warehouse(), clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger },
+      sessions,
+      {
+        range: { start: addDays(today, -1), end: addDays(today, -1) },
+        runId: `daily-${today}`,
+        username: 'scheduler',
+      },
+    );
     expect(outcome.failure).toBeUndefined();
     restated.set(today, outcome.result.restated_dates);
     const counts = bq.fake
@@ -193,7 +271,12 @@ test('on the daily schedule daily_sessions is rebuilt on no evening but the one 
       .slice(before)
       .map((request) => (request.body as InsertedJob).configuration)
       .filter((job) => job.labels?.sql_file === sqlFileLabel('etl/source_events_before.sql'));
-    countsBefore.set(today, counts.map((job) => job.query.queryParameters?.find((p) => p.name === 'before')?.parameterValue.value ?? '').sort());
+    countsBefore.set(
+      today,
+      counts
+        .map((job) => job.query.queryParameters?.find((p) => p.name === 'before')?.parameterValue.value ?? '')
+        .sort(),
+    );
   }
   expect(Object.fromEntries(restated)).toEqual({
     '2026-11-21': undefined,
@@ -206,16 +289,28 @@ test('on the daily schedule daily_sessions is rebuilt on no evening but the one 
   // since the evening before it was built (that build's time); the days confirmed before are not read again.
   expect(Object.fromEntries(countsBefore)).toEqual({
     '2026-11-21': ['2026-11-21T06:00:00.000Z'],
-    ...Object.fromEntries(daysBetween('2026-11-22', '2026-11-25').map((today) => [today, [`${addDays(today, -1)}T06:00:00.000Z`, `${today}T06:00:00.000Z`]])),
+    ...Object.fromEntries(
+      daysBetween('2026-11-22', '2026-11-25').map((today) => [
+        today,
+        [`${addDays(today, -1)}T06:00:00.000Z`, `${today}T06:00:00.000Z`],
+      ]),
+    ),
   });
   const afterDaily = await bq.checksum(names);
-  const full = await bigQueryWithEvents([...all.filter((event) => (event.time as Date).toISOString() < '2026-11-25T06:00:00Z'), lateEvent]);
+  const full = await bigQueryWithEvents([
+    ...all.filter((event) => (event.time as Date).toISOString() < '2026-11-25T06:00:00Z'),
+    lateEvent,
+  ]);
   try {
-    const rebuild = await runEtl({ warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger }, sessions, {
-      range: { start: '2026-11-20', end: '2026-11-24' },
-      runId: 'full',
-      username: 'tester',
-    });
+    const rebuild = await runEtl(
+      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger },
+      sessions,
+      {
+        range: { start: '2026-11-20', end: '2026-11-24' },
+        runId: 'full',
+        username: 'tester',
+      },
+    );
     expect(rebuild.result.status).toBe('succeeded');
     expect(afterDaily).toBe(await full.checksum(names));
   } finally {

@@ -44,7 +44,9 @@ async function dailyRun(job: EtlJob, today: string, kpis?: string[]) {
 
 const rows = (sql: string) => warehouse.query(sql, {}, context);
 const restateRows = async (runId: string) =>
-  (await rows(`SELECT message FROM logs.daily_logs WHERE step_name = 'restate' AND uid = '${runId}' ORDER BY step_id`)).map((row) => String(row.message));
+  (
+    await rows(`SELECT message FROM logs.daily_logs WHERE step_name = 'restate' AND uid = '${runId}' ORDER BY step_id`)
+  ).map((row) => String(row.message));
 
 /** User a on every day from 2026-11-19 to 2026-11-26, on time. */
 const everyDay = daysBetween('2026-11-19', '2026-11-26').map((day) => ({ user_id: 'a', time: `${day}T10:00:00Z` }));
@@ -57,7 +59,11 @@ test('a late event on day D: daily_engagement (WAU/MAU read 29 days back) is reb
   await insertEvents(warehouse, [{ user_id: 'b', time: '2026-11-19T12:00:00Z' }]);
   const result = await dailyRun(job, '2026-11-27');
   // Counted by hand: b is in the WAU of the 7 days ending the 19th to the 25th, and in every MAU.
-  const expected = [['2026-11-19', 2, 2, 2], ...daysBetween('2026-11-20', '2026-11-25').map((day) => [day, 1, 2, 2]), ['2026-11-26', 1, 1, 2]];
+  const expected = [
+    ['2026-11-19', 2, 2, 2],
+    ...daysBetween('2026-11-20', '2026-11-25').map((day) => [day, 1, 2, 2]),
+    ['2026-11-26', 1, 1, 2],
+  ];
   const engagement = await rows(
     "SELECT CAST(date AS VARCHAR) AS date, dau, wau, mau, stickiness FROM daily_kpis.daily_engagement WHERE platform = '(all)' AND country = '(all)' ORDER BY date",
   );
@@ -69,7 +75,8 @@ test('a late event on day D: daily_engagement (WAU/MAU read 29 days back) is reb
   expect(await restateRows('daily-2026-11-27')).toEqual([
     expect.stringMatching(/^restated 2026-11-19: its source changed since it was built/),
     ...daysBetween('2026-11-20', '2026-11-25').map(
-      (day) => `restated ${day}: daily_engagement only: it reads days before it (reads_days_before, or a keep_* table), and 2026-11-19 was restated`,
+      (day) =>
+        `restated ${day}: daily_engagement only: it reads days before it (reads_days_before, or a keep_* table), and 2026-11-19 was restated`,
     ),
   ]);
   // The next run has nothing to restate.
@@ -88,7 +95,16 @@ test('a late event that makes an install earlier: retention (cohorts from instal
   const retention = await rows(
     "SELECT CAST(date AS VARCHAR) AS date, CAST(cohort_date AS VARCHAR) AS cohort, n, cohort_size, retained, retained_rolling FROM daily_kpis.retention WHERE platform = '(all)' AND country = '(all)' ORDER BY date, cohort, n",
   );
-  expect(retention.map((row) => [row.date, row.cohort, Number(row.n), Number(row.cohort_size), Number(row.retained), Number(row.retained_rolling)])).toEqual([
+  expect(
+    retention.map((row) => [
+      row.date,
+      row.cohort,
+      Number(row.n),
+      Number(row.cohort_size),
+      Number(row.retained),
+      Number(row.retained_rolling),
+    ]),
+  ).toEqual([
     ...daysBetween('2026-11-20', '2026-11-26').map((day) => [day, '2026-11-19', 1, 2, 2, 2]),
     ['2026-11-26', '2026-11-19', 7, 2, 1, 1],
   ]);
@@ -114,7 +130,10 @@ test('the reach of each shipped table: its own reads_days_before plus what it re
 test('later days stop at the day before the range, skip days never built and days restated themselves (they run every table)', () => {
   const tables = jobOf('daily_user_panel', 'daily_sessions', 'daily_engagement').tables;
   const built = new Set(daysBetween('2026-11-19', '2026-11-25').filter((day) => day !== '2026-11-23'));
-  const later = laterDays(tables, tableReach(tables), ['2026-11-19', '2026-11-22'], built, { start: '2026-11-26', end: '2026-11-26' });
+  const later = laterDays(tables, tableReach(tables), ['2026-11-19', '2026-11-22'], built, {
+    start: '2026-11-26',
+    end: '2026-11-26',
+  });
   expect(Object.fromEntries(later)).toEqual({
     // 1 day after each restated day
     daily_sessions: ['2026-11-20'],
@@ -128,15 +147,30 @@ test('the plan runs a table with later days once, over the oldest restated day t
   const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
   const range = { start: '2026-11-26', end: '2026-11-26' };
   const plain = planEtl(warehouseRef, job, tables, range, ['2026-11-19']);
-  const plan = planEtl(warehouseRef, job, tables, range, ['2026-11-19'], new Map([['daily_engagement', daysBetween('2026-11-20', '2026-11-25')]]));
+  const plan = planEtl(
+    warehouseRef,
+    job,
+    tables,
+    range,
+    ['2026-11-19'],
+    new Map([['daily_engagement', daysBetween('2026-11-20', '2026-11-25')]]),
+  );
   const engagement = planEtl(warehouseRef, job, [tables[2] as (typeof tables)[number]], range).statements.length;
   // plain: the restated range and the run's, each with every table; plan: the restated range without daily_engagement.
   expect(plan.statements.length).toBe(plain.statements.length - engagement);
   const perRange = plain.statements.length / 2;
-  expect(plan.statements.slice(0, perRange - engagement).some((statement) => statement.includes('daily_kpis.daily_engagement'))).toBe(false);
-  expect(plan.statements.slice(perRange - engagement, -engagement)).toEqual(plain.statements.slice(perRange, -engagement));
+  expect(
+    plan.statements
+      .slice(0, perRange - engagement)
+      .some((statement) => statement.includes('daily_kpis.daily_engagement')),
+  ).toBe(false);
+  expect(plan.statements.slice(perRange - engagement, -engagement)).toEqual(
+    plain.statements.slice(perRange, -engagement),
+  );
   const wide = plan.statements.slice(-engagement);
-  expect(wide.every((statement) => statement.includes('daily_kpis.daily_engagement') && !/@start_date\b/.test(statement))).toBe(true);
+  expect(
+    wide.every((statement) => statement.includes('daily_kpis.daily_engagement') && !/@start_date\b/.test(statement)),
+  ).toBe(true);
   expect(wide.some((statement) => statement.includes('@start_date_l1'))).toBe(true);
   expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-19', end: '2026-11-26' }]]]));
   expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-19' }, end_date_l1: { value: '2026-11-26' } });
@@ -157,14 +191,21 @@ const aroundTheClock = daysBetween('2026-11-19', '2026-11-24').flatMap((day) =>
 );
 
 /** The daily runs of `days`, each after the events timed before it arrived (as they do on time); what each restated. */
-async function onSchedule(job: EtlJob, days: string[], events: Event[], between: (today: string) => Promise<void> = async () => undefined) {
+async function onSchedule(
+  job: EtlJob,
+  days: string[],
+  events: Event[],
+  between: (today: string) => Promise<void> = async () => undefined,
+) {
   const restated = new Map<string, string[] | undefined>();
   let arrived = '';
   for (const today of days) {
     const now = `${today}T06:00:00Z`;
     await insertEvents(
       warehouse,
-      events.filter((event) => new Date(event.time).toISOString() >= arrived && new Date(event.time).toISOString() < now),
+      events.filter(
+        (event) => new Date(event.time).toISOString() >= arrived && new Date(event.time).toISOString() < now,
+      ),
     );
     arrived = now;
     await between(today);
@@ -175,7 +216,9 @@ async function onSchedule(job: EtlJob, days: string[], events: Event[], between:
 
 const endRow = async (runId: string) =>
   JSON.parse(
-    String((await rows(`SELECT message FROM logs.daily_logs WHERE step_name = 'end' AND uid = '${runId}'`))[0]?.message).split('; source versions ')[1] as string,
+    String(
+      (await rows(`SELECT message FROM logs.daily_logs WHERE step_name = 'end' AND uid = '${runId}'`))[0]?.message,
+    ).split('; source versions ')[1] as string,
   ) as Record<string, unknown>;
 
 test('on the daily schedule no day of daily_sessions is built again: the day it reads ahead changed only after the build time', async () => {
@@ -189,7 +232,9 @@ test('on the daily schedule no day of daily_sessions is built again: the day it 
     read_ahead_before: { at: '2026-11-22T06:00:00.000Z', versions: { '2026-11-22': '2 events, newest row 13' } },
   });
   // The next run found the 22nd changed only after that time, and recorded it as seen by the 21st's build.
-  expect(await endRow('daily-2026-11-23')).toMatchObject({ read_ahead_checked: { '2026-11-21': { '2026-11-22': '4 events, newest row 15' } } });
+  expect(await endRow('daily-2026-11-23')).toMatchObject({
+    read_ahead_checked: { '2026-11-21': { '2026-11-22': '4 events, newest row 15' } },
+  });
   await expectFullRebuild(
     job,
     aroundTheClock.filter((event) => event.time < '2026-11-24T06:00:00Z'),
@@ -204,7 +249,13 @@ test('on the daily schedule, the event of 00:10 landing after the evening was bu
   // b's event of 00:10 arrives during the 22nd, after the run of 06:00 built the 21st.
   const arrive = async (today: string) => (today === '2026-11-23' ? insertEvents(warehouse, [late]) : undefined);
   const restated = await onSchedule(job, daysBetween('2026-11-20', '2026-11-24'), [...aroundTheClock, evening], arrive);
-  expect(restated).toEqual({ '2026-11-20': undefined, '2026-11-21': undefined, '2026-11-22': undefined, '2026-11-23': ['2026-11-21'], '2026-11-24': undefined });
+  expect(restated).toEqual({
+    '2026-11-20': undefined,
+    '2026-11-21': undefined,
+    '2026-11-22': undefined,
+    '2026-11-23': ['2026-11-21'],
+    '2026-11-24': undefined,
+  });
   expect(await restateRows('daily-2026-11-23')).toEqual([
     'restated 2026-11-21: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-22 changed since it was built',
   ]);
@@ -216,10 +267,18 @@ test("an end row without the versions before the build's time (written before th
   const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
   // The runs of the 20th and the 21st wrote their end rows as the code before did: no read_ahead_before.
   const asBefore = async (today: string) => {
-    if (today === '2026-11-22') await rows("UPDATE logs.daily_logs SET message = replace(message, '\"read_ahead_before\"', '\"older\"') WHERE step_name = 'end'");
+    if (today === '2026-11-22')
+      await rows(
+        "UPDATE logs.daily_logs SET message = replace(message, '\"read_ahead_before\"', '\"older\"') WHERE step_name = 'end'",
+      );
   };
   const restated = await onSchedule(job, daysBetween('2026-11-20', '2026-11-23'), aroundTheClock, asBefore);
-  expect(restated).toEqual({ '2026-11-20': undefined, '2026-11-21': undefined, '2026-11-22': ['2026-11-20'], '2026-11-23': undefined });
+  expect(restated).toEqual({
+    '2026-11-20': undefined,
+    '2026-11-21': undefined,
+    '2026-11-22': ['2026-11-20'],
+    '2026-11-23': undefined,
+  });
 });
 
 describe('reads_days_before in the config', () => {
@@ -230,36 +289,61 @@ describe('reads_days_before in the config', () => {
     expect(loadEtlConfig(configWith(366)).tables.find((table) => table.name === 'installs')?.readsDaysBefore).toBe(366);
   });
 
-  test.each([-1, 2.5, 367, '29', null])('reads_days_before %p is refused, naming the file, the entry and the allowed values', (value) => {
-    const file = configWith(value);
-    expect(() => loadEtlConfig(file)).toThrow(ConfigError);
-    expect(() => loadEtlConfig(file)).toThrow(file);
-    expect(() => loadEtlConfig(file)).toThrow(/\$\.daily_kpis\.kpis\.installs\.reads_days_before: must be a whole number of days from 0 to 366/);
-  });
+  test.each([-1, 2.5, 367, '29', null])(
+    'reads_days_before %p is refused, naming the file, the entry and the allowed values',
+    (value) => {
+      const file = configWith(value);
+      expect(() => loadEtlConfig(file)).toThrow(ConfigError);
+      expect(() => loadEtlConfig(file)).toThrow(file);
+      expect(() => loadEtlConfig(file)).toThrow(
+        /\$\.daily_kpis\.kpis\.installs\.reads_days_before: must be a whole number of days from 0 to 366/,
+      );
+    },
+  );
 });
 
 describe('reads_days_after in the config', () => {
   test('defaults to 0 and takes a whole number of days; the shipped daily_sessions reads the day after', () => {
-    expect(loadEtlConfig(configWithField('reads_days_after', undefined)).tables.map((table) => table.readsDaysAfter)).toEqual([0, 0]);
-    expect(loadEtlConfig(configWithField('reads_days_after', 366)).tables.find((table) => table.name === 'installs')?.readsDaysAfter).toBe(366);
+    expect(
+      loadEtlConfig(configWithField('reads_days_after', undefined)).tables.map((table) => table.readsDaysAfter),
+    ).toEqual([0, 0]);
+    expect(
+      loadEtlConfig(configWithField('reads_days_after', 366)).tables.find((table) => table.name === 'installs')
+        ?.readsDaysAfter,
+    ).toBe(366);
     expect(shippedJob.tables.find((table) => table.name === 'daily_sessions')?.readsDaysAfter).toBe(1);
   });
 
-  test.each([-1, 0.5, 367, '1', null])('reads_days_after %p is refused, naming the file, the entry and the allowed values', (value) => {
-    const file = configWithField('reads_days_after', value);
-    expect(() => loadEtlConfig(file)).toThrow(ConfigError);
-    expect(() => loadEtlConfig(file)).toThrow(file);
-    expect(() => loadEtlConfig(file)).toThrow(
-      /\$\.daily_kpis\.kpis\.installs\.reads_days_after: must be a whole number of days from 0 to 366: how many days after its day a row reads/,
-    );
-  });
+  test.each([-1, 0.5, 367, '1', null])(
+    'reads_days_after %p is refused, naming the file, the entry and the allowed values',
+    (value) => {
+      const file = configWithField('reads_days_after', value);
+      expect(() => loadEtlConfig(file)).toThrow(ConfigError);
+      expect(() => loadEtlConfig(file)).toThrow(file);
+      expect(() => loadEtlConfig(file)).toThrow(
+        /\$\.daily_kpis\.kpis\.installs\.reads_days_after: must be a whole number of days from 0 to 366: how many days after its day a row reads/,
+      );
+    },
+  );
 });
 
 describe('the reach back: tables whose row reads later days', () => {
   const sessions = shippedJob.tables.find((table) => table.name === 'daily_sessions') as TableDefinition;
   /** A table of a week of daily_sessions (reads_days_before 6), and one of users by last activity (keep_latest). */
-  const weekly: TableDefinition = { ...sessions, name: 'weekly_sessions', reads: ['daily_sessions'], readsDaysBefore: 6, readsDaysAfter: 0 };
-  const lapsed: TableDefinition = { ...sessions, name: 'lapsed', reads: ['last_activity'], readsDaysBefore: 0, readsDaysAfter: 0 };
+  const weekly: TableDefinition = {
+    ...sessions,
+    name: 'weekly_sessions',
+    reads: ['daily_sessions'],
+    readsDaysBefore: 6,
+    readsDaysAfter: 0,
+  };
+  const lapsed: TableDefinition = {
+    ...sessions,
+    name: 'lapsed',
+    reads: ['last_activity'],
+    readsDaysBefore: 0,
+    readsDaysAfter: 0,
+  };
 
   test('its own reads_days_after plus what it reads; every earlier day through a keep_latest table, none through keep_earliest', () => {
     const tables = [...shippedJob.tables, weekly, lapsed];
@@ -278,18 +362,30 @@ describe('the reach back: tables whose row reads later days', () => {
     const tables = [...jobOf('daily_user_panel', 'user_segments', 'daily_sessions').tables, weekly];
     const built = new Set(daysBetween('2026-11-15', '2026-11-25').filter((day) => day !== '2026-11-20'));
     const restated = ['2026-11-19', '2026-11-21', '2026-11-22'];
-    const earlier = earlierDays(tables, tableReachBack(tables), restated, built, { start: '2026-11-26', end: '2026-11-26' });
+    const earlier = earlierDays(tables, tableReachBack(tables), restated, built, {
+      start: '2026-11-26',
+      end: '2026-11-26',
+    });
     // The 18th: the day before the 19th; the 20th was never built; the 21st was restated itself.
     expect(Object.fromEntries(earlier)).toEqual({ daily_sessions: ['2026-11-18'], weekly_sessions: ['2026-11-18'] });
     // The day before the range is the run's: a day in the range reaches none.
-    expect(earlierDays(tables, tableReachBack(tables), [], built, { start: '2026-11-26', end: '2026-11-26' })).toEqual(new Map());
+    expect(earlierDays(tables, tableReachBack(tables), [], built, { start: '2026-11-26', end: '2026-11-26' })).toEqual(
+      new Map(),
+    );
   });
 
   test('the plan runs daily_sessions once over the reached day to the range end, the restated day in the middle', () => {
     const job = jobOf('daily_user_panel', 'user_segments', 'daily_sessions');
     const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
     const range = { start: '2026-11-26', end: '2026-11-26' };
-    const plan = planEtl(warehouseRef, job, job.tables, range, ['2026-11-23'], new Map([['daily_sessions', ['2026-11-22', '2026-11-24', '2026-11-25']]]));
+    const plan = planEtl(
+      warehouseRef,
+      job,
+      job.tables,
+      range,
+      ['2026-11-23'],
+      new Map([['daily_sessions', ['2026-11-22', '2026-11-24', '2026-11-25']]]),
+    );
     expect(plan.later).toEqual(new Map([['daily_sessions', [{ start: '2026-11-22', end: '2026-11-26' }]]]));
     expect(plan.restated).toEqual([{ start: '2026-11-23', end: '2026-11-23' }]);
     expect(plan.params).toMatchObject({ start_date_l1: { value: '2026-11-22' }, end_date_l1: { value: '2026-11-26' } });
@@ -300,7 +396,13 @@ test('restated days between later days: the table runs once over all of them, no
   const job = jobOf('daily_user_panel', 'user_segments', 'daily_engagement');
   const warehouseRef = { tableRef: (dataset: string, table: string) => `${dataset}.${table}` };
   const restated = ['2026-11-20', '2026-11-22', '2026-11-24'];
-  const later = laterDays(job.tables, tableReach(job.tables), restated, new Set(daysBetween('2026-11-19', '2026-11-25')), { start: '2026-11-26', end: '2026-11-26' });
+  const later = laterDays(
+    job.tables,
+    tableReach(job.tables),
+    restated,
+    new Set(daysBetween('2026-11-19', '2026-11-25')),
+    { start: '2026-11-26', end: '2026-11-26' },
+  );
   expect(later.get('daily_engagement')).toEqual(['2026-11-21', '2026-11-23', '2026-11-25']);
   const plan = planEtl(warehouseRef, job, job.tables, { start: '2026-11-26', end: '2026-11-26' }, restated, later);
   expect(plan.later).toEqual(new Map([['daily_engagement', [{ start: '2026-11-20', end: '2026-11-26' }]]]));
@@ -310,7 +412,9 @@ test('restated days between later days: the table runs once over all of them, no
 /** Every row of a table, in a stable order, as plain values: what a full rebuild is compared by. */
 async function dump(target: DuckDbWarehouse, table: string, orderBy: string) {
   const found = await target.query(`SELECT * FROM daily_kpis.${table} ORDER BY ${orderBy}`, {}, context);
-  return found.map((row) => Object.fromEntries(Object.entries(row).map(([name, value]) => [name, value === null ? null : String(value)])));
+  return found.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([name, value]) => [name, value === null ? null : String(value)])),
+  );
 }
 
 test('a late event after midnight continuing a session of the evening before: daily_sessions (reads_days_after 1) is rebuilt on that evening too, and equals a full rebuild', async () => {
@@ -332,7 +436,9 @@ test('a late event after midnight continuing a session of the evening before: da
     ['2026-11-22', 2, 600],
     ['2026-11-23', 1, 0],
   ]);
-  expect((await restateRows('daily-2026-11-27')).filter((message) => message.startsWith('restated 2026-11-22'))).toEqual([
+  expect(
+    (await restateRows('daily-2026-11-27')).filter((message) => message.startsWith('restated 2026-11-22')),
+  ).toEqual([
     'restated 2026-11-22: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-23 was restated',
   ]);
 
@@ -344,11 +450,15 @@ async function expectFullRebuild(job: EtlJob, events: Event[], range: { start: s
   const full = await openMemoryWarehouse();
   try {
     await insertEvents(full, events);
-    const rebuild = await runEtl({ warehouse: full, clock: () => new Date(`${addDays(range.end, 1)}T06:00:00Z`), logger: silentLogger }, job, {
-      range,
-      runId: 'full',
-      username: 'tester',
-    });
+    const rebuild = await runEtl(
+      { warehouse: full, clock: () => new Date(`${addDays(range.end, 1)}T06:00:00Z`), logger: silentLogger },
+      job,
+      {
+        range,
+        runId: 'full',
+        username: 'tester',
+      },
+    );
     expect(rebuild.failure).toBeUndefined();
     for (const table of job.tables) {
       const orderBy = kpiTable(table)
@@ -374,7 +484,9 @@ test('the event at 00:10 lands after the evening was built, before its own day i
   expect(await restateRows('daily-2026-11-24')).toEqual([
     'restated 2026-11-22: daily_sessions only: it reads days after it (reads_days_after), and 2026-11-23 changed since it was built',
   ]);
-  const evening = await rows("SELECT sessions, median_session_seconds FROM daily_kpis.daily_sessions WHERE platform = '(all)' AND country = '(all)' AND date = '2026-11-22'");
+  const evening = await rows(
+    "SELECT sessions, median_session_seconds FROM daily_kpis.daily_sessions WHERE platform = '(all)' AND country = '(all)' AND date = '2026-11-22'",
+  );
   expect(evening.map((row) => [Number(row.sessions), row.median_session_seconds])).toEqual([[2, 600]]);
   // Rebuilt once: the next runs find the evening built with what it reads.
   for (const today of ['2026-11-25', '2026-11-26']) expect((await dailyRun(job, today)).restated_dates).toBeUndefined();

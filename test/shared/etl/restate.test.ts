@@ -12,7 +12,15 @@ import { LocalTopicPublisher } from '../../../shared/messaging/publisher';
 import { runTriggeredEtl } from '../../../shared/pipeline/triggered-etl';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
 import { tempDir } from '../../helpers/history';
-import { context, dumpKpiTables, expectedFromSource, insertEvents, job, openMemoryWarehouse, type Event } from '../../helpers/warehouse';
+import {
+  context,
+  dumpKpiTables,
+  expectedFromSource,
+  insertEvents,
+  job,
+  openMemoryWarehouse,
+  type Event,
+} from '../../helpers/warehouse';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,7 +42,14 @@ function lateHistory(): { event: Event; arrives: string }[] {
       if ((u + d) % 4 === 0) continue; // not every user every day
       for (let e = 0; e < 1 + ((u * d) % 3); e += 1) {
         const lag = (u + e + d) % 4;
-        out.push({ event: { user_id: `u${u}`, time: `${day}T${String(6 + e * 5).padStart(2, '0')}:00:00Z`, coins_added: u % 3 === 0 ? 5 : null }, arrives: addDays(day, lag) });
+        out.push({
+          event: {
+            user_id: `u${u}`,
+            time: `${day}T${String(6 + e * 5).padStart(2, '0')}:00:00Z`,
+            coins_added: u % 3 === 0 ? 5 : null,
+          },
+          arrives: addDays(day, lag),
+        });
       }
     }
   });
@@ -52,7 +67,11 @@ function dailyRun(today: string, runJob = restating) {
 }
 
 async function runLog(step: string): Promise<string[]> {
-  const rows = await warehouse.query(`SELECT message FROM logs.daily_logs WHERE step_name = '${step}' ORDER BY ts, step_id`, {}, context);
+  const rows = await warehouse.query(
+    `SELECT message FROM logs.daily_logs WHERE step_name = '${step}' ORDER BY ts, step_id`,
+    {},
+    context,
+  );
   return rows.map((row) => String(row.message));
 }
 
@@ -75,7 +94,9 @@ test('late events over several days: after each daily run every table equals a f
   for (const [today, days] of restatedByRun) for (const day of days) expect(day >= addDays(today, -4)).toBe(true);
   const why = await runLog('restate');
   expect(why.length).toBe([...restatedByRun.values()].flat().length);
-  expect(why[0]).toMatch(/^restated 2026-11-2\d: its source changed since it was built \((no events|\d+ events, newest row \d+) -> \d+ events, newest row \d+\)$/);
+  expect(why[0]).toMatch(
+    /^restated 2026-11-2\d: its source changed since it was built \((no events|\d+ events, newest row \d+) -> \d+ events, newest row \d+\)$/,
+  );
 });
 
 test('with restate_days 0 nothing is read or rebuilt: late events stay uncounted (the predecessor)', async () => {
@@ -123,7 +144,12 @@ test('days older than restate_days, and days never built, are left alone', async
 
 test('a redelivered trigger after a restating run rebuilds nothing: tables identical to one run', async () => {
   const dir = tempDir();
-  const deps = { warehouse, clock: () => new Date('2026-11-24T06:00:00Z'), logger: silentLogger, publisher: new LocalTopicPublisher(dir, () => new Date('2026-11-24T06:00:00Z')) };
+  const deps = {
+    warehouse,
+    clock: () => new Date('2026-11-24T06:00:00Z'),
+    logger: silentLogger,
+    publisher: new LocalTopicPublisher(dir, () => new Date('2026-11-24T06:00:00Z')),
+  };
   await insertEvents(warehouse, [{ user_id: 'a', time: '2026-11-22T10:00:00Z' }]);
   await dailyRun('2026-11-23');
   await insertEvents(warehouse, [
@@ -157,13 +183,24 @@ test('a run that fails midway while restating leaves every table as it was; its 
   // A panel that refuses 3 events a user: the restated day's statements (first in the script)
   // pass, then the run's own day fails, inside the same transaction.
   const panel = async (check: string) => {
-    await warehouse.query('CREATE OR REPLACE TEMP TABLE panel_rows AS SELECT * FROM daily_kpis.daily_user_panel', {}, context);
+    await warehouse.query(
+      'CREATE OR REPLACE TEMP TABLE panel_rows AS SELECT * FROM daily_kpis.daily_user_panel',
+      {},
+      context,
+    );
     await warehouse.query('DROP TABLE daily_kpis.daily_user_panel', {}, context);
-    await warehouse.query(`CREATE TABLE daily_kpis.daily_user_panel (user_id VARCHAR, date DATE, total_events BIGINT ${check}, total_coins_added BIGINT)`, {}, context);
+    await warehouse.query(
+      `CREATE TABLE daily_kpis.daily_user_panel (user_id VARCHAR, date DATE, total_events BIGINT ${check}, total_coins_added BIGINT)`,
+      {},
+      context,
+    );
     await warehouse.query('INSERT INTO daily_kpis.daily_user_panel SELECT * FROM panel_rows', {}, context);
   };
   await panel('CHECK (total_events < 3)');
-  await insertEvents(warehouse, [{ user_id: 'b', time: '2026-11-20T12:00:00Z' }, ...[1, 2, 3].map((hour) => ({ user_id: 'c', time: `2026-11-22T0${hour}:00:00Z` }))]);
+  await insertEvents(warehouse, [
+    { user_id: 'b', time: '2026-11-20T12:00:00Z' },
+    ...[1, 2, 3].map((hour) => ({ user_id: 'c', time: `2026-11-22T0${hour}:00:00Z` })),
+  ]);
   const crashed = await dailyRun('2026-11-23');
   expect(crashed.result.status).toBe('failed');
   expect(await dumpKpiTables(warehouse)).toEqual(before);
@@ -176,7 +213,10 @@ test('a run that fails midway while restating leaves every table as it was; its 
 describe('restate_days in the config', () => {
   function configWith(value: unknown): string {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpis-restate-')), 'daily_kpis_config.json');
-    writeFileSync(file, JSON.stringify({ daily_kpis: { restate_days: value, kpis: { installs: {}, daily_user_panel: {} } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ daily_kpis: { restate_days: value, kpis: { installs: {}, daily_user_panel: {} } } }),
+    );
     return file;
   }
 
@@ -187,12 +227,17 @@ describe('restate_days in the config', () => {
     expect(loadEtlConfig(configWith(0)).restateDays).toBe(0);
   });
 
-  test.each([-1, 1.5, 93, '7', null])('restate_days %p is refused, naming the file, the entry and the allowed values', (value) => {
-    const file = configWith(value);
-    expect(() => loadEtlConfig(file)).toThrow(ConfigError);
-    expect(() => loadEtlConfig(file)).toThrow(file);
-    expect(() => loadEtlConfig(file)).toThrow(/\$\.daily_kpis\.restate_days.*whole number of days from 0 \(off\) to 92/);
-  });
+  test.each([-1, 1.5, 93, '7', null])(
+    'restate_days %p is refused, naming the file, the entry and the allowed values',
+    (value) => {
+      const file = configWith(value);
+      expect(() => loadEtlConfig(file)).toThrow(ConfigError);
+      expect(() => loadEtlConfig(file)).toThrow(file);
+      expect(() => loadEtlConfig(file)).toThrow(
+        /\$\.daily_kpis\.restate_days.*whole number of days from 0 \(off\) to 92/,
+      );
+    },
+  );
 });
 
 describe('dry runs and runs of chosen KPIs', () => {
@@ -228,14 +273,20 @@ describe('dry runs and runs of chosen KPIs', () => {
     await lateOnThe20th();
     expect((await run23({ kpis: ['installs'] })).result.restated_dates).toEqual(['2026-11-20']);
     expect(await runLog('restate')).toEqual([
-      expect.stringMatching(/; installs only \(a run of chosen KPIs, reading daily_user_panel as it is\): the next run of every KPI restates the others$/),
+      expect.stringMatching(
+        /; installs only \(a run of chosen KPIs, reading daily_user_panel as it is\): the next run of every KPI restates the others$/,
+      ),
     ]);
   });
 
   test('a run of chosen KPIs restates those tables only, says so, and leaves the others to the next run of every table', async () => {
     await lateOnThe20th();
     const chosen = await run23({ kpis: ['daily_user_panel', 'installs'] });
-    expect(chosen.result).toMatchObject({ status: 'succeeded', tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs'], restated_dates: ['2026-11-20'] });
+    expect(chosen.result).toMatchObject({
+      status: 'succeeded',
+      tables: ['daily_kpis.daily_user_panel', 'daily_kpis.installs'],
+      restated_dates: ['2026-11-20'],
+    });
     const tables = await dumpKpiTables(warehouse);
     expect(tables.installs.map((row) => [row.user_id, String(row.install_date)])).toEqual([
       ['a', '2026-11-20'],

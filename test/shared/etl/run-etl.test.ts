@@ -5,7 +5,16 @@ import { runEtl } from '../../../shared/etl/run-etl';
 import { addDays } from '../../../shared/dates';
 import { sourceTable } from '../../../shared/schema';
 import type { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { context, dumpKpiTables, etlDeps, expectedFromSource, insertEvents, job, openMemoryWarehouse, SOURCE } from '../../helpers/warehouse';
+import {
+  context,
+  dumpKpiTables,
+  etlDeps,
+  expectedFromSource,
+  insertEvents,
+  job,
+  openMemoryWarehouse,
+  SOURCE,
+} from '../../helpers/warehouse';
 
 let warehouse: DuckDbWarehouse;
 let runs = 0;
@@ -110,7 +119,12 @@ describe('runEtl on DuckDB', () => {
     await insertEvents(warehouse, [{ user_id: 'u3', time: '2026-11-03T23:00:00Z', coins_added: 1 }]);
     await succeeded('2026-11-03', '2026-11-03');
     const panel = (await dumpKpiTables(warehouse)).daily_user_panel;
-    expect(panel.find((row) => row.user_id === 'u3')).toEqual({ user_id: 'u3', date: '2026-11-03', total_events: 3, total_coins_added: 76 });
+    expect(panel.find((row) => row.user_id === 'u3')).toEqual({
+      user_id: 'u3',
+      date: '2026-11-03',
+      total_events: 3,
+      total_coins_added: 76,
+    });
   });
 
   test('backfills in reverse order, day by day or in two ranges, equal one in-order run and the source', async () => {
@@ -128,9 +142,11 @@ describe('runEtl on DuckDB', () => {
       const other = await openMemoryWarehouse();
       try {
         await appendEvents(other, SOURCE, events, context);
-        const runOn = (s: string, e: string) => runEtl(etlDeps(other), job, { range: { start: s, end: e }, runId: `${mode}-${s}`, username: 'tester' });
+        const runOn = (s: string, e: string) =>
+          runEtl(etlDeps(other), job, { range: { start: s, end: e }, runId: `${mode}-${s}`, username: 'tester' });
         if (mode === 'day by day, newest first') {
-          for (let day = today; day >= start; day = addDays(day, -1)) expect((await runOn(day, day)).result.status).toBe('succeeded');
+          for (let day = today; day >= start; day = addDays(day, -1))
+            expect((await runOn(day, day)).result.status).toBe('succeeded');
         } else {
           expect((await runOn(addDays(start, 7), today)).result.status).toBe('succeeded');
           expect((await runOn(start, addDays(start, 6))).result.status).toBe('succeeded');
@@ -154,7 +170,11 @@ describe('runEtl on DuckDB', () => {
       {},
       context,
     );
-    await warehouse.query("INSERT INTO daily_kpis.daily_user_panel VALUES ('u2', DATE '2026-11-02', 1, 10)", {}, context);
+    await warehouse.query(
+      "INSERT INTO daily_kpis.daily_user_panel VALUES ('u2', DATE '2026-11-02', 1, 10)",
+      {},
+      context,
+    );
 
     const outcome = await etl('2026-11-03', '2026-11-04');
     expect(outcome.result.status).toBe('failed');
@@ -162,7 +182,9 @@ describe('runEtl on DuckDB', () => {
     const after = await dumpKpiTables(warehouse);
     expect(after.installs).toEqual(before.installs);
     expect(after.last_activity).toEqual(before.last_activity);
-    expect(after.daily_user_panel).toEqual([{ user_id: 'u2', date: '2026-11-02', total_events: 1, total_coins_added: 10 }]);
+    expect(after.daily_user_panel).toEqual([
+      { user_id: 'u2', date: '2026-11-02', total_events: 1, total_coins_added: 10 },
+    ]);
   });
 
   test('the run log gets a start row, a row per table and an end row (with the source version of each day built) under one uid', async () => {
@@ -177,14 +199,23 @@ describe('runEtl on DuckDB', () => {
       [5, 'end', 'end', null],
     ]);
     // The fixture is old at the run: the end row says the source is stale too (freshness.test.ts).
-    expect(rows[4]?.message).toMatch(/^ETL succeeded for 2026-11-01\.\.2026-11-03; source stale: .*; source versions \{/);
+    expect(rows[4]?.message).toMatch(
+      /^ETL succeeded for 2026-11-01\.\.2026-11-03; source stale: .*; source versions \{/,
+    );
     expect(JSON.parse((rows[4]?.message as string).replace(/^[^{]*/, ''))).toEqual({
       '2026-11-01': expect.stringMatching(/^2 events, newest row \d+$/),
       '2026-11-02': expect.stringMatching(/^1 events, newest row \d+$/),
       '2026-11-03': expect.stringMatching(/^4 events, newest row \d+$/),
     });
     for (const row of rows) {
-      expect(row).toMatchObject({ uid: result.run_id, job_name: 'daily_kpis', job_type: 'etl', username: 'tester', dt: '2026-11-27', ts: '2026-11-27T06:00:00.000Z' });
+      expect(row).toMatchObject({
+        uid: result.run_id,
+        job_name: 'daily_kpis',
+        job_type: 'etl',
+        username: 'tester',
+        dt: '2026-11-27',
+        ts: '2026-11-27T06:00:00.000Z',
+      });
     }
   });
 
@@ -193,7 +224,11 @@ describe('runEtl on DuckDB', () => {
     const outcome = await etl('2026-11-01', '2026-11-01');
     expect(outcome.result.status).toBe('failed');
     expect(outcome.failure?.message).toMatch(/gamepltx\.fact|fact/);
-    const rows = await warehouse.query('SELECT step_name, log_type, uid FROM logs.daily_logs ORDER BY step_id', {}, context);
+    const rows = await warehouse.query(
+      'SELECT step_name, log_type, uid FROM logs.daily_logs ORDER BY step_id',
+      {},
+      context,
+    );
     expect(rows).toEqual([
       { step_name: 'start', log_type: 'start', uid: outcome.result.run_id },
       { step_name: 'error', log_type: 'error', uid: outcome.result.run_id },
@@ -204,10 +239,16 @@ describe('runEtl on DuckDB', () => {
     await insertEvents(warehouse, FIXTURE);
     const alone = await succeeded('2026-11-01', '2026-11-03', { kpis: ['installs'] });
     expect(alone.result.tables).toEqual(['daily_kpis.installs']);
-    const tables = await warehouse.query("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'daily_kpis' ORDER BY 1", {}, context);
+    const tables = await warehouse.query(
+      "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'daily_kpis' ORDER BY 1",
+      {},
+      context,
+    );
     expect(tables).toEqual([{ table_name: 'daily_user_panel' }, { table_name: 'installs' }]);
-    const installs = () => warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context);
-    const panel = () => warehouse.query('SELECT * FROM daily_kpis.daily_user_panel ORDER BY user_id, date', {}, context);
+    const installs = () =>
+      warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context);
+    const panel = () =>
+      warehouse.query('SELECT * FROM daily_kpis.daily_user_panel ORDER BY user_id, date', {}, context);
     expect(await installs()).toEqual([]);
 
     await succeeded('2026-11-01', '2026-11-03', { kpis: ['daily_user_panel'] });
@@ -218,25 +259,55 @@ describe('runEtl on DuckDB', () => {
   });
 
   test('unknown or disabled KPIs are refused before anything runs', async () => {
-    await expect(etl('2026-11-01', '2026-11-01', { kpis: ['dau'] })).rejects.toThrow('unknown KPI "dau"; allowed: daily_user_panel, installs, last_activity');
-    const disabled = { ...job, tables: job.tables.map((table) => (table.name === 'installs' ? { ...table, isEnable: false } : table)) };
-    await expect(runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, kpis: ['installs'], runId: 'r', username: 't' })).rejects.toThrow(
-      'KPI installs is disabled',
+    await expect(etl('2026-11-01', '2026-11-01', { kpis: ['dau'] })).rejects.toThrow(
+      'unknown KPI "dau"; allowed: daily_user_panel, installs, last_activity',
     );
-    const { result } = await runEtl(etlDeps(warehouse), disabled, { range: { start: '2026-11-01', end: '2026-11-01' }, runId: 'r', username: 't' });
+    const disabled = {
+      ...job,
+      tables: job.tables.map((table) => (table.name === 'installs' ? { ...table, isEnable: false } : table)),
+    };
+    await expect(
+      runEtl(etlDeps(warehouse), disabled, {
+        range: { start: '2026-11-01', end: '2026-11-01' },
+        kpis: ['installs'],
+        runId: 'r',
+        username: 't',
+      }),
+    ).rejects.toThrow('KPI installs is disabled');
+    const { result } = await runEtl(etlDeps(warehouse), disabled, {
+      range: { start: '2026-11-01', end: '2026-11-01' },
+      runId: 'r',
+      username: 't',
+    });
     expect(result.tables).toEqual(['daily_kpis.daily_user_panel', 'daily_kpis.last_activity']);
   });
 
   test('the built-in tables follow the source the daily user panel reads: installs and last_activity are built from the panel', async () => {
     await insertEvents(warehouse, FIXTURE);
     const other = sourceTable('raw', 'events');
-    await appendEvents(warehouse, other, [{ user_id: 'z9', time: new Date('2026-11-02T12:00:00Z'), event_name: null, coins_added: 7 }], context);
-    const otherSource = { ...job, tables: job.tables.map((table) => (table.name === 'daily_user_panel' ? { ...table, dataset_src: 'raw', table_src: 'events' } : table)) };
-    const { result } = await runEtl(etlDeps(warehouse), otherSource, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'two', username: 't' });
+    await appendEvents(
+      warehouse,
+      other,
+      [{ user_id: 'z9', time: new Date('2026-11-02T12:00:00Z'), event_name: null, coins_added: 7 }],
+      context,
+    );
+    const otherSource = {
+      ...job,
+      tables: job.tables.map((table) =>
+        table.name === 'daily_user_panel' ? { ...table, dataset_src: 'raw', table_src: 'events' } : table,
+      ),
+    };
+    const { result } = await runEtl(etlDeps(warehouse), otherSource, {
+      range: { start: '2026-11-01', end: '2026-11-03' },
+      runId: 'two',
+      username: 't',
+    });
     expect(result.status).toBe('succeeded');
     const tables = await dumpKpiTables(warehouse);
     expect(tables.installs).toEqual([{ user_id: 'z9', install_date: '2026-11-02' }]);
-    expect(tables.daily_user_panel).toEqual([{ user_id: 'z9', date: '2026-11-02', total_events: 1, total_coins_added: 7 }]);
+    expect(tables.daily_user_panel).toEqual([
+      { user_id: 'z9', date: '2026-11-02', total_events: 1, total_coins_added: 7 },
+    ]);
   });
 
   test('a dry run validates the script and writes nothing', async () => {

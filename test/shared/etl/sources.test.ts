@@ -21,9 +21,30 @@ const DAY = { start: '2026-11-01', end: '2026-11-01' };
 const OLD_SOURCE = { ...sourceTable('gamepltx', 'fact'), columns: SOURCE_COLUMNS.slice(0, 4) };
 
 const EVENTS: Row[] = [
-  { user_id: 'u1', time: new Date('2026-11-01T10:00:00Z'), event_name: 'level_start', coins_added: null, platform: 'IOS', country: 'Japan' },
-  { user_id: 'u2', time: new Date('2026-11-01T11:00:00Z'), event_name: 'purchase', coins_added: 40, platform: 'ANDROID', country: null },
-  { user_id: 'u2', time: new Date('2026-11-01T12:00:00Z'), event_name: 'purchase', coins_added: 10, platform: 'ANDROID', country: null },
+  {
+    user_id: 'u1',
+    time: new Date('2026-11-01T10:00:00Z'),
+    event_name: 'level_start',
+    coins_added: null,
+    platform: 'IOS',
+    country: 'Japan',
+  },
+  {
+    user_id: 'u2',
+    time: new Date('2026-11-01T11:00:00Z'),
+    event_name: 'purchase',
+    coins_added: 40,
+    platform: 'ANDROID',
+    country: null,
+  },
+  {
+    user_id: 'u2',
+    time: new Date('2026-11-01T12:00:00Z'),
+    event_name: 'purchase',
+    coins_added: 10,
+    platform: 'ANDROID',
+    country: null,
+  },
 ];
 
 /** A config whose one table counts events by platform and country, read from {{source}}. */
@@ -40,17 +61,32 @@ GROUP BY DATE(DATETIME(time, @time_zone)), COALESCE(platform, 'unknown'), COALES
 `,
   );
   const file = path.join(dir, 'daily_kpis_config.json');
-  const table = { sql: 'custom/by_platform.sql', strategy: 'replace_days', schema: { date: 'DATE', platform: 'STRING', country: 'STRING', events: 'INT64' } };
-  writeFileSync(file, JSON.stringify({ game: { restate_days: 0, source_freshness_hours: 0, kpis: { by_platform: table } } }));
+  const table = {
+    sql: 'custom/by_platform.sql',
+    strategy: 'replace_days',
+    schema: { date: 'DATE', platform: 'STRING', country: 'STRING', events: 'INT64' },
+  };
+  writeFileSync(
+    file,
+    JSON.stringify({ game: { restate_days: 0, source_freshness_hours: 0, kpis: { by_platform: table } } }),
+  );
   return file;
 }
 
 async function buildAndRead(warehouse: Warehouse): Promise<Row[]> {
   const job = loadEtlConfig(platformConfig());
   const deps = { warehouse, clock: () => new Date('2026-11-02T06:00:00Z'), logger: silentLogger };
-  const outcome = await runEtl(deps, job, { range: { start: '2026-11-01', end: '2026-11-01' }, runId: 'r1', username: 'test' });
+  const outcome = await runEtl(deps, job, {
+    range: { start: '2026-11-01', end: '2026-11-01' },
+    runId: 'r1',
+    username: 'test',
+  });
   expect(outcome.result.error).toBeNull();
-  const rows = await warehouse.query('SELECT CAST(date AS STRING) AS date, platform, country, events FROM daily_kpis.by_platform ORDER BY platform, country', {}, context);
+  const rows = await warehouse.query(
+    'SELECT CAST(date AS STRING) AS date, platform, country, events FROM daily_kpis.by_platform ORDER BY platform, country',
+    {},
+    context,
+  );
   return rows.map((row) => ({ ...row, events: Number(row.events) }));
 }
 
@@ -104,7 +140,9 @@ describe.each(ENGINES)('{{source}} and the canonical columns on %s', (_engine, o
     await warehouse.query('DROP TABLE IF EXISTS gamepltx.fact', {}, context).catch(() => undefined);
     await warehouse.ensureTable(OLD_SOURCE);
     await appendEvents(warehouse, OLD_SOURCE, EVENTS, context);
-    expect(await buildAndRead(warehouse)).toEqual([{ date: '2026-11-01', platform: 'unknown', country: 'unknown', events: 3 }]);
+    expect(await buildAndRead(warehouse)).toEqual([
+      { date: '2026-11-01', platform: 'unknown', country: 'unknown', events: 3 },
+    ]);
   });
 });
 

@@ -62,16 +62,30 @@ const ZONES: Record<string, { changes: { day: string; hours: number }[]; events:
 };
 
 describe('days in a zone (shared/dates.ts)', () => {
-  test.each(Object.entries(ZONES))('%s: the daylight-saving days last 23 and 25 hours; every event falls on its local day', (zone, { changes, events }) => {
-    for (const { day, hours } of changes) {
-      expect((startOfDayIn(addDays(day, 1), zone).getTime() - startOfDayIn(day, zone).getTime()) / HOUR).toBe(hours);
-    }
-    for (const [instant, day] of events) expect(dayIn(new Date(instant), zone)).toBe(day);
-  });
+  test.each(Object.entries(ZONES))(
+    '%s: the daylight-saving days last 23 and 25 hours; every event falls on its local day',
+    (zone, { changes, events }) => {
+      for (const { day, hours } of changes) {
+        expect((startOfDayIn(addDays(day, 1), zone).getTime() - startOfDayIn(day, zone).getTime()) / HOUR).toBe(hours);
+      }
+      for (const [instant, day] of events) expect(dayIn(new Date(instant), zone)).toBe(day);
+    },
+  );
 
   test('a day starts at the first instant whose local day it is, in any zone and on any day', () => {
-    const zones = ['UTC', 'America/Los_Angeles', 'Europe/Berlin', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Apia', 'America/Santiago', 'Asia/Kathmandu'];
-    const days = fc.date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true }).map((date) => date.toISOString().slice(0, 10));
+    const zones = [
+      'UTC',
+      'America/Los_Angeles',
+      'Europe/Berlin',
+      'Asia/Kolkata',
+      'Australia/Lord_Howe',
+      'Pacific/Apia',
+      'America/Santiago',
+      'Asia/Kathmandu',
+    ];
+    const days = fc
+      .date({ min: new Date('1990-01-01T00:00:00Z'), max: new Date('2040-12-31T00:00:00Z'), noInvalidDate: true })
+      .map((date) => date.toISOString().slice(0, 10));
     fc.assert(
       fc.property(days, fc.constantFrom(...zones), (day, zone) => {
         const start = startOfDayIn(day, zone);
@@ -100,7 +114,10 @@ describe('days in a zone (shared/dates.ts)', () => {
 
 function configIn(zone: unknown): string {
   const file = path.join(tempDir('kpis-zone-'), 'daily_kpis_config.json');
-  writeFileSync(file, JSON.stringify({ game: { time_zone: zone, kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ game: { time_zone: zone, kpis: { daily_user_panel: {}, installs: {}, last_activity: {} } } }),
+  );
   return file;
 }
 
@@ -114,7 +131,11 @@ describe('the time_zone setting', () => {
   test('an unknown zone is a config error naming the file, the field and the zone', () => {
     const file = configIn('Europe/Atlantis');
     expect(() => loadEtlConfig(file)).toThrow(ConfigError);
-    expect(() => loadEtlConfig(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[\\s\\S]*time_zone[\\s\\S]*unknown time zone "Europe/Atlantis"`));
+    expect(() => loadEtlConfig(file)).toThrow(
+      new RegExp(
+        `${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[\\s\\S]*time_zone[\\s\\S]*unknown time zone "Europe/Atlantis"`,
+      ),
+    );
   });
 });
 
@@ -122,7 +143,11 @@ describe.each(Object.entries(ZONES))('the ETL on DuckDB in %s', (zone, { changes
   let warehouse: DuckDbWarehouse;
   let job: EtlJob;
   // One user per event, so each event's day reads straight off the panel.
-  const rows = events.map(([time], index) => ({ user_id: `e${String(index).padStart(2, '0')}`, time, event_name: 'level_start' }));
+  const rows = events.map(([time], index) => ({
+    user_id: `e${String(index).padStart(2, '0')}`,
+    time,
+    event_name: 'level_start',
+  }));
   const expectedDays = new Map(events.map(([, day], index) => [`e${String(index).padStart(2, '0')}`, day]));
 
   beforeEach(async () => {
@@ -136,7 +161,8 @@ describe.each(Object.entries(ZONES))('the ETL on DuckDB in %s', (zone, { changes
     const outcome = await runEtl(etlDeps(target), job, { range: { start, end }, runId, username: 'test' });
     if (outcome.failure) throw outcome.failure;
   }
-  const panel = (from: DuckDbWarehouse) => from.query('SELECT user_id, date FROM daily_kpis.daily_user_panel ORDER BY user_id', {}, context);
+  const panel = (from: DuckDbWarehouse) =>
+    from.query('SELECT user_id, date FROM daily_kpis.daily_user_panel ORDER BY user_id', {}, context);
 
   test('the 23- and 25-hour days hold exactly their events, and an event at 23:30 local lands on its local day', async () => {
     for (const [index, { day }] of changes.entries()) {
@@ -149,7 +175,11 @@ describe.each(Object.entries(ZONES))('the ETL on DuckDB in %s', (zone, { changes
     await build(warehouse, first, last, 'all');
     expect(new Map((await panel(warehouse)).map((row) => [row.user_id, row.date]))).toEqual(expectedDays);
     // installs read the panel: each user's install day is the local day of their one event.
-    const installs = await warehouse.query('SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id', {}, context);
+    const installs = await warehouse.query(
+      'SELECT user_id, install_date FROM daily_kpis.installs ORDER BY user_id',
+      {},
+      context,
+    );
     expect(new Map(installs.map((row) => [row.user_id, row.install_date]))).toEqual(expectedDays);
   });
 
@@ -166,7 +196,8 @@ describe.each(Object.entries(ZONES))('the ETL on DuckDB in %s', (zone, { changes
       try {
         for (const target of [oneRun, backfilled]) await insertEvents(target, rows);
         await build(oneRun, start, end, `range-${day}`);
-        for (const [index, one] of [end, day, start, day].entries()) await build(backfilled, one, one, `day-${day}-${index}`);
+        for (const [index, one] of [end, day, start, day].entries())
+          await build(backfilled, one, one, `day-${day}-${index}`);
         const built = await dump(oneRun);
         expect(built.panel.length).toBeGreaterThan(0);
         expect(await dump(backfilled)).toEqual(built);

@@ -70,8 +70,10 @@ const TABLES = {
 const FILES = {
   'custom/daily_totals.sql':
     'SELECT DATE(time) AS date, COUNT(*) AS events, CAST(COALESCE(SUM(coins_added), 0) AS INT64) AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY DATE(time)\n',
-  'custom/purchases.sql': "SELECT DATE(time) AS date, user_id, coins_added AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts AND event_name = 'purchase';\n",
-  'custom/first_purchase.sql': 'SELECT user_id, date AS first_day, coins\nFROM {{purchases}}\nWHERE date BETWEEN @start_date AND @end_date\n',
+  'custom/purchases.sql':
+    "SELECT DATE(time) AS date, user_id, coins_added AS coins\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts AND event_name = 'purchase';\n",
+  'custom/first_purchase.sql':
+    'SELECT user_id, date AS first_day, coins\nFROM {{purchases}}\nWHERE date BETWEEN @start_date AND @end_date\n',
   'custom/last_seen_by_event.sql':
     'SELECT user_id, event_name, MAX(DATE(time)) AS last_day\nFROM {{source}}\nWHERE time >= @start_ts AND time < @end_ts\nGROUP BY user_id, event_name\n',
 };
@@ -86,7 +88,11 @@ async function dump(from: DuckDbWarehouse = warehouse) {
   return {
     daily_totals: await from.query('SELECT * FROM daily_kpis.daily_totals ORDER BY date', {}, context),
     first_purchase: await from.query('SELECT * FROM daily_kpis.first_purchase ORDER BY user_id', {}, context),
-    last_seen_by_event: await from.query('SELECT * FROM daily_kpis.last_seen_by_event ORDER BY user_id, event_name', {}, context),
+    last_seen_by_event: await from.query(
+      'SELECT * FROM daily_kpis.last_seen_by_event ORDER BY user_id, event_name',
+      {},
+      context,
+    ),
   };
 }
 
@@ -116,7 +122,13 @@ describe('user-defined tables, each strategy', () => {
     await insertEvents(warehouse, EVENTS);
     const job = loadEtlConfig(configWith(FILES, TABLES));
     const result = await build(job, '2026-11-01', '2026-11-03', 'one');
-    expect(result.tables).toEqual(['daily_kpis.daily_user_panel', 'daily_kpis.daily_totals', 'daily_kpis.purchases', 'daily_kpis.first_purchase', 'daily_kpis.last_seen_by_event']);
+    expect(result.tables).toEqual([
+      'daily_kpis.daily_user_panel',
+      'daily_kpis.daily_totals',
+      'daily_kpis.purchases',
+      'daily_kpis.first_purchase',
+      'daily_kpis.last_seen_by_event',
+    ]);
     expect(await dump()).toEqual(EXPECTED);
   });
 
@@ -131,7 +143,11 @@ describe('user-defined tables, each strategy', () => {
       try {
         await insertEvents(fresh, EVENTS);
         for (const [run, day] of [...order, ...order].entries()) {
-          const outcome = await runEtl(etlDeps(fresh), job, { range: { start: day, end: day }, runId: `order-${index}-${run}`, username: 'test' });
+          const outcome = await runEtl(etlDeps(fresh), job, {
+            range: { start: day, end: day },
+            runId: `order-${index}-${run}`,
+            username: 'test',
+          });
           expect(outcome.failure).toBeUndefined();
         }
         expect(await dump(fresh)).toEqual(EXPECTED);
@@ -157,7 +173,11 @@ describe('user-defined tables, each strategy', () => {
         TABLES,
       ),
     );
-    const outcome = await runEtl(etlDeps(warehouse), broken, { range: { start: '2026-11-01', end: '2026-11-03' }, runId: 'broken', username: 'test' });
+    const outcome = await runEtl(etlDeps(warehouse), broken, {
+      range: { start: '2026-11-01', end: '2026-11-03' },
+      runId: 'broken',
+      username: 'test',
+    });
     expect(outcome.result.status).toBe('failed');
     expect(outcome.failure?.message).toMatch(/Could not convert string 'level_start' to INT64|Conversion Error/);
     expect(await dump()).toEqual(before);
@@ -174,18 +194,31 @@ describe('user-defined tables, each strategy', () => {
         },
         {
           wide: { sql: 'custom/wide.sql', strategy: 'replace_days', schema: { date: 'DATE', events: 'INT64' } },
-          nullable_key: { sql: 'custom/nullable_key.sql', strategy: 'keep_earliest', key: 'user_id', date_column: 'first_day', schema: { user_id: 'STRING', first_day: 'DATE' } },
+          nullable_key: {
+            sql: 'custom/nullable_key.sql',
+            strategy: 'keep_earliest',
+            key: 'user_id',
+            date_column: 'first_day',
+            schema: { user_id: 'STRING', first_day: 'DATE' },
+          },
         },
       ),
     );
     for (let i = 0; i < 2; i += 1) await build(job, '2026-11-02', '2026-11-02', `narrow-${i}`);
-    expect(await warehouse.query('SELECT * FROM daily_kpis.wide ORDER BY date', {}, context)).toEqual([{ date: '2026-11-02', events: 1 }]);
-    expect(await warehouse.query('SELECT * FROM daily_kpis.nullable_key ORDER BY user_id', {}, context)).toEqual([{ user_id: 'u2', first_day: '2026-11-02' }]);
+    expect(await warehouse.query('SELECT * FROM daily_kpis.wide ORDER BY date', {}, context)).toEqual([
+      { date: '2026-11-02', events: 1 },
+    ]);
+    expect(await warehouse.query('SELECT * FROM daily_kpis.nullable_key ORDER BY user_id', {}, context)).toEqual([
+      { user_id: 'u2', first_day: '2026-11-02' },
+    ]);
   });
 });
 
 test('the shipped example: daily_coins from the daily user panel of the same run, by hand', async () => {
-  await insertEvents(warehouse, [...EVENTS, { user_id: 'u4', time: '2026-11-01T13:00:00Z', event_name: null, coins_added: 7 }]);
+  await insertEvents(warehouse, [
+    ...EVENTS,
+    { user_id: 'u4', time: '2026-11-01T13:00:00Z', event_name: null, coins_added: 7 },
+  ]);
   await build(shippedJob, '2026-11-01', '2026-11-03', 'shipped');
   expect(await warehouse.query('SELECT * FROM daily_kpis.daily_coins ORDER BY date', {}, context)).toEqual([
     { date: '2026-11-01', payers: 3, coins: 147 },

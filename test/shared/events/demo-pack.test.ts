@@ -18,15 +18,28 @@ const YESTERDAY = addDays(TODAY, -1);
 test('the demo raises revenue_by_platform[IOS] on the latest complete day, and not the all-users revenue', async () => {
   const warehouse = await openMemoryWarehouse();
   try {
-    await appendEvents(warehouse, SOURCE, generateDemoEvents({ today: TODAY, now: new Date(`${TODAY}T06:00:00Z`), days: 56 }), context);
+    await appendEvents(
+      warehouse,
+      SOURCE,
+      generateDemoEvents({ today: TODAY, now: new Date(`${TODAY}T06:00:00Z`), days: 56 }),
+      context,
+    );
     const range = { start: addDays(TODAY, -55), end: TODAY };
-    const outcome = await runEtl({ warehouse, clock: () => new Date(`${TODAY}T06:00:00Z`), logger: silentLogger }, shippedJob, { range, runId: 'demo', username: 'test' });
+    const outcome = await runEtl(
+      { warehouse, clock: () => new Date(`${TODAY}T06:00:00Z`), logger: silentLogger },
+      shippedJob,
+      { range, runId: 'demo', username: 'test' },
+    );
     if (outcome.failure) throw outcome.failure;
     const checks = loadKpiChecks().filter((check) => ['revenue', 'revenue_by_platform'].includes(check.name));
     const results = await checkKpis(warehouse, checks, daysBetween(addDays(YESTERDAY, -6), YESTERDAY), context, 'UTC');
-    const raised = results.filter((result) => result.raise_flag).map((result) => `${result.check}[${String(result.segment)}] ${result.date}`);
+    const raised = results
+      .filter((result) => result.raise_flag)
+      .map((result) => `${result.check}[${String(result.segment)}] ${result.date}`);
     expect(raised).toEqual([`revenue_by_platform[IOS] ${YESTERDAY}`]);
-    const ios = results.find((result) => result.check === 'revenue_by_platform' && result.segment === 'IOS' && result.date === YESTERDAY);
+    const ios = results.find(
+      (result) => result.check === 'revenue_by_platform' && result.segment === 'IOS' && result.date === YESTERDAY,
+    );
     expect(ios?.metric).toBe(0);
   } finally {
     await warehouse.close();

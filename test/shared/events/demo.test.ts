@@ -43,7 +43,8 @@ test('every user keeps one platform and one country, drawn from a few of each, m
     expect(byUser.get(row.user_id as string) ?? traits).toBe(traits);
     byUser.set(row.user_id as string, traits);
   }
-  const share = (platform: string) => [...byUser.values()].filter((traits) => traits.startsWith(`${platform}/`)).length / byUser.size;
+  const share = (platform: string) =>
+    [...byUser.values()].filter((traits) => traits.startsWith(`${platform}/`)).length / byUser.size;
   expect(share('ANDROID') + share('IOS')).toBe(1);
   expect(share('ANDROID')).toBeGreaterThan(0.5);
   expect(new Set(events.map((row) => row.country)).size).toBe(5);
@@ -51,7 +52,9 @@ test('every user keeps one platform and one country, drawn from a few of each, m
 
 test('covers the days asked for, and nothing after now', () => {
   expect([...days.keys()].sort()).toEqual(daysBetween(addDays(TODAY, -55), TODAY));
-  expect(events.reduce((latest, e) => Math.max(latest, (e.time as Date).getTime()), 0)).toBeLessThanOrEqual(NOW.getTime());
+  expect(events.reduce((latest, e) => Math.max(latest, (e.time as Date).getTime()), 0)).toBeLessThanOrEqual(
+    NOW.getTime(),
+  );
 });
 
 test('installs spike on the latest complete day, against the week before', () => {
@@ -84,9 +87,18 @@ describe('seedDemo', () => {
     expect(first).toMatchObject({ table: 'gamepltx.fact', first_date: '2026-11-21', last_date: TODAY });
     expect(await countEvents(warehouse, SOURCE, context)).toBe(first.rows);
 
-    await expect(seedDemo(warehouse, SOURCE, { today: TODAY, now: NOW, days: 7 }, context)).rejects.toThrow(`gamepltx.fact already holds ${first.rows} events; add --replace`);
-    expect((await seedDemo(warehouse, SOURCE, { today: TODAY, now: NOW, days: 7, whenNotEmpty: 'skip' }, context)).rows).toBe(0);
-    const replaced = await seedDemo(warehouse, SOURCE, { today: TODAY, now: NOW, days: 3, whenNotEmpty: 'replace' }, context);
+    await expect(seedDemo(warehouse, SOURCE, { today: TODAY, now: NOW, days: 7 }, context)).rejects.toThrow(
+      `gamepltx.fact already holds ${first.rows} events; add --replace`,
+    );
+    expect(
+      (await seedDemo(warehouse, SOURCE, { today: TODAY, now: NOW, days: 7, whenNotEmpty: 'skip' }, context)).rows,
+    ).toBe(0);
+    const replaced = await seedDemo(
+      warehouse,
+      SOURCE,
+      { today: TODAY, now: NOW, days: 3, whenNotEmpty: 'replace' },
+      context,
+    );
     expect(await countEvents(warehouse, SOURCE, context)).toBe(replaced.rows);
     expect(replaced.rows).toBeLessThan(first.rows);
   });

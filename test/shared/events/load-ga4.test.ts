@@ -42,34 +42,51 @@ function write(name: string, lines: string[]): string {
   return file;
 }
 
-const shardRows = async (table = 'events_20261110') => Number((await warehouse.query(`SELECT COUNT(*) AS n FROM ${DATASET}.${table}`, {}, context))[0]?.n);
+const shardRows = async (table = 'events_20261110') =>
+  Number((await warehouse.query(`SELECT COUNT(*) AS n FROM ${DATASET}.${table}`, {}, context))[0]?.n);
 
 test.each([
   [
     'no event_timestamp and no user',
     [{ event_name: 'x' }],
-    ['1: column event_timestamp: event_timestamp: is required', '1: column user_pseudo_id: user_pseudo_id or user_id is required'],
+    [
+      '1: column event_timestamp: event_timestamp: is required',
+      '1: column user_pseudo_id: user_pseudo_id or user_id is required',
+    ],
   ],
-  ['a null user_pseudo_id and no user_id', [{ ...event('p1', 5), user_pseudo_id: null }], ['1: column 90: user_pseudo_id or user_id is required']],
+  [
+    'a null user_pseudo_id and no user_id',
+    [{ ...event('p1', 5), user_pseudo_id: null }],
+    ['1: column 90: user_pseudo_id or user_id is required'],
+  ],
   [
     'an event_timestamp that is not microseconds',
     [event('p1', 5), { ...event('p2', 6), event_timestamp: '2026-11-10T10:00:00Z' }],
     ['2: column 26: event_timestamp: expected a whole number of microseconds since 1970, got "2026-11-10T10:00:00Z"'],
   ],
   ['a line that is not an object', [event('p1', 5), ['x']], ['2: column 1: expected one JSON object per line']],
-])('a shard file with %s replaces nothing and names each problem with its line and column', async (_case, events, problems) => {
-  const file = write(
-    'events_20261110.json',
-    events.map((e) => JSON.stringify(e)),
-  );
-  const loading = loadGa4Export(warehouse, DATASET, file);
-  await expect(loading).rejects.toThrow(InputFileError);
-  await expect(loading).rejects.toThrow(`${file}: nothing loaded, the file has ${problems.length} problem(s):\n${problems.map((p) => `  ${file}:${p}`).join('\n')}`);
-  expect(await shardRows()).toBe(3);
-});
+])(
+  'a shard file with %s replaces nothing and names each problem with its line and column',
+  async (_case, events, problems) => {
+    const file = write(
+      'events_20261110.json',
+      events.map((e) => JSON.stringify(e)),
+    );
+    const loading = loadGa4Export(warehouse, DATASET, file);
+    await expect(loading).rejects.toThrow(InputFileError);
+    await expect(loading).rejects.toThrow(
+      `${file}: nothing loaded, the file has ${problems.length} problem(s):\n${problems.map((p) => `  ${file}:${p}`).join('\n')}`,
+    );
+    expect(await shardRows()).toBe(3);
+  },
+);
 
 test('a line that is not JSON is named with its line and column, among the first 20 problems; the rest are counted', async () => {
-  const lines = [JSON.stringify(event('p1', 5)), '{"event_date": "20261110" "x"}', ...Array.from({ length: 24 }, () => '{"event_name":"x","user_id":"u"}')];
+  const lines = [
+    JSON.stringify(event('p1', 5)),
+    '{"event_date": "20261110" "x"}',
+    ...Array.from({ length: 24 }, () => '{"event_name":"x","user_id":"u"}'),
+  ];
   const file = write('events_20261110.json', lines);
   const error: unknown = await loadGa4Export(warehouse, DATASET, file).catch((thrown: unknown) => thrown);
   expect(error).toBeInstanceOf(InputFileError);
@@ -111,17 +128,30 @@ test.each([
   const file = write('events_20261110.json', lines);
   const loading = loadGa4Export(warehouse, DATASET, file);
   await expect(loading).rejects.toThrow(InputFileError);
-  await expect(loading).rejects.toThrow(`no events in ${file}: it would replace shard events_20261110 holding 3 rows; nothing loaded (--force empties the shard)`);
+  await expect(loading).rejects.toThrow(
+    `no events in ${file}: it would replace shard events_20261110 holding 3 rows; nothing loaded (--force empties the shard)`,
+  );
   expect(await shardRows()).toBe(3);
-  expect(await loadGa4Export(warehouse, DATASET, file, { force: true })).toMatchObject({ tables: [{ table: 'events_20261110', rows: 0 }], rows: 0 });
+  expect(await loadGa4Export(warehouse, DATASET, file, { force: true })).toMatchObject({
+    tables: [{ table: 'events_20261110', rows: 0 }],
+    rows: 0,
+  });
   expect(await shardRows()).toBe(0);
 });
 
 test('an empty file named after a shard not loaded yet, or after none, loads nothing', async () => {
   const newShard = write('events_intraday_20261111.json', []);
-  await expect(loadGa4Export(warehouse, DATASET, newShard)).rejects.toThrow(`no events in ${newShard}: nothing loaded (--force creates an empty shard events_intraday_20261111)`);
+  await expect(loadGa4Export(warehouse, DATASET, newShard)).rejects.toThrow(
+    `no events in ${newShard}: nothing loaded (--force creates an empty shard events_intraday_20261111)`,
+  );
   const unnamed = write('export.json', []);
-  await expect(loadGa4Export(warehouse, DATASET, unnamed, { force: true })).rejects.toThrow(`no events in ${unnamed}: nothing loaded`);
-  const tables = await warehouse.query(`SELECT table_name FROM duckdb_tables() WHERE schema_name = '${DATASET}'`, {}, context);
+  await expect(loadGa4Export(warehouse, DATASET, unnamed, { force: true })).rejects.toThrow(
+    `no events in ${unnamed}: nothing loaded`,
+  );
+  const tables = await warehouse.query(
+    `SELECT table_name FROM duckdb_tables() WHERE schema_name = '${DATASET}'`,
+    {},
+    context,
+  );
   expect(tables).toEqual([{ table_name: 'events_20261110' }]);
 });

@@ -20,10 +20,18 @@ const COLUMNS = ['user_id', 'time', 'event_name', 'coins_added'];
 const CHECKED = sourceTable('raw', 'events');
 
 const blank = fc.constantFrom('', ' ', '\t', '\u00a0', '\u2028', '\ufeff', '\x01');
-const word = fc.string({ unit: fc.constantFrom('a', 'Z', '0', '_', 'é', '😀', '"', ',', "'", '\\', ' ', '<', '\u202e'), maxLength: 8 });
+const word = fc.string({
+  unit: fc.constantFrom('a', 'Z', '0', '_', 'é', '😀', '"', ',', "'", '\\', ' ', '<', '\u202e'),
+  maxLength: 8,
+});
 const text = fc.oneof(
   { weight: 4, arbitrary: fc.tuple(blank, word, blank).map(([a, b, c]) => `${a}${b}${c}`) },
-  { weight: 1, arbitrary: fc.constantFrom(255, 256, 257).chain((n) => fc.constantFrom('a', 'é', '😀').map((unit) => unit.repeat(n))) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(255, 256, 257)
+      .chain((n) => fc.constantFrom('a', 'é', '😀').map((unit) => unit.repeat(n))),
+  },
 );
 const two = (values: string[]) => fc.constantFrom(...values);
 const time = fc.oneof(
@@ -39,26 +47,76 @@ const time = fc.oneof(
             two(['T', ' ', 't', '  ']),
             two(['00', '09', '23', '24']),
             two(['00', '59', '60']),
-            fc.option(fc.tuple(two(['00', '59', '60']), fc.option(fc.stringMatching(/^\d{1,10}$/), { nil: '' })), { nil: null }),
+            fc.option(fc.tuple(two(['00', '59', '60']), fc.option(fc.stringMatching(/^\d{1,10}$/), { nil: '' })), {
+              nil: null,
+            }),
           ),
           { nil: null },
         ),
-        two(['', '', 'Z', 'z', ' UTC', 'UTC', 'utc', ' Z', '+02', '+0200', '+02:00', '-14:00', '+15:00', '+02:0', '+2', '-00:30', '+14:59', ' +01:00']),
+        two([
+          '',
+          '',
+          'Z',
+          'z',
+          ' UTC',
+          'UTC',
+          'utc',
+          ' Z',
+          '+02',
+          '+0200',
+          '+02:00',
+          '-14:00',
+          '+15:00',
+          '+02:0',
+          '+2',
+          '-00:30',
+          '+14:59',
+          ' +01:00',
+        ]),
       )
       .map(([y, m, d, clock, zone]) => {
-        const at = clock ? `${clock[0]}${clock[1]}:${clock[2]}${clock[3] ? `:${clock[3][0]}${clock[3][1] ? `.${clock[3][1]}` : ''}` : ''}` : '';
+        const at = clock
+          ? `${clock[0]}${clock[1]}:${clock[2]}${clock[3] ? `:${clock[3][0]}${clock[3][1] ? `.${clock[3][1]}` : ''}` : ''}`
+          : '';
         return `${y}-${m}-${d}${at}${zone}`;
       }),
   },
-  { weight: 1, arbitrary: fc.tuple(blank, two(['2026-11-20 10:00:00', '2026-11-20', 'infinity', 'epoch', '2026-11-20 10:00:00 (BC)', '20261120'])).map(([b, t]) => `${b}${t}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        blank,
+        two(['2026-11-20 10:00:00', '2026-11-20', 'infinity', 'epoch', '2026-11-20 10:00:00 (BC)', '20261120']),
+      )
+      .map(([b, t]) => `${b}${t}`),
+  },
 );
 const coins = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }).map(String),
-  two(['', '-0', '007', '1.5', '1e3', ' 5', '+5', '123456789012345', '-123456789012345', '1234567890123456', '9007199254740993', '0x10', '1_000', '５']),
+  two([
+    '',
+    '-0',
+    '007',
+    '1.5',
+    '1e3',
+    ' 5',
+    '+5',
+    '123456789012345',
+    '-123456789012345',
+    '1234567890123456',
+    '9007199254740993',
+    '0x10',
+    '1_000',
+    '５',
+  ]),
 );
-const cell = (value: fc.Arbitrary<string>) => fc.tuple(value, fc.boolean()).map(([v, quoted]) => (quoted || /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v));
+const cell = (value: fc.Arbitrary<string>) =>
+  fc
+    .tuple(value, fc.boolean())
+    .map(([v, quoted]) => (quoted || /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v));
 /** Mostly plain values, so most files are valid and a hostile cell decides. */
-const mostly = (plain: fc.Arbitrary<string>, hostile: fc.Arbitrary<string>) => fc.oneof({ weight: 8, arbitrary: plain }, { weight: 1, arbitrary: hostile });
+const mostly = (plain: fc.Arbitrary<string>, hostile: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 8, arbitrary: plain }, { weight: 1, arbitrary: hostile });
 const plainTime = fc
   .date({ min: new Date('2020-01-01T00:00:00Z'), max: new Date('2026-12-31T00:00:00Z'), noInvalidDate: true })
   .map((d) => d.toISOString().slice(0, 19).replace('T', ' '));
@@ -81,7 +139,8 @@ describe('the engine reader and the streaming checker', () => {
   });
   afterAll(() => warehouse.close());
 
-  const loaded = async (table = 'gamepltx.fact'): Promise<Row[]> => warehouse.query(`SELECT * FROM ${table}`, {}, context);
+  const loaded = async (table = 'gamepltx.fact'): Promise<Row[]> =>
+    warehouse.query(`SELECT * FROM ${table}`, {}, context);
 
   test(`${RUNS} generated files: what the engine takes, the checker takes, with the same values`, async () => {
     let taken = 0;
@@ -121,7 +180,9 @@ describe('the engine reader and the streaming checker', () => {
       }),
       { numRuns: RUNS, seed: 20261201 },
     );
-    process.stdout.write(`engine reader: ${RUNS} files, ${taken} taken (checker agrees), ${refusedByBoth} refused by both, ${handedOver} handed to the checker\n`);
+    process.stdout.write(
+      `engine reader: ${RUNS} files, ${taken} taken (checker agrees), ${refusedByBoth} refused by both, ${handedOver} handed to the checker\n`,
+    );
     expect(taken).toBeGreaterThan(RUNS / 10);
   }, 600_000);
 

@@ -26,10 +26,15 @@ function running(pid: number): boolean {
 }
 
 test('an emulator that exits before listening: the error quotes its log', async () => {
-  const gcloud = script('gcloud', 'echo "ERROR: (gcloud.beta.emulators.pubsub.start) something is missing" >&2; exit 1');
+  const gcloud = script(
+    'gcloud',
+    'echo "ERROR: (gcloud.beta.emulators.pubsub.start) something is missing" >&2; exit 1',
+  );
   const started = startPubSubEmulator({ project: 'local-project', gcloud, startTimeoutMs: 30_000 });
   await expect(started).rejects.toThrow(EmulatorError);
-  await expect(started).rejects.toThrow(/exited with code 1 before listening; its log, \S+emulator\.log:\nERROR: \(gcloud\.beta\.emulators\.pubsub\.start\) something is missing/);
+  await expect(started).rejects.toThrow(
+    /exited with code 1 before listening; its log, \S+emulator\.log:\nERROR: \(gcloud\.beta\.emulators\.pubsub\.start\) something is missing/,
+  );
 });
 
 test('an emulator that never listens: the error names the deadline and the log, and its whole process group is stopped', async () => {
@@ -44,7 +49,7 @@ test('an emulator that never listens: the error names the deadline and the log, 
 });
 
 test('no gcloud at all: the error says which packages to install', async () => {
-  await expect(startPubSubEmulator({ project: 'local-project', gcloud: path.join(tempDir(), 'no-such-gcloud') })).rejects.toThrow(
-    /cannot run gcloud for the Pub\/Sub emulator: .*ENOENT.*google-cloud-cli-pubsub-emulator/,
-  );
+  await expect(
+    startPubSubEmulator({ project: 'local-project', gcloud: path.join(tempDir(), 'no-such-gcloud') }),
+  ).rejects.toThrow(/cannot run gcloud for the Pub\/Sub emulator: .*ENOENT.*google-cloud-cli-pubsub-emulator/);
 });

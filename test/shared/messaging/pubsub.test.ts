@@ -24,12 +24,24 @@ afterEach(async () => {
 });
 
 test('PUBSUB_EMULATOR_HOST sends the ports to the emulator, and each publish carries JSON data and attributes', async () => {
-  expect(parsePublisherSpec({ PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: 'demo-project' })).toEqual({ kind: 'pubsub', projectId: 'demo-project' });
+  expect(parsePublisherSpec({ PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: 'demo-project' })).toEqual({
+    kind: 'pubsub',
+    projectId: 'demo-project',
+  });
   const env = { ...process.env, PUBSUB_PROJECT_ID: 'demo-project' };
-  const ports = await openPorts({ settings: parseSettings({ warehouse: 'duckdb::memory:' }, env), env, logger: silentLogger, clock: () => new Date() });
+  const ports = await openPorts({
+    settings: parseSettings({ warehouse: 'duckdb::memory:' }, env),
+    env,
+    logger: silentLogger,
+    clock: () => new Date(),
+  });
   try {
     expect(ports.publisher).toBeInstanceOf(PubSubPublisher);
-    const id = await ports.publisher.publish('daily-kpis-alerts', { alert_id: 'kpi:dau:2026-11-26', metric: 1500 }, { kind: 'kpi', check: 'dau', severity: 'warn' });
+    const id = await ports.publisher.publish(
+      'daily-kpis-alerts',
+      { alert_id: 'kpi:dau:2026-11-26', metric: 1500 },
+      { kind: 'kpi', check: 'dau', severity: 'warn' },
+    );
     expect(id).toBe('1');
   } finally {
     await ports.close();
@@ -62,16 +74,24 @@ test('credentials that cannot load: each publish fails with one PublishError say
   const { PubSub } = await import('@google-cloud/pubsub');
   delete process.env.PUBSUB_EMULATOR_HOST;
   // The real endpoint, never reached: the client fails on the key file before any request.
-  const publisher = new PubSubPublisher(new PubSub({ projectId: 'my-project-123', keyFilename: '/nonexistent/key.json' }));
+  const publisher = new PubSubPublisher(
+    new PubSub({ projectId: 'my-project-123', keyFilename: '/nonexistent/key.json' }),
+  );
   const unhandled: unknown[] = [];
   const listener = (reason: unknown) => unhandled.push(reason);
   process.on('unhandledRejection', listener);
   try {
-    const publishes = [publisher.publish('daily-kpis-alerts', {}), publisher.publish('daily-kpis-alerts', {}), publisher.publishRaw('daily-kpis-trigger', Buffer.from('{}'))];
+    const publishes = [
+      publisher.publish('daily-kpis-alerts', {}),
+      publisher.publish('daily-kpis-alerts', {}),
+      publisher.publishRaw('daily-kpis-trigger', Buffer.from('{}')),
+    ];
     for (const publish of publishes) {
       await expect(publish).rejects.toMatchObject({
         name: 'PublishError',
-        message: expect.stringMatching(/^no Google credentials for Pub\/Sub: run gcloud auth application-default login, or set KPIS_PUBLISHER=local \(.*key\.json/),
+        message: expect.stringMatching(
+          /^no Google credentials for Pub\/Sub: run gcloud auth application-default login, or set KPIS_PUBLISHER=local \(.*key\.json/,
+        ),
       });
     }
     await publisher.close();
@@ -86,7 +106,14 @@ test('credentials that cannot load: each publish fails with one PublishError say
 
 test('KPIS_PUBLISHER decides where messages go, and a typo is a clear error', () => {
   expect(parsePublisherSpec({})).toEqual({ kind: 'local', dir: '.data/topics' });
-  expect(parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub:my-project', PUBSUB_EMULATOR_HOST: host })).toEqual({ kind: 'pubsub', projectId: 'my-project' });
-  expect(parsePublisherSpec({ KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: '/tmp/t', PUBSUB_EMULATOR_HOST: host })).toEqual({ kind: 'local', dir: '/tmp/t' });
-  expect(() => parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub' })).toThrow('KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got "pubsub"');
+  expect(parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub:my-project', PUBSUB_EMULATOR_HOST: host })).toEqual({
+    kind: 'pubsub',
+    projectId: 'my-project',
+  });
+  expect(
+    parsePublisherSpec({ KPIS_PUBLISHER: 'local', KPIS_TOPICS_DIR: '/tmp/t', PUBSUB_EMULATOR_HOST: host }),
+  ).toEqual({ kind: 'local', dir: '/tmp/t' });
+  expect(() => parsePublisherSpec({ KPIS_PUBLISHER: 'pubsub' })).toThrow(
+    'KPIS_PUBLISHER must be local, router:http://HOST:PORT or pubsub:PROJECT_ID, got "pubsub"',
+  );
 });

@@ -18,15 +18,20 @@ test('a router chosen by KPIS_PUBLISHER: the hint says to start it or change KPI
   const { publisher: spec } = parseSettings({}, { KPIS_PUBLISHER: `router:${url}` });
   const publisher = await openPublisher(spec, () => new Date());
   const failure = publisher.publish('daily-kpis-alerts', {});
-  await expect(failure).rejects.toThrow(`no local router answers at ${url}: start it with \`npm run serve\`, or point KPIS_PUBLISHER at one that runs`);
+  await expect(failure).rejects.toThrow(
+    `no local router answers at ${url}: start it with \`npm run serve\`, or point KPIS_PUBLISHER at one that runs`,
+  );
   await expect(failure).rejects.not.toThrow('KPIS_ROUTER_URL');
 });
 
-test.each([['notaurl'], ['127.0.0.1:8080'], ['http://127.0.0.1:8080/v1'], ['ftp://127.0.0.1:8080']])('--router and KPIS_ROUTER_URL %j are refused, naming the form', (raw) => {
-  const form = `must be a router URL, http://HOST:PORT such as http://127.0.0.1:8080, got ${JSON.stringify(raw)}`;
-  expect(() => parseSettings({ router: raw }, {})).toThrow(`--router ${form}`);
-  expect(() => parseSettings({}, { KPIS_ROUTER_URL: raw })).toThrow(`KPIS_ROUTER_URL ${form}`);
-});
+test.each([['notaurl'], ['127.0.0.1:8080'], ['http://127.0.0.1:8080/v1'], ['ftp://127.0.0.1:8080']])(
+  '--router and KPIS_ROUTER_URL %j are refused, naming the form',
+  (raw) => {
+    const form = `must be a router URL, http://HOST:PORT such as http://127.0.0.1:8080, got ${JSON.stringify(raw)}`;
+    expect(() => parseSettings({ router: raw }, {})).toThrow(`--router ${form}`);
+    expect(() => parseSettings({}, { KPIS_ROUTER_URL: raw })).toThrow(`KPIS_ROUTER_URL ${form}`);
+  },
+);
 
 test('a router URL is kept without its trailing slash', () => {
   expect(parseSettings({ router: 'http://localhost:18080/' }, {}).routerUrl).toBe('http://localhost:18080');

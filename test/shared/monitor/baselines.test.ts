@@ -32,16 +32,26 @@ function history(options: HistoryOptions = {}): KpiSeries {
     const weekday = options.weekly ? (WEEKLY[startOfDay(day).getUTCDay()] as number) : 1;
     const noise = 1 + (random() * 2 - 1) * (options.noise ?? 0.03);
     const shift = options.shift && day >= options.shift.from ? options.shift.factor : 1;
-    points.set(day, { value: Math.round((options.level ?? 5000) * weekday * noise * shift * (options.factors?.[day] ?? 1)), active: true });
+    points.set(day, {
+      value: Math.round((options.level ?? 5000) * weekday * noise * shift * (options.factors?.[day] ?? 1)),
+      active: true,
+    });
   }
   return { firstDay: FIRST, points };
 }
 
 const DAYS = daysBetween('2026-09-01', LAST);
 const judge = (c: KpiCheck, series: KpiSeries, entries: CalendarEntryInput[] = []): CheckResult[] =>
-  judgeSeries(c, series, DAYS, seriesCalendar(parseCalendar(entries, 'calendar.json', ['dau']), 'dau', null, FIRST, LAST));
-const raised = (results: CheckResult[]): string[] => results.filter((result) => result.raise_flag).map((result) => result.date);
-const on = (results: CheckResult[], day: string): CheckResult => results.find((result) => result.date === day) as CheckResult;
+  judgeSeries(
+    c,
+    series,
+    DAYS,
+    seriesCalendar(parseCalendar(entries, 'calendar.json', ['dau']), 'dau', null, FIRST, LAST),
+  );
+const raised = (results: CheckResult[]): string[] =>
+  results.filter((result) => result.raise_flag).map((result) => result.date);
+const on = (results: CheckResult[], day: string): CheckResult =>
+  results.find((result) => result.date === day) as CheckResult;
 const width = (result: CheckResult): number => (result.band?.high as number) - (result.band?.low as number);
 
 describe('exclude_raised_days', () => {
@@ -52,13 +62,16 @@ describe('exclude_raised_days', () => {
   test.each([
     ['zscore', false],
     ['weekday', true],
-  ] as const)('%s: two equal spikes ten days apart both raise, as they did before (weekly rhythm: %s)', (method, weekly) => {
-    const series = history({ weekly, noise: 0.03, factors: spikes });
-    expect(raised(judge(check(method), series))).toEqual([FIRST_SPIKE, SECOND_SPIKE]);
-    // Not missed before either: an equal spike in a window of n days scores about sqrt(n) > 3
-    // standard deviations, and weekday's robust median of the same weekday ignores one odd week.
-    expect(raised(judge(check(method, { exclude_raised_days: false }), series))).toEqual([FIRST_SPIKE, SECOND_SPIKE]);
-  });
+  ] as const)(
+    '%s: two equal spikes ten days apart both raise, as they did before (weekly rhythm: %s)',
+    (method, weekly) => {
+      const series = history({ weekly, noise: 0.03, factors: spikes });
+      expect(raised(judge(check(method), series))).toEqual([FIRST_SPIKE, SECOND_SPIKE]);
+      // Not missed before either: an equal spike in a window of n days scores about sqrt(n) > 3
+      // standard deviations, and weekday's robust median of the same weekday ignores one odd week.
+      expect(raised(judge(check(method, { exclude_raised_days: false }), series))).toEqual([FIRST_SPIKE, SECOND_SPIKE]);
+    },
+  );
 
   test('zscore: a smaller incident ten days after a big spike raises; before, the spike had widened the band and it was missed', () => {
     const series = history({ noise: 0.03, factors: { [FIRST_SPIKE]: 1.6, [SECOND_SPIKE]: 1.2 } });
@@ -99,7 +112,10 @@ describe('exclude_raised_days', () => {
   test('pct_change: the day after a spike is compared with the day before it, so the return to normal does not raise', () => {
     const series = history({ noise: 0.03, factors: { [FIRST_SPIKE]: 1.5 } });
     expect(raised(judge(check('pct_change'), series))).toEqual([FIRST_SPIKE]);
-    expect(raised(judge(check('pct_change', { exclude_raised_days: false }), series))).toEqual([FIRST_SPIKE, addDays(FIRST_SPIKE, 1)]);
+    expect(raised(judge(check('pct_change', { exclude_raised_days: false }), series))).toEqual([
+      FIRST_SPIKE,
+      addDays(FIRST_SPIKE, 1),
+    ]);
   });
 
   test('a raised level the next day holds stays in the baseline, which follows the shift as before: one run of raised days, not one that never ends', () => {
@@ -124,7 +140,8 @@ const historyArb = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
 const methodArb = fc.constantFrom(...METHODS);
-const dayIn = (from: string, to: string) => fc.integer({ min: 0, max: daysBetween(from, to).length - 1 }).map((offset) => addDays(from, offset));
+const dayIn = (from: string, to: string) =>
+  fc.integer({ min: 0, max: daysBetween(from, to).length - 1 }).map((offset) => addDays(from, offset));
 /** The method's data shape: weekday on a weekly rhythm, the others on a flat one (as the shipped config pairs them). */
 const fits = (method: Method, weekly: boolean) => (method === 'weekday' ? weekly : !weekly) || method === 'weekday';
 
@@ -139,11 +156,22 @@ describe('on generated histories', () => {
         fc.boolean(),
         (options, method, offDays, factors, exclude) => {
           const c = check(method, { exclude_raised_days: exclude });
-          const entries: CalendarEntryInput[] = offDays.map((date) => ({ date, checks: ['dau'], kind: 'one_off', note: 'campaign' }));
+          const entries: CalendarEntryInput[] = offDays.map((date) => ({
+            date,
+            checks: ['dau'],
+            kind: 'one_off',
+            note: 'campaign',
+          }));
           const plain = judge(c, history(options), entries);
-          const moved = judge(c, history({ ...options, factors: Object.fromEntries(offDays.map((day, i) => [day, factors[i] as number])) }), entries);
+          const moved = judge(
+            c,
+            history({ ...options, factors: Object.fromEntries(offDays.map((day, i) => [day, factors[i] as number])) }),
+            entries,
+          );
           const baseline = (results: CheckResult[]) =>
-            results.filter((result) => !offDays.includes(result.date)).map(({ date, verdict, previous_metric, band }) => ({ date, verdict, previous_metric, band }));
+            results
+              .filter((result) => !offDays.includes(result.date))
+              .map(({ date, verdict, previous_metric, band }) => ({ date, verdict, previous_metric, band }));
           expect(baseline(moved)).toEqual(baseline(plain));
           // And whatever those days are, none of them is sent.
           expect(moved.filter((result) => offDays.includes(result.date) && result.raise_flag)).toEqual([]);
@@ -168,7 +196,9 @@ describe('on generated histories', () => {
           expect(days[0]).toBe(shiftDay);
           expect(days).toEqual(daysBetween(shiftDay, days.at(-1) as string));
           if (method === 'pct_change') expect(days).toEqual([shiftDay]);
-          const named = judge(c, series, [{ date: shiftDay, checks: ['dau'], kind: 'new_normal', note: 'price change' }]);
+          const named = judge(c, series, [
+            { date: shiftDay, checks: ['dau'], kind: 'new_normal', note: 'price change' },
+          ]);
           expect(raised(named)).toEqual([]);
           expect(on(named, shiftDay).verdict).toBe('no_verdict');
         },

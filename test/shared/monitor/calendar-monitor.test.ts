@@ -22,14 +22,24 @@ let warehouse: DuckDbWarehouse;
 beforeAll(async () => {
   warehouse = await openMemoryWarehouse();
   await appendEvents(warehouse, SOURCE, historyWithAnomalies(TODAY, 56, { [CAMPAIGN]: 'new_users_spike' }), context);
-  const { result } = await runEtl(etlDeps(warehouse, NOW), job, { range: { start: addDays(TODAY, -55), end: TODAY }, runId: 'etl-1', username: 'test' });
+  const { result } = await runEtl(etlDeps(warehouse, NOW), job, {
+    range: { start: addDays(TODAY, -55), end: TODAY },
+    runId: 'etl-1',
+    username: 'test',
+  });
   expect(result.status).toBe('succeeded');
 });
 
 afterAll(() => warehouse.close());
 
 function deps(dir: string) {
-  return { warehouse, publisher: new LocalTopicPublisher(dir, () => new Date(NOW)), slackWebhook: async () => null, clock: () => new Date(NOW), logger: silentLogger };
+  return {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => new Date(NOW)),
+    slackWebhook: async () => null,
+    clock: () => new Date(NOW),
+    logger: silentLogger,
+  };
 }
 
 const withEntries = (entries: CalendarEntryInput[]) => {
@@ -45,8 +55,15 @@ const withEntries = (entries: CalendarEntryInput[]) => {
 };
 
 test('without an entry the campaign day raises; with a one_off entry it is muted with the note, recorded, and not published', async () => {
-  const plain = await runKpiMonitor(deps(tempDir()), builtinChecks(), { dates: CHECKED, runId: 'plain', username: 'test', dryRun: true });
-  const raisedOnCampaign = plain.results.filter((result) => result.date === CAMPAIGN && result.raise_flag).map((result) => result.check);
+  const plain = await runKpiMonitor(deps(tempDir()), builtinChecks(), {
+    dates: CHECKED,
+    runId: 'plain',
+    username: 'test',
+    dryRun: true,
+  });
+  const raisedOnCampaign = plain.results
+    .filter((result) => result.date === CAMPAIGN && result.raise_flag)
+    .map((result) => result.check);
   expect(raisedOnCampaign).toEqual(expect.arrayContaining(['dau', 'installs']));
 
   const dir = tempDir();
@@ -54,15 +71,23 @@ test('without an entry the campaign day raises; with a one_off entry it is muted
   const checks = withEntries([{ date: CAMPAIGN, checks: 'all', kind: 'one_off', note }]);
   const outcome = await runKpiMonitor(deps(dir), checks, { dates: CHECKED, runId: 'muted', username: 'test' });
   const onCampaign = outcome.results.filter((result) => result.date === CAMPAIGN);
-  expect(onCampaign.filter((result) => result.verdict === 'muted').map((result) => result.check)).toEqual(raisedOnCampaign);
+  expect(onCampaign.filter((result) => result.verdict === 'muted').map((result) => result.check)).toEqual(
+    raisedOnCampaign,
+  );
   for (const result of onCampaign) expect(result).toMatchObject({ raise_flag: false, calendar_note: note });
   expect(onCampaign.find((result) => result.verdict === 'muted')?.message).toContain(`muted by the calendar: ${note}`);
   // Nothing about the day is published: not on Pub/Sub, not among the alerts.
   expect(outcome.alerts.filter((alert) => alert.date === CAMPAIGN)).toEqual([]);
-  expect(topicMessages(dir, TOPICS.alerts).filter((message) => (message.data as { date: string }).date === CAMPAIGN)).toEqual([]);
+  expect(
+    topicMessages(dir, TOPICS.alerts).filter((message) => (message.data as { date: string }).date === CAMPAIGN),
+  ).toEqual([]);
   // The alert history keeps them, on a channel of their own, with the note; a rerun adds nothing.
   const recorded = async () =>
-    warehouse.query(`SELECT alert_id, payload FROM monitoring.alerts WHERE channel = 'muted' AND date = DATE '${CAMPAIGN}' ORDER BY alert_id`, {}, context);
+    warehouse.query(
+      `SELECT alert_id, payload FROM monitoring.alerts WHERE channel = 'muted' AND date = DATE '${CAMPAIGN}' ORDER BY alert_id`,
+      {},
+      context,
+    );
   const rows = await recorded();
   expect(rows.map((row) => row.alert_id)).toEqual(raisedOnCampaign.map((check) => `kpi:${check}:${CAMPAIGN}`).sort());
   expect(JSON.parse(String(rows[0]?.payload))).toMatchObject({ status: 'muted', note, date: CAMPAIGN });
@@ -74,12 +99,19 @@ test('without an entry the campaign day raises; with a one_off entry it is muted
     warehouse,
     job,
     checks,
-    { range: { start: CHECKED[0] as string, end: CHECKED.at(-1) as string }, generatedAt: new Date(NOW), source: 'test' },
+    {
+      range: { start: CHECKED[0] as string, end: CHECKED.at(-1) as string },
+      generatedAt: new Date(NOW),
+      source: 'test',
+    },
     context,
   );
   const dau = report.checks.find((section) => section.name === 'dau');
   expect(dau?.series[0]?.calendar).toEqual([{ start: CAMPAIGN, end: CAMPAIGN, kind: 'one_off', note }]);
-  expect(dau?.series[0]?.points.find((point) => point.date === CAMPAIGN)).toMatchObject({ status: 'muted', label: expect.stringMatching(/^\+/) });
+  expect(dau?.series[0]?.points.find((point) => point.date === CAMPAIGN)).toMatchObject({
+    status: 'muted',
+    label: expect.stringMatching(/^\+/),
+  });
   expect(dau?.muted).toBe(1);
   const listed = report.alerts.filter((alert) => alert.date === CAMPAIGN);
   expect(listed.map((alert) => alert.alert_id).sort()).toEqual(rows.map((row) => row.alert_id));
@@ -88,14 +120,24 @@ test('without an entry the campaign day raises; with a one_off entry it is muted
 
 test('a one_off entry for one check mutes only that check; the others still raise', async () => {
   const checks = withEntries([{ date: CAMPAIGN, checks: ['installs'], kind: 'one_off', note: 'install campaign' }]);
-  const outcome = await runKpiMonitor(deps(tempDir()), checks, { dates: [CAMPAIGN], runId: 'one-check', username: 'test', dryRun: true });
+  const outcome = await runKpiMonitor(deps(tempDir()), checks, {
+    dates: [CAMPAIGN],
+    runId: 'one-check',
+    username: 'test',
+    dryRun: true,
+  });
   expect(outcome.results.find((result) => result.check === 'installs')?.verdict).toBe('muted');
   expect(outcome.results.find((result) => result.check === 'dau')?.verdict).toBe('raised');
 });
 
 test('a new_normal entry on the campaign day restarts the baseline there: warm-up again, no verdict', async () => {
   const checks = withEntries([{ date: CAMPAIGN, checks: ['dau'], kind: 'new_normal', note: 'new platform' }]);
-  const outcome = await runKpiMonitor(deps(tempDir()), checks, { dates: [CAMPAIGN, addDays(CAMPAIGN, 3)], runId: 'new-normal', username: 'test', dryRun: true });
+  const outcome = await runKpiMonitor(deps(tempDir()), checks, {
+    dates: [CAMPAIGN, addDays(CAMPAIGN, 3)],
+    runId: 'new-normal',
+    username: 'test',
+    dryRun: true,
+  });
   const dau = outcome.results.filter((result) => result.check === 'dau');
   expect(dau.map((result) => result.verdict)).toEqual(['no_verdict', 'no_verdict']);
   expect(dau[1]?.message).toContain(`restarted on ${CAMPAIGN} (new platform)`);

@@ -51,14 +51,18 @@ describe('evaluate on generated histories', () => {
     ['weekday', { weekly: true }],
     ['weekday', { weekly: false }],
     ['zscore', { weekly: false }],
-  ] as const)('%s with defaults stays quiet on steady data (%o) and raises on each anomaly day only', (method, shape) => {
-    const c = check(method);
-    expect(raisedDays(history({ ...shape, noise: 0.03 }), c)).toEqual([]);
-    const days = raisedDays(history({ ...shape, noise: 0.03, factors: anomalies }), c);
-    // pct_change also raises on the day after a spike or drop: the return to normal is a change too.
-    const expected = method === 'pct_change' ? [SPIKE, addDays(SPIKE, 1), DROP, addDays(DROP, 1), EMPTY] : [SPIKE, DROP, EMPTY];
-    expect(days).toEqual(expected);
-  });
+  ] as const)(
+    '%s with defaults stays quiet on steady data (%o) and raises on each anomaly day only',
+    (method, shape) => {
+      const c = check(method);
+      expect(raisedDays(history({ ...shape, noise: 0.03 }), c)).toEqual([]);
+      const days = raisedDays(history({ ...shape, noise: 0.03, factors: anomalies }), c);
+      // pct_change also raises on the day after a spike or drop: the return to normal is a change too.
+      const expected =
+        method === 'pct_change' ? [SPIKE, addDays(SPIKE, 1), DROP, addDays(DROP, 1), EMPTY] : [SPIKE, DROP, EMPTY];
+      expect(days).toEqual(expected);
+    },
+  );
 
   test('a weekly rhythm raises pct_change every weekend, and weekday not at all', () => {
     const series = history({ weekly: true, noise: 0.02 });
@@ -80,7 +84,10 @@ describe('evaluate on generated histories', () => {
     const series = history({ noise: 0, factors: { '2026-08-13': 2 } });
     expect(evaluate(check('weekday'), series, '2026-08-20')).toMatchObject({ verdict: 'ok', previous_metric: 5000 });
     const spiked = history({ noise: 0, factors: { '2026-08-13': 2, '2026-08-20': 3 } });
-    expect(evaluate(check('weekday'), spiked, '2026-08-20')).toMatchObject({ verdict: 'raised', previous_metric: 10000 });
+    expect(evaluate(check('weekday'), spiked, '2026-08-20')).toMatchObject({
+      verdict: 'raised',
+      previous_metric: 10000,
+    });
   });
 
   test('a spike and a drop carry their change, baseline and threshold', () => {
@@ -98,8 +105,15 @@ describe('evaluate on generated histories', () => {
       severity: 'warn',
       table: 'daily_kpis.daily_user_panel',
     });
-    expect(evaluate(check('weekday'), series, SPIKE).message).toBe('dau on 2026-11-12: 7,500 against 5,000 (median of 4 earlier Thursdays), +50.0% against ±10.0% (spike)');
-    expect(evaluate(check('pct_change'), series, DROP)).toMatchObject({ metric: 2500, previous_metric: 5000, change: -0.5, raise_flag: true });
+    expect(evaluate(check('weekday'), series, SPIKE).message).toBe(
+      'dau on 2026-11-12: 7,500 against 5,000 (median of 4 earlier Thursdays), +50.0% against ±10.0% (spike)',
+    );
+    expect(evaluate(check('pct_change'), series, DROP)).toMatchObject({
+      metric: 2500,
+      previous_metric: 5000,
+      change: -0.5,
+      raise_flag: true,
+    });
   });
 
   test.each([
@@ -115,7 +129,10 @@ describe('evaluate on generated histories', () => {
 
   test('severity comes from the config', () => {
     const series = history({ noise: 0, factors: { [SPIKE]: 2 } });
-    expect(evaluate(check('zscore', { severity: 'error' }), series, SPIKE)).toMatchObject({ raise_flag: true, severity: 'error' });
+    expect(evaluate(check('zscore', { severity: 'error' }), series, SPIKE)).toMatchObject({
+      raise_flag: true,
+      severity: 'error',
+    });
   });
 
   test('zscore raises beyond the sensitivity and reports the score', () => {
@@ -149,11 +166,16 @@ describe('guards', () => {
   });
 
   test("installs on the 3 days after an empty day give no verdict: they hold the lost day's new users", () => {
-    const series = history({ noise: 0, factors: { '2026-11-20': 0, '2026-11-21': 1.5, '2026-11-23': 1.3, '2026-11-24': 1.3 } });
+    const series = history({
+      noise: 0,
+      factors: { '2026-11-20': 0, '2026-11-21': 1.5, '2026-11-23': 1.3, '2026-11-24': 1.3 },
+    });
     const installs = check('weekday', { name: 'installs', metric: 'installs', table_id: 'installs', first_seen: true });
     const result = evaluate(installs, series, '2026-11-21');
     expect(result).toMatchObject({ verdict: 'no_verdict', metric: 7500 });
-    expect(result.message).toBe("installs on 2026-11-21: 2026-11-20 had no events, so this day's installs include users first seen late: no verdict");
+    expect(result.message).toBe(
+      "installs on 2026-11-21: 2026-11-20 had no events, so this day's installs include users first seen late: no verdict",
+    );
     expect(evaluate(installs, series, '2026-11-23').verdict).toBe('no_verdict');
     expect(evaluate(installs, series, '2026-11-24').verdict).toBe('raised'); // four days on, a change is a change again
     expect(evaluate(check('weekday'), series, '2026-11-21').verdict).toBe('raised'); // dau has no such excuse
@@ -182,8 +204,12 @@ describe('guards', () => {
     const series = history({ first: '2026-11-20', factors: { [LAST]: 3 } });
     const result = evaluate(check('weekday', { warm_up_days: 0 }), series, LAST);
     expect(result).toMatchObject({ raise_flag: false, verdict: 'no_verdict' });
-    expect(result.message).toBe('dau on 2026-11-26: only 6 earlier day(s) with data in the last 28; weekday needs 14 (too little history, no verdict)');
-    expect(evaluate(check('weekday', { min_training_days: 5, warm_up_days: 0 }), series, LAST).message).toContain('no earlier Thursday');
+    expect(result.message).toBe(
+      'dau on 2026-11-26: only 6 earlier day(s) with data in the last 28; weekday needs 14 (too little history, no verdict)',
+    );
+    expect(evaluate(check('weekday', { min_training_days: 5, warm_up_days: 0 }), series, LAST).message).toContain(
+      'no earlier Thursday',
+    );
     expect(evaluate(check('pct_change', { warm_up_days: 0 }), series, LAST).raise_flag).toBe(true);
   });
 
@@ -201,8 +227,13 @@ describe('guards', () => {
       ['2026-11-26', { value: 40, active: true }],
     ]);
     const series = { firstDay: '2026-11-24', points };
-    const check = (method: Method, overrides: Partial<KpiCheck> = {}) => checkWith(method, { warm_up_days: 0, ...overrides });
-    expect(evaluate(check('pct_change'), series, '2026-11-25')).toMatchObject({ raise_flag: false, change: null, previous_metric: 0 });
+    const check = (method: Method, overrides: Partial<KpiCheck> = {}) =>
+      checkWith(method, { warm_up_days: 0, ...overrides });
+    expect(evaluate(check('pct_change'), series, '2026-11-25')).toMatchObject({
+      raise_flag: false,
+      change: null,
+      previous_metric: 0,
+    });
     const rise = evaluate(check('pct_change'), series, '2026-11-26');
     expect(rise).toMatchObject({ raise_flag: true, change: null, previous_metric: 0, metric: 40 });
     expect(rise.message).toContain('rose from 0');
@@ -212,15 +243,27 @@ describe('guards', () => {
 
   test('the first days of data are warm-up: no verdict on them, and no part of a later baseline', () => {
     // Installs as the ETL sees them when a history starts: every regular user is "new" at first.
-    const series = history({ noise: 0, first: '2026-10-01', factors: { '2026-10-01': 10, '2026-10-02': 3, '2026-10-03': 2 } });
+    const series = history({
+      noise: 0,
+      first: '2026-10-01',
+      factors: { '2026-10-01': 10, '2026-10-02': 3, '2026-10-03': 2 },
+    });
     const early = evaluate(check('pct_change', { warm_up_days: 7 }), series, '2026-10-02');
     expect(early).toMatchObject({ verdict: 'no_verdict', metric: 15000 });
     expect(early.message).toContain('in the first 7 days of data (warm-up, from 2026-10-01)');
-    expect(evaluate(check('pct_change'), series, '2026-10-01').message).toContain('in the first day of data (warm-up, from 2026-10-01)');
+    expect(evaluate(check('pct_change'), series, '2026-10-01').message).toContain(
+      'in the first day of data (warm-up, from 2026-10-01)',
+    );
     // By default only the first day is left out, so the next day already has a verdict.
-    expect(evaluate(check('pct_change'), series, '2026-10-03')).toMatchObject({ verdict: 'raised', previous_metric: 15000 });
+    expect(evaluate(check('pct_change'), series, '2026-10-03')).toMatchObject({
+      verdict: 'raised',
+      previous_metric: 15000,
+    });
     // 2026-10-29 is a Thursday; 2026-10-01 is one too, and would pull the median up.
-    expect(evaluate(check('weekday', { warm_up_days: 7 }), series, '2026-10-29')).toMatchObject({ verdict: 'ok', previous_metric: 5000 });
+    expect(evaluate(check('weekday', { warm_up_days: 7 }), series, '2026-10-29')).toMatchObject({
+      verdict: 'ok',
+      previous_metric: 5000,
+    });
     expect(evaluate(check('zscore', { warm_up_days: 7 }), series, '2026-10-29').previous_metric).toBe(5000);
   });
 
@@ -291,6 +334,9 @@ describe('ratio checks (numerator / denominator) with min_denominator', () => {
       (day) => (day === LAST ? 1 : 40),
       (day) => (day === LAST ? 12 : 100),
     );
-    expect(evaluate({ ...retention, min_denominator: 0 }, series, LAST)).toMatchObject({ verdict: 'raised', metric: 1 / 12 });
+    expect(evaluate({ ...retention, min_denominator: 0 }, series, LAST)).toMatchObject({
+      verdict: 'raised',
+      metric: 1 / 12,
+    });
   });
 });

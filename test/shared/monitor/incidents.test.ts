@@ -22,7 +22,14 @@ const STEADY = 3;
 
 function checkWith(remindAfterHours: number): KpiCheck[] {
   const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
-  const users = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  const users = {
+    table_id: 'daily_user_panel',
+    date_column: 'date',
+    value: 'COUNT(*)',
+    method: 'pct_change',
+    warm_up_days: 0,
+    min_training_days: 1,
+  };
   writeFileSync(file, JSON.stringify({ defaults: { remind_after_hours: remindAfterHours }, kpis: { users } }));
   return loadKpiChecks(file);
 }
@@ -36,7 +43,11 @@ async function panel(lost: boolean[]): Promise<{ warehouse: DuckDbWarehouse; day
   const active = days.filter((_, index) => index < STEADY || !lost[index - STEADY]);
   // Test-made dates only, so a literal list is safe here.
   const values = active.map((day) => `(DATE '${day}')`).join(', ');
-  await warehouse.query(`INSERT INTO daily_kpis.daily_user_panel SELECT t.d, 'u' || CAST(r.u AS VARCHAR) FROM (VALUES ${values}) AS t(d), range(10) AS r(u)`, {}, context);
+  await warehouse.query(
+    `INSERT INTO daily_kpis.daily_user_panel SELECT t.d, 'u' || CAST(r.u AS VARCHAR) FROM (VALUES ${values}) AS t(d), range(10) AS r(u)`,
+    {},
+    context,
+  );
   return { warehouse, days: days.slice(STEADY) };
 }
 
@@ -72,8 +83,14 @@ test('an incident of N days publishes 1 alert, at most N-1 updates (one per remi
         try {
           for (const [index, day] of days.entries()) {
             const how = deliveries[index];
-            const runs = how === 'redelivered' ? [[day], [day]] : how === 'rerun_yesterday' && index > 0 ? [[days[index - 1] as string], [day]] : [[day]];
-            for (const [n, dates] of runs.entries()) await runKpiMonitor(deps, checks, { dates, runId: `run-${day}-${n}`, username: 'test' });
+            const runs =
+              how === 'redelivered'
+                ? [[day], [day]]
+                : how === 'rerun_yesterday' && index > 0
+                  ? [[days[index - 1] as string], [day]]
+                  : [[day]];
+            for (const [n, dates] of runs.entries())
+              await runKpiMonitor(deps, checks, { dates, runId: `run-${day}-${n}`, username: 'test' });
           }
           // A backfill of every day at the end publishes nothing new.
           const before = topicMessages(dir, TOPICS.alerts).length;
@@ -87,14 +104,22 @@ test('an incident of N days publishes 1 alert, at most N-1 updates (one per remi
             const updates = daysBetween(days[start] as string, days[start + length - 1] as string)
               .slice(1)
               .filter((_, k) => (k + 1) % every === 0);
-            return [[id, 'raised', days[start]], ...updates.map((day) => [id, 'ongoing', day]), ...(start + length < days.length ? [[id, 'recovered', days[start + length]]] : [])];
+            return [
+              [id, 'raised', days[start]],
+              ...updates.map((day) => [id, 'ongoing', day]),
+              ...(start + length < days.length ? [[id, 'recovered', days[start + length]]] : []),
+            ];
           });
-          expect(published.map((alert) => [alert.incident_id, alert.status, alert.date]).sort()).toEqual(expected.sort());
+          expect(published.map((alert) => [alert.incident_id, alert.status, alert.date]).sort()).toEqual(
+            expected.sort(),
+          );
           for (const [start, length] of incidentsOf(lost)) {
             const ofIncident = published.filter((alert) => alert.incident_id === `kpi:users:${days[start]}`);
             expect(ofIncident.filter((alert) => alert.status === 'raised')).toHaveLength(1);
             expect(ofIncident.filter((alert) => alert.status === 'ongoing').length).toBeLessThanOrEqual(length - 1);
-            expect(ofIncident.filter((alert) => alert.status === 'recovered').length).toBe(start + length < days.length ? 1 : 0);
+            expect(ofIncident.filter((alert) => alert.status === 'recovered').length).toBe(
+              start + length < days.length ? 1 : 0,
+            );
           }
         } finally {
           await warehouse.close();
@@ -108,9 +133,16 @@ test('an incident of N days publishes 1 alert, at most N-1 updates (one per remi
 test('an ongoing day says since when and for how long, with its own value; the recovery closes the same incident', async () => {
   const { warehouse, days } = await panel([true, true, true, false]);
   const dir = tempDir('kpis-incidents-topics-');
-  const deps = { warehouse, publisher: new LocalTopicPublisher(dir), slackWebhook: async () => null, clock: () => new Date(`${days.at(-1)}T12:00:00Z`), logger: silentLogger };
+  const deps = {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir),
+    slackWebhook: async () => null,
+    clock: () => new Date(`${days.at(-1)}T12:00:00Z`),
+    logger: silentLogger,
+  };
   try {
-    for (const day of days) await runKpiMonitor(deps, checkWith(24), { dates: [day], runId: `run-${day}`, username: 'test' });
+    for (const day of days)
+      await runKpiMonitor(deps, checkWith(24), { dates: [day], runId: `run-${day}`, username: 'test' });
     const published = topicMessages(dir, TOPICS.alerts);
     expect(
       published
@@ -123,10 +155,21 @@ test('an ongoing day says since when and for how long, with its own value; the r
       ['recovered', 'recovered'],
     ]);
     const third = published[2]?.data as Alert;
-    expect(third).toMatchObject({ alert_id: `kpi:users:${days[2]}`, incident_id: `kpi:users:${days[0]}`, incident_start: days[0], incident_days: 3, metric: 0 });
+    expect(third).toMatchObject({
+      alert_id: `kpi:users:${days[2]}`,
+      incident_id: `kpi:users:${days[0]}`,
+      incident_start: days[0],
+      incident_days: 3,
+      metric: 0,
+    });
     expect(third.message).toMatch(new RegExp(`^ongoing since ${days[0]} \\(3 days\\): `));
     const recovered = published[3]?.data as Alert;
-    expect(recovered).toMatchObject({ alert_id: `kpi:users:${days[3]}`, incident_id: `kpi:users:${days[0]}`, incident_days: 3, metric: 10 });
+    expect(recovered).toMatchObject({
+      alert_id: `kpi:users:${days[3]}`,
+      incident_id: `kpi:users:${days[0]}`,
+      incident_days: 3,
+      metric: 10,
+    });
   } finally {
     await warehouse.close();
   }
@@ -136,17 +179,37 @@ test('a segmented check that raised as a whole on a day without events recovers 
   const { warehouse, days } = await panel([false, true, false]);
   const dir = tempDir('kpis-incidents-topics-');
   const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
-  const perUser = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', segment: 'user_id', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  const perUser = {
+    table_id: 'daily_user_panel',
+    date_column: 'date',
+    value: 'COUNT(*)',
+    segment: 'user_id',
+    method: 'pct_change',
+    warm_up_days: 0,
+    min_training_days: 1,
+  };
   writeFileSync(file, JSON.stringify({ kpis: { per_user: perUser } }));
-  const deps = { warehouse, publisher: new LocalTopicPublisher(dir), slackWebhook: async () => null, clock: () => new Date(`${days.at(-1)}T12:00:00Z`), logger: silentLogger };
+  const deps = {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir),
+    slackWebhook: async () => null,
+    clock: () => new Date(`${days.at(-1)}T12:00:00Z`),
+    logger: silentLogger,
+  };
   try {
-    for (const day of days) await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
+    for (const day of days)
+      await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
     const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
     expect(published.map((alert) => [alert.status, alert.segment, alert.date, alert.incident_id])).toEqual([
       ['raised', null, days[1], `kpi:per_user:${days[1]}`],
       ['recovered', null, days[2], `kpi:per_user:${days[1]}`],
     ]);
-    expect(published[1]).toMatchObject({ alert_id: `kpi:per_user:${days[2]}`, metric: null, incident_days: 1, severity: 'error' });
+    expect(published[1]).toMatchObject({
+      alert_id: `kpi:per_user:${days[2]}`,
+      metric: null,
+      incident_days: 1,
+      severity: 'error',
+    });
   } finally {
     await warehouse.close();
   }
@@ -156,7 +219,15 @@ test('a segment name of megabytes keeps one incident across days: results, alert
   const warehouse = await openMemoryWarehouse();
   const dir = tempDir('kpis-incidents-topics-');
   const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
-  const perUser = { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)', segment: 'user_id', method: 'pct_change', warm_up_days: 0, min_training_days: 1 };
+  const perUser = {
+    table_id: 'daily_user_panel',
+    date_column: 'date',
+    value: 'COUNT(*)',
+    segment: 'user_id',
+    method: 'pct_change',
+    warm_up_days: 0,
+    min_training_days: 1,
+  };
   writeFileSync(file, JSON.stringify({ defaults: { remind_after_hours: 24 }, kpis: { per_user: perUser } }));
   const long = 'L'.repeat(1_000_000);
   const days = daysBetween(FIRST, addDays(FIRST, 5));
@@ -178,8 +249,15 @@ test('a segment name of megabytes keeps one incident across days: results, alert
           context,
         );
     }
-    const deps = { warehouse, publisher: new LocalTopicPublisher(dir), slackWebhook: async () => null, clock: () => new Date(`${days.at(-1)}T12:00:00Z`), logger: silentLogger };
-    for (const day of days.slice(STEADY)) await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
+    const deps = {
+      warehouse,
+      publisher: new LocalTopicPublisher(dir),
+      slackWebhook: async () => null,
+      clock: () => new Date(`${days.at(-1)}T12:00:00Z`),
+      logger: silentLogger,
+    };
+    for (const day of days.slice(STEADY))
+      await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
     const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
     expect(published.map((alert) => [alert.status, alert.date, alert.segment?.length])).toEqual([
       ['raised', days[3], 256],

@@ -30,7 +30,11 @@ let warehouse: DuckDbWarehouse;
 beforeAll(async () => {
   warehouse = await openMemoryWarehouse();
   await appendEvents(warehouse, SOURCE, historyWithAnomalies(TODAY, 56, ANOMALIES), context);
-  const { result } = await runEtl(etlDeps(warehouse, NOW), job, { range: { start: addDays(TODAY, -55), end: TODAY }, runId: 'etl-1', username: 'test' });
+  const { result } = await runEtl(etlDeps(warehouse, NOW), job, {
+    range: { start: addDays(TODAY, -55), end: TODAY },
+    runId: 'etl-1',
+    username: 'test',
+  });
   expect(result.status).toBe('succeeded');
 });
 
@@ -40,7 +44,13 @@ afterAll(() => warehouse.close());
 beforeEach(() => warehouse.query('DELETE FROM monitoring.alerts', {}, context).catch(() => undefined));
 
 function deps(dir: string) {
-  return { warehouse, publisher: new LocalTopicPublisher(dir, () => new Date(NOW)), slackWebhook: async () => null, clock: () => new Date(NOW), logger: silentLogger };
+  return {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => new Date(NOW)),
+    slackWebhook: async () => null,
+    clock: () => new Date(NOW),
+    logger: silentLogger,
+  };
 }
 
 function raisedBy(results: { date: string; check: string; raise_flag: boolean }[]): Record<string, string[]> {
@@ -60,9 +70,13 @@ test('the default config raises each injected anomaly on its own day, and nothin
     '2026-11-23': ['events'],
   });
   // Installs the day after the empty day hold that day's new users: said, not raised.
-  expect(outcome.results.find((r) => r.date === '2026-11-20' && r.check === 'installs')).toMatchObject({ verdict: 'no_verdict' });
+  expect(outcome.results.find((r) => r.date === '2026-11-20' && r.check === 'installs')).toMatchObject({
+    verdict: 'no_verdict',
+  });
   const empty = outcome.results.filter((r) => r.date === '2026-11-19');
-  expect(empty.every((r) => r.metric === 0 && r.severity === 'error' && r.message.includes('no events at all'))).toBe(true);
+  expect(empty.every((r) => r.metric === 0 && r.severity === 'error' && r.message.includes('no events at all'))).toBe(
+    true,
+  );
 });
 
 test('alerts go to the alerts topic in the contract, once per check and day, across runs', async () => {
@@ -129,7 +143,9 @@ test('two runs at the same time publish each alert once', async () => {
     runKpiMonitor(deps(dir), checks, { dates, runId: 'same-time-1', username: 'test' }),
     runKpiMonitor(deps(dir), checks, { dates, runId: 'same-time-2', username: 'test' }),
   ]);
-  expect([...a.delivery.published, ...b.delivery.published].sort()).toEqual(a.alerts.map((alert) => alert.alert_id).sort());
+  expect([...a.delivery.published, ...b.delivery.published].sort()).toEqual(
+    a.alerts.map((alert) => alert.alert_id).sort(),
+  );
   // The seven raised (a one-day incident each; the days after were not judged, so no recovery).
   expect(topicMessages(dir, TOPICS.alerts)).toHaveLength(7);
 });
@@ -142,15 +158,36 @@ test('each run writes its start and end rows to the run log', async () => {
     context,
   );
   expect(rows).toEqual([
-    { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'start', step_id: 1, log_type: 'start', message: 'KPI checks for 2026-11-26: dau, installs, last_activity, events' },
-    { job_name: 'kpi_monitor', job_type: 'monitor', step_name: 'end', step_id: 2, log_type: 'end', message: '4 checks for 2026-11-26: 0 raised, 0 published, Slack off' },
+    {
+      job_name: 'kpi_monitor',
+      job_type: 'monitor',
+      step_name: 'start',
+      step_id: 1,
+      log_type: 'start',
+      message: 'KPI checks for 2026-11-26: dau, installs, last_activity, events',
+    },
+    {
+      job_name: 'kpi_monitor',
+      job_type: 'monitor',
+      step_name: 'end',
+      step_id: 2,
+      log_type: 'end',
+      message: '4 checks for 2026-11-26: 0 raised, 0 published, Slack off',
+    },
   ]);
 });
 
 test("a check whose table is missing is that check's result and one pipeline alert naming it; the other checks still run", async () => {
-  const broken = checks.map((check) => ({ ...check, table_id: check.metric === 'dau' ? 'no_such_table' : check.table_id }));
+  const broken = checks.map((check) => ({
+    ...check,
+    table_id: check.metric === 'dau' ? 'no_such_table' : check.table_id,
+  }));
   const dir = tempDir();
-  const outcome = await runKpiMonitor(deps(dir), broken, { dates: ['2026-11-25', '2026-11-26'], runId: 'broken-run', username: 'test' });
+  const outcome = await runKpiMonitor(deps(dir), broken, {
+    dates: ['2026-11-25', '2026-11-26'],
+    runId: 'broken-run',
+    username: 'test',
+  });
   const failed = outcome.results.filter((result) => result.verdict === 'error');
   expect(failed).toEqual([
     expect.objectContaining({
@@ -158,13 +195,23 @@ test("a check whose table is missing is that check's result and one pipeline ale
       date: '2026-11-26',
       raise_flag: true,
       severity: 'error',
-      message: expect.stringMatching(/^dau: the check failed and was not judged \(monitors\/dau.sql\): .*no_such_table/s),
+      message: expect.stringMatching(
+        /^dau: the check failed and was not judged \(monitors\/dau.sql\): .*no_such_table/s,
+      ),
     }),
   ]);
   expect(outcome.results.filter((result) => result.check !== 'dau')).toHaveLength(6);
-  expect(outcome.alerts.filter((alert) => alert.kind === 'pipeline').map((alert) => alert.alert_id)).toEqual(['pipeline:dau:check_failed:2026-11-26']);
-  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toContain('pipeline:dau:check_failed:2026-11-26');
-  const rows = await warehouse.query("SELECT log_type, message FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id", {}, context);
+  expect(outcome.alerts.filter((alert) => alert.kind === 'pipeline').map((alert) => alert.alert_id)).toEqual([
+    'pipeline:dau:check_failed:2026-11-26',
+  ]);
+  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toContain(
+    'pipeline:dau:check_failed:2026-11-26',
+  );
+  const rows = await warehouse.query(
+    "SELECT log_type, message FROM logs.daily_logs WHERE uid = 'broken-run' ORDER BY step_id",
+    {},
+    context,
+  );
   expect(rows.map((row) => row.log_type)).toEqual(['start', 'end']);
   expect(String(rows[1]?.message)).toContain('(1 failed: dau)');
 });
@@ -177,9 +224,17 @@ describe('another kind of steady history, with other seeds: each anomaly raised 
     const pool = await openMemoryWarehouse();
     try {
       await appendEvents(pool, SOURCE, poolHistory(seed, '2026-09-26', 63, anomalies), context);
-      await runEtl(etlDeps(pool, NOW), job, { range: { start: '2026-09-26', end: '2026-11-27' }, runId: 'pool-etl', username: 'test' });
+      await runEtl(etlDeps(pool, NOW), job, {
+        range: { start: '2026-09-26', end: '2026-11-27' },
+        runId: 'pool-etl',
+        username: 'test',
+      });
       const dir = tempDir();
-      const outcome = await runKpiMonitor({ ...deps(dir), warehouse: pool }, checks, { dates: daysBetween('2026-10-10', '2026-11-27'), runId: 'pool', username: 'test' });
+      const outcome = await runKpiMonitor({ ...deps(dir), warehouse: pool }, checks, {
+        dates: daysBetween('2026-10-10', '2026-11-27'),
+        runId: 'pool',
+        username: 'test',
+      });
       expect([...new Set(outcome.results.filter((r) => r.raise_flag).map((r) => r.date))]).toEqual(anomalyDays);
     } finally {
       await pool.close();
@@ -189,8 +244,22 @@ describe('another kind of steady history, with other seeds: each anomaly raised 
 
 test("the seed's kpis_config.json runs as it is: its three checks judge the same KPIs, last_activity says what it watches", async () => {
   const file = path.join(tempDir(), 'kpis_config.json');
-  const entry = (table: string) => ({ dataset: 'daily_kpis', table_id: table, thresh_in_percent: 0.5, d1: 'previous', description: '', isEnable: true });
-  writeFileSync(file, JSON.stringify({ daily_kpis: { kpis: { dau: entry('daily_user_panel'), installs: entry('installs'), last_activity: entry('last_activity') } } }));
+  const entry = (table: string) => ({
+    dataset: 'daily_kpis',
+    table_id: table,
+    thresh_in_percent: 0.5,
+    d1: 'previous',
+    description: '',
+    isEnable: true,
+  });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      daily_kpis: {
+        kpis: { dau: entry('daily_user_panel'), installs: entry('installs'), last_activity: entry('last_activity') },
+      },
+    }),
+  );
   const results = await checkKpis(warehouse, loadKpiChecks(file), ['2026-11-06'], context);
   expect(results.map((result) => [result.check, result.verdict])).toEqual([
     ['dau', 'ok'],
@@ -211,10 +280,27 @@ test("the seed's kpis_config.json runs as it is: its three checks judge the same
 
 test("a check in another dataset finds which days had events through the ETL config's daily user panel", async () => {
   await warehouse.query('CREATE SCHEMA IF NOT EXISTS analytics', {}, context);
-  await warehouse.query('CREATE OR REPLACE TABLE analytics.dau_copy AS SELECT date, COUNT(*) AS users FROM daily_kpis.daily_user_panel GROUP BY date', {}, context);
+  await warehouse.query(
+    'CREATE OR REPLACE TABLE analytics.dau_copy AS SELECT date, COUNT(*) AS users FROM daily_kpis.daily_user_panel GROUP BY date',
+    {},
+    context,
+  );
   const dir = tempDir();
   const file = path.join(dir, 'kpis_config.json');
-  writeFileSync(file, JSON.stringify({ kpis: { dau_elsewhere: { dataset: 'analytics', table_id: 'dau_copy', date_column: 'date', value: 'SUM(users)', method: 'pct_change' } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      kpis: {
+        dau_elsewhere: {
+          dataset: 'analytics',
+          table_id: 'dau_copy',
+          date_column: 'date',
+          value: 'SUM(users)',
+          method: 'pct_change',
+        },
+      },
+    }),
+  );
   const elsewhere = loadKpiChecks(file);
   const results = await checkKpis(warehouse, elsewhere, CHECKED, context, 'UTC', configuredTables(job));
   expect(results.filter((result) => result.verdict === 'error')).toEqual([]);

@@ -23,7 +23,10 @@ let deps: Parameters<typeof runKpiMonitor>[0];
 interface QueryJob {
   configuration: {
     labels: Record<string, string>;
-    query: { query: string; queryParameters?: { name: string; parameterType: { type: string }; parameterValue?: { value?: string } }[] };
+    query: {
+      query: string;
+      queryParameters?: { name: string; parameterType: { type: string }; parameterValue?: { value?: string } }[];
+    };
   };
 }
 
@@ -35,7 +38,13 @@ beforeEach(async () => {
     location: 'US',
     retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
   });
-  deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => NOW), slackWebhook: async () => null, clock: () => NOW, logger: silentLogger };
+  deps = {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => NOW),
+    slackWebhook: async () => null,
+    clock: () => NOW,
+    logger: silentLogger,
+  };
 });
 afterEach(() => fake.stop());
 
@@ -47,7 +56,9 @@ function fromFile(jobs: QueryJob['configuration'][], file: string): QueryJob['co
   return found[0] as QueryJob['configuration'];
 }
 const params = (job: QueryJob['configuration']) =>
-  Object.fromEntries((job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]));
+  Object.fromEntries(
+    (job.query.queryParameters ?? []).map((p) => [p.name, [p.parameterType.type, p.parameterValue?.value ?? null]]),
+  );
 
 test('kpi monitor: the coverage and the series, typed dates, and the raised alert claimed before it is published', async () => {
   const dau = loadKpiChecks().filter((check) => check.name === 'dau');
@@ -61,17 +72,30 @@ test('kpi monitor: the coverage and the series, typed dates, and the raised aler
         ],
         rows: days.map((day) => [day, day === '2026-11-26' ? 1500 : 1000]),
       };
-    if (labels.sql_file === 'alerts-claimed') return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
+    if (labels.sql_file === 'alerts-claimed')
+      return { fields: [{ name: 'alert_id', type: 'STRING' }], rows: [['kpi:dau:2026-11-26']] };
     return { fields: [], rows: [] };
   };
-  const outcome = await runKpiMonitor(deps, dau, { dates: ['2026-11-26'], timeZone: 'America/Los_Angeles', runId: 'bq-monitor', username: 'test' });
+  const outcome = await runKpiMonitor(deps, dau, {
+    dates: ['2026-11-26'],
+    timeZone: 'America/Los_Angeles',
+    runId: 'bq-monitor',
+    username: 'test',
+  });
   expect(outcome.results[0]).toMatchObject({ check: 'dau', metric: 1500, previous_metric: 1000, raise_flag: true });
   expect(outcome.delivery.published).toEqual(['kpi:dau:2026-11-26']);
-  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toEqual(['kpi:dau:2026-11-26']);
+  expect(topicMessages(dir, TOPICS.alerts).map((m) => (m.data as { alert_id: string }).alert_id)).toEqual([
+    'kpi:dau:2026-11-26',
+  ]);
 
   const sent = queries();
   // Every job names its SQL file in a label, sanitised to BigQuery's label alphabet.
-  for (const job of sent) expect(job.labels).toEqual({ job: 'kpi_monitor', run_id: 'bq-monitor', sql_file: expect.stringMatching(/^[a-z0-9_-]{1,63}$/) });
+  for (const job of sent)
+    expect(job.labels).toEqual({
+      job: 'kpi_monitor',
+      run_id: 'bq-monitor',
+      sql_file: expect.stringMatching(/^[a-z0-9_-]{1,63}$/),
+    });
   const coverage = fromFile(sent, 'monitors/coverage.sql');
   const series = fromFile(sent, 'monitors/dau.sql');
   expect(coverage.query.query).toContain('FROM `demo-project.daily_kpis.daily_user_panel`');
@@ -110,7 +134,14 @@ test('log monitor: a typed NULL file_name, and no finished run raises no_run', a
   fake.results = (_sql, labels) =>
     labels.sql_file === 'monitors-log_status'
       ? {
-          fields: ['last_finished_at', 'newest_run_id', 'newest_job_name', 'newest_at', 'newest_log_type', 'newest_message'].map((name) => ({
+          fields: [
+            'last_finished_at',
+            'newest_run_id',
+            'newest_job_name',
+            'newest_at',
+            'newest_log_type',
+            'newest_message',
+          ].map((name) => ({
             name,
             type: name.endsWith('_at') ? 'TIMESTAMP' : 'STRING',
           })),

@@ -25,7 +25,12 @@ function history(day: (date: string) => Record<string, number> | null): Row[] {
     const counts = day(date) ?? { android: 500, ios: 500, web: 100 };
     for (const [name, count] of Object.entries(counts)) {
       for (let i = 0; i < count; i += 1)
-        rows.push({ user_id: `u${i % 100}`, time: new Date(`${date}T${String(i % 24).padStart(2, '0')}:00:00Z`), event_name: name, coins_added: null });
+        rows.push({
+          user_id: `u${i % 100}`,
+          time: new Date(`${date}T${String(i % 24).padStart(2, '0')}:00:00Z`),
+          event_name: name,
+          coins_added: null,
+        });
     }
   }
   return rows;
@@ -34,7 +39,11 @@ function history(day: (date: string) => Record<string, number> | null): Row[] {
 async function warehouseWith(rows: Row[]): Promise<DuckDbWarehouse> {
   const warehouse = await openMemoryWarehouse();
   await appendEvents(warehouse, SOURCE, rows, context);
-  const { result } = await runEtl(etlDeps(warehouse, NOW), shippedJob, { range: { start: addDays(TODAY, -42), end: addDays(TODAY, -1) }, runId: 'history', username: 'test' });
+  const { result } = await runEtl(etlDeps(warehouse, NOW), shippedJob, {
+    range: { start: addDays(TODAY, -42), end: addDays(TODAY, -1) },
+    runId: 'history',
+    username: 'test',
+  });
   expect(result.status).toBe('succeeded');
   return warehouse;
 }
@@ -57,18 +66,40 @@ describe('a segment outage the total does not show', () => {
 
   test('each segment raises on its own series; the total check stays quiet', async () => {
     const results = await checkKpis(warehouse, [...events, segmentedCheck()], [CHECKED], context);
-    const byLabel = Object.fromEntries(results.map((result) => [result.segment === null ? result.check : `${result.check}[${result.segment}]`, result]));
+    const byLabel = Object.fromEntries(
+      results.map((result) => [result.segment === null ? result.check : `${result.check}[${result.segment}]`, result]),
+    );
     expect(byLabel.events).toMatchObject({ verdict: 'ok', metric: 1000, previous_metric: 1100 });
-    expect(byLabel['events_by_name[android]']).toMatchObject({ verdict: 'raised', metric: 200, previous_metric: 500, change: -0.6, segment: 'android', severity: 'warn' });
-    expect(byLabel['events_by_name[ios]']).toMatchObject({ verdict: 'raised', metric: 800, previous_metric: 500, change: 0.6 });
+    expect(byLabel['events_by_name[android]']).toMatchObject({
+      verdict: 'raised',
+      metric: 200,
+      previous_metric: 500,
+      change: -0.6,
+      segment: 'android',
+      severity: 'warn',
+    });
+    expect(byLabel['events_by_name[ios]']).toMatchObject({
+      verdict: 'raised',
+      metric: 800,
+      previous_metric: 500,
+      change: 0.6,
+    });
     expect(byLabel['events_by_name[web]']).toMatchObject({ verdict: 'raised', metric: 0, severity: 'error' });
-    expect(byLabel['events_by_name[web]']?.message).toBe('events_by_name[web] on 2026-11-26: no rows on this day after rows on each of the 28 days before it (segment lost)');
+    expect(byLabel['events_by_name[web]']?.message).toBe(
+      'events_by_name[web] on 2026-11-26: no rows on this day after rows on each of the 28 days before it (segment lost)',
+    );
   });
 
   test('the alerts carry their segment, and their ids tell the segments apart', async () => {
     const dir = tempDir();
     const outcome = await runKpiMonitor(
-      { warehouse, publisher: new LocalTopicPublisher(dir, () => new Date(NOW)), slackWebhook: async () => null, clock: () => new Date(NOW), logger: silentLogger },
+      {
+        warehouse,
+        publisher: new LocalTopicPublisher(dir, () => new Date(NOW)),
+        slackWebhook: async () => null,
+        clock: () => new Date(NOW),
+        logger: silentLogger,
+      },
       [segmentedCheck()],
       { dates: [CHECKED], runId: 'segments', username: 'test' },
     );
@@ -77,7 +108,9 @@ describe('a segment outage the total does not show', () => {
       ['kpi:events_by_name:ios:2026-11-26', 'ios'],
       ['kpi:events_by_name:web:2026-11-26', 'web'],
     ]);
-    expect(topicMessages(dir, 'daily-kpis-alerts').map((message) => (message.data as { segment: string }).segment)).toEqual(['android', 'ios', 'web']);
+    expect(
+      topicMessages(dir, 'daily-kpis-alerts').map((message) => (message.data as { segment: string }).segment),
+    ).toEqual(['android', 'ios', 'web']);
   });
 
   test('max_segments keeps the largest by volume over the training window; the rest are judged together as (other)', async () => {
@@ -114,7 +147,8 @@ test('a steady history raises nothing in any segment, and a day without events r
         segment: null,
         verdict: 'raised',
         severity: 'error',
-        message: 'events_by_name on 2026-11-26: no events at all on this day: the source lost it or the ETL did not build it',
+        message:
+          'events_by_name on 2026-11-26: no events at all on this day: the source lost it or the ETL did not build it',
       }),
     ]);
   } finally {

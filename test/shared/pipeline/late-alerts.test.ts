@@ -50,17 +50,37 @@ async function load(rows: Row[]): Promise<void> {
 }
 
 /** The daily run of `today` at 06:00, and the KPI monitor on its completion at 06:30. */
-async function day(today: string): Promise<{ completion: EtlResult; monitor: () => ReturnType<typeof checkCompletedRun> }> {
+async function day(
+  today: string,
+): Promise<{ completion: EtlResult; monitor: () => ReturnType<typeof checkCompletedRun> }> {
   const yesterday = addDays(today, -1);
-  const { result, failure } = await runEtl({ warehouse, clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger }, restating, {
-    range: { start: yesterday, end: yesterday },
-    runId: `etl-${today}`,
-    username: 'scheduler',
-  });
+  const { result, failure } = await runEtl(
+    { warehouse, clock: () => new Date(`${today}T06:00:00Z`), logger: silentLogger },
+    restating,
+    {
+      range: { start: yesterday, end: yesterday },
+      runId: `etl-${today}`,
+      username: 'scheduler',
+    },
+  );
   expect(failure).toBeUndefined();
   const at = new Date(`${today}T06:30:00Z`);
-  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => slackUrl, clock: () => at, logger: silentLogger };
-  return { completion: result, monitor: () => checkCompletedRun(deps, builtinChecks(), result, { runId: `kpi-monitor-${today}`, username: 'test', timeZone: 'UTC' }) };
+  const deps = {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => at),
+    slackWebhook: async () => slackUrl,
+    clock: () => at,
+    logger: silentLogger,
+  };
+  return {
+    completion: result,
+    monitor: () =>
+      checkCompletedRun(deps, builtinChecks(), result, {
+        runId: `kpi-monitor-${today}`,
+        username: 'test',
+        timeZone: 'UTC',
+      }),
+  };
 }
 
 function alerts(): Alert[] {
@@ -73,11 +93,15 @@ test('a false drop is resolved by the run after the late data landed, a real dro
     .filter((row) => dayOf(row) < HALF)
     .map(dayOf)
     .sort()[0] as string;
-  const backfill = await runEtl({ warehouse, clock: () => new Date(`${HALF}T06:00:00Z`), logger: silentLogger }, restating, {
-    range: { start: first, end: addDays(HALF, -1) },
-    runId: 'backfill',
-    username: 'analyst',
-  });
+  const backfill = await runEtl(
+    { warehouse, clock: () => new Date(`${HALF}T06:00:00Z`), logger: silentLogger },
+    restating,
+    {
+      range: { start: first, end: addDays(HALF, -1) },
+      runId: 'backfill',
+      username: 'analyst',
+    },
+  );
   expect(backfill.failure).toBeUndefined();
 
   // The half-loaded day: built, judged, a drop raised.
@@ -124,14 +148,20 @@ test('the report shows the restated days, the runs that restated them and the re
     warehouse,
     restating,
     builtinChecks(),
-    { range: { start: '2026-11-20', end: '2026-11-27' }, generatedAt: new Date('2026-11-28T07:00:00Z'), source: 'test' },
+    {
+      range: { start: '2026-11-20', end: '2026-11-27' },
+      generatedAt: new Date('2026-11-28T07:00:00Z'),
+      source: 'test',
+    },
     context,
   );
   expect(data.restatedDays).toEqual([HALF, DROP]);
   // The pipeline's monitor judged only complete days.
   expect(data.judgedEarly).toEqual([]);
   expect(data.runs.find((run) => run.run_id === 'etl-2026-11-27')?.label).toContain('2026-11-26 (restated 2026-11-25)');
-  expect(data.alerts.filter((alert) => alert.status === 'resolved').map((alert) => alert.alert_id)).toContain('kpi:dau:2026-11-25');
+  expect(data.alerts.filter((alert) => alert.status === 'resolved').map((alert) => alert.alert_id)).toContain(
+    'kpi:dau:2026-11-25',
+  );
   const page = await renderReportPage(data);
   expect(page).toMatch(/<b>2<\/b>days restated \(late events\)/);
   expect(page).toContain('kpi, resolved');
@@ -143,12 +173,16 @@ test('a restated day that raises now is published as a new alert', async () => {
   const judgedBefore = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}`);
   expect(judgedBefore.map((alert) => alert.status)).toEqual(['recovered']);
   // A client resends the day's events twice over, a day late, with the next day's events.
-  const resent = partial.filter((row) => dayOf(row) === burstDay).flatMap((row) => [1, 2].map((shift) => ({ ...row, time: new Date((row.time as Date).getTime() + shift) })));
+  const resent = partial
+    .filter((row) => dayOf(row) === burstDay)
+    .flatMap((row) => [1, 2].map((shift) => ({ ...row, time: new Date((row.time as Date).getTime() + shift) })));
   await load([...resent, ...partial.filter((row) => dayOf(row) === TODAY)]);
   const run = await day('2026-11-29');
   expect(run.completion.restated_dates).toEqual([burstDay]);
   await run.monitor();
-  const raised = alerts().filter((alert) => alert.alert_id === `kpi:events:${burstDay}` && alert.status !== 'recovered');
+  const raised = alerts().filter(
+    (alert) => alert.alert_id === `kpi:events:${burstDay}` && alert.status !== 'recovered',
+  );
   expect(raised).toHaveLength(1);
   // The day after the drop raises now: the drop's incident goes on (its recovery was premature).
   expect(raised[0]).toMatchObject({ status: 'ongoing', incident_id: 'kpi:events:2026-11-26', incident_days: 2 });
@@ -156,8 +190,19 @@ test('a restated day that raises now is published as a new alert', async () => {
 
 test('the report counts a day judged before it was complete (a monitor run before its end)', async () => {
   const at = new Date(`${TODAY}T20:00:00Z`);
-  const deps = { warehouse, publisher: new LocalTopicPublisher(dir, () => at), slackWebhook: async () => null, clock: () => at, logger: silentLogger };
-  await runKpiMonitor(deps, builtinChecks(), { dates: [TODAY], timeZone: 'UTC', runId: 'by-hand', username: 'analyst' });
+  const deps = {
+    warehouse,
+    publisher: new LocalTopicPublisher(dir, () => at),
+    slackWebhook: async () => null,
+    clock: () => at,
+    logger: silentLogger,
+  };
+  await runKpiMonitor(deps, builtinChecks(), {
+    dates: [TODAY],
+    timeZone: 'UTC',
+    runId: 'by-hand',
+    username: 'analyst',
+  });
   const data = await reportData(
     warehouse,
     restating,

@@ -43,7 +43,9 @@ test('a check whose segments are not all DN (or that has none) has no triangle',
 test('cells are percentages shaded by their column: the highest rate of a column is the darkest', () => {
   const html = cohortTriangleHtml(cohortTriangle(SERIES) as NonNullable<ReturnType<typeof cohortTriangle>>);
   expect(html).toContain('<tr><th>install cohort</th><th>D1</th><th>D7</th></tr>');
-  expect(html).toContain('<tr><td>2026-11-01</td><td style="background:hsl(210,70%,55%)">40.0%</td><td style="background:hsl(210,70%,55%)">10.0%</td></tr>');
+  expect(html).toContain(
+    '<tr><td>2026-11-01</td><td style="background:hsl(210,70%,55%)">40.0%</td><td style="background:hsl(210,70%,55%)">10.0%</td></tr>',
+  );
   expect(html).toContain('<tr><td>2026-11-03</td><td style="background:hsl(210,70%,76%)">20.0%</td><td></td></tr>');
 });
 
@@ -56,7 +58,14 @@ test('the page shows the triangle under the retention check, and none under othe
     source: 'test',
     checks: [
       { name: 'retention', description: 'DN retention', method: 'weekday', series: SERIES, error: null, raised: 1 },
-      { name: 'dau', description: 'DAU', method: 'weekday', series: [{ segment: null, points: [point('2026-11-02', 100)] }], error: null, raised: 0 },
+      {
+        name: 'dau',
+        description: 'DAU',
+        method: 'weekday',
+        series: [{ segment: null, points: [point('2026-11-02', 100)] }],
+        error: null,
+        raised: 0,
+      },
     ],
     runs: [],
     missingDays: [],

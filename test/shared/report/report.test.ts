@@ -23,7 +23,8 @@ const context = { job: 'report', runId: 'report-test' };
 const NOW = new Date('2026-11-27T06:00:00Z');
 const RANGE = { start: '2026-10-31', end: '2026-11-26' };
 /** Each mark the SVG describes for a day: `<day>: ...`. */
-const dayLabels = (svg: string): string[] => [...svg.matchAll(/aria-label="(\d{4}-\d{2}-\d{2}): [^"]*"/g)].map((match) => match[1] as string);
+const dayLabels = (svg: string): string[] =>
+  [...svg.matchAll(/aria-label="(\d{4}-\d{2}-\d{2}): [^"]*"/g)].map((match) => match[1] as string);
 
 describe('the chart of a series, from a known history', () => {
   // Four weeks of 1,000 a day and 1,300 on the last: weekday's baseline is the median of the earlier same weekdays.
@@ -31,21 +32,40 @@ describe('the chart of a series, from a known history', () => {
   const series: KpiSeries = {
     firstDay: days[0] as string,
     segment: null,
-    points: new Map(days.map((day) => [day, { value: day === '2026-11-26' ? 1300 : 1000, active: true, present: true }])),
+    points: new Map(
+      days.map((day) => [day, { value: day === '2026-11-26' ? 1300 : 1000, active: true, present: true }]),
+    ),
   };
-  const check = { ...(loadKpiChecks().find((c) => c.name === 'dau') as KpiCheck), thresh_in_percent: 0.15, min_value: 0, direction: 'both' as const };
+  const check = {
+    ...(loadKpiChecks().find((c) => c.name === 'dau') as KpiCheck),
+    thresh_in_percent: 0.15,
+    min_value: 0,
+    direction: 'both' as const,
+  };
 
   test('the band is the baseline ± the threshold, for the method the check uses', () => {
     const result = evaluate(check, series, '2026-11-26');
     expect(result).toMatchObject({ verdict: 'raised', previous_metric: 1000, band: { low: 850, high: 1150 } });
     expect(evaluate({ ...check, direction: 'spike' }, series, '2026-11-26').band).toEqual({ low: null, high: 1150 });
-    expect(evaluate({ ...check, min_value: 400 }, series, '2026-11-26')).toMatchObject({ verdict: 'ok', band: { low: 600, high: 1400 } });
+    expect(evaluate({ ...check, min_value: 400 }, series, '2026-11-26')).toMatchObject({
+      verdict: 'ok',
+      band: { low: 600, high: 1400 },
+    });
     // zscore: the training mean ± sensitivity standard deviations, the deviation the score was measured in.
     const alternating: KpiSeries = {
       ...series,
-      points: new Map(days.map((day, index) => [day, { value: day === '2026-11-26' ? 1300 : index % 2 === 0 ? 900 : 1100, active: true, present: true }])),
+      points: new Map(
+        days.map((day, index) => [
+          day,
+          { value: day === '2026-11-26' ? 1300 : index % 2 === 0 ? 900 : 1100, active: true, present: true },
+        ]),
+      ),
     };
-    const zscore = evaluate({ ...check, method: 'zscore', sensitivity: 2, training_days: 28 }, alternating, '2026-11-26');
+    const zscore = evaluate(
+      { ...check, method: 'zscore', sensitivity: 2, training_days: 28 },
+      alternating,
+      '2026-11-26',
+    );
     const mean = zscore.previous_metric as number;
     const deviation = (1300 - mean) / (zscore.score as number);
     expect(deviation).toBeGreaterThan(95);
@@ -69,8 +89,14 @@ describe('the chart of a series, from a known history', () => {
       } as const;
     });
     const spec = checkChartSpec('dau', points);
-    const rows = ((spec.layer as { layer?: { name: string }[]; data?: { values: Record<string, unknown>[] } }[])[1]?.data?.values ?? []) as Record<string, unknown>[];
-    expect(rows.find((row) => row.date === '2026-11-26')).toMatchObject({ status: 'raised', band_low: 850, band_high: 1150, baseline: 1000 });
+    const rows = ((spec.layer as { layer?: { name: string }[]; data?: { values: Record<string, unknown>[] } }[])[1]
+      ?.data?.values ?? []) as Record<string, unknown>[];
+    expect(rows.find((row) => row.date === '2026-11-26')).toMatchObject({
+      status: 'raised',
+      band_low: 850,
+      band_high: 1150,
+      baseline: 1000,
+    });
     const svg = await renderSvg(spec);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(dayLabels(svg)).toEqual(points.filter((point) => point.value !== null).map((point) => point.date));
@@ -85,8 +111,20 @@ describe('the chart of a series, from a known history', () => {
     const svg = await renderSvg(
       pipelineChartSpec(
         [
-          { run_id: 'a', start: '2026-11-20T06:00:00.000Z', end: '2026-11-20T06:01:00.000Z', status: 'succeeded', label: 'run a: succeeded, 2026-11-19..2026-11-20' },
-          { run_id: 'b', start: '2026-11-22T06:00:00.000Z', end: '2026-11-22T06:00:30.000Z', status: 'failed', label: 'run b: failed, 2026-11-21..2026-11-22' },
+          {
+            run_id: 'a',
+            start: '2026-11-20T06:00:00.000Z',
+            end: '2026-11-20T06:01:00.000Z',
+            status: 'succeeded',
+            label: 'run a: succeeded, 2026-11-19..2026-11-20',
+          },
+          {
+            run_id: 'b',
+            start: '2026-11-22T06:00:00.000Z',
+            end: '2026-11-22T06:00:30.000Z',
+            status: 'failed',
+            label: 'run b: failed, 2026-11-21..2026-11-22',
+          },
         ],
         ['2026-11-21'],
         { start: '2026-11-19', end: '2026-11-23' },
@@ -109,8 +147,17 @@ describe('the report of a warehouse', () => {
   const checks = () => loadKpiChecks().filter((check) => check.isEnable);
 
   async function withHistory(): Promise<ReportData> {
-    await appendEvents(warehouse, SOURCE, historyWithAnomalies('2026-11-27', 70, { '2026-11-12': 'new_users_spike', '2026-11-19': 'empty' }), context);
-    const outcome = await runEtl(etlDeps(warehouse), shippedJob, { range: { start: addDays('2026-11-27', -69), end: '2026-11-26' }, runId: 'history', username: 'test' });
+    await appendEvents(
+      warehouse,
+      SOURCE,
+      historyWithAnomalies('2026-11-27', 70, { '2026-11-12': 'new_users_spike', '2026-11-19': 'empty' }),
+      context,
+    );
+    const outcome = await runEtl(etlDeps(warehouse), shippedJob, {
+      range: { start: addDays('2026-11-27', -69), end: '2026-11-26' },
+      runId: 'history',
+      username: 'test',
+    });
     expect(outcome.failure).toBeUndefined();
     return reportData(warehouse, shippedJob, checks(), request, context);
   }
@@ -120,20 +167,34 @@ describe('the report of a warehouse', () => {
     expect(data.checks.map((check) => check.name)).toEqual(checks().map((check) => check.name));
     expect(data.checks.every((check) => check.error === null)).toBe(true);
     const installs = data.checks.find((check) => check.name === 'installs');
-    expect(installs?.series[0]?.points.filter((point) => point.status === 'raised').map((point) => point.date)).toContain('2026-11-12');
+    expect(
+      installs?.series[0]?.points.filter((point) => point.status === 'raised').map((point) => point.date),
+    ).toContain('2026-11-12');
     const dau = data.checks.find((check) => check.name === 'dau');
-    expect(dau?.series[0]?.points.find((point) => point.date === '2026-11-19')).toMatchObject({ status: 'lost', value: 0, label: 'lost' });
+    expect(dau?.series[0]?.points.find((point) => point.date === '2026-11-19')).toMatchObject({
+      status: 'lost',
+      value: 0,
+      label: 'lost',
+    });
     const byName = data.checks.find((check) => check.name === 'events_by_name');
     expect((byName?.series.length ?? 0) > 1).toBe(true);
-    expect(byName?.series.every((series) => series.segment !== null && series.points.length === daysBetween(RANGE.start, RANGE.end).length)).toBe(true);
+    expect(
+      byName?.series.every(
+        (series) => series.segment !== null && series.points.length === daysBetween(RANGE.start, RANGE.end).length,
+      ),
+    ).toBe(true);
     expect(data.runs).toEqual([expect.objectContaining({ run_id: 'history', status: 'succeeded' })]);
     expect(data.missingDays).toEqual([]);
 
     const html = await renderReportPage(data);
     // Self-contained: no script, no stylesheet or image to fetch, no URL but in-page anchors (and SVG's namespace names).
-    expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(/<script|<link|<img|src=|url\(|https?:\/\//i);
+    expect(html.replace(/xmlns(:xlink)?="http:\/\/www\.w3\.org\/[^"]+"/g, '')).not.toMatch(
+      /<script|<link|<img|src=|url\(|https?:\/\//i,
+    );
     for (const check of data.checks) expect(html).toContain(`id="check-${check.name}"`);
-    expect((html.match(/<svg/g) ?? []).length).toBe(1 + data.checks.reduce((sum, check) => sum + check.series.length, 0));
+    expect((html.match(/<svg/g) ?? []).length).toBe(
+      1 + data.checks.reduce((sum, check) => sum + check.series.length, 0),
+    );
   });
 
   test('an empty warehouse gives a report that says so, not a broken page', async () => {
@@ -149,7 +210,13 @@ describe('the report of a warehouse', () => {
 
   test('a range without data says so; a check whose query fails says why and the others are charted', async () => {
     const data = await withHistory();
-    const empty = await reportData(warehouse, shippedJob, checks(), { ...request, range: { start: '2025-01-01', end: '2025-01-31' } }, context);
+    const empty = await reportData(
+      warehouse,
+      shippedJob,
+      checks(),
+      { ...request, range: { start: '2025-01-01', end: '2025-01-31' } },
+      context,
+    );
     expect(await renderReportPage(empty)).toContain('No data in this range');
 
     const folder = tempDir('kpis-report-broken-');
@@ -158,10 +225,21 @@ describe('the report of a warehouse', () => {
       path.join(folder, 'custom', 'broken.sql'),
       'SELECT date AS day, SUM(no_such_column) AS value\nFROM {{daily_kpis.daily_user_panel}}\nWHERE date BETWEEN @start_date AND @end_date\nGROUP BY date\n',
     );
-    writeFileSync(path.join(folder, 'kpis_config.json'), JSON.stringify({ kpis: { dau: { metric: 'dau' }, broken: { sql: 'custom/broken.sql' } } }));
-    const mixed = await reportData(warehouse, shippedJob, loadKpiChecks(path.join(folder, 'kpis_config.json')), request, context);
+    writeFileSync(
+      path.join(folder, 'kpis_config.json'),
+      JSON.stringify({ kpis: { dau: { metric: 'dau' }, broken: { sql: 'custom/broken.sql' } } }),
+    );
+    const mixed = await reportData(
+      warehouse,
+      shippedJob,
+      loadKpiChecks(path.join(folder, 'kpis_config.json')),
+      request,
+      context,
+    );
     expect(mixed.checks.find((check) => check.name === 'broken')?.error).toContain('no_such_column');
-    expect(mixed.checks.find((check) => check.name === 'dau')?.series[0]?.points).toHaveLength(data.checks[0]?.series[0]?.points.length ?? -1);
+    expect(mixed.checks.find((check) => check.name === 'dau')?.series[0]?.points).toHaveLength(
+      data.checks[0]?.series[0]?.points.length ?? -1,
+    );
     const html = await renderReportPage(mixed);
     expect(html).toMatch(/<article class="check" id="check-broken">.*class="error">broken: the check failed/s);
   });
@@ -170,7 +248,15 @@ describe('the report of a warehouse', () => {
 describe('names from data, as the page shows them', () => {
   const RLO = 'abc\u202eevil.exe';
   const LONG = 'n'.repeat(200_000);
-  const point = (date: string) => ({ date, value: 10, baseline: 10, low: 8, high: 12, status: 'ok' as const, label: null });
+  const point = (date: string) => ({
+    date,
+    value: 10,
+    baseline: 10,
+    low: 8,
+    high: 12,
+    status: 'ok' as const,
+    label: null,
+  });
   const page = (segments: string[]): ReportData => ({
     range: { start: '2026-11-25', end: '2026-11-26' },
     pipelineRange: { start: '2026-11-25', end: '2026-11-26' },

@@ -14,7 +14,11 @@ let client: SecretManagerServiceClient;
 beforeEach(async () => {
   fake = new SecretManagerFake({ [LATEST]: 'https://hooks.slack.com/services/T/B/secret\n' });
   await fake.start();
-  client = new SecretManagerServiceClient({ apiEndpoint: '127.0.0.1', port: fake.port, sslCreds: grpc.credentials.createInsecure() });
+  client = new SecretManagerServiceClient({
+    apiEndpoint: '127.0.0.1',
+    port: fake.port,
+    sslCreds: grpc.credentials.createInsecure(),
+  });
 });
 afterEach(async () => {
   await client.close();
@@ -48,8 +52,12 @@ test('locally the webhook comes from KPIS_SLACK_WEBHOOK_URL; KPIS_SECRETS picks 
   const env = await open({ KPIS_SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
   expect(env).toBeInstanceOf(EnvSecrets);
   expect(await env.get('daily-kpis-slack-webhook')).toBe('http://127.0.0.1:9/hook');
-  expect(await (await open({ KPIS_SLACK_SECRET: 'other', KPIS_SLACK_WEBHOOK_URL: 'http://x' })).get('other')).toBe('http://x');
+  expect(await (await open({ KPIS_SLACK_SECRET: 'other', KPIS_SLACK_WEBHOOK_URL: 'http://x' })).get('other')).toBe(
+    'http://x',
+  );
   expect(await (await open({})).get('daily-kpis-slack-webhook')).toBeNull();
   expect(await open({ KPIS_SECRETS: 'secret-manager:my-project' })).toBeInstanceOf(SecretManagerSecrets);
-  expect(() => parseSettings({}, { KPIS_SECRETS: 'vault' })).toThrow('KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got "vault"');
+  expect(() => parseSettings({}, { KPIS_SECRETS: 'vault' })).toThrow(
+    'KPIS_SECRETS must be env or secret-manager:PROJECT_ID, got "vault"',
+  );
 });

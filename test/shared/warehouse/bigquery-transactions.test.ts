@@ -35,7 +35,12 @@ let fake: BigQueryFake;
 let tables: FakeTables;
 
 async function newWarehouse(): Promise<BigQueryWarehouse> {
-  return new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), { projectId: PROJECT, location: 'US', retry: FAST, concurrencyRetry: FAST });
+  return new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'US', fake.url), {
+    projectId: PROJECT,
+    location: 'US',
+    retry: FAST,
+    concurrencyRetry: FAST,
+  });
 }
 
 beforeEach(async () => {
@@ -47,7 +52,11 @@ afterEach(() => fake.stop());
 
 test('rows round-trip: a load job and a script write every type, and a query reads them back as the DuckDB adapter gives them', async () => {
   const warehouse = await newWarehouse();
-  await warehouse.appendRows(TABLE, [{ s: 'loaded', i: 7, f: 1.5, n: 12.25, b: true, d: '2026-11-20', t: new Date('2026-11-20T23:30:00.250Z') }], context);
+  await warehouse.appendRows(
+    TABLE,
+    [{ s: 'loaded', i: 7, f: 1.5, n: 12.25, b: true, d: '2026-11-20', t: new Date('2026-11-20T23:30:00.250Z') }],
+    context,
+  );
   await warehouse.runScript(
     [`INSERT INTO ${REF} (s, i, f, n, b, d, t) VALUES ('scripted', @i, @f, @n, @b, @d, @t)`],
     {
@@ -85,7 +94,12 @@ test("a transaction's writes are invisible to other jobs until it commits", asyn
   const writer = await newWarehouse();
   const reader = await newWarehouse();
   const gate = tables.holdNextCommit('kpis_test.every_type');
-  const script = writer.runScript([`INSERT INTO ${REF} (s) VALUES ('a')`, `INSERT INTO ${REF} (s) VALUES ('b')`], {}, context, { atomic: true });
+  const script = writer.runScript(
+    [`INSERT INTO ${REF} (s) VALUES ('a')`, `INSERT INTO ${REF} (s) VALUES ('b')`],
+    {},
+    context,
+    { atomic: true },
+  );
   await gate.reached;
   expect(await reader.query(`SELECT COUNT(*) AS n FROM ${REF}`, {}, context)).toEqual([{ n: 0 }]);
   gate.release();
@@ -98,7 +112,10 @@ test("two transactions mutating one table: the later to commit is aborted with B
   const second = await newWarehouse();
   const gate = tables.holdNextCommit('kpis_test.every_type');
   // Each deletes rows the other never touches: DuckDB alone would commit both; BigQuery aborts at table level.
-  const script = (name: string) => [`DELETE FROM ${REF} WHERE s = '${name}'`, `INSERT INTO ${REF} (s) VALUES ('${name}')`];
+  const script = (name: string) => [
+    `DELETE FROM ${REF} WHERE s = '${name}'`,
+    `INSERT INTO ${REF} (s) VALUES ('${name}')`,
+  ];
   const firstRun = first.runScript(script('first'), {}, { ...context, workKey: 'first' }, { atomic: true });
   await gate.reached;
   await second.runScript(script('second'), {}, { ...context, workKey: 'second' }, { atomic: true });
@@ -117,9 +134,16 @@ test("two transactions mutating one table: the later to commit is aborted with B
 test('two transactions that only insert into one table both commit, as on BigQuery', async () => {
   const first = await newWarehouse();
   const gate = tables.holdNextCommit('kpis_test.every_type');
-  const firstRun = first.runScript([`INSERT INTO ${REF} (s) VALUES ('first')`], {}, { ...context, workKey: 'first' }, { atomic: true });
+  const firstRun = first.runScript(
+    [`INSERT INTO ${REF} (s) VALUES ('first')`],
+    {},
+    { ...context, workKey: 'first' },
+    { atomic: true },
+  );
   await gate.reached;
-  await (await newWarehouse()).runScript([`INSERT INTO ${REF} (s) VALUES ('second')`], {}, { ...context, workKey: 'second' }, { atomic: true });
+  await (
+    await newWarehouse()
+  ).runScript([`INSERT INTO ${REF} (s) VALUES ('second')`], {}, { ...context, workKey: 'second' }, { atomic: true });
   gate.release();
   await firstRun;
   expect([...fake.jobs.values()].filter((job) => job.status.errorResult)).toEqual([]);
@@ -128,9 +152,18 @@ test('two transactions that only insert into one table both commit, as on BigQue
 
 test('a script that ends inside its transaction fails and writes nothing; a failing statement rolls back the ones before it', async () => {
   const warehouse = await newWarehouse();
-  await expect(warehouse.runScript([`BEGIN TRANSACTION`, `INSERT INTO ${REF} (s) VALUES ('open')`], {}, context, { atomic: false })).rejects.toThrow(
-    /not committed or rolled back/,
-  );
-  await expect(warehouse.runScript([`INSERT INTO ${REF} (s) VALUES ('kept?')`, `INSERT INTO ${REF} (s) VALUES (NULL)`], {}, context, { atomic: true })).rejects.toThrow(/NOT NULL/);
+  await expect(
+    warehouse.runScript([`BEGIN TRANSACTION`, `INSERT INTO ${REF} (s) VALUES ('open')`], {}, context, {
+      atomic: false,
+    }),
+  ).rejects.toThrow(/not committed or rolled back/);
+  await expect(
+    warehouse.runScript(
+      [`INSERT INTO ${REF} (s) VALUES ('kept?')`, `INSERT INTO ${REF} (s) VALUES (NULL)`],
+      {},
+      context,
+      { atomic: true },
+    ),
+  ).rejects.toThrow(/NOT NULL/);
   expect(await warehouse.query(`SELECT COUNT(*) AS n FROM ${REF}`, {}, context)).toEqual([{ n: 0 }]);
 });

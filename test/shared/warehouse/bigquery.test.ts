@@ -19,7 +19,12 @@ let warehouse: BigQueryWarehouse;
 beforeEach(async () => {
   fake = await new BigQueryFake().start();
   const client = await createBigQueryClient(PROJECT, 'EU', fake.url);
-  warehouse = new BigQueryWarehouse(client, { projectId: PROJECT, location: 'EU', maximumBytesBilled: 5_000_000_000, retry: FAST_RETRY });
+  warehouse = new BigQueryWarehouse(client, {
+    projectId: PROJECT,
+    location: 'EU',
+    maximumBytesBilled: 5_000_000_000,
+    retry: FAST_RETRY,
+  });
 });
 
 afterEach(() => fake.stop());
@@ -29,7 +34,13 @@ interface QueryJobBody {
   configuration: {
     labels: Record<string, string>;
     dryRun?: boolean;
-    query: { query: string; useLegacySql: boolean; maximumBytesBilled: string; parameterMode?: string; queryParameters: unknown[] };
+    query: {
+      query: string;
+      useLegacySql: boolean;
+      maximumBytesBilled: string;
+      parameterMode?: string;
+      queryParameters: unknown[];
+    };
   };
 }
 
@@ -74,7 +85,9 @@ describe('BigQueryWarehouse', () => {
     );
     expect(rows).toEqual([{ dau: 42, day: '2026-11-20' }]);
     const [body] = insertBodies();
-    expect(body?.configuration.query.query).toBe('SELECT COUNT(*) AS dau FROM t WHERE date = @day AND ts < @until AND n > @n');
+    expect(body?.configuration.query.query).toBe(
+      'SELECT COUNT(*) AS dau FROM t WHERE date = @day AND ts < @until AND n > @n',
+    );
     expect(body?.configuration.query.useLegacySql).toBe(false);
     expect(body?.configuration.query.parameterMode?.toUpperCase()).toBe('NAMED');
     expect(body?.configuration.query.queryParameters).toEqual([
@@ -90,9 +103,17 @@ describe('BigQueryWarehouse', () => {
 
   test('a read gets a fresh job id every time, so a redelivery asks BigQuery again instead of reading a stale job', async () => {
     fake.results = () => ({ fields: [{ name: 'n', type: 'INTEGER' }], rows: [[fake.executed.length]] });
-    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
+      projectId: PROJECT,
+      location: 'EU',
+      retry: FAST_RETRY,
+    });
     const first = await warehouse.query('-- did the run finish?\nSELECT COUNT(*) AS n FROM logs', {}, context);
-    const second = await other.query('-- did the run finish?\nWITH x AS (SELECT 1) SELECT COUNT(*) AS n FROM logs', {}, context);
+    const second = await other.query(
+      '-- did the run finish?\nWITH x AS (SELECT 1) SELECT COUNT(*) AS n FROM logs',
+      {},
+      context,
+    );
     const third = await other.query('-- did the run finish?\nSELECT COUNT(*) AS n FROM logs', {}, context);
     const ids = insertBodies().map((b) => b.jobReference.jobId);
     expect(new Set(ids).size).toBe(3);
@@ -101,7 +122,11 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('a write job id is deterministic: the same run, SQL and parameters give the same id', async () => {
-    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
+      projectId: PROJECT,
+      location: 'EU',
+      retry: FAST_RETRY,
+    });
     await warehouse.query('INSERT INTO t SELECT 1', {}, context);
     fake.jobs.clear();
     await other.query('INSERT INTO t SELECT 1', {}, context);
@@ -114,9 +139,23 @@ describe('BigQueryWarehouse', () => {
 
   test('a write with a work key keeps its job id when its parameters change: a redelivered script re-attaches', async () => {
     const keyed = { ...context, workKey: 'etl:run-42:2026-11-20..2026-11-20:daily_kpis.installs' };
-    await warehouse.runScript(['INSERT INTO log VALUES (@ts)'], { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:00:00Z') } }, keyed, { atomic: true });
-    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
-    await other.runScript(['INSERT INTO log VALUES (@ts)'], { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:05:00Z') } }, keyed, { atomic: true });
+    await warehouse.runScript(
+      ['INSERT INTO log VALUES (@ts)'],
+      { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:00:00Z') } },
+      keyed,
+      { atomic: true },
+    );
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
+      projectId: PROJECT,
+      location: 'EU',
+      retry: FAST_RETRY,
+    });
+    await other.runScript(
+      ['INSERT INTO log VALUES (@ts)'],
+      { ts: { type: 'TIMESTAMP', value: new Date('2026-11-21T06:05:00Z') } },
+      keyed,
+      { atomic: true },
+    );
     const ids = insertBodies().map((b) => b.jobReference.jobId);
     expect(ids).toHaveLength(2);
     expect(ids[1]).toBe(ids[0]);
@@ -125,10 +164,15 @@ describe('BigQueryWarehouse', () => {
 
   test('a write whose job failed permanently runs under the next id on a later delivery, once its cause is fixed', async () => {
     fake.insertBehaviours = [{ kind: 'job-error', reason: 'invalidQuery', message: 'Table t was not found' }];
-    const script = () => warehouse.runScript(['INSERT INTO t SELECT 1'], {}, { ...context, workKey: 'etl:run-42' }, { atomic: true });
+    const script = () =>
+      warehouse.runScript(['INSERT INTO t SELECT 1'], {}, { ...context, workKey: 'etl:run-42' }, { atomic: true });
     await expect(script()).rejects.toMatchObject({ transient: false });
     // The redelivery, after someone created the table: g0 is a failed job, so the work runs as g1.
-    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), { projectId: PROJECT, location: 'EU', retry: FAST_RETRY });
+    const other = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
+      projectId: PROJECT,
+      location: 'EU',
+      retry: FAST_RETRY,
+    });
     await other.runScript(['INSERT INTO t SELECT 1'], {}, { ...context, workKey: 'etl:run-42' }, { atomic: true });
     const ids = insertBodies().map((b) => b.jobReference.jobId);
     expect(ids.map((id) => id.slice(-3))).toEqual(['_g0', '_g0', '_g1']);
@@ -136,9 +180,16 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('runs an atomic script as one multi-statement transaction', async () => {
-    await warehouse.runScript(['DELETE FROM t WHERE d = @d', 'INSERT INTO t SELECT 1'], { d: { type: 'DATE', value: '2026-11-20' } }, context, { atomic: true });
+    await warehouse.runScript(
+      ['DELETE FROM t WHERE d = @d', 'INSERT INTO t SELECT 1'],
+      { d: { type: 'DATE', value: '2026-11-20' } },
+      context,
+      { atomic: true },
+    );
     const [body] = insertBodies();
-    expect(body?.configuration.query.query).toBe('BEGIN TRANSACTION;\n\nDELETE FROM t WHERE d = @d;\n\nINSERT INTO t SELECT 1;\n\nCOMMIT TRANSACTION;\n');
+    expect(body?.configuration.query.query).toBe(
+      'BEGIN TRANSACTION;\n\nDELETE FROM t WHERE d = @d;\n\nINSERT INTO t SELECT 1;\n\nCOMMIT TRANSACTION;\n',
+    );
   });
 
   test('a dry run sets dryRun, runs nothing, and returns the estimated bytes', async () => {
@@ -186,7 +237,11 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('a transaction aborted by a concurrent one is retried on a longer budget than other transient failures', async () => {
-    const aborted = { kind: 'job-error', reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table daily_kpis.installs' } as const;
+    const aborted = {
+      kind: 'job-error',
+      reason: 'invalidQuery',
+      message: 'Transaction is aborted due to concurrent update against table daily_kpis.installs',
+    } as const;
     const patient = new BigQueryWarehouse(await createBigQueryClient(PROJECT, 'EU', fake.url), {
       projectId: PROJECT,
       location: 'EU',
@@ -195,12 +250,22 @@ describe('BigQueryWarehouse', () => {
     });
     // The other run holds the tables for six tries: more than FAST_RETRY's three allow.
     fake.insertBehaviours = Array.from({ length: 6 }, () => aborted);
-    await patient.runScript(['MERGE INTO t USING s ON TRUE WHEN MATCHED THEN DELETE'], {}, { ...context, workKey: 'etl:overlap' }, { atomic: true });
+    await patient.runScript(
+      ['MERGE INTO t USING s ON TRUE WHEN MATCHED THEN DELETE'],
+      {},
+      { ...context, workKey: 'etl:overlap' },
+      { atomic: true },
+    );
     expect(fake.executed).toHaveLength(7);
     expect(fake.executed.at(-1)).toMatch(/_g6$/);
     // Other transient failures keep the short budget.
-    fake.insertBehaviours = Array.from({ length: 6 }, () => ({ kind: 'job-error', reason: 'backendError', message: 'Backend error' }) as const);
-    await expect(patient.runScript(['MERGE INTO t USING s ON FALSE WHEN MATCHED THEN DELETE'], {}, context, { atomic: true })).rejects.toMatchObject({ transient: true });
+    fake.insertBehaviours = Array.from(
+      { length: 6 },
+      () => ({ kind: 'job-error', reason: 'backendError', message: 'Backend error' }) as const,
+    );
+    await expect(
+      patient.runScript(['MERGE INTO t USING s ON FALSE WHEN MATCHED THEN DELETE'], {}, context, { atomic: true }),
+    ).rejects.toMatchObject({ transient: true });
     expect(fake.executed).toHaveLength(7 + FAST_RETRY.attempts);
   });
 
@@ -215,7 +280,9 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('a permanent error is not retried and surfaces as a non-transient WarehouseError', async () => {
-    fake.insertBehaviours = [{ kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' }];
+    fake.insertBehaviours = [
+      { kind: 'job-error', reason: 'invalidQuery', message: 'Syntax error: Unexpected keyword FROM at [1:8]' },
+    ];
     const failure = warehouse.query('SELECT FROM', {}, context);
     await expect(failure).rejects.toBeInstanceOf(WarehouseError);
     await expect(failure).rejects.toMatchObject({ transient: false, message: expect.stringContaining('Syntax error') });
@@ -223,7 +290,11 @@ describe('BigQueryWarehouse', () => {
   });
 
   test('gives up after the bounded number of attempts with a transient error', async () => {
-    fake.insertBehaviours = Array.from({ length: 5 }, () => ({ kind: 'http-error' as const, status: 500, reason: 'internalError' }));
+    fake.insertBehaviours = Array.from({ length: 5 }, () => ({
+      kind: 'http-error' as const,
+      status: 500,
+      reason: 'internalError',
+    }));
     await expect(warehouse.query('SELECT 1', {}, context)).rejects.toMatchObject({ transient: true });
     expect(fake.jobInserts()).toHaveLength(FAST_RETRY.attempts);
   });
@@ -245,7 +316,12 @@ describe('BigQueryWarehouse', () => {
       timePartitioning: { type: 'DAY', field: 'date' },
       clustering: { fields: ['user_id'] },
       schema: {
-        fields: table.columns.map((c) => ({ name: c.name, type: c.type, mode: 'REQUIRED', description: c.description })),
+        fields: table.columns.map((c) => ({
+          name: c.name,
+          type: c.type,
+          mode: 'REQUIRED',
+          description: c.description,
+        })),
       },
     });
   });
@@ -276,6 +352,8 @@ describe('BigQueryWarehouse', () => {
     expect(upload?.query.get('uploadType')).toBe('multipart');
     expect(upload?.text).toContain('"sourceFormat":"NEWLINE_DELIMITED_JSON"');
     expect(upload?.text).toContain('"writeDisposition":"WRITE_APPEND"');
-    expect(upload?.text).toContain('{"user_id":"u1","time":"2026-11-20T10:00:00.000Z","event_name":"purchase","coins_added":100}');
+    expect(upload?.text).toContain(
+      '{"user_id":"u1","time":"2026-11-20T10:00:00.000Z","event_name":"purchase","coins_added":100}',
+    );
   });
 });

@@ -28,7 +28,18 @@ describe('DuckDbWarehouse', () => {
       { n: { type: 'INT64', value: 10 }, ts: { type: 'TIMESTAMP', value: new Date('2026-11-20T23:30:00Z') } },
       context,
     );
-    expect(rows).toEqual([{ quarter: 2.5, whole: 10, text: '10', by_zero: null, half: 5, over_one: 2, day: '2026-11-20', literal: '@n stays text' }]);
+    expect(rows).toEqual([
+      {
+        quarter: 2.5,
+        whole: 10,
+        text: '10',
+        by_zero: null,
+        half: 5,
+        over_one: 2,
+        day: '2026-11-20',
+        literal: '@n stays text',
+      },
+    ]);
   });
 
   test('returns dates as YYYY-MM-DD, timestamps as ISO strings, integers as numbers, NULLs as null', async () => {
@@ -37,11 +48,15 @@ describe('DuckDbWarehouse', () => {
       { flag: { type: 'BOOL', value: true }, text: { type: 'STRING', value: null } },
       context,
     );
-    expect(rows).toEqual([{ d: '2026-11-20', ts: '2026-11-20T10:00:00.123Z', n: 1, s: 2, nothing: null, flag: true, text: null }]);
+    expect(rows).toEqual([
+      { d: '2026-11-20', ts: '2026-11-20T10:00:00.123Z', n: 1, s: 2, nothing: null, flag: true, text: null },
+    ]);
   });
 
   test('a parameter without a value is refused', async () => {
-    await expect(warehouse.query('SELECT @missing', {}, context)).rejects.toThrow('query parameter @missing has no value');
+    await expect(warehouse.query('SELECT @missing', {}, context)).rejects.toThrow(
+      'query parameter @missing has no value',
+    );
   });
 
   test('creates schemas and tables idempotently, with NOT NULL and column comments', async () => {
@@ -59,17 +74,24 @@ describe('DuckDbWarehouse', () => {
 
   test('an atomic script rolls back every statement when one fails', async () => {
     await warehouse.ensureTable(RUN_LOG_TABLE);
-    const insert = "INSERT INTO logs.daily_logs (ts, dt, uid, job_name, log_type) VALUES (TIMESTAMP '2026-11-20 00:00:00', DATE '2026-11-20', 'a', 'j', 'start')";
-    await expect(warehouse.runScript([insert, 'SELECT * FROM no_such_table'], {}, context, { atomic: true })).rejects.toThrow(/no_such_table/);
+    const insert =
+      "INSERT INTO logs.daily_logs (ts, dt, uid, job_name, log_type) VALUES (TIMESTAMP '2026-11-20 00:00:00', DATE '2026-11-20', 'a', 'j', 'start')";
+    await expect(
+      warehouse.runScript([insert, 'SELECT * FROM no_such_table'], {}, context, { atomic: true }),
+    ).rejects.toThrow(/no_such_table/);
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM logs.daily_logs', {}, context)).toEqual([{ n: 0 }]);
     await warehouse.runScript([insert, 'SELECT 1'], {}, context, { atomic: true });
     expect(await warehouse.query('SELECT COUNT(*) AS n FROM logs.daily_logs', {}, context)).toEqual([{ n: 1 }]);
   });
 
   test("a script's temp tables are gone when it ends, as on BigQuery", async () => {
-    await warehouse.runScript(['CREATE TEMP TABLE scratch AS SELECT 1 AS x', 'SELECT * FROM scratch'], {}, context, { atomic: true });
+    await warehouse.runScript(['CREATE TEMP TABLE scratch AS SELECT 1 AS x', 'SELECT * FROM scratch'], {}, context, {
+      atomic: true,
+    });
     await warehouse.runScript(['CREATE TEMP TABLE scratch AS SELECT 2 AS x'], {}, context, { atomic: false });
-    expect(await warehouse.query('SELECT COUNT(*) AS n FROM duckdb_tables() WHERE temporary', {}, context)).toEqual([{ n: 0 }]);
+    expect(await warehouse.query('SELECT COUNT(*) AS n FROM duckdb_tables() WHERE temporary', {}, context)).toEqual([
+      { n: 0 },
+    ]);
   });
 
   test('calls made at once run one after the other, so a transaction never interleaves', async () => {
@@ -78,10 +100,14 @@ describe('DuckDbWarehouse', () => {
       `INSERT INTO logs.daily_logs (ts, dt, uid, job_name, log_type) VALUES (TIMESTAMP '2026-11-20 00:00:00', DATE '2026-11-20', '${uid}', 'j', 'start')`;
     await Promise.all([
       warehouse.runScript([insert('a'), insert('a')], {}, context, { atomic: true }),
-      expect(warehouse.runScript([insert('b'), 'SELECT * FROM missing'], {}, context, { atomic: true })).rejects.toThrow(),
+      expect(
+        warehouse.runScript([insert('b'), 'SELECT * FROM missing'], {}, context, { atomic: true }),
+      ).rejects.toThrow(),
       warehouse.query(insert('c'), {}, context),
     ]);
-    expect(await warehouse.query('SELECT uid, COUNT(*) AS n FROM logs.daily_logs GROUP BY uid ORDER BY uid', {}, context)).toEqual([
+    expect(
+      await warehouse.query('SELECT uid, COUNT(*) AS n FROM logs.daily_logs GROUP BY uid ORDER BY uid', {}, context),
+    ).toEqual([
       { uid: 'a', n: 2 },
       { uid: 'c', n: 1 },
     ]);
@@ -95,7 +121,9 @@ describe('DuckDbWarehouse', () => {
     await first.close();
     const second = await DuckDbWarehouse.open(file);
     try {
-      expect(await second.query('SELECT * FROM daily_kpis.installs', {}, context)).toEqual([{ user_id: 'u1', install_date: '2026-11-20' }]);
+      expect(await second.query('SELECT * FROM daily_kpis.installs', {}, context)).toEqual([
+        { user_id: 'u1', install_date: '2026-11-20' },
+      ]);
       expect(await second.query('SELECT CAST(1 AS FLOAT64) AS f', {}, context)).toEqual([{ f: 1 }]);
     } finally {
       await second.close();
@@ -126,7 +154,11 @@ describe('names from data on the DuckDB adapter', () => {
   });
 
   test('a parameter named after Object.prototype has no value unless given', async () => {
-    await expect(warehouse.query('SELECT @toString AS x', {}, context)).rejects.toThrow('query parameter @toString has no value');
-    await expect(warehouse.query('SELECT @toString AS x', { toString: { type: 'INT64' as const, value: 7 } }, context)).resolves.toEqual([{ x: 7 }]);
+    await expect(warehouse.query('SELECT @toString AS x', {}, context)).rejects.toThrow(
+      'query parameter @toString has no value',
+    );
+    await expect(
+      warehouse.query('SELECT @toString AS x', { toString: { type: 'INT64' as const, value: 7 } }, context),
+    ).resolves.toEqual([{ x: 7 }]);
   });
 });

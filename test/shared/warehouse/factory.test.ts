@@ -4,9 +4,18 @@ import { UsageError } from '../../../shared/errors';
 import { silentLogger } from '../../../shared/log';
 import { BigQueryWarehouse, isTransientBigQueryError } from '../../../shared/warehouse/bigquery';
 import { DuckDbWarehouse } from '../../../shared/warehouse/duckdb';
-import { DEFAULT_MAX_BYTES_BILLED, openWarehouse, parseWarehouseSpec, type BigQuerySettings } from '../../../shared/warehouse/factory';
+import {
+  DEFAULT_MAX_BYTES_BILLED,
+  openWarehouse,
+  parseWarehouseSpec,
+  type BigQuerySettings,
+} from '../../../shared/warehouse/factory';
 
-const FAKE_ENDPOINT: BigQuerySettings = { bqLocation: 'US', maxBytesBilled: DEFAULT_MAX_BYTES_BILLED, bqApiEndpoint: 'http://127.0.0.1:9' };
+const FAKE_ENDPOINT: BigQuerySettings = {
+  bqLocation: 'US',
+  maxBytesBilled: DEFAULT_MAX_BYTES_BILLED,
+  bqApiEndpoint: 'http://127.0.0.1:9',
+};
 
 describe('warehouse specs', () => {
   test.each([
@@ -47,7 +56,15 @@ describe('isTransientBigQueryError', () => {
     [{ code: 429, message: 'Too Many Requests' }, true],
     [{ code: 400, errors: [{ reason: 'rateLimitExceeded' }] }, true],
     [{ code: 400, errors: [{ reason: 'backendError' }] }, true],
-    [{ code: 400, errors: [{ reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' }] }, true],
+    [
+      {
+        code: 400,
+        errors: [
+          { reason: 'invalidQuery', message: 'Transaction is aborted due to concurrent update against table p.d.t' },
+        ],
+      },
+      true,
+    ],
     [{ code: 'ECONNRESET', message: 'read ECONNRESET' }, true],
     [{ code: 400, errors: [{ reason: 'invalidQuery', message: 'Syntax error' }] }, false],
     [{ code: 403, errors: [{ reason: 'accessDenied' }] }, false],
@@ -66,7 +83,10 @@ test('a BigQuery warehouse never loads DuckDB, and a DuckDB one never loads BigQ
       openWarehouse(parseWarehouseSpec(${JSON.stringify(spec)}), silentLogger, ${JSON.stringify(FAKE_ENDPOINT)})
         .then((w) => w.close())
         .then(() => console.log(JSON.stringify(Object.keys(require.cache))));`;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: path.resolve(__dirname, '../../..'),
+      encoding: 'utf8',
+    });
     return JSON.parse(out.trim().split('\n').pop() as string) as string[];
   };
   const onBigQuery = loaded('bigquery:demo-project');
