@@ -146,7 +146,7 @@ export const startCommand: Command = {
     'the whole chain once: demo data if empty, the functions and the router, the daily trigger, the KPIs and alerts',
   usage: 'kpis start [--pubsub router|emulator] [--warehouse SPEC] [--json]',
   details: `What \`npm start\` runs. Seeds the demo events only into an empty source table (never over your
-own) and builds their history once; starts the three functions and the push router on free local
+own; with a GA4 export config, as the export's shards into a dataset without any) and builds their history once; starts the three functions and the push router on free local
 ports; publishes the scheduler's trigger ${JSON.stringify(SCHEDULER_TRIGGER)}; waits until the ETL and both
 monitors have finished; prints the KPIs of the last complete day and the alerts raised about it.
 The demo's history holds a campaign day, ${CAMPAIGN_DAYS_AGO} days back, that its calendar

@@ -225,7 +225,7 @@ export async function seedGa4Demo(
 }
 
 /** Whether the source's dataset already holds export shards (events_*). */
-function holdsExportTables(warehouse: Warehouse, source: Ga4Source): Promise<boolean> {
+export function holdsExportTables(warehouse: Warehouse, source: Ga4Source): Promise<boolean> {
   return warehouse.wildcardTable(source.dataset, GA4_PREFIX, [], GA4_EVENT_FIELDS).then(
     () => true,
     (error: unknown) => {

@@ -12,8 +12,9 @@ import { initWarehouse } from '../etl/init';
 import { configuredSource } from '../events/load-events';
 import { DEMO_DAYS, seedDemo } from '../events/seed-demo';
 import { plantCampaign, writeDemoCalendar } from '../events/demo-campaign';
+import { holdsExportTables, seedGa4Demo } from '../events/load-ga4';
 import { dailySummary, type DailySummary } from '../report/daily-summary';
-import { ALERTS_TABLE } from '../schema';
+import { ALERTS_TABLE, type TableSchema } from '../schema';
 import { renderSqlFile } from '../sql';
 import type { JobContext, Warehouse } from '../warehouse/warehouse';
 import type { ChainBroker } from './chain-brokers';
@@ -88,18 +89,13 @@ async function prepareDemoWarehouse(
 ): Promise<{ seededRows: number; historyBuild: EtlResult | undefined }> {
   const { warehouse, clock } = deps;
   await initWarehouse(warehouse, job);
-  const seeded = await seedDemo(
-    warehouse,
-    configuredSource(job),
-    { today: request.today, now: clock(), whenNotEmpty: 'skip' },
-    context,
-  );
+  const seeded = await seedDemoSource(warehouse, job, request.today, clock(), context);
   let historyBuild: EtlResult | undefined;
-  // A campaign day the demo's calendar names: the report shows it raised and muted.
-  if (seeded.rows > 0 && request.demoCalendar !== undefined)
-    await plantCampaign(warehouse, configuredSource(job), request.today, clock(), context);
-  if (request.demoCalendar !== undefined)
-    writeDemoCalendar(request.demoCalendar, seeded.rows > 0 ? request.today : null);
+  // A campaign day the demo's calendar names: the report shows it raised and muted (planted in an
+  // events table; a GA4 export's shards are written whole by the demo, without one).
+  const campaign = seeded.rows > 0 && seeded.source !== null && request.demoCalendar !== undefined;
+  if (campaign) await plantCampaign(warehouse, seeded.source as TableSchema, request.today, clock(), context);
+  if (request.demoCalendar !== undefined) writeDemoCalendar(request.demoCalendar, campaign ? request.today : null);
   if (seeded.rows > 0) {
     // Installs and last activity need every day once; from then on the daily trigger keeps them.
     const range = { start: addDays(request.today, -(DEMO_DAYS - 1)), end: request.today };
@@ -107,6 +103,28 @@ async function prepareDemoWarehouse(
       .result;
   }
   return { seededRows: seeded.rows, historyBuild };
+}
+
+/**
+ * Seeds the demo into the config's source when it holds nothing: its events table, or, for a
+ * GA4 export config, the export's shards (final up to yesterday, today's intraday). `source` is
+ * the events table seeded, null for an export.
+ */
+async function seedDemoSource(
+  warehouse: Warehouse,
+  job: EtlJob,
+  today: IsoDate,
+  now: Date,
+  context: JobContext,
+): Promise<{ rows: number; source: TableSchema | null }> {
+  const ga4 = job.tables.find((table) => table.ga4)?.ga4;
+  if (ga4) {
+    if (await holdsExportTables(warehouse, ga4)) return { rows: 0, source: null };
+    return { rows: (await seedGa4Demo(warehouse, ga4, { today, now })).rows, source: null };
+  }
+  const source = configuredSource(job);
+  const seeded = await seedDemo(warehouse, source, { today, now, whenNotEmpty: 'skip' }, context);
+  return { rows: seeded.rows, source };
 }
 
 /** The alerts about the days from `start` to `end`, as published. */

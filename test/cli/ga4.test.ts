@@ -106,3 +106,26 @@ test('--help says what the GA4 formats do', async () => {
     '--format F         events (default): the source table; ga4_export',
   );
 });
+
+test('kpis start with a GA4 export config seeds the export (not an events table) into an empty warehouse and runs the chain on it', async () => {
+  const startDir = mkdtempSync(path.join(tmpdir(), 'kpis-ga4-start-'));
+  const checks = path.join(startDir, 'kpis_config.json');
+  writeFileSync(
+    checks,
+    JSON.stringify({ kpis: { users: { table_id: 'daily_user_panel', date_column: 'date', value: 'COUNT(*)' } } }),
+  );
+  const startWarehouse = `duckdb:${path.join(startDir, 'w.duckdb')}`;
+  const run = await runKpis(['start', '--config', config, '--warehouse', startWarehouse, '--json'], startDir, NOW, {
+    KPIS_MONITOR_CONFIG: checks,
+  });
+  expect(run.code).toBe(0);
+  const result = JSON.parse(run.stdout) as { seeded_events: number; etl: { status: string }; kpis: { dau: number } };
+  expect(result.seeded_events).toBeGreaterThan(1000);
+  expect(result.etl.status).toBe('succeeded');
+  expect(result.kpis.dau).toBeGreaterThan(0);
+  // The export's shards hold the events: a second start seeds nothing over them.
+  const again = await runKpis(['start', '--config', config, '--warehouse', startWarehouse, '--json'], startDir, NOW, {
+    KPIS_MONITOR_CONFIG: checks,
+  });
+  expect((JSON.parse(again.stdout) as { seeded_events: number }).seeded_events).toBe(0);
+});
