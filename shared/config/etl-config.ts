@@ -230,6 +230,11 @@ function builtinTables(): Map<string, Partial<TableEntry>> {
   return builtins;
 }
 
+/** The job's GA4 export source, when its group reads one (`"source": {"format": "ga4_export", ...}`). */
+export function ga4SourceOf(job: EtlJob): Ga4Source | undefined {
+  return job.tables.find((table) => table.ga4)?.ga4;
+}
+
 /** The names of the built-in tables, for messages and docs. */
 export function builtinTableNames(): string[] {
   return [...builtinTables().keys()];

@@ -279,24 +279,30 @@ function builtinSeries(): Map<string, BuiltinSeries> {
   return builtins;
 }
 
-/** Loads config/kpis_config.json: every check, enabled or not, with defaults applied. */
-export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
-  const loaded = validateEitherShape(
+/** A check entry of either shape (the cron job's carries `d1`, which daily-kpis does not use). */
+type AnyCheckEntry = CheckEntry & { d1?: string };
+
+/** config/kpis_config.json read and validated in either shape: the checks and the monitor's loaders both start here. */
+function readKpisFile(file: string) {
+  return validateEitherShape(
     readJsonConfig(file),
     file,
     { name: "daily-kpis' shape", outline: '{"kpis": {NAME: {...}}}', schema: kpisConfigSchema as Joi.Schema<KpisFile> },
     {
       name: "the cron job's shape",
       outline: '{GROUP: {"kpis": {NAME: {dataset, table_id, thresh_in_percent, d1, description, isEnable}}}}',
-      schema: seedKpisConfigSchema as Joi.Schema<
-        Record<string, { kpis: Record<string, CheckEntry & { d1?: string }> }>
-      >,
+      schema: seedKpisConfigSchema as Joi.Schema<Record<string, { kpis: Record<string, AnyCheckEntry> }>>,
     },
   );
-  const checks: Record<string, CheckEntry & { d1?: string }> =
+}
+
+/** Loads config/kpis_config.json: every check, enabled or not, with defaults applied. */
+export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
+  const loaded = readKpisFile(file);
+  const checks: Record<string, AnyCheckEntry> =
     loaded.shape === 'first'
       ? loaded.value.kpis
-      : (Object.values(loaded.value)[0] as { kpis: Record<string, CheckEntry & { d1?: string }> }).kpis;
+      : (Object.values(loaded.value)[0] as { kpis: Record<string, AnyCheckEntry> }).kpis;
   if (loaded.shape === 'first' && Object.hasOwn(loaded.value.slack_webhooks ?? {}, DEFAULT_CHANNEL)) {
     loadFail(
       file,
@@ -308,7 +314,7 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
     loaded.shape === 'first'
       ? { defaults: loaded.value.defaults ?? {}, channels: Object.keys(loaded.value.slack_webhooks ?? {}) }
       : { defaults: {}, channels: [] };
-  return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, CheckEntry & { d1?: string }]) =>
+  return Object.entries(checks).map(([name, { d1: _unused, ...entry }]: [string, AnyCheckEntry]) =>
     withRouting(withDefaults(name, entry, file), entry, routing.defaults, routing.channels, file),
   );
 }
@@ -318,16 +324,7 @@ export function loadKpiChecks(file: string = DEFAULT_KPIS_CONFIG): KpiCheck[] {
  * secret, or locally the environment variable `env` (default KPIS_SLACK_WEBHOOK_URL_<NAME>).
  */
 export function loadSlackWebhooks(file: string = DEFAULT_KPIS_CONFIG): Map<string, SlackWebhookRef> {
-  const loaded = validateEitherShape(
-    readJsonConfig(file),
-    file,
-    { name: "daily-kpis' shape", outline: '', schema: kpisConfigSchema as Joi.Schema<KpisFile> },
-    {
-      name: "the cron job's shape",
-      outline: '',
-      schema: seedKpisConfigSchema,
-    },
-  );
+  const loaded = readKpisFile(file);
   if (loaded.shape === 'second') return new Map();
   return new Map(
     Object.entries(loaded.value.slack_webhooks ?? {}).map(([name, ref]) => [

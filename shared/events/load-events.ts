@@ -9,7 +9,7 @@
  *    named by line and column, and its rows handed to the warehouse in batches, all or none.
  */
 import { runLogValues, type RunLogShape } from '../etl/run-log-shape';
-import type { EtlJob } from '../config/etl-config';
+import { ga4SourceOf, type EtlJob } from '../config/etl-config';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -30,7 +30,7 @@ export function configuredSource(job: EtlJob, override?: string): TableSchema {
     if (!match) throw new UsageError(`--table must be DATASET.TABLE, got ${JSON.stringify(override)}`);
     return sourceTable(match[1] as string, match[2] as string);
   }
-  const ga4 = job.tables.find((table) => table.ga4)?.ga4;
+  const ga4 = ga4SourceOf(job);
   if (ga4)
     throw new UsageError(
       `the config's source is the GA4 export (dataset ${ga4.dataset}): load or seed it with --format ga4_export, or name a table with --table DATASET.TABLE`,

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { EtlJob } from '../config/etl-config';
+import { ga4SourceOf, type EtlJob } from '../config/etl-config';
 import { addDays, dayIn, type IsoDate } from '../dates';
 import { InputFileError, TableNotFoundError, UsageError } from '../errors';
 import { renderSqlFile } from '../sql';
@@ -38,7 +38,7 @@ export interface LoadGa4Result {
 
 /** The GA4 export source of the config: what `--format ga4_export` loads into. */
 export function configuredGa4(job: EtlJob): Ga4Source {
-  const source = job.tables.find((table) => table.ga4)?.ga4;
+  const source = ga4SourceOf(job);
   if (!source) {
     throw new UsageError(
       `${job.file}: the config's source is not the GA4 export; add "source": {"format": "ga4_export", "dataset": "analytics_123456789"} to the job group ${job.jobName} (README "From the Firebase / Google Analytics export")`,

@@ -5,7 +5,7 @@
  * the day's KPIs and the alerts raised about it.
  */
 import type { Alert } from '../alerts/alert';
-import type { EtlJob } from '../config/etl-config';
+import { ga4SourceOf, type EtlJob } from '../config/etl-config';
 import { addDays, type IsoDate } from '../dates';
 import { runEtl, type EtlDeps, type EtlResult } from '../etl/run-etl';
 import { initWarehouse } from '../etl/init';
@@ -117,7 +117,7 @@ async function seedDemoSource(
   now: Date,
   context: JobContext,
 ): Promise<{ rows: number; source: TableSchema | null }> {
-  const ga4 = job.tables.find((table) => table.ga4)?.ga4;
+  const ga4 = ga4SourceOf(job);
   if (ga4) {
     if (await holdsExportTables(warehouse, ga4)) return { rows: 0, source: null };
     return { rows: (await seedGa4Demo(warehouse, ga4, { today, now })).rows, source: null };
