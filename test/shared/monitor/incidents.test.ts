@@ -175,9 +175,8 @@ test('an ongoing day says since when and for how long, with its own value; the r
   }
 });
 
-test('a segmented check that raised as a whole on a day without events recovers as a whole when judged per segment again', async () => {
-  const { warehouse, days } = await panel([false, true, false]);
-  const dir = tempDir('kpis-incidents-topics-');
+/** A check of the panel's rows per user (each user a segment), in a config of its own. */
+function perUserConfig(defaults: Record<string, unknown> = {}): string {
   const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
   const perUser = {
     table_id: 'daily_user_panel',
@@ -188,18 +187,34 @@ test('a segmented check that raised as a whole on a day without events recovers 
     warm_up_days: 0,
     min_training_days: 1,
   };
-  writeFileSync(file, JSON.stringify({ kpis: { per_user: perUser } }));
+  writeFileSync(file, JSON.stringify({ defaults, kpis: { per_user: perUser } }));
+  return file;
+}
+
+/** The KPI monitor on each of `days` in turn (clock at the last one's noon); the alerts it published. */
+async function judgeEachDay(
+  warehouse: DuckDbWarehouse,
+  file: string,
+  days: string[],
+  clockDay: string,
+): Promise<Alert[]> {
+  const dir = tempDir('kpis-incidents-topics-');
   const deps = {
     warehouse,
     publisher: new LocalTopicPublisher(dir),
     slackWebhook: async () => null,
-    clock: () => new Date(`${days.at(-1)}T12:00:00Z`),
+    clock: () => new Date(`${clockDay}T12:00:00Z`),
     logger: silentLogger,
   };
+  for (const day of days)
+    await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
+  return topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+}
+
+test('a segmented check that raised as a whole on a day without events recovers as a whole when judged per segment again', async () => {
+  const { warehouse, days } = await panel([false, true, false]);
   try {
-    for (const day of days)
-      await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
-    const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+    const published = await judgeEachDay(warehouse, perUserConfig(), days, days.at(-1) as string);
     expect(published.map((alert) => [alert.status, alert.segment, alert.date, alert.incident_id])).toEqual([
       ['raised', null, days[1], `kpi:per_user:${days[1]}`],
       ['recovered', null, days[2], `kpi:per_user:${days[1]}`],
@@ -217,18 +232,7 @@ test('a segmented check that raised as a whole on a day without events recovers 
 
 test('a segment name of megabytes keeps one incident across days: results, alerts and incidents name it alike', async () => {
   const warehouse = await openMemoryWarehouse();
-  const dir = tempDir('kpis-incidents-topics-');
-  const file = path.join(tempDir('kpis-incidents-'), 'kpis_config.json');
-  const perUser = {
-    table_id: 'daily_user_panel',
-    date_column: 'date',
-    value: 'COUNT(*)',
-    segment: 'user_id',
-    method: 'pct_change',
-    warm_up_days: 0,
-    min_training_days: 1,
-  };
-  writeFileSync(file, JSON.stringify({ defaults: { remind_after_hours: 24 }, kpis: { per_user: perUser } }));
+  const file = perUserConfig({ remind_after_hours: 24 });
   const long = 'L'.repeat(1_000_000);
   const days = daysBetween(FIRST, addDays(FIRST, 5));
   // Ten short users every day; the long one on the steady days and the last, lost on the two between.
@@ -249,16 +253,7 @@ test('a segment name of megabytes keeps one incident across days: results, alert
           context,
         );
     }
-    const deps = {
-      warehouse,
-      publisher: new LocalTopicPublisher(dir),
-      slackWebhook: async () => null,
-      clock: () => new Date(`${days.at(-1)}T12:00:00Z`),
-      logger: silentLogger,
-    };
-    for (const day of days.slice(STEADY))
-      await runKpiMonitor(deps, loadKpiChecks(file), { dates: [day], runId: `run-${day}`, username: 'test' });
-    const published = topicMessages(dir, TOPICS.alerts).map((message) => message.data as Alert);
+    const published = await judgeEachDay(warehouse, file, days.slice(STEADY), days.at(-1) as string);
     expect(published.map((alert) => [alert.status, alert.date, alert.segment?.length])).toEqual([
       ['raised', days[3], 256],
       ['ongoing', days[4], 256],
