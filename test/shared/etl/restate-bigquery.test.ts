@@ -3,7 +3,8 @@
  * which days changed comes from INFORMATION_SCHEMA.PARTITIONS and the run log, so an unchanged
  * source costs no event bytes beyond today's window, and late events reach every table.
  */
-import { addDays, daysBetween } from '../../../shared/dates';
+import type { EtlJob } from '../../../shared/config/etl-config';
+import { addDays, daysBetween, type DateRange } from '../../../shared/dates';
 import { appendEvents } from '../../../shared/events/load-events';
 import { runEtl } from '../../../shared/etl/run-etl';
 import { silentLogger } from '../../../shared/log';
@@ -11,6 +12,28 @@ import { sqlFileLabel } from '../../../shared/warehouse/bigquery';
 import type { Row } from '../../../shared/warehouse/warehouse';
 import { bigQueryWithEvents, type BigQueryWithTables } from '../../helpers/bigquery';
 import { context, job, shippedJob, SOURCE } from '../../helpers/warehouse';
+
+/** The tables' checksum after one run over `range` on a fresh fake holding `events`: what the daily runs must converge to. */
+async function fullRebuild(
+  events: Row[],
+  etlJob: EtlJob,
+  range: DateRange,
+  at: string,
+  names: string[],
+): Promise<string> {
+  const full = await bigQueryWithEvents(events);
+  try {
+    const rebuild = await runEtl(
+      { warehouse: await full.warehouse(), clock: () => new Date(at), logger: silentLogger },
+      etlJob,
+      { range, runId: 'full', username: 'tester' },
+    );
+    expect(rebuild.result.status).toBe('succeeded');
+    return await full.checksum(names);
+  } finally {
+    await full.fake.stop();
+  }
+}
 
 const BUILT_IN = ['daily_user_panel', 'installs', 'last_activity'];
 const restating = { ...job, restateDays: 7 };
@@ -88,22 +111,15 @@ test('late events landing between runs: the next run restates exactly the change
   expect(result.restated_dates).toEqual(['2026-11-21', '2026-11-23']);
   const afterDaily = await bq.checksum(BUILT_IN);
 
-  const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
-  try {
-    const rebuild = await runEtl(
-      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger },
+  expect(afterDaily).toBe(
+    await fullRebuild(
+      [...ON_TIME, ...LATE],
       job,
-      {
-        range: { start: '2026-11-20', end: '2026-11-25' },
-        runId: 'full',
-        username: 'tester',
-      },
-    );
-    expect(rebuild.result.status).toBe('succeeded');
-    expect(afterDaily).toBe(await full.checksum(BUILT_IN));
-  } finally {
-    await full.fake.stop();
-  }
+      { start: '2026-11-20', end: '2026-11-25' },
+      '2026-11-26T06:00:00Z',
+      BUILT_IN,
+    ),
+  );
   const log = (await bq.runLogRows('daily-2026-11-26')).map((row) => [row[7], row[10]]);
   expect(log.filter(([step]) => step === 'restate').map(([, message]) => message)).toEqual([
     expect.stringMatching(
@@ -142,22 +158,15 @@ test('a table that reads earlier days (daily_engagement, reads_days_before 29) i
   // The 21st and 23rd changed; the 22nd and 24th are daily_engagement's later days (late1 is in their WAU and MAU).
   expect((await run('2026-11-26')).restated_dates).toEqual(['2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
   const afterDaily = await bq.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']);
-  const full = await bigQueryWithEvents([...ON_TIME, ...LATE]);
-  try {
-    const rebuild = await runEtl(
-      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-26T06:00:00Z'), logger: silentLogger },
+  expect(afterDaily).toBe(
+    await fullRebuild(
+      [...ON_TIME, ...LATE],
       engagement,
-      {
-        range: { start: '2026-11-20', end: '2026-11-25' },
-        runId: 'full',
-        username: 'tester',
-      },
-    );
-    expect(rebuild.result.status).toBe('succeeded');
-    expect(afterDaily).toBe(await full.checksum(['daily_user_panel', 'user_segments', 'daily_engagement']));
-  } finally {
-    await full.fake.stop();
-  }
+      { start: '2026-11-20', end: '2026-11-25' },
+      '2026-11-26T06:00:00Z',
+      ['daily_user_panel', 'user_segments', 'daily_engagement'],
+    ),
+  );
 });
 
 test('a late event at 00:10 continuing a session of 23:50, landing after the evening was built: daily_sessions (reads_days_after 1) is rebuilt on it, and equals a full rebuild', async () => {
@@ -200,22 +209,15 @@ test('a late event at 00:10 continuing a session of 23:50, landing after the eve
   expect((await run('2026-11-24')).restated_dates).toEqual(['2026-11-22']);
   expect((await run('2026-11-25')).restated_dates).toBeUndefined();
   const afterDaily = await bq.checksum(names);
-  const full = await bigQueryWithEvents([...ON_TIME, evening, lateEvent]);
-  try {
-    const rebuild = await runEtl(
-      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger },
+  expect(afterDaily).toBe(
+    await fullRebuild(
+      [...ON_TIME, evening, lateEvent],
       sessions,
-      {
-        range: { start: '2026-11-20', end: '2026-11-24' },
-        runId: 'full',
-        username: 'tester',
-      },
-    );
-    expect(rebuild.result.status).toBe('succeeded');
-    expect(afterDaily).toBe(await full.checksum(names));
-  } finally {
-    await full.fake.stop();
-  }
+      { start: '2026-11-20', end: '2026-11-24' },
+      '2026-11-25T06:00:00Z',
+      names,
+    ),
+  );
 });
 
 test('on the daily schedule daily_sessions is rebuilt on no evening but the one the late 00:10 event continues; the count before the build time is read only where the partition changed', async () => {
@@ -297,23 +299,13 @@ test('on the daily schedule daily_sessions is rebuilt on no evening but the one 
     ),
   });
   const afterDaily = await bq.checksum(names);
-  const full = await bigQueryWithEvents([
-    ...all.filter((event) => (event.time as Date).toISOString() < '2026-11-25T06:00:00Z'),
-    lateEvent,
-  ]);
-  try {
-    const rebuild = await runEtl(
-      { warehouse: await full.warehouse(), clock: () => new Date('2026-11-25T06:00:00Z'), logger: silentLogger },
+  expect(afterDaily).toBe(
+    await fullRebuild(
+      [...all.filter((event) => (event.time as Date).toISOString() < '2026-11-25T06:00:00Z'), lateEvent],
       sessions,
-      {
-        range: { start: '2026-11-20', end: '2026-11-24' },
-        runId: 'full',
-        username: 'tester',
-      },
-    );
-    expect(rebuild.result.status).toBe('succeeded');
-    expect(afterDaily).toBe(await full.checksum(names));
-  } finally {
-    await full.fake.stop();
-  }
+      { start: '2026-11-20', end: '2026-11-24' },
+      '2026-11-25T06:00:00Z',
+      names,
+    ),
+  );
 });
